@@ -41,6 +41,7 @@ enum class LocalTimeKind {
   kNonexistent,  // skipped by a spring-forward gap
 };
 
+// For kNonexistent, earlier == later == the instant of the gap's transition.
 struct LocalTimeResult {
   LocalTimeKind kind = LocalTimeKind::kUnique;
   TimeMs earlier = 0;  // the first instant with this wall time

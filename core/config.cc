@@ -1,0 +1,509 @@
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace wattrun {
+namespace {
+
+// Walks a YAML tree, remembering key paths, collecting every problem found
+// (unknown keys, wrong types, broken constraints) instead of stopping at the
+// first, so that a user fixes a config in one round.
+class ConfigReader {
+ public:
+  explicit ConfigReader(std::string source) : source_(std::move(source)) {}
+
+  void Problem(const std::string& path, const std::string& what) {
+    problems_.push_back(source_ + ": " + (path.empty() ? "(top level)" : path) + ": " + what);
+  }
+  bool ok() const { return problems_.empty(); }
+  std::string Report() const {
+    std::string out;
+    for (const auto& p : problems_) out += p + "\n";
+    if (!out.empty()) out.pop_back();
+    return out;
+  }
+
+  // Reports keys of a map that are not in `known`.
+  void CheckKeys(const YAML::Node& node, const std::string& path,
+                 const std::set<std::string>& known) {
+    if (!node || !node.IsMap()) return;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        Problem(Join(path, key), "unknown key (known keys here: " + list + ")");
+      }
+    }
+  }
+
+  bool IsMap(const YAML::Node& node, const std::string& path, bool required) {
+    if (!node) {
+      if (required) Problem(path, "required section is missing");
+      return false;
+    }
+    if (!node.IsMap()) {
+      Problem(path, "must be a mapping");
+      return false;
+    }
+    return true;
+  }
+
+  template <typename T>
+  bool Get(const YAML::Node& parent, const std::string& parent_path, const std::string& key,
+           T* out, bool required = false) {
+    const YAML::Node node = parent[key];
+    const std::string path = Join(parent_path, key);
+    if (!node) {
+      if (required) Problem(path, "required key is missing");
+      return false;
+    }
+    if (!node.IsScalar()) {
+      Problem(path, "must be a scalar value");
+      return false;
+    }
+    try {
+      *out = node.as<T>();
+      return true;
+    } catch (const YAML::Exception&) {
+      Problem(path, std::string("must be ") + TypeName<T>() + ", got '" + node.Scalar() + "'");
+      return false;
+    }
+  }
+
+  // Byte sizes: an integer, or a number with a unit (B, KiB, MiB, GiB, TiB, KB, MB, GB).
+  bool GetBytes(const YAML::Node& parent, const std::string& parent_path, const std::string& key,
+                double* out) {
+    std::string text;
+    if (!Get(parent, parent_path, key, &text, true)) return false;
+    std::size_t pos = 0;
+    double value = 0;
+    try {
+      value = std::stod(text, &pos);
+    } catch (...) {
+      Problem(Join(parent_path, key), "must be a byte size such as 32KiB, got '" + text + "'");
+      return false;
+    }
+    std::string unit = text.substr(pos);
+    while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
+    static const std::pair<const char*, double> kUnits[] = {
+        {"", 1.0},      {"B", 1.0},      {"KiB", 1024.0}, {"MiB", 1048576.0},
+        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
+        {"GB", 1e9},    {"TB", 1e12}};
+    for (const auto& [name, factor] : kUnits) {
+      if (unit == name) {
+        *out = value * factor;
+        if (!(*out > 0)) Problem(Join(parent_path, key), "must be > 0, got '" + text + "'");
+        return *out > 0;
+      }
+    }
+    Problem(Join(parent_path, key), "unknown byte unit '" + unit + "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
+    return false;
+  }
+
+  static std::string Join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string Index(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+ private:
+  template <typename T>
+  static const char* TypeName() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    if constexpr (std::is_integral_v<T>) return "an integer";
+    if constexpr (std::is_floating_point_v<T>) return "a number";
+    return "a string";
+  }
+  std::string source_;
+  std::vector<std::string> problems_;
+};
+
+std::string Num(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path,
+                    SourceTimeConfig* out) {
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"timezone", "ignore_z"});
+  r.Get(node, path, "timezone", &out->timezone);
+  r.Get(node, path, "ignore_z", &out->ignore_z);
+}
+
+void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
+  const std::string path = "facility";
+  if (!r.IsMap(node, path, true)) return;
+  r.CheckKeys(node, path,
+              {"name", "telemetry", "scheduler", "sampling_interval_s", "node_types",
+               "hardware_classes"});
+  r.Get(node, path, "name", &f->name, true);
+  ReadSourceTime(r, node["telemetry"], "facility.telemetry", &f->telemetry);
+  ReadSourceTime(r, node["scheduler"], "facility.scheduler", &f->scheduler);
+  if (r.Get(node, path, "sampling_interval_s", &f->sampling_interval_s) &&
+      !(f->sampling_interval_s > 0)) {
+    r.Problem("facility.sampling_interval_s", "must be > 0, got " + Num(f->sampling_interval_s));
+  }
+
+  const YAML::Node classes = node["hardware_classes"];
+  if (!classes) {
+    r.Problem("facility.hardware_classes", "required section is missing");
+  } else if (!classes.IsMap()) {
+    r.Problem("facility.hardware_classes", "must be a mapping of class name to settings");
+  } else {
+    for (const auto& kv : classes) {
+      HardwareClassConfig c;
+      c.name = kv.first.as<std::string>();
+      const std::string cpath = "facility.hardware_classes." + c.name;
+      if (c.name != "cpu" && c.name != "gpu") {
+        r.Problem(cpath, "hardware class must be 'cpu' or 'gpu' (runs.csv is_gpu selects it)");
+      }
+      c.is_gpu = c.name == "gpu";
+      const YAML::Node cn = kv.second;
+      if (!r.IsMap(cn, cpath, true)) continue;
+      r.CheckKeys(cn, cpath, {"reference_type", "memory_levels"});
+      r.Get(cn, cpath, "reference_type", &c.reference_type, true);
+      const YAML::Node levels = cn["memory_levels"];
+      const std::string lpath = cpath + ".memory_levels";
+      if (!levels || !levels.IsSequence() || levels.size() == 0) {
+        r.Problem(lpath, "must be a non-empty list of {level, bytes_per_unit, units}");
+      } else {
+        for (std::size_t i = 0; i < levels.size(); ++i) {
+          const std::string ipath = ConfigReader::Index(lpath, i);
+          MemoryLevel level;
+          if (!r.IsMap(levels[i], ipath, true)) continue;
+          r.CheckKeys(levels[i], ipath, {"level", "bytes_per_unit", "units"});
+          r.Get(levels[i], ipath, "level", &level.level, true);
+          r.GetBytes(levels[i], ipath, "bytes_per_unit", &level.bytes_per_unit);
+          r.Get(levels[i], ipath, "units", &level.units, true);
+          if (level.units < 1) r.Problem(ipath + ".units", "must be >= 1");
+          if (level.level != static_cast<int>(i) + 1) {
+            r.Problem(ipath + ".level", "levels must be numbered 1, 2, ... in ascending order; expected " +
+                                            std::to_string(i + 1) + ", got " + std::to_string(level.level));
+          }
+          c.memory_levels.push_back(level);
+        }
+      }
+      f->hardware_classes.push_back(c);
+    }
+  }
+
+  const YAML::Node types = node["node_types"];
+  if (!types || !types.IsSequence() || types.size() == 0) {
+    r.Problem("facility.node_types", "must be a non-empty list of node types");
+    return;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    const std::string tpath = ConfigReader::Index("facility.node_types", i);
+    NodeTypeConfig t;
+    if (!r.IsMap(types[i], tpath, true)) continue;
+    r.CheckKeys(types[i], tpath, {"name", "hardware_class", "signature", "count", "idle_w"});
+    r.Get(types[i], tpath, "name", &t.name, true);
+    if (!names.insert(t.name).second) r.Problem(tpath + ".name", "duplicate node type '" + t.name + "'");
+    r.Get(types[i], tpath, "hardware_class", &t.hardware_class, true);
+    if (!t.hardware_class.empty() && !f->FindClass(t.hardware_class)) {
+      r.Problem(tpath + ".hardware_class", "'" + t.hardware_class + "' is not a key of facility.hardware_classes");
+    }
+    const YAML::Node sig = types[i]["signature"];
+    const std::string spath = tpath + ".signature";
+    if (r.IsMap(sig, spath, true)) {
+      r.CheckKeys(sig, spath, {"cpus", "memory_mb", "tmp_disk_mb", "gres"});
+      r.Get(sig, spath, "cpus", &t.signature.cpus, true);
+      r.Get(sig, spath, "memory_mb", &t.signature.memory_mb, true);
+      r.Get(sig, spath, "tmp_disk_mb", &t.signature.tmp_disk_mb, true);
+      r.Get(sig, spath, "gres", &t.signature.gres, true);
+    }
+    if (r.Get(types[i], tpath, "count", &t.count) && t.count < 0) r.Problem(tpath + ".count", "must be >= 0");
+    if (r.Get(types[i], tpath, "idle_w", &t.idle_w) && !(t.idle_w >= 0)) r.Problem(tpath + ".idle_w", "must be >= 0");
+    f->node_types.push_back(t);
+  }
+  for (std::size_t i = 0; i < f->node_types.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& a = f->node_types[i].signature;
+      const auto& b = f->node_types[j].signature;
+      if (a.cpus == b.cpus && a.memory_mb == b.memory_mb && a.tmp_disk_mb == b.tmp_disk_mb && a.gres == b.gres) {
+        r.Problem(ConfigReader::Index("facility.node_types", i) + ".signature",
+                  "same signature as node type '" + f->node_types[j].name + "': types must be distinguishable");
+      }
+    }
+  }
+  for (const auto& c : f->hardware_classes) {
+    const NodeTypeConfig* ref = f->FindType(c.reference_type);
+    const std::string path_ref = "facility.hardware_classes." + c.name + ".reference_type";
+    if (!c.reference_type.empty() && !ref) {
+      r.Problem(path_ref, "'" + c.reference_type + "' is not a configured node type");
+    } else if (ref && ref->hardware_class != c.name) {
+      r.Problem(path_ref, "'" + c.reference_type + "' belongs to class '" + ref->hardware_class + "', not '" + c.name + "'");
+    }
+  }
+}
+
+void ReadFit(ConfigReader& r, const YAML::Node& node, FitConfig* fit) {
+  const std::string path = "pipeline.fit";
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"loss", "loss_scale", "max_iterations", "cross_validation_folds",
+                           "min_energy_share", "max_relative_std_error"});
+  std::string loss;
+  if (r.Get(node, path, "loss", &loss)) {
+    if (loss == "none") fit->loss = RobustLoss::kNone;
+    else if (loss == "huber") fit->loss = RobustLoss::kHuber;
+    else if (loss == "cauchy") fit->loss = RobustLoss::kCauchy;
+    else if (loss == "soft_l1") fit->loss = RobustLoss::kSoftL1;
+    else r.Problem(path + ".loss", "must be one of none, huber, cauchy, soft_l1; got '" + loss + "'");
+  }
+  if (r.Get(node, path, "loss_scale", &fit->loss_scale) && !(fit->loss_scale > 0)) {
+    r.Problem(path + ".loss_scale", "must be > 0, got " + Num(fit->loss_scale));
+  }
+  if (r.Get(node, path, "max_iterations", &fit->max_iterations) && fit->max_iterations < 1) {
+    r.Problem(path + ".max_iterations", "must be >= 1");
+  }
+  if (r.Get(node, path, "cross_validation_folds", &fit->cross_validation_folds) &&
+      (fit->cross_validation_folds == 1 || fit->cross_validation_folds < 0)) {
+    r.Problem(path + ".cross_validation_folds", "must be 0 (off) or >= 2");
+  }
+  if (r.Get(node, path, "min_energy_share", &fit->min_energy_share) &&
+      !(fit->min_energy_share >= 0 && fit->min_energy_share < 1)) {
+    r.Problem(path + ".min_energy_share", "must be in [0, 1)");
+  }
+  if (r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error) &&
+      !(fit->max_relative_std_error > 0)) {
+    r.Problem(path + ".max_relative_std_error", "must be > 0");
+  }
+}
+
+void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
+  const std::string path = "pipeline.carbon";
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"pue", "intensity_g_per_kwh", "mix", "source_intensity_g_per_kwh"});
+  if (r.Get(node, path, "pue", &carbon->pue) && !(carbon->pue >= 1.0)) {
+    r.Problem(path + ".pue", "must be >= 1, got " + Num(carbon->pue));
+  }
+  if (r.Get(node, path, "intensity_g_per_kwh", &carbon->intensity_g_per_kwh) &&
+      !(carbon->intensity_g_per_kwh >= 0)) {
+    r.Problem(path + ".intensity_g_per_kwh", "must be >= 0");
+  }
+  for (const char* key : {"mix", "source_intensity_g_per_kwh"}) {
+    const YAML::Node m = node[key];
+    if (!m) continue;
+    if (!m.IsMap()) {
+      r.Problem(path + "." + key, "must be a mapping of source name to number");
+      continue;
+    }
+    auto& target = std::string(key) == "mix" ? carbon->mix : carbon->source_intensity_g_per_kwh;
+    for (const auto& kv : m) {
+      double v = 0;
+      if (r.Get(m, path + "." + key, kv.first.as<std::string>(), &v)) {
+        if (v < 0) r.Problem(path + "." + key + "." + kv.first.as<std::string>(), "must be >= 0");
+        target[kv.first.as<std::string>()] = v;
+      }
+    }
+  }
+  if (!carbon->mix.empty()) {
+    double total = 0;
+    for (const auto& [name, share] : carbon->mix) total += share;
+    if (std::abs(total - 1.0) > 1e-6) r.Problem(path + ".mix", "shares must sum to 1, got " + Num(total));
+  }
+}
+
+void ReadPipeline(ConfigReader& r, const YAML::Node& node, PipelineConfig* p) {
+  const std::string path = "pipeline";
+  p->node_quantiles = DefaultNodeQuantiles();
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"integration", "idle", "filters", "overhead", "epochs", "node_quantiles",
+                           "strict", "fit", "carbon"});
+  std::string integration;
+  if (r.Get(node, path, "integration", &integration)) {
+    if (integration == "linear") p->integration = Integration::kLinear;
+    else if (integration == "step") p->integration = Integration::kStep;
+    else r.Problem("pipeline.integration", "must be 'linear' or 'step', got '" + integration + "'");
+  }
+  const YAML::Node idle = node["idle"];
+  if (r.IsMap(idle, "pipeline.idle", false)) {
+    r.CheckKeys(idle, "pipeline.idle", {"method", "quantile"});
+    std::string method;
+    if (r.Get(idle, "pipeline.idle", "method", &method)) {
+      if (method == "pooled") p->idle_method = IdleMethod::kPooled;
+      else if (method == "median_of_nodes") p->idle_method = IdleMethod::kMedianOfNodes;
+      else r.Problem("pipeline.idle.method", "must be 'pooled' or 'median_of_nodes', got '" + method + "'");
+    }
+    if (r.Get(idle, "pipeline.idle", "quantile", &p->idle_quantile) &&
+        !(p->idle_quantile > 0 && p->idle_quantile < 1)) {
+      r.Problem("pipeline.idle.quantile", "must be in (0, 1), got " + Num(p->idle_quantile));
+    }
+  }
+  const YAML::Node filters = node["filters"];
+  if (r.IsMap(filters, "pipeline.filters", false)) {
+    r.CheckKeys(filters, "pipeline.filters", {"max_run_time_s", "max_stdevs"});
+    if (r.Get(filters, "pipeline.filters", "max_run_time_s", &p->filter_max_run_time_s) &&
+        !(p->filter_max_run_time_s > 0)) {
+      r.Problem("pipeline.filters.max_run_time_s", "must be > 0, got " + Num(p->filter_max_run_time_s));
+    }
+    if (r.Get(filters, "pipeline.filters", "max_stdevs", &p->filter_max_stdevs) &&
+        !(p->filter_max_stdevs > 0)) {
+      r.Problem("pipeline.filters.max_stdevs", "must be > 0, got " + Num(p->filter_max_stdevs));
+    }
+  }
+  const YAML::Node overhead = node["overhead"];
+  if (r.IsMap(overhead, "pipeline.overhead", false)) {
+    r.CheckKeys(overhead, "pipeline.overhead", {"dataset", "max_size", "quantile"});
+    r.Get(overhead, "pipeline.overhead", "dataset", &p->overhead_dataset);
+    if (r.Get(overhead, "pipeline.overhead", "max_size", &p->overhead_max_size) && p->overhead_max_size < 1) {
+      r.Problem("pipeline.overhead.max_size", "must be >= 1");
+    }
+    if (r.Get(overhead, "pipeline.overhead", "quantile", &p->overhead_quantile) &&
+        !(p->overhead_quantile > 0 && p->overhead_quantile < 1)) {
+      r.Problem("pipeline.overhead.quantile", "must be in (0, 1), got " + Num(p->overhead_quantile));
+    }
+  }
+  if (r.Get(node, path, "epochs", &p->epochs) && p->epochs < 1) r.Problem("pipeline.epochs", "must be >= 1");
+  const YAML::Node nq = node["node_quantiles"];
+  if (nq) {
+    if (!nq.IsMap()) {
+      r.Problem("pipeline.node_quantiles", "must be a mapping of column name to quantile level, e.g. p2: 0.02");
+    } else {
+      p->node_quantiles.clear();
+      for (const auto& kv : nq) {
+        const std::string name = kv.first.as<std::string>();
+        double q = 0;
+        if (r.Get(nq, "pipeline.node_quantiles", name, &q)) {
+          if (!(q >= 0 && q <= 1)) r.Problem("pipeline.node_quantiles." + name, "must be in [0, 1], got " + Num(q));
+          p->node_quantiles.emplace_back(name, q);
+        }
+      }
+    }
+  }
+  r.Get(node, path, "strict", &p->strict);
+  ReadFit(r, node["fit"], &p->fit);
+  ReadCarbon(r, node["carbon"], &p->carbon);
+}
+
+void ReadGenerator(ConfigReader& r, const YAML::Node& node, GeneratorConfig* g) {
+  const std::string path = "generator";
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"start_date", "months", "scale", "seed", "runs_at_scale_1", "sigma_cpu",
+                           "sigma_gpu", "dirty", "datasets"});
+  if (r.Get(node, path, "start_date", &g->start_date)) {
+    int y = 0, m = 0, d = 0;
+    char extra = 0;
+    if (std::sscanf(g->start_date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || m < 1 || m > 12 ||
+        d < 1 || d > 28) {
+      r.Problem("generator.start_date", "must be YYYY-MM-DD with a day from 1 to 28, got '" + g->start_date + "'");
+    }
+  }
+  if (r.Get(node, path, "months", &g->months) && (g->months < 1 || g->months > 240)) {
+    r.Problem("generator.months", "must be in [1, 240]");
+  }
+  if (r.Get(node, path, "scale", &g->scale) && !(g->scale > 0)) r.Problem("generator.scale", "must be > 0");
+  r.Get(node, path, "seed", &g->seed);
+  if (r.Get(node, path, "runs_at_scale_1", &g->runs_at_scale_1) && g->runs_at_scale_1 < 1) {
+    r.Problem("generator.runs_at_scale_1", "must be >= 1");
+  }
+  if (r.Get(node, path, "sigma_cpu", &g->sigma_cpu) && !(g->sigma_cpu >= 0)) r.Problem("generator.sigma_cpu", "must be >= 0");
+  if (r.Get(node, path, "sigma_gpu", &g->sigma_gpu) && !(g->sigma_gpu >= 0)) r.Problem("generator.sigma_gpu", "must be >= 0");
+  r.Get(node, path, "dirty", &g->dirty);
+  const YAML::Node ds = node["datasets"];
+  if (ds) {
+    if (!ds.IsSequence()) {
+      r.Problem("generator.datasets", "must be a list of data set names");
+    } else {
+      for (const auto& d : ds) g->datasets.push_back(d.as<std::string>());
+    }
+  }
+}
+
+}  // namespace
+
+const NodeTypeConfig* FacilityConfig::FindType(const std::string& type_name) const {
+  for (const auto& t : node_types) {
+    if (t.name == type_name) return &t;
+  }
+  return nullptr;
+}
+
+const HardwareClassConfig* FacilityConfig::FindClass(const std::string& class_name) const {
+  for (const auto& c : hardware_classes) {
+    if (c.name == class_name) return &c;
+  }
+  return nullptr;
+}
+
+const HardwareClassConfig& FacilityConfig::ClassOf(bool is_gpu) const {
+  for (const auto& c : hardware_classes) {
+    if (c.is_gpu == is_gpu) return c;
+  }
+  throw Error(std::string("the configuration has no hardware class '") + (is_gpu ? "gpu" : "cpu") + "'");
+}
+
+const NodeTypeConfig* FacilityConfig::MatchSignature(const NodeSignature& s) const {
+  for (const auto& t : node_types) {
+    const auto& g = t.signature;
+    if (g.cpus == s.cpus && g.memory_mb == s.memory_mb && g.tmp_disk_mb == s.tmp_disk_mb && g.gres == s.gres) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::pair<std::string, double>> DefaultNodeQuantiles() {
+  std::vector<std::pair<std::string, double>> q = {
+      {"p000001", 0.000001}, {"p00001", 0.00001}, {"p0001", 0.0001}, {"p001", 0.001}};
+  for (int p = 1; p <= 99; ++p) q.emplace_back("p" + std::to_string(p), p / 100.0);
+  q.insert(q.end(), {{"p999", 0.999}, {"p9999", 0.9999}, {"p99999", 0.99999}, {"p999999", 0.999999}});
+  return q;
+}
+
+Config ParseConfig(const std::string& yaml_text, const std::string& source_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw Error(source_name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
+  }
+  ConfigReader r(source_name);
+  Config config;
+  config.source_path = source_name;
+  if (!root || !root.IsMap()) {
+    throw Error(source_name + ": (top level): must be a mapping with facility, pipeline and generator sections");
+  }
+  r.CheckKeys(root, "", {"facility", "pipeline", "generator"});
+  ReadFacility(r, root["facility"], &config.facility);
+  ReadPipeline(r, root["pipeline"], &config.pipeline);
+  ReadGenerator(r, root["generator"], &config.generator);
+  if (!r.ok()) throw Error("invalid configuration:\n" + r.Report());
+  return config;
+}
+
+Config LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+const char* ToString(Integration value) { return value == Integration::kLinear ? "linear" : "step"; }
+const char* ToString(IdleMethod value) {
+  return value == IdleMethod::kPooled ? "pooled" : "median_of_nodes";
+}
+const char* ToString(RobustLoss value) {
+  switch (value) {
+    case RobustLoss::kNone: return "none";
+    case RobustLoss::kHuber: return "huber";
+    case RobustLoss::kCauchy: return "cauchy";
+    case RobustLoss::kSoftL1: return "soft_l1";
+  }
+  return "?";
+}
+
+}  // namespace wattrun

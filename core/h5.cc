@@ -1,0 +1,334 @@
+#include "core/h5.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace wattrun::h5 {
+namespace {
+
+herr_t CollectError(unsigned n, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  if (n < 4) {  // the innermost frames say what went wrong
+    *out += "\n    ";
+    *out += err->func_name ? err->func_name : "?";
+    *out += ": ";
+    *out += err->desc ? err->desc : "";
+  }
+  return 0;
+}
+
+std::string ErrorStack() {
+  std::string text;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, CollectError, &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text;
+}
+
+}  // namespace
+
+H5Id::~H5Id() { Close(); }
+
+H5Id& H5Id::operator=(H5Id&& other) noexcept {
+  if (this != &other) {
+    Close();
+    id_ = other.id_;
+    other.id_ = H5I_INVALID_HID;
+  }
+  return *this;
+}
+
+void H5Id::Close() {
+  if (id_ < 0) return;
+  const H5I_type_t type = H5Iget_type(id_);
+  switch (type) {
+    case H5I_FILE: H5Fclose(id_); break;
+    case H5I_GROUP: H5Gclose(id_); break;
+    case H5I_DATASET: H5Dclose(id_); break;
+    case H5I_DATASPACE: H5Sclose(id_); break;
+    case H5I_DATATYPE: H5Tclose(id_); break;
+    case H5I_ATTR: H5Aclose(id_); break;
+    case H5I_GENPROP_LST: H5Pclose(id_); break;
+    default: break;
+  }
+  id_ = H5I_INVALID_HID;
+}
+
+void Check(herr_t status, const std::string& call, const std::string& what) {
+  if (status >= 0) return;
+  throw Error("HDF5 " + call + " failed on " + what + ":" + ErrorStack());
+}
+
+hid_t CheckId(hid_t id, const std::string& call, const std::string& what) {
+  if (id >= 0) return id;
+  throw Error("HDF5 " + call + " failed on " + what + ":" + ErrorStack());
+}
+
+void SilenceErrorPrinting() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+File File::Open(const std::string& path, Mode mode, MPI_Comm comm) {
+  SilenceErrorPrinting();
+  File f;
+  f.path_ = path;
+  f.parallel_ = comm != MPI_COMM_NULL;
+  H5Id fapl(CheckId(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path));
+  if (f.parallel_) Check(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio", path);
+  Check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), "H5Pset_libver_bounds", path);
+  hid_t id = -1;
+  if (mode == Mode::kCreate) {
+    id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  } else {
+    id = H5Fopen(path.c_str(), mode == Mode::kReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl.get());
+  }
+  if (id < 0) {
+    const std::string stack = ErrorStack();
+    throw Error(path + ": cannot " + (mode == Mode::kCreate ? "create" : "open") +
+                " HDF5 file (missing, truncated, corrupted or not HDF5):" + stack);
+  }
+  f.id_ = H5Id(id);
+  return f;
+}
+
+void File::Flush() { Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_); }
+
+void File::Close() {
+  if (!id_.valid()) return;
+  // Close explicitly so that a failing close (e.g. disk full) is reported.
+  Check(H5Fclose(id_.Release()), "H5Fclose", path_);
+}
+
+bool Exists(hid_t loc, const std::string& path) {
+  // Check each component so that a missing parent is not an error.
+  std::size_t pos = 0;
+  while (true) {
+    pos = path.find('/', pos + 1);
+    const std::string prefix = path.substr(0, pos);
+    const htri_t e = H5Lexists(loc, prefix.c_str(), H5P_DEFAULT);
+    if (e <= 0) return false;
+    if (pos == std::string::npos) return true;
+  }
+}
+
+H5Id EnsureGroup(hid_t loc, const std::string& path) {
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    const std::string prefix = path.substr(0, pos);
+    if (prefix.empty()) continue;
+    if (H5Lexists(loc, prefix.c_str(), H5P_DEFAULT) <= 0) {
+      H5Id g(CheckId(H5Gcreate2(loc, prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2", prefix));
+    }
+  }
+  return OpenGroup(loc, path);
+}
+
+H5Id OpenGroup(hid_t loc, const std::string& path) {
+  return H5Id(CheckId(H5Gopen2(loc, path.c_str(), H5P_DEFAULT), "H5Gopen2", path));
+}
+
+void CreateExternalLink(hid_t loc, const std::string& link_path, const std::string& target_file,
+                        const std::string& target_object) {
+  Check(H5Lcreate_external(target_file.c_str(), target_object.c_str(), loc, link_path.c_str(), H5P_DEFAULT,
+                           H5P_DEFAULT),
+        "H5Lcreate_external", link_path);
+}
+
+template <> hid_t NativeType<double>() { return H5T_NATIVE_DOUBLE; }
+template <> hid_t NativeType<float>() { return H5T_NATIVE_FLOAT; }
+template <> hid_t NativeType<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <> hid_t NativeType<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+template <> hid_t NativeType<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <> hid_t NativeType<std::uint32_t>() { return H5T_NATIVE_UINT32; }
+template <> hid_t NativeType<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+template <> hid_t NativeType<std::int8_t>() { return H5T_NATIVE_INT8; }
+
+template <typename T>
+void WriteVector(hid_t loc, const std::string& name, const std::vector<T>& values) {
+  const hsize_t n = values.size();
+  H5Id space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+  H5Id dcpl(CheckId(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", name));
+  if (n > 0) {
+    const hsize_t chunk = std::min<hsize_t>(n, 1 << 16);
+    Check(H5Pset_chunk(dcpl.get(), 1, &chunk), "H5Pset_chunk", name);
+  }
+  H5Id dset(CheckId(H5Dcreate2(loc, name.c_str(), NativeType<T>(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                    "H5Dcreate2", name));
+  if (n > 0) Check(H5Dwrite(dset.get(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "H5Dwrite", name);
+}
+
+void WriteStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+  Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
+  Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
+  const hsize_t n = values.size();
+  H5Id space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+  H5Id dset(CheckId(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    "H5Dcreate2", name));
+  std::vector<const char*> pointers(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) pointers[i] = values[i].c_str();
+  if (n > 0) Check(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dwrite", name);
+}
+
+std::int64_t Length(hid_t loc, const std::string& name) {
+  H5Id dset(CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+  H5Id space(CheckId(H5Dget_space(dset.get()), "H5Dget_space", name));
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw Error("HDF5 dataset " + name + " is not 1-D");
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  return static_cast<std::int64_t>(n);
+}
+
+template <typename T>
+std::vector<T> ReadVector(hid_t loc, const std::string& name) {
+  H5Id dset(CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+  H5Id space(CheckId(H5Dget_space(dset.get()), "H5Dget_space", name));
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw Error("HDF5 dataset " + name + " is not 1-D");
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  std::vector<T> out(n);
+  if (n > 0) Check(H5Dread(dset.get(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread", name);
+  return out;
+}
+
+std::vector<std::string> ReadStrings(hid_t loc, const std::string& name) {
+  H5Id dset(CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+  H5Id space(CheckId(H5Dget_space(dset.get()), "H5Dget_space", name));
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+  Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
+  Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
+  std::vector<char*> pointers(n, nullptr);
+  std::vector<std::string> out;
+  out.reserve(n);
+  if (n > 0) {
+    Check(H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dread", name);
+    for (char* p : pointers) out.emplace_back(p ? p : "");
+    H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+  }
+  return out;
+}
+
+template <typename T>
+void ReadSlice(hid_t dataset, std::int64_t offset, std::int64_t count, T* out, bool collective) {
+  H5Id file_space(CheckId(H5Dget_space(dataset), "H5Dget_space", "slice"));
+  const hsize_t start = static_cast<hsize_t>(offset);
+  const hsize_t n = static_cast<hsize_t>(count);
+  H5Id mem_space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "slice"));
+  if (count > 0) {
+    Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr), "H5Sselect_hyperslab",
+          "slice");
+  } else {
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(mem_space.get());
+  }
+  H5Id dxpl(CheckId(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", "slice"));
+  if (collective) Check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio", "slice");
+  Check(H5Dread(dataset, NativeType<T>(), mem_space.get(), file_space.get(), dxpl.get(), out), "H5Dread",
+        "slice at " + std::to_string(offset));
+}
+
+template <typename T>
+H5Id CreateDataset(hid_t loc, const std::string& name, std::int64_t total) {
+  const hsize_t n = static_cast<hsize_t>(total);
+  H5Id space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+  H5Id dcpl(CheckId(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", name));
+  // Contiguous layout: the big telemetry columns are written once and read in
+  // long runs per node; no chunk index to walk.
+  Check(H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS), "H5Pset_layout", name);
+  Check(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", name);
+  return H5Id(CheckId(H5Dcreate2(loc, name.c_str(), NativeType<T>(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                      "H5Dcreate2", name));
+}
+
+template <typename T>
+std::uint32_t WriteSlice(hid_t dataset, std::int64_t offset, std::int64_t count, const T* data, bool collective) {
+  H5Id file_space(CheckId(H5Dget_space(dataset), "H5Dget_space", "slice"));
+  const hsize_t start = static_cast<hsize_t>(offset);
+  const hsize_t n = static_cast<hsize_t>(std::max<std::int64_t>(count, 0));
+  H5Id mem_space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "slice"));
+  if (count > 0) {
+    Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr), "H5Sselect_hyperslab",
+          "slice");
+  } else {
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(mem_space.get());
+  }
+  H5Id dxpl(CheckId(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", "slice"));
+  if (collective) Check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio", "slice");
+  Check(H5Dwrite(dataset, NativeType<T>(), mem_space.get(), file_space.get(), dxpl.get(), data), "H5Dwrite",
+        "slice at " + std::to_string(offset));
+  std::uint32_t local_cause = 0;
+  if (collective) {
+    std::uint32_t global_cause = 0;
+    H5Pget_mpio_no_collective_cause(dxpl.get(), &local_cause, &global_cause);
+  }
+  return local_cause;
+}
+
+void SetAttribute(hid_t loc, const std::string& name, const std::string& value) {
+  if (H5Aexists(loc, name.c_str()) > 0) H5Adelete(loc, name.c_str());
+  H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+  Check(H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size", name);
+  Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
+  H5Id space(CheckId(H5Screate(H5S_SCALAR), "H5Screate", name));
+  H5Id attr(CheckId(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", name));
+  std::string padded = value;
+  if (padded.empty()) padded.push_back('\0');
+  Check(H5Awrite(attr.get(), type.get(), padded.data()), "H5Awrite", name);
+}
+
+namespace {
+template <typename T>
+void SetScalarAttribute(hid_t loc, const std::string& name, T value) {
+  if (H5Aexists(loc, name.c_str()) > 0) H5Adelete(loc, name.c_str());
+  H5Id space(CheckId(H5Screate(H5S_SCALAR), "H5Screate", name));
+  H5Id attr(CheckId(H5Acreate2(loc, name.c_str(), NativeType<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                    "H5Acreate2", name));
+  Check(H5Awrite(attr.get(), NativeType<T>(), &value), "H5Awrite", name);
+}
+template <typename T>
+T GetScalarAttribute(hid_t loc, const std::string& name) {
+  H5Id attr(CheckId(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "H5Aopen", name));
+  T value{};
+  Check(H5Aread(attr.get(), NativeType<T>(), &value), "H5Aread", name);
+  return value;
+}
+}  // namespace
+
+void SetAttribute(hid_t loc, const std::string& name, std::int64_t value) { SetScalarAttribute(loc, name, value); }
+void SetAttribute(hid_t loc, const std::string& name, double value) { SetScalarAttribute(loc, name, value); }
+std::int64_t GetIntAttribute(hid_t loc, const std::string& name) { return GetScalarAttribute<std::int64_t>(loc, name); }
+double GetDoubleAttribute(hid_t loc, const std::string& name) { return GetScalarAttribute<double>(loc, name); }
+bool HasAttribute(hid_t loc, const std::string& name) { return H5Aexists(loc, name.c_str()) > 0; }
+
+std::string GetStringAttribute(hid_t loc, const std::string& name) {
+  H5Id attr(CheckId(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "H5Aopen", name));
+  H5Id type(CheckId(H5Aget_type(attr.get()), "H5Aget_type", name));
+  const std::size_t size = H5Tget_size(type.get());
+  std::string value(size, '\0');
+  H5Id mem_type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+  Check(H5Tset_size(mem_type.get(), size), "H5Tset_size", name);
+  Check(H5Aread(attr.get(), mem_type.get(), value.data()), "H5Aread", name);
+  while (!value.empty() && value.back() == '\0') value.pop_back();
+  return value;
+}
+
+#define WATTRUN_H5_INSTANTIATE(T)                                                                   \
+  template void WriteVector<T>(hid_t, const std::string&, const std::vector<T>&);                   \
+  template std::vector<T> ReadVector<T>(hid_t, const std::string&);                                 \
+  template void ReadSlice<T>(hid_t, std::int64_t, std::int64_t, T*, bool);                          \
+  template H5Id CreateDataset<T>(hid_t, const std::string&, std::int64_t);                          \
+  template std::uint32_t WriteSlice<T>(hid_t, std::int64_t, std::int64_t, const T*, bool);
+WATTRUN_H5_INSTANTIATE(double)
+WATTRUN_H5_INSTANTIATE(float)
+WATTRUN_H5_INSTANTIATE(std::int64_t)
+WATTRUN_H5_INSTANTIATE(std::uint64_t)
+WATTRUN_H5_INSTANTIATE(std::int32_t)
+WATTRUN_H5_INSTANTIATE(std::uint32_t)
+WATTRUN_H5_INSTANTIATE(std::uint8_t)
+WATTRUN_H5_INSTANTIATE(std::int8_t)
+#undef WATTRUN_H5_INSTANTIATE
+
+}  // namespace wattrun::h5

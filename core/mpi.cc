@@ -1,0 +1,127 @@
+#include "core/mpi.h"
+
+#include <cstring>
+#include <limits>
+
+#include "core/error.h"
+
+namespace wattrun {
+
+void CheckMpi(int code, const char* call) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw Error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+Comm::Comm(MPI_Comm comm) : comm_(comm) {
+  CheckMpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  CheckMpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+}
+
+void Comm::Barrier() const { CheckMpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+void Comm::BroadcastBytes(void* data, std::size_t bytes) const {
+  // MPI counts are int: send in pieces below 1 GiB.
+  constexpr std::size_t kPiece = 1u << 30;
+  char* p = static_cast<char*>(data);
+  for (std::size_t off = 0; off < bytes; off += kPiece) {
+    const std::size_t n = std::min(kPiece, bytes - off);
+    CheckMpi(MPI_Bcast(p + off, static_cast<int>(n), MPI_BYTE, 0, comm_), "MPI_Bcast");
+  }
+}
+
+std::string Comm::BroadcastString(const std::string& value) const {
+  std::vector<char> bytes(value.begin(), value.end());
+  Broadcast(&bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+std::vector<char> Comm::GatherBytes(const char* data, std::size_t bytes, bool all) const {
+  if (bytes > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    throw Error("a gather of more than 2 GiB from one rank is not supported");
+  }
+  const int count = static_cast<int>(bytes);
+  std::vector<int> counts(static_cast<std::size_t>(size_));
+  if (all) {
+    CheckMpi(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+  } else {
+    CheckMpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm_), "MPI_Gather");
+  }
+  std::vector<int> displs(counts.size(), 0);
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (total > std::numeric_limits<int>::max()) throw Error("a gather of more than 2 GiB is not supported");
+    displs[i] = static_cast<int>(total);
+    total += counts[i];
+  }
+  std::vector<char> out;
+  if (all || rank_ == 0) out.resize(static_cast<std::size_t>(total));
+  if (all) {
+    CheckMpi(MPI_Allgatherv(data, count, MPI_BYTE, out.data(), counts.data(), displs.data(), MPI_BYTE, comm_),
+             "MPI_Allgatherv");
+  } else {
+    CheckMpi(MPI_Gatherv(data, count, MPI_BYTE, out.data(), counts.data(), displs.data(), MPI_BYTE, 0, comm_),
+             "MPI_Gatherv");
+  }
+  return out;
+}
+
+std::vector<std::string> Comm::GatherStringsToRoot(const std::string& local) const {
+  std::vector<char> bytes(local.begin(), local.end());
+  std::vector<std::int64_t> sizes = GatherToRoot(std::vector<std::int64_t>{static_cast<std::int64_t>(local.size())});
+  std::vector<char> all = GatherToRoot(bytes);
+  std::vector<std::string> out;
+  std::size_t off = 0;
+  for (std::int64_t n : sizes) {
+    out.emplace_back(all.data() + off, static_cast<std::size_t>(n));
+    off += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+std::int64_t Comm::AllSum(std::int64_t value) const {
+  std::int64_t out = 0;
+  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  return out;
+}
+
+std::int64_t Comm::AllMax(std::int64_t value) const {
+  std::int64_t out = 0;
+  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, comm_), "MPI_Allreduce");
+  return out;
+}
+
+double Comm::AllMaxDouble(double value) const {
+  double out = 0;
+  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  return out;
+}
+
+bool Comm::AnyTrue(bool flag) const { return AllMax(flag ? 1 : 0) != 0; }
+
+OwnedComm::OwnedComm() {
+  CheckMpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
+  CheckMpi(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+}
+
+OwnedComm::~OwnedComm() {
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message,
+                  std::string* combined_message) {
+  if (!comm.AnyTrue(!local_ok)) return true;
+  const std::vector<std::string> messages = comm.GatherStringsToRoot(local_ok ? "" : local_message);
+  std::string combined;
+  for (std::size_t r = 0; r < messages.size(); ++r) {
+    if (messages[r].empty()) continue;
+    if (!combined.empty()) combined += "\n";
+    combined += (messages.size() > 1 ? "rank " + std::to_string(r) + ": " : std::string()) + messages[r];
+  }
+  if (combined_message) *combined_message = comm.BroadcastString(combined);
+  return false;
+}
+
+}  // namespace wattrun

@@ -1,0 +1,98 @@
+// Small MPI helpers: a communicator view with errors that throw, and the few
+// collectives the pipeline uses on plain data (strings, POD vectors).
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace wattrun {
+
+// Throws wattrun::Error naming the MPI call if `code` is not MPI_SUCCESS.
+void CheckMpi(int code, const char* call);
+
+// A non-owning view of a communicator with rank/size cached. The pipeline's
+// communicator is a dup of MPI_COMM_WORLD with MPI_ERRORS_RETURN set, so that
+// CheckMpi sees failures instead of MPI aborting silently.
+class Comm {
+ public:
+  explicit Comm(MPI_Comm comm);
+  MPI_Comm get() const { return comm_; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+
+  void Barrier() const;
+  // Rank 0's string on every rank.
+  std::string BroadcastString(const std::string& value) const;
+
+  template <typename T>
+  void Broadcast(std::vector<T>* values) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::uint64_t n = values->size();
+    CheckMpi(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm_), "MPI_Bcast");
+    values->resize(n);
+    BroadcastBytes(values->data(), n * sizeof(T));
+  }
+
+  // Concatenation of every rank's vector, in rank order, on rank 0 (empty elsewhere).
+  template <typename T>
+  std::vector<T> GatherToRoot(const std::vector<T>& local) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::vector<char> all = GatherBytes(reinterpret_cast<const char*>(local.data()),
+                                        local.size() * sizeof(T), /*all=*/false);
+    std::vector<T> out(all.size() / sizeof(T));
+    if (!all.empty()) std::memcpy(out.data(), all.data(), all.size());
+    return out;
+  }
+  // Same on every rank.
+  template <typename T>
+  std::vector<T> AllGather(const std::vector<T>& local) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::vector<char> all = GatherBytes(reinterpret_cast<const char*>(local.data()),
+                                        local.size() * sizeof(T), /*all=*/true);
+    std::vector<T> out(all.size() / sizeof(T));
+    if (!all.empty()) std::memcpy(out.data(), all.data(), all.size());
+    return out;
+  }
+  std::vector<std::string> GatherStringsToRoot(const std::string& local) const;
+
+  std::int64_t AllSum(std::int64_t value) const;
+  std::int64_t AllMax(std::int64_t value) const;
+  double AllMaxDouble(double value) const;
+  // True on every rank if `flag` is true on any rank.
+  bool AnyTrue(bool flag) const;
+
+ private:
+  void BroadcastBytes(void* data, std::size_t bytes) const;
+  std::vector<char> GatherBytes(const char* data, std::size_t bytes, bool all) const;
+  MPI_Comm comm_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+// Owns the pipeline's communicator (dup of MPI_COMM_WORLD, MPI_ERRORS_RETURN).
+class OwnedComm {
+ public:
+  OwnedComm();
+  ~OwnedComm();
+  OwnedComm(const OwnedComm&) = delete;
+  OwnedComm& operator=(const OwnedComm&) = delete;
+  Comm comm() const { return Comm(comm_); }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
+// Runs `body` and turns an exception on any rank into a clean collective
+// failure: every rank learns that some rank failed, the failing ranks'
+// messages are printed by rank 0, and the function returns false on all ranks.
+// Use at the boundary between independent local work and the next collective.
+bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message,
+                  std::string* combined_message);
+
+}  // namespace wattrun

@@ -1,0 +1,74 @@
+// Exact quantiles as mergeable reductions.
+//
+// Power readings take few distinct values (integer watts on real facilities),
+// so the exact distribution of any number of readings is a short list of
+// (value, count) pairs. ValueCounts accumulates it (a dense counter for
+// integers 0..65535 makes the hot path an increment), merges across nodes and
+// ranks, and answers numpy's default (type 7, "linear") quantile exactly,
+// bit for bit as numpy computes it. Memory does not grow with the number of
+// readings, only with the number of distinct values.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace wattrun {
+
+// numpy.quantile(sorted_values, q) with method="linear" on already sorted data.
+double QuantileSorted(const std::vector<double>& sorted, double q);
+// numpy's interpolation between order statistics a (index floor(h)) and b.
+double NumpyLerp(double a, double b, double t);
+
+class ValueCounts {
+ public:
+  void Add(double value) {
+    const auto as_int = static_cast<std::uint32_t>(value);
+    if (value >= 0.0 && value < kDense && static_cast<double>(as_int) == value) {
+      if (dense_.empty()) dense_.assign(kDense, 0);
+      ++dense_[as_int];
+    } else {
+      sparse_pending_.push_back(value);
+      if (sparse_pending_.size() >= kPendingLimit) CompactPending();
+    }
+    ++total_;
+  }
+  void AddCount(double value, std::int64_t count);
+
+  // Merges another accumulator into this one (order does not matter: the
+  // result is exact either way).
+  void Merge(const ValueCounts& other);
+  void Clear();
+
+  std::int64_t total() const { return total_; }
+  bool empty() const { return total_ == 0; }
+
+  // Sorted distinct values with their counts (compacts the accumulator).
+  const std::vector<std::pair<double, std::int64_t>>& Sorted() const;
+
+  // Exact type-7 quantile; NaN if empty.
+  double Quantile(double q) const;
+  double Min() const;
+  double Max() const;
+  std::int64_t CountEqual(double value) const;
+
+  // Flat serialization for MPI: [value, count-as-double] pairs.
+  std::vector<double> Serialize() const;
+  static ValueCounts Deserialize(const double* data, std::size_t n_pairs);
+
+ private:
+  static constexpr std::uint32_t kDense = 65536;
+  static constexpr std::size_t kPendingLimit = 1 << 16;
+  void CompactPending() const;
+  double ValueAtRank(std::int64_t rank) const;
+
+  // Mutable: compaction is an internal representation change.
+  mutable std::vector<std::int64_t> dense_;
+  mutable std::vector<double> sparse_pending_;
+  mutable std::vector<std::pair<double, std::int64_t>> sparse_;  // sorted, no dense-range integers
+  mutable std::vector<std::pair<double, std::int64_t>> sorted_cache_;
+  mutable bool cache_valid_ = false;
+  std::int64_t total_ = 0;
+};
+
+}  // namespace wattrun

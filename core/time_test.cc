@@ -1,0 +1,286 @@
+#include "core/time.h"
+
+#include <date/tz.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "core/error.h"
+
+namespace wattrun {
+namespace {
+
+constexpr std::int64_t kHourMs = 3600 * kMsPerSecond;
+
+// UTC milliseconds of a calendar time, computed independently of the parser.
+TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s, int ms = 0) {
+  return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
+}
+
+ParsedTimestamp Parse(std::string_view text) {
+  ParsedTimestamp parsed;
+  EXPECT_TRUE(ParseTimestamp(text, &parsed)) << text;
+  return parsed;
+}
+
+TEST(DaysFromCivil, KnownDates) {
+  EXPECT_EQ(DaysFromCivil(1970, 1, 1), 0);
+  EXPECT_EQ(DaysFromCivil(1969, 12, 31), -1);
+  EXPECT_EQ(DaysFromCivil(2000, 3, 1), 11017);
+  EXPECT_EQ(DaysFromCivil(2021, 3, 14), 18700);
+  EXPECT_EQ(DaysFromCivil(1600, 1, 1), -135140);
+}
+
+TEST(ParseTimestamp, Layouts) {
+  const TimeMs expected = Utc(2021, 3, 4, 5, 6, 7);
+  ParsedTimestamp p = Parse("2021-03-04 05:06:07");
+  EXPECT_EQ(p.wall_ms, expected);
+  EXPECT_FALSE(p.has_offset);
+  EXPECT_EQ(Parse("2021-03-04T05:06:07").wall_ms, expected);
+  EXPECT_EQ(Parse("  2021-03-04 05:06:07\t").wall_ms, expected);
+}
+
+TEST(ParseTimestamp, FractionsKeepMillisecondsTruncated) {
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.5").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 500));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.05").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 50));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.123").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 123));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.123999999").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 123));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.000001+00:00").wall_ms, Utc(2021, 3, 4, 5, 6, 7));
+}
+
+TEST(ParseTimestamp, Offsets) {
+  ParsedTimestamp z = Parse("2021-11-07 01:30:00Z");
+  EXPECT_TRUE(z.has_offset);
+  EXPECT_TRUE(z.is_z);
+  EXPECT_EQ(z.offset_minutes, 0);
+
+  ParsedTimestamp india = Parse("2021-03-04 05:06:07+0530");
+  EXPECT_TRUE(india.has_offset);
+  EXPECT_FALSE(india.is_z);
+  EXPECT_EQ(india.offset_minutes, 330);
+
+  EXPECT_EQ(Parse("2021-03-04 05:06:07+05:30").offset_minutes, 330);
+  EXPECT_EQ(Parse("2021-03-04 05:06:07-06:00").offset_minutes, -360);
+  EXPECT_EQ(Parse("2021-03-04 05:06:07-0600").offset_minutes, -360);
+  EXPECT_EQ(Parse("2021-03-04 05:06:07-06").offset_minutes, -360);
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.250+00:00").offset_minutes, 0);
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.250+00:00").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 250));
+}
+
+TEST(ParseTimestamp, RejectsInvalid) {
+  ParsedTimestamp p;
+  for (const char* bad : {
+           "", "2021-03-04", "2021-03-04 05:06", "2021-13-01 00:00:00", "2021-00-10 00:00:00",
+           "2021-04-31 00:00:00", "2021-02-29 00:00:00", "1900-02-29 00:00:00",
+           "2021-03-00 00:00:00", "2021-03-04 24:00:00", "2021-03-04 05:60:00",
+           "2021-03-04 05:06:60", "2021-3-04 05:06:07", "2021-03-04 5:06:07",
+           "2021/03/04 05:06:07", "2021-03-04_05:06:07", "2021-03-04 05:06:07.",
+           "2021-03-04 05:06:07x", "2021-03-04 05:06:07+5", "2021-03-04 05:06:07+05:3",
+           "2021-03-04 05:06:07+0530x", "2021-03-04 05:06:07+24:00", "2021-03-04 05:06:07+05:60",
+           "2021-03-04 05:06:07Z+01:00", "2021-03-04 05:06:07 Z", "2021-03-04 05:06:07z",
+           "20a1-03-04 05:06:07", "2021-03-04  05:06:07", "nan", "Unknown"}) {
+    EXPECT_FALSE(ParseTimestamp(bad, &p)) << bad;
+  }
+  EXPECT_TRUE(ParseTimestamp("2020-02-29 00:00:00", &p));
+  EXPECT_TRUE(ParseTimestamp("2000-02-29 23:59:59", &p));
+}
+
+TEST(TimeZone, LoadAndNames) {
+  EXPECT_TRUE(TimeZone::Load("").is_utc());
+  EXPECT_TRUE(TimeZone::Load("UTC").is_utc());
+  EXPECT_EQ(TimeZone::Utc().name(), "UTC");
+  const TimeZone denver = TimeZone::Load("America/Denver");
+  EXPECT_FALSE(denver.is_utc());
+  EXPECT_EQ(denver.name(), "America/Denver");
+  try {
+    TimeZone::Load("Mars/Olympus_Mons");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Mars/Olympus_Mons"), std::string::npos);
+  }
+}
+
+TEST(TimeZone, DenverSpringForwardGap) {
+  const TimeZone denver = TimeZone::Load("America/Denver");
+  const LocalTimeResult before = denver.FromLocal(Utc(2021, 3, 14, 1, 59, 59));
+  EXPECT_EQ(before.kind, LocalTimeKind::kUnique);
+  EXPECT_EQ(before.earlier, Utc(2021, 3, 14, 8, 59, 59));  // MST, UTC-7
+
+  const LocalTimeResult gap = denver.FromLocal(Utc(2021, 3, 14, 2, 30, 0));
+  EXPECT_EQ(gap.kind, LocalTimeKind::kNonexistent);
+  EXPECT_EQ(gap.earlier, Utc(2021, 3, 14, 9, 0, 0));  // the transition
+  EXPECT_EQ(denver.FromLocal(Utc(2021, 3, 14, 2, 0, 0)).kind, LocalTimeKind::kNonexistent);
+  EXPECT_EQ(denver.FromLocal(Utc(2021, 3, 14, 2, 59, 59, 999)).kind,
+            LocalTimeKind::kNonexistent);
+
+  const LocalTimeResult after = denver.FromLocal(Utc(2021, 3, 14, 3, 0, 0));
+  EXPECT_EQ(after.kind, LocalTimeKind::kUnique);
+  EXPECT_EQ(after.earlier, Utc(2021, 3, 14, 9, 0, 0));  // MDT, UTC-6
+}
+
+TEST(TimeZone, DenverRepeatedHour) {
+  const TimeZone denver = TimeZone::Load("America/Denver");
+  const LocalTimeResult twice = denver.FromLocal(Utc(2021, 11, 7, 1, 30, 0));
+  EXPECT_EQ(twice.kind, LocalTimeKind::kAmbiguous);
+  EXPECT_EQ(twice.earlier, Utc(2021, 11, 7, 7, 30, 0));
+  EXPECT_EQ(twice.later, Utc(2021, 11, 7, 8, 30, 0));
+
+  EXPECT_EQ(denver.FromLocal(Utc(2021, 11, 7, 1, 0, 0)).kind, LocalTimeKind::kAmbiguous);
+  const LocalTimeResult before = denver.FromLocal(Utc(2021, 11, 7, 0, 59, 59, 999));
+  EXPECT_EQ(before.kind, LocalTimeKind::kUnique);
+  EXPECT_EQ(before.earlier, before.later);
+  const LocalTimeResult after = denver.FromLocal(Utc(2021, 11, 7, 2, 0, 0));
+  EXPECT_EQ(after.kind, LocalTimeKind::kUnique);
+  EXPECT_EQ(after.earlier, Utc(2021, 11, 7, 9, 0, 0));
+}
+
+TEST(TimeZone, HalfHourDaylightSavingOfLordHowe) {
+  // Lord Howe moves by 30 minutes: +10:30 standard, +11 daylight.
+  const TimeZone zone = TimeZone::Load("Australia/Lord_Howe");
+  EXPECT_EQ(zone.FromLocal(Utc(2021, 10, 3, 2, 15, 0)).kind, LocalTimeKind::kNonexistent);
+  EXPECT_EQ(zone.FromLocal(Utc(2021, 10, 3, 2, 30, 0)).kind, LocalTimeKind::kUnique);
+  const LocalTimeResult twice = zone.FromLocal(Utc(2021, 4, 4, 1, 45, 0));
+  EXPECT_EQ(twice.kind, LocalTimeKind::kAmbiguous);
+  EXPECT_EQ(twice.later - twice.earlier, 30 * kMsPerMinute);
+}
+
+TEST(TimeZone, OffsetAt) {
+  const TimeZone denver = TimeZone::Load("America/Denver");
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), -6 * kHourMs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 1, 1, 0, 0, 0)), -7 * kHourMs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 11, 7, 7, 59, 59)), -6 * kHourMs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 11, 7, 8, 0, 0)), -7 * kHourMs);
+  EXPECT_EQ(TimeZone::Utc().OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), 0);
+  EXPECT_EQ(TimeZone::Load("Asia/Kolkata").OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), 330 * kMsPerMinute);
+}
+
+// FromLocal's tables agree with the tz library asked directly.
+TEST(TimeZone, AgreesWithDateLibrary) {
+  for (const char* name : {"America/Denver", "Europe/London", "Australia/Sydney",
+                           "America/St_Johns", "Pacific/Apia"}) {
+    const TimeZone zone = TimeZone::Load(name);
+    const date::time_zone* reference = date::locate_zone(name);
+    std::mt19937_64 random(7);
+    std::uniform_int_distribution<std::int64_t> seconds(Utc(1990, 1, 1, 0, 0, 0) / 1000,
+                                                        Utc(2036, 1, 1, 0, 0, 0) / 1000);
+    for (int i = 0; i < 20000; ++i) {
+      std::int64_t wall_s = seconds(random);
+      if (i % 2 == 1) wall_s = wall_s / 1800 * 1800;  // near transitions more often
+      const LocalTimeResult got = zone.FromLocal(wall_s * 1000);
+      const auto info = reference->get_info(date::local_seconds{std::chrono::seconds{wall_s}});
+      const std::int64_t first = (wall_s - info.first.offset.count()) * 1000;
+      switch (info.result) {
+        case date::local_info::unique:
+          ASSERT_EQ(got.kind, LocalTimeKind::kUnique) << name << " " << FormatWall(wall_s * 1000);
+          ASSERT_EQ(got.earlier, first);
+          break;
+        case date::local_info::ambiguous:
+          ASSERT_EQ(got.kind, LocalTimeKind::kAmbiguous) << name << " " << FormatWall(wall_s * 1000);
+          ASSERT_EQ(got.earlier, first);
+          ASSERT_EQ(got.later, (wall_s - info.second.offset.count()) * 1000);
+          break;
+        case date::local_info::nonexistent:
+          ASSERT_EQ(got.kind, LocalTimeKind::kNonexistent) << name << " " << FormatWall(wall_s * 1000);
+          break;
+      }
+      const TimeMs utc = wall_s * 1000;
+      const auto sys = reference->get_info(date::sys_seconds{std::chrono::seconds{wall_s}});
+      ASSERT_EQ(zone.OffsetAt(utc), sys.offset.count() * 1000);
+    }
+  }
+}
+
+TEST(TimeZone, CacheIsPerZoneAndPerThread) {
+  const TimeZone denver = TimeZone::Load("America/Denver");
+  const TimeZone berlin = TimeZone::Load("Europe/Berlin");
+  auto check = [&] {
+    for (int i = 0; i < 1000; ++i) {
+      const TimeMs wall = Utc(2021, 7, 1, 12, 0, 0) + i * kMsPerMinute;
+      if (denver.FromLocal(wall).earlier != wall + 6 * kHourMs) return false;
+      if (berlin.FromLocal(wall).earlier != wall - 2 * kHourMs) return false;
+      const TimeMs winter = Utc(2021, 1, 10, 12, 0, 0) + i * kMsPerMinute;
+      if (denver.FromLocal(winter).earlier != winter + 7 * kHourMs) return false;
+    }
+    return true;
+  };
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { ok[t] = check() ? 1 : 0; });
+  for (auto& thread : threads) thread.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(ok[t], 1) << "thread " << t;
+}
+
+TEST(ParseInstant, Policies) {
+  TimestampPolicy denver{TimeZone::Load("America/Denver"), false};
+  TimeMs utc = 0;
+  std::int64_t wall = 0;
+
+  EXPECT_EQ(ParseInstant("2021-07-01 12:00:00", denver, &utc, &wall), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 7, 1, 18, 0, 0));
+  EXPECT_EQ(wall, Utc(2021, 7, 1, 12, 0, 0));
+
+  EXPECT_EQ(ParseInstant("2021-11-07 01:30:00", denver, &utc, &wall), TimeParseStatus::kAmbiguous);
+  EXPECT_EQ(utc, Utc(2021, 11, 7, 7, 30, 0));
+  EXPECT_EQ(wall, Utc(2021, 11, 7, 1, 30, 0));
+
+  EXPECT_EQ(ParseInstant("2021-03-14 02:30:00", denver, &utc), TimeParseStatus::kNonexistent);
+  EXPECT_EQ(ParseInstant("2021-03-14 02:30", denver, &utc), TimeParseStatus::kBadSyntax);
+
+  // An explicit Z is UTC, unless the policy says it is wrong.
+  EXPECT_EQ(ParseInstant("2021-11-07 01:30:00Z", denver, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 11, 7, 1, 30, 0));
+  TimestampPolicy butter{TimeZone::Load("America/Denver"), true};
+  EXPECT_EQ(ParseInstant("2021-11-07 01:30:00Z", butter, &utc), TimeParseStatus::kAmbiguous);
+  EXPECT_EQ(utc, Utc(2021, 11, 7, 7, 30, 0));
+  EXPECT_EQ(ParseInstant("2021-03-14T02:30:00Z", butter, &utc), TimeParseStatus::kNonexistent);
+  EXPECT_EQ(ParseInstant("2021-07-01T12:00:00.250Z", butter, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 7, 1, 18, 0, 0, 250));
+
+  // A numeric offset is always exact, even with ignore_z.
+  EXPECT_EQ(ParseInstant("2021-03-04 05:06:07+0530", butter, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 3, 3, 23, 36, 7));
+  EXPECT_EQ(ParseInstant("2021-03-04 05:06:07-06:00", butter, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 3, 4, 11, 6, 7));
+  EXPECT_EQ(ParseInstant("2021-03-14 02:30:00-07:00", denver, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 3, 14, 9, 30, 0));
+
+  TimestampPolicy utc_policy;
+  EXPECT_EQ(ParseInstant("2021-03-14 02:30:00", utc_policy, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 3, 14, 2, 30, 0));
+  EXPECT_EQ(ParseInstant("2021-03-04 05:06:07+00:00", utc_policy, &utc), TimeParseStatus::kOk);
+  EXPECT_EQ(utc, Utc(2021, 3, 4, 5, 6, 7));
+}
+
+TEST(Format, Utc) {
+  EXPECT_EQ(FormatUtc(Utc(2021, 3, 4, 5, 6, 7)), "2021-03-04 05:06:07");
+  EXPECT_EQ(FormatUtc(Utc(2021, 3, 4, 5, 6, 7, 8)), "2021-03-04 05:06:07.008");
+  EXPECT_EQ(FormatUtcIso(Utc(2021, 3, 4, 5, 6, 7)), "2021-03-04T05:06:07Z");
+  EXPECT_EQ(FormatUtc(0), "1970-01-01 00:00:00");
+  EXPECT_EQ(FormatUtc(-1), "1969-12-31 23:59:59.999");
+  EXPECT_EQ(FormatUtc(Utc(2000, 2, 29, 23, 59, 59)), "2000-02-29 23:59:59");
+  EXPECT_EQ(FormatWall(Utc(2021, 11, 7, 1, 30, 0)), "2021-11-07 01:30:00");
+}
+
+TEST(Format, LocalAndRoundTrip) {
+  const TimeZone denver = TimeZone::Load("America/Denver");
+  EXPECT_EQ(FormatLocal(Utc(2021, 11, 7, 7, 30, 0), denver), "2021-11-07 01:30:00");
+  EXPECT_EQ(FormatLocal(Utc(2021, 11, 7, 8, 30, 0), denver), "2021-11-07 01:30:00");
+  EXPECT_EQ(FormatLocal(Utc(2021, 3, 14, 9, 0, 0), denver), "2021-03-14 03:00:00");
+  EXPECT_EQ(FormatLocal(Utc(2021, 3, 14, 9, 0, 0, 999), denver), "2021-03-14 03:00:00");
+  std::mt19937_64 random(3);
+  std::uniform_int_distribution<TimeMs> instants(Utc(1950, 1, 1, 0, 0, 0), Utc(2100, 1, 1, 0, 0, 0));
+  for (int i = 0; i < 10000; ++i) {
+    const TimeMs t = instants(random);
+    ParsedTimestamp parsed;
+    ASSERT_TRUE(ParseTimestamp(FormatUtc(t), &parsed));
+    ASSERT_EQ(parsed.wall_ms, t);
+    ASSERT_TRUE(ParseTimestamp(FormatUtcIso(t), &parsed));
+    ASSERT_EQ(parsed.wall_ms, t);
+  }
+}
+
+}  // namespace
+}  // namespace wattrun

@@ -1,0 +1,54 @@
+// Parallel ingest of a facility directory into the telemetry store.
+//
+// Ranks split the new telemetry files (large plain files into byte ranges),
+// parse them, and spill valid rows into node-range partitions on disk; then
+// each rank takes whole partitions, resolves repeated daylight-saving hours
+// by order, sorts, deduplicates (within the new files and against the store),
+// and all ranks write one new batch with collective parallel-HDF5 writes.
+// Memory per rank is bounded by `memory_budget_bytes`, not by the months.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/mpi.h"
+#include "core/records.h"
+
+namespace wattrun::ingest {
+
+struct IngestOptions {
+  std::string input_dir;
+  std::string store_path;
+  std::int64_t memory_budget_bytes = 512ll << 20;
+  std::int64_t split_bytes = 64ll << 20;  // plain files larger than this are split
+  bool verbose = true;                    // rank 0 prints the summary
+};
+
+struct IngestSummary {
+  std::int64_t files_new = 0;
+  std::int64_t files_unchanged = 0;
+  std::int64_t telemetry_files_new = 0;
+  std::int64_t telemetry_bytes = 0;
+  std::int64_t rows_read = 0;       // data lines seen in new telemetry
+  std::int64_t rows_stored = 0;     // readings added to the store
+  std::int64_t bad_rows = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t conflicts = 0;
+  std::int64_t batch = 0;           // batch written, 0 if none
+  double parse_seconds = 0;
+  double sort_seconds = 0;
+  double write_seconds = 0;
+  double seconds = 0;
+  std::int64_t peak_rss_bytes = 0;  // max over ranks
+  std::vector<std::string> warnings;  // files reported by name
+};
+
+// Collective over comm. Creates the store if it does not exist.
+IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm);
+
+// Peak resident set size of this process (VmHWM), bytes.
+std::int64_t PeakRssBytes();
+
+}  // namespace wattrun::ingest

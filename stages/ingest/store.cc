@@ -1,0 +1,360 @@
+#include "stages/ingest/store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+
+namespace wattrun::store {
+namespace fs = std::filesystem;
+namespace {
+
+template <typename Record, typename Field>
+std::vector<Field> Column(const std::vector<Record>& rows, Field Record::*member) {
+  std::vector<Field> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(r.*member);
+  return out;
+}
+
+std::vector<std::uint8_t> BoolColumn(const std::vector<RunRecord>& rows) {
+  std::vector<std::uint8_t> out;
+  for (const auto& r : rows) out.push_back(r.is_gpu ? 1 : 0);
+  return out;
+}
+
+void FsyncPath(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw Error(path + ": cannot open for fsync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(path + ": fsync failed: " + std::strerror(saved));
+}
+
+void WriteTables(hid_t file, const Catalogue& c) {
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "manifest");
+    h5::WriteStrings(g.get(), "path", Column(c.manifest, &ManifestEntry::path));
+    h5::WriteStrings(g.get(), "kind", Column(c.manifest, &ManifestEntry::kind));
+    h5::WriteVector(g.get(), "size", Column(c.manifest, &ManifestEntry::size));
+    h5::WriteVector(g.get(), "mtime_ns", Column(c.manifest, &ManifestEntry::mtime_ns));
+    h5::WriteVector(g.get(), "batch", Column(c.manifest, &ManifestEntry::batch));
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/runs");
+    const auto& r = c.runs;
+    h5::WriteStrings(g.get(), "run_id", Column(r, &RunRecord::run_id));
+    h5::WriteStrings(g.get(), "experiment_id", Column(r, &RunRecord::experiment_id));
+    h5::WriteStrings(g.get(), "slurm_job_id", Column(r, &RunRecord::slurm_job_id));
+    h5::WriteStrings(g.get(), "host_name", Column(r, &RunRecord::host_name));
+    h5::WriteStrings(g.get(), "shape", Column(r, &RunRecord::shape));
+    h5::WriteStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
+    h5::WriteStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
+    h5::WriteVector(g.get(), "start_time_ms", Column(r, &RunRecord::start));
+    h5::WriteVector(g.get(), "update_time_ms", Column(r, &RunRecord::update));
+    h5::WriteVector(g.get(), "size", Column(r, &RunRecord::size));
+    h5::WriteVector(g.get(), "depth", Column(r, &RunRecord::depth));
+    h5::WriteVector(g.get(), "batch_size", Column(r, &RunRecord::batch_size));
+    h5::WriteVector(g.get(), "learning_rate", Column(r, &RunRecord::learning_rate));
+    h5::WriteVector(g.get(), "is_gpu", BoolColumn(r));
+    h5::WriteStrings(g.get(), "bad_reason", Column(r, &RunRecord::bad_reason));
+    h5::WriteVector(g.get(), "line", Column(r, &RunRecord::line));
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/jobs");
+    const auto& j = c.jobs;
+    h5::WriteStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
+    h5::WriteStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
+    h5::WriteStrings(g.get(), "state", Column(j, &JobRecord::state));
+    h5::WriteVector(g.get(), "start_ms", Column(j, &JobRecord::start));
+    std::vector<std::int64_t> end;
+    std::vector<std::uint8_t> has_end, has_start;
+    for (const auto& x : j) {
+      end.push_back(x.end.value_or(0));
+      has_end.push_back(x.end.has_value() ? 1 : 0);
+      has_start.push_back(x.has_start ? 1 : 0);
+    }
+    h5::WriteVector(g.get(), "end_ms", end);
+    h5::WriteVector(g.get(), "has_end", has_end);
+    h5::WriteVector(g.get(), "has_start", has_start);
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/nodes");
+    const auto& n = c.nodes;
+    h5::WriteStrings(g.get(), "name", Column(n, &NodeRecord::name));
+    h5::WriteVector(g.get(), "cpus", Column(n, &NodeRecord::cpus));
+    h5::WriteVector(g.get(), "memory_mb", Column(n, &NodeRecord::memory_mb));
+    h5::WriteVector(g.get(), "tmp_disk_mb", Column(n, &NodeRecord::tmp_disk_mb));
+    h5::WriteStrings(g.get(), "gres", Column(n, &NodeRecord::gres));
+    h5::WriteStrings(g.get(), "node_type", Column(n, &NodeRecord::node_type));
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/datasets");
+    const auto& d = c.datasets;
+    h5::WriteStrings(g.get(), "dataset", Column(d, &DatasetRecord::name));
+    h5::WriteVector(g.get(), "n_observations", Column(d, &DatasetRecord::n_observations));
+    h5::WriteVector(g.get(), "n_features", Column(d, &DatasetRecord::n_features));
+    h5::WriteVector(g.get(), "n_classes", Column(d, &DatasetRecord::n_classes));
+    h5::WriteStrings(g.get(), "task", Column(d, &DatasetRecord::task));
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/losses");
+    const auto& l = c.losses;
+    h5::WriteStrings(g.get(), "experiment_id", Column(l, &LossRecord::experiment_id));
+    h5::WriteVector(g.get(), "epoch", Column(l, &LossRecord::epoch));
+    h5::WriteVector(g.get(), "test_loss", Column(l, &LossRecord::test_loss));
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "quality");
+    const auto& q = c.quality;
+    h5::WriteStrings(g.get(), "stage", Column(q, &BadRowCount::stage));
+    h5::WriteStrings(g.get(), "file", Column(q, &BadRowCount::file));
+    h5::WriteStrings(g.get(), "reason", Column(q, &BadRowCount::reason));
+    h5::WriteVector(g.get(), "count", Column(q, &BadRowCount::count));
+  }
+}
+
+template <typename Record, typename Field>
+void Fill(std::vector<Record>* rows, Field Record::*member, const std::vector<Field>& values) {
+  if (rows->empty()) rows->resize(values.size());
+  if (values.size() != rows->size()) throw Error("store catalogue: columns of one table differ in length");
+  for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = values[i];
+}
+
+void ReadTables(hid_t file, Catalogue* c) {
+  {
+    h5::H5Id g = h5::OpenGroup(file, "manifest");
+    Fill(&c->manifest, &ManifestEntry::path, h5::ReadStrings(g.get(), "path"));
+    Fill(&c->manifest, &ManifestEntry::kind, h5::ReadStrings(g.get(), "kind"));
+    Fill(&c->manifest, &ManifestEntry::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
+    Fill(&c->manifest, &ManifestEntry::mtime_ns, h5::ReadVector<std::int64_t>(g.get(), "mtime_ns"));
+    Fill(&c->manifest, &ManifestEntry::batch, h5::ReadVector<std::int64_t>(g.get(), "batch"));
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(file, "tables/runs");
+    auto* r = &c->runs;
+    Fill(r, &RunRecord::run_id, h5::ReadStrings(g.get(), "run_id"));
+    Fill(r, &RunRecord::experiment_id, h5::ReadStrings(g.get(), "experiment_id"));
+    Fill(r, &RunRecord::slurm_job_id, h5::ReadStrings(g.get(), "slurm_job_id"));
+    Fill(r, &RunRecord::host_name, h5::ReadStrings(g.get(), "host_name"));
+    Fill(r, &RunRecord::shape, h5::ReadStrings(g.get(), "shape"));
+    Fill(r, &RunRecord::dataset, h5::ReadStrings(g.get(), "dataset"));
+    Fill(r, &RunRecord::optimizer, h5::ReadStrings(g.get(), "optimizer"));
+    Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_ms"));
+    Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_ms"));
+    Fill(r, &RunRecord::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
+    Fill(r, &RunRecord::depth, h5::ReadVector<std::int64_t>(g.get(), "depth"));
+    Fill(r, &RunRecord::batch_size, h5::ReadVector<std::int64_t>(g.get(), "batch_size"));
+    Fill(r, &RunRecord::learning_rate, h5::ReadVector<double>(g.get(), "learning_rate"));
+    const auto gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
+    for (std::size_t i = 0; i < gpu.size() && i < r->size(); ++i) (*r)[i].is_gpu = gpu[i] != 0;
+    Fill(r, &RunRecord::bad_reason, h5::ReadStrings(g.get(), "bad_reason"));
+    Fill(r, &RunRecord::line, h5::ReadVector<std::int64_t>(g.get(), "line"));
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(file, "tables/jobs");
+    auto* j = &c->jobs;
+    Fill(j, &JobRecord::job_id, h5::ReadStrings(g.get(), "job_id"));
+    Fill(j, &JobRecord::node_list, h5::ReadStrings(g.get(), "node_list"));
+    Fill(j, &JobRecord::state, h5::ReadStrings(g.get(), "state"));
+    Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_ms"));
+    const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_ms");
+    const auto has_end = h5::ReadVector<std::uint8_t>(g.get(), "has_end");
+    const auto has_start = h5::ReadVector<std::uint8_t>(g.get(), "has_start");
+    for (std::size_t i = 0; i < j->size(); ++i) {
+      if (has_end[i]) (*j)[i].end = end[i];
+      (*j)[i].has_start = has_start[i] != 0;
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(file, "tables/nodes");
+    auto* n = &c->nodes;
+    Fill(n, &NodeRecord::name, h5::ReadStrings(g.get(), "name"));
+    Fill(n, &NodeRecord::cpus, h5::ReadVector<std::int64_t>(g.get(), "cpus"));
+    Fill(n, &NodeRecord::memory_mb, h5::ReadVector<std::int64_t>(g.get(), "memory_mb"));
+    Fill(n, &NodeRecord::tmp_disk_mb, h5::ReadVector<std::int64_t>(g.get(), "tmp_disk_mb"));
+    Fill(n, &NodeRecord::gres, h5::ReadStrings(g.get(), "gres"));
+    Fill(n, &NodeRecord::node_type, h5::ReadStrings(g.get(), "node_type"));
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(file, "tables/datasets");
+    auto* d = &c->datasets;
+    Fill(d, &DatasetRecord::name, h5::ReadStrings(g.get(), "dataset"));
+    Fill(d, &DatasetRecord::n_observations, h5::ReadVector<std::int64_t>(g.get(), "n_observations"));
+    Fill(d, &DatasetRecord::n_features, h5::ReadVector<std::int64_t>(g.get(), "n_features"));
+    Fill(d, &DatasetRecord::n_classes, h5::ReadVector<std::int64_t>(g.get(), "n_classes"));
+    Fill(d, &DatasetRecord::task, h5::ReadStrings(g.get(), "task"));
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(file, "tables/losses");
+    auto* l = &c->losses;
+    Fill(l, &LossRecord::experiment_id, h5::ReadStrings(g.get(), "experiment_id"));
+    Fill(l, &LossRecord::epoch, h5::ReadVector<std::int64_t>(g.get(), "epoch"));
+    Fill(l, &LossRecord::test_loss, h5::ReadVector<double>(g.get(), "test_loss"));
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(file, "quality");
+    auto* q = &c->quality;
+    Fill(q, &BadRowCount::stage, h5::ReadStrings(g.get(), "stage"));
+    Fill(q, &BadRowCount::file, h5::ReadStrings(g.get(), "file"));
+    Fill(q, &BadRowCount::reason, h5::ReadStrings(g.get(), "reason"));
+    Fill(q, &BadRowCount::count, h5::ReadVector<std::int64_t>(g.get(), "count"));
+  }
+}
+
+}  // namespace
+
+std::string BatchDirectory(const std::string& store_path) { return store_path + ".d"; }
+
+Catalogue ReadCatalogue(const std::string& store_path) {
+  if (!fs::exists(store_path)) throw Error(store_path + ": no such store (run `wattrun ingest` first)");
+  h5::File file = h5::File::Open(store_path, h5::Mode::kReadOnly);
+  if (!h5::HasAttribute(file.id(), "wattrun_store_version")) {
+    throw Error(store_path + ": not a wattrun store (no wattrun_store_version attribute)");
+  }
+  const std::int64_t version = h5::GetIntAttribute(file.id(), "wattrun_store_version");
+  if (version != 1) throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
+  Catalogue c;
+  try {
+    ReadTables(file.id(), &c);
+    if (h5::HasAttribute(file.id(), "facility")) c.config_facility = h5::GetStringAttribute(file.id(), "facility");
+    const std::int64_t batches = h5::GetIntAttribute(file.id(), "telemetry_batches");
+    for (std::int64_t b = 1; b <= batches; ++b) {
+      char name[64];
+      std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(b));
+      c.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + name);
+    }
+  } catch (const Error& e) {
+    throw Error(store_path + ": store catalogue is damaged: " + e.what());
+  }
+  return c;
+}
+
+void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue) {
+  const std::string tmp = store_path + ".tmp";
+  {
+    h5::File file = h5::File::Open(tmp, h5::Mode::kCreate);
+    h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
+    h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
+    h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
+    WriteTables(file.id(), catalogue);
+    h5::H5Id tel = h5::EnsureGroup(file.id(), "telemetry");
+    for (std::size_t b = 0; b < catalogue.batch_files.size(); ++b) {
+      const std::string link = fs::path(catalogue.batch_files[b]).stem().string();
+      // Relative target, so a store directory can be moved as a whole.
+      h5::CreateExternalLink(tel.get(), link, catalogue.batch_files[b], "/");
+    }
+    file.Flush();
+    file.Close();
+  }
+  FsyncPath(tmp, false);
+  if (std::rename(tmp.c_str(), store_path.c_str()) != 0) {
+    throw Error(store_path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
+  }
+  const fs::path parent = fs::absolute(store_path).parent_path();
+  FsyncPath(parent.string(), true);
+}
+
+// ---------------------------------------------------------------- reader
+
+struct TelemetryReader::Batch {
+  h5::File file;
+  h5::H5Id time;
+  h5::H5Id watts;
+};
+
+TelemetryReader::TelemetryReader(const std::string& store_path) {
+  const Catalogue catalogue = ReadCatalogue(store_path);
+  const fs::path base = fs::absolute(store_path).parent_path();
+  std::map<std::string, std::vector<NodeSlice>> by_node;
+  for (std::size_t b = 0; b < catalogue.batch_files.size(); ++b) {
+    const std::string path = (base / catalogue.batch_files[b]).string();
+    auto batch = std::make_unique<Batch>();
+    batch->file = h5::File::Open(path, h5::Mode::kReadOnly);
+    const auto names = h5::ReadStrings(batch->file.id(), "node_names");
+    const auto offsets = h5::ReadVector<std::int64_t>(batch->file.id(), "node_offset");
+    if (offsets.size() != names.size() + 1) throw Error(path + ": node_offset does not match node_names");
+    const std::int64_t rows = h5::Length(batch->file.id(), "time");
+    if (offsets.back() != rows || h5::Length(batch->file.id(), "watts") != rows) {
+      throw Error(path + ": batch is truncated or damaged (offsets do not match the readings)");
+    }
+    batch->time = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "time", H5P_DEFAULT), "H5Dopen2", path + ":/time"));
+    batch->watts = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "watts", H5P_DEFAULT), "H5Dopen2", path + ":/watts"));
+    for (std::size_t n = 0; n < names.size(); ++n) {
+      const std::int64_t count = offsets[n + 1] - offsets[n];
+      if (count > 0) by_node[names[n]].push_back(NodeSlice{static_cast<int>(b), offsets[n], count});
+    }
+    batches_.push_back(std::move(batch));
+  }
+  for (auto& [name, slices] : by_node) {
+    node_names_.push_back(name);
+    slices_.push_back(std::move(slices));
+  }
+}
+
+TelemetryReader::~TelemetryReader() = default;
+
+std::int64_t TelemetryReader::ReadingCount(std::size_t node) const {
+  std::int64_t n = 0;
+  for (const auto& s : slices_[node]) n += s.count;
+  return n;
+}
+
+std::int64_t TelemetryReader::TotalReadings() const {
+  std::int64_t n = 0;
+  for (std::size_t i = 0; i < slices_.size(); ++i) n += ReadingCount(i);
+  return n;
+}
+
+std::int64_t TelemetryReader::FindNode(const std::string& name) const {
+  const auto it = std::lower_bound(node_names_.begin(), node_names_.end(), name);
+  if (it == node_names_.end() || *it != name) return -1;
+  return it - node_names_.begin();
+}
+
+void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time,
+                                std::vector<double>* watts) {
+  time->clear();
+  watts->clear();
+  for (const NodeSlice& s : slices_[node]) {
+    const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
+    auto time_at = [&](std::int64_t i) {
+      TimeMs t = 0;
+      h5::ReadSlice(dset, s.offset + i, 1, &t);
+      return t;
+    };
+    // First index with time >= t_min, and first with time > t_max.
+    std::int64_t lo = 0, hi = s.count;
+    while (lo < hi) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (time_at(mid) < t_min) lo = mid + 1; else hi = mid;
+    }
+    std::int64_t lo2 = lo, hi2 = s.count;
+    while (lo2 < hi2) {
+      const std::int64_t mid = lo2 + (hi2 - lo2) / 2;
+      if (time_at(mid) <= t_max) lo2 = mid + 1; else hi2 = mid;
+    }
+    const std::int64_t n = lo2 - lo;
+    if (n <= 0) continue;
+    const std::size_t old = time->size();
+    time->resize(old + static_cast<std::size_t>(n));
+    watts->resize(old + static_cast<std::size_t>(n));
+    ReadChunk(static_cast<std::size_t>(s.batch), s.offset + lo, n, time->data() + old, watts->data() + old);
+  }
+}
+
+void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time,
+                                double* watts) {
+  h5::ReadSlice(batches_[batch]->time.get(), offset, count, time);
+  h5::ReadSlice(batches_[batch]->watts.get(), offset, count, watts);
+  bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
+}
+
+}  // namespace wattrun::store

@@ -1,0 +1,168 @@
+// The telemetry store: what `wattrun ingest` writes and every later stage reads.
+//
+// Layout (all HDF5, readable with h5py):
+//   STORE.h5                 the catalogue, small, rewritten atomically
+//                            (write STORE.h5.tmp, fsync, rename) by each ingest
+//     /manifest/{path,kind,size,mtime_ns,batch}   every input file ingested
+//     /tables/runs/*, /tables/jobs/*, /tables/nodes/*, /tables/datasets/*,
+//     /tables/losses/*       the small inputs, parsed, merged by key
+//     /quality/{stage,file,reason,count}          bad rows and dedup counts
+//     /telemetry/batch_NNNNNN  external link to STORE.h5.d/batch_NNNNNN.h5
+//   STORE.h5.d/batch_NNNNNN.h5   one per ingest that brought telemetry, written
+//                            with parallel HDF5 (collective writes):
+//     /node_names            nodes of this batch, sorted by name
+//     /node_offset           CSR offsets into time/watts (n_nodes + 1)
+//     /time                  int64 ms since the Unix epoch, UTC
+//     /watts                 float64
+//   Readings are sorted by (node, time) and unique on (node, instant) within
+//   and across batches: each batch is deduplicated against the older ones at
+//   ingest, so a reader only merges sorted runs.
+//
+// Crash safety: a batch file is complete before the catalogue that names it
+// is renamed into place; an ingest killed at any point leaves the previous
+// catalogue (and so the previous store) in force, and the next ingest
+// overwrites any orphan batch file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/h5.h"
+#include "core/records.h"
+#include "core/time.h"
+
+namespace wattrun::store {
+
+struct ManifestEntry {
+  std::string path;  // relative to the facility directory
+  std::string kind;  // telemetry, sacct, runs, nodes, datasets, losses
+  std::int64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t batch = -1;  // telemetry batch the file went into
+};
+
+// The small tables and bookkeeping held in the catalogue.
+struct Catalogue {
+  std::vector<ManifestEntry> manifest;
+  std::vector<RunRecord> runs;
+  std::vector<JobRecord> jobs;
+  std::vector<NodeRecord> nodes;
+  std::vector<DatasetRecord> datasets;
+  std::vector<LossRecord> losses;
+  std::vector<BadRowCount> quality;  // telemetry bad rows, duplicates, ...
+  std::vector<std::string> batch_files;  // relative to the catalogue's directory
+  std::string config_facility;  // facility name of the config that ingested
+};
+
+Catalogue ReadCatalogue(const std::string& store_path);
+// Atomic: writes store_path + ".tmp", fsyncs, renames over store_path.
+void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue);
+
+std::string BatchDirectory(const std::string& store_path);
+
+// One node's slice of one batch.
+struct NodeSlice {
+  int batch = 0;
+  std::int64_t offset = 0;
+  std::int64_t count = 0;
+};
+
+// Reads readings of one node, merged across batches in time order, in chunks
+// of bounded size so that memory does not grow with the months of telemetry.
+class TelemetryReader {
+ public:
+  explicit TelemetryReader(const std::string& store_path);
+  ~TelemetryReader();
+  TelemetryReader(const TelemetryReader&) = delete;
+  TelemetryReader& operator=(const TelemetryReader&) = delete;
+
+  // Every node with readings in any batch, sorted by name.
+  const std::vector<std::string>& nodes() const { return node_names_; }
+  std::int64_t ReadingCount(std::size_t node) const;
+  std::int64_t TotalReadings() const;
+  std::int64_t bytes_read() const { return bytes_read_; }
+
+  // Index of a node in nodes(), or -1.
+  std::int64_t FindNode(const std::string& name) const;
+  // Readings of a node with time in [t_min, t_max], from every batch (sorted
+  // per batch, not merged); found by binary search, so re-ingesting one month
+  // reads only that month of the old store.
+  void ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time,
+                 std::vector<double>* watts);
+
+  // Streams node's readings in time order: calls visit(time, watts, n) on
+  // consecutive chunks of at most chunk_size readings.
+  template <typename Visit>
+  void ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit);
+
+ private:
+  struct Batch;
+  void ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time, double* watts);
+  std::vector<std::unique_ptr<Batch>> batches_;
+  std::vector<std::string> node_names_;
+  std::vector<std::vector<NodeSlice>> slices_;  // per node
+  std::int64_t bytes_read_ = 0;
+};
+
+template <typename Visit>
+void TelemetryReader::ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit) {
+  const auto& slices = slices_[node];
+  if (slices.size() == 1) {  // the common case: one batch, no merge needed
+    std::vector<TimeMs> t(chunk_size);
+    std::vector<double> w(chunk_size);
+    const NodeSlice& s = slices[0];
+    for (std::int64_t done = 0; done < s.count;) {
+      const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(chunk_size), s.count - done);
+      ReadChunk(static_cast<std::size_t>(s.batch), s.offset + done, n, t.data(), w.data());
+      visit(t.data(), w.data(), static_cast<std::size_t>(n));
+      done += n;
+    }
+    return;
+  }
+  // k-way merge of the batches' sorted slices, each buffered in pieces.
+  struct Cursor {
+    NodeSlice slice;
+    std::int64_t consumed = 0;  // from the slice
+    std::vector<TimeMs> t;
+    std::vector<double> w;
+    std::size_t pos = 0;
+  };
+  const std::size_t piece = std::max<std::size_t>(chunk_size / slices.size(), 4096);
+  std::vector<Cursor> cursors;
+  for (const auto& s : slices) cursors.push_back(Cursor{s, 0, {}, {}, 0});
+  auto refill = [&](Cursor& c) {
+    if (c.pos < c.t.size() || c.consumed >= c.slice.count) return;
+    const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(piece), c.slice.count - c.consumed);
+    c.t.resize(static_cast<std::size_t>(n));
+    c.w.resize(static_cast<std::size_t>(n));
+    ReadChunk(static_cast<std::size_t>(c.slice.batch), c.slice.offset + c.consumed, n, c.t.data(), c.w.data());
+    c.consumed += n;
+    c.pos = 0;
+  };
+  std::vector<TimeMs> out_t;
+  std::vector<double> out_w;
+  out_t.reserve(chunk_size);
+  out_w.reserve(chunk_size);
+  while (true) {
+    Cursor* best = nullptr;
+    for (auto& c : cursors) {
+      refill(c);
+      if (c.pos < c.t.size() && (!best || c.t[c.pos] < best->t[best->pos])) best = &c;
+    }
+    if (!best) break;
+    out_t.push_back(best->t[best->pos]);
+    out_w.push_back(best->w[best->pos]);
+    ++best->pos;
+    if (out_t.size() == chunk_size) {
+      visit(out_t.data(), out_w.data(), out_t.size());
+      out_t.clear();
+      out_w.clear();
+    }
+  }
+  if (!out_t.empty()) visit(out_t.data(), out_w.data(), out_t.size());
+}
+
+}  // namespace wattrun::store

@@ -1,0 +1,67 @@
+// Parsers of the small input tables of a facility directory (spec section 1):
+// sacct logs, runs.csv, nodes.csv, datasets.csv and losses.csv. Each returns
+// its records and the bad rows it counted by reason; a missing required
+// column (or an unreadable file) throws InputError naming the file.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/records.h"
+#include "core/time.h"
+
+namespace wattrun {
+
+// What one table file held: its good records (for runs.csv, every row) and
+// its bad rows counted per reason, in the order of the reasons' names.
+template <typename Record>
+struct TableParseResult {
+  std::vector<Record> records;
+  std::vector<BadRowCount> bad_rows;
+};
+
+// `sacct --parsable2` output (`|`-separated, header line). Allocation lines
+// only: steps (`123.batch`, `123.0`, `123_4.extern`, `123+0.0`) are skipped
+// and not counted. Start `Unknown`/`None` gives has_start = false; End
+// `Unknown` (or `None`) gives a running job. Times are local in the policy's
+// zone; an ambiguous time is read as the earlier instant, except an End whose
+// earlier reading falls before Start, which takes the later one.
+// Bad rows (stage `sacct`): field_count, bad_job_id, bad_hostlist, bad_time,
+// nonexistent_time, negative_window (End before Start). A repeated header
+// line is skipped.
+TableParseResult<JobRecord> ParseSacctFile(const std::string& path,
+                                           const TimestampPolicy& policy);
+
+// runs.csv (BUTTER-E metadata layout; times UTC unless they carry an offset).
+// Every row is kept, in input order; a row that does not parse keeps the
+// first failing reason in bad_reason and is counted (stage `runs`):
+// field_count, bad_time, bad_number, bad_is_gpu, negative_window. Integer
+// columns also accept integral decimals such as `1024.0`. Quoted fields
+// may span lines (a JSON `run_data` column, for instance).
+TableParseResult<RunRecord> ParseRunsFile(const std::string& path);
+
+// Maps a node's hardware signature to its configured type name; returns ""
+// when no type matches.
+using NodeTypeMatcher = std::function<std::string(const NodeSignature&)>;
+
+// nodes.csv (`sinfo` export). HOSTNAMES may be a hostlist: each name becomes
+// a NodeRecord. A name listed again with the same signature (sinfo prints a
+// node once per partition) is merged silently; with a different signature
+// it is counted as `conflicting_node` and the first kept. Bad rows (stage
+// `nodes`): field_count, bad_hostlist, bad_number. A null matcher leaves
+// node_type empty.
+TableParseResult<NodeRecord> ParseNodesFile(const std::string& path,
+                                            const NodeTypeMatcher& matcher);
+
+// datasets.csv (PMLB summary). n_classes may be empty or `nan` for a
+// regression task (read as 0). Bad rows (stage `datasets`): field_count,
+// bad_number, bad_task (neither classification nor regression),
+// duplicate_dataset (first kept).
+TableParseResult<DatasetRecord> ParseDatasetsFile(const std::string& path);
+
+// losses.csv. Bad rows (stage `losses`): field_count, bad_number.
+TableParseResult<LossRecord> ParseLossesFile(const std::string& path);
+
+}  // namespace wattrun

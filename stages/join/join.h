@@ -1,0 +1,47 @@
+// Join of runs to Slurm jobs, hosts and windows (spec step 2), giving each
+// run its status up to `job_running` (spec step 4's order of precedence).
+// The telemetry-dependent statuses are decided after integration.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/records.h"
+#include "core/time.h"
+
+namespace wattrun::join {
+
+// Statuses in the spec's order of precedence: the first that applies wins.
+enum class RunStatus : std::uint8_t {
+  kBadRunRow,
+  kBadWindow,
+  kUnknownNode,
+  kNoJob,
+  kHostNotInJob,
+  kOutsideJobWindow,
+  kJobRunning,
+  kMissingAll,
+  kMissingSome,
+  kZeroWatts,
+  kOk,
+};
+inline constexpr int kStatusCount = 11;
+const char* StatusName(RunStatus status);
+
+struct JoinOptions {
+  TimeMs tolerance_ms = 60 * kMsPerSecond;  // one sampling interval
+};
+
+struct JoinedRun {
+  RunStatus status = RunStatus::kOk;  // kOk: passed the join, integrate it
+  std::int64_t node = -1;             // index into the node inventory
+  std::string node_type;              // empty if unknown
+};
+
+// `nodes` is the inventory; a node without a configured type counts as
+// unknown (its energy cannot be standardized).
+std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
+                                const std::vector<NodeRecord>& nodes, const JoinOptions& options);
+
+}  // namespace wattrun::join
