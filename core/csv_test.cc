@@ -200,6 +200,16 @@ TEST_F(CsvFiles, TruncatedGzipThrows) {
   EXPECT_THROW(ReadAll(header_only), InputError);
 }
 
+TEST_F(CsvFiles, GzipMagicFollowedByGarbageThrows) {
+  std::string bytes(100000, '\0');
+  std::mt19937 random(9);
+  for (auto& c : bytes) c = static_cast<char>(random());
+  bytes[0] = '\x1f';
+  bytes[1] = '\x8b';
+  EXPECT_THROW(ReadAll(Write("garbage.csv.gz", bytes)), InputError);
+  EXPECT_THROW(ReadAll(Write("magic_only.csv", "\x1f\x8b")), InputError);
+}
+
 TEST_F(CsvFiles, NamedGzButPlainThrows) {
   const std::string path = Write("fake.csv.gz", "timestamp,node,watts\n");
   EXPECT_THROW(ReadAll(path), InputError);

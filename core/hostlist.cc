@@ -128,6 +128,7 @@ void ExpandToken(std::string_view token, std::string_view expression,
   }
 }
 
+// A host name cut before its trailing number, for compressing.
 struct SplitName {
   std::string_view prefix;
   std::string_view digits;  // trailing digits; empty if none

@@ -18,7 +18,8 @@ std::vector<std::string> ExpandHostlist(std::string_view expression);
 // The inverse, for writers: compresses names into a hostlist expression
 // with ranges over the trailing number of each name (`n[1-3,5]`), keeping
 // the width of zero-padded numbers. Expanding the result gives back the
-// same names in the same order when they are sorted per prefix.
+// same names in the same order when they are sorted per prefix (names
+// holding `[`, `]`, `,` or spaces are written as they are).
 std::string CompressHostlist(const std::vector<std::string>& names);
 
 }  // namespace wattrun

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -77,6 +78,23 @@ TEST(ExpandHostlist, Malformed) {
       ADD_FAILURE() << "no error for " << bad;
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(ExpandHostlist, RandomInputEitherExpandsOrThrows) {
+  const std::string alphabet = "n1-0[],9 x";
+  std::mt19937 random(11);
+  for (int i = 0; i < 20000; ++i) {
+    std::string expression;
+    const std::size_t length = random() % 14;
+    for (std::size_t k = 0; k < length; ++k) expression.push_back(alphabet[random() % alphabet.size()]);
+    try {
+      for (const auto& name : ExpandHostlist(expression)) {
+        EXPECT_FALSE(name.empty()) << expression;
+        EXPECT_EQ(name.find_first_of("[], "), std::string::npos) << expression;
+      }
+    } catch (const Error&) {
     }
   }
 }

@@ -124,4 +124,17 @@ bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_mess
   return false;
 }
 
+void RunCollectively(const Comm& comm, const std::function<void()>& body) {
+  bool ok = true;
+  std::string message;
+  try {
+    body();
+  } catch (const std::exception& e) {
+    ok = false;
+    message = e.what();
+  }
+  std::string combined;
+  if (!AllSucceeded(comm, ok, message, &combined)) throw CollectiveError(combined);
+}
+
 }  // namespace wattrun

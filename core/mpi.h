@@ -4,8 +4,11 @@
 
 #include <mpi.h>
 
+#include <stdexcept>
+
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -94,5 +97,18 @@ class OwnedComm {
 // Use at the boundary between independent local work and the next collective.
 bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message,
                   std::string* combined_message);
+
+// An error that every rank of a communicator knows about (raised by
+// RunCollectively): the command ends cleanly on all ranks, rank 0 prints it.
+class CollectiveError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Runs body on every rank; if it throws on any rank, every rank throws
+// CollectiveError with the failing ranks' messages. Wraps local work that
+// precedes a collective, so one rank's failure cannot leave the others
+// waiting in that collective.
+void RunCollectively(const Comm& comm, const std::function<void()>& body);
 
 }  // namespace wattrun

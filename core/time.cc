@@ -48,6 +48,7 @@ inline std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
   return q;
 }
 
+// A proleptic Gregorian calendar date.
 struct CivilDate {
   int year;
   int month;
@@ -194,6 +195,7 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out) {
 // tables: UTC periods of constant offset (for OffsetAt) and local-time
 // segments that are unique, skipped or repeated (for FromLocal).
 struct TimeZone::Impl {
+  // A stretch of local time with one way of mapping to UTC.
   struct LocalSegment {
     LocalTimeKind kind = LocalTimeKind::kUnique;
     std::int64_t earlier_offset_ms = 0;  // offset giving the earlier instant

@@ -1,1 +1,125 @@
-int main() { return 1; }
+// wattrun: per-run energy from facility power telemetry and Slurm logs, and a
+// fitted, hardware-aware energy model of neural-network training.
+//
+// Every subcommand runs as a plain process (one rank) or under mpirun.
+#include <mpi.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/mpi.h"
+#include "pipeline/commands.h"
+
+namespace {
+
+// Reads the YAML on rank 0 and broadcasts the text, so that thousands of
+// ranks do not all open the same small file.
+wattrun::Config LoadConfig(const std::string& path, const wattrun::Comm& comm) {
+  std::string text;
+  wattrun::RunCollectively(comm, [&] {
+    if (!comm.is_root()) return;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw wattrun::Error(path + ": cannot open configuration file");
+    char buf[65536];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  });
+  text = comm.BroadcastString(text);
+  wattrun::Config config;
+  wattrun::RunCollectively(comm, [&] { config = wattrun::ParseConfig(text, path); });
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int exit_code = 0;
+  int world_rank = 0, world_size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  {
+    wattrun::OwnedComm owned;
+    const wattrun::Comm comm = owned.comm();
+    CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "wattrun 0.1.0");
+
+    wattrun::pipeline::GenerateArgs gen;
+    auto* generate = app.add_subcommand("generate", "Write a synthetic facility (inputs of the spec plus truth/)");
+    generate->add_option("--config", gen.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
+    generate->add_option("--output", gen.output, "Directory to write the facility into")->required();
+    generate->add_option("--scale", gen.scale, "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs)");
+    generate->add_option("--months", gen.months, "Months of telemetry");
+    generate->add_option("--seed", gen.seed, "Random seed (output is deterministic for a seed)");
+    generate->add_flag("--clean", gen.clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
+
+    wattrun::pipeline::IngestArgs ing;
+    auto* ingest = app.add_subcommand("ingest", "Ingest a facility directory into the telemetry store (again: new files only)");
+    ingest->add_option("--config", ing.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
+    ingest->add_option("--input", ing.input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
+    ingest->add_option("--store", ing.store, "Store file (created if missing)")->required();
+    ingest->add_option("--memory-budget-mb", ing.memory_budget_mb, "Memory per rank for sorting (MB)");
+
+    wattrun::pipeline::RunArgs run;
+    auto* run_cmd = app.add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
+    run_cmd->add_option("--config", run.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
+    run_cmd->add_option("--input", run.input, "Facility directory to ingest first")->check(CLI::ExistingDirectory);
+    run_cmd->add_option("--store", run.store, "Telemetry store (default OUTPUT/store.h5)");
+    run_cmd->add_option("--output", run.output, "Results directory")->required();
+    run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
+    run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
+
+    wattrun::pipeline::PredictArgs pred;
+    auto* predict = app.add_subcommand("predict", "Predict a network's training energy with a fitted model");
+    predict->add_option("--model", pred.model_dir, "Results directory of a run (model_cpu.csv, model_gpu.csv)")->required()->check(CLI::ExistingDirectory);
+    predict->add_option("--config", pred.config, "Configuration with the hardware's memory levels (default: Eagle's)");
+    predict->add_option("--dataset", pred.dataset, "Data set name (from the run's store/datasets) ...");
+    predict->add_option("--inputs", pred.inputs, "... or its input width");
+    predict->add_option("--outputs", pred.outputs, "output width");
+    predict->add_option("--observations", pred.observations, "number of observations");
+    predict->add_option("--shape", pred.shape, "rectangle, trapezoid, exponential, wide_first_Nx, *_residual")->required();
+    predict->add_option("--depth", pred.depth, "Number of layers")->required();
+    predict->add_option("--size", pred.size, "Target number of parameters")->required();
+    predict->add_option("--hardware", pred.hardware, "cpu or gpu")->required()->check(CLI::IsMember({"cpu", "gpu"}));
+    predict->add_option("--epochs", pred.epochs, "Training epochs");
+    predict->add_option("--batch-size", pred.batch_size, "Batch size");
+
+    wattrun::pipeline::ReportArgs rep;
+    auto* report = app.add_subcommand("report", "Rebuild report.html from results.h5");
+    report->add_option("--output", rep.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
+
+    try {
+      app.parse(argc, argv);
+      if (*generate) exit_code = wattrun::pipeline::GenerateCommand(gen, LoadConfig(gen.config, comm), comm);
+      if (*ingest) exit_code = wattrun::pipeline::IngestCommand(ing, LoadConfig(ing.config, comm), comm);
+      if (*run_cmd) exit_code = wattrun::pipeline::RunCommand(run, LoadConfig(run.config, comm), comm);
+      if (*predict) exit_code = wattrun::pipeline::PredictCommand(pred, comm);
+      if (*report) exit_code = wattrun::pipeline::ReportCommand(rep, comm);
+    } catch (const CLI::ParseError& e) {
+      exit_code = world_rank == 0 ? app.exit(e) : (e.get_exit_code() != 0 ? 2 : 0);
+      if (e.get_exit_code() != 0) exit_code = 2;
+    } catch (const wattrun::CollectiveError& e) {
+      // Every rank knows: rank 0 prints, all end cleanly.
+      if (world_rank == 0) std::fprintf(stderr, "wattrun: error: %s\n", e.what());
+      exit_code = 1;
+    } catch (const std::exception& e) {
+      // Only this rank failed: say so and end the whole job now, so that the
+      // other ranks cannot wait forever in a collective.
+      std::fprintf(stderr, "wattrun: error%s: %s\n",
+                   world_size > 1 ? (" on rank " + std::to_string(world_rank)).c_str() : "", e.what());
+      std::fflush(stderr);
+      if (world_size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+      exit_code = 1;
+    }
+  }
+  MPI_Finalize();
+  return exit_code;
+}

@@ -623,20 +623,6 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return out;
 }
 
-// Throws on every rank if any rank failed, with the failing ranks' messages.
-void Collective(const Comm& comm, const std::function<void()>& body) {
-  bool ok = true;
-  std::string message;
-  try {
-    body();
-  } catch (const std::exception& e) {
-    ok = false;
-    message = e.what();
-  }
-  std::string combined;
-  if (!AllSucceeded(comm, ok, message, &combined)) throw Error(combined);
-}
-
 std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::int64_t split_bytes) {
   std::vector<WorkItem> items;
   for (std::uint32_t i = 0; i < files.size(); ++i) {
@@ -684,7 +670,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   std::vector<InputFile> all_files;
   std::vector<InputFile> new_telemetry;
   std::vector<std::string> node_names;
-  Collective(comm, [&] {
+  RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
     all_files = ListInputs(root, &summary.warnings);
     if (fs::exists(store_path)) catalogue = store::ReadCatalogue(store_path);
@@ -761,7 +747,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     ParseContext ctx{&new_telemetry, &root, policy, &node_index, node_names.size(), partitions, &spiller, &counts,
                      0, 0, &warnings};
     const auto items = AssignItems(MakeWorkItems(new_telemetry, options.split_bytes), new_telemetry, comm.size());
-    Collective(comm, [&] {
+    RunCollectively(comm, [&] {
       for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) ParseWorkItem(ctx, item);
       spiller.FlushAll();
     });
@@ -792,7 +778,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     const std::string sorted_path = tmp_dir + "/sorted_r" + std::to_string(comm.rank()) + ".bin";
     std::vector<NodeCount> node_counts;  // node id, readings
     std::int64_t duplicates = 0, conflicts = 0;
-    Collective(comm, [&] {
+    RunCollectively(comm, [&] {
       std::unique_ptr<store::TelemetryReader> old_store;
       if (next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(store_path);
       std::FILE* out = std::fopen(sorted_path.c_str(), "wb");
@@ -895,7 +881,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(next_batch));
     const std::string batch_path = batch_dir + "/" + batch_name;
     const std::string batch_tmp = batch_path + ".tmp";
-    Collective(comm, [&] {
+    RunCollectively(comm, [&] {
       h5::File file = h5::File::Open(batch_tmp, h5::Mode::kCreate, comm.get());
       h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", total_rows);
       h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", total_rows);
@@ -948,7 +934,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       file.Close();
     });
     // Small metadata (variable-length strings cannot be written collectively).
-    Collective(comm, [&] {
+    RunCollectively(comm, [&] {
       if (!comm.is_root()) return;
       h5::File file = h5::File::Open(batch_tmp, h5::Mode::kReadWrite);
       std::vector<std::string> names;
@@ -978,7 +964,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   }
 
   // --- Phase E, rank 0: the new catalogue replaces the old one atomically.
-  Collective(comm, [&] {
+  RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
     if (summary.files_new == 0 && fs::exists(store_path)) return;  // nothing changed: store untouched
     std::map<std::string, std::vector<BadRowCount>> telemetry_quality;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 namespace wattrun {
 namespace {
 
@@ -156,6 +158,37 @@ TEST(ParseTelemetryLine, QuotedFields) {
             TelemetryRowError::kFieldCount);
   EXPECT_EQ(ParseTelemetryLine(R"(2021-11-07 01:30:00,"n1,231,x")", columns, {}, &row),
             TelemetryRowError::kFieldCount);
+}
+
+TEST(ParseTelemetryLine, RandomBytesNeverCrash) {
+  const TelemetryColumns columns = Columns("timestamp,node,watts");
+  const TimestampPolicy butter{TimeZone::Load("America/Denver"), true};
+  const std::string base = "2021-11-07 01:30:00Z,r1i0n3,231";
+  const std::string noise = "0123456789-:.,\"Z+ T\r";
+  std::mt19937 random(13);
+  TelemetryRow row;
+  for (int i = 0; i < 100000; ++i) {
+    std::string line = base;
+    const int edits = 1 + static_cast<int>(random() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = random() % (line.size() + 1);
+      switch (random() % 3) {
+        case 0:
+          if (at < line.size()) line.erase(at, 1);
+          break;
+        case 1:
+          line.insert(at, 1, noise[random() % noise.size()]);
+          break;
+        default:
+          if (at < line.size()) line[at] = noise[random() % noise.size()];
+      }
+    }
+    const TelemetryRowError error = ParseTelemetryLine(line, columns, butter, &row);
+    if (error == TelemetryRowError::kNone) {
+      EXPECT_FALSE(row.node.empty()) << line;
+      EXPECT_GE(row.watts, 0.0) << line;
+    }
+  }
 }
 
 }  // namespace

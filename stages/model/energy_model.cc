@@ -1,6 +1,7 @@
 #include "stages/model/energy_model.h"
 
 #include <cstddef>
+#include <utility>
 
 #include "core/error.h"
 
@@ -30,8 +31,14 @@ void AddAccess(std::vector<double>& row, int n_levels, int level, double accesse
 
 std::vector<std::string> ParameterNames(int n_levels) {
   std::vector<std::string> names = {"ke", "kp", "ko", "kd"};
-  for (int c = 1; c <= n_levels; ++c) names.push_back("a" + std::to_string(c));
-  for (int c = 1; c <= n_levels; ++c) names.push_back("m" + std::to_string(c));
+  // Appending (rather than "a" + to_string) avoids a GCC 12 -Wrestrict false positive.
+  for (const char prefix : {'a', 'm'}) {
+    for (int c = 1; c <= n_levels; ++c) {
+      std::string name(1, prefix);
+      name += std::to_string(c);
+      names.push_back(std::move(name));
+    }
+  }
   return names;
 }
 

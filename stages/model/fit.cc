@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <limits>
 #include <map>
+#include <cstdio>
+#include <cstdlib>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -25,6 +28,8 @@ constexpr double kNullSpaceShare = 0.01;
 constexpr double kPartnerCorrelation = 0.9;
 // Scaled parameters below this count as sitting on the bound 0.
 constexpr double kAtBound = 1e-9;
+// Iterations of the first active-set round, which only finds the bound set.
+constexpr int kFirstRoundIterations = 10;
 
 using RowMajorMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -214,7 +219,7 @@ class LogLinearFit {
 
     BuildProblem();
     ceres::Solver::Options solver_options;
-    solver_options.linear_solver_type = ceres::DENSE_QR;
+    solver_options.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;
     solver_options.max_num_iterations = options_.max_iterations;
     solver_options.num_threads = std::max(1, options_.num_threads);
     solver_options.function_tolerance = 1e-12;
@@ -227,22 +232,21 @@ class LogLinearFit {
     for (std::vector<double>& point : start_points) {
       MakePositive(point);
       std::copy(point.begin(), point.end(), theta_.begin());  // the block's address stays
-      ceres::Solver::Summary summary;
-      ceres::Solve(solver_options, problem_.get(), &summary);
+      const ActiveSetOutcome outcome = SolveWithActiveSet(solver_options);
       ++report.starts;
-      const bool usable = summary.IsSolutionUsable();
-      if (usable && summary.final_cost < best_cost) {
-        best_cost = summary.final_cost;
+      if (std::getenv("WATTRUN_FIT_DEBUG")) std::fprintf(stderr, "start %d: %d it %s\n", report.starts, outcome.iterations, outcome.brief_report.c_str());
+      if (outcome.usable && outcome.final_cost < best_cost) {
+        best_cost = outcome.final_cost;
         best_theta = theta_;
         report.usable = true;
-        report.iterations = static_cast<int>(summary.iterations.size());
-        report.termination = TerminationName(summary.termination_type);
-        report.brief_report = summary.BriefReport();
-        report.initial_cost = summary.initial_cost;
-        report.final_cost = summary.final_cost;
+        report.iterations = outcome.iterations;
+        report.termination = outcome.termination;
+        report.brief_report = outcome.brief_report;
+        report.initial_cost = outcome.initial_cost;
+        report.final_cost = outcome.final_cost;
       } else if (!report.usable) {
-        report.termination = TerminationName(summary.termination_type);
-        report.brief_report = summary.BriefReport();
+        report.termination = outcome.termination;
+        report.brief_report = outcome.brief_report;
       }
     }
     if (report.usable) {
@@ -253,6 +257,98 @@ class LogLinearFit {
     return report;
   }
 
+ private:
+  struct ActiveSetOutcome {
+    bool usable = false;
+    int iterations = 0;
+    std::string termination;
+    std::string brief_report;
+    double initial_cost = 0.0;
+    double final_cost = 0.0;
+  };
+
+  // Ceres projects steps that leave the bounds, and with a parameter pressed
+  // against 0 along a flat direction the trust region then shrinks step by
+  // step. So: solve briefly, hold the parameters that reached 0 (and whose
+  // gradient still points below 0) constant, solve again, and release any
+  // held parameter whose gradient turns to pull it up, until nothing changes.
+  ActiveSetOutcome SolveWithActiveSet(const ceres::Solver::Options& base_options) {
+    const std::size_t pa = active_.size();
+    std::vector<bool> held(pa, false);
+    ActiveSetOutcome outcome;
+    ceres::Solver::Options options = base_options;
+    for (std::size_t round = 0; round <= 2 * pa + 1; ++round) {
+      std::vector<int> constant;
+      for (std::size_t c = 0; c < pa; ++c) {
+        if (held[c]) {
+          constant.push_back(static_cast<int>(c));
+          theta_[c] = 0.0;
+        }
+      }
+      if (constant.size() == pa) {
+        problem_->SetManifold(theta_.data(), nullptr);
+        problem_->SetParameterBlockConstant(theta_.data());
+      } else {
+        problem_->SetParameterBlockVariable(theta_.data());
+        problem_->SetManifold(theta_.data(),
+                              constant.empty() ? nullptr
+                                               : new ceres::SubsetManifold(static_cast<int>(pa),
+                                                                           constant));
+      }
+      // The first round only finds the active set; later rounds converge.
+      options.max_num_iterations =
+          round == 0 ? std::min(base_options.max_num_iterations, kFirstRoundIterations)
+                     : base_options.max_num_iterations;
+      ceres::Solver::Summary summary;
+      ceres::Solve(options, problem_.get(), &summary);
+      if (round == 0) outcome.initial_cost = summary.initial_cost;
+      outcome.iterations += static_cast<int>(summary.iterations.size());
+      outcome.usable = summary.IsSolutionUsable();
+      outcome.termination = TerminationName(summary.termination_type);
+      outcome.brief_report = summary.BriefReport();
+      outcome.final_cost = summary.final_cost;
+      if (!outcome.usable) break;
+
+      const std::vector<double> gradient = Gradient();
+      bool changed = false;
+      for (std::size_t c = 0; c < pa; ++c) {
+        if (!held[c] && theta_[c] <= kAtBound && gradient[c] >= 0.0) {
+          held[c] = true;
+          changed = true;
+        } else if (held[c] && gradient[c] < 0.0) {
+          held[c] = false;
+          changed = true;
+        }
+      }
+      if (!changed && round > 0) break;
+    }
+    problem_->SetParameterBlockVariable(theta_.data());
+    problem_->SetManifold(theta_.data(), nullptr);
+    return outcome;
+  }
+
+  // Gradient of the cost 1/2 sum rho(r_i^2) with respect to theta.
+  std::vector<double> Gradient() const {
+    const std::size_t pa = active_.size();
+    std::vector<double> gradient(pa, 0.0);
+    for (const std::size_t i : rows_) {
+      double prediction = 0.0;
+      for (std::size_t c = 0; c < pa; ++c) {
+        prediction += design_(static_cast<Eigen::Index>(i), active_[c]) * scale_[c] * theta_[c];
+      }
+      if (!(prediction > 0.0)) continue;
+      const double residual = std::log(prediction / energy_[i]);
+      double rho[3] = {residual * residual, 1.0, 0.0};
+      if (loss_) loss_->Evaluate(residual * residual, rho);
+      const double weight = rho[1] * residual / prediction;
+      for (std::size_t c = 0; c < pa; ++c) {
+        gradient[c] += weight * design_(static_cast<Eigen::Index>(i), active_[c]) * scale_[c];
+      }
+    }
+    return gradient;
+  }
+
+ public:
   // k in the design's full column order (zero for unused columns).
   std::vector<double> K() const {
     std::vector<double> k(static_cast<std::size_t>(design_.cols()), 0.0);

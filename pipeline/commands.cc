@@ -1,0 +1,137 @@
+#include "pipeline/commands.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "pipeline/run_pipeline.h"
+#include "stages/generate/generate.h"
+#include "stages/ingest/ingest.h"
+#include "stages/report/report.h"
+#include "stages/results/results.h"
+
+namespace wattrun::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+std::string Mb(std::int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+}  // namespace
+
+int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& comm) {
+  generate::GenerateOptions o;
+  o.output_dir = args.output;
+  o.scale = args.scale > 0 ? args.scale : config.generator.scale;
+  o.months = args.months > 0 ? args.months : config.generator.months;
+  o.seed = args.seed >= 0 ? static_cast<std::uint64_t>(args.seed) : config.generator.seed;
+  o.dirty = !args.clean && config.generator.dirty;
+  generate::GenerateSummary s;
+  RunCollectively(comm, [&] { s = generate::GenerateFacility(config, o, comm.get()); });
+  if (comm.is_root()) {
+    std::printf("generate: %s (scale %g, %d months, seed %llu): %lld nodes, %lld runs in %lld jobs, "
+                "%lld telemetry rows in %lld files, %s, %.1f s (%.2f M rows/s per rank)\n",
+                args.output.c_str(), o.scale, o.months, static_cast<unsigned long long>(o.seed),
+                static_cast<long long>(s.nodes), static_cast<long long>(s.runs), static_cast<long long>(s.butter_jobs),
+                static_cast<long long>(s.telemetry_rows), static_cast<long long>(s.telemetry_files),
+                Mb(s.bytes_written).c_str(), s.seconds,
+                s.telemetry_seconds > 0 ? static_cast<double>(s.telemetry_rows) / s.telemetry_seconds / comm.size() / 1e6
+                                        : 0.0);
+  }
+  return 0;
+}
+
+int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm) {
+  ingest::IngestOptions o;
+  o.input_dir = args.input;
+  o.store_path = args.store;
+  o.memory_budget_bytes = args.memory_budget_mb << 20;
+  const auto s = ingest::Ingest(config, o, comm);
+  if (comm.is_root()) {
+    std::printf("ingest: %s <- %s\n", args.store.c_str(), args.input.c_str());
+    std::printf("  files: %lld new or changed, %lld unchanged (skipped)\n", static_cast<long long>(s.files_new),
+                static_cast<long long>(s.files_unchanged));
+    std::printf("  telemetry: %lld new files, %s, %lld rows read, %lld readings stored (batch %lld)\n",
+                static_cast<long long>(s.telemetry_files_new), Mb(s.telemetry_bytes).c_str(),
+                static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
+                static_cast<long long>(s.batch));
+    std::printf("  bad rows %lld, duplicates %lld, conflicts %lld (by file and reason in the store's /quality)\n",
+                static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
+                static_cast<long long>(s.conflicts));
+    std::printf("  time %.2f s (parse %.2f, sort %.2f, write %.2f), %.1f MB/s per rank, peak memory %s per rank\n",
+                s.seconds, s.parse_seconds, s.sort_seconds, s.write_seconds,
+                s.seconds > 0 ? static_cast<double>(s.telemetry_bytes) / s.seconds / comm.size() / 1e6 : 0.0,
+                Mb(s.peak_rss_bytes).c_str());
+    for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::printf("  warning: %s\n", s.warnings[i].c_str());
+    if (s.warnings.size() > 20) std::printf("  ... %zu more warnings\n", s.warnings.size() - 20);
+  }
+  return 0;
+}
+
+int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
+  RunOptions o;
+  o.input_dir = args.input;
+  o.store_path = args.store;
+  o.output_dir = args.output;
+  o.fit_model = !args.no_fit;
+  o.write_report = !args.no_report;
+  if (o.input_dir.empty() && o.store_path.empty()) {
+    o.store_path = (fs::path(args.output) / "store.h5").string();
+    if (!fs::exists(o.store_path)) throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");
+  }
+  results::PipelineResults r;
+  const RunSummary s = RunPipeline(config, o, comm, &r);
+  if (!comm.is_root()) return 0;
+  std::printf("\nwattrun run: %lld runs, %lld usable (ok and not filtered), %d rank%s\n",
+              static_cast<long long>(s.runs), static_cast<long long>(s.usable_runs), comm.size(),
+              comm.size() > 1 ? "s" : "");
+  std::printf("%-44s %9s %14s %12s\n", "stage", "seconds", "readings/s/rank", "peak RSS");
+  for (const auto& st : s.stages) {
+    std::printf("%-44s %9.2f %14s %12s\n", st.stage.c_str(), st.seconds,
+                st.readings > 0 && st.seconds > 0
+                    ? (std::to_string(static_cast<long long>(static_cast<double>(st.readings) / st.seconds / comm.size())))
+                          .c_str()
+                    : "",
+                st.peak_rss_bytes > 0 ? Mb(st.peak_rss_bytes).c_str() : "");
+  }
+  std::printf("\nidle power per node type (2%% quantile, %s):\n", r.idle_method.c_str());
+  for (const auto& p : r.idle) {
+    std::printf("  %-6s %4lld nodes %12lld readings  %8s W\n", p.node_type.c_str(), static_cast<long long>(p.nodes),
+                static_cast<long long>(p.readings), results::FormatDouble(p.idle_w).c_str());
+  }
+  std::printf("run statuses:");
+  for (const auto& q : r.quality) {
+    if (q.stage == "status" && q.count > 0) std::printf(" %s %lld", q.reason.c_str(), static_cast<long long>(q.count));
+  }
+  std::printf("\n");
+  for (const auto& m : r.models) {
+    std::printf("model %s: %s on %lld runs; median E_hat/E %.3f, sigma(log) %.3f, median |log| %.3f (cv %.3f); "
+                "FLOPs-only baseline median |log| %.3f\n",
+                m.hardware_class.c_str(), m.fitted ? "fitted" : "NOT fitted", static_cast<long long>(m.runs),
+                m.median_ratio, m.sigma_log_ratio, m.median_abs_log_error, m.cv_median_abs_log_error,
+                m.baseline_median_abs_log_error);
+  }
+  std::printf("\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv overheads.csv "
+              "model_cpu.csv model_gpu.csv predictions.csv results.h5%s\n",
+              args.output.c_str(), o.write_report ? " report.html" : "");
+  return 0;
+}
+
+int PredictCommand(const PredictArgs&, const Comm& comm) {
+  if (comm.is_root()) std::fprintf(stderr, "wattrun predict: not built yet (issue 5)\n");
+  return 3;
+}
+
+int ReportCommand(const ReportArgs& args, const Comm& comm) {
+  RunCollectively(comm, [&] {
+    if (!comm.is_root()) return;
+    const auto r = results::ReadResultsH5((fs::path(args.output) / "results.h5").string());
+    report::WriteReport(r, (fs::path(args.output) / "report.html").string());
+    std::printf("report: %s/report.html\n", args.output.c_str());
+  });
+  return 0;
+}
+
+}  // namespace wattrun::pipeline

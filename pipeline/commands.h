@@ -1,0 +1,42 @@
+// The subcommands of the wattrun executable: argument structs and the
+// functions that run them (collective over comm; rank 0 prints).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/config.h"
+#include "core/mpi.h"
+
+namespace wattrun::pipeline {
+
+struct GenerateArgs {
+  std::string config, output;
+  double scale = -1;  // < 0: from the config
+  int months = -1;
+  std::int64_t seed = -1;
+  bool clean = false;
+};
+struct IngestArgs {
+  std::string config, input, store;
+  std::int64_t memory_budget_mb = 512;
+};
+struct RunArgs {
+  std::string config, input, store, output;
+  bool no_fit = false, no_report = false;
+};
+struct PredictArgs {
+  std::string model_dir, config, dataset, shape, hardware;
+  std::int64_t inputs = 0, outputs = 0, observations = 0, depth = 0, size = 0, epochs = 3000, batch_size = 256;
+};
+struct ReportArgs {
+  std::string output;
+};
+
+int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& comm);
+int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm);
+int RunCommand(const RunArgs& args, const Config& config, const Comm& comm);
+int PredictCommand(const PredictArgs& args, const Comm& comm);
+int ReportCommand(const ReportArgs& args, const Comm& comm);
+
+}  // namespace wattrun::pipeline

@@ -1,0 +1,48 @@
+// The main job: optional ingest, then the parallel telemetry pass (join,
+// integrate, per-node distributions, exact idle quantiles), the reduction to
+// rank 0, and the final steps there (statuses, filters, standardization,
+// overheads, topology, model fit, outputs).
+#pragma once
+
+#include <string>
+
+#include "core/config.h"
+#include "core/mpi.h"
+#include "stages/results/results.h"
+
+namespace wattrun::pipeline {
+
+struct RunOptions {
+  std::string input_dir;   // empty: use an existing store
+  std::string store_path;  // default: OUTPUT/store.h5
+  std::string output_dir;
+  std::size_t chunk_readings = 1 << 20;  // telemetry streamed per node in chunks of this size
+  bool fit_model = true;
+  bool write_report = true;
+  bool verbose = true;
+};
+
+struct StageTiming {
+  std::string stage;
+  double seconds = 0;
+  std::int64_t readings = 0;
+  std::int64_t bytes = 0;
+  std::int64_t peak_rss_bytes = 0;  // max over ranks
+};
+
+struct RunSummary {
+  std::vector<StageTiming> stages;
+  std::int64_t runs = 0;
+  std::int64_t usable_runs = 0;
+};
+
+// Collective. Rank 0 writes the results and returns them in *results if given.
+RunSummary RunPipeline(const Config& config, const RunOptions& options, const Comm& comm,
+                       results::PipelineResults* results = nullptr);
+
+// Only the telemetry pass and the rank-0 computations (no files written);
+// used by tests and benchmarks.
+results::PipelineResults ComputeResults(const Config& config, const std::string& store_path, const RunOptions& options,
+                               const Comm& comm, RunSummary* summary);
+
+}  // namespace wattrun::pipeline

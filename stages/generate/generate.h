@@ -1,0 +1,54 @@
+// `wattrun generate`: a synthetic twin of the Eagle facility in exactly the
+// input layout of the spec (section 1), with a known truth beside it.
+//
+// Output directory:
+//   nodes.csv, datasets.csv, runs.csv, losses.csv
+//   sacct/YYYY-MM.txt                    (one per month of the window)
+//   telemetry/YYYY-MM/part-NNNN.csv[.gz] (64 nodes per file per month)
+//   truth/                               (what the pipeline should find)
+// The result depends only on (config, options): the same bytes for a seed
+// whatever the number of ranks.
+#pragma once
+
+#include <mpi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace wattrun::generate {
+
+struct GenerateOptions {
+  std::string output_dir;
+  double scale = 1.0;  // node counts and runs relative to Eagle / BUTTER-E
+  int months = 9;
+  std::uint64_t seed = 1;
+  bool dirty = true;  // inject the dirt of a real facility (bad rows, ...)
+};
+
+struct GenerateSummary {
+  std::int64_t telemetry_rows = 0;        // data lines written, dirt included
+  std::int64_t telemetry_clean_rows = 0;  // distinct valid (node, instant) readings
+  std::int64_t telemetry_files = 0;
+  std::int64_t runs = 0;
+  std::int64_t jobs = 0;        // allocation records in sacct (all users)
+  std::int64_t butter_jobs = 0;
+  std::int64_t nodes = 0;
+  std::int64_t bytes_written = 0;  // on disk, all files
+  double seconds = 0;              // wall time of the call
+  double telemetry_seconds = 0;    // wall time of the telemetry phase (max over ranks)
+  // Per rank, in rank order.
+  std::vector<std::int64_t> rank_rows;
+  std::vector<std::int64_t> rank_bytes;
+  std::vector<double> rank_seconds;
+};
+
+// Writes the facility into options.output_dir (created if needed; a
+// previous generator output there is replaced, anything else is an error).
+// Collective over comm. Throws wattrun::Error on bad options or I/O errors.
+GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& options,
+                                 MPI_Comm comm);
+
+}  // namespace wattrun::generate

@@ -1,0 +1,149 @@
+// What a pipeline run produces, as plain tables (rank 0 only), and their
+// writers: the CSV files of spec section 3 and results.h5.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/quantile.h"
+#include "stages/idle/idle.h"
+#include "stages/standardize/standardize.h"
+
+namespace wattrun::results {
+
+// One row of runs_energy.csv plus what the model and the report need.
+struct RunRow {
+  std::string run_id;
+  std::string experiment_id;
+  std::string slurm_job_id;
+  std::string node;
+  std::string node_type;
+  bool is_gpu = false;
+  std::string status;
+  std::optional<double> run_time_s;
+  std::optional<std::int64_t> samples;
+  std::optional<double> energy_j;
+  std::optional<bool> filter_1;
+  std::optional<bool> filter_3;
+  std::optional<double> filter_3_stdevs;
+  std::optional<bool> filter;
+  std::optional<double> std_energy_j;
+  std::optional<double> non_overhead_energy_j;
+  std::optional<double> non_overhead_run_time_s;
+  // Run description, for the model and the report.
+  std::string dataset;
+  std::string shape;
+  std::int64_t depth = 0;
+  std::int64_t size = 0;
+  std::int64_t batch_size = 0;
+  bool usable = false;  // ok and not filtered
+};
+
+// Per-run network features (spec steps 9-11) where the data set is known.
+struct FeatureRow {
+  std::size_t run = 0;  // index into runs
+  std::int64_t n_params = 0;
+  std::int64_t depth = 0;
+  std::int64_t n_observations = 0;
+  std::int64_t train_observations = 0;
+  double fwd_ops = 0;
+  double bwd_ops = 0;
+  double total_flops = 0;  // n (h_t (fwd + bwd) + h_s fwd)
+  std::int64_t h_t = 0;
+  std::int64_t h_s = 0;
+  std::int64_t epochs = 0;
+  double t_max_bytes = 0;
+  int t_max_level = 0;
+  double f_bytes = 0;
+  int f_level = 0;
+  int f_test_level = 0;
+  double b_bytes = 0;
+  int b_level = 0;
+  double d_bytes = 0;
+  int d_level = 0;
+};
+
+struct QualityRow {
+  std::string stage;
+  std::string reason;
+  std::int64_t count = 0;
+};
+
+struct ModelParameterRow {
+  std::string parameter;
+  double value = 0;
+  std::optional<double> std_error;
+  std::string unit;
+  bool determined = false;
+  std::string reason;  // why not determined
+};
+
+struct ModelResult {
+  std::string hardware_class;  // cpu or gpu
+  bool fitted = false;
+  std::string message;  // solver summary or why no fit
+  std::int64_t runs = 0;
+  std::vector<ModelParameterRow> parameters;
+  double median_ratio = 0, sigma_log_ratio = 0, median_abs_log_error = 0, cv_median_abs_log_error = 0;
+  std::vector<std::pair<double, double>> ratio_quantiles;  // (level, value)
+  // FLOPs-only baseline E = c0 + c1 FLOPs with the same loss.
+  double baseline_c0 = 0, baseline_c1 = 0, baseline_median_abs_log_error = 0, baseline_sigma_log_ratio = 0,
+         baseline_cv_median_abs_log_error = 0;
+  double fit_seconds = 0;
+};
+
+struct PredictionRow {
+  std::string run_id;
+  bool is_gpu = false;
+  double measured = 0;
+  double predicted = 0;
+  double baseline = 0;
+};
+
+struct TypeDistribution {
+  std::string node_type;
+  std::vector<std::pair<double, std::int64_t>> values;  // the low end, for the report
+};
+
+struct PipelineResults {
+  std::vector<RunRow> runs;
+  std::vector<FeatureRow> features;
+  std::vector<idle::IdlePower> idle;
+  std::vector<std::string> node_quantile_names;
+  std::vector<double> node_quantile_levels;
+  std::vector<idle::NodeDistribution> nodes;
+  std::vector<TypeDistribution> type_low_end;
+  std::vector<QualityRow> quality;
+  std::vector<standardize::Overhead> overheads;
+  std::vector<ModelResult> models;
+  std::vector<PredictionRow> predictions;
+  // Energy-loss and carbon summaries are derived by the report from these.
+  std::vector<std::string> loss_experiment;
+  std::vector<std::int64_t> loss_epoch;
+  std::vector<double> loss_value;
+  double carbon_g_per_kwh = 475.0;
+  double pue = 1.0;
+  std::string facility;
+  std::string integration;
+  std::string idle_method;
+  double telemetry_seconds = 0;
+  std::int64_t telemetry_readings = 0;
+  std::int64_t telemetry_bytes = 0;
+};
+
+// Writes every CSV of spec section 3 and results.h5 into dir. Each file is
+// written to a temporary name and renamed; `_SUCCESS` is written last (and
+// removed first), so a run killed halfway never looks complete.
+void WriteResults(const PipelineResults& results, const std::string& dir);
+void BeginResults(const std::string& dir);
+void FinishResults(const std::string& dir);
+
+// Reads results.h5 back (for `wattrun report`).
+PipelineResults ReadResultsH5(const std::string& path);
+
+// Shortest text that reads back as the same double ("" for NaN).
+std::string FormatDouble(double value);
+
+}  // namespace wattrun::results
