@@ -310,6 +310,7 @@ std::string GetStringAttribute(hid_t loc, const std::string& name) {
   std::string value(size, '\0');
   H5Id mem_type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
   Check(H5Tset_size(mem_type.get(), size), "H5Tset_size", name);
+  Check(H5Tset_cset(mem_type.get(), H5Tget_cset(type.get())), "H5Tset_cset", name);
   Check(H5Aread(attr.get(), mem_type.get(), value.data()), "H5Aread", name);
   while (!value.empty() && value.back() == '\0') value.pop_back();
   return value;

@@ -5,6 +5,7 @@
 // reading can be recomputed on its own, by the file writer and by the truth.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -73,11 +74,9 @@ class Rng {
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
   // Integer in [lo, hi] (inclusive); lo <= hi.
   std::int64_t Int(std::int64_t lo, std::int64_t hi) {
-    const std::uint64_t span = static_cast<std::uint64_t>(hi - lo) + 1;
-    if (span == 0) return static_cast<std::int64_t>(Next());
-    // Lemire's multiply-shift, rejection-free bias is negligible for our spans.
-    const unsigned __int128 m = static_cast<unsigned __int128>(Next()) * span;
-    return lo + static_cast<std::int64_t>(m >> 64);
+    const double span = static_cast<double>(hi - lo) + 1.0;
+    const std::int64_t k = static_cast<std::int64_t>(Uniform() * span);
+    return std::min(hi, lo + k);
   }
   bool Bernoulli(double p) { return Uniform() < p; }
   // Standard normal (Box-Muller, one value per call: simple and reproducible).

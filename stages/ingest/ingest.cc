@@ -460,7 +460,8 @@ void ResolveAmbiguous(std::vector<SpillRecord>* records, const TimeZone& zone) {
       state.clear();
     }
     const LocalTimeResult lt = zone.FromLocal(r.key_ms);
-    const TimeMs transition = lt.later;  // identifies the repeated hour
+    // The local day identifies the repeated hour (there is one per day at most).
+    const TimeMs transition = r.key_ms >= 0 ? r.key_ms / 86400000 : (r.key_ms - 86399999) / 86400000;
     auto it = state.find(transition);
     int pass = 0;
     if (it == state.end()) {
@@ -715,6 +716,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   new_telemetry = DeserializeFiles(comm.BroadcastString(SerializeFiles(new_telemetry)));
   node_names = SplitLines(comm.BroadcastString(JoinLines(node_names)));
   summary.telemetry_files_new = static_cast<std::int64_t>(new_telemetry.size());
+  summary.files_new = comm.AllSum(summary.files_new);  // only rank 0 counted
+  summary.files_unchanged = comm.AllSum(summary.files_unchanged);
   std::int64_t next_batch = comm.is_root() ? static_cast<std::int64_t>(catalogue.batch_files.size()) + 1 : 0;
   {
     std::vector<std::int64_t> b{next_batch};

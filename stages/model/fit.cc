@@ -4,10 +4,8 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <string>
 #include <map>
-#include <cstdio>
-#include <cstdlib>
-#include <cstdio>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -234,7 +232,6 @@ class LogLinearFit {
       std::copy(point.begin(), point.end(), theta_.begin());  // the block's address stays
       const ActiveSetOutcome outcome = SolveWithActiveSet(solver_options);
       ++report.starts;
-      if (std::getenv("WATTRUN_FIT_DEBUG")) std::fprintf(stderr, "start %d: %d it %s\n", report.starts, outcome.iterations, outcome.brief_report.c_str());
       if (outcome.usable && outcome.final_cost < best_cost) {
         best_cost = outcome.final_cost;
         best_theta = theta_;

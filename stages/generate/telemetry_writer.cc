@@ -1,0 +1,406 @@
+#include "stages/generate/telemetry_writer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "stages/generate/rng.h"
+#include "stages/generate/text_format.h"
+
+namespace wattrun::generate {
+namespace {
+
+constexpr std::size_t kMaxRowBytes = 64;
+constexpr std::int64_t kOverlapTicks = 10;
+
+inline char* PutUint(char* q, int v) {
+  char digits[12];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n > 0) *q++ = digits[--n];
+  return q;
+}
+
+inline char* PutText(char* q, std::string_view text) {
+  std::memcpy(q, text.data(), text.size());
+  return q + text.size();
+}
+
+// One row at q: "ts,node,watts\n" (or "node,ts,watts\n").
+inline char* PutRow(char* q, std::string_view ts, std::string_view node, int watts,
+                    bool node_first) {
+  if (node_first) {
+    q = PutText(q, node);
+    *q++ = ',';
+    q = PutText(q, ts);
+  } else {
+    q = PutText(q, ts);
+    *q++ = ',';
+    q = PutText(q, node);
+  }
+  *q++ = ',';
+  q = PutUint(q, watts);
+  *q++ = '\n';
+  return q;
+}
+
+struct DirtEvent {
+  std::int64_t tick = 0;  // emitted right after the row of (tick, slot)
+  int slot = 0;
+  int order = 0;
+  Dirt kind = Dirt::kDuplicate;
+  std::int64_t target_tick = 0;  // row copied or replaced
+  int value = 0;
+  std::string text;  // malformed line, without newline
+  bool replaces_row = false;  // out-of-order: this row is written instead
+};
+
+bool InGuard(const Plan& plan, std::int64_t tick) {
+  const TimeMs t = tick * plan.step_ms;
+  for (const auto& [lo, hi] : plan.guards) {
+    if (t >= lo && t < hi) return true;
+  }
+  return false;
+}
+
+// The file's dirt, chosen from (seed, file index) alone.
+std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file) {
+  std::vector<DirtEvent> events;
+  if (!plan.options.dirty) return events;
+  const MonthSpan& month = plan.months[static_cast<std::size_t>(file.month)];
+  const std::int64_t lo = month.first_tick + 5;
+  const std::int64_t hi = month.last_tick - 6;
+  if (hi <= lo) return events;
+  Rng rng(plan.seed, Stream::kFileDirt, static_cast<std::uint64_t>(file.index));
+  const double rows = static_cast<double>(hi - lo) * file.n_nodes;
+  auto how_many = [&](double per_million) {
+    return 1 + static_cast<int>(std::llround(rows * 1e-6 * per_million * rng.Uniform(0.5, 1.5)));
+  };
+  std::vector<std::pair<std::int64_t, int>> used;
+  auto pick = [&](std::int64_t* tick, int* slot, int span) {
+    for (int tries = 0; tries < 200; ++tries) {
+      const std::int64_t t = rng.Int(lo, hi);
+      const int s = static_cast<int>(rng.Int(0, file.n_nodes - 1));
+      bool ok = true;
+      for (int d = 0; ok && d <= span; ++d) {
+        ok = !InGuard(plan, t + d) &&
+             std::find(used.begin(), used.end(), std::make_pair(t + d, s)) == used.end();
+      }
+      const NodeSeries& series = plan.nodes[static_cast<std::size_t>(file.first_node + s)].series;
+      SeriesCursor cursor;
+      for (int d = 0; ok && d <= 1; ++d) ok = Reading(series, t + d, &cursor) >= 0;
+      if (!ok) continue;
+      for (int d = 0; d <= span; ++d) used.emplace_back(t + d, s);
+      *tick = t;
+      *slot = s;
+      return true;
+    }
+    return false;
+  };
+  auto value_at = [&](int slot, std::int64_t tick) {
+    SeriesCursor cursor;
+    return Reading(plan.nodes[static_cast<std::size_t>(file.first_node + slot)].series, tick, &cursor);
+  };
+  int order = 0;
+  std::int64_t t = 0;
+  int s = 0;
+  for (int k = how_many(2.0); k > 0; --k) {  // exact duplicates, 0-3 ticks later
+    if (!pick(&t, &s, 3)) continue;
+    DirtEvent e;
+    e.kind = Dirt::kDuplicate;
+    e.target_tick = t;
+    e.tick = t + rng.Int(0, 3);
+    e.slot = s;
+    e.value = value_at(s, t);
+    e.order = order++;
+    events.push_back(e);
+  }
+  for (int k = how_many(1.0); k > 0; --k) {  // a later row with another value
+    if (!pick(&t, &s, 3)) continue;
+    DirtEvent e;
+    e.kind = Dirt::kConflict;
+    e.target_tick = t;
+    e.tick = t + rng.Int(1, 3);
+    e.slot = s;
+    const int v = value_at(s, t);
+    const int delta = static_cast<int>(rng.Int(1, 40));
+    e.value = v == 0 ? 200 + delta : (rng.Bernoulli(0.5) || v <= delta ? v + delta : v - delta);
+    e.order = order++;
+    events.push_back(e);
+  }
+  for (int k = how_many(1.5); k > 0; --k) {  // two consecutive ticks swapped
+    if (!pick(&t, &s, 1)) continue;
+    DirtEvent a;
+    a.kind = Dirt::kOutOfOrder;
+    a.tick = t;
+    a.slot = s;
+    a.target_tick = t + 1;
+    a.value = value_at(s, t + 1);
+    a.replaces_row = true;
+    a.order = order++;
+    DirtEvent b = a;
+    b.tick = t + 1;
+    b.target_tick = t;
+    b.value = value_at(s, t);
+    b.order = order++;
+    events.push_back(a);
+    events.push_back(b);
+  }
+  // Malformed lines, inserted after a row; fields in the file's column order.
+  TickFormatter fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
+  auto line = [&](std::string_view ts, std::string_view node, std::string_view watts) {
+    std::string out;
+    out += file.node_first_columns ? node : ts;
+    out += ',';
+    out += file.node_first_columns ? ts : node;
+    out += ',';
+    out += watts;
+    return out;
+  };
+  auto add_malformed = [&](Dirt kind, int count) {
+    for (int k = 0; k < count; ++k) {
+      if (!pick(&t, &s, 0)) continue;
+      const std::string ts(fmt.Format(t));
+      const std::string& node = plan.nodes[static_cast<std::size_t>(file.first_node + s)].name;
+      const std::string w = std::to_string(value_at(s, t));
+      DirtEvent e;
+      e.kind = kind;
+      e.tick = t;
+      e.slot = s;
+      e.order = order++;
+      const int variant = static_cast<int>(rng.Int(0, 2));
+      switch (kind) {
+        case Dirt::kFieldCount:
+          e.text = variant == 0 ? line(ts, node, w).substr(0, line(ts, node, w).rfind(','))
+                                : line(ts, node, w) + (variant == 1 ? ",1" : ",,");
+          break;
+        case Dirt::kBadWatts:
+          e.text = line(ts, node, variant == 0 ? "n/a" : variant == 1 ? "" : w + "x");
+          break;
+        case Dirt::kNegativeWatts:
+          e.text = line(ts, node, "-" + w);
+          break;
+        case Dirt::kBadTime: {
+          std::string bad = ts;
+          if (variant == 0) {
+            bad.replace(11, 2, "25");  // hour 25
+          } else if (variant == 1) {
+            bad.replace(8, 2, "32");  // day 32
+          } else {
+            bad = "N/A";
+          }
+          e.text = line(bad, node, w);
+          break;
+        }
+        case Dirt::kUnknownNode:
+          e.text = line(ts, plan.unknown_node_name, w);
+          break;
+        case Dirt::kEmptyNode:
+          e.text = line(ts, "", w);
+          break;
+        default:
+          break;
+      }
+      events.push_back(std::move(e));
+    }
+  };
+  add_malformed(Dirt::kFieldCount, how_many(0.4));
+  add_malformed(Dirt::kBadWatts, how_many(0.3));
+  add_malformed(Dirt::kNegativeWatts, how_many(0.2));
+  add_malformed(Dirt::kBadTime, how_many(0.3));
+  add_malformed(Dirt::kUnknownNode, how_many(0.3));
+  add_malformed(Dirt::kEmptyNode, static_cast<int>(rng.Int(0, 1)));
+  // A local time inside a spring-forward gap, in group 0's file of that month.
+  if (file.group == 0 && !plan.telemetry_zone.is_utc()) {
+    const ZoneOffsets& z = plan.telemetry_offsets;
+    for (std::size_t i = 0; i < z.change_at.size(); ++i) {
+      const std::int64_t before = z.offset_ms[i];
+      const std::int64_t after = z.offset_ms[i + 1];
+      const std::int64_t tick = FloorDivTicks(z.change_at[i], plan.step_ms);
+      if (after <= before || tick < lo || tick > hi) continue;
+      const std::int64_t gap_wall_s = (z.change_at[i] + before) / 1000 + (after - before) / 2000;
+      std::string ts = DateTime(gap_wall_s, ' ');
+      if (plan.telemetry_z_suffix) ts += 'Z';
+      DirtEvent e;
+      e.kind = Dirt::kNonexistentTime;
+      e.tick = tick;
+      e.slot = 0;
+      e.order = order++;
+      e.text = line(ts, plan.nodes[static_cast<std::size_t>(file.first_node)].name, "250");
+      events.push_back(std::move(e));
+    }
+  }
+  std::sort(events.begin(), events.end(), [](const DirtEvent& a, const DirtEvent& b) {
+    if (a.tick != b.tick) return a.tick < b.tick;
+    if (a.slot != b.slot) return a.slot < b.slot;
+    return a.order < b.order;
+  });
+  return events;
+}
+
+}  // namespace
+
+const char* ToString(Dirt dirt) {
+  switch (dirt) {
+    case Dirt::kDuplicate: return "duplicate";
+    case Dirt::kConflict: return "conflict";
+    case Dirt::kOutOfOrder: return "out_of_order";
+    case Dirt::kFieldCount: return "field_count";
+    case Dirt::kBadWatts: return "bad_watts";
+    case Dirt::kNegativeWatts: return "negative_watts";
+    case Dirt::kBadTime: return "bad_time";
+    case Dirt::kNonexistentTime: return "nonexistent_time";
+    case Dirt::kUnknownNode: return "unknown_node";
+    case Dirt::kEmptyNode: return "empty_node";
+    case Dirt::kCount: break;
+  }
+  return "?";
+}
+
+std::string_view TickFormatter::Format(std::int64_t tick) {
+  const TimeMs utc = tick * step_ms_;
+  const auto& at = offsets_.change_at;
+  if (!zone_valid_ || (zone_index_ > 0 && utc < at[zone_index_ - 1])) {
+    zone_index_ = static_cast<std::size_t>(std::upper_bound(at.begin(), at.end(), utc) - at.begin());
+    zone_valid_ = true;
+  }
+  while (zone_index_ < at.size() && utc >= at[zone_index_]) ++zone_index_;
+  const std::int64_t seconds = (utc + offsets_.offset_ms[zone_index_]) / 1000;
+  const std::int64_t day = FloorDiv(seconds, 86400);
+  if (day != cached_day_) {
+    std::string date;
+    AppendDateTime(&date, day * 86400, ' ');
+    std::memcpy(text_, date.data(), 11);  // "YYYY-MM-DD "
+    cached_day_ = day;
+  }
+  const std::int64_t sod = seconds - day * 86400;
+  const int h = static_cast<int>(sod / 3600);
+  const int m = static_cast<int>((sod / 60) % 60);
+  const int s = static_cast<int>(sod % 60);
+  char* q = text_ + 11;
+  *q++ = static_cast<char>('0' + h / 10);
+  *q++ = static_cast<char>('0' + h % 10);
+  *q++ = ':';
+  *q++ = static_cast<char>('0' + m / 10);
+  *q++ = static_cast<char>('0' + m % 10);
+  *q++ = ':';
+  *q++ = static_cast<char>('0' + s / 10);
+  *q++ = static_cast<char>('0' + s % 10);
+  if (z_suffix_) *q++ = 'Z';
+  return std::string_view(text_, static_cast<std::size_t>(q - text_));
+}
+
+TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan& file,
+                                      const std::string& output_dir, NodeHistograms* histograms) {
+  TelemetryFileStats stats;
+  const MonthSpan& month = plan.months[static_cast<std::size_t>(file.month)];
+  const std::vector<DirtEvent> events = PlanDirt(plan, file);
+  OutputFile out(output_dir + "/" + file.rel_path, file.gzip);
+  out.Write(file.node_first_columns ? "node,timestamp,watts\n" : "timestamp,node,watts\n");
+
+  const int n = file.n_nodes;
+  std::vector<const NodeSeries*> series(static_cast<std::size_t>(n));
+  std::vector<std::string_view> names(static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node + k)];
+    series[static_cast<std::size_t>(k)] = &node.series;
+    names[static_cast<std::size_t>(k)] = node.name;
+  }
+  std::vector<SeriesCursor> cursors(static_cast<std::size_t>(n));
+  std::uint32_t* hist = histograms->counts.data() +
+                        static_cast<std::size_t>(file.first_node) * kHistogramBins;
+  std::int32_t* min_w = histograms->min_w.data() + file.first_node;
+  std::int32_t* max_w = histograms->max_w.data() + file.first_node;
+  auto count = [&](int slot, int v) {
+    hist[static_cast<std::size_t>(slot) * kHistogramBins + static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
+    min_w[slot] = std::min(min_w[slot], v);
+    max_w[slot] = std::max(max_w[slot], v);
+  };
+  TickFormatter fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
+  TickFormatter side_fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
+  const bool node_first = file.node_first_columns;
+  std::size_t next_event = 0;
+  std::int64_t rows = 0;
+  std::int64_t clean = 0;
+
+  for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
+    const std::string_view ts = fmt.Format(tick);
+    if (next_event >= events.size() || events[next_event].tick != tick) {
+      char* const begin = out.Reserve(static_cast<std::size_t>(n) * kMaxRowBytes);
+      char* q = begin;
+      for (int k = 0; k < n; ++k) {
+        const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
+        if (v < 0) continue;
+        count(k, v);
+        q = PutRow(q, ts, names[static_cast<std::size_t>(k)], v, node_first);
+        ++clean;
+      }
+      out.Commit(static_cast<std::size_t>(q - begin));
+      continue;
+    }
+    // A tick with dirt: row by row.
+    for (int k = 0; k < n; ++k) {
+      const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
+      std::size_t e = next_event;
+      while (e < events.size() && events[e].tick == tick && events[e].slot < k) ++e;
+      next_event = e;
+      bool replaced = false;
+      for (std::size_t i = e; i < events.size() && events[i].tick == tick && events[i].slot == k; ++i) {
+        if (!events[i].replaces_row) continue;
+        char* const begin = out.Reserve(kMaxRowBytes);
+        const std::string ts_other(side_fmt.Format(events[i].target_tick));
+        out.Commit(static_cast<std::size_t>(PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], events[i].value, node_first) - begin));
+        stats.dirt[static_cast<int>(Dirt::kOutOfOrder)] += (events[i].target_tick > tick) ? 1 : 0;
+        replaced = true;
+      }
+      if (v >= 0) {
+        count(k, v);
+        ++clean;
+        if (!replaced) {
+          char* const begin = out.Reserve(kMaxRowBytes);
+          out.Commit(static_cast<std::size_t>(PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
+        }
+      }
+      for (; next_event < events.size() && events[next_event].tick == tick && events[next_event].slot == k; ++next_event) {
+        const DirtEvent& ev = events[next_event];
+        if (ev.replaces_row) continue;
+        ++stats.dirt[static_cast<int>(ev.kind)];
+        ++rows;
+        if (ev.kind == Dirt::kDuplicate || ev.kind == Dirt::kConflict) {
+          const std::string ts_other(side_fmt.Format(ev.target_tick));
+          char* const begin = out.Reserve(kMaxRowBytes);
+          out.Commit(static_cast<std::size_t>(PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], ev.value, node_first) - begin));
+        } else {
+          out.Write(ev.text);
+          out.Write("\n");
+        }
+      }
+    }
+  }
+  // The next month's first ticks, as an overlapping export repeats them.
+  if (plan.options.dirty && static_cast<std::size_t>(file.month) + 1 < plan.months.size()) {
+    const MonthSpan& next = plan.months[static_cast<std::size_t>(file.month) + 1];
+    for (std::int64_t tick = next.first_tick; tick < next.first_tick + kOverlapTicks && tick <= next.last_tick; ++tick) {
+      const std::string ts(side_fmt.Format(tick));
+      for (int k = 0; k < n; ++k) {
+        SeriesCursor cursor;
+        const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursor);
+        if (v < 0) continue;
+        char* const begin = out.Reserve(kMaxRowBytes);
+        out.Commit(static_cast<std::size_t>(PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
+        ++stats.dirt[static_cast<int>(Dirt::kDuplicate)];
+        ++stats.overlap_duplicates;
+        ++rows;
+      }
+    }
+  }
+  stats.clean_rows = clean;
+  stats.rows = rows + clean;
+  stats.bytes_uncompressed = out.uncompressed_bytes();
+  stats.bytes_on_disk = out.Close();
+  return stats;
+}
+
+}  // namespace wattrun::generate

@@ -1,0 +1,208 @@
+// Ingest under mpiexec -n 2: the store holds exactly the valid, deduplicated
+// readings (repeated hour resolved by order, first row kept on conflicts),
+// is the same whether written by 1 or 2 ranks, and re-ingestion changes
+// nothing unless new files arrive.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/config.h"
+#include "core/mpi.h"
+#include "stages/ingest/ingest.h"
+#include "stages/ingest/store.h"
+
+namespace wattrun::ingest {
+namespace {
+namespace fs = std::filesystem;
+
+const char* kConfig = R"yaml(
+facility:
+  name: t
+  telemetry: {timezone: America/Denver, ignore_z: true}
+  scheduler: {timezone: America/Denver}
+  hardware_classes:
+    cpu:
+      reference_type: cpu1
+      memory_levels: [{level: 1, bytes_per_unit: 32KiB, units: 36}]
+  node_types:
+    - {name: cpu1, hardware_class: cpu, signature: {cpus: 36, memory_mb: 85248, tmp_disk_mb: 900000, gres: "(null)"}}
+)yaml";
+
+void Write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << text;
+}
+
+void WriteGz(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  gzFile f = gzopen(p.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+}
+
+// A small facility: 2021-11-07 is the end of daylight time in Denver; the
+// hour 01:00-01:59 local happens twice (07:00Z-07:59Z, then 08:00Z-08:59Z).
+void WriteFacility(const fs::path& dir) {
+  Write(dir / "nodes.csv",
+        "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES\nn1,36,85248,900000,(null)\nn2,36,85248,900000,(null)\n");
+  Write(dir / "datasets.csv", "dataset,n_observations,n_features,n_classes,task\nwine,100,11,7,classification\n");
+  Write(dir / "runs.csv",
+        "run_id,experiment_id,slurm_job_id,start_time,update_time,host_name,size,depth,shape,dataset,"
+        "learning_rate,batch_size,optimizer,is_gpu\n"
+        "r1,e1,7,2021-11-07 07:00:00+00:00,2021-11-07 09:00:00+00:00,n1,1024,3,rectangle,wine,0.001,256,adam,False\n");
+  Write(dir / "sacct" / "2021-11.txt",
+        "JobID|NodeList|Start|End|State\n7|n[1-2]|2021-11-07T00:00:00|2021-11-07T03:00:00|COMPLETED\n7.batch|n1|"
+        "2021-11-07T00:00:00|2021-11-07T03:00:00|COMPLETED\n");
+  std::string a = "timestamp,node,watts\n";
+  // n1 through the repeated hour, in order: 00:58, 00:59, 01:00..01:02 (daylight), 01:00..01:02 (standard), 02:00.
+  for (const char* t : {"00:58", "00:59", "01:00", "01:01", "01:02", "01:00", "01:01", "01:02", "02:00"}) {
+    a += std::string("2021-11-07 ") + t + ":00Z,n1,300\n";
+  }
+  a += "2021-11-07 00:58:00Z,n1,300\n";    // exact duplicate
+  a += "2021-11-07 00:59:00Z,n1,999\n";    // conflict: the first (300) is kept
+  a += "2021-11-07 00:57:00Z,n1,-5\n";     // negative watts
+  a += "2021-11-07 00:57:00Z,n9,100\n";    // unknown node
+  a += "2021-03-14 02:30:00Z,n1,100\n";    // does not exist (spring forward)
+  a += "garbage\n";                          // field count
+  Write(dir / "telemetry" / "a.csv", a);
+  // b.csv.gz sorts after a.csv: its conflicting value for n1 at 00:59 loses.
+  WriteGz(dir / "telemetry" / "b.csv.gz",
+          "node,watts,timestamp\nn2,210,2021-11-07 00:00:00Z\nn2,220,2021-11-07 00:01:00Z\nn1,777,2021-11-07 00:59:00Z\n");
+  Write(dir / "telemetry" / "notes.txt", "not telemetry\n");
+}
+
+struct StoreContents {
+  std::vector<std::string> nodes;
+  std::vector<std::vector<TimeMs>> time;
+  std::vector<std::vector<double>> watts;
+  bool operator==(const StoreContents&) const = default;
+};
+
+StoreContents ReadAll(const std::string& store) {
+  store::TelemetryReader reader(store);
+  StoreContents c;
+  c.nodes = reader.nodes();
+  for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
+    c.time.emplace_back();
+    c.watts.emplace_back();
+    reader.ForEachChunk(n, 3, [&](const TimeMs* t, const double* w, std::size_t k) {
+      c.time.back().insert(c.time.back().end(), t, t + k);
+      c.watts.back().insert(c.watts.back().end(), w, w + k);
+    });
+  }
+  return c;
+}
+
+std::int64_t Quality(const store::Catalogue& c, const std::string& reason) {
+  std::int64_t n = 0;
+  for (const auto& q : c.quality) n += q.reason == reason ? q.count : 0;
+  return n;
+}
+
+TimeMs Utc(int hour, int minute) {
+  // 2021-11-07 is day 18938 since the epoch.
+  return (18938LL * 86400 + hour * 3600 + minute * 60) * 1000;
+}
+
+class IngestMpi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir;
+    if (comm_.comm().is_root()) {
+      dir = (fs::temp_directory_path() / ("wattrun_ingest_" + std::to_string(::getpid()))).string();
+      fs::remove_all(dir);
+      WriteFacility(fs::path(dir) / "facility");
+    }
+    root_ = comm_.comm().BroadcastString(dir);
+    config_ = ParseConfig(kConfig, "test.yaml");
+  }
+  void TearDown() override {
+    comm_.comm().Barrier();
+    if (comm_.comm().is_root()) fs::remove_all(root_);
+  }
+  IngestOptions Options(const std::string& store) {
+    IngestOptions o;
+    o.input_dir = root_ + "/facility";
+    o.store_path = root_ + "/" + store;
+    o.split_bytes = 64;  // split a.csv into many byte ranges
+    return o;
+  }
+  OwnedComm comm_;
+  std::string root_;
+  Config config_;
+};
+
+TEST_F(IngestMpi, StoresValidDeduplicatedReadingsAndCountsTheRest) {
+  const Comm comm = comm_.comm();
+  const auto s = Ingest(config_, Options("store.h5"), comm);
+  EXPECT_EQ(s.rows_read, 18);
+  EXPECT_EQ(s.bad_rows, 4);
+  EXPECT_EQ(s.duplicates, 1);
+  EXPECT_EQ(s.conflicts, 2);
+  EXPECT_EQ(s.rows_stored, 11);
+  if (!comm.is_root()) return;
+  const StoreContents c = ReadAll(Options("store.h5").store_path);
+  ASSERT_EQ(c.nodes, (std::vector<std::string>{"n1", "n2"}));
+  // n1: 06:58Z, 06:59Z (MDT, UTC-6), 07:00-07:02Z (first pass), 08:00-08:02Z (second pass), 09:00Z (MST).
+  const std::vector<TimeMs> expected{Utc(6, 58), Utc(6, 59), Utc(7, 0), Utc(7, 1), Utc(7, 2),
+                                     Utc(8, 0),  Utc(8, 1),  Utc(8, 2), Utc(9, 0)};
+  EXPECT_EQ(c.time[0], expected);
+  EXPECT_EQ(c.watts[0][1], 300);  // the conflict kept the first file's value
+  EXPECT_EQ(c.time[1], (std::vector<TimeMs>{Utc(6, 0), Utc(6, 1)}));
+  const auto cat = store::ReadCatalogue(Options("store.h5").store_path);
+  EXPECT_EQ(Quality(cat, "negative_watts"), 1);
+  EXPECT_EQ(Quality(cat, "unknown_node"), 1);
+  EXPECT_EQ(Quality(cat, "nonexistent_time"), 1);
+  EXPECT_EQ(Quality(cat, "field_count"), 1);
+  EXPECT_EQ(Quality(cat, "duplicate"), 1);
+  EXPECT_EQ(Quality(cat, "conflict"), 2);
+  ASSERT_EQ(cat.jobs.size(), 1u);
+  EXPECT_EQ(cat.runs.size(), 1u);
+  EXPECT_EQ(cat.nodes[0].node_type, "cpu1");
+}
+
+TEST_F(IngestMpi, OneAndTwoRanksWriteTheSameStore) {
+  const Comm comm = comm_.comm();
+  Ingest(config_, Options("two.h5"), comm);
+  MPI_Comm self_comm;
+  MPI_Comm_split(comm.get(), comm.rank(), 0, &self_comm);
+  if (comm.is_root()) {
+    Ingest(config_, Options("one.h5"), Comm(self_comm));
+    EXPECT_EQ(ReadAll(Options("one.h5").store_path), ReadAll(Options("two.h5").store_path));
+  }
+  MPI_Comm_free(&self_comm);
+}
+
+TEST_F(IngestMpi, ReingestChangesNothingAndANewMonthAppends) {
+  const Comm comm = comm_.comm();
+  Ingest(config_, Options("store.h5"), comm);
+  std::string before;
+  if (comm.is_root()) before = std::to_string(fs::last_write_time(Options("store.h5").store_path).time_since_epoch().count());
+  const auto again = Ingest(config_, Options("store.h5"), comm);
+  EXPECT_EQ(again.files_new, 0);
+  EXPECT_EQ(again.rows_stored, 0);
+  if (comm.is_root()) {
+    EXPECT_EQ(before, std::to_string(fs::last_write_time(Options("store.h5").store_path).time_since_epoch().count()));
+    Write(fs::path(root_) / "facility" / "telemetry" / "c.csv",
+          "timestamp,node,watts\n2021-11-07 02:00:00Z,n1,300\n2021-11-07 02:01:00Z,n1,310\n2021-11-07 03:00:00Z,n2,5\n");
+  }
+  comm.Barrier();
+  const auto month = Ingest(config_, Options("store.h5"), comm);
+  EXPECT_EQ(month.files_new, 1);
+  EXPECT_EQ(month.rows_stored, 2);  // 02:00 local was already stored
+  if (comm.is_root()) {
+    const auto cat = store::ReadCatalogue(Options("store.h5").store_path);
+    EXPECT_EQ(cat.batch_files.size(), 2u);
+    EXPECT_EQ(Quality(cat, "duplicate_of_stored"), 1);
+    const StoreContents c = ReadAll(Options("store.h5").store_path);
+    EXPECT_EQ(c.time[0].size(), 10u);
+    EXPECT_EQ(c.time[0].back(), Utc(9, 1));
+    EXPECT_EQ(c.time[1].size(), 3u);
+  }
+}
+
+}  // namespace
+}  // namespace wattrun::ingest
