@@ -237,6 +237,7 @@ class LogLinearFit {
         best_theta = theta_;
         report.usable = true;
         report.iterations = outcome.iterations;
+        report.active_set_rounds = outcome.rounds;
         report.termination = outcome.termination;
         report.brief_report = outcome.brief_report;
         report.initial_cost = outcome.initial_cost;
@@ -258,6 +259,7 @@ class LogLinearFit {
   struct ActiveSetOutcome {
     bool usable = false;
     int iterations = 0;
+    int rounds = 0;
     std::string termination;
     std::string brief_report;
     double initial_cost = 0.0;
@@ -299,6 +301,7 @@ class LogLinearFit {
       ceres::Solver::Summary summary;
       ceres::Solve(options, problem_.get(), &summary);
       if (round == 0) outcome.initial_cost = summary.initial_cost;
+      ++outcome.rounds;
       outcome.iterations += static_cast<int>(summary.iterations.size());
       outcome.usable = summary.IsSolutionUsable();
       outcome.termination = TerminationName(summary.termination_type);

@@ -57,12 +57,15 @@ struct FittedParameter {
   double max_energy_share = 0.0;
 };
 
-// What the solver did (the best of the restarts for the full model).
+// What the solver did (the best of the restarts). Each start runs Ceres in
+// active-set rounds (parameters pressed against 0 are held there, see
+// fit.cc); `iterations` counts all rounds, the report is the last round's.
 struct SolverReport {
   bool usable = false;
   int iterations = 0;
-  std::string termination;  // Ceres TerminationType, e.g. CONVERGENCE
-  std::string brief_report;
+  int active_set_rounds = 0;
+  std::string termination;  // Ceres TerminationType of the last round, e.g. CONVERGENCE
+  std::string brief_report;  // Ceres Summary::BriefReport() of the last round
   double initial_cost = 0.0;
   double final_cost = 0.0;
   int starts = 0;  // starting points tried

@@ -148,6 +148,40 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
     h5::SetAttribute(f, "pue", r.pue);
     h5::SetAttribute(f, "telemetry_seconds", r.telemetry_seconds);
     h5::SetAttribute(f, "telemetry_readings", r.telemetry_readings);
+    h5::SetAttribute(f, "telemetry_bytes", r.telemetry_bytes);
+    h5::SetAttribute(f, "carbon_source", r.carbon_source);
+    h5::SetAttribute(f, "idle_quantile", r.idle_quantile);
+    h5::SetAttribute(f, "filter_max_run_time_s", r.filter_max_run_time_s);
+    h5::SetAttribute(f, "filter_max_stdevs", r.filter_max_stdevs);
+    {
+      // One row per (class, level), so that h5py reads it as a table.
+      h5::H5Id g = h5::EnsureGroup(f, "memory_levels");
+      std::vector<std::string> cls;
+      std::vector<std::uint8_t> gpu;
+      std::vector<std::int32_t> level;
+      std::vector<double> bytes;
+      std::vector<std::int64_t> units;
+      for (const auto& c : r.memory_levels) {
+        for (const auto& l : c.levels) {
+          cls.push_back(c.hardware_class);
+          gpu.push_back(std::uint8_t(c.is_gpu));
+          level.push_back(std::int32_t(l.level));
+          bytes.push_back(l.bytes_per_unit);
+          units.push_back(l.units);
+        }
+      }
+      h5::WriteStrings(g.get(), "hardware_class", cls);
+      h5::WriteVector(g.get(), "is_gpu", gpu);
+      h5::WriteVector(g.get(), "level", level);
+      h5::WriteVector(g.get(), "bytes_per_unit", bytes);
+      h5::WriteVector(g.get(), "units", units);
+      // Classes in order, including any without levels.
+      h5::WriteStrings(g.get(), "classes", Col(r.memory_levels, [](const ClassMemory& v) { return v.hardware_class; }));
+      h5::WriteVector(g.get(), "class_is_gpu",
+                      Col(r.memory_levels, [](const ClassMemory& v) { return std::uint8_t(v.is_gpu); }));
+    }
+    // The order of the model_<class> groups (HDF5 lists groups by name).
+    h5::WriteStrings(f, "model_classes", Col(r.models, [](const ModelResult& v) { return v.hardware_class; }));
     {
       h5::H5Id g = h5::EnsureGroup(f, "runs_energy");
       const auto& x = r.runs;
@@ -210,6 +244,7 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
       h5::WriteVector(id, "nodes", Col(r.idle, [](const idle::IdlePower& v) { return v.nodes; }));
       h5::WriteVector(id, "readings", Col(r.idle, [](const idle::IdlePower& v) { return v.readings; }));
       h5::WriteVector(id, "idle_w", Col(r.idle, [](const idle::IdlePower& v) { return v.idle_w; }));
+      h5::WriteStrings(id, "low_end_types", Col(r.type_low_end, [](const TypeDistribution& v) { return v.node_type; }));
       for (const auto& t : r.type_low_end) {
         h5::H5Id d = h5::EnsureGroup(id, "low_end/" + t.node_type);
         h5::WriteVector(d.get(), "value", Col(t.values, [](const auto& p) { return p.first; }));
@@ -224,6 +259,8 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
       h5::WriteVector(id, "count", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.count; }));
       h5::WriteVector(id, "min", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.min; }));
       h5::WriteVector(id, "max", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.max; }));
+      h5::WriteVector(id, "idle_quantile",
+                      Col(r.nodes, [](const idle::NodeDistribution& v) { return v.idle_quantile; }));
       h5::WriteStrings(id, "quantile_names", r.node_quantile_names);
       h5::WriteVector(id, "quantile_levels", r.node_quantile_levels);
       for (std::size_t q = 0; q < r.node_quantile_names.size(); ++q) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/memory_hierarchy.h"
 #include "core/quantile.h"
 #include "stages/idle/idle.h"
 #include "stages/standardize/standardize.h"
@@ -107,6 +108,13 @@ struct TypeDistribution {
   std::vector<std::pair<double, std::int64_t>> values;  // the low end, for the report
 };
 
+// A hardware class's memory levels: the cache boundaries drawn in the report.
+struct ClassMemory {
+  std::string hardware_class;  // cpu or gpu
+  bool is_gpu = false;
+  MemoryHierarchy levels;  // ascending; the last one is main memory (RAM/VRAM)
+};
+
 struct PipelineResults {
   std::vector<RunRow> runs;
   std::vector<FeatureRow> features;
@@ -125,6 +133,15 @@ struct PipelineResults {
   std::vector<double> loss_value;
   double carbon_g_per_kwh = 475.0;
   double pue = 1.0;
+  // Where carbon_g_per_kwh comes from, e.g. "configured intensity" or
+  // "energy mix: coal 25 %, ..."; empty: the report describes the default.
+  std::string carbon_source;
+  // Settings the report draws (filter thresholds, the idle quantile) and the
+  // memory levels per class; empty memory_levels: the report uses Eagle's.
+  double idle_quantile = 0.02;
+  double filter_max_run_time_s = 75000.0;
+  double filter_max_stdevs = 4.0;
+  std::vector<ClassMemory> memory_levels;
   std::string facility;
   std::string integration;
   std::string idle_method;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs wattrun's build dependencies (Debian 12 packages) and builds it.
+# Usage: bash jobs/setup.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${1:-build}"
+
+PACKAGES=(build-essential cmake pkg-config zlib1g-dev tzdata
+          libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev libceres-dev
+          libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
