@@ -366,9 +366,379 @@ void WriteResults(const PipelineResults& r, const std::string& dir) {
 }  // namespace wattrun::results
 
 namespace wattrun::results {
+namespace {
+
+std::optional<double> FromNan(double v) {
+  if (std::isnan(v)) return std::nullopt;
+  return v;
+}
+std::optional<bool> FromTri(std::int8_t v) {
+  if (v < 0) return std::nullopt;
+  return v != 0;
+}
+
+// Names of the links in a group, by name (for files written before the
+// order datasets existed).
+std::vector<std::string> ChildNames(hid_t loc) {
+  H5G_info_t info;
+  h5::Check(H5Gget_info(loc, &info), "H5Gget_info", "group");
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t len = H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    h5::Check(static_cast<herr_t>(len < 0 ? -1 : 0), "H5Lget_name_by_idx", "group");
+    std::string name(static_cast<std::size_t>(len) + 1, '\0');
+    H5Lget_name_by_idx(loc, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    name.resize(static_cast<std::size_t>(len));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+// Every column of a table must have as many rows as its first.
+void CheckRows(std::size_t expected, std::size_t got, const std::string& path, const std::string& column) {
+  if (got != expected) {
+    throw Error(path + ": " + column + " has " + std::to_string(got) + " rows, expected " + std::to_string(expected));
+  }
+}
+
+double DoubleAttr(hid_t loc, const std::string& name, double fallback) {
+  return h5::HasAttribute(loc, name) ? h5::GetDoubleAttribute(loc, name) : fallback;
+}
+
+}  // namespace
 
 PipelineResults ReadResultsH5(const std::string& path) {
-  throw Error(path + ": reading results.h5 back is not built yet (issue 6)");
+  PipelineResults r;
+  h5::File file = h5::File::Open(path, h5::Mode::kReadOnly);
+  const hid_t f = file.id();
+  r.facility = h5::GetStringAttribute(f, "facility");
+  r.integration = h5::GetStringAttribute(f, "integration");
+  r.idle_method = h5::GetStringAttribute(f, "idle_method");
+  r.carbon_g_per_kwh = h5::GetDoubleAttribute(f, "carbon_g_per_kwh");
+  r.pue = h5::GetDoubleAttribute(f, "pue");
+  r.telemetry_seconds = h5::GetDoubleAttribute(f, "telemetry_seconds");
+  r.telemetry_readings = h5::GetIntAttribute(f, "telemetry_readings");
+  // Written since the report stage; older files get the defaults.
+  if (h5::HasAttribute(f, "telemetry_bytes")) r.telemetry_bytes = h5::GetIntAttribute(f, "telemetry_bytes");
+  if (h5::HasAttribute(f, "carbon_source")) r.carbon_source = h5::GetStringAttribute(f, "carbon_source");
+  r.idle_quantile = DoubleAttr(f, "idle_quantile", r.idle_quantile);
+  r.filter_max_run_time_s = DoubleAttr(f, "filter_max_run_time_s", r.filter_max_run_time_s);
+  r.filter_max_stdevs = DoubleAttr(f, "filter_max_stdevs", r.filter_max_stdevs);
+
+  {
+    h5::H5Id g = h5::OpenGroup(f, "runs_energy");
+    const hid_t id = g.get();
+    const auto run_id = h5::ReadStrings(id, "run_id");
+    const std::size_t n = run_id.size();
+    const std::string where = path + ":runs_energy";
+    auto strings = [&](const char* name) {
+      auto v = h5::ReadStrings(id, name);
+      CheckRows(n, v.size(), where, name);
+      return v;
+    };
+    auto column = [&]<typename T>(const char* name, T) {
+      auto v = h5::ReadVector<T>(id, name);
+      CheckRows(n, v.size(), where, name);
+      return v;
+    };
+    const auto experiment = strings("experiment_id");
+    const auto job = strings("slurm_job_id");
+    const auto node = strings("node");
+    const auto node_type = strings("node_type");
+    const auto is_gpu = column("is_gpu", std::uint8_t{});
+    const auto status = strings("status");
+    const auto run_time = column("run_time", double{});
+    const auto samples = column("samples", std::int64_t{});
+    const auto energy = column("energy", double{});
+    const auto filter_1 = column("filter_1", std::int8_t{});
+    const auto filter_3 = column("filter_3", std::int8_t{});
+    const auto stdevs = column("filter_3_stdevs", double{});
+    const auto filter = column("filter", std::int8_t{});
+    const auto std_energy = column("std_energy", double{});
+    const auto non_overhead = column("non_overhead_energy", double{});
+    const auto non_overhead_rt = column("non_overhead_run_time", double{});
+    const auto dataset = strings("dataset");
+    const auto shape = strings("shape");
+    const auto depth = column("depth", std::int64_t{});
+    const auto size = column("size", std::int64_t{});
+    const auto batch = column("batch_size", std::int64_t{});
+    const auto usable = column("usable", std::uint8_t{});
+    r.runs.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      RunRow& x = r.runs[i];
+      x.run_id = run_id[i];
+      x.experiment_id = experiment[i];
+      x.slurm_job_id = job[i];
+      x.node = node[i];
+      x.node_type = node_type[i];
+      x.is_gpu = is_gpu[i] != 0;
+      x.status = status[i];
+      x.run_time_s = FromNan(run_time[i]);
+      if (samples[i] >= 0) x.samples = samples[i];
+      x.energy_j = FromNan(energy[i]);
+      x.filter_1 = FromTri(filter_1[i]);
+      x.filter_3 = FromTri(filter_3[i]);
+      x.filter_3_stdevs = FromNan(stdevs[i]);
+      x.filter = FromTri(filter[i]);
+      x.std_energy_j = FromNan(std_energy[i]);
+      x.non_overhead_energy_j = FromNan(non_overhead[i]);
+      x.non_overhead_run_time_s = FromNan(non_overhead_rt[i]);
+      x.dataset = dataset[i];
+      x.shape = shape[i];
+      x.depth = depth[i];
+      x.size = size[i];
+      x.batch_size = batch[i];
+      x.usable = usable[i] != 0;
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "features");
+    const hid_t id = g.get();
+    const auto run = h5::ReadVector<std::int64_t>(id, "run");
+    const std::size_t n = run.size();
+    const std::string where = path + ":features";
+    auto column = [&]<typename T>(const char* name, T) {
+      auto v = h5::ReadVector<T>(id, name);
+      CheckRows(n, v.size(), where, name);
+      return v;
+    };
+    const auto n_params = column("n_params", std::int64_t{});
+    const auto depth = column("depth", std::int64_t{});
+    const auto n_obs = column("n_observations", std::int64_t{});
+    const auto train_obs = column("train_observations", std::int64_t{});
+    const auto fwd = column("fwd_ops", double{});
+    const auto bwd = column("bwd_ops", double{});
+    const auto flops = column("total_flops", double{});
+    const auto h_t = column("h_t", std::int64_t{});
+    const auto h_s = column("h_s", std::int64_t{});
+    const auto epochs = column("epochs", std::int64_t{});
+    const auto t_bytes = column("t_max_bytes", double{});
+    const auto t_level = column("t_max_level", std::int32_t{});
+    const auto f_bytes = column("f_bytes", double{});
+    const auto f_level = column("f_level", std::int32_t{});
+    const auto f_test_level = column("f_test_level", std::int32_t{});
+    const auto b_bytes = column("b_bytes", double{});
+    const auto b_level = column("b_level", std::int32_t{});
+    const auto d_bytes = column("d_bytes", double{});
+    const auto d_level = column("d_level", std::int32_t{});
+    r.features.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      FeatureRow& x = r.features[i];
+      if (run[i] < 0 || static_cast<std::size_t>(run[i]) >= r.runs.size()) {
+        throw Error(where + ": run " + std::to_string(run[i]) + " is not a row of runs_energy");
+      }
+      x.run = static_cast<std::size_t>(run[i]);
+      x.n_params = n_params[i];
+      x.depth = depth[i];
+      x.n_observations = n_obs[i];
+      x.train_observations = train_obs[i];
+      x.fwd_ops = fwd[i];
+      x.bwd_ops = bwd[i];
+      x.total_flops = flops[i];
+      x.h_t = h_t[i];
+      x.h_s = h_s[i];
+      x.epochs = epochs[i];
+      x.t_max_bytes = t_bytes[i];
+      x.t_max_level = t_level[i];
+      x.f_bytes = f_bytes[i];
+      x.f_level = f_level[i];
+      x.f_test_level = f_test_level[i];
+      x.b_bytes = b_bytes[i];
+      x.b_level = b_level[i];
+      x.d_bytes = d_bytes[i];
+      x.d_level = d_level[i];
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "idle_power");
+    const hid_t id = g.get();
+    const auto type = h5::ReadStrings(id, "node_type");
+    const auto nodes = h5::ReadVector<std::int64_t>(id, "nodes");
+    const auto readings = h5::ReadVector<std::int64_t>(id, "readings");
+    const auto idle_w = h5::ReadVector<double>(id, "idle_w");
+    const std::string where = path + ":idle_power";
+    CheckRows(type.size(), nodes.size(), where, "nodes");
+    CheckRows(type.size(), readings.size(), where, "readings");
+    CheckRows(type.size(), idle_w.size(), where, "idle_w");
+    for (std::size_t i = 0; i < type.size(); ++i) r.idle.push_back({type[i], nodes[i], readings[i], idle_w[i]});
+    std::vector<std::string> low_end_types;
+    if (h5::Exists(id, "low_end_types")) {
+      low_end_types = h5::ReadStrings(id, "low_end_types");
+    } else if (h5::Exists(id, "low_end")) {
+      h5::H5Id le = h5::OpenGroup(id, "low_end");
+      low_end_types = ChildNames(le.get());
+    }
+    for (const auto& t : low_end_types) {
+      h5::H5Id d = h5::OpenGroup(id, "low_end/" + t);
+      const auto value = h5::ReadVector<double>(d.get(), "value");
+      const auto count = h5::ReadVector<std::int64_t>(d.get(), "count");
+      CheckRows(value.size(), count.size(), where + "/low_end/" + t, "count");
+      TypeDistribution dist{t, {}};
+      dist.values.reserve(value.size());
+      for (std::size_t i = 0; i < value.size(); ++i) dist.values.emplace_back(value[i], count[i]);
+      r.type_low_end.push_back(std::move(dist));
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "node_power_dist");
+    const hid_t id = g.get();
+    const std::string where = path + ":node_power_dist";
+    const auto node = h5::ReadStrings(id, "node");
+    const std::size_t n = node.size();
+    const auto type = h5::ReadStrings(id, "node_type");
+    const auto count = h5::ReadVector<std::int64_t>(id, "count");
+    const auto min = h5::ReadVector<double>(id, "min");
+    const auto max = h5::ReadVector<double>(id, "max");
+    CheckRows(n, type.size(), where, "node_type");
+    CheckRows(n, count.size(), where, "count");
+    CheckRows(n, min.size(), where, "min");
+    CheckRows(n, max.size(), where, "max");
+    std::vector<double> idle_q(n, 0.0);
+    if (h5::Exists(id, "idle_quantile")) {
+      idle_q = h5::ReadVector<double>(id, "idle_quantile");
+      CheckRows(n, idle_q.size(), where, "idle_quantile");
+    }
+    r.node_quantile_names = h5::ReadStrings(id, "quantile_names");
+    r.node_quantile_levels = h5::ReadVector<double>(id, "quantile_levels");
+    std::vector<std::vector<double>> q;
+    for (const auto& name : r.node_quantile_names) {
+      q.push_back(h5::ReadVector<double>(id, name));
+      CheckRows(n, q.back().size(), where, name);
+    }
+    r.nodes.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      idle::NodeDistribution& x = r.nodes[i];
+      x.node = node[i];
+      x.node_type = type[i];
+      x.count = count[i];
+      x.min = min[i];
+      x.max = max[i];
+      x.idle_quantile = idle_q[i];
+      x.quantiles.reserve(q.size());
+      for (const auto& column : q) x.quantiles.push_back(column[i]);
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "quality");
+    const auto stage = h5::ReadStrings(g.get(), "stage");
+    const auto reason = h5::ReadStrings(g.get(), "reason");
+    const auto count = h5::ReadVector<std::int64_t>(g.get(), "count");
+    CheckRows(stage.size(), reason.size(), path + ":quality", "reason");
+    CheckRows(stage.size(), count.size(), path + ":quality", "count");
+    for (std::size_t i = 0; i < stage.size(); ++i) r.quality.push_back({stage[i], reason[i], count[i]});
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "overheads");
+    const auto is_gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
+    const auto runs = h5::ReadVector<std::int64_t>(g.get(), "runs");
+    const auto energy = h5::ReadVector<double>(g.get(), "energy_overhead");
+    const auto runtime = h5::ReadVector<double>(g.get(), "runtime_overhead");
+    CheckRows(is_gpu.size(), runs.size(), path + ":overheads", "runs");
+    CheckRows(is_gpu.size(), energy.size(), path + ":overheads", "energy_overhead");
+    CheckRows(is_gpu.size(), runtime.size(), path + ":overheads", "runtime_overhead");
+    for (std::size_t i = 0; i < is_gpu.size(); ++i) r.overheads.push_back({is_gpu[i] != 0, runs[i], energy[i], runtime[i]});
+  }
+  {
+    std::vector<std::string> classes;
+    if (h5::Exists(f, "model_classes")) {
+      classes = h5::ReadStrings(f, "model_classes");
+    } else {
+      for (const auto& name : ChildNames(f)) {
+        if (name.rfind("model_", 0) == 0) classes.push_back(name.substr(6));
+      }
+    }
+    for (const auto& cls : classes) {
+      h5::H5Id g = h5::OpenGroup(f, "model_" + cls);
+      const hid_t id = g.get();
+      const std::string where = path + ":model_" + cls;
+      ModelResult m;
+      m.hardware_class = cls;
+      const auto name = h5::ReadStrings(id, "parameter");
+      const auto value = h5::ReadVector<double>(id, "value");
+      const auto std_error = h5::ReadVector<double>(id, "std_error");
+      const auto unit = h5::ReadStrings(id, "unit");
+      const auto determined = h5::ReadVector<std::uint8_t>(id, "determined");
+      const auto reason = h5::ReadStrings(id, "reason");
+      CheckRows(name.size(), value.size(), where, "value");
+      CheckRows(name.size(), std_error.size(), where, "std_error");
+      CheckRows(name.size(), unit.size(), where, "unit");
+      CheckRows(name.size(), determined.size(), where, "determined");
+      CheckRows(name.size(), reason.size(), where, "reason");
+      for (std::size_t i = 0; i < name.size(); ++i) {
+        m.parameters.push_back({name[i], value[i], FromNan(std_error[i]), unit[i], determined[i] != 0, reason[i]});
+      }
+      m.fitted = h5::GetIntAttribute(id, "fitted") != 0;
+      m.message = h5::GetStringAttribute(id, "message");
+      m.runs = h5::GetIntAttribute(id, "runs");
+      m.median_ratio = h5::GetDoubleAttribute(id, "median_ratio");
+      m.sigma_log_ratio = h5::GetDoubleAttribute(id, "sigma_log_ratio");
+      m.median_abs_log_error = h5::GetDoubleAttribute(id, "median_abs_log_error");
+      m.cv_median_abs_log_error = h5::GetDoubleAttribute(id, "cv_median_abs_log_error");
+      m.baseline_c0 = h5::GetDoubleAttribute(id, "baseline_c0");
+      m.baseline_c1 = h5::GetDoubleAttribute(id, "baseline_c1");
+      m.baseline_median_abs_log_error = h5::GetDoubleAttribute(id, "baseline_median_abs_log_error");
+      m.baseline_sigma_log_ratio = h5::GetDoubleAttribute(id, "baseline_sigma_log_ratio");
+      m.baseline_cv_median_abs_log_error = h5::GetDoubleAttribute(id, "baseline_cv_median_abs_log_error");
+      m.fit_seconds = h5::GetDoubleAttribute(id, "fit_seconds");
+      const auto levels = h5::ReadVector<double>(id, "ratio_quantile_levels");
+      const auto quantiles = h5::ReadVector<double>(id, "ratio_quantiles");
+      CheckRows(levels.size(), quantiles.size(), where, "ratio_quantiles");
+      for (std::size_t i = 0; i < levels.size(); ++i) m.ratio_quantiles.emplace_back(levels[i], quantiles[i]);
+      r.models.push_back(std::move(m));
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "predictions");
+    const hid_t id = g.get();
+    const auto run_id = h5::ReadStrings(id, "run_id");
+    const auto is_gpu = h5::ReadVector<std::uint8_t>(id, "is_gpu");
+    const auto measured = h5::ReadVector<double>(id, "measured");
+    const auto predicted = h5::ReadVector<double>(id, "predicted");
+    const auto baseline = h5::ReadVector<double>(id, "baseline_predicted");
+    const std::string where = path + ":predictions";
+    CheckRows(run_id.size(), is_gpu.size(), where, "is_gpu");
+    CheckRows(run_id.size(), measured.size(), where, "measured");
+    CheckRows(run_id.size(), predicted.size(), where, "predicted");
+    CheckRows(run_id.size(), baseline.size(), where, "baseline_predicted");
+    r.predictions.reserve(run_id.size());
+    for (std::size_t i = 0; i < run_id.size(); ++i) {
+      r.predictions.push_back({run_id[i], is_gpu[i] != 0, measured[i], predicted[i], baseline[i]});
+    }
+  }
+  {
+    h5::H5Id g = h5::OpenGroup(f, "losses");
+    r.loss_experiment = h5::ReadStrings(g.get(), "experiment_id");
+    r.loss_epoch = h5::ReadVector<std::int64_t>(g.get(), "epoch");
+    r.loss_value = h5::ReadVector<double>(g.get(), "test_loss");
+    CheckRows(r.loss_experiment.size(), r.loss_epoch.size(), path + ":losses", "epoch");
+    CheckRows(r.loss_experiment.size(), r.loss_value.size(), path + ":losses", "test_loss");
+  }
+  if (h5::Exists(f, "memory_levels")) {
+    h5::H5Id g = h5::OpenGroup(f, "memory_levels");
+    const hid_t id = g.get();
+    const std::string where = path + ":memory_levels";
+    const auto cls = h5::ReadStrings(id, "hardware_class");
+    const auto gpu = h5::ReadVector<std::uint8_t>(id, "is_gpu");
+    const auto level = h5::ReadVector<std::int32_t>(id, "level");
+    const auto bytes = h5::ReadVector<double>(id, "bytes_per_unit");
+    const auto units = h5::ReadVector<std::int64_t>(id, "units");
+    CheckRows(cls.size(), gpu.size(), where, "is_gpu");
+    CheckRows(cls.size(), level.size(), where, "level");
+    CheckRows(cls.size(), bytes.size(), where, "bytes_per_unit");
+    CheckRows(cls.size(), units.size(), where, "units");
+    const auto classes = h5::ReadStrings(id, "classes");
+    const auto class_gpu = h5::ReadVector<std::uint8_t>(id, "class_is_gpu");
+    CheckRows(classes.size(), class_gpu.size(), where, "class_is_gpu");
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      ClassMemory m{classes[c], class_gpu[c] != 0, {}};
+      for (std::size_t i = 0; i < cls.size(); ++i) {
+        if (cls[i] == m.hardware_class) m.levels.push_back({level[i], bytes[i], units[i]});
+      }
+      r.memory_levels.push_back(std::move(m));
+    }
+  }
+  file.Close();
+  return r;
 }
 
 }  // namespace wattrun::results

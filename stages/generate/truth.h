@@ -1,0 +1,39 @@
+// The known truth of a synthetic facility (output_dir/truth/), read off the
+// plan and the histograms of what was written:
+//   truth.yaml           settings, model parameters, idle powers, all counts
+//   runs.csv             one row per run: expected status, fault, energies
+//   idle_power.csv       per node type: exact pooled and median-of-nodes idle
+//   node_power.csv       per node: readings, min, idle quantile, max
+//   overheads.csv        spec step 8 on the expected values
+//   model_parameters.csv the energy model used, per class
+//   experiments.csv      loss-law minimum per experiment
+//   jobs.csv             every sacct allocation, in UTC
+//   telemetry_files.csv  per telemetry file: rows, bytes, dirt by kind
+//   counts.csv           every count above as (section, name, count)
+// Expected statuses and filters are computed by applying the spec's rules
+// (steps 2-5) to what was written, not copied from the intended faults.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "stages/generate/facility_files.h"
+#include "stages/generate/plan.h"
+#include "stages/generate/telemetry_writer.h"
+
+namespace wattrun::generate {
+
+// Numpy's default quantile (Hyndman-Fan type 7) of sorted values.
+double QuantileSorted(const std::vector<double>& sorted, double q);
+
+struct TruthInputs {
+  const Plan* plan = nullptr;
+  const NodeHistograms* histograms = nullptr;          // summed over ranks
+  const std::vector<TelemetryFileStats>* files = nullptr;  // per plan file
+  const SmallFileStats* small = nullptr;
+};
+
+// Writes output_dir/truth/*; returns the bytes written.
+std::int64_t WriteTruth(const TruthInputs& in, const std::string& output_dir);
+
+}  // namespace wattrun::generate
