@@ -132,9 +132,14 @@ void WriteRunsCsv(const Plan& plan, const std::string& dir, SmallFileStats* stat
     AppendInt(&line, r->experiment_id);
     line += "," + r->written_job_id + ",";
     line += r->corrupt_field == "start_time" ? "2021-13-45 99:99:99+00:00" : RunsTime(r->written_start_ms);
-    line += "," + RunsTime(r->written_update_ms) + "," + r->written_host + ",";
+    line += ',';
+    line += RunsTime(r->written_update_ms);
+    line += ',';
+    line += r->written_host;
+    line += ',';
     if (r->corrupt_field == "size") {
-      line += "2^" + std::to_string(std::llround(std::log2(static_cast<double>(r->size))));
+      line += "2^";
+      AppendInt(&line, std::llround(std::log2(static_cast<double>(r->size))));
     } else {
       AppendInt(&line, r->size);
     }

@@ -1,0 +1,427 @@
+// Tests of the synthetic facility generator on one rank: layout and
+// columns, determinism, the truth against an independent reading of the
+// files, and the proportions of the injected faults.
+#include "stages/generate/generate.h"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "core/hostlist.h"
+#include "core/time.h"
+#include "stages/generate/generate_test_util.h"
+
+namespace wattrun::generate {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DemoConfig;
+using testing::Lines;
+using testing::ReadAll;
+using testing::ReadCsv;
+using testing::Split;
+using testing::Table;
+
+std::string TempDir(const std::string& name) {
+  const std::string dir = ::testing::TempDir() + "wattrun_generate_" + name;
+  fs::remove_all(dir);
+  return dir;
+}
+
+GenerateOptions Options(const std::string& name, double scale = 0.01, int months = 1) {
+  GenerateOptions o;
+  o.output_dir = TempDir(name);
+  o.scale = scale;
+  o.months = months;
+  o.seed = 7;
+  return o;
+}
+
+std::map<std::string, std::int64_t> Counts(const std::string& dir, const std::string& section) {
+  std::map<std::string, std::int64_t> out;
+  const Table t = ReadCsv(dir + "/truth/counts.csv");
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    if (t.At(i, "section") == section) out[t.At(i, "name")] = std::stoll(t.At(i, "count"));
+  }
+  return out;
+}
+
+// The facility written once for the tests below that only read it.
+const std::string& DemoDir() {
+  static const std::string dir = [] {
+    const GenerateOptions o = Options("demo");
+    GenerateFacility(DemoConfig(), o, MPI_COMM_SELF);
+    return o.output_dir;
+  }();
+  return dir;
+}
+
+TEST(Generate, WritesEverySpecInputWithItsColumns) {
+  const std::string& dir = DemoDir();
+  const std::map<std::string, std::vector<std::string>> required = {
+      {"nodes.csv", {"HOSTNAMES", "CPUS", "MEMORY", "TMP_DISK", "GRES"}},
+      {"datasets.csv", {"dataset", "n_observations", "n_features", "n_classes", "task"}},
+      {"runs.csv",
+       {"run_id", "experiment_id", "slurm_job_id", "start_time", "update_time", "host_name", "size", "depth",
+        "shape", "dataset", "learning_rate", "batch_size", "optimizer", "is_gpu"}},
+      {"losses.csv", {"experiment_id", "epoch", "test_loss"}},
+  };
+  for (const auto& [file, columns] : required) {
+    const Table t = ReadCsv(dir + "/" + file);
+    for (const auto& c : columns) EXPECT_GE(t.Column(c), 0) << file << " lacks " << c;
+    EXPECT_GT(t.rows.size(), 0u) << file;
+  }
+  EXPECT_EQ(ReadCsv(dir + "/datasets.csv").rows.size(), 13u);
+  // sacct: one file per month of the window (2021-10-20 + 1 month).
+  for (const char* month : {"2021-10", "2021-11"}) {
+    const std::vector<std::string> lines = Lines(ReadAll(dir + "/sacct/" + month + ".txt"));
+    ASSERT_FALSE(lines.empty());
+    const std::vector<std::string> header = Split(lines[0], '|');
+    for (const char* c : {"JobID", "NodeList", "Start", "End", "State"}) {
+      EXPECT_NE(std::find(header.begin(), header.end(), c), header.end()) << c;
+    }
+    EXPECT_GT(lines.size(), 10u);
+  }
+  // Telemetry: some files gzipped, every real file with the three columns.
+  int files = 0, gzipped = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir + "/telemetry")) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || name.rfind("part-9", 0) == 0) continue;
+    ++files;
+    gzipped += name.size() > 3 && name.substr(name.size() - 3) == ".gz" ? 1 : 0;
+    const std::vector<std::string> header = Split(Lines(ReadAll(e.path().string()))[0], ',');
+    for (const char* c : {"timestamp", "node", "watts"}) {
+      EXPECT_NE(std::find(header.begin(), header.end(), c), header.end()) << name;
+    }
+  }
+  EXPECT_EQ(files, 2);
+  EXPECT_EQ(gzipped, 1);
+  for (const char* f : {"truth.yaml", "runs.csv", "idle_power.csv", "counts.csv", "jobs.csv", "overheads.csv",
+                        "model_parameters.csv", "telemetry_files.csv", "node_power.csv", "experiments.csv"}) {
+    EXPECT_TRUE(fs::exists(dir + "/truth/" + f)) << f;
+  }
+}
+
+TEST(Generate, NodesAreEagleLikeAndInterleaved) {
+  const Table t = ReadCsv(DemoDir() + "/nodes.csv");
+  std::vector<std::string> memory;
+  bool padded = false;
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    const std::string& name = t.At(i, "HOSTNAMES");
+    padded = padded || name.find("u0") != std::string::npos;
+    if (i < 5) memory.push_back(t.At(i, "MEMORY"));
+  }
+  EXPECT_EQ(t.At(0, "HOSTNAMES"), "r1i0n0");
+  EXPECT_TRUE(padded);
+  // cpu1 and cpu2 alternate in the first rack, not in blocks.
+  EXPECT_NE(std::set<std::string>(memory.begin(), memory.end()).size(), 1u);
+}
+
+TEST(Generate, SameSeedSameBytesOtherSeedOtherBytes) {
+  GenerateOptions a = Options("det_a");
+  GenerateOptions b = Options("det_b");
+  GenerateFacility(DemoConfig(), a, MPI_COMM_SELF);
+  GenerateFacility(DemoConfig(), b, MPI_COMM_SELF);
+  const auto ta = testing::ReadTree(a.output_dir);
+  const auto tb = testing::ReadTree(b.output_dir);
+  ASSERT_EQ(ta.size(), tb.size());
+  for (const auto& [path, bytes] : ta) {
+    ASSERT_TRUE(tb.count(path)) << path;
+    EXPECT_TRUE(bytes == tb.at(path)) << path << " differs";
+  }
+  GenerateOptions c = Options("det_c");
+  c.seed = 8;
+  GenerateFacility(DemoConfig(), c, MPI_COMM_SELF);
+  EXPECT_NE(ReadAll(a.output_dir + "/runs.csv"), ReadAll(c.output_dir + "/runs.csv"));
+  // Writing again into a generator's directory replaces it.
+  GenerateFacility(DemoConfig(), a, MPI_COMM_SELF);
+  EXPECT_EQ(testing::ReadTree(a.output_dir).size(), ta.size());
+}
+
+TEST(Generate, RefusesAForeignNonEmptyDirectory) {
+  const std::string dir = TempDir("foreign");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/keep.txt") << "mine\n";
+  GenerateOptions o = Options("foreign");
+  o.output_dir = dir;
+  fs::create_directories(dir);
+  std::ofstream(dir + "/keep.txt") << "mine\n";
+  EXPECT_ANY_THROW(GenerateFacility(DemoConfig(), o, MPI_COMM_SELF));
+  EXPECT_TRUE(fs::exists(dir + "/keep.txt"));
+}
+
+// An independent reading of the telemetry as the spec defines it: files in
+// sorted path order, bad rows dropped, first value of an instant kept, the
+// repeated hour resolved by passes in each node's file order.
+struct Readings {
+  std::unordered_map<std::string, std::vector<std::pair<TimeMs, double>>> by_node;  // sorted
+  std::int64_t bad_rows = 0;
+  std::int64_t duplicates = 0;
+  std::int64_t conflicts = 0;
+};
+
+Readings ReadTelemetry(const std::string& dir, const std::set<std::string>& inventory) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir + "/telemetry")) {
+    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), dir).string());
+  }
+  std::sort(files.begin(), files.end());
+  TimestampPolicy policy;
+  policy.zone = TimeZone::Load("America/Denver");
+  policy.ignore_z = true;
+  std::unordered_map<std::string, std::map<TimeMs, double>> first;
+  std::unordered_map<std::string, std::pair<std::int64_t, int>> pass;  // last ambiguous wall, pass
+  Readings out;
+  for (const std::string& rel : files) {
+    const std::vector<std::string> lines = Lines(ReadAll(dir + "/" + rel));
+    if (lines.empty()) continue;
+    const std::vector<std::string> header = Split(lines[0], ',');
+    auto col = [&](const char* name) {
+      return static_cast<int>(std::find(header.begin(), header.end(), name) - header.begin());
+    };
+    const int ct = col("timestamp"), cn = col("node"), cw = col("watts");
+    if (ct == 3 || cn == 3 || cw == 3) continue;
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      const std::vector<std::string> f = Split(lines[i], ',');
+      if (f.size() != 3) {
+        ++out.bad_rows;
+        continue;
+      }
+      const std::string& node = f[static_cast<std::size_t>(cn)];
+      const std::string& w = f[static_cast<std::size_t>(cw)];
+      TimeMs utc = 0;
+      std::int64_t wall = 0;
+      const TimeParseStatus st = ParseInstant(f[static_cast<std::size_t>(ct)], policy, &utc, &wall);
+      const bool number = !w.empty() && w.find_first_not_of("0123456789") == std::string::npos;
+      if (!inventory.count(node) || !number || st == TimeParseStatus::kBadSyntax ||
+          st == TimeParseStatus::kNonexistent) {
+        ++out.bad_rows;
+        continue;
+      }
+      if (st == TimeParseStatus::kAmbiguous) {
+        auto& p = pass[node];
+        if (p.second == 0 && p.first == 0) p.second = 0;
+        if (p.first != 0 && wall < p.first) ++p.second;
+        p.first = wall;
+        if (p.second % 2 == 1) utc = policy.zone.FromLocal(wall).later;
+      }
+      const double v = std::stod(w);
+      auto [it, inserted] = first[node].emplace(utc, v);
+      if (!inserted) ++(it->second == v ? out.duplicates : out.conflicts);
+    }
+  }
+  for (auto& [node, m] : first) out.by_node[node].assign(m.begin(), m.end());
+  return out;
+}
+
+// Spec step 3 on an independent series.
+double Integrate(const std::vector<std::pair<TimeMs, double>>& s, TimeMs a, TimeMs b, int* samples) {
+  const auto lo = std::lower_bound(s.begin(), s.end(), std::make_pair(a, -1e300));
+  const auto hi = std::upper_bound(s.begin(), s.end(), std::make_pair(b, 1e300));
+  *samples = static_cast<int>(hi - lo);
+  if (lo == hi) return std::nan("");
+  auto sec = [](TimeMs t) { return static_cast<double>(t) / 1000.0; };
+  double ws = lo->second;
+  if (lo != s.begin()) {
+    const auto p = lo - 1;
+    ws = p->second + (lo->second - p->second) * (sec(a) - sec(p->first)) / (sec(lo->first) - sec(p->first));
+  }
+  double e = 0.5 * (ws + lo->second) * (sec(lo->first) - sec(a));
+  for (auto it = lo; it + 1 != hi; ++it) e += 0.5 * (it->second + (it + 1)->second) * (sec((it + 1)->first) - sec(it->first));
+  const auto last = hi - 1;
+  double wu = last->second;
+  if (hi != s.end()) {
+    wu = last->second + (hi->second - last->second) * (sec(b) - sec(last->first)) / (sec(hi->first) - sec(last->first));
+  }
+  return e + 0.5 * (last->second + wu) * (sec(b) - sec(last->first));
+}
+
+TimeMs ParseUtc(const std::string& text) {
+  TimestampPolicy utc;
+  TimeMs t = 0;
+  EXPECT_EQ(ParseInstant(text, utc, &t), TimeParseStatus::kOk) << text;
+  return t;
+}
+
+TEST(Generate, TruthMatchesAnIndependentReadingOfTheFiles) {
+  const std::string& dir = DemoDir();
+  const Table nodes = ReadCsv(dir + "/nodes.csv");
+  std::set<std::string> inventory;
+  std::map<std::string, std::string> memory_of;
+  for (std::size_t i = 0; i < nodes.rows.size(); ++i) {
+    inventory.insert(nodes.At(i, "HOSTNAMES"));
+    memory_of[nodes.At(i, "HOSTNAMES")] = nodes.At(i, "MEMORY");
+  }
+  const Readings r = ReadTelemetry(dir, inventory);
+  const auto telemetry = Counts(dir, "telemetry");
+  EXPECT_EQ(r.duplicates, telemetry.at("duplicate"));
+  EXPECT_EQ(r.conflicts, telemetry.at("conflict"));
+  EXPECT_GT(r.duplicates, 0);
+  EXPECT_GT(r.conflicts, 0);
+  std::int64_t clean = 0;
+  for (const auto& [node, s] : r.by_node) clean += static_cast<std::int64_t>(s.size());
+  EXPECT_EQ(clean, telemetry.at("clean_rows"));
+  EXPECT_EQ(r.bad_rows, telemetry.at("field_count") + telemetry.at("bad_watts") + telemetry.at("negative_watts") +
+                            telemetry.at("bad_time") + telemetry.at("nonexistent_time") +
+                            telemetry.at("unknown_node") + telemetry.at("empty_node"));
+
+  // Every run whose status reaches integration: samples and energy agree.
+  const Table runs = ReadCsv(dir + "/truth/runs.csv");
+  int checked = 0;
+  for (std::size_t i = 0; i < runs.rows.size(); ++i) {
+    const std::string status = runs.At(i, "expected_status");
+    if (status != "ok" && status != "missing_some" && status != "zero_watts" && status != "missing_all") continue;
+    const auto& series = r.by_node.at(runs.At(i, "host_name"));
+    int samples = 0;
+    const double e = Integrate(series, ParseUtc(runs.At(i, "start_time")), ParseUtc(runs.At(i, "update_time")), &samples);
+    EXPECT_EQ(std::to_string(samples), runs.At(i, "samples")) << runs.At(i, "run_id");
+    if (status == "missing_all") continue;
+    const double truth = std::stod(runs.At(i, "energy_j"));
+    EXPECT_NEAR(e, truth, 1e-9 * truth + 1e-6) << runs.At(i, "run_id");
+    ++checked;
+  }
+  EXPECT_GT(checked, 300);
+
+  // Idle power: the pooled 2 % quantile of every reading of a type.
+  std::map<std::string, std::vector<double>> by_memory;
+  for (const auto& [node, s] : r.by_node) {
+    for (const auto& [t, w] : s) by_memory[memory_of[node]].push_back(w);
+  }
+  const Table idle = ReadCsv(dir + "/truth/idle_power.csv");
+  const std::map<std::string, std::string> memory_of_type = {{"cpu1", "85248"}, {"cpu2", "180224"}, {"gpu1", "770048"}};
+  for (std::size_t i = 0; i < idle.rows.size(); ++i) {
+    auto v = by_memory[memory_of_type.at(idle.At(i, "node_type"))];
+    std::sort(v.begin(), v.end());
+    const double h = static_cast<double>(v.size() - 1) * 0.02;
+    const std::size_t lo = static_cast<std::size_t>(h);
+    const double q = v[lo] + (h - static_cast<double>(lo)) * (v[lo + 1] - v[lo]);
+    EXPECT_DOUBLE_EQ(q, std::stod(idle.At(i, "idle_w"))) << idle.At(i, "node_type");
+    EXPECT_DOUBLE_EQ(q, std::stod(idle.At(i, "idle_w_config"))) << idle.At(i, "node_type");
+    EXPECT_EQ(std::to_string(v.size()), idle.At(i, "readings"));
+  }
+}
+
+TEST(Generate, MeasuredStandardizedEnergyFollowsTheModel) {
+  const Table runs = ReadCsv(DemoDir() + "/truth/runs.csv");
+  int n = 0;
+  double sum_log = 0.0;
+  for (std::size_t i = 0; i < runs.rows.size(); ++i) {
+    if (runs.At(i, "expected_status") != "ok" || runs.At(i, "filter") == "true") continue;
+    const double measured = std::stod(runs.At(i, "expected_std_energy_j"));
+    const double intended = std::stod(runs.At(i, "std_energy_j"));
+    // Short runs share edge samples with their neighbours: only longer
+    // runs are held to the model tightly.
+    if (std::stod(runs.At(i, "run_time_s")) >= 600) {
+      EXPECT_NEAR(measured / intended, 1.0, 0.02) << runs.At(i, "run_id");
+    }
+    if (runs.At(i, "is_gpu") == "true") {
+      sum_log += std::log(measured / std::stod(runs.At(i, "model_energy_j")));
+      ++n;
+    }
+  }
+  ASSERT_GT(n, 50);
+  EXPECT_NEAR(sum_log / n, 0.0, 0.05);  // GPU noise is centred on the model
+}
+
+TEST(Generate, SacctAndRunsJoin) {
+  const std::string& dir = DemoDir();
+  std::map<std::string, std::vector<std::string>> job_nodes;
+  std::set<std::string> steps;
+  bool array = false, zero_padded = false, unknown_end = false, het = false;
+  for (const auto& e : fs::directory_iterator(dir + "/sacct")) {
+    const std::vector<std::string> lines = Lines(ReadAll(e.path().string()));
+    const std::vector<std::string> header = Split(lines[0], '|');
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      const std::vector<std::string> f = Split(lines[i], '|');
+      if (f.size() != header.size()) continue;  // an injected bad line
+      const std::string& id = f[0];
+      if (id.find('.') != std::string::npos) {
+        steps.insert(id.substr(0, id.find('.')));
+        continue;
+      }
+      array = array || id.find('_') != std::string::npos;
+      het = het || id.find('+') != std::string::npos;
+      zero_padded = zero_padded || f[7].find("u0") != std::string::npos;
+      unknown_end = unknown_end || f[10] == "Unknown";
+      job_nodes[id] = ExpandHostlist(f[7]);
+    }
+  }
+  EXPECT_TRUE(array);
+  EXPECT_TRUE(het);
+  EXPECT_TRUE(zero_padded);
+  EXPECT_TRUE(unknown_end);
+  const Table runs = ReadCsv(dir + "/truth/runs.csv");
+  for (std::size_t i = 0; i < runs.rows.size(); ++i) {
+    if (runs.At(i, "expected_status") != "ok") continue;
+    const auto it = job_nodes.find(runs.At(i, "slurm_job_id"));
+    ASSERT_NE(it, job_nodes.end()) << runs.At(i, "slurm_job_id");
+    EXPECT_NE(std::find(it->second.begin(), it->second.end(), runs.At(i, "host_name")), it->second.end());
+    EXPECT_TRUE(steps.count(runs.At(i, "slurm_job_id")));
+  }
+}
+
+// Statuses and filters in the paper's proportions (per 41,129 runs), at a
+// scale with a few thousand runs.
+TEST(Generate, FaultProportionsFollowThePaper) {
+  const GenerateOptions o = Options("proportions", 0.05, 2);
+  const GenerateSummary s = GenerateFacility(DemoConfig(), o, MPI_COMM_SELF);
+  const auto status = Counts(o.output_dir, "status");
+  const auto filter = Counts(o.output_dir, "filter");
+  const double runs = static_cast<double>(s.runs);
+  ASSERT_GT(runs, 1800);
+  auto expect_share = [&](std::int64_t count, double paper, const char* what) {
+    const double want = paper / 41129.0 * runs;
+    EXPECT_NEAR(static_cast<double>(count), want, std::max(2.0, 0.3 * want)) << what;
+  };
+  auto get = [](const std::map<std::string, std::int64_t>& m, const char* k) {
+    return m.count(k) ? m.at(k) : std::int64_t{0};
+  };
+  expect_share(get(status, "missing_all"), 44, "missing_all");
+  expect_share(get(status, "missing_some"), 137 + 14, "missing_some");
+  expect_share(get(status, "zero_watts"), 470, "zero_watts");
+  expect_share(get(filter, "filter_1"), 163, "filter_1");
+  expect_share(get(filter, "filter_3_not_filter_1"), 78, "filter_3 beyond filter_1");
+  // Most long runs started on the bad day.
+  const auto fault = Counts(o.output_dir, "fault");
+  EXPECT_GE(fault.at("long_run_bad_day"), 3 * fault.at("long_run"));
+  // Join and row faults are rare but present.
+  for (const char* k : {"unknown_node", "no_job", "host_not_in_job", "outside_job_window", "bad_run_row",
+                        "bad_window", "job_running"}) {
+    EXPECT_GE(get(status, k), 1) << k;
+    EXPECT_LE(get(status, k), std::max(12.0, runs / 500)) << k;
+  }
+}
+
+TEST(Generate, CleanFacilityHasNoDirt) {
+  GenerateOptions o = Options("clean");
+  o.dirty = false;
+  GenerateFacility(DemoConfig(), o, MPI_COMM_SELF);
+  const auto telemetry = Counts(o.output_dir, "telemetry");
+  for (const char* k : {"duplicate", "conflict", "out_of_order", "field_count", "bad_watts", "negative_watts",
+                        "bad_time", "unknown_node", "empty_node", "broken_files"}) {
+    EXPECT_EQ(telemetry.at(k), 0) << k;
+  }
+  EXPECT_EQ(telemetry.at("rows"), telemetry.at("clean_rows"));
+  const auto status = Counts(o.output_dir, "status");
+  for (const char* k : {"unknown_node", "no_job", "host_not_in_job", "outside_job_window", "bad_run_row", "bad_window"}) {
+    EXPECT_EQ(status.count(k), 0u) << k;
+  }
+  EXPECT_GE(status.at("missing_all"), 1);  // the paper's faults stay
+}
+
+TEST(Generate, RejectsBadOptions) {
+  GenerateOptions o = Options("bad");
+  o.scale = 0;
+  EXPECT_ANY_THROW(GenerateFacility(DemoConfig(), o, MPI_COMM_SELF));
+  o.scale = 0.01;
+  o.months = 0;
+  EXPECT_ANY_THROW(GenerateFacility(DemoConfig(), o, MPI_COMM_SELF));
+}
+
+}  // namespace
+}  // namespace wattrun::generate
