@@ -119,11 +119,6 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
   return 0;
 }
 
-int PredictCommand(const PredictArgs&, const Comm& comm) {
-  if (comm.is_root()) std::fprintf(stderr, "wattrun predict: not built yet (issue 5)\n");
-  return 3;
-}
-
 int ReportCommand(const ReportArgs& args, const Comm& comm) {
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
