@@ -476,6 +476,33 @@ void ResolveAmbiguous(std::vector<SpillRecord>* records, const TimeZone& zone) {
   }
 }
 
+// Sorts by (node, instant, file order). A counting sort by node first (linear),
+// then each node's slice, which is usually already in time order (files are
+// written in time order), is checked and sorted only if it is not.
+void SortByNodeTimeOrder(std::vector<SpillRecord>* records) {
+  if (records->empty()) return;
+  std::uint32_t lo = ~0u, hi = 0;
+  for (const auto& r : *records) {
+    lo = std::min(lo, r.node);
+    hi = std::max(hi, r.node);
+  }
+  std::vector<std::size_t> start(static_cast<std::size_t>(hi - lo) + 2, 0);
+  for (const auto& r : *records) ++start[r.node - lo + 1];
+  for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  std::vector<SpillRecord> sorted(records->size());
+  std::vector<std::size_t> next(start.begin(), start.end() - 1);
+  for (const auto& r : *records) sorted[next[r.node - lo]++] = r;
+  auto less = [](const SpillRecord& a, const SpillRecord& b) {
+    return a.key_ms != b.key_ms ? a.key_ms < b.key_ms : a.order < b.order;
+  };
+  for (std::size_t n = 0; n + 1 < start.size(); ++n) {
+    const auto first = sorted.begin() + static_cast<std::ptrdiff_t>(start[n]);
+    const auto last = sorted.begin() + static_cast<std::ptrdiff_t>(start[n + 1]);
+    if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
+  }
+  records->swap(sorted);
+}
+
 std::vector<SpillRecord> LoadPartition(const std::string& dir, int ranks, std::size_t partition) {
   std::vector<SpillRecord> records;
   for (int r = 0; r < ranks; ++r) {
@@ -749,7 +776,11 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     std::vector<std::string> warnings;
     ParseContext ctx{&new_telemetry, &root, policy, &node_index, node_names.size(), partitions, &spiller, &counts,
                      0, 0, &warnings};
-    const auto items = AssignItems(MakeWorkItems(new_telemetry, options.split_bytes), new_telemetry, comm.size());
+    // Small enough pieces that every rank gets a fair share, large enough to stream.
+    const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
+                                                        options.split_bytes);
+    const auto items = AssignItems(MakeWorkItems(new_telemetry, std::min(split, options.split_bytes)), new_telemetry,
+                                   comm.size());
     RunCollectively(comm, [&] {
       for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) ParseWorkItem(ctx, item);
       spiller.FlushAll();
@@ -796,11 +827,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       for (std::size_t p = first_partition[r]; p < first_partition[r + 1]; ++p) {
         std::vector<SpillRecord> records = LoadPartition(tmp_dir, comm.size(), p);
         ResolveAmbiguous(&records, policy.zone);
-        std::sort(records.begin(), records.end(), [](const SpillRecord& a, const SpillRecord& b) {
-          if (a.node != b.node) return a.node < b.node;
-          if (a.key_ms != b.key_ms) return a.key_ms < b.key_ms;
-          return a.order < b.order;
-        });
+        SortByNodeTimeOrder(&records);
         for (std::size_t i = 0; i < records.size();) {
           const std::uint32_t node = records[i].node;
           std::size_t j = i;
