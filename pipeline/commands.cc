@@ -84,6 +84,17 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
   results::PipelineResults r;
   const RunSummary s = RunPipeline(config, o, comm, &r);
   if (!comm.is_root()) return 0;
+  if (!args.timings.empty()) {
+    std::FILE* f = std::fopen(args.timings.c_str(), "w");
+    if (!f) throw Error(args.timings + ": cannot write timings");
+    std::fprintf(f, "stage,ranks,seconds,readings,bytes,peak_rss_bytes\n");
+    for (const auto& st : s.stages) {
+      std::fprintf(f, "\"%s\",%d,%.6f,%lld,%lld,%lld\n", st.stage.c_str(), comm.size(), st.seconds,
+                   static_cast<long long>(st.readings), static_cast<long long>(st.bytes),
+                   static_cast<long long>(st.peak_rss_bytes));
+    }
+    std::fclose(f);
+  }
   std::printf("\nwattrun run: %lld runs, %lld usable (ok and not filtered), %d rank%s\n",
               static_cast<long long>(s.runs), static_cast<long long>(s.usable_runs), comm.size(),
               comm.size() > 1 ? "s" : "");

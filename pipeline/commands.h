@@ -23,6 +23,7 @@ struct IngestArgs {
 };
 struct RunArgs {
   std::string config, input, store, output;
+  std::string timings;  // optional CSV of stage timings, for benchmarks
   bool no_fit = false, no_report = false;
 };
 struct PredictArgs {

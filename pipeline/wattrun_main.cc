@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--output", run.output, "Results directory")->required();
     run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
     run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
+    run_cmd->add_option("--timings", run.timings, "Write stage timings (CSV) to this file, for benchmarks");
 
     wattrun::pipeline::PredictArgs pred;
     auto* predict = app.add_subcommand("predict", "Predict a network's training energy with a fitted model");

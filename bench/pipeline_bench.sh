@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The telemetry pass and the whole pipeline against the limits of the machine.
+#
+# Builds a facility store (generate + ingest), then runs `wattrun run --store`
+# with 1, 2 and 4 ranks (4 is oversubscribed on a 2-core machine) and prints
+# per stage: wall time, readings/s per rank, bytes read, peak RSS per rank;
+# and, measured in the same run, the time of `cat store > /dev/null` (page
+# cache warm) and of a single-threaded memory scan of the same bytes, with the
+# telemetry pass given as a ratio to each. Also memory against months.
+# Usage: bash bench/pipeline_bench.sh [SCALE] [MONTHS] [WORK_DIR]   (default 0.1 3 bench/work)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE="${1:-0.1}"; MONTHS="${2:-3}"; WORK="${3:-bench/work}"
+BIN=build/pipeline/wattrun
+[[ -x $BIN && -x build/bench/wattrun_memscan ]] || bash jobs/setup.sh build >/dev/null
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+mkdir -p "$WORK"
+fac="$WORK/facility_s${SCALE}_m${MONTHS}"
+store="$WORK/store_s${SCALE}_m${MONTHS}.h5"
+if [[ ! -f $fac/nodes.csv ]]; then
+  t0=$(date +%s.%N)
+  mpirun -n 2 $BIN generate --config configs/eagle.yaml --output "$fac" --scale "$SCALE" --months "$MONTHS" | tail -1
+fi
+if [[ ! -f $store ]]; then
+  mpirun -n 2 $BIN ingest --config configs/eagle.yaml --input "$fac" --store "$store" | grep -E "telemetry:|time"
+fi
+store_bytes=$(du -bc "$store" "$store.d"/*.h5 | tail -1 | cut -f1)
+cat "$store" "$store.d"/*.h5 > /dev/null
+t0=$(date +%s.%N); cat "$store" "$store.d"/*.h5 > /dev/null; t1=$(date +%s.%N)
+cat_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+read -r scan_s scan_gbs _ < <(build/bench/wattrun_memscan "$store_bytes")
+printf "\nstore: %.1f MB; cat: %.3f s (%.2f GB/s); single-threaded memory scan: %.3f s (%.2f GB/s)\n\n" \
+  "$(awk -v b="$store_bytes" 'BEGIN {print b / 1e6}')" "$cat_s" "$(awk -v b="$store_bytes" -v s="$cat_s" 'BEGIN {print b / s / 1e9}')" \
+  "$scan_s" "$scan_gbs"
+printf "%-6s %-44s %9s %16s %12s %12s %10s %10s\n" ranks stage seconds "readings/s/rank" "MB read" "peak RSS MB" "vs cat" "vs scan"
+declare -A pass_time
+for ranks in 1 2 4; do
+  note=""; [[ $ranks -gt $(nproc) ]] && note=" (oversubscribed)"
+  mpirun -n "$ranks" $BIN run --config configs/eagle.yaml --store "$store" --output "$WORK/results_r$ranks" \
+    --timings "$WORK/timings_r$ranks.csv" > "$WORK/run_r$ranks.log"
+  tail -n +2 "$WORK/timings_r$ranks.csv" | while IFS=, read -r stage r secs readings bytes rss; do
+    stage=${stage//\"/}
+    rps=""; vs_cat=""; vs_scan=""
+    if [[ $readings -gt 0 ]]; then
+      rps=$(awk -v n="$readings" -v s="$secs" -v r="$ranks" 'BEGIN {printf "%.3g", n / s / r}')
+      # Ratio of the stage's rate (bytes it read per second) to the limit's rate.
+      vs_cat=$(awk -v s="$secs" -v c="$cat_s" 'BEGIN {printf "%.2f", c / s}')
+      vs_scan=$(awk -v s="$secs" -v c="$scan_s" 'BEGIN {printf "%.2f", c / s}')
+    fi
+    printf "%-6s %-44s %9.3f %16s %12.1f %12.1f %10s %10s\n" "$ranks$note" "$stage" "$secs" "$rps" \
+      "$(awk -v b="$bytes" 'BEGIN {print b / 1e6}')" "$(awk -v b="$rss" 'BEGIN {print b / 1e6}')" "$vs_cat" "$vs_scan"
+  done
+done
+for ranks in 1 2 4; do
+  grep -E "^\"telemetry pass\"" "$WORK/timings_r$ranks.csv" | cut -d, -f3 > "$WORK/pass_r$ranks"
+done
+p1=$(cat "$WORK/pass_r1"); p2=$(cat "$WORK/pass_r2")
+printf "\nstrong scaling of the telemetry pass 1 -> 2 ranks: speed-up %.2f, efficiency %.0f%%\n" \
+  "$(awk -v a="$p1" -v b="$p2" 'BEGIN {print a / b}')" "$(awk -v a="$p1" -v b="$p2" 'BEGIN {print 100 * a / b / 2}')"
+for f in runs_energy.csv idle_power.csv node_power_dist.csv quality.csv overheads.csv model_cpu.csv model_gpu.csv; do
+  cmp -s "$WORK/results_r1/$f" "$WORK/results_r2/$f" && cmp -s "$WORK/results_r1/$f" "$WORK/results_r4/$f" ||
+    echo "DIFFERENT across rank counts: $f"
+done
+echo "results identical across 1, 2 and 4 ranks (checked: runs_energy, idle_power, node_power_dist, quality, overheads, models)"
