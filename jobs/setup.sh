@@ -7,7 +7,7 @@ BUILD_DIR="${1:-build}"
 
 PACKAGES=(build-essential cmake pkg-config zlib1g-dev tzdata
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev libceres-dev
-          libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client)
+          libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client hdf5-tools)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
