@@ -49,7 +49,15 @@ double EnergyPerDatum(double energy_j, std::int64_t epochs, std::int64_t n_obser
   return data > 0.0 ? energy_j / data : 0.0;
 }
 
-std::string LevelName(int level) { return "level " + std::to_string(level); }
+// Built by appending: `"literal" + std::to_string(...)` trips a GCC 12
+// -Wrestrict false positive.
+std::string Numbered(const char* prefix, std::size_t number) {
+  std::string name(prefix);
+  name += std::to_string(number);
+  return name;
+}
+
+std::string LevelName(int level) { return Numbered("level ", static_cast<std::size_t>(level)); }
 
 }  // namespace
 
@@ -81,7 +89,7 @@ EnergyBreakdown BreakDownEnergy(const topology::RunFeatures& features,
   out.working_sets.push_back(
       Access("f'", features.f_test_level, features.f_bytes, n * h_s, k, n_levels));
   for (std::size_t l = 0; l < features.t_bytes.size(); ++l) {
-    out.working_sets.push_back(Access("t" + std::to_string(l), features.t_level[l],
+    out.working_sets.push_back(Access(Numbered("t", l), features.t_level[l],
                                       features.t_bytes[l], passes, k, n_levels));
   }
   for (const WorkingSetEnergy& set : out.working_sets) out.working_sets_j += set.energy_j;
