@@ -1,6 +1,11 @@
 #include "core/h5.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
@@ -88,6 +93,49 @@ File File::Open(const std::string& path, Mode mode, MPI_Comm comm) {
   }
   f.id_ = H5Id(id);
   return f;
+}
+
+File File::CreateInMemory(const std::string& name) {
+  SilenceErrorPrinting();
+  File f;
+  f.path_ = name;
+  H5Id fapl(CheckId(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", name));
+  Check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "H5Pset_fapl_core", name);
+  f.id_ = H5Id(CheckId(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", name));
+  return f;
+}
+
+void File::WriteImage(const std::string& path) {
+  Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_);
+  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
+  if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+  std::vector<char> image(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(id_.get(), image.data(), image.size()) != size) {
+    throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+  }
+  Close();
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error(tmp + ": cannot create: " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < image.size()) {
+    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n < 0) {
+      const int saved = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(tmp + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full)" : ""));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    throw Error(tmp + ": write failed: " + std::strerror(saved));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw Error(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
+  }
 }
 
 void File::Flush() { Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_); }

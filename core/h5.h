@@ -52,6 +52,13 @@ enum class Mode { kReadOnly, kReadWrite, kCreate };
 class File {
  public:
   static File Open(const std::string& path, Mode mode, MPI_Comm comm = MPI_COMM_NULL);
+  // A new file held in memory (HDF5 core driver) until WriteImage: for the
+  // small files (catalogue, results.h5), so that a full disk or a failing
+  // write is our own checked write(2), never an HDF5 file left half-closed.
+  static File CreateInMemory(const std::string& name);
+  // Writes the in-memory file's image to path (temporary name, fsync, rename)
+  // and closes the file.
+  void WriteImage(const std::string& path);
   hid_t id() const { return id_.get(); }
   const std::string& path() const { return path_; }
   bool parallel() const { return parallel_; }

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/fault_injection.h"
 #include "core/quantile.h"
 #include "stages/idle/idle.h"
 #include "stages/ingest/ingest.h"
@@ -121,7 +122,11 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   std::string local_names;
   std::vector<double> local_numbers;
   std::int64_t local_readings = 0;
+  // A failure on one rank outside a collective wrapper (the fault tests check
+  // that the whole job then ends promptly instead of hanging).
+  MaybeInjectFault("before-collective", comm.rank());
   RunCollectively(comm, [&] {
+    MaybeInjectFault("pass", comm.rank());
     ValueCounts node_values;
     for (std::size_t node : MyNodes(*reader, comm)) {
       const std::string& name = reader->nodes()[node];

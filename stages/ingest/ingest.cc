@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 
 #include "core/csv.h"
 #include "core/error.h"
+#include "core/fault_injection.h"
 #include "core/h5.h"
 #include "core/time.h"
 #include "stages/ingest/store.h"
@@ -521,6 +523,18 @@ std::vector<SpillRecord> LoadPartition(const std::string& dir, int ranks, std::s
   return records;
 }
 
+// Fails early and clearly when the file system cannot hold what is about to
+// be written (a write that fails halfway on a full disk is harder to report).
+void RequireFreeSpace(const std::string& dir, std::int64_t bytes, const char* what) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return;  // cannot tell: let the writes report
+  const auto available = static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize);
+  if (available < bytes) {
+    throw Error(dir + ": not enough disk space for " + what + ": need " + std::to_string(bytes >> 20) +
+                " MiB, " + std::to_string(available >> 20) + " MiB available (disk full?)");
+  }
+}
+
 }  // namespace
 
 std::int64_t PeakRssBytes() {
@@ -764,6 +778,10 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     const auto t_parse = Clock::now();
     std::int64_t estimated_bytes = 0;
     for (const auto& f : new_telemetry) estimated_bytes += f.size * (f.gzip ? 5 : 1);
+    // Spill (32 B a row) and sorted staging (16 B a row) of ~30-byte CSV rows.
+    RunCollectively(comm, [&] {
+      if (comm.is_root()) RequireFreeSpace(tmp_dir, estimated_bytes * 48 / 30 + (1 << 20), "the ingest's temporary files");
+    });
     const std::size_t max_partitions = std::min<std::size_t>(node_names.size(), 1024);
     std::size_t partitions = static_cast<std::size_t>(
         (estimated_bytes * 12 / 10 + options.memory_budget_bytes - 1) / std::max<std::int64_t>(options.memory_budget_bytes, 1));
@@ -782,6 +800,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     const auto items = AssignItems(MakeWorkItems(new_telemetry, std::min(split, options.split_bytes)), new_telemetry,
                                    comm.size());
     RunCollectively(comm, [&] {
+      MaybeInjectFault("ingest", comm.rank());
       for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) ParseWorkItem(ctx, item);
       spiller.FlushAll();
     });
@@ -911,6 +930,10 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(next_batch));
     const std::string batch_path = batch_dir + "/" + batch_name;
     const std::string batch_tmp = batch_path + ".tmp";
+    std::int64_t non_collective = 0;
+    RunCollectively(comm, [&] {
+      if (comm.is_root()) RequireFreeSpace(batch_dir, total_rows * 16 + (4 << 20), "the new telemetry batch");
+    });
     RunCollectively(comm, [&] {
       h5::File file = h5::File::Open(batch_tmp, h5::Mode::kCreate, comm.get());
       h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", total_rows);
@@ -954,8 +977,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
           }
         }
         const auto n = static_cast<std::int64_t>(t_buf.size());
-        h5::WriteSlice(time.get(), my_offset + written, n, t_buf.data(), true);
-        h5::WriteSlice(watts.get(), my_offset + written, n, w_buf.data(), true);
+        non_collective += h5::WriteSlice(time.get(), my_offset + written, n, t_buf.data(), true) != 0;
+        non_collective += h5::WriteSlice(watts.get(), my_offset + written, n, w_buf.data(), true) != 0;
         written += n;
       }
       ::close(in);
@@ -984,6 +1007,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       }
     });
     summary.write_seconds = SecondsSince(t_write);
+    summary.non_collective_writes = comm.AllSum(non_collective);
     summary.batch = next_batch;
     for (const auto& f : new_telemetry) new_file_batch[f.rel] = next_batch;
 

@@ -42,6 +42,8 @@ struct IngestSummary {
   double write_seconds = 0;
   double seconds = 0;
   std::int64_t peak_rss_bytes = 0;  // max over ranks
+  // Writes of the batch that HDF5 did not do collectively (H5Pget_mpio_no_collective_cause), summed over ranks.
+  std::int64_t non_collective_writes = 0;
   std::vector<std::string> warnings;  // files reported by name
 };
 

@@ -143,6 +143,7 @@ TEST_F(IngestMpi, StoresValidDeduplicatedReadingsAndCountsTheRest) {
   EXPECT_EQ(s.duplicates, 1);
   EXPECT_EQ(s.conflicts, 2);
   EXPECT_EQ(s.rows_stored, 11);
+  EXPECT_EQ(s.non_collective_writes, 0);  // the big transfers really were collective
   if (!comm.is_root()) return;
   const StoreContents c = ReadAll(Options("store.h5").store_path);
   ASSERT_EQ(c.nodes, (std::vector<std::string>{"n1", "n2"}));

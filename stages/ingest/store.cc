@@ -238,26 +238,22 @@ Catalogue ReadCatalogue(const std::string& store_path) {
 }
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue) {
-  const std::string tmp = store_path + ".tmp";
+  h5::File file = h5::File::CreateInMemory(store_path);
+  h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
+  h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
+  h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
+  WriteTables(file.id(), catalogue);
   {
-    h5::File file = h5::File::Open(tmp, h5::Mode::kCreate);
-    h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
-    h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
-    h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
-    WriteTables(file.id(), catalogue);
     h5::H5Id tel = h5::EnsureGroup(file.id(), "telemetry");
     for (std::size_t b = 0; b < catalogue.batch_files.size(); ++b) {
       const std::string link = fs::path(catalogue.batch_files[b]).stem().string();
       // Relative target, so a store directory can be moved as a whole.
       h5::CreateExternalLink(tel.get(), link, catalogue.batch_files[b], "/");
     }
-    file.Flush();
-    file.Close();
   }
-  FsyncPath(tmp, false);
-  if (std::rename(tmp.c_str(), store_path.c_str()) != 0) {
-    throw Error(store_path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
-  }
+  // Temporary name, fsync, rename: the previous catalogue stays in force
+  // until the new one is complete on disk.
+  file.WriteImage(store_path);
   const fs::path parent = fs::absolute(store_path).parent_path();
   FsyncPath(parent.string(), true);
 }

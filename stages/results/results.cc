@@ -137,9 +137,8 @@ double OrNan(const std::optional<double>& v) { return v ? *v : std::nan(""); }
 std::int8_t Tri(const std::optional<bool>& v) { return v ? (*v ? 1 : 0) : -1; }
 
 void WriteH5(const PipelineResults& r, const std::string& path) {
-  const std::string tmp = path + ".tmp";
   {
-    h5::File file = h5::File::Open(tmp, h5::Mode::kCreate);
+    h5::File file = h5::File::CreateInMemory(path);
     const hid_t f = file.id();
     h5::SetAttribute(f, "facility", r.facility);
     h5::SetAttribute(f, "integration", r.integration);
@@ -325,10 +324,8 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
       h5::WriteVector(g.get(), "epoch", r.loss_epoch);
       h5::WriteVector(g.get(), "test_loss", r.loss_value);
     }
-    file.Flush();
-    file.Close();
+    file.WriteImage(path);
   }
-  fs::rename(tmp, path);
 }
 
 }  // namespace
