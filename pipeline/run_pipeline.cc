@@ -440,16 +440,27 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     out.loss_epoch.push_back(l.epoch);
     out.loss_value.push_back(l.test_loss);
   }
+  out.idle_quantile = config.pipeline.idle_quantile;
+  out.filter_max_run_time_s = config.pipeline.filter_max_run_time_s;
+  out.filter_max_stdevs = config.pipeline.filter_max_stdevs;
+  for (const auto& c : config.facility.hardware_classes) out.memory_levels.push_back({c.name, c.is_gpu, c.memory_levels});
   const auto& carbon = config.pipeline.carbon;
   out.pue = carbon.pue;
   out.carbon_g_per_kwh = carbon.intensity_g_per_kwh;
+  out.carbon_source = carbon.intensity_g_per_kwh == 475.0 ? "world average (475 g CO2/kWh)" : "configured intensity";
   if (!carbon.mix.empty()) {
     double g = 0;
+    std::string mix;
     for (const auto& [source, share] : carbon.mix) {
       const auto it = carbon.source_intensity_g_per_kwh.find(source);
-      if (it != carbon.source_intensity_g_per_kwh.end()) g += share * it->second;
+      if (it == carbon.source_intensity_g_per_kwh.end()) {
+        throw Error("pipeline.carbon.mix: source '" + source + "' has no entry in source_intensity_g_per_kwh");
+      }
+      g += share * it->second;
+      mix += (mix.empty() ? "" : ", ") + source + " " + results::FormatDouble(100 * share) + "%";
     }
     out.carbon_g_per_kwh = g;
+    out.carbon_source = "energy mix: " + mix;
   }
   if (summary) {
     summary->runs = static_cast<std::int64_t>(n_runs);

@@ -1,0 +1,29 @@
+// Number and text formatting for the report page. The page shows the same
+// values as the CSV files, rounded for reading: tests format the inputs with
+// these functions and look for the result in the page.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace wattrun::report {
+
+// &, <, >, " escaped for HTML text and attributes.
+std::string EscapeHtml(const std::string& text);
+// 41129 -> "41,129".
+std::string FormatCount(std::int64_t n);
+// `sig` significant digits, trailing zeros dropped, thousands separated
+// (220 -> "220", 229.46 -> "229.5", 1460 -> "1,460", 14012.3 -> "14,012",
+// 3.2e-9 -> "3.2×10⁻⁹");
+// the integer part is never rounded away. NaN -> "–".
+std::string FormatSig(double v, int sig = 4);
+// Energy with a unit chosen from nJ … TJ, e.g. 14012.3 -> "14.01 kJ".
+std::string FormatEnergy(double joules, int sig = 4);
+// Bytes in binary units, e.g. 25952256 -> "24.75 MiB".
+std::string FormatBytes(double bytes);
+// A fraction as a percentage, e.g. 0.01617 -> "1.62 %".
+std::string FormatPercent(double fraction, int sig = 3);
+// "10⁻⁹"-style superscript digits.
+std::string Superscript(int exponent);
+
+}  // namespace wattrun::report
