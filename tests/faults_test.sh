@@ -58,6 +58,12 @@ cp "$WORK/store.h5" "$WORK/before.h5"
 WATTRUN_FAULT=throw:0:ingest run mpirun -n 2 "$BIN" ingest --config "$CONFIG" --input "$WORK/facility" --store "$WORK/new.h5"
 [[ $rc -ne 0 && ! -e $WORK/new.h5 ]]; check "ingest fails on rank 0: no store written, exit $rc" $?
 
+# 6b. pipeline.strict makes bad input rows fatal, with the first example of each kind.
+sed 's/strict: false/strict: true/' "$CONFIG" > "$WORK/strict.yaml"
+run mpirun -n 2 "$BIN" ingest --config "$WORK/strict.yaml" --input "$WORK/facility" --store "$WORK/strict.h5"
+[[ $rc -ne 0 && $rc -lt 128 && $out == *"pipeline.strict"* && ! -e $WORK/strict.h5 ]]; check "strict: bad rows are fatal, exit $rc" $?
+echo "$out" | grep -m1 "error" | cut -c1-200
+
 # 7. A results directory killed halfway never looks complete.
 ok=0
 for delay in 0.2 0.5 0.9 1.4; do

@@ -735,6 +735,14 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       }
     }
     IngestSmallTables(config, root, changed_small, &catalogue);
+    if (config.pipeline.strict) {
+      for (const auto& q : catalogue.quality) {
+        if (q.stage != "telemetry" && q.count > 0) {
+          throw Error(q.file + ": " + std::to_string(q.count) + " bad rows (" + q.reason +
+                      "), and pipeline.strict is set");
+        }
+      }
+    }
     for (const char* required : {"nodes", "runs", "datasets"}) {
       const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
                         : std::string(required) == "runs" ? !catalogue.runs.empty()
@@ -810,6 +818,17 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       for (const auto& line : SplitLines(w)) summary.warnings.push_back(line);
     }
     summary.parse_seconds = SecondsSince(t_parse);
+    if (config.pipeline.strict && summary.bad_rows > 0) {
+      // The first example of each (file, reason), from every rank.
+      std::string examples;
+      for (const auto& [k, v] : counts) examples += "\n  " + v.example + ": " + k.reason;
+      const auto all = comm.GatherStringsToRoot(examples);
+      std::string text;
+      for (const auto& e : all) text += e;
+      throw CollectiveError(std::to_string(summary.bad_rows) +
+                            " bad telemetry rows and pipeline.strict is set; first of each kind:" +
+                            comm.BroadcastString(text));
+    }
 
     // --- Phase C: whole partitions per rank (contiguous, balanced by rows),
     // sort, resolve the repeated hour, deduplicate, stage sorted output.
