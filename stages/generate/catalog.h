@@ -18,9 +18,7 @@ struct DatasetInfo {
   // Loss law: the floor the test loss approaches with size, and its scale.
   double loss_floor = 0.0;
   double loss_scale = 0.0;
-  std::int64_t n_outputs() const {
-    return (task == "classification" && n_classes > 2) ? n_classes : 1;
-  }
+  std::int64_t n_outputs() const { return (task == "classification" && n_classes > 2) ? n_classes : 1; }
 };
 
 // The 13 data sets of BUTTER-E (paper section 3 and the overhead set
@@ -42,8 +40,7 @@ inline constexpr double kLossIntercept = 0.0308;
 double MinimizingEpoch(std::int64_t n_params, double intercept);
 // The noise-free test-loss curve: decreasing to its minimum at
 // MinimizingEpoch, then rising slowly (overfitting).
-double TestLoss(const DatasetInfo& dataset, std::int64_t n_params, double min_epoch,
-                double epoch);
+double TestLoss(const DatasetInfo& dataset, std::int64_t n_params, double min_epoch, double epoch);
 // Epochs written to losses.csv for each experiment (log-spaced, 1 .. epochs).
 std::vector<std::int64_t> LossEpochs(std::int64_t epochs);
 

@@ -53,7 +53,8 @@ std::string RunsTime(TimeMs utc) { return DateTime(FloorDiv(utc, kMsPerSecond), 
 
 double LossIntercept(const DatasetInfo& dataset) {
   const auto& all = ButterDatasets();
-  const auto it = std::find_if(all.begin(), all.end(), [&](const DatasetInfo& d) { return d.name == dataset.name; });
+  const auto it =
+      std::find_if(all.begin(), all.end(), [&](const DatasetInfo& d) { return d.name == dataset.name; });
   const double k = static_cast<double>(it - all.begin()) / static_cast<double>(all.size() - 1);
   return kLossIntercept * (0.85 + 0.3 * k);
 }
@@ -120,7 +121,8 @@ void WriteRunsCsv(const Plan& plan, const std::string& dir, SmallFileStats* stat
     if (!r.dropped) runs.push_back(&r);
   }
   // A database export: ordered by primary key.
-  std::sort(runs.begin(), runs.end(), [](const PlanRun* a, const PlanRun* b) { return a->run_id < b->run_id; });
+  std::sort(
+      runs.begin(), runs.end(), [](const PlanRun* a, const PlanRun* b) { return a->run_id < b->run_id; });
   OutputFile out(dir + "/runs.csv", false);
   out.Write(
       "run_id,experiment_id,slurm_job_id,start_time,update_time,host_name,size,depth,shape,dataset,"
@@ -191,7 +193,7 @@ void WriteSacct(const Plan& plan, const std::string& dir, SmallFileStats* stats)
     const std::string end = j->pending || j->running ? "Unknown"
                             : j->started             ? SchedulerTime(plan, j->end_ms)
                                                      : SchedulerTime(plan, j->end_ms);
-    const std::int64_t elapsed_s = !j->started ? 0
+    const std::int64_t elapsed_s = !j->started  ? 0
                                    : j->running ? (plan.snapshot_ms - j->start_ms) / kMsPerSecond
                                                 : (j->end_ms - j->start_ms) / kMsPerSecond;
     std::string line;
@@ -214,7 +216,9 @@ void WriteSacct(const Plan& plan, const std::string& dir, SmallFileStats* stats)
     if (j->butter) ++stats->butter_jobs;
     if (!j->started) continue;
     // Steps: batch (first node), extern (all nodes), 0 (the srun step).
-    const std::string step_state = j->running ? "RUNNING" : j->state.rfind("CANCELLED", 0) == 0 ? "CANCELLED" : j->state;
+    const std::string step_state = j->running                            ? "RUNNING"
+                                   : j->state.rfind("CANCELLED", 0) == 0 ? "CANCELLED"
+                                                                         : j->state;
     struct Step {
       const char* suffix;
       const char* name;
@@ -240,9 +244,10 @@ void WriteSacct(const Plan& plan, const std::string& dir, SmallFileStats* stats)
       field(&step_line, NodeListOf(plan, s.nodes));
       field(&step_line, SchedulerTime(plan, j->start_ms + s.start_shift_s * kMsPerSecond));
       field(&step_line, SchedulerTime(plan, j->start_ms + s.start_shift_s * kMsPerSecond));
-      field(&step_line, j->running ? "Unknown" : SchedulerTime(plan, j->end_ms + s.end_shift_s * kMsPerSecond));
-      const std::int64_t step_elapsed = j->running ? elapsed_s - s.start_shift_s
-                                                   : elapsed_s - s.start_shift_s + s.end_shift_s;
+      field(&step_line,
+            j->running ? "Unknown" : SchedulerTime(plan, j->end_ms + s.end_shift_s * kMsPerSecond));
+      const std::int64_t step_elapsed =
+          j->running ? elapsed_s - s.start_shift_s : elapsed_s - s.start_shift_s + s.end_shift_s;
       field(&step_line, Elapsed(std::max<std::int64_t>(0, step_elapsed)));
       field(&step_line, s.state);
       field(&step_line, j->exit_code);
@@ -254,15 +259,18 @@ void WriteSacct(const Plan& plan, const std::string& dir, SmallFileStats* stats)
     // Two broken lines in the middle month: a truncated line and a bad time.
     std::string& out = text[plan.months[plan.months.size() / 2].label];
     out += "6099991|6099991|broken|short|proj01|u001|1|r1i0n0\n";
-    out += "6099992|6099992|bad_time|short|proj01|u001|1|r1i0n1|2021-13-01T00:00:00|2021-13-01T00:00:00|"
-           "2021-13-01T01:00:00|01:00:00|COMPLETED|0:0\n";
+    out +=
+        "6099992|6099992|bad_time|short|proj01|u001|1|r1i0n1|2021-13-01T00:00:00|2021-13-01T00:00:00|"
+        "2021-13-01T01:00:00|01:00:00|COMPLETED|0:0\n";
     stats->sacct_bad_rows["field_count"] += 1;
     stats->sacct_bad_rows["bad_time"] += 1;
   }
   std::filesystem::create_directories(dir + "/sacct");
   for (const auto& [month, body] : text) {
     OutputFile out(dir + "/sacct/" + month + ".txt", false);
-    out.Write("JobID|JobIDRaw|JobName|Partition|Account|User|AllocNodes|NodeList|Submit|Start|End|Elapsed|State|ExitCode\n");
+    out.Write(
+        "JobID|JobIDRaw|JobName|Partition|Account|User|AllocNodes|NodeList|Submit|Start|End|Elapsed|State|"
+        "ExitCode\n");
     out.Write(body);
     stats->bytes += out.Close();
   }
@@ -282,8 +290,8 @@ void WriteLossesCsv(const Plan& plan, const std::string& dir, SmallFileStats* st
     Rng rng(plan.seed, Stream::kLosses, static_cast<std::uint64_t>(id));
     std::string body;
     for (const std::int64_t e : epochs) {
-      const double loss = TestLoss(d, run->n_params, min_epoch, static_cast<double>(e)) *
-                          std::exp(0.005 * rng.Normal());
+      const double loss =
+          TestLoss(d, run->n_params, min_epoch, static_cast<double>(e)) * std::exp(0.005 * rng.Normal());
       AppendInt(&body, id);
       body += ',';
       AppendInt(&body, e);
@@ -326,7 +334,8 @@ void WriteBrokenTelemetryFiles(const Plan& plan, const std::string& dir, SmallFi
     out.Write("time,host,power\n");
     const std::string& node = plan.nodes.front().name;
     for (int k = 0; k < 3; ++k) {
-      std::string line = DateTime((plan.window_start + plan.telemetry_offsets.At(plan.window_start)) / kMsPerSecond + 60 * k, ' ');
+      std::string line = DateTime(
+          (plan.window_start + plan.telemetry_offsets.At(plan.window_start)) / kMsPerSecond + 60 * k, ' ');
       line += "," + node + ",250\n";
       out.Write(line);
     }

@@ -15,7 +15,7 @@ namespace wattrun::generate {
 // Counts of what the writers put in, for the truth.
 struct SmallFileStats {
   std::int64_t nodes_rows = 0;
-  std::int64_t unmatched_nodes = 0;   // inventory rows matching no node type
+  std::int64_t unmatched_nodes = 0;    // inventory rows matching no node type
   std::int64_t sacct_allocations = 0;  // allocation lines (jobs, array tasks, het parts)
   std::int64_t sacct_steps = 0;
   std::int64_t butter_jobs = 0;

@@ -2,8 +2,14 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <chrono>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <numeric>
+#include <thread>
 
 #include "core/error.h"
 #include "core/mpi.h"
@@ -34,16 +40,73 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
         throw Error("generate: " + dir +
                     " is not empty and was not written by `wattrun generate`; choose another --output");
       }
-      for (const char* name : {"nodes.csv", "datasets.csv", "runs.csv", "losses.csv", "sacct", "telemetry", "truth"}) {
+      for (const char* name :
+           {"nodes.csv", "datasets.csv", "runs.csv", "losses.csv", "sacct", "telemetry", "truth"}) {
         fs::remove_all(fs::path(dir) / name, ec);
-        if (ec) throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
+        if (ec)
+          throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
       }
     }
   }
   fs::create_directories(fs::path(dir) / "sacct");
   fs::create_directories(fs::path(dir) / "truth");
   for (const MonthSpan& m : plan.months) fs::create_directories(fs::path(dir) / "telemetry" / m.label);
-  std::ofstream(fs::path(dir) / kMarker) << "written by wattrun generate; the directory may be replaced by it\n";
+  std::ofstream(fs::path(dir) / kMarker)
+      << "written by wattrun generate; the directory may be replaced by it\n";
+}
+
+// A barrier that sleeps instead of spinning: on a small machine a rank that
+// waits for rank 0 (small files, truth) must not take a core from it.
+void PoliteBarrier(const Comm& comm) {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Ibarrier(comm.get(), &request), "MPI_Ibarrier");
+  int done = 0;
+  for (;;) {
+    CheckMpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+// RunCollectively, with the wait for slower ranks spent asleep.
+void RunPolitely(const Comm& comm, const std::function<void()>& body) {
+  std::exception_ptr error;
+  try {
+    body();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  PoliteBarrier(comm);
+  RunCollectively(comm, [&] {
+    if (error) std::rethrow_exception(error);
+  });
+}
+
+// Telemetry files per rank: longest first to the least loaded rank (gzip
+// files cost about three plain ones; rank 0 starts with the small files).
+// Which rank writes a file does not change its bytes.
+std::vector<std::vector<std::size_t>> AssignFiles(const Plan& plan, int ranks) {
+  std::vector<double> cost(plan.files.size());
+  for (std::size_t i = 0; i < plan.files.size(); ++i) {
+    const TelemetryFilePlan& f = plan.files[i];
+    const MonthSpan& m = plan.months[static_cast<std::size_t>(f.month)];
+    cost[i] = static_cast<double>(f.n_nodes) * static_cast<double>(m.last_tick - m.first_tick + 1) *
+              (f.gzip ? 3.0 : 1.0);
+  }
+  std::vector<std::size_t> order(plan.files.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(
+      order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+  std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
+  load[0] = 40.0 * static_cast<double>(plan.jobs.size() + plan.runs.size());
+  std::vector<std::vector<std::size_t>> out(static_cast<std::size_t>(ranks));
+  for (const std::size_t i : order) {
+    const std::size_t r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    out[r].push_back(i);
+    load[r] += cost[i];
+  }
+  for (auto& files : out) std::sort(files.begin(), files.end());
+  return out;
 }
 
 }  // namespace
@@ -57,7 +120,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   Plan plan;
   RunCollectively(comm, [&] { plan = BuildPlan(config, options); });
   const std::string& dir = options.output_dir;
-  RunCollectively(comm, [&] {
+  RunPolitely(comm, [&] {
     if (comm.is_root()) PrepareOutputDir(plan, dir);
   });
 
@@ -68,7 +131,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   std::vector<TelemetryFileStats> file_stats(plan.files.size());
   std::int64_t local_rows = 0, local_bytes = 0;
   double telemetry_seconds = 0.0;
-  RunCollectively(comm, [&] {
+  RunPolitely(comm, [&] {
     if (comm.is_root()) {
       WriteNodesCsv(plan, dir, &small);
       WriteDatasetsCsv(plan, dir, &small);
@@ -78,8 +141,8 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
       WriteBrokenTelemetryFiles(plan, dir, &small);
     }
     const double t1 = MPI_Wtime();
-    for (std::size_t i = static_cast<std::size_t>(comm.rank()); i < plan.files.size();
-         i += static_cast<std::size_t>(comm.size())) {
+    const std::vector<std::vector<std::size_t>> assignment = AssignFiles(plan, comm.size());
+    for (const std::size_t i : assignment[static_cast<std::size_t>(comm.rank())]) {
       file_stats[i] = WriteTelemetryFile(plan, plan.files[i], dir, &histograms);
       local_rows += file_stats[i].rows;
       local_bytes += file_stats[i].bytes_on_disk;
@@ -129,14 +192,40 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
     for (int k = 0; k < kDirtKinds; ++k) s.dirt[static_cast<std::size_t>(k)] = f[6 + k];
   }
 
+  // The dirt logs, on rank 0 in file and line order.
+  std::string local_log;
+  for (const TelemetryFileStats& st : file_stats) local_log += st.dirt_log;
+  const std::vector<std::string> logs = comm.GatherStringsToRoot(local_log);
+  std::vector<std::string> dirt_lines;
+  for (const std::string& text : logs) {
+    std::size_t begin = 0;
+    while (begin < text.size()) {
+      const std::size_t end = text.find('\n', begin);
+      dirt_lines.push_back(text.substr(begin, end - begin));
+      begin = end + 1;
+    }
+  }
+  auto key = [](const std::string& line) {
+    const std::size_t a = line.find(',');
+    const std::size_t b = line.find(',', a + 1);
+    const std::size_t c = line.find(',', b + 1);
+    return std::make_pair(std::stoll(line.substr(0, a)), std::stoll(line.substr(b + 1, c - b - 1)));
+  };
+  std::sort(dirt_lines.begin(), dirt_lines.end(), [&](const std::string& x, const std::string& y) {
+    return key(x) < key(y);
+  });
+  std::string dirt_csv = "file,line,kind,node,timestamp,detail\n";
+  for (const std::string& line : dirt_lines) dirt_csv += line.substr(line.find(',') + 1) + "\n";
+
   std::int64_t truth_bytes = 0;
-  RunCollectively(comm, [&] {
+  RunPolitely(comm, [&] {
     if (!comm.is_root()) return;
     TruthInputs in;
     in.plan = &plan;
     in.histograms = &histograms;
     in.files = &file_stats;
     in.small = &small;
+    in.dirt_csv = &dirt_csv;
     truth_bytes = WriteTruth(in, dir);
   });
 

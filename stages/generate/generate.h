@@ -33,7 +33,7 @@ struct GenerateSummary {
   std::int64_t telemetry_clean_rows = 0;  // distinct valid (node, instant) readings
   std::int64_t telemetry_files = 0;
   std::int64_t runs = 0;
-  std::int64_t jobs = 0;        // allocation records in sacct (all users)
+  std::int64_t jobs = 0;  // allocation records in sacct (all users)
   std::int64_t butter_jobs = 0;
   std::int64_t nodes = 0;
   std::int64_t bytes_written = 0;  // on disk, all files
@@ -47,8 +47,9 @@ struct GenerateSummary {
 
 // Writes the facility into options.output_dir (created if needed; a
 // previous generator output there is replaced, anything else is an error).
-// Collective over comm. Throws wattrun::Error on bad options or I/O errors.
-GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& options,
-                                 MPI_Comm comm);
+// Collective over comm. A failure on any rank (bad options, I/O error) ends
+// the call on every rank with wattrun::CollectiveError (core/mpi.h) naming
+// the failing ranks' messages.
+GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& options, MPI_Comm comm);
 
 }  // namespace wattrun::generate

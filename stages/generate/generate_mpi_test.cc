@@ -51,6 +51,8 @@ TEST(GenerateMpi, TwoRanksWriteTheSameBytesAsOne) {
       EXPECT_TRUE(bytes == b.at(path)) << path << " differs between 2 ranks and 1";
     }
     MPI_Comm_free(&solo);
+    fs::remove_all(base + "two");
+    fs::remove_all(base + "one");
   }
   MPI_Barrier(MPI_COMM_WORLD);
 }

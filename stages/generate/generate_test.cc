@@ -67,8 +67,20 @@ TEST(Generate, WritesEverySpecInputWithItsColumns) {
       {"nodes.csv", {"HOSTNAMES", "CPUS", "MEMORY", "TMP_DISK", "GRES"}},
       {"datasets.csv", {"dataset", "n_observations", "n_features", "n_classes", "task"}},
       {"runs.csv",
-       {"run_id", "experiment_id", "slurm_job_id", "start_time", "update_time", "host_name", "size", "depth",
-        "shape", "dataset", "learning_rate", "batch_size", "optimizer", "is_gpu"}},
+       {"run_id",
+        "experiment_id",
+        "slurm_job_id",
+        "start_time",
+        "update_time",
+        "host_name",
+        "size",
+        "depth",
+        "shape",
+        "dataset",
+        "learning_rate",
+        "batch_size",
+        "optimizer",
+        "is_gpu"}},
       {"losses.csv", {"experiment_id", "epoch", "test_loss"}},
   };
   for (const auto& [file, columns] : required) {
@@ -101,8 +113,16 @@ TEST(Generate, WritesEverySpecInputWithItsColumns) {
   }
   EXPECT_EQ(files, 2);
   EXPECT_EQ(gzipped, 1);
-  for (const char* f : {"truth.yaml", "runs.csv", "idle_power.csv", "counts.csv", "jobs.csv", "overheads.csv",
-                        "model_parameters.csv", "telemetry_files.csv", "node_power.csv", "experiments.csv"}) {
+  for (const char* f : {"truth.yaml",
+                        "runs.csv",
+                        "idle_power.csv",
+                        "counts.csv",
+                        "jobs.csv",
+                        "overheads.csv",
+                        "model_parameters.csv",
+                        "telemetry_files.csv",
+                        "node_power.csv",
+                        "experiments.csv"}) {
     EXPECT_TRUE(fs::exists(dir + "/truth/" + f)) << f;
   }
 }
@@ -141,6 +161,7 @@ TEST(Generate, SameSeedSameBytesOtherSeedOtherBytes) {
   // Writing again into a generator's directory replaces it.
   GenerateFacility(DemoConfig(), a, MPI_COMM_SELF);
   EXPECT_EQ(testing::ReadTree(a.output_dir).size(), ta.size());
+  for (const auto* o : {&a, &b, &c}) fs::remove_all(o->output_dir);
 }
 
 TEST(Generate, RefusesAForeignNonEmptyDirectory) {
@@ -232,11 +253,13 @@ double Integrate(const std::vector<std::pair<TimeMs, double>>& s, TimeMs a, Time
     ws = p->second + (lo->second - p->second) * (sec(a) - sec(p->first)) / (sec(lo->first) - sec(p->first));
   }
   double e = 0.5 * (ws + lo->second) * (sec(lo->first) - sec(a));
-  for (auto it = lo; it + 1 != hi; ++it) e += 0.5 * (it->second + (it + 1)->second) * (sec((it + 1)->first) - sec(it->first));
+  for (auto it = lo; it + 1 != hi; ++it)
+    e += 0.5 * (it->second + (it + 1)->second) * (sec((it + 1)->first) - sec(it->first));
   const auto last = hi - 1;
   double wu = last->second;
   if (hi != s.end()) {
-    wu = last->second + (hi->second - last->second) * (sec(b) - sec(last->first)) / (sec(hi->first) - sec(last->first));
+    wu = last->second +
+         (hi->second - last->second) * (sec(b) - sec(last->first)) / (sec(hi->first) - sec(last->first));
   }
   return e + 0.5 * (last->second + wu) * (sec(b) - sec(last->first));
 }
@@ -266,19 +289,22 @@ TEST(Generate, TruthMatchesAnIndependentReadingOfTheFiles) {
   std::int64_t clean = 0;
   for (const auto& [node, s] : r.by_node) clean += static_cast<std::int64_t>(s.size());
   EXPECT_EQ(clean, telemetry.at("clean_rows"));
-  EXPECT_EQ(r.bad_rows, telemetry.at("field_count") + telemetry.at("bad_watts") + telemetry.at("negative_watts") +
-                            telemetry.at("bad_time") + telemetry.at("nonexistent_time") +
-                            telemetry.at("unknown_node") + telemetry.at("empty_node"));
+  EXPECT_EQ(r.bad_rows,
+            telemetry.at("field_count") + telemetry.at("bad_watts") + telemetry.at("negative_watts") +
+                telemetry.at("bad_time") + telemetry.at("nonexistent_time") + telemetry.at("unknown_node") +
+                telemetry.at("empty_node"));
 
   // Every run whose status reaches integration: samples and energy agree.
   const Table runs = ReadCsv(dir + "/truth/runs.csv");
   int checked = 0;
   for (std::size_t i = 0; i < runs.rows.size(); ++i) {
     const std::string status = runs.At(i, "expected_status");
-    if (status != "ok" && status != "missing_some" && status != "zero_watts" && status != "missing_all") continue;
+    if (status != "ok" && status != "missing_some" && status != "zero_watts" && status != "missing_all")
+      continue;
     const auto& series = r.by_node.at(runs.At(i, "host_name"));
     int samples = 0;
-    const double e = Integrate(series, ParseUtc(runs.At(i, "start_time")), ParseUtc(runs.At(i, "update_time")), &samples);
+    const double e =
+        Integrate(series, ParseUtc(runs.At(i, "start_time")), ParseUtc(runs.At(i, "update_time")), &samples);
     EXPECT_EQ(std::to_string(samples), runs.At(i, "samples")) << runs.At(i, "run_id");
     if (status == "missing_all") continue;
     const double truth = std::stod(runs.At(i, "energy_j"));
@@ -293,7 +319,8 @@ TEST(Generate, TruthMatchesAnIndependentReadingOfTheFiles) {
     for (const auto& [t, w] : s) by_memory[memory_of[node]].push_back(w);
   }
   const Table idle = ReadCsv(dir + "/truth/idle_power.csv");
-  const std::map<std::string, std::string> memory_of_type = {{"cpu1", "85248"}, {"cpu2", "180224"}, {"gpu1", "770048"}};
+  const std::map<std::string, std::string> memory_of_type = {
+      {"cpu1", "85248"}, {"cpu2", "180224"}, {"gpu1", "770048"}};
   for (std::size_t i = 0; i < idle.rows.size(); ++i) {
     auto v = by_memory[memory_of_type.at(idle.At(i, "node_type"))];
     std::sort(v.begin(), v.end());
@@ -304,6 +331,67 @@ TEST(Generate, TruthMatchesAnIndependentReadingOfTheFiles) {
     EXPECT_DOUBLE_EQ(q, std::stod(idle.At(i, "idle_w_config"))) << idle.At(i, "node_type");
     EXPECT_EQ(std::to_string(v.size()), idle.At(i, "readings"));
   }
+}
+
+TEST(Generate, DirtLogPointsAtTheDirtyLines) {
+  const std::string& dir = DemoDir();
+  const Table log = ReadCsv(dir + "/truth/telemetry_dirt.csv");
+  std::map<std::string, std::vector<std::string>> files;
+  std::map<std::string, int> kinds;
+  for (std::size_t i = 0; i < log.rows.size(); ++i) {
+    const std::string& file = log.At(i, "file");
+    if (!files.count(file)) files[file] = Lines(ReadAll(dir + "/" + file));
+    const std::vector<std::string>& lines = files[file];
+    const std::size_t line = std::stoul(log.At(i, "line"));
+    ASSERT_LE(line, lines.size());
+    const std::string& text = lines[line - 1];
+    const std::string kind = log.At(i, "kind");
+    ++kinds[kind];
+    const std::string& detail = log.At(i, "detail");
+    if (kind == "duplicate" || kind == "conflict") {
+      if (detail.rfind("lines ", 0) == 0) continue;  // the overlap block
+      EXPECT_NE(text.find(log.At(i, "node")), std::string::npos) << text;
+      EXPECT_NE(text.find(log.At(i, "timestamp")), std::string::npos) << text;
+      const std::string watts = detail.substr(6, detail.find(',') - 6);
+      EXPECT_EQ(text.substr(text.rfind(',') + 1), watts) << text;
+    } else if (kind == "out_of_order") {
+      EXPECT_NE(text.find(log.At(i, "timestamp")), std::string::npos) << text;
+    } else {
+      EXPECT_EQ(text, detail) << kind;
+    }
+  }
+  const auto telemetry = Counts(dir, "telemetry");
+  for (const char* k : {"conflict", "out_of_order", "field_count", "bad_watts", "bad_time", "unknown_node"}) {
+    EXPECT_EQ(kinds[k], telemetry.at(k)) << k;
+  }
+}
+
+// Eq. 10: the test loss is lowest near the epoch the law gives, and that
+// epoch falls as networks grow.
+TEST(Generate, LossCurvesFollowEquation10) {
+  const std::string& dir = DemoDir();
+  const Table experiments = ReadCsv(dir + "/truth/experiments.csv");
+  const Table losses = ReadCsv(dir + "/losses.csv");
+  std::map<std::string, std::pair<double, double>> best;  // id -> (loss, epoch)
+  for (std::size_t i = 0; i < losses.rows.size(); ++i) {
+    const double loss = std::stod(losses.At(i, "test_loss"));
+    auto [it, inserted] = best.emplace(losses.At(i, "experiment_id"), std::make_pair(loss, 0.0));
+    if (inserted || loss < it->second.first) it->second = {loss, std::stod(losses.At(i, "epoch"))};
+  }
+  ASSERT_EQ(best.size(), experiments.rows.size());
+  int checked = 0;
+  std::vector<std::pair<double, double>> params_epoch;
+  for (std::size_t i = 0; i < experiments.rows.size(); ++i) {
+    const double min_epoch = std::stod(experiments.At(i, "min_epoch"));
+    params_epoch.emplace_back(std::stod(experiments.At(i, "n_params")), min_epoch);
+    if (min_epoch > 2000) continue;
+    const double found = best.at(experiments.At(i, "experiment_id")).second;
+    EXPECT_LT(std::fabs(std::log(found / min_epoch)), std::log(2.5)) << experiments.At(i, "experiment_id");
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
+  std::sort(params_epoch.begin(), params_epoch.end());
+  EXPECT_GT(params_epoch.front().second, params_epoch.back().second);
 }
 
 TEST(Generate, MeasuredStandardizedEnergyFollowsTheModel) {
@@ -390,11 +478,17 @@ TEST(Generate, FaultProportionsFollowThePaper) {
   const auto fault = Counts(o.output_dir, "fault");
   EXPECT_GE(fault.at("long_run_bad_day"), 3 * fault.at("long_run"));
   // Join and row faults are rare but present.
-  for (const char* k : {"unknown_node", "no_job", "host_not_in_job", "outside_job_window", "bad_run_row",
-                        "bad_window", "job_running"}) {
+  for (const char* k : {"unknown_node",
+                        "no_job",
+                        "host_not_in_job",
+                        "outside_job_window",
+                        "bad_run_row",
+                        "bad_window",
+                        "job_running"}) {
     EXPECT_GE(get(status, k), 1) << k;
     EXPECT_LE(get(status, k), std::max(12.0, runs / 500)) << k;
   }
+  fs::remove_all(o.output_dir);
 }
 
 TEST(Generate, CleanFacilityHasNoDirt) {
@@ -402,13 +496,22 @@ TEST(Generate, CleanFacilityHasNoDirt) {
   o.dirty = false;
   GenerateFacility(DemoConfig(), o, MPI_COMM_SELF);
   const auto telemetry = Counts(o.output_dir, "telemetry");
-  for (const char* k : {"duplicate", "conflict", "out_of_order", "field_count", "bad_watts", "negative_watts",
-                        "bad_time", "unknown_node", "empty_node", "broken_files"}) {
+  for (const char* k : {"duplicate",
+                        "conflict",
+                        "out_of_order",
+                        "field_count",
+                        "bad_watts",
+                        "negative_watts",
+                        "bad_time",
+                        "unknown_node",
+                        "empty_node",
+                        "broken_files"}) {
     EXPECT_EQ(telemetry.at(k), 0) << k;
   }
   EXPECT_EQ(telemetry.at("rows"), telemetry.at("clean_rows"));
   const auto status = Counts(o.output_dir, "status");
-  for (const char* k : {"unknown_node", "no_job", "host_not_in_job", "outside_job_window", "bad_run_row", "bad_window"}) {
+  for (const char* k :
+       {"unknown_node", "no_job", "host_not_in_job", "outside_job_window", "bad_run_row", "bad_window"}) {
     EXPECT_EQ(status.count(k), 0u) << k;
   }
   EXPECT_GE(status.at("missing_all"), 1);  // the paper's faults stay

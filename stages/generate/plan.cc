@@ -35,8 +35,8 @@ constexpr double kDirtBadRunRow = 4;
 constexpr double kDirtBadWindow = 3;
 
 constexpr std::int64_t kBatchSize = 256;
-constexpr std::int64_t kMinRunTimeS = 65;    // every run holds at least one sample
-constexpr std::int64_t kMaxRunTimeS = 60000;  // below filter_1's 75,000 s
+constexpr std::int64_t kMinRunTimeS = 65;       // every run holds at least one sample
+constexpr std::int64_t kMaxRunTimeS = 60000;    // below filter_1's 75,000 s
 constexpr double kMaxExpectedRunTimeS = 40000;  // sweep points beyond are skipped
 constexpr double kMinDynamicW = 10;
 constexpr std::int64_t kJobGuardMs = 5 * 60 * kMsPerSecond;  // free time between jobs on a node
@@ -57,8 +57,8 @@ std::int64_t Target(double paper_count, std::int64_t runs) {
 void ParseDate(const std::string& text, int* y, int* m, int* d) {
   int year = 0, month = 0, day = 0;
   char dash1 = 0, dash2 = 0;
-  bool ok = text.size() == 10 && std::sscanf(text.c_str(), "%4d%c%2d%c%2d", &year, &dash1, &month,
-                                             &dash2, &day) == 5;
+  bool ok = text.size() == 10 &&
+            std::sscanf(text.c_str(), "%4d%c%2d%c%2d", &year, &dash1, &month, &dash2, &day) == 5;
   ok = ok && dash1 == '-' && dash2 == '-' && month >= 1 && month <= 12 && day >= 1 &&
        day <= DaysInMonth(year, month);
   if (!ok) throw Error("generator.start_date: expected YYYY-MM-DD, got '" + text + "'");
@@ -72,8 +72,7 @@ std::int64_t AddMonths(int year, int month, int day, int add) {
   const int total = (year * 12 + (month - 1)) + add;
   const int y = total / 12;
   const int m = total % 12 + 1;
-  return DaysFromCivil(y, static_cast<unsigned>(m),
-                       static_cast<unsigned>(std::min(day, DaysInMonth(y, m))));
+  return DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(std::min(day, DaysInMonth(y, m))));
 }
 
 ZoneOffsets ScanOffsets(const TimeZone& zone, TimeMs from, TimeMs to) {
@@ -261,8 +260,8 @@ class Builder {
     std::vector<int> regular, special;
     for (std::size_t t = 0; t < types.size(); ++t) {
       if (types[t].count > 0) {
-        count[t] = std::max<std::int64_t>(1, std::llround(static_cast<double>(types[t].count) *
-                                                          plan_.options.scale));
+        count[t] = std::max<std::int64_t>(
+            1, std::llround(static_cast<double>(types[t].count) * plan_.options.scale));
       }
       const HardwareClassConfig* hc = facility().FindClass(types[t].hardware_class);
       const bool gpu = hc != nullptr && hc->is_gpu;
@@ -293,8 +292,7 @@ class Builder {
       node.name = std::move(name);
       node.type = type;
       node.series.idle_w = static_cast<int>(std::lround(types[static_cast<std::size_t>(type)].idle_w));
-      node.series.key =
-          StreamKey(seed(), static_cast<std::uint64_t>(Stream::kNodeNoise), plan_.nodes.size());
+      node.series.key = StreamKey(seed(), static_cast<std::uint64_t>(Stream::kNodeNoise), plan_.nodes.size());
       plan_.nodes.push_back(std::move(node));
     };
     for (std::size_t k = 0; k < regular_order.size(); ++k) {
@@ -411,11 +409,12 @@ class Builder {
             p.size = sizes[si];
             p.n_params = network.n_params;
             p.experiment_id =
-                100000 + ((global_d * static_cast<std::int64_t>(sizes.size()) + static_cast<std::int64_t>(si)) *
-                              static_cast<std::int64_t>(shapes.size()) +
-                          static_cast<std::int64_t>(sh)) *
-                             static_cast<std::int64_t>(depths.size()) +
-                         static_cast<std::int64_t>(de);
+                100000 +
+                ((global_d * static_cast<std::int64_t>(sizes.size()) + static_cast<std::int64_t>(si)) *
+                     static_cast<std::int64_t>(shapes.size()) +
+                 static_cast<std::int64_t>(sh)) *
+                    static_cast<std::int64_t>(depths.size()) +
+                static_cast<std::int64_t>(de);
             for (auto& g : groups) {
               if (g.dataset != static_cast<int>(d) || g.size != sizes[si]) continue;
               const PlanClass& c = plan_.classes[static_cast<std::size_t>(g.hw_class)];
@@ -434,9 +433,9 @@ class Builder {
         }
       }
     }
-    groups.erase(std::remove_if(groups.begin(), groups.end(),
-                                [](const SweepGroup& g) { return g.points.empty(); }),
-                 groups.end());
+    groups.erase(
+        std::remove_if(groups.begin(), groups.end(), [](const SweepGroup& g) { return g.points.empty(); }),
+        groups.end());
     if (groups.empty()) throw Error("generate: no runnable sweep point (no active hardware class?)");
 
     const std::int64_t n_runs = std::max<std::int64_t>(
@@ -458,7 +457,9 @@ class Builder {
       std::ptrdiff_t best = -1;
       for (std::size_t i = 0; i < groups.size(); ++i) {
         const auto& g = groups[i];
-        if (g.hw_class == c && plan_.datasets[static_cast<std::size_t>(g.dataset)].name == plan_.config.pipeline.overhead_dataset &&
+        if (g.hw_class == c &&
+            plan_.datasets[static_cast<std::size_t>(g.dataset)].name ==
+                plan_.config.pipeline.overhead_dataset &&
             g.size <= plan_.config.pipeline.overhead_max_size &&
             (best < 0 || g.size > groups[static_cast<std::size_t>(best)].size)) {
           best = static_cast<std::ptrdiff_t>(i);
@@ -591,12 +592,14 @@ class Builder {
     for (const PlanClass& c : plan_.classes) most = std::max(most, c.nodes.size());
     std::vector<std::int64_t> order;
     for (std::int64_t i = 0; i < n; ++i) {
-      const PlanClass& c = plan_.classes[static_cast<std::size_t>(plan_.runs[static_cast<std::size_t>(i)].hw_class)];
+      const PlanClass& c =
+          plan_.classes[static_cast<std::size_t>(plan_.runs[static_cast<std::size_t>(i)].hw_class)];
       if (4 * c.nodes.size() >= most) order.push_back(i);
     }
     rng.Shuffle(&order);
     target = std::min<std::int64_t>(target, static_cast<std::int64_t>(order.size()));
-    const std::int64_t bad_day = static_cast<std::int64_t>(std::ceil(kBadDayShare * static_cast<double>(target)));
+    const std::int64_t bad_day =
+        static_cast<std::int64_t>(std::ceil(kBadDayShare * static_cast<double>(target)));
     const double limit = plan_.config.pipeline.filter_max_run_time_s;
     for (std::int64_t k = 0; k < target; ++k) {
       PlanRun& run = plan_.runs[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])];
@@ -620,9 +623,11 @@ class Builder {
     std::int64_t natural = 0;
     for (const auto& [key, members] : groups) {
       std::vector<double> xs;
-      for (const std::size_t m : members) xs.push_back(std::log(static_cast<double>(plan_.runs[m].run_time_s)));
+      for (const std::size_t m : members)
+        xs.push_back(std::log(static_cast<double>(plan_.runs[m].run_time_s)));
       for (std::size_t j = 0; j < members.size(); ++j) {
-        if (plan_.runs[members[j]].fault == RunFault::kNone && std::fabs(GroupZ(xs, j, 0.0)) > threshold) ++natural;
+        if (plan_.runs[members[j]].fault == RunFault::kNone && std::fabs(GroupZ(xs, j, 0.0)) > threshold)
+          ++natural;
       }
     }
     plan_.notes["runtime_outlier_natural"] = natural;
@@ -652,7 +657,8 @@ class Builder {
         xs.push_back(std::log(static_cast<double>(r.run_time_s)));
       }
       if (has_long) continue;
-      const double max_delta = std::log(static_cast<double>(kMaxRunTimeS) / static_cast<double>(run.run_time_s));
+      const double max_delta =
+          std::log(static_cast<double>(kMaxRunTimeS) / static_cast<double>(run.run_time_s));
       double delta = -1.0;
       for (double d = 0.1; d <= max_delta; d += 0.05) {
         if (GroupZ(xs, j, d) >= z_target) {
@@ -676,9 +682,7 @@ class Builder {
     PlanJob job;
     job.butter = true;
     job.hw_class = hw_class;
-    job.run_offsets_s.clear();
-    job.duration_s = rng->Int(20, 120);  // setup
-    (void)rng;
+    job.duration_s = rng->Int(20, 120);  // setup before the first run
     return job;
   }
 
@@ -744,7 +748,8 @@ class Builder {
     const TimeMs d = job->duration_s * kMsPerSecond;
     for (int t = 0; t < tries; ++t) {
       const TimeMs start = lo + rng->Int(0, (hi - lo) / kMsPerSecond) * kMsPerSecond;
-      const int node = nodes[static_cast<std::size_t>(rng->Int(0, static_cast<std::int64_t>(nodes.size()) - 1))];
+      const int node =
+          nodes[static_cast<std::size_t>(rng->Int(0, static_cast<std::int64_t>(nodes.size()) - 1))];
       if (!Free(node, start, start + d)) continue;
       if (!SchedulerTimeOk(start)) continue;
       if (!may_run_over && !SchedulerTimeOk(start + d)) continue;
@@ -758,7 +763,7 @@ class Builder {
     return false;
   }
 
-  // First fit: the earliest gap from a random point, over nodes in random order.
+  // First fit: on each node (in random order) the earliest gap after lo.
   bool PlaceFirstFit(PlanJob* job, TimeMs lo, TimeMs hi, Rng* rng) {
     auto nodes = plan_.classes[static_cast<std::size_t>(job->hw_class)].nodes;
     rng->Shuffle(&nodes);
@@ -801,8 +806,8 @@ class Builder {
       PlanJob& job = plan_.jobs[j];
       PlanRun& first = plan_.runs[static_cast<std::size_t>(job.runs.front())];
       if (first.fault != RunFault::kLongRunBadDay) continue;
-      const TimeMs hi = std::min(plan_.bad_day_end - kMsPerHour,
-                                 plan_.window_end - margin - job.duration_s * kMsPerSecond);
+      const TimeMs hi =
+          std::min(plan_.bad_day_end - kMsPerHour, plan_.window_end - margin - job.duration_s * kMsPerSecond);
       if (!PlaceSingle(&job, plan_.bad_day_start, hi, &rng, 2000, false)) {
         first.fault = RunFault::kLongRun;  // placed on another day below
         ++plan_.notes["long_run_moved_off_bad_day"];
@@ -813,7 +818,8 @@ class Builder {
       PlanJob& job = plan_.jobs[j];
       if (job.runs.size() < 2 || !job.nodes.empty() || job.duration_s < 1200) continue;
       const PlanRun& first = plan_.runs[static_cast<std::size_t>(job.runs.front())];
-      if (first.fault != RunFault::kNone || plan_.classes[static_cast<std::size_t>(job.hw_class)].is_gpu) continue;
+      if (first.fault != RunFault::kNone || plan_.classes[static_cast<std::size_t>(job.hw_class)].is_gpu)
+        continue;
       const TimeMs d = job.duration_s * kMsPerSecond;
       const TimeMs lo = std::max(plan_.window_start + kMsPerHour, plan_.snapshot_ms - d * 7 / 10);
       const TimeMs hi = plan_.snapshot_ms - d * 3 / 10;
@@ -832,9 +838,10 @@ class Builder {
       }
     }
     // Jobs that found no place are not written at all.
-    plan_.jobs.erase(std::remove_if(plan_.jobs.begin(), plan_.jobs.end(),
-                                    [](const PlanJob& j) { return j.butter && !j.started; }),
-                     plan_.jobs.end());
+    plan_.jobs.erase(
+        std::remove_if(
+            plan_.jobs.begin(), plan_.jobs.end(), [](const PlanJob& j) { return j.butter && !j.started; }),
+        plan_.jobs.end());
     std::int64_t bad_day = 0, long_other = 0;
     for (const PlanRun& r : plan_.runs) {
       if (r.dropped) continue;
@@ -869,8 +876,16 @@ class Builder {
   }
 
   void PlaceOtherJobs() {
-    static const char* kNames[] = {"vasp_relax", "wrf_run", "python", "bash", "lammps",
-                                   "cp2k_md",    "jupyter", "nwchem", "openfoam", "train.sh"};
+    static const char* kNames[] = {"vasp_relax",
+                                   "wrf_run",
+                                   "python",
+                                   "bash",
+                                   "lammps",
+                                   "cp2k_md",
+                                   "jupyter",
+                                   "nwchem",
+                                   "openfoam",
+                                   "train.sh"};
     Rng rng(seed(), Stream::kOtherJobs, 0);
     const TimeMs span = plan_.window_end - plan_.window_start;
     auto fill_meta = [&](PlanJob* job) {
@@ -883,8 +898,12 @@ class Builder {
       job->account = account;
       job->load_w = rng.Uniform(20.0, 250.0);
       const double p = rng.Uniform();
-      job->state = p < 0.72 ? "COMPLETED" : p < 0.82 ? "FAILED" : p < 0.90 ? "CANCELLED by " + std::to_string(rng.Int(10000, 99999))
-                 : p < 0.96 ? "TIMEOUT" : p < 0.98 ? "OUT_OF_MEMORY" : "NODE_FAIL";
+      job->state = p < 0.72   ? "COMPLETED"
+                   : p < 0.82 ? "FAILED"
+                   : p < 0.90 ? "CANCELLED by " + std::to_string(rng.Int(10000, 99999))
+                   : p < 0.96 ? "TIMEOUT"
+                   : p < 0.98 ? "OUT_OF_MEMORY"
+                              : "NODE_FAIL";
     };
     auto try_place = [&](PlanJob* job, int width, TimeMs lo, TimeMs hi, bool running) {
       const auto& nodes = plan_.classes[static_cast<std::size_t>(job->hw_class)].nodes;
@@ -894,7 +913,8 @@ class Builder {
         const TimeMs start = lo + rng.Int(0, (hi - lo) / kMsPerSecond) * kMsPerSecond;
         const std::int64_t first = rng.Int(0, static_cast<std::int64_t>(nodes.size()) - width);
         bool ok = SchedulerTimeOk(start) && (running || SchedulerTimeOk(start + d));
-        for (int k = 0; ok && k < width; ++k) ok = Free(nodes[static_cast<std::size_t>(first + k)], start, start + d);
+        for (int k = 0; ok && k < width; ++k)
+          ok = Free(nodes[static_cast<std::size_t>(first + k)], start, start + d);
         if (!ok) continue;
         job->nodes.clear();
         for (int k = 0; k < width; ++k) {
@@ -936,8 +956,11 @@ class Builder {
       running.duration_s = rng.Int(2 * 3600, 3 * 86400);
       const int width = cls.is_gpu ? 1 : std::min<int>(4, static_cast<int>(cls.nodes.size()));
       const TimeMs d = running.duration_s * kMsPerSecond;
-      if (try_place(&running, width, std::max(plan_.window_start, plan_.snapshot_ms - d + kMsPerHour),
-                    plan_.snapshot_ms - kMsPerHour, true)) {
+      if (try_place(&running,
+                    width,
+                    std::max(plan_.window_start, plan_.snapshot_ms - d + kMsPerHour),
+                    plan_.snapshot_ms - kMsPerHour,
+                    true)) {
         fill_meta(&running);
         running.running = true;
         running.state = "RUNNING";
@@ -1058,7 +1081,8 @@ class Builder {
           ++k;
           continue;
         }
-        const std::size_t len = std::min<std::size_t>(list.size() - k, static_cast<std::size_t>(rng.Int(2, 6)));
+        const std::size_t len =
+            std::min<std::size_t>(list.size() - k, static_cast<std::size_t>(rng.Int(2, 6)));
         const std::int64_t base = plan_.jobs[list[k]].raw_id;
         for (std::size_t t = 0; t < len; ++t) {
           plan_.jobs[list[k + t]].id = std::to_string(base) + "_" + std::to_string(t);
@@ -1099,8 +1123,8 @@ class Builder {
 
   void InjectJoinFaults() {
     Rng rng(seed(), Stream::kJoinFaults, 0);
-    const std::int64_t n = static_cast<std::int64_t>(std::count_if(
-        plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
+    const std::int64_t n = static_cast<std::int64_t>(
+        std::count_if(plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
     std::vector<std::size_t> pool = Candidates(&rng);
     std::size_t next = 0;
     std::int64_t max_raw = 0;
@@ -1130,7 +1154,8 @@ class Builder {
       const auto& nodes = plan_.classes[static_cast<std::size_t>(r.hw_class)].nodes;
       if (nodes.size() < 2) return false;
       int other = r.node;
-      while (other == r.node) other = nodes[static_cast<std::size_t>(rng.Int(0, static_cast<std::int64_t>(nodes.size()) - 1))];
+      while (other == r.node)
+        other = nodes[static_cast<std::size_t>(rng.Int(0, static_cast<std::int64_t>(nodes.size()) - 1))];
       r.written_host = plan_.nodes[static_cast<std::size_t>(other)].name;
       return true;
     });
@@ -1164,9 +1189,10 @@ class Builder {
     o.last_tick = std::min(last, plan_.last_tick);
     if (o.first_tick > o.last_tick) return;
     o.zero = zero;
-    const auto it = std::lower_bound(v.begin(), v.end(), o, [](const ReadingOverride& a, const ReadingOverride& b) {
-      return a.first_tick < b.first_tick;
-    });
+    const auto it =
+        std::lower_bound(v.begin(), v.end(), o, [](const ReadingOverride& a, const ReadingOverride& b) {
+          return a.first_tick < b.first_tick;
+        });
     v.insert(it, o);
   }
   bool OverrideFree(int node, std::int64_t first, std::int64_t last) const {
@@ -1178,8 +1204,8 @@ class Builder {
 
   void InjectTelemetryFaults() {
     Rng rng(seed(), Stream::kTelemetryFaults, 0);
-    const std::int64_t n = static_cast<std::int64_t>(std::count_if(
-        plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
+    const std::int64_t n = static_cast<std::int64_t>(
+        std::count_if(plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
     const TimeMs pad = 10 * 60 * kMsPerSecond;
     // Jobs with no telemetry at all: every run in them is missing_all.
     {
@@ -1190,7 +1216,8 @@ class Builder {
         if (!job.butter || !job.started || job.running || job.runs.empty()) continue;
         if (NearTransition(job.start_ms - pad, job.end_ms + pad)) continue;
         bool clean = true;
-        for (const int r : job.runs) clean = clean && plan_.runs[static_cast<std::size_t>(r)].fault == RunFault::kNone;
+        for (const int r : job.runs)
+          clean = clean && plan_.runs[static_cast<std::size_t>(r)].fault == RunFault::kNone;
         if (clean) jobs.push_back(j);
       }
       rng.Shuffle(&jobs);
@@ -1230,31 +1257,39 @@ class Builder {
     };
     // One or two lost readings, as many as make the run count as
     // missing_some (fewer than run_time/60 - 1 samples).
-    inject(RunFault::kLostMinute, kPaperLostMinute, "lost_minute", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
-      const std::int64_t full = b - a + 1;
-      const double threshold = static_cast<double>(r.run_time_s) / step_s - 1.0;
-      const std::int64_t m = static_cast<std::int64_t>(std::floor(static_cast<double>(full) - threshold)) + 1;
-      if (r.run_time_s < 300 || m < 1 || m > 3 || full - m < 2) return false;
-      const std::int64_t p = rng.Int(a + 1, b - m);
-      AddOverride(r.node, p, p + m - 1, false);
-      return true;
-    });
-    inject(RunFault::kLostMinutes, kPaperLostMinutes, "lost_minutes", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
-      const std::int64_t full = b - a + 1;
-      if (r.run_time_s < 1800 || full < 20) return false;
-      const std::int64_t m = rng.Int(5, std::min<std::int64_t>(60, full / 3));
-      const std::int64_t p = rng.Int(a + 1, b - m);
-      AddOverride(r.node, p, p + m - 1, false);
-      return true;
-    });
-    inject(RunFault::kZeroWatts, kPaperZeroWatts, "zero_watts", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
-      const std::int64_t full = b - a + 1;
-      if (full < 1) return false;
-      const std::int64_t m = rng.Int(1, std::min<std::int64_t>(3, full));
-      const std::int64_t p = rng.Int(a, b - m + 1);
-      AddOverride(r.node, p, p + m - 1, true);
-      return true;
-    });
+    inject(RunFault::kLostMinute,
+           kPaperLostMinute,
+           "lost_minute",
+           [&](PlanRun& r, std::int64_t a, std::int64_t b) {
+             const std::int64_t full = b - a + 1;
+             const double threshold = static_cast<double>(r.run_time_s) / step_s - 1.0;
+             const std::int64_t m =
+                 static_cast<std::int64_t>(std::floor(static_cast<double>(full) - threshold)) + 1;
+             if (r.run_time_s < 300 || m < 1 || m > 3 || full - m < 2) return false;
+             const std::int64_t p = rng.Int(a + 1, b - m);
+             AddOverride(r.node, p, p + m - 1, false);
+             return true;
+           });
+    inject(RunFault::kLostMinutes,
+           kPaperLostMinutes,
+           "lost_minutes",
+           [&](PlanRun& r, std::int64_t a, std::int64_t b) {
+             const std::int64_t full = b - a + 1;
+             if (r.run_time_s < 1800 || full < 20) return false;
+             const std::int64_t m = rng.Int(5, std::min<std::int64_t>(60, full / 3));
+             const std::int64_t p = rng.Int(a + 1, b - m);
+             AddOverride(r.node, p, p + m - 1, false);
+             return true;
+           });
+    inject(
+        RunFault::kZeroWatts, kPaperZeroWatts, "zero_watts", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
+          const std::int64_t full = b - a + 1;
+          if (full < 1) return false;
+          const std::int64_t m = rng.Int(1, std::min<std::int64_t>(3, full));
+          const std::int64_t p = rng.Int(a, b - m + 1);
+          AddOverride(r.node, p, p + m - 1, true);
+          return true;
+        });
   }
 
   // Lost hours and 0 W glitches away from every BUTTER job.
@@ -1322,13 +1357,17 @@ class Builder {
     }
     for (PlanNode& node : plan_.nodes) {
       auto& b = node.series.busy;
-      std::sort(b.begin(), b.end(), [](const BusySegment& x, const BusySegment& y) { return x.first_tick < y.first_tick; });
+      std::sort(b.begin(), b.end(), [](const BusySegment& x, const BusySegment& y) {
+        return x.first_tick < y.first_tick;
+      });
       for (std::size_t i = 1; i < b.size(); ++i) {
-        if (b[i].first_tick <= b[i - 1].last_tick) throw Error("generate: internal error: overlapping busy segments on " + node.name);
+        if (b[i].first_tick <= b[i - 1].last_tick)
+          throw Error("generate: internal error: overlapping busy segments on " + node.name);
       }
       const auto& o = node.series.overrides;
       for (std::size_t i = 1; i < o.size(); ++i) {
-        if (o[i].first_tick <= o[i - 1].last_tick) throw Error("generate: internal error: overlapping overrides on " + node.name);
+        if (o[i].first_tick <= o[i - 1].last_tick)
+          throw Error("generate: internal error: overlapping overrides on " + node.name);
       }
     }
   }
@@ -1352,9 +1391,10 @@ class Builder {
         for (const std::size_t i : by_node[n]) {
           PlanRun& run = plan_.runs[i];
           const std::int64_t a = std::max(lo, CeilTick(run.start_ms));
-          const auto it = std::lower_bound(busy.begin(), busy.end(), a, [](const BusySegment& s, std::int64_t t) {
-            return s.first_tick < t;
-          });
+          const auto it =
+              std::lower_bound(busy.begin(), busy.end(), a, [](const BusySegment& s, std::int64_t t) {
+                return s.first_tick < t;
+              });
           if (it == busy.end() || it->first_tick != a) continue;
           if (run.end_ms > plan_.window_end || plan_.jobs[static_cast<std::size_t>(run.job)].running) {
             run.level_w = it->level_w;
@@ -1367,9 +1407,14 @@ class Builder {
             it->level_w = level;
             SeriesCursor cursor;
             return IntegrateLinear(
-                       run.start_ms, run.end_ms, plan_.step_ms, lo, hi,
+                       run.start_ms,
+                       run.end_ms,
+                       plan_.step_ms,
+                       lo,
+                       hi,
                        [&](std::int64_t t) { return ContinuousReading(node.series, t, &cursor); },
-                       [](std::int64_t t) { return t; }, [](std::int64_t t) { return t; })
+                       [](std::int64_t t) { return t; },
+                       [](std::int64_t t) { return t; })
                 .energy_j;
           };
           const double l0 = it->level_w;
@@ -1414,28 +1459,43 @@ class Builder {
 
 const char* ToString(RunFault fault) {
   switch (fault) {
-    case RunFault::kNone: return "none";
-    case RunFault::kNoTelemetry: return "no_telemetry";
-    case RunFault::kLostMinute: return "lost_minute";
-    case RunFault::kLostMinutes: return "lost_minutes";
-    case RunFault::kZeroWatts: return "zero_watts";
-    case RunFault::kLongRunBadDay: return "long_run_bad_day";
-    case RunFault::kLongRun: return "long_run";
-    case RunFault::kRuntimeOutlier: return "runtime_outlier";
-    case RunFault::kUnknownNode: return "unknown_node";
-    case RunFault::kNoJob: return "no_job";
-    case RunFault::kHostNotInJob: return "host_not_in_job";
-    case RunFault::kOutsideJobWindow: return "outside_job_window";
-    case RunFault::kBadRunRow: return "bad_run_row";
-    case RunFault::kBadWindow: return "bad_window";
-    case RunFault::kJobRunning: return "job_running";
+    case RunFault::kNone:
+      return "none";
+    case RunFault::kNoTelemetry:
+      return "no_telemetry";
+    case RunFault::kLostMinute:
+      return "lost_minute";
+    case RunFault::kLostMinutes:
+      return "lost_minutes";
+    case RunFault::kZeroWatts:
+      return "zero_watts";
+    case RunFault::kLongRunBadDay:
+      return "long_run_bad_day";
+    case RunFault::kLongRun:
+      return "long_run";
+    case RunFault::kRuntimeOutlier:
+      return "runtime_outlier";
+    case RunFault::kUnknownNode:
+      return "unknown_node";
+    case RunFault::kNoJob:
+      return "no_job";
+    case RunFault::kHostNotInJob:
+      return "host_not_in_job";
+    case RunFault::kOutsideJobWindow:
+      return "outside_job_window";
+    case RunFault::kBadRunRow:
+      return "bad_run_row";
+    case RunFault::kBadWindow:
+      return "bad_window";
+    case RunFault::kJobRunning:
+      return "job_running";
   }
   return "none";
 }
 
 std::int64_t ZoneOffsets::At(TimeMs utc) const {
-  const std::size_t i = static_cast<std::size_t>(std::upper_bound(change_at.begin(), change_at.end(), utc) -
-                                                 change_at.begin());
+  const std::size_t i =
+      static_cast<std::size_t>(std::upper_bound(change_at.begin(), change_at.end(), utc) - change_at.begin());
   return offset_ms[i];
 }
 

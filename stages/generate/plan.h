@@ -96,19 +96,19 @@ struct PlanJob {
   std::vector<int> nodes;
   TimeMs submit_ms = 0;
   TimeMs start_ms = 0;
-  TimeMs end_ms = 0;       // true end (beyond the window when running)
-  bool running = false;    // End Unknown in sacct
-  bool started = true;     // false: pending or cancelled before start
+  TimeMs end_ms = 0;     // true end (beyond the window when running)
+  bool running = false;  // End Unknown in sacct
+  bool started = true;   // false: pending or cancelled before start
   bool pending = false;
-  std::vector<int> runs;   // BUTTER runs, in order
+  std::vector<int> runs;  // BUTTER runs, in order
   std::vector<std::int64_t> run_offsets_s;
   std::int64_t duration_s = 0;
   std::int64_t raw_id = 0;
-  std::string id;          // as sacct shows it: 123, 123_4, 123+1
-  int het_group = -1;      // other index of a heterogeneous job pair
+  std::string id;      // as sacct shows it: 123, 123_4, 123+1
+  int het_group = -1;  // other index of a heterogeneous job pair
   int het_offset = -1;
   std::string name, partition, account, user, state, exit_code;
-  double load_w = 0.0;     // other users' jobs
+  double load_w = 0.0;  // other users' jobs
 };
 
 struct MonthSpan {
@@ -130,7 +130,7 @@ struct TelemetryFilePlan {
 
 // UTC offset of a zone over the window, as a step function.
 struct ZoneOffsets {
-  std::vector<TimeMs> change_at;       // sorted instants where the offset changes
+  std::vector<TimeMs> change_at;        // sorted instants where the offset changes
   std::vector<std::int64_t> offset_ms;  // offset_ms[i] holds before change_at[i]; last after all
   std::int64_t At(TimeMs utc) const;
 };
@@ -151,8 +151,8 @@ struct Plan {
   std::int64_t first_tick = 0;
   std::int64_t last_tick = 0;
   std::vector<MonthSpan> months;
-  std::vector<TimeMs> transitions;                 // daylight-saving changes in the window
-  std::vector<std::pair<TimeMs, TimeMs>> guards;   // no faults or dirt near them
+  std::vector<TimeMs> transitions;                // daylight-saving changes in the window
+  std::vector<std::pair<TimeMs, TimeMs>> guards;  // no faults or dirt near them
   TimeMs bad_day_start = 0;
   TimeMs bad_day_end = 0;
   std::vector<PlanNode> nodes;

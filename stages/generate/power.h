@@ -5,7 +5,7 @@
 //
 // A node is idle (its type's idle watts plus a small non-negative noise),
 // busy in a segment (a run or another user's job: a level plus Gaussian
-// noise), or overridden (no reading: a lost minute; or a 0 W reading).
+// noise, never below idle), or overridden (no reading: a lost minute; or a 0 W reading).
 // Noise is a hash of (node key, tick): no state, any tick on its own.
 #pragma once
 
@@ -37,7 +37,7 @@ struct ReadingOverride {
 struct NodeSeries {
   int idle_w = 0;
   std::uint64_t key = 0;
-  std::vector<BusySegment> busy;            // sorted, disjoint
+  std::vector<BusySegment> busy;           // sorted, disjoint
   std::vector<ReadingOverride> overrides;  // sorted, disjoint
 };
 
@@ -71,17 +71,20 @@ inline std::int64_t CeilDivTicks(std::int64_t a, std::int64_t b) { return -Floor
 
 // The segment covering tick, or nullptr; *hint makes sequential access O(1).
 template <typename Segment>
-inline const Segment* FindSegment(const std::vector<Segment>& segments, std::int64_t tick,
+inline const Segment* FindSegment(const std::vector<Segment>& segments,
+                                  std::int64_t tick,
                                   std::size_t* hint) {
   std::size_t i = std::min(*hint, segments.size());
   if (i > 0 && segments[i - 1].last_tick >= tick) {  // moved backwards
     i = static_cast<std::size_t>(
-        std::partition_point(segments.begin(), segments.begin() + static_cast<std::ptrdiff_t>(i),
+        std::partition_point(segments.begin(),
+                             segments.begin() + static_cast<std::ptrdiff_t>(i),
                              [tick](const Segment& s) { return s.last_tick < tick; }) -
         segments.begin());
   } else if (i + 8 < segments.size() && segments[i + 8].last_tick < tick) {  // far ahead
     i = static_cast<std::size_t>(
-        std::partition_point(segments.begin() + static_cast<std::ptrdiff_t>(i), segments.end(),
+        std::partition_point(segments.begin() + static_cast<std::ptrdiff_t>(i),
+                             segments.end(),
                              [tick](const Segment& s) { return s.last_tick < tick; }) -
         segments.begin());
   }
@@ -96,8 +99,8 @@ inline double ContinuousReading(const NodeSeries& node, std::int64_t tick, Serie
   const NoiseTables& tables = NoiseTables::Get();
   const std::uint64_t h = TickHash(node.key, tick);
   if (const BusySegment* s = FindSegment(node.busy, tick, &cursor->busy)) {
-    return s->level_w + s->noise_w * tables.normal[(h >> NoiseTables::kIdleBits) &
-                                                   ((1u << NoiseTables::kNormalBits) - 1)];
+    return s->level_w +
+           s->noise_w * tables.normal[(h >> NoiseTables::kIdleBits) & ((1u << NoiseTables::kNormalBits) - 1)];
   }
   return node.idle_w + tables.idle[h & ((1u << NoiseTables::kIdleBits) - 1)];
 }
@@ -110,10 +113,11 @@ inline int Reading(const NodeSeries& node, std::int64_t tick, SeriesCursor* curs
   const NoiseTables& tables = NoiseTables::Get();
   const std::uint64_t h = TickHash(node.key, tick);
   if (const BusySegment* s = FindSegment(node.busy, tick, &cursor->busy)) {
-    const double v = s->level_w + s->noise_w * tables.normal[(h >> NoiseTables::kIdleBits) &
-                                                             ((1u << NoiseTables::kNormalBits) - 1)];
+    const double v =
+        s->level_w +
+        s->noise_w * tables.normal[(h >> NoiseTables::kIdleBits) & ((1u << NoiseTables::kNormalBits) - 1)];
     const long r = std::lround(v);
-    return r < 1 ? 1 : static_cast<int>(r);  // never a spurious 0 W
+    return r < node.idle_w ? std::max(node.idle_w, 1) : static_cast<int>(r);  // never below idle, never 0 W
   }
   return node.idle_w + tables.idle[h & ((1u << NoiseTables::kIdleBits) - 1)];
 }
@@ -136,8 +140,13 @@ struct WindowIntegral {
 // `value(tick)` returns the reading (>= 0) of a tick that has one;
 // `next(tick)`/`prev(tick)` find ticks with readings as the functions above.
 template <typename Value, typename Next, typename Prev>
-WindowIntegral IntegrateLinear(std::int64_t s_ms, std::int64_t u_ms, std::int64_t step_ms,
-                               std::int64_t lo_tick, std::int64_t hi_tick, Value value, Next next,
+WindowIntegral IntegrateLinear(std::int64_t s_ms,
+                               std::int64_t u_ms,
+                               std::int64_t step_ms,
+                               std::int64_t lo_tick,
+                               std::int64_t hi_tick,
+                               Value value,
+                               Next next,
                                Prev prev) {
   WindowIntegral out;
   const std::int64_t first = std::max(lo_tick, CeilDivTicks(s_ms, step_ms));
@@ -186,7 +195,11 @@ WindowIntegral IntegrateLinear(std::int64_t s_ms, std::int64_t u_ms, std::int64_
 }
 
 // Integral of the series as written (overrides applied).
-WindowIntegral IntegrateSeries(const NodeSeries& node, std::int64_t s_ms, std::int64_t u_ms,
-                               std::int64_t step_ms, std::int64_t lo_tick, std::int64_t hi_tick);
+WindowIntegral IntegrateSeries(const NodeSeries& node,
+                               std::int64_t s_ms,
+                               std::int64_t u_ms,
+                               std::int64_t step_ms,
+                               std::int64_t lo_tick,
+                               std::int64_t hi_tick);
 
 }  // namespace wattrun::generate

@@ -21,8 +21,7 @@ inline constexpr std::uint64_t SplitMix64(std::uint64_t x) {
 }
 
 // A key for (seed, purpose, id) that differs in every bit for nearby inputs.
-inline constexpr std::uint64_t StreamKey(std::uint64_t seed, std::uint64_t purpose,
-                                         std::uint64_t id) {
+inline constexpr std::uint64_t StreamKey(std::uint64_t seed, std::uint64_t purpose, std::uint64_t id) {
   return SplitMix64(SplitMix64(SplitMix64(seed) ^ (purpose * 0xD1B54A32D192ED03ULL)) ^ id);
 }
 
@@ -86,9 +85,7 @@ class Rng {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
   }
   // exp(Uniform(log lo, log hi)).
-  double LogUniform(double lo, double hi) {
-    return std::exp(Uniform(std::log(lo), std::log(hi)));
-  }
+  double LogUniform(double lo, double hi) { return std::exp(Uniform(std::log(lo), std::log(hi))); }
   template <typename T>
   void Shuffle(std::vector<T>* values) {
     for (std::size_t i = values->size(); i > 1; --i) {

@@ -29,8 +29,7 @@ inline char* PutText(char* q, std::string_view text) {
 }
 
 // One row at q: "ts,node,watts\n" (or "node,ts,watts\n").
-inline char* PutRow(char* q, std::string_view ts, std::string_view node, int watts,
-                    bool node_first) {
+inline char* PutRow(char* q, std::string_view ts, std::string_view node, int watts, bool node_first) {
   if (node_first) {
     q = PutText(q, node);
     *q++ = ',';
@@ -53,7 +52,7 @@ struct DirtEvent {
   Dirt kind = Dirt::kDuplicate;
   std::int64_t target_tick = 0;  // row copied or replaced
   int value = 0;
-  std::string text;  // malformed line, without newline
+  std::string text;           // malformed line, without newline
   bool replaces_row = false;  // out-of-order: this row is written instead
 };
 
@@ -244,17 +243,28 @@ std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file)
 
 const char* ToString(Dirt dirt) {
   switch (dirt) {
-    case Dirt::kDuplicate: return "duplicate";
-    case Dirt::kConflict: return "conflict";
-    case Dirt::kOutOfOrder: return "out_of_order";
-    case Dirt::kFieldCount: return "field_count";
-    case Dirt::kBadWatts: return "bad_watts";
-    case Dirt::kNegativeWatts: return "negative_watts";
-    case Dirt::kBadTime: return "bad_time";
-    case Dirt::kNonexistentTime: return "nonexistent_time";
-    case Dirt::kUnknownNode: return "unknown_node";
-    case Dirt::kEmptyNode: return "empty_node";
-    case Dirt::kCount: break;
+    case Dirt::kDuplicate:
+      return "duplicate";
+    case Dirt::kConflict:
+      return "conflict";
+    case Dirt::kOutOfOrder:
+      return "out_of_order";
+    case Dirt::kFieldCount:
+      return "field_count";
+    case Dirt::kBadWatts:
+      return "bad_watts";
+    case Dirt::kNegativeWatts:
+      return "negative_watts";
+    case Dirt::kBadTime:
+      return "bad_time";
+    case Dirt::kNonexistentTime:
+      return "nonexistent_time";
+    case Dirt::kUnknownNode:
+      return "unknown_node";
+    case Dirt::kEmptyNode:
+      return "empty_node";
+    case Dirt::kCount:
+      break;
   }
   return "?";
 }
@@ -292,8 +302,10 @@ std::string_view TickFormatter::Format(std::int64_t tick) {
   return std::string_view(text_, static_cast<std::size_t>(q - text_));
 }
 
-TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan& file,
-                                      const std::string& output_dir, NodeHistograms* histograms) {
+TelemetryFileStats WriteTelemetryFile(const Plan& plan,
+                                      const TelemetryFilePlan& file,
+                                      const std::string& output_dir,
+                                      NodeHistograms* histograms) {
   TelemetryFileStats stats;
   const MonthSpan& month = plan.months[static_cast<std::size_t>(file.month)];
   const std::vector<DirtEvent> events = PlanDirt(plan, file);
@@ -309,12 +321,13 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
     names[static_cast<std::size_t>(k)] = node.name;
   }
   std::vector<SeriesCursor> cursors(static_cast<std::size_t>(n));
-  std::uint32_t* hist = histograms->counts.data() +
-                        static_cast<std::size_t>(file.first_node) * kHistogramBins;
+  std::uint32_t* hist =
+      histograms->counts.data() + static_cast<std::size_t>(file.first_node) * kHistogramBins;
   std::int32_t* min_w = histograms->min_w.data() + file.first_node;
   std::int32_t* max_w = histograms->max_w.data() + file.first_node;
   auto count = [&](int slot, int v) {
-    hist[static_cast<std::size_t>(slot) * kHistogramBins + static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
+    hist[static_cast<std::size_t>(slot) * kHistogramBins +
+         static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
     min_w[slot] = std::min(min_w[slot], v);
     max_w[slot] = std::max(max_w[slot], v);
   };
@@ -324,6 +337,16 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
   std::size_t next_event = 0;
   std::int64_t rows = 0;
   std::int64_t clean = 0;
+  // truth/telemetry_dirt.csv lines: index,file,line,kind,node,timestamp,detail.
+  auto log = [&](std::int64_t line,
+                 Dirt kind,
+                 std::string_view node,
+                 std::string_view ts,
+                 const std::string& detail) {
+    stats.dirt_log += std::to_string(file.index) + "," + file.rel_path + "," + std::to_string(line) + "," +
+                      ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," +
+                      CsvField(detail) + "\n";
+  };
 
   for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
     const std::string_view ts = fmt.Format(tick);
@@ -331,7 +354,8 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
       char* const begin = out.Reserve(static_cast<std::size_t>(n) * kMaxRowBytes);
       char* q = begin;
       for (int k = 0; k < n; ++k) {
-        const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
+        const int v =
+            Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
         if (v < 0) continue;
         count(k, v);
         q = PutRow(q, ts, names[static_cast<std::size_t>(k)], v, node_first);
@@ -342,7 +366,8 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
     }
     // A tick with dirt: row by row.
     for (int k = 0; k < n; ++k) {
-      const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
+      const int v =
+          Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
       std::size_t e = next_event;
       while (e < events.size() && events[e].tick == tick && events[e].slot < k) ++e;
       next_event = e;
@@ -351,8 +376,17 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
         if (!events[i].replaces_row) continue;
         char* const begin = out.Reserve(kMaxRowBytes);
         const std::string ts_other(side_fmt.Format(events[i].target_tick));
-        out.Commit(static_cast<std::size_t>(PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], events[i].value, node_first) - begin));
-        stats.dirt[static_cast<int>(Dirt::kOutOfOrder)] += (events[i].target_tick > tick) ? 1 : 0;
+        out.Commit(static_cast<std::size_t>(
+            PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], events[i].value, node_first) -
+            begin));
+        if (events[i].target_tick > tick) {
+          ++stats.dirt[static_cast<int>(Dirt::kOutOfOrder)];
+          log(2 + rows + clean,
+              Dirt::kOutOfOrder,
+              names[static_cast<std::size_t>(k)],
+              ts_other,
+              "written before " + std::string(ts));
+        }
         replaced = true;
       }
       if (v >= 0) {
@@ -360,10 +394,12 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
         ++clean;
         if (!replaced) {
           char* const begin = out.Reserve(kMaxRowBytes);
-          out.Commit(static_cast<std::size_t>(PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
+          out.Commit(static_cast<std::size_t>(
+              PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
         }
       }
-      for (; next_event < events.size() && events[next_event].tick == tick && events[next_event].slot == k; ++next_event) {
+      for (; next_event < events.size() && events[next_event].tick == tick && events[next_event].slot == k;
+           ++next_event) {
         const DirtEvent& ev = events[next_event];
         if (ev.replaces_row) continue;
         ++stats.dirt[static_cast<int>(ev.kind)];
@@ -371,30 +407,49 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
         if (ev.kind == Dirt::kDuplicate || ev.kind == Dirt::kConflict) {
           const std::string ts_other(side_fmt.Format(ev.target_tick));
           char* const begin = out.Reserve(kMaxRowBytes);
-          out.Commit(static_cast<std::size_t>(PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], ev.value, node_first) - begin));
+          out.Commit(static_cast<std::size_t>(
+              PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], ev.value, node_first) - begin));
+          SeriesCursor cursor;
+          const int truth = Reading(*series[static_cast<std::size_t>(k)], ev.target_tick, &cursor);
+          log(1 + rows + clean,
+              ev.kind,
+              names[static_cast<std::size_t>(k)],
+              ts_other,
+              "watts " + std::to_string(ev.value) + ", first (true) " + std::to_string(truth));
         } else {
           out.Write(ev.text);
           out.Write("\n");
+          log(1 + rows + clean, ev.kind, names[static_cast<std::size_t>(k)], "", ev.text);
         }
       }
     }
   }
   // The next month's first ticks, as an overlapping export repeats them.
   if (plan.options.dirty && static_cast<std::size_t>(file.month) + 1 < plan.months.size()) {
+    const std::int64_t first_line = 2 + rows + clean;
     const MonthSpan& next = plan.months[static_cast<std::size_t>(file.month) + 1];
-    for (std::int64_t tick = next.first_tick; tick < next.first_tick + kOverlapTicks && tick <= next.last_tick; ++tick) {
+    for (std::int64_t tick = next.first_tick;
+         tick < next.first_tick + kOverlapTicks && tick <= next.last_tick;
+         ++tick) {
       const std::string ts(side_fmt.Format(tick));
       for (int k = 0; k < n; ++k) {
         SeriesCursor cursor;
         const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursor);
         if (v < 0) continue;
         char* const begin = out.Reserve(kMaxRowBytes);
-        out.Commit(static_cast<std::size_t>(PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
+        out.Commit(static_cast<std::size_t>(
+            PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
         ++stats.dirt[static_cast<int>(Dirt::kDuplicate)];
         ++stats.overlap_duplicates;
         ++rows;
       }
     }
+    log(first_line,
+        Dirt::kDuplicate,
+        "",
+        "",
+        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows + clean) +
+            ": the next month's first " + std::to_string(kOverlapTicks) + " ticks repeated");
   }
   stats.clean_rows = clean;
   stats.rows = rows + clean;

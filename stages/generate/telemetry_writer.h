@@ -35,12 +35,14 @@ inline constexpr int kDirtKinds = static_cast<int>(Dirt::kCount);
 const char* ToString(Dirt dirt);
 
 struct TelemetryFileStats {
-  std::int64_t rows = 0;        // data lines (header excluded), dirt included
-  std::int64_t clean_rows = 0;  // readings of the series written in this file
+  std::int64_t rows = 0;                // data lines (header excluded), dirt included
+  std::int64_t clean_rows = 0;          // readings of the series written in this file
   std::int64_t overlap_duplicates = 0;  // of which: next month's copied ticks
   std::int64_t bytes_uncompressed = 0;
   std::int64_t bytes_on_disk = 0;
   std::array<std::int64_t, kDirtKinds> dirt{};
+  // One CSV line per injected dirty line: index,file,line,kind,node,timestamp,detail.
+  std::string dirt_log;
 };
 
 // Per-node reading histograms (watts 0 .. kHistogramBins-1, last bin open)
@@ -53,8 +55,10 @@ struct NodeHistograms {
   std::vector<std::int32_t> max_w;
 };
 
-TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan& file,
-                                      const std::string& output_dir, NodeHistograms* histograms);
+TelemetryFileStats WriteTelemetryFile(const Plan& plan,
+                                      const TelemetryFilePlan& file,
+                                      const std::string& output_dir,
+                                      NodeHistograms* histograms);
 
 // Local-time text of ticks, with a cached date prefix ("YYYY-MM-DD HH:MM:SS"
 // plus "Z" when asked).

@@ -76,6 +76,7 @@ class TruthWriter {
     WriteExperiments();
     WriteJobs();
     WriteFiles();
+    if (in_.dirt_csv != nullptr) Emit("telemetry_dirt.csv", *in_.dirt_csv);
     WriteCounts();
     WriteYaml();
     return bytes_;
@@ -105,7 +106,8 @@ class TruthWriter {
       const std::size_t t = static_cast<std::size_t>(plan_.nodes[n].type);
       std::int64_t count = 0;
       for (int w = 0; w < kHistogramBins; ++w) {
-        hist[static_cast<std::size_t>(w)] = in_.histograms->counts[n * kHistogramBins + static_cast<std::size_t>(w)];
+        hist[static_cast<std::size_t>(w)] =
+            in_.histograms->counts[n * kHistogramBins + static_cast<std::size_t>(w)];
         count += hist[static_cast<std::size_t>(w)];
         pooled[t][static_cast<std::size_t>(w)] += hist[static_cast<std::size_t>(w)];
       }
@@ -130,7 +132,8 @@ class TruthWriter {
 
   void ComputeRuns() {
     std::unordered_map<std::string, int> node_index;
-    for (std::size_t n = 0; n < plan_.nodes.size(); ++n) node_index[plan_.nodes[n].name] = static_cast<int>(n);
+    for (std::size_t n = 0; n < plan_.nodes.size(); ++n)
+      node_index[plan_.nodes[n].name] = static_cast<int>(n);
     std::unordered_map<std::string, const PlanJob*> jobs;
     for (const PlanJob& j : plan_.jobs) jobs[j.id] = &j;
     const double step_s = static_cast<double>(plan_.step_ms) / kMsPerSecond;
@@ -185,8 +188,9 @@ class TruthWriter {
       ++status_counts_[e.status];
       expected_.push_back(e);
     }
-    std::sort(expected_.begin(), expected_.end(),
-              [](const ExpectedRun& a, const ExpectedRun& b) { return a.run->run_id < b.run->run_id; });
+    std::sort(expected_.begin(), expected_.end(), [](const ExpectedRun& a, const ExpectedRun& b) {
+      return a.run->run_id < b.run->run_id;
+    });
   }
 
   void ComputeFilters() {
@@ -203,7 +207,8 @@ class TruthWriter {
       for (const ExpectedRun* e : members) mean += std::log(e->run_time_s);
       mean /= n;
       double var = 0.0;
-      for (const ExpectedRun* e : members) var += (std::log(e->run_time_s) - mean) * (std::log(e->run_time_s) - mean);
+      for (const ExpectedRun* e : members)
+        var += (std::log(e->run_time_s) - mean) * (std::log(e->run_time_s) - mean);
       const double sd = std::sqrt(var / n);
       for (ExpectedRun* e : members) {
         if (members.size() < 2 || !(sd > 0.0)) {
@@ -231,10 +236,12 @@ class TruthWriter {
         "filter_1,filter_3,filter_3_stdevs,filter,start_time,update_time,level_w\n";
     for (const ExpectedRun& e : expected_) {
       const PlanRun& r = *e.run;
-      t += r.run_id + "," + std::to_string(r.experiment_id) + "," + r.written_job_id + "," + r.written_host + ",";
+      t += r.run_id + "," + std::to_string(r.experiment_id) + "," + r.written_job_id + "," + r.written_host +
+           ",";
       t += plan_.nodes[static_cast<std::size_t>(r.node)].name + ",";
       t += (e.node >= 0 ? TypeName(plan_.nodes[static_cast<std::size_t>(e.node)].type) : std::string()) + ",";
-      t += Bool(r.is_gpu) + "," + plan_.datasets[static_cast<std::size_t>(r.dataset)].name + "," + r.shape + ",";
+      t += Bool(r.is_gpu) + "," + plan_.datasets[static_cast<std::size_t>(r.dataset)].name + "," + r.shape +
+           ",";
       t += std::to_string(r.depth) + "," + std::to_string(r.size) + "," + std::to_string(r.n_params) + ",";
       t += std::string(ToString(r.fault)) + "," + e.status + "," + Num(e.run_time_s) + ",";
       t += (e.samples >= 0 ? std::to_string(e.samples) : std::string()) + ",";
@@ -266,8 +273,8 @@ class TruthWriter {
     std::string t = "node,node_type,count,min,idle_quantile_w,max\n";
     for (std::size_t n = 0; n < plan_.nodes.size(); ++n) {
       const bool any = node_count_[n] > 0;
-      t += plan_.nodes[n].name + "," + TypeName(plan_.nodes[n].type) + "," + std::to_string(node_count_[n]) + "," +
-           (any ? std::to_string(in_.histograms->min_w[n]) : "") + "," + Num(node_quantile_[n]) + "," +
+      t += plan_.nodes[n].name + "," + TypeName(plan_.nodes[n].type) + "," + std::to_string(node_count_[n]) +
+           "," + (any ? std::to_string(in_.histograms->min_w[n]) : "") + "," + Num(node_quantile_[n]) + "," +
            (any ? std::to_string(in_.histograms->max_w[n]) : "") + "\n";
     }
     Emit("node_power.csv", t);
@@ -287,8 +294,9 @@ class TruthWriter {
       }
       std::sort(energy.begin(), energy.end());
       std::sort(runtime.begin(), runtime.end());
-      t += Bool(gpu) + "," + std::to_string(energy.size()) + "," + Num(QuantileSorted(energy, p.overhead_quantile)) +
-           "," + Num(QuantileSorted(runtime, p.overhead_quantile)) + "\n";
+      t += Bool(gpu) + "," + std::to_string(energy.size()) + "," +
+           Num(QuantileSorted(energy, p.overhead_quantile)) + "," +
+           Num(QuantileSorted(runtime, p.overhead_quantile)) + "\n";
     }
     Emit("overheads.csv", t);
   }
@@ -324,19 +332,22 @@ class TruthWriter {
   }
 
   void WriteJobs() {
-    std::string t = "job_id,raw_id,butter,hardware_class,node_list,n_nodes,submit_utc,start_utc,end_utc,running,state,runs\n";
+    std::string t =
+        "job_id,raw_id,butter,hardware_class,node_list,n_nodes,submit_utc,start_utc,end_utc,running,state,"
+        "runs\n";
     std::vector<const PlanJob*> jobs;
     for (const PlanJob& j : plan_.jobs) jobs.push_back(&j);
-    std::stable_sort(jobs.begin(), jobs.end(), [](const PlanJob* a, const PlanJob* b) { return a->raw_id < b->raw_id; });
+    std::stable_sort(
+        jobs.begin(), jobs.end(), [](const PlanJob* a, const PlanJob* b) { return a->raw_id < b->raw_id; });
     for (const PlanJob* j : jobs) {
       std::vector<std::string> names;
       for (const int n : j->nodes) names.push_back(plan_.nodes[static_cast<std::size_t>(n)].name);
       t += j->id + "," + std::to_string(j->raw_id) + "," + Bool(j->butter) + "," +
            plan_.classes[static_cast<std::size_t>(j->hw_class)].name + "," +
            CsvField(names.empty() ? "None assigned" : CompressHostlist(names)) + "," +
-           std::to_string(names.size()) + "," + Utc(j->submit_ms) + "," + (j->started ? Utc(j->start_ms) : "") + "," +
-           (j->started && !j->running ? Utc(j->end_ms) : "") + "," + Bool(j->running) + "," + CsvField(j->state) +
-           "," + std::to_string(j->runs.size()) + "\n";
+           std::to_string(names.size()) + "," + Utc(j->submit_ms) + "," +
+           (j->started ? Utc(j->start_ms) : "") + "," + (j->started && !j->running ? Utc(j->end_ms) : "") +
+           "," + Bool(j->running) + "," + CsvField(j->state) + "," + std::to_string(j->runs.size()) + "\n";
     }
     Emit("jobs.csv", t);
   }
@@ -360,7 +371,8 @@ class TruthWriter {
       totals_.bytes_on_disk += s.bytes_on_disk;
       totals_.bytes_uncompressed += s.bytes_uncompressed;
       totals_.overlap_duplicates += s.overlap_duplicates;
-      for (int k = 0; k < kDirtKinds; ++k) totals_.dirt[static_cast<std::size_t>(k)] += s.dirt[static_cast<std::size_t>(k)];
+      for (int k = 0; k < kDirtKinds; ++k)
+        totals_.dirt[static_cast<std::size_t>(k)] += s.dirt[static_cast<std::size_t>(k)];
       gzip_files_ += plan_.files[i].gzip ? 1 : 0;
       gzip_bytes_ += plan_.files[i].gzip ? s.bytes_uncompressed : 0;
     }
@@ -373,7 +385,8 @@ class TruthWriter {
     for (const auto& [k, v] : plan_.intended) c.emplace_back("fault", k, v);
     for (const auto& [k, v] : status_counts_) c.emplace_back("status", k, v);
     for (const auto& [k, v] : filter_counts_) c.emplace_back("filter", k, v);
-    for (int k = 0; k < kDirtKinds; ++k) c.emplace_back("telemetry", ToString(static_cast<Dirt>(k)), totals_.dirt[static_cast<std::size_t>(k)]);
+    for (int k = 0; k < kDirtKinds; ++k)
+      c.emplace_back("telemetry", ToString(static_cast<Dirt>(k)), totals_.dirt[static_cast<std::size_t>(k)]);
     c.emplace_back("telemetry", "overlap_duplicates", totals_.overlap_duplicates);
     c.emplace_back("telemetry", "bad_header", s.bad_header_lines);
     c.emplace_back("telemetry", "rows", totals_.rows);
@@ -399,7 +412,8 @@ class TruthWriter {
 
   void WriteCounts() {
     std::string t = "section,name,count\n";
-    for (const auto& [section, name, count] : Counts()) t += section + "," + name + "," + std::to_string(count) + "\n";
+    for (const auto& [section, name, count] : Counts())
+      t += section + "," + name + "," + std::to_string(count) + "\n";
     Emit("counts.csv", t);
   }
 
@@ -407,16 +421,22 @@ class TruthWriter {
     const Config& cfg = plan_.config;
     const GenerateOptions& o = plan_.options;
     std::string y = "# Truth of a synthetic facility written by `wattrun generate`.\n";
-    y += "seed: " + std::to_string(o.seed) + "\nscale: " + Num(o.scale) + "\nmonths: " + std::to_string(o.months) +
-         "\ndirty: " + Bool(o.dirty) + "\nstart_date: \"" + cfg.generator.start_date + "\"\n";
+    y += "seed: " + std::to_string(o.seed) + "\nscale: " + Num(o.scale) +
+         "\nmonths: " + std::to_string(o.months) + "\ndirty: " + Bool(o.dirty) + "\nstart_date: \"" +
+         cfg.generator.start_date + "\"\n";
     y += "window:\n  start_utc: \"" + Utc(plan_.window_start) + "\"\n  end_utc: \"" + Utc(plan_.window_end) +
          "\"\n  sacct_snapshot_utc: \"" + Utc(plan_.snapshot_ms) + "\"\n";
-    y += "telemetry:\n  timezone: " + cfg.facility.telemetry.timezone + "\n  ignore_z: " +
-         Bool(cfg.facility.telemetry.ignore_z) + "\n  trailing_z_written: " + Bool(plan_.telemetry_z_suffix) +
-         "\n  sampling_interval_s: " + Num(cfg.facility.sampling_interval_s) + "\n  files: " +
-         std::to_string(plan_.files.size()) + "\n  gzip_files: " + std::to_string(gzip_files_) +
-         "\n  gzip_share_of_bytes: " + Num(totals_.bytes_uncompressed > 0 ? static_cast<double>(gzip_bytes_) / static_cast<double>(totals_.bytes_uncompressed) : 0.0) +
-         "\n  rows: " + std::to_string(totals_.rows) + "\n  clean_rows: " + std::to_string(totals_.clean_rows) +
+    y += "telemetry:\n  timezone: " + cfg.facility.telemetry.timezone +
+         "\n  ignore_z: " + Bool(cfg.facility.telemetry.ignore_z) +
+         "\n  trailing_z_written: " + Bool(plan_.telemetry_z_suffix) +
+         "\n  sampling_interval_s: " + Num(cfg.facility.sampling_interval_s) +
+         "\n  files: " + std::to_string(plan_.files.size()) +
+         "\n  gzip_files: " + std::to_string(gzip_files_) + "\n  gzip_share_of_bytes: " +
+         Num(totals_.bytes_uncompressed > 0
+                 ? static_cast<double>(gzip_bytes_) / static_cast<double>(totals_.bytes_uncompressed)
+                 : 0.0) +
+         "\n  rows: " + std::to_string(totals_.rows) +
+         "\n  clean_rows: " + std::to_string(totals_.clean_rows) +
          "\n  bytes_on_disk: " + std::to_string(totals_.bytes_on_disk) + "\n";
     y += "scheduler:\n  timezone: " + cfg.facility.scheduler.timezone + "\n";
     y += "daylight_saving_transitions_utc: [";
@@ -425,29 +445,34 @@ class TruthWriter {
       y += Utc(plan_.transitions[i]);
       y += "\"";
     }
-    y += "]\nbad_day_utc: {start: \"" + Utc(plan_.bad_day_start) + "\", end: \"" + Utc(plan_.bad_day_end) + "\"}\n";
+    y += "]\nbad_day_utc: {start: \"" + Utc(plan_.bad_day_start) + "\", end: \"" + Utc(plan_.bad_day_end) +
+         "\"}\n";
     y += "unknown_node_name: " + plan_.unknown_node_name + "\n";
-    y += "noise:\n  sigma_cpu: " + Num(cfg.generator.sigma_cpu) + "\n  sigma_gpu: " + Num(cfg.generator.sigma_gpu) +
-         "\n  law: \"std_energy = model_energy * exp(sigma * z), z ~ N(0,1), redrawn so that 65 s <= run_time <= 60000 s\"\n";
+    y += "noise:\n  sigma_cpu: " + Num(cfg.generator.sigma_cpu) +
+         "\n  sigma_gpu: " + Num(cfg.generator.sigma_gpu) +
+         "\n  law: \"std_energy = model_energy * exp(sigma * z), z ~ N(0,1), redrawn so that 65 s <= "
+         "run_time <= 60000 s\"\n";
     y += "node_types:\n";
     const auto& types = cfg.facility.node_types;
     for (std::size_t k = 0; k < types.size(); ++k) {
       std::int64_t count = 0;
       for (const PlanNode& n : plan_.nodes) count += n.type == static_cast<int>(k) ? 1 : 0;
-      y += "  " + types[k].name + ": {hardware_class: " + types[k].hardware_class + ", nodes: " +
-           std::to_string(count) + ", idle_w_config: " + Num(types[k].idle_w) + ", idle_w_pooled: " +
-           (std::isnan(idle_pooled_[k]) ? std::string("null") : Num(idle_pooled_[k])) + ", idle_w_median_of_nodes: " +
+      y += "  " + types[k].name + ": {hardware_class: " + types[k].hardware_class +
+           ", nodes: " + std::to_string(count) + ", idle_w_config: " + Num(types[k].idle_w) +
+           ", idle_w_pooled: " + (std::isnan(idle_pooled_[k]) ? std::string("null") : Num(idle_pooled_[k])) +
+           ", idle_w_median_of_nodes: " +
            (std::isnan(idle_median_[k]) ? std::string("null") : Num(idle_median_[k])) + "}\n";
     }
     y += "model_parameters:  # spec step 12, Table 4 read as mJ per event (ke in J)\n";
     for (const PlanClass& c : plan_.classes) {
       const auto names = model::ParameterNames(static_cast<int>(c.memory.size()));
       y += "  " + c.name + ": {reference_type: " + TypeName(c.reference_type) + ", sigma: " + Num(c.sigma);
-      for (std::size_t k = 0; k < c.parameters.size(); ++k) y += ", " + names[k] + ": " + Num(c.parameters[k]);
+      for (std::size_t k = 0; k < c.parameters.size(); ++k)
+        y += ", " + names[k] + ": " + Num(c.parameters[k]);
       y += "}\n";
     }
-    y += "loss_law:  # eq. 10: epoch_min^(-1/3) = slope * ln(n_params) + intercept\n  slope: " + Num(kLossSlope) +
-         "\n  intercept:\n";
+    y += "loss_law:  # eq. 10: epoch_min^(-1/3) = slope * ln(n_params) + intercept\n  slope: " +
+         Num(kLossSlope) + "\n  intercept:\n";
     for (const DatasetInfo& d : plan_.datasets) y += "    " + d.name + ": " + Num(LossIntercept(d)) + "\n";
     std::string section;
     for (const auto& [sec, name, count] : Counts()) {
@@ -458,7 +483,8 @@ class TruthWriter {
       y += "  " + name + ": " + std::to_string(count) + "\n";
     }
     y += "broken_telemetry_files:\n";
-    for (const auto& [path, what] : in_.small->broken_telemetry_files) y += "  - {path: " + path + ", problem: " + what + "}\n";
+    for (const auto& [path, what] : in_.small->broken_telemetry_files)
+      y += "  - {path: " + path + ", problem: " + what + "}\n";
     Emit("truth.yaml", y);
   }
 

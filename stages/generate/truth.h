@@ -9,6 +9,7 @@
 //   experiments.csv      loss-law minimum per experiment
 //   jobs.csv             every sacct allocation, in UTC
 //   telemetry_files.csv  per telemetry file: rows, bytes, dirt by kind
+//   telemetry_dirt.csv   every dirty telemetry line: file, line, kind, node
 //   counts.csv           every count above as (section, name, count)
 // Expected statuses and filters are computed by applying the spec's rules
 // (steps 2-5) to what was written, not copied from the intended faults.
@@ -28,9 +29,10 @@ double QuantileSorted(const std::vector<double>& sorted, double q);
 
 struct TruthInputs {
   const Plan* plan = nullptr;
-  const NodeHistograms* histograms = nullptr;          // summed over ranks
+  const NodeHistograms* histograms = nullptr;              // summed over ranks
   const std::vector<TelemetryFileStats>* files = nullptr;  // per plan file
   const SmallFileStats* small = nullptr;
+  const std::string* dirt_csv = nullptr;  // truth/telemetry_dirt.csv, complete
 };
 
 // Writes output_dir/truth/*; returns the bytes written.
