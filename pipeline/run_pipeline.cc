@@ -1,6 +1,7 @@
 #include "pipeline/run_pipeline.h"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -32,9 +33,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// What a rank sends to rank 0 for each integrated run.
+// What a rank sends to rank 0 for each run integrated in a unit.
 struct RunResultPod {
   std::int64_t run;
+  std::int64_t unit;  // partial integrals are added in unit (time) order
   double energy_j;
   std::int64_t samples;
   std::int64_t has_zero;
@@ -47,23 +49,61 @@ std::vector<double> PackNode(const idle::NodeDistribution& d) {
   return v;
 }
 
-// Nodes for each rank: longest-processing-time by reading count, the same on
-// every rank. The result does not depend on it (each node is one unit).
-std::vector<std::size_t> MyNodes(const store::TelemetryReader& reader, const Comm& comm) {
-  const std::size_t n = reader.nodes().size();
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return reader.ReadingCount(a) > reader.ReadingCount(b); });
-  std::vector<std::int64_t> load(static_cast<std::size_t>(comm.size()), 0);
-  std::vector<std::size_t> mine;
-  for (std::size_t node : order) {
-    const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    load[r] += reader.ReadingCount(node) + 1;
-    if (static_cast<int>(r) == comm.rank()) mine.push_back(node);
+// The telemetry pass's unit of work: one node over one time block. Blocks
+// have fixed boundaries (multiples of kBlockMs since the epoch), so the units,
+// and the order in which a run's partial integrals are added, do not depend
+// on the number of ranks: results are bit-identical for any rank count. The
+// first and last block of a node extend to -inf/+inf so that every run on the
+// node falls in some unit.
+constexpr TimeMs kBlockMs = 30LL * 86400 * 1000;
+
+struct Unit {
+  std::size_t node = 0;
+  TimeMs from = 0;
+  TimeMs until = 0;
+  double estimated_readings = 0;
+};
+
+TimeMs FloorDiv(TimeMs a, TimeMs b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+std::vector<Unit> PlanUnits(store::TelemetryReader& reader) {
+  std::vector<Unit> units;
+  for (std::size_t node = 0; node < reader.nodes().size(); ++node) {
+    const auto [first, last] = reader.TimeSpan(node);
+    const TimeMs b0 = FloorDiv(first, kBlockMs), b1 = FloorDiv(last, kBlockMs);
+    const double span = static_cast<double>(std::max<TimeMs>(last - first, 1));
+    const double readings = static_cast<double>(reader.ReadingCount(node));
+    for (TimeMs b = b0; b <= b1; ++b) {
+      Unit u;
+      u.node = node;
+      u.from = b == b0 ? std::numeric_limits<TimeMs>::min() : b * kBlockMs;
+      u.until = b == b1 ? std::numeric_limits<TimeMs>::max() : (b + 1) * kBlockMs;
+      // Readings in the block, estimated from the node's span (no I/O).
+      const double lo = static_cast<double>(std::max(first, b * kBlockMs));
+      const double hi = static_cast<double>(std::min(last + 1, (b + 1) * kBlockMs));
+      u.estimated_readings = b0 == b1 ? readings : readings * std::max(hi - lo, 0.0) / span;
+      units.push_back(u);
+    }
   }
-  std::sort(mine.begin(), mine.end());
-  return mine;
+  return units;
+}
+
+// Contiguous ranges of units, balanced by estimated readings: a rank streams
+// each of its nodes' blocks once and in time order, and only the nodes at the
+// edges of its range are shared with a neighbouring rank.
+std::pair<std::size_t, std::size_t> MyUnits(const std::vector<Unit>& units, const Comm& comm) {
+  double total = 0;
+  for (const auto& u : units) total += u.estimated_readings + 1;
+  std::size_t begin = units.size(), end = units.size();
+  double cum = 0;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const auto owner = static_cast<int>(std::min<double>(cum / total * comm.size(), comm.size() - 1));
+    if (owner == comm.rank() && begin == units.size()) begin = i;
+    if (owner > comm.rank() && end == units.size()) end = i;
+    cum += units[i].estimated_readings + 1;
+  }
+  if (begin == units.size()) end = begin;
+  return {begin, std::max(begin, end)};
 }
 
 model::FitOptions ToFitOptions(const FitConfig& c) {
@@ -125,44 +165,106 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   // A failure on one rank outside a collective wrapper (the fault tests check
   // that the whole job then ends promptly instead of hanging).
   MaybeInjectFault("before-collective", comm.rank());
+  std::vector<double> partial_nodes;  // (node, n_pairs, value, count, ...) of nodes shared with other ranks
   RunCollectively(comm, [&] {
     MaybeInjectFault("pass", comm.rank());
+    const std::vector<Unit> units = PlanUnits(*reader);
+    const auto [begin, end] = MyUnits(units, comm);
     ValueCounts node_values;
-    for (std::size_t node : MyNodes(*reader, comm)) {
-      const std::string& name = reader->nodes()[node];
+    for (std::size_t k = begin; k < end; ++k) {
+      const Unit& unit = units[k];
+      const std::string& name = reader->nodes()[unit.node];
+      const bool first_of_node = k == 0 || units[k - 1].node != unit.node;
+      const bool last_of_node = k + 1 == units.size() || units[k + 1].node != unit.node;
+      if (k == begin || first_of_node) node_values.Clear();
+      // Runs of the node that touch the unit, their windows clipped to it.
       const auto runs_it = runs_on_node.find(name);
+      std::vector<std::size_t> unit_runs;
       std::vector<integrate::RunWindow> windows;
       if (runs_it != runs_on_node.end()) {
-        for (std::size_t run : runs_it->second) windows.push_back({catalogue.runs[run].start, catalogue.runs[run].update});
-      }
-      integrate::NodeIntegrator integrator(std::move(windows), method);
-      node_values.Clear();
-      reader->ForEachChunk(node, options.chunk_readings, [&](const TimeMs* t, const double* w, std::size_t n) {
-        integrator.Add(t, w, n);
-        for (std::size_t i = 0; i < n; ++i) node_values.Add(w[i]);
-        local_readings += static_cast<std::int64_t>(n);
-      });
-      integrator.Finish();
-      if (runs_it != runs_on_node.end()) {
-        for (std::size_t k = 0; k < runs_it->second.size(); ++k) {
-          const auto& r = integrator.results()[k];
-          local_runs.push_back({static_cast<std::int64_t>(runs_it->second[k]), r.energy_j, r.samples, r.has_zero ? 1 : 0});
+        for (std::size_t run : runs_it->second) {
+          const RunRecord& r = catalogue.runs[run];
+          if (r.start >= unit.until || r.update < unit.from) continue;
+          unit_runs.push_back(run);
+          windows.push_back({std::max(r.start, unit.from), std::min(r.update, unit.until)});
         }
       }
+      integrate::NodeIntegrator integrator(std::move(windows), method);
+      integrator.SetCountRange(unit.from, unit.until);
+      // The neighbours outside the block, so that integrals at its edges
+      // interpolate (or hold) exactly as over the whole series.
+      TimeMs t_edge = 0;
+      double w_edge = 0;
+      if (!unit_runs.empty() && unit.from != std::numeric_limits<TimeMs>::min() &&
+          reader->ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
+        integrator.Add(&t_edge, &w_edge, 1);
+      }
+      reader->ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
+                                  [&](const TimeMs* t, const double* w, std::size_t n) {
+                                    integrator.Add(t, w, n);
+                                    for (std::size_t i = 0; i < n; ++i) node_values.Add(w[i]);
+                                    local_readings += static_cast<std::int64_t>(n);
+                                  });
+      if (!unit_runs.empty() && unit.until != std::numeric_limits<TimeMs>::max() &&
+          reader->ReadingFrom(unit.node, unit.until, &t_edge, &w_edge)) {
+        integrator.Add(&t_edge, &w_edge, 1);
+      }
+      integrator.Finish();
+      for (std::size_t j = 0; j < unit_runs.size(); ++j) {
+        const auto& r = integrator.results()[j];
+        local_runs.push_back({static_cast<std::int64_t>(unit_runs[j]), static_cast<std::int64_t>(k), r.energy_j,
+                              r.samples, r.has_zero ? 1 : 0});
+      }
       const std::string type = type_of.count(name) ? type_of[name] : std::string();
-      const auto d = idle::DescribeNode(name, type, node_values, levels, config.pipeline.idle_quantile);
-      local_names += name + "\n";
-      const auto packed = PackNode(d);
-      local_numbers.insert(local_numbers.end(), packed.begin(), packed.end());
+      const bool node_ends_here = last_of_node || k + 1 == end;
+      if (!node_ends_here) continue;
       const auto t = std::find(types.begin(), types.end(), type);
       if (t != types.end()) pooled[static_cast<std::size_t>(t - types.begin())].Merge(node_values);
+      // The node is whole here if its first unit is in this rank's range too.
+      const bool whole_node_here = last_of_node && (begin == 0 || units[begin - 1].node != unit.node);
+      if (whole_node_here) {
+        const auto d = idle::DescribeNode(name, type, node_values, levels, config.pipeline.idle_quantile);
+        local_names += name + "\n";
+        const auto packed = PackNode(d);
+        local_numbers.insert(local_numbers.end(), packed.begin(), packed.end());
+      } else {
+        // Shared with a neighbouring rank: rank 0 merges the parts exactly.
+        const auto flat = node_values.Serialize();
+        partial_nodes.push_back(static_cast<double>(unit.node));
+        partial_nodes.push_back(static_cast<double>(flat.size() / 2));
+        partial_nodes.insert(partial_nodes.end(), flat.begin(), flat.end());
+      }
     }
   });
 
   // --- Reduction to rank 0: run integrals, node rows, exact pooled counts.
-  const auto all_runs = comm.GatherToRoot(local_runs);
-  const auto all_names = comm.GatherStringsToRoot(local_names);
-  const auto all_numbers = comm.GatherToRoot(local_numbers);
+  auto all_runs = comm.GatherToRoot(local_runs);
+  std::string merged_names = local_names;
+  std::vector<double> merged_numbers = local_numbers;
+  {
+    // Nodes split across ranks: merge their exact value counts on rank 0 and
+    // describe them there, like any other node.
+    const auto all_partial = comm.GatherToRoot(partial_nodes);
+    if (comm.is_root()) {
+      std::map<std::size_t, ValueCounts> parts;
+      for (std::size_t i = 0; i < all_partial.size();) {
+        const auto node = static_cast<std::size_t>(all_partial[i]);
+        const auto pairs = static_cast<std::size_t>(all_partial[i + 1]);
+        parts[node].Merge(ValueCounts::Deserialize(all_partial.data() + i + 2, pairs));
+        i += 2 + 2 * pairs;
+      }
+      for (const auto& [node, values] : parts) {
+        const std::string& name = reader->nodes()[node];
+        const std::string type = type_of.count(name) ? type_of[name] : std::string();
+        const auto d = idle::DescribeNode(name, type, values, levels, config.pipeline.idle_quantile);
+        merged_names += name + "\n";
+        const auto packed = PackNode(d);
+        merged_numbers.insert(merged_numbers.end(), packed.begin(), packed.end());
+      }
+    }
+  }
+  const auto all_names = comm.GatherStringsToRoot(comm.is_root() ? merged_names : local_names);
+  const auto all_numbers = comm.GatherToRoot(comm.is_root() ? merged_numbers : local_numbers);
   std::vector<ValueCounts> pooled_all(types.size());
   for (std::size_t t = 0; t < types.size(); ++t) {
     const auto flat = comm.GatherToRoot(pooled[t].Serialize());
@@ -224,9 +326,16 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   // Statuses.
   std::vector<integrate::RunIntegral> integrals(catalogue.runs.size());
   std::vector<bool> integrated(catalogue.runs.size(), false);
+  // A run's partial integrals, added in unit (time) order: the same sums
+  // whatever the number of ranks.
+  std::sort(all_runs.begin(), all_runs.end(), [](const RunResultPod& a, const RunResultPod& b) {
+    return a.run != b.run ? a.run < b.run : a.unit < b.unit;
+  });
   for (const auto& r : all_runs) {
     const auto i = static_cast<std::size_t>(r.run);
-    integrals[i] = {r.energy_j, r.samples, r.has_zero != 0};
+    integrals[i].energy_j += r.energy_j;
+    integrals[i].samples += r.samples;
+    integrals[i].has_zero = integrals[i].has_zero || r.has_zero != 0;
     integrated[i] = true;
   }
   const std::size_t n_runs = catalogue.runs.size();

@@ -315,6 +315,106 @@ std::int64_t TelemetryReader::FindNode(const std::string& name) const {
   return it - node_names_.begin();
 }
 
+std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, TimeMs t) {
+  // Interpolation search (readings come at a near-constant cadence, so a
+  // guess from the times at both ends lands within a few readings),
+  // alternating with bisection so that irregular series stay O(log n).
+  if (s.count == 0) return 0;
+  const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
+  auto time_at = [&](std::int64_t i) {
+    TimeMs v = 0;
+    h5::ReadSlice(dset, s.offset + i, 1, &v);
+    return v;
+  };
+  std::int64_t lo = 0, hi = s.count - 1;
+  TimeMs t_lo = time_at(lo);
+  if (t <= t_lo) return 0;
+  TimeMs t_hi = time_at(hi);
+  if (t > t_hi) return s.count;
+  // Invariant: time(lo) < t <= time(hi).
+  for (int step = 0; hi - lo > 1; ++step) {
+    std::int64_t guess = lo + (hi - lo) / 2;
+    if (step % 2 == 0 && t_hi > t_lo) {
+      const double f = static_cast<double>(t - t_lo) / static_cast<double>(t_hi - t_lo);
+      guess = std::clamp<std::int64_t>(lo + static_cast<std::int64_t>(f * static_cast<double>(hi - lo)), lo + 1, hi - 1);
+    }
+    const TimeMs v = time_at(guess);
+    if (v < t) {
+      lo = guess;
+      t_lo = v;
+    } else {
+      hi = guess;
+      t_hi = v;
+    }
+  }
+  return hi;
+}
+
+std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from, TimeMs until) {
+  std::vector<NodeSlice> out;
+  for (const NodeSlice& s : slices_[node]) {
+    const std::int64_t lo = LowerBound(s, from);
+    const std::int64_t hi = LowerBound(s, until);
+    if (hi > lo) out.push_back(NodeSlice{s.batch, s.offset + lo, hi - lo});
+  }
+  return out;
+}
+
+std::int64_t TelemetryReader::CountInRange(std::size_t node, TimeMs from, TimeMs until) {
+  std::int64_t n = 0;
+  for (const NodeSlice& s : SubSlices(node, from, until)) n += s.count;
+  return n;
+}
+
+std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
+  TimeMs first = 0, last = 0;
+  bool any = false;
+  for (const NodeSlice& s : slices_[node]) {
+    const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
+    TimeMs a = 0, b = 0;
+    h5::ReadSlice(dset, s.offset, 1, &a);
+    h5::ReadSlice(dset, s.offset + s.count - 1, 1, &b);
+    first = any ? std::min(first, a) : a;
+    last = any ? std::max(last, b) : b;
+    any = true;
+  }
+  return {first, last};
+}
+
+bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time, double* watts) {
+  bool found = false;
+  for (const NodeSlice& s : slices_[node]) {
+    const std::int64_t i = LowerBound(s, from) - 1;
+    if (i < 0) continue;
+    TimeMs t = 0;
+    double w = 0;
+    ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
+    if (!found || t > *time) {
+      *time = t;
+      *watts = w;
+      found = true;
+    }
+  }
+  return found;
+}
+
+bool TelemetryReader::ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts) {
+  bool found = false;
+  for (const NodeSlice& s : slices_[node]) {
+    const std::int64_t i = LowerBound(s, until);
+    if (i >= s.count) continue;
+    TimeMs t = 0;
+    double w = 0;
+    ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
+    if (!found || t < *time) {
+      *time = t;
+      *watts = w;
+      found = true;
+    }
+  }
+  return found;
+}
+
 void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time,
                                 std::vector<double>* watts) {
   time->clear();

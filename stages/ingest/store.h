@@ -28,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/h5.h"
@@ -96,9 +97,28 @@ class TelemetryReader {
   // Streams node's readings in time order: calls visit(time, watts, n) on
   // consecutive chunks of at most chunk_size readings.
   template <typename Visit>
-  void ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit);
+  void ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit) {
+    ForEachChunkOf(slices_[node], chunk_size, std::forward<Visit>(visit));
+  }
+  // The same for the readings with time in [from, until).
+  template <typename Visit>
+  void ForEachChunkInRange(std::size_t node, TimeMs from, TimeMs until, std::size_t chunk_size, Visit&& visit) {
+    ForEachChunkOf(SubSlices(node, from, until), chunk_size, std::forward<Visit>(visit));
+  }
+  // First and last reading time of a node (over all batches).
+  std::pair<TimeMs, TimeMs> TimeSpan(std::size_t node);
+  // Readings in [from, until) (by binary search, without reading them).
+  std::int64_t CountInRange(std::size_t node, TimeMs from, TimeMs until);
+  // The last reading before `from` and the first at or after `until`, if any.
+  bool ReadingBefore(std::size_t node, TimeMs from, TimeMs* time, double* watts);
+  bool ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts);
 
  private:
+  template <typename Visit>
+  void ForEachChunkOf(const std::vector<NodeSlice>& slices, std::size_t chunk_size, Visit&& visit);
+  // Index of the first reading of the slice with time >= t (binary search).
+  std::int64_t LowerBound(const NodeSlice& slice, TimeMs t);
+  std::vector<NodeSlice> SubSlices(std::size_t node, TimeMs from, TimeMs until);
   struct Batch;
   void ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time, double* watts);
   std::vector<std::unique_ptr<Batch>> batches_;
@@ -108,8 +128,8 @@ class TelemetryReader {
 };
 
 template <typename Visit>
-void TelemetryReader::ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit) {
-  const auto& slices = slices_[node];
+void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, std::size_t chunk_size, Visit&& visit) {
+  if (slices.empty()) return;
   if (slices.size() == 1) {  // the common case: one batch, no merge needed
     std::vector<TimeMs> t(chunk_size);
     std::vector<double> w(chunk_size);

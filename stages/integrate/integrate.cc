@@ -65,7 +65,7 @@ void NodeIntegrator::AddSample(TimeMs t, double w) {
     const std::size_t run = active_[k];
     const RunWindow& win = windows_[run];
     Contribute(run, t, w);
-    if (t >= win.start && t <= win.end) {
+    if (t >= win.start && t <= win.end && t >= count_from_ && t < count_until_) {
       ++results_[run].samples;
       if (w == 0.0) results_[run].has_zero = true;
     }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/time.h"
@@ -33,6 +34,14 @@ class NodeIntegrator {
  public:
   NodeIntegrator(std::vector<RunWindow> windows, Method method);
 
+  // Counts samples (and 0 W readings) only with from <= t < until: when a
+  // node's series is split into time blocks, each block counts its own
+  // samples while its integrals still see the neighbours on either side.
+  void SetCountRange(TimeMs from, TimeMs until) {
+    count_from_ = from;
+    count_until_ = until;
+  }
+
   void Add(const TimeMs* time, const double* watts, std::size_t n);
   // Closes the windows that extend past the last reading. Call once.
   void Finish();
@@ -47,6 +56,8 @@ class NodeIntegrator {
   std::vector<std::size_t> active_;
   std::vector<RunIntegral> results_;
   Method method_;
+  TimeMs count_from_ = std::numeric_limits<TimeMs>::min();
+  TimeMs count_until_ = std::numeric_limits<TimeMs>::max();
   bool have_prev_ = false;
   TimeMs prev_t_ = 0;
   double prev_w_ = 0.0;

@@ -81,5 +81,47 @@ TEST(Integrate, ChunkingAndOverlapDoNotChangeResults) {
   }
 }
 
+// The telemetry pass splits a node's series into time blocks: each block is
+// integrated with its neighbours on either side and counts only its own
+// samples. The parts add up to the whole.
+TEST(Integrate, BlocksWithTheirNeighboursAddUpToTheWhole) {
+  std::vector<TimeMs> t;
+  std::vector<double> w;
+  for (int i = 0; i < 600; ++i) {
+    t.push_back(i * 60 * S + 5 * S);
+    w.push_back(300 + (i * 37) % 101);
+  }
+  const RunWindow run{1000 * S, 30000 * S};
+  const TimeMs block = 7200 * S;
+  for (Method m : {Method::kLinear, Method::kStep}) {
+    const RunIntegral whole = IntegrateWindow(t, w, run, m);
+    double energy = 0;
+    std::int64_t samples = 0;
+    for (TimeMs from = 0; from < 40000 * S; from += block) {
+      const TimeMs until = from + block;
+      std::vector<TimeMs> bt;
+      std::vector<double> bw;
+      for (std::size_t i = 0; i < t.size(); ++i) {
+        const bool inside = t[i] >= from && t[i] < until;
+        const bool before = t[i] < from && (i + 1 == t.size() || t[i + 1] >= from);
+        const bool after = t[i] >= until && (i == 0 || t[i - 1] < until);
+        if (inside || before || after) {
+          bt.push_back(t[i]);
+          bw.push_back(w[i]);
+        }
+      }
+      if (run.start >= until || run.end < from) continue;
+      NodeIntegrator part({{std::max(run.start, from), std::min(run.end, until)}}, m);
+      part.SetCountRange(from, until);
+      part.Add(bt.data(), bw.data(), bt.size());
+      part.Finish();
+      energy += part.results()[0].energy_j;
+      samples += part.results()[0].samples;
+    }
+    EXPECT_NEAR(energy, whole.energy_j, 1e-9 * whole.energy_j);
+    EXPECT_EQ(samples, whole.samples);
+  }
+}
+
 }  // namespace
 }  // namespace wattrun::integrate
