@@ -47,6 +47,8 @@ void ValueCounts::AddCount(double value, std::int64_t count) {
   if (value >= 0.0 && value < kDense && static_cast<double>(as_int) == value) {
     if (dense_.empty()) dense_.assign(kDense, 0);
     dense_[as_int] += count;
+    dense_lo_ = std::min(dense_lo_, as_int);
+    dense_hi_ = std::max(dense_hi_, as_int);
   } else {
     CompactPending();
     auto it = std::lower_bound(sparse_.begin(), sparse_.end(), std::make_pair(value, std::int64_t{0}),
@@ -96,7 +98,11 @@ void ValueCounts::Merge(const ValueCounts& other) {
 }
 
 void ValueCounts::Clear() {
-  dense_.clear();
+  if (!dense_.empty() && dense_lo_ <= dense_hi_) {
+    std::fill(dense_.begin() + dense_lo_, dense_.begin() + dense_hi_ + 1, 0);
+  }
+  dense_lo_ = kDense;
+  dense_hi_ = 0;
   sparse_pending_.clear();
   sparse_.clear();
   sorted_cache_.clear();
@@ -114,8 +120,8 @@ const std::vector<std::pair<double, std::int64_t>>& ValueCounts::Sorted() const 
   auto emit_sparse_below = [&](double bound) {
     while (s < sparse_.size() && sparse_[s].first < bound) sorted_cache_.push_back(sparse_[s++]);
   };
-  if (!dense_.empty()) {
-    for (std::uint32_t v = 0; v < kDense; ++v) {
+  if (!dense_.empty() && dense_lo_ <= dense_hi_) {
+    for (std::uint32_t v = dense_lo_; v <= dense_hi_; ++v) {
       if (dense_[v] == 0) continue;
       emit_sparse_below(static_cast<double>(v));
       sorted_cache_.emplace_back(static_cast<double>(v), dense_[v]);

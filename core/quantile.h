@@ -9,6 +9,7 @@
 // readings, only with the number of distinct values.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -27,6 +28,8 @@ class ValueCounts {
     if (value >= 0.0 && value < kDense && static_cast<double>(as_int) == value) {
       if (dense_.empty()) dense_.assign(kDense, 0);
       ++dense_[as_int];
+      dense_lo_ = std::min(dense_lo_, as_int);
+      dense_hi_ = std::max(dense_hi_, as_int);
     } else {
       sparse_pending_.push_back(value);
       if (sparse_pending_.size() >= kPendingLimit) CompactPending();
@@ -63,7 +66,10 @@ class ValueCounts {
   double ValueAtRank(std::int64_t rank) const;
 
   // Mutable: compaction is an internal representation change.
+  // Kept allocated across Clear(); only [dense_lo_, dense_hi_] is ever non-zero.
   mutable std::vector<std::int64_t> dense_;
+  std::uint32_t dense_lo_ = kDense;
+  std::uint32_t dense_hi_ = 0;
   mutable std::vector<double> sparse_pending_;
   mutable std::vector<std::pair<double, std::int64_t>> sparse_;  // sorted, no dense-range integers
   mutable std::vector<std::pair<double, std::int64_t>> sorted_cache_;

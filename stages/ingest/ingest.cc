@@ -162,18 +162,25 @@ void MergeSerializedCounts(const std::string& text, Counts* counts) {
 // (rank, partition) in the temporary directory.
 class Spiller {
  public:
-  Spiller(std::string dir, int rank, std::size_t partitions, std::size_t buffer_records)
+  // in_memory: keep every record (the ingest fits the memory budget and the
+  // ranks exchange partitions with MPI instead of through files).
+  Spiller(std::string dir, int rank, std::size_t partitions, std::size_t buffer_records, bool in_memory)
       : dir_(std::move(dir)), rank_(rank), buffers_(partitions), counts_(partitions, 0),
-        buffer_records_(buffer_records) {}
+        buffer_records_(buffer_records), in_memory_(in_memory) {}
   void Add(std::size_t partition, const SpillRecord& r) {
     auto& b = buffers_[partition];
     b.push_back(r);
-    if (b.size() >= buffer_records_) Flush(partition);
+    if (!in_memory_ && b.size() >= buffer_records_) Flush(partition);
   }
   void FlushAll() {
+    if (in_memory_) {
+      for (std::size_t p = 0; p < buffers_.size(); ++p) counts_[p] = static_cast<std::int64_t>(buffers_[p].size());
+      return;
+    }
     for (std::size_t p = 0; p < buffers_.size(); ++p) Flush(p);
   }
   const std::vector<std::int64_t>& counts() const { return counts_; }
+  std::vector<SpillRecord>& partition(std::size_t p) { return buffers_[p]; }
   static std::string PathOf(const std::string& dir, int rank, std::size_t partition) {
     return dir + "/spill_r" + std::to_string(rank) + "_p" + std::to_string(partition) + ".bin";
   }
@@ -196,6 +203,7 @@ class Spiller {
   std::vector<std::vector<SpillRecord>> buffers_;
   std::vector<std::int64_t> counts_;
   std::size_t buffer_records_;
+  bool in_memory_;
 };
 
 // Reads lines of [begin, end) of a plain file: the lines whose first byte
@@ -797,7 +805,16 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
                                          1, max_partitions);
     const std::size_t buffer_records = std::clamp<std::size_t>(
         static_cast<std::size_t>(options.memory_budget_bytes) / (4 * partitions * sizeof(SpillRecord)), 1024, 1 << 16);
-    Spiller spiller(tmp_dir, comm.rank(), partitions, buffer_records);
+    // Records of this ingest (32 B a row of ~30 B of CSV), held twice during
+    // the exchange: in memory when that fits the budget, else spilled to disk.
+    const bool in_memory = estimated_bytes * 32 / 30 * 2 / comm.size() <= options.memory_budget_bytes;
+    Spiller spiller(tmp_dir, comm.rank(), partitions, buffer_records, in_memory);
+    if (in_memory) {
+      // About this rank's share of rows per partition (30-byte rows), so the
+      // buffers do not grow by copying.
+      const auto expected = static_cast<std::size_t>(estimated_bytes / 30 / comm.size() / static_cast<std::int64_t>(partitions));
+      for (std::size_t p = 0; p < partitions; ++p) spiller.partition(p).reserve(expected + expected / 8);
+    }
     NodeIndex node_index(node_names);
     std::vector<std::string> warnings;
     ParseContext ctx{&new_telemetry, &root, policy, &node_index, node_names.size(), partitions, &spiller, &counts,
@@ -847,14 +864,70 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         while (r < comm.size() && cum * comm.size() >= total_records * r) first_partition[static_cast<std::size_t>(r++)] = p + 1;
       }
     }
+    // In memory: each rank sends every other rank the records of the
+    // partitions it owns (all-to-all), in partition order.
+    std::vector<SpillRecord> received;
+    std::vector<std::vector<std::size_t>> received_at;  // [source rank][partition - first] offset
+    if (in_memory) {
+      const auto ranks = static_cast<std::size_t>(comm.size());
+      std::vector<SpillRecord> send;
+      {
+        std::size_t n = 0;
+        for (std::size_t p = 0; p < partitions; ++p) n += spiller.partition(p).size();
+        send.reserve(n);
+      }
+      std::vector<int> send_bytes(ranks, 0), send_displs(ranks, 0), recv_bytes(ranks, 0), recv_displs(ranks, 0);
+      for (std::size_t d = 0; d < ranks; ++d) {
+        send_displs[d] = static_cast<int>(send.size() * sizeof(SpillRecord));
+        for (std::size_t p = first_partition[d]; p < first_partition[d + 1]; ++p) {
+          auto& part = spiller.partition(p);
+          send.insert(send.end(), part.begin(), part.end());
+          std::vector<SpillRecord>().swap(part);
+        }
+        send_bytes[d] = static_cast<int>(send.size() * sizeof(SpillRecord)) - send_displs[d];
+      }
+      const auto me = static_cast<std::size_t>(comm.rank());
+      std::size_t total = 0;
+      received_at.assign(ranks, {});
+      for (std::size_t src = 0; src < ranks; ++src) {
+        recv_displs[src] = static_cast<int>(total * sizeof(SpillRecord));
+        for (std::size_t p = first_partition[me]; p < first_partition[me + 1]; ++p) {
+          received_at[src].push_back(total);
+          total += static_cast<std::size_t>(all_counts[src * partitions + p]);
+        }
+        received_at[src].push_back(total);
+        recv_bytes[src] = static_cast<int>(total * sizeof(SpillRecord)) - recv_displs[src];
+      }
+      received.resize(total);
+      CheckMpi(MPI_Alltoallv(send.data(), send_bytes.data(), send_displs.data(), MPI_BYTE, received.data(),
+                             recv_bytes.data(), recv_displs.data(), MPI_BYTE, comm.get()),
+               "MPI_Alltoallv");
+    }
+    auto load_partition = [&](std::size_t p) {
+      if (!in_memory) return LoadPartition(tmp_dir, comm.size(), p);
+      const std::size_t k = p - first_partition[static_cast<std::size_t>(comm.rank())];
+      std::vector<SpillRecord> records;
+      std::size_t n = 0;
+      for (std::size_t src = 0; src < received_at.size(); ++src) n += received_at[src][k + 1] - received_at[src][k];
+      records.reserve(n);
+      for (std::size_t src = 0; src < received_at.size(); ++src) {
+        records.insert(records.end(), received.begin() + static_cast<std::ptrdiff_t>(received_at[src][k]),
+                       received.begin() + static_cast<std::ptrdiff_t>(received_at[src][k + 1]));
+      }
+      return records;
+    };
+    // The sorted, deduplicated readings of this rank's nodes: in memory when
+    // the ingest fits the budget, else staged in a file.
+    std::vector<TimeMs> staged_time;
+    std::vector<double> staged_watts;
     const std::string sorted_path = tmp_dir + "/sorted_r" + std::to_string(comm.rank()) + ".bin";
     std::vector<NodeCount> node_counts;  // node id, readings
     std::int64_t duplicates = 0, conflicts = 0;
     RunCollectively(comm, [&] {
       std::unique_ptr<store::TelemetryReader> old_store;
       if (next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(store_path);
-      std::FILE* out = std::fopen(sorted_path.c_str(), "wb");
-      if (!out) throw Error(sorted_path + ": cannot create: " + std::strerror(errno));
+      std::FILE* out = in_memory ? nullptr : std::fopen(sorted_path.c_str(), "wb");
+      if (!in_memory && !out) throw Error(sorted_path + ": cannot create: " + std::strerror(errno));
       std::vector<TimeMs> t_out, old_t;
       std::vector<double> w_out, old_w;
       auto count = [&](std::uint64_t order, const char* reason) {
@@ -863,7 +936,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       };
       const auto r = static_cast<std::size_t>(comm.rank());
       for (std::size_t p = first_partition[r]; p < first_partition[r + 1]; ++p) {
-        std::vector<SpillRecord> records = LoadPartition(tmp_dir, comm.size(), p);
+        std::vector<SpillRecord> records = load_partition(p);
         ResolveAmbiguous(&records, policy.zone);
         SortByNodeTimeOrder(&records);
         for (std::size_t i = 0; i < records.size();) {
@@ -914,8 +987,11 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
           }
           if (!t_out.empty()) {
             const auto n = static_cast<std::int64_t>(t_out.size());
-            if (std::fwrite(t_out.data(), sizeof(TimeMs), t_out.size(), out) != t_out.size() ||
-                std::fwrite(w_out.data(), sizeof(double), w_out.size(), out) != w_out.size()) {
+            if (in_memory) {
+              staged_time.insert(staged_time.end(), t_out.begin(), t_out.end());
+              staged_watts.insert(staged_watts.end(), w_out.begin(), w_out.end());
+            } else if (std::fwrite(t_out.data(), sizeof(TimeMs), t_out.size(), out) != t_out.size() ||
+                       std::fwrite(w_out.data(), sizeof(double), w_out.size(), out) != w_out.size()) {
               std::fclose(out);
               throw Error(sorted_path + ": write failed (disk full?)");
             }
@@ -925,7 +1001,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         }
         std::vector<SpillRecord>().swap(records);
       }
-      if (std::fclose(out) != 0) throw Error(sorted_path + ": write failed (disk full?)");
+      std::vector<SpillRecord>().swap(received);
+      if (out && std::fclose(out) != 0) throw Error(sorted_path + ": write failed (disk full?)");
     });
     summary.duplicates = comm.AllSum(duplicates);
     summary.conflicts = comm.AllSum(conflicts);
@@ -957,6 +1034,22 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       h5::File file = h5::File::Open(batch_tmp, h5::Mode::kCreate, comm.get());
       h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", total_rows);
       h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", total_rows);
+      if (in_memory) {
+        // Collective rounds straight from memory.
+        constexpr std::int64_t kRound = 1 << 22;
+        const auto local_rows = static_cast<std::int64_t>(staged_time.size());
+        const std::int64_t rounds = comm.AllMax((local_rows + kRound - 1) / kRound);
+        for (std::int64_t round = 0; round < rounds; ++round) {
+          const std::int64_t at = std::min(round * kRound, local_rows);
+          const std::int64_t n = std::min(kRound, local_rows - at);
+          non_collective += h5::WriteSlice(time.get(), my_offset + at, n, staged_time.data() + at, true) != 0;
+          non_collective += h5::WriteSlice(watts.get(), my_offset + at, n, staged_watts.data() + at, true) != 0;
+        }
+        time.Close();
+        watts.Close();
+        file.Close();
+        return;
+      }
       const int in = ::open(sorted_path.c_str(), O_RDONLY);
       if (in < 0) throw Error(sorted_path + ": cannot reopen: " + std::strerror(errno));
       auto read_at = [&](void* dst, std::int64_t elements, std::int64_t byte_offset) {

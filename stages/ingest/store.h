@@ -125,19 +125,26 @@ class TelemetryReader {
   std::vector<std::string> node_names_;
   std::vector<std::vector<NodeSlice>> slices_;  // per node
   std::int64_t bytes_read_ = 0;
+  std::vector<TimeMs> buffer_time_;
+  std::vector<double> buffer_watts_;
 };
 
 template <typename Visit>
 void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, std::size_t chunk_size, Visit&& visit) {
   if (slices.empty()) return;
   if (slices.size() == 1) {  // the common case: one batch, no merge needed
-    std::vector<TimeMs> t(chunk_size);
-    std::vector<double> w(chunk_size);
     const NodeSlice& s = slices[0];
+    // Buffers are reused from node to node: allocating (and zeroing) fresh
+    // megabytes per node would cost more than reading the readings.
+    const auto size = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(chunk_size), s.count));
+    if (buffer_time_.size() < size) {
+      buffer_time_.resize(size);
+      buffer_watts_.resize(size);
+    }
     for (std::int64_t done = 0; done < s.count;) {
-      const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(chunk_size), s.count - done);
-      ReadChunk(static_cast<std::size_t>(s.batch), s.offset + done, n, t.data(), w.data());
-      visit(t.data(), w.data(), static_cast<std::size_t>(n));
+      const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(size), s.count - done);
+      ReadChunk(static_cast<std::size_t>(s.batch), s.offset + done, n, buffer_time_.data(), buffer_watts_.data());
+      visit(buffer_time_.data(), buffer_watts_.data(), static_cast<std::size_t>(n));
       done += n;
     }
     return;
