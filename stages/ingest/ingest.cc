@@ -805,9 +805,10 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
                                          1, max_partitions);
     const std::size_t buffer_records = std::clamp<std::size_t>(
         static_cast<std::size_t>(options.memory_budget_bytes) / (4 * partitions * sizeof(SpillRecord)), 1024, 1 << 16);
-    // Records of this ingest (32 B a row of ~30 B of CSV), held twice during
-    // the exchange: in memory when that fits the budget, else spilled to disk.
-    const bool in_memory = estimated_bytes * 32 / 30 * 2 / comm.size() <= options.memory_budget_bytes;
+    // Records of this ingest (32 B a row of ~30 B of CSV), held up to three
+    // times (send, receive, sort) around the exchange: in memory when that
+    // fits the budget, else spilled to disk.
+    const bool in_memory = estimated_bytes * 32 / 30 * 3 / comm.size() <= options.memory_budget_bytes;
     Spiller spiller(tmp_dir, comm.rank(), partitions, buffer_records, in_memory);
     if (in_memory) {
       // About this rank's share of rows per partition (30-byte rows), so the

@@ -1,0 +1,403 @@
+// The job of `wattrun run --no-fit --no-report` (spec sections 2.1-2.4 and 2.6),
+// done the way a user would do it with DuckDB from Node.js: the comparison
+// point of bench/compare_bench.sh. Not part of wattrun.
+//
+// Usage: node bench/compare/duckdb_job.mjs --config configs/eagle.yaml --input FACILITY --output DIR [--threads 2]
+// Writes DIR/runs_energy.csv, DIR/idle_power.csv, DIR/node_power_dist.csv and
+// prints the time of each step on stderr.
+//
+// What it does, and where it falls short of the spec (as well as DuckDB allows):
+// - telemetry: every telemetry/**/*.csv[.gz] in sorted path order, read by
+//   read_csv (one per run of files with the same column order, in one
+//   statement) with ignore_errors (rows with a wrong field count or a watts that
+//   is not a number are dropped silently, not counted per reason). Files whose
+//   header lacks timestamp/node/watts, empty files and files that are not
+//   really gzip are skipped. A truncated gzip stream is read up to the damage
+//   (DuckDB 1.5 does not fail on it); if the combined read fails anyway, the
+//   files are read one by one and those that fail are skipped whole.
+// - times: a trailing Z is dropped and the time read as local in the
+//   configured zone; an explicit +HH:MM offset is honoured. Local times are
+//   converted once per distinct value (ICU); a nonexistent local time drops
+//   the row; a repeated-hour time is resolved per node and local day by order
+//   (a pass ends where the local time goes back; first pass daylight time).
+// - dedup on (node, instant), first in (sorted path, line) order kept.
+// - runs -> sacct allocation lines (last line of a JobID wins) -> hostlist
+//   (expanded in JS) -> windows with one sampling interval of tolerance.
+// - energy: linear interpolation, ends interpolated or held (spec step 3),
+//   from the samples inside the window and the nearest sample on each side.
+// - statuses of spec step 4; idle power = quantile_cont(watts, q) pooled per
+//   node type; per-node quantile table with the BUTTER-E levels.
+// Not done: filters, standardization, overheads, model, quality.csv.
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import duckdb, { DuckDBInstance } from '@duckdb/node-api';
+
+// ---------- arguments and configuration ----------
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
+for (const k of ['config', 'input', 'output']) {
+  if (!args[k]) { console.error(`usage: node duckdb_job.mjs --config F --input DIR --output DIR [--threads N]`); process.exit(2); }
+}
+const threads = args.threads ?? '2';
+const t0 = performance.now();
+let tPrev = t0;
+const step = (name) => { const t = performance.now(); console.error(`  ${name}: ${((t - tPrev) / 1000).toFixed(2)} s`); tPrev = t; };
+
+// The few config keys the job needs, read with regular expressions (no YAML
+// package): zones, ignore_z, sampling interval, idle quantile, node types.
+function readConfig(file) {
+  const text = fs.readFileSync(file, 'utf8').replace(/#.*$/gm, '');
+  const section = (name) => {
+    const m = text.match(new RegExp(`^(\\s*)${name}:\\s*\\n([\\s\\S]*?)(?=^\\1\\S|(?![\\s\\S]))`, 'm'));
+    return m ? m[2] : '';
+  };
+  const tel = section('telemetry'), sch = section('scheduler');
+  const get = (src, key, dflt) => { const m = src.match(new RegExp(`\\b${key}:\\s*"?([^"\\s,}]+)"?`)); return m ? m[1] : dflt; };
+  const types = [];
+  const nt = section('node_types');
+  const re = /name:\s*"?([\w.-]+)"?[\s\S]*?signature:\s*\{([^}]*)\}/g;
+  let m;
+  while ((m = re.exec(nt))) {
+    const sig = m[2];
+    types.push({
+      name: m[1],
+      cpus: Number(get(sig, 'cpus')), memory: Number(get(sig, 'memory_mb')),
+      tmp_disk: Number(get(sig, 'tmp_disk_mb')), gres: get(sig, 'gres', '(null)'),
+    });
+  }
+  const idle = text.match(/idle:\s*\{[^}]*quantile:\s*([\d.eE+-]+)/);
+  return {
+    telTz: get(tel, 'timezone', 'UTC'), ignoreZ: get(tel, 'ignore_z', 'false') === 'true',
+    schedTz: get(sch, 'timezone', 'UTC'),
+    interval: Number(get(text, 'sampling_interval_s', '60')),
+    idleQ: idle ? Number(idle[1]) : 0.02, types,
+  };
+}
+const cfg = readConfig(args.config);
+
+// BUTTER-E node_power_dist.csv levels.
+const LEVELS = [['p000001', 1e-6], ['p00001', 1e-5], ['p0001', 1e-4], ['p001', 1e-3]];
+for (let p = 1; p <= 99; ++p) LEVELS.push([`p${p}`, p / 100]);
+LEVELS.push(['p999', 0.999], ['p9999', 0.9999], ['p99999', 0.99999], ['p999999', 0.999999]);
+
+// Slurm hostlist expansion: `r1i0n[1-3,5]`, `r1i[0-1]n[2,4]`, `a[001-003],b7`.
+function expandHostlist(expr) {
+  expr = expr.trim();
+  if (!expr || expr === 'None assigned' || expr === '(null)') return [];
+  const items = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i < expr.length; ++i) {
+    if (expr[i] === '[') ++depth;
+    else if (expr[i] === ']') --depth;
+    else if (expr[i] === ',' && depth === 0) { items.push(expr.slice(start, i)); start = i + 1; }
+  }
+  items.push(expr.slice(start));
+  const out = [];
+  for (const item of items) {
+    let names = [''];
+    const re = /([^[]*)(?:\[([^\]]*)\])?/g;
+    let m;
+    while ((m = re.exec(item)) && m[0].length) {
+      let parts = [m[1]];
+      if (m[2] !== undefined) {
+        parts = [];
+        for (const r of m[2].split(',')) {
+          const [lo, hi] = r.split('-');
+          if (hi === undefined) { parts.push(m[1] + lo); continue; }
+          for (let v = Number(lo); v <= Number(hi); ++v) parts.push(m[1] + String(v).padStart(lo.length, '0'));
+        }
+      }
+      names = names.flatMap((n) => parts.map((p) => n + p));
+    }
+    out.push(...names);
+  }
+  return out;
+}
+
+// ---------- input files ----------
+const input = path.resolve(args.input);
+const outDir = path.resolve(args.output);
+fs.mkdirSync(outDir, { recursive: true });
+function listFiles(dir, ok) {
+  if (!fs.existsSync(dir)) return [];
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p, ok));
+    else if (ok(e.name)) out.push(p);
+  }
+  return out;
+}
+const byPath = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const allTelemetry = listFiles(path.join(input, 'telemetry'), (n) => n.endsWith('.csv') || n.endsWith('.csv.gz')).sort(byPath);
+// Header probe: the first line (of the first 64 KiB, inflated if gzip). A file
+// whose header lacks the three columns, an empty file or a fake gzip is skipped.
+const telemetryGroups = []; // [header column order, files]: consecutive files in path order
+const skipped = [];
+for (const f of allTelemetry) {
+  let head;
+  try {
+    const fd = fs.openSync(f, 'r');
+    const buf = Buffer.alloc(65536);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    fs.closeSync(fd);
+    head = buf.subarray(0, n);
+    if (f.endsWith('.gz')) head = zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (e) { skipped.push(`${f} (${e.code ?? e.message})`); continue; }
+  const line = head.toString('utf8').split('\n')[0].replace(/\r$/, '');
+  const cols = line.split(',').map((s) => s.trim().replace(/^"|"$/g, ''));
+  if (!['timestamp', 'node', 'watts'].every((c) => cols.includes(c))) { skipped.push(`${f} (header '${line.slice(0, 40)}')`); continue; }
+  const key = cols.join(',');
+  const last = telemetryGroups[telemetryGroups.length - 1];
+  if (last && last[0] === key) last[1].push(f);
+  else telemetryGroups.push([key, [f]]);
+}
+const sacctFiles = listFiles(path.join(input, 'sacct'), (n) => n.endsWith('.txt')).sort(byPath);
+const sql = (s) => `'${String(s).replaceAll("'", "''")}'`;
+const sqlList = (fs_) => `[${fs_.map(sql).join(',')}]`;
+
+// ---------- DuckDB ----------
+const instance = await DuckDBInstance.create(':memory:', { threads: String(threads), preserve_insertion_order: 'true' });
+const con = await instance.connect();
+const run = (s) => con.run(s);
+const rows = async (s) => (await con.runAndReadAll(s)).getRowObjectsJS();
+await run(`SET TimeZone = 'UTC'`);
+
+// Local wall time (ms since epoch, read as if UTC) -> the UTC instants that
+// show it in zone Z: kind 0 nonexistent, 1 unique, 2 ambiguous (early, late).
+// The two candidates use the zone's offsets one day before and after.
+for (const [name, zone] of [['tel', cfg.telTz], ['sched', cfg.schedTz]]) {
+  await run(`CREATE MACRO ${name}_off(x) AS epoch_ms(timezone(${sql(zone)}, to_timestamp(x // 1000))) - (x // 1000) * 1000`);
+  await run(`CREATE MACRO ${name}_local(le) AS (
+    WITH c AS (SELECT le - ${name}_off(le - 86400000) AS c1, le - ${name}_off(le + 86400000) AS c2),
+         v AS (SELECT c1, c2, c1 + ${name}_off(c1) = le AS ok1, c2 + ${name}_off(c2) = le AS ok2 FROM c)
+    SELECT {'kind': CASE WHEN ok1 AND ok2 AND c1 <> c2 THEN 2 WHEN ok1 OR ok2 THEN 1 ELSE 0 END,
+            'early': CASE WHEN ok1 AND ok2 THEN least(c1, c2) WHEN ok1 THEN c1 WHEN ok2 THEN c2 END,
+            'late': CASE WHEN ok1 AND ok2 THEN greatest(c1, c2) WHEN ok1 THEN c1 WHEN ok2 THEN c2 END} FROM v)`);
+}
+
+// nodes.csv -> node ids and types (a HOSTNAMES hostlist is expanded).
+const nodeRows = await rows(`SELECT HOSTNAMES h, TRY_CAST(CPUS AS BIGINT) cpus, TRY_CAST(MEMORY AS BIGINT) mem,
+  TRY_CAST(TMP_DISK AS BIGINT) tmp, trim(GRES) gres FROM read_csv(${sql(path.join(input, 'nodes.csv'))}, all_varchar = true, header = true)`);
+const nodes = new Map();
+for (const r of nodeRows) {
+  if (r.cpus === null || r.mem === null || r.tmp === null) continue;
+  const t = cfg.types.find((ty) => ty.cpus === Number(r.cpus) && ty.memory === Number(r.mem) &&
+    ty.tmp_disk === Number(r.tmp) && ty.gres === (r.gres ?? '(null)'));
+  for (const h of expandHostlist(r.h ?? '')) if (!nodes.has(h)) nodes.set(h, { id: nodes.size, name: h, type: t ? t.name : '' });
+}
+await run(`CREATE TABLE nodes (node_id INTEGER, node VARCHAR, node_type VARCHAR)`);
+{
+  const app = await con.createAppender('nodes');
+  for (const n of nodes.values()) { app.appendInteger(n.id); app.appendVarchar(n.name); app.appendVarchar(n.type); app.endRow(); }
+  app.closeSync();
+}
+step('nodes');
+
+// ---------- telemetry ----------
+// rid: the row's place in (sorted path, line) order (group << 40 | row);
+// L: local wall time in ms; TRY_CAST(... AS TIMESTAMP) drops a trailing Z,
+// but would also drop an explicit offset: so the rare long time strings are
+// kept (lng) and those with an offset become instants (abs) just after.
+// (Testing every row for an offset in the read doubles its time.)
+const shortLen = cfg.ignoreZ ? 20 : 19;
+const hasOffset = `(lng[-6] IN ('+', '-') OR lng[-5] IN ('+', '-')${cfg.ignoreZ ? '' : " OR lng[-1] = 'Z'"})`;
+const readTelemetry = (g, files, order) => `SELECT (${g}::BIGINT << 40) + row_number() OVER () AS rid, timestamp AS ts, node, watts
+  FROM read_csv(${sqlList(files)},
+    columns = {${order.split(',').map((c) => `${sql(c)}: ${c === 'watts' ? "'DOUBLE'" : "'VARCHAR'"}`).join(', ')}},
+    header = true, delim = ',', quote = '"', escape = '"', auto_detect = false, ignore_errors = true)`;
+async function createTel(sources) {
+  await run(`CREATE OR REPLACE TABLE tel AS
+    SELECT rid, n.node_id, watts, epoch_ms(TRY_CAST(ts AS TIMESTAMP)) AS L,
+           CASE WHEN strlen(ts) > ${shortLen} THEN ts END AS lng, NULL::BIGINT AS abs
+    FROM (${sources.join(' UNION ALL ')}) p JOIN nodes n ON p.node = n.node
+    WHERE watts >= 0`);
+  await run(`UPDATE tel SET abs = epoch_ms(TRY_CAST(lng AS TIMESTAMPTZ)), L = NULL WHERE lng IS NOT NULL AND ${hasOffset}`);
+}
+try {
+  await createTel(telemetryGroups.map(([order, files], g) => readTelemetry(g, files, order)));
+} catch (e) {
+  // A file that fails in the middle (damaged gzip): read them one by one.
+  console.error(`  combined telemetry read failed (${String(e.message).split('\n')[0]}); reading file by file`);
+  const good = [];
+  let g = 0;
+  for (const [order, files] of telemetryGroups) {
+    for (const f of files) {
+      try { await rows(`SELECT count(*) FROM (${readTelemetry(0, [f], order)})`); good.push(readTelemetry(g++, [f], order)); }
+      catch (e2) { skipped.push(`${f} (${String(e2.message).split('\n')[0].slice(0, 80)})`); }
+    }
+  }
+  await createTel(good);
+}
+step('read telemetry');
+
+// Distinct local times -> instants, then the repeated hour by order.
+await run(`CREATE TABLE lz AS SELECT L, tel_local(L) AS z FROM (SELECT DISTINCT L FROM tel WHERE L IS NOT NULL)`);
+await run(`CREATE TABLE amb AS
+  WITH a AS (SELECT t.rid, t.node_id, t.L, lz.z.early AS early, lz.z.late AS late FROM tel t JOIN lz USING (L) WHERE lz.z.kind = 2),
+       b AS (SELECT *, lag(L) OVER (PARTITION BY node_id, L // 86400000 ORDER BY rid) AS prev FROM a),
+       c AS (SELECT *, sum(CASE WHEN L < prev THEN 1 ELSE 0 END) OVER (PARTITION BY node_id, L // 86400000 ORDER BY rid) AS pass FROM b)
+  SELECT rid, CASE WHEN pass % 2 = 0 THEN early ELSE late END AS t FROM c`);
+step('local times');
+
+// Readings: valid, deduplicated on (node, instant), the first (lowest rid) kept.
+await run(`CREATE TABLE rd AS
+  WITH v AS (SELECT t.rid, t.node_id, t.watts,
+                    coalesce(t.abs, CASE lz.z.kind WHEN 1 THEN lz.z.early WHEN 2 THEN a.t END) AS t
+             FROM tel t LEFT JOIN lz USING (L) LEFT JOIN amb a USING (rid))
+  SELECT node_id, t, arg_min(watts, rid) AS w FROM v WHERE t IS NOT NULL GROUP BY node_id, t`);
+await run(`DROP TABLE tel`);
+step('dedup');
+
+// ---------- small tables: runs, sacct ----------
+const runsCsv = path.join(input, 'runs.csv');
+const runRows = await rows(`SELECT run_id, slurm_job_id, trim(host_name) AS host,
+    epoch_ms(TRY_CAST(trim(start_time) AS TIMESTAMPTZ)) AS s, epoch_ms(TRY_CAST(trim(update_time) AS TIMESTAMPTZ)) AS u,
+    TRY_CAST(size AS DOUBLE) AS size, TRY_CAST(depth AS DOUBLE) AS depth, TRY_CAST(batch_size AS DOUBLE) AS bs,
+    TRY_CAST(learning_rate AS DOUBLE) AS lr, trim(is_gpu) AS is_gpu
+  FROM read_csv(${sql(runsCsv)}, all_varchar = true, header = true, ignore_errors = true)`);
+const sacct = sacctFiles.length ? await rows(`
+  WITH r AS (SELECT row_number() OVER () AS rn, trim(JobID) AS job, trim(NodeList) AS nl, trim(Start) AS st, trim("End") AS en
+             FROM read_csv(${sqlList(sacctFiles)}, delim = '|', header = true, all_varchar = true, quote = '', escape = '',
+                           ignore_errors = true, union_by_name = true)),
+       a AS (SELECT * FROM r WHERE job IS NOT NULL AND job <> 'JobID' AND NOT contains(job, '.'))
+  SELECT rn, job, nl, st, en,
+         CASE WHEN st IN ('Unknown', 'None') THEN NULL ELSE sched_local(epoch_ms(TRY_CAST(st AS TIMESTAMP))) END AS sz,
+         CASE WHEN en IN ('Unknown', 'None') THEN NULL ELSE sched_local(epoch_ms(TRY_CAST(en AS TIMESTAMP))) END AS ez
+  FROM a ORDER BY rn`) : [];
+const jobs = new Map(); // JobID -> last good allocation line
+for (const j of sacct) {
+  const hasStart = !(j.st === 'Unknown' || j.st === 'None');
+  const running = j.en === null || j.en === 'Unknown' || j.en === 'None';
+  if (hasStart && (!j.sz || j.sz.kind === 0 || j.sz.early === null)) continue; // bad or nonexistent time
+  if (!running && (!j.ez || j.ez.kind === 0 || j.ez.early === null)) continue;
+  const start = hasStart ? Number(j.sz.early) : null;
+  let end = null;
+  if (!running) {
+    end = Number(j.ez.early);
+    if (hasStart && end < start) end = Number(j.ez.late);
+    if (hasStart && end < start) continue; // negative window
+  }
+  jobs.set(j.job, { nl: j.nl ?? '', hasStart, start, end, hosts: null });
+}
+step('runs + sacct');
+
+// ---------- join and statuses up to job_running ----------
+const tolMs = cfg.interval * 1000;
+const isCount = (x) => x !== null && Number.isInteger(x) && x >= 0;
+const boolOf = { True: true, False: false, true: true, false: false, 1: true, 0: false };
+const out = runRows.map((r) => {
+  const o = { run_id: r.run_id, slurm_job_id: r.slurm_job_id, node: r.host, node_type: '', is_gpu: '', status: '',
+              run_time: null, samples: null, energy: null, s: r.s === null ? null : Number(r.s), u: r.u === null ? null : Number(r.u) };
+  if (r.s === null || r.u === null || !isCount(r.size) || !isCount(r.depth) || !isCount(r.bs) || r.lr === null ||
+      !(r.is_gpu in boolOf)) { o.status = 'bad_run_row'; return o; }
+  o.is_gpu = boolOf[r.is_gpu] ? 'True' : 'False';
+  if (o.u < o.s) { o.status = 'bad_window'; return o; }
+  o.run_time = (o.u - o.s) / 1000;
+  const n = nodes.get(r.host);
+  if (!n || !n.type) { o.status = 'unknown_node'; return o; }
+  o.node_type = n.type; o.node_id = n.id;
+  const job = jobs.get(r.slurm_job_id);
+  if (!job) { o.status = 'no_job'; return o; }
+  job.hosts ??= new Set(expandHostlist(job.nl));
+  if (!job.hosts.has(r.host)) { o.status = 'host_not_in_job'; return o; }
+  if (!job.hasStart || o.s < job.start - tolMs || (job.end !== null && o.u > job.end + tolMs)) { o.status = 'outside_job_window'; return o; }
+  if (job.end === null) { o.status = 'job_running'; return o; }
+  o.status = 'measure';
+  return o;
+});
+
+// ---------- energies ----------
+// Per run: the samples inside [s, u] and the nearest sample on each side,
+// taken from the readings within a margin of the window (one range join);
+// for the few runs whose neighbour lies beyond the margin, from all the
+// node's readings. Without a neighbour the nearest inside value is held.
+// Energy = sum over consecutive samples of the linear segment clipped to [s, u].
+await run(`CREATE TABLE q (k INTEGER, node_id INTEGER, s BIGINT, u BIGINT)`);
+{
+  const app = await con.createAppender('q');
+  out.forEach((o, k) => {
+    if (o.status !== 'measure') return;
+    app.appendInteger(k); app.appendInteger(o.node_id); app.appendBigInt(BigInt(o.s)); app.appendBigInt(BigInt(o.u)); app.endRow();
+  });
+  app.closeSync();
+}
+const M = 5 * tolMs;
+await run(`CREATE TABLE j AS SELECT q.k, q.s, q.u, rd.t, rd.w FROM q JOIN rd ON rd.node_id = q.node_id AND rd.t BETWEEN q.s - ${M} AND q.u + ${M}`);
+await run(`CREATE TABLE stats AS SELECT k, count(*) AS samples, count(*) FILTER (WHERE w = 0) AS zeros,
+  arg_min(w, t) AS w_first, arg_max(w, t) AS w_last FROM j WHERE t BETWEEN s AND u GROUP BY k`);
+await run(`CREATE TABLE pn AS
+  SELECT k, max(t) AS t, arg_max(w, t) AS w, 'p' AS side FROM j WHERE t < s GROUP BY k
+  UNION ALL SELECT k, min(t) AS t, arg_min(w, t) AS w, 'n' AS side FROM j WHERE t > u GROUP BY k`);
+// Neighbours beyond the margin (gaps in the telemetry), for the runs that lack one.
+await run(`CREATE TABLE qp AS SELECT * FROM q WHERE k IN (SELECT k FROM stats) AND k NOT IN (SELECT k FROM pn WHERE side = 'p')`);
+await run(`CREATE TABLE qn AS SELECT * FROM q WHERE k IN (SELECT k FROM stats) AND k NOT IN (SELECT k FROM pn WHERE side = 'n')`);
+await run(`INSERT INTO pn
+  SELECT qp.k, max(rd.t), arg_max(rd.w, rd.t), 'p' FROM qp JOIN rd ON rd.node_id = qp.node_id AND rd.t < qp.s - ${M} GROUP BY qp.k
+  UNION ALL SELECT qn.k, min(rd.t), arg_min(rd.w, rd.t), 'n' FROM qn JOIN rd ON rd.node_id = qn.node_id AND rd.t > qn.u + ${M} GROUP BY qn.k`);
+const energies = await rows(`
+  WITH seq AS (SELECT k, t, w FROM j WHERE t BETWEEN s AND u
+               UNION ALL SELECT k, t, w FROM pn
+               UNION ALL SELECT st.k, q.s, st.w_first FROM stats st JOIN q USING (k) WHERE st.k NOT IN (SELECT k FROM pn WHERE side = 'p')
+               UNION ALL SELECT st.k, q.u, st.w_last FROM stats st JOIN q USING (k) WHERE st.k NOT IN (SELECT k FROM pn WHERE side = 'n')),
+       seg AS (SELECT k, t, w, lead(t) OVER (PARTITION BY k ORDER BY t) AS nt, lead(w) OVER (PARTITION BY k ORDER BY t) AS nw FROM seq),
+       clip AS (SELECT seg.*, greatest(t, q.s) AS x1, least(nt, q.u) AS x2 FROM seg JOIN q USING (k) WHERE nt IS NOT NULL),
+       e AS (SELECT k, sum(CASE WHEN x2 > x1 THEN (x2 - x1) / 1000.0 *
+                 ((w + (nw - w) * ((x1 - t) / (nt - t)::DOUBLE)) + (w + (nw - w) * ((x2 - t) / (nt - t)::DOUBLE))) / 2 ELSE 0 END) AS energy
+             FROM clip GROUP BY k)
+  SELECT q.k, coalesce(st.samples, 0) AS samples, coalesce(st.zeros, 0) AS zeros, e.energy
+  FROM q LEFT JOIN stats st USING (k) LEFT JOIN e USING (k)`);
+for (const e of energies) {
+  const o = out[e.k];
+  o.samples = Number(e.samples);
+  if (o.samples === 0) { o.status = 'missing_all'; continue; }
+  o.energy = e.energy;
+  if (o.samples < (o.u - o.s) / 1000 / cfg.interval - 1) o.status = 'missing_some';
+  else if (Number(e.zeros) > 0) o.status = 'zero_watts';
+  else o.status = 'ok';
+}
+step('join + energies');
+
+// ---------- idle power and per-node quantiles ----------
+await run(`COPY (SELECT node_type, count(DISTINCT node_id) AS nodes, count(*) AS readings, quantile_cont(w, ${cfg.idleQ}) AS idle_w
+  FROM rd JOIN nodes USING (node_id) WHERE node_type <> '' GROUP BY node_type ORDER BY node_type)
+  TO ${sql(path.join(outDir, 'idle_power.csv'))} (HEADER)`);
+// Per-node table: quantile_cont with 107 levels costs ~1 s per 10 levels
+// here, so the levels are read off each node's value histogram instead
+// (exact, same type-7 formula: x[lo] + (h - lo) * (x[lo+1] - x[lo]), h = (n-1)q).
+await run(`CREATE TABLE lv (i INTEGER, q DOUBLE)`);
+await run(`INSERT INTO lv VALUES ${LEVELS.map(([, v], i) => `(${i + 1}, ${v})`).join(', ')}`);
+await run(`COPY (
+  WITH h AS (SELECT node_id, w, count(*) AS c FROM rd GROUP BY node_id, w),
+       hc AS (SELECT node_id, w, sum(c) OVER (PARTITION BY node_id ORDER BY w) - c AS lo_rank,
+                     sum(c) OVER (PARTITION BY node_id ORDER BY w) AS hi_rank, sum(c) OVER (PARTITION BY node_id) AS n FROM h),
+       pos AS (SELECT DISTINCT node_id, n FROM hc),
+       lq AS (SELECT pos.node_id, pos.n, lv.i, (pos.n - 1) * lv.q AS hq, floor((pos.n - 1) * lv.q)::BIGINT AS r FROM pos, lv),
+       v AS (SELECT lq.node_id, lq.n, lq.i,
+                    (SELECT w FROM hc WHERE hc.node_id = lq.node_id AND lq.r >= hc.lo_rank AND lq.r < hc.hi_rank) AS x0,
+                    (SELECT w FROM hc WHERE hc.node_id = lq.node_id AND least(lq.r + 1, lq.n - 1) >= hc.lo_rank AND least(lq.r + 1, lq.n - 1) < hc.hi_rank) AS x1,
+                    lq.hq - lq.r AS f FROM lq),
+       t AS (SELECT node_id, any_value(n) AS n, list(x0 + f * (x1 - x0) ORDER BY i) AS qs FROM v GROUP BY node_id),
+       mm AS (SELECT node_id, min(w) AS lo, max(w) AS hi FROM h GROUP BY node_id)
+  SELECT node, n AS count, lo AS min, ${LEVELS.map(([c], i) => `qs[${i + 1}] AS ${c}`).join(', ')}, hi AS max, node_type
+  FROM t JOIN mm USING (node_id) JOIN nodes USING (node_id) ORDER BY node)
+  TO ${sql(path.join(outDir, 'node_power_dist.csv'))} (HEADER)`);
+step('quantiles');
+
+// ---------- runs_energy.csv ----------
+const csvField = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+const lines = ['run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy'];
+for (const o of out) {
+  const measured = ['ok', 'missing_some', 'zero_watts'].includes(o.status);
+  lines.push([o.run_id, o.slurm_job_id, o.node, o.node_type, o.is_gpu, o.status, o.run_time,
+    o.samples, measured ? o.energy : null].map(csvField).join(','));
+}
+fs.writeFileSync(path.join(outDir, 'runs_energy.csv'), lines.join('\n') + '\n');
+step('write');
+const counts = {};
+for (const o of out) counts[o.status] = (counts[o.status] ?? 0) + 1;
+const nReadings = (await rows(`SELECT count(*) AS n FROM rd`))[0].n;
+console.error(`duckdb_job (DuckDB ${duckdb.version()}): ${out.length} runs (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}), ` +
+  `${nReadings} readings, ${skipped.length} telemetry files skipped, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+for (const s of skipped) console.error(`  skipped: ${s}`);
