@@ -153,13 +153,17 @@ bool LineReader::Fill() {
   const std::size_t room = buffer_.size() - end_;
   if (source_->gzip) {
     const unsigned ask = room > (1u << 30) ? (1u << 30) : static_cast<unsigned>(room);
+    if (!pending_error_.empty()) throw InputError(path_, 0, pending_error_);
     const int got = gzread(source_->gz, dst, ask);
     int code = Z_OK;
     const char* message = gzerror(source_->gz, &code);
     if (got < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-      throw InputError(path_, 0,
-                       std::string("corrupt gzip stream: ") +
-                           (code == Z_BUF_ERROR ? "unexpected end of file" : message));
+      const std::string error = std::string("corrupt gzip stream: ") +
+                                (code == Z_BUF_ERROR ? "unexpected end of file" : message);
+      // Hand out the complete lines decompressed before the damage first;
+      // the error comes on the next read.
+      if (got <= 0) throw InputError(path_, 0, error);
+      pending_error_ = error;
     }
     end_ += static_cast<std::size_t>(got);
     return got > 0;

@@ -58,6 +58,7 @@ class LineReader {
   std::string buffer_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::string pending_error_;  // a gzip error seen after some data: thrown on the next read
   std::size_t scan_ = 0;  // bytes before this hold no newline of the current line
   bool eof_ = false;
   std::int64_t line_number_ = 0;
