@@ -258,22 +258,36 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name) {
   return out;
 }
 
+namespace {
+// Dataspaces selecting elements [offset, offset + count) of a 1-D dataset
+// (nothing when count is 0, so that a rank with no data can still join a
+// collective transfer), and a transfer list, collective if asked.
+struct SliceSelection {
+  H5Id file_space, mem_space, dxpl;
+};
+SliceSelection SelectSlice(hid_t dataset, std::int64_t offset, std::int64_t count, bool collective) {
+  SliceSelection s;
+  s.file_space = H5Id(CheckId(H5Dget_space(dataset), "H5Dget_space", "slice"));
+  const hsize_t start = static_cast<hsize_t>(offset);
+  const hsize_t n = static_cast<hsize_t>(std::max<std::int64_t>(count, 0));
+  s.mem_space = H5Id(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "slice"));
+  if (count > 0) {
+    Check(H5Sselect_hyperslab(s.file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr),
+          "H5Sselect_hyperslab", "slice");
+  } else {
+    H5Sselect_none(s.file_space.get());
+    H5Sselect_none(s.mem_space.get());
+  }
+  s.dxpl = H5Id(CheckId(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", "slice"));
+  if (collective) Check(H5Pset_dxpl_mpio(s.dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio", "slice");
+  return s;
+}
+}  // namespace
+
 template <typename T>
 void ReadSlice(hid_t dataset, std::int64_t offset, std::int64_t count, T* out, bool collective) {
-  H5Id file_space(CheckId(H5Dget_space(dataset), "H5Dget_space", "slice"));
-  const hsize_t start = static_cast<hsize_t>(offset);
-  const hsize_t n = static_cast<hsize_t>(count);
-  H5Id mem_space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "slice"));
-  if (count > 0) {
-    Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr), "H5Sselect_hyperslab",
-          "slice");
-  } else {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(mem_space.get());
-  }
-  H5Id dxpl(CheckId(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", "slice"));
-  if (collective) Check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio", "slice");
-  Check(H5Dread(dataset, NativeType<T>(), mem_space.get(), file_space.get(), dxpl.get(), out), "H5Dread",
+  const SliceSelection s = SelectSlice(dataset, offset, count, collective);
+  Check(H5Dread(dataset, NativeType<T>(), s.mem_space.get(), s.file_space.get(), s.dxpl.get(), out), "H5Dread",
         "slice at " + std::to_string(offset));
 }
 
@@ -292,25 +306,13 @@ H5Id CreateDataset(hid_t loc, const std::string& name, std::int64_t total) {
 
 template <typename T>
 std::uint32_t WriteSlice(hid_t dataset, std::int64_t offset, std::int64_t count, const T* data, bool collective) {
-  H5Id file_space(CheckId(H5Dget_space(dataset), "H5Dget_space", "slice"));
-  const hsize_t start = static_cast<hsize_t>(offset);
-  const hsize_t n = static_cast<hsize_t>(std::max<std::int64_t>(count, 0));
-  H5Id mem_space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "slice"));
-  if (count > 0) {
-    Check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr), "H5Sselect_hyperslab",
-          "slice");
-  } else {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(mem_space.get());
-  }
-  H5Id dxpl(CheckId(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", "slice"));
-  if (collective) Check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio", "slice");
-  Check(H5Dwrite(dataset, NativeType<T>(), mem_space.get(), file_space.get(), dxpl.get(), data), "H5Dwrite",
+  const SliceSelection s = SelectSlice(dataset, offset, count, collective);
+  Check(H5Dwrite(dataset, NativeType<T>(), s.mem_space.get(), s.file_space.get(), s.dxpl.get(), data), "H5Dwrite",
         "slice at " + std::to_string(offset));
   std::uint32_t local_cause = 0;
   if (collective) {
     std::uint32_t global_cause = 0;
-    H5Pget_mpio_no_collective_cause(dxpl.get(), &local_cause, &global_cause);
+    H5Pget_mpio_no_collective_cause(s.dxpl.get(), &local_cause, &global_cause);
   }
   return local_cause;
 }

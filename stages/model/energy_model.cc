@@ -8,11 +8,6 @@
 namespace wattrun::model {
 namespace {
 
-// Per-event parameters are in mJ (spec step 12's reading of Table 4).
-constexpr double kJoulesPerMilliJoule = 1e-3;
-constexpr double kFlopsPerGflop = 1e9;
-constexpr double kBytesPerMiB = 1024.0 * 1024.0;
-constexpr std::size_t kFixedParameters = 4;  // ke kp ko kd
 
 // Adds `accesses` accesses of a working set of `bytes` at `level` to the a_c
 // and m_c columns of `row`.

@@ -2,12 +2,20 @@
 // k = [ke, kp, ko, kd, a_1..a_C, m_1..m_C], and its evaluation.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
 #include "stages/topology/topology.h"
 
 namespace wattrun::model {
+
+// Units of k (spec step 12's reading of Table 4): per-event costs in mJ,
+// operations per GFLOP, working-set sizes in MiB; ke in J.
+inline constexpr double kJoulesPerMilliJoule = 1e-3;
+inline constexpr double kFlopsPerGflop = 1e9;
+inline constexpr double kBytesPerMiB = 1024.0 * 1024.0;
+inline constexpr std::size_t kFixedParameters = 4;  // ke kp ko kd
 
 // Parameter names in k's order, e.g. ke kp ko kd a1..aC m1..mC.
 std::vector<std::string> ParameterNames(int n_levels);

@@ -6,14 +6,11 @@
 #include <utility>
 
 #include "core/error.h"
+#include "stages/model/energy_model.h"
 
 namespace wattrun::model {
 namespace {
 
-constexpr double kJoulesPerMilliJoule = 1e-3;
-constexpr double kFlopsPerGflop = 1e9;
-constexpr double kBytesPerMiB = 1024.0 * 1024.0;
-constexpr std::size_t kFixedParameters = 4;  // ke kp ko kd
 constexpr double kTrainingShare = 0.8;       // the 80/20 split
 
 int LevelCount(const std::vector<double>& k) {
