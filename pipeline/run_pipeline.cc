@@ -486,7 +486,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   }
   if (unknown_dataset) AddQuality(&out, "datasets", "run_dataset_not_in_datasets_csv", unknown_dataset);
   if (bad_network) AddQuality(&out, "runs", "unknown_shape_or_depth", bad_network);
-  if (summary) summary->stages.push_back({"statuses, filters, idle, standardize", SecondsSince(t_final), 0, 0, 0});
+  if (summary) summary->stages.push_back({"statuses filters idle standardize", SecondsSince(t_final), 0, 0, 0});
 
   // The model (spec step 12), per hardware class, on usable runs.
   if (options.fit_model) {
@@ -540,7 +540,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
                                    fit.flops_baseline.c0_j + fit.flops_baseline.c1_j_per_flop * model::TotalFlops(samples[s].features)});
       }
       m.fit_seconds = SecondsSince(t_fit);
-      if (summary) summary->stages.push_back({"model fit (" + cls.name + ", " + std::to_string(samples.size()) + " runs)", m.fit_seconds, 0, 0, 0});
+      if (summary) summary->stages.push_back({"model fit " + cls.name + " (" + std::to_string(samples.size()) + " runs)", m.fit_seconds, 0, 0, 0});
       out.models.push_back(m);
     }
   }
