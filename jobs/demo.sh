@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RANKS="${1:-2}"
-bash jobs/setup.sh build
+bash jobs/setup.sh build wattrun   # the tests are built by jobs/test.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 MPIRUN=(mpirun -n "$RANKS")
 "${MPIRUN[@]}" build/pipeline/wattrun generate --config configs/demo.yaml --output demo/facility
