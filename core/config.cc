@@ -30,12 +30,19 @@ class ConfigReader {
     return out;
   }
 
+  // A mapping key as text; a key that is not a plain scalar is a problem.
+  std::string Key(const YAML::Node& key, const std::string& path) {
+    if (key.IsScalar()) return key.Scalar();
+    Problem(path, "keys must be plain names, not lists or mappings");
+    return "?";
+  }
+
   // Reports keys of a map that are not in `known`.
   void CheckKeys(const YAML::Node& node, const std::string& path,
                  const std::set<std::string>& known) {
     if (!node || !node.IsMap()) return;
     for (const auto& kv : node) {
-      const std::string key = kv.first.as<std::string>();
+      const std::string key = Key(kv.first, path);
       if (!known.count(key)) {
         std::string list;
         for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
@@ -163,7 +170,7 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   } else {
     for (const auto& kv : classes) {
       HardwareClassConfig c;
-      c.name = kv.first.as<std::string>();
+      c.name = r.Key(kv.first, "facility.hardware_classes");
       const std::string cpath = "facility.hardware_classes." + c.name;
       if (c.name != "cpu" && c.name != "gpu") {
         r.Problem(cpath, "hardware class must be 'cpu' or 'gpu' (runs.csv is_gpu selects it)");
@@ -172,7 +179,9 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
       const YAML::Node cn = kv.second;
       if (!r.IsMap(cn, cpath, true)) continue;
       r.CheckKeys(cn, cpath, {"reference_type", "memory_levels"});
-      r.Get(cn, cpath, "reference_type", &c.reference_type, true);
+      if (r.Get(cn, cpath, "reference_type", &c.reference_type, true) && c.reference_type.empty()) {
+        r.Problem(cpath + ".reference_type", "must name a node type, got an empty string");
+      }
       const YAML::Node levels = cn["memory_levels"];
       const std::string lpath = cpath + ".memory_levels";
       if (!levels || !levels.IsSequence() || levels.size() == 0) {
@@ -303,9 +312,10 @@ void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
     auto& target = std::string(key) == "mix" ? carbon->mix : carbon->source_intensity_g_per_kwh;
     for (const auto& kv : m) {
       double v = 0;
-      if (r.Get(m, path + "." + key, kv.first.as<std::string>(), &v)) {
-        if (v < 0) r.Problem(path + "." + key + "." + kv.first.as<std::string>(), "must be >= 0");
-        target[kv.first.as<std::string>()] = v;
+      const std::string source = r.Key(kv.first, path + "." + key);
+      if (r.Get(m, path + "." + key, source, &v)) {
+        if (v < 0) r.Problem(path + "." + key + "." + source, "must be >= 0");
+        target[source] = v;
       }
     }
   }
@@ -374,7 +384,7 @@ void ReadPipeline(ConfigReader& r, const YAML::Node& node, PipelineConfig* p) {
     } else {
       p->node_quantiles.clear();
       for (const auto& kv : nq) {
-        const std::string name = kv.first.as<std::string>();
+        const std::string name = r.Key(kv.first, "pipeline.node_quantiles");
         double q = 0;
         if (r.Get(nq, "pipeline.node_quantiles", name, &q)) {
           if (!(q >= 0 && q <= 1)) r.Problem("pipeline.node_quantiles." + name, "must be in [0, 1], got " + Num(q));
@@ -417,7 +427,13 @@ void ReadGenerator(ConfigReader& r, const YAML::Node& node, GeneratorConfig* g) 
     if (!ds.IsSequence()) {
       r.Problem("generator.datasets", "must be a list of data set names");
     } else {
-      for (const auto& d : ds) g->datasets.push_back(d.as<std::string>());
+      for (std::size_t i = 0; i < ds.size(); ++i) {
+        if (!ds[i].IsScalar()) {
+          r.Problem(ConfigReader::Index("generator.datasets", i), "must be a data set name");
+          continue;
+        }
+        g->datasets.push_back(ds[i].Scalar());
+      }
     }
   }
 }

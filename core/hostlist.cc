@@ -61,7 +61,8 @@ std::vector<std::string> ExpandGroup(std::string_view group, std::string_view ex
     }
     if (hi_text.empty()) hi = lo;
     if (hi < lo) Fail(expression, "range end before start in '" + std::string(range) + "'");
-    if (hi - lo + 1 > kMaxRangeHosts) {
+    // hi - lo, not hi - lo + 1: the latter wraps to 0 for [0-18446744073709551615].
+    if (hi - lo >= kMaxRangeHosts || values.size() + (hi - lo) >= kMaxExpandedHosts) {
       Fail(expression, "too many hosts in range '" + std::string(range) + "'");
     }
     for (std::uint64_t v = lo;; ++v) {
