@@ -30,16 +30,7 @@ PACKAGES=()
 eval "$(awk '/^PACKAGES=\(/ { p = 1 } p { print } p && /\)[[:space:]]*$/ { exit }' jobs/setup.sh)"
 ((${#PACKAGES[@]})) || { echo "run_fuzz: no PACKAGES=(...) in jobs/setup.sh" >&2; exit 1; }
 PACKAGES+=(clang libclang-rt-dev)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "run_fuzz: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash jobs/install_packages.sh run_fuzz "${PACKAGES[@]}"
 
 # Everything is compiled with coverage and the sanitizers, so that libFuzzer
 # sees inside the parsers; only the fuzz targets link libFuzzer's main.

@@ -16,16 +16,7 @@ BUILD_DIR=build-asan
 PACKAGES=()
 eval "$(awk '/^PACKAGES=\(/ { p = 1 } p { print } p && /\)[[:space:]]*$/ { exit }' jobs/setup.sh)"
 ((${#PACKAGES[@]})) || { echo "sanitize: no PACKAGES=(...) in jobs/setup.sh" >&2; exit 1; }
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "sanitize: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash jobs/install_packages.sh sanitize "${PACKAGES[@]}"
 
 # -O1 -g without NDEBUG: line numbers in the reports, assertions on, and
 # tests fast enough under the sanitizers.

@@ -11,16 +11,7 @@ for t in "$@"; do TARGETS+=(--target "$t"); done
 PACKAGES=(build-essential cmake pkg-config zlib1g-dev tzdata
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev libceres-dev
           libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client hdf5-tools)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  echo "setup: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash jobs/install_packages.sh setup "${PACKAGES[@]}"
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)" "${TARGETS[@]}"
