@@ -77,6 +77,23 @@ for delay in 0.2 0.5 0.9 1.4; do
 done
 check "killed runs: _SUCCESS only with every file complete" $ok
 
+# 7b. Every kind of dirt at once: the generator's dirty facility (duplicates,
+# conflicts, malformed rows, a header-only, an empty, a fake-gzip and a
+# wrong-header file, runs on unknown nodes, negative windows) plus a
+# semicolon-delimited file and a binary file in telemetry/: the run completes,
+# quality.csv counts the new files' lines, and no run's result changes.
+cp -r "$WORK/facility" "$WORK/dirty"
+mkdir -p "$WORK/dirty/telemetry/extra"
+printf 'timestamp;node;watts\n2021-10-16 00:00:00Z;r1i0n0;300\n2021-10-16 00:01:00Z;r1i0n0;301\n' > "$WORK/dirty/telemetry/extra/semicolon.csv"
+head -c 65536 /dev/urandom > "$WORK/dirty/telemetry/extra/binary.csv"
+mpirun -n 2 "$BIN" run --config "$CONFIG" --input "$WORK/facility" --output "$WORK/r_clean" --no-fit --no-report >/dev/null 2>&1
+run mpirun -n 2 "$BIN" run --config "$CONFIG" --input "$WORK/dirty" --output "$WORK/r_dirty" --no-fit --no-report
+bad_clean=$(grep '^telemetry,bad_header,' "$WORK/r_clean/quality.csv" | cut -d, -f3)
+bad_dirty=$(grep '^telemetry,bad_header,' "$WORK/r_dirty/quality.csv" | cut -d, -f3)
+[[ $rc -eq 0 && -e $WORK/r_dirty/_SUCCESS && $bad_dirty -gt $((bad_clean + 2)) ]] &&
+  cmp -s "$WORK/r_clean/runs_energy.csv" "$WORK/r_dirty/runs_energy.csv"
+check "every kind of dirt: run completes, bad_header $bad_clean -> $bad_dirty, runs_energy.csv unchanged" $?
+
 # 8. Unwritable output and a disk that is full.
 run "$BIN" run --config "$CONFIG" --store "$WORK/store.h5" --output /proc/wattrun_results --no-fit
 [[ $rc -ne 0 && $rc -lt 128 && $out == *"/proc/wattrun_results"* ]]; check "unwritable output: clear error, exit $rc" $?
