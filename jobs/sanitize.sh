@@ -60,7 +60,9 @@ if ((${#reports[@]})); then
     head -60 "$r"
   done
   status=1
+elif ((status == 0)); then
+  echo "sanitize: all tests passed, no sanitizer reports"
 else
-  echo "sanitize: no sanitizer reports$( ((status == 0)) || echo "; tests failed otherwise (see above)")"
+  echo "sanitize: no sanitizer reports, but tests failed (see above)"
 fi
 exit "$status"
