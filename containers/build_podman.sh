@@ -2,14 +2,15 @@
 # Builds containers/Dockerfile for real with Debian's podman: a Debian 12
 # base image is debootstrapped from this machine's apt mirror and imported
 # as localhost/debian:bookworm, then the Dockerfile is built on it with
-# chroot isolation. The Dockerfile's last steps run jobs/test.sh and
+# chroot isolation, from the context containers/stage_context.sh writes
+# (the checkout and ../shared/spec beside it). The Dockerfile's last steps run jobs/test.sh and
 # jobs/demo.sh, so a finished build is the check (running the image is not
 # needed, and some sandboxes refuse it).
 #
 # Usage: bash containers/build_podman.sh [IMAGE_TAG]     (default: wattrun)
 # Environment:
-#   PODMAN_WORK     scratch directory for the base root file system
-#                   (default /var/tmp/wattrun-podman)
+#   PODMAN_WORK     scratch directory for the base root file system and the
+#                   build context (default /var/tmp/wattrun-podman)
 #   DEBIAN_MIRROR   mirror for debootstrap (default: the first Debian mirror
 #                   of /etc/apt/sources.list{,.d/*})
 #   REBUILD_BASE=1  debootstrap the base image again even if it exists
@@ -78,13 +79,14 @@ if [[ "${BASE_ONLY:-0}" == 1 ]]; then
 fi
 
 read -r -a extra <<<"${PODMAN_BUILD_ARGS:-}"
+context="$WORK/context"
+bash containers/stage_context.sh "$context"
 log "podman build -f containers/Dockerfile -t $TAG (FROM $BASE): installs, builds, tests, runs the demo"
 start=$(date +%s)
 status=0
 $SUDO podman build --isolation=chroot --network=host \
-  --ignorefile containers/Dockerfile.dockerignore \
   --build-arg BASE_IMAGE="$BASE" \
-  -f containers/Dockerfile -t "$TAG" "${extra[@]}" . || status=$?
+  -f containers/Dockerfile -t "$TAG" "${extra[@]}" "$context" || status=$?
 elapsed=$(( $(date +%s) - start ))
 if ((status != 0)); then
   log "FAILED after $((elapsed / 60)) min $((elapsed % 60)) s (exit $status)"
