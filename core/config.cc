@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -76,13 +77,22 @@ class ConfigReader {
       Problem(path, "must be a scalar value");
       return false;
     }
+    T value{};
     try {
-      *out = node.as<T>();
-      return true;
+      value = node.as<T>();
     } catch (const YAML::Exception&) {
       Problem(path, std::string("must be ") + TypeName<T>() + ", got '" + node.Scalar() + "'");
       return false;
     }
+    if constexpr (std::is_floating_point_v<T>) {
+      // YAML reads .inf, -.inf and .nan as numbers; no setting means them.
+      if (!std::isfinite(value)) {
+        Problem(path, "must be a finite number, got '" + node.Scalar() + "'");
+        return false;
+      }
+    }
+    *out = value;
+    return true;
   }
 
   // Byte sizes: an integer, or a number with a unit (B, KiB, MiB, GiB, TiB, KB, MB, GB).
@@ -90,15 +100,20 @@ class ConfigReader {
                 double* out) {
     std::string text;
     if (!Get(parent, parent_path, key, &text, true)) return false;
-    std::size_t pos = 0;
-    double value = 0;
-    try {
-      value = std::stod(text, &pos);
-    } catch (...) {
-      Problem(Join(parent_path, key), "must be a byte size such as 32KiB, got '" + text + "'");
+    const std::string path = Join(parent_path, key);
+    double yaml_number = 0;
+    if (YAML::convert<double>::decode(parent[key], yaml_number) && !std::isfinite(yaml_number)) {
+      Problem(path, "must be a finite byte size, got '" + text + "'");  // .inf, .nan
       return false;
     }
-    std::string unit = text.substr(pos);
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    const double value = std::strtod(begin, &end);  // overflow gives inf, checked below
+    if (end == begin) {
+      Problem(path, "must be a byte size such as 32KiB, got '" + text + "'");
+      return false;
+    }
+    std::string unit = text.substr(static_cast<std::size_t>(end - begin));
     while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
     static const std::pair<const char*, double> kUnits[] = {
         {"", 1.0},      {"B", 1.0},      {"KiB", 1024.0}, {"MiB", 1048576.0},
@@ -106,12 +121,20 @@ class ConfigReader {
         {"GB", 1e9},    {"TB", 1e12}};
     for (const auto& [name, factor] : kUnits) {
       if (unit == name) {
-        *out = value * factor;
-        if (!(*out > 0)) Problem(Join(parent_path, key), "must be > 0, got '" + text + "'");
-        return *out > 0;
+        const double bytes = value * factor;
+        if (!std::isfinite(bytes)) {
+          Problem(path, "must be a finite byte size, got '" + text + "'");
+          return false;
+        }
+        if (!(bytes > 0)) {
+          Problem(path, "must be > 0, got '" + text + "'");
+          return false;
+        }
+        *out = bytes;
+        return true;
       }
     }
-    Problem(Join(parent_path, key), "unknown byte unit '" + unit + "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
+    Problem(path, "unknown byte unit '" + unit + "' (use B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)");
     return false;
   }
 

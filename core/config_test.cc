@@ -111,5 +111,56 @@ TEST(Config, FacilityConstraints) {
   EXPECT_NE(ErrorOf("facility: {name: [unclosed\n").find("bad.yaml:"), std::string::npos);
 }
 
+TEST(Config, NonFiniteNumbersAreRejected) {
+  // YAML reads .inf and .nan as numbers; a comparison such as "> 0" lets .inf
+  // through and every comparison lets .nan through, so finiteness is its own check.
+  for (const char* text : {".inf", "-.inf", ".nan", ".NaN", "+.Inf"}) {
+    SCOPED_TRACE(text);
+    const std::string t = text;
+    const std::string e = ErrorOf(std::string(kMinimal) + "pipeline: {idle: {quantile: " + t +
+                                  "}, carbon: {pue: " + t + "}, fit: {loss_scale: " + t + "}}\n");
+    for (const char* path : {"pipeline.idle.quantile", "pipeline.carbon.pue", "pipeline.fit.loss_scale"}) {
+      EXPECT_NE(e.find(std::string("bad.yaml: ") + path + ": must be a finite number, got '" + t + "'"),
+                std::string::npos)
+          << e;
+    }
+  }
+  std::string interval = kMinimal;
+  interval.replace(interval.find("  name: x"), 9, "  name: x\n  sampling_interval_s: .inf");
+  EXPECT_NE(ErrorOf(interval).find("bad.yaml: facility.sampling_interval_s: must be a finite number, got '.inf'"),
+            std::string::npos)
+      << ErrorOf(interval);
+  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {node_quantiles: {p2: .nan}}\n")
+                .find("bad.yaml: pipeline.node_quantiles.p2: must be a finite number, got '.nan'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {carbon: {mix: {coal: .inf}}}\n")
+                .find("bad.yaml: pipeline.carbon.mix.coal: must be a finite number, got '.inf'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kMinimal) + "generator: {scale: .inf, sigma_cpu: .nan}\n")
+                .find("bad.yaml: generator.scale: must be a finite number, got '.inf'"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(std::string(kMinimal) + "generator: {sigma_cpu: .nan}\n")
+                .find("bad.yaml: generator.sigma_cpu: must be a finite number, got '.nan'"),
+            std::string::npos);
+}
+
+TEST(Config, NonFiniteByteSizesAreRejected) {
+  const std::string key = "bad.yaml: facility.hardware_classes.cpu.memory_levels[0].bytes_per_unit: ";
+  // YAML spellings, C spellings, and a finite number that overflows once the unit is applied.
+  for (const char* text : {".inf", ".nan", "-.inf", "inf", "nan", "infKiB", "1e400", "1e308TiB"}) {
+    SCOPED_TRACE(text);
+    std::string yaml = kMinimal;
+    yaml.replace(yaml.find("32KiB"), 5, text);
+    const std::string e = ErrorOf(yaml);
+    EXPECT_NE(e.find(key + "must be a finite byte size, got '" + text + "'"), std::string::npos) << e;
+  }
+  std::string zero = kMinimal;
+  zero.replace(zero.find("32KiB"), 5, "0KiB");
+  EXPECT_NE(ErrorOf(zero).find(key + "must be > 0, got '0KiB'"), std::string::npos) << ErrorOf(zero);
+  std::string fine = kMinimal;
+  fine.replace(fine.find("32KiB"), 5, "1.5 MiB");
+  EXPECT_EQ(ParseConfig(fine, "ok.yaml").facility.ClassOf(false).memory_levels[0].bytes_per_unit, 1.5 * 1048576);
+}
+
 }  // namespace
 }  // namespace wattrun
