@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -208,18 +207,42 @@ void CheckRecovery(bool is_gpu) {
 TEST(FitSynthetic, RecoversCpuPredictions) { CheckRecovery(false); }
 TEST(FitSynthetic, RecoversGpuPredictions) { CheckRecovery(true); }
 
-TEST(FitSynthetic, FortyThousandRunsInSeconds) {
+// The paper's scale (41,129 runs) with the production options: the fit must
+// converge and recover the model as well as on 4,000 runs, or better. Its
+// speed is a benchmark's business, not this test's.
+TEST(FitSynthetic, FortyThousandRunsConvergeAndRecoverTheModel) {
   const Synthetic data = MakeSweep(false, 40000, 0.07, 3);
-  const auto start = std::chrono::steady_clock::now();
+  const std::vector<double> truth = Table4Parameters(false);
   const FitResult fit = FitEnergyModel(data.samples, 4, FitOptions{});
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("40000 cpu runs: fit %.2f s (%d iterations, %s)\n", seconds, fit.solver.iterations,
-              fit.solver.termination.c_str());
-  PrintTable("cpu 40k", fit, Table4Parameters(false));
-  ASSERT_TRUE(fit.solver.usable);
-  EXPECT_LT(MedianAbsLogError(fit.predicted_j, data.true_energy_j), 0.05);
-  EXPECT_LT(seconds, 60.0);
+  PrintTable("cpu 40k", fit, truth);
+  ASSERT_TRUE(fit.solver.usable) << fit.message;
+  EXPECT_TRUE(fit.message.empty()) << fit.message;
+  EXPECT_EQ(fit.solver.termination, "CONVERGENCE") << fit.solver.brief_report;
+  EXPECT_LT(fit.solver.iterations, FitOptions{}.max_iterations);
+  EXPECT_LE(fit.solver.final_cost, fit.solver.initial_cost);
+  EXPECT_EQ(fit.used_samples, 40000);
+  EXPECT_EQ(fit.skipped_samples, 0);
+
+  // Predictions against the noise-free truth, and the residuals' spread
+  // against the noise that was put in (sigma 0.07).
+  EXPECT_LT(MedianAbsLogError(fit.predicted_j, data.true_energy_j), 0.005);
+  EXPECT_NEAR(fit.in_sample.median_ratio, 1.0, 0.01);
+  EXPECT_NEAR(fit.in_sample.log_sigma, 0.07, 0.005);
+  ASSERT_TRUE(fit.cross_validation.available) << fit.cross_validation.message;
+  EXPECT_EQ(fit.cross_validation.held_out.count, 40000);
+  EXPECT_LT(fit.cross_validation.held_out.median_abs_log_error,
+            1.1 * fit.in_sample.median_abs_log_error);
+
+  // The separable parameters are determined and close to the truth.
+  for (const std::size_t j : {std::size_t{0}, std::size_t{2}}) {
+    const FittedParameter& p = fit.parameters[j];
+    EXPECT_TRUE(p.determined) << p.name << ": " << p.reason;
+    EXPECT_NEAR(p.value, truth[j], 0.1 * truth[j]) << p.name;
+  }
+  for (const FittedParameter& p : fit.parameters) {
+    if (!p.determined) continue;
+    EXPECT_TRUE(std::isfinite(p.std_error)) << p.name;
+  }
 }
 
 TEST(FitSynthetic, NoiseFreeDataIsReproduced) {
