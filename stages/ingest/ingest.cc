@@ -11,15 +11,18 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/fault_injection.h"
 #include "core/h5.h"
+#include "core/huge_pages.h"
 #include "core/time.h"
 #include "stages/ingest/store.h"
 #include "stages/ingest/tables.h"
@@ -180,7 +183,7 @@ class Spiller {
     for (std::size_t p = 0; p < buffers_.size(); ++p) Flush(p);
   }
   const std::vector<std::int64_t>& counts() const { return counts_; }
-  std::vector<SpillRecord>& partition(std::size_t p) { return buffers_[p]; }
+  HugeVector<SpillRecord>& partition(std::size_t p) { return buffers_[p]; }
   static std::string PathOf(const std::string& dir, int rank, std::size_t partition) {
     return dir + "/spill_r" + std::to_string(rank) + "_p" + std::to_string(partition) + ".bin";
   }
@@ -200,7 +203,7 @@ class Spiller {
   }
   std::string dir_;
   int rank_;
-  std::vector<std::vector<SpillRecord>> buffers_;
+  std::vector<HugeVector<SpillRecord>> buffers_;
   std::vector<std::int64_t> counts_;
   std::size_t buffer_records_;
   bool in_memory_;
@@ -287,22 +290,27 @@ std::string FirstLine(const std::string& path) {
 }
 
 // Node name -> id, with heterogeneous lookup so that parsing a row does not
-// allocate; the last hit is cached because files usually group a node's rows.
+// allocate. Files list one minute's nodes in the same order minute after
+// minute, so the node that followed the previous row's node last time is
+// tried first: one string compare instead of a hash lookup.
 class NodeIndex {
  public:
-  explicit NodeIndex(const std::vector<std::string>& sorted_names) {
-    for (std::size_t i = 0; i < sorted_names.size(); ++i) map_.emplace(sorted_names[i], static_cast<std::uint32_t>(i));
+  explicit NodeIndex(const std::vector<std::string>& sorted_names)
+      : names_(sorted_names), successor_(sorted_names.size(), kNone) {
+    for (std::size_t i = 0; i < names_.size(); ++i) map_.emplace(names_[i], static_cast<std::uint32_t>(i));
   }
   bool Find(std::string_view name, std::uint32_t* id) {
-    if (name == last_name_ && last_id_ != kNone) {
-      *id = last_id_;
-      return true;
+    if (last_ != kNone) {
+      const std::uint32_t guess = successor_[last_];
+      if (guess != kNone && names_[guess] == name) {
+        *id = last_ = guess;
+        return true;
+      }
     }
     const auto it = map_.find(name);
     if (it == map_.end()) return false;
-    last_name_ = it->first;
-    last_id_ = it->second;
-    *id = last_id_;
+    if (last_ != kNone) successor_[last_] = it->second;
+    *id = last_ = it->second;
     return true;
   }
 
@@ -312,9 +320,10 @@ class NodeIndex {
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   static constexpr std::uint32_t kNone = ~0u;
+  std::vector<std::string> names_;
+  std::vector<std::uint32_t> successor_;
   std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> map_;
-  std::string_view last_name_;
-  std::uint32_t last_id_ = kNone;
+  std::uint32_t last_ = kNone;
 };
 
 struct ParseContext {
@@ -322,13 +331,13 @@ struct ParseContext {
   const fs::path* root;
   TimestampPolicy policy;
   NodeIndex* nodes;
-  std::size_t n_nodes;
-  std::size_t partitions;
+  const std::vector<std::uint32_t>* partition_of_node;
   Spiller* spiller;
   Counts* counts;
   std::int64_t rows = 0;
   std::int64_t bad = 0;
   std::vector<std::string>* warnings;
+  TimestampCache timestamp_cache;
 };
 
 std::size_t PartitionOf(std::uint32_t node, std::size_t n_nodes, std::size_t partitions) {
@@ -361,7 +370,7 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
       continue;
     }
     TelemetryRow row;
-    const TelemetryRowError err = ParseTelemetryLine(line, columns, ctx.policy, &row);
+    const TelemetryRowError err = ParseTelemetryLine(line, columns, ctx.policy, &row, &ctx.timestamp_cache);
     if (err != TelemetryRowError::kNone) {
       CountBad(ctx, file_index, ReasonName(err), where());
       continue;
@@ -377,7 +386,7 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
     r.order = (static_cast<std::uint64_t>(file_index) << kOffsetBits) | static_cast<std::uint64_t>(offset);
     r.node = node;
     r.ambiguous = row.ambiguous ? 1 : 0;
-    ctx.spiller->Add(PartitionOf(node, ctx.n_nodes, ctx.partitions), r);
+    ctx.spiller->Add((*ctx.partition_of_node)[node], r);
   }
 }
 
@@ -450,21 +459,21 @@ struct NodeCount {
 // ends where the wall time goes back. Even passes are daylight time (the
 // earlier instant), odd passes standard time. Passes are counted separately
 // for each repeated hour (they are years apart).
-void ResolveAmbiguous(std::vector<SpillRecord>* records, const TimeZone& zone) {
+void ResolveAmbiguous(std::span<SpillRecord> records, const TimeZone& zone) {
   std::vector<std::size_t> amb;
-  for (std::size_t i = 0; i < records->size(); ++i) {
-    if ((*records)[i].ambiguous) amb.push_back(i);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (records[i].ambiguous) amb.push_back(i);
   }
   if (amb.empty()) return;
   std::sort(amb.begin(), amb.end(), [&](std::size_t a, std::size_t b) {
-    const auto& x = (*records)[a];
-    const auto& y = (*records)[b];
+    const auto& x = records[a];
+    const auto& y = records[b];
     return x.node != y.node ? x.node < y.node : x.order < y.order;
   });
   std::uint32_t node = ~0u;
   std::map<TimeMs, std::pair<std::int64_t, int>> state;  // transition -> (last wall, pass)
   for (std::size_t i : amb) {
-    SpillRecord& r = (*records)[i];
+    SpillRecord& r = records[i];
     if (r.node != node) {
       node = r.node;
       state.clear();
@@ -486,35 +495,36 @@ void ResolveAmbiguous(std::vector<SpillRecord>* records, const TimeZone& zone) {
   }
 }
 
-// Sorts by (node, instant, file order). A counting sort by node first (linear),
-// then each node's slice, which is usually already in time order (files are
-// written in time order), is checked and sorted only if it is not.
-void SortByNodeTimeOrder(std::vector<SpillRecord>* records) {
-  if (records->empty()) return;
+// Sorts by (node, instant, file order) into `sorted` (reused between
+// partitions, so its pages are faulted in once). A counting sort by node
+// first (linear), then each node's slice, which is usually already in time
+// order (files are written in time order), is checked and sorted only if not.
+void SortByNodeTimeOrder(std::span<const SpillRecord> records, HugeVector<SpillRecord>* sorted) {
+  sorted->resize(records.size());
+  if (records.empty()) return;
   std::uint32_t lo = ~0u, hi = 0;
-  for (const auto& r : *records) {
+  for (const auto& r : records) {
     lo = std::min(lo, r.node);
     hi = std::max(hi, r.node);
   }
   std::vector<std::size_t> start(static_cast<std::size_t>(hi - lo) + 2, 0);
-  for (const auto& r : *records) ++start[r.node - lo + 1];
+  for (const auto& r : records) ++start[r.node - lo + 1];
   for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
-  std::vector<SpillRecord> sorted(records->size());
   std::vector<std::size_t> next(start.begin(), start.end() - 1);
-  for (const auto& r : *records) sorted[next[r.node - lo]++] = r;
+  SpillRecord* out = sorted->data();
+  for (const auto& r : records) out[next[r.node - lo]++] = r;
   auto less = [](const SpillRecord& a, const SpillRecord& b) {
     return a.key_ms != b.key_ms ? a.key_ms < b.key_ms : a.order < b.order;
   };
   for (std::size_t n = 0; n + 1 < start.size(); ++n) {
-    const auto first = sorted.begin() + static_cast<std::ptrdiff_t>(start[n]);
-    const auto last = sorted.begin() + static_cast<std::ptrdiff_t>(start[n + 1]);
+    SpillRecord* first = out + start[n];
+    SpillRecord* last = out + start[n + 1];
     if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
   }
-  records->swap(sorted);
 }
 
-std::vector<SpillRecord> LoadPartition(const std::string& dir, int ranks, std::size_t partition) {
-  std::vector<SpillRecord> records;
+HugeVector<SpillRecord> LoadPartition(const std::string& dir, int ranks, std::size_t partition) {
+  HugeVector<SpillRecord> records;
   for (int r = 0; r < ranks; ++r) {
     const std::string path = Spiller::PathOf(dir, r, partition);
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -705,6 +715,101 @@ std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& item
   return per_rank;
 }
 
+// An MPI datatype freed when it goes out of scope.
+class OwnedType {
+ public:
+  OwnedType() = default;
+  ~OwnedType() {
+    if (type_ != MPI_DATATYPE_NULL) MPI_Type_free(&type_);
+  }
+  OwnedType(const OwnedType&) = delete;
+  OwnedType& operator=(const OwnedType&) = delete;
+  MPI_Datatype* out() { return &type_; }
+  MPI_Datatype get() const { return type_; }
+  void Commit() { CheckMpi(MPI_Type_commit(&type_), "MPI_Type_commit"); }
+
+ private:
+  MPI_Datatype type_ = MPI_DATATYPE_NULL;
+};
+
+// Blocks of records at absolute addresses, as one datatype (for MPI_BOTTOM).
+void MakeBlocksType(MPI_Datatype record, const std::vector<std::pair<const SpillRecord*, std::int64_t>>& blocks,
+                    OwnedType* type) {
+  std::vector<int> lengths;
+  std::vector<MPI_Aint> addresses;
+  for (const auto& [data, n] : blocks) {
+    if (n > std::numeric_limits<int>::max()) throw Error("ingest: a partition exceeds 2^31 rows; lower --memory-budget-mb");
+    MPI_Aint address = 0;
+    CheckMpi(MPI_Get_address(data, &address), "MPI_Get_address");
+    lengths.push_back(static_cast<int>(n));
+    addresses.push_back(address);
+  }
+  CheckMpi(MPI_Type_create_hindexed(static_cast<int>(lengths.size()), lengths.data(), addresses.data(), record,
+                                    type->out()),
+           "MPI_Type_create_hindexed");
+  type->Commit();
+}
+
+// The records of the partitions this rank owns, each contiguous (sources in
+// rank order). With one rank they are the parse buffers themselves; else one
+// MPI_Alltoallw reads straight from every rank's parse buffers (no packing
+// copy) and writes each partition contiguously into `received`. The parse
+// buffers are released afterwards.
+std::vector<std::span<SpillRecord>> ExchangePartitions(Spiller* spiller, const std::vector<std::int64_t>& all_counts,
+                                                       const std::vector<std::size_t>& first_partition,
+                                                       std::size_t partitions, const Comm& comm,
+                                                       HugeVector<SpillRecord>* received) {
+  const auto ranks = static_cast<std::size_t>(comm.size());
+  const auto me = static_cast<std::size_t>(comm.rank());
+  const std::size_t mine = first_partition[me], mine_end = first_partition[me + 1];
+  std::vector<std::span<SpillRecord>> owned;
+  if (ranks == 1) {
+    for (std::size_t p = mine; p < mine_end; ++p) owned.emplace_back(spiller->partition(p));
+    return owned;
+  }
+  std::vector<std::size_t> partition_start;  // in `received`, for each owned partition, and the end
+  std::size_t total = 0;
+  for (std::size_t p = mine; p < mine_end; ++p) {
+    partition_start.push_back(total);
+    for (std::size_t src = 0; src < ranks; ++src) total += static_cast<std::size_t>(all_counts[src * partitions + p]);
+  }
+  partition_start.push_back(total);
+  received->resize(total);
+
+  OwnedType record;
+  CheckMpi(MPI_Type_contiguous(sizeof(SpillRecord), MPI_BYTE, record.out()), "MPI_Type_contiguous");
+  record.Commit();
+  std::vector<OwnedType> send_types(ranks), recv_types(ranks);
+  std::vector<MPI_Datatype> send_handles, recv_handles;
+  for (std::size_t d = 0; d < ranks; ++d) {
+    std::vector<std::pair<const SpillRecord*, std::int64_t>> blocks;
+    for (std::size_t p = first_partition[d]; p < first_partition[d + 1]; ++p) {
+      blocks.emplace_back(spiller->partition(p).data(), static_cast<std::int64_t>(spiller->partition(p).size()));
+    }
+    MakeBlocksType(record.get(), blocks, &send_types[d]);
+    send_handles.push_back(send_types[d].get());
+  }
+  for (std::size_t src = 0; src < ranks; ++src) {
+    std::vector<std::pair<const SpillRecord*, std::int64_t>> blocks;
+    for (std::size_t p = mine; p < mine_end; ++p) {
+      std::size_t at = partition_start[p - mine];
+      for (std::size_t before = 0; before < src; ++before) at += static_cast<std::size_t>(all_counts[before * partitions + p]);
+      blocks.emplace_back(received->data() + at, all_counts[src * partitions + p]);
+    }
+    MakeBlocksType(record.get(), blocks, &recv_types[src]);
+    recv_handles.push_back(recv_types[src].get());
+  }
+  const std::vector<int> ones(ranks, 1), zeros(ranks, 0);
+  CheckMpi(MPI_Alltoallw(MPI_BOTTOM, ones.data(), zeros.data(), send_handles.data(), MPI_BOTTOM, ones.data(),
+                         zeros.data(), recv_handles.data(), comm.get()),
+           "MPI_Alltoallw");
+  for (std::size_t p = 0; p < partitions; ++p) HugeVector<SpillRecord>().swap(spiller->partition(p));
+  for (std::size_t k = 0; k + 1 < partition_start.size(); ++k) {
+    owned.emplace_back(received->data() + partition_start[k], partition_start[k + 1] - partition_start[k]);
+  }
+  return owned;
+}
+
 }  // namespace
 
 IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
@@ -798,17 +903,20 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     RunCollectively(comm, [&] {
       if (comm.is_root()) RequireFreeSpace(tmp_dir, estimated_bytes * 48 / 30 + (1 << 20), "the ingest's temporary files");
     });
+    // Records of this ingest (32 B a row of ~30 B of CSV), held up to three
+    // times (parse buffers, received, sort) around the exchange: in memory
+    // when that fits the budget, else spilled to disk.
+    const bool in_memory = estimated_bytes * 32 / 30 * 3 / comm.size() <= options.memory_budget_bytes;
+    // In memory, partitions of ~16 MiB of records (the sort's scratch is one
+    // partition); spilled, as few as let one partition fit the budget.
+    const std::int64_t partition_bytes = in_memory ? (16 << 20) : options.memory_budget_bytes;
     const std::size_t max_partitions = std::min<std::size_t>(node_names.size(), 1024);
-    std::size_t partitions = static_cast<std::size_t>(
-        (estimated_bytes * 12 / 10 + options.memory_budget_bytes - 1) / std::max<std::int64_t>(options.memory_budget_bytes, 1));
+    std::size_t partitions = static_cast<std::size_t>((estimated_bytes * 12 / 10 + partition_bytes - 1) /
+                                                      std::max<std::int64_t>(partition_bytes, 1));
     partitions = std::clamp<std::size_t>(std::max<std::size_t>(partitions, static_cast<std::size_t>(comm.size()) * 2),
                                          1, max_partitions);
     const std::size_t buffer_records = std::clamp<std::size_t>(
         static_cast<std::size_t>(options.memory_budget_bytes) / (4 * partitions * sizeof(SpillRecord)), 1024, 1 << 16);
-    // Records of this ingest (32 B a row of ~30 B of CSV), held up to three
-    // times (send, receive, sort) around the exchange: in memory when that
-    // fits the budget, else spilled to disk.
-    const bool in_memory = estimated_bytes * 32 / 30 * 3 / comm.size() <= options.memory_budget_bytes;
     Spiller spiller(tmp_dir, comm.rank(), partitions, buffer_records, in_memory);
     if (in_memory) {
       // About this rank's share of rows per partition (30-byte rows), so the
@@ -817,9 +925,13 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       for (std::size_t p = 0; p < partitions; ++p) spiller.partition(p).reserve(expected + expected / 8);
     }
     NodeIndex node_index(node_names);
+    std::vector<std::uint32_t> partition_of_node(node_names.size());
+    for (std::uint32_t n = 0; n < node_names.size(); ++n) {
+      partition_of_node[n] = static_cast<std::uint32_t>(PartitionOf(n, node_names.size(), partitions));
+    }
     std::vector<std::string> warnings;
-    ParseContext ctx{&new_telemetry, &root, policy, &node_index, node_names.size(), partitions, &spiller, &counts,
-                     0, 0, &warnings};
+    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &partition_of_node, &spiller, &counts, 0, 0,
+                     &warnings, {}};
     // Small enough pieces that every rank gets a fair share, large enough to stream.
     const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
                                                         options.split_bytes);
@@ -865,62 +977,29 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         while (r < comm.size() && cum * comm.size() >= total_records * r) first_partition[static_cast<std::size_t>(r++)] = p + 1;
       }
     }
-    // In memory: each rank sends every other rank the records of the
-    // partitions it owns (all-to-all), in partition order.
-    std::vector<SpillRecord> received;
-    std::vector<std::vector<std::size_t>> received_at;  // [source rank][partition - first] offset
+    HugeVector<SpillRecord> received;
+    std::vector<std::span<SpillRecord>> owned;  // in memory: this rank's partitions
     if (in_memory) {
-      const auto ranks = static_cast<std::size_t>(comm.size());
-      std::vector<SpillRecord> send;
-      {
-        std::size_t n = 0;
-        for (std::size_t p = 0; p < partitions; ++p) n += spiller.partition(p).size();
-        send.reserve(n);
-      }
-      std::vector<int> send_bytes(ranks, 0), send_displs(ranks, 0), recv_bytes(ranks, 0), recv_displs(ranks, 0);
-      for (std::size_t d = 0; d < ranks; ++d) {
-        send_displs[d] = static_cast<int>(send.size() * sizeof(SpillRecord));
-        for (std::size_t p = first_partition[d]; p < first_partition[d + 1]; ++p) {
-          auto& part = spiller.partition(p);
-          send.insert(send.end(), part.begin(), part.end());
-          std::vector<SpillRecord>().swap(part);
-        }
-        send_bytes[d] = static_cast<int>(send.size() * sizeof(SpillRecord)) - send_displs[d];
-      }
-      const auto me = static_cast<std::size_t>(comm.rank());
-      std::size_t total = 0;
-      received_at.assign(ranks, {});
-      for (std::size_t src = 0; src < ranks; ++src) {
-        recv_displs[src] = static_cast<int>(total * sizeof(SpillRecord));
-        for (std::size_t p = first_partition[me]; p < first_partition[me + 1]; ++p) {
-          received_at[src].push_back(total);
-          total += static_cast<std::size_t>(all_counts[src * partitions + p]);
-        }
-        received_at[src].push_back(total);
-        recv_bytes[src] = static_cast<int>(total * sizeof(SpillRecord)) - recv_displs[src];
-      }
-      received.resize(total);
-      CheckMpi(MPI_Alltoallv(send.data(), send_bytes.data(), send_displs.data(), MPI_BYTE, received.data(),
-                             recv_bytes.data(), recv_displs.data(), MPI_BYTE, comm.get()),
-               "MPI_Alltoallv");
+      RunCollectively(comm, [&] {
+        owned = ExchangePartitions(&spiller, all_counts, first_partition, partitions, comm, &received);
+      });
     }
-    auto load_partition = [&](std::size_t p) {
-      if (!in_memory) return LoadPartition(tmp_dir, comm.size(), p);
-      const std::size_t k = p - first_partition[static_cast<std::size_t>(comm.rank())];
-      std::vector<SpillRecord> records;
-      std::size_t n = 0;
-      for (std::size_t src = 0; src < received_at.size(); ++src) n += received_at[src][k + 1] - received_at[src][k];
-      records.reserve(n);
-      for (std::size_t src = 0; src < received_at.size(); ++src) {
-        records.insert(records.end(), received.begin() + static_cast<std::ptrdiff_t>(received_at[src][k]),
-                       received.begin() + static_cast<std::ptrdiff_t>(received_at[src][k + 1]));
-      }
-      return records;
+    HugeVector<SpillRecord> loaded;  // spilled: the partition being sorted
+    auto partition_records = [&](std::size_t p) -> std::span<SpillRecord> {
+      if (in_memory) return owned[p - first_partition[static_cast<std::size_t>(comm.rank())]];
+      loaded = LoadPartition(tmp_dir, comm.size(), p);
+      return loaded;
     };
     // The sorted, deduplicated readings of this rank's nodes: in memory when
     // the ingest fits the budget, else staged in a file.
-    std::vector<TimeMs> staged_time;
-    std::vector<double> staged_watts;
+    HugeVector<TimeMs> staged_time;
+    HugeVector<double> staged_watts;
+    if (in_memory) {
+      std::size_t mine = 0;
+      for (const auto& part : owned) mine += part.size();
+      staged_time.reserve(mine);
+      staged_watts.reserve(mine);
+    }
     const std::string sorted_path = tmp_dir + "/sorted_r" + std::to_string(comm.rank()) + ".bin";
     std::vector<NodeCount> node_counts;  // node id, readings
     std::int64_t duplicates = 0, conflicts = 0;
@@ -935,11 +1014,12 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         CountValue& v = counts[CountKey{static_cast<std::uint32_t>(order >> kOffsetBits), reason}];
         ++v.count;
       };
+      HugeVector<SpillRecord> records;  // one partition, sorted
       const auto r = static_cast<std::size_t>(comm.rank());
       for (std::size_t p = first_partition[r]; p < first_partition[r + 1]; ++p) {
-        std::vector<SpillRecord> records = load_partition(p);
-        ResolveAmbiguous(&records, policy.zone);
-        SortByNodeTimeOrder(&records);
+        const std::span<SpillRecord> unsorted = partition_records(p);
+        ResolveAmbiguous(unsorted, policy.zone);
+        SortByNodeTimeOrder(unsorted, &records);
         for (std::size_t i = 0; i < records.size();) {
           const std::uint32_t node = records[i].node;
           std::size_t j = i;
@@ -1000,9 +1080,10 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
           }
           i = j;
         }
-        std::vector<SpillRecord>().swap(records);
+        if (!in_memory) HugeVector<SpillRecord>().swap(loaded);
       }
-      std::vector<SpillRecord>().swap(received);
+      HugeVector<SpillRecord>().swap(received);
+      for (std::size_t q = 0; q < partitions; ++q) HugeVector<SpillRecord>().swap(spiller.partition(q));
       if (out && std::fclose(out) != 0) throw Error(sorted_path + ": write failed (disk full?)");
     });
     summary.duplicates = comm.AllSum(duplicates);

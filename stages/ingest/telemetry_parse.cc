@@ -23,10 +23,29 @@ inline bool ParseSmallInteger(std::string_view text, double* value) {
   return true;
 }
 
+TimeParseStatus ParseInstantCached(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
+                                   std::int64_t* wall_ms, TimestampCache* cache) {
+  if (cache == nullptr) return ParseInstant(text, policy, utc, wall_ms);
+  if (text.size() == cache->size && std::memcmp(text.data(), cache->text, text.size()) == 0) {
+    *utc = cache->utc;
+    *wall_ms = cache->wall_ms;
+    return cache->status;
+  }
+  const TimeParseStatus status = ParseInstant(text, policy, utc, wall_ms);
+  if (text.size() <= TimestampCache::kMaxText && !text.empty()) {
+    std::memcpy(cache->text, text.data(), text.size());
+    cache->size = text.size();
+    cache->status = status;
+    cache->utc = *utc;
+    cache->wall_ms = *wall_ms;
+  }
+  return status;
+}
+
 TelemetryRowError ParseFields(std::string_view timestamp, std::string_view node,
                               std::string_view watts, const TimestampPolicy& policy,
-                              TelemetryRow* row) {
-  switch (ParseInstant(timestamp, policy, &row->utc, &row->wall_ms)) {
+                              TelemetryRow* row, TimestampCache* cache) {
+  switch (ParseInstantCached(timestamp, policy, &row->utc, &row->wall_ms, cache)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;
@@ -51,7 +70,8 @@ TelemetryRowError ParseFields(std::string_view timestamp, std::string_view node,
 }
 
 TelemetryRowError ParseQuotedLine(std::string_view line, const TelemetryColumns& columns,
-                                  const TimestampPolicy& policy, TelemetryRow* row) {
+                                  const TimestampPolicy& policy, TelemetryRow* row,
+                                  TimestampCache* cache) {
   thread_local std::vector<std::string_view> fields;
   thread_local std::string storage;
   if (!SplitCsvLine(line, columns.delimiter, &fields, &storage) ||
@@ -60,7 +80,7 @@ TelemetryRowError ParseQuotedLine(std::string_view line, const TelemetryColumns&
   }
   return ParseFields(fields[static_cast<std::size_t>(columns.timestamp)],
                      fields[static_cast<std::size_t>(columns.node)],
-                     fields[static_cast<std::size_t>(columns.watts)], policy, row);
+                     fields[static_cast<std::size_t>(columns.watts)], policy, row, cache);
 }
 
 }  // namespace
@@ -111,11 +131,12 @@ bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* colu
 }
 
 TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColumns& columns,
-                                     const TimestampPolicy& policy, TelemetryRow* row) {
+                                     const TimestampPolicy& policy, TelemetryRow* row,
+                                     TimestampCache* cache) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty()) return TelemetryRowError::kFieldCount;
   if (std::memchr(line.data(), '"', line.size()) != nullptr) {
-    return ParseQuotedLine(line, columns, policy, row);
+    return ParseQuotedLine(line, columns, policy, row, cache);
   }
   std::string_view timestamp, node, watts;
   const char* const begin = line.data();
@@ -140,7 +161,7 @@ TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColum
     start = stop + 1;
   }
   if (field != columns.n_fields) return TelemetryRowError::kFieldCount;
-  return ParseFields(timestamp, node, watts, policy, row);
+  return ParseFields(timestamp, node, watts, policy, row, cache);
 }
 
 }  // namespace wattrun

@@ -51,12 +51,27 @@ struct TelemetryRow {
   double watts = 0;
 };
 
+// The last timestamp parsed and its result. Telemetry files list all nodes
+// of one minute together, so most rows repeat the previous row's timestamp;
+// a hit skips parsing and the time-zone lookup. Valid for one policy.
+struct TimestampCache {
+  static constexpr std::size_t kMaxText = 40;
+  char text[kMaxText] = {};
+  std::size_t size = 0;  // 0: empty
+  TimeParseStatus status = TimeParseStatus::kBadSyntax;
+  TimeMs utc = 0;
+  std::int64_t wall_ms = 0;
+};
+
 // Parses and validates one line (a trailing '\r' is ignored). Checks, first
 // failing wins: field count, time, node, watts (an empty line is a
 // kFieldCount row). row->node points into
 // `line`, except for lines with quotes, where it points into per-thread
 // storage valid until the next quoted line parsed on the same thread.
+// With a cache, a timestamp equal to the previous one is not parsed again
+// (same result as without).
 TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColumns& columns,
-                                     const TimestampPolicy& policy, TelemetryRow* row);
+                                     const TimestampPolicy& policy, TelemetryRow* row,
+                                     TimestampCache* cache = nullptr);
 
 }  // namespace wattrun

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
+#include <vector>
 
 namespace wattrun {
 namespace {
@@ -188,6 +190,33 @@ TEST(ParseTelemetryLine, RandomBytesNeverCrash) {
       EXPECT_FALSE(row.node.empty()) << line;
       EXPECT_GE(row.watts, 0.0) << line;
     }
+  }
+}
+
+// The ingest parses with a cache of the previous timestamp: every row must
+// come out exactly as without it, whatever the sequence (repeats, bad times,
+// the repeated and the missing hour, a timestamp after a bad one).
+TEST(ParseTelemetryLine, TimestampCacheGivesTheSameRows) {
+  const TelemetryColumns columns = Columns("timestamp,node,watts");
+  const TimestampPolicy denver{TimeZone::Load("America/Denver"), true};
+  const std::vector<std::string> lines = {
+      "2021-11-07 01:30:00Z,a,1",  "2021-11-07 01:30:00Z,b,2",  "2021-11-07 01:30:00Z,c,x",
+      "2021-11-07 01:31:00Z,a,1",  "2021-13-07 01:31:00Z,a,1",  "2021-13-07 01:31:00Z,b,1",
+      "2021-11-07 01:31:00Z,b,1",  "2021-03-14 02:30:00Z,a,1",  "2021-03-14 02:30:00Z,b,1",
+      "2021-11-07 03:00:00,a,5",   "2021-11-07 03:00:00Z,a,5",  "\"2021-11-07 03:00:00\",a,5",
+      "2021-11-07 03:00:00.5,a,5", "2021-11-07 03:00:00,a,-1",  ",a,1",
+  };
+  TimestampCache cache;
+  for (const std::string& line : lines) {
+    TelemetryRow plain, cached;
+    const TelemetryRowError e1 = ParseTelemetryLine(line, columns, denver, &plain);
+    const TelemetryRowError e2 = ParseTelemetryLine(line, columns, denver, &cached, &cache);
+    ASSERT_EQ(e1, e2) << line;
+    if (e1 != TelemetryRowError::kNone) continue;
+    EXPECT_EQ(plain.utc, cached.utc) << line;
+    EXPECT_EQ(plain.wall_ms, cached.wall_ms) << line;
+    EXPECT_EQ(plain.ambiguous, cached.ambiguous) << line;
+    EXPECT_EQ(plain.watts, cached.watts) << line;
   }
 }
 
