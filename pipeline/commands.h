@@ -28,6 +28,7 @@ struct RunArgs {
 };
 struct PredictArgs {
   std::string model_dir, config, dataset, shape, hardware;
+  std::string store;  // where --dataset is looked up; default: the run's store (see FindStore)
   std::int64_t inputs = 0, outputs = 0, observations = 0, depth = 0, size = 0, epochs = 3000, batch_size = 256;
 };
 struct ReportArgs {

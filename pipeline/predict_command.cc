@@ -12,6 +12,7 @@
 #include "stages/ingest/store.h"
 #include "stages/model/energy_model.h"
 #include "stages/model/predict.h"
+#include "stages/results/results.h"
 #include "stages/topology/topology.h"
 
 namespace wattrun::pipeline {
@@ -49,7 +50,43 @@ std::vector<double> ReadModel(const fs::path& path, int n_levels) {
   return k;
 }
 
-void FindDataset(const PredictArgs& args, std::int64_t* n_in, std::int64_t* n_out, std::int64_t* n_obs) {
+// The store that knows the run's data sets: --store if given (it must
+// exist), else the store the run recorded in results.h5, else
+// MODEL/store.h5. `tried` lists what was looked at, for the error messages.
+struct StoreLookup {
+  std::string path;  // empty: none found
+  std::vector<std::string> tried;
+};
+
+StoreLookup FindStore(const PredictArgs& args) {
+  StoreLookup out;
+  if (!args.store.empty()) {
+    if (!fs::exists(args.store)) throw Error("--store " + args.store + ": no such file");
+    out.path = args.store;
+    return out;
+  }
+  const fs::path results_h5 = fs::path(args.model_dir) / "results.h5";
+  if (fs::exists(results_h5)) {
+    const std::string recorded = results::ReadRecordedStorePath(results_h5.string());
+    if (!recorded.empty()) {
+      if (fs::exists(recorded)) {
+        out.path = recorded;
+        return out;
+      }
+      out.tried.push_back(recorded + " (recorded in " + results_h5.string() + ")");
+    }
+  }
+  const fs::path beside = fs::path(args.model_dir) / "store.h5";
+  if (fs::exists(beside)) {
+    out.path = beside.string();
+    return out;
+  }
+  out.tried.push_back(beside.string());
+  return out;
+}
+
+// Sizes of the data set; returns where they came from, for the output.
+std::string FindDataset(const PredictArgs& args, std::int64_t* n_in, std::int64_t* n_out, std::int64_t* n_obs) {
   *n_in = args.inputs;
   *n_out = args.outputs;
   *n_obs = args.observations;
@@ -57,17 +94,17 @@ void FindDataset(const PredictArgs& args, std::int64_t* n_in, std::int64_t* n_ou
     if (*n_in <= 0 || *n_out <= 0 || *n_obs <= 0) {
       throw Error("predict needs --dataset NAME, or --inputs, --outputs and --observations");
     }
-    return;
+    return "given sizes";
   }
   // The run's own store knows the user's data sets; BUTTER-E's are built in.
-  const fs::path store = fs::path(args.model_dir) / "store.h5";
-  if (fs::exists(store)) {
-    for (const auto& d : store::ReadCatalogue(store.string()).datasets) {
+  const StoreLookup store = FindStore(args);
+  if (!store.path.empty()) {
+    for (const auto& d : store::ReadCatalogue(store.path).datasets) {
       if (d.name == args.dataset) {
         *n_in = d.n_features;
         *n_out = d.n_outputs();
         *n_obs = d.n_observations;
-        return;
+        return args.dataset + " from " + store.path;
       }
     }
   }
@@ -76,11 +113,19 @@ void FindDataset(const PredictArgs& args, std::int64_t* n_in, std::int64_t* n_ou
       *n_in = d.n_features;
       *n_out = d.n_outputs();
       *n_obs = d.n_observations;
-      return;
+      return args.dataset + " from BUTTER-E's list";
     }
   }
-  throw Error("data set '" + args.dataset + "' is neither in " + store.string() +
-              " nor among BUTTER-E's; give --inputs, --outputs and --observations");
+  std::string where;
+  if (!store.path.empty()) {
+    where = "in the store " + store.path;
+  } else {
+    where = "in a store (none found; tried ";
+    for (std::size_t i = 0; i < store.tried.size(); ++i) where += (i ? ", " : "") + store.tried[i];
+    where += ")";
+  }
+  throw Error("data set '" + args.dataset + "' is neither " + where +
+              " nor among BUTTER-E's; give --store STORE.h5, or --inputs, --outputs and --observations");
 }
 
 std::string Bytes(double b) {
@@ -100,7 +145,7 @@ std::string Bytes(double b) {
 int PredictCommand(const PredictArgs& args, const Comm& comm) {
   if (!comm.is_root()) return 0;
   model::PredictRequest req;
-  FindDataset(args, &req.n_inputs, &req.n_outputs, &req.n_observations);
+  const std::string data_source = FindDataset(args, &req.n_inputs, &req.n_outputs, &req.n_observations);
   const bool gpu = args.hardware == "gpu";
   if (!args.config.empty()) {
     req.memory = LoadConfigFile(args.config).facility.ClassOf(gpu).memory_levels;
@@ -119,9 +164,9 @@ int PredictCommand(const PredictArgs& args, const Comm& comm) {
               static_cast<long long>(args.depth), static_cast<long long>(args.size));
   for (auto w : p.network.full_widths) std::printf(" %lld", static_cast<long long>(w));
   std::printf(" (%lld parameters)\n", static_cast<long long>(p.network.n_params));
-  std::printf("data: %lld inputs, %lld outputs, %lld observations; %lld epochs, batch %lld; %s\n",
+  std::printf("data: %lld inputs, %lld outputs, %lld observations (%s); %lld epochs, batch %lld; %s\n",
               static_cast<long long>(req.n_inputs), static_cast<long long>(req.n_outputs),
-              static_cast<long long>(req.n_observations), static_cast<long long>(req.epochs),
+              static_cast<long long>(req.n_observations), data_source.c_str(), static_cast<long long>(req.epochs),
               static_cast<long long>(req.batch_size), args.hardware.c_str());
   std::printf("\npredicted energy: %.4g J (%.4g kWh), %.4g J per training datum\n", p.breakdown.total_j,
               p.breakdown.total_j / 3.6e6, p.energy_per_datum_j);

@@ -283,6 +283,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   // ------------------------------------------------------------ rank 0 only
   const auto t_final = Clock::now();
   out.facility = config.facility.name;
+  out.store_path = fs::absolute(store_path).lexically_normal().string();
   out.integration = ToString(config.pipeline.integration);
   out.idle_method = ToString(config.pipeline.idle_method);
   for (const auto& [name, q] : levels) {

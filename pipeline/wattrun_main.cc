@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
     predict->add_option("--model", pred.model_dir, "Results directory of a run (model_cpu.csv, model_gpu.csv)")->required()->check(CLI::ExistingDirectory);
     predict->add_option("--config", pred.config, "Configuration with the hardware's memory levels (default: Eagle's)");
     predict->add_option("--dataset", pred.dataset, "Data set name (from the run's store/datasets) ...");
+    predict->add_option("--store", pred.store,
+                        "Store to look --dataset up in (default: the store the run recorded in results.h5, "
+                        "else MODEL/store.h5)");
     predict->add_option("--inputs", pred.inputs, "... or its input width");
     predict->add_option("--outputs", pred.outputs, "output width");
     predict->add_option("--observations", pred.observations, "number of observations");

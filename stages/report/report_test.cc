@@ -216,6 +216,7 @@ TEST(ResultsH5, RoundTripsEveryField) {
   o.memory_levels = true;
   auto r = MakeSyntheticResults(o);
   r.carbon_source = "energy mix: wind 100 %";
+  r.store_path = "/scratch/eagle/store.h5";
   r.idle_quantile = 0.03;
   r.filter_max_run_time_s = 70000;
   r.filter_max_stdevs = 3.5;
@@ -234,6 +235,8 @@ TEST(ResultsH5, RoundTripsEveryField) {
   const auto b = results::ReadResultsH5((dir / "results.h5").string());
 
   EXPECT_EQ(b.facility, r.facility);
+  EXPECT_EQ(b.store_path, r.store_path);
+  EXPECT_EQ(results::ReadRecordedStorePath((dir / "results.h5").string()), r.store_path);
   EXPECT_EQ(b.integration, r.integration);
   EXPECT_EQ(b.idle_method, r.idle_method);
   EXPECT_EQ(b.carbon_g_per_kwh, r.carbon_g_per_kwh);

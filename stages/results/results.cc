@@ -141,6 +141,7 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
     h5::File file = h5::File::CreateInMemory(path);
     const hid_t f = file.id();
     h5::SetAttribute(f, "facility", r.facility);
+    h5::SetAttribute(f, "store_path", r.store_path);
     h5::SetAttribute(f, "integration", r.integration);
     h5::SetAttribute(f, "idle_method", r.idle_method);
     h5::SetAttribute(f, "carbon_g_per_kwh", r.carbon_g_per_kwh);
@@ -404,6 +405,11 @@ double DoubleAttr(hid_t loc, const std::string& name, double fallback) {
 
 }  // namespace
 
+std::string ReadRecordedStorePath(const std::string& results_h5_path) {
+  h5::File file = h5::File::Open(results_h5_path, h5::Mode::kReadOnly);
+  return h5::HasAttribute(file.id(), "store_path") ? h5::GetStringAttribute(file.id(), "store_path") : "";
+}
+
 PipelineResults ReadResultsH5(const std::string& path) {
   PipelineResults r;
   h5::File file = h5::File::Open(path, h5::Mode::kReadOnly);
@@ -418,6 +424,7 @@ PipelineResults ReadResultsH5(const std::string& path) {
   // Written since the report stage; older files get the defaults.
   if (h5::HasAttribute(f, "telemetry_bytes")) r.telemetry_bytes = h5::GetIntAttribute(f, "telemetry_bytes");
   if (h5::HasAttribute(f, "carbon_source")) r.carbon_source = h5::GetStringAttribute(f, "carbon_source");
+  if (h5::HasAttribute(f, "store_path")) r.store_path = h5::GetStringAttribute(f, "store_path");
   r.idle_quantile = DoubleAttr(f, "idle_quantile", r.idle_quantile);
   r.filter_max_run_time_s = DoubleAttr(f, "filter_max_run_time_s", r.filter_max_run_time_s);
   r.filter_max_stdevs = DoubleAttr(f, "filter_max_stdevs", r.filter_max_stdevs);

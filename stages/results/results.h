@@ -143,6 +143,9 @@ struct PipelineResults {
   double filter_max_stdevs = 4.0;
   std::vector<ClassMemory> memory_levels;
   std::string facility;
+  // The store the run read (absolute path), so that `wattrun predict` finds
+  // the run's data sets wherever the store lives; empty when unknown.
+  std::string store_path;
   std::string integration;
   std::string idle_method;
   double telemetry_seconds = 0;
@@ -159,6 +162,10 @@ void FinishResults(const std::string& dir);
 
 // Reads results.h5 back (for `wattrun report`).
 PipelineResults ReadResultsH5(const std::string& path);
+
+// Only the store path recorded in results.h5 ("" when the file predates the
+// record), without reading the tables.
+std::string ReadRecordedStorePath(const std::string& results_h5_path);
 
 // Shortest text that reads back as the same double ("" for NaN).
 std::string FormatDouble(double value);
