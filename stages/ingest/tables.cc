@@ -97,6 +97,43 @@ std::vector<std::size_t> RequireColumns(const CsvHeader& header,
   return columns;
 }
 
+// One well-formed record of a CSV table: row[i] is the (untrimmed) field of
+// the i-th required column.
+struct CsvRow {
+  const std::vector<std::string_view>& fields;
+  const std::vector<std::size_t>& column;
+  std::string_view operator[](std::size_t required) const { return fields[column[required]]; }
+};
+
+// The frame of the tables whose bad rows are only counted (nodes, datasets,
+// losses): header (an empty file has no rows), required columns, then each
+// record in turn. A record with an unterminated quote or with another number
+// of fields than the header counts as field_count; every other goes to
+// parse_row(row, &records), which returns the bad-row reason to count, or "".
+template <typename Record, typename ParseRow>
+TableParseResult<Record> ParseCountedTable(const std::string& path, const std::string& stage,
+                                           const std::vector<std::string_view>& required,
+                                           ParseRow&& parse_row) {
+  TableParseResult<Record> result;
+  BadRowTally tally(stage, path);
+  CsvRecordReader reader(path);
+  CsvHeader header;
+  if (!ReadCsvHeader(&reader, &header)) return result;
+  const auto column = RequireColumns(header, required, path);
+  std::vector<std::string_view> fields;
+  bool complete = false;
+  while (reader.Next(&fields, &complete)) {
+    if (!complete || fields.size() != header.size()) {
+      tally.Add("field_count");
+      continue;
+    }
+    const std::string reason = parse_row(CsvRow{fields, column}, &result.records);
+    if (!reason.empty()) tally.Add(reason);
+  }
+  result.bad_rows = tally.Finish();
+  return result;
+}
+
 // An integer, or a decimal with an integral value (`1024.0`, as pandas writes
 // integer columns that had a missing value).
 bool ParseCount(std::string_view text, std::int64_t* value) {
@@ -305,134 +342,84 @@ TableParseResult<RunRecord> ParseRunsFile(const std::string& path) {
 
 TableParseResult<NodeRecord> ParseNodesFile(const std::string& path,
                                             const NodeTypeMatcher& matcher) {
-  TableParseResult<NodeRecord> result;
-  BadRowTally tally("nodes", path);
-  CsvRecordReader reader(path);
-  CsvHeader header;
-  if (!ReadCsvHeader(&reader, &header)) return result;
-  const auto column =
-      RequireColumns(header, {"HOSTNAMES", "CPUS", "MEMORY", "TMP_DISK", "GRES"}, path);
   std::unordered_map<std::string, std::size_t> seen;  // name -> index in records
-  std::vector<std::string_view> fields;
-  bool complete = false;
-  while (reader.Next(&fields, &complete)) {
-    if (!complete || fields.size() != header.size()) {
-      tally.Add("field_count");
-      continue;
-    }
-    std::vector<std::string> names;
-    try {
-      names = ExpandHostlist(fields[column[0]]);
-    } catch (const Error&) {
-      tally.Add("bad_hostlist");
-      continue;
-    }
-    if (names.empty()) {
-      tally.Add("bad_hostlist");
-      continue;
-    }
-    NodeSignature signature;
-    if (!ParseCount(fields[column[1]], &signature.cpus) ||
-        !ParseCount(fields[column[2]], &signature.memory_mb) ||
-        !ParseCount(fields[column[3]], &signature.tmp_disk_mb)) {
-      tally.Add("bad_number");
-      continue;
-    }
-    signature.gres = Trim(fields[column[4]]);
-    const std::string type = matcher ? matcher(signature) : std::string();
-    bool conflict = false;
-    for (auto& name : names) {
-      const auto it = seen.find(name);
-      if (it != seen.end()) {
-        const NodeRecord& first = result.records[it->second];
-        conflict = conflict || first.cpus != signature.cpus ||
-                   first.memory_mb != signature.memory_mb ||
-                   first.tmp_disk_mb != signature.tmp_disk_mb || first.gres != signature.gres;
-        continue;
-      }
-      seen.emplace(name, result.records.size());
-      NodeRecord node;
-      node.name = std::move(name);
-      node.cpus = signature.cpus;
-      node.memory_mb = signature.memory_mb;
-      node.tmp_disk_mb = signature.tmp_disk_mb;
-      node.gres = signature.gres;
-      node.node_type = type;
-      result.records.push_back(std::move(node));
-    }
-    if (conflict) tally.Add("conflicting_node");
-  }
-  result.bad_rows = tally.Finish();
-  return result;
+  return ParseCountedTable<NodeRecord>(
+      path, "nodes", {"HOSTNAMES", "CPUS", "MEMORY", "TMP_DISK", "GRES"},
+      [&](const CsvRow& row, std::vector<NodeRecord>* records) -> std::string {
+        std::vector<std::string> names;
+        try {
+          names = ExpandHostlist(row[0]);
+        } catch (const Error&) {
+          return "bad_hostlist";
+        }
+        if (names.empty()) return "bad_hostlist";
+        NodeSignature signature;
+        if (!ParseCount(row[1], &signature.cpus) || !ParseCount(row[2], &signature.memory_mb) ||
+            !ParseCount(row[3], &signature.tmp_disk_mb)) {
+          return "bad_number";
+        }
+        signature.gres = Trim(row[4]);
+        const std::string type = matcher ? matcher(signature) : std::string();
+        bool conflict = false;
+        for (auto& name : names) {
+          const auto it = seen.find(name);
+          if (it != seen.end()) {
+            const NodeRecord& first = (*records)[it->second];
+            conflict = conflict || first.cpus != signature.cpus ||
+                       first.memory_mb != signature.memory_mb ||
+                       first.tmp_disk_mb != signature.tmp_disk_mb || first.gres != signature.gres;
+            continue;
+          }
+          seen.emplace(name, records->size());
+          NodeRecord node;
+          node.name = std::move(name);
+          node.cpus = signature.cpus;
+          node.memory_mb = signature.memory_mb;
+          node.tmp_disk_mb = signature.tmp_disk_mb;
+          node.gres = signature.gres;
+          node.node_type = type;
+          records->push_back(std::move(node));
+        }
+        return conflict ? "conflicting_node" : "";
+      });
 }
 
 TableParseResult<DatasetRecord> ParseDatasetsFile(const std::string& path) {
-  TableParseResult<DatasetRecord> result;
-  BadRowTally tally("datasets", path);
-  CsvRecordReader reader(path);
-  CsvHeader header;
-  if (!ReadCsvHeader(&reader, &header)) return result;
-  const auto column = RequireColumns(
-      header, {"dataset", "n_observations", "n_features", "n_classes", "task"}, path);
   std::unordered_map<std::string, std::size_t> seen;
-  std::vector<std::string_view> fields;
-  bool complete = false;
-  while (reader.Next(&fields, &complete)) {
-    if (!complete || fields.size() != header.size()) {
-      tally.Add("field_count");
-      continue;
-    }
-    DatasetRecord dataset;
-    dataset.name = Trim(fields[column[0]]);
-    dataset.task = Trim(fields[column[4]]);
-    if (dataset.task != "classification" && dataset.task != "regression") {
-      tally.Add("bad_task");
-      continue;
-    }
-    const std::string_view classes = Trim(fields[column[3]]);
-    const bool no_classes = dataset.task == "regression" &&
-                            (classes.empty() || classes == "nan" || classes == "NaN");
-    if (dataset.name.empty() || !ParseCount(fields[column[1]], &dataset.n_observations) ||
-        !ParseCount(fields[column[2]], &dataset.n_features) ||
-        (!no_classes && !ParseCount(classes, &dataset.n_classes))) {
-      tally.Add("bad_number");
-      continue;
-    }
-    if (!seen.emplace(dataset.name, result.records.size()).second) {
-      tally.Add("duplicate_dataset");
-      continue;
-    }
-    result.records.push_back(std::move(dataset));
-  }
-  result.bad_rows = tally.Finish();
-  return result;
+  return ParseCountedTable<DatasetRecord>(
+      path, "datasets", {"dataset", "n_observations", "n_features", "n_classes", "task"},
+      [&](const CsvRow& row, std::vector<DatasetRecord>* records) -> std::string {
+        DatasetRecord dataset;
+        dataset.name = Trim(row[0]);
+        dataset.task = Trim(row[4]);
+        if (dataset.task != "classification" && dataset.task != "regression") return "bad_task";
+        const std::string_view classes = Trim(row[3]);
+        const bool no_classes = dataset.task == "regression" &&
+                                (classes.empty() || classes == "nan" || classes == "NaN");
+        if (dataset.name.empty() || !ParseCount(row[1], &dataset.n_observations) ||
+            !ParseCount(row[2], &dataset.n_features) ||
+            (!no_classes && !ParseCount(classes, &dataset.n_classes))) {
+          return "bad_number";
+        }
+        if (!seen.emplace(dataset.name, records->size()).second) return "duplicate_dataset";
+        records->push_back(std::move(dataset));
+        return "";
+      });
 }
 
 TableParseResult<LossRecord> ParseLossesFile(const std::string& path) {
-  TableParseResult<LossRecord> result;
-  BadRowTally tally("losses", path);
-  CsvRecordReader reader(path);
-  CsvHeader header;
-  if (!ReadCsvHeader(&reader, &header)) return result;
-  const auto column = RequireColumns(header, {"experiment_id", "epoch", "test_loss"}, path);
-  std::vector<std::string_view> fields;
-  bool complete = false;
-  while (reader.Next(&fields, &complete)) {
-    if (!complete || fields.size() != header.size()) {
-      tally.Add("field_count");
-      continue;
-    }
-    LossRecord loss;
-    loss.experiment_id = Trim(fields[column[0]]);
-    if (loss.experiment_id.empty() || !ParseCount(fields[column[1]], &loss.epoch) ||
-        !ParseDouble(Trim(fields[column[2]]), &loss.test_loss)) {
-      tally.Add("bad_number");
-      continue;
-    }
-    result.records.push_back(std::move(loss));
-  }
-  result.bad_rows = tally.Finish();
-  return result;
+  return ParseCountedTable<LossRecord>(
+      path, "losses", {"experiment_id", "epoch", "test_loss"},
+      [](const CsvRow& row, std::vector<LossRecord>* records) -> std::string {
+        LossRecord loss;
+        loss.experiment_id = Trim(row[0]);
+        if (loss.experiment_id.empty() || !ParseCount(row[1], &loss.epoch) ||
+            !ParseDouble(Trim(row[2]), &loss.test_loss)) {
+          return "bad_number";
+        }
+        records->push_back(std::move(loss));
+        return "";
+      });
 }
 
 }  // namespace wattrun
