@@ -1,28 +1,58 @@
 #!/usr/bin/env bash
 # The telemetry pass and the whole pipeline against the limits of the machine.
 #
-# Builds a facility store (generate + ingest), then runs `wattrun run --store`
-# with 1, 2 and 4 ranks (4 is oversubscribed on a 2-core machine) and prints
-# per stage: wall time, readings/s per rank, bytes read, peak RSS per rank;
-# and, measured in the same run, the time of `cat store > /dev/null` (page
-# cache warm) and of a single-threaded memory scan of the same bytes, with the
-# telemetry pass given as a ratio to each. Also memory against months.
+# Builds a facility store the way the periodic re-ingestion job does: one
+# `wattrun ingest` per month of telemetry (and that month's sacct file), so it
+# shows what a new month costs and that ingest memory does not grow with
+# months; runs the telemetry pass on the store after 1, 3 and all months
+# (memory against months). Then runs `wattrun run --store` with 1, 2 and 4
+# ranks (4 is oversubscribed on a 2-core machine) and prints per stage: wall
+# time, readings/s per rank, bytes read, peak RSS per rank; and, measured in
+# the same run, the time of `cat store > /dev/null` (page cache warm) and of a
+# single-threaded memory scan of the same bytes, with the telemetry pass given
+# as a ratio to each.
 # Usage: bash bench/pipeline_bench.sh [SCALE] [MONTHS] [WORK_DIR]   (default 0.1 3 bench/work)
+#   scale 1, 9 months (the full facility, ~1e9 readings): needs ~50 GB of disk
+#   (28 GB of CSV, 16.5 GB of store, temporary files of one month) and ~15 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE="${1:-0.1}"; MONTHS="${2:-3}"; WORK="${3:-bench/work}"
-BIN=build/pipeline/wattrun
+BIN="${WATTRUN:-build/pipeline/wattrun}"   # WATTRUN: another binary (e.g. a copy while rebuilding)
 [[ -x $BIN && -x build/bench/wattrun_memscan ]] || bash jobs/setup.sh build >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mkdir -p "$WORK"
 fac="$WORK/facility_s${SCALE}_m${MONTHS}"
 store="$WORK/store_s${SCALE}_m${MONTHS}.h5"
 if [[ ! -f $fac/nodes.csv ]]; then
-  t0=$(date +%s.%N)
   mpirun -n 2 $BIN generate --config configs/eagle.yaml --output "$fac" --scale "$SCALE" --months "$MONTHS" | tail -1
 fi
+fac=$(realpath "$fac")
+peak_mb() { sed -n 's/.*peak memory \([0-9.]*\) MB.*/\1/p'; }
 if [[ ! -f $store ]]; then
-  mpirun -n 2 $BIN ingest --config configs/eagle.yaml --input "$fac" --store "$store" | grep -E "telemetry:|time"
+  incoming="$WORK/incoming_s${SCALE}_m${MONTHS}"   # what has "arrived" so far: links into the facility
+  rm -rf "$incoming" "$store" "$store.d"
+  mkdir -p "$incoming/telemetry" "$incoming/sacct"
+  for f in nodes.csv runs.csv datasets.csv losses.csv; do ln -s "$fac/$f" "$incoming/$f"; done
+  echo "store: one ingest per month (mpirun -n 2), as the re-ingestion job does"
+  printf "%-8s %12s %9s %16s %14s %16s\n" month "rows read" seconds "rows/s/rank" "peak RSS MB" "pass peak RSS MB"
+  m=0
+  for month_dir in "$fac"/telemetry/*/; do
+    month=$(basename "$month_dir"); m=$((m + 1))
+    mkdir -p "$incoming/telemetry/$month"
+    for f in "$month_dir"*; do ln -s "$f" "$incoming/telemetry/$month/"; done
+    [[ -f $fac/sacct/$month.txt ]] && ln -s "$fac/sacct/$month.txt" "$incoming/sacct/"
+    out=$(mpirun -n 2 $BIN ingest --config configs/eagle.yaml --input "$incoming" --store "$store")
+    secs=$(echo "$out" | sed -n 's/.*time \([0-9.]*\) s.*/\1/p')
+    rows=$(echo "$out" | sed -n 's/.* \([0-9]*\) rows read.*/\1/p')
+    pass_rss="-"
+    if [[ $m -eq 1 || $m -eq 3 || $m -eq $MONTHS ]]; then   # memory of the pass against months
+      mpirun -n 2 $BIN run --config configs/eagle.yaml --store "$store" --output "$WORK/results_month$m" \
+        --no-fit --no-report --timings "$WORK/timings_month$m.csv" > /dev/null
+      pass_rss=$(awk -F, '$1 == "\"telemetry pass\"" {printf "%.1f", $6 / 1e6}' "$WORK/timings_month$m.csv")
+    fi
+    printf "%-8s %12s %9s %16.0f %14s %16s\n" "$month" "$rows" "$secs" \
+      "$(awk -v n="$rows" -v s="$secs" 'BEGIN {print n / s / 2}')" "$(echo "$out" | peak_mb)" "$pass_rss"
+  done
 fi
 store_bytes=$(du -bc "$store" "$store.d"/*.h5 | tail -1 | cut -f1)
 cat "$store" "$store.d"/*.h5 > /dev/null

@@ -908,8 +908,9 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     // when that fits the budget, else spilled to disk.
     const bool in_memory = estimated_bytes * 32 / 30 * 3 / comm.size() <= options.memory_budget_bytes;
     // In memory, partitions of ~16 MiB of records (the sort's scratch is one
-    // partition); spilled, as few as let one partition fit the budget.
-    const std::int64_t partition_bytes = in_memory ? (16 << 20) : options.memory_budget_bytes;
+    // partition); spilled, as few as let a loaded partition and its sorted
+    // copy fit the budget with room to spare.
+    const std::int64_t partition_bytes = in_memory ? (16 << 20) : options.memory_budget_bytes / 3;
     const std::size_t max_partitions = std::min<std::size_t>(node_names.size(), 1024);
     std::size_t partitions = static_cast<std::size_t>((estimated_bytes * 12 / 10 + partition_bytes - 1) /
                                                       std::max<std::int64_t>(partition_bytes, 1));
