@@ -34,6 +34,24 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out);
 // Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
 std::int64_t DaysFromCivil(int year, unsigned month, unsigned day);
 
+// A proleptic Gregorian calendar date.
+struct CivilDate {
+  int year = 1970;
+  int month = 1;
+  int day = 1;
+};
+// Inverse of DaysFromCivil (Hinnant's civil_from_days).
+CivilDate CivilFromDays(std::int64_t days);
+// Days in a month (1-12) of a proleptic Gregorian year.
+int DaysInMonth(int year, int month);
+
+// a / b rounded toward negative infinity (days and seconds before 1970).
+inline std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
 // How a local wall time maps onto UTC in a zone.
 enum class LocalTimeKind {
   kUnique,       // exactly one instant: earlier == later

@@ -34,6 +34,27 @@ TEST(DaysFromCivil, KnownDates) {
   EXPECT_EQ(DaysFromCivil(1600, 1, 1), -135140);
 }
 
+TEST(CivilFromDays, InvertsDaysFromCivilDayByDay) {
+  // 1599-12-01 to 2401-01-31: negative days, century and 400-year leap rules.
+  std::int64_t days = DaysFromCivil(1599, 12, 1);
+  for (int year = 1599; year <= 2401; ++year) {
+    for (int month = year == 1599 ? 12 : 1; month <= (year == 2401 ? 1 : 12); ++month) {
+      for (int day = 1; day <= DaysInMonth(year, month); ++day, ++days) {
+        const CivilDate c = CivilFromDays(days);
+        ASSERT_EQ(c.year, year) << days;
+        ASSERT_EQ(c.month, month) << days;
+        ASSERT_EQ(c.day, day) << days;
+      }
+    }
+  }
+  EXPECT_EQ(days, DaysFromCivil(2401, 2, 1));
+  EXPECT_EQ(DaysInMonth(1900, 2), 28);
+  EXPECT_EQ(DaysInMonth(2000, 2), 29);
+  EXPECT_EQ(FloorDiv(-1, 86400), -1);
+  EXPECT_EQ(FloorDiv(-86400, 86400), -1);
+  EXPECT_EQ(FloorDiv(86399, 86400), 0);
+}
+
 TEST(ParseTimestamp, Layouts) {
   const TimeMs expected = Utc(2021, 3, 4, 5, 6, 7);
   ParsedTimestamp p = Parse("2021-03-04 05:06:07");

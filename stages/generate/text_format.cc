@@ -10,31 +10,6 @@
 
 namespace wattrun::generate {
 
-std::int64_t FloorDiv(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-Civil CivilFromDays(std::int64_t days) {
-  const std::int64_t z = days + 719468;
-  const std::int64_t era = FloorDiv(z, 146097);
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const std::int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const std::int64_t m = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return Civil{static_cast<int>(y), static_cast<int>(m), static_cast<int>(d)};
-}
-
-int DaysInMonth(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : kDays[month - 1];
-}
-
 void AppendInt(std::string* out, std::int64_t value) {
   char buffer[24];
   const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
@@ -53,7 +28,7 @@ void AppendPadded(std::string* out, std::int64_t value, int width) {
 void AppendDateTime(std::string* out, std::int64_t seconds, char separator) {
   const std::int64_t days = FloorDiv(seconds, 86400);
   const std::int64_t sod = seconds - days * 86400;
-  const Civil c = CivilFromDays(days);
+  const CivilDate c = CivilFromDays(days);
   AppendPadded(out, c.year, 4);
   out->push_back('-');
   AppendPadded(out, c.month, 2);
@@ -74,7 +49,7 @@ std::string DateTime(std::int64_t seconds, char separator) {
 }
 
 std::string MonthLabel(std::int64_t days) {
-  const Civil c = CivilFromDays(days);
+  const CivilDate c = CivilFromDays(days);
   std::string out;
   AppendPadded(&out, c.year, 4);
   out.push_back('-');

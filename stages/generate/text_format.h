@@ -11,17 +11,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/time.h"
+
 namespace wattrun::generate {
 
-struct Civil {
-  int year = 1970;
-  int month = 1;
-  int day = 1;
-};
-// Hinnant's civil_from_days.
-Civil CivilFromDays(std::int64_t days);
-int DaysInMonth(int year, int month);
-std::int64_t FloorDiv(std::int64_t a, std::int64_t b);
+// Calendar arithmetic (CivilFromDays, DaysInMonth, FloorDiv) is core's, in
+// core/time.h.
 
 void AppendInt(std::string* out, std::int64_t value);
 void AppendPadded(std::string* out, std::int64_t value, int width);
