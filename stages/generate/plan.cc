@@ -530,21 +530,14 @@ class Builder {
     for (int attempt = 0; attempt < 64; ++attempt) {
       energy = p.model_energy_j * std::exp(c.sigma * z);
       rt = energy / (idle_ref + dyn);
-      if (rt < kMinRunTimeS) {
-        const double target = kMinRunTimeS + rng.Uniform(0.0, 25.0);
+      // Out of bounds: move the run time just inside the bound if the power
+      // that takes is sane, else draw the noise again.
+      const bool too_short = rt < kMinRunTimeS;
+      if (too_short || rt > kMaxRunTimeS) {
+        const double target = too_short ? kMinRunTimeS + rng.Uniform(0.0, 25.0)
+                                        : kMaxRunTimeS - rng.Uniform(0.0, 5000.0);
         const double d2 = energy / target - idle_ref;
-        if (d2 >= kMinDynamicW) {
-          dyn = d2;
-          rt = target;
-          break;
-        }
-        z = rng.Normal();
-        continue;
-      }
-      if (rt > kMaxRunTimeS) {
-        const double target = kMaxRunTimeS - rng.Uniform(0.0, 5000.0);
-        const double d2 = energy / target - idle_ref;
-        if (d2 <= c.dyn_hi_w * 1.6) {
+        if (too_short ? d2 >= kMinDynamicW : d2 <= c.dyn_hi_w * 1.6) {
           dyn = d2;
           rt = target;
           break;
@@ -739,6 +732,14 @@ class Builder {
     const auto it = std::lower_bound(v.begin(), v.end(), std::make_pair(s, e));
     v.insert(it, {s, e});
   }
+  // Places a single-node job of duration d at start on node.
+  void PlaceAt(PlanJob* job, int node, TimeMs start, TimeMs d) {
+    job->nodes = {node};
+    job->start_ms = start;
+    job->end_ms = start + d;
+    Occupy(node, start, start + d);
+    butter_windows_[static_cast<std::size_t>(node)].emplace_back(start, start + d);
+  }
 
   // Tries to put a single-node job at a start in [lo, hi] on a node of its
   // class. Returns false if no free place was found.
@@ -753,11 +754,7 @@ class Builder {
       if (!Free(node, start, start + d)) continue;
       if (!SchedulerTimeOk(start)) continue;
       if (!may_run_over && !SchedulerTimeOk(start + d)) continue;
-      job->nodes = {node};
-      job->start_ms = start;
-      job->end_ms = start + d;
-      Occupy(node, start, start + d);
-      butter_windows_[static_cast<std::size_t>(node)].emplace_back(start, start + d);
+      PlaceAt(job, node, start, d);
       return true;
     }
     return false;
@@ -773,11 +770,7 @@ class Builder {
       const auto& v = occupancy_[static_cast<std::size_t>(node)];
       for (std::size_t i = 0; i <= v.size() && start <= hi; ++i) {
         if (Free(node, start, start + d) && SchedulerTimeOk(start) && SchedulerTimeOk(start + d)) {
-          job->nodes = {node};
-          job->start_ms = start;
-          job->end_ms = start + d;
-          Occupy(node, start, start + d);
-          butter_windows_[static_cast<std::size_t>(node)].emplace_back(start, start + d);
+          PlaceAt(job, node, start, d);
           return true;
         }
         if (i < v.size()) start = std::max(start, v[i].second + kJobGuardMs + kMsPerSecond);
@@ -1109,6 +1102,12 @@ class Builder {
     }
   }
 
+  // Runs that reach runs.csv (not dropped).
+  std::int64_t WrittenRuns() const {
+    return static_cast<std::int64_t>(
+        std::count_if(plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
+  }
+
   // Runs free for a new fault: no fault yet, written, final job.
   std::vector<std::size_t> Candidates(Rng* rng) const {
     std::vector<std::size_t> out;
@@ -1123,8 +1122,7 @@ class Builder {
 
   void InjectJoinFaults() {
     Rng rng(seed(), Stream::kJoinFaults, 0);
-    const std::int64_t n = static_cast<std::int64_t>(
-        std::count_if(plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
+    const std::int64_t n = WrittenRuns();
     std::vector<std::size_t> pool = Candidates(&rng);
     std::size_t next = 0;
     std::int64_t max_raw = 0;
@@ -1204,8 +1202,7 @@ class Builder {
 
   void InjectTelemetryFaults() {
     Rng rng(seed(), Stream::kTelemetryFaults, 0);
-    const std::int64_t n = static_cast<std::int64_t>(
-        std::count_if(plan_.runs.begin(), plan_.runs.end(), [](const PlanRun& r) { return !r.dropped; }));
+    const std::int64_t n = WrittenRuns();
     const TimeMs pad = 10 * 60 * kMsPerSecond;
     // Jobs with no telemetry at all: every run in them is missing_all.
     {
