@@ -43,12 +43,8 @@ double QuantileSorted(const std::vector<double>& sorted, double q) {
 
 void ValueCounts::AddCount(double value, std::int64_t count) {
   if (count <= 0) return;
-  const auto as_int = static_cast<std::uint32_t>(value);
-  if (value >= 0.0 && value < kDense && static_cast<double>(as_int) == value) {
-    if (dense_.empty()) dense_.assign(kDense, 0);
-    dense_[as_int] += count;
-    dense_lo_ = std::min(dense_lo_, as_int);
-    dense_hi_ = std::max(dense_hi_, as_int);
+  if (AddDense(value)) {
+    dense_[static_cast<std::uint32_t>(value)] += count - 1;
   } else {
     CompactPending();
     auto it = std::lower_bound(sparse_.begin(), sparse_.end(), std::make_pair(value, std::int64_t{0}),

@@ -24,17 +24,17 @@ double NumpyLerp(double a, double b, double t);
 class ValueCounts {
  public:
   void Add(double value) {
-    const auto as_int = static_cast<std::uint32_t>(value);
-    if (value >= 0.0 && value < kDense && static_cast<double>(as_int) == value) {
-      if (dense_.empty()) dense_.assign(kDense, 0);
-      ++dense_[as_int];
-      dense_lo_ = std::min(dense_lo_, as_int);
-      dense_hi_ = std::max(dense_hi_, as_int);
-    } else {
-      sparse_pending_.push_back(value);
-      if (sparse_pending_.size() >= kPendingLimit) CompactPending();
-    }
+    if (!AddDense(value)) AddSparse(value);
     ++total_;
+    cache_valid_ = false;
+  }
+  // The same for n values (the telemetry pass's hot loop).
+  void AddAll(const double* values, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!AddDense(values[i])) AddSparse(values[i]);
+    }
+    total_ += static_cast<std::int64_t>(n);
+    cache_valid_ = false;
   }
   void AddCount(double value, std::int64_t count);
 
@@ -62,6 +62,21 @@ class ValueCounts {
  private:
   static constexpr std::uint32_t kDense = 65536;
   static constexpr std::size_t kPendingLimit = 1 << 16;
+  // Integers in [0, kDense) are counted in place; false for any other value.
+  bool AddDense(double value) {
+    if (!(value >= 0.0 && value < kDense)) return false;  // also NaN
+    const auto as_int = static_cast<std::uint32_t>(value);
+    if (static_cast<double>(as_int) != value) return false;
+    if (dense_.empty()) dense_.assign(kDense, 0);
+    ++dense_[as_int];
+    dense_lo_ = std::min(dense_lo_, as_int);
+    dense_hi_ = std::max(dense_hi_, as_int);
+    return true;
+  }
+  void AddSparse(double value) {
+    sparse_pending_.push_back(value);
+    if (sparse_pending_.size() >= kPendingLimit) CompactPending();
+  }
   void CompactPending() const;
   double ValueAtRank(std::int64_t rank) const;
 

@@ -55,5 +55,24 @@ TEST(Quantile, MatchesSortedDataExactlyWithFractionsAndMerge) {
   EXPECT_EQ(c.Quantile(0.02), a.Quantile(0.02));
 }
 
+// The pass adds whole chunks at once; the answer must not depend on how
+// values arrive, and adding after a query must be seen by the next query.
+TEST(Quantile, AddAllEqualsAddAndQueriesSeeLaterValues) {
+  const std::vector<double> values = {230, 0, 231.5, 65535, 65536, 1e9, 230, 0.25, 229};
+  ValueCounts one, all;
+  for (double v : values) one.Add(v);
+  all.AddAll(values.data(), values.size());
+  EXPECT_EQ(all.total(), 9);
+  EXPECT_EQ(all.Sorted(), one.Sorted());
+  EXPECT_EQ(all.Quantile(0.5), one.Quantile(0.5));
+  EXPECT_EQ(all.Max(), 1e9);
+  all.Add(2e9);
+  EXPECT_EQ(all.Max(), 2e9);
+  const double low = 5;
+  all.AddAll(&low, 1);
+  EXPECT_EQ(all.CountEqual(5), 1);
+  EXPECT_EQ(all.total(), 11);
+}
+
 }  // namespace
 }  // namespace wattrun

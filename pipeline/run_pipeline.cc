@@ -202,7 +202,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
       reader->ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
                                   [&](const TimeMs* t, const double* w, std::size_t n) {
                                     integrator.Add(t, w, n);
-                                    for (std::size_t i = 0; i < n; ++i) node_values.Add(w[i]);
+                                    node_values.AddAll(w, n);
                                     local_readings += static_cast<std::int64_t>(n);
                                   });
       if (!unit_runs.empty() && unit.until != std::numeric_limits<TimeMs>::max() &&

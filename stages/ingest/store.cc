@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 
 #include "core/error.h"
 
@@ -315,11 +316,43 @@ std::int64_t TelemetryReader::FindNode(const std::string& name) const {
   return it - node_names_.begin();
 }
 
-std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, TimeMs t) {
+const std::vector<TelemetryReader::SliceSpan>& TelemetryReader::Spans(std::size_t node) {
+  if (spans_.size() != slices_.size()) spans_.resize(slices_.size());
+  std::vector<SliceSpan>& spans = spans_[node];
+  if (spans.size() != slices_[node].size()) {
+    spans.clear();
+    for (const NodeSlice& s : slices_[node]) {
+      const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
+      SliceSpan span;
+      h5::ReadSlice(dset, s.offset, 1, &span.first);
+      h5::ReadSlice(dset, s.offset + s.count - 1, 1, &span.last);
+      spans.push_back(span);
+    }
+  }
+  return spans;
+}
+
+bool TelemetryReader::Disjoint(std::size_t node) {
+  if (disjoint_.size() != slices_.size()) disjoint_.assign(slices_.size(), -1);
+  if (disjoint_[node] < 0) {
+    std::vector<SliceSpan> spans = Spans(node);
+    std::sort(spans.begin(), spans.end(), [](const SliceSpan& a, const SliceSpan& b) { return a.first < b.first; });
+    bool disjoint = true;
+    for (std::size_t k = 1; k < spans.size(); ++k) disjoint = disjoint && spans[k - 1].last < spans[k].first;
+    disjoint_[node] = disjoint ? 1 : 0;
+  }
+  return disjoint_[node] == 1;
+}
+
+std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& span, TimeMs t) {
   // Interpolation search (readings come at a near-constant cadence, so a
   // guess from the times at both ends lands within a few readings),
   // alternating with bisection so that irregular series stay O(log n).
-  if (s.count == 0) return 0;
+  if (s.count == 0 || t <= span.first) return 0;
+  if (t > span.last) return s.count;
+  for (const BoundMemo& m : bound_memo_) {
+    if (m.batch == s.batch && m.offset == s.offset && m.t == t) return m.index;
+  }
   const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
   auto time_at = [&](std::int64_t i) {
     TimeMs v = 0;
@@ -327,10 +360,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, TimeMs t) {
     return v;
   };
   std::int64_t lo = 0, hi = s.count - 1;
-  TimeMs t_lo = time_at(lo);
-  if (t <= t_lo) return 0;
-  TimeMs t_hi = time_at(hi);
-  if (t > t_hi) return s.count;
+  TimeMs t_lo = span.first, t_hi = span.last;
   // Invariant: time(lo) < t <= time(hi).
   for (int step = 0; hi - lo > 1; ++step) {
     std::int64_t guess = lo + (hi - lo) / 2;
@@ -347,14 +377,21 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, TimeMs t) {
       t_hi = v;
     }
   }
+  bound_memo_[bound_memo_next_++ % bound_memo_.size()] = BoundMemo{s.batch, s.offset, t, hi};
   return hi;
 }
 
 std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from, TimeMs until) {
+  const std::vector<SliceSpan>& spans = Spans(node);
+  std::vector<std::size_t> order(spans.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return spans[a].first < spans[b].first; });
   std::vector<NodeSlice> out;
-  for (const NodeSlice& s : slices_[node]) {
-    const std::int64_t lo = LowerBound(s, from);
-    const std::int64_t hi = LowerBound(s, until);
+  for (const std::size_t k : order) {
+    const NodeSlice& s = slices_[node][k];
+    if (spans[k].last < from || spans[k].first >= until) continue;
+    const std::int64_t lo = LowerBound(s, spans[k], from);
+    const std::int64_t hi = LowerBound(s, spans[k], until);
     if (hi > lo) out.push_back(NodeSlice{s.batch, s.offset + lo, hi - lo});
   }
   return out;
@@ -369,13 +406,9 @@ std::int64_t TelemetryReader::CountInRange(std::size_t node, TimeMs from, TimeMs
 std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
   TimeMs first = 0, last = 0;
   bool any = false;
-  for (const NodeSlice& s : slices_[node]) {
-    const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
-    TimeMs a = 0, b = 0;
-    h5::ReadSlice(dset, s.offset, 1, &a);
-    h5::ReadSlice(dset, s.offset + s.count - 1, 1, &b);
-    first = any ? std::min(first, a) : a;
-    last = any ? std::max(last, b) : b;
+  for (const SliceSpan& span : Spans(node)) {
+    first = any ? std::min(first, span.first) : span.first;
+    last = any ? std::max(last, span.last) : span.last;
     any = true;
   }
   return {first, last};
@@ -383,9 +416,11 @@ std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
 
 bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time, double* watts) {
   bool found = false;
-  for (const NodeSlice& s : slices_[node]) {
-    const std::int64_t i = LowerBound(s, from) - 1;
-    if (i < 0) continue;
+  const std::vector<SliceSpan>& spans = Spans(node);
+  for (std::size_t k = 0; k < spans.size(); ++k) {
+    const NodeSlice& s = slices_[node][k];
+    if (spans[k].first >= from || (found && spans[k].last <= *time)) continue;  // nothing before, or not later
+    const std::int64_t i = LowerBound(s, spans[k], from) - 1;
     TimeMs t = 0;
     double w = 0;
     ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
@@ -400,9 +435,11 @@ bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time,
 
 bool TelemetryReader::ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts) {
   bool found = false;
-  for (const NodeSlice& s : slices_[node]) {
-    const std::int64_t i = LowerBound(s, until);
-    if (i >= s.count) continue;
+  const std::vector<SliceSpan>& spans = Spans(node);
+  for (std::size_t k = 0; k < spans.size(); ++k) {
+    const NodeSlice& s = slices_[node][k];
+    if (spans[k].last < until || (found && spans[k].first >= *time)) continue;  // nothing after, or not earlier
+    const std::int64_t i = LowerBound(s, spans[k], until);
     TimeMs t = 0;
     double w = 0;
     ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);

@@ -24,7 +24,9 @@
 // overwrites any orphan batch file.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -98,12 +100,13 @@ class TelemetryReader {
   // consecutive chunks of at most chunk_size readings.
   template <typename Visit>
   void ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit) {
-    ForEachChunkOf(slices_[node], chunk_size, std::forward<Visit>(visit));
+    ForEachChunkOf(SubSlices(node, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max()),
+                   Disjoint(node), chunk_size, std::forward<Visit>(visit));
   }
   // The same for the readings with time in [from, until).
   template <typename Visit>
   void ForEachChunkInRange(std::size_t node, TimeMs from, TimeMs until, std::size_t chunk_size, Visit&& visit) {
-    ForEachChunkOf(SubSlices(node, from, until), chunk_size, std::forward<Visit>(visit));
+    ForEachChunkOf(SubSlices(node, from, until), Disjoint(node), chunk_size, std::forward<Visit>(visit));
   }
   // First and last reading time of a node (over all batches).
   std::pair<TimeMs, TimeMs> TimeSpan(std::size_t node);
@@ -114,38 +117,67 @@ class TelemetryReader {
   bool ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts);
 
  private:
+  // First and last time of one slice.
+  struct SliceSpan {
+    TimeMs first = 0;
+    TimeMs last = 0;
+  };
+  // The node's slices' spans, read once (two readings a slice) and cached:
+  // a batch a month means a node has as many slices as months.
+  const std::vector<SliceSpan>& Spans(std::size_t node);
+  // True if the node's slices, taken in order of their first time, do not
+  // overlap in time (batches of different months): they are then streamed
+  // one after the other instead of merged reading by reading.
+  bool Disjoint(std::size_t node);
+  // Readings of one slice cover `span`.
   template <typename Visit>
-  void ForEachChunkOf(const std::vector<NodeSlice>& slices, std::size_t chunk_size, Visit&& visit);
-  // Index of the first reading of the slice with time >= t (binary search).
-  std::int64_t LowerBound(const NodeSlice& slice, TimeMs t);
+  void ForEachChunkOf(const std::vector<NodeSlice>& slices, bool disjoint, std::size_t chunk_size, Visit&& visit);
+  // Index of the first reading of the slice with time >= t: interpolation
+  // search, with the last few answers remembered (consecutive units of the
+  // pass ask for the same boundaries).
+  std::int64_t LowerBound(const NodeSlice& slice, const SliceSpan& span, TimeMs t);
+  // Sub-slices with time in [from, until), in order of the slices' first time.
   std::vector<NodeSlice> SubSlices(std::size_t node, TimeMs from, TimeMs until);
   struct Batch;
   void ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time, double* watts);
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<std::string> node_names_;
   std::vector<std::vector<NodeSlice>> slices_;  // per node
+  std::vector<std::vector<SliceSpan>> spans_;    // per node, filled on first use
+  std::vector<signed char> disjoint_;            // per node: -1 unknown, 0, 1
+  struct BoundMemo {
+    int batch = -1;
+    std::int64_t offset = 0;
+    TimeMs t = 0;
+    std::int64_t index = 0;
+  };
+  std::array<BoundMemo, 4> bound_memo_{};
+  std::size_t bound_memo_next_ = 0;
   std::int64_t bytes_read_ = 0;
   std::vector<TimeMs> buffer_time_;
   std::vector<double> buffer_watts_;
 };
 
 template <typename Visit>
-void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, std::size_t chunk_size, Visit&& visit) {
+void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, bool disjoint, std::size_t chunk_size,
+                                     Visit&& visit) {
   if (slices.empty()) return;
-  if (slices.size() == 1) {  // the common case: one batch, no merge needed
-    const NodeSlice& s = slices[0];
-    // Buffers are reused from node to node: allocating (and zeroing) fresh
-    // megabytes per node would cost more than reading the readings.
-    const auto size = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(chunk_size), s.count));
-    if (buffer_time_.size() < size) {
-      buffer_time_.resize(size);
-      buffer_watts_.resize(size);
-    }
-    for (std::int64_t done = 0; done < s.count;) {
-      const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(size), s.count - done);
-      ReadChunk(static_cast<std::size_t>(s.batch), s.offset + done, n, buffer_time_.data(), buffer_watts_.data());
-      visit(buffer_time_.data(), buffer_watts_.data(), static_cast<std::size_t>(n));
-      done += n;
+  if (slices.size() == 1 || disjoint) {  // the common case: no merge needed
+    for (const NodeSlice& s : slices) {
+      // Buffers are reused from node to node: allocating (and zeroing) fresh
+      // megabytes per node would cost more than reading the readings.
+      const auto size =
+          static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(chunk_size), s.count));
+      if (buffer_time_.size() < size) {
+        buffer_time_.resize(size);
+        buffer_watts_.resize(size);
+      }
+      for (std::int64_t done = 0; done < s.count;) {
+        const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(size), s.count - done);
+        ReadChunk(static_cast<std::size_t>(s.batch), s.offset + done, n, buffer_time_.data(), buffer_watts_.data());
+        visit(buffer_time_.data(), buffer_watts_.data(), static_cast<std::size_t>(n));
+        done += n;
+      }
     }
     return;
   }

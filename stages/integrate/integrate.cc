@@ -23,7 +23,25 @@ NodeIntegrator::NodeIntegrator(std::vector<RunWindow> windows, Method method)
 }
 
 void NodeIntegrator::Add(const TimeMs* time, const double* watts, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) AddSample(time[i], watts[i]);
+  std::size_t i = 0;
+  while (i < n) {
+    if (active_.empty()) {
+      // No window open (most of a node's readings): of the readings before
+      // the next window's start only the last one matters, as its neighbour.
+      const TimeMs next_start =
+          next_ < by_start_.size() ? windows_[by_start_[next_]].start : std::numeric_limits<TimeMs>::max();
+      const std::size_t j = static_cast<std::size_t>(std::lower_bound(time + i, time + n, next_start) - time);
+      if (j > i) {
+        have_prev_ = true;
+        prev_t_ = time[j - 1];
+        prev_w_ = watts[j - 1];
+        i = j;
+        continue;
+      }
+    }
+    AddSample(time[i], watts[i]);
+    ++i;
+  }
 }
 
 // The part of the run's integral contributed by the interval from the

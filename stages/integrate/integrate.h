@@ -42,6 +42,7 @@ class NodeIntegrator {
     count_until_ = until;
   }
 
+  // Readings in increasing time, in as many calls as convenient.
   void Add(const TimeMs* time, const double* watts, std::size_t n);
   // Closes the windows that extend past the last reading. Call once.
   void Finish();
