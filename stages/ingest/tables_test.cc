@@ -19,10 +19,12 @@ TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
   return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000;
 }
 
+// Bad-row counts by reason.
+using Counts = std::map<std::string, std::int64_t>;
+
 // Bad rows as reason -> count, checking that they all name `stage` and `file`.
-std::map<std::string, std::int64_t> Reasons(const std::vector<BadRowCount>& bad_rows,
-                                            const std::string& stage, const std::string& file) {
-  std::map<std::string, std::int64_t> reasons;
+Counts Reasons(const std::vector<BadRowCount>& bad_rows, const std::string& stage, const std::string& file) {
+  Counts reasons;
   for (const auto& bad : bad_rows) {
     EXPECT_EQ(bad.stage, stage);
     EXPECT_EQ(bad.file, file);
@@ -125,12 +127,8 @@ TEST_F(TablesTest, SacctAllocationsStepsArraysHetJobs) {
   EXPECT_EQ(by_id["1001"].state, "CANCELLED by 1234");
 
   const auto reasons = Reasons(bad_rows, "sacct", path);
-  EXPECT_EQ(reasons, (std::map<std::string, std::int64_t>{{"bad_hostlist", 1},
-                                                          {"bad_job_id", 1},
-                                                          {"bad_time", 1},
-                                                          {"field_count", 2},
-                                                          {"negative_window", 1},
-                                                          {"nonexistent_time", 2}}));
+  EXPECT_EQ(reasons, (Counts{{"bad_hostlist", 1}, {"bad_job_id", 1}, {"bad_time", 1}, {"field_count", 2},
+                             {"negative_window", 1}, {"nonexistent_time", 2}}));
   for (std::size_t i = 1; i < bad_rows.size(); ++i) EXPECT_LT(bad_rows[i - 1].reason, bad_rows[i].reason);
 }
 
@@ -248,11 +246,8 @@ TEST_F(TablesTest, RunsGoodAndBadRows) {
   EXPECT_EQ(runs[8].line, 12);  // r8 took lines 10 and 11
 
   EXPECT_EQ(Reasons(bad_rows, "runs", path),
-            (std::map<std::string, std::int64_t>{{"bad_is_gpu", 1},
-                                                 {"bad_number", 2},
-                                                 {"bad_time", 1},
-                                                 {"field_count", 1},
-                                                 {"negative_window", 1}}));
+            (Counts{{"bad_is_gpu", 1}, {"bad_number", 2}, {"bad_time", 1}, {"field_count", 1},
+                    {"negative_window", 1}}));
 }
 
 TEST_F(TablesTest, RunsMissingColumnAndEmptyFile) {
@@ -302,10 +297,7 @@ TEST_F(TablesTest, NodesWithHostlistsAndSignatures) {
   EXPECT_EQ(nodes[3].name, "odd1");
   EXPECT_EQ(nodes[3].node_type, "");
   EXPECT_EQ(Reasons(bad_rows, "nodes", path),
-            (std::map<std::string, std::int64_t>{{"bad_hostlist", 2},
-                                                 {"bad_number", 1},
-                                                 {"conflicting_node", 1},
-                                                 {"field_count", 1}}));
+            (Counts{{"bad_hostlist", 2}, {"bad_number", 1}, {"conflicting_node", 1}, {"field_count", 1}}));
 
   const auto no_matcher = ParseNodesFile(path, nullptr);
   EXPECT_EQ(no_matcher.records[0].node_type, "");
@@ -336,8 +328,7 @@ TEST_F(TablesTest, Datasets) {
   EXPECT_EQ(datasets[2].n_classes, 3);
   EXPECT_EQ(datasets[3].n_outputs(), 1);
   EXPECT_EQ(Reasons(bad_rows, "datasets", path),
-            (std::map<std::string, std::int64_t>{
-                {"bad_number", 2}, {"bad_task", 1}, {"duplicate_dataset", 1}}));
+            (Counts{{"bad_number", 2}, {"bad_task", 1}, {"duplicate_dataset", 1}}));
 }
 
 TEST_F(TablesTest, Losses) {
@@ -356,7 +347,7 @@ TEST_F(TablesTest, Losses) {
   EXPECT_EQ(losses[1].test_loss, 0.5);
   EXPECT_EQ(losses[2].test_loss, 1e-3);
   EXPECT_EQ(Reasons(bad_rows, "losses", path),
-            (std::map<std::string, std::int64_t>{{"bad_number", 2}, {"field_count", 1}}));
+            (Counts{{"bad_number", 2}, {"field_count", 1}}));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "stages/report/format.h"
 #include "stages/report/stats.h"
@@ -31,6 +32,13 @@ std::string Slurp(const fs::path& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Writes the page of r into a fresh directory and returns its text.
+std::string RenderPage(const results::PipelineResults& r, const std::string& name) {
+  const fs::path page = TempDir(name) / "report.html";
+  WriteReport(r, page.string());
+  return Slurp(page);
 }
 
 std::size_t Count(const std::string& text, const std::string& what) {
@@ -161,9 +169,7 @@ TEST(Report, SaysSoWithoutLossesAndUsesGivenLevels) {
   r.memory_levels[1].levels[1].bytes_per_unit = 8 * 1048576.0;  // an L2 of 8 MiB
   r.carbon_g_per_kwh = 731.59;
   r.carbon_source = "energy mix: coal 25 %, petroleum 35 %, natural gas 26 %, nuclear 14 %";
-  const fs::path page = TempDir("nolosses") / "report.html";
-  WriteReport(r, page.string());
-  const std::string html = Slurp(page);
+  const std::string html = RenderPage(r, "nolosses");
   EXPECT_NE(html.find("No loss curves were given"), std::string::npos);
   EXPECT_NE(html.find("L2 8 MiB \u00d7 2"), std::string::npos);
   EXPECT_NE(html.find("731.6 g CO\u2082e/kWh</b>, energy mix: coal 25 %"), std::string::npos);
@@ -173,9 +179,7 @@ TEST(Report, SaysSoWithoutLossesAndUsesGivenLevels) {
 TEST(Report, EmptyResultsStillMakeAPage) {
   results::PipelineResults r;
   r.facility = "empty";
-  const fs::path page = TempDir("empty") / "report.html";
-  WriteReport(r, page.string());
-  const std::string html = Slurp(page);
+  const std::string html = RenderPage(r, "empty");
   EXPECT_NE(html.find("<section id=\"carbon\">"), std::string::npos);
   EXPECT_NE(html.find("not fitted in this run"), std::string::npos);
 }
@@ -209,6 +213,45 @@ void ExpectSame(double a, double b, const std::string& what) {
 void ExpectSame(const std::optional<double>& a, const std::optional<double>& b, const std::string& what) {
   ASSERT_EQ(a.has_value(), b.has_value()) << what;
   if (a) ExpectSame(*a, *b, what);
+}
+
+// A table read back against the one written: the same length, then
+// expect(read_row, written_row, "name i") for each row.
+template <typename Row, typename Expect>
+void ExpectRows(const std::vector<Row>& read, const std::vector<Row>& written, const std::string& name,
+                Expect expect) {
+  ASSERT_EQ(read.size(), written.size()) << name;
+  for (std::size_t i = 0; i < written.size(); ++i) expect(read[i], written[i], name + " " + std::to_string(i));
+}
+
+// Every field of the rows that hold no NaN, compared at once (and printed
+// side by side on a failure); for a run, the fields that cannot be NaN.
+auto Fields(const results::RunRow& r) {
+  return std::tie(r.run_id, r.experiment_id, r.slurm_job_id, r.node, r.node_type, r.is_gpu, r.status, r.samples,
+                  r.filter_1, r.filter_3, r.filter, r.dataset, r.shape, r.depth, r.size, r.batch_size, r.usable);
+}
+auto Fields(const results::FeatureRow& f) {
+  return std::tie(f.run, f.n_params, f.depth, f.n_observations, f.train_observations, f.fwd_ops, f.bwd_ops,
+                  f.total_flops, f.h_t, f.h_s, f.epochs, f.t_max_bytes, f.t_max_level, f.f_bytes, f.f_level,
+                  f.f_test_level, f.b_bytes, f.b_level, f.d_bytes, f.d_level);
+}
+auto Fields(const results::TypeDistribution& t) { return std::tie(t.node_type, t.values); }
+auto Fields(const idle::NodeDistribution& n) {
+  return std::tie(n.node, n.node_type, n.count, n.min, n.max, n.quantiles, n.idle_quantile);
+}
+auto Fields(const results::QualityRow& q) { return std::tie(q.stage, q.reason, q.count); }
+auto Fields(const standardize::Overhead& o) {
+  return std::tie(o.is_gpu, o.runs, o.energy_overhead_j, o.runtime_overhead_s);
+}
+auto Fields(const results::PredictionRow& p) {
+  return std::tie(p.run_id, p.is_gpu, p.measured, p.predicted, p.baseline);
+}
+auto Fields(const MemoryLevel& l) { return std::tie(l.level, l.bytes_per_unit, l.units); }
+
+template <typename Row>
+void ExpectSameRows(const std::vector<Row>& read, const std::vector<Row>& written, const std::string& name) {
+  ExpectRows(read, written, name,
+             [](const Row& y, const Row& x, const std::string& w) { EXPECT_EQ(Fields(y), Fields(x)) << w; });
 }
 
 TEST(ResultsH5, RoundTripsEveryField) {
@@ -249,152 +292,68 @@ TEST(ResultsH5, RoundTripsEveryField) {
   EXPECT_EQ(b.telemetry_readings, r.telemetry_readings);
   EXPECT_EQ(b.telemetry_bytes, r.telemetry_bytes);
 
-  ASSERT_EQ(b.runs.size(), r.runs.size());
-  for (std::size_t i = 0; i < r.runs.size(); ++i) {
-    const auto &x = r.runs[i], &y = b.runs[i];
-    const std::string w = "run " + std::to_string(i);
-    EXPECT_EQ(y.run_id, x.run_id) << w;
-    EXPECT_EQ(y.experiment_id, x.experiment_id) << w;
-    EXPECT_EQ(y.slurm_job_id, x.slurm_job_id) << w;
-    EXPECT_EQ(y.node, x.node) << w;
-    EXPECT_EQ(y.node_type, x.node_type) << w;
-    EXPECT_EQ(y.is_gpu, x.is_gpu) << w;
-    EXPECT_EQ(y.status, x.status) << w;
-    ExpectSame(y.run_time_s, x.run_time_s, w);
-    EXPECT_EQ(y.samples, x.samples) << w;
-    ExpectSame(y.energy_j, x.energy_j, w);
-    EXPECT_EQ(y.filter_1, x.filter_1) << w;
-    EXPECT_EQ(y.filter_3, x.filter_3) << w;
-    ExpectSame(y.filter_3_stdevs, x.filter_3_stdevs, w);
-    EXPECT_EQ(y.filter, x.filter) << w;
-    ExpectSame(y.std_energy_j, x.std_energy_j, w);
-    ExpectSame(y.non_overhead_energy_j, x.non_overhead_energy_j, w);
-    ExpectSame(y.non_overhead_run_time_s, x.non_overhead_run_time_s, w);
-    EXPECT_EQ(y.dataset, x.dataset) << w;
-    EXPECT_EQ(y.shape, x.shape) << w;
-    EXPECT_EQ(y.depth, x.depth) << w;
-    EXPECT_EQ(y.size, x.size) << w;
-    EXPECT_EQ(y.batch_size, x.batch_size) << w;
-    EXPECT_EQ(y.usable, x.usable) << w;
-  }
+  ExpectRows(b.runs, r.runs, "run", [](const results::RunRow& y, const results::RunRow& x, const std::string& w) {
+    EXPECT_EQ(Fields(y), Fields(x)) << w;
+    ExpectSame(y.run_time_s, x.run_time_s, w + " run_time_s");
+    ExpectSame(y.energy_j, x.energy_j, w + " energy_j");
+    ExpectSame(y.filter_3_stdevs, x.filter_3_stdevs, w + " filter_3_stdevs");
+    ExpectSame(y.std_energy_j, x.std_energy_j, w + " std_energy_j");
+    ExpectSame(y.non_overhead_energy_j, x.non_overhead_energy_j, w + " non_overhead_energy_j");
+    ExpectSame(y.non_overhead_run_time_s, x.non_overhead_run_time_s, w + " non_overhead_run_time_s");
+  });
+  ASSERT_FALSE(b.runs.empty());
   EXPECT_FALSE(b.runs[0].samples.has_value());
   EXPECT_FALSE(b.runs[0].filter_1.has_value());
   ASSERT_TRUE(b.runs[0].filter_3.has_value());
   EXPECT_FALSE(*b.runs[0].filter_3);
 
-  ASSERT_EQ(b.features.size(), r.features.size());
-  for (std::size_t i = 0; i < r.features.size(); ++i) {
-    const auto &x = r.features[i], &y = b.features[i];
-    const std::string w = "feature " + std::to_string(i);
-    EXPECT_EQ(y.run, x.run) << w;
-    EXPECT_EQ(y.n_params, x.n_params) << w;
-    EXPECT_EQ(y.depth, x.depth) << w;
-    EXPECT_EQ(y.n_observations, x.n_observations) << w;
-    EXPECT_EQ(y.train_observations, x.train_observations) << w;
-    EXPECT_EQ(y.fwd_ops, x.fwd_ops) << w;
-    EXPECT_EQ(y.bwd_ops, x.bwd_ops) << w;
-    EXPECT_EQ(y.total_flops, x.total_flops) << w;
-    EXPECT_EQ(y.h_t, x.h_t) << w;
-    EXPECT_EQ(y.h_s, x.h_s) << w;
-    EXPECT_EQ(y.epochs, x.epochs) << w;
-    EXPECT_EQ(y.t_max_bytes, x.t_max_bytes) << w;
-    EXPECT_EQ(y.t_max_level, x.t_max_level) << w;
-    EXPECT_EQ(y.f_bytes, x.f_bytes) << w;
-    EXPECT_EQ(y.f_level, x.f_level) << w;
-    EXPECT_EQ(y.f_test_level, x.f_test_level) << w;
-    EXPECT_EQ(y.b_bytes, x.b_bytes) << w;
-    EXPECT_EQ(y.b_level, x.b_level) << w;
-    EXPECT_EQ(y.d_bytes, x.d_bytes) << w;
-    EXPECT_EQ(y.d_level, x.d_level) << w;
-  }
-
-  ASSERT_EQ(b.idle.size(), r.idle.size());
-  for (std::size_t i = 0; i < r.idle.size(); ++i) {
-    EXPECT_EQ(b.idle[i].node_type, r.idle[i].node_type);
-    EXPECT_EQ(b.idle[i].nodes, r.idle[i].nodes);
-    EXPECT_EQ(b.idle[i].readings, r.idle[i].readings);
-    ExpectSame(b.idle[i].idle_w, r.idle[i].idle_w, "idle_w");
-  }
-  ASSERT_EQ(b.type_low_end.size(), r.type_low_end.size());
-  for (std::size_t i = 0; i < r.type_low_end.size(); ++i) {
-    EXPECT_EQ(b.type_low_end[i].node_type, r.type_low_end[i].node_type);
-    EXPECT_EQ(b.type_low_end[i].values, r.type_low_end[i].values);
-  }
+  ExpectSameRows(b.features, r.features, "feature");
+  ExpectRows(b.idle, r.idle, "idle", [](const idle::IdlePower& y, const idle::IdlePower& x, const std::string& w) {
+    EXPECT_EQ(std::tie(y.node_type, y.nodes, y.readings), std::tie(x.node_type, x.nodes, x.readings)) << w;
+    ExpectSame(y.idle_w, x.idle_w, w + " idle_w");
+  });
+  ExpectSameRows(b.type_low_end, r.type_low_end, "type_low_end");
   EXPECT_EQ(b.node_quantile_names, r.node_quantile_names);
   EXPECT_EQ(b.node_quantile_levels, r.node_quantile_levels);
-  ASSERT_EQ(b.nodes.size(), r.nodes.size());
-  for (std::size_t i = 0; i < r.nodes.size(); ++i) {
-    EXPECT_EQ(b.nodes[i].node, r.nodes[i].node);
-    EXPECT_EQ(b.nodes[i].node_type, r.nodes[i].node_type);
-    EXPECT_EQ(b.nodes[i].count, r.nodes[i].count);
-    EXPECT_EQ(b.nodes[i].min, r.nodes[i].min);
-    EXPECT_EQ(b.nodes[i].max, r.nodes[i].max);
-    EXPECT_EQ(b.nodes[i].quantiles, r.nodes[i].quantiles);
-    EXPECT_EQ(b.nodes[i].idle_quantile, r.nodes[i].idle_quantile);
-  }
-  ASSERT_EQ(b.quality.size(), r.quality.size());
-  for (std::size_t i = 0; i < r.quality.size(); ++i) {
-    EXPECT_EQ(b.quality[i].stage, r.quality[i].stage);
-    EXPECT_EQ(b.quality[i].reason, r.quality[i].reason);
-    EXPECT_EQ(b.quality[i].count, r.quality[i].count);
-  }
-  ASSERT_EQ(b.overheads.size(), r.overheads.size());
-  for (std::size_t i = 0; i < r.overheads.size(); ++i) {
-    EXPECT_EQ(b.overheads[i].is_gpu, r.overheads[i].is_gpu);
-    EXPECT_EQ(b.overheads[i].runs, r.overheads[i].runs);
-    EXPECT_EQ(b.overheads[i].energy_overhead_j, r.overheads[i].energy_overhead_j);
-    EXPECT_EQ(b.overheads[i].runtime_overhead_s, r.overheads[i].runtime_overhead_s);
-  }
-  ASSERT_EQ(b.models.size(), r.models.size());
-  for (std::size_t i = 0; i < r.models.size(); ++i) {
-    const auto &x = r.models[i], &y = b.models[i];
-    EXPECT_EQ(y.hardware_class, x.hardware_class);
-    EXPECT_EQ(y.fitted, x.fitted);
-    EXPECT_EQ(y.message, x.message);
-    EXPECT_EQ(y.runs, x.runs);
-    ASSERT_EQ(y.parameters.size(), x.parameters.size());
-    for (std::size_t p = 0; p < x.parameters.size(); ++p) {
-      EXPECT_EQ(y.parameters[p].parameter, x.parameters[p].parameter);
-      ExpectSame(y.parameters[p].value, x.parameters[p].value, x.parameters[p].parameter);
-      ExpectSame(y.parameters[p].std_error, x.parameters[p].std_error, x.parameters[p].parameter);
-      EXPECT_EQ(y.parameters[p].unit, x.parameters[p].unit);
-      EXPECT_EQ(y.parameters[p].determined, x.parameters[p].determined);
-      EXPECT_EQ(y.parameters[p].reason, x.parameters[p].reason);
-    }
-    ExpectSame(y.median_ratio, x.median_ratio, "median_ratio");
-    ExpectSame(y.sigma_log_ratio, x.sigma_log_ratio, "sigma_log_ratio");
-    ExpectSame(y.median_abs_log_error, x.median_abs_log_error, "median_abs_log_error");
-    ExpectSame(y.cv_median_abs_log_error, x.cv_median_abs_log_error, "cv_median_abs_log_error");
-    EXPECT_EQ(y.ratio_quantiles, x.ratio_quantiles);
-    ExpectSame(y.baseline_c0, x.baseline_c0, "baseline_c0");
-    ExpectSame(y.baseline_c1, x.baseline_c1, "baseline_c1");
-    ExpectSame(y.baseline_median_abs_log_error, x.baseline_median_abs_log_error, "baseline mae");
-    ExpectSame(y.baseline_sigma_log_ratio, x.baseline_sigma_log_ratio, "baseline sigma");
-    ExpectSame(y.baseline_cv_median_abs_log_error, x.baseline_cv_median_abs_log_error, "baseline cv");
-    EXPECT_EQ(y.fit_seconds, x.fit_seconds);
-  }
-  ASSERT_EQ(b.predictions.size(), r.predictions.size());
-  for (std::size_t i = 0; i < r.predictions.size(); ++i) {
-    EXPECT_EQ(b.predictions[i].run_id, r.predictions[i].run_id);
-    EXPECT_EQ(b.predictions[i].is_gpu, r.predictions[i].is_gpu);
-    EXPECT_EQ(b.predictions[i].measured, r.predictions[i].measured);
-    EXPECT_EQ(b.predictions[i].predicted, r.predictions[i].predicted);
-    EXPECT_EQ(b.predictions[i].baseline, r.predictions[i].baseline);
-  }
+  ExpectSameRows(b.nodes, r.nodes, "node");
+  ExpectSameRows(b.quality, r.quality, "quality");
+  ExpectSameRows(b.overheads, r.overheads, "overhead");
+  ExpectRows(b.models, r.models, "model", [](const results::ModelResult& y, const results::ModelResult& x,
+                                             const std::string& w) {
+    EXPECT_EQ(y.hardware_class, x.hardware_class) << w;
+    EXPECT_EQ(y.fitted, x.fitted) << w;
+    EXPECT_EQ(y.message, x.message) << w;
+    EXPECT_EQ(y.runs, x.runs) << w;
+    ExpectRows(y.parameters, x.parameters, w + " parameter",
+               [](const results::ModelParameterRow& yp, const results::ModelParameterRow& xp, const std::string& wp) {
+                 EXPECT_EQ(yp.parameter, xp.parameter) << wp;
+                 ExpectSame(yp.value, xp.value, wp + " " + xp.parameter);
+                 ExpectSame(yp.std_error, xp.std_error, wp + " " + xp.parameter);
+                 EXPECT_EQ(yp.unit, xp.unit) << wp;
+                 EXPECT_EQ(yp.determined, xp.determined) << wp;
+                 EXPECT_EQ(yp.reason, xp.reason) << wp;
+               });
+    ExpectSame(y.median_ratio, x.median_ratio, w + " median_ratio");
+    ExpectSame(y.sigma_log_ratio, x.sigma_log_ratio, w + " sigma_log_ratio");
+    ExpectSame(y.median_abs_log_error, x.median_abs_log_error, w + " median_abs_log_error");
+    ExpectSame(y.cv_median_abs_log_error, x.cv_median_abs_log_error, w + " cv_median_abs_log_error");
+    EXPECT_EQ(y.ratio_quantiles, x.ratio_quantiles) << w;
+    ExpectSame(y.baseline_c0, x.baseline_c0, w + " baseline_c0");
+    ExpectSame(y.baseline_c1, x.baseline_c1, w + " baseline_c1");
+    ExpectSame(y.baseline_median_abs_log_error, x.baseline_median_abs_log_error, w + " baseline mae");
+    ExpectSame(y.baseline_sigma_log_ratio, x.baseline_sigma_log_ratio, w + " baseline sigma");
+    ExpectSame(y.baseline_cv_median_abs_log_error, x.baseline_cv_median_abs_log_error, w + " baseline cv");
+    EXPECT_EQ(y.fit_seconds, x.fit_seconds) << w;
+  });
+  ExpectSameRows(b.predictions, r.predictions, "prediction");
   EXPECT_EQ(b.loss_experiment, r.loss_experiment);
   EXPECT_EQ(b.loss_epoch, r.loss_epoch);
   EXPECT_EQ(b.loss_value, r.loss_value);
-  ASSERT_EQ(b.memory_levels.size(), r.memory_levels.size());
-  for (std::size_t i = 0; i < r.memory_levels.size(); ++i) {
-    EXPECT_EQ(b.memory_levels[i].hardware_class, r.memory_levels[i].hardware_class);
-    EXPECT_EQ(b.memory_levels[i].is_gpu, r.memory_levels[i].is_gpu);
-    ASSERT_EQ(b.memory_levels[i].levels.size(), r.memory_levels[i].levels.size());
-    for (std::size_t l = 0; l < r.memory_levels[i].levels.size(); ++l) {
-      EXPECT_EQ(b.memory_levels[i].levels[l].level, r.memory_levels[i].levels[l].level);
-      EXPECT_EQ(b.memory_levels[i].levels[l].bytes_per_unit, r.memory_levels[i].levels[l].bytes_per_unit);
-      EXPECT_EQ(b.memory_levels[i].levels[l].units, r.memory_levels[i].levels[l].units);
-    }
-  }
+  ExpectRows(b.memory_levels, r.memory_levels, "memory_levels",
+             [](const results::ClassMemory& y, const results::ClassMemory& x, const std::string& w) {
+               EXPECT_EQ(std::tie(y.hardware_class, y.is_gpu), std::tie(x.hardware_class, x.is_gpu)) << w;
+               ExpectSameRows(y.levels, x.levels, w + " level");
+             });
 
   // The page rebuilt from results.h5 alone is the page built from memory.
   WriteReport(r, (dir / "a.html").string());
