@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -190,13 +189,10 @@ TEST(Report, FortyThousandRunsStayUnderAFewMegabytes) {
   const auto r = MakeSyntheticResults(o);
   ASSERT_GE(r.runs.size(), 40000u);
   const fs::path page = TempDir("large") / "report.html";
-  const auto t0 = std::chrono::steady_clock::now();
   WriteReport(r, page.string());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto bytes = fs::file_size(page);
-  std::printf("report for %zu runs: %.0f kB in %.2f s\n", r.runs.size(), static_cast<double>(bytes) / 1024, seconds);
+  std::printf("report for %zu runs: %.0f kB\n", r.runs.size(), static_cast<double>(bytes) / 1024);
   EXPECT_LT(bytes, 3u << 20);
-  EXPECT_LT(seconds, 30);
 }
 
 TEST(Report, UnwritablePathThrows) {
