@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 
@@ -202,6 +204,59 @@ TEST_F(IngestMpi, ReingestChangesNothingAndANewMonthAppends) {
     EXPECT_EQ(c.time[0].size(), 10u);
     EXPECT_EQ(c.time[0].back(), Utc(9, 1));
     EXPECT_EQ(c.time[1].size(), 3u);
+  }
+}
+
+// Late data (a file with readings between stored ones) makes a node's
+// batches overlap in time; a new month makes them disjoint. Either way the
+// reader streams one series in time order, and its range, neighbour and
+// count queries agree with a plain scan of that series.
+TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches) {
+  const Comm comm = comm_.comm();
+  Ingest(config_, Options("store.h5"), comm);
+  if (comm.is_root()) {
+    Write(fs::path(root_) / "facility" / "telemetry" / "late.csv",
+          "timestamp,node,watts\n2021-11-07 00:58:30Z,n1,1\n2021-11-07 02:00:30Z,n1,2\n");
+  }
+  comm.Barrier();
+  Ingest(config_, Options("store.h5"), comm);
+  if (comm.is_root()) {
+    Write(fs::path(root_) / "facility" / "telemetry" / "next_month.csv",
+          "timestamp,node,watts\n2021-12-01 00:00:00Z,n1,3\n2021-12-01 00:01:00Z,n1,4\n");
+  }
+  comm.Barrier();
+  Ingest(config_, Options("store.h5"), comm);
+  if (!comm.is_root()) return;
+  const StoreContents all = ReadAll(Options("store.h5").store_path);
+  const std::vector<TimeMs>& t = all.time[0];  // n1
+  ASSERT_EQ(t.size(), 9u + 2u + 2u);
+  EXPECT_TRUE(std::is_sorted(t.begin(), t.end()));
+  EXPECT_EQ(std::adjacent_find(t.begin(), t.end()), t.end());
+  store::TelemetryReader reader(Options("store.h5").store_path);
+  std::vector<TimeMs> probes;
+  for (const TimeMs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
+  probes.push_back(std::numeric_limits<TimeMs>::min());
+  probes.push_back(std::numeric_limits<TimeMs>::max());
+  for (const TimeMs from : probes) {
+    for (const TimeMs until : probes) {
+      if (until < from) continue;
+      std::vector<TimeMs> expected, got;
+      for (const TimeMs x : t) {
+        if (x >= from && x < until) expected.push_back(x);
+      }
+      reader.ForEachChunkInRange(0, from, until, 2, [&](const TimeMs* tt, const double*, std::size_t k) {
+        got.insert(got.end(), tt, tt + k);
+      });
+      ASSERT_EQ(got, expected) << from << " " << until;
+      ASSERT_EQ(reader.CountInRange(0, from, until), static_cast<std::int64_t>(expected.size()));
+    }
+    TimeMs found = 0;
+    double w = 0;
+    const auto before = std::lower_bound(t.begin(), t.end(), from);
+    ASSERT_EQ(reader.ReadingBefore(0, from, &found, &w), before != t.begin()) << from;
+    if (before != t.begin()) EXPECT_EQ(found, *(before - 1));
+    ASSERT_EQ(reader.ReadingFrom(0, from, &found, &w), before != t.end()) << from;
+    if (before != t.end()) EXPECT_EQ(found, *before);
   }
 }
 
