@@ -72,6 +72,20 @@ facility:
     - {name: c1, hardware_class: cpu, signature: {cpus: 1, memory_mb: 1, tmp_disk_mb: 1, gres: "(null)"}}
 )yaml";
 
+// kMinimal with `from` replaced by `to` (the first occurrence).
+std::string MinimalWith(const std::string& from, const std::string& to) {
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find(from), from.size(), to);
+  return yaml;
+}
+
+// Passes when loading `yaml` as bad.yaml fails with an error containing `expected`.
+::testing::AssertionResult ErrorSays(const std::string& yaml, const std::string& expected) {
+  const std::string error = ErrorOf(yaml);
+  if (error.find(expected) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "expected an error containing\n  " << expected << "\ngot\n  " << error;
+}
+
 TEST(Config, MinimalConfigTakesTheDefaults) {
   const Config c = ParseConfig(kMinimal, "min.yaml");
   EXPECT_EQ(c.facility.telemetry.timezone, "UTC");
@@ -82,84 +96,56 @@ TEST(Config, MinimalConfigTakesTheDefaults) {
 }
 
 TEST(Config, ErrorsNameFileKeyPathAndConstraint) {
-  std::string yaml = std::string(kMinimal) + "pipeline:\n  idle: {quantile: 1.5}\n  integrate: step\n";
-  const std::string e = ErrorOf(yaml);
-  EXPECT_NE(e.find("bad.yaml: pipeline.idle.quantile: must be in (0, 1), got 1.5"), std::string::npos) << e;
-  EXPECT_NE(e.find("bad.yaml: pipeline.integrate: unknown key"), std::string::npos) << e;
-
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {integration: trapezoid}\n")
-                .find("pipeline.integration: must be 'linear' or 'step', got 'trapezoid'"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {filters: {max_stdevs: many}}\n")
-                .find("pipeline.filters.max_stdevs: must be a number, got 'many'"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {fit: {loss: l2}}\n").find("pipeline.fit.loss: must be one of"),
-            std::string::npos);
+  const std::string yaml = std::string(kMinimal) + "pipeline:\n  idle: {quantile: 1.5}\n  integrate: step\n";
+  EXPECT_TRUE(ErrorSays(yaml, "bad.yaml: pipeline.idle.quantile: must be in (0, 1), got 1.5"));
+  EXPECT_TRUE(ErrorSays(yaml, "bad.yaml: pipeline.integrate: unknown key"));
+  EXPECT_TRUE(ErrorSays(std::string(kMinimal) + "pipeline: {integration: trapezoid}\n",
+                        "pipeline.integration: must be 'linear' or 'step', got 'trapezoid'"));
+  EXPECT_TRUE(ErrorSays(std::string(kMinimal) + "pipeline: {filters: {max_stdevs: many}}\n",
+                        "pipeline.filters.max_stdevs: must be a number, got 'many'"));
+  EXPECT_TRUE(ErrorSays(std::string(kMinimal) + "pipeline: {fit: {loss: l2}}\n", "pipeline.fit.loss: must be one of"));
 }
 
 TEST(Config, FacilityConstraints) {
-  std::string yaml = kMinimal;
-  yaml.replace(yaml.find("reference_type: c1"), 18, "reference_type: c9");
-  EXPECT_NE(ErrorOf(yaml).find("facility.hardware_classes.cpu.reference_type: 'c9' is not a configured node type"),
-            std::string::npos);
-  std::string units = kMinimal;
-  units.replace(units.find("32KiB"), 5, "32 furlongs");
-  EXPECT_NE(ErrorOf(units).find("facility.hardware_classes.cpu.memory_levels[0].bytes_per_unit: unknown byte unit"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf("facility: {name: x}\n").find("facility.node_types: must be a non-empty list"), std::string::npos);
-  EXPECT_NE(ErrorOf("pipeline: [1, 2]\n").find("facility: required section is missing"), std::string::npos);
-  EXPECT_NE(ErrorOf("facility: {name: [unclosed\n").find("bad.yaml:"), std::string::npos);
+  EXPECT_TRUE(ErrorSays(MinimalWith("reference_type: c1", "reference_type: c9"),
+                        "facility.hardware_classes.cpu.reference_type: 'c9' is not a configured node type"));
+  EXPECT_TRUE(ErrorSays(MinimalWith("32KiB", "32 furlongs"),
+                        "facility.hardware_classes.cpu.memory_levels[0].bytes_per_unit: unknown byte unit"));
+  EXPECT_TRUE(ErrorSays("facility: {name: x}\n", "facility.node_types: must be a non-empty list"));
+  EXPECT_TRUE(ErrorSays("pipeline: [1, 2]\n", "facility: required section is missing"));
+  EXPECT_TRUE(ErrorSays("facility: {name: [unclosed\n", "bad.yaml:"));
 }
 
 TEST(Config, NonFiniteNumbersAreRejected) {
   // YAML reads .inf and .nan as numbers; a comparison such as "> 0" lets .inf
   // through and every comparison lets .nan through, so finiteness is its own check.
-  for (const char* text : {".inf", "-.inf", ".nan", ".NaN", "+.Inf"}) {
-    SCOPED_TRACE(text);
-    const std::string t = text;
-    const std::string e = ErrorOf(std::string(kMinimal) + "pipeline: {idle: {quantile: " + t +
-                                  "}, carbon: {pue: " + t + "}, fit: {loss_scale: " + t + "}}\n");
-    for (const char* path : {"pipeline.idle.quantile", "pipeline.carbon.pue", "pipeline.fit.loss_scale"}) {
-      EXPECT_NE(e.find(std::string("bad.yaml: ") + path + ": must be a finite number, got '" + t + "'"),
-                std::string::npos)
-          << e;
+  for (const std::string t : {".inf", "-.inf", ".nan", ".NaN", "+.Inf"}) {
+    const std::string yaml = std::string(kMinimal) + "pipeline: {idle: {quantile: " + t + "}, carbon: {pue: " + t +
+                             "}, fit: {loss_scale: " + t + "}}\n";
+    for (const std::string path : {"pipeline.idle.quantile", "pipeline.carbon.pue", "pipeline.fit.loss_scale"}) {
+      EXPECT_TRUE(ErrorSays(yaml, "bad.yaml: " + path + ": must be a finite number, got '" + t + "'"));
     }
   }
-  std::string interval = kMinimal;
-  interval.replace(interval.find("  name: x"), 9, "  name: x\n  sampling_interval_s: .inf");
-  EXPECT_NE(ErrorOf(interval).find("bad.yaml: facility.sampling_interval_s: must be a finite number, got '.inf'"),
-            std::string::npos)
-      << ErrorOf(interval);
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {node_quantiles: {p2: .nan}}\n")
-                .find("bad.yaml: pipeline.node_quantiles.p2: must be a finite number, got '.nan'"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "pipeline: {carbon: {mix: {coal: .inf}}}\n")
-                .find("bad.yaml: pipeline.carbon.mix.coal: must be a finite number, got '.inf'"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "generator: {scale: .inf, sigma_cpu: .nan}\n")
-                .find("bad.yaml: generator.scale: must be a finite number, got '.inf'"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf(std::string(kMinimal) + "generator: {sigma_cpu: .nan}\n")
-                .find("bad.yaml: generator.sigma_cpu: must be a finite number, got '.nan'"),
-            std::string::npos);
+  EXPECT_TRUE(ErrorSays(MinimalWith("  name: x", "  name: x\n  sampling_interval_s: .inf"),
+                        "bad.yaml: facility.sampling_interval_s: must be a finite number, got '.inf'"));
+  EXPECT_TRUE(ErrorSays(std::string(kMinimal) + "pipeline: {node_quantiles: {p2: .nan}}\n",
+                        "bad.yaml: pipeline.node_quantiles.p2: must be a finite number, got '.nan'"));
+  EXPECT_TRUE(ErrorSays(std::string(kMinimal) + "pipeline: {carbon: {mix: {coal: .inf}}}\n",
+                        "bad.yaml: pipeline.carbon.mix.coal: must be a finite number, got '.inf'"));
+  const std::string generator = std::string(kMinimal) + "generator: {scale: .inf, sigma_cpu: .nan}\n";
+  EXPECT_TRUE(ErrorSays(generator, "bad.yaml: generator.scale: must be a finite number, got '.inf'"));
+  EXPECT_TRUE(ErrorSays(generator, "bad.yaml: generator.sigma_cpu: must be a finite number, got '.nan'"));
 }
 
 TEST(Config, NonFiniteByteSizesAreRejected) {
   const std::string key = "bad.yaml: facility.hardware_classes.cpu.memory_levels[0].bytes_per_unit: ";
   // YAML spellings, C spellings, and a finite number that overflows once the unit is applied.
-  for (const char* text : {".inf", ".nan", "-.inf", "inf", "nan", "infKiB", "1e400", "1e308TiB"}) {
-    SCOPED_TRACE(text);
-    std::string yaml = kMinimal;
-    yaml.replace(yaml.find("32KiB"), 5, text);
-    const std::string e = ErrorOf(yaml);
-    EXPECT_NE(e.find(key + "must be a finite byte size, got '" + text + "'"), std::string::npos) << e;
+  for (const std::string text : {".inf", ".nan", "-.inf", "inf", "nan", "infKiB", "1e400", "1e308TiB"}) {
+    EXPECT_TRUE(ErrorSays(MinimalWith("32KiB", text), key + "must be a finite byte size, got '" + text + "'"));
   }
-  std::string zero = kMinimal;
-  zero.replace(zero.find("32KiB"), 5, "0KiB");
-  EXPECT_NE(ErrorOf(zero).find(key + "must be > 0, got '0KiB'"), std::string::npos) << ErrorOf(zero);
-  std::string fine = kMinimal;
-  fine.replace(fine.find("32KiB"), 5, "1.5 MiB");
-  EXPECT_EQ(ParseConfig(fine, "ok.yaml").facility.ClassOf(false).memory_levels[0].bytes_per_unit, 1.5 * 1048576);
+  EXPECT_TRUE(ErrorSays(MinimalWith("32KiB", "0KiB"), key + "must be > 0, got '0KiB'"));
+  const Config fine = ParseConfig(MinimalWith("32KiB", "1.5 MiB"), "ok.yaml");
+  EXPECT_EQ(fine.facility.ClassOf(false).memory_levels[0].bytes_per_unit, 1.5 * 1048576);
 }
 
 }  // namespace
