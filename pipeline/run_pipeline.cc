@@ -64,8 +64,6 @@ struct Unit {
   double estimated_readings = 0;
 };
 
-TimeMs FloorDiv(TimeMs a, TimeMs b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
 std::vector<Unit> PlanUnits(store::TelemetryReader& reader) {
   std::vector<Unit> units;
   for (std::size_t node = 0; node < reader.nodes().size(); ++node) {

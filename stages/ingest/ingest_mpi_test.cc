@@ -254,9 +254,13 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
     double w = 0;
     const auto before = std::lower_bound(t.begin(), t.end(), from);
     ASSERT_EQ(reader.ReadingBefore(0, from, &found, &w), before != t.begin()) << from;
-    if (before != t.begin()) EXPECT_EQ(found, *(before - 1));
+    if (before != t.begin()) {
+      EXPECT_EQ(found, *(before - 1));
+    }
     ASSERT_EQ(reader.ReadingFrom(0, from, &found, &w), before != t.end()) << from;
-    if (before != t.end()) EXPECT_EQ(found, *before);
+    if (before != t.end()) {
+      EXPECT_EQ(found, *before);
+    }
   }
 }
 

@@ -362,6 +362,28 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
   std::int64_t lo = 0, hi = s.count - 1;
   TimeMs t_lo = span.first, t_hi = span.last;
   // Invariant: time(lo) < t <= time(hi).
+  if (hi - lo > 1) {
+    // First probe: the readings around the interpolated guess, in one read;
+    // at a regular cadence the answer is among them.
+    constexpr std::int64_t kWindow = 64;
+    const double f = static_cast<double>(t - t_lo) / static_cast<double>(t_hi - t_lo);
+    const auto guess = lo + static_cast<std::int64_t>(f * static_cast<double>(hi - lo));
+    const std::int64_t a = std::clamp<std::int64_t>(guess - kWindow / 2, lo + 1, hi - 1);
+    const std::int64_t b = std::min(a + kWindow, hi);  // window [a, b) inside (lo, hi)
+    probe_window_.resize(static_cast<std::size_t>(b - a));
+    h5::ReadSlice(dset, s.offset + a, b - a, probe_window_.data());
+    const auto it = std::lower_bound(probe_window_.begin(), probe_window_.end(), t);
+    if (it == probe_window_.end()) {
+      lo = b - 1;
+      t_lo = probe_window_.back();
+    } else if (it == probe_window_.begin()) {
+      hi = a;
+      t_hi = probe_window_.front();
+    } else {
+      hi = a + (it - probe_window_.begin());
+      lo = hi - 1;
+    }
+  }
   for (int step = 0; hi - lo > 1; ++step) {
     std::int64_t guess = lo + (hi - lo) / 2;
     if (step % 2 == 0 && t_hi > t_lo) {

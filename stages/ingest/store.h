@@ -152,6 +152,7 @@ class TelemetryReader {
     std::int64_t index = 0;
   };
   std::array<BoundMemo, 4> bound_memo_{};
+  std::vector<TimeMs> probe_window_;
   std::size_t bound_memo_next_ = 0;
   std::int64_t bytes_read_ = 0;
   std::vector<TimeMs> buffer_time_;
