@@ -232,36 +232,46 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
   ASSERT_EQ(t.size(), 9u + 2u + 2u);
   EXPECT_TRUE(std::is_sorted(t.begin(), t.end()));
   EXPECT_EQ(std::adjacent_find(t.begin(), t.end()), t.end());
-  store::TelemetryReader reader(Options("store.h5").store_path);
-  std::vector<TimeMs> probes;
-  for (const TimeMs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
-  probes.push_back(std::numeric_limits<TimeMs>::min());
-  probes.push_back(std::numeric_limits<TimeMs>::max());
-  for (const TimeMs from : probes) {
-    for (const TimeMs until : probes) {
-      if (until < from) continue;
-      std::vector<TimeMs> expected, got;
-      for (const TimeMs x : t) {
-        if (x >= from && x < until) expected.push_back(x);
+  // In place (memory-mapped batches, the normal case) and through HDF5.
+  for (const bool mapped : {true, false}) {
+    if (mapped) {
+      ::unsetenv("WATTRUN_NO_MMAP");
+    } else {
+      ::setenv("WATTRUN_NO_MMAP", "1", 1);
+    }
+    store::TelemetryReader reader(Options("store.h5").store_path);
+    EXPECT_EQ(reader.MappedBatches(), mapped ? 3u : 0u);
+    std::vector<TimeMs> probes;
+    for (const TimeMs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
+    probes.push_back(std::numeric_limits<TimeMs>::min());
+    probes.push_back(std::numeric_limits<TimeMs>::max());
+    for (const TimeMs from : probes) {
+      for (const TimeMs until : probes) {
+        if (until < from) continue;
+        std::vector<TimeMs> expected, got;
+        for (const TimeMs x : t) {
+          if (x >= from && x < until) expected.push_back(x);
+        }
+        reader.ForEachChunkInRange(0, from, until, 2, [&](const TimeMs* tt, const double*, std::size_t k) {
+          got.insert(got.end(), tt, tt + k);
+        });
+        ASSERT_EQ(got, expected) << from << " " << until;
+        ASSERT_EQ(reader.CountInRange(0, from, until), static_cast<std::int64_t>(expected.size()));
       }
-      reader.ForEachChunkInRange(0, from, until, 2, [&](const TimeMs* tt, const double*, std::size_t k) {
-        got.insert(got.end(), tt, tt + k);
-      });
-      ASSERT_EQ(got, expected) << from << " " << until;
-      ASSERT_EQ(reader.CountInRange(0, from, until), static_cast<std::int64_t>(expected.size()));
-    }
-    TimeMs found = 0;
-    double w = 0;
-    const auto before = std::lower_bound(t.begin(), t.end(), from);
-    ASSERT_EQ(reader.ReadingBefore(0, from, &found, &w), before != t.begin()) << from;
-    if (before != t.begin()) {
-      EXPECT_EQ(found, *(before - 1));
-    }
-    ASSERT_EQ(reader.ReadingFrom(0, from, &found, &w), before != t.end()) << from;
-    if (before != t.end()) {
-      EXPECT_EQ(found, *before);
+      TimeMs found = 0;
+      double w = 0;
+      const auto before = std::lower_bound(t.begin(), t.end(), from);
+      ASSERT_EQ(reader.ReadingBefore(0, from, &found, &w), before != t.begin()) << from;
+      if (before != t.begin()) {
+        EXPECT_EQ(found, *(before - 1));
+      }
+      ASSERT_EQ(reader.ReadingFrom(0, from, &found, &w), before != t.end()) << from;
+      if (before != t.end()) {
+        EXPECT_EQ(found, *before);
+      }
     }
   }
+  ::unsetenv("WATTRUN_NO_MMAP");
 }
 
 }  // namespace

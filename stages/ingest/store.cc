@@ -1,11 +1,14 @@
 #include "stages/ingest/store.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -261,10 +264,77 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue) {
 
 // ---------------------------------------------------------------- reader
 
+namespace {
+
+// File address of a dataset's raw data if HDF5 stores it as one plain array
+// of `native` (contiguous layout, no filters, this machine's type), else -1.
+std::int64_t PlainArrayOffset(hid_t dataset, hid_t native) {
+  const h5::H5Id dcpl(H5Dget_create_plist(dataset));
+  if (dcpl.get() < 0 || H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0) return -1;
+  const h5::H5Id type(H5Dget_type(dataset));
+  if (type.get() < 0 || H5Tequal(type.get(), native) <= 0) return -1;
+  const haddr_t offset = H5Dget_offset(dataset);
+  if (offset == HADDR_UNDEF || offset % 8 != 0) return -1;  // unaligned: read through HDF5
+  return static_cast<std::int64_t>(offset);
+}
+
+}  // namespace
+
+// Reads `bytes` at `offset` of a file into `out`, or throws naming the file.
+void PreadAll(int fd, const std::string& path, std::int64_t offset, std::size_t bytes, void* out) {
+  auto* dst = static_cast<char*>(out);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, dst, bytes, offset);
+    if (n <= 0) {
+      throw Error(path + ": read failed at byte " + std::to_string(offset) + ": " +
+                  (n == 0 ? std::string("file is truncated") : std::strerror(errno)));
+    }
+    dst += n;
+    offset += n;
+    bytes -= static_cast<std::size_t>(n);
+  }
+}
+
 struct TelemetryReader::Batch {
+  std::string path;
   h5::File file;
   h5::H5Id time;
   h5::H5Id watts;
+  // When the batch holds its readings as plain arrays (as wattrun writes
+  // it), they are read directly: small reads with pread(2) (no HDF5 call
+  // overhead), and the pass's chunks in place through a memory map of just
+  // the chunk (no copy through read(2); unmapped after the visit, so
+  // resident memory stays at one chunk). Batches are never modified once
+  // renamed into place.
+  int fd = -1;
+  std::int64_t time_at = -1;   // file offset of time[0]
+  std::int64_t watts_at = -1;  // file offset of watts[0]
+
+  Batch() = default;
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  ~Batch() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  bool plain() const { return fd >= 0; }
+
+  void OpenPlain(std::int64_t rows) {
+    if (rows == 0 || std::getenv("WATTRUN_NO_MMAP") != nullptr) return;  // the variable: to test the fallback
+    const std::int64_t t = PlainArrayOffset(time.get(), H5T_NATIVE_INT64);
+    const std::int64_t w = PlainArrayOffset(watts.get(), H5T_NATIVE_DOUBLE);
+    if (t < 0 || w < 0) return;
+    const int f = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (f < 0) return;
+    struct stat st {};
+    if (::fstat(f, &st) != 0 || t + rows * 8 > st.st_size || w + rows * 8 > st.st_size) {
+      ::close(f);  // a short file: the HDF5 reads report it
+      return;
+    }
+    fd = f;
+    time_at = t;
+    watts_at = w;
+  }
 };
 
 TelemetryReader::TelemetryReader(const std::string& store_path) {
@@ -274,6 +344,7 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
   for (std::size_t b = 0; b < catalogue.batch_files.size(); ++b) {
     const std::string path = (base / catalogue.batch_files[b]).string();
     auto batch = std::make_unique<Batch>();
+    batch->path = path;
     batch->file = h5::File::Open(path, h5::Mode::kReadOnly);
     const auto names = h5::ReadStrings(batch->file.id(), "node_names");
     const auto offsets = h5::ReadVector<std::int64_t>(batch->file.id(), "node_offset");
@@ -284,6 +355,7 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
     }
     batch->time = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "time", H5P_DEFAULT), "H5Dopen2", path + ":/time"));
     batch->watts = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "watts", H5P_DEFAULT), "H5Dopen2", path + ":/watts"));
+    batch->OpenPlain(rows);
     for (std::size_t n = 0; n < names.size(); ++n) {
       const std::int64_t count = offsets[n + 1] - offsets[n];
       if (count > 0) by_node[names[n]].push_back(NodeSlice{static_cast<int>(b), offsets[n], count});
@@ -322,11 +394,8 @@ const std::vector<TelemetryReader::SliceSpan>& TelemetryReader::Spans(std::size_
   if (spans.size() != slices_[node].size()) {
     spans.clear();
     for (const NodeSlice& s : slices_[node]) {
-      const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
-      SliceSpan span;
-      h5::ReadSlice(dset, s.offset, 1, &span.first);
-      h5::ReadSlice(dset, s.offset + s.count - 1, 1, &span.last);
-      spans.push_back(span);
+      const auto batch = static_cast<std::size_t>(s.batch);
+      spans.push_back(SliceSpan{TimeAt(batch, s.offset), TimeAt(batch, s.offset + s.count - 1)});
     }
   }
   return spans;
@@ -353,12 +422,8 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
   for (const BoundMemo& m : bound_memo_) {
     if (m.batch == s.batch && m.offset == s.offset && m.t == t) return m.index;
   }
-  const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
-  auto time_at = [&](std::int64_t i) {
-    TimeMs v = 0;
-    h5::ReadSlice(dset, s.offset + i, 1, &v);
-    return v;
-  };
+  const auto batch = static_cast<std::size_t>(s.batch);
+  auto time_at = [&](std::int64_t i) { return TimeAt(batch, s.offset + i); };
   std::int64_t lo = 0, hi = s.count - 1;
   TimeMs t_lo = span.first, t_hi = span.last;
   // Invariant: time(lo) < t <= time(hi).
@@ -371,16 +436,18 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
     const std::int64_t a = std::clamp<std::int64_t>(guess - kWindow / 2, lo + 1, hi - 1);
     const std::int64_t b = std::min(a + kWindow, hi);  // window [a, b) inside (lo, hi)
     probe_window_.resize(static_cast<std::size_t>(b - a));
-    h5::ReadSlice(dset, s.offset + a, b - a, probe_window_.data());
-    const auto it = std::lower_bound(probe_window_.begin(), probe_window_.end(), t);
-    if (it == probe_window_.end()) {
+    ReadTimes(batch, s.offset + a, b - a, probe_window_.data());
+    const TimeMs* const window = probe_window_.data();
+    const TimeMs* const window_end = window + (b - a);
+    const TimeMs* const it = std::lower_bound(window, window_end, t);
+    if (it == window_end) {
       lo = b - 1;
-      t_lo = probe_window_.back();
-    } else if (it == probe_window_.begin()) {
+      t_lo = window_end[-1];
+    } else if (it == window) {
       hi = a;
-      t_hi = probe_window_.front();
+      t_hi = window[0];
     } else {
-      hi = a + (it - probe_window_.begin());
+      hi = a + (it - window);
       lo = hi - 1;
     }
   }
@@ -479,12 +546,7 @@ void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, st
   time->clear();
   watts->clear();
   for (const NodeSlice& s : slices_[node]) {
-    const hid_t dset = batches_[static_cast<std::size_t>(s.batch)]->time.get();
-    auto time_at = [&](std::int64_t i) {
-      TimeMs t = 0;
-      h5::ReadSlice(dset, s.offset + i, 1, &t);
-      return t;
-    };
+    auto time_at = [&](std::int64_t i) { return TimeAt(static_cast<std::size_t>(s.batch), s.offset + i); };
     // First index with time >= t_min, and first with time > t_max.
     std::int64_t lo = 0, hi = s.count;
     while (lo < hi) {
@@ -505,10 +567,66 @@ void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, st
   }
 }
 
+TelemetryReader::MappedReadings::~MappedReadings() {
+  for (const Region& r : regions_) {
+    if (r.base != nullptr) ::munmap(r.base, r.bytes);
+  }
+}
+
+bool TelemetryReader::MapReadings(std::size_t batch, std::int64_t offset, std::int64_t count, MappedReadings* out) {
+  const Batch& b = *batches_[batch];
+  if (!b.plain() || count <= 0) return false;
+  static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+  const void* arrays[2] = {nullptr, nullptr};
+  const std::int64_t starts[2] = {b.time_at, b.watts_at};
+  for (int k = 0; k < 2; ++k) {
+    const std::int64_t begin = starts[k] + offset * 8;
+    const std::int64_t first = begin / page * page;
+    const auto bytes = static_cast<std::size_t>(begin + count * 8 - first);
+    void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, b.fd, first);
+    if (p == MAP_FAILED) return false;  // the destructor unmaps what was mapped
+    out->regions_[k] = {p, bytes};
+    arrays[k] = static_cast<const char*>(p) + (begin - first);
+  }
+  out->time_ = static_cast<const TimeMs*>(arrays[0]);
+  out->watts_ = static_cast<const double*>(arrays[1]);
+  return true;
+}
+
+std::size_t TelemetryReader::MappedBatches() const {
+  std::size_t n = 0;
+  for (const auto& b : batches_) n += b->plain() ? 1 : 0;
+  return n;
+}
+
+// Small and random reads go through pread, not the map: touching a mapped
+// page maps its neighbours too (fault-around), and thousands of probes would
+// show up as gigabytes of resident memory.
+TimeMs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
+  TimeMs v = 0;
+  ReadTimes(batch, index, 1, &v);
+  return v;
+}
+
+void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time) {
+  const Batch& b = *batches_[batch];
+  if (b.plain()) {
+    PreadAll(b.fd, b.path, b.time_at + offset * 8, static_cast<std::size_t>(count) * 8, time);
+  } else {
+    h5::ReadSlice(b.time.get(), offset, count, time);
+  }
+}
+
 void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time,
                                 double* watts) {
-  h5::ReadSlice(batches_[batch]->time.get(), offset, count, time);
-  h5::ReadSlice(batches_[batch]->watts.get(), offset, count, watts);
+  const Batch& b = *batches_[batch];
+  if (b.plain()) {
+    PreadAll(b.fd, b.path, b.time_at + offset * 8, static_cast<std::size_t>(count) * 8, time);
+    PreadAll(b.fd, b.path, b.watts_at + offset * 8, static_cast<std::size_t>(count) * 8, watts);
+  } else {
+    h5::ReadSlice(batches_[batch]->time.get(), offset, count, time);
+    h5::ReadSlice(batches_[batch]->watts.get(), offset, count, watts);
+  }
   bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
 }
 

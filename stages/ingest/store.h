@@ -87,6 +87,8 @@ class TelemetryReader {
   std::int64_t ReadingCount(std::size_t node) const;
   std::int64_t TotalReadings() const;
   std::int64_t bytes_read() const { return bytes_read_; }
+  // Batches read in place through a memory map (the others through HDF5).
+  std::size_t MappedBatches() const;
 
   // Index of a node in nodes(), or -1.
   std::int64_t FindNode(const std::string& name) const;
@@ -97,7 +99,8 @@ class TelemetryReader {
                  std::vector<double>* watts);
 
   // Streams node's readings in time order: calls visit(time, watts, n) on
-  // consecutive chunks of at most chunk_size readings.
+  // consecutive chunks of at most chunk_size readings (the pointers are
+  // valid during the call only).
   template <typename Visit>
   void ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit) {
     ForEachChunkOf(SubSlices(node, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max()),
@@ -139,6 +142,31 @@ class TelemetryReader {
   // Sub-slices with time in [from, until), in order of the slices' first time.
   std::vector<NodeSlice> SubSlices(std::size_t node, TimeMs from, TimeMs until);
   struct Batch;
+  // Readings [offset, offset + count) of a batch mapped into memory for as
+  // long as the object lives.
+  class MappedReadings {
+   public:
+    MappedReadings() = default;
+    ~MappedReadings();
+    MappedReadings(const MappedReadings&) = delete;
+    MappedReadings& operator=(const MappedReadings&) = delete;
+    const TimeMs* time() const { return time_; }
+    const double* watts() const { return watts_; }
+
+   private:
+    friend class TelemetryReader;
+    struct Region {
+      void* base = nullptr;
+      std::size_t bytes = 0;
+    };
+    std::array<Region, 2> regions_{};
+    const TimeMs* time_ = nullptr;
+    const double* watts_ = nullptr;
+  };
+  // False if the batch is read through HDF5 only (or mapping fails).
+  bool MapReadings(std::size_t batch, std::int64_t offset, std::int64_t count, MappedReadings* out);
+  TimeMs TimeAt(std::size_t batch, std::int64_t index);
+  void ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time);
   void ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time, double* watts);
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<std::string> node_names_;
@@ -165,6 +193,17 @@ void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, bool 
   if (slices.empty()) return;
   if (slices.size() == 1 || disjoint) {  // the common case: no merge needed
     for (const NodeSlice& s : slices) {
+      const auto batch = static_cast<std::size_t>(s.batch);
+      std::int64_t done = 0;
+      while (done < s.count) {  // in place, no copy
+        const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(chunk_size), s.count - done);
+        MappedReadings mapped;
+        if (!MapReadings(batch, s.offset + done, n, &mapped)) break;
+        visit(mapped.time(), mapped.watts(), static_cast<std::size_t>(n));
+        bytes_read_ += n * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
+        done += n;
+      }
+      if (done == s.count) continue;
       // Buffers are reused from node to node: allocating (and zeroing) fresh
       // megabytes per node would cost more than reading the readings.
       const auto size =
@@ -173,7 +212,7 @@ void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, bool 
         buffer_time_.resize(size);
         buffer_watts_.resize(size);
       }
-      for (std::int64_t done = 0; done < s.count;) {
+      while (done < s.count) {
         const std::int64_t n = std::min<std::int64_t>(static_cast<std::int64_t>(size), s.count - done);
         ReadChunk(static_cast<std::size_t>(s.batch), s.offset + done, n, buffer_time_.data(), buffer_watts_.data());
         visit(buffer_time_.data(), buffer_watts_.data(), static_cast<std::size_t>(n));
