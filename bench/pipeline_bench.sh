@@ -12,11 +12,13 @@
 # single-threaded memory scan of the same bytes, with the telemetry pass given
 # as a ratio to each.
 # Usage: bash bench/pipeline_bench.sh [SCALE] [MONTHS] [WORK_DIR]   (default 0.1 3 bench/work)
+#   REPEATS=N: runs per rank count, the fastest telemetry pass reported (default 3)
 #   scale 1, 9 months (the full facility, ~1e9 readings): needs ~50 GB of disk
 #   (28 GB of CSV, 16.5 GB of store, temporary files of one month) and ~15 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE="${1:-0.1}"; MONTHS="${2:-3}"; WORK="${3:-bench/work}"
+REPEATS="${REPEATS:-3}"
 BIN="${WATTRUN:-build/pipeline/wattrun}"   # WATTRUN: another binary (e.g. a copy while rebuilding)
 [[ -x $BIN && -x build/bench/wattrun_memscan ]] || bash jobs/setup.sh build >/dev/null
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -66,8 +68,16 @@ printf "%-6s %-44s %9s %16s %12s %12s %10s %10s\n" ranks stage seconds "readings
 declare -A pass_time
 for ranks in 1 2 4; do
   note=""; [[ $ranks -gt $(nproc) ]] && note=" (oversubscribed)"
-  mpirun -n "$ranks" $BIN run --config configs/eagle.yaml --store "$store" --output "$WORK/results_r$ranks" \
-    --timings "$WORK/timings_r$ranks.csv" > "$WORK/run_r$ranks.log"
+  # Best of REPEATS runs by telemetry-pass time (this VM's timings vary by tens of per cent).
+  best=""
+  for ((rep = 1; rep <= REPEATS; rep++)); do
+    mpirun -n "$ranks" $BIN run --config configs/eagle.yaml --store "$store" --output "$WORK/results_r$ranks" \
+      --timings "$WORK/timings_try.csv" > "$WORK/run_r$ranks.log"
+    t=$(awk -F, '$1 == "\"telemetry pass\"" {print $3}' "$WORK/timings_try.csv")
+    if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN {exit !(a < b)}'; then
+      best=$t; cp "$WORK/timings_try.csv" "$WORK/timings_r$ranks.csv"
+    fi
+  done
   tail -n +2 "$WORK/timings_r$ranks.csv" | while IFS=, read -r stage r secs readings bytes rss; do
     stage=${stage//\"/}
     rps=""; vs_cat=""; vs_scan=""
