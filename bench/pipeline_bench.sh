@@ -57,9 +57,20 @@ if [[ ! -f $store ]]; then
   done
 fi
 store_bytes=$(du -bc "$store" "$store.d"/*.h5 | tail -1 | cut -f1)
+# The CSV is not needed any more: drop it from the page cache, so that the
+# store (16.6 GB at scale 1) stays cached between the runs being compared.
+find "$fac/telemetry" -type f -print0 | python3 -c '
+import os, sys
+for path in sys.stdin.buffer.read().split(b"\0"):
+    if path:
+        fd = os.open(path, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)'
 cat "$store" "$store.d"/*.h5 > /dev/null
-t0=$(date +%s.%N); cat "$store" "$store.d"/*.h5 > /dev/null; t1=$(date +%s.%N)
-cat_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+cat_s=""
+for ((rep = 1; rep <= REPEATS; rep++)); do   # best of REPEATS, like the runs
+  t0=$(date +%s.%N); cat "$store" "$store.d"/*.h5 > /dev/null; t1=$(date +%s.%N)
+  t=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')
+  if [[ -z $cat_s ]] || awk -v a="$t" -v b="$cat_s" 'BEGIN {exit !(a < b)}'; then cat_s=$t; fi
+done
 read -r scan_s scan_gbs _ < <(build/bench/wattrun_memscan "$store_bytes")
 printf "\nstore: %.1f MB; cat: %.3f s (%.2f GB/s); single-threaded memory scan: %.3f s (%.2f GB/s)\n\n" \
   "$(awk -v b="$store_bytes" 'BEGIN {print b / 1e6}')" "$cat_s" "$(awk -v b="$store_bytes" -v s="$cat_s" 'BEGIN {print b / s / 1e9}')" \
