@@ -356,6 +356,13 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
     batch->time = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "time", H5P_DEFAULT), "H5Dopen2", path + ":/time"));
     batch->watts = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "watts", H5P_DEFAULT), "H5Dopen2", path + ":/watts"));
     batch->OpenPlain(rows);
+    if (batch->plain()) {
+      // Read without HDF5 from here on: close the file, so that its caches
+      // (a few MB each) do not add up over a store's many monthly batches.
+      batch->time.Close();
+      batch->watts.Close();
+      batch->file.Close();
+    }
     for (std::size_t n = 0; n < names.size(); ++n) {
       const std::int64_t count = offsets[n + 1] - offsets[n];
       if (count > 0) by_node[names[n]].push_back(NodeSlice{static_cast<int>(b), offsets[n], count});
