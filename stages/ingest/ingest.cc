@@ -495,6 +495,29 @@ void ResolveAmbiguous(std::span<SpillRecord> records, const TimeZone& zone) {
   }
 }
 
+// Sorts [first, last). The slice is usually a few sorted runs (one per rank
+// that parsed the node's rows, each in file order): those are merged in
+// linear time; anything else is sorted.
+template <typename Less>
+void SortRuns(SpillRecord* first, SpillRecord* last, Less less) {
+  constexpr std::size_t kMaxRuns = 16;
+  std::vector<SpillRecord*> run_starts{first};
+  for (SpillRecord* p = first + 1; p < last; ++p) {
+    if (less(*p, *(p - 1))) {
+      run_starts.push_back(p);
+      if (run_starts.size() > kMaxRuns) {
+        std::sort(first, last, less);
+        return;
+      }
+    }
+  }
+  // Merge the first run with each next one.
+  for (std::size_t k = 1; k < run_starts.size(); ++k) {
+    SpillRecord* const end = k + 1 < run_starts.size() ? run_starts[k + 1] : last;
+    std::inplace_merge(first, run_starts[k], end, less);
+  }
+}
+
 // Sorts by (node, instant, file order) into `sorted` (reused between
 // partitions, so its pages are faulted in once). A counting sort by node
 // first (linear), then each node's slice, which is usually already in time
@@ -519,7 +542,7 @@ void SortByNodeTimeOrder(std::span<const SpillRecord> records, HugeVector<SpillR
   for (std::size_t n = 0; n + 1 < start.size(); ++n) {
     SpillRecord* first = out + start[n];
     SpillRecord* last = out + start[n + 1];
-    if (!std::is_sorted(first, last, less)) std::sort(first, last, less);
+    SortRuns(first, last, less);
   }
 }
 
@@ -711,6 +734,14 @@ std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& item
     const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     per_rank[r].push_back(items[i]);
     load[r] += cost(items[i]);
+  }
+  // Each rank parses its items in file order: a node's rows then arrive in
+  // time order from each rank (files are written in time order), and the
+  // sort after the exchange only merges a few sorted runs.
+  for (auto& mine : per_rank) {
+    std::sort(mine.begin(), mine.end(), [](const WorkItem& a, const WorkItem& b) {
+      return a.file != b.file ? a.file < b.file : a.begin < b.begin;
+    });
   }
   return per_rank;
 }
