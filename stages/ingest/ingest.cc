@@ -45,12 +45,29 @@ struct InputFile {
   std::int64_t size = 0;
   std::int64_t mtime_ns = 0;
   bool gzip = false;
+  std::int64_t text_bytes = 0;  // uncompressed size (estimated for gzip): the parse work
 };
 
 std::int64_t MtimeNs(const fs::path& p) {
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return 0;
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+// The uncompressed size of a gzip file from its trailer (ISIZE, the size
+// mod 2^32 of the last member), for balancing work between ranks; a guess
+// of 5x where the trailer cannot be right (wrapped, or a damaged file).
+std::int64_t GzipTextBytes(const fs::path& p, std::int64_t size) {
+  const std::int64_t guess = size * 5;
+  if (size < 18 || size >= (std::int64_t{1} << 29)) return guess;  // larger: ISIZE may have wrapped
+  std::ifstream in(p, std::ios::binary);
+  in.seekg(size - 4);
+  unsigned char b[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(b), 4);
+  if (in.gcount() != 4) return guess;
+  const std::int64_t isize = static_cast<std::int64_t>(b[0]) | static_cast<std::int64_t>(b[1]) << 8 |
+                             static_cast<std::int64_t>(b[2]) << 16 | static_cast<std::int64_t>(b[3]) << 24;
+  return isize >= size && isize <= size * 1032 ? isize : guess;  // deflate expands at most ~1032x
 }
 
 bool HasGzipMagic(const fs::path& p) {
@@ -76,6 +93,7 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
     f.size = static_cast<std::int64_t>(fs::file_size(p));
     f.mtime_ns = MtimeNs(p);
     f.gzip = HasGzipMagic(p);
+    f.text_bytes = f.gzip ? GzipTextBytes(p, f.size) : f.size;
     files.push_back(f);
   };
   for (const char* dir : {"telemetry", "sacct"}) {
@@ -666,7 +684,8 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
 std::string SerializeFiles(const std::vector<InputFile>& files) {
   std::string out;
   for (const auto& f : files) {
-    out += f.rel + "\t" + std::to_string(f.size) + "\t" + (f.gzip ? "1" : "0") + "\n";
+    out += f.rel + "\t" + std::to_string(f.size) + "\t" + (f.gzip ? "1" : "0") + "\t" + std::to_string(f.text_bytes) +
+           "\n";
   }
   return out;
 }
@@ -678,11 +697,12 @@ std::vector<InputFile> DeserializeFiles(const std::string& text) {
     const std::size_t eol = text.find('\n', pos);
     const std::string line = text.substr(pos, eol - pos);
     pos = eol + 1;
-    const std::size_t a = line.find('\t'), b = line.rfind('\t');
+    const std::size_t c = line.rfind('\t'), b = line.rfind('\t', c - 1), a = line.rfind('\t', b - 1);
     InputFile f;
     f.rel = line.substr(0, a);
     f.size = std::stoll(line.substr(a + 1, b - a - 1));
-    f.gzip = line.substr(b + 1) == "1";
+    f.gzip = line.substr(b + 1, c - b - 1) == "1";
+    f.text_bytes = std::stoll(line.substr(c + 1));
     f.kind = "telemetry";
     files.push_back(f);
   }
@@ -719,13 +739,17 @@ std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::in
   return items;
 }
 
-// Longest-processing-time assignment by bytes (gzip counted 4x): the same on
+// Longest-processing-time assignment by the bytes of text to parse (a gzip
+// file's uncompressed size, plus a third for inflating it): the same on
 // every rank, so no communication is needed.
 std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& items,
                                                const std::vector<InputFile>& files, int ranks) {
   std::vector<std::size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
-  auto cost = [&](const WorkItem& w) { return (w.end - w.begin) * (files[w.file].gzip ? 4 : 1); };
+  auto cost = [&](const WorkItem& w) {
+    const InputFile& f = files[w.file];
+    return f.gzip ? f.text_bytes + f.text_bytes / 3 : w.end - w.begin;
+  };
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return cost(items[a]) > cost(items[b]); });
   std::vector<std::vector<WorkItem>> per_rank(static_cast<std::size_t>(ranks));
@@ -929,7 +953,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     // --- Phase B: parse work items into node-range partitions on disk.
     const auto t_parse = Clock::now();
     std::int64_t estimated_bytes = 0;
-    for (const auto& f : new_telemetry) estimated_bytes += f.size * (f.gzip ? 5 : 1);
+    for (const auto& f : new_telemetry) estimated_bytes += f.text_bytes;
     // Spill (32 B a row) and sorted staging (16 B a row) of ~30-byte CSV rows.
     RunCollectively(comm, [&] {
       if (comm.is_root()) RequireFreeSpace(tmp_dir, estimated_bytes * 48 / 30 + (1 << 20), "the ingest's temporary files");
