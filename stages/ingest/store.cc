@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <numeric>
 
 #include "core/error.h"
 
@@ -398,26 +397,32 @@ std::int64_t TelemetryReader::FindNode(const std::string& name) const {
 const std::vector<TelemetryReader::SliceSpan>& TelemetryReader::Spans(std::size_t node) {
   if (spans_.size() != slices_.size()) spans_.resize(slices_.size());
   std::vector<SliceSpan>& spans = spans_[node];
-  if (spans.size() != slices_[node].size()) {
-    spans.clear();
-    for (const NodeSlice& s : slices_[node]) {
+  std::vector<NodeSlice>& slices = slices_[node];
+  if (spans.size() != slices.size()) {
+    std::vector<std::pair<SliceSpan, NodeSlice>> by_time;
+    for (const NodeSlice& s : slices) {
       const auto batch = static_cast<std::size_t>(s.batch);
-      spans.push_back(SliceSpan{TimeAt(batch, s.offset), TimeAt(batch, s.offset + s.count - 1)});
+      by_time.push_back({SliceSpan{TimeAt(batch, s.offset), TimeAt(batch, s.offset + s.count - 1)}, s});
+    }
+    // From here on the node's slices are kept in order of their first time.
+    std::stable_sort(by_time.begin(), by_time.end(),
+                     [](const auto& a, const auto& b) { return a.first.first < b.first.first; });
+    spans.clear();
+    slices.clear();
+    for (const auto& [span, slice] : by_time) {
+      spans.push_back(span);
+      slices.push_back(slice);
     }
   }
   return spans;
 }
 
 bool TelemetryReader::Disjoint(std::size_t node) {
-  if (disjoint_.size() != slices_.size()) disjoint_.assign(slices_.size(), -1);
-  if (disjoint_[node] < 0) {
-    std::vector<SliceSpan> spans = Spans(node);
-    std::sort(spans.begin(), spans.end(), [](const SliceSpan& a, const SliceSpan& b) { return a.first < b.first; });
-    bool disjoint = true;
-    for (std::size_t k = 1; k < spans.size(); ++k) disjoint = disjoint && spans[k - 1].last < spans[k].first;
-    disjoint_[node] = disjoint ? 1 : 0;
+  const std::vector<SliceSpan>& spans = Spans(node);
+  for (std::size_t k = 1; k < spans.size(); ++k) {
+    if (spans[k].first <= spans[k - 1].last) return false;
   }
-  return disjoint_[node] == 1;
+  return true;
 }
 
 std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& span, TimeMs t) {
@@ -479,11 +484,8 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
 
 std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from, TimeMs until) {
   const std::vector<SliceSpan>& spans = Spans(node);
-  std::vector<std::size_t> order(spans.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return spans[a].first < spans[b].first; });
   std::vector<NodeSlice> out;
-  for (const std::size_t k : order) {
+  for (std::size_t k = 0; k < spans.size(); ++k) {
     const NodeSlice& s = slices_[node][k];
     if (spans[k].last < from || spans[k].first >= until) continue;
     const std::int64_t lo = LowerBound(s, spans[k], from);
@@ -626,13 +628,12 @@ void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int
 
 void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time,
                                 double* watts) {
+  ReadTimes(batch, offset, count, time);
   const Batch& b = *batches_[batch];
   if (b.plain()) {
-    PreadAll(b.fd, b.path, b.time_at + offset * 8, static_cast<std::size_t>(count) * 8, time);
     PreadAll(b.fd, b.path, b.watts_at + offset * 8, static_cast<std::size_t>(count) * 8, watts);
   } else {
-    h5::ReadSlice(batches_[batch]->time.get(), offset, count, time);
-    h5::ReadSlice(batches_[batch]->watts.get(), offset, count, watts);
+    h5::ReadSlice(b.watts.get(), offset, count, watts);
   }
   bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
 }

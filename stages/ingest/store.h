@@ -126,13 +126,13 @@ class TelemetryReader {
     TimeMs last = 0;
   };
   // The node's slices' spans, read once (two readings a slice) and cached:
-  // a batch a month means a node has as many slices as months.
+  // a batch a month means a node has as many slices as months. The first
+  // call also puts the node's slices in order of their first time.
   const std::vector<SliceSpan>& Spans(std::size_t node);
-  // True if the node's slices, taken in order of their first time, do not
-  // overlap in time (batches of different months): they are then streamed
-  // one after the other instead of merged reading by reading.
+  // True if the node's slices do not overlap in time (batches of different
+  // months): they are then streamed one after the other instead of merged
+  // reading by reading.
   bool Disjoint(std::size_t node);
-  // Readings of one slice cover `span`.
   template <typename Visit>
   void ForEachChunkOf(const std::vector<NodeSlice>& slices, bool disjoint, std::size_t chunk_size, Visit&& visit);
   // Index of the first reading of the slice with time >= t: interpolation
@@ -172,7 +172,6 @@ class TelemetryReader {
   std::vector<std::string> node_names_;
   std::vector<std::vector<NodeSlice>> slices_;  // per node
   std::vector<std::vector<SliceSpan>> spans_;    // per node, filled on first use
-  std::vector<signed char> disjoint_;            // per node: -1 unknown, 0, 1
   struct BoundMemo {
     int batch = -1;
     std::int64_t offset = 0;
