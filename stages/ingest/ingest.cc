@@ -537,9 +537,8 @@ void SortRuns(SpillRecord* first, SpillRecord* last, Less less) {
 }
 
 // Sorts by (node, instant, file order) into `sorted` (reused between
-// partitions, so its pages are faulted in once). A counting sort by node
-// first (linear), then each node's slice, which is usually already in time
-// order (files are written in time order), is checked and sorted only if not.
+// partitions, so its pages are faulted in once): a counting sort by node
+// (linear), then each node's slice by SortRuns.
 void SortByNodeTimeOrder(std::span<const SpillRecord> records, HugeVector<SpillRecord>* sorted) {
   sorted->resize(records.size());
   if (records.empty()) return;
@@ -822,14 +821,23 @@ std::vector<std::span<SpillRecord>> ExchangePartitions(Spiller* spiller, const s
     for (std::size_t p = mine; p < mine_end; ++p) owned.emplace_back(spiller->partition(p));
     return owned;
   }
-  std::vector<std::size_t> partition_start;  // in `received`, for each owned partition, and the end
   std::size_t total = 0;
   for (std::size_t p = mine; p < mine_end; ++p) {
-    partition_start.push_back(total);
     for (std::size_t src = 0; src < ranks; ++src) total += static_cast<std::size_t>(all_counts[src * partitions + p]);
   }
-  partition_start.push_back(total);
   received->resize(total);
+  // Layout of `received`: owned partitions in order, each from every source in rank order.
+  std::vector<std::vector<std::pair<const SpillRecord*, std::int64_t>>> recv_blocks(ranks);
+  std::size_t at = 0;
+  for (std::size_t p = mine; p < mine_end; ++p) {
+    const std::size_t partition_begin = at;
+    for (std::size_t src = 0; src < ranks; ++src) {
+      const std::int64_t n = all_counts[src * partitions + p];
+      recv_blocks[src].emplace_back(received->data() + at, n);
+      at += static_cast<std::size_t>(n);
+    }
+    owned.emplace_back(received->data() + partition_begin, at - partition_begin);
+  }
 
   OwnedType record;
   CheckMpi(MPI_Type_contiguous(sizeof(SpillRecord), MPI_BYTE, record.out()), "MPI_Type_contiguous");
@@ -845,13 +853,7 @@ std::vector<std::span<SpillRecord>> ExchangePartitions(Spiller* spiller, const s
     send_handles.push_back(send_types[d].get());
   }
   for (std::size_t src = 0; src < ranks; ++src) {
-    std::vector<std::pair<const SpillRecord*, std::int64_t>> blocks;
-    for (std::size_t p = mine; p < mine_end; ++p) {
-      std::size_t at = partition_start[p - mine];
-      for (std::size_t before = 0; before < src; ++before) at += static_cast<std::size_t>(all_counts[before * partitions + p]);
-      blocks.emplace_back(received->data() + at, all_counts[src * partitions + p]);
-    }
-    MakeBlocksType(record.get(), blocks, &recv_types[src]);
+    MakeBlocksType(record.get(), recv_blocks[src], &recv_types[src]);
     recv_handles.push_back(recv_types[src].get());
   }
   const std::vector<int> ones(ranks, 1), zeros(ranks, 0);
@@ -859,9 +861,6 @@ std::vector<std::span<SpillRecord>> ExchangePartitions(Spiller* spiller, const s
                          zeros.data(), recv_handles.data(), comm.get()),
            "MPI_Alltoallw");
   for (std::size_t p = 0; p < partitions; ++p) HugeVector<SpillRecord>().swap(spiller->partition(p));
-  for (std::size_t k = 0; k + 1 < partition_start.size(); ++k) {
-    owned.emplace_back(received->data() + partition_start[k], partition_start[k + 1] - partition_start[k]);
-  }
   return owned;
 }
 
@@ -1136,7 +1135,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
           }
           i = j;
         }
-        if (!in_memory) HugeVector<SpillRecord>().swap(loaded);
+        HugeVector<SpillRecord>().swap(loaded);  // spilled: free it before the next partition is loaded
       }
       HugeVector<SpillRecord>().swap(received);
       for (std::size_t q = 0; q < partitions; ++q) HugeVector<SpillRecord>().swap(spiller.partition(q));
