@@ -43,9 +43,7 @@ double QuantileSorted(const std::vector<double>& sorted, double q) {
 
 void ValueCounts::AddCount(double value, std::int64_t count) {
   if (count <= 0) return;
-  if (AddDense(value)) {
-    dense_[static_cast<std::uint32_t>(value)] += count - 1;
-  } else {
+  if (!AddDense(value, count)) {
     CompactPending();
     auto it = std::lower_bound(sparse_.begin(), sparse_.end(), std::make_pair(value, std::int64_t{0}),
                                [](const auto& x, const auto& y) { return x.first < y.first; });

@@ -63,12 +63,12 @@ class ValueCounts {
   static constexpr std::uint32_t kDense = 65536;
   static constexpr std::size_t kPendingLimit = 1 << 16;
   // Integers in [0, kDense) are counted in place; false for any other value.
-  bool AddDense(double value) {
+  bool AddDense(double value, std::int64_t count = 1) {
     if (!(value >= 0.0 && value < kDense)) return false;  // also NaN
     const auto as_int = static_cast<std::uint32_t>(value);
     if (static_cast<double>(as_int) != value) return false;
     if (dense_.empty()) dense_.assign(kDense, 0);
-    ++dense_[as_int];
+    dense_[as_int] += count;
     dense_lo_ = std::min(dense_lo_, as_int);
     dense_hi_ = std::max(dense_hi_, as_int);
     return true;
