@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/config.h"
+#include "core/error.h"
 #include "core/mpi.h"
 #include "stages/ingest/ingest.h"
 #include "stages/ingest/store.h"
@@ -272,6 +273,28 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
     }
   }
   ::unsetenv("WATTRUN_NO_MMAP");
+}
+
+// A batch cut short after the reader opened it (batches are never modified
+// in place, but a disk or a user can still do it) is a clear error naming
+// the file when its readings are read directly, not a wrong answer.
+TEST_F(IngestMpi, ABatchTruncatedUnderTheReaderIsAnErrorNamingTheFile) {
+  const Comm comm = comm_.comm();
+  Ingest(config_, Options("store.h5"), comm);
+  if (!comm.is_root()) return;
+  const std::string store_path = Options("store.h5").store_path;
+  store::TelemetryReader reader(store_path);
+  ASSERT_EQ(reader.MappedBatches(), 1u);
+  const fs::path batch = fs::path(store_path).parent_path() / store::ReadCatalogue(store_path).batch_files[0];
+  fs::resize_file(batch, 64);
+  try {
+    reader.TimeSpan(0);
+    FAIL() << "no error for a truncated batch";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(batch.filename().string()), std::string::npos) << message;
+    EXPECT_NE(message.find("file is truncated"), std::string::npos) << message;
+  }
 }
 
 }  // namespace
