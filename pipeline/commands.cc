@@ -64,6 +64,10 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
                 s.seconds, s.parse_seconds, s.sort_seconds, s.write_seconds,
                 s.seconds > 0 ? static_cast<double>(s.telemetry_bytes) / s.seconds / comm.size() / 1e6 : 0.0,
                 Mb(s.peak_rss_bytes).c_str());
+    if (s.spilled_bytes > 0) {
+      std::printf("  over the memory budget: %s of readings spilled to disk (raise --memory-budget-mb to keep them in memory)\n",
+                  Mb(s.spilled_bytes).c_str());
+    }
     for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::printf("  warning: %s\n", s.warnings[i].c_str());
     if (s.warnings.size() > 20) std::printf("  ... %zu more warnings\n", s.warnings.size() - 20);
   }

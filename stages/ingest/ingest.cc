@@ -9,13 +9,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
 #include <numeric>
-#include <set>
-#include <span>
 #include <unordered_map>
 
 #include "core/csv.h"
@@ -24,6 +23,8 @@
 #include "core/h5.h"
 #include "core/huge_pages.h"
 #include "core/time.h"
+#include "stages/ingest/dedup.h"
+#include "stages/ingest/reading_chunks.h"
 #include "stages/ingest/store.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
@@ -122,21 +123,7 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
   return files;
 }
 
-// ------------------------------------------------------------ spill records
-
-// One valid telemetry row on its way to the store. `order` encodes
-// (file index in sorted path order, byte offset of the line), which is the
-// spec's "files in sorted path order, then line order".
-struct SpillRecord {
-  std::int64_t key_ms;  // UTC instant, or the wall time when ambiguous
-  double watts;
-  std::uint64_t order;
-  std::uint32_t node;
-  std::uint32_t ambiguous;
-};
-static_assert(sizeof(SpillRecord) == 32);
-
-constexpr int kOffsetBits = 40;  // 1 TiB per file; 2^24 files per ingest
+// ------------------------------------------------------------ work items and counts
 
 struct WorkItem {
   std::uint32_t file = 0;  // index into the new telemetry files
@@ -178,54 +165,6 @@ void MergeSerializedCounts(const std::string& text, Counts* counts) {
     if (v.example.empty()) v.example = line.substr(c + 1);
   }
 }
-
-// Buffers spill records per partition and appends them to one file per
-// (rank, partition) in the temporary directory.
-class Spiller {
- public:
-  // in_memory: keep every record (the ingest fits the memory budget and the
-  // ranks exchange partitions with MPI instead of through files).
-  Spiller(std::string dir, int rank, std::size_t partitions, std::size_t buffer_records, bool in_memory)
-      : dir_(std::move(dir)), rank_(rank), buffers_(partitions), counts_(partitions, 0),
-        buffer_records_(buffer_records), in_memory_(in_memory) {}
-  void Add(std::size_t partition, const SpillRecord& r) {
-    auto& b = buffers_[partition];
-    b.push_back(r);
-    if (!in_memory_ && b.size() >= buffer_records_) Flush(partition);
-  }
-  void FlushAll() {
-    if (in_memory_) {
-      for (std::size_t p = 0; p < buffers_.size(); ++p) counts_[p] = static_cast<std::int64_t>(buffers_[p].size());
-      return;
-    }
-    for (std::size_t p = 0; p < buffers_.size(); ++p) Flush(p);
-  }
-  const std::vector<std::int64_t>& counts() const { return counts_; }
-  HugeVector<SpillRecord>& partition(std::size_t p) { return buffers_[p]; }
-  static std::string PathOf(const std::string& dir, int rank, std::size_t partition) {
-    return dir + "/spill_r" + std::to_string(rank) + "_p" + std::to_string(partition) + ".bin";
-  }
-
- private:
-  void Flush(std::size_t p) {
-    auto& b = buffers_[p];
-    if (b.empty()) return;
-    const std::string path = PathOf(dir_, rank_, p);
-    std::FILE* f = std::fopen(path.c_str(), "ab");
-    if (!f) throw Error(path + ": cannot open spill file: " + std::strerror(errno));
-    const std::size_t written = std::fwrite(b.data(), sizeof(SpillRecord), b.size(), f);
-    const bool closed = std::fclose(f) == 0;
-    if (written != b.size() || !closed) throw Error(path + ": write failed (disk full?): " + std::strerror(errno));
-    counts_[p] += static_cast<std::int64_t>(b.size());
-    b.clear();
-  }
-  std::string dir_;
-  int rank_;
-  std::vector<HugeVector<SpillRecord>> buffers_;
-  std::vector<std::int64_t> counts_;
-  std::size_t buffer_records_;
-  bool in_memory_;
-};
 
 // Reads lines of [begin, end) of a plain file: the lines whose first byte
 // lies in the range (the line that straddles `end` belongs to this range).
@@ -349,18 +288,14 @@ struct ParseContext {
   const fs::path* root;
   TimestampPolicy policy;
   NodeIndex* nodes;
-  const std::vector<std::uint32_t>* partition_of_node;
-  Spiller* spiller;
+  NodeStreams* streams;
   Counts* counts;
   std::int64_t rows = 0;
   std::int64_t bad = 0;
   std::vector<std::string>* warnings;
   TimestampCache timestamp_cache;
+  std::uint32_t item = 0;  // index of the work item being parsed
 };
-
-std::size_t PartitionOf(std::uint32_t node, std::size_t n_nodes, std::size_t partitions) {
-  return static_cast<std::size_t>(static_cast<std::uint64_t>(node) * partitions / n_nodes);
-}
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
   CountValue& v = (*ctx.counts)[CountKey{file, reason}];
@@ -398,13 +333,9 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
       CountBad(ctx, file_index, "unknown_node", where());
       continue;
     }
-    SpillRecord r{};
-    r.key_ms = row.ambiguous ? row.wall_ms : row.utc;
-    r.watts = row.watts;
-    r.order = (static_cast<std::uint64_t>(file_index) << kOffsetBits) | static_cast<std::uint64_t>(offset);
-    r.node = node;
-    r.ambiguous = row.ambiguous ? 1 : 0;
-    ctx.spiller->Add((*ctx.partition_of_node)[node], r);
+    const std::uint64_t order =
+        (static_cast<std::uint64_t>(file_index) << kOrderOffsetBits) | static_cast<std::uint64_t>(offset);
+    ctx.streams->Append(node, ctx.item, order, row.ambiguous, row.ambiguous ? row.wall_ms : row.utc, row.watts);
   }
 }
 
@@ -471,115 +402,6 @@ struct NodeCount {
   std::uint32_t node;
   std::int64_t count;
 };
-
-// Resolves the repeated hour by order (spec section 1): a node's ambiguous
-// rows, taken in file order, form passes through the repeated hour; a pass
-// ends where the wall time goes back. Even passes are daylight time (the
-// earlier instant), odd passes standard time. Passes are counted separately
-// for each repeated hour (they are years apart).
-void ResolveAmbiguous(std::span<SpillRecord> records, const TimeZone& zone) {
-  std::vector<std::size_t> amb;
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    if (records[i].ambiguous) amb.push_back(i);
-  }
-  if (amb.empty()) return;
-  std::sort(amb.begin(), amb.end(), [&](std::size_t a, std::size_t b) {
-    const auto& x = records[a];
-    const auto& y = records[b];
-    return x.node != y.node ? x.node < y.node : x.order < y.order;
-  });
-  std::uint32_t node = ~0u;
-  std::map<TimeMs, std::pair<std::int64_t, int>> state;  // transition -> (last wall, pass)
-  for (std::size_t i : amb) {
-    SpillRecord& r = records[i];
-    if (r.node != node) {
-      node = r.node;
-      state.clear();
-    }
-    const LocalTimeResult lt = zone.FromLocal(r.key_ms);
-    // The local day identifies the repeated hour (there is one per day at most).
-    const TimeMs transition = r.key_ms >= 0 ? r.key_ms / 86400000 : (r.key_ms - 86399999) / 86400000;
-    auto it = state.find(transition);
-    int pass = 0;
-    if (it == state.end()) {
-      state[transition] = {r.key_ms, 0};
-    } else {
-      pass = it->second.second;
-      if (r.key_ms < it->second.first) ++pass;
-      it->second = {r.key_ms, pass};
-    }
-    r.key_ms = (pass % 2 == 0) ? lt.earlier : lt.later;
-    r.ambiguous = 0;
-  }
-}
-
-// Sorts [first, last). The slice is usually a few sorted runs (one per rank
-// that parsed the node's rows, each in file order): those are merged in
-// linear time; anything else is sorted.
-template <typename Less>
-void SortRuns(SpillRecord* first, SpillRecord* last, Less less) {
-  constexpr std::size_t kMaxRuns = 16;
-  std::vector<SpillRecord*> run_starts{first};
-  for (SpillRecord* p = first + 1; p < last; ++p) {
-    if (less(*p, *(p - 1))) {
-      run_starts.push_back(p);
-      if (run_starts.size() > kMaxRuns) {
-        std::sort(first, last, less);
-        return;
-      }
-    }
-  }
-  // Merge the first run with each next one.
-  for (std::size_t k = 1; k < run_starts.size(); ++k) {
-    SpillRecord* const end = k + 1 < run_starts.size() ? run_starts[k + 1] : last;
-    std::inplace_merge(first, run_starts[k], end, less);
-  }
-}
-
-// Sorts by (node, instant, file order) into `sorted` (reused between
-// partitions, so its pages are faulted in once): a counting sort by node
-// (linear), then each node's slice by SortRuns.
-void SortByNodeTimeOrder(std::span<const SpillRecord> records, HugeVector<SpillRecord>* sorted) {
-  sorted->resize(records.size());
-  if (records.empty()) return;
-  std::uint32_t lo = ~0u, hi = 0;
-  for (const auto& r : records) {
-    lo = std::min(lo, r.node);
-    hi = std::max(hi, r.node);
-  }
-  std::vector<std::size_t> start(static_cast<std::size_t>(hi - lo) + 2, 0);
-  for (const auto& r : records) ++start[r.node - lo + 1];
-  for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
-  std::vector<std::size_t> next(start.begin(), start.end() - 1);
-  SpillRecord* out = sorted->data();
-  for (const auto& r : records) out[next[r.node - lo]++] = r;
-  auto less = [](const SpillRecord& a, const SpillRecord& b) {
-    return a.key_ms != b.key_ms ? a.key_ms < b.key_ms : a.order < b.order;
-  };
-  for (std::size_t n = 0; n + 1 < start.size(); ++n) {
-    SpillRecord* first = out + start[n];
-    SpillRecord* last = out + start[n + 1];
-    SortRuns(first, last, less);
-  }
-}
-
-HugeVector<SpillRecord> LoadPartition(const std::string& dir, int ranks, std::size_t partition) {
-  HugeVector<SpillRecord> records;
-  for (int r = 0; r < ranks; ++r) {
-    const std::string path = Spiller::PathOf(dir, r, partition);
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) continue;  // that rank had no rows for this partition
-    std::fseek(f, 0, SEEK_END);
-    const long bytes = std::ftell(f);
-    std::fseek(f, 0, SEEK_SET);
-    const std::size_t old = records.size();
-    records.resize(old + static_cast<std::size_t>(bytes) / sizeof(SpillRecord));
-    const std::size_t got = std::fread(records.data() + old, sizeof(SpillRecord), records.size() - old, f);
-    std::fclose(f);
-    if (got != records.size() - old) throw Error(path + ": short read of spill file");
-  }
-  return records;
-}
 
 // Fails early and clearly when the file system cannot hold what is about to
 // be written (a write that fails halfway on a full disk is harder to report).
@@ -769,99 +591,125 @@ std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& item
   return per_rank;
 }
 
-// An MPI datatype freed when it goes out of scope.
-class OwnedType {
- public:
-  OwnedType() = default;
-  ~OwnedType() {
-    if (type_ != MPI_DATATYPE_NULL) MPI_Type_free(&type_);
+// Contiguous node ranges, one per rank, balanced by readings: rank r owns
+// nodes [first[r], first[r + 1]). Rank order is node order, so the ranks'
+// slices of the batch follow each other.
+std::vector<std::uint32_t> OwnerRanges(const std::vector<std::int64_t>& readings_per_node, int ranks) {
+  const auto n_nodes = static_cast<std::uint32_t>(readings_per_node.size());
+  const std::int64_t total = std::accumulate(readings_per_node.begin(), readings_per_node.end(), std::int64_t{0});
+  std::vector<std::uint32_t> first(static_cast<std::size_t>(ranks) + 1, n_nodes);
+  first[0] = 0;
+  std::int64_t cum = 0;
+  int r = 1;
+  for (std::uint32_t n = 0; n < n_nodes && r < ranks; ++n) {
+    cum += readings_per_node[n];
+    while (r < ranks && cum * ranks >= total * r) first[static_cast<std::size_t>(r++)] = n + 1;
   }
-  OwnedType(const OwnedType&) = delete;
-  OwnedType& operator=(const OwnedType&) = delete;
-  MPI_Datatype* out() { return &type_; }
-  MPI_Datatype get() const { return type_; }
-  void Commit() { CheckMpi(MPI_Type_commit(&type_), "MPI_Type_commit"); }
-
- private:
-  MPI_Datatype type_ = MPI_DATATYPE_NULL;
-};
-
-// Blocks of records at absolute addresses, as one datatype (for MPI_BOTTOM).
-void MakeBlocksType(MPI_Datatype record, const std::vector<std::pair<const SpillRecord*, std::int64_t>>& blocks,
-                    OwnedType* type) {
-  std::vector<int> lengths;
-  std::vector<MPI_Aint> addresses;
-  for (const auto& [data, n] : blocks) {
-    if (n > std::numeric_limits<int>::max()) throw Error("ingest: a partition exceeds 2^31 rows; lower --memory-budget-mb");
-    MPI_Aint address = 0;
-    CheckMpi(MPI_Get_address(data, &address), "MPI_Get_address");
-    lengths.push_back(static_cast<int>(n));
-    addresses.push_back(address);
-  }
-  CheckMpi(MPI_Type_create_hindexed(static_cast<int>(lengths.size()), lengths.data(), addresses.data(), record,
-                                    type->out()),
-           "MPI_Type_create_hindexed");
-  type->Commit();
+  return first;
 }
 
-// The records of the partitions this rank owns, each contiguous (sources in
-// rank order). With one rank they are the parse buffers themselves; else one
-// MPI_Alltoallw reads straight from every rank's parse buffers (no packing
-// copy) and writes each partition contiguously into `received`. The parse
-// buffers are released afterwards.
-std::vector<std::span<SpillRecord>> ExchangePartitions(Spiller* spiller, const std::vector<std::int64_t>& all_counts,
-                                                       const std::vector<std::size_t>& first_partition,
-                                                       std::size_t partitions, const Comm& comm,
-                                                       HugeVector<SpillRecord>* received) {
+// A chunk on the wire: this header, then `count` times, then `count` watts.
+struct WireChunk {
+  std::uint64_t order;
+  std::uint32_t node;
+  std::uint32_t count;
+  std::uint32_t ambiguous;
+  std::uint32_t reserved;
+};
+static_assert(sizeof(WireChunk) % 8 == 0);
+
+// Bytes in flight per round and rank, whatever the number of ranks.
+constexpr std::size_t kExchangeRoundBytes = std::size_t{16} << 20;
+
+// Moves every chunk of a node this rank does not own to the node's owner.
+// Rounds of a fixed size keep the memory in flight constant; chunks sent
+// are freed before the received ones are stored, so received readings
+// reuse the pool's memory instead of touching new pages. Each reading
+// crosses the network once. A failure on one rank (a spill file that
+// cannot be written) does not leave the others waiting: the rank goes on
+// joining rounds with nothing to send, all stop together, and the failure
+// is rethrown (RunCollectively around the call makes it everyone's).
+void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& first_node, const Comm& comm) {
   const auto ranks = static_cast<std::size_t>(comm.size());
   const auto me = static_cast<std::size_t>(comm.rank());
-  const std::size_t mine = first_partition[me], mine_end = first_partition[me + 1];
-  std::vector<std::span<SpillRecord>> owned;
-  if (ranks == 1) {
-    for (std::size_t p = mine; p < mine_end; ++p) owned.emplace_back(spiller->partition(p));
-    return owned;
-  }
-  std::size_t total = 0;
-  for (std::size_t p = mine; p < mine_end; ++p) {
-    for (std::size_t src = 0; src < ranks; ++src) total += static_cast<std::size_t>(all_counts[src * partitions + p]);
-  }
-  received->resize(total);
-  // Layout of `received`: owned partitions in order, each from every source in rank order.
-  std::vector<std::vector<std::pair<const SpillRecord*, std::int64_t>>> recv_blocks(ranks);
-  std::size_t at = 0;
-  for (std::size_t p = mine; p < mine_end; ++p) {
-    const std::size_t partition_begin = at;
-    for (std::size_t src = 0; src < ranks; ++src) {
-      const std::int64_t n = all_counts[src * partitions + p];
-      recv_blocks[src].emplace_back(received->data() + at, n);
-      at += static_cast<std::size_t>(n);
-    }
-    owned.emplace_back(received->data() + partition_begin, at - partition_begin);
-  }
-
-  OwnedType record;
-  CheckMpi(MPI_Type_contiguous(sizeof(SpillRecord), MPI_BYTE, record.out()), "MPI_Type_contiguous");
-  record.Commit();
-  std::vector<OwnedType> send_types(ranks), recv_types(ranks);
-  std::vector<MPI_Datatype> send_handles, recv_handles;
+  constexpr std::size_t kMaxWire = sizeof(WireChunk) + sizeof(ReadingChunk);
+  const std::size_t per_dest = std::max(kExchangeRoundBytes / ranks / 8 * 8, kMaxWire);
+  struct Cursor {
+    std::uint32_t node;
+    std::uint32_t end;
+    std::size_t ref = 0;
+  };
+  std::vector<Cursor> cursors;
   for (std::size_t d = 0; d < ranks; ++d) {
-    std::vector<std::pair<const SpillRecord*, std::int64_t>> blocks;
-    for (std::size_t p = first_partition[d]; p < first_partition[d + 1]; ++p) {
-      blocks.emplace_back(spiller->partition(p).data(), static_cast<std::int64_t>(spiller->partition(p).size()));
+    cursors.push_back(d == me ? Cursor{first_node[d + 1], first_node[d + 1]} : Cursor{first_node[d], first_node[d + 1]});
+  }
+  std::vector<char> send(ranks * per_dest), recv;
+  std::vector<int> send_bytes(ranks), send_displs(ranks), recv_bytes(ranks), recv_displs(ranks);
+  for (std::size_t d = 0; d < ranks; ++d) send_displs[d] = static_cast<int>(d * per_dest);
+  std::exception_ptr failure;
+  for (;;) {
+    bool more = false;
+    std::fill(send_bytes.begin(), send_bytes.end(), 0);
+    if (!failure) {
+      try {
+        for (std::size_t d = 0; d < ranks; ++d) {
+          Cursor& c = cursors[d];
+          char* const base = send.data() + d * per_dest;
+          std::size_t at = 0;
+          while (c.node < c.end) {
+            std::vector<ChunkRef>& refs = streams->refs(c.node);
+            if (c.ref == refs.size()) {
+              std::vector<ChunkRef>().swap(refs);
+              ++c.node;
+              c.ref = 0;
+              continue;
+            }
+            ChunkRef& ref = refs[c.ref];
+            const std::size_t bytes = sizeof(WireChunk) + 16 * std::size_t{ref.count};
+            if (at + bytes > per_dest) break;
+            const WireChunk header{ref.order, c.node, ref.count, ref.ambiguous ? 1u : 0u, 0};
+            std::memcpy(base + at, &header, sizeof header);
+            const std::uint32_t n = ref.count;
+            auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
+            streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
+            at += bytes;
+            ++c.ref;
+          }
+          send_bytes[d] = static_cast<int>(at);
+          more = more || c.node < c.end;
+        }
+      } catch (...) {
+        failure = std::current_exception();
+        std::fill(send_bytes.begin(), send_bytes.end(), 0);
+      }
     }
-    MakeBlocksType(record.get(), blocks, &send_types[d]);
-    send_handles.push_back(send_types[d].get());
+    CheckMpi(MPI_Alltoall(send_bytes.data(), 1, MPI_INT, recv_bytes.data(), 1, MPI_INT, comm.get()), "MPI_Alltoall");
+    std::size_t total = 0;
+    for (std::size_t s = 0; s < ranks; ++s) {
+      recv_displs[s] = static_cast<int>(total);
+      total += static_cast<std::size_t>(recv_bytes[s]);
+    }
+    if (recv.size() < total) recv.resize(total);
+    CheckMpi(MPI_Alltoallv(send.data(), send_bytes.data(), send_displs.data(), MPI_BYTE, recv.data(), recv_bytes.data(),
+                           recv_displs.data(), MPI_BYTE, comm.get()),
+             "MPI_Alltoallv");
+    if (!failure) {
+      try {
+        for (std::size_t at = 0; at < total;) {
+          WireChunk header;
+          std::memcpy(&header, recv.data() + at, sizeof header);
+          const auto* time = reinterpret_cast<const TimeMs*>(recv.data() + at + sizeof header);
+          streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
+                               reinterpret_cast<const double*>(time + header.count));
+          at += sizeof header + 16 * std::size_t{header.count};
+        }
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    if (comm.AllMax(failure ? 2 : more ? 1 : 0) != 1) break;
   }
-  for (std::size_t src = 0; src < ranks; ++src) {
-    MakeBlocksType(record.get(), recv_blocks[src], &recv_types[src]);
-    recv_handles.push_back(recv_types[src].get());
-  }
-  const std::vector<int> ones(ranks, 1), zeros(ranks, 0);
-  CheckMpi(MPI_Alltoallw(MPI_BOTTOM, ones.data(), zeros.data(), send_handles.data(), MPI_BOTTOM, ones.data(),
-                         zeros.data(), recv_handles.data(), comm.get()),
-           "MPI_Alltoallw");
-  for (std::size_t p = 0; p < partitions; ++p) HugeVector<SpillRecord>().swap(spiller->partition(p));
-  return owned;
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace
@@ -942,6 +790,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   }
 
   std::map<std::string, std::int64_t> new_file_batch;
+  std::int64_t spilled_bytes = 0;
   Counts counts;
   if (!new_telemetry.empty()) {
     if (node_names.empty()) throw Error("nodes.csv lists no nodes: telemetry cannot be assigned to nodes");
@@ -949,44 +798,27 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     const TimestampPolicy policy{TimeZone::Load(config.facility.telemetry.timezone),
                                  config.facility.telemetry.ignore_z};
 
-    // --- Phase B: parse work items into node-range partitions on disk.
+    // --- Phase B: parse work items into per-node chunk lists.
     const auto t_parse = Clock::now();
     std::int64_t estimated_bytes = 0;
     for (const auto& f : new_telemetry) estimated_bytes += f.text_bytes;
-    // Spill (32 B a row) and sorted staging (16 B a row) of ~30-byte CSV rows.
+    // The chunks may take the budget but for the fixed buffers (exchange,
+    // write rounds, a node's readings) and the catalogue; beyond that they
+    // are spilled to a file beside the store.
+    const std::int64_t fixed_bytes = std::min<std::int64_t>(160ll << 20, options.memory_budget_bytes / 4);
+    const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+    // 16 bytes a reading of ~30 bytes of CSV, and as much again spilled for the sorted output.
+    const std::int64_t estimated_bytes_per_rank = estimated_bytes * 16 / 30 / comm.size();
     RunCollectively(comm, [&] {
-      if (comm.is_root()) RequireFreeSpace(tmp_dir, estimated_bytes * 48 / 30 + (1 << 20), "the ingest's temporary files");
+      if (comm.is_root() && estimated_bytes_per_rank > pool_bytes) {
+        RequireFreeSpace(tmp_dir, estimated_bytes * 32 / 30 + (1 << 20), "the ingest's spill files");
+      }
     });
-    // Records of this ingest (32 B a row of ~30 B of CSV), held up to three
-    // times (parse buffers, received, sort) around the exchange: in memory
-    // when that fits the budget, else spilled to disk.
-    const bool in_memory = estimated_bytes * 32 / 30 * 3 / comm.size() <= options.memory_budget_bytes;
-    // In memory, partitions of ~16 MiB of records (the sort's scratch is one
-    // partition); spilled, as few as let a loaded partition and its sorted
-    // copy fit the budget with room to spare.
-    const std::int64_t partition_bytes = in_memory ? (16 << 20) : options.memory_budget_bytes / 3;
-    const std::size_t max_partitions = std::min<std::size_t>(node_names.size(), 1024);
-    std::size_t partitions = static_cast<std::size_t>((estimated_bytes * 12 / 10 + partition_bytes - 1) /
-                                                      std::max<std::int64_t>(partition_bytes, 1));
-    partitions = std::clamp<std::size_t>(std::max<std::size_t>(partitions, static_cast<std::size_t>(comm.size()) * 2),
-                                         1, max_partitions);
-    const std::size_t buffer_records = std::clamp<std::size_t>(
-        static_cast<std::size_t>(options.memory_budget_bytes) / (4 * partitions * sizeof(SpillRecord)), 1024, 1 << 16);
-    Spiller spiller(tmp_dir, comm.rank(), partitions, buffer_records, in_memory);
-    if (in_memory) {
-      // About this rank's share of rows per partition (30-byte rows), so the
-      // buffers do not grow by copying.
-      const auto expected = static_cast<std::size_t>(estimated_bytes / 30 / comm.size() / static_cast<std::int64_t>(partitions));
-      for (std::size_t p = 0; p < partitions; ++p) spiller.partition(p).reserve(expected + expected / 8);
-    }
+    ChunkPool pool(pool_bytes, tmp_dir + "/chunks_r" + std::to_string(comm.rank()) + ".bin");
+    NodeStreams streams(node_names.size(), &pool);
     NodeIndex node_index(node_names);
-    std::vector<std::uint32_t> partition_of_node(node_names.size());
-    for (std::uint32_t n = 0; n < node_names.size(); ++n) {
-      partition_of_node[n] = static_cast<std::uint32_t>(PartitionOf(n, node_names.size(), partitions));
-    }
     std::vector<std::string> warnings;
-    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &partition_of_node, &spiller, &counts, 0, 0,
-                     &warnings, {}};
+    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0};
     // Small enough pieces that every rank gets a fair share, large enough to stream.
     const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
                                                         options.split_bytes);
@@ -994,8 +826,12 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
                                    comm.size());
     RunCollectively(comm, [&] {
       MaybeInjectFault("ingest", comm.rank());
-      for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) ParseWorkItem(ctx, item);
-      spiller.FlushAll();
+      std::uint32_t item_index = 0;
+      for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) {
+        ctx.item = item_index++;
+        ParseWorkItem(ctx, item);
+      }
+      streams.Close();
     });
     summary.rows_read = comm.AllSum(ctx.rows);
     summary.bad_rows = comm.AllSum(ctx.bad);
@@ -1015,132 +851,70 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
                             comm.BroadcastString(text));
     }
 
-    // --- Phase C: whole partitions per rank (contiguous, balanced by rows),
-    // sort, resolve the repeated hour, deduplicate, stage sorted output.
+    // --- Phase C: nodes to their owners (contiguous ranges balanced by
+    // readings), then each owned node resolved, sorted and deduplicated,
+    // within the new files and against the store, into the sorted output.
     const auto t_sort = Clock::now();
-    const std::vector<std::int64_t> all_counts = comm.AllGather(spiller.counts());
-    std::vector<std::int64_t> per_partition(partitions, 0);
-    for (std::size_t i = 0; i < all_counts.size(); ++i) per_partition[i % partitions] += all_counts[i];
-    const std::int64_t total_records = std::accumulate(per_partition.begin(), per_partition.end(), std::int64_t{0});
-    std::vector<std::size_t> first_partition(static_cast<std::size_t>(comm.size()) + 1, partitions);
+    std::vector<std::uint32_t> first_node;
     {
-      std::int64_t cum = 0;
-      int r = 1;
-      first_partition[0] = 0;
-      for (std::size_t p = 0; p < partitions && r < comm.size(); ++p) {
-        cum += per_partition[p];
-        while (r < comm.size() && cum * comm.size() >= total_records * r) first_partition[static_cast<std::size_t>(r++)] = p + 1;
-      }
+      std::vector<std::int64_t> readings(node_names.size(), 0);
+      for (std::uint32_t n = 0; n < node_names.size(); ++n) readings[n] = streams.readings(n);
+      std::vector<std::int64_t> all(node_names.size(), 0);
+      CheckMpi(MPI_Allreduce(readings.data(), all.data(), static_cast<int>(all.size()), MPI_INT64_T, MPI_SUM, comm.get()),
+               "MPI_Allreduce");
+      first_node = OwnerRanges(all, comm.size());
     }
-    HugeVector<SpillRecord> received;
-    std::vector<std::span<SpillRecord>> owned;  // in memory: this rank's partitions
-    if (in_memory) {
-      RunCollectively(comm, [&] {
-        owned = ExchangePartitions(&spiller, all_counts, first_partition, partitions, comm, &received);
-      });
-    }
-    HugeVector<SpillRecord> loaded;  // spilled: the partition being sorted
-    auto partition_records = [&](std::size_t p) -> std::span<SpillRecord> {
-      if (in_memory) return owned[p - first_partition[static_cast<std::size_t>(comm.rank())]];
-      loaded = LoadPartition(tmp_dir, comm.size(), p);
-      return loaded;
-    };
-    // The sorted, deduplicated readings of this rank's nodes: in memory when
-    // the ingest fits the budget, else staged in a file.
-    HugeVector<TimeMs> staged_time;
-    HugeVector<double> staged_watts;
-    if (in_memory) {
-      std::size_t mine = 0;
-      for (const auto& part : owned) mine += part.size();
-      staged_time.reserve(mine);
-      staged_watts.reserve(mine);
-    }
-    const std::string sorted_path = tmp_dir + "/sorted_r" + std::to_string(comm.rank()) + ".bin";
-    std::vector<NodeCount> node_counts;  // node id, readings
+    if (comm.size() > 1) RunCollectively(comm, [&] { ExchangeChunks(&streams, first_node, comm); });
+    std::vector<NodeCount> node_counts;  // node id, readings stored
     std::int64_t duplicates = 0, conflicts = 0;
     RunCollectively(comm, [&] {
       std::unique_ptr<store::TelemetryReader> old_store;
       if (next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(store_path);
-      std::FILE* out = in_memory ? nullptr : std::fopen(sorted_path.c_str(), "wb");
-      if (!in_memory && !out) throw Error(sorted_path + ": cannot create: " + std::strerror(errno));
-      std::vector<TimeMs> t_out, old_t;
-      std::vector<double> w_out, old_w;
-      auto count = [&](std::uint64_t order, const char* reason) {
-        CountValue& v = counts[CountKey{static_cast<std::uint32_t>(order >> kOffsetBits), reason}];
-        ++v.count;
+      auto count = [&](std::uint32_t file, const char* reason) { ++counts[CountKey{file, reason}].count; };
+      const DropCounter count_drop = [&](std::uint32_t file, const char* reason) {
+        count(file, reason);
+        ++(reason[0] == 'd' ? duplicates : conflicts);
       };
-      HugeVector<SpillRecord> records;  // one partition, sorted
+      NodeDeduplicator node_rows(policy.zone);
+      std::vector<TimeMs> old_t;
+      std::vector<double> old_w;
       const auto r = static_cast<std::size_t>(comm.rank());
-      for (std::size_t p = first_partition[r]; p < first_partition[r + 1]; ++p) {
-        const std::span<SpillRecord> unsorted = partition_records(p);
-        ResolveAmbiguous(unsorted, policy.zone);
-        SortByNodeTimeOrder(unsorted, &records);
-        for (std::size_t i = 0; i < records.size();) {
-          const std::uint32_t node = records[i].node;
-          std::size_t j = i;
-          while (j < records.size() && records[j].node == node) ++j;
-          t_out.clear();
-          w_out.clear();
-          for (std::size_t k = i; k < j; ++k) {
-            if (!t_out.empty() && records[k].key_ms == t_out.back()) {
-              if (records[k].watts == w_out.back()) {
-                count(records[k].order, "duplicate");
-                ++duplicates;
-              } else {
-                count(records[k].order, "conflict");
-                ++conflicts;
+      for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
+        if (streams.refs(node).empty()) continue;
+        node_rows.Load(&streams.refs(node), &pool, count_drop);
+        std::vector<TimeMs>& t = node_rows.mutable_time();
+        std::vector<double>& w = node_rows.mutable_watts();
+        // Against the store: readings already stored win.
+        const std::int64_t old_node = old_store ? old_store->FindNode(node_names[node]) : -1;
+        if (old_node >= 0 && !t.empty()) {
+          old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
+          if (!old_t.empty()) {
+            std::vector<std::pair<TimeMs, double>> old;
+            for (std::size_t k = 0; k < old_t.size(); ++k) old.emplace_back(old_t[k], old_w[k]);
+            std::sort(old.begin(), old.end());
+            std::size_t kept = 0;
+            for (std::size_t k = 0; k < t.size(); ++k) {
+              const auto it = std::lower_bound(old.begin(), old.end(), std::make_pair(t[k], -1e300));
+              if (it != old.end() && it->first == t[k]) {
+                // Attributed to the file of the node's first reading in this ingest.
+                count(node_rows.first_file(), it->second == w[k] ? "duplicate_of_stored" : "conflict_with_stored");
+                continue;
               }
-              continue;
+              t[kept] = t[k];
+              w[kept] = w[k];
+              ++kept;
             }
-            t_out.push_back(records[k].key_ms);
-            w_out.push_back(records[k].watts);
+            t.resize(kept);
+            w.resize(kept);
           }
-          // Against the store: readings already stored win.
-          if (old_store) {
-            const std::int64_t old_node = old_store->FindNode(node_names[node]);
-            if (old_node >= 0) {
-              old_store->ReadRange(static_cast<std::size_t>(old_node), t_out.front(), t_out.back(), &old_t, &old_w);
-              if (!old_t.empty()) {
-                std::vector<std::pair<TimeMs, double>> old;
-                for (std::size_t k = 0; k < old_t.size(); ++k) old.emplace_back(old_t[k], old_w[k]);
-                std::sort(old.begin(), old.end());
-                std::size_t kept = 0;
-                for (std::size_t k = 0; k < t_out.size(); ++k) {
-                  const auto it = std::lower_bound(old.begin(), old.end(), std::make_pair(t_out[k], -1e300));
-                  if (it != old.end() && it->first == t_out[k]) {
-                    // Attribute to the first file of this node in this ingest.
-                    count(records[i].order, it->second == w_out[k] ? "duplicate_of_stored" : "conflict_with_stored");
-                    continue;
-                  }
-                  t_out[kept] = t_out[k];
-                  w_out[kept] = w_out[k];
-                  ++kept;
-                }
-                t_out.resize(kept);
-                w_out.resize(kept);
-              }
-            }
-          }
-          if (!t_out.empty()) {
-            const auto n = static_cast<std::int64_t>(t_out.size());
-            if (in_memory) {
-              staged_time.insert(staged_time.end(), t_out.begin(), t_out.end());
-              staged_watts.insert(staged_watts.end(), w_out.begin(), w_out.end());
-            } else if (std::fwrite(t_out.data(), sizeof(TimeMs), t_out.size(), out) != t_out.size() ||
-                       std::fwrite(w_out.data(), sizeof(double), w_out.size(), out) != w_out.size()) {
-              std::fclose(out);
-              throw Error(sorted_path + ": write failed (disk full?)");
-            }
-            node_counts.push_back(NodeCount{node, n});
-          }
-          i = j;
         }
-        HugeVector<SpillRecord>().swap(loaded);  // spilled: free it before the next partition is loaded
+        if (t.empty()) continue;
+        streams.AppendOutput(t.data(), w.data(), t.size());
+        node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
       }
-      HugeVector<SpillRecord>().swap(received);
-      for (std::size_t q = 0; q < partitions; ++q) HugeVector<SpillRecord>().swap(spiller.partition(q));
-      if (out && std::fclose(out) != 0) throw Error(sorted_path + ": write failed (disk full?)");
+      streams.Close();
     });
+    spilled_bytes = pool.spilled_bytes();
     summary.duplicates = comm.AllSum(duplicates);
     summary.conflicts = comm.AllSum(conflicts);
     summary.sort_seconds = SecondsSince(t_sort);
@@ -1171,66 +945,43 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       h5::File file = h5::File::Open(batch_tmp, h5::Mode::kCreate, comm.get());
       h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", total_rows);
       h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", total_rows);
-      if (in_memory) {
-        // Collective rounds straight from memory.
-        constexpr std::int64_t kRound = 1 << 22;
-        const auto local_rows = static_cast<std::int64_t>(staged_time.size());
-        const std::int64_t rounds = comm.AllMax((local_rows + kRound - 1) / kRound);
-        for (std::int64_t round = 0; round < rounds; ++round) {
-          const std::int64_t at = std::min(round * kRound, local_rows);
-          const std::int64_t n = std::min(kRound, local_rows - at);
-          non_collective += h5::WriteSlice(time.get(), my_offset + at, n, staged_time.data() + at, true) != 0;
-          non_collective += h5::WriteSlice(watts.get(), my_offset + at, n, staged_watts.data() + at, true) != 0;
+      // Collective rounds of at most kRound readings a rank, taken from the
+      // sorted output's chunks into two reused buffers. Every rank joins
+      // every round; a rank out of data (or failed) writes nothing.
+      constexpr std::size_t kRound = std::size_t{1} << 20;
+      std::vector<ChunkRef>& out = streams.output_refs();
+      std::int64_t local_rounds = 0;
+      for (std::size_t k = 0, n = 0; k < out.size(); ++k) {
+        if (n == 0 || n + out[k].count > kRound) {
+          ++local_rounds;
+          n = 0;
         }
-        time.Close();
-        watts.Close();
-        file.Close();
-        return;
+        n += out[k].count;
       }
-      const int in = ::open(sorted_path.c_str(), O_RDONLY);
-      if (in < 0) throw Error(sorted_path + ": cannot reopen: " + std::strerror(errno));
-      auto read_at = [&](void* dst, std::int64_t elements, std::int64_t byte_offset) {
-        const auto bytes = static_cast<std::size_t>(elements) * 8;
-        if (::pread(in, dst, bytes, byte_offset) != static_cast<ssize_t>(bytes)) {
-          throw Error(sorted_path + ": short read");
-        }
-      };
-      // Every rank joins every collective round; a rank out of data writes nothing.
-      constexpr std::int64_t kRound = 1 << 22;
-      std::int64_t local_rows = 0;
-      for (const auto& [node, n] : node_counts) local_rows += n;
-      const std::int64_t rounds = comm.AllMax((local_rows + kRound - 1) / kRound);
-      std::vector<TimeMs> t_buf;
-      std::vector<double> w_buf;
-      std::size_t node_pos = 0;
-      std::int64_t node_done = 0;   // readings of node_counts[node_pos] already taken
-      std::int64_t node_base = 0;   // byte offset of that node's block: times, then watts
+      const std::int64_t rounds = comm.AllMax(local_rounds);
+      HugeVector<TimeMs> t_buf(std::min<std::size_t>(kRound, static_cast<std::size_t>(total_rows)));
+      HugeVector<double> w_buf(t_buf.size());
+      std::exception_ptr failure;
+      std::size_t next = 0;
       std::int64_t written = 0;
       for (std::int64_t round = 0; round < rounds; ++round) {
-        t_buf.clear();
-        w_buf.clear();
-        while (node_pos < node_counts.size() && static_cast<std::int64_t>(t_buf.size()) < kRound) {
-          const std::int64_t n = node_counts[node_pos].count;
-          const std::int64_t take =
-              std::min<std::int64_t>(n - node_done, kRound - static_cast<std::int64_t>(t_buf.size()));
-          const std::size_t old = t_buf.size();
-          t_buf.resize(old + static_cast<std::size_t>(take));
-          w_buf.resize(old + static_cast<std::size_t>(take));
-          read_at(t_buf.data() + old, take, node_base + node_done * 8);
-          read_at(w_buf.data() + old, take, node_base + (n + node_done) * 8);
-          node_done += take;
-          if (node_done == n) {
-            node_base += 2 * n * 8;
-            ++node_pos;
-            node_done = 0;
+        std::size_t n = 0;
+        try {
+          while (!failure && next < out.size() && n + out[next].count <= kRound) {
+            const std::size_t c = out[next].count;
+            pool.Take(&out[next++], t_buf.data() + n, w_buf.data() + n);
+            n += c;
           }
+        } catch (...) {
+          failure = std::current_exception();
+          n = 0;
         }
-        const auto n = static_cast<std::int64_t>(t_buf.size());
-        non_collective += h5::WriteSlice(time.get(), my_offset + written, n, t_buf.data(), true) != 0;
-        non_collective += h5::WriteSlice(watts.get(), my_offset + written, n, w_buf.data(), true) != 0;
-        written += n;
+        const auto rows = static_cast<std::int64_t>(n);
+        non_collective += h5::WriteSlice(time.get(), my_offset + written, rows, t_buf.data(), true) != 0;
+        non_collective += h5::WriteSlice(watts.get(), my_offset + written, rows, w_buf.data(), true) != 0;
+        written += rows;
       }
-      ::close(in);
+      if (failure) std::rethrow_exception(failure);
       time.Close();
       watts.Close();
       file.Close();
@@ -1300,6 +1051,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   if (comm.is_root() && fs::exists(tmp_dir)) fs::remove_all(tmp_dir);
   summary.seconds = SecondsSince(t0);
   summary.peak_rss_bytes = comm.AllMax(PeakRssBytes());
+  summary.spilled_bytes = comm.AllSum(spilled_bytes);
   return summary;
 }
 

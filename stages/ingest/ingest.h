@@ -1,11 +1,13 @@
 // Parallel ingest of a facility directory into the telemetry store.
 //
-// Ranks split the new telemetry files (large plain files into byte ranges),
-// parse them, and spill valid rows into node-range partitions on disk; then
-// each rank takes whole partitions, resolves repeated daylight-saving hours
-// by order, sorts, deduplicates (within the new files and against the store),
-// and all ranks write one new batch with collective parallel-HDF5 writes.
-// Memory per rank is bounded by `memory_budget_bytes`, not by the months.
+// Ranks split the new telemetry files (large plain files into byte ranges)
+// and parse them into per-node chunk lists; nodes then go to their owners
+// (contiguous node ranges, one per rank) in fixed-size exchange rounds; each
+// rank resolves repeated daylight-saving hours by order, sorts and
+// deduplicates its nodes (within the new files and against the store), and
+// all ranks write one new batch with collective parallel-HDF5 writes.
+// Memory per rank is bounded by `memory_budget_bytes`, not by the months:
+// chunks beyond it are spilled to a file beside the store.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,7 @@ struct IngestSummary {
   double write_seconds = 0;
   double seconds = 0;
   std::int64_t peak_rss_bytes = 0;  // max over ranks
+  std::int64_t spilled_bytes = 0;   // readings written to spill files, all ranks (0: it fitted the budget)
   // Writes of the batch that HDF5 did not do collectively (H5Pget_mpio_no_collective_cause), summed over ranks.
   std::int64_t non_collective_writes = 0;
   std::vector<std::string> warnings;  // files reported by name

@@ -180,6 +180,20 @@ TEST_F(IngestMpi, OneAndTwoRanksWriteTheSameStore) {
   MPI_Comm_free(&self_comm);
 }
 
+TEST_F(IngestMpi, AnIngestOverItsMemoryBudgetSpillsAndWritesTheSameStore) {
+  const Comm comm = comm_.comm();
+  Ingest(config_, Options("in_memory.h5"), comm);
+  IngestOptions tight = Options("spilled.h5");
+  tight.memory_budget_bytes = 64 << 10;  // a few chunks: nearly every chunk goes to the spill file
+  const auto s = Ingest(config_, tight, comm);
+  EXPECT_EQ(s.rows_stored, 11);
+  EXPECT_GT(s.spilled_bytes, 0);
+  if (comm.is_root()) {
+    EXPECT_EQ(ReadAll(tight.store_path), ReadAll(Options("in_memory.h5").store_path));
+    EXPECT_FALSE(fs::exists(store::BatchDirectory(tight.store_path) + "/ingest-tmp"));  // spill files removed
+  }
+}
+
 TEST_F(IngestMpi, ReingestChangesNothingAndANewMonthAppends) {
   const Comm comm = comm_.comm();
   Ingest(config_, Options("store.h5"), comm);

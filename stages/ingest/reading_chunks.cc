@@ -1,0 +1,173 @@
+#include "stages/ingest/reading_chunks.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/huge_pages.h"
+
+namespace wattrun::ingest {
+
+namespace {
+
+// 16 MiB slabs: few allocations, and a whole number of 2 MiB huge pages.
+constexpr std::size_t kSlabChunks = 2048;
+
+void WriteFully(int fd, const void* data, std::size_t bytes, std::int64_t offset, const std::string& path) {
+  const char* p = static_cast<const char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd, p, bytes, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(path + ": write failed (disk full?): " + std::strerror(n < 0 ? errno : ENOSPC));
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+}
+
+void ReadFully(int fd, void* data, std::size_t bytes, std::int64_t offset, const std::string& path) {
+  char* p = static_cast<char*>(data);
+  while (bytes > 0) {
+    const ssize_t n = ::pread(fd, p, bytes, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(path + ": short read of the ingest's spill file");
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+    offset += n;
+  }
+}
+
+}  // namespace
+
+ChunkPool::ChunkPool(std::int64_t capacity_bytes, std::string spill_path)
+    : max_chunks_(std::max<std::int64_t>(capacity_bytes / static_cast<std::int64_t>(sizeof(ReadingChunk)), 1)),
+      spill_path_(std::move(spill_path)) {}
+
+ChunkPool::~ChunkPool() {
+  HugePageAllocator<ReadingChunk> allocator;
+  for (ReadingChunk* slab : slabs_) allocator.deallocate(slab, kSlabChunks);
+  if (spill_fd_ >= 0) {
+    ::close(spill_fd_);
+    ::unlink(spill_path_.c_str());
+  }
+}
+
+std::uint32_t ChunkPool::TryAllocate() {
+  if (free_.empty()) {
+    if (static_cast<std::int64_t>(chunk_address_.size()) >= max_chunks_) return kNoChunk;
+    // A new slab: only the chunks within the capacity are handed out.
+    ReadingChunk* slab = HugePageAllocator<ReadingChunk>().allocate(kSlabChunks);
+    slabs_.push_back(slab);
+    const auto room = static_cast<std::size_t>(max_chunks_) - chunk_address_.size();
+    const std::size_t n = std::min(kSlabChunks, room);
+    for (std::size_t i = 0; i < n; ++i) {
+      free_.push_back(static_cast<std::uint32_t>(chunk_address_.size()));
+      chunk_address_.push_back(slab + i);
+    }
+    // Hand out low addresses first, so pages are touched in order.
+    std::reverse(free_.end() - static_cast<std::ptrdiff_t>(n), free_.end());
+  }
+  const std::uint32_t chunk = free_.back();
+  free_.pop_back();
+  ++in_use_;
+  return chunk;
+}
+
+void ChunkPool::Free(std::uint32_t chunk) {
+  free_.push_back(chunk);
+  --in_use_;
+}
+
+void ChunkPool::Spill(ChunkRef* ref) {
+  if (ref->chunk == kNoChunk) return;
+  if (spill_fd_ < 0) {
+    spill_fd_ = ::open(spill_path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (spill_fd_ < 0) throw Error(spill_path_ + ": cannot create the ingest's spill file: " + std::strerror(errno));
+  }
+  const ReadingChunk& c = at(ref->chunk);
+  const std::size_t bytes = ref->count * sizeof(TimeMs);
+  WriteFully(spill_fd_, c.time, bytes, spill_end_, spill_path_);
+  WriteFully(spill_fd_, c.watts, bytes, spill_end_ + static_cast<std::int64_t>(bytes), spill_path_);
+  ref->spill_offset = spill_end_;
+  spill_end_ += static_cast<std::int64_t>(2 * bytes);
+  Free(ref->chunk);
+  ref->chunk = kNoChunk;
+}
+
+void ChunkPool::Take(ChunkRef* ref, TimeMs* time, double* watts) {
+  const std::size_t bytes = ref->count * sizeof(TimeMs);
+  if (ref->chunk != kNoChunk) {
+    const ReadingChunk& c = at(ref->chunk);
+    std::memcpy(time, c.time, bytes);
+    std::memcpy(watts, c.watts, bytes);
+    Free(ref->chunk);
+  } else if (ref->count > 0) {
+    ReadFully(spill_fd_, time, bytes, ref->spill_offset, spill_path_);
+    ReadFully(spill_fd_, watts, bytes, ref->spill_offset + static_cast<std::int64_t>(bytes), spill_path_);
+  }
+  *ref = ChunkRef{};
+}
+
+NodeStreams::NodeStreams(std::size_t nodes, ChunkPool* pool) : pool_(pool), refs_(nodes + 1), tails_(nodes + 1) {}
+
+std::uint32_t NodeStreams::AllocateOrSpill() {
+  std::uint32_t chunk = pool_->TryAllocate();
+  if (chunk == kNoChunk) {
+    SpillAll();
+    chunk = pool_->TryAllocate();
+  }
+  if (chunk == kNoChunk) throw Error("ingest: memory budget too small for one chunk of readings");
+  return chunk;
+}
+
+void NodeStreams::Open(std::uint32_t list, std::uint32_t item, std::uint64_t order, bool ambiguous) {
+  CloseTail(list);
+  const std::uint32_t chunk = AllocateOrSpill();
+  refs_[list].push_back(ChunkRef{order, -1, chunk, 0, item, ambiguous});
+  tails_[list] = Tail{&pool_->at(chunk), 0, item, ambiguous};
+}
+
+void NodeStreams::CloseTail(std::uint32_t list) {
+  Tail& tail = tails_[list];
+  if (tail.data == nullptr) return;
+  refs_[list].back().count = tail.count;
+  tail = Tail{};
+}
+
+void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count,
+                              const TimeMs* time, const double* watts) {
+  CloseTail(node);
+  const std::uint32_t chunk = AllocateOrSpill();
+  ReadingChunk& c = pool_->at(chunk);
+  std::memcpy(c.time, time, count * sizeof(TimeMs));
+  std::memcpy(c.watts, watts, count * sizeof(double));
+  refs_[node].push_back(ChunkRef{order, -1, chunk, count, kOutputItem, ambiguous});
+}
+
+void NodeStreams::AppendOutput(const TimeMs* time, const double* watts, std::size_t count) {
+  const auto list = static_cast<std::uint32_t>(refs_.size() - 1);
+  for (std::size_t i = 0; i < count; ++i) Append(list, kOutputItem, 0, false, time[i], watts[i]);
+}
+
+void NodeStreams::Close() {
+  for (std::uint32_t list = 0; list < refs_.size(); ++list) CloseTail(list);
+}
+
+void NodeStreams::SpillAll() {
+  Close();
+  for (auto& list : refs_) {
+    for (ChunkRef& ref : list) pool_->Spill(&ref);
+  }
+}
+
+std::int64_t NodeStreams::readings(std::uint32_t node) const {
+  std::int64_t n = 0;
+  for (const ChunkRef& ref : refs_[node]) n += ref.count;
+  return n;
+}
+
+}  // namespace wattrun::ingest
