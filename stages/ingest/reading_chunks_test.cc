@@ -1,0 +1,118 @@
+// The ingest's chunk lists: every reading appended comes back, in order,
+// whether its chunk stayed in memory or was spilled; the pool keeps to its
+// capacity and reuses freed chunks.
+#include "stages/ingest/reading_chunks.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <vector>
+
+namespace wattrun::ingest {
+namespace {
+namespace fs = std::filesystem;
+
+struct Reading {
+  TimeMs time;
+  double watts;
+  bool operator==(const Reading&) const = default;
+};
+
+std::vector<Reading> TakeAll(std::vector<ChunkRef>* refs, ChunkPool* pool) {
+  std::vector<Reading> out;
+  for (ChunkRef& ref : *refs) {
+    std::vector<TimeMs> t(ref.count);
+    std::vector<double> w(ref.count);
+    pool->Take(&ref, t.data(), w.data());
+    for (std::size_t k = 0; k < t.size(); ++k) out.push_back({t[k], w[k]});
+  }
+  return out;
+}
+
+class ReadingChunks : public ::testing::Test {
+ protected:
+  std::string SpillPath() const {
+    return (fs::temp_directory_path() / ("wattrun_chunks_" + std::to_string(::getpid()) + ".bin")).string();
+  }
+};
+
+TEST_F(ReadingChunks, ChunksAreSplitByItemRepeatedHourAndSizeAndKeepTheirFirstLine) {
+  ChunkPool pool(64 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(2, &pool);
+  for (std::uint32_t k = 0; k < kChunkReadings + 3; ++k) streams.Append(0, 0, 100 + k, false, k, 1.0);
+  streams.Append(0, 0, 900, true, 5000, 2.0);  // repeated hour: a chunk of its own
+  streams.Append(0, 1, 7, false, 6000, 3.0);   // next work item: another chunk
+  streams.Append(1, 1, 8, false, 1, 4.0);
+  streams.Close();
+  const auto& refs = streams.refs(0);
+  ASSERT_EQ(refs.size(), 4u);
+  EXPECT_EQ(refs[0].count, kChunkReadings);
+  EXPECT_EQ(refs[0].order, 100u);
+  EXPECT_EQ(refs[1].count, 3u);
+  EXPECT_EQ(refs[1].order, 100u + kChunkReadings);
+  EXPECT_TRUE(refs[2].ambiguous);
+  EXPECT_EQ(refs[2].order, 900u);
+  EXPECT_EQ(refs[3].item, 1u);
+  EXPECT_EQ(streams.readings(0), static_cast<std::int64_t>(kChunkReadings) + 5);
+  EXPECT_EQ(streams.readings(1), 1);
+}
+
+TEST_F(ReadingChunks, APoolAtCapacitySpillsAndEveryReadingComesBackInOrder) {
+  // Room for 4 chunks; 3 nodes of 2,000 readings each need ~12.
+  ChunkPool pool(4 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(3, &pool);
+  std::vector<std::vector<Reading>> expected(3);
+  for (int k = 0; k < 2000; ++k) {
+    for (std::uint32_t node = 0; node < 3; ++node) {
+      const Reading r{k * 60000LL + node, node * 1000.0 + k * 0.5};
+      streams.Append(node, 0, static_cast<std::uint64_t>(k), false, r.time, r.watts);
+      expected[node].push_back(r);
+    }
+    EXPECT_LE(pool.chunks_in_use(), 4);
+  }
+  streams.Close();
+  EXPECT_GT(pool.spilled_bytes(), 0);
+  for (std::uint32_t node = 0; node < 3; ++node) {
+    EXPECT_EQ(TakeAll(&streams.refs(node), &pool), expected[node]) << node;
+  }
+  EXPECT_EQ(pool.chunks_in_use(), 0);
+}
+
+TEST_F(ReadingChunks, ChunksTakenAreReusedForTheOutput) {
+  ChunkPool pool(1000 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(1, &pool);
+  for (int k = 0; k < 10 * static_cast<int>(kChunkReadings); ++k) streams.Append(0, 0, 0, false, k, k);
+  streams.Close();
+  EXPECT_EQ(pool.chunks_in_use(), 10);
+  std::vector<TimeMs> t(10 * kChunkReadings);
+  std::vector<double> w(t.size());
+  std::size_t at = 0;
+  for (ChunkRef& ref : streams.refs(0)) {
+    const std::size_t n = ref.count;
+    pool.Take(&ref, t.data() + at, w.data() + at);
+    at += n;
+  }
+  EXPECT_EQ(pool.chunks_in_use(), 0);
+  streams.AppendOutput(t.data(), w.data(), t.size());
+  streams.Close();
+  EXPECT_EQ(pool.chunks_in_use(), 10);  // the same ten chunks, not ten more
+  const auto back = TakeAll(&streams.output_refs(), &pool);
+  ASSERT_EQ(back.size(), t.size());
+  for (std::size_t k = 0; k < t.size(); ++k) ASSERT_EQ(back[k], (Reading{t[k], w[k]}));
+}
+
+TEST_F(ReadingChunks, AnUnwritableSpillFileIsAnErrorNamingIt) {
+  ChunkPool pool(sizeof(ReadingChunk), "/proc/wattrun_no_such_dir/chunks.bin");
+  NodeStreams streams(2, &pool);
+  streams.Append(0, 0, 0, false, 1, 1.0);
+  try {
+    streams.Append(1, 0, 1, false, 1, 1.0);  // needs a second chunk: spills the first
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("/proc/wattrun_no_such_dir/chunks.bin"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace wattrun::ingest
