@@ -1,12 +1,13 @@
 #include "core/csv.h"
 
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "core/error.h"
@@ -18,7 +19,15 @@ namespace {
 constexpr std::size_t kInitialBufferBytes = std::size_t{1} << 20;
 // A "line" longer than this is taken as a sign of a binary file.
 constexpr std::size_t kMaxLineBytes = std::size_t{256} << 20;
-constexpr unsigned kGzipBufferBytes = 1u << 18;
+// Compressed bytes read(2) at a time from a gzip file.
+constexpr std::size_t kGzipInputBytes = std::size_t{1} << 18;
+// At most this much output per inflate call (ISA-L counts in 32 bits).
+constexpr std::size_t kMaxInflateOutBytes = std::size_t{1} << 30;
+
+std::uint32_t LoadLe32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
 
 bool EndsWith(const std::string& text, std::string_view suffix) {
   return text.size() >= suffix.size() &&
@@ -106,17 +115,149 @@ int CsvHeader::Require(std::string_view name, const std::string& file) const {
   return index;
 }
 
-// The open file behind a LineReader: a descriptor, or a zlib stream over it.
+// The open file behind a LineReader: a descriptor and, for gzip, ISA-L's
+// inflate state and the compressed bytes read from the descriptor.
 struct LineReader::Source {
   int fd = -1;
-  gzFile gz = nullptr;
   bool gzip = false;
   bool named_gz_but_plain = false;
   bool checked = false;
 
+  // gzip only. The members of the file are inflated one after another in
+  // ISAL_GZIP mode, so that ISA-L verifies each member's trailer (CRC-32 and
+  // ISIZE). Each member's header is parsed here with isal_read_gzip_header
+  // and a header record that lives as long as the header does: ISA-L 2.30's
+  // isal_inflate parses it with a fresh record on every call and so rejects
+  // (as a header CRC mismatch) or misreads a header with FHCRC or optional
+  // fields when it is split between two reads of the file.
+  std::unique_ptr<inflate_state> inflate;
+  isal_gzip_header header{};
+  std::unique_ptr<std::uint8_t[]> in;  // kGzipInputBytes; inflate->next_in points into it
+  bool in_eof = false;                 // read(2) returned 0
+  bool done = false;                   // the last member ended with a good trailer
+
   ~Source() {
-    if (gz != nullptr) gzclose(gz);
     if (fd >= 0) ::close(fd);
+  }
+
+  // Moves the unconsumed input to the front of `in` and reads more after it.
+  // Returns "" or a read error.
+  std::string ReadInput() {
+    inflate_state& z = *inflate;
+    const std::size_t keep = z.avail_in;
+    if (keep > 0 && z.next_in != in.get()) std::memmove(in.get(), z.next_in, keep);
+    z.next_in = in.get();
+    ssize_t got;
+    do {
+      got = ::read(fd, in.get() + keep, kGzipInputBytes - keep);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0) return std::string("read error: ") + std::strerror(errno);
+    if (got == 0) in_eof = true;
+    z.avail_in = static_cast<std::uint32_t>(keep + static_cast<std::size_t>(got));
+    return "";
+  }
+
+  // Inflates straight into dst until room bytes are written or the stream
+  // ends; returns the bytes written. A damaged stream sets *damage (the bytes
+  // before the damage are still counted).
+  std::size_t Inflate(char* dst, std::size_t room, std::string* damage) {
+    inflate_state& z = *inflate;
+    const auto ask =
+        static_cast<std::uint32_t>(room < kMaxInflateOutBytes ? room : kMaxInflateOutBytes);
+    z.next_out = reinterpret_cast<std::uint8_t*>(dst);
+    z.avail_out = ask;
+    int idle_calls = 0;
+    while (z.avail_out > 0 && !done) {
+      if (z.block_state == ISAL_BLOCK_FINISH) {
+        // A member ended with a good trailer. Another member follows if the
+        // next bytes are the gzip magic; anything else after a member is
+        // ignored, as zlib's gzread does.
+        if (z.avail_in < 2 && !in_eof) {
+          *damage = ReadInput();
+          if (!damage->empty()) break;
+          continue;
+        }
+        if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+          isal_inflate_reset(&z);  // keeps next_in/avail_in, next_out/avail_out, crc_flag
+          isal_gzip_header_init(&header);
+          continue;
+        }
+        done = true;
+        break;
+      }
+      if (z.avail_in == 0 && !in_eof) {
+        *damage = ReadInput();
+        if (!damage->empty()) break;
+      }
+      if (z.wrapper_flag == 0) {  // in a member's header
+        const int code = isal_read_gzip_header(&z, &header);
+        if (code == ISAL_DECOMP_OK) continue;  // sets wrapper_flag: isal_inflate goes on from here
+        if (code != ISAL_END_INPUT) {
+          *damage = InflateError(code);
+          break;
+        }
+        if (in_eof && z.avail_in == 0) {
+          *damage = "unexpected end of file";
+          break;
+        }
+        if (z.avail_in != 0 && ++idle_calls > 2) {  // END_INPUT uses all input; never seen
+          *damage = "inflate makes no progress";
+          break;
+        }
+        continue;  // all input used: read more
+      }
+      const std::uint32_t in_before = z.avail_in;
+      const std::uint32_t out_before = z.avail_out;
+      const int code = isal_inflate(&z);
+      if (code != ISAL_DECOMP_OK) {
+        *damage = InflateError(code);
+        break;
+      }
+      if (z.block_state == ISAL_BLOCK_FINISH) continue;
+      if (z.avail_in != in_before || z.avail_out != out_before) {
+        idle_calls = 0;
+      } else if (z.avail_in == 0 && in_eof) {
+        *damage = "unexpected end of file";  // all input used, the member unfinished
+        break;
+      } else if (++idle_calls > 2) {
+        *damage = "inflate makes no progress";
+        break;
+      }
+    }
+    return ask - z.avail_out;
+  }
+
+  // What ISA-L reports, in zlib's words where it has them (those the reader
+  // gave before: "unknown compression method", "incorrect data check", ...).
+  std::string InflateError(int code) const {
+    const inflate_state& z = *inflate;
+    switch (code) {
+      case ISAL_INVALID_BLOCK:
+        return "invalid deflate block";
+      case ISAL_INVALID_SYMBOL:
+        return "invalid code in deflate data";
+      case ISAL_INVALID_LOOKBACK:
+        return "invalid distance too far back";
+      case ISAL_INVALID_WRAPPER:
+        return "incorrect header check";
+      case ISAL_UNSUPPORTED_METHOD:
+        return "unknown compression method";
+      case ISAL_NEED_DICT:
+        return "needs a preset dictionary";
+      case ISAL_INCORRECT_CHECKSUM: {
+        if (z.block_state != ISAL_BLOCK_FINISH) return "header crc mismatch";
+        // The trailer is the 8 bytes just before next_in; when they are
+        // still in the input buffer, say which of its two fields is wrong.
+        if (z.next_in - in.get() >= 8) {
+          const std::uint8_t* trailer = z.next_in - 8;
+          if (LoadLe32(trailer) != z.crc) return "incorrect data check";
+          if (LoadLe32(trailer + 4) != z.total_out) return "incorrect length check";
+        }
+        return "incorrect data check or length";
+      }
+      default:
+        return "inflate error " + std::to_string(code);
+    }
   }
 };
 
@@ -132,12 +273,13 @@ LineReader::LineReader(const std::string& path) : path_(path), source_(new Sourc
   } while (got < 0 && errno == EINTR);
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
     source_->gzip = true;
-    source_->gz = gzdopen(source_->fd, "rb");
-    if (source_->gz == nullptr) {
-      throw InputError(path_, 0, "cannot open gzip stream");
-    }
-    source_->fd = -1;  // now owned by the gzip stream
-    gzbuffer(source_->gz, kGzipBufferBytes);
+    source_->inflate.reset(new inflate_state);  // isal_inflate_init sets what it reads
+    source_->in.reset(new std::uint8_t[kGzipInputBytes]);
+    isal_inflate_init(source_->inflate.get());
+    isal_gzip_header_init(&source_->header);
+    source_->inflate->crc_flag = ISAL_GZIP;
+    source_->inflate->next_in = source_->in.get();
+    source_->inflate->avail_in = 0;
   } else if (got > 0 && EndsWith(path_, ".gz")) {
     source_->named_gz_but_plain = true;
   }
@@ -152,20 +294,17 @@ bool LineReader::Fill() {
   char* dst = buffer_.data() + end_;
   const std::size_t room = buffer_.size() - end_;
   if (source_->gzip) {
-    const unsigned ask = room > (1u << 30) ? (1u << 30) : static_cast<unsigned>(room);
     if (!pending_error_.empty()) throw InputError(path_, 0, pending_error_);
-    const int got = gzread(source_->gz, dst, ask);
-    int code = Z_OK;
-    const char* message = gzerror(source_->gz, &code);
-    if (got < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-      const std::string error = std::string("corrupt gzip stream: ") +
-                                (code == Z_BUF_ERROR ? "unexpected end of file" : message);
+    std::string damage;
+    const std::size_t got = source_->Inflate(dst, room, &damage);
+    if (!damage.empty()) {
+      const std::string error = "corrupt gzip stream: " + damage;
       // Hand out the complete lines decompressed before the damage first;
       // the error comes on the next read.
-      if (got <= 0) throw InputError(path_, 0, error);
+      if (got == 0) throw InputError(path_, 0, error);
       pending_error_ = error;
     }
-    end_ += static_cast<std::size_t>(got);
+    end_ += got;
     return got > 0;
   }
   ssize_t got;

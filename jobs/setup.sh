@@ -8,7 +8,7 @@ shift || true
 TARGETS=()
 for t in "$@"; do TARGETS+=(--target "$t"); done
 
-PACKAGES=(build-essential cmake pkg-config zlib1g-dev tzdata
+PACKAGES=(build-essential cmake pkg-config zlib1g-dev libisal-dev tzdata
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev libceres-dev
           libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client hdf5-tools)
 bash jobs/install_packages.sh setup "${PACKAGES[@]}"
