@@ -210,9 +210,371 @@ TEST_F(CsvFiles, GzipMagicFollowedByGarbageThrows) {
   EXPECT_THROW(ReadAll(Write("magic_only.csv", "\x1f\x8b")), InputError);
 }
 
+// ---------------------------------------------------------------- gzip
+// The .gz reader (ISA-L) against gzip written and read here with zlib.
+
+// One gzip member of `text`, written by zlib's deflate.
+struct GzipOptions {
+  int level = Z_DEFAULT_COMPRESSION;
+  int strategy = Z_DEFAULT_STRATEGY;
+  bool header_fields = false;  // FNAME, FCOMMENT, FEXTRA and FHCRC set
+};
+std::string Gzip(const std::string& text, const GzipOptions& options = {}) {
+  z_stream z{};
+  EXPECT_EQ(deflateInit2(&z, options.level, Z_DEFLATED, 15 + 16, 8, options.strategy), Z_OK);
+  gz_header header{};
+  char name[] = "telemetry.csv";
+  char comment[] = "a comment";
+  unsigned char extra[] = {'W', 'R', 3, 0, 'a', 'b', 'c'};
+  if (options.header_fields) {
+    header.name = reinterpret_cast<Bytef*>(name);
+    header.comment = reinterpret_cast<Bytef*>(comment);
+    header.extra = extra;
+    header.extra_len = sizeof extra;
+    header.hcrc = 1;
+    header.os = 3;
+    EXPECT_EQ(deflateSetHeader(&z, &header), Z_OK);
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+// What zlib inflates from gzip bytes (all members), and whether it reached
+// the clean end of the last member.
+struct ZlibResult {
+  std::string text;
+  bool clean = false;
+  std::string message;  // zlib's, when it stopped at damage in the deflate data or header
+};
+ZlibResult ZlibInflate(const std::string& gz) {
+  ZlibResult result;
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    z.avail_out = static_cast<uInt>(buffer.size());
+    const int status = inflate(&z, Z_NO_FLUSH);
+    result.text.append(buffer.data(), buffer.size() - z.avail_out);
+    if (status == Z_STREAM_END) {
+      // Another member if the gzip magic follows (zlib's gzread ignores
+      // anything else after a member).
+      if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b) {
+        inflateReset(&z);
+        continue;
+      }
+      result.clean = true;
+      break;
+    }
+    if (status != Z_OK || (z.avail_in == 0 && z.avail_out != 0)) {
+      if (z.msg != nullptr) result.message = z.msg;
+      break;
+    }
+  }
+  inflateEnd(&z);
+  return result;
+}
+
+// The complete ('\n'-terminated) lines of text, as LineReader hands them out.
+Fields CompleteLines(const std::string& text) {
+  Fields lines;
+  std::size_t begin = 0;
+  for (std::size_t at; (at = text.find('\n', begin)) != std::string::npos; begin = at + 1) {
+    std::size_t stop = at;
+    if (stop > begin && text[stop - 1] == '\r') --stop;
+    lines.push_back(text.substr(begin, stop - begin));
+  }
+  return lines;
+}
+
+// Telemetry-like text: `lines` lines, random enough that it compresses ~4x.
+std::string Telemetry(int lines, unsigned seed) {
+  std::mt19937 random(seed);
+  std::string text;
+  for (int i = 0; i < lines; ++i) {
+    text += "2021-09-" + std::to_string(10 + i % 20) + " " + std::to_string(10 + random() % 14) + ":" +
+            std::to_string(10 + random() % 50) + ":00Z,r" + std::to_string(random() % 9) + "i" +
+            std::to_string(random() % 7) + "n" + std::to_string(random() % 36) + "," +
+            std::to_string(random() % 600) + (random() % 5 == 0 ? ".5" : "") + "\n";
+  }
+  return text;
+}
+
+// Reads lines until the end or an InputError, whose text goes to *error.
+Fields ReadUntilError(const std::string& path, std::string* error) {
+  error->clear();
+  Fields lines;
+  try {
+    LineReader reader(path);
+    std::string_view line;
+    while (reader.Next(&line)) lines.emplace_back(line);
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.file(), path);
+    *error = e.what();
+  }
+  return lines;
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_F(CsvFiles, LargeGzipEqualsTheOriginalForEveryKindOfDeflateBlock) {
+  // ~10 MB of text: many times the 256 KiB input and 1 MiB line buffers.
+  const std::string text = Telemetry(300000, 7);
+  const Fields expected = CompleteLines(text);
+  ASSERT_GT(text.size(), 9u << 20);
+  struct Kind {
+    const char* name;
+    GzipOptions options;
+  };
+  const std::vector<Kind> kinds = {
+      {"default", {}},
+      {"level1", {1, Z_DEFAULT_STRATEGY, false}},
+      {"level9", {9, Z_DEFAULT_STRATEGY, false}},
+      {"stored", {0, Z_DEFAULT_STRATEGY, false}},
+      {"huffman_only", {6, Z_HUFFMAN_ONLY, false}},
+      {"rle", {6, Z_RLE, false}},
+      {"fixed", {6, Z_FIXED, false}},
+      {"header_fields", {6, Z_DEFAULT_STRATEGY, true}},
+  };
+  for (const Kind& kind : kinds) {
+    const std::string gz = Gzip(text, kind.options);
+    ASSERT_EQ(ZlibInflate(gz).text, text) << kind.name;
+    const std::string path = Write(std::string(kind.name) + ".csv.gz", gz);
+    LineReader reader(path);
+    EXPECT_TRUE(reader.is_gzip());
+    std::string_view line;
+    std::size_t n = 0;
+    while (reader.Next(&line)) {
+      ASSERT_LT(n, expected.size()) << kind.name;
+      ASSERT_EQ(line, expected[n]) << kind.name << " line " << n + 1;
+      ++n;
+      ASSERT_EQ(reader.line_number(), static_cast<std::int64_t>(n));
+    }
+    EXPECT_EQ(n, expected.size()) << kind.name;
+  }
+}
+
+TEST_F(CsvFiles, ManyGzipMembersOfEverySize) {
+  // Thousands of members, empty ones among them, so that the reads of the
+  // compressed file end inside headers, deflate data and trailers alike; a
+  // member may end in the middle of a line.
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    std::mt19937 random(seed);
+    std::string text;
+    std::string gz;
+    while (gz.size() < (3u << 20)) {
+      std::string part;
+      switch (random() % 4) {
+        case 0:
+          break;  // an empty member
+        case 1:
+          part = Telemetry(1 + static_cast<int>(random() % 3), random());
+          break;
+        case 2:
+          part = "cut " + std::to_string(random());  // no newline: the line goes on in the next member
+          break;
+        default:
+          part = Telemetry(static_cast<int>(random() % 400), random());
+          break;
+      }
+      text += part;
+      gz += Gzip(part, {static_cast<int>(random() % 10), Z_DEFAULT_STRATEGY, random() % 2 == 0});
+    }
+    ASSERT_EQ(ZlibInflate(gz).text, text);
+    Fields expected = CompleteLines(text);
+    if (!text.empty() && text.back() != '\n') expected.push_back(text.substr(text.rfind('\n') + 1));
+    EXPECT_EQ(ReadAll(Write("members" + std::to_string(seed) + ".csv.gz", gz)), expected) << seed;
+  }
+}
+
+TEST_F(CsvFiles, ReadsOfTheFileEndingAtEveryByteOfAMember) {
+  // The same two small members over and over, one with every optional
+  // header field and a header CRC. The reader reads the file in pieces of a
+  // power of two; as the pair's size is odd, the pieces end at every byte
+  // offset of the pair: inside the headers, the deflate data and the
+  // trailers, and one byte into the next member.
+  const std::string a = Gzip("2021-09-01 00:00:00Z,r1i0n1,231\n", {6, Z_DEFAULT_STRATEGY, true});
+  std::string b_line = "n2,7\n";
+  std::string b = Gzip(b_line);
+  if ((a.size() + b.size()) % 2 == 0) {
+    b_line = "n2,77\n";
+    b = Gzip(b_line);
+  }
+  ASSERT_EQ((a.size() + b.size()) % 2, 1u);
+  const std::size_t pairs = ((a.size() + b.size() + 2) << 18) / (a.size() + b.size());
+  std::string gz;
+  gz.reserve(pairs * (a.size() + b.size()));
+  for (std::size_t i = 0; i < pairs; ++i) gz += a + b;
+  LineReader reader(Write("pairs.csv.gz", gz));
+  std::string_view line;
+  std::size_t n = 0;
+  while (reader.Next(&line)) {
+    ASSERT_EQ(line, n % 2 == 0 ? "2021-09-01 00:00:00Z,r1i0n1,231" : b_line.substr(0, b_line.size() - 1))
+        << "line " << n + 1;
+    ++n;
+  }
+  EXPECT_EQ(n, 2 * pairs);
+}
+
+TEST_F(CsvFiles, AnythingButAMemberAfterAGzipMemberIsIgnored) {
+  // As zlib's gzread: trailing zeros or garbage after a member end the file.
+  const std::string gz = Gzip("a\nb\n") + Gzip("c\n");
+  EXPECT_EQ(ReadAll(Write("zeros.csv.gz", gz + std::string(1000, '\0'))), (Fields{"a", "b", "c"}));
+  EXPECT_EQ(ReadAll(Write("garbage.csv.gz", gz + "not gzip\n")), (Fields{"a", "b", "c"}));
+  EXPECT_EQ(ReadAll(Write("one_byte.csv.gz", gz + "\x1f")), (Fields{"a", "b", "c"}));
+}
+
+TEST_F(CsvFiles, FlippedByteInTheDeflateDataIsReportedAfterTheLinesBeforeIt) {
+  const std::string text = Telemetry(60000, 3);
+  const std::string good = Gzip(text);
+  ASSERT_GT(good.size(), 400000u);  // the flips land in different reads of the file
+  // The first bytes of the deflate data (block header, codes, first
+  // symbols), then bytes all over it.
+  std::vector<std::size_t> positions;
+  for (std::size_t at = 10; at < 74; ++at) positions.push_back(at);
+  for (std::size_t k = 1; k <= 24; ++k) positions.push_back(10 + (good.size() - 18) * k / 25);
+  for (const std::size_t at : positions) {
+    std::string bad = good;
+    bad[at] = static_cast<char>(~bad[at]);
+    const ZlibResult zlib = ZlibInflate(bad);
+    ASSERT_FALSE(zlib.clean) << at;
+    const std::string path = Write("flip" + std::to_string(at) + ".csv.gz", bad);
+    std::string error;
+    const Fields lines = ReadUntilError(path, &error);
+    EXPECT_TRUE(Contains(error, path + ": corrupt gzip stream: ")) << at << ": " << error;
+    // Exactly the complete lines zlib decompresses before it gives up (at
+    // bad deflate data, or at the CRC when the flip still decodes).
+    EXPECT_EQ(lines, CompleteLines(zlib.text))
+        << "flipped byte " << at << ": " << error << " (zlib: " << zlib.message << ")";
+  }
+}
+
+TEST_F(CsvFiles, InvalidDeflateBlockMidStreamHandsOutExactlyTheLinesBefore) {
+  // Two halves with a full flush between them, so that the second half's
+  // first block header starts at a known byte; it is made a reserved block
+  // type (3).
+  const std::string first = Telemetry(40000, 8);
+  const std::string second = Telemetry(10000, 9);
+  z_stream z{};
+  ASSERT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string gz(deflateBound(&z, static_cast<uLong>(first.size() + second.size())) + 64, '\0');
+  z.next_out = reinterpret_cast<Bytef*>(gz.data());
+  z.avail_out = static_cast<uInt>(gz.size());
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(first.data()));
+  z.avail_in = static_cast<uInt>(first.size());
+  ASSERT_EQ(deflate(&z, Z_FULL_FLUSH), Z_OK);
+  const std::size_t block_at = z.total_out;
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(second.data()));
+  z.avail_in = static_cast<uInt>(second.size());
+  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+  gz.resize(z.total_out);
+  deflateEnd(&z);
+  ASSERT_EQ(ZlibInflate(gz).text, first + second);
+  ASSERT_GT(block_at, 300000u);  // past the first read of the file
+
+  gz[block_at] = static_cast<char>(gz[block_at] | 0x06);
+  const ZlibResult zlib = ZlibInflate(gz);
+  EXPECT_EQ(zlib.text, first);
+  EXPECT_EQ(zlib.message, "invalid block type");
+  const std::string path = Write("bad_block.csv.gz", gz);
+  std::string error;
+  EXPECT_EQ(ReadUntilError(path, &error), CompleteLines(first));
+  EXPECT_EQ(error, path + ": corrupt gzip stream: invalid deflate block");
+}
+
+TEST_F(CsvFiles, WrongCrcOrLengthInTheTrailerIsReportedAfterEveryLine) {
+  const std::string text = Telemetry(30000, 4);
+  const Fields all = CompleteLines(text);
+  const std::string good = Gzip(text);
+  for (const std::size_t from_end : {8u, 5u, 4u, 1u}) {  // CRC-32 bytes 0 and 3, ISIZE bytes 0 and 3
+    std::string bad = good;
+    bad[bad.size() - from_end] = static_cast<char>(bad[bad.size() - from_end] ^ 0x01);
+    ASSERT_FALSE(ZlibInflate(bad).clean);
+    const std::string path = Write("trailer" + std::to_string(from_end) + ".csv.gz", bad);
+    std::string error;
+    EXPECT_EQ(ReadUntilError(path, &error), all) << from_end;
+    const std::string wanted = from_end > 4 ? "incorrect data check" : "incorrect length check";
+    EXPECT_EQ(error, path + ": corrupt gzip stream: " + wanted) << from_end;
+  }
+  // A bad CRC in the first of two members: its lines, the error, nothing of the second.
+  std::string first = Gzip("a\nb\n");
+  first[first.size() - 6] = static_cast<char>(first[first.size() - 6] ^ 0x40);
+  const std::string path = Write("first_bad.csv.gz", first + Gzip("c\nd\n"));
+  std::string error;
+  EXPECT_EQ(ReadUntilError(path, &error), (Fields{"a", "b"}));
+  EXPECT_EQ(error, path + ": corrupt gzip stream: incorrect data check");
+}
+
+TEST_F(CsvFiles, BadHeaderCrcIsReported) {
+  std::string gz = Gzip("a\n", {6, Z_DEFAULT_STRATEGY, true});
+  const std::size_t name_at = gz.find("telemetry.csv");
+  ASSERT_NE(name_at, std::string::npos);
+  gz[name_at] = 'T';  // covered by the header CRC
+  ASSERT_FALSE(ZlibInflate(gz).clean);
+  const std::string path = Write("hcrc.csv.gz", Gzip("x\n") + gz);
+  std::string error;
+  EXPECT_EQ(ReadUntilError(path, &error), (Fields{"x"}));
+  EXPECT_EQ(error, path + ": corrupt gzip stream: header crc mismatch");
+}
+
+TEST_F(CsvFiles, TruncatedGzipHandsOutTheCompleteLinesBeforeTheCut) {
+  const std::string text = Telemetry(40000, 5);
+  const std::string good = Gzip(text) + Gzip("second member\n");
+  const std::size_t first_size = good.size() - Gzip("second member\n").size();
+  std::vector<std::size_t> cuts = {1, 2, 5, 10, 11, 12, 13, first_size - 8, first_size - 7,
+                                   first_size - 1, first_size + 1, first_size + 10,
+                                   good.size() - 8, good.size() - 1};
+  for (int k = 1; k < 16; ++k) cuts.push_back(first_size * k / 16 + k);
+  for (const std::size_t cut : cuts) {
+    const std::string bytes = good.substr(0, cut);
+    const ZlibResult zlib = ZlibInflate(bytes);
+    const std::string path = Write("cut" + std::to_string(cut) + ".csv.gz", bytes);
+    std::string error;
+    const Fields lines = ReadUntilError(path, &error);
+    if (cut == 1) {
+      // One byte: not the 2-byte magic, so a plain file named .gz.
+      EXPECT_EQ(error, path + ": named .gz but is not a gzip file");
+      continue;
+    }
+    if (cut == first_size + 1) {
+      // One byte after a member is not a member (as zlib's gzread has it).
+      ASSERT_TRUE(zlib.clean);
+      EXPECT_EQ(error, "");
+      EXPECT_EQ(lines, CompleteLines(text));
+      continue;
+    }
+    ASSERT_FALSE(zlib.clean) << cut;
+    EXPECT_EQ(error, path + ": corrupt gzip stream: unexpected end of file") << cut;
+    EXPECT_EQ(lines, CompleteLines(zlib.text)) << cut;
+  }
+}
+
+TEST_F(CsvFiles, UnknownCompressionMethodIsReported) {
+  std::string gz = Gzip("a\n");
+  gz[2] = 7;  // CM: not deflate
+  const std::string path = Write("method.csv.gz", gz);
+  std::string error;
+  EXPECT_TRUE(ReadUntilError(path, &error).empty());
+  EXPECT_EQ(error, path + ": corrupt gzip stream: unknown compression method");
+}
+
 TEST_F(CsvFiles, NamedGzButPlainThrows) {
   const std::string path = Write("fake.csv.gz", "timestamp,node,watts\n");
   EXPECT_THROW(ReadAll(path), InputError);
+  std::string error;
+  EXPECT_TRUE(ReadUntilError(path, &error).empty());
+  EXPECT_EQ(error, path + ": named .gz but is not a gzip file");
   EXPECT_EQ(ReadAll(Write("empty.csv.gz", "")), Fields{});
 }
 
