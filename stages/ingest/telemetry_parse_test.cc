@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "core/csv.h"
 
 namespace wattrun {
 namespace {
@@ -217,6 +220,256 @@ TEST(ParseTelemetryLine, TimestampCacheGivesTheSameRows) {
     EXPECT_EQ(plain.wall_ms, cached.wall_ms) << line;
     EXPECT_EQ(plain.ambiguous, cached.ambiguous) << line;
     EXPECT_EQ(plain.watts, cached.watts) << line;
+  }
+}
+
+// The parse written plainly (strip one '\r', split, then time, node, watts),
+// for the tests below to compare the fast paths of ParseTelemetryLine with.
+TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& columns,
+                                 const TimestampPolicy& policy, TelemetryRow* row) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return TelemetryRowError::kFieldCount;
+  std::vector<std::string_view> fields;
+  std::string storage;
+  if (line.find('"') != std::string_view::npos) {
+    if (!SplitCsvLine(line, columns.delimiter, &fields, &storage)) {
+      return TelemetryRowError::kFieldCount;
+    }
+  } else {
+    for (std::size_t i = 0;;) {
+      const std::size_t j = line.find(columns.delimiter, i);
+      fields.push_back(line.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+      if (j == std::string_view::npos) break;
+      i = j + 1;
+    }
+  }
+  if (fields.size() != columns.n_fields) return TelemetryRowError::kFieldCount;
+  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc,
+                       &row->wall_ms)) {
+    case TimeParseStatus::kOk:
+      row->ambiguous = false;
+      break;
+    case TimeParseStatus::kAmbiguous:
+      row->ambiguous = true;
+      break;
+    case TimeParseStatus::kNonexistent:
+      return TelemetryRowError::kNonexistentTime;
+    case TimeParseStatus::kBadSyntax:
+      return TelemetryRowError::kBadTime;
+  }
+  row->node = Trim(fields[static_cast<std::size_t>(columns.node)]);
+  if (row->node.empty()) return TelemetryRowError::kEmptyNode;
+  if (!ParseDouble(Trim(fields[static_cast<std::size_t>(columns.watts)]), &row->watts)) {
+    return TelemetryRowError::kBadWatts;
+  }
+  if (row->watts < 0) return TelemetryRowError::kNegativeWatts;
+  return TelemetryRowError::kNone;
+}
+
+// Parses `line` with and without `cache` and with ReferenceParse; all three
+// must agree on the error and, for a good row, on every field.
+void ExpectSameAsReference(std::string_view text, const TelemetryColumns& columns,
+                           const TimestampPolicy& policy, TimestampCache* cache) {
+  // In a buffer of exactly its size, so that a sanitizer build sees any read
+  // past the end of the line.
+  const std::vector<char> bytes(text.begin(), text.end());
+  const std::string_view line(bytes.data(), bytes.size());
+  TelemetryRow expected, plain, cached;
+  const TelemetryRowError e0 = ReferenceParse(line, columns, policy, &expected);
+  const TelemetryRowError e1 = ParseTelemetryLine(line, columns, policy, &plain);
+  const TelemetryRowError e2 = ParseTelemetryLine(line, columns, policy, &cached, cache);
+  const std::string shown = "line '" + std::string(line) + "' (" + std::to_string(line.size()) + " bytes)";
+  ASSERT_EQ(ReasonName(e0), std::string(ReasonName(e1))) << shown;
+  ASSERT_EQ(ReasonName(e0), std::string(ReasonName(e2))) << shown;
+  if (e0 != TelemetryRowError::kNone) return;
+  for (const TelemetryRow* row : {&plain, &cached}) {
+    EXPECT_EQ(row->utc, expected.utc) << shown;
+    EXPECT_EQ(row->wall_ms, expected.wall_ms) << shown;
+    EXPECT_EQ(row->ambiguous, expected.ambiguous) << shown;
+    EXPECT_EQ(row->node, expected.node) << shown;
+    EXPECT_EQ(std::signbit(row->watts), std::signbit(expected.watts)) << shown;
+    EXPECT_EQ(row->watts, expected.watts) << shown;
+  }
+}
+
+// The cache compares timestamps as 8-byte words (overlapping at the end):
+// a timestamp of the same length that differs in any one byte, the last
+// included, is a miss.
+TEST(ParseTelemetryLine, TimestampCacheSeesEveryByte) {
+  const TelemetryColumns columns = Columns("timestamp,node,watts");
+  const TimestampPolicy denver{TimeZone::Load("America/Denver"), true};
+  TimestampCache cache;
+  TelemetryRow row;
+  ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:00Z,r1i0n0,221", columns, denver, &row, &cache),
+            TelemetryRowError::kNone);
+  const TimeMs first = row.utc;
+  ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01Z,r1i0n1,222", columns, denver, &row, &cache),
+            TelemetryRowError::kNone);
+  EXPECT_EQ(row.utc, first + 1000);
+  ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01Z,r1i0n2,223", columns, denver, &row, &cache),
+            TelemetryRowError::kNone);
+  EXPECT_EQ(row.utc, first + 1000);
+  ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01,r1i0n3,224", columns, denver, &row, &cache),
+            TelemetryRowError::kNone);
+  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(ParseTelemetryLine("2021-09-01 00:00:0Z,r1i0n3,224", columns, denver, &row, &cache),
+            TelemetryRowError::kBadTime);
+
+  // Every byte of timestamps of the lengths the word compare treats apart
+  // (short ones go to memcmp, 17 to 24 bytes take three words, longer ones a
+  // loop), changed one at a time after the original filled the cache.
+  const std::vector<std::string> timestamps = {
+      "2021",  // below 8 bytes
+      "2021-09-01 00:00:0",  "2021-09-01 00:00:00",       "2021-09-01 00:00:00Z",
+      "2021-09-01 00:00:00.5Z", "2021-09-01 00:00:00.123Z", "2021-09-01 00:00:00-06:00",
+      "2021-09-01 00:00:00.123-06:00", "2021-09-01T00:00:00.123456789+01:00",
+  };
+  for (const std::string& ts : timestamps) {
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      for (const char c : std::string("019:- TZ+.x")) {
+        if (c == ts[i]) continue;
+        std::string other = ts;
+        other[i] = c;
+        ExpectSameAsReference(ts + ",n1,5", columns, denver, &cache);
+        ExpectSameAsReference(other + ",n1,5", columns, denver, &cache);
+        ExpectSameAsReference(other + ",n2,6", columns, denver, &cache);
+      }
+    }
+  }
+}
+
+// Lines that the one-pass split must treat as the general code does.
+TEST(ParseTelemetryLine, FastPathEdgeCases) {
+  const TelemetryColumns columns = Columns("timestamp,node,watts");
+  const TimestampPolicy utc;
+  TelemetryRow row;
+  std::string line;  // row.node may point into it
+  const auto parse = [&](std::string text) {
+    line = std::move(text);
+    return ParseTelemetryLine(line, columns, utc, &row);
+  };
+  const std::string ts = "2021-11-07 01:30:00";
+  // Spaces and tabs around fields.
+  ASSERT_EQ(parse(" " + ts + " ,\tn1\t, 5\t"), TelemetryRowError::kNone);
+  EXPECT_EQ(row.node, "n1");
+  EXPECT_EQ(row.watts, 5.0);
+  ASSERT_EQ(parse(ts + ",n 1,5"), TelemetryRowError::kNone);
+  EXPECT_EQ(row.node, "n 1");
+  EXPECT_EQ(parse(ts + ",n1,5 5"), TelemetryRowError::kBadWatts);
+  EXPECT_EQ(parse(ts + ",\t,5"), TelemetryRowError::kEmptyNode);
+  // A quote anywhere sends the line to the CSV splitter, in each 16-byte
+  // part of a line of up to 64 bytes and beyond.
+  ASSERT_EQ(parse(ts + ",n1,\"5\""), TelemetryRowError::kNone);
+  EXPECT_EQ(row.watts, 5.0);
+  EXPECT_EQ(parse(ts + ",n1,5\""), TelemetryRowError::kBadWatts);
+  EXPECT_EQ(parse(ts + ",n1,\"5"), TelemetryRowError::kFieldCount);  // unterminated
+  ASSERT_EQ(parse(ts + ",\"r1,n3\",7"), TelemetryRowError::kNone);
+  EXPECT_EQ(row.node, "r1,n3");
+  for (const std::size_t node_size : {1, 8, 12, 20, 30, 40, 50}) {
+    const std::string node(node_size, 'n');
+    ASSERT_EQ(parse(ts + ",\"" + node + "\",7"), TelemetryRowError::kNone) << node_size;
+    EXPECT_EQ(row.node, node);
+    ASSERT_EQ(parse(ts + "," + node + ",7"), TelemetryRowError::kNone) << node_size;
+    EXPECT_EQ(row.node, node);
+    EXPECT_EQ(parse(ts + "," + node + "\",7"), TelemetryRowError::kNone) << node_size;
+    EXPECT_EQ(row.node, node + "\"");  // a quote inside a field is kept
+  }
+  // More or fewer fields than the header, empty ones included.
+  EXPECT_EQ(parse(ts + ",n1"), TelemetryRowError::kFieldCount);
+  EXPECT_EQ(parse(ts + ",n1,5,"), TelemetryRowError::kFieldCount);
+  EXPECT_EQ(parse(ts + ",n1,5,6"), TelemetryRowError::kFieldCount);
+  EXPECT_EQ(parse(ts + ",,5,6"), TelemetryRowError::kFieldCount);
+  EXPECT_EQ(parse(ts + ",,,"), TelemetryRowError::kFieldCount);
+  EXPECT_EQ(parse(ts + ",,"), TelemetryRowError::kEmptyNode);
+  EXPECT_EQ(parse(ts + ",n1,"), TelemetryRowError::kBadWatts);
+  EXPECT_EQ(parse(",,,,,,,,,,,,,,,,,,,,,"), TelemetryRowError::kFieldCount);
+  EXPECT_EQ(parse(",,"), TelemetryRowError::kBadTime);
+  EXPECT_EQ(parse(ts + ts + ts), TelemetryRowError::kFieldCount);  // 57 bytes, no delimiter
+  // '\r' endings: one is the line ending, a second one is in the last field.
+  ASSERT_EQ(parse(ts + ",n1,5\r"), TelemetryRowError::kNone);
+  EXPECT_EQ(row.watts, 5.0);
+  ASSERT_EQ(parse(ts + ",n1,5\r\r"), TelemetryRowError::kNone);
+  EXPECT_EQ(row.watts, 5.0);
+  EXPECT_EQ(parse(ts + ",n1\r,5\r"), TelemetryRowError::kNone);
+  EXPECT_EQ(row.node, "n1");
+  EXPECT_EQ(parse("\r"), TelemetryRowError::kFieldCount);
+  // Plain integers: the 8-byte conversion (1 to 8 digits) and the loop.
+  for (const std::string watts : {"0", "7", "42", "221", "1234", "00000000", "00000007",
+                                  "99999999", "12345678", "123456789", "999999999999999"}) {
+    ASSERT_EQ(parse(ts + ",n1," + watts), TelemetryRowError::kNone) << watts;
+    EXPECT_EQ(row.watts, std::stod(watts)) << watts;
+  }
+  for (const std::string watts : {"1/", "1:", "/1", ":1", "1a", "a1", "1 2", "+1", "0x1", "1\t2"}) {
+    EXPECT_EQ(parse(ts + ",n1," + watts), TelemetryRowError::kBadWatts) << watts;
+  }
+}
+
+// Random lines around the common one, in several column layouts, line
+// lengths across the fast path's bounds (16 and 64 bytes), two delimiters
+// and three policies: ParseTelemetryLine (with and without the cache) gives
+// what ReferenceParse gives.
+TEST(ParseTelemetryLine, MatchesPlainParseOnRandomLines) {
+  struct Layout {
+    std::string header;
+    char delimiter;
+  };
+  const std::vector<Layout> layouts = {
+      {"timestamp,node,watts", ','},        {"watts,node,timestamp", ','},
+      {"node,timestamp,watts", ','},        {"timestamp,node,watts,extra", ','},
+      {"a,b,timestamp,c,node,d,watts", ','}, {"timestamp\tnode\twatts", '\t'},
+  };
+  const std::vector<TimestampPolicy> policies = {
+      {TimeZone::Load("America/Denver"), true}, {}, {TimeZone::Load("America/Denver"), false}};
+  const std::vector<std::string> times = {
+      "2021-09-01 00:00:00Z", "2021-09-01 00:01:00Z", "2021-11-07 01:30:00Z", "2021-03-14 02:30:00",
+      "2021-09-01T00:00:00.25", "2021-09-01 00:00:00-06:00", " 2021-09-01 00:00:00 ", "2021-02-29 00:00:00",
+      "2021-09-01 00:00:00.123456+0530", "2021-09-01 00:00", "", "x"};
+  const std::vector<std::string> nodes = {"r1i0n0", "r1i0n17", "n", " n1 ", "", "\t", "gpu-node-with-a-long-name-0001"};
+  const std::vector<std::string> watts = {"221", "0", "7", "1234", "12345678", "123456789", "1e3", "1.5",
+                                          "-5", "-0", " 5", "5 ", "", "nan", "12W", "\"5\"", "5\r"};
+  const std::string noise = "0123456789-:.,\"Z+ T\r\t";
+  std::mt19937 random(20210901);
+  const auto pick = [&](const std::vector<std::string>& from) -> const std::string& {
+    return from[random() % from.size()];
+  };
+  for (const Layout& layout : layouts) {
+    TelemetryColumns columns;
+    columns.delimiter = layout.delimiter;
+    std::string missing;
+    ASSERT_TRUE(ResolveTelemetryHeader(layout.header, &columns, &missing)) << layout.header;
+    for (const TimestampPolicy& policy : policies) {
+      TimestampCache cache;
+      std::string time = pick(times);
+      for (int i = 0; i < 20000; ++i) {
+        if (random() % 8 == 0) time = pick(times);
+        std::vector<std::string> fields(columns.n_fields, "x");
+        fields[static_cast<std::size_t>(columns.timestamp)] = time;
+        fields[static_cast<std::size_t>(columns.node)] = pick(nodes);
+        fields[static_cast<std::size_t>(columns.watts)] = pick(watts);
+        std::string line;
+        for (std::size_t f = 0; f < fields.size(); ++f) {
+          if (f > 0) line += layout.delimiter;
+          line += fields[f];
+        }
+        const int edits = static_cast<int>(random() % 6) - 3;  // half the lines are kept
+        for (int e = 0; e < edits; ++e) {
+          const std::size_t at = random() % (line.size() + 1);
+          switch (random() % 3) {
+            case 0:
+              if (at < line.size()) line.erase(at, 1);
+              break;
+            case 1:
+              line.insert(at, 1, noise[random() % noise.size()]);
+              break;
+            default:
+              if (at < line.size()) line[at] = noise[random() % noise.size()];
+          }
+        }
+        if (random() % 4 == 0) line += "\r";
+        ExpectSameAsReference(line, columns, policy, &cache);
+        if (HasFatalFailure()) return;
+      }
+    }
   }
 }
 
