@@ -168,14 +168,16 @@ void MergeSerializedCounts(const std::string& text, Counts* counts) {
 
 // Reads lines of [begin, end) of a plain file: the lines whose first byte
 // lies in the range (the line that straddles `end` belongs to this range).
+// The buffer is the caller's, reused from one work item to the next (fresh
+// memory for every item would cost more than reading it).
 class RangeLineReader {
  public:
-  RangeLineReader(const std::string& path, std::int64_t begin, std::int64_t end)
-      : path_(path), end_(end), file_pos_(begin) {
+  RangeLineReader(const std::string& path, std::int64_t begin, std::int64_t end, HugeVector<char>* buffer)
+      : path_(path), end_(end), file_pos_(begin), buffer_(*buffer) {
     fd_ = ::open(path.c_str(), O_RDONLY);
     if (fd_ < 0) throw InputError(path, 0, std::string("cannot open: ") + std::strerror(errno));
     ::posix_fadvise(fd_, begin, end - begin, POSIX_FADV_SEQUENTIAL);
-    buffer_.resize(4 << 20);
+    if (buffer_.size() < (4 << 20)) buffer_.resize(4 << 20);
     if (begin > 0) {
       // Start after the first newline at or after begin - 1.
       file_pos_ = begin - 1;
@@ -233,7 +235,7 @@ class RangeLineReader {
   int fd_ = -1;
   std::int64_t end_;
   std::int64_t file_pos_;  // file offset of buffer_[size_]
-  std::vector<char> buffer_;
+  HugeVector<char>& buffer_;
   std::size_t pos_ = 0;
   std::size_t size_ = 0;
   bool eof_ = false;
@@ -295,6 +297,7 @@ struct ParseContext {
   std::vector<std::string>* warnings;
   TimestampCache timestamp_cache;
   std::uint32_t item = 0;  // index of the work item being parsed
+  HugeVector<char> read_buffer;  // plain files' text, reused between items
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -385,7 +388,7 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
     ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" + (missing.empty() ? "timestamp" : missing) +
                             "' (not a telemetry CSV?); every line is counted as a bad row (bad_header)");
   }
-  RangeLineReader reader(path, item.begin, item.end);
+  RangeLineReader reader(path, item.begin, item.end, &ctx.read_buffer);
   std::int64_t line_number = 0;
   ParseLines(ctx, item.file, columns, header_ok,
              [&](std::string_view* line, std::int64_t* line_offset, std::int64_t* number) {
@@ -618,8 +621,10 @@ struct WireChunk {
 };
 static_assert(sizeof(WireChunk) % 8 == 0);
 
-// Bytes in flight per round and rank, whatever the number of ranks.
-constexpr std::size_t kExchangeRoundBytes = std::size_t{16} << 20;
+// Bytes in flight per round and rank, whatever the number of ranks: the
+// send and receive buffers are touched once (huge pages, not zeroed) and
+// reused, so rounds cost a few collectives each, not fresh memory.
+constexpr std::size_t kExchangeRoundBytes = std::size_t{4} << 20;
 
 // Moves every chunk of a node this rank does not own to the node's owner.
 // Rounds of a fixed size keep the memory in flight constant; chunks sent
@@ -643,7 +648,7 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
   for (std::size_t d = 0; d < ranks; ++d) {
     cursors.push_back(d == me ? Cursor{first_node[d + 1], first_node[d + 1]} : Cursor{first_node[d], first_node[d + 1]});
   }
-  std::vector<char> send(ranks * per_dest), recv;
+  HugeVector<char> send(ranks * per_dest), recv;
   std::vector<int> send_bytes(ranks), send_displs(ranks), recv_bytes(ranks), recv_displs(ranks);
   for (std::size_t d = 0; d < ranks; ++d) send_displs[d] = static_cast<int>(d * per_dest);
   std::exception_ptr failure;
@@ -818,7 +823,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     NodeStreams streams(node_names.size(), &pool);
     NodeIndex node_index(node_names);
     std::vector<std::string> warnings;
-    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0};
+    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}};
     // Small enough pieces that every rank gets a fair share, large enough to stream.
     const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
                                                         options.split_bytes);
@@ -984,6 +989,9 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       if (failure) std::rethrow_exception(failure);
       time.Close();
       watts.Close();
+      // On disk before any catalogue names it (collective MPI_File_sync: each
+      // rank's writes, also where ranks do not share a page cache).
+      file.Flush();
       file.Close();
     });
     // Small metadata (variable-length strings cannot be written collectively).
@@ -1000,11 +1008,12 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       h5::WriteVector(file.id(), "node_offset", offsets);
       h5::SetAttribute(file.id(), "rows", total_rows);
       h5::SetAttribute(file.id(), "batch", next_batch);
-      file.Flush();
       file.Close();
+      store::FsyncPath(batch_tmp, false);
       if (std::rename(batch_tmp.c_str(), batch_path.c_str()) != 0) {
         throw Error(batch_path + ": cannot rename into place: " + std::strerror(errno));
       }
+      store::FsyncPath(batch_dir, true);
     });
     summary.write_seconds = SecondsSince(t_write);
     summary.non_collective_writes = comm.AllSum(non_collective);

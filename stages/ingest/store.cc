@@ -16,6 +16,15 @@
 
 namespace wattrun::store {
 namespace fs = std::filesystem;
+void FsyncPath(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw Error(path + ": cannot open for fsync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  if (rc != 0) throw Error(path + ": fsync failed: " + std::strerror(saved));
+}
+
 namespace {
 
 template <typename Record, typename Field>
@@ -30,15 +39,6 @@ std::vector<std::uint8_t> BoolColumn(const std::vector<RunRecord>& rows) {
   std::vector<std::uint8_t> out;
   for (const auto& r : rows) out.push_back(r.is_gpu ? 1 : 0);
   return out;
-}
-
-void FsyncPath(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) throw Error(path + ": cannot open for fsync: " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  const int saved = errno;
-  ::close(fd);
-  if (rc != 0) throw Error(path + ": fsync failed: " + std::strerror(saved));
 }
 
 void WriteTables(hid_t file, const Catalogue& c) {

@@ -66,6 +66,9 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue);
 
 std::string BatchDirectory(const std::string& store_path);
 
+// fsync of a file or a directory (after a rename into it); throws naming the path.
+void FsyncPath(const std::string& path, bool directory);
+
 // One node's slice of one batch.
 struct NodeSlice {
   int batch = 0;
