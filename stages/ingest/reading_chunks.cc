@@ -117,7 +117,7 @@ NodeStreams::NodeStreams(std::size_t nodes, ChunkPool* pool) : pool_(pool), refs
 std::uint32_t NodeStreams::AllocateOrSpill() {
   std::uint32_t chunk = pool_->TryAllocate();
   if (chunk == kNoChunk) {
-    SpillAll();
+    SpillDownTo(pool_->capacity_chunks() / 2);
     chunk = pool_->TryAllocate();
   }
   if (chunk == kNoChunk) throw Error("ingest: memory budget too small for one chunk of readings");
@@ -162,6 +162,20 @@ void NodeStreams::SpillAll() {
   for (auto& list : refs_) {
     for (ChunkRef& ref : list) pool_->Spill(&ref);
   }
+}
+
+void NodeStreams::SpillDownTo(std::int64_t max_chunks_in_use) {
+  auto spill_list = [&](std::uint32_t list) {
+    CloseTail(list);
+    for (ChunkRef& ref : refs_[list]) pool_->Spill(&ref);
+  };
+  const auto output = static_cast<std::uint32_t>(refs_.size() - 1);
+  for (std::uint32_t list = output; list-- > 0;) {
+    if (pool_->chunks_in_use() <= max_chunks_in_use) return;
+    spill_list(list);
+  }
+  // The output list last: it is the first to be written to the batch.
+  if (pool_->chunks_in_use() > max_chunks_in_use) spill_list(output);
 }
 
 std::int64_t NodeStreams::readings(std::uint32_t node) const {

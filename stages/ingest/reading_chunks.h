@@ -67,6 +67,7 @@ class ChunkPool {
   void Take(ChunkRef* ref, TimeMs* time, double* watts);
 
   std::int64_t chunks_in_use() const { return in_use_; }
+  std::int64_t capacity_chunks() const { return max_chunks_; }
   std::int64_t spilled_bytes() const { return spill_end_; }
   const std::string& spill_path() const { return spill_path_; }
 
@@ -112,6 +113,10 @@ class NodeStreams {
   void Close();
   // Spills every pooled chunk of every list to the spill file.
   void SpillAll();
+  // Spills whole lists, the last nodes' first (they are sorted last), until
+  // at most `max_chunks_in_use` chunks remain in the pool: a pool just over
+  // its capacity writes out only what it must, not everything it holds.
+  void SpillDownTo(std::int64_t max_chunks_in_use);
 
   std::vector<ChunkRef>& refs(std::uint32_t node) { return refs_[node]; }
   std::vector<ChunkRef>& output_refs() { return refs_.back(); }

@@ -79,6 +79,25 @@ TEST_F(ReadingChunks, APoolAtCapacitySpillsAndEveryReadingComesBackInOrder) {
   EXPECT_EQ(pool.chunks_in_use(), 0);
 }
 
+TEST_F(ReadingChunks, SpillingWritesOutTheLastNodesFirstAndOnlyWhatItMust) {
+  ChunkPool pool(8 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(4, &pool);
+  for (std::uint32_t node = 0; node < 4; ++node) {
+    for (std::uint32_t k = 0; k < 2 * kChunkReadings; ++k) streams.Append(node, 0, k, false, k, node);
+  }
+  streams.Close();
+  ASSERT_EQ(pool.chunks_in_use(), 8);
+  streams.SpillDownTo(4);
+  EXPECT_EQ(pool.chunks_in_use(), 4);
+  for (std::uint32_t node = 0; node < 4; ++node) {
+    for (const ChunkRef& ref : streams.refs(node)) EXPECT_EQ(ref.chunk == kNoChunk, node >= 2) << node;
+  }
+  // The pool full again: an append spills down to half the capacity, no more.
+  for (std::uint32_t k = 0; k < 8 * kChunkReadings + 1; ++k) streams.Append(0, 1, k, false, k, 0);
+  EXPECT_LE(pool.chunks_in_use(), 8);
+  EXPECT_GE(pool.chunks_in_use(), 4);
+}
+
 TEST_F(ReadingChunks, ChunksTakenAreReusedForTheOutput) {
   ChunkPool pool(1000 * sizeof(ReadingChunk), SpillPath());
   NodeStreams streams(1, &pool);
