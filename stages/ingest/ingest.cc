@@ -15,6 +15,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/csv.h"
@@ -89,7 +90,8 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
   std::vector<InputFile> files;
   auto add = [&](const fs::path& p, const std::string& kind) {
     InputFile f;
-    f.rel = fs::relative(p, root).generic_string();
+    // Lexically, so that a symlinked file keeps the name it has in the facility directory.
+    f.rel = p.lexically_relative(root).generic_string();
     f.kind = kind;
     f.size = static_cast<std::int64_t>(fs::file_size(p));
     f.mtime_ns = MtimeNs(p);
@@ -107,7 +109,7 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
         if (EndsWith(name, ".csv") || EndsWith(name, ".csv.gz")) {
           add(e.path(), "telemetry");
         } else {
-          warnings->push_back(fs::relative(e.path(), root).generic_string() +
+          warnings->push_back(e.path().lexically_relative(root).generic_string() +
                               ": ignored (telemetry files must end in .csv or .csv.gz)");
         }
       } else if (EndsWith(name, ".txt")) {
@@ -807,10 +809,11 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     const auto t_parse = Clock::now();
     std::int64_t estimated_bytes = 0;
     for (const auto& f : new_telemetry) estimated_bytes += f.text_bytes;
-    // The chunks may take the budget but for the fixed buffers (exchange,
-    // write rounds, a node's readings) and the catalogue; beyond that they
-    // are spilled to a file beside the store.
-    const std::int64_t fixed_bytes = std::min<std::int64_t>(160ll << 20, options.memory_budget_bytes / 4);
+    // The chunks may take the budget but for what else a rank holds (the
+    // libraries ~60 MB, the catalogue ~90 MB at Eagle's scale on rank 0, the
+    // exchange and write buffers ~30 MB); beyond that they are spilled to a
+    // file beside the store.
+    const std::int64_t fixed_bytes = std::min<std::int64_t>(384ll << 20, options.memory_budget_bytes / 4);
     const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
     // 16 bytes a reading of ~30 bytes of CSV, and as much again spilled for the sorted output.
     const std::int64_t estimated_bytes_per_rank = estimated_bytes * 16 / 30 / comm.size();
@@ -894,15 +897,20 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         if (old_node >= 0 && !t.empty()) {
           old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
           if (!old_t.empty()) {
-            std::vector<std::pair<TimeMs, double>> old;
-            for (std::size_t k = 0; k < old_t.size(); ++k) old.emplace_back(old_t[k], old_w[k]);
-            std::sort(old.begin(), old.end());
-            std::size_t kept = 0;
+            // Each batch's readings come sorted; several batches are sorted together.
+            if (!std::is_sorted(old_t.begin(), old_t.end())) {
+              std::vector<std::pair<TimeMs, double>> old;
+              for (std::size_t k = 0; k < old_t.size(); ++k) old.emplace_back(old_t[k], old_w[k]);
+              std::sort(old.begin(), old.end());
+              for (std::size_t k = 0; k < old.size(); ++k) std::tie(old_t[k], old_w[k]) = old[k];
+            }
+            // Both sorted: one merge-like walk.
+            std::size_t kept = 0, o = 0;
             for (std::size_t k = 0; k < t.size(); ++k) {
-              const auto it = std::lower_bound(old.begin(), old.end(), std::make_pair(t[k], -1e300));
-              if (it != old.end() && it->first == t[k]) {
+              while (o < old_t.size() && old_t[o] < t[k]) ++o;
+              if (o < old_t.size() && old_t[o] == t[k]) {
                 // Attributed to the file of the node's first reading in this ingest.
-                count(node_rows.first_file(), it->second == w[k] ? "duplicate_of_stored" : "conflict_with_stored");
+                count(node_rows.first_file(), old_w[o] == w[k] ? "duplicate_of_stored" : "conflict_with_stored");
                 continue;
               }
               t[kept] = t[k];
