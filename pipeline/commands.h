@@ -19,7 +19,7 @@ struct GenerateArgs {
 };
 struct IngestArgs {
   std::string config, input, store;
-  std::int64_t memory_budget_mb = 1024;
+  std::int64_t memory_budget_mb = 2048;
 };
 struct RunArgs {
   std::string config, input, store, output;

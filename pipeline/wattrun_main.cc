@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     ingest->add_option("--config", ing.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     ingest->add_option("--input", ing.input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
     ingest->add_option("--store", ing.store, "Store file (created if missing)")->required();
-    ingest->add_option("--memory-budget-mb", ing.memory_budget_mb, "Memory per rank for sorting (MB)");
+    ingest->add_option("--memory-budget-mb", ing.memory_budget_mb, "Memory per rank for the readings being ingested (MB); beyond it they are spilled to disk beside the store");
 
     wattrun::pipeline::RunArgs run;
     auto* run_cmd = app.add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");

@@ -23,7 +23,7 @@ namespace wattrun::ingest {
 struct IngestOptions {
   std::string input_dir;
   std::string store_path;
-  std::int64_t memory_budget_bytes = 1024ll << 20;
+  std::int64_t memory_budget_bytes = 2048ll << 20;  // a month of Eagle on 2 ranks fits
   std::int64_t split_bytes = 64ll << 20;  // plain files larger than this are split
   bool verbose = true;                    // rank 0 prints the summary
 };
