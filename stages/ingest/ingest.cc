@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -566,10 +567,12 @@ std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::in
 }
 
 // Longest-processing-time assignment by the bytes of text to parse (a gzip
-// file's uncompressed size, plus a third for inflating it): the same on
-// every rank, so no communication is needed.
+// file's uncompressed size, plus a third for inflating it), rank 0 starting
+// with `root_load` (the small tables its thread parses meanwhile): the same
+// on every rank, so no communication is needed.
 std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& items,
-                                               const std::vector<InputFile>& files, int ranks) {
+                                               const std::vector<InputFile>& files, int ranks,
+                                               std::int64_t root_load) {
   std::vector<std::size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
   auto cost = [&](const WorkItem& w) {
@@ -580,14 +583,15 @@ std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& item
                    [&](std::size_t a, std::size_t b) { return cost(items[a]) > cost(items[b]); });
   std::vector<std::vector<WorkItem>> per_rank(static_cast<std::size_t>(ranks));
   std::vector<std::int64_t> load(static_cast<std::size_t>(ranks), 0);
+  if (ranks > 1) load[0] = root_load;
   for (std::size_t i : order) {
     const auto r = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
     per_rank[r].push_back(items[i]);
     load[r] += cost(items[i]);
   }
-  // Each rank parses its items in file order: a node's rows then arrive in
-  // time order from each rank (files are written in time order), and the
-  // sort after the exchange only merges a few sorted runs.
+  // Each rank parses its items in file order: a node's chunks then hold its
+  // rows in time order (files are written in time order), and sorting a
+  // node after the exchange moves nothing.
   for (auto& mine : per_rank) {
     std::sort(mine.begin(), mine.end(), [](const WorkItem& a, const WorkItem& b) {
       return a.file != b.file ? a.file < b.file : a.begin < b.begin;
@@ -731,6 +735,9 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
 
   // --- Phase A, rank 0: list inputs, load the catalogue, parse small tables.
   store::Catalogue catalogue;
+  std::future<void> small_tables;  // rank 0: the small tables but nodes.csv
+  std::int64_t small_table_bytes = 0;
+  std::int64_t next_batch = 0;
   std::vector<InputFile> all_files;
   std::vector<InputFile> new_telemetry;
   std::vector<std::string> node_names;
@@ -756,15 +763,11 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         changed_small.push_back(f);
       }
     }
-    IngestSmallTables(config, root, changed_small, &catalogue);
-    if (config.pipeline.strict) {
-      for (const auto& q : catalogue.quality) {
-        if (q.stage != "telemetry" && q.count > 0) {
-          throw Error(q.file + ": " + std::to_string(q.count) + " bad rows (" + q.reason +
-                      "), and pipeline.strict is set");
-        }
-      }
-    }
+    // nodes.csv now (the telemetry needs the node names); the other tables
+    // in a thread, while the ranks parse telemetry.
+    std::vector<InputFile> changed_nodes, changed_other;
+    for (const auto& f : changed_small) (f.kind == "nodes" ? changed_nodes : changed_other).push_back(f);
+    IngestSmallTables(config, root, changed_nodes, &catalogue);
     for (const char* required : {"nodes", "runs", "datasets"}) {
       const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
                         : std::string(required) == "runs" ? !catalogue.runs.empty()
@@ -783,17 +786,39 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       fs::remove_all(tmp_dir);  // leftovers of an interrupted ingest
       fs::create_directories(tmp_dir);
     }
+    next_batch = static_cast<std::int64_t>(catalogue.batch_files.size()) + 1;
+    for (const auto& f : changed_other) small_table_bytes += f.size;
+    // Until it is joined, only this thread touches the catalogue's tables
+    // (it uses no MPI and no HDF5).
+    small_tables = std::async(std::launch::async, [&config, &root, changed_other, &catalogue] {
+      IngestSmallTables(config, root, changed_other, &catalogue);
+    });
   });
+  // Rank 0: the small tables' thread joined (its errors thrown), and the
+  // strict check on what it found.
+  auto join_small_tables = [&] {
+    RunCollectively(comm, [&] {
+      if (!small_tables.valid()) return;
+      small_tables.get();
+      if (!config.pipeline.strict) return;
+      for (const auto& q : catalogue.quality) {
+        if (q.stage != "telemetry" && q.count > 0) {
+          throw Error(q.file + ": " + std::to_string(q.count) + " bad rows (" + q.reason +
+                      "), and pipeline.strict is set");
+        }
+      }
+    });
+  };
   new_telemetry = DeserializeFiles(comm.BroadcastString(SerializeFiles(new_telemetry)));
   node_names = SplitLines(comm.BroadcastString(JoinLines(node_names)));
   summary.telemetry_files_new = static_cast<std::int64_t>(new_telemetry.size());
   summary.files_new = comm.AllSum(summary.files_new);  // only rank 0 counted
   summary.files_unchanged = comm.AllSum(summary.files_unchanged);
-  std::int64_t next_batch = comm.is_root() ? static_cast<std::int64_t>(catalogue.batch_files.size()) + 1 : 0;
   {
-    std::vector<std::int64_t> b{next_batch};
+    std::vector<std::int64_t> b{next_batch, small_table_bytes};
     comm.Broadcast(&b);
     next_batch = b[0];
+    small_table_bytes = b[1];
   }
 
   std::map<std::string, std::int64_t> new_file_batch;
@@ -830,8 +855,11 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     // Small enough pieces that every rank gets a fair share, large enough to stream.
     const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
                                                         options.split_bytes);
+    // Small tables parse ~12x slower a byte than telemetry (rows of many
+    // strings, merged by key): their weight on rank 0 in telemetry bytes.
+    constexpr std::int64_t kSmallTableCostFactor = 12;
     const auto items = AssignItems(MakeWorkItems(new_telemetry, std::min(split, options.split_bytes)), new_telemetry,
-                                   comm.size());
+                                   comm.size(), small_table_bytes * kSmallTableCostFactor);
     RunCollectively(comm, [&] {
       MaybeInjectFault("ingest", comm.rank());
       std::uint32_t item_index = 0;
@@ -846,6 +874,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
       for (const auto& line : SplitLines(w)) summary.warnings.push_back(line);
     }
+    join_small_tables();
     summary.parse_seconds = SecondsSince(t_parse);
     if (config.pipeline.strict && summary.bad_rows > 0) {
       // The first example of each (file, reason), from every rank.
@@ -1034,6 +1063,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     for (const auto& s : serialized) MergeSerializedCounts(s, &counts);
   }
 
+  join_small_tables();  // if there was no telemetry to overlap it with
   // --- Phase E, rank 0: the new catalogue replaces the old one atomically.
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;

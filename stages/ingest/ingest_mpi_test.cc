@@ -194,6 +194,22 @@ TEST_F(IngestMpi, AnIngestOverItsMemoryBudgetSpillsAndWritesTheSameStore) {
   }
 }
 
+TEST_F(IngestMpi, ABrokenSmallTableEndsTheIngestOnEveryRankNamingTheFile) {
+  // runs.csv is parsed by a thread of rank 0 while the ranks parse
+  // telemetry: its error must still end every rank cleanly, and no store is written.
+  const Comm comm = comm_.comm();
+  if (comm.is_root()) Write(fs::path(root_) / "facility" / "runs.csv", "id,when\n1,2\n");
+  comm.Barrier();
+  std::string message;
+  try {
+    Ingest(config_, Options("broken.h5"), comm);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("runs.csv"), std::string::npos) << message;
+  EXPECT_FALSE(fs::exists(Options("broken.h5").store_path));
+}
+
 TEST_F(IngestMpi, ReingestChangesNothingAndANewMonthAppends) {
   const Comm comm = comm_.comm();
   Ingest(config_, Options("store.h5"), comm);
