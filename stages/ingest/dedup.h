@@ -9,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/huge_pages.h"
 #include "core/time.h"
 #include "stages/ingest/reading_chunks.h"
 
@@ -27,10 +28,10 @@ class NodeDeduplicator {
   // and watts(). The vectors are reused from node to node.
   void Load(std::vector<ChunkRef>* refs, ChunkPool* pool, const DropCounter& count);
 
-  const std::vector<TimeMs>& time() const { return time_; }
-  const std::vector<double>& watts() const { return watts_; }
-  std::vector<TimeMs>& mutable_time() { return time_; }
-  std::vector<double>& mutable_watts() { return watts_; }
+  const HugeVector<TimeMs>& time() const { return time_; }
+  const HugeVector<double>& watts() const { return watts_; }
+  HugeVector<TimeMs>& mutable_time() { return time_; }
+  HugeVector<double>& mutable_watts() { return watts_; }
   // File of the node's earliest reading (for counts against the store).
   std::uint32_t first_file() const { return first_file_; }
 
@@ -44,12 +45,13 @@ class NodeDeduplicator {
   std::uint32_t FileOfRow(std::size_t row) const;  // row in line order
 
   const TimeZone& zone_;
-  std::vector<TimeMs> time_;
-  std::vector<double> watts_;
+  // Not zeroed on resize: every element is written before it is read.
+  HugeVector<TimeMs> time_;
+  HugeVector<double> watts_;
   std::vector<Segment> segments_;
   std::vector<std::size_t> permutation_;  // only when rows are out of time order
-  std::vector<TimeMs> sorted_time_;
-  std::vector<double> sorted_watts_;
+  HugeVector<TimeMs> sorted_time_;
+  HugeVector<double> sorted_watts_;
   std::uint32_t first_file_ = 0;
 };
 

@@ -39,8 +39,8 @@ class Dedup : public ::testing::Test {
     dedup.Load(&streams_.refs(0), &pool_, [this](std::uint32_t file, const char* reason) {
       ++dropped_[{file, reason}];
     });
-    time_ = dedup.time();
-    watts_ = dedup.watts();
+    time_.assign(dedup.time().begin(), dedup.time().end());
+    watts_.assign(dedup.watts().begin(), dedup.watts().end());
     first_file_ = dedup.first_file();
   }
 

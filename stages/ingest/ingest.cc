@@ -919,8 +919,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
         if (streams.refs(node).empty()) continue;
         node_rows.Load(&streams.refs(node), &pool, count_drop);
-        std::vector<TimeMs>& t = node_rows.mutable_time();
-        std::vector<double>& w = node_rows.mutable_watts();
+        HugeVector<TimeMs>& t = node_rows.mutable_time();
+        HugeVector<double>& w = node_rows.mutable_watts();
         // Against the store: readings already stored win.
         const std::int64_t old_node = old_store ? old_store->FindNode(node_names[node]) : -1;
         if (old_node >= 0 && !t.empty()) {

@@ -150,7 +150,17 @@ void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambi
 
 void NodeStreams::AppendOutput(const TimeMs* time, const double* watts, std::size_t count) {
   const auto list = static_cast<std::uint32_t>(refs_.size() - 1);
-  for (std::size_t i = 0; i < count; ++i) Append(list, kOutputItem, 0, false, time[i], watts[i]);
+  Tail& tail = tails_[list];
+  while (count > 0) {
+    if (tail.data == nullptr || tail.count == kChunkReadings) Open(list, kOutputItem, 0, false);
+    const std::size_t n = std::min<std::size_t>(count, kChunkReadings - tail.count);
+    std::memcpy(tail.data->time + tail.count, time, n * sizeof(TimeMs));
+    std::memcpy(tail.data->watts + tail.count, watts, n * sizeof(double));
+    tail.count += static_cast<std::uint32_t>(n);
+    time += n;
+    watts += n;
+    count -= n;
+  }
 }
 
 void NodeStreams::Close() {
