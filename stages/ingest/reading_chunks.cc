@@ -145,14 +145,14 @@ void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambi
   ReadingChunk& c = pool_->at(chunk);
   std::memcpy(c.time, time, count * sizeof(TimeMs));
   std::memcpy(c.watts, watts, count * sizeof(double));
-  refs_[node].push_back(ChunkRef{order, -1, chunk, count, kOutputItem, ambiguous});
+  refs_[node].push_back(ChunkRef{order, -1, chunk, count, kNoItem, ambiguous});
 }
 
 void NodeStreams::AppendOutput(const TimeMs* time, const double* watts, std::size_t count) {
   const auto list = static_cast<std::uint32_t>(refs_.size() - 1);
   Tail& tail = tails_[list];
   while (count > 0) {
-    if (tail.data == nullptr || tail.count == kChunkReadings) Open(list, kOutputItem, 0, false);
+    if (tail.data == nullptr || tail.count == kChunkReadings) Open(list, kNoItem, 0, false);
     const std::size_t n = std::min<std::size_t>(count, kChunkReadings - tail.count);
     std::memcpy(tail.data->time + tail.count, time, n * sizeof(TimeMs));
     std::memcpy(tail.data->watts + tail.count, watts, n * sizeof(double));

@@ -88,7 +88,8 @@ class ChunkPool {
 // the next chunk is opened, the lists are spilled or Close() is called.
 class NodeStreams {
  public:
-  static constexpr std::uint32_t kOutputItem = ~0u;
+  // The `item` of chunks not parsed here: received from another rank, or output.
+  static constexpr std::uint32_t kNoItem = ~0u;
 
   NodeStreams(std::size_t nodes, ChunkPool* pool);
 
