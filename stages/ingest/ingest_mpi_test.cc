@@ -263,15 +263,16 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
   ASSERT_EQ(t.size(), 9u + 2u + 2u);
   EXPECT_TRUE(std::is_sorted(t.begin(), t.end()));
   EXPECT_EQ(std::adjacent_find(t.begin(), t.end()), t.end());
-  // In place (memory-mapped batches, the normal case) and through HDF5.
-  for (const bool mapped : {true, false}) {
-    if (mapped) {
-      ::unsetenv("WATTRUN_NO_MMAP");
-    } else {
-      ::setenv("WATTRUN_NO_MMAP", "1", 1);
-    }
+  // Read directly with pread (the default), in place through memory maps
+  // (WATTRUN_MMAP=1), and through HDF5 (WATTRUN_NO_MMAP=1).
+  for (const std::string mode : {"pread", "mmap", "hdf5"}) {
+    ::unsetenv("WATTRUN_NO_MMAP");
+    ::unsetenv("WATTRUN_MMAP");
+    if (mode == "mmap") ::setenv("WATTRUN_MMAP", "1", 1);
+    if (mode == "hdf5") ::setenv("WATTRUN_NO_MMAP", "1", 1);
+    SCOPED_TRACE(mode);
     store::TelemetryReader reader(Options("store.h5").store_path);
-    EXPECT_EQ(reader.MappedBatches(), mapped ? 3u : 0u);
+    EXPECT_EQ(reader.MappedBatches(), mode == "hdf5" ? 0u : 3u);
     std::vector<TimeMs> probes;
     for (const TimeMs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
     probes.push_back(std::numeric_limits<TimeMs>::min());
@@ -303,6 +304,7 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
     }
   }
   ::unsetenv("WATTRUN_NO_MMAP");
+  ::unsetenv("WATTRUN_MMAP");
 }
 
 // A batch cut short after the reader opened it (batches are never modified

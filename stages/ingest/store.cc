@@ -300,12 +300,16 @@ struct TelemetryReader::Batch {
   h5::H5Id time;
   h5::H5Id watts;
   // When the batch holds its readings as plain arrays (as wattrun writes
-  // it), they are read directly: small reads with pread(2) (no HDF5 call
-  // overhead), and the pass's chunks in place through a memory map of just
-  // the chunk (no copy through read(2); unmapped after the visit, so
-  // resident memory stays at one chunk). Batches are never modified once
-  // renamed into place.
+  // it), they are read directly with pread(2) into reused buffers (no HDF5
+  // call overhead). With WATTRUN_MMAP=1 the pass's chunks are instead read
+  // in place through a memory map of just the chunk (no copy; unmapped after
+  // the visit, so resident memory stays at one chunk): faster where page
+  // faults are cheap, but on VMs where they are not it was 3-10x slower than
+  // the copy (scale-1 pass, 2 ranks: 20-40 s mapped, 3.7-8.4 s with pread),
+  // so the copy is the default. Batches are never modified once renamed
+  // into place.
   int fd = -1;
+  bool map_chunks = false;
   std::int64_t time_at = -1;   // file offset of time[0]
   std::int64_t watts_at = -1;  // file offset of watts[0]
 
@@ -319,7 +323,10 @@ struct TelemetryReader::Batch {
   bool plain() const { return fd >= 0; }
 
   void OpenPlain(std::int64_t rows) {
-    if (rows == 0 || std::getenv("WATTRUN_NO_MMAP") != nullptr) return;  // the variable: to test the fallback
+    // WATTRUN_NO_MMAP=1: every read through HDF5 (the fallback, for tests).
+    if (rows == 0 || std::getenv("WATTRUN_NO_MMAP") != nullptr) return;
+    const char* map = std::getenv("WATTRUN_MMAP");
+    map_chunks = map != nullptr && std::string(map) == "1";
     const std::int64_t t = PlainArrayOffset(time.get(), H5T_NATIVE_INT64);
     const std::int64_t w = PlainArrayOffset(watts.get(), H5T_NATIVE_DOUBLE);
     if (t < 0 || w < 0) return;
@@ -584,7 +591,7 @@ TelemetryReader::MappedReadings::~MappedReadings() {
 
 bool TelemetryReader::MapReadings(std::size_t batch, std::int64_t offset, std::int64_t count, MappedReadings* out) {
   const Batch& b = *batches_[batch];
-  if (!b.plain() || count <= 0) return false;
+  if (!b.plain() || !b.map_chunks || count <= 0) return false;
   static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
   const void* arrays[2] = {nullptr, nullptr};
   const std::int64_t starts[2] = {b.time_at, b.watts_at};

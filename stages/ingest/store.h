@@ -90,7 +90,8 @@ class TelemetryReader {
   std::int64_t ReadingCount(std::size_t node) const;
   std::int64_t TotalReadings() const;
   std::int64_t bytes_read() const { return bytes_read_; }
-  // Batches read in place through a memory map (the others through HDF5).
+  // Batches whose readings are read directly, with pread or (WATTRUN_MMAP=1)
+  // through memory maps; the others through HDF5.
   std::size_t MappedBatches() const;
 
   // Index of a node in nodes(), or -1.
