@@ -12,6 +12,23 @@
 namespace wattrun {
 namespace {
 
+// `edits` random byte deletions, insertions and replacements (from `noise`).
+void MutateRandomly(int edits, const std::string& noise, std::mt19937* random, std::string* line) {
+  for (int e = 0; e < edits; ++e) {
+    const std::size_t at = (*random)() % (line->size() + 1);
+    switch ((*random)() % 3) {
+      case 0:
+        if (at < line->size()) line->erase(at, 1);
+        break;
+      case 1:
+        line->insert(at, 1, noise[(*random)() % noise.size()]);
+        break;
+      default:
+        if (at < line->size()) (*line)[at] = noise[(*random)() % noise.size()];
+    }
+  }
+}
+
 TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
   return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000;
 }
@@ -175,19 +192,7 @@ TEST(ParseTelemetryLine, RandomBytesNeverCrash) {
   for (int i = 0; i < 100000; ++i) {
     std::string line = base;
     const int edits = 1 + static_cast<int>(random() % 4);
-    for (int e = 0; e < edits; ++e) {
-      const std::size_t at = random() % (line.size() + 1);
-      switch (random() % 3) {
-        case 0:
-          if (at < line.size()) line.erase(at, 1);
-          break;
-        case 1:
-          line.insert(at, 1, noise[random() % noise.size()]);
-          break;
-        default:
-          if (at < line.size()) line[at] = noise[random() % noise.size()];
-      }
-    }
+    MutateRandomly(edits, noise, &random, &line);
     const TelemetryRowError error = ParseTelemetryLine(line, columns, butter, &row);
     if (error == TelemetryRowError::kNone) {
       EXPECT_FALSE(row.node.empty()) << line;
@@ -452,19 +457,7 @@ TEST(ParseTelemetryLine, MatchesPlainParseOnRandomLines) {
           line += fields[f];
         }
         const int edits = static_cast<int>(random() % 6) - 3;  // half the lines are kept
-        for (int e = 0; e < edits; ++e) {
-          const std::size_t at = random() % (line.size() + 1);
-          switch (random() % 3) {
-            case 0:
-              if (at < line.size()) line.erase(at, 1);
-              break;
-            case 1:
-              line.insert(at, 1, noise[random() % noise.size()]);
-              break;
-            default:
-              if (at < line.size()) line[at] = noise[random() % noise.size()];
-          }
-        }
+        MutateRandomly(edits, noise, &random, &line);
         if (random() % 4 == 0) line += "\r";
         ExpectSameAsReference(line, columns, policy, &cache);
         if (HasFatalFailure()) return;
