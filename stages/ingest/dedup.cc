@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <numeric>
+#include <tuple>
 #include <utility>
 
 namespace wattrun::ingest {
@@ -52,6 +53,33 @@ void NodeDeduplicator::Load(std::vector<ChunkRef>* refs, ChunkPool* pool, const 
   for (std::size_t k = 1; k < rows; ++k) {
     if (time_[k] == time_[kept - 1]) [[unlikely]] {
       count(FileOfRow(line_row(k)), watts_[k] == watts_[kept - 1] ? "duplicate" : "conflict");
+      continue;
+    }
+    time_[kept] = time_[k];
+    watts_[kept] = watts_[k];
+    ++kept;
+  }
+  time_.resize(kept);
+  watts_.resize(kept);
+}
+
+void NodeDeduplicator::DropStored(std::vector<TimeMs>* stored_time, std::vector<double>* stored_watts,
+                                  const DropCounter& count) {
+  std::vector<TimeMs>& st = *stored_time;
+  std::vector<double>& sw = *stored_watts;
+  if (st.empty() || time_.empty()) return;
+  if (!std::is_sorted(st.begin(), st.end())) {
+    std::vector<std::pair<TimeMs, double>> stored;
+    for (std::size_t k = 0; k < st.size(); ++k) stored.emplace_back(st[k], sw[k]);
+    std::sort(stored.begin(), stored.end());
+    for (std::size_t k = 0; k < stored.size(); ++k) std::tie(st[k], sw[k]) = stored[k];
+  }
+  // Both sorted: one merge-like walk.
+  std::size_t kept = 0, o = 0;
+  for (std::size_t k = 0; k < time_.size(); ++k) {
+    while (o < st.size() && st[o] < time_[k]) ++o;
+    if (o < st.size() && st[o] == time_[k]) {
+      count(first_file_, sw[o] == watts_[k] ? "duplicate_of_stored" : "conflict_with_stored");
       continue;
     }
     time_[kept] = time_[k];

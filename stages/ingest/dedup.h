@@ -28,10 +28,15 @@ class NodeDeduplicator {
   // and watts(). The vectors are reused from node to node.
   void Load(std::vector<ChunkRef>* refs, ChunkPool* pool, const DropCounter& count);
 
+  // Drops the loaded readings whose instant the store already holds (stored
+  // readings win), counted for first_file() as "duplicate_of_stored" or
+  // "conflict_with_stored". `stored_*`: the node's stored readings over the
+  // loaded time range, sorted per batch (sorted here when several batches
+  // interleave).
+  void DropStored(std::vector<TimeMs>* stored_time, std::vector<double>* stored_watts, const DropCounter& count);
+
   const HugeVector<TimeMs>& time() const { return time_; }
   const HugeVector<double>& watts() const { return watts_; }
-  HugeVector<TimeMs>& mutable_time() { return time_; }
-  HugeVector<double>& mutable_watts() { return watts_; }
   // File of the node's earliest reading (for counts against the store).
   std::uint32_t first_file() const { return first_file_; }
 

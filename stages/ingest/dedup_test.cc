@@ -33,12 +33,13 @@ class Dedup : public ::testing::Test {
   void Add(std::uint32_t item, std::uint32_t file, std::uint64_t offset, TimeMs t, double w, bool ambiguous = false) {
     streams_.Append(0, item, Order(file, offset), ambiguous, t, w);
   }
-  void Run(const TimeZone& zone) {
+  // Loads the node, then drops what `stored_*` already holds (if anything).
+  void Run(const TimeZone& zone, std::vector<TimeMs> stored_time = {}, std::vector<double> stored_watts = {}) {
     streams_.Close();
     NodeDeduplicator dedup(zone);
-    dedup.Load(&streams_.refs(0), &pool_, [this](std::uint32_t file, const char* reason) {
-      ++dropped_[{file, reason}];
-    });
+    const DropCounter count = [this](std::uint32_t file, const char* reason) { ++dropped_[{file, reason}]; };
+    dedup.Load(&streams_.refs(0), &pool_, count);
+    dedup.DropStored(&stored_time, &stored_watts, count);
     time_.assign(dedup.time().begin(), dedup.time().end());
     watts_.assign(dedup.watts().begin(), dedup.watts().end());
     first_file_ = dedup.first_file();
@@ -97,6 +98,21 @@ TEST_F(Dedup, TheRepeatedHourIsDaylightTimeOnTheFirstPassAndStandardTimeOnTheSec
                                         utc_0130_mst + kMinute}));
   EXPECT_EQ(watts_, (std::vector<double>{1, 2, 3, 4, 5}));
   EXPECT_TRUE(dropped_.empty());
+}
+
+TEST_F(Dedup, ReadingsAlreadyStoredWinAndAreCountedForTheNodesFirstFile) {
+  const TimeZone utc = TimeZone::Load("UTC");
+  Add(0, 2, 10, 1 * kMinute, 10);
+  Add(0, 2, 20, 2 * kMinute, 20);
+  Add(0, 2, 30, 3 * kMinute, 30);
+  Add(0, 3, 10, 4 * kMinute, 40);
+  // Two stored batches, each sorted, not sorted together: 3 min (other
+  // watts: a conflict), then 2 min (same watts: a duplicate) and 9 min.
+  Run(utc, {3 * kMinute, 2 * kMinute, 9 * kMinute}, {31, 20, 90});
+  EXPECT_EQ(time_, (std::vector<TimeMs>{1 * kMinute, 4 * kMinute}));
+  EXPECT_EQ(watts_, (std::vector<double>{10, 40}));
+  EXPECT_EQ(dropped_, (std::map<std::pair<std::uint32_t, std::string>, int>{{{2, "conflict_with_stored"}, 1},
+                                                                            {{2, "duplicate_of_stored"}, 1}}));
 }
 
 TEST_F(Dedup, SpilledChunksGiveTheSameResult) {

@@ -16,7 +16,6 @@
 #include <limits>
 #include <map>
 #include <numeric>
-#include <tuple>
 #include <unordered_map>
 
 #include "core/csv.h"
@@ -907,10 +906,10 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     RunCollectively(comm, [&] {
       std::unique_ptr<store::TelemetryReader> old_store;
       if (next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(store_path);
-      auto count = [&](std::uint32_t file, const char* reason) { ++counts[CountKey{file, reason}].count; };
-      const DropCounter count_drop = [&](std::uint32_t file, const char* reason) {
+      const DropCounter count = [&](std::uint32_t file, const char* reason) { ++counts[CountKey{file, reason}].count; };
+      const DropCounter count_in_ingest = [&](std::uint32_t file, const char* reason) {
         count(file, reason);
-        ++(reason[0] == 'd' ? duplicates : conflicts);
+        ++(std::strcmp(reason, "duplicate") == 0 ? duplicates : conflicts);
       };
       NodeDeduplicator node_rows(policy.zone);
       std::vector<TimeMs> old_t;
@@ -918,40 +917,16 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       const auto r = static_cast<std::size_t>(comm.rank());
       for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
         if (streams.refs(node).empty()) continue;
-        node_rows.Load(&streams.refs(node), &pool, count_drop);
-        HugeVector<TimeMs>& t = node_rows.mutable_time();
-        HugeVector<double>& w = node_rows.mutable_watts();
+        node_rows.Load(&streams.refs(node), &pool, count_in_ingest);
+        const HugeVector<TimeMs>& t = node_rows.time();
         // Against the store: readings already stored win.
         const std::int64_t old_node = old_store ? old_store->FindNode(node_names[node]) : -1;
         if (old_node >= 0 && !t.empty()) {
           old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
-          if (!old_t.empty()) {
-            // Each batch's readings come sorted; several batches are sorted together.
-            if (!std::is_sorted(old_t.begin(), old_t.end())) {
-              std::vector<std::pair<TimeMs, double>> old;
-              for (std::size_t k = 0; k < old_t.size(); ++k) old.emplace_back(old_t[k], old_w[k]);
-              std::sort(old.begin(), old.end());
-              for (std::size_t k = 0; k < old.size(); ++k) std::tie(old_t[k], old_w[k]) = old[k];
-            }
-            // Both sorted: one merge-like walk.
-            std::size_t kept = 0, o = 0;
-            for (std::size_t k = 0; k < t.size(); ++k) {
-              while (o < old_t.size() && old_t[o] < t[k]) ++o;
-              if (o < old_t.size() && old_t[o] == t[k]) {
-                // Attributed to the file of the node's first reading in this ingest.
-                count(node_rows.first_file(), old_w[o] == w[k] ? "duplicate_of_stored" : "conflict_with_stored");
-                continue;
-              }
-              t[kept] = t[k];
-              w[kept] = w[k];
-              ++kept;
-            }
-            t.resize(kept);
-            w.resize(kept);
-          }
+          node_rows.DropStored(&old_t, &old_w, count);
         }
         if (t.empty()) continue;
-        streams.AppendOutput(t.data(), w.data(), t.size());
+        streams.AppendOutput(t.data(), node_rows.watts().data(), t.size());
         node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
       }
       streams.Close();
