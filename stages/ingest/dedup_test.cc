@@ -118,7 +118,7 @@ TEST_F(Dedup, ReadingsAlreadyStoredWinAndAreCountedForTheNodesFirstFile) {
 TEST_F(Dedup, SpilledChunksGiveTheSameResult) {
   const TimeZone utc = TimeZone::Load("UTC");
   for (int k = 0; k < 3000; ++k) Add(0, 0, static_cast<std::uint64_t>(k), (k % 1500) * kMinute, k % 1500);
-  streams_.SpillAll();
+  streams_.SpillDownTo(0);
   Run(utc);
   ASSERT_EQ(time_.size(), 1500u);
   EXPECT_EQ(time_.back(), 1499 * kMinute);

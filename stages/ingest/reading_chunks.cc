@@ -167,13 +167,6 @@ void NodeStreams::Close() {
   for (std::uint32_t list = 0; list < refs_.size(); ++list) CloseTail(list);
 }
 
-void NodeStreams::SpillAll() {
-  Close();
-  for (auto& list : refs_) {
-    for (ChunkRef& ref : list) pool_->Spill(&ref);
-  }
-}
-
 void NodeStreams::SpillDownTo(std::int64_t max_chunks_in_use) {
   auto spill_list = [&](std::uint32_t list) {
     CloseTail(list);

@@ -48,7 +48,7 @@ inline constexpr int kOrderOffsetBits = 40;  // 1 TiB per file; 2^24 files per i
 inline std::uint32_t FileOfOrder(std::uint64_t order) { return static_cast<std::uint32_t>(order >> kOrderOffsetBits); }
 
 // Chunks in slabs of huge pages, reused through a free list. Capacity is a
-// soft limit that the callers keep by spilling (NodeStreams::SpillAll).
+// soft limit that the callers keep by spilling (NodeStreams::SpillDownTo).
 class ChunkPool {
  public:
   ChunkPool(std::int64_t capacity_bytes, std::string spill_path);
@@ -69,7 +69,6 @@ class ChunkPool {
   std::int64_t chunks_in_use() const { return in_use_; }
   std::int64_t capacity_chunks() const { return max_chunks_; }
   std::int64_t spilled_bytes() const { return spill_end_; }
-  const std::string& spill_path() const { return spill_path_; }
 
  private:
   void Free(std::uint32_t chunk);
@@ -112,17 +111,15 @@ class NodeStreams {
 
   // Closes every open chunk, so that refs() holds every reading.
   void Close();
-  // Spills every pooled chunk of every list to the spill file.
-  void SpillAll();
   // Spills whole lists, the last nodes' first (they are sorted last), until
-  // at most `max_chunks_in_use` chunks remain in the pool: a pool just over
-  // its capacity writes out only what it must, not everything it holds.
+  // at most `max_chunks_in_use` chunks remain in the pool (0: all of them):
+  // a pool just over its capacity writes out only what it must, not
+  // everything it holds.
   void SpillDownTo(std::int64_t max_chunks_in_use);
 
   std::vector<ChunkRef>& refs(std::uint32_t node) { return refs_[node]; }
   std::vector<ChunkRef>& output_refs() { return refs_.back(); }
   std::int64_t readings(std::uint32_t node) const;  // after Close()
-  std::size_t nodes() const { return refs_.size() - 1; }
   ChunkPool& pool() { return *pool_; }
 
  private:
