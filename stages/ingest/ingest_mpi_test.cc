@@ -272,7 +272,7 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
     if (mode == "hdf5") ::setenv("WATTRUN_NO_MMAP", "1", 1);
     SCOPED_TRACE(mode);
     store::TelemetryReader reader(Options("store.h5").store_path);
-    EXPECT_EQ(reader.MappedBatches(), mode == "hdf5" ? 0u : 3u);
+    EXPECT_EQ(reader.DirectBatches(), mode == "hdf5" ? 0u : 3u);
     std::vector<TimeMs> probes;
     for (const TimeMs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
     probes.push_back(std::numeric_limits<TimeMs>::min());
@@ -316,7 +316,7 @@ TEST_F(IngestMpi, ABatchTruncatedUnderTheReaderIsAnErrorNamingTheFile) {
   if (!comm.is_root()) return;
   const std::string store_path = Options("store.h5").store_path;
   store::TelemetryReader reader(store_path);
-  ASSERT_EQ(reader.MappedBatches(), 1u);
+  ASSERT_EQ(reader.DirectBatches(), 1u);
   const fs::path batch = fs::path(store_path).parent_path() / store::ReadCatalogue(store_path).batch_files[0];
   fs::resize_file(batch, 64);
   try {

@@ -609,7 +609,7 @@ bool TelemetryReader::MapReadings(std::size_t batch, std::int64_t offset, std::i
   return true;
 }
 
-std::size_t TelemetryReader::MappedBatches() const {
+std::size_t TelemetryReader::DirectBatches() const {
   std::size_t n = 0;
   for (const auto& b : batches_) n += b->plain() ? 1 : 0;
   return n;

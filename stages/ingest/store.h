@@ -92,7 +92,7 @@ class TelemetryReader {
   std::int64_t bytes_read() const { return bytes_read_; }
   // Batches whose readings are read directly, with pread or (WATTRUN_MMAP=1)
   // through memory maps; the others through HDF5.
-  std::size_t MappedBatches() const;
+  std::size_t DirectBatches() const;
 
   // Index of a node in nodes(), or -1.
   std::int64_t FindNode(const std::string& name) const;
