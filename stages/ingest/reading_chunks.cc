@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/huge_pages.h"
 
 namespace wattrun::ingest {
@@ -16,30 +17,6 @@ namespace {
 
 // 16 MiB slabs: few allocations, and a whole number of 2 MiB huge pages.
 constexpr std::size_t kSlabChunks = 2048;
-
-void WriteFully(int fd, const void* data, std::size_t bytes, std::int64_t offset, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (bytes > 0) {
-    const ssize_t n = ::pwrite(fd, p, bytes, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(path + ": write failed (disk full?): " + std::strerror(n < 0 ? errno : ENOSPC));
-    p += n;
-    bytes -= static_cast<std::size_t>(n);
-    offset += n;
-  }
-}
-
-void ReadFully(int fd, void* data, std::size_t bytes, std::int64_t offset, const std::string& path) {
-  char* p = static_cast<char*>(data);
-  while (bytes > 0) {
-    const ssize_t n = ::pread(fd, p, bytes, offset);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw Error(path + ": short read of the ingest's spill file");
-    p += n;
-    bytes -= static_cast<std::size_t>(n);
-    offset += n;
-  }
-}
 
 }  // namespace
 
@@ -90,8 +67,8 @@ void ChunkPool::Spill(ChunkRef* ref) {
   }
   const ReadingChunk& c = at(ref->chunk);
   const std::size_t bytes = ref->count * sizeof(TimeMs);
-  WriteFully(spill_fd_, c.time, bytes, spill_end_, spill_path_);
-  WriteFully(spill_fd_, c.watts, bytes, spill_end_ + static_cast<std::int64_t>(bytes), spill_path_);
+  PwriteAll(spill_fd_, spill_path_, spill_end_, bytes, c.time);
+  PwriteAll(spill_fd_, spill_path_, spill_end_ + static_cast<std::int64_t>(bytes), bytes, c.watts);
   ref->spill_offset = spill_end_;
   spill_end_ += static_cast<std::int64_t>(2 * bytes);
   Free(ref->chunk);
@@ -106,8 +83,8 @@ void ChunkPool::Take(ChunkRef* ref, TimeMs* time, double* watts) {
     std::memcpy(watts, c.watts, bytes);
     Free(ref->chunk);
   } else if (ref->count > 0) {
-    ReadFully(spill_fd_, time, bytes, ref->spill_offset, spill_path_);
-    ReadFully(spill_fd_, watts, bytes, ref->spill_offset + static_cast<std::int64_t>(bytes), spill_path_);
+    PreadAll(spill_fd_, spill_path_, ref->spill_offset, bytes, time);
+    PreadAll(spill_fd_, spill_path_, ref->spill_offset + static_cast<std::int64_t>(bytes), bytes, watts);
   }
   *ref = ChunkRef{};
 }

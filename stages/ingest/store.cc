@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 namespace wattrun::store {
 namespace fs = std::filesystem;
@@ -279,20 +280,6 @@ std::int64_t PlainArrayOffset(hid_t dataset, hid_t native) {
 
 }  // namespace
 
-// Reads `bytes` at `offset` of a file into `out`, or throws naming the file.
-void PreadAll(int fd, const std::string& path, std::int64_t offset, std::size_t bytes, void* out) {
-  auto* dst = static_cast<char*>(out);
-  while (bytes > 0) {
-    const ssize_t n = ::pread(fd, dst, bytes, offset);
-    if (n <= 0) {
-      throw Error(path + ": read failed at byte " + std::to_string(offset) + ": " +
-                  (n == 0 ? std::string("file is truncated") : std::strerror(errno)));
-    }
-    dst += n;
-    offset += n;
-    bytes -= static_cast<std::size_t>(n);
-  }
-}
 
 struct TelemetryReader::Batch {
   std::string path;
