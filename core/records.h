@@ -20,6 +20,25 @@ struct JobRecord {
   std::optional<TimeMs> end;  // empty: `Unknown` (still running)
   std::string state;
   bool has_start = true;  // false for `Unknown`/`None` start (never ran)
+  // Optional sacct columns (spec section 4); empty / absent when the export
+  // lacks the column or its value is unreadable (counted as a bad value).
+  std::string user;
+  std::string account;
+  std::string partition;
+  std::optional<std::int64_t> alloc_cpus;       // AllocCPUS (> 0 when set)
+  std::optional<std::int64_t> tres_cpus;        // cpu= of AllocTRES (> 0 when set)
+  std::optional<std::int64_t> tres_gpus;        // gres/gpu= or gres/gpu:TYPE= summed
+  std::optional<double> consumed_energy_j;      // ConsumedEnergyRaw, joules, as given
+  // Where the attempt's first line is (file relative to the facility
+  // directory, 1-based line): sacct order is sorted paths, then lines.
+  std::string file;
+  std::int64_t line = 0;
+};
+
+// One row of carbon_intensity.csv: g CO2 per kWh from `time` (UTC) on.
+struct CarbonIntensityRecord {
+  TimeMs time = 0;
+  double g_per_kwh = 0.0;
 };
 
 // One row of runs.csv. Unparseable fields leave `bad_reason` set and the

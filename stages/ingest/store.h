@@ -55,6 +55,7 @@ struct Catalogue {
   std::vector<NodeRecord> nodes;
   std::vector<DatasetRecord> datasets;
   std::vector<LossRecord> losses;
+  std::vector<CarbonIntensityRecord> carbon_intensity;  // carbon_intensity.csv, in time order
   std::vector<BadRowCount> quality;  // telemetry bad rows, duplicates, ...
   std::vector<std::string> batch_files;  // relative to the catalogue's directory
   std::string config_facility;  // facility name of the config that ingested
