@@ -9,6 +9,7 @@
 
 #include "core/memory_hierarchy.h"
 #include "core/quantile.h"
+#include "core/time.h"
 #include "stages/idle/idle.h"
 #include "stages/standardize/standardize.h"
 
@@ -33,6 +34,10 @@ struct RunRow {
   std::optional<double> std_energy_j;
   std::optional<double> non_overhead_energy_j;
   std::optional<double> non_overhead_run_time_s;
+  // Extra columns after the required ones (spec section 4, "Runs too"):
+  // P_idle[type] * run_time and energy minus it, where energy is defined.
+  std::optional<double> idle_energy_j;
+  std::optional<double> dynamic_energy_j;
   // Run description, for the model and the report.
   std::string dataset;
   std::string shape;
@@ -115,6 +120,70 @@ struct ClassMemory {
   MemoryHierarchy levels;  // ascending; the last one is main memory (RAM/VRAM)
 };
 
+// One row of jobs_energy.csv (spec section 5): a sacct allocation, in sacct
+// order. Numbers are empty (nullopt) for not_started jobs.
+struct JobRow {
+  std::string job_id;
+  std::string user;
+  std::string account;
+  std::string partition;
+  std::string state;   // as sacct writes it ("CANCELLED by 123")
+  std::string status;  // spec section 4: not_started ... ok
+  std::string node_list;  // as sacct writes it
+  std::optional<TimeMs> start;
+  std::optional<TimeMs> end;  // running: the store's last instant
+  std::int64_t nodes = 0;     // nodes in the expanded list
+  std::optional<std::int64_t> alloc_cpus;
+  std::optional<double> run_time_s;
+  std::optional<double> node_hours;
+  std::optional<std::int64_t> samples;
+  std::optional<double> missing_s;
+  std::optional<double> energy_j;
+  std::optional<double> idle_energy_j;
+  std::optional<double> dynamic_energy_j;
+  std::optional<double> carbon_g;
+  std::optional<double> slurm_energy_j;  // ConsumedEnergyRaw as given
+};
+
+// A job's part on one of its nodes (results.h5 only; `wattrun job` shows it).
+struct JobNodeRow {
+  std::size_t job = 0;  // index into jobs
+  std::string node;
+  std::string node_type;  // empty: not in nodes.csv
+  double weight_cpus = 0;  // w_j on this node
+  double node_cpus = 0;    // C_h (0 when unknown)
+  std::int64_t samples = 0;
+  double missing_s = 0;
+  double energy_j = 0;
+  double idle_energy_j = 0;
+};
+
+// One row of usage.csv: (month, partition, account, user) with a job in it.
+struct UsageRow {
+  std::string month;  // YYYY-MM in the scheduler's zone
+  std::string partition;
+  std::string account;
+  std::string user;
+  std::int64_t jobs = 0;  // job-months
+  double node_hours = 0;
+  double energy_j = 0;
+  double idle_energy_j = 0;
+  double dynamic_energy_j = 0;
+  double carbon_g = 0;
+};
+
+// One row of ledger.csv: (month, node type).
+struct LedgerRow {
+  std::string month;
+  std::string node_type;
+  std::int64_t nodes = 0;  // nodes of the type with a reading in the month
+  std::int64_t readings = 0;
+  double metered_energy_j = 0;
+  double job_energy_j = 0;
+  double unallocated_energy_j = 0;
+  double missing_s = 0;
+};
+
 struct PipelineResults {
   std::vector<RunRow> runs;
   std::vector<FeatureRow> features;
@@ -127,6 +196,14 @@ struct PipelineResults {
   std::vector<standardize::Overhead> overheads;
   std::vector<ModelResult> models;
   std::vector<PredictionRow> predictions;
+  // Facility accounting (spec sections 4-5).
+  std::vector<JobRow> jobs;
+  std::vector<JobNodeRow> job_nodes;
+  std::vector<UsageRow> usage;
+  std::vector<LedgerRow> ledger;
+  // carbon_intensity.csv as used (UTC ms, g/kWh); empty: the constant
+  // carbon_g_per_kwh held throughout.
+  std::vector<std::pair<TimeMs, double>> carbon_intensity;
   // Energy-loss and carbon summaries are derived by the report from these.
   std::vector<std::string> loss_experiment;
   std::vector<std::int64_t> loss_epoch;
