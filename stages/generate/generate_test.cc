@@ -424,19 +424,24 @@ TEST(Generate, SacctAndRunsJoin) {
   for (const auto& e : fs::directory_iterator(dir + "/sacct")) {
     const std::vector<std::string> lines = Lines(ReadAll(e.path().string()));
     const std::vector<std::string> header = Split(lines[0], '|');
+    auto col = [&](const char* name) {
+      return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+    };
+    const std::size_t job_id = col("JobID"), node_list = col("NodeList"), end = col("End");
+    ASSERT_LT(std::max({job_id, node_list, end}), header.size());
     for (std::size_t i = 1; i < lines.size(); ++i) {
       const std::vector<std::string> f = Split(lines[i], '|');
       if (f.size() != header.size()) continue;  // an injected bad line
-      const std::string& id = f[0];
+      const std::string& id = f[job_id];
       if (id.find('.') != std::string::npos) {
         steps.insert(id.substr(0, id.find('.')));
         continue;
       }
       array = array || id.find('_') != std::string::npos;
       het = het || id.find('+') != std::string::npos;
-      zero_padded = zero_padded || f[7].find("u0") != std::string::npos;
-      unknown_end = unknown_end || f[10] == "Unknown";
-      job_nodes[id] = ExpandHostlist(f[7]);
+      zero_padded = zero_padded || f[node_list].find("u0") != std::string::npos;
+      unknown_end = unknown_end || f[end] == "Unknown";
+      job_nodes[id] = ExpandHostlist(f[node_list]);
     }
   }
   EXPECT_TRUE(array);
