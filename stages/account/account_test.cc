@@ -370,6 +370,27 @@ TEST(Account, SplittingANodeIntoTwoUnitsGivesTheSameTotals) {
   }
 }
 
+TEST(Account, AReadingAtAJobsEndBelongsToTheUnitHoldingThatInstant) {
+  // Readings 0..600 s every 60 s; job [0,300] ends on the reading at 300 s.
+  // Split at T = 300 s: [-inf,T) holds 0..240 (5 samples), [T,+inf) the one
+  // at 300; with the neighbours the energy is still 100 W * 300 s.
+  Scenario sc;
+  sc.nodes = {Node("n1", 36), Node("n2", 36)};
+  sc.series["n1"] = Constant(kT0, kT0 + 600 * S, 60 * S, 100);
+  sc.series["n2"] = Constant(kT0, kT0 + 600 * S, 60 * S, 100);
+  sc.jobs = {Job("A", "n1", kT0, kT0 + 300 * S)};
+  sc.options = Options(kT0, kT0 + 600 * S);
+  const AccountSetup setup = BuildAccountSetup(sc.jobs, sc.nodes, sc.options);
+  const AccountPartial partial = RunSplit(setup, sc, kT0 + 300 * S);
+  std::int64_t left = 0, right = 0;
+  for (const JobPart& p : partial.job_parts()) (p.unit == 10 ? left : right) += p.samples;
+  EXPECT_EQ(left, 5);
+  EXPECT_EQ(right, 1);
+  const auto r = FinalizeAccount(setup, partial, {}, {"cpu1"});
+  EXPECT_EQ(*r.jobs[0].samples, 6);
+  EXPECT_NEAR(*r.jobs[0].energy_j, 30000.0, 1e-9);
+}
+
 TEST(Account, ExclusiveJobEnergyIsThePlainLinearIntegral) {
   const Scenario sc = RandomScenario(5);
   const Series& s = sc.series.at("n1");

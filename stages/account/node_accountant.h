@@ -28,9 +28,11 @@ class NodeAccountant {
   NodeAccountant(const AccountSetup& setup, const std::string& node, TimeMs from, TimeMs until,
                  std::uint32_t unit_index);
 
-  // Readings in increasing time, in any chunking, including at most one
-  // neighbour before `from` and one at or after `until` (they shape the
-  // integrals at the edges; they are never counted as samples).
+  // Readings in strictly increasing time (the store's order; not checked,
+  // to keep the loop at a few adds), in any chunking, including the
+  // neighbour before `from` and the one at or after `until` when the node
+  // has them (they shape the integrals at the edges and are never counted
+  // as samples; further readings outside the range only cost time).
   void Add(const TimeMs* time, const double* watts, std::size_t n);
   // Appends what the unit learned to partial. Call once, after the last Add.
   void Finish(AccountPartial* partial);
