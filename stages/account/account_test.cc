@@ -453,9 +453,12 @@ TEST(Account, LedgerIdentityOnARandomScenario) {
   EXPECT_NEAR(metered, plain, 1e-9 * plain);
 }
 
-// Not a check: prints what the hot loop costs per reading on 1e7 readings
-// (one node, 200 jobs, a month boundary and hourly carbon intensity).
-TEST(Account, HotLoopCostPerReading) {
+// Not a check: what the hot loop costs per reading on 1e7 synthetic
+// readings of one node with 200 jobs, with and without an hourly carbon
+// intensity (a change point every 60 readings). Measured on the build
+// machine's two cores while other builds shared them (load 3-5): 1.4-1.8 ns
+// with a constant intensity, 2.6-4 ns with an hourly one.
+double NanosecondsPerReading(bool hourly_intensity, std::size_t* segments) {
   constexpr std::size_t kReadings = 10'000'000, kChunk = 1 << 16;
   std::vector<JobRecord> jobs;
   for (int j = 0; j < 200; ++j) {
@@ -463,7 +466,9 @@ TEST(Account, HotLoopCostPerReading) {
     jobs.push_back(Job(std::string("b").append(std::to_string(j)), "n1", start, start + 4000 * 60 * S, 12));
   }
   AccountOptions o = Options(kT0, kT0 + static_cast<TimeMs>(kReadings) * 60 * S);
-  for (TimeMs t = kT0; t < o.store_last; t += 3600 * S) o.intensity.push_back({t, 300.0 + static_cast<double>(t % 7)});
+  for (TimeMs t = kT0; hourly_intensity && t < o.store_last; t += 3600 * S) {
+    o.intensity.push_back({t, 300.0 + static_cast<double>(t % 7)});
+  }
   const AccountSetup setup = BuildAccountSetup(jobs, {Node("n1", 36)}, o);
   NodeAccountant a(setup, "n1", kMin, kMax, 0);
   std::vector<TimeMs> t(kChunk);
@@ -480,9 +485,18 @@ TEST(Account, HotLoopCostPerReading) {
   }
   AccountPartial partial;
   a.Finish(&partial);
-  std::printf("NodeAccountant: %.2f ns/reading over %zu readings, %zu segments\n",
-              seconds * 1e9 / static_cast<double>(kReadings), kReadings, a.segment_count());
   EXPECT_FALSE(partial.job_parts().empty());
+  *segments = a.segment_count();
+  return seconds * 1e9 / static_cast<double>(kReadings);
+}
+
+TEST(Account, HotLoopCostPerReading) {
+  for (const bool hourly : {false, true}) {
+    std::size_t segments = 0;
+    const double ns = NanosecondsPerReading(hourly, &segments);
+    std::printf("NodeAccountant: %.2f ns/reading over 1e7 readings, %zu segments (%s)\n", ns, segments,
+                hourly ? "hourly intensity" : "constant intensity");
+  }
 }
 
 }  // namespace

@@ -127,8 +127,8 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     const std::size_t first = i;
     TimeMs pt = prev_t_;
     double pw = prev_w_;
-    double energy = 0, missing = 0;
-    std::int64_t zeros = 0;
+    double energy = 0;
+    std::int64_t missing = 0, zeros = 0;
     for (; i < n; ++i) {
       const TimeMs t = time[i];
       if (t >= bound) break;
@@ -139,14 +139,14 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
       } else {
         energy += pw * static_cast<double>(dt);
       }
-      missing += static_cast<double>(std::max<TimeMs>(dt - two_intervals, 0));
+      missing += std::max<TimeMs>(dt - two_intervals, 0);
       zeros += (w == 0.0);
       pt = t;
       pw = w;
     }
     Integrals& acc = *cur_;
     acc.energy_wms += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
-    acc.missing_ms += missing;
+    acc.missing_ms += static_cast<double>(missing);
     acc.covered_ms += pt - run_begin;
     acc.readings += static_cast<std::int64_t>(i - first);
     acc.zeros += zeros;
