@@ -1,5 +1,4 @@
-// The ingest of the small tables (one rank): sacct files without a usable
-// header, attempts merged across files whatever the order of reading, a
+// The ingest of the small tables (one rank): sacct attempts merged across files whatever the order of reading, a
 // rewritten sacct file or runs.csv replacing its rows, carbon_intensity.csv.
 #include "stages/ingest/ingest.h"
 
@@ -76,18 +75,6 @@ class SmallTables : public ::testing::Test {
   fs::path dir_;
   Config config_;
 };
-
-TEST_F(SmallTables, SacctWithoutHeaderIsWarnedCountedAndTheOthersIngested) {
-  WriteText(facility() / "sacct" / "2021-06-noheader.txt",
-            "5|n1|2021-06-01T00:00:00|2021-06-01T01:00:00|COMPLETED\n"
-            "6|n1|2021-06-01T00:00:00|2021-06-01T01:00:00|COMPLETED\n");
-  const IngestSummary summary = RunIngest();
-  EXPECT_TRUE(WarnsAbout(summary, "sacct/2021-06-noheader.txt", "sacct --allusers --duplicates --parsable2"));
-  const store::Catalogue c = Catalogue();
-  EXPECT_EQ(QualityCount(c, "sacct", "sacct/2021-06-noheader.txt", "bad_header"), 2);
-  EXPECT_EQ(Attempts(c), (std::vector<std::string>{"7@sacct/2021-07.txt:2 COMPLETED end+23"}));
-  ASSERT_EQ(c.runs.size(), 1u);
-}
 
 // The same attempt of job 9 (Start 01:00) in two files, RUNNING in one and
 // COMPLETED in the other; its first line is in a.txt. Job 9 also has a
