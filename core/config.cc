@@ -346,6 +346,12 @@ void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
     double total = 0;
     for (const auto& [name, share] : carbon->mix) total += share;
     if (std::abs(total - 1.0) > 1e-6) r.Problem(path + ".mix", "shares must sum to 1, got " + Num(total));
+    // Found here, before any telemetry is read, not after the pass.
+    for (const auto& [source, share] : carbon->mix) {
+      if (!carbon->source_intensity_g_per_kwh.count(source)) {
+        r.Problem(path + ".mix." + source, "has no entry in " + path + ".source_intensity_g_per_kwh");
+      }
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 #include "core/file_io.h"
 
+#include <fstream>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +36,15 @@ void PwriteAll(int fd, const std::string& path, std::int64_t offset, std::size_t
     offset += n;
     bytes -= static_cast<std::size_t>(n);
   }
+}
+
+std::int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  }
+  return 0;
 }
 
 }  // namespace wattrun

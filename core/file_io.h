@@ -13,4 +13,7 @@ void PreadAll(int fd, const std::string& path, std::int64_t offset, std::size_t 
 // Writes `bytes` of `data` at `offset`; a failure says "write failed (disk full?)".
 void PwriteAll(int fd, const std::string& path, std::int64_t offset, std::size_t bytes, const void* data);
 
+// This process's peak resident set (VmHWM), bytes; 0 where /proc is absent.
+std::int64_t PeakRssBytes();
+
 }  // namespace wattrun

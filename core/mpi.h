@@ -78,6 +78,21 @@ class Comm {
   int size_ = 1;
 };
 
+// Reduces a mergeable partial result to rank 0: every rank's
+// `local.Pack()` bytes are gathered, unpacked with `Partial::Unpack(data,
+// size)` and merged in rank order into rank 0's copy (other ranks get an
+// empty Partial). Partial decides its own bytes; a Partial whose Merge is
+// exact (counts, keyed records) gives the same result for any rank count.
+template <typename Partial>
+Partial ReduceToRoot(const Comm& comm, const Partial& local) {
+  const std::vector<char> bytes = local.Pack();
+  const std::vector<std::string> all =
+      comm.GatherStringsToRoot(std::string(bytes.begin(), bytes.end()));
+  Partial merged;
+  for (const std::string& part : all) merged.Merge(Partial::Unpack(part.data(), part.size()));
+  return merged;
+}
+
 // Owns the pipeline's communicator (dup of MPI_COMM_WORLD, MPI_ERRORS_RETURN).
 class OwnedComm {
  public:

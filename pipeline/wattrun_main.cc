@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/mpi.h"
 #include "pipeline/commands.h"
+#include "pipeline/job_command.h"
 
 namespace {
 
@@ -100,6 +101,13 @@ int main(int argc, char** argv) {
     auto* report = app.add_subcommand("report", "Rebuild report.html from results.h5");
     report->add_option("--output", rep.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
 
+    wattrun::pipeline::JobArgs job;
+    auto* job_cmd = app.add_subcommand("job", "One Slurm job's energy from a run's results (like seff, for energy)");
+    job_cmd->add_option("--output", job.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
+    job_cmd->add_option("job_ids", job.job_ids, "sacct job ids: 123, array task 123_4, het component 123+0")
+        ->required();
+    job_cmd->add_flag("--json", job.json, "Print a JSON array (one object per job attempt) instead of text");
+
     try {
       app.parse(argc, argv);
       if (*generate) exit_code = wattrun::pipeline::GenerateCommand(gen, LoadConfig(gen.config, comm), comm);
@@ -107,6 +115,7 @@ int main(int argc, char** argv) {
       if (*run_cmd) exit_code = wattrun::pipeline::RunCommand(run, LoadConfig(run.config, comm), comm);
       if (*predict) exit_code = wattrun::pipeline::PredictCommand(pred, comm);
       if (*report) exit_code = wattrun::pipeline::ReportCommand(rep, comm);
+      if (*job_cmd) exit_code = wattrun::pipeline::JobCommand(job, comm);
     } catch (const CLI::ParseError& e) {
       exit_code = world_rank == 0 ? app.exit(e) : (e.get_exit_code() != 0 ? 2 : 0);
       if (e.get_exit_code() != 0) exit_code = 2;

@@ -23,6 +23,7 @@
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/fault_injection.h"
+#include "core/file_io.h"
 #include "core/h5.h"
 #include "core/huge_pages.h"
 #include "core/time.h"
@@ -423,15 +424,6 @@ void RequireFreeSpace(const std::string& dir, std::int64_t bytes, const char* wh
 }
 
 }  // namespace
-
-std::int64_t PeakRssBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
-  }
-  return 0;
-}
 
 namespace {
 

@@ -53,7 +53,4 @@ struct IngestSummary {
 // Collective over comm. Creates the store if it does not exist.
 IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm);
 
-// Peak resident set size of this process (VmHWM), bytes.
-std::int64_t PeakRssBytes();
-
 }  // namespace wattrun::ingest

@@ -597,12 +597,25 @@ void JudgeParameters(LogLinearFit& fit, const RowMajorMatrix& design,
 
 }  // namespace
 
+FitOptions FitOptions::FromConfig(const FitConfig& c) {
+  FitOptions o;
+  o.loss = c.loss;
+  o.loss_scale = c.loss_scale;
+  o.max_iterations = c.max_iterations;
+  o.cross_validation_folds = c.cross_validation_folds;
+  o.min_energy_share = c.min_energy_share;
+  o.max_relative_std_error = c.max_relative_std_error;
+  return o;
+}
+
 std::string FitOptions::Validate() const {
   if (!(loss_scale > 0.0) || !std::isfinite(loss_scale)) {
     return "fit.loss_scale: must be > 0";
   }
   if (max_iterations < 1) return "fit.max_iterations: must be >= 1";
-  if (cross_validation_folds < 0) return "fit.cross_validation_folds: must be >= 0";
+  if (cross_validation_folds < 0 || cross_validation_folds == 1) {
+    return "fit.cross_validation_folds: must be 0 (off) or >= 2";  // as the config reader says
+  }
   if (!(min_energy_share >= 0.0 && min_energy_share < 1.0)) {
     return "fit.min_energy_share: must be in [0, 1)";
   }

@@ -43,6 +43,8 @@ struct FitOptions {
 
   // Empty when valid, else a message naming the broken option.
   std::string Validate() const;
+  // The fit options of the configuration (validated by the config reader).
+  static FitOptions FromConfig(const FitConfig& config);
 };
 
 // One fitted parameter in the units of ParameterUnits.

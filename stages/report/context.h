@@ -64,5 +64,6 @@ std::string CacheSection(Context& c);
 std::string ModelSection(Context& c);
 std::string LossSection(Context& c);
 std::string CarbonSection(Context& c);
+std::string FacilitySection(Context& c);
 
 }  // namespace wattrun::report

@@ -171,7 +171,7 @@ std::string Header(const Context& c) {
   h += "</div>";
   h += "<nav><a href=\"#account\">1 Data account</a><a href=\"#idle\">2 Idle power</a><a href=\"#trends\">3 Trends</a>"
        "<a href=\"#cache\">4 Cache effects</a><a href=\"#model\">5 Model</a><a href=\"#loss\">6 Energy\u2013loss</a>"
-       "<a href=\"#carbon\">7 Carbon</a></nav>";
+       "<a href=\"#carbon\">7 Carbon</a><a href=\"#facility\">8 Facility</a></nav>";
   return h;
 }
 
@@ -193,6 +193,7 @@ void WriteReport(const results::PipelineResults& results, const std::string& pat
   page += ModelSection(c) + "\n";
   page += LossSection(c) + "\n";
   page += CarbonSection(c) + "\n";
+  page += FacilitySection(c) + "\n";
   page += "<p class=\"note\">Written by wattrun. Figures after Tripp et al., BUTTER-E (Figures 2\u20138, Tables 1 and "
           "4); carbon accounting after CodeCarbon's method (energy \u00d7 PUE \u00d7 carbon intensity).</p>";
   page += "</main></body></html>\n";

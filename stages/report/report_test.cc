@@ -8,6 +8,9 @@
 #include <sstream>
 #include <tuple>
 
+#include <hdf5.h>
+
+#include "core/time.h"
 #include "stages/report/format.h"
 #include "stages/report/stats.h"
 #include "stages/report/synthetic_results.h"
@@ -175,12 +178,82 @@ TEST(Report, SaysSoWithoutLossesAndUsesGivenLevels) {
   EXPECT_EQ(html.find("Eagle's (paper Table 2"), std::string::npos);
 }
 
+// The facility section's part of the page.
+std::string FacilityPart(const std::string& html) {
+  const auto from = html.find("<section id=\"facility\">");
+  if (from == std::string::npos) return "";
+  return html.substr(from, html.find("</section>", from) - from);
+}
+
+TEST(Report, FacilitySectionHasItsFiguresTablesAndNoNaN) {
+  const auto r = MakeSyntheticResults();
+  ASSERT_GT(r.jobs.size(), 100u);
+  const std::string html = RenderPage(r, "facility");
+  const std::string part = FacilityPart(html);
+  ASSERT_FALSE(part.empty());
+  EXPECT_NE(html.find("<a href=\"#facility\">"), std::string::npos);
+  for (const char* title : {"Job energy per month, by partition", "Share of the metered energy that went to jobs",
+                            "The largest accounts", "The largest users", "jobs with the most energy",
+                            "Slurm's energy against wattrun's, per job", "Slurm / wattrun energy",
+                            "Job emissions per month", "Carbon intensity of the grid"}) {
+    EXPECT_NE(part.find(title), std::string::npos) << title;
+  }
+  EXPECT_EQ(Count(part, "<svg "), 6u);
+  EXPECT_EQ(Count(part, "<svg "), Count(part, "</svg>"));
+  for (const char* bad : {"nan", "NaN", "inf"}) EXPECT_EQ(part.find(bad), std::string::npos) << bad;
+  // The largest job is listed with its id, and the partitions are in the legend.
+  const results::JobRow* largest = nullptr;
+  for (const auto& j : r.jobs) {
+    if (j.energy_j && (!largest || *j.energy_j > *largest->energy_j)) largest = &j;
+  }
+  ASSERT_NE(largest, nullptr);
+  EXPECT_NE(part.find("<code>" + largest->job_id + "</code>"), std::string::npos);
+  for (const char* partition : {"standard", "gpu", "debug"}) EXPECT_NE(part.find(partition), std::string::npos);
+  // The ratio's median as the text says it, from the jobs with both energies.
+  std::vector<double> ratio;
+  for (const auto& j : r.jobs) {
+    if (j.energy_j && j.slurm_energy_j) ratio.push_back(*j.slurm_energy_j / *j.energy_j);
+  }
+  EXPECT_NE(part.find("median <b>" + FormatSig(Summarize(ratio).q50, 3) + "</b>"), std::string::npos);
+  // Share of the metered energy that went to jobs, over the whole ledger.
+  double metered = 0, to_jobs = 0;
+  for (const auto& l : r.ledger) {
+    metered += l.metered_energy_j;
+    to_jobs += l.job_energy_j;
+  }
+  EXPECT_NE(part.find(FormatPercent(to_jobs / metered)), std::string::npos);
+}
+
+TEST(Report, FacilitySectionWithoutJobsStaysShort) {
+  SyntheticOptions o;
+  o.facility = false;
+  const std::string part = FacilityPart(RenderPage(MakeSyntheticResults(o), "nojobs"));
+  EXPECT_NE(part.find("Facility accounting had no jobs"), std::string::npos);
+  EXPECT_EQ(part.find("<svg "), std::string::npos);
+  EXPECT_LT(part.size(), 600u);
+}
+
+TEST(Report, FacilitySectionWithoutSlurmEnergyOrIntensitySaysSo) {
+  SyntheticOptions o;
+  o.intensity_series = false;
+  auto r = MakeSyntheticResults(o);
+  for (auto& j : r.jobs) j.slurm_energy_j.reset();
+  r.ledger.clear();
+  const std::string part = FacilityPart(RenderPage(r, "noslurm"));
+  EXPECT_NE(part.find("Slurm recorded no energy for any job"), std::string::npos);
+  EXPECT_NE(part.find("the constant 475 g CO\u2082e/kWh holds throughout"), std::string::npos);
+  EXPECT_EQ(part.find("Carbon intensity of the grid"), std::string::npos);
+  EXPECT_NE(part.find("No ledger"), std::string::npos);
+  for (const char* bad : {"nan", "NaN", "inf"}) EXPECT_EQ(part.find(bad), std::string::npos) << bad;
+}
+
 TEST(Report, EmptyResultsStillMakeAPage) {
   results::PipelineResults r;
   r.facility = "empty";
   const std::string html = RenderPage(r, "empty");
   EXPECT_NE(html.find("<section id=\"carbon\">"), std::string::npos);
   EXPECT_NE(html.find("not fitted in this run"), std::string::npos);
+  EXPECT_NE(html.find("Facility accounting had no jobs"), std::string::npos);
 }
 
 TEST(Report, FortyThousandRunsStayUnderAFewMegabytes) {
@@ -243,6 +316,23 @@ auto Fields(const results::PredictionRow& p) {
   return std::tie(p.run_id, p.is_gpu, p.measured, p.predicted, p.baseline);
 }
 auto Fields(const MemoryLevel& l) { return std::tie(l.level, l.bytes_per_unit, l.units); }
+auto Fields(const results::JobRow& j) {
+  return std::tie(j.job_id, j.user, j.account, j.partition, j.state, j.status, j.node_list, j.start, j.end, j.nodes,
+                  j.alloc_cpus, j.run_time_s, j.node_hours, j.samples, j.missing_s, j.energy_j, j.idle_energy_j,
+                  j.dynamic_energy_j, j.carbon_g, j.slurm_energy_j);
+}
+auto Fields(const results::JobNodeRow& n) {
+  return std::tie(n.job, n.node, n.node_type, n.weight_cpus, n.node_cpus, n.samples, n.missing_s, n.energy_j,
+                  n.idle_energy_j);
+}
+auto Fields(const results::UsageRow& u) {
+  return std::tie(u.month, u.partition, u.account, u.user, u.jobs, u.node_hours, u.energy_j, u.idle_energy_j,
+                  u.dynamic_energy_j, u.carbon_g);
+}
+auto Fields(const results::LedgerRow& l) {
+  return std::tie(l.month, l.node_type, l.nodes, l.readings, l.metered_energy_j, l.job_energy_j,
+                  l.unallocated_energy_j, l.missing_s);
+}
 
 template <typename Row>
 void ExpectSameRows(const std::vector<Row>& read, const std::vector<Row>& written, const std::string& name) {
@@ -269,6 +359,10 @@ TEST(ResultsH5, RoundTripsEveryField) {
   r.models[0].cv_median_abs_log_error = std::nan("");
   r.idle[2].idle_w = std::nan("");
   r.memory_levels.push_back({"tpu", true, {}});
+  r.runs[2].idle_energy_j = 1234.5;
+  r.runs[2].dynamic_energy_j = -0.25;
+  r.jobs[0].alloc_cpus.reset();
+  r.jobs[0].slurm_energy_j = 0.0;
   const fs::path dir = TempDir("roundtrip");
   results::WriteResults(r, dir.string());
   const auto b = results::ReadResultsH5((dir / "results.h5").string());
@@ -296,6 +390,8 @@ TEST(ResultsH5, RoundTripsEveryField) {
     ExpectSame(y.std_energy_j, x.std_energy_j, w + " std_energy_j");
     ExpectSame(y.non_overhead_energy_j, x.non_overhead_energy_j, w + " non_overhead_energy_j");
     ExpectSame(y.non_overhead_run_time_s, x.non_overhead_run_time_s, w + " non_overhead_run_time_s");
+    ExpectSame(y.idle_energy_j, x.idle_energy_j, w + " idle_energy_j");
+    ExpectSame(y.dynamic_energy_j, x.dynamic_energy_j, w + " dynamic_energy_j");
   });
   ASSERT_FALSE(b.runs.empty());
   EXPECT_FALSE(b.runs[0].samples.has_value());
@@ -351,6 +447,15 @@ TEST(ResultsH5, RoundTripsEveryField) {
                ExpectSameRows(y.levels, x.levels, w + " level");
              });
 
+  ASSERT_FALSE(r.jobs.empty());
+  ExpectSameRows(b.jobs, r.jobs, "job");
+  ExpectSameRows(b.job_nodes, r.job_nodes, "job_node");
+  ExpectSameRows(b.usage, r.usage, "usage");
+  ExpectSameRows(b.ledger, r.ledger, "ledger");
+  EXPECT_EQ(b.carbon_intensity, r.carbon_intensity);
+  EXPECT_EQ(b.runs[2].idle_energy_j, 1234.5);
+  EXPECT_EQ(b.runs[2].dynamic_energy_j, -0.25);
+
   // The page rebuilt from results.h5 alone is the page built from memory.
   WriteReport(r, (dir / "a.html").string());
   WriteReport(b, (dir / "b.html").string());
@@ -366,6 +471,103 @@ TEST(ResultsH5, EmptyResultsRoundTrip) {
   EXPECT_TRUE(b.models.empty());
   EXPECT_TRUE(b.memory_levels.empty());
   EXPECT_EQ(b.carbon_g_per_kwh, 475.0);
+}
+
+// A results.h5 written before facility accounting: the same file without
+// the new groups and run columns still reads, with empty tables.
+TEST(ResultsH5, FileFromBeforeFacilityAccountingReadsWithEmptyTables) {
+  auto r = MakeSyntheticResults();
+  r.runs[0].idle_energy_j = 5.0;
+  const fs::path dir = TempDir("old_h5");
+  results::WriteResults(r, dir.string());
+  const std::string path = (dir / "results.h5").string();
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    for (const char* g : {"jobs_energy", "job_nodes", "usage", "ledger", "carbon_intensity",
+                          "runs_energy/idle_energy", "runs_energy/dynamic_energy"}) {
+      EXPECT_GE(H5Ldelete(f, g, H5P_DEFAULT), 0) << g;
+    }
+    H5Fclose(f);
+  }
+  const auto b = results::ReadResultsH5(path);
+  EXPECT_EQ(b.runs.size(), r.runs.size());
+  EXPECT_FALSE(b.runs[0].idle_energy_j.has_value());
+  EXPECT_TRUE(b.jobs.empty());
+  EXPECT_TRUE(b.job_nodes.empty());
+  EXPECT_TRUE(b.usage.empty());
+  EXPECT_TRUE(b.ledger.empty());
+  EXPECT_TRUE(b.carbon_intensity.empty());
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
+  results::PipelineResults r;
+  results::JobRow ran;
+  ran.job_id = "123_4";
+  ran.user = "alice";
+  ran.account = "ml-lab";
+  ran.partition = "standard";
+  ran.state = "CANCELLED by 123";
+  ran.status = "missing_some";
+  ran.node_list = "r1i0n[1-3,5]";
+  ran.start = DaysFromCivil(2021, 11, 7) * 86400000LL + 90 * 60000LL;  // 01:30 UTC
+  ran.end = *ran.start + 3600000;
+  ran.nodes = 4;
+  ran.alloc_cpus = 144;
+  ran.run_time_s = 3600;
+  ran.node_hours = 4;
+  ran.samples = 230;
+  ran.missing_s = 600;
+  ran.energy_j = 3.6e6;
+  ran.idle_energy_j = 2.5e6;
+  ran.dynamic_energy_j = 1.1e6;
+  ran.carbon_g = 475;
+  results::JobRow pending;
+  pending.job_id = "124+0";
+  pending.state = "PENDING";
+  pending.status = "not_started";
+  pending.node_list = "None assigned";
+  r.jobs = {ran, pending};
+  r.usage = {{"2021-11", "standard", "ml-lab", "alice", 1, 4, 3.6e6, 2.5e6, 1.1e6, 475}};
+  r.ledger = {{"2021-11", "cpu1", 7, 10080, 5e6, 3.6e6, 1.4e6, 60}};
+  results::RunRow run;
+  run.run_id = "r1";
+  run.status = "ok";
+  run.idle_energy_j = 100;
+  run.dynamic_energy_j = 23.5;
+  r.runs = {run};
+  const fs::path dir = TempDir("facility_csv");
+  results::WriteResults(r, dir.string());
+
+  const auto jobs = Lines(Slurp(dir / "jobs_energy.csv"));
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0], "job_id,user,account,partition,state,status,start,end,nodes,alloc_cpus,run_time,node_hours,"
+                     "samples,missing_s,energy,idle_energy,dynamic_energy,carbon_g,slurm_energy,node_list");
+  EXPECT_EQ(jobs[1], "123_4,alice,ml-lab,standard,CANCELLED by 123,missing_some,2021-11-07T01:30:00Z,"
+                     "2021-11-07T02:30:00Z,4,144,3600,4,230,600,3600000,2500000,1100000,475,,\"r1i0n[1-3,5]\"");
+  EXPECT_EQ(jobs[2], "124+0,,,,PENDING,not_started,,,0,,,,,,,,,,,None assigned");
+  const auto usage = Lines(Slurp(dir / "usage.csv"));
+  ASSERT_EQ(usage.size(), 2u);
+  EXPECT_EQ(usage[0], "month,partition,account,user,jobs,node_hours,energy,idle_energy,dynamic_energy,carbon_g");
+  EXPECT_EQ(usage[1], "2021-11,standard,ml-lab,alice,1,4,3600000,2500000,1100000,475");
+  const auto ledger = Lines(Slurp(dir / "ledger.csv"));
+  ASSERT_EQ(ledger.size(), 2u);
+  EXPECT_EQ(ledger[0], "month,node_type,nodes,readings,metered_energy,job_energy,unallocated_energy,missing_s");
+  EXPECT_EQ(ledger[1], "2021-11,cpu1,7,10080,5e+06,3600000,1400000,60");
+  // runs_energy.csv: the new columns come after every earlier one.
+  const auto runs = Lines(Slurp(dir / "runs_energy.csv"));
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0], "run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy,filter_1,filter_3,"
+                     "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,"
+                     "depth,size,idle_energy,dynamic_energy");
+  EXPECT_EQ(runs[1], "r1,,,,False,ok,,,,,,,,,,,,,0,0,100,23.5");
 }
 
 TEST(ResultsH5, MissingFileIsAClearError) {

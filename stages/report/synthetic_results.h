@@ -2,11 +2,15 @@
 // a BUTTER-like sweep (data sets × shapes × depths × sizes), with features,
 // idle power, node quantiles, quality counts, fitted models, predictions and
 // loss curves that behave roughly like the paper's (energy per datum rising
-// where the working sets leave the caches). Header-only: tests include it.
+// where the working sets leave the caches), and facility accounting: six
+// months of jobs on three partitions with their nodes, usage, ledger and an
+// hourly-ish carbon-intensity series. Header-only: tests include it.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -38,8 +42,150 @@ struct SyntheticOptions {
   int repeats = 1;          // runs per (experiment, class)
   bool losses = true;       // loss curves for every experiment
   bool memory_levels = false;  // carry memory levels in the results
+  bool facility = true;        // jobs, job_nodes, usage, ledger, carbon_intensity
+  bool intensity_series = true;  // carbon_intensity.csv was given
+  int facility_jobs = 600;
   std::uint64_t seed = 7;
 };
+
+// usage.csv and ledger.csv from the jobs (a job counts in its start's month):
+// the ledger meters 15-40 % more than the jobs received.
+inline void AddSyntheticUsageAndLedger(results::PipelineResults* r) {
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, results::UsageRow> usage;
+  std::map<std::pair<std::string, std::string>, results::LedgerRow> ledger;
+  std::vector<std::string> type_of_job(r->jobs.size());
+  for (const auto& n : r->job_nodes) type_of_job[n.job] = n.node_type;
+  for (std::size_t i = 0; i < r->jobs.size(); ++i) {
+    const auto& j = r->jobs[i];
+    if (!j.energy_j) continue;
+    const std::string month = FormatUtcIso(*j.start).substr(0, 7);
+    auto& u = usage[{month, j.partition, j.account, j.user}];
+    u.month = month;
+    u.partition = j.partition;
+    u.account = j.account;
+    u.user = j.user;
+    u.jobs += 1;
+    u.node_hours += *j.node_hours;
+    u.energy_j += *j.energy_j;
+    u.idle_energy_j += *j.idle_energy_j;
+    u.dynamic_energy_j += *j.dynamic_energy_j;
+    u.carbon_g += *j.carbon_g;
+    const std::string type = type_of_job[i].empty() ? "cpu1" : type_of_job[i];
+    auto& l = ledger[{month, type}];
+    l.month = month;
+    l.node_type = type;
+    l.nodes = 7;
+    l.readings += *j.samples;
+    l.job_energy_j += *j.energy_j;
+  }
+  for (auto& [key, u] : usage) r->usage.push_back(u);
+  double k = 0;
+  for (auto& [key, l] : ledger) {
+    l.metered_energy_j = l.job_energy_j * (1.15 + 0.25 * std::fmod(k += 0.37, 1.0));
+    l.unallocated_energy_j = l.metered_energy_j - l.job_energy_j;
+    l.missing_s = 3600 * std::fmod(k * 7, 5.0);
+    l.readings += static_cast<std::int64_t>((l.metered_energy_j - l.job_energy_j) / 250 / 60);
+    r->ledger.push_back(l);
+  }
+}
+
+// One synthetic job: started at `start` (UTC ms) on `nodes` nodes of one type
+// for `hours`, drawing `watts` per node.
+inline results::JobRow SyntheticJob(std::size_t index, TimeMs start, double hours, int nodes, double watts,
+                                    Random& rng) {
+  static const char* kAccounts[] = {"climate", "ml-lab", "bio", "materials", "csc000", "wind", "hpc-ops",
+                                    "astro", "chem", "grid", "fusion", "vision"};
+  results::JobRow j;
+  j.job_id = std::to_string(500000 + index);
+  if (index % 37 == 5) j.job_id += "_" + std::to_string(index % 7);  // an array task
+  if (index % 53 == 9) j.job_id += "+1";                           // a het component
+  const std::size_t a = static_cast<std::size_t>(std::floor(12 * std::pow(rng.Uniform(), 1.8)));
+  j.account = kAccounts[a];
+  j.user = "u" + std::to_string(a * 3 + static_cast<std::size_t>(3 * rng.Uniform()));
+  j.state = rng.Uniform() < 0.85 ? "COMPLETED" : (rng.Uniform() < 0.5 ? "FAILED" : "CANCELLED by 1234");
+  j.status = rng.Uniform() < 0.06 ? "missing_some" : "ok";
+  j.start = start;
+  j.end = start + static_cast<TimeMs>(hours * 3.6e6);
+  j.nodes = nodes;
+  j.alloc_cpus = 36 * nodes;
+  j.run_time_s = hours * 3600;
+  j.node_hours = hours * nodes;
+  j.samples = static_cast<std::int64_t>(hours * 60) * nodes;
+  j.missing_s = j.status == "ok" ? 0.0 : 600.0 * rng.Uniform();
+  j.energy_j = watts * nodes * *j.run_time_s;
+  return j;
+}
+
+// Jobs on the partitions standard (cpu1, cpu2), gpu (gpu1) and debug (cpu2),
+// their per-node parts, usage by month, the ledger and the intensity series.
+inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, results::PipelineResults* r) {
+  const TimeMs t0 = DaysFromCivil(2021, 1, 1) * 86400000LL;
+  const double span_h = 181 * 24.0;  // January to June
+  if (options.intensity_series) {
+    for (int h = 0; h < 181 * 24; h += 6) {
+      const double day = h / 24.0;
+      r->carbon_intensity.emplace_back(t0 + static_cast<TimeMs>(h) * 3600000LL,
+                                       420 + 90 * std::sin(day / 29.0) + 60 * std::cos(6.2832 * h / 24.0));
+    }
+  }
+  auto intensity_at = [&](TimeMs t) {
+    double g = r->carbon_g_per_kwh;
+    for (const auto& [from, v] : r->carbon_intensity) {
+      if (from <= t) g = v;
+    }
+    return g;
+  };
+  const double idle[] = {220.4, 230.0, 374.25};
+  const char* types[] = {"cpu1", "cpu2", "gpu1"};
+  for (int i = 0; i < options.facility_jobs; ++i) {
+    const double u = rng.Uniform();
+    const int type = u < 0.55 ? 0 : u < 0.85 ? 1 : 2;
+    const char* partition = type == 2 ? "gpu" : (type == 1 && rng.Uniform() < 0.3 ? "debug" : "standard");
+    const double hours = std::string(partition) == "debug" ? 0.1 + 0.4 * rng.Uniform()
+                                                          : 0.2 + 20 * std::pow(rng.Uniform(), 2.5);
+    const int nodes = 1 + static_cast<int>(4 * std::pow(rng.Uniform(), 3));
+    const double watts = idle[type] * (1.3 + 0.8 * rng.Uniform());
+    const TimeMs start = t0 + static_cast<TimeMs>(rng.Uniform() * (span_h - hours) * 3.6e6);
+    results::JobRow j = SyntheticJob(r->jobs.size(), start, hours, nodes, watts, rng);
+    j.partition = partition;
+    j.idle_energy_j = idle[type] * nodes * *j.run_time_s;
+    j.dynamic_energy_j = *j.energy_j - *j.idle_energy_j;
+    j.carbon_g = *j.energy_j / 3.6e6 * intensity_at(start) * r->pue;
+    // Slurm's counter where the energy plugin ran (cpu nodes), a little low.
+    if (type != 2 && rng.Uniform() < 0.7) j.slurm_energy_j = *j.energy_j * 0.93 * std::exp(0.08 * rng.Normal());
+    std::string list = std::string(types[type]) + "n[";
+    for (int n = 0; n < nodes; ++n) {
+      const int node = (i + n) % 7;
+      list += (n ? "," : "") + std::to_string(node);
+      r->job_nodes.push_back({r->jobs.size(), std::string(types[type]) + "n" + std::to_string(node), types[type], 36,
+                              36, *j.samples / nodes, *j.missing_s / nodes, *j.energy_j / nodes,
+                              *j.idle_energy_j / nodes});
+    }
+    j.node_list = list + "]";
+    r->jobs.push_back(j);
+  }
+  // A job that never ran and one still running.
+  results::JobRow pending;
+  pending.job_id = "599998";
+  pending.user = "u1";
+  pending.account = "climate";
+  pending.partition = "standard";
+  pending.state = "PENDING";
+  pending.status = "not_started";
+  pending.node_list = "None assigned";
+  r->jobs.push_back(pending);
+  results::JobRow running = SyntheticJob(r->jobs.size(), t0 + static_cast<TimeMs>((span_h - 5) * 3.6e6), 5, 2,
+                                         300, rng);
+  running.partition = "standard";
+  running.state = "RUNNING";
+  running.status = "running";
+  running.idle_energy_j = 220.4 * 2 * *running.run_time_s;
+  running.dynamic_energy_j = *running.energy_j - *running.idle_energy_j;
+  running.carbon_g = *running.energy_j / 3.6e6 * intensity_at(*running.start) * r->pue;
+  running.node_list = "cpu1n[1-2]";
+  r->jobs.push_back(running);
+  AddSyntheticUsageAndLedger(r);
+}
 
 inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& options = {}) {
   using results::RunRow;
@@ -284,6 +430,7 @@ inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& opt
     r.memory_levels = {{"cpu", false, {{1, 32768, 36}, {2, 1048576, 36}, {3, 25952256, 2}, {4, 103079215104.0, 1}}},
                        {"gpu", true, {{1, 114688, 168}, {2, 6291456, 2}, {3, 17179869184.0, 2}}}};
   }
+  if (options.facility) AddSyntheticFacility(options, rng, &r);
   return r;
 }
 

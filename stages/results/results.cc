@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/error.h"
 #include "core/h5.h"
@@ -52,14 +53,15 @@ void WriteRunsCsv(const PipelineResults& r, const std::string& path) {
   AtomicFile f(path);
   auto& o = f.out();
   o << "run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy,filter_1,filter_3,"
-       "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,depth,size\n";
+       "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,depth,size,"
+       "idle_energy,dynamic_energy\n";
   for (const auto& x : r.runs) {
     o << Field(x.run_id) << ',' << Field(x.slurm_job_id) << ',' << Field(x.node) << ',' << x.node_type << ','
       << Bool(x.is_gpu) << ',' << x.status << ',' << Opt(x.run_time_s) << ',' << Opt(x.samples) << ','
       << Opt(x.energy_j) << ',' << Opt(x.filter_1) << ',' << Opt(x.filter_3) << ',' << Opt(x.filter_3_stdevs) << ','
       << Opt(x.filter) << ',' << Opt(x.std_energy_j) << ',' << Opt(x.non_overhead_energy_j) << ','
       << Opt(x.non_overhead_run_time_s) << ',' << Field(x.dataset) << ',' << Field(x.shape) << ',' << x.depth << ','
-      << x.size << '\n';
+      << x.size << ',' << Opt(x.idle_energy_j) << ',' << Opt(x.dynamic_energy_j) << '\n';
   }
   f.Commit();
 }
@@ -125,6 +127,49 @@ void WritePredictionsCsv(const PipelineResults& r, const std::string& path) {
   f.Commit();
 }
 
+std::string OptTime(const std::optional<TimeMs>& t) { return t ? FormatUtcIso(*t) : ""; }
+
+// jobs_energy.csv: the spec's columns in its order, then node_list.
+void WriteJobsCsv(const PipelineResults& r, const std::string& path) {
+  AtomicFile f(path);
+  auto& o = f.out();
+  o << "job_id,user,account,partition,state,status,start,end,nodes,alloc_cpus,run_time,node_hours,samples,"
+       "missing_s,energy,idle_energy,dynamic_energy,carbon_g,slurm_energy,node_list\n";
+  for (const auto& x : r.jobs) {
+    o << Field(x.job_id) << ',' << Field(x.user) << ',' << Field(x.account) << ',' << Field(x.partition) << ','
+      << Field(x.state) << ',' << x.status << ',' << OptTime(x.start) << ',' << OptTime(x.end) << ',' << x.nodes
+      << ',' << Opt(x.alloc_cpus) << ',' << Opt(x.run_time_s) << ',' << Opt(x.node_hours) << ',' << Opt(x.samples)
+      << ',' << Opt(x.missing_s) << ',' << Opt(x.energy_j) << ',' << Opt(x.idle_energy_j) << ','
+      << Opt(x.dynamic_energy_j) << ',' << Opt(x.carbon_g) << ',' << Opt(x.slurm_energy_j) << ','
+      << Field(x.node_list) << '\n';
+  }
+  f.Commit();
+}
+
+void WriteUsageCsv(const PipelineResults& r, const std::string& path) {
+  AtomicFile f(path);
+  auto& o = f.out();
+  o << "month,partition,account,user,jobs,node_hours,energy,idle_energy,dynamic_energy,carbon_g\n";
+  for (const auto& x : r.usage) {
+    o << x.month << ',' << Field(x.partition) << ',' << Field(x.account) << ',' << Field(x.user) << ',' << x.jobs
+      << ',' << FormatDouble(x.node_hours) << ',' << FormatDouble(x.energy_j) << ',' << FormatDouble(x.idle_energy_j)
+      << ',' << FormatDouble(x.dynamic_energy_j) << ',' << FormatDouble(x.carbon_g) << '\n';
+  }
+  f.Commit();
+}
+
+void WriteLedgerCsv(const PipelineResults& r, const std::string& path) {
+  AtomicFile f(path);
+  auto& o = f.out();
+  o << "month,node_type,nodes,readings,metered_energy,job_energy,unallocated_energy,missing_s\n";
+  for (const auto& x : r.ledger) {
+    o << x.month << ',' << Field(x.node_type) << ',' << x.nodes << ',' << x.readings << ','
+      << FormatDouble(x.metered_energy_j) << ',' << FormatDouble(x.job_energy_j) << ','
+      << FormatDouble(x.unallocated_energy_j) << ',' << FormatDouble(x.missing_s) << '\n';
+  }
+  f.Commit();
+}
+
 template <typename Row, typename F>
 auto Col(const std::vector<Row>& rows, F get) {
   std::vector<decltype(get(rows[0]))> out;
@@ -135,6 +180,97 @@ auto Col(const std::vector<Row>& rows, F get) {
 
 double OrNan(const std::optional<double>& v) { return v ? *v : std::nan(""); }
 std::int8_t Tri(const std::optional<bool>& v) { return v ? (*v ? 1 : 0) : -1; }
+
+// Missing times in results.h5 (h5py users test `== np.iinfo(np.int64).min`).
+constexpr std::int64_t kNoTime = std::numeric_limits<std::int64_t>::min();
+constexpr const char* kMissingValues = "NaN for numbers, -1 for counts, int64 min for times";
+constexpr const char* kTimeUnit = "ms since 1970-01-01 UTC";
+
+void WriteJobsH5(hid_t f, const std::vector<JobRow>& x) {
+  h5::H5Id g = h5::EnsureGroup(f, "jobs_energy");
+  const hid_t id = g.get();
+  using J = JobRow;
+  h5::WriteStrings(id, "job_id", Col(x, [](const J& v) { return v.job_id; }));
+  h5::WriteStrings(id, "user", Col(x, [](const J& v) { return v.user; }));
+  h5::WriteStrings(id, "account", Col(x, [](const J& v) { return v.account; }));
+  h5::WriteStrings(id, "partition", Col(x, [](const J& v) { return v.partition; }));
+  h5::WriteStrings(id, "state", Col(x, [](const J& v) { return v.state; }));
+  h5::WriteStrings(id, "status", Col(x, [](const J& v) { return v.status; }));
+  h5::WriteStrings(id, "node_list", Col(x, [](const J& v) { return v.node_list; }));
+  h5::WriteVector(id, "start", Col(x, [](const J& v) { return v.start.value_or(kNoTime); }));
+  h5::WriteVector(id, "end", Col(x, [](const J& v) { return v.end.value_or(kNoTime); }));
+  h5::WriteVector(id, "nodes", Col(x, [](const J& v) { return v.nodes; }));
+  h5::WriteVector(id, "alloc_cpus", Col(x, [](const J& v) { return v.alloc_cpus.value_or(-1); }));
+  h5::WriteVector(id, "run_time", Col(x, [](const J& v) { return OrNan(v.run_time_s); }));
+  h5::WriteVector(id, "node_hours", Col(x, [](const J& v) { return OrNan(v.node_hours); }));
+  h5::WriteVector(id, "samples", Col(x, [](const J& v) { return v.samples.value_or(-1); }));
+  h5::WriteVector(id, "missing_s", Col(x, [](const J& v) { return OrNan(v.missing_s); }));
+  h5::WriteVector(id, "energy", Col(x, [](const J& v) { return OrNan(v.energy_j); }));
+  h5::WriteVector(id, "idle_energy", Col(x, [](const J& v) { return OrNan(v.idle_energy_j); }));
+  h5::WriteVector(id, "dynamic_energy", Col(x, [](const J& v) { return OrNan(v.dynamic_energy_j); }));
+  h5::WriteVector(id, "carbon_g", Col(x, [](const J& v) { return OrNan(v.carbon_g); }));
+  h5::WriteVector(id, "slurm_energy", Col(x, [](const J& v) { return OrNan(v.slurm_energy_j); }));
+  h5::SetAttribute(id, "missing_values", std::string(kMissingValues));
+  h5::SetAttribute(id, "time_unit", std::string(kTimeUnit));
+}
+
+void WriteJobNodesH5(hid_t f, const std::vector<JobNodeRow>& x) {
+  h5::H5Id g = h5::EnsureGroup(f, "job_nodes");
+  const hid_t id = g.get();
+  using N = JobNodeRow;
+  h5::WriteVector(id, "job", Col(x, [](const N& v) { return std::int64_t(v.job); }));
+  h5::WriteStrings(id, "node", Col(x, [](const N& v) { return v.node; }));
+  h5::WriteStrings(id, "node_type", Col(x, [](const N& v) { return v.node_type; }));
+  h5::WriteVector(id, "weight_cpus", Col(x, [](const N& v) { return v.weight_cpus; }));
+  h5::WriteVector(id, "node_cpus", Col(x, [](const N& v) { return v.node_cpus; }));
+  h5::WriteVector(id, "samples", Col(x, [](const N& v) { return v.samples; }));
+  h5::WriteVector(id, "missing_s", Col(x, [](const N& v) { return v.missing_s; }));
+  h5::WriteVector(id, "energy", Col(x, [](const N& v) { return v.energy_j; }));
+  h5::WriteVector(id, "idle_energy", Col(x, [](const N& v) { return v.idle_energy_j; }));
+  h5::SetAttribute(id, "job_is", std::string("row index into jobs_energy"));
+}
+
+void WriteUsageH5(hid_t f, const std::vector<UsageRow>& x) {
+  h5::H5Id g = h5::EnsureGroup(f, "usage");
+  const hid_t id = g.get();
+  using U = UsageRow;
+  h5::WriteStrings(id, "month", Col(x, [](const U& v) { return v.month; }));
+  h5::WriteStrings(id, "partition", Col(x, [](const U& v) { return v.partition; }));
+  h5::WriteStrings(id, "account", Col(x, [](const U& v) { return v.account; }));
+  h5::WriteStrings(id, "user", Col(x, [](const U& v) { return v.user; }));
+  h5::WriteVector(id, "jobs", Col(x, [](const U& v) { return v.jobs; }));
+  h5::WriteVector(id, "node_hours", Col(x, [](const U& v) { return v.node_hours; }));
+  h5::WriteVector(id, "energy", Col(x, [](const U& v) { return v.energy_j; }));
+  h5::WriteVector(id, "idle_energy", Col(x, [](const U& v) { return v.idle_energy_j; }));
+  h5::WriteVector(id, "dynamic_energy", Col(x, [](const U& v) { return v.dynamic_energy_j; }));
+  h5::WriteVector(id, "carbon_g", Col(x, [](const U& v) { return v.carbon_g; }));
+}
+
+void WriteLedgerH5(hid_t f, const std::vector<LedgerRow>& x) {
+  h5::H5Id g = h5::EnsureGroup(f, "ledger");
+  const hid_t id = g.get();
+  using L = LedgerRow;
+  h5::WriteStrings(id, "month", Col(x, [](const L& v) { return v.month; }));
+  h5::WriteStrings(id, "node_type", Col(x, [](const L& v) { return v.node_type; }));
+  h5::WriteVector(id, "nodes", Col(x, [](const L& v) { return v.nodes; }));
+  h5::WriteVector(id, "readings", Col(x, [](const L& v) { return v.readings; }));
+  h5::WriteVector(id, "metered_energy", Col(x, [](const L& v) { return v.metered_energy_j; }));
+  h5::WriteVector(id, "job_energy", Col(x, [](const L& v) { return v.job_energy_j; }));
+  h5::WriteVector(id, "unallocated_energy", Col(x, [](const L& v) { return v.unallocated_energy_j; }));
+  h5::WriteVector(id, "missing_s", Col(x, [](const L& v) { return v.missing_s; }));
+}
+
+// The facility-accounting tables (spec section 5) and the intensity series.
+void WriteFacilityH5(hid_t f, const PipelineResults& r) {
+  WriteJobsH5(f, r.jobs);
+  WriteJobNodesH5(f, r.job_nodes);
+  WriteUsageH5(f, r.usage);
+  WriteLedgerH5(f, r.ledger);
+  h5::H5Id g = h5::EnsureGroup(f, "carbon_intensity");
+  h5::WriteVector(g.get(), "time", Col(r.carbon_intensity, [](const auto& p) { return p.first; }));
+  h5::WriteVector(g.get(), "g_per_kwh", Col(r.carbon_intensity, [](const auto& p) { return p.second; }));
+  h5::SetAttribute(g.get(), "time_unit", std::string(kTimeUnit));
+}
 
 void WriteH5(const PipelineResults& r, const std::string& path) {
   {
@@ -210,6 +346,8 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
       h5::WriteVector(id, "size", Col(x, [](const RunRow& v) { return v.size; }));
       h5::WriteVector(id, "batch_size", Col(x, [](const RunRow& v) { return v.batch_size; }));
       h5::WriteVector(id, "usable", Col(x, [](const RunRow& v) { return std::uint8_t(v.usable); }));
+      h5::WriteVector(id, "idle_energy", Col(x, [](const RunRow& v) { return OrNan(v.idle_energy_j); }));
+      h5::WriteVector(id, "dynamic_energy", Col(x, [](const RunRow& v) { return OrNan(v.dynamic_energy_j); }));
       h5::SetAttribute(id, "missing_values", std::string("NaN for numbers, -1 for samples and booleans"));
     }
     {
@@ -325,6 +463,7 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
       h5::WriteVector(g.get(), "epoch", r.loss_epoch);
       h5::WriteVector(g.get(), "test_loss", r.loss_value);
     }
+    WriteFacilityH5(f, r);
     file.WriteImage(path);
   }
 }
@@ -358,6 +497,9 @@ void WriteResults(const PipelineResults& r, const std::string& dir) {
   WriteOverheadsCsv(r, (d / "overheads.csv").string());
   for (const auto& m : r.models) WriteModelCsv(m, (d / ("model_" + m.hardware_class + ".csv")).string());
   WritePredictionsCsv(r, (d / "predictions.csv").string());
+  WriteJobsCsv(r, (d / "jobs_energy.csv").string());
+  WriteUsageCsv(r, (d / "usage.csv").string());
+  WriteLedgerCsv(r, (d / "ledger.csv").string());
   WriteH5(r, (d / "results.h5").string());
 }
 
@@ -401,6 +543,149 @@ void CheckRows(std::size_t expected, std::size_t got, const std::string& path, c
 
 double DoubleAttr(hid_t loc, const std::string& name, double fallback) {
   return h5::HasAttribute(loc, name) ? h5::GetDoubleAttribute(loc, name) : fallback;
+}
+
+// The columns of one table group, each checked to have the first's rows.
+class TableReader {
+ public:
+  TableReader(hid_t group, std::string where) : id_(group), where_(std::move(where)) {}
+  std::size_t rows() const { return rows_.value_or(0); }
+  std::vector<std::string> Strings(const char* name) { return Checked(h5::ReadStrings(id_, name), name); }
+  template <typename T>
+  std::vector<T> Column(const char* name) {
+    return Checked(h5::ReadVector<T>(id_, name), name);
+  }
+
+ private:
+  template <typename V>
+  V Checked(V v, const char* name) {
+    if (!rows_) rows_ = v.size();
+    CheckRows(*rows_, v.size(), where_, name);
+    return v;
+  }
+  hid_t id_;
+  std::string where_;
+  std::optional<std::size_t> rows_;
+};
+
+std::optional<TimeMs> FromNoTime(std::int64_t t) {
+  if (t == std::numeric_limits<std::int64_t>::min()) return std::nullopt;
+  return t;
+}
+std::optional<std::int64_t> FromMinusOne(std::int64_t v) {
+  if (v < 0) return std::nullopt;
+  return v;
+}
+
+void ReadJobsH5(hid_t group, const std::string& where, std::vector<JobRow>* out) {
+  TableReader t(group, where);
+  const auto job_id = t.Strings("job_id"), user = t.Strings("user"), account = t.Strings("account"),
+             partition = t.Strings("partition"), state = t.Strings("state"), status = t.Strings("status"),
+             node_list = t.Strings("node_list");
+  const auto start = t.Column<std::int64_t>("start"), end = t.Column<std::int64_t>("end"),
+             nodes = t.Column<std::int64_t>("nodes"), alloc_cpus = t.Column<std::int64_t>("alloc_cpus"),
+             samples = t.Column<std::int64_t>("samples");
+  const auto run_time = t.Column<double>("run_time"), node_hours = t.Column<double>("node_hours"),
+             missing_s = t.Column<double>("missing_s"), energy = t.Column<double>("energy"),
+             idle_energy = t.Column<double>("idle_energy"), dynamic_energy = t.Column<double>("dynamic_energy"),
+             carbon_g = t.Column<double>("carbon_g"), slurm_energy = t.Column<double>("slurm_energy");
+  out->resize(t.rows());
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    JobRow& x = (*out)[i];
+    x.job_id = job_id[i];
+    x.user = user[i];
+    x.account = account[i];
+    x.partition = partition[i];
+    x.state = state[i];
+    x.status = status[i];
+    x.node_list = node_list[i];
+    x.start = FromNoTime(start[i]);
+    x.end = FromNoTime(end[i]);
+    x.nodes = nodes[i];
+    x.alloc_cpus = FromMinusOne(alloc_cpus[i]);
+    x.run_time_s = FromNan(run_time[i]);
+    x.node_hours = FromNan(node_hours[i]);
+    x.samples = FromMinusOne(samples[i]);
+    x.missing_s = FromNan(missing_s[i]);
+    x.energy_j = FromNan(energy[i]);
+    x.idle_energy_j = FromNan(idle_energy[i]);
+    x.dynamic_energy_j = FromNan(dynamic_energy[i]);
+    x.carbon_g = FromNan(carbon_g[i]);
+    x.slurm_energy_j = FromNan(slurm_energy[i]);
+  }
+}
+
+void ReadJobNodesH5(hid_t group, const std::string& where, std::size_t jobs, std::vector<JobNodeRow>* out) {
+  TableReader t(group, where);
+  const auto job = t.Column<std::int64_t>("job");
+  const auto node = t.Strings("node"), node_type = t.Strings("node_type");
+  const auto weight = t.Column<double>("weight_cpus"), cpus = t.Column<double>("node_cpus");
+  const auto samples = t.Column<std::int64_t>("samples");
+  const auto missing_s = t.Column<double>("missing_s"), energy = t.Column<double>("energy"),
+             idle_energy = t.Column<double>("idle_energy");
+  out->resize(t.rows());
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    if (job[i] < 0 || static_cast<std::size_t>(job[i]) >= jobs) {
+      throw Error(where + ": job " + std::to_string(job[i]) + " is not a row of jobs_energy");
+    }
+    (*out)[i] = {static_cast<std::size_t>(job[i]), node[i], node_type[i], weight[i], cpus[i],
+                 samples[i], missing_s[i], energy[i], idle_energy[i]};
+  }
+}
+
+void ReadUsageH5(hid_t group, const std::string& where, std::vector<UsageRow>* out) {
+  TableReader t(group, where);
+  const auto month = t.Strings("month"), partition = t.Strings("partition"), account = t.Strings("account"),
+             user = t.Strings("user");
+  const auto jobs = t.Column<std::int64_t>("jobs");
+  const auto node_hours = t.Column<double>("node_hours"), energy = t.Column<double>("energy"),
+             idle_energy = t.Column<double>("idle_energy"), dynamic_energy = t.Column<double>("dynamic_energy"),
+             carbon_g = t.Column<double>("carbon_g");
+  out->resize(t.rows());
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    (*out)[i] = {month[i],  partition[i],   account[i],         user[i],    jobs[i],
+                 node_hours[i], energy[i], idle_energy[i], dynamic_energy[i], carbon_g[i]};
+  }
+}
+
+void ReadLedgerH5(hid_t group, const std::string& where, std::vector<LedgerRow>* out) {
+  TableReader t(group, where);
+  const auto month = t.Strings("month"), node_type = t.Strings("node_type");
+  const auto nodes = t.Column<std::int64_t>("nodes"), readings = t.Column<std::int64_t>("readings");
+  const auto metered = t.Column<double>("metered_energy"), job = t.Column<double>("job_energy"),
+             unallocated = t.Column<double>("unallocated_energy"), missing_s = t.Column<double>("missing_s");
+  out->resize(t.rows());
+  for (std::size_t i = 0; i < t.rows(); ++i) {
+    (*out)[i] = {month[i], node_type[i], nodes[i], readings[i], metered[i], job[i], unallocated[i], missing_s[i]};
+  }
+}
+
+// The facility tables; a results.h5 from before them has none of the groups
+// (then the tables stay empty).
+void ReadFacilityH5(hid_t f, const std::string& path, PipelineResults* r) {
+  if (h5::Exists(f, "jobs_energy")) {
+    h5::H5Id g = h5::OpenGroup(f, "jobs_energy");
+    ReadJobsH5(g.get(), path + ":jobs_energy", &r->jobs);
+  }
+  if (h5::Exists(f, "job_nodes")) {
+    h5::H5Id g = h5::OpenGroup(f, "job_nodes");
+    ReadJobNodesH5(g.get(), path + ":job_nodes", r->jobs.size(), &r->job_nodes);
+  }
+  if (h5::Exists(f, "usage")) {
+    h5::H5Id g = h5::OpenGroup(f, "usage");
+    ReadUsageH5(g.get(), path + ":usage", &r->usage);
+  }
+  if (h5::Exists(f, "ledger")) {
+    h5::H5Id g = h5::OpenGroup(f, "ledger");
+    ReadLedgerH5(g.get(), path + ":ledger", &r->ledger);
+  }
+  if (h5::Exists(f, "carbon_intensity")) {
+    h5::H5Id g = h5::OpenGroup(f, "carbon_intensity");
+    TableReader t(g.get(), path + ":carbon_intensity");
+    const auto time = t.Column<std::int64_t>("time");
+    const auto value = t.Column<double>("g_per_kwh");
+    for (std::size_t i = 0; i < t.rows(); ++i) r->carbon_intensity.emplace_back(time[i], value[i]);
+  }
 }
 
 }  // namespace
@@ -467,6 +752,10 @@ PipelineResults ReadResultsH5(const std::string& path) {
     const auto size = column("size", std::int64_t{});
     const auto batch = column("batch_size", std::int64_t{});
     const auto usable = column("usable", std::uint8_t{});
+    // Written since facility accounting; older files leave them empty.
+    std::vector<double> idle_energy(n, std::nan("")), dynamic_energy(n, std::nan(""));
+    if (h5::Exists(id, "idle_energy")) idle_energy = column("idle_energy", double{});
+    if (h5::Exists(id, "dynamic_energy")) dynamic_energy = column("dynamic_energy", double{});
     r.runs.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
       RunRow& x = r.runs[i];
@@ -493,6 +782,8 @@ PipelineResults ReadResultsH5(const std::string& path) {
       x.size = size[i];
       x.batch_size = batch[i];
       x.usable = usable[i] != 0;
+      x.idle_energy_j = FromNan(idle_energy[i]);
+      x.dynamic_energy_j = FromNan(dynamic_energy[i]);
     }
   }
   {
@@ -741,6 +1032,7 @@ PipelineResults ReadResultsH5(const std::string& path) {
       r.memory_levels.push_back(std::move(m));
     }
   }
+  ReadFacilityH5(f, path, &r);
   file.Close();
   return r;
 }

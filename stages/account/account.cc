@@ -1,0 +1,132 @@
+#include "stages/account/account.h"
+
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
+#include "core/error.h"
+#include "core/hostlist.h"
+
+namespace wattrun::account {
+namespace {
+
+constexpr double kJoulesPerKwh = 3.6e6;
+
+std::optional<std::int64_t> CpuCount(const JobRecord& job) {
+  if (job.tres_cpus && *job.tres_cpus > 0) return job.tres_cpus;
+  if (job.alloc_cpus && *job.alloc_cpus > 0) return job.alloc_cpus;
+  return std::nullopt;
+}
+
+// Expands the node list, dropping repeated names; a malformed list is
+// counted as a bad sacct value and gives no nodes.
+std::vector<std::string> ExpandNodes(const JobRecord& job, AccountSetup* setup, bool* bad) {
+  std::vector<std::string> names;
+  *bad = false;
+  try {
+    names = ExpandHostlist(job.node_list);
+  } catch (const Error&) {
+    auto it = std::find_if(setup->bad_rows.begin(), setup->bad_rows.end(),
+                           [&](const BadRowCount& b) { return b.file == job.file; });
+    if (it == setup->bad_rows.end()) {
+      setup->bad_rows.push_back({"sacct", job.file, "bad_node_list", 0});
+      it = setup->bad_rows.end() - 1;
+    }
+    ++it->count;
+    *bad = true;
+    return {};
+  }
+  std::vector<std::string> unique;
+  for (auto& name : names) {
+    if (std::find(unique.begin(), unique.end(), name) == unique.end()) unique.push_back(std::move(name));
+  }
+  return unique;
+}
+
+// Window, node indices and weights of one started job (spec section 4,
+// "Shares of a node" and "Details that decide numbers").
+void SetUpStartedJob(const JobRecord& job, bool bad_list, AccountSetup* setup, JobSetup* js) {
+  const AccountOptions& o = setup->options;
+  js->has_window = true;
+  js->start = job.start;
+  js->end = job.end ? *job.end : std::max(job.start, o.store_last);
+  js->end = std::max(js->end, js->start);  // an End before Start: a window of length 0
+  bool unknown = bad_list;
+  std::int64_t whole_node_cpus = 0;
+  for (const std::string& name : js->nodes) {
+    const auto it = setup->node_by_name.find(name);
+    const int index = it == setup->node_by_name.end() ? -1 : static_cast<int>(it->second);
+    js->node_index.push_back(index);
+    if (index < 0) unknown = true;
+    else whole_node_cpus += static_cast<std::int64_t>(setup->nodes[static_cast<std::size_t>(index)].cpus);
+  }
+  const std::optional<std::int64_t> count = CpuCount(job);
+  js->cpus = count ? *count : whole_node_cpus;
+  for (const int index : js->node_index) {
+    const double node_cpus = index < 0 ? 0.0 : setup->nodes[static_cast<std::size_t>(index)].cpus;
+    js->weights.push_back(count ? static_cast<double>(*count) / static_cast<double>(js->nodes.size()) : node_cpus);
+  }
+  js->pre_status = unknown ? PreStatus::kUnknownNode : (job.end ? PreStatus::kStarted : PreStatus::kRunning);
+}
+
+void SetUpIntensity(const AccountOptions& o, AccountSetup* setup) {
+  std::vector<CarbonIntensityRecord> rows = o.intensity;
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.time < b.time; });
+  for (const CarbonIntensityRecord& row : rows) {
+    const double factor = row.g_per_kwh / kJoulesPerKwh * o.pue;
+    if (!setup->intensity_times.empty() && setup->intensity_times.back() == row.time) {
+      setup->carbon_factor.back() = factor;  // the same instant twice: the later row wins
+    } else {
+      setup->intensity_times.push_back(row.time);
+      setup->carbon_factor.push_back(factor);
+    }
+  }
+  if (rows.empty()) setup->carbon_factor.push_back(o.constant_g_per_kwh / kJoulesPerKwh * o.pue);
+}
+
+}  // namespace
+
+double AccountSetup::CarbonFactorAt(TimeMs t) const {
+  const auto it = std::upper_bound(intensity_times.begin(), intensity_times.end(), t);
+  const std::size_t index = it == intensity_times.begin() ? 0 : static_cast<std::size_t>(it - intensity_times.begin()) - 1;
+  return carbon_factor[index];
+}
+
+AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,
+                               const AccountOptions& options) {
+  AccountSetup setup;
+  setup.options = options;
+  setup.records = jobs;
+  for (const NodeRecord& node : nodes) {
+    if (!setup.node_by_name.emplace(node.name, static_cast<std::uint32_t>(setup.nodes.size())).second) continue;
+    setup.nodes.push_back({node.name, node.node_type, static_cast<double>(node.cpus), {}});
+  }
+  SetUpIntensity(options, &setup);
+  const bool store_has_readings = options.store_first <= options.store_last;
+  TimeMs first = store_has_readings ? options.store_first : std::numeric_limits<TimeMs>::max();
+  TimeMs last = store_has_readings ? options.store_last : std::numeric_limits<TimeMs>::min();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const JobRecord& job = jobs[i];
+    JobSetup js;
+    bool bad_list = false;
+    js.nodes = ExpandNodes(job, &setup, &bad_list);
+    if (!job.has_start || (js.nodes.empty() && !bad_list)) {
+      js.pre_status = PreStatus::kNotStarted;
+      js.cpus = CpuCount(job);
+    } else {
+      SetUpStartedJob(job, bad_list, &setup, &js);
+      first = std::min(first, js.start);
+      last = std::max(last, js.end);
+      for (std::size_t k = 0; k < js.nodes.size(); ++k) {
+        if (js.node_index[k] < 0) continue;
+        setup.nodes[static_cast<std::size_t>(js.node_index[k])].jobs.push_back(
+            {static_cast<std::uint32_t>(i), js.weights[k], js.start, js.end});
+      }
+    }
+    setup.jobs.push_back(std::move(js));
+  }
+  if (first <= last) setup.months = MonthsCovering(options.zone, first, last);
+  return setup;
+}
+
+}  // namespace wattrun::account

@@ -1,0 +1,159 @@
+// Facility accounting (spec sections 4-5): every Slurm job's energy, idle
+// energy, carbon and missing seconds, computed while each node's telemetry
+// streams by in one pass.
+//
+// The flow, for the pipeline:
+//   AccountSetup setup = BuildAccountSetup(jobs, nodes, options);  // every rank
+//   for each unit of work (a node over [from, until)) a rank owns:
+//     NodeAccountant a(setup, node, from, until, unit_index);
+//     a.Add(...) for the unit's readings (plus one neighbour on each side);
+//     a.Finish(&partial);
+//   reduce the partials (Pack / Unpack / Merge), then on one rank
+//   AccountResult r = FinalizeAccount(setup, merged, idle_w_by_type, types);
+// The units of one node must tile the time line (or the node has no unit at
+// all: no telemetry). unit_index must be unique over all units of all nodes.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/records.h"
+#include "core/time.h"
+#include "stages/account/calendar.h"
+#include "stages/integrate/integrate.h"
+#include "stages/results/results.h"
+
+namespace wattrun::account {
+
+struct AccountOptions {
+  TimeZone zone = TimeZone::Utc();  // scheduler.timezone: months
+  TimeMs sampling_interval_ms = kMsPerMinute;
+  integrate::Method integration = integrate::Method::kLinear;
+  double pue = 1.0;
+  double constant_g_per_kwh = 475.0;
+  std::vector<CarbonIntensityRecord> intensity;  // empty: the constant holds
+  // First and last instant of the store over all nodes; first > last: the
+  // store has no reading (no ledger rows, every job missing).
+  TimeMs store_first = 0;
+  TimeMs store_last = -1;
+};
+
+// What happened before any telemetry is read.
+enum class PreStatus { kStarted, kNotStarted, kUnknownNode, kRunning };
+
+// One job as the accounting sees it.
+struct JobSetup {
+  PreStatus pre_status = PreStatus::kStarted;
+  bool has_window = false;  // false: not_started (no numbers)
+  TimeMs start = 0;         // window [start, end], both inclusive
+  TimeMs end = 0;
+  std::vector<std::string> nodes;   // expanded node list, duplicates dropped
+  std::vector<int> node_index;      // into AccountSetup::nodes, -1 unknown
+  std::vector<double> weights;      // w_j on each node (CPUs)
+  std::optional<std::int64_t> cpus;  // the count used (alloc_cpus)
+};
+
+// A job on one node, as the node's accountant needs it.
+struct NodeJob {
+  std::uint32_t job = 0;  // index into AccountSetup::jobs
+  double weight = 0;
+  TimeMs start = 0;
+  TimeMs end = 0;
+};
+
+struct NodeSetup {
+  std::string name;
+  std::string node_type;
+  double cpus = 0;             // C_h
+  std::vector<NodeJob> jobs;   // in job order
+};
+
+struct AccountSetup {
+  AccountOptions options;
+  std::vector<JobSetup> jobs;    // one per JobRecord, same order
+  std::vector<NodeSetup> nodes;  // inventory order
+  std::unordered_map<std::string, std::uint32_t> node_by_name;
+  MonthTable months;  // covers every window and the store's span
+  // Carbon factor in g per J (g/kWh / 3.6e6 · pue), from each change time
+  // on; the first factor also holds before the first time.
+  std::vector<TimeMs> intensity_times;
+  std::vector<double> carbon_factor;
+  std::vector<BadRowCount> bad_rows;  // e.g. sacct bad_node_list
+  // The job rows' text fields, kept for FinalizeAccount.
+  std::vector<JobRecord> records;
+
+  // g CO2 per J at instant t.
+  double CarbonFactorAt(TimeMs t) const;
+};
+
+AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,
+                               const AccountOptions& options);
+
+// A job's part on one node in one month, learned by one unit.
+struct JobPart {
+  std::uint32_t job = 0;
+  std::uint32_t node = 0;  // index into AccountSetup::nodes
+  std::int32_t month = 0;  // index into AccountSetup::months
+  std::uint32_t unit = 0;
+  double energy_j = 0;
+  double share_s = 0;  // ∫ w_j / max(C_h, Σw) dt over covered time
+  double carbon_g = 0;
+  double missing_s = 0;
+  std::int64_t samples = 0;
+  std::int64_t zero_samples = 0;
+};
+
+// A node's month, learned by one unit (restricted to the store's span).
+struct NodePart {
+  std::uint32_t node = 0;
+  std::int32_t month = 0;
+  std::uint32_t unit = 0;
+  double metered_j = 0;
+  double job_j = 0;
+  double missing_s = 0;
+  std::int64_t readings = 0;
+};
+
+// What one or more ranks learned: mergeable, packable. Merging only
+// collects records; FinalizeAccount sums them in key order, so the result
+// does not depend on the merge order or the number of ranks.
+class AccountPartial {
+ public:
+  void AddJobPart(const JobPart& part) { job_parts_.push_back(part); }
+  void AddNodePart(const NodePart& part) { node_parts_.push_back(part); }
+  void Merge(const AccountPartial& other);
+  std::vector<char> Pack() const;
+  // Throws wattrun::Error on a truncated or foreign buffer.
+  static AccountPartial Unpack(const char* data, std::size_t size);
+
+  const std::vector<JobPart>& job_parts() const { return job_parts_; }
+  const std::vector<NodePart>& node_parts() const { return node_parts_; }
+
+ private:
+  std::vector<JobPart> job_parts_;
+  std::vector<NodePart> node_parts_;
+};
+
+struct AccountResult {
+  std::vector<results::JobRow> jobs;  // one per JobRecord, in input order
+  std::vector<results::JobNodeRow> job_nodes;
+  std::vector<results::UsageRow> usage;    // sorted by (month, partition, account, user)
+  std::vector<results::LedgerRow> ledger;  // month, then node type in config order
+  // Every job status in spec order (not_started ... ok) with its count.
+  std::vector<std::pair<std::string, std::int64_t>> status_counts;
+};
+
+// The job statuses of spec section 4, first that applies wins.
+const std::vector<std::string>& JobStatusNames();
+
+AccountResult FinalizeAccount(const AccountSetup& setup, const AccountPartial& merged,
+                              const std::map<std::string, double>& idle_w_by_type,
+                              const std::vector<std::string>& node_types_in_config_order);
+
+}  // namespace wattrun::account

@@ -1,0 +1,239 @@
+// FinalizeAccount: the merged parts summed in key order into the tables of
+// spec section 5 (jobs_energy, usage, ledger) and each job's node parts.
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "core/error.h"
+#include "stages/account/account.h"
+
+namespace wattrun::account {
+namespace {
+
+constexpr double kMsPerS = 1000.0;
+
+// A job's sums over the units of one of its nodes.
+struct NodeSums {
+  std::int64_t samples = 0, zeros = 0;
+  double missing_s = 0, energy_j = 0, idle_j = 0, carbon_g = 0;
+};
+
+struct MonthSums {
+  double energy_j = 0, idle_j = 0, carbon_g = 0;
+};
+
+// Everything the parts say about one job.
+struct JobSums {
+  std::map<std::uint32_t, NodeSums> nodes;
+  std::map<std::int32_t, MonthSums> months;
+};
+
+double IdleWatts(const std::map<std::string, double>& idle, const std::string& type) {
+  const auto it = idle.find(type);
+  return it == idle.end() ? 0.0 : it->second;
+}
+
+std::vector<JobSums> SumJobParts(const AccountSetup& setup, std::vector<JobPart> parts,
+                                 const std::map<std::string, double>& idle_w_by_type) {
+  auto key = [](const JobPart& p) { return std::make_tuple(p.job, p.node, p.month, p.unit); };
+  std::sort(parts.begin(), parts.end(), [&](const JobPart& a, const JobPart& b) { return key(a) < key(b); });
+  std::vector<JobSums> sums(setup.jobs.size());
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const JobPart& p = parts[i];
+    if (i > 0 && key(parts[i - 1]) == key(p)) {
+      throw Error("accounting: unit " + std::to_string(p.unit) + " was merged twice");
+    }
+    if (p.job >= sums.size() || p.node >= setup.nodes.size()) throw Error("accounting: a part names no job or node");
+    const double idle_j = IdleWatts(idle_w_by_type, setup.nodes[p.node].node_type) * p.share_s;
+    NodeSums& n = sums[p.job].nodes[p.node];
+    n.samples += p.samples, n.zeros += p.zero_samples;
+    n.missing_s += p.missing_s, n.energy_j += p.energy_j, n.idle_j += idle_j, n.carbon_g += p.carbon_g;
+    MonthSums& m = sums[p.job].months[p.month];
+    m.energy_j += p.energy_j, m.idle_j += idle_j, m.carbon_g += p.carbon_g;
+  }
+  return sums;
+}
+
+// Nodes that some unit accounted for (the others have no telemetry).
+std::vector<bool> NodesWithUnits(const AccountSetup& setup, const AccountPartial& merged) {
+  std::vector<bool> seen(setup.nodes.size(), false);
+  for (const NodePart& p : merged.node_parts()) seen.at(p.node) = true;
+  for (const JobPart& p : merged.job_parts()) seen.at(p.node) = true;
+  return seen;
+}
+
+const char* PreStatusName(PreStatus s) {
+  switch (s) {
+    case PreStatus::kNotStarted: return "not_started";
+    case PreStatus::kUnknownNode: return "unknown_node";
+    case PreStatus::kRunning: return "running";
+    case PreStatus::kStarted: break;
+  }
+  return "";
+}
+
+// The job's per-node rows and its totals; returns its status.
+std::string FillJob(const AccountSetup& setup, std::size_t i, const JobSums& sums, const std::vector<bool>& has_units,
+                    results::JobRow* row, std::vector<results::JobNodeRow>* job_nodes) {
+  const JobSetup& js = setup.jobs[i];
+  const double run_time_s = static_cast<double>(js.end - js.start) / kMsPerS;
+  std::int64_t samples = 0, zeros = 0;
+  double missing = 0, energy = 0, idle = 0, carbon = 0;
+  bool some_node_short = false;
+  const double needed = run_time_s * kMsPerS / static_cast<double>(setup.options.sampling_interval_ms) - 1.0;
+  for (std::size_t k = 0; k < js.nodes.size(); ++k) {
+    results::JobNodeRow nr;
+    nr.job = i, nr.node = js.nodes[k], nr.weight_cpus = js.weights[k];
+    const int index = js.node_index[k];
+    if (index >= 0) {
+      const auto node = static_cast<std::uint32_t>(index);
+      nr.node_type = setup.nodes[node].node_type, nr.node_cpus = setup.nodes[node].cpus;
+      const auto it = sums.nodes.find(node);
+      NodeSums n = it == sums.nodes.end() ? NodeSums{} : it->second;
+      if (!has_units[node]) n.missing_s = run_time_s;  // no telemetry: the whole window is missing
+      nr.samples = n.samples, nr.missing_s = n.missing_s, nr.energy_j = n.energy_j, nr.idle_energy_j = n.idle_j;
+      samples += n.samples, zeros += n.zeros, missing += n.missing_s;
+      energy += n.energy_j, idle += n.idle_j, carbon += n.carbon_g;
+      if (static_cast<double>(n.samples) < needed) some_node_short = true;
+    }
+    job_nodes->push_back(std::move(nr));
+  }
+  row->run_time_s = run_time_s;
+  row->node_hours = run_time_s * static_cast<double>(js.nodes.size()) / 3600.0;
+  row->samples = samples, row->missing_s = missing;
+  row->energy_j = energy, row->idle_energy_j = idle, row->dynamic_energy_j = energy - idle, row->carbon_g = carbon;
+  if (js.pre_status != PreStatus::kStarted) return PreStatusName(js.pre_status);
+  if (samples == 0) return "missing_all";
+  if (some_node_short) return "missing_some";
+  if (zeros > 0) return "zero_watts";
+  return "ok";
+}
+
+using UsageKey = std::tuple<std::string, std::string, std::string, std::string>;
+
+// The months a window meets (with a part of positive length; a window of
+// length 0 meets the month of its start) and the seconds in each.
+std::vector<std::pair<int, double>> MonthsMet(const MonthTable& months, TimeMs start, TimeMs end) {
+  std::vector<std::pair<int, double>> met;
+  if (start == end) {
+    const int m = months.IndexOf(start);
+    if (m >= 0) met.emplace_back(m, 0.0);
+    return met;
+  }
+  for (int m = std::max(0, months.IndexOf(start)); m < static_cast<int>(months.size()); ++m) {
+    const TimeMs lo = std::max(start, months.starts[static_cast<std::size_t>(m)]);
+    const TimeMs hi = std::min(end, months.starts[static_cast<std::size_t>(m) + 1]);
+    if (lo >= end) break;
+    if (hi > lo) met.emplace_back(m, static_cast<double>(hi - lo) / kMsPerS);
+  }
+  return met;
+}
+
+void AddUsage(const AccountSetup& setup, std::size_t i, const JobSums& sums, std::map<UsageKey, results::UsageRow>* usage) {
+  const JobSetup& js = setup.jobs[i];
+  const JobRecord& job = setup.records[i];
+  for (const auto& [m, seconds] : MonthsMet(setup.months, js.start, js.end)) {
+    const std::string& label = setup.months.labels[static_cast<std::size_t>(m)];
+    results::UsageRow& row = (*usage)[{label, job.partition, job.account, job.user}];
+    row.month = label, row.partition = job.partition, row.account = job.account, row.user = job.user;
+    row.jobs += 1;
+    row.node_hours += seconds * static_cast<double>(js.nodes.size()) / 3600.0;
+    const auto it = sums.months.find(m);
+    if (it == sums.months.end()) continue;
+    row.energy_j += it->second.energy_j, row.idle_energy_j += it->second.idle_j, row.carbon_g += it->second.carbon_g;
+  }
+}
+
+std::vector<results::LedgerRow> BuildLedger(const AccountSetup& setup, const AccountPartial& merged,
+                                            const std::vector<std::string>& types) {
+  const AccountOptions& o = setup.options;
+  if (o.store_first > o.store_last) return {};
+  std::vector<NodePart> parts = merged.node_parts();
+  auto key = [](const NodePart& p) { return std::make_tuple(p.node, p.month, p.unit); };
+  std::sort(parts.begin(), parts.end(), [&](const NodePart& a, const NodePart& b) { return key(a) < key(b); });
+  const int first = setup.months.IndexOf(o.store_first), last = setup.months.IndexOf(o.store_last);
+  const std::size_t month_count = static_cast<std::size_t>(last - first + 1);
+  // Per node and month of the store's span.
+  std::vector<results::LedgerRow> per(setup.nodes.size() * month_count);
+  std::vector<bool> has_parts(setup.nodes.size(), false);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const NodePart& p = parts[i];
+    if (i > 0 && key(parts[i - 1]) == key(p)) throw Error("accounting: unit " + std::to_string(p.unit) + " was merged twice");
+    if (p.month < first || p.month > last) continue;
+    results::LedgerRow& r = per[p.node * month_count + static_cast<std::size_t>(p.month - first)];
+    has_parts[p.node] = true;
+    r.readings += p.readings, r.metered_energy_j += p.metered_j, r.job_energy_j += p.job_j, r.missing_s += p.missing_s;
+  }
+  const std::vector<bool> has_units = NodesWithUnits(setup, merged);
+  std::vector<results::LedgerRow> ledger;
+  for (int m = first; m <= last; ++m) {
+    const auto mi = static_cast<std::size_t>(m);
+    const TimeMs lo = std::max(o.store_first, setup.months.starts[mi]);
+    const TimeMs hi = std::min(o.store_last, setup.months.starts[mi + 1]);
+    for (const std::string& type : types) {
+      results::LedgerRow row;
+      row.month = setup.months.labels[mi], row.node_type = type;
+      bool any = false;
+      for (std::size_t h = 0; h < setup.nodes.size(); ++h) {
+        if (setup.nodes[h].node_type != type) continue;
+        any = true;
+        const results::LedgerRow& r = per[h * month_count + static_cast<std::size_t>(m - first)];
+        if (r.readings > 0) ++row.nodes;
+        row.readings += r.readings, row.metered_energy_j += r.metered_energy_j, row.job_energy_j += r.job_energy_j;
+        row.missing_s += has_units[h] ? r.missing_s : static_cast<double>(hi - lo) / kMsPerS;
+      }
+      if (!any) continue;
+      row.unallocated_energy_j = row.metered_energy_j - row.job_energy_j;
+      ledger.push_back(std::move(row));
+    }
+  }
+  return ledger;
+}
+
+}  // namespace
+
+const std::vector<std::string>& JobStatusNames() {
+  static const std::vector<std::string> names{"not_started", "unknown_node", "running", "missing_all",
+                                              "missing_some", "zero_watts", "ok"};
+  return names;
+}
+
+AccountResult FinalizeAccount(const AccountSetup& setup, const AccountPartial& merged,
+                              const std::map<std::string, double>& idle_w_by_type,
+                              const std::vector<std::string>& node_types_in_config_order) {
+  AccountResult result;
+  const std::vector<JobSums> sums = SumJobParts(setup, merged.job_parts(), idle_w_by_type);
+  const std::vector<bool> has_units = NodesWithUnits(setup, merged);
+  std::map<std::string, std::int64_t> counts;
+  std::map<UsageKey, results::UsageRow> usage;
+  for (std::size_t i = 0; i < setup.jobs.size(); ++i) {
+    const JobRecord& job = setup.records[i];
+    const JobSetup& js = setup.jobs[i];
+    results::JobRow row;
+    row.job_id = job.job_id, row.user = job.user, row.account = job.account, row.partition = job.partition;
+    row.state = job.state, row.node_list = job.node_list;
+    row.nodes = static_cast<std::int64_t>(js.nodes.size());
+    row.alloc_cpus = js.cpus;
+    row.slurm_energy_j = job.consumed_energy_j;
+    if (!js.has_window) {
+      row.status = "not_started";
+      if (job.has_start) row.start = job.start;
+      row.end = job.end;
+    } else {
+      row.start = js.start, row.end = js.end;
+      row.status = FillJob(setup, i, sums[i], has_units, &row, &result.job_nodes);
+      AddUsage(setup, i, sums[i], &usage);
+    }
+    ++counts[row.status];
+    result.jobs.push_back(std::move(row));
+  }
+  for (auto& [key, row] : usage) {
+    row.dynamic_energy_j = row.energy_j - row.idle_energy_j;
+    result.usage.push_back(std::move(row));
+  }
+  result.ledger = BuildLedger(setup, merged, node_types_in_config_order);
+  for (const std::string& name : JobStatusNames()) result.status_counts.emplace_back(name, counts[name]);
+  return result;
+}
+
+}  // namespace wattrun::account

@@ -1,0 +1,298 @@
+#include "stages/account/node_accountant.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "core/error.h"
+
+namespace wattrun::account {
+namespace {
+
+constexpr TimeMs kMinTime = std::numeric_limits<TimeMs>::min();
+constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
+
+// The instants where the shares of the node can change, inside [from, until],
+// with the two ends of the time line as sentinels; sorted, unique.
+std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const std::vector<NodeJob>& jobs, TimeMs from,
+                                 TimeMs until) {
+  std::vector<TimeMs> points{kMinTime, kMaxTime, from, until, setup.options.store_first,
+                             setup.options.store_last};
+  points.insert(points.end(), setup.months.starts.begin(), setup.months.starts.end());
+  points.insert(points.end(), setup.intensity_times.begin(), setup.intensity_times.end());
+  for (const NodeJob& job : jobs) {
+    points.push_back(job.start);
+    points.push_back(job.end);
+  }
+  std::erase_if(points, [&](TimeMs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
+  std::sort(points.begin(), points.end());
+  points.erase(std::unique(points.begin(), points.end()), points.end());
+  return points;
+}
+
+// Length of [a, b) ∩ [lo, hi) in ms, as a double (the ends may be the
+// sentinels of the time line).
+double Overlap(double a, double b, double lo, double hi) { return std::max(0.0, std::min(b, hi) - std::max(a, lo)); }
+
+}  // namespace
+
+NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& node, TimeMs from, TimeMs until,
+                               std::uint32_t unit_index)
+    : setup_(setup),
+      unit_(unit_index),
+      from_(from),
+      until_(until),
+      interval_ms_(setup.options.sampling_interval_ms),
+      method_(setup.options.integration) {
+  const auto it = setup.node_by_name.find(node);
+  if (it == setup.node_by_name.end()) throw Error("accounting: node '" + node + "' is not in nodes.csv");
+  if (from > until) throw Error("accounting: unit of node '" + node + "' ends before it begins");
+  node_ = it->second;
+  node_setup_ = &setup.nodes[node_];
+  BuildSegments(ChangePoints(setup, node_setup_->jobs, from, until));
+}
+
+// One sweep over the change points: the jobs active in each segment (start
+// <= begin < end) and the jobs whose window ends exactly at its begin (a
+// reading there still counts for them).
+void NodeAccountant::BuildSegments(const std::vector<TimeMs>& bounds) {
+  const std::vector<NodeJob>& jobs = node_setup_->jobs;
+  std::vector<std::uint32_t> by_start;
+  for (std::uint32_t k = 0; k < jobs.size(); ++k) {
+    if (jobs[k].start < until_ && jobs[k].end >= from_) by_start.push_back(k);
+  }
+  std::stable_sort(by_start.begin(), by_start.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return jobs[a].start < jobs[b].start; });
+  std::vector<std::uint32_t> active;
+  std::size_t next = 0;
+  const AccountOptions& o = setup_.options;
+  for (std::size_t s = 0; s + 1 < bounds.size(); ++s) {
+    Segment seg;
+    seg.begin = bounds[s];
+    seg.end = bounds[s + 1];
+    seg.point_begin = static_cast<std::uint32_t>(point_.size());
+    std::erase_if(active, [&](std::uint32_t k) {
+      if (jobs[k].end > seg.begin) return false;
+      if (jobs[k].end == seg.begin) point_.push_back(k);
+      return true;
+    });
+    for (; next < by_start.size() && jobs[by_start[next]].start <= seg.begin; ++next) {
+      const std::uint32_t k = by_start[next];
+      if (jobs[k].end > seg.begin) active.push_back(k);
+      else if (jobs[k].end == seg.begin) point_.push_back(k);
+    }
+    seg.point_end = static_cast<std::uint32_t>(point_.size());
+    seg.jobs_begin = static_cast<std::uint32_t>(active_.size());
+    double weight_sum = 0;
+    for (const std::uint32_t k : active) {
+      active_.push_back(k);
+      weight_sum += jobs[k].weight;
+    }
+    seg.jobs_end = static_cast<std::uint32_t>(active_.size());
+    seg.denominator = std::max(node_setup_->cpus, weight_sum);
+    if (seg.denominator <= 0) seg.denominator = 1;
+    seg.in_range = seg.begin >= from_ && seg.begin < until_;
+    seg.in_store = seg.begin >= o.store_first && seg.end <= o.store_last;
+    seg.month = seg.begin == kMinTime ? -1 : setup_.months.IndexOf(seg.begin);
+    seg.carbon_factor = setup_.CarbonFactorAt(seg.begin);
+    segments_.push_back(seg);
+  }
+  integrals_.assign(segments_.size(), Integrals{});
+  point_readings_.assign(point_.size(), 0);
+  point_zeros_.assign(point_.size(), 0);
+}
+
+void NodeAccountant::Add(const TimeMs* time, const double* watts, std::size_t n) {
+  if (method_ == integrate::Method::kLinear) {
+    AddReadings<integrate::Method::kLinear>(time, watts, n);
+  } else {
+    AddReadings<integrate::Method::kStep>(time, watts, n);
+  }
+}
+
+// The hot loop: while no change point is crossed, a reading costs a few
+// adds into locals; the segment's integrals are updated once per run.
+template <integrate::Method kMethod>
+void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::size_t n) {
+  const TimeMs two_intervals = 2 * interval_ms_;
+  std::size_t i = 0;
+  while (i < n) {
+    if (time[i] >= next_bound_) {
+      AddSlow(time[i], watts[i]);
+      ++i;
+      continue;
+    }
+    const TimeMs bound = next_bound_;
+    const TimeMs run_begin = prev_t_;
+    const std::size_t first = i;
+    TimeMs pt = prev_t_;
+    double pw = prev_w_;
+    double energy = 0;
+    std::int64_t missing = 0, zeros = 0;
+    for (; i < n; ++i) {
+      const TimeMs t = time[i];
+      if (t >= bound) break;
+      const double w = watts[i];
+      const TimeMs dt = t - pt;
+      if constexpr (kMethod == integrate::Method::kLinear) {
+        energy += (pw + w) * static_cast<double>(dt);
+      } else {
+        energy += pw * static_cast<double>(dt);
+      }
+      missing += std::max<TimeMs>(dt - two_intervals, 0);
+      zeros += (w == 0.0);
+      pt = t;
+      pw = w;
+    }
+    Integrals& acc = *cur_;
+    acc.energy_wms += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
+    acc.missing_ms += static_cast<double>(missing);
+    acc.covered_ms += pt - run_begin;
+    acc.readings += static_cast<std::int64_t>(i - first);
+    acc.zeros += zeros;
+    prev_t_ = pt;
+    prev_w_ = pw;
+  }
+}
+
+void NodeAccountant::EnterSegment(std::size_t s) {
+  seg_ = s;
+  cur_ = &integrals_[s];
+  next_bound_ = segments_[s].end;
+}
+
+// A reading that crosses change points (or the first one): the interval
+// from the previous reading is cut at each of them.
+void NodeAccountant::AddSlow(TimeMs t, double w) {
+  if (!have_prev_) {
+    AddFirst(t, w);
+    return;
+  }
+  TimeMs a = prev_t_;
+  while (t >= next_bound_) {
+    const TimeMs c = next_bound_;
+    AddPiece(a, c, t, w);
+    a = c;
+    EnterSegment(seg_ + 1);
+  }
+  AddPiece(a, t, t, w);
+  CountReading(t, w);
+  prev_t_ = t;
+  prev_w_ = w;
+}
+
+// The node's first reading: before it W does not exist, and the time more
+// than one interval before it is missing.
+void NodeAccountant::AddFirst(TimeMs t, double w) {
+  const auto it = std::upper_bound(segments_.begin(), segments_.end(), t,
+                                   [](TimeMs value, const Segment& seg) { return value < seg.begin; });
+  const std::size_t s = static_cast<std::size_t>(it - segments_.begin()) - 1;
+  const double missing_end = static_cast<double>(t - interval_ms_);
+  for (std::size_t k = 0; k <= s; ++k) {
+    const double end = k == s ? static_cast<double>(t) : static_cast<double>(segments_[k].end);
+    integrals_[k].missing_ms += Overlap(static_cast<double>(segments_[k].begin), end, -1e300, missing_end);
+  }
+  EnterSegment(s);
+  CountReading(t, w);
+  have_prev_ = true;
+  prev_t_ = t;
+  prev_w_ = w;
+}
+
+// [a, b] inside the current segment, between the previous reading and (t, w).
+void NodeAccountant::AddPiece(TimeMs a, TimeMs b, TimeMs t, double w) {
+  if (b <= a) return;
+  const double length = static_cast<double>(b - a);
+  if (method_ == integrate::Method::kLinear && t > prev_t_) {
+    const double span = static_cast<double>(t - prev_t_);
+    const double slope = (w - prev_w_) / span;
+    const double wa = prev_w_ + slope * static_cast<double>(a - prev_t_);
+    const double wb = prev_w_ + slope * static_cast<double>(b - prev_t_);
+    cur_->energy_wms += 0.5 * (wa + wb) * length;
+  } else {
+    cur_->energy_wms += prev_w_ * length;
+  }
+  cur_->covered_ms += b - a;
+  cur_->missing_ms += Overlap(static_cast<double>(a), static_cast<double>(b),
+                              static_cast<double>(prev_t_ + interval_ms_), static_cast<double>(t - interval_ms_));
+}
+
+void NodeAccountant::CountReading(TimeMs t, double w) {
+  cur_->readings += 1;
+  cur_->zeros += (w == 0.0);
+  const Segment& seg = segments_[seg_];
+  if (t != seg.begin) return;
+  for (std::uint32_t p = seg.point_begin; p < seg.point_end; ++p) {
+    point_readings_[p] += 1;
+    point_zeros_[p] += (w == 0.0);
+  }
+}
+
+void NodeAccountant::Finish(AccountPartial* partial) {
+  if (finished_) throw Error("accounting: NodeAccountant::Finish called twice");
+  finished_ = true;
+  if (!have_prev_) {  // no reading at all: every second is missing
+    for (std::size_t k = 0; k < segments_.size(); ++k) {
+      integrals_[k].missing_ms +=
+          static_cast<double>(segments_[k].end) - static_cast<double>(segments_[k].begin);
+    }
+  } else {  // after the last reading
+    const double missing_begin = static_cast<double>(prev_t_ + interval_ms_);
+    for (std::size_t k = seg_; k < segments_.size(); ++k) {
+      integrals_[k].missing_ms += Overlap(static_cast<double>(std::max(segments_[k].begin, prev_t_)),
+                                          static_cast<double>(segments_[k].end), missing_begin, 1e300);
+    }
+  }
+  Distribute(partial);
+}
+
+// Each in-range segment's integrals go to its jobs by share, and to the
+// node's month for the ledger; summed per (job, month) in segment order.
+void NodeAccountant::Distribute(AccountPartial* partial) const {
+  std::map<std::pair<std::uint32_t, std::int32_t>, JobPart> jobs;
+  std::map<std::int32_t, NodePart> months;
+  const std::vector<NodeJob>& node_jobs = node_setup_->jobs;
+  auto job_part = [&](std::uint32_t k, std::int32_t month) -> JobPart& {
+    auto [it, added] = jobs.try_emplace({node_jobs[k].job, month});
+    if (added) it->second = JobPart{node_jobs[k].job, node_, month, unit_};
+    return it->second;
+  };
+  for (std::size_t s = 0; s < segments_.size(); ++s) {
+    const Segment& seg = segments_[s];
+    if (!seg.in_range || seg.month < 0) continue;
+    const Integrals& g = integrals_[s];
+    const double energy_j = g.energy_wms / 1000.0;
+    const double covered_s = static_cast<double>(g.covered_ms) / 1000.0;
+    double job_j = 0;
+    for (std::uint32_t e = seg.jobs_begin; e < seg.jobs_end; ++e) {
+      const std::uint32_t k = active_[e];
+      const double share = node_jobs[k].weight / seg.denominator;
+      JobPart& part = job_part(k, seg.month);
+      part.energy_j += energy_j * share;
+      part.share_s += covered_s * share;
+      part.carbon_g += energy_j * share * seg.carbon_factor;
+      part.missing_s += g.missing_ms / 1000.0;
+      part.samples += g.readings;
+      part.zero_samples += g.zeros;
+      job_j += energy_j * share;
+    }
+    for (std::uint32_t p = seg.point_begin; p < seg.point_end; ++p) {
+      JobPart& part = job_part(point_[p], seg.month);
+      part.samples += point_readings_[p];
+      part.zero_samples += point_zeros_[p];
+    }
+    if (!seg.in_store && g.readings == 0) continue;
+    auto [it, added] = months.try_emplace(seg.month);
+    if (added) it->second = NodePart{node_, seg.month, unit_};
+    it->second.readings += g.readings;
+    if (seg.in_store) {
+      it->second.metered_j += energy_j;
+      it->second.job_j += job_j;
+      it->second.missing_s += g.missing_ms / 1000.0;
+    }
+  }
+  for (const auto& [key, part] : jobs) partial->AddJobPart(part);
+  for (const auto& [key, part] : months) partial->AddNodePart(part);
+}
+
+}  // namespace wattrun::account

@@ -1,0 +1,95 @@
+// The hot loop of facility accounting: one node's readings over one unit of
+// work [from, until), shared among the jobs running on the node (spec
+// section 4, "Shares of a node").
+//
+// The time line of the unit is cut once, at construction, into segments at
+// every instant where the shares can change: job starts and ends, month
+// starts, carbon intensity changes, the store's first and last instant and
+// the unit's own edges. Inside a segment the set of jobs, the month and the
+// intensity are constant, so a reading only adds to the current segment's
+// integrals (∫W dt, covered time, missing time, readings, zeros); the
+// segments are distributed to their jobs once, in Finish.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "stages/account/account.h"
+
+namespace wattrun::account {
+
+class NodeAccountant {
+ public:
+  // from may be INT64_MIN and until INT64_MAX. Throws wattrun::Error if the
+  // node is not in the inventory.
+  NodeAccountant(const AccountSetup& setup, const std::string& node, TimeMs from, TimeMs until,
+                 std::uint32_t unit_index);
+
+  // Readings in strictly increasing time (the store's order; not checked,
+  // to keep the loop at a few adds), in any chunking, including the
+  // neighbour before `from` and the one at or after `until` when the node
+  // has them (they shape the integrals at the edges and are never counted
+  // as samples; further readings outside the range only cost time).
+  void Add(const TimeMs* time, const double* watts, std::size_t n);
+  // Appends what the unit learned to partial. Call once, after the last Add.
+  void Finish(AccountPartial* partial);
+
+  std::size_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct Segment {
+    TimeMs begin = 0;
+    TimeMs end = 0;
+    std::int32_t month = -1;
+    bool in_range = false;  // inside [from, until)
+    bool in_store = false;  // inside [store_first, store_last]
+    double carbon_factor = 0;
+    double denominator = 1;  // max(C_h, Σ w_k)
+    std::uint32_t jobs_begin = 0, jobs_end = 0;    // into active_ (NodeJob indices)
+    std::uint32_t point_begin = 0, point_end = 0;  // jobs ending at `begin`
+  };
+  // What the readings add to a segment.
+  struct Integrals {
+    double energy_wms = 0;   // ∫ W dt in W·ms
+    double missing_ms = 0;   // time more than Δ from any reading
+    std::int64_t covered_ms = 0;  // time where W exists
+    std::int64_t readings = 0;
+    std::int64_t zeros = 0;
+  };
+
+  void BuildSegments(const std::vector<TimeMs>& bounds);
+  template <integrate::Method kMethod>
+  void AddReadings(const TimeMs* time, const double* watts, std::size_t n);
+  void AddSlow(TimeMs t, double w);
+  void AddFirst(TimeMs t, double w);
+  void AddPiece(TimeMs a, TimeMs b, TimeMs t, double w);
+  void CountReading(TimeMs t, double w);
+  void EnterSegment(std::size_t s);
+  void Distribute(AccountPartial* partial) const;
+
+  const AccountSetup& setup_;
+  std::uint32_t node_ = 0;
+  std::uint32_t unit_ = 0;
+  TimeMs from_, until_;
+  TimeMs interval_ms_;
+  integrate::Method method_;
+  const NodeSetup* node_setup_ = nullptr;
+  std::vector<Segment> segments_;
+  std::vector<Integrals> integrals_;
+  std::vector<std::uint32_t> active_;  // NodeJob indices per segment
+  std::vector<std::uint32_t> point_;   // NodeJob indices per segment start
+  std::vector<std::int64_t> point_readings_, point_zeros_;  // per point_ entry
+
+  std::size_t seg_ = 0;
+  Integrals* cur_ = nullptr;
+  TimeMs next_bound_ = std::numeric_limits<TimeMs>::min();  // first reading takes the slow path
+  bool have_prev_ = false;
+  TimeMs prev_t_ = 0;
+  double prev_w_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace wattrun::account

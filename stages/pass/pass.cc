@@ -1,0 +1,160 @@
+#include "stages/pass/pass.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "core/fault_injection.h"
+#include "core/file_io.h"
+#include "stages/pass/pass_partial.h"
+#include "stages/pass/units.h"
+
+namespace wattrun::pass {
+namespace {
+
+constexpr TimeMs kNoEdge = std::numeric_limits<TimeMs>::min();
+
+// Streams one unit: the runs of its node that touch it (windows clipped to
+// the unit), with the readings just outside the block so that integrals at
+// its edges interpolate (or hold) exactly as over the whole series.
+void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
+                const Unit& unit, std::size_t unit_index, ValueCounts* node_values, PassPartial* partial) {
+  const std::string& name = reader.nodes()[unit.node];
+  std::vector<std::size_t> unit_runs;
+  std::vector<integrate::RunWindow> windows;
+  if (const auto it = plan.runs_on_node.find(name); it != plan.runs_on_node.end()) {
+    for (const auto& r : it->second) {
+      if (r.start >= unit.until || r.end < unit.from) continue;
+      unit_runs.push_back(r.run);
+      windows.push_back({std::max(r.start, unit.from), std::min(r.end, unit.until)});
+    }
+  }
+  integrate::NodeIntegrator integrator(std::move(windows), options.method);
+  integrator.SetCountRange(unit.from, unit.until);
+  TimeMs t_edge = 0;
+  double w_edge = 0;
+  if (!unit_runs.empty() && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
+    integrator.Add(&t_edge, &w_edge, 1);
+  }
+  std::int64_t readings = 0;
+  reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
+                             [&](const TimeMs* t, const double* w, std::size_t n) {
+                               integrator.Add(t, w, n);
+                               node_values->AddAll(w, n);
+                               readings += static_cast<std::int64_t>(n);
+                             });
+  if (!unit_runs.empty() && unit.until != std::numeric_limits<TimeMs>::max() &&
+      reader.ReadingFrom(unit.node, unit.until, &t_edge, &w_edge)) {
+    integrator.Add(&t_edge, &w_edge, 1);
+  }
+  integrator.Finish();
+  for (std::size_t j = 0; j < unit_runs.size(); ++j) partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j]);
+  partial->AddReadings(readings);
+}
+
+// Streams this rank's units into a partial. A node's value counts are
+// described here when all its units are this rank's, else handed on whole
+// to rank 0 to be merged with the neighbour's part.
+PassPartial StreamUnits(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
+                        const std::vector<Unit>& units, std::size_t begin, std::size_t end) {
+  PassPartial partial;
+  ValueCounts node_values;
+  for (std::size_t k = begin; k < end; ++k) {
+    const Unit& unit = units[k];
+    if (k == begin || unit.first_of_node) node_values.Clear();
+    StreamUnit(reader, plan, options, unit, k, &node_values, &partial);
+    if (!unit.last_of_node && k + 1 != end) continue;
+    const std::string& name = reader.nodes()[unit.node];
+    const int type = plan.TypeIndex(name);
+    if (type >= 0) partial.AddTypeValues(static_cast<std::size_t>(type), node_values);
+    // Whole here if its first unit is in this rank's range too.
+    const bool whole_node_here = unit.last_of_node && (begin == 0 || units[begin - 1].node != unit.node);
+    if (whole_node_here) {
+      const std::string type_name = type >= 0 ? plan.types[static_cast<std::size_t>(type)] : std::string();
+      partial.AddWholeNode(
+          idle::DescribeNode(name, type_name, node_values, options.node_quantiles, options.idle_quantile));
+    } else {
+      partial.AddNodePart(unit.node, node_values);
+    }
+  }
+  return partial;
+}
+
+// Rank 0: nodes split between ranks described from their merged counts,
+// all node rows sorted by name, run parts summed.
+void Finish(const PassPartial& merged, const store::TelemetryReader& reader, const PassPlan& plan,
+            const PassOptions& options, PassResult* out) {
+  out->nodes = merged.whole_nodes();
+  for (const auto& [node, values] : merged.node_parts()) {
+    const std::string& name = reader.nodes()[node];
+    const int type = plan.TypeIndex(name);
+    const std::string type_name = type >= 0 ? plan.types[static_cast<std::size_t>(type)] : std::string();
+    out->nodes.push_back(idle::DescribeNode(name, type_name, values, options.node_quantiles, options.idle_quantile));
+  }
+  std::sort(out->nodes.begin(), out->nodes.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
+  out->type_values = merged.type_values();
+  out->type_values.resize(plan.types.size());
+  merged.SumRuns(plan.run_count, &out->run_integrals, &out->integrated);
+}
+
+}  // namespace
+
+PassOptions PassOptions::FromConfig(const Config& config, std::size_t chunk_readings) {
+  PassOptions o;
+  o.method = config.pipeline.integration == Integration::kLinear ? integrate::Method::kLinear
+                                                                 : integrate::Method::kStep;
+  o.node_quantiles = config.pipeline.node_quantiles;
+  o.idle_quantile = config.pipeline.idle_quantile;
+  o.chunk_readings = chunk_readings;
+  return o;
+}
+
+PassPlan PassPlan::Build(const Config& config, const store::Catalogue& catalogue,
+                         const std::vector<join::JoinedRun>& joined) {
+  PassPlan plan;
+  for (const auto& t : config.facility.node_types) plan.types.push_back(t.name);
+  for (const auto& n : catalogue.nodes) plan.type_of_node[n.name] = n.node_type;
+  plan.run_count = catalogue.runs.size();
+  for (std::size_t i = 0; i < joined.size(); ++i) {
+    if (joined[i].status != join::RunStatus::kOk) continue;
+    const RunRecord& r = catalogue.runs[i];
+    plan.runs_on_node[r.host_name].push_back({i, r.start, r.update});
+  }
+  return plan;
+}
+
+int PassPlan::TypeIndex(const std::string& node) const {
+  const auto it = type_of_node.find(node);
+  if (it == type_of_node.end()) return -1;
+  const auto t = std::find(types.begin(), types.end(), it->second);
+  return t == types.end() ? -1 : static_cast<int>(t - types.begin());
+}
+
+PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
+                            const Comm& comm) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // A failure on one rank outside a collective wrapper (the fault tests check
+  // that the whole job then ends promptly instead of hanging).
+  MaybeInjectFault("before-collective", comm.rank());
+  PassPartial local;
+  RunCollectively(comm, [&] {
+    MaybeInjectFault("pass", comm.rank());
+    const std::vector<Unit> units = PlanUnits(reader);
+    const auto [begin, end] = UnitsOfRank(units, comm.rank(), comm.size());
+    local = StreamUnits(reader, plan, options, units, begin, end);
+    local.AddBytesRead(reader.bytes_read());
+    local.NotePeakRss(PeakRssBytes());
+  });
+  const PassPartial merged = ReduceToRoot(comm, local);
+  PassResult out;
+  RunCollectively(comm, [&] {
+    if (comm.is_root()) Finish(merged, reader, plan, options, &out);
+  });
+  out.readings = comm.AllSum(comm.is_root() ? merged.readings() : 0);
+  out.bytes_read = comm.AllSum(comm.is_root() ? merged.bytes_read() : 0);
+  out.peak_rss_bytes = comm.AllMax(comm.is_root() ? merged.peak_rss() : 0);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace wattrun::pass

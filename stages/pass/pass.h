@@ -1,0 +1,68 @@
+// The telemetry pass: every rank streams its units (a node over a time
+// block) once, integrates the runs on the node (spec step 3) and counts
+// every reading's value exactly (for step 6), and the ranks' partials are
+// reduced to rank 0. The only stage that reads the readings.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+#include "core/mpi.h"
+#include "core/quantile.h"
+#include "stages/idle/idle.h"
+#include "stages/ingest/store.h"
+#include "stages/integrate/integrate.h"
+#include "stages/join/join.h"
+
+namespace wattrun::pass {
+
+struct PassOptions {
+  integrate::Method method = integrate::Method::kLinear;
+  std::vector<std::pair<std::string, double>> node_quantiles;  // node_power_dist.csv levels
+  double idle_quantile = 0.02;
+  std::size_t chunk_readings = 1 << 20;  // readings streamed per read
+
+  static PassOptions FromConfig(const Config& config, std::size_t chunk_readings);
+};
+
+// What the pass integrates: the windows of the runs that passed the join,
+// by node, and each inventory node's type.
+struct PassPlan {
+  struct RunOnNode {
+    std::size_t run = 0;
+    TimeMs start = 0;
+    TimeMs end = 0;
+  };
+  std::vector<std::string> types;  // config order
+  std::unordered_map<std::string, std::string> type_of_node;
+  std::unordered_map<std::string, std::vector<RunOnNode>> runs_on_node;
+  std::size_t run_count = 0;
+
+  static PassPlan Build(const Config& config, const store::Catalogue& catalogue,
+                        const std::vector<join::JoinedRun>& joined);
+  // Index of a type in `types`, or -1.
+  int TypeIndex(const std::string& node) const;
+};
+
+// Rank 0's view after the reduction (other ranks: only the totals).
+struct PassResult {
+  std::vector<integrate::RunIntegral> run_integrals;  // by run
+  std::vector<bool> integrated;                       // false: no unit saw the run's node
+  std::vector<idle::NodeDistribution> nodes;          // sorted by node name
+  std::vector<ValueCounts> type_values;               // every reading of each type
+  std::int64_t readings = 0;    // all ranks
+  std::int64_t bytes_read = 0;  // all ranks
+  std::int64_t peak_rss_bytes = 0;  // max over ranks
+  double seconds = 0;
+};
+
+// Collective.
+PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
+                            const Comm& comm);
+
+}  // namespace wattrun::pass

@@ -1,0 +1,112 @@
+#include "stages/pass/pass_partial.h"
+
+#include <algorithm>
+
+#include "core/pack.h"
+
+namespace wattrun::pass {
+namespace {
+
+void PutValueCounts(ByteWriter* w, const ValueCounts& values) { w->PutVector(values.Serialize()); }
+
+ValueCounts GetValueCounts(ByteReader* r) {
+  const auto flat = r->GetVector<double>();
+  return ValueCounts::Deserialize(flat.data(), flat.size() / 2);
+}
+
+void PutNode(ByteWriter* w, const idle::NodeDistribution& d) {
+  w->PutString(d.node);
+  w->PutString(d.node_type);
+  w->Put(d.count);
+  w->Put(d.min);
+  w->Put(d.max);
+  w->Put(d.idle_quantile);
+  w->PutVector(d.quantiles);
+}
+
+idle::NodeDistribution GetNode(ByteReader* r) {
+  idle::NodeDistribution d;
+  d.node = r->GetString();
+  d.node_type = r->GetString();
+  d.count = r->Get<std::int64_t>();
+  d.min = r->Get<double>();
+  d.max = r->Get<double>();
+  d.idle_quantile = r->Get<double>();
+  d.quantiles = r->GetVector<double>();
+  return d;
+}
+
+}  // namespace
+
+void PassPartial::AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part) {
+  runs_.push_back({static_cast<std::int64_t>(run), static_cast<std::int64_t>(unit), part.energy_j, part.samples,
+                   part.has_zero ? 1 : 0});
+}
+
+void PassPartial::AddTypeValues(std::size_t type, const ValueCounts& values) {
+  if (type_values_.size() <= type) type_values_.resize(type + 1);
+  type_values_[type].Merge(values);
+}
+
+void PassPartial::Merge(const PassPartial& other) {
+  runs_.insert(runs_.end(), other.runs_.begin(), other.runs_.end());
+  whole_nodes_.insert(whole_nodes_.end(), other.whole_nodes_.begin(), other.whole_nodes_.end());
+  for (const auto& [node, values] : other.node_parts_) node_parts_[node].Merge(values);
+  for (std::size_t t = 0; t < other.type_values_.size(); ++t) AddTypeValues(t, other.type_values_[t]);
+  readings_ += other.readings_;
+  bytes_read_ += other.bytes_read_;
+  peak_rss_ = std::max(peak_rss_, other.peak_rss_);
+}
+
+std::vector<char> PassPartial::Pack() const {
+  ByteWriter w;
+  w.PutVector(runs_);
+  w.Put<std::uint64_t>(whole_nodes_.size());
+  for (const auto& d : whole_nodes_) PutNode(&w, d);
+  w.Put<std::uint64_t>(node_parts_.size());
+  for (const auto& [node, values] : node_parts_) {
+    w.Put<std::uint64_t>(node);
+    PutValueCounts(&w, values);
+  }
+  w.Put<std::uint64_t>(type_values_.size());
+  for (const auto& values : type_values_) PutValueCounts(&w, values);
+  w.Put(readings_);
+  w.Put(bytes_read_);
+  w.Put(peak_rss_);
+  return std::move(w.bytes());
+}
+
+PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
+  PassPartial p;
+  ByteReader r(data, size);
+  p.runs_ = r.GetVector<RunPart>();
+  for (auto n = r.Get<std::uint64_t>(); n > 0; --n) p.whole_nodes_.push_back(GetNode(&r));
+  for (auto n = r.Get<std::uint64_t>(); n > 0; --n) {
+    const auto node = static_cast<std::size_t>(r.Get<std::uint64_t>());
+    p.node_parts_[node] = GetValueCounts(&r);
+  }
+  for (auto n = r.Get<std::uint64_t>(); n > 0; --n) p.type_values_.push_back(GetValueCounts(&r));
+  p.readings_ = r.Get<std::int64_t>();
+  p.bytes_read_ = r.Get<std::int64_t>();
+  p.peak_rss_ = r.Get<std::int64_t>();
+  if (!r.done()) throw Error("pass partial: " + std::to_string(size) + " bytes, not all read");
+  return p;
+}
+
+void PassPartial::SumRuns(std::size_t run_count, std::vector<integrate::RunIntegral>* integrals,
+                          std::vector<bool>* integrated) const {
+  std::vector<RunPart> parts = runs_;
+  std::sort(parts.begin(), parts.end(),
+            [](const RunPart& a, const RunPart& b) { return a.run != b.run ? a.run < b.run : a.unit < b.unit; });
+  integrals->assign(run_count, {});
+  integrated->assign(run_count, false);
+  for (const RunPart& p : parts) {
+    const auto i = static_cast<std::size_t>(p.run);
+    (*integrals)[i].energy_j += p.energy_j;
+    (*integrals)[i].samples += p.samples;
+    (*integrals)[i].has_zero = (*integrals)[i].has_zero || p.has_zero != 0;
+    (*integrated)[i] = true;
+  }
+}
+
+}  // namespace wattrun::pass

@@ -1,0 +1,66 @@
+// What one rank learns in the telemetry pass, as one mergeable type: run
+// integrals by (run, unit), the rows of the nodes it streamed whole, the
+// exact value counts of nodes it shares with a neighbouring rank, and each
+// node type's pooled value counts. Ranks' partials are merged (in any
+// order: the result is the same) and finished on rank 0; only this type
+// knows its bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/quantile.h"
+#include "stages/idle/idle.h"
+#include "stages/integrate/integrate.h"
+
+namespace wattrun::pass {
+
+struct RunPart {
+  std::int64_t run = 0;
+  std::int64_t unit = 0;  // a run's parts are added in unit (time) order
+  double energy_j = 0;
+  std::int64_t samples = 0;
+  std::int64_t has_zero = 0;
+};
+
+class PassPartial {
+ public:
+  void AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part);
+  // A node streamed whole by this rank, described here.
+  void AddWholeNode(idle::NodeDistribution row) { whole_nodes_.push_back(std::move(row)); }
+  // Part of a node whose units are split between ranks (merged exactly on rank 0).
+  void AddNodePart(std::size_t node, const ValueCounts& values) { node_parts_[node].Merge(values); }
+  void AddTypeValues(std::size_t type, const ValueCounts& values);
+  void AddReadings(std::int64_t n) { readings_ += n; }
+  void AddBytesRead(std::int64_t n) { bytes_read_ += n; }
+  void NotePeakRss(std::int64_t bytes) { peak_rss_ = std::max(peak_rss_, bytes); }
+
+  void Merge(const PassPartial& other);
+  std::vector<char> Pack() const;
+  static PassPartial Unpack(const char* data, std::size_t size);
+
+  // Run integrals in run order, each the sum of its parts in unit order;
+  // `integrated[i]` is false for runs no unit saw.
+  void SumRuns(std::size_t run_count, std::vector<integrate::RunIntegral>* integrals,
+               std::vector<bool>* integrated) const;
+  const std::vector<idle::NodeDistribution>& whole_nodes() const { return whole_nodes_; }
+  const std::map<std::size_t, ValueCounts>& node_parts() const { return node_parts_; }
+  const std::vector<ValueCounts>& type_values() const { return type_values_; }
+  std::int64_t readings() const { return readings_; }
+  std::int64_t bytes_read() const { return bytes_read_; }
+  std::int64_t peak_rss() const { return peak_rss_; }
+
+ private:
+  std::vector<RunPart> runs_;
+  std::vector<idle::NodeDistribution> whole_nodes_;
+  std::map<std::size_t, ValueCounts> node_parts_;
+  std::vector<ValueCounts> type_values_;
+  std::int64_t readings_ = 0;
+  std::int64_t bytes_read_ = 0;
+  std::int64_t peak_rss_ = 0;
+};
+
+}  // namespace wattrun::pass

@@ -1,0 +1,49 @@
+// quality.csv: every dropped row and run, by stage and reason.
+#include "stages/runs/runs.h"
+
+namespace wattrun::runs {
+namespace {
+
+void Add(std::vector<results::QualityRow>* rows, const std::string& stage, const std::string& reason,
+         std::int64_t count) {
+  for (auto& q : *rows) {
+    if (q.stage == stage && q.reason == reason) {
+      q.count += count;
+      return;
+    }
+  }
+  rows->push_back({stage, reason, count});
+}
+
+}  // namespace
+
+std::vector<results::QualityRow> QualityAccount(const std::vector<BadRowCount>& bad_rows,
+                                                const std::vector<results::RunRow>& rows,
+                                                const RunFeatures& features) {
+  std::vector<results::QualityRow> out;
+  for (const auto& q : bad_rows) Add(&out, q.stage, q.reason, q.count);
+  for (int s = 0; s < join::kStatusCount; ++s) {
+    const std::string name = join::StatusName(static_cast<join::RunStatus>(s));
+    std::int64_t count = 0;
+    for (const auto& row : rows) count += row.status == name;
+    Add(&out, "status", name, count);
+  }
+  std::int64_t f1 = 0, f3 = 0, f = 0, f3_only = 0, usable = 0;
+  for (const auto& row : rows) {
+    f1 += row.filter_1.value_or(false);
+    f3 += row.filter_3.value_or(false);
+    f += row.filter.value_or(false);
+    f3_only += row.filter_3.value_or(false) && !row.filter_1.value_or(false);
+    usable += row.usable;
+  }
+  Add(&out, "filter", "filter_1", f1);
+  Add(&out, "filter", "filter_3", f3);
+  Add(&out, "filter", "filter_3_not_filter_1", f3_only);
+  Add(&out, "filter", "filter", f);
+  Add(&out, "filter", "usable", usable);
+  if (features.unknown_dataset) Add(&out, "datasets", "run_dataset_not_in_datasets_csv", features.unknown_dataset);
+  if (features.bad_network) Add(&out, "runs", "unknown_shape_or_depth", features.bad_network);
+  return out;
+}
+
+}  // namespace wattrun::runs
