@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "core/error.h"
+#include "stages/account/account.h"
 #include "stages/idle/idle.h"
 #include "stages/ingest/ingest.h"
 #include "stages/ingest/store.h"
@@ -35,6 +37,7 @@ struct StageOptions {
   standardize::OverheadOptions overheads;
   runs::FeatureOptions features;
   runs::ModelOptions model;
+  account::AccountOptions account;  // store span and intensity series come from the store
 
   static StageOptions FromConfig(const Config& config, const RunOptions& run) {
     StageOptions o;
@@ -50,6 +53,11 @@ struct StageOptions {
     o.features = runs::FeatureOptions::FromConfig(config);
     o.model = runs::ModelOptions::FromConfig(config);
     if (const std::string bad = o.model.fit.Validate(); !bad.empty()) throw Error("pipeline." + bad);
+    o.account.zone = TimeZone::Load(config.facility.scheduler.timezone);
+    o.account.sampling_interval_ms = o.join.tolerance_ms;  // one sampling interval
+    o.account.integration = o.pass.method;
+    o.account.pue = config.pipeline.carbon.pue;
+    o.account.constant_g_per_kwh = runs::ResolveCarbon(config.pipeline.carbon).g_per_kwh;
     return o;
   }
 };
@@ -73,7 +81,14 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     reader = std::make_unique<store::TelemetryReader>(store_path);
   });
   const auto joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o.join);  // step 2
-  const auto plan = pass::PassPlan::Build(config, catalogue, joined);
+  auto plan = pass::PassPlan::Build(config, catalogue, joined);
+  account::AccountSetup account_setup;
+  RunCollectively(comm, [&] {
+    std::tie(o.account.store_first, o.account.store_last) = pass::StoreSpan(*reader);
+    o.account.intensity = catalogue.carbon_intensity;
+    account_setup = account::BuildAccountSetup(catalogue.jobs, catalogue.nodes, o.account);  // section 4
+  });
+  plan.account = &account_setup;
   const pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
@@ -92,11 +107,18 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   out.idle = idle::ComputeIdlePower(plan.types, pass.type_values, out.nodes, o.idle_method, o.idle_quantile);  // 6
   for (std::size_t t = 0; t < plan.types.size(); ++t) out.type_low_end.push_back({plan.types[t], pass.type_values[t].Sorted()});
   runs::StandardizeRuns(out.idle, o.standardize, &out.runs);                              // step 7
+  const account::AccountResult jobs = account::FinalizeAccount(account_setup, pass.account,
+                                                               runs::IdlePowerByType(out.idle), plan.types);
+  out.jobs = jobs.jobs;                                                                    // section 4
+  out.job_nodes = jobs.job_nodes;
+  out.usage = jobs.usage;
+  out.ledger = jobs.ledger;
+  for (const auto& c : catalogue.carbon_intensity) out.carbon_intensity.emplace_back(c.time, c.g_per_kwh);
   out.overheads = runs::SubtractOverheads(o.overheads, &out.runs);                        // step 8
   const runs::RunFeatures features =
       runs::ComputeRunFeatures(catalogue.runs, out.runs, catalogue.datasets, o.features);  // steps 9-11
   out.features = features.rows;
-  out.quality = runs::QualityAccount(catalogue.quality, out.runs, features);
+  out.quality = runs::QualityAccount(catalogue.quality, out.runs, features, jobs.status_counts, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {
     runs::Models models = runs::FitModels(out.runs, features, o.model);                 // step 12

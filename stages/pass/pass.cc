@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include "core/fault_injection.h"
 #include "core/file_io.h"
+#include "stages/account/node_accountant.h"
 #include "stages/pass/pass_partial.h"
 #include "stages/pass/units.h"
 
@@ -14,41 +16,57 @@ namespace {
 
 constexpr TimeMs kNoEdge = std::numeric_limits<TimeMs>::min();
 
-// Streams one unit: the runs of its node that touch it (windows clipped to
-// the unit), with the readings just outside the block so that integrals at
-// its edges interpolate (or hold) exactly as over the whole series.
+// The runs of a unit's node that touch it, windows clipped to the unit.
+void RunsOfUnit(const PassPlan& plan, const std::string& node, const Unit& unit, std::vector<std::size_t>* runs,
+                std::vector<integrate::RunWindow>* windows) {
+  const auto it = plan.runs_on_node.find(node);
+  if (it == plan.runs_on_node.end()) return;
+  for (const auto& r : it->second) {
+    if (r.start >= unit.until || r.end < unit.from) continue;
+    runs->push_back(r.run);
+    windows->push_back({std::max(r.start, unit.from), std::min(r.end, unit.until)});
+  }
+}
+
+// Streams one unit: the runs of its node that touch it and, with facility
+// accounting, the node's jobs. Both also see the readings just outside the
+// block, so that integrals at its edges interpolate (or hold) exactly as
+// over the whole series.
 void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
                 const Unit& unit, std::size_t unit_index, ValueCounts* node_values, PassPartial* partial) {
   const std::string& name = reader.nodes()[unit.node];
   std::vector<std::size_t> unit_runs;
   std::vector<integrate::RunWindow> windows;
-  if (const auto it = plan.runs_on_node.find(name); it != plan.runs_on_node.end()) {
-    for (const auto& r : it->second) {
-      if (r.start >= unit.until || r.end < unit.from) continue;
-      unit_runs.push_back(r.run);
-      windows.push_back({std::max(r.start, unit.from), std::min(r.end, unit.until)});
-    }
-  }
+  RunsOfUnit(plan, name, unit, &unit_runs, &windows);
   integrate::NodeIntegrator integrator(std::move(windows), options.method);
   integrator.SetCountRange(unit.from, unit.until);
+  std::optional<account::NodeAccountant> accountant;
+  if (plan.account && plan.account->node_by_name.count(name)) {
+    accountant.emplace(*plan.account, name, unit.from, unit.until, static_cast<std::uint32_t>(unit_index));
+  }
+  const bool want_edges = !unit_runs.empty() || accountant.has_value();
   TimeMs t_edge = 0;
   double w_edge = 0;
-  if (!unit_runs.empty() && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
-    integrator.Add(&t_edge, &w_edge, 1);
+  if (want_edges && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
+    if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
+    if (accountant) accountant->Add(&t_edge, &w_edge, 1);
   }
   std::int64_t readings = 0;
   reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
                              [&](const TimeMs* t, const double* w, std::size_t n) {
                                integrator.Add(t, w, n);
+                               if (accountant) accountant->Add(t, w, n);
                                node_values->AddAll(w, n);
                                readings += static_cast<std::int64_t>(n);
                              });
-  if (!unit_runs.empty() && unit.until != std::numeric_limits<TimeMs>::max() &&
+  if (want_edges && unit.until != std::numeric_limits<TimeMs>::max() &&
       reader.ReadingFrom(unit.node, unit.until, &t_edge, &w_edge)) {
-    integrator.Add(&t_edge, &w_edge, 1);
+    if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
+    if (accountant) accountant->Add(&t_edge, &w_edge, 1);
   }
   integrator.Finish();
   for (std::size_t j = 0; j < unit_runs.size(); ++j) partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j]);
+  if (accountant) accountant->Finish(partial->mutable_account());
   partial->AddReadings(readings);
 }
 
@@ -95,6 +113,7 @@ void Finish(const PassPartial& merged, const store::TelemetryReader& reader, con
   out->type_values = merged.type_values();
   out->type_values.resize(plan.types.size());
   merged.SumRuns(plan.run_count, &out->run_integrals, &out->integrated);
+  out->account = merged.account();
 }
 
 }  // namespace
@@ -128,6 +147,18 @@ int PassPlan::TypeIndex(const std::string& node) const {
   if (it == type_of_node.end()) return -1;
   const auto t = std::find(types.begin(), types.end(), it->second);
   return t == types.end() ? -1 : static_cast<int>(t - types.begin());
+}
+
+std::pair<TimeMs, TimeMs> StoreSpan(store::TelemetryReader& reader) {
+  TimeMs first = std::numeric_limits<TimeMs>::max(), last = std::numeric_limits<TimeMs>::min();
+  for (std::size_t node = 0; node < reader.nodes().size(); ++node) {
+    if (reader.ReadingCount(node) == 0) continue;
+    const auto [a, b] = reader.TimeSpan(node);
+    first = std::min(first, a);
+    last = std::max(last, b);
+  }
+  if (first > last) return {0, -1};
+  return {first, last};
 }
 
 PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,

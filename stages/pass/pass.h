@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/mpi.h"
 #include "core/quantile.h"
+#include "stages/account/account.h"
 #include "stages/idle/idle.h"
 #include "stages/ingest/store.h"
 #include "stages/integrate/integrate.h"
@@ -42,6 +43,8 @@ struct PassPlan {
   std::unordered_map<std::string, std::string> type_of_node;
   std::unordered_map<std::string, std::vector<RunOnNode>> runs_on_node;
   std::size_t run_count = 0;
+  // Facility accounting (spec section 4) in the same pass; null: runs only.
+  const account::AccountSetup* account = nullptr;
 
   static PassPlan Build(const Config& config, const store::Catalogue& catalogue,
                         const std::vector<join::JoinedRun>& joined);
@@ -55,11 +58,16 @@ struct PassResult {
   std::vector<bool> integrated;                       // false: no unit saw the run's node
   std::vector<idle::NodeDistribution> nodes;          // sorted by node name
   std::vector<ValueCounts> type_values;               // every reading of each type
+  account::AccountPartial account;                    // every unit's job and ledger parts
   std::int64_t readings = 0;    // all ranks
   std::int64_t bytes_read = 0;  // all ranks
   std::int64_t peak_rss_bytes = 0;  // max over ranks
   double seconds = 0;
 };
+
+// First and last instant of the store over all nodes (first > last when
+// it holds no reading).
+std::pair<TimeMs, TimeMs> StoreSpan(store::TelemetryReader& reader);
 
 // Collective.
 PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,

@@ -56,6 +56,7 @@ void PassPartial::Merge(const PassPartial& other) {
   readings_ += other.readings_;
   bytes_read_ += other.bytes_read_;
   peak_rss_ = std::max(peak_rss_, other.peak_rss_);
+  account_.Merge(other.account_);
 }
 
 std::vector<char> PassPartial::Pack() const {
@@ -73,6 +74,7 @@ std::vector<char> PassPartial::Pack() const {
   w.Put(readings_);
   w.Put(bytes_read_);
   w.Put(peak_rss_);
+  w.PutVector(account_.Pack());
   return std::move(w.bytes());
 }
 
@@ -89,6 +91,8 @@ PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
   p.readings_ = r.Get<std::int64_t>();
   p.bytes_read_ = r.Get<std::int64_t>();
   p.peak_rss_ = r.Get<std::int64_t>();
+  const std::vector<char> account = r.GetVector<char>();
+  p.account_ = account::AccountPartial::Unpack(account.data(), account.size());
   if (!r.done()) throw Error("pass partial: " + std::to_string(size) + " bytes, not all read");
   return p;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/quantile.h"
+#include "stages/account/account.h"
 #include "stages/idle/idle.h"
 #include "stages/integrate/integrate.h"
 
@@ -37,6 +38,8 @@ class PassPartial {
   void AddReadings(std::int64_t n) { readings_ += n; }
   void AddBytesRead(std::int64_t n) { bytes_read_ += n; }
   void NotePeakRss(std::int64_t bytes) { peak_rss_ = std::max(peak_rss_, bytes); }
+  // Facility accounting's parts: accountants append to it.
+  account::AccountPartial* mutable_account() { return &account_; }
 
   void Merge(const PassPartial& other);
   std::vector<char> Pack() const;
@@ -52,12 +55,14 @@ class PassPartial {
   std::int64_t readings() const { return readings_; }
   std::int64_t bytes_read() const { return bytes_read_; }
   std::int64_t peak_rss() const { return peak_rss_; }
+  const account::AccountPartial& account() const { return account_; }
 
  private:
   std::vector<RunPart> runs_;
   std::vector<idle::NodeDistribution> whole_nodes_;
   std::map<std::size_t, ValueCounts> node_parts_;
   std::vector<ValueCounts> type_values_;
+  account::AccountPartial account_;
   std::int64_t readings_ = 0;
   std::int64_t bytes_read_ = 0;
   std::int64_t peak_rss_ = 0;

@@ -17,9 +17,10 @@ void Add(std::vector<results::QualityRow>* rows, const std::string& stage, const
 
 }  // namespace
 
-std::vector<results::QualityRow> QualityAccount(const std::vector<BadRowCount>& bad_rows,
-                                                const std::vector<results::RunRow>& rows,
-                                                const RunFeatures& features) {
+std::vector<results::QualityRow> QualityAccount(
+    const std::vector<BadRowCount>& bad_rows, const std::vector<results::RunRow>& rows, const RunFeatures& features,
+    const std::vector<std::pair<std::string, std::int64_t>>& job_status_counts,
+    const std::vector<BadRowCount>& job_bad_rows) {
   std::vector<results::QualityRow> out;
   for (const auto& q : bad_rows) Add(&out, q.stage, q.reason, q.count);
   for (int s = 0; s < join::kStatusCount; ++s) {
@@ -43,6 +44,8 @@ std::vector<results::QualityRow> QualityAccount(const std::vector<BadRowCount>& 
   Add(&out, "filter", "usable", usable);
   if (features.unknown_dataset) Add(&out, "datasets", "run_dataset_not_in_datasets_csv", features.unknown_dataset);
   if (features.bad_network) Add(&out, "runs", "unknown_shape_or_depth", features.bad_network);
+  for (const auto& q : job_bad_rows) Add(&out, q.stage, q.reason, q.count);
+  for (const auto& [status, count] : job_status_counts) Add(&out, "jobs", status, count);
   return out;
 }
 

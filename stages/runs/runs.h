@@ -83,10 +83,15 @@ struct Models {
 };
 Models FitModels(const std::vector<results::RunRow>& rows, const RunFeatures& features, const ModelOptions& options);
 
-// quality.csv: bad input rows, then run statuses, filters, features and jobs.
-std::vector<results::QualityRow> QualityAccount(const std::vector<BadRowCount>& bad_rows,
-                                                const std::vector<results::RunRow>& rows,
-                                                const RunFeatures& features);
+// quality.csv: bad input rows, then run statuses, filters, features, and
+// the job statuses of facility accounting (stage `jobs`).
+std::vector<results::QualityRow> QualityAccount(
+    const std::vector<BadRowCount>& bad_rows, const std::vector<results::RunRow>& rows, const RunFeatures& features,
+    const std::vector<std::pair<std::string, std::int64_t>>& job_status_counts = {},
+    const std::vector<BadRowCount>& job_bad_rows = {});
+
+// Idle power by node type, for the types that have one (not NaN).
+std::map<std::string, double> IdlePowerByType(const std::vector<idle::IdlePower>& idle);
 
 // The constant carbon intensity of the config: a fixed value or an energy
 // mix, with a description for the report.

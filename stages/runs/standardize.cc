@@ -6,6 +6,14 @@
 
 namespace wattrun::runs {
 
+std::map<std::string, double> IdlePowerByType(const std::vector<idle::IdlePower>& idle) {
+  std::map<std::string, double> out;
+  for (const auto& p : idle) {
+    if (!std::isnan(p.idle_w)) out[p.node_type] = p.idle_w;
+  }
+  return out;
+}
+
 StandardizeOptions StandardizeOptions::FromConfig(const Config& config) {
   StandardizeOptions o;
   for (const auto& c : config.facility.hardware_classes) o.reference_type.emplace(c.is_gpu, c.reference_type);
