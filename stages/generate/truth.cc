@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/hostlist.h"
+#include "core/quantile.h"
 #include "stages/generate/text_format.h"
 #include "stages/model/energy_model.h"
 
@@ -32,12 +33,7 @@ int OrderStatistic(const std::vector<std::int64_t>& hist, std::int64_t k) {
 double HistogramQuantile(const std::vector<std::int64_t>& hist, double q) {
   std::int64_t n = 0;
   for (const std::int64_t c : hist) n += c;
-  if (n == 0) return kNaN;
-  const double h = static_cast<double>(n - 1) * q;
-  const std::int64_t lo = static_cast<std::int64_t>(std::floor(h));
-  const double a = OrderStatistic(hist, lo);
-  const double b = lo + 1 < n ? OrderStatistic(hist, lo + 1) : a;
-  return a + (h - static_cast<double>(lo)) * (b - a);
+  return QuantileOfRanks(n, q, [&](std::int64_t k) { return static_cast<double>(OrderStatistic(hist, k)); });
 }
 
 std::string Num(double v) { return std::isnan(v) ? "" : FormatDouble(v); }
@@ -540,15 +536,6 @@ class TruthWriter {
 };
 
 }  // namespace
-
-double QuantileSorted(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return kNaN;
-  const double h = static_cast<double>(sorted.size() - 1) * q;
-  const std::size_t lo = static_cast<std::size_t>(std::floor(h));
-  const double a = sorted[lo];
-  const double b = lo + 1 < sorted.size() ? sorted[lo + 1] : a;
-  return a + (h - static_cast<double>(lo)) * (b - a);
-}
 
 std::int64_t WriteTruth(const TruthInputs& in, const std::string& output_dir) {
   return TruthWriter(in, output_dir + "/truth").Write();

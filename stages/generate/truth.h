@@ -28,9 +28,7 @@
 
 namespace wattrun::generate {
 
-// Numpy's default quantile (Hyndman-Fan type 7) of sorted values.
-double QuantileSorted(const std::vector<double>& sorted, double q);
-
+// Quantiles: wattrun::QuantileSorted (core/quantile.h), numpy's type 7.
 struct TruthInputs {
   const Plan* plan = nullptr;
   const NodeHistograms* histograms = nullptr;              // summed over ranks

@@ -3,7 +3,12 @@
 // the accounting columns existed reads with those fields absent.
 #include "stages/ingest/store.h"
 
+#include <fstream>
+
+#include "core/error.h"
+
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,6 +107,12 @@ TEST_F(StoreCatalogue, OlderStoreWithoutTheNewColumnsReadsThemAbsent) {
     ASSERT_GE(H5Ldelete(file.id(), "tables/carbon_intensity", H5P_DEFAULT), 0);
     file.Close();
   }
+  // Stores from before the seal have none: blank it (an edit like the one
+  // above would otherwise be caught as damage, rightly).
+  {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.write(std::string(64, '\0').data(), 64);
+  }
   const Catalogue c = ReadCatalogue(path_);
   ASSERT_EQ(c.jobs.size(), 2u);
   EXPECT_EQ(c.jobs[0].job_id, "7");
@@ -112,6 +123,27 @@ TEST_F(StoreCatalogue, OlderStoreWithoutTheNewColumnsReadsThemAbsent) {
   EXPECT_EQ(c.jobs[0].file, "");
   EXPECT_EQ(c.jobs[0].line, 0);
   EXPECT_TRUE(c.carbon_intensity.empty());
+}
+
+TEST_F(StoreCatalogue, ADamagedCatalogueIsAClearErrorNotACrash) {
+  WriteCatalogue(path_, TwoJobs());
+  EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
+  const auto size = static_cast<std::streamoff>(std::filesystem::file_size(path_));
+  for (std::streamoff at : {size / 3, size / 2, size - 10}) {
+    WriteCatalogue(path_, TwoJobs());
+    {
+      std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(at);
+      f.write("\xff\x00\x13", 3);
+    }
+    try {
+      ReadCatalogue(path_);
+      ADD_FAILURE() << "damage at byte " << at << " not seen";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("damaged"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path_), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
