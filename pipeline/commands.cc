@@ -81,6 +81,7 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
   o.output_dir = args.output;
   o.fit_model = !args.no_fit;
   o.write_report = !args.no_report;
+  o.account_jobs = !args.no_accounting;
   if (o.input_dir.empty() && o.store_path.empty()) {
     o.store_path = (fs::path(args.output) / "store.h5").string();
     if (!fs::exists(o.store_path)) throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");

@@ -25,6 +25,7 @@ struct RunArgs {
   std::string config, input, store, output;
   std::string timings;  // optional CSV of stage timings, for benchmarks
   bool no_fit = false, no_report = false;
+  bool no_accounting = false;  // benchmarks: the pass without facility accounting
 };
 struct PredictArgs {
   std::string model_dir, config, dataset, shape, hardware;
