@@ -128,6 +128,7 @@ SlurmctldLogFile=$d/logs/slurmctld.log
 SlurmdLogFile=$d/logs/slurmd-%n.log
 TmpFS=$d/tmp
 MinJobAge=600
+DebugFlags=NO_CONF_HASH
 KillWait=5
 InactiveLimit=0
 SlurmctldTimeout=30
@@ -167,10 +168,14 @@ slurm_cluster_start() {
   sacctmgr -i add cluster wattci >/dev/null 2>&1 || true
   _sc_spawn slurmctld slurmctld -D -i -f "$SLURM_CONF"
   _sc_wait 60 scontrol ping || { _sc_log "slurmctld did not answer"; return 1; }
+  # Each slurmd gets its own copy of slurm.conf whose TmpFS is the node's:
+  # slurmstepd's PMIx makes its directories there, named by job and step
+  # only, so two nodes of one host would collide in one TmpFS.
   local n
   for n in "$@"; do
-    mkdir -p "$d/spool/$n"
-    _sc_spawn "slurmd-$n" slurmd -D -N "$n" -f "$SLURM_CONF"
+    mkdir -p "$d/spool/$n" "$d/tmp/$n" "$d/etc/$n"
+    sed "s|^TmpFS=.*|TmpFS=$d/tmp/$n|" "$SLURM_CONF" >"$d/etc/$n/slurm.conf"
+    _sc_spawn "slurmd-$n" slurmd -D -N "$n" -f "$d/etc/$n/slurm.conf"
   done
   _sc_wait 90 _sc_nodes_idle "$#" || { _sc_log "nodes did not come up: $(sinfo -N 2>&1)"; return 1; }
 }
