@@ -42,6 +42,33 @@ std::vector<std::uint8_t> BoolColumn(const std::vector<RunRecord>& rows) {
   return out;
 }
 
+// An optional column as values (0 where absent) and a has_<name> flag.
+template <typename T>
+void WriteOptional(hid_t group, const std::string& name, const std::vector<JobRecord>& jobs,
+                   std::optional<T> JobRecord::*member) {
+  std::vector<T> values;
+  std::vector<std::uint8_t> has;
+  for (const auto& j : jobs) {
+    values.push_back((j.*member).value_or(T{}));
+    has.push_back((j.*member).has_value() ? 1 : 0);
+  }
+  h5::WriteVector(group, name, values);
+  h5::WriteVector(group, "has_" + name, has);
+}
+
+// The optional sacct columns (spec section 4) and each attempt's position.
+void WriteJobAccounting(hid_t g, const std::vector<JobRecord>& j) {
+  h5::WriteStrings(g, "user", Column(j, &JobRecord::user));
+  h5::WriteStrings(g, "account", Column(j, &JobRecord::account));
+  h5::WriteStrings(g, "partition", Column(j, &JobRecord::partition));
+  WriteOptional(g, "alloc_cpus", j, &JobRecord::alloc_cpus);
+  WriteOptional(g, "tres_cpus", j, &JobRecord::tres_cpus);
+  WriteOptional(g, "tres_gpus", j, &JobRecord::tres_gpus);
+  WriteOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
+  h5::WriteStrings(g, "file", Column(j, &JobRecord::file));
+  h5::WriteVector(g, "line", Column(j, &JobRecord::line));
+}
+
 void WriteTables(hid_t file, const Catalogue& c) {
   {
     h5::H5Id g = h5::EnsureGroup(file, "manifest");
@@ -88,6 +115,13 @@ void WriteTables(hid_t file, const Catalogue& c) {
     h5::WriteVector(g.get(), "end_ms", end);
     h5::WriteVector(g.get(), "has_end", has_end);
     h5::WriteVector(g.get(), "has_start", has_start);
+    WriteJobAccounting(g.get(), j);
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/carbon_intensity");
+    const auto& ci = c.carbon_intensity;
+    h5::WriteVector(g.get(), "time_ms", Column(ci, &CarbonIntensityRecord::time));
+    h5::WriteVector(g.get(), "g_per_kwh", Column(ci, &CarbonIntensityRecord::g_per_kwh));
   }
   {
     h5::H5Id g = h5::EnsureGroup(file, "tables/nodes");
@@ -130,6 +164,37 @@ void Fill(std::vector<Record>* rows, Field Record::*member, const std::vector<Fi
   if (rows->empty()) rows->resize(values.size());
   if (values.size() != rows->size()) throw Error("store catalogue: columns of one table differ in length");
   for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = values[i];
+}
+
+template <typename T>
+void ReadOptional(hid_t group, const std::string& name, std::vector<JobRecord>* jobs,
+                  std::optional<T> JobRecord::*member) {
+  if (!h5::Exists(group, name)) return;
+  const auto values = h5::ReadVector<T>(group, name);
+  const auto has = h5::ReadVector<std::uint8_t>(group, "has_" + name);
+  if (values.size() != jobs->size() || has.size() != jobs->size()) {
+    throw Error("store catalogue: columns of one table differ in length");
+  }
+  for (std::size_t i = 0; i < jobs->size(); ++i) {
+    if (has[i]) (*jobs)[i].*member = values[i];
+  }
+}
+
+// Stores written before these columns existed lack them: the fields stay
+// absent (empty strings, no values, line 0).
+void ReadJobAccounting(hid_t g, std::vector<JobRecord>* j) {
+  const auto strings = [&](const char* name, std::string JobRecord::*member) {
+    if (h5::Exists(g, name)) Fill(j, member, h5::ReadStrings(g, name));
+  };
+  strings("user", &JobRecord::user);
+  strings("account", &JobRecord::account);
+  strings("partition", &JobRecord::partition);
+  strings("file", &JobRecord::file);
+  if (h5::Exists(g, "line")) Fill(j, &JobRecord::line, h5::ReadVector<std::int64_t>(g, "line"));
+  ReadOptional(g, "alloc_cpus", j, &JobRecord::alloc_cpus);
+  ReadOptional(g, "tres_cpus", j, &JobRecord::tres_cpus);
+  ReadOptional(g, "tres_gpus", j, &JobRecord::tres_gpus);
+  ReadOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
 }
 
 void ReadTables(hid_t file, Catalogue* c) {
@@ -176,6 +241,13 @@ void ReadTables(hid_t file, Catalogue* c) {
       if (has_end[i]) (*j)[i].end = end[i];
       (*j)[i].has_start = has_start[i] != 0;
     }
+    ReadJobAccounting(g.get(), j);
+  }
+  if (h5::Exists(file, "tables/carbon_intensity")) {
+    h5::H5Id g = h5::OpenGroup(file, "tables/carbon_intensity");
+    auto* ci = &c->carbon_intensity;
+    Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_ms"));
+    Fill(ci, &CarbonIntensityRecord::g_per_kwh, h5::ReadVector<double>(g.get(), "g_per_kwh"));
   }
   {
     h5::H5Id g = h5::OpenGroup(file, "tables/nodes");
