@@ -57,8 +57,8 @@ class File {
   // write is our own checked write(2), never an HDF5 file left half-closed.
   static File CreateInMemory(const std::string& name);
   // Writes the in-memory file's image to path (temporary name, fsync, rename)
-  // and closes the file.
-  void WriteImage(const std::string& path);
+  // and closes the file. The temporary name is tmp_path, else path + ".tmp".
+  void WriteImage(const std::string& path, const std::string& tmp_path = "");
   hid_t id() const { return id_.get(); }
   const std::string& path() const { return path_; }
   bool parallel() const { return parallel_; }

@@ -28,6 +28,7 @@
 #include "stages/ingest/dedup.h"
 #include "stages/ingest/reading_chunks.h"
 #include "stages/ingest/store.h"
+#include "stages/ingest/store_lock.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
 
@@ -716,13 +717,54 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
 
 }  // namespace
 
-IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
+namespace {
+
+std::string WriterTmpDir(const std::string& store_path, const std::string& tag) {
+  return store::BatchDirectory(store_path) + "/ingest-tmp." + tag;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Temporary files of writers that were killed (the lock holder calls this:
+// no other writer is at work): spill directories, unfinished batches and
+// catalogues, under their old fixed names too.
+void RemoveLeftovers(const std::string& store_path) {
+  std::error_code ec;
+  const fs::path batch_dir = store::BatchDirectory(store_path);
+  for (const auto& e : fs::directory_iterator(batch_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (StartsWith(name, "ingest-tmp") || (StartsWith(name, "batch_") && name.find(".h5.tmp") != std::string::npos)) {
+      fs::remove_all(e.path(), ec);
+    }
+  }
+  const fs::path store = fs::absolute(store_path);
+  const std::string prefix = store.filename().string() + ".tmp";
+  for (const auto& e : fs::directory_iterator(store.parent_path(), ec)) {
+    if (StartsWith(e.path().filename().string(), prefix)) fs::remove(e.path(), ec);
+  }
+}
+
+// This writer's temporary files, after a failure.
+void RemoveWriterTemporaries(const std::string& store_path, const std::string& tag) {
+  std::error_code ec;
+  fs::remove_all(WriterTmpDir(store_path, tag), ec);
+  for (const auto& e : fs::directory_iterator(store::BatchDirectory(store_path), ec)) {
+    if (EndsWith(e.path().filename().string(), ".tmp." + tag)) fs::remove(e.path(), ec);
+  }
+  fs::remove(store_path + ".tmp." + tag, ec);
+}
+
+// The ingest, with the store's write lock held by rank 0. Every temporary
+// file carries `tag` (unique to this writer): the spill directory
+// ingest-tmp.TAG, batch_NNNNNN.h5.tmp.TAG and STORE.h5.tmp.TAG.
+IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options, const Comm& comm,
+                              const std::string& tag) {
   const auto t0 = Clock::now();
   IngestSummary summary;
   const fs::path root(options.input_dir);
   const std::string store_path = options.store_path;
   const std::string batch_dir = store::BatchDirectory(store_path);
-  const std::string tmp_dir = batch_dir + "/ingest-tmp";
+  const std::string tmp_dir = WriterTmpDir(store_path, tag);
 
   // --- Phase A, rank 0: list inputs, load the catalogue, parse small tables.
   store::Catalogue catalogue;
@@ -773,10 +815,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     for (const auto& n : catalogue.nodes) node_names.push_back(n.name);
     std::sort(node_names.begin(), node_names.end());
     node_names.erase(std::unique(node_names.begin(), node_names.end()), node_names.end());
-    if (!new_telemetry.empty()) {
-      fs::remove_all(tmp_dir);  // leftovers of an interrupted ingest
-      fs::create_directories(tmp_dir);
-    }
+    RemoveLeftovers(store_path);  // of interrupted ingests: the lock says no other writer is at work
+    if (!new_telemetry.empty()) fs::create_directories(tmp_dir);
     next_batch = static_cast<std::int64_t>(catalogue.batch_files.size()) + 1;
     for (const auto& f : changed_other) small_table_bytes += f.size;
     // Until it is joined, only this thread touches the catalogue's tables
@@ -945,7 +985,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     char batch_name[64];
     std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(next_batch));
     const std::string batch_path = batch_dir + "/" + batch_name;
-    const std::string batch_tmp = batch_path + ".tmp";
+    const std::string batch_tmp = batch_path + ".tmp." + tag;
     std::int64_t non_collective = 0;
     RunCollectively(comm, [&] {
       if (comm.is_root()) RequireFreeSpace(batch_dir, total_rows * 16 + (4 << 20), "the new telemetry batch");
@@ -1018,6 +1058,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         throw Error(batch_path + ": cannot rename into place: " + std::strerror(errno));
       }
       store::FsyncPath(batch_dir, true);
+      // The catalogue never names a batch that cannot be read back whole.
+      store::VerifyBatch(batch_path, names, offsets);
     });
     summary.write_seconds = SecondsSince(t_write);
     summary.non_collective_writes = comm.AllSum(non_collective);
@@ -1059,7 +1101,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       catalogue.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + name);
     }
     fs::create_directories(fs::absolute(store_path).parent_path());
-    store::WriteCatalogue(store_path, catalogue);
+    store::WriteCatalogue(store_path, catalogue, tag);
   });
   comm.Barrier();
   if (comm.is_root() && fs::exists(tmp_dir)) fs::remove_all(tmp_dir);
@@ -1067,6 +1109,33 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   summary.peak_rss_bytes = comm.AllMax(PeakRssBytes());
   summary.spilled_bytes = comm.AllSum(spilled_bytes);
   return summary;
+}
+
+}  // namespace
+
+IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
+  store::StoreLock lock;  // rank 0's, released on return and on failure
+  std::vector<std::string> notes;
+  std::string tag;
+  RunCollectively(comm, [&] {
+    if (!comm.is_root()) return;
+    fs::create_directories(fs::absolute(options.store_path).parent_path());
+    lock = store::StoreLock::Acquire(options.store_path, options.wait_seconds, &notes);
+    tag = store::UniqueWriterTag();
+  });
+  tag = comm.BroadcastString(tag);
+  try {
+    IngestSummary summary = IngestUnderLock(config, options, comm, tag);
+    summary.warnings.insert(summary.warnings.begin(), notes.begin(), notes.end());
+    return summary;
+  } catch (const CollectiveError&) {
+    comm.Barrier();  // every rank is here: no rank still writes a spill file
+    if (comm.is_root()) RemoveWriterTemporaries(options.store_path, tag);
+    throw;
+  } catch (...) {
+    if (comm.is_root()) RemoveWriterTemporaries(options.store_path, tag);
+    throw;
+  }
 }
 
 }  // namespace wattrun::ingest

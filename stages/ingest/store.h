@@ -2,7 +2,8 @@
 //
 // Layout (all HDF5, readable with h5py):
 //   STORE.h5                 the catalogue, small, rewritten atomically
-//                            (write STORE.h5.tmp, fsync, rename) by each ingest
+//                            (write STORE.h5.tmp.WRITER, fsync, rename) by each ingest
+//   STORE.h5.lock            the write lock while an ingest runs (store_lock.h)
 //     /manifest/{path,kind,size,mtime_ns,batch}   every input file ingested
 //     /tables/runs/*, /tables/jobs/*, /tables/nodes/*, /tables/datasets/*,
 //     /tables/losses/*       the small inputs, parsed, merged by key
@@ -62,8 +63,15 @@ struct Catalogue {
 };
 
 Catalogue ReadCatalogue(const std::string& store_path);
-// Atomic: writes store_path + ".tmp", fsyncs, renames over store_path.
-void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue);
+// Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),
+// fsyncs, renames over store_path.
+void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag = "");
+
+// Reopens a batch file and checks it is whole: node_names sorted and
+// unique, node_offset = those of `expected_names`/`expected_offsets`, and
+// time and watts as long as the offsets say. Throws naming the file.
+void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& expected_names,
+                 const std::vector<std::int64_t>& expected_offsets);
 
 std::string BatchDirectory(const std::string& store_path);
 
