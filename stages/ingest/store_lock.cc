@@ -106,9 +106,15 @@ bool CreateExclusively(const std::string& path, const std::string& text) {
   return true;
 }
 
+// A zombie (killed, not yet reaped by its parent) counts as dead.
 bool PidAlive(std::int64_t pid) {
   if (pid <= 0) return false;
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(stat, text);
+  const std::size_t paren = text.rfind(')');
+  return !(paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z');
 }
 
 // Why the lock is stale, or empty if it may be alive.

@@ -94,6 +94,16 @@ TEST_F(StoreLockTest, DeadOwnerOnThisHostIsTakenOver) {
   EXPECT_EQ(owner.pid, ::getpid());
 }
 
+TEST_F(StoreLockTest, KilledOwnerNotYetReapedIsTakenOver) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a zombie: exited, not waited for
+  WriteLock(Host(), child, Now());
+  StoreLock lock = StoreLock::Acquire(store_, 0, &notes_);
+  EXPECT_EQ(notes_.size(), 1u);
+  ::waitpid(child, nullptr, 0);
+}
+
 TEST_F(StoreLockTest, LiveOwnerElsewhereIsKeptUntilTooOld) {
   WriteLock("another-host", 1, Now() - 3600);  // an hour old: may be running
   EXPECT_THROW(StoreLock::Acquire(store_, 0, &notes_), Error);
