@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cctype>
+#include <set>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +26,7 @@
 #include "core/fault_injection.h"
 #include "core/file_io.h"
 #include "core/h5.h"
+#include "core/hostlist.h"
 #include "core/huge_pages.h"
 #include "core/time.h"
 #include "stages/ingest/dedup.h"
@@ -85,9 +89,61 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// What the walk of telemetry/ and sacct/ found besides files: links and
+// directories it could not follow, by path (counted as unreadable_link).
+struct Skipped {
+  std::vector<BadRowCount> links;  // stage = telemetry or sacct, file = path
+  std::vector<std::string>* warnings;
+};
+
+// Files under dir, recursively, following symbolic links; a link that
+// cannot be followed (a loop, a dangling target) and a directory reached
+// twice (a directory loop) are skipped, each named and counted.
+template <typename AddFile>
+void WalkInputs(const fs::path& root, const fs::path& dir, const std::string& stage,
+                std::set<std::pair<dev_t, ino_t>>* visited, Skipped* skipped, AddFile&& add_file) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec)) {
+    entries.push_back(e.path());
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& p : entries) {
+    const std::string rel = p.lexically_relative(root).generic_string();
+    auto skip = [&](const std::string& why) {
+      skipped->warnings->push_back(rel + ": skipped (" + why + "), counted as unreadable_link");
+      skipped->links.push_back(BadRowCount{stage, rel, "unreadable_link", 1});
+    };
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) {
+      const int err = errno;
+      skip(err == ELOOP    ? "symbolic link loop"
+           : err == ENOENT ? "dangling symbolic link: its target does not exist"
+                           : std::string("cannot follow: ") + std::strerror(err));
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (!visited->insert({st.st_dev, st.st_ino}).second) {
+        skip("directory loop: links to a directory already listed");
+        continue;
+      }
+      WalkInputs(root, p, stage, visited, skipped, add_file);
+    } else if (S_ISREG(st.st_mode)) {
+      add_file(p);
+    }
+  }
+}
+
 // Lists the facility's inputs in sorted path order (the order that decides
-// which of two conflicting telemetry rows is "first").
-std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>* warnings) {
+// which of two conflicting telemetry rows is "first"). Telemetry names are
+// matched in any case (.csv, .CSV, .csv.gz, .CSV.GZ).
+std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>* warnings,
+                                  std::vector<BadRowCount>* unreadable_links) {
   if (!fs::is_directory(root)) throw Error(root.string() + ": facility directory does not exist");
   std::vector<InputFile> files;
   auto add = [&](const fs::path& p, const std::string& kind) {
@@ -101,24 +157,27 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
     f.text_bytes = f.gzip ? GzipTextBytes(p, f.size) : f.size;
     files.push_back(f);
   };
-  for (const char* dir : {"telemetry", "sacct"}) {
+  Skipped skipped{{}, warnings};
+  for (const std::string dir : {"telemetry", "sacct"}) {
     const fs::path d = root / dir;
-    if (!fs::is_directory(d)) continue;
-    for (const auto& e : fs::recursive_directory_iterator(d, fs::directory_options::skip_permission_denied)) {
-      if (!e.is_regular_file()) continue;
-      const std::string name = e.path().filename().string();
-      if (std::string(dir) == "telemetry") {
+    struct stat st {};
+    if (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    std::set<std::pair<dev_t, ino_t>> visited{{st.st_dev, st.st_ino}};
+    WalkInputs(root, d, dir, &visited, &skipped, [&](const fs::path& p) {
+      const std::string name = Lower(p.filename().string());
+      if (dir == "telemetry") {
         if (EndsWith(name, ".csv") || EndsWith(name, ".csv.gz")) {
-          add(e.path(), "telemetry");
+          add(p, "telemetry");
         } else {
-          warnings->push_back(e.path().lexically_relative(root).generic_string() +
+          warnings->push_back(p.lexically_relative(root).generic_string() +
                               ": ignored (telemetry files must end in .csv or .csv.gz)");
         }
-      } else if (EndsWith(name, ".txt")) {
-        add(e.path(), "sacct");
+      } else if (EndsWith(p.filename().string(), ".txt")) {
+        add(p, "sacct");
       }
-    }
+    });
   }
+  *unreadable_links = std::move(skipped.links);
   for (const char* name : {"runs.csv", "nodes.csv", "datasets.csv", "losses.csv"}) {
     const fs::path p = root / name;
     if (fs::is_regular_file(p)) add(p, std::string(name).substr(0, std::strlen(name) - 4));
@@ -302,6 +361,7 @@ struct ParseContext {
   TimestampCache timestamp_cache;
   std::uint32_t item = 0;  // index of the work item being parsed
   HugeVector<char> read_buffer;  // plain files' text, reused between items
+  std::vector<std::int64_t> file_rows;  // data rows per new telemetry file
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -318,10 +378,17 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
   std::string_view line;
   std::int64_t offset = 0;
   std::int64_t line_number = 0;
+  std::int64_t rows_of_file = 0;
+  struct AddRows {  // also when the reader throws (a damaged gzip)
+    std::int64_t& n;
+    std::int64_t& total;
+    ~AddRows() { total += n; }
+  } add_rows{rows_of_file, ctx.file_rows[file_index]};
   while (next_line(&line, &offset, &line_number)) {
     if (offset == 0) continue;  // the header line is not a row
     if (line.empty() || (line.size() == 1 && line[0] == '\r')) continue;  // blank lines are not rows
     ++ctx.rows;
+    ++rows_of_file;
     auto where = [&]() {
       return exact_line_numbers ? rel + ":" + std::to_string(line_number) : rel + " at byte " + std::to_string(offset);
     };
@@ -497,6 +564,67 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
   for (NodeRecord& n : c->nodes) {
     const NodeTypeConfig* t = config.facility.MatchSignature({n.cpus, n.memory_mb, n.tmp_disk_mb, n.gres});
     n.node_type = t ? t->name : std::string();
+  }
+}
+
+// Console warnings about the node inventory (the rows are counted by the
+// parser; this names the nodes): a node listed with two signatures that
+// match different types, and nodes whose signature matches no type (their
+// runs become unknown_node). A light re-read of the (small) file.
+void NodeInventoryWarnings(const Config& config, const fs::path& root, const InputFile& f,
+                           std::vector<std::string>* warnings) {
+  LineReader reader((root / f.rel).string());
+  std::string_view line;
+  std::vector<std::string_view> fields;
+  std::string storage;
+  if (!reader.Next(&line) || !SplitCsvLine(line, ',', &fields, &storage)) return;
+  const CsvHeader header(fields);
+  const int c_host = header.Find("HOSTNAMES"), c_cpus = header.Find("CPUS"), c_mem = header.Find("MEMORY"),
+            c_disk = header.Find("TMP_DISK"), c_gres = header.Find("GRES");
+  if (c_host < 0 || c_cpus < 0 || c_mem < 0 || c_disk < 0 || c_gres < 0) return;  // the parser reports it
+  std::map<std::string, std::string> type_of;  // node -> first type ("" if none)
+  std::vector<std::string> untyped, two_types;
+  while (reader.Next(&line)) {
+    if (!SplitCsvLine(line, ',', &fields, &storage) || fields.size() != header.size()) continue;
+    NodeSignature sig;
+    if (!ParseInt64(Trim(fields[c_cpus]), &sig.cpus) || !ParseInt64(Trim(fields[c_mem]), &sig.memory_mb) ||
+        !ParseInt64(Trim(fields[c_disk]), &sig.tmp_disk_mb)) {
+      continue;
+    }
+    sig.gres = std::string(Trim(fields[c_gres]));
+    const NodeTypeConfig* t = config.facility.MatchSignature(sig);
+    const std::string type = t ? t->name : std::string();
+    std::vector<std::string> names;
+    try {
+      names = ExpandHostlist(fields[c_host]);
+    } catch (const Error&) {
+      continue;
+    }
+    for (const auto& name : names) {
+      const auto [it, fresh] = type_of.emplace(name, type);
+      if (fresh && type.empty()) untyped.push_back(name + " (cpus " + std::to_string(sig.cpus) + ", memory " +
+                                                   std::to_string(sig.memory_mb) + " MB, tmp disk " +
+                                                   std::to_string(sig.tmp_disk_mb) + " MB, gres " + sig.gres + ")");
+      if (!fresh && it->second != type) {
+        two_types.push_back(name + " as " + (it->second.empty() ? "no type" : it->second) + " and as " +
+                            (type.empty() ? "no type" : type) + " (line " + std::to_string(reader.line_number()) +
+                            "; the first is kept)");
+      }
+    }
+  }
+  auto list = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size() && i < 5; ++i) out += (i ? "; " : "") + items[i];
+    if (items.size() > 5) out += "; and " + std::to_string(items.size() - 5) + " more";
+    return out;
+  };
+  if (!two_types.empty()) {
+    warnings->push_back(f.rel + ": " + std::to_string(two_types.size()) + " node(s) listed with two types: " +
+                        list(two_types));
+  }
+  if (!untyped.empty()) {
+    warnings->push_back(f.rel + ": " + std::to_string(untyped.size()) +
+                        " node(s) match no node type of the config (their runs are unknown_node): " + list(untyped));
   }
 }
 
@@ -754,6 +882,87 @@ void RemoveWriterTemporaries(const std::string& store_path, const std::string& t
   fs::remove(store_path + ".tmp." + tag, ec);
 }
 
+std::uint64_t Fnv1a(std::string_view bytes, std::uint64_t h = 1469598103934665603ULL) {
+  for (const unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// Of a file's first 4 KiB (its header and first rows: they differ between
+// facilities even where the file names are the same).
+std::uint64_t HeadHash(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return Fnv1a(head);
+}
+
+std::uint64_t InventoryHash(const std::vector<NodeRecord>& nodes) {
+  std::vector<std::string> names;
+  for (const auto& n : nodes) names.push_back(n.name);
+  std::sort(names.begin(), names.end());
+  std::uint64_t h = Fnv1a("");
+  for (const auto& n : names) h = Fnv1a(n + "\n", h);
+  return h;
+}
+
+// Records which facility the store is made from, at its first ingest with
+// telemetry; later, refuses input from another facility unless allowed:
+// the first telemetry file ingested is there with other contents, or the
+// new nodes.csv brings mostly nodes the store does not know. A moved
+// facility directory (same fingerprint) is fine.
+void CheckFacility(const IngestOptions& options, const fs::path& root, const std::vector<InputFile>& all_files,
+                   std::size_t nodes_before, store::Catalogue* c, std::vector<std::string>* warnings) {
+  const std::string abs_root = fs::absolute(root).lexically_normal().string();
+  store::FacilityFingerprint& fp = c->fingerprint;
+  if (fp.empty()) {
+    for (const InputFile& f : all_files) {
+      if (f.kind != "telemetry") continue;
+      fp = {abs_root, f.rel, HeadHash(root / f.rel), InventoryHash(c->nodes)};
+      break;
+    }
+    return;
+  }
+  std::string differs;
+  const fs::path first = root / fp.first_telemetry_file;
+  const std::size_t nodes_added = c->nodes.size() - nodes_before;
+  if (fs::is_regular_file(first) && HeadHash(first) != fp.first_telemetry_hash) {
+    differs = "its " + fp.first_telemetry_file + " is not the file of that name first ingested";
+  } else if (nodes_before > 0 && nodes_added * 2 > nodes_before) {
+    differs = "its nodes.csv lists " + std::to_string(nodes_added) + " nodes the store does not know (it knew " +
+              std::to_string(nodes_before) + ")";
+  }
+  if (differs.empty()) {
+    if (abs_root != fp.input_root) {
+      warnings->push_back("the store was made from " + fp.input_root + ", now ingesting " + abs_root +
+                          ": the same facility (its first telemetry file matches)");
+    }
+    return;
+  }
+  const std::string what = options.store_path + " was made from the facility at " + fp.input_root + ", and " +
+                           abs_root + " is another facility (" + differs + ")";
+  if (options.allow_other_input) {
+    warnings->push_back(what + "; ingested anyway (--allow-other-input)");
+    return;
+  }
+  throw Error(what + "; not merged: use another store, or --allow-other-input to ingest it into this one anyway");
+}
+
+// A file whose rows mostly conflict with readings already stored (another
+// facility's file, or one rewritten with other values) is named: the
+// stored values are kept.
+void WarnConflictingFiles(const std::vector<InputFile>& files, const std::vector<std::int64_t>& file_rows,
+                          const Counts& counts, std::vector<std::string>* warnings) {
+  for (const auto& [key, value] : counts) {
+    if (key.reason != "conflict_with_stored" || key.file >= file_rows.size()) continue;
+    const std::int64_t rows = file_rows[key.file];
+    if (rows < 10 || value.count * 2 <= rows) continue;
+    warnings->push_back(files[key.file].rel + ": " + std::to_string(value.count) + " of its " + std::to_string(rows) +
+                        " rows conflict with readings already in the store (the stored values are kept): another "
+                        "facility's file, or rewritten?");
+  }
+}
+
 // The ingest, with the store's write lock held by rank 0. Every temporary
 // file carries `tag` (unique to this writer): the spill directory
 // ingest-tmp.TAG, batch_NNNNNN.h5.tmp.TAG and STORE.h5.tmp.TAG.
@@ -776,8 +985,12 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   std::vector<std::string> node_names;
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    all_files = ListInputs(root, &summary.warnings);
+    std::vector<BadRowCount> unreadable_links;
+    all_files = ListInputs(root, &summary.warnings, &unreadable_links);
     if (fs::exists(store_path)) catalogue = store::ReadCatalogue(store_path);
+    for (const BadRowCount& b : unreadable_links) {
+      ReplaceQuality(&catalogue, b.stage, b.file, {b});
+    }
     catalogue.config_facility = config.facility.name;
     std::map<std::string, store::ManifestEntry> known;
     for (const auto& m : catalogue.manifest) known[m.path] = m;
@@ -788,6 +1001,14 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       if (unchanged) {
         ++summary.files_unchanged;
         continue;
+      }
+      if (it != known.end() && f.kind == "telemetry" && f.size <= it->second.size) {
+        // A grown file was appended to; one that is not was rewritten.
+        summary.warnings.push_back(f.rel + (f.size < it->second.size ? ": shrank since it was ingested (" +
+                                                                            std::to_string(it->second.size) + " -> " +
+                                                                            std::to_string(f.size) + " bytes)"
+                                                                      : ": rewritten since it was ingested (same size, new mtime)") +
+                                   "; parsed again, and readings already stored from it keep their stored values");
       }
       ++summary.files_new;
       if (f.kind == "telemetry") {
@@ -800,7 +1021,10 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     // in a thread, while the ranks parse telemetry.
     std::vector<InputFile> changed_nodes, changed_other;
     for (const auto& f : changed_small) (f.kind == "nodes" ? changed_nodes : changed_other).push_back(f);
+    const std::size_t nodes_before = catalogue.nodes.size();
     IngestSmallTables(config, root, changed_nodes, &catalogue);
+    CheckFacility(options, root, all_files, nodes_before, &catalogue, &summary.warnings);
+    for (const auto& f : changed_nodes) NodeInventoryWarnings(config, root, f, &summary.warnings);
     for (const char* required : {"nodes", "runs", "datasets"}) {
       const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
                         : std::string(required) == "runs" ? !catalogue.runs.empty()
@@ -853,6 +1077,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   }
 
   std::map<std::string, std::int64_t> new_file_batch;
+  std::vector<std::int64_t> file_rows;  // data rows per new telemetry file, all ranks
   std::int64_t spilled_bytes = 0;
   Counts counts;
   if (!new_telemetry.empty()) {
@@ -882,7 +1107,8 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     NodeStreams streams(node_names.size(), &pool);
     NodeIndex node_index(node_names);
     std::vector<std::string> warnings;
-    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}};
+    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}, {}};
+    ctx.file_rows.assign(new_telemetry.size(), 0);
     // Small enough pieces that every rank gets a fair share, large enough to stream.
     const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
                                                         options.split_bytes);
@@ -901,6 +1127,10 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       streams.Close();
     });
     summary.rows_read = comm.AllSum(ctx.rows);
+    file_rows.assign(new_telemetry.size(), 0);
+    CheckMpi(MPI_Allreduce(ctx.file_rows.data(), file_rows.data(), static_cast<int>(file_rows.size()), MPI_INT64_T,
+                           MPI_SUM, comm.get()),
+             "MPI_Allreduce");
     summary.bad_rows = comm.AllSum(ctx.bad);
     for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
       for (const auto& line : SplitLines(w)) summary.warnings.push_back(line);
@@ -1082,6 +1312,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       telemetry_quality[new_telemetry[k.file].rel].push_back(BadRowCount{"telemetry", "", k.reason, v.count});
     }
     for (const auto& f : new_telemetry) ReplaceQuality(&catalogue, "telemetry", f.rel, telemetry_quality[f.rel]);
+    WarnConflictingFiles(new_telemetry, file_rows, counts, &summary.warnings);
     std::map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < catalogue.manifest.size(); ++i) index[catalogue.manifest[i].path] = i;
     for (const auto& f : all_files) {

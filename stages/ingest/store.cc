@@ -213,6 +213,26 @@ void ReadTables(hid_t file, Catalogue* c) {
   }
 }
 
+void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
+  if (f.empty()) return;
+  h5::SetAttribute(file, "input_root", f.input_root);
+  h5::SetAttribute(file, "first_telemetry_file", f.first_telemetry_file);
+  // As hex text: HDF5 attributes here are signed.
+  char hex[2][24];
+  std::snprintf(hex[0], sizeof hex[0], "%016llx", static_cast<unsigned long long>(f.first_telemetry_hash));
+  std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(f.inventory_hash));
+  h5::SetAttribute(file, "first_telemetry_hash", std::string(hex[0]));
+  h5::SetAttribute(file, "inventory_hash", std::string(hex[1]));
+}
+
+void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
+  if (!h5::HasAttribute(file, "first_telemetry_file")) return;
+  f->input_root = h5::GetStringAttribute(file, "input_root");
+  f->first_telemetry_file = h5::GetStringAttribute(file, "first_telemetry_file");
+  f->first_telemetry_hash = std::strtoull(h5::GetStringAttribute(file, "first_telemetry_hash").c_str(), nullptr, 16);
+  f->inventory_hash = std::strtoull(h5::GetStringAttribute(file, "inventory_hash").c_str(), nullptr, 16);
+}
+
 }  // namespace
 
 std::string BatchDirectory(const std::string& store_path) { return store_path + ".d"; }
@@ -229,6 +249,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
   try {
     ReadTables(file.id(), &c);
     if (h5::HasAttribute(file.id(), "facility")) c.config_facility = h5::GetStringAttribute(file.id(), "facility");
+    ReadFingerprint(file.id(), &c.fingerprint);
     const std::int64_t batches = h5::GetIntAttribute(file.id(), "telemetry_batches");
     for (std::int64_t b = 1; b <= batches; ++b) {
       char name[64];
@@ -245,6 +266,7 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, c
   h5::File file = h5::File::CreateInMemory(store_path);
   h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
   h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
+  WriteFingerprint(file.id(), catalogue.fingerprint);
   h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
   WriteTables(file.id(), catalogue);
   {

@@ -48,6 +48,14 @@ struct ManifestEntry {
   std::int64_t batch = -1;  // telemetry batch the file went into
 };
 
+struct FacilityFingerprint {
+  std::string input_root;            // absolute, as first ingested
+  std::string first_telemetry_file;  // relative path of the first telemetry file (sorted order)
+  std::uint64_t first_telemetry_hash = 0;  // of its first 4 KiB
+  std::uint64_t inventory_hash = 0;        // of nodes.csv's sorted node names
+  bool empty() const { return first_telemetry_file.empty(); }
+};
+
 // The small tables and bookkeeping held in the catalogue.
 struct Catalogue {
   std::vector<ManifestEntry> manifest;
@@ -60,6 +68,10 @@ struct Catalogue {
   std::vector<BadRowCount> quality;  // telemetry bad rows, duplicates, ...
   std::vector<std::string> batch_files;  // relative to the catalogue's directory
   std::string config_facility;  // facility name of the config that ingested
+  // Which facility directory the store was made from (recorded at the first
+  // ingest that brought telemetry; empty in older stores): a later ingest of
+  // another facility into it is refused unless allowed.
+  FacilityFingerprint fingerprint;
 };
 
 Catalogue ReadCatalogue(const std::string& store_path);
