@@ -361,7 +361,6 @@ struct ParseContext {
   TimestampCache timestamp_cache;
   std::uint32_t item = 0;  // index of the work item being parsed
   HugeVector<char> read_buffer;  // plain files' text, reused between items
-  std::vector<std::int64_t> file_rows;  // data rows per new telemetry file
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -378,17 +377,10 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
   std::string_view line;
   std::int64_t offset = 0;
   std::int64_t line_number = 0;
-  std::int64_t rows_of_file = 0;
-  struct AddRows {  // also when the reader throws (a damaged gzip)
-    std::int64_t& n;
-    std::int64_t& total;
-    ~AddRows() { total += n; }
-  } add_rows{rows_of_file, ctx.file_rows[file_index]};
   while (next_line(&line, &offset, &line_number)) {
     if (offset == 0) continue;  // the header line is not a row
     if (line.empty() || (line.size() == 1 && line[0] == '\r')) continue;  // blank lines are not rows
     ++ctx.rows;
-    ++rows_of_file;
     auto where = [&]() {
       return exact_line_numbers ? rel + ":" + std::to_string(line_number) : rel + " at byte " + std::to_string(offset);
     };
@@ -909,8 +901,9 @@ std::uint64_t InventoryHash(const std::vector<NodeRecord>& nodes) {
 // Records which facility the store is made from, at its first ingest with
 // telemetry; later, refuses input from another facility unless allowed:
 // the first telemetry file ingested is there with other contents, or the
-// new nodes.csv brings mostly nodes the store does not know. A moved
-// facility directory (same fingerprint) is fine.
+// new nodes.csv brings mostly nodes the store does not know, and it comes
+// from another directory. A moved facility directory (same fingerprint) is
+// fine; a changed fingerprint in the same directory is a rewrite, warned.
 void CheckFacility(const IngestOptions& options, const fs::path& root, const std::vector<InputFile>& all_files,
                    std::size_t nodes_before, store::Catalogue* c, std::vector<std::string>* warnings) {
   const std::string abs_root = fs::absolute(root).lexically_normal().string();
@@ -932,6 +925,12 @@ void CheckFacility(const IngestOptions& options, const fs::path& root, const std
     differs = "its nodes.csv lists " + std::to_string(nodes_added) + " nodes the store does not know (it knew " +
               std::to_string(nodes_before) + ")";
   }
+  if (!differs.empty() && abs_root == fp.input_root) {
+    // The same directory: its files were rewritten (the rows that conflict
+    // with the store are warned about), not another facility.
+    warnings->push_back("the facility at " + abs_root + " changed since the store was made from it (" + differs + ")");
+    return;
+  }
   if (differs.empty()) {
     if (abs_root != fp.input_root) {
       warnings->push_back("the store was made from " + fp.input_root + ", now ingesting " + abs_root +
@@ -948,19 +947,27 @@ void CheckFacility(const IngestOptions& options, const fs::path& root, const std
   throw Error(what + "; not merged: use another store, or --allow-other-input to ingest it into this one anyway");
 }
 
-// A file whose rows mostly conflict with readings already stored (another
-// facility's file, or one rewritten with other values) is named: the
-// stored values are kept.
-void WarnConflictingFiles(const std::vector<InputFile>& files, const std::vector<std::int64_t>& file_rows,
-                          const Counts& counts, std::vector<std::string>* warnings) {
+// New telemetry whose rows mostly conflict with readings already stored
+// (another facility's files, or files rewritten with other values) is
+// named: the stored values are kept. Dedup counts a node's conflicts
+// against the first new file of that node, so the files are named by those
+// counts, largest first.
+void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_read, const Counts& counts,
+                         std::vector<std::string>* warnings) {
+  std::int64_t conflicts = 0;
+  std::vector<std::pair<std::int64_t, std::string>> by_file;
   for (const auto& [key, value] : counts) {
-    if (key.reason != "conflict_with_stored" || key.file >= file_rows.size()) continue;
-    const std::int64_t rows = file_rows[key.file];
-    if (rows < 10 || value.count * 2 <= rows) continue;
-    warnings->push_back(files[key.file].rel + ": " + std::to_string(value.count) + " of its " + std::to_string(rows) +
-                        " rows conflict with readings already in the store (the stored values are kept): another "
-                        "facility's file, or rewritten?");
+    if (key.reason != "conflict_with_stored" || key.file >= files.size()) continue;
+    conflicts += value.count;
+    by_file.push_back({value.count, files[key.file].rel});
   }
+  if (rows_read < 10 || conflicts * 2 <= rows_read) return;
+  std::sort(by_file.rbegin(), by_file.rend());
+  std::string named;
+  for (std::size_t i = 0; i < by_file.size() && i < 3; ++i) named += (i ? ", " : "") + by_file[i].second;
+  warnings->push_back(std::to_string(conflicts) + " of the " + std::to_string(rows_read) +
+                      " new telemetry rows conflict with readings already in the store (the stored values are kept; "
+                      "mostly in " + named + "): another facility's files, or rewritten ones?");
 }
 
 // The ingest, with the store's write lock held by rank 0. Every temporary
@@ -1077,7 +1084,6 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   }
 
   std::map<std::string, std::int64_t> new_file_batch;
-  std::vector<std::int64_t> file_rows;  // data rows per new telemetry file, all ranks
   std::int64_t spilled_bytes = 0;
   Counts counts;
   if (!new_telemetry.empty()) {
@@ -1107,8 +1113,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     NodeStreams streams(node_names.size(), &pool);
     NodeIndex node_index(node_names);
     std::vector<std::string> warnings;
-    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}, {}};
-    ctx.file_rows.assign(new_telemetry.size(), 0);
+    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}};
     // Small enough pieces that every rank gets a fair share, large enough to stream.
     const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
                                                         options.split_bytes);
@@ -1127,10 +1132,6 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       streams.Close();
     });
     summary.rows_read = comm.AllSum(ctx.rows);
-    file_rows.assign(new_telemetry.size(), 0);
-    CheckMpi(MPI_Allreduce(ctx.file_rows.data(), file_rows.data(), static_cast<int>(file_rows.size()), MPI_INT64_T,
-                           MPI_SUM, comm.get()),
-             "MPI_Allreduce");
     summary.bad_rows = comm.AllSum(ctx.bad);
     for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
       for (const auto& line : SplitLines(w)) summary.warnings.push_back(line);
@@ -1312,7 +1313,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       telemetry_quality[new_telemetry[k.file].rel].push_back(BadRowCount{"telemetry", "", k.reason, v.count});
     }
     for (const auto& f : new_telemetry) ReplaceQuality(&catalogue, "telemetry", f.rel, telemetry_quality[f.rel]);
-    WarnConflictingFiles(new_telemetry, file_rows, counts, &summary.warnings);
+    WarnConflictingRows(new_telemetry, summary.rows_read, counts, &summary.warnings);
     std::map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < catalogue.manifest.size(); ++i) index[catalogue.manifest[i].path] = i;
     for (const auto& f : all_files) {
