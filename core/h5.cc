@@ -140,7 +140,7 @@ bool VerifySeal(const std::string& path) {
   return true;
 }
 
-void File::WriteImage(const std::string& path) {
+void File::WriteImage(const std::string& path, const std::string& tmp_path) {
   Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_);
   const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
   if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
@@ -158,7 +158,7 @@ void File::WriteImage(const std::string& path) {
     sealed.insert(sealed.end(), image.begin(), image.end());
     image.swap(sealed);
   }
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = tmp_path.empty() ? path + ".tmp" : tmp_path;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error(tmp + ": cannot create: " + std::strerror(errno));
   std::size_t done = 0;

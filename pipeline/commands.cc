@@ -48,6 +48,8 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
   o.input_dir = args.input;
   o.store_path = args.store;
   o.memory_budget_bytes = args.memory_budget_mb << 20;
+  o.wait_seconds = args.wait_seconds;
+  o.allow_other_input = args.allow_other_input;
   const auto s = ingest::Ingest(config, o, comm);
   if (comm.is_root()) {
     std::printf("ingest: %s <- %s\n", args.store.c_str(), args.input.c_str());
@@ -79,6 +81,8 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
   o.input_dir = args.input;
   o.store_path = args.store;
   o.output_dir = args.output;
+  o.wait_seconds = args.wait_seconds;
+  o.allow_other_input = args.allow_other_input;
   o.fit_model = !args.no_fit;
   o.write_report = !args.no_report;
   o.account_jobs = !args.no_accounting;

@@ -20,9 +20,13 @@ struct GenerateArgs {
 struct IngestArgs {
   std::string config, input, store;
   std::int64_t memory_budget_mb = 2048;
+  double wait_seconds = 0;  // for another writer's lock on the store
+  bool allow_other_input = false;
 };
 struct RunArgs {
   std::string config, input, store, output;
+  double wait_seconds = 0;
+  bool allow_other_input = false;
   std::string timings;  // optional CSV of stage timings, for benchmarks
   bool no_fit = false, no_report = false;
   bool no_accounting = false;  // benchmarks: the pass without facility accounting

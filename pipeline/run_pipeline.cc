@@ -158,6 +158,8 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
     io.input_dir = options.input_dir;
     io.store_path = store_path;
     io.verbose = options.verbose;
+    io.wait_seconds = options.wait_seconds;
+    io.allow_other_input = options.allow_other_input;
     const auto s = ingest::Ingest(config, io, comm);
     summary.stages.push_back({"ingest", s.seconds, s.rows_stored, s.telemetry_bytes, s.peak_rss_bytes});
     if (comm.is_root() && options.verbose) {

@@ -16,6 +16,8 @@ struct RunOptions {
   std::string input_dir;   // empty: use an existing store
   std::string store_path;  // default: OUTPUT/store.h5
   std::string output_dir;
+  double wait_seconds = 0;         // ingest: for another writer's lock on the store
+  bool allow_other_input = false;  // ingest: another facility into this store
   std::size_t chunk_readings = 1 << 20;  // telemetry streamed per node in chunks of this size
   bool fit_model = true;
   bool write_report = true;

@@ -68,12 +68,16 @@ int main(int argc, char** argv) {
     ingest->add_option("--input", ing.input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
     ingest->add_option("--store", ing.store, "Store file (created if missing)")->required();
     ingest->add_option("--memory-budget-mb", ing.memory_budget_mb, "Memory per rank for the readings being ingested (MB); beyond it they are spilled to disk beside the store");
+    ingest->add_option("--wait", ing.wait_seconds, "Seconds to wait for another ingest's write lock on the store (default 0: fail at once)");
+    ingest->add_flag("--allow-other-input", ing.allow_other_input, "Ingest even if the store was made from another facility directory");
 
     wattrun::pipeline::RunArgs run;
     auto* run_cmd = app.add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
     run_cmd->add_option("--config", run.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     run_cmd->add_option("--input", run.input, "Facility directory to ingest first")->check(CLI::ExistingDirectory);
     run_cmd->add_option("--store", run.store, "Telemetry store (default OUTPUT/store.h5)");
+    run_cmd->add_option("--wait", run.wait_seconds, "With --input: seconds to wait for another ingest's write lock on the store (default 0)");
+    run_cmd->add_flag("--allow-other-input", run.allow_other_input, "With --input: ingest even if the store was made from another facility directory");
     run_cmd->add_option("--output", run.output, "Results directory")->required();
     run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
     run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
