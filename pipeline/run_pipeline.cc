@@ -42,6 +42,7 @@ struct StageOptions {
   static StageOptions FromConfig(const Config& config, const RunOptions& run) {
     StageOptions o;
     o.pass = pass::PassOptions::FromConfig(config, run.chunk_readings);
+    o.pass.progress = run.progress;
     o.join = {static_cast<TimeMs>(std::llround(config.facility.sampling_interval_s * 1000.0))};
     o.filters = {config.pipeline.filter_max_run_time_s, config.pipeline.filter_max_stdevs};
     o.idle_method = config.pipeline.idle_method == IdleMethod::kPooled ? idle::Method::kPooled
@@ -156,6 +157,8 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
     io.input_dir = options.input_dir;
     io.store_path = store_path;
     io.verbose = options.verbose;
+    io.memory_budget_bytes = options.memory_budget_bytes;
+    io.progress = options.progress;
     const auto s = ingest::Ingest(config, io, comm);
     summary.stages.push_back({"ingest", s.seconds, s.rows_stored, s.telemetry_bytes, s.peak_rss_bytes});
     if (comm.is_root() && options.verbose) {
@@ -165,8 +168,10 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
                   static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
                   static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
                   static_cast<long long>(s.conflicts), s.seconds);
-      for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::printf("  warning: %s\n", s.warnings[i].c_str());
-      if (s.warnings.size() > 20) std::printf("  ... %zu more warnings\n", s.warnings.size() - 20);
+    }
+    if (comm.is_root() && options.verbose && !options.quiet) {
+      for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::fprintf(stderr, "  warning: %s\n", s.warnings[i].c_str());
+      if (s.warnings.size() > 20) std::fprintf(stderr, "  ... %zu more warnings\n", s.warnings.size() - 20);
     }
   }
   PipelineResults results = ComputeResults(config, store_path, options, comm, &summary);

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "stages/results/results.h"
 
 namespace wattrun::pipeline {
@@ -20,6 +21,9 @@ struct RunOptions {
   bool fit_model = true;
   bool write_report = true;
   bool verbose = true;
+  bool quiet = false;                                // no warnings summary (--quiet)
+  std::int64_t memory_budget_bytes = 2048ll << 20;   // the ingest's (--memory-budget-mb)
+  Progress* progress = nullptr;                      // ingest and telemetry pass lines; null: none
 };
 
 struct StageTiming {

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "pipeline/commands.h"
 #include "pipeline/job_command.h"
 
@@ -40,6 +41,7 @@ wattrun::Config LoadConfig(const std::string& path, const wattrun::Comm& comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  wattrun::MakeOutputLineBuffered();  // before any output: `tail -f` of a Slurm output file sees each line
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int exit_code = 0;
@@ -52,6 +54,9 @@ int main(int argc, char** argv) {
     CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "wattrun 0.1.0");
+    wattrun::pipeline::OutputArgs out;
+    app.add_flag("-q,--quiet", out.quiet, "No progress lines and no warnings summary (results summaries still on stdout)");
+    app.add_flag("-v,--verbose", out.verbose, "Progress lines from every rank, not only rank 0");
 
     wattrun::pipeline::GenerateArgs gen;
     auto* generate = app.add_subcommand("generate", "Write a synthetic facility (inputs of the spec plus truth/)");
@@ -110,9 +115,9 @@ int main(int argc, char** argv) {
 
     try {
       app.parse(argc, argv);
-      if (*generate) exit_code = wattrun::pipeline::GenerateCommand(gen, LoadConfig(gen.config, comm), comm);
-      if (*ingest) exit_code = wattrun::pipeline::IngestCommand(ing, LoadConfig(ing.config, comm), comm);
-      if (*run_cmd) exit_code = wattrun::pipeline::RunCommand(run, LoadConfig(run.config, comm), comm);
+      if (*generate) exit_code = wattrun::pipeline::GenerateCommand(gen, LoadConfig(gen.config, comm), comm, out);
+      if (*ingest) exit_code = wattrun::pipeline::IngestCommand(ing, LoadConfig(ing.config, comm), comm, out);
+      if (*run_cmd) exit_code = wattrun::pipeline::RunCommand(run, LoadConfig(run.config, comm), comm, out);
       if (*predict) exit_code = wattrun::pipeline::PredictCommand(pred, comm);
       if (*report) exit_code = wattrun::pipeline::ReportCommand(rep, comm);
       if (*job_cmd) exit_code = wattrun::pipeline::JobCommand(job, comm);

@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "core/records.h"
 
 namespace wattrun::ingest {
@@ -26,6 +27,7 @@ struct IngestOptions {
   std::int64_t memory_budget_bytes = 2048ll << 20;  // a month of Eagle on 2 ranks fits
   std::int64_t split_bytes = 64ll << 20;  // plain files larger than this are split
   bool verbose = true;                    // rank 0 prints the summary
+  Progress* progress = nullptr;           // parse, sort and write phases; null: no progress lines
 };
 
 struct IngestSummary {
