@@ -6,7 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdint>
 #include <exception>
+#include <limits>
 #include <filesystem>
 #include <string>
 
@@ -38,6 +40,26 @@ wattrun::Config LoadConfig(const std::string& path, const wattrun::Comm& comm) {
   return config;
 }
 
+// Parse-time ranges (CLI11 names the range in its message).
+constexpr double kMinScale = 1e-4;  // below it the facility has no node
+constexpr double kMaxScale = 100;
+constexpr std::int64_t kMinWidth = 1;
+constexpr std::int64_t kMaxCount = 1000000000000;  // 1e12
+// The ingest keeps up to 384 MB of each rank's budget for the libraries, the
+// catalogue and its buffers, and needs two 8 KiB chunks a node in its pool:
+// 64 MB holds ~2,900 nodes; below it every chunk would go to the spill file.
+constexpr std::int64_t kMinMemoryBudgetMb = 64;
+constexpr std::int64_t kMaxMemoryBudgetMb = std::int64_t{1} << 24;  // 16 TB
+
+void AddMemoryBudget(CLI::App* command, std::int64_t* budget_mb) {
+  command
+      ->add_option("--memory-budget-mb", *budget_mb,
+                   "Memory per rank for the readings being ingested (MB); beyond it they are spilled to disk "
+                   "beside the store")
+      ->capture_default_str()
+      ->check(CLI::Range(kMinMemoryBudgetMb, kMaxMemoryBudgetMb));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -62,9 +84,13 @@ int main(int argc, char** argv) {
     auto* generate = app.add_subcommand("generate", "Write a synthetic facility (inputs of the spec plus truth/)");
     generate->add_option("--config", gen.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     generate->add_option("--output", gen.output, "Directory to write the facility into")->required();
-    generate->add_option("--scale", gen.scale, "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs)");
-    generate->add_option("--months", gen.months, "Months of telemetry");
-    generate->add_option("--seed", gen.seed, "Random seed (output is deterministic for a seed)");
+    generate->add_option("--scale", gen.scale,
+                         "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs); default: generator.scale")
+        ->check(CLI::Range(kMinScale, kMaxScale));
+    generate->add_option("--months", gen.months, "Months of telemetry; default: generator.months")
+        ->check(CLI::Range(1, 240));
+    generate->add_option("--seed", gen.seed, "Random seed (output is deterministic for a seed); default: generator.seed")
+        ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
     generate->add_flag("--clean", gen.clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
 
     wattrun::pipeline::IngestArgs ing;
@@ -72,7 +98,7 @@ int main(int argc, char** argv) {
     ingest->add_option("--config", ing.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     ingest->add_option("--input", ing.input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
     ingest->add_option("--store", ing.store, "Store file (created if missing)")->required();
-    ingest->add_option("--memory-budget-mb", ing.memory_budget_mb, "Memory per rank for the readings being ingested (MB); beyond it they are spilled to disk beside the store");
+    AddMemoryBudget(ingest, &ing.memory_budget_mb);
 
     wattrun::pipeline::RunArgs run;
     auto* run_cmd = app.add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
@@ -80,6 +106,7 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--input", run.input, "Facility directory to ingest first")->check(CLI::ExistingDirectory);
     run_cmd->add_option("--store", run.store, "Telemetry store (default OUTPUT/store.h5)");
     run_cmd->add_option("--output", run.output, "Results directory")->required();
+    AddMemoryBudget(run_cmd, &run.memory_budget_mb);
     run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
     run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
     run_cmd->add_option("--timings", run.timings, "Write stage timings (CSV) to this file, for benchmarks");
@@ -92,15 +119,19 @@ int main(int argc, char** argv) {
     predict->add_option("--store", pred.store,
                         "Store to look --dataset up in (default: the store the run recorded in results.h5, "
                         "else MODEL/store.h5)");
-    predict->add_option("--inputs", pred.inputs, "... or its input width");
-    predict->add_option("--outputs", pred.outputs, "output width");
-    predict->add_option("--observations", pred.observations, "number of observations");
+    predict->add_option("--inputs", pred.inputs, "... or its input width")->check(CLI::Range(kMinWidth, kMaxCount));
+    predict->add_option("--outputs", pred.outputs, "output width")->check(CLI::Range(kMinWidth, kMaxCount));
+    predict->add_option("--observations", pred.observations, "number of observations")
+        ->check(CLI::Range(kMinWidth, kMaxCount));
     predict->add_option("--shape", pred.shape, "rectangle, trapezoid, exponential, wide_first_Nx, *_residual")->required();
-    predict->add_option("--depth", pred.depth, "Number of layers")->required();
-    predict->add_option("--size", pred.size, "Target number of parameters")->required();
+    predict->add_option("--depth", pred.depth, "Number of layers")->required()->check(CLI::Range(1, 1000));
+    predict->add_option("--size", pred.size, "Target number of parameters")->required()
+        ->check(CLI::Range(kMinWidth, kMaxCount));
     predict->add_option("--hardware", pred.hardware, "cpu or gpu")->required()->check(CLI::IsMember({"cpu", "gpu"}));
-    predict->add_option("--epochs", pred.epochs, "Training epochs");
-    predict->add_option("--batch-size", pred.batch_size, "Batch size");
+    predict->add_option("--epochs", pred.epochs, "Training epochs")->capture_default_str()
+        ->check(CLI::Range(kMinWidth, kMaxCount));
+    predict->add_option("--batch-size", pred.batch_size, "Batch size")->capture_default_str()
+        ->check(CLI::Range(kMinWidth, kMaxCount));
 
     wattrun::pipeline::ReportArgs rep;
     auto* report = app.add_subcommand("report", "Rebuild report.html from results.h5");
