@@ -166,7 +166,12 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
 int ReportCommand(const ReportArgs& args, const Comm& comm) {
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    const auto r = results::ReadResultsH5((fs::path(args.output) / "results.h5").string());
+    const fs::path h5 = fs::path(args.output) / "results.h5";
+    if (!fs::exists(h5)) {
+      throw Error(args.output + ": no results.h5 here: not the results directory of a `wattrun run`, or the run " +
+                  (fs::exists(fs::path(args.output) / "_SUCCESS") ? "lost it" : "did not finish (no _SUCCESS)"));
+    }
+    const auto r = results::ReadResultsH5(h5.string());
     report::WriteReport(r, (fs::path(args.output) / "report.html").string());
     std::printf("report: %s/report.html\n", args.output.c_str());
   });

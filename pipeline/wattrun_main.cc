@@ -5,6 +5,8 @@
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
+#include <ceres/version.h>
+#include <hdf5.h>
 #include <cstdio>
 #include <cstdint>
 #include <exception>
@@ -16,6 +18,7 @@
 #include "core/error.h"
 #include "core/mpi.h"
 #include "core/progress.h"
+#include "core/version.h"
 #include "pipeline/commands.h"
 #include "pipeline/job_command.h"
 
@@ -60,6 +63,30 @@ void AddMemoryBudget(CLI::App* command, std::int64_t* budget_mb) {
       ->check(CLI::Range(kMinMemoryBudgetMb, kMaxMemoryBudgetMb));
 }
 
+// `wattrun --version`: this build and the libraries it runs with.
+std::string VersionText() {
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int mpi_length = 0;
+  MPI_Get_library_version(mpi, &mpi_length);
+  std::string mpi_line(mpi, static_cast<std::size_t>(mpi_length));
+  if (const auto nl = mpi_line.find_first_of("\r\n,"); nl != std::string::npos) mpi_line.resize(nl);
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::string("wattrun ") + wattrun::kWattrunVersion + "\n  MPI: " + mpi_line + "\n  HDF5: " +
+         std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) +
+         " (parallel)\n  Ceres: " + CERES_VERSION_STRING;
+}
+
+constexpr const char kExitCodes[] =
+    "Exit codes: 0 success; 1 error in the inputs, the configuration or at run time (message on stderr, "
+    "printed once by rank 0 when all ranks know it; a failure of one rank alone aborts the MPI job with 1); "
+    "2 usage error (unknown option, missing or out-of-range value).\n";
+
+// The footer of each subcommand's --help: an example, the exit codes.
+void AddFooter(CLI::App* command, const std::string& example) {
+  command->footer(std::string("Example:\n  ") + example + "\n\n" + kExitCodes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,7 +102,12 @@ int main(int argc, char** argv) {
     const wattrun::Comm comm = owned.comm();
     CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "wattrun 0.1.0");
+    app.fallthrough();  // --quiet/--verbose also after the subcommand
+    app.set_version_flag("--version", VersionText());
+    app.footer(std::string("Examples:\n"
+                           "  wattrun generate --config configs/demo.yaml --output demo/facility\n"
+                           "  mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results\n"
+                           "  wattrun SUBCOMMAND --help\n\n") + kExitCodes);
     wattrun::pipeline::OutputArgs out;
     app.add_flag("-q,--quiet", out.quiet, "No progress lines and no warnings summary (results summaries still on stdout)");
     app.add_flag("-v,--verbose", out.verbose, "Progress lines from every rank, not only rank 0");
@@ -91,6 +123,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 240));
     generate->add_option("--seed", gen.seed, "Random seed (output is deterministic for a seed); default: generator.seed")
         ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
+    AddFooter(generate, "mpirun -n 4 wattrun generate --config configs/demo.yaml --output demo/facility --scale 0.05 --months 2");
     generate->add_flag("--clean", gen.clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
 
     wattrun::pipeline::IngestArgs ing;
@@ -99,6 +132,7 @@ int main(int argc, char** argv) {
     ingest->add_option("--input", ing.input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
     ingest->add_option("--store", ing.store, "Store file (created if missing)")->required();
     AddMemoryBudget(ingest, &ing.memory_budget_mb);
+    AddFooter(ingest, "mpirun -n 4 wattrun ingest --config configs/eagle.yaml --input /projects/eagle --store eagle.h5");
 
     wattrun::pipeline::RunArgs run;
     auto* run_cmd = app.add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
@@ -107,6 +141,7 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--store", run.store, "Telemetry store (default OUTPUT/store.h5)");
     run_cmd->add_option("--output", run.output, "Results directory")->required();
     AddMemoryBudget(run_cmd, &run.memory_budget_mb);
+    AddFooter(run_cmd, "mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results");
     run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
     run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
     run_cmd->add_option("--timings", run.timings, "Write stage timings (CSV) to this file, for benchmarks");
@@ -130,18 +165,22 @@ int main(int argc, char** argv) {
     predict->add_option("--hardware", pred.hardware, "cpu or gpu")->required()->check(CLI::IsMember({"cpu", "gpu"}));
     predict->add_option("--epochs", pred.epochs, "Training epochs")->capture_default_str()
         ->check(CLI::Range(kMinWidth, kMaxCount));
+    AddFooter(predict, "wattrun predict --model demo/results --dataset mnist --shape rectangle --depth 4 --size 65536 "
+                       "--hardware cpu");
     predict->add_option("--batch-size", pred.batch_size, "Batch size")->capture_default_str()
         ->check(CLI::Range(kMinWidth, kMaxCount));
 
     wattrun::pipeline::ReportArgs rep;
     auto* report = app.add_subcommand("report", "Rebuild report.html from results.h5");
     report->add_option("--output", rep.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
+    AddFooter(report, "wattrun report --output demo/results");
 
     wattrun::pipeline::JobArgs job;
     auto* job_cmd = app.add_subcommand("job", "One Slurm job's energy from a run's results (like seff, for energy)");
     job_cmd->add_option("--output", job.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
     job_cmd->add_option("job_ids", job.job_ids, "sacct job ids: 123, array task 123_4, het component 123+0")
         ->required();
+    AddFooter(job_cmd, "wattrun job --output demo/results 123 123_4 --json");
     job_cmd->add_flag("--json", job.json, "Print a JSON array (one object per job attempt) instead of text");
 
     try {
