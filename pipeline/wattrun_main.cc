@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   {
     wattrun::OwnedComm owned;
     const wattrun::Comm comm = owned.comm();
-    CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model"};
+    CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model",
+                 "wattrun"};  // named: usage lines and man pages say "wattrun", not the build path
     app.require_subcommand(1);
     app.fallthrough();  // --quiet/--verbose also after the subcommand
     app.set_version_flag("--version", VersionText());
