@@ -105,6 +105,23 @@ done
 for ranks in 1 2 4; do
   grep -E "^\"telemetry pass\"" "$WORK/timings_r$ranks.csv" | cut -d, -f3 > "$WORK/pass_r$ranks"
 done
+# The cost of facility accounting: the same pass on 2 ranks without it,
+# alternating with it, best of REPEATS each, in this run.
+best_with=""; best_without=""
+for ((rep = 1; rep <= REPEATS; rep++)); do
+  for mode in with without; do
+    flag=""; [[ $mode == without ]] && flag="--no-accounting"
+    mpirun -n 2 $BIN run --config configs/eagle.yaml --store "$store" --output "$WORK/results_acc" --no-fit \
+      --no-report $flag --timings "$WORK/timings_acc.csv" > "$WORK/run_acc.log"
+    t=$(awk -F, '$1 == "\"telemetry pass\"" {print $3}' "$WORK/timings_acc.csv")
+    var="best_$mode"
+    if [[ -z ${!var} ]] || awk -v a="$t" -v b="${!var}" 'BEGIN {exit !(a < b)}'; then printf -v "$var" %s "$t"; fi
+  done
+done
+jobs_rows=$(($(wc -l < "$WORK/results_r2/jobs_energy.csv") - 1))
+printf "\nfacility accounting (%d sacct allocations): telemetry pass on 2 ranks %.3f s with, %.3f s without: %.0f%% slower\n" \
+  "$jobs_rows" "$best_with" "$best_without" "$(awk -v a="$best_with" -v b="$best_without" 'BEGIN {print 100 * (a / b - 1)}')"
+
 p1=$(cat "$WORK/pass_r1"); p2=$(cat "$WORK/pass_r2")
 printf "\nstrong scaling of the telemetry pass 1 -> 2 ranks: speed-up %.2f, efficiency %.0f%%\n" \
   "$(awk -v a="$p1" -v b="$p2" 'BEGIN {print a / b}')" "$(awk -v a="$p1" -v b="$p2" 'BEGIN {print 100 * a / b / 2}')"

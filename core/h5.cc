@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 
+#include <zlib.h>
+
 namespace wattrun::h5 {
 namespace {
 
@@ -95,14 +97,47 @@ File File::Open(const std::string& path, Mode mode, MPI_Comm comm) {
   return f;
 }
 
-File File::CreateInMemory(const std::string& name) {
+namespace {
+constexpr std::size_t kSealBytes = 512;
+constexpr char kSealMagic[] = "WATTRUN-SEAL crc32=";
+
+std::string SealText(const char* data, std::size_t size) {
+  const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size));
+  char text[96];
+  std::snprintf(text, sizeof text, "%s%08lx size=%zu\n", kSealMagic, static_cast<unsigned long>(crc), size);
+  return text;
+}
+}  // namespace
+
+File File::CreateInMemory(const std::string& name, bool sealed) {
   SilenceErrorPrinting();
   File f;
   f.path_ = name;
+  f.sealed_ = sealed;
   H5Id fapl(CheckId(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", name));
   Check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "H5Pset_fapl_core", name);
-  f.id_ = H5Id(CheckId(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "H5Fcreate", name));
+  H5Id fcpl(CheckId(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", name));
+  if (sealed) Check(H5Pset_userblock(fcpl.get(), kSealBytes), "H5Pset_userblock", name);
+  f.id_ = H5Id(CheckId(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", name));
   return f;
+}
+
+bool VerifySeal(const std::string& path) {
+  std::FILE* in = std::fopen(path.c_str(), "rb");
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::vector<char> bytes;
+  char buf[1 << 16];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, in)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+  std::fclose(in);
+  const std::size_t magic = sizeof kSealMagic - 1;
+  if (bytes.size() < kSealBytes || std::memcmp(bytes.data(), kSealMagic, magic) != 0) return false;
+  const std::string expected = SealText(bytes.data() + kSealBytes, bytes.size() - kSealBytes);
+  if (std::memcmp(bytes.data(), expected.data(), expected.size()) != 0) {
+    throw Error(path + ": damaged (its checksum does not match its contents: " +
+                std::string(bytes.data(), std::find(bytes.data(), bytes.data() + 80, '\n')) + ", computed " +
+                expected.substr(0, expected.size() - 1) + ")");
+  }
+  return true;
 }
 
 void File::WriteImage(const std::string& path) {
@@ -114,6 +149,15 @@ void File::WriteImage(const std::string& path) {
     throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
   }
   Close();
+  if (sealed_) {
+    // The image leaves the user block out (its superblock already says the
+    // data start at kSealBytes): put the seal in front of it.
+    std::vector<char> sealed(kSealBytes, '\0');
+    const std::string seal = SealText(image.data(), image.size());
+    std::memcpy(sealed.data(), seal.data(), seal.size());
+    sealed.insert(sealed.end(), image.begin(), image.end());
+    image.swap(sealed);
+  }
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error(tmp + ": cannot create: " + std::strerror(errno));
@@ -254,6 +298,39 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name) {
     Check(H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dread", name);
     for (char* p : pointers) out.emplace_back(p ? p : "");
     H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data());
+  }
+  return out;
+}
+
+void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::int64_t> offsets{0};
+  offsets.reserve(values.size() + 1);
+  for (const auto& v : values) {
+    bytes.insert(bytes.end(), v.begin(), v.end());
+    offsets.push_back(static_cast<std::int64_t>(bytes.size()));
+  }
+  WriteVector(loc, name, bytes);
+  WriteVector(loc, name + "_offsets", offsets);
+}
+
+std::vector<std::string> ReadPackedStrings(hid_t loc, const std::string& name) {
+  {
+    H5Id dset(CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+    H5Id type(CheckId(H5Dget_type(dset.get()), "H5Dget_type", name));
+    if (H5Tget_class(type.get()) == H5T_STRING) return ReadStrings(loc, name);
+  }
+  const auto bytes = ReadVector<std::uint8_t>(loc, name);
+  const auto offsets = ReadVector<std::int64_t>(loc, name + "_offsets");
+  if (offsets.empty() || offsets.front() != 0 || offsets.back() != static_cast<std::int64_t>(bytes.size())) {
+    throw Error("HDF5 packed strings " + name + ": offsets do not span the bytes (damaged)");
+  }
+  std::vector<std::string> out;
+  out.reserve(offsets.size() - 1);
+  for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
+    if (offsets[i + 1] < offsets[i]) throw Error("HDF5 packed strings " + name + ": offsets decrease (damaged)");
+    out.emplace_back(reinterpret_cast<const char*>(bytes.data()) + offsets[i],
+                     static_cast<std::size_t>(offsets[i + 1] - offsets[i]));
   }
   return out;
 }

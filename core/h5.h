@@ -55,7 +55,11 @@ class File {
   // A new file held in memory (HDF5 core driver) until WriteImage: for the
   // small files (catalogue, results.h5), so that a full disk or a failing
   // write is our own checked write(2), never an HDF5 file left half-closed.
-  static File CreateInMemory(const std::string& name);
+  // sealed: the file starts with a 512-byte user block (HDF5 skips it) that
+  // WriteImage fills with a CRC-32 of the rest, checked by VerifySeal before
+  // the file is opened: a damaged catalogue is a clear error, never a read
+  // of damaged HDF5 structures (which can crash the library).
+  static File CreateInMemory(const std::string& name, bool sealed = false);
   // Writes the in-memory file's image to path (temporary name, fsync, rename)
   // and closes the file.
   void WriteImage(const std::string& path);
@@ -69,7 +73,13 @@ class File {
   H5Id id_;
   std::string path_;
   bool parallel_ = false;
+  bool sealed_ = false;
 };
+
+// Checks the seal of a file written with CreateInMemory(name, true): throws
+// wattrun::Error naming the file when its bytes do not match the seal;
+// returns false (and checks nothing) for a file without a seal.
+bool VerifySeal(const std::string& path);
 
 bool Exists(hid_t loc, const std::string& path);
 // Creates missing groups along the path (like mkdir -p).
@@ -89,6 +99,15 @@ void WriteStrings(hid_t loc, const std::string& name, const std::vector<std::str
 template <typename T>
 std::vector<T> ReadVector(hid_t loc, const std::string& name);
 std::vector<std::string> ReadStrings(hid_t loc, const std::string& name);
+// Strings as one uint8 dataset `name` (their bytes, concatenated) and an
+// int64 dataset `name_offsets` (n + 1 offsets). Unlike variable-length
+// strings, whose global heap HDF5 dereferences unchecked (a damaged file can
+// crash the reader), damaged packed strings are a clear error. The store's
+// catalogue uses them; results.h5 keeps plain strings for h5py users.
+void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
+// Reads packed strings, or plain variable-length ones (stores written
+// before packing).
+std::vector<std::string> ReadPackedStrings(hid_t loc, const std::string& name);
 // Number of elements of a 1-D dataset.
 std::int64_t Length(hid_t loc, const std::string& name);
 

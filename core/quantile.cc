@@ -13,9 +13,8 @@ double NumpyLerp(double a, double b, double t) {
   return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
 }
 
-namespace {
 // numpy's linear method: virtual index (n - 1) * q, clipped to [0, n - 1].
-void VirtualIndex(std::int64_t n, double q, std::int64_t* lower, double* gamma) {
+void QuantileVirtualIndex(std::int64_t n, double q, std::int64_t* lower, double* gamma) {
   const double h = static_cast<double>(n - 1) * q;
   double floor_h = std::floor(h);
   *gamma = h - floor_h;
@@ -29,16 +28,10 @@ void VirtualIndex(std::int64_t n, double q, std::int64_t* lower, double* gamma) 
   }
   *lower = static_cast<std::int64_t>(floor_h);
 }
-}  // namespace
 
 double QuantileSorted(const std::vector<double>& sorted, double q) {
-  const auto n = static_cast<std::int64_t>(sorted.size());
-  if (n == 0) return std::numeric_limits<double>::quiet_NaN();
-  std::int64_t lo = 0;
-  double gamma = 0;
-  VirtualIndex(n, q, &lo, &gamma);
-  const std::int64_t hi = std::min(lo + 1, n - 1);
-  return NumpyLerp(sorted[static_cast<std::size_t>(lo)], sorted[static_cast<std::size_t>(hi)], gamma);
+  return QuantileOfRanks(static_cast<std::int64_t>(sorted.size()), q,
+                         [&](std::int64_t k) { return sorted[static_cast<std::size_t>(k)]; });
 }
 
 void ValueCounts::AddCount(double value, std::int64_t count) {
@@ -137,12 +130,7 @@ double ValueCounts::ValueAtRank(std::int64_t rank) const {
 }
 
 double ValueCounts::Quantile(double q) const {
-  if (total_ == 0) return std::numeric_limits<double>::quiet_NaN();
-  std::int64_t lo = 0;
-  double gamma = 0;
-  VirtualIndex(total_, q, &lo, &gamma);
-  const std::int64_t hi = std::min(lo + 1, total_ - 1);
-  return NumpyLerp(ValueAtRank(lo), ValueAtRank(hi), gamma);
+  return QuantileOfRanks(total_, q, [this](std::int64_t k) { return ValueAtRank(k); });
 }
 
 double ValueCounts::Min() const {

@@ -20,6 +20,20 @@ namespace wattrun {
 double QuantileSorted(const std::vector<double>& sorted, double q);
 // numpy's interpolation between order statistics a (index floor(h)) and b.
 double NumpyLerp(double a, double b, double t);
+// numpy's linear method for n values, as a virtual index: order statistics
+// `lower` and lower + 1 (clipped to n - 1) and the weight `gamma` between them.
+void QuantileVirtualIndex(std::int64_t n, double q, std::int64_t* lower, double* gamma);
+// The type-7 quantile of n values given only as order statistics
+// (value_at_rank(k), k in [0, n)): histograms, value counts, sorted arrays.
+template <typename ValueAtRank>
+double QuantileOfRanks(std::int64_t n, double q, ValueAtRank value_at_rank) {
+  if (n <= 0) return __builtin_nan("");
+  std::int64_t lo = 0;
+  double gamma = 0;
+  QuantileVirtualIndex(n, q, &lo, &gamma);
+  const std::int64_t hi = std::min(lo + 1, n - 1);
+  return NumpyLerp(value_at_rank(lo), value_at_rank(hi), gamma);
+}
 
 class ValueCounts {
  public:

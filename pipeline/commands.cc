@@ -110,6 +110,7 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
   o.output_dir = args.output;
   o.fit_model = !args.no_fit;
   o.write_report = !args.no_report;
+  o.account_jobs = !args.no_accounting;
   if (o.input_dir.empty() && o.store_path.empty()) {
     o.store_path = (fs::path(args.output) / "store.h5").string();
     if (!fs::exists(o.store_path)) throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");
@@ -150,6 +151,20 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
     if (q.stage == "status" && q.count > 0) std::printf(" %s %lld", q.reason.c_str(), static_cast<long long>(q.count));
   }
   std::printf("\n");
+  if (!r.jobs.empty()) {
+    std::printf("job statuses (%zu sacct allocations):", r.jobs.size());
+    for (const auto& q : r.quality) {
+      if (q.stage == "jobs" && q.count > 0) std::printf(" %s %lld", q.reason.c_str(), static_cast<long long>(q.count));
+    }
+    double metered = 0, to_jobs = 0, carbon = 0;
+    for (const auto& l : r.ledger) {
+      metered += l.metered_energy_j;
+      to_jobs += l.job_energy_j;
+    }
+    for (const auto& u : r.usage) carbon += u.carbon_g;
+    std::printf("\nfacility: %.4g kWh metered, %.4g kWh (%.1f %%) to jobs, %.4g kg CO2e of jobs\n", metered / 3.6e6,
+                to_jobs / 3.6e6, metered > 0 ? 100 * to_jobs / metered : 0.0, carbon / 1000);
+  }
   for (const auto& m : r.models) {
     std::printf("model %s: %s on %lld runs; median E_hat/E %.3f, sigma(log) %.3f, median |log| %.3f (cv %.3f); "
                 "FLOPs-only baseline median |log| %.3f\n",

@@ -33,6 +33,7 @@ struct RunArgs {
   std::int64_t memory_budget_mb = 2048;  // of the ingest, with --input
   std::string timings;  // optional CSV of stage timings, for benchmarks
   bool no_fit = false, no_report = false;
+  bool no_accounting = false;  // benchmarks: the pass without facility accounting
 };
 struct PredictArgs {
   std::string model_dir, config, dataset, shape, hardware;

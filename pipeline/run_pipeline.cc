@@ -89,7 +89,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     o.account.intensity = catalogue.carbon_intensity;
     account_setup = account::BuildAccountSetup(catalogue.jobs, catalogue.nodes, o.account);  // section 4
   });
-  plan.account = &account_setup;
+  if (options.account_jobs) plan.account = &account_setup;
   const pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
@@ -108,8 +108,10 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   out.idle = idle::ComputeIdlePower(plan.types, pass.type_values, out.nodes, o.idle_method, o.idle_quantile);  // 6
   for (std::size_t t = 0; t < plan.types.size(); ++t) out.type_low_end.push_back({plan.types[t], pass.type_values[t].Sorted()});
   runs::StandardizeRuns(out.idle, o.standardize, &out.runs);                              // step 7
-  const account::AccountResult jobs = account::FinalizeAccount(account_setup, pass.account,
-                                                               runs::IdlePowerByType(out.idle), plan.types);
+  const account::AccountResult jobs =
+      options.account_jobs
+          ? account::FinalizeAccount(account_setup, pass.account, runs::IdlePowerByType(out.idle), plan.types)
+          : account::AccountResult{};
   out.jobs = jobs.jobs;                                                                    // section 4
   out.job_nodes = jobs.job_nodes;
   out.usage = jobs.usage;

@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
     AddFooter(run_cmd, "mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results");
     run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
     run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
+    run_cmd->add_flag("--no-accounting", run.no_accounting,
+                      "Skip facility accounting (jobs_energy/usage/ledger stay empty): for benchmarks of its cost");
     run_cmd->add_option("--timings", run.timings, "Write stage timings (CSV) to this file, for benchmarks");
 
     wattrun::pipeline::PredictArgs pred;

@@ -15,42 +15,21 @@
 
 #include "core/csv.h"
 #include "core/time.h"
+#include "tests/test_util.h"
 
 namespace wattrun {
 namespace {
 namespace fs = std::filesystem;
 
-using Table = std::vector<std::map<std::string, std::string>>;
+using Table = testing_util::CsvTable;
+using testing_util::Slurp;
 
-Table ReadCsv(const fs::path& path) {
-  LineReader reader(path.string());
-  std::string_view line;
-  std::vector<std::string_view> fields;
-  std::string storage;
-  Table rows;
-  if (!reader.Next(&line)) return rows;
-  SplitCsvLine(line, ',', &fields, &storage);
-  const std::vector<std::string> header(fields.begin(), fields.end());
-  while (reader.Next(&line)) {
-    SplitCsvLine(line, ',', &fields, &storage);
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = std::string(fields[i]);
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
+Table ReadCsv(const fs::path& path) { return testing_util::ReadCsvTable(path); }
 
 std::map<std::string, std::map<std::string, std::string>> ByKey(const Table& t, const std::string& key) {
   std::map<std::string, std::map<std::string, std::string>> out;
   for (const auto& r : t) out[r.at(key)] = r;
   return out;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 double D(const std::string& s) { return std::stod(s); }

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <array>
 #include <filesystem>
 #include <set>
 
 #include "core/hostlist.h"
+#include "stages/generate/background_jobs.h"
 #include "stages/generate/rng.h"
 #include "stages/generate/text_format.h"
 
@@ -28,19 +30,6 @@ std::string Elapsed(std::int64_t seconds) {
   out += ':';
   AppendPadded(&out, seconds % 60, 2);
   return out;
-}
-
-std::string NodeListOf(const Plan& plan, const std::vector<int>& nodes) {
-  if (nodes.empty()) return "None assigned";
-  std::vector<std::string> names;
-  for (const int n : nodes) names.push_back(plan.nodes[static_cast<std::size_t>(n)].name);
-  return CompressHostlist(names);
-}
-
-// The month file (scheduler local calendar) a job is listed in.
-std::string MonthOf(const Plan& plan, TimeMs utc) {
-  const std::int64_t local = utc + plan.scheduler_offsets.At(utc);
-  return MonthLabel(FloorDiv(local, 86400 * kMsPerSecond));
 }
 
 }  // namespace
@@ -169,111 +158,184 @@ void WriteRunsCsv(const Plan& plan, const std::string& dir, SmallFileStats* stat
   stats->bytes += out.Close();
 }
 
-void WriteSacct(const Plan& plan, const std::string& dir, SmallFileStats* stats) {
-  // Allocation lines in JobIDRaw order, each followed by its steps.
-  std::vector<const PlanJob*> jobs;
-  for (const PlanJob& j : plan.jobs) jobs.push_back(&j);
-  std::stable_sort(jobs.begin(), jobs.end(), [](const PlanJob* a, const PlanJob* b) {
-    if (a->raw_id != b->raw_id) return a->raw_id < b->raw_id;
-    return a->het_offset < b->het_offset;
-  });
+namespace {
+
+// sacct --parsable2 columns as this site exports them: the required ones
+// (JobID, NodeList, Start, End, State) not in the spec's order, plus the
+// optional accounting columns of spec section 4.
+enum SacctColumn {
+  kJobId,
+  kJobIdRaw,
+  kJobName,
+  kUser,
+  kAccount,
+  kPartition,
+  kState,
+  kAllocCpus,
+  kAllocNodes,
+  kNodeList,
+  kSubmit,
+  kStart,
+  kEnd,
+  kElapsed,
+  kExitCode,
+  kAllocTres,
+  kConsumedEnergyRaw,
+  kSacctColumns,
+};
+constexpr const char* kSacctHeader =
+    "JobID|JobIDRaw|JobName|User|Account|Partition|State|AllocCPUS|AllocNodes|NodeList|Submit|Start|End|"
+    "Elapsed|ExitCode|AllocTRES|ConsumedEnergyRaw\n";
+using SacctLine = std::array<std::string, kSacctColumns>;
+
+std::string Join(const SacctLine& line) {
+  std::string out;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (i > 0) out += '|';
+    out += line[i];
+  }
+  return out + "\n";
+}
+
+std::string SacctNodeList(const Plan& plan, const PlanJob& job, const std::vector<int>& nodes) {
+  if (nodes.empty()) return "None assigned";
+  std::vector<std::string> names;
+  for (const int n : nodes) names.push_back(plan.nodes[static_cast<std::size_t>(n)].name);
+  if (&nodes == &job.nodes) names.insert(names.end(), job.unknown_hosts.begin(), job.unknown_hosts.end());
+  return CompressHostlist(names);
+}
+
+std::int64_t ElapsedSeconds(const Plan& plan, const PlanJob& j) {
+  return !j.started  ? 0
+         : j.running ? (plan.snapshot_ms - j.start_ms) / kMsPerSecond
+                     : (j.end_ms - j.start_ms) / kMsPerSecond;
+}
+
+SacctLine AllocationLine(const Plan& plan, const PlanJob& j, const std::string& slurm_energy) {
+  SacctLine f;
+  f[kJobId] = j.id;
+  f[kJobIdRaw] = std::to_string(j.raw_id);
+  f[kJobName] = j.name;
+  f[kUser] = j.user;
+  f[kAccount] = j.account;
+  f[kPartition] = j.partition;
+  f[kState] = j.state;
+  f[kAllocCpus] = std::to_string(j.alloc_cpus);
+  f[kAllocNodes] = std::to_string(j.nodes.size() + j.unknown_hosts.size());
+  f[kNodeList] = SacctNodeList(plan, j, j.nodes);
+  f[kSubmit] = SchedulerTime(plan, j.submit_ms);
+  f[kStart] = j.started ? SchedulerTime(plan, j.start_ms) : j.pending ? "Unknown" : "None";
+  f[kEnd] = j.pending || j.running ? "Unknown" : SchedulerTime(plan, j.end_ms);
+  f[kElapsed] = Elapsed(ElapsedSeconds(plan, j));
+  f[kExitCode] = j.exit_code;
+  f[kAllocTres] = AllocTres(plan, j, false);
+  f[kConsumedEnergyRaw] = slurm_energy;
+  return f;
+}
+
+// Steps: batch (first node), extern (all nodes), 0 (the srun step).
+std::string StepLines(const Plan& plan, const PlanJob& j, SmallFileStats* stats) {
+  const std::string step_state = j.running                            ? "RUNNING"
+                                 : j.state.rfind("CANCELLED", 0) == 0 ? "CANCELLED"
+                                                                      : j.state;
+  struct Step {
+    const char* suffix;
+    const char* name;
+    std::vector<int> nodes;
+    std::int64_t start_shift_s;
+    std::int64_t end_shift_s;
+    std::string state;
+  };
+  const std::vector<Step> steps = {
+      {".batch", "batch", {j.nodes.front()}, 0, 0, step_state},
+      {".extern", "extern", j.nodes, 0, 0, j.running ? "RUNNING" : "COMPLETED"},
+      {".0", j.butter ? "python" : "srun", j.nodes, 3, -2, step_state},
+  };
+  const std::int64_t elapsed_s = ElapsedSeconds(plan, j);
+  std::string out;
+  for (const Step& s : steps) {
+    SacctLine f;
+    f[kJobId] = j.id + s.suffix;
+    f[kJobIdRaw] = std::to_string(j.raw_id) + s.suffix;
+    f[kJobName] = s.name;
+    f[kAccount] = j.account;
+    f[kState] = s.state;
+    f[kAllocCpus] = std::to_string(s.nodes.size() == 1 && j.nodes.size() > 1 ? j.alloc_cpus / static_cast<std::int64_t>(j.nodes.size()) : j.alloc_cpus);
+    f[kAllocNodes] = std::to_string(s.nodes.size());
+    f[kNodeList] = SacctNodeList(plan, j, s.nodes);
+    f[kSubmit] = SchedulerTime(plan, j.start_ms + s.start_shift_s * kMsPerSecond);
+    f[kStart] = f[kSubmit];
+    f[kEnd] = j.running ? "Unknown" : SchedulerTime(plan, j.end_ms + s.end_shift_s * kMsPerSecond);
+    const std::int64_t step_elapsed =
+        j.running ? elapsed_s - s.start_shift_s : elapsed_s - s.start_shift_s + s.end_shift_s;
+    f[kElapsed] = Elapsed(std::max<std::int64_t>(0, step_elapsed));
+    f[kExitCode] = j.exit_code;
+    f[kAllocTres] = s.nodes.size() == j.nodes.size() ? AllocTres(plan, j, true) : "";
+    out += Join(f);
+    ++stats->sacct_steps;
+  }
+  return out;
+}
+
+}  // namespace
+
+void WriteSacct(const Plan& plan, const JobAccounting& accounting, const std::string& dir, SmallFileStats* stats) {
   std::map<std::string, std::string> text;  // month -> lines
   for (const MonthSpan& m : plan.months) text[m.label];
-  auto field = [](std::string* line, const std::string& value) {
-    if (!line->empty()) *line += '|';
-    *line += value;
-  };
-  for (const PlanJob* j : jobs) {
-    const std::string month = MonthOf(plan, j->started ? j->start_ms : j->submit_ms);
-    std::string& out = text[month];
-    const std::string raw = std::to_string(j->raw_id);
-    const std::string nodelist = NodeListOf(plan, j->nodes);
-    const std::string submit = SchedulerTime(plan, j->submit_ms);
-    const std::string start = j->started ? SchedulerTime(plan, j->start_ms) : j->pending ? "Unknown" : "None";
-    const std::string end = j->pending || j->running ? "Unknown"
-                            : j->started             ? SchedulerTime(plan, j->end_ms)
-                                                     : SchedulerTime(plan, j->end_ms);
-    const std::int64_t elapsed_s = !j->started  ? 0
-                                   : j->running ? (plan.snapshot_ms - j->start_ms) / kMsPerSecond
-                                                : (j->end_ms - j->start_ms) / kMsPerSecond;
-    std::string line;
-    field(&line, j->id);
-    field(&line, raw);
-    field(&line, j->name);
-    field(&line, j->partition);
-    field(&line, j->account);
-    field(&line, j->user);
-    field(&line, std::to_string(j->nodes.size()));
-    field(&line, nodelist);
-    field(&line, submit);
-    field(&line, start);
-    field(&line, end);
-    field(&line, Elapsed(elapsed_s));
-    field(&line, j->state);
-    field(&line, j->exit_code);
-    out += line + "\n";
+  for (const int index : SacctOrder(plan)) {
+    const PlanJob& j = plan.jobs[static_cast<std::size_t>(index)];
+    const int row = accounting.row_of_job[static_cast<std::size_t>(index)];
+    std::string& out = text[SacctMonth(plan, j)];
+    out += Join(AllocationLine(plan, j, accounting.rows[static_cast<std::size_t>(row)].slurm_energy));
     ++stats->sacct_allocations;
-    if (j->butter) ++stats->butter_jobs;
-    if (!j->started) continue;
-    // Steps: batch (first node), extern (all nodes), 0 (the srun step).
-    const std::string step_state = j->running                            ? "RUNNING"
-                                   : j->state.rfind("CANCELLED", 0) == 0 ? "CANCELLED"
-                                                                         : j->state;
-    struct Step {
-      const char* suffix;
-      const char* name;
-      std::vector<int> nodes;
-      std::int64_t start_shift_s;
-      std::int64_t end_shift_s;
-      std::string state;
-    };
-    const std::vector<Step> steps = {
-        {".batch", "batch", {j->nodes.front()}, 0, 0, step_state},
-        {".extern", "extern", j->nodes, 0, 0, j->running ? "RUNNING" : "COMPLETED"},
-        {".0", j->butter ? "python" : "srun", j->nodes, 3, -2, step_state},
-    };
-    for (const Step& s : steps) {
-      std::string step_line;
-      field(&step_line, j->id + s.suffix);
-      field(&step_line, raw + s.suffix);
-      field(&step_line, s.name);
-      field(&step_line, "");
-      field(&step_line, j->account);
-      field(&step_line, "");
-      field(&step_line, std::to_string(s.nodes.size()));
-      field(&step_line, NodeListOf(plan, s.nodes));
-      field(&step_line, SchedulerTime(plan, j->start_ms + s.start_shift_s * kMsPerSecond));
-      field(&step_line, SchedulerTime(plan, j->start_ms + s.start_shift_s * kMsPerSecond));
-      field(&step_line,
-            j->running ? "Unknown" : SchedulerTime(plan, j->end_ms + s.end_shift_s * kMsPerSecond));
-      const std::int64_t step_elapsed =
-          j->running ? elapsed_s - s.start_shift_s : elapsed_s - s.start_shift_s + s.end_shift_s;
-      field(&step_line, Elapsed(std::max<std::int64_t>(0, step_elapsed)));
-      field(&step_line, s.state);
-      field(&step_line, j->exit_code);
-      out += step_line + "\n";
-      ++stats->sacct_steps;
-    }
+    if (j.butter) ++stats->butter_jobs;
+    if (j.started) out += StepLines(plan, j, stats);
   }
   if (plan.options.dirty && !plan.months.empty()) {
     // Two broken lines in the middle month: a truncated line and a bad time.
     std::string& out = text[plan.months[plan.months.size() / 2].label];
-    out += "6099991|6099991|broken|short|proj01|u001|1|r1i0n0\n";
-    out +=
-        "6099992|6099992|bad_time|short|proj01|u001|1|r1i0n1|2021-13-01T00:00:00|2021-13-01T00:00:00|"
-        "2021-13-01T01:00:00|01:00:00|COMPLETED|0:0\n";
+    out += "6099991|6099991|broken|u001|proj01|short|COMPLETED|36\n";
+    SacctLine f;
+    f[kJobId] = f[kJobIdRaw] = "6099992";
+    f[kJobName] = "bad_time";
+    f[kUser] = "jsmith";
+    f[kAccount] = "hpcapps";
+    f[kPartition] = "short";
+    f[kState] = "COMPLETED";
+    f[kAllocCpus] = "36";
+    f[kAllocNodes] = "1";
+    f[kNodeList] = plan.nodes.front().name;
+    f[kSubmit] = f[kStart] = "2021-13-01T00:00:00";
+    f[kEnd] = "2021-13-01T01:00:00";
+    f[kElapsed] = "01:00:00";
+    f[kExitCode] = "0:0";
+    out += Join(f);
     stats->sacct_bad_rows["field_count"] += 1;
     stats->sacct_bad_rows["bad_time"] += 1;
   }
   std::filesystem::create_directories(dir + "/sacct");
   for (const auto& [month, body] : text) {
     OutputFile out(dir + "/sacct/" + month + ".txt", false);
-    out.Write(
-        "JobID|JobIDRaw|JobName|Partition|Account|User|AllocNodes|NodeList|Submit|Start|End|Elapsed|State|"
-        "ExitCode\n");
+    out.Write(kSacctHeader);
     out.Write(body);
     stats->bytes += out.Close();
   }
+}
+
+void WriteCarbonIntensityCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats) {
+  // UTC with "Z"; a dirty facility's feed writes "+00:00" instead.
+  OutputFile out(dir + "/carbon_intensity.csv", false);
+  out.Write("timestamp,g_per_kwh\n");
+  std::string body;
+  for (const auto& [t, g] : plan.carbon_intensity) {
+    body += DateTime(FloorDiv(t, kMsPerSecond), 'T');
+    body += plan.options.dirty ? "+00:00," : "Z,";
+    body += FormatFixed(g, 1);
+    body += '\n';
+    ++stats->carbon_rows;
+  }
+  out.Write(body);
+  stats->bytes += out.Close();
 }
 
 void WriteLossesCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats) {

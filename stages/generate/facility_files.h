@@ -1,5 +1,6 @@
 // The small files of a synthetic facility, written by rank 0 from the plan:
-// nodes.csv, datasets.csv, runs.csv, sacct/YYYY-MM.txt, losses.csv, and
+// nodes.csv, datasets.csv, runs.csv, sacct/YYYY-MM.txt, losses.csv,
+// carbon_intensity.csv, and
 // (when dirty) a few broken telemetry files that must not stop a run.
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "stages/generate/job_accounting.h"
 #include "stages/generate/plan.h"
 
 namespace wattrun::generate {
@@ -22,6 +24,7 @@ struct SmallFileStats {
   std::map<std::string, std::int64_t> sacct_bad_rows;  // reason -> lines
   std::int64_t runs_rows = 0;
   std::int64_t losses_rows = 0;
+  std::int64_t carbon_rows = 0;
   std::int64_t experiments = 0;
   // Broken telemetry files (path relative to the output, what is wrong).
   std::vector<std::pair<std::string, std::string>> broken_telemetry_files;
@@ -32,7 +35,10 @@ struct SmallFileStats {
 void WriteNodesCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats);
 void WriteDatasetsCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats);
 void WriteRunsCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats);
-void WriteSacct(const Plan& plan, const std::string& dir, SmallFileStats* stats);
+// sacct/YYYY-MM.txt; ConsumedEnergyRaw comes from the accounting.
+void WriteSacct(const Plan& plan, const JobAccounting& accounting, const std::string& dir, SmallFileStats* stats);
+// carbon_intensity.csv (timestamp,g_per_kwh), hourly.
+void WriteCarbonIntensityCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats);
 void WriteLossesCsv(const Plan& plan, const std::string& dir, SmallFileStats* stats);
 void WriteBrokenTelemetryFiles(const Plan& plan, const std::string& dir, SmallFileStats* stats);
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/hostlist.h"
@@ -424,19 +425,24 @@ TEST(Generate, SacctAndRunsJoin) {
   for (const auto& e : fs::directory_iterator(dir + "/sacct")) {
     const std::vector<std::string> lines = Lines(ReadAll(e.path().string()));
     const std::vector<std::string> header = Split(lines[0], '|');
+    auto col = [&](const char* name) {
+      return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+    };
+    const std::size_t job_id = col("JobID"), node_list = col("NodeList"), end = col("End");
+    ASSERT_LT(std::max({job_id, node_list, end}), header.size());
     for (std::size_t i = 1; i < lines.size(); ++i) {
       const std::vector<std::string> f = Split(lines[i], '|');
       if (f.size() != header.size()) continue;  // an injected bad line
-      const std::string& id = f[0];
+      const std::string& id = f[job_id];
       if (id.find('.') != std::string::npos) {
         steps.insert(id.substr(0, id.find('.')));
         continue;
       }
       array = array || id.find('_') != std::string::npos;
       het = het || id.find('+') != std::string::npos;
-      zero_padded = zero_padded || f[7].find("u0") != std::string::npos;
-      unknown_end = unknown_end || f[10] == "Unknown";
-      job_nodes[id] = ExpandHostlist(f[7]);
+      zero_padded = zero_padded || f[node_list].find("u0") != std::string::npos;
+      unknown_end = unknown_end || f[end] == "Unknown";
+      job_nodes[id] = ExpandHostlist(f[node_list]);
     }
   }
   EXPECT_TRUE(array);
@@ -489,6 +495,258 @@ TEST(Generate, FaultProportionsFollowThePaper) {
     EXPECT_LE(get(status, k), std::max(12.0, runs / 500)) << k;
   }
   fs::remove_all(o.output_dir);
+}
+
+// ---- facility accounting (spec section 4) ----------------------------------
+
+// sacct allocation lines in sacct order (sorted paths, then lines), as
+// column -> value; steps and lines of the wrong width are left out.
+std::vector<std::map<std::string, std::string>> SacctAllocations(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir + "/sacct")) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  std::vector<std::map<std::string, std::string>> out;
+  for (const std::string& file : files) {
+    const std::vector<std::string> lines = Lines(ReadAll(file));
+    const std::vector<std::string> header = Split(lines[0], '|');
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      const std::vector<std::string> f = Split(lines[i], '|');
+      if (f.size() != header.size() || f[0].find('.') != std::string::npos) continue;
+      std::map<std::string, std::string> row;
+      for (std::size_t k = 0; k < f.size(); ++k) row[header[k]] = f[k];
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+TimeMs DenverTime(const std::string& text) {
+  TimestampPolicy policy;
+  policy.zone = TimeZone::Load("America/Denver");
+  TimeMs t = 0;
+  const TimeParseStatus status = ParseInstant(text, policy, &t);
+  // A single ambiguous sacct time is the earlier instant (spec section 1).
+  EXPECT_TRUE(status == TimeParseStatus::kOk || status == TimeParseStatus::kAmbiguous) << text;
+  return t;
+}
+
+// cpu= of an AllocTRES text, or -1 when the text is empty; fails the test on
+// a malformed text.
+std::int64_t TresCpus(const std::string& tres) {
+  if (tres.empty()) return -1;
+  std::int64_t cpus = -1;
+  for (const std::string& item : Split(tres, ',')) {
+    const std::size_t eq = item.find('=');
+    EXPECT_NE(eq, std::string::npos) << tres;
+    if (eq == std::string::npos) continue;
+    const std::string value = item.substr(eq + 1);
+    EXPECT_FALSE(value.empty()) << tres;
+    if (item.substr(0, eq) == "cpu") cpus = std::stoll(value);
+  }
+  EXPECT_GT(cpus, 0) << tres;
+  return cpus;
+}
+
+TEST(GenerateAccounting, OptionalSacctColumnsArePresentAndParseable) {
+  const std::string& dir = DemoDir();
+  const std::vector<std::string> header = Split(Lines(ReadAll(dir + "/sacct/2021-10.txt"))[0], '|');
+  auto at = [&](const char* c) { return std::find(header.begin(), header.end(), c) - header.begin(); };
+  for (const char* c : {"User", "Account", "Partition", "AllocCPUS", "AllocTRES", "ConsumedEnergyRaw"}) {
+    EXPECT_LT(at(c), static_cast<std::ptrdiff_t>(header.size())) << c;
+  }
+  EXPECT_LT(at("State"), at("Start"));  // not the spec's order of the required columns
+  std::set<std::string> users, accounts, partitions;
+  int gpu_tres = 0, energies = 0, tres_only_cpus = 0;
+  for (const auto& row : SacctAllocations(dir)) {
+    if (row.at("JobIDRaw") == "6099992") continue;  // the injected bad time
+    users.insert(row.at("User"));
+    accounts.insert(row.at("Account"));
+    partitions.insert(row.at("Partition"));
+    const std::int64_t alloc = std::stoll(row.at("AllocCPUS"));
+    const std::int64_t tres = TresCpus(row.at("AllocTRES"));
+    if (tres > 0) {
+      EXPECT_EQ(tres, alloc) << row.at("JobID");
+    }
+    if (tres < 0 && alloc > 0) ++tres_only_cpus;
+    if (row.at("AllocTRES").find("gres/gpu:v100=") != std::string::npos) {
+      ++gpu_tres;
+      EXPECT_NE(row.at("AllocTRES").find(",gres/gpu="), std::string::npos);
+      EXPECT_EQ(row.at("Partition"), "gpu");
+    }
+    const std::string& energy = row.at("ConsumedEnergyRaw");
+    if (!energy.empty()) {
+      EXPECT_EQ(energy.find_first_not_of("0123456789"), std::string::npos) << energy;
+      energies += std::stoll(energy) > 0 ? 1 : 0;
+    }
+  }
+  EXPECT_GE(users.size(), 10u);
+  EXPECT_LE(users.size(), 21u);
+  EXPECT_GE(accounts.size(), 5u);
+  EXPECT_LE(accounts.size(), 9u);
+  for (const char* p : {"short", "standard", "gpu", "debug", "shared"}) EXPECT_TRUE(partitions.count(p)) << p;
+  EXPECT_GT(gpu_tres, 5);
+  EXPECT_GT(energies, 5);
+  EXPECT_GT(tres_only_cpus, 0);
+}
+
+TEST(GenerateAccounting, JobsOfEveryKindExist) {
+  const std::string& dir = DemoDir();
+  const std::vector<std::string> steps_state = {"TIMEOUT", "FAILED", "COMPLETED", "RUNNING"};
+  std::map<std::string, int> kinds;
+  for (const auto& row : SacctAllocations(dir)) {
+    const std::string& list = row.at("NodeList");
+    const std::string& state = row.at("State");
+    if (list.find('[') != std::string::npos && ExpandHostlist(list).size() > 1) ++kinds["multi_node"];
+    if (row.at("Start") == "Unknown" && list == "None assigned") ++kinds["pending"];
+    if (row.at("End") == "Unknown" && state == "RUNNING") ++kinds["running"];
+    if (state.rfind("CANCELLED by ", 0) == 0 && row.at("Start") == "None") ++kinds["cancelled_unstarted"];
+    if (state == "TIMEOUT" || state == "FAILED") ++kinds[state];
+  }
+  for (const char* k : {"multi_node", "pending", "running", "cancelled_unstarted", "TIMEOUT", "FAILED"}) {
+    EXPECT_GT(kinds[k], 0) << k;
+  }
+  const auto jobs = Counts(dir, "jobs");
+  for (const char* s : {"not_started", "running", "unknown_node", "ok"}) EXPECT_GT(jobs.count(s) ? jobs.at(s) : 0, 0) << s;
+  EXPECT_GT(jobs.at("ok"), 300);  // a few hundred background jobs at least
+}
+
+TEST(GenerateAccounting, SharedNodesOverlapBelowAndAboveTheirCpus) {
+  std::map<std::string, std::vector<std::tuple<TimeMs, TimeMs, std::int64_t>>> by_node;
+  for (const auto& row : SacctAllocations(DemoDir())) {
+    if (row.at("Partition") != "shared") continue;
+    if (row.at("Start") == "Unknown" || row.at("Start") == "None") continue;
+    by_node[row.at("NodeList")].emplace_back(
+        DenverTime(row.at("Start")), DenverTime(row.at("End")), std::stoll(row.at("AllocCPUS")));
+  }
+  ASSERT_GT(by_node.size(), 3u);
+  int over = 0, under_with_two = 0;
+  for (const auto& [node, jobs] : by_node) {
+    for (const auto& [s, e, c] : jobs) {  // the CPU sum just after each start
+      std::int64_t sum = 0;
+      int running = 0;
+      for (const auto& [s2, e2, c2] : jobs) {
+        if (s2 <= s && e2 > s) {
+          sum += c2;
+          ++running;
+        }
+      }
+      over += sum > 36 ? 1 : 0;
+      under_with_two += running >= 2 && sum < 36 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(over, 0);
+  EXPECT_GT(under_with_two, 10);
+}
+
+TEST(GenerateAccounting, CarbonIntensityIsHourlyAndSorted) {
+  const Table t = ReadCsv(DemoDir() + "/carbon_intensity.csv");
+  ASSERT_GT(t.rows.size(), 24u * 30);
+  TimeMs previous = 0;
+  double lo = 1e9, hi = 0;
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    const std::string& ts = t.At(i, "timestamp");
+    EXPECT_TRUE(ts.find('Z') != std::string::npos || ts.find("+00:00") != std::string::npos) << ts;
+    const TimeMs at = ParseUtc(ts);
+    if (i > 0) {
+      EXPECT_EQ(at - previous, 3600 * 1000) << ts;
+    }
+    previous = at;
+    const double g = std::stod(t.At(i, "g_per_kwh"));
+    lo = std::min(lo, g);
+    hi = std::max(hi, g);
+  }
+  EXPECT_GE(lo, 300.0);
+  EXPECT_LE(hi, 600.0);
+  EXPECT_GT(hi - lo, 150.0);  // a daily cycle
+  EXPECT_LE(ParseUtc(t.At(0, "timestamp")), ParseUtc("2021-10-20 06:00:00"));
+}
+
+// The share rule computed here from the files alone: node power linear
+// between the readings, split at every reading and job boundary.
+double SharedEnergy(const std::vector<std::pair<TimeMs, double>>& series,
+                    const std::vector<std::tuple<TimeMs, TimeMs, double>>& jobs,
+                    std::size_t which,
+                    double cpus) {
+  std::vector<TimeMs> cuts;
+  for (const auto& [s, e, w] : jobs) {
+    cuts.push_back(s);
+    cuts.push_back(e);
+  }
+  for (const auto& [t, w] : series) cuts.push_back(t);
+  std::sort(cuts.begin(), cuts.end());
+  auto power = [&](TimeMs t) {
+    const auto hi = std::lower_bound(series.begin(), series.end(), std::make_pair(t, -1e300));
+    if (hi->first == t || hi == series.begin()) return hi->second;
+    const auto lo = hi - 1;
+    return lo->second + (hi->second - lo->second) * static_cast<double>(t - lo->first) /
+                            static_cast<double>(hi->first - lo->first);
+  };
+  const auto [s, e, w] = jobs[which];
+  double energy = 0.0;
+  for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+    const TimeMs p = cuts[i], q = cuts[i + 1];
+    if (q <= p || p < s || q > e) continue;
+    double total = 0.0;
+    for (const auto& [s2, e2, w2] : jobs) total += s2 <= p && e2 >= q ? w2 : 0.0;
+    energy += w / std::max(cpus, total) * 0.5 * (power(p) + power(q)) * static_cast<double>(q - p) / 1000.0;
+  }
+  return energy;
+}
+
+TEST(GenerateAccounting, JobsEnergyTruthMatchesTheFiles) {
+  const std::string& dir = DemoDir();
+  const Table truth = ReadCsv(dir + "/truth/jobs_energy.csv");
+  std::vector<std::map<std::string, std::string>> sacct;
+  for (auto& row : SacctAllocations(dir)) {
+    if (row.at("JobIDRaw") != "6099992") sacct.push_back(std::move(row));
+  }
+  ASSERT_EQ(truth.rows.size(), sacct.size());
+  const Table nodes = ReadCsv(dir + "/nodes.csv");
+  std::set<std::string> inventory;
+  for (std::size_t i = 0; i < nodes.rows.size(); ++i) inventory.insert(nodes.At(i, "HOSTNAMES"));
+  const Readings r = ReadTelemetry(dir, inventory);
+  // Every started single-node job, by node, with its sacct weight.
+  std::map<std::string, std::vector<std::tuple<TimeMs, TimeMs, double>>> on_node;
+  std::map<std::string, std::vector<std::size_t>> rows_on_node;
+  int exclusive = 0, shared = 0;
+  for (std::size_t i = 0; i < truth.rows.size(); ++i) {
+    EXPECT_EQ(truth.At(i, "job_id"), sacct[i].at("JobID"));
+    const std::string status = truth.At(i, "status");
+    if (status == "not_started") continue;
+    const double energy = std::stod(truth.At(i, "energy"));
+    EXPECT_NEAR(std::stod(truth.At(i, "idle_energy")) + std::stod(truth.At(i, "dynamic_energy")), energy,
+                1e-5 * energy + 1e-5);
+    if (status == "running" || status == "unknown_node") continue;
+    EXPECT_EQ(ParseUtc(truth.At(i, "start")), DenverTime(sacct[i].at("Start")));
+    EXPECT_EQ(ParseUtc(truth.At(i, "end")), DenverTime(sacct[i].at("End")));
+    const std::string& node = sacct[i].at("NodeList");
+    if (node.find_first_of(",[") != std::string::npos) continue;
+    const std::int64_t tres = TresCpus(sacct[i].at("AllocTRES"));
+    const std::int64_t alloc = std::stoll(sacct[i].at("AllocCPUS"));
+    const double w = tres > 0 ? tres : alloc > 0 ? alloc : 36.0;
+    on_node[node].emplace_back(ParseUtc(truth.At(i, "start")), ParseUtc(truth.At(i, "end")), w);
+    rows_on_node[node].push_back(i);
+    if (truth.At(i, "shared") == "false" && status == "ok") {
+      // Exclusive: the whole node's power over the window, as for a run.
+      int samples = 0;
+      const double e = Integrate(r.by_node.at(node), ParseUtc(truth.At(i, "start")),
+                                 ParseUtc(truth.At(i, "end")), &samples);
+      EXPECT_NEAR(energy, e, 1e-9 * e) << truth.At(i, "job_id");
+      EXPECT_EQ(std::to_string(samples), truth.At(i, "samples")) << truth.At(i, "job_id");
+      ++exclusive;
+    }
+  }
+  for (const auto& [node, jobs] : on_node) {
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+      const std::size_t i = rows_on_node[node][k];
+      if (truth.At(i, "shared") != "true") continue;
+      const double e = SharedEnergy(r.by_node.at(node), jobs, k, 36.0);
+      EXPECT_NEAR(std::stod(truth.At(i, "energy")), e, 1e-9 * e + 1e-6) << truth.At(i, "job_id");
+      ++shared;
+    }
+  }
+  EXPECT_GT(exclusive, 50);
+  EXPECT_GT(shared, 200);
 }
 
 TEST(Generate, CleanFacilityHasNoDirt) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "stages/generate/background_jobs.h"
 #include "stages/generate/rng.h"
 #include "stages/generate/text_format.h"
 #include "stages/model/energy_model.h"
@@ -146,7 +147,9 @@ class Builder {
     PackJobs();
     PlaceButterJobs();
     PlaceOtherJobs();
+    PlaceBackgroundJobs();
     AssignJobIds();
+    AssignAllocations(&plan_);
     SetWrittenFields();
     if (plan_.options.dirty) InjectJoinFaults();
     InjectTelemetryFaults();
@@ -154,6 +157,7 @@ class Builder {
     BuildSeries();
     SolveLevels();
     PlanFiles();
+    plan_.carbon_intensity = CarbonIntensitySeries(plan_);
     return std::move(plan_);
   }
 
@@ -883,12 +887,8 @@ class Builder {
     const TimeMs span = plan_.window_end - plan_.window_start;
     auto fill_meta = [&](PlanJob* job) {
       job->name = kNames[rng.Int(0, 9)];
-      std::string user = "u";
-      AppendPadded(&user, rng.Int(1, 400), 3);
-      job->user = user;
-      std::string account = "proj";
-      AppendPadded(&account, rng.Int(1, 60), 2);
-      job->account = account;
+      job->user = FacilityUser(rng.Int(1, 400));
+      job->account = FacilityAccount(job->user, rng.Int(1, 60));
       job->load_w = rng.Uniform(20.0, 250.0);
       const double p = rng.Uniform();
       job->state = p < 0.72   ? "COMPLETED"
@@ -1015,6 +1015,18 @@ class Builder {
     }
   }
 
+  // Shared-node jobs, jobs that never started, a job on a node missing
+  // from nodes.csv (stages/generate/background_jobs.h).
+  void PlaceBackgroundJobs() {
+    PlacementHooks hooks;
+    hooks.free = [this](int node, TimeMs s, TimeMs e) { return Free(node, s, e); };
+    hooks.occupy = [this](int node, TimeMs s, TimeMs e) { Occupy(node, s, e); };
+    hooks.scheduler_time_ok = [this](TimeMs t) { return SchedulerTimeOk(t); };
+    AddSharedNodeJobs(&plan_, hooks);
+    if (plan_.options.dirty) AddUnknownNodeJob(&plan_, hooks);
+    AddUnstartedJobs(&plan_, hooks);
+  }
+
   void AssignJobIds() {
     Rng rng(seed(), Stream::kJobIds, 0);
     for (PlanJob& job : plan_.jobs) {
@@ -1030,7 +1042,14 @@ class Builder {
         job.state = job.running ? "RUNNING" : "COMPLETED";
       }
       const std::int64_t hours = job.duration_s / 3600;
-      job.partition = cls.is_gpu ? "gpu" : hours < 4 ? "short" : hours < 48 ? "standard" : "long";
+      const bool debug = !job.butter && job.started && job.duration_s <= 3600 && job.nodes.size() <= 2;
+      if (job.partition.empty()) {
+        job.partition = cls.is_gpu ? "gpu"
+                        : debug    ? "debug"
+                        : hours < 4 ? "short"
+                        : hours < 48 ? "standard"
+                                     : "long";
+      }
       const std::string& s = job.state;
       job.exit_code = s == "COMPLETED" || s == "RUNNING" || s == "PENDING" ? "0:0"
                       : s == "FAILED" || s == "NODE_FAIL"                  ? "1:0"
@@ -1340,7 +1359,7 @@ class Builder {
       node.series.busy.push_back(s);
     }
     for (const PlanJob& job : plan_.jobs) {
-      if (job.butter || !job.started) continue;
+      if (job.butter || job.shared || !job.started) continue;
       for (const int n : job.nodes) {
         PlanNode& node = plan_.nodes[static_cast<std::size_t>(n)];
         BusySegment s;
@@ -1352,6 +1371,7 @@ class Builder {
         node.series.busy.push_back(s);
       }
     }
+    AddSharedNodeSeries(&plan_);
     for (PlanNode& node : plan_.nodes) {
       auto& b = node.series.busy;
       std::sort(b.begin(), b.end(), [](const BusySegment& x, const BusySegment& y) {

@@ -108,7 +108,14 @@ struct PlanJob {
   int het_group = -1;  // other index of a heterogeneous job pair
   int het_offset = -1;
   std::string name, partition, account, user, state, exit_code;
-  double load_w = 0.0;  // other users' jobs
+  double load_w = 0.0;  // other users' jobs (watts above idle; per node)
+  // Allocation as sacct writes it (stages/generate/background_jobs.h):
+  // AllocCPUS (0: written as 0, absent for the spec) and the cpu= count of
+  // AllocTRES (0: AllocTRES empty), both over all nodes of the job.
+  std::int64_t alloc_cpus = 0;
+  std::int64_t tres_cpus = 0;
+  bool shared = false;                     // on a shared node: a few CPUs of it
+  std::vector<std::string> unknown_hosts;  // NodeList names not in nodes.csv
 };
 
 struct MonthSpan {
@@ -162,6 +169,8 @@ struct Plan {
   std::vector<PlanJob> jobs;
   std::vector<TelemetryFilePlan> files;
   std::string unknown_node_name = "r0i0n0";
+  // carbon_intensity.csv: hourly (UTC instant, g CO2 per kWh), in time order.
+  std::vector<std::pair<TimeMs, double>> carbon_intensity;
   // Counts: intended faults, and what the plan dropped or skipped.
   std::map<std::string, std::int64_t> intended;
   std::map<std::string, std::int64_t> notes;

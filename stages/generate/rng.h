@@ -44,6 +44,10 @@ enum class Stream : std::uint64_t {
   kLosses = 14,
   kNodeNoise = 15,
   kSacctDirt = 16,
+  kSharedJobs = 17,
+  kAllocations = 18,
+  kSlurmEnergy = 19,
+  kCarbon = 20,
 };
 
 // xoshiro256** seeded through splitmix64 (Blackman and Vigna's recommendation).

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "core/hostlist.h"
+#include "core/quantile.h"
 #include "stages/generate/text_format.h"
 #include "stages/model/energy_model.h"
 
@@ -32,12 +33,7 @@ int OrderStatistic(const std::vector<std::int64_t>& hist, std::int64_t k) {
 double HistogramQuantile(const std::vector<std::int64_t>& hist, double q) {
   std::int64_t n = 0;
   for (const std::int64_t c : hist) n += c;
-  if (n == 0) return kNaN;
-  const double h = static_cast<double>(n - 1) * q;
-  const std::int64_t lo = static_cast<std::int64_t>(std::floor(h));
-  const double a = OrderStatistic(hist, lo);
-  const double b = lo + 1 < n ? OrderStatistic(hist, lo + 1) : a;
-  return a + (h - static_cast<double>(lo)) * (b - a);
+  return QuantileOfRanks(n, q, [&](std::int64_t k) { return static_cast<double>(OrderStatistic(hist, k)); });
 }
 
 std::string Num(double v) { return std::isnan(v) ? "" : FormatDouble(v); }
@@ -75,6 +71,7 @@ class TruthWriter {
     WriteModel();
     WriteExperiments();
     WriteJobs();
+    if (in_.accounting != nullptr) WriteJobsEnergy();
     WriteFiles();
     if (in_.dirt_csv != nullptr) Emit("telemetry_dirt.csv", *in_.dirt_csv);
     WriteCounts();
@@ -352,6 +349,37 @@ class TruthWriter {
     Emit("jobs.csv", t);
   }
 
+  // Spec section 5's jobs_energy.csv as the pipeline should write it.
+  void WriteJobsEnergy() {
+    const bool median = plan_.config.pipeline.idle_method == IdleMethod::kMedianOfNodes;
+    std::string t =
+        "job_id,user,account,partition,state,status,start,end,nodes,alloc_cpus,run_time,node_hours,samples,"
+        "missing_s,energy,idle_energy,dynamic_energy,carbon_g,slurm_energy,shared,unknown_nodes\n";
+    auto iso = [](TimeMs ms) { return DateTime(FloorDiv(ms, kMsPerSecond), 'T') + "Z"; };
+    for (const JobTruth& r : in_.accounting->rows) {
+      const PlanJob& j = plan_.jobs[static_cast<std::size_t>(r.job)];
+      ++job_status_counts_[r.status];
+      t += j.id + "," + CsvField(j.user) + "," + CsvField(j.account) + "," + CsvField(j.partition) + "," +
+           CsvField(j.state) + "," + r.status + "," + (r.has_start ? iso(r.start_ms) : "") + "," +
+           (r.has_end ? iso(r.end_ms) : "") + "," + std::to_string(r.nodes) + ",";
+      if (r.has_numbers) {
+        double idle = 0.0;
+        for (std::size_t k = 0; k < r.share_s_by_type.size(); ++k) {
+          const double p = median ? idle_median_[k] : idle_pooled_[k];
+          if (r.share_s_by_type[k] > 0.0 && !std::isnan(p)) idle += p * r.share_s_by_type[k];
+        }
+        t += std::to_string(r.alloc_cpus) + "," + Num(r.run_time_s) + "," +
+             Fixed(r.run_time_s * static_cast<double>(r.nodes) / 3600.0) + "," + std::to_string(r.samples) + "," +
+             Num(r.missing_s) + "," + Fixed(r.energy_j) + "," + Fixed(idle) + "," + Fixed(r.energy_j - idle) +
+             "," + Fixed(r.carbon_g) + ",";
+      } else {
+        t += ",,,,,,,,,";
+      }
+      t += r.slurm_energy + "," + Bool(j.shared) + "," + std::to_string(j.unknown_hosts.size()) + "\n";
+    }
+    Emit("jobs_energy.csv", t);
+  }
+
   void WriteFiles() {
     std::string t = "file,gzip,rows,clean_rows,bytes_uncompressed,bytes_on_disk,overlap_duplicates";
     for (int k = 0; k < kDirtKinds; ++k) t += std::string(",") + ToString(static_cast<Dirt>(k));
@@ -385,6 +413,7 @@ class TruthWriter {
     for (const auto& [k, v] : plan_.intended) c.emplace_back("fault", k, v);
     for (const auto& [k, v] : status_counts_) c.emplace_back("status", k, v);
     for (const auto& [k, v] : filter_counts_) c.emplace_back("filter", k, v);
+    for (const auto& [k, v] : job_status_counts_) c.emplace_back("jobs", k, v);
     for (int k = 0; k < kDirtKinds; ++k)
       c.emplace_back("telemetry", ToString(static_cast<Dirt>(k)), totals_.dirt[static_cast<std::size_t>(k)]);
     c.emplace_back("telemetry", "overlap_duplicates", totals_.overlap_duplicates);
@@ -404,6 +433,7 @@ class TruthWriter {
     c.emplace_back("nodes", "unmatched", s.unmatched_nodes);
     c.emplace_back("losses", "rows", s.losses_rows);
     c.emplace_back("losses", "experiments", s.experiments);
+    c.emplace_back("carbon_intensity", "rows", s.carbon_rows);
     c.emplace_back("sweep", "points", plan_.sweep_points);
     c.emplace_back("sweep", "skipped_absurd_runtime", plan_.sweep_points_skipped);
     c.emplace_back("sweep", "groups_used", plan_.groups_used);
@@ -499,21 +529,13 @@ class TruthWriter {
   std::vector<ExpectedRun> expected_;
   std::map<std::string, std::int64_t> status_counts_;
   std::map<std::string, std::int64_t> filter_counts_;
+  std::map<std::string, std::int64_t> job_status_counts_;
   TelemetryFileStats totals_;
   std::int64_t gzip_files_ = 0;
   std::int64_t gzip_bytes_ = 0;
 };
 
 }  // namespace
-
-double QuantileSorted(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return kNaN;
-  const double h = static_cast<double>(sorted.size() - 1) * q;
-  const std::size_t lo = static_cast<std::size_t>(std::floor(h));
-  const double a = sorted[lo];
-  const double b = lo + 1 < sorted.size() ? sorted[lo + 1] : a;
-  return a + (h - static_cast<double>(lo)) * (b - a);
-}
 
 std::int64_t WriteTruth(const TruthInputs& in, const std::string& output_dir) {
   return TruthWriter(in, output_dir + "/truth").Write();

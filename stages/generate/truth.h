@@ -8,6 +8,9 @@
 //   model_parameters.csv the energy model used, per class
 //   experiments.csv      loss-law minimum per experiment
 //   jobs.csv             every sacct allocation, in UTC
+//   jobs_energy.csv      every sacct allocation in sacct order: expected
+//                        status and section-4 numbers (definitions in
+//                        stages/generate/job_accounting.h)
 //   telemetry_files.csv  per telemetry file: rows, bytes, dirt by kind
 //   telemetry_dirt.csv   every dirty telemetry line: file, line, kind, node
 //   counts.csv           every count above as (section, name, count)
@@ -19,20 +22,20 @@
 #include <vector>
 
 #include "stages/generate/facility_files.h"
+#include "stages/generate/job_accounting.h"
 #include "stages/generate/plan.h"
 #include "stages/generate/telemetry_writer.h"
 
 namespace wattrun::generate {
 
-// Numpy's default quantile (Hyndman-Fan type 7) of sorted values.
-double QuantileSorted(const std::vector<double>& sorted, double q);
-
+// Quantiles: wattrun::QuantileSorted (core/quantile.h), numpy's type 7.
 struct TruthInputs {
   const Plan* plan = nullptr;
   const NodeHistograms* histograms = nullptr;              // summed over ranks
   const std::vector<TelemetryFileStats>* files = nullptr;  // per plan file
   const SmallFileStats* small = nullptr;
   const std::string* dirt_csv = nullptr;  // truth/telemetry_dirt.csv, complete
+  const JobAccounting* accounting = nullptr;  // null: no jobs_energy.csv
 };
 
 // Writes output_dir/truth/*; returns the bytes written.

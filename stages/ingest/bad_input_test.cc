@@ -1,6 +1,8 @@
 // Bad input the ingest counts instead of failing on: a telemetry .gz file
 // whose stream is damaged counts once as `corrupt_gzip` (stage telemetry,
-// named in a warning), and the complete lines before the damage are kept.
+// named in a warning), and the complete lines before the damage are kept;
+// a sacct file without its header counts each line as `bad_header` (named
+// in a warning with the sacct command to export it again).
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -149,6 +151,25 @@ TEST_F(BadInput, GzipDamagedBeforeItsHeaderCountsOnceAndKeepsNothing) {
   const store::Catalogue catalogue = store::ReadCatalogue((dir_ / "store.h5").string());
   ExpectCountedOnceAsCorruptGzip(catalogue, "telemetry/early.csv.gz");
   EXPECT_TRUE(QualityOf(catalogue, "telemetry/fine.csv").empty());
+}
+
+TEST_F(BadInput, SacctWithoutHeaderIsWarnedCountedAndTheOthersIngested) {
+  // `sacct --noheader`: the first line is a job line, and counted too.
+  wattrun::testing::WriteText(dir_ / "facility" / "sacct" / "2021-06-noheader.txt",
+                              "5|n1|2021-06-01T00:00:00|2021-06-01T01:00:00|COMPLETED\n"
+                              "6|n1|2021-06-01T00:00:00|2021-06-01T01:00:00|COMPLETED\n");
+  const IngestSummary summary = RunIngest();
+  EXPECT_TRUE(WarnsAbout(summary, "sacct/2021-06-noheader.txt", "sacct --allusers --duplicates --parsable2"));
+  const store::Catalogue catalogue = store::ReadCatalogue((dir_ / "store.h5").string());
+  const auto quality = QualityOf(catalogue, "sacct/2021-06-noheader.txt");
+  ASSERT_EQ(quality.size(), 1u);
+  EXPECT_EQ(quality[0].stage, "sacct");
+  EXPECT_EQ(quality[0].reason, "bad_header");
+  EXPECT_EQ(quality[0].count, 2);
+  ASSERT_EQ(catalogue.jobs.size(), 1u);  // the tiny facility's own sacct file
+  EXPECT_EQ(catalogue.jobs[0].job_id, "7");
+  EXPECT_EQ(catalogue.jobs[0].file, "sacct/2021-07.txt");
+  EXPECT_EQ(catalogue.runs.size(), 1u);
 }
 
 }  // namespace

@@ -16,7 +16,9 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/csv.h"
 #include "core/error.h"
@@ -118,7 +120,7 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
       }
     }
   }
-  for (const char* name : {"runs.csv", "nodes.csv", "datasets.csv", "losses.csv"}) {
+  for (const char* name : {"runs.csv", "nodes.csv", "datasets.csv", "losses.csv", "carbon_intensity.csv"}) {
     const fs::path p = root / name;
     if (fs::is_regular_file(p)) add(p, std::string(name).substr(0, std::strlen(name) - 4));
   }
@@ -454,9 +456,86 @@ void ReplaceQuality(store::Catalogue* c, const std::string& stage, const std::st
   }
 }
 
-// Parses the new or changed small tables into the catalogue (rank 0 only).
+// States after which an attempt's line no longer changes (Slurm's job
+// states less the pending, running and transitional ones).
+bool IsFinalState(std::string_view state) {
+  static const std::unordered_set<std::string_view> kNotFinal = {
+      "PENDING",   "RUNNING",   "REQUEUED",     "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED",
+      "COMPLETING", "CONFIGURING", "SIGNALING", "STAGE_OUT",    "STOPPED",     "SPECIAL_EXIT"};
+  const std::string_view word = state.substr(0, state.find(' '));  // "CANCELLED by 123"
+  return !word.empty() && kNotFinal.count(word) == 0;
+}
+
+// sacct order: sorted relative path, then line.
+bool ComesFirst(const JobRecord& a, const JobRecord& b) {
+  return a.file != b.file ? a.file < b.file : a.line < b.line;
+}
+
+// Of two lines of one attempt, whether `a` wins: a final state, then an End
+// (not Unknown), then the latest End, then the earlier line. A total order,
+// so the merged attempt does not depend on the order files are read in.
+bool LineWins(const JobRecord& a, const JobRecord& b) {
+  const bool a_final = IsFinalState(a.state), b_final = IsFinalState(b.state);
+  if (a_final != b_final) return a_final;
+  if (a.end.has_value() != b.end.has_value()) return a.end.has_value();
+  if (a.end && *a.end != *b.end) return *a.end > *b.end;
+  return ComesFirst(a, b);
+}
+
+// An attempt is (JobID, Start): a requeued job's or a cron job's attempts
+// each keep their row. A line without a Start (pending, or cancelled before
+// it ran) is keyed by its JobID alone: all such lines of one JobID are one
+// attempt, the line that never started.
+std::string AttemptKey(const JobRecord& j) {
+  return j.has_start ? j.job_id + "\t" + std::to_string(j.start) : j.job_id + "\tnot_started";
+}
+
+// Merges fresh sacct lines into the stored attempts: each attempt takes the
+// winning line's fields and the position of its first line; the result is in
+// sacct order.
+void MergeAttempts(std::vector<JobRecord>* stored, const std::vector<JobRecord>& fresh) {
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < stored->size(); ++i) index.emplace(AttemptKey((*stored)[i]), i);
+  for (const JobRecord& line : fresh) {
+    const auto [it, added] = index.emplace(AttemptKey(line), stored->size());
+    if (added) {
+      stored->push_back(line);
+      continue;
+    }
+    JobRecord& attempt = (*stored)[it->second];
+    const JobRecord& first = ComesFirst(line, attempt) ? line : attempt;
+    std::string file = first.file;
+    const std::int64_t first_line = first.line;
+    if (LineWins(line, attempt)) attempt = line;
+    attempt.file = std::move(file);
+    attempt.line = first_line;
+  }
+  std::stable_sort(stored->begin(), stored->end(), ComesFirst);
+}
+
+// A rewritten sacct file's old lines cannot be taken out of the merged
+// attempts (an attempt holds the winner of every file's lines), so when one
+// was rewritten, the jobs are emptied and every sacct file is parsed again
+// (into `changed`); files that are only new merge into the stored jobs.
+void PlanSacctReparse(const std::vector<InputFile>& all_files, const std::map<std::string, store::ManifestEntry>& known,
+                      std::vector<InputFile>* changed, store::Catalogue* c) {
+  bool rewritten = false;
+  std::set<std::string> listed;
+  for (const auto& f : *changed) {
+    listed.insert(f.rel);
+    rewritten = rewritten || (f.kind == "sacct" && known.count(f.rel) > 0);
+  }
+  if (!rewritten) return;
+  c->jobs.clear();
+  for (const auto& f : all_files) {
+    if (f.kind == "sacct" && listed.count(f.rel) == 0) changed->push_back(f);
+  }
+}
+
+// Parses the new or changed small tables into the catalogue (rank 0 only);
+// warnings about whole files go to *warnings.
 void IngestSmallTables(const Config& config, const fs::path& root, const std::vector<InputFile>& changed,
-                       store::Catalogue* c) {
+                       store::Catalogue* c, std::vector<std::string>* warnings) {
   const TimestampPolicy sacct_policy{TimeZone::Load(config.facility.scheduler.timezone),
                                      config.facility.scheduler.ignore_z};
   const NodeTypeMatcher matcher = [&config](const NodeSignature& s) {
@@ -480,10 +559,18 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
         return r.run_id.empty() ? "#line" + std::to_string(r.line) : r.run_id;
       });
       ReplaceQuality(c, "runs", f.rel, parsed.bad_rows);
+      for (const auto& w : parsed.warnings) {  // named by the relative path, as the manifest names it
+        warnings->push_back(w.rfind(path, 0) == 0 ? f.rel + w.substr(path.size()) : w);
+      }
     } else if (f.kind == "sacct") {
-      auto parsed = ParseSacctFile(path, sacct_policy);
-      MergeByKey(&c->jobs, parsed.records, [](const JobRecord& j) { return j.job_id; });
+      auto parsed = ParseSacctFile(path, sacct_policy, f.rel);
+      MergeAttempts(&c->jobs, parsed.records);
       ReplaceQuality(c, "sacct", f.rel, parsed.bad_rows);
+      warnings->insert(warnings->end(), parsed.warnings.begin(), parsed.warnings.end());
+    } else if (f.kind == "carbon_intensity") {
+      auto parsed = ParseCarbonIntensityFile(path);
+      c->carbon_intensity = std::move(parsed.records);  // one file: a changed one replaces it
+      ReplaceQuality(c, "carbon_intensity", f.rel, parsed.bad_rows);
     } else if (f.kind == "losses") {
       auto parsed = ParseLossesFile(path);
       MergeByKey(&c->losses, parsed.records,
@@ -727,6 +814,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   // --- Phase A, rank 0: list inputs, load the catalogue, parse small tables.
   store::Catalogue catalogue;
   std::future<void> small_tables;  // rank 0: the small tables but nodes.csv
+  std::vector<std::string> small_table_warnings;  // written by that thread only
   std::int64_t small_table_bytes = 0;
   std::int64_t next_batch = 0;
   std::vector<InputFile> all_files;
@@ -758,7 +846,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     // in a thread, while the ranks parse telemetry.
     std::vector<InputFile> changed_nodes, changed_other;
     for (const auto& f : changed_small) (f.kind == "nodes" ? changed_nodes : changed_other).push_back(f);
-    IngestSmallTables(config, root, changed_nodes, &catalogue);
+    PlanSacctReparse(all_files, known, &changed_other, &catalogue);
+    IngestSmallTables(config, root, changed_nodes, &catalogue, &summary.warnings);
     for (const char* required : {"nodes", "runs", "datasets"}) {
       const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
                         : std::string(required) == "runs" ? !catalogue.runs.empty()
@@ -781,8 +870,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     for (const auto& f : changed_other) small_table_bytes += f.size;
     // Until it is joined, only this thread touches the catalogue's tables
     // (it uses no MPI and no HDF5).
-    small_tables = std::async(std::launch::async, [&config, &root, changed_other, &catalogue] {
-      IngestSmallTables(config, root, changed_other, &catalogue);
+    small_tables = std::async(std::launch::async, [&config, &root, changed_other, &catalogue, &small_table_warnings] {
+      IngestSmallTables(config, root, changed_other, &catalogue, &small_table_warnings);
     });
   });
   // Rank 0: the small tables' thread joined (its errors thrown), and the
@@ -791,6 +880,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     RunCollectively(comm, [&] {
       if (!small_tables.valid()) return;
       small_tables.get();
+      summary.warnings.insert(summary.warnings.end(), small_table_warnings.begin(), small_table_warnings.end());
       if (!config.pipeline.strict) return;
       for (const auto& q : catalogue.quality) {
         if (q.stage != "telemetry" && q.count > 0) {

@@ -42,11 +42,38 @@ std::vector<std::uint8_t> BoolColumn(const std::vector<RunRecord>& rows) {
   return out;
 }
 
+// An optional column as values (0 where absent) and a has_<name> flag.
+template <typename T>
+void WriteOptional(hid_t group, const std::string& name, const std::vector<JobRecord>& jobs,
+                   std::optional<T> JobRecord::*member) {
+  std::vector<T> values;
+  std::vector<std::uint8_t> has;
+  for (const auto& j : jobs) {
+    values.push_back((j.*member).value_or(T{}));
+    has.push_back((j.*member).has_value() ? 1 : 0);
+  }
+  h5::WriteVector(group, name, values);
+  h5::WriteVector(group, "has_" + name, has);
+}
+
+// The optional sacct columns (spec section 4) and each attempt's position.
+void WriteJobAccounting(hid_t g, const std::vector<JobRecord>& j) {
+  h5::WritePackedStrings(g, "user", Column(j, &JobRecord::user));
+  h5::WritePackedStrings(g, "account", Column(j, &JobRecord::account));
+  h5::WritePackedStrings(g, "partition", Column(j, &JobRecord::partition));
+  WriteOptional(g, "alloc_cpus", j, &JobRecord::alloc_cpus);
+  WriteOptional(g, "tres_cpus", j, &JobRecord::tres_cpus);
+  WriteOptional(g, "tres_gpus", j, &JobRecord::tres_gpus);
+  WriteOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
+  h5::WritePackedStrings(g, "file", Column(j, &JobRecord::file));
+  h5::WriteVector(g, "line", Column(j, &JobRecord::line));
+}
+
 void WriteTables(hid_t file, const Catalogue& c) {
   {
     h5::H5Id g = h5::EnsureGroup(file, "manifest");
-    h5::WriteStrings(g.get(), "path", Column(c.manifest, &ManifestEntry::path));
-    h5::WriteStrings(g.get(), "kind", Column(c.manifest, &ManifestEntry::kind));
+    h5::WritePackedStrings(g.get(), "path", Column(c.manifest, &ManifestEntry::path));
+    h5::WritePackedStrings(g.get(), "kind", Column(c.manifest, &ManifestEntry::kind));
     h5::WriteVector(g.get(), "size", Column(c.manifest, &ManifestEntry::size));
     h5::WriteVector(g.get(), "mtime_ns", Column(c.manifest, &ManifestEntry::mtime_ns));
     h5::WriteVector(g.get(), "batch", Column(c.manifest, &ManifestEntry::batch));
@@ -54,13 +81,13 @@ void WriteTables(hid_t file, const Catalogue& c) {
   {
     h5::H5Id g = h5::EnsureGroup(file, "tables/runs");
     const auto& r = c.runs;
-    h5::WriteStrings(g.get(), "run_id", Column(r, &RunRecord::run_id));
-    h5::WriteStrings(g.get(), "experiment_id", Column(r, &RunRecord::experiment_id));
-    h5::WriteStrings(g.get(), "slurm_job_id", Column(r, &RunRecord::slurm_job_id));
-    h5::WriteStrings(g.get(), "host_name", Column(r, &RunRecord::host_name));
-    h5::WriteStrings(g.get(), "shape", Column(r, &RunRecord::shape));
-    h5::WriteStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
-    h5::WriteStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
+    h5::WritePackedStrings(g.get(), "run_id", Column(r, &RunRecord::run_id));
+    h5::WritePackedStrings(g.get(), "experiment_id", Column(r, &RunRecord::experiment_id));
+    h5::WritePackedStrings(g.get(), "slurm_job_id", Column(r, &RunRecord::slurm_job_id));
+    h5::WritePackedStrings(g.get(), "host_name", Column(r, &RunRecord::host_name));
+    h5::WritePackedStrings(g.get(), "shape", Column(r, &RunRecord::shape));
+    h5::WritePackedStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
+    h5::WritePackedStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
     h5::WriteVector(g.get(), "start_time_ms", Column(r, &RunRecord::start));
     h5::WriteVector(g.get(), "update_time_ms", Column(r, &RunRecord::update));
     h5::WriteVector(g.get(), "size", Column(r, &RunRecord::size));
@@ -68,15 +95,15 @@ void WriteTables(hid_t file, const Catalogue& c) {
     h5::WriteVector(g.get(), "batch_size", Column(r, &RunRecord::batch_size));
     h5::WriteVector(g.get(), "learning_rate", Column(r, &RunRecord::learning_rate));
     h5::WriteVector(g.get(), "is_gpu", BoolColumn(r));
-    h5::WriteStrings(g.get(), "bad_reason", Column(r, &RunRecord::bad_reason));
+    h5::WritePackedStrings(g.get(), "bad_reason", Column(r, &RunRecord::bad_reason));
     h5::WriteVector(g.get(), "line", Column(r, &RunRecord::line));
   }
   {
     h5::H5Id g = h5::EnsureGroup(file, "tables/jobs");
     const auto& j = c.jobs;
-    h5::WriteStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
-    h5::WriteStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
-    h5::WriteStrings(g.get(), "state", Column(j, &JobRecord::state));
+    h5::WritePackedStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
+    h5::WritePackedStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
+    h5::WritePackedStrings(g.get(), "state", Column(j, &JobRecord::state));
     h5::WriteVector(g.get(), "start_ms", Column(j, &JobRecord::start));
     std::vector<std::int64_t> end;
     std::vector<std::uint8_t> has_end, has_start;
@@ -88,39 +115,46 @@ void WriteTables(hid_t file, const Catalogue& c) {
     h5::WriteVector(g.get(), "end_ms", end);
     h5::WriteVector(g.get(), "has_end", has_end);
     h5::WriteVector(g.get(), "has_start", has_start);
+    WriteJobAccounting(g.get(), j);
+  }
+  {
+    h5::H5Id g = h5::EnsureGroup(file, "tables/carbon_intensity");
+    const auto& ci = c.carbon_intensity;
+    h5::WriteVector(g.get(), "time_ms", Column(ci, &CarbonIntensityRecord::time));
+    h5::WriteVector(g.get(), "g_per_kwh", Column(ci, &CarbonIntensityRecord::g_per_kwh));
   }
   {
     h5::H5Id g = h5::EnsureGroup(file, "tables/nodes");
     const auto& n = c.nodes;
-    h5::WriteStrings(g.get(), "name", Column(n, &NodeRecord::name));
+    h5::WritePackedStrings(g.get(), "name", Column(n, &NodeRecord::name));
     h5::WriteVector(g.get(), "cpus", Column(n, &NodeRecord::cpus));
     h5::WriteVector(g.get(), "memory_mb", Column(n, &NodeRecord::memory_mb));
     h5::WriteVector(g.get(), "tmp_disk_mb", Column(n, &NodeRecord::tmp_disk_mb));
-    h5::WriteStrings(g.get(), "gres", Column(n, &NodeRecord::gres));
-    h5::WriteStrings(g.get(), "node_type", Column(n, &NodeRecord::node_type));
+    h5::WritePackedStrings(g.get(), "gres", Column(n, &NodeRecord::gres));
+    h5::WritePackedStrings(g.get(), "node_type", Column(n, &NodeRecord::node_type));
   }
   {
     h5::H5Id g = h5::EnsureGroup(file, "tables/datasets");
     const auto& d = c.datasets;
-    h5::WriteStrings(g.get(), "dataset", Column(d, &DatasetRecord::name));
+    h5::WritePackedStrings(g.get(), "dataset", Column(d, &DatasetRecord::name));
     h5::WriteVector(g.get(), "n_observations", Column(d, &DatasetRecord::n_observations));
     h5::WriteVector(g.get(), "n_features", Column(d, &DatasetRecord::n_features));
     h5::WriteVector(g.get(), "n_classes", Column(d, &DatasetRecord::n_classes));
-    h5::WriteStrings(g.get(), "task", Column(d, &DatasetRecord::task));
+    h5::WritePackedStrings(g.get(), "task", Column(d, &DatasetRecord::task));
   }
   {
     h5::H5Id g = h5::EnsureGroup(file, "tables/losses");
     const auto& l = c.losses;
-    h5::WriteStrings(g.get(), "experiment_id", Column(l, &LossRecord::experiment_id));
+    h5::WritePackedStrings(g.get(), "experiment_id", Column(l, &LossRecord::experiment_id));
     h5::WriteVector(g.get(), "epoch", Column(l, &LossRecord::epoch));
     h5::WriteVector(g.get(), "test_loss", Column(l, &LossRecord::test_loss));
   }
   {
     h5::H5Id g = h5::EnsureGroup(file, "quality");
     const auto& q = c.quality;
-    h5::WriteStrings(g.get(), "stage", Column(q, &BadRowCount::stage));
-    h5::WriteStrings(g.get(), "file", Column(q, &BadRowCount::file));
-    h5::WriteStrings(g.get(), "reason", Column(q, &BadRowCount::reason));
+    h5::WritePackedStrings(g.get(), "stage", Column(q, &BadRowCount::stage));
+    h5::WritePackedStrings(g.get(), "file", Column(q, &BadRowCount::file));
+    h5::WritePackedStrings(g.get(), "reason", Column(q, &BadRowCount::reason));
     h5::WriteVector(g.get(), "count", Column(q, &BadRowCount::count));
   }
 }
@@ -132,11 +166,42 @@ void Fill(std::vector<Record>* rows, Field Record::*member, const std::vector<Fi
   for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = values[i];
 }
 
+template <typename T>
+void ReadOptional(hid_t group, const std::string& name, std::vector<JobRecord>* jobs,
+                  std::optional<T> JobRecord::*member) {
+  if (!h5::Exists(group, name)) return;
+  const auto values = h5::ReadVector<T>(group, name);
+  const auto has = h5::ReadVector<std::uint8_t>(group, "has_" + name);
+  if (values.size() != jobs->size() || has.size() != jobs->size()) {
+    throw Error("store catalogue: columns of one table differ in length");
+  }
+  for (std::size_t i = 0; i < jobs->size(); ++i) {
+    if (has[i]) (*jobs)[i].*member = values[i];
+  }
+}
+
+// Stores written before these columns existed lack them: the fields stay
+// absent (empty strings, no values, line 0).
+void ReadJobAccounting(hid_t g, std::vector<JobRecord>* j) {
+  const auto strings = [&](const char* name, std::string JobRecord::*member) {
+    if (h5::Exists(g, name)) Fill(j, member, h5::ReadPackedStrings(g, name));
+  };
+  strings("user", &JobRecord::user);
+  strings("account", &JobRecord::account);
+  strings("partition", &JobRecord::partition);
+  strings("file", &JobRecord::file);
+  if (h5::Exists(g, "line")) Fill(j, &JobRecord::line, h5::ReadVector<std::int64_t>(g, "line"));
+  ReadOptional(g, "alloc_cpus", j, &JobRecord::alloc_cpus);
+  ReadOptional(g, "tres_cpus", j, &JobRecord::tres_cpus);
+  ReadOptional(g, "tres_gpus", j, &JobRecord::tres_gpus);
+  ReadOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
+}
+
 void ReadTables(hid_t file, Catalogue* c) {
   {
     h5::H5Id g = h5::OpenGroup(file, "manifest");
-    Fill(&c->manifest, &ManifestEntry::path, h5::ReadStrings(g.get(), "path"));
-    Fill(&c->manifest, &ManifestEntry::kind, h5::ReadStrings(g.get(), "kind"));
+    Fill(&c->manifest, &ManifestEntry::path, h5::ReadPackedStrings(g.get(), "path"));
+    Fill(&c->manifest, &ManifestEntry::kind, h5::ReadPackedStrings(g.get(), "kind"));
     Fill(&c->manifest, &ManifestEntry::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
     Fill(&c->manifest, &ManifestEntry::mtime_ns, h5::ReadVector<std::int64_t>(g.get(), "mtime_ns"));
     Fill(&c->manifest, &ManifestEntry::batch, h5::ReadVector<std::int64_t>(g.get(), "batch"));
@@ -144,13 +209,13 @@ void ReadTables(hid_t file, Catalogue* c) {
   {
     h5::H5Id g = h5::OpenGroup(file, "tables/runs");
     auto* r = &c->runs;
-    Fill(r, &RunRecord::run_id, h5::ReadStrings(g.get(), "run_id"));
-    Fill(r, &RunRecord::experiment_id, h5::ReadStrings(g.get(), "experiment_id"));
-    Fill(r, &RunRecord::slurm_job_id, h5::ReadStrings(g.get(), "slurm_job_id"));
-    Fill(r, &RunRecord::host_name, h5::ReadStrings(g.get(), "host_name"));
-    Fill(r, &RunRecord::shape, h5::ReadStrings(g.get(), "shape"));
-    Fill(r, &RunRecord::dataset, h5::ReadStrings(g.get(), "dataset"));
-    Fill(r, &RunRecord::optimizer, h5::ReadStrings(g.get(), "optimizer"));
+    Fill(r, &RunRecord::run_id, h5::ReadPackedStrings(g.get(), "run_id"));
+    Fill(r, &RunRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
+    Fill(r, &RunRecord::slurm_job_id, h5::ReadPackedStrings(g.get(), "slurm_job_id"));
+    Fill(r, &RunRecord::host_name, h5::ReadPackedStrings(g.get(), "host_name"));
+    Fill(r, &RunRecord::shape, h5::ReadPackedStrings(g.get(), "shape"));
+    Fill(r, &RunRecord::dataset, h5::ReadPackedStrings(g.get(), "dataset"));
+    Fill(r, &RunRecord::optimizer, h5::ReadPackedStrings(g.get(), "optimizer"));
     Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_ms"));
     Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_ms"));
     Fill(r, &RunRecord::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
@@ -159,15 +224,15 @@ void ReadTables(hid_t file, Catalogue* c) {
     Fill(r, &RunRecord::learning_rate, h5::ReadVector<double>(g.get(), "learning_rate"));
     const auto gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
     for (std::size_t i = 0; i < gpu.size() && i < r->size(); ++i) (*r)[i].is_gpu = gpu[i] != 0;
-    Fill(r, &RunRecord::bad_reason, h5::ReadStrings(g.get(), "bad_reason"));
+    Fill(r, &RunRecord::bad_reason, h5::ReadPackedStrings(g.get(), "bad_reason"));
     Fill(r, &RunRecord::line, h5::ReadVector<std::int64_t>(g.get(), "line"));
   }
   {
     h5::H5Id g = h5::OpenGroup(file, "tables/jobs");
     auto* j = &c->jobs;
-    Fill(j, &JobRecord::job_id, h5::ReadStrings(g.get(), "job_id"));
-    Fill(j, &JobRecord::node_list, h5::ReadStrings(g.get(), "node_list"));
-    Fill(j, &JobRecord::state, h5::ReadStrings(g.get(), "state"));
+    Fill(j, &JobRecord::job_id, h5::ReadPackedStrings(g.get(), "job_id"));
+    Fill(j, &JobRecord::node_list, h5::ReadPackedStrings(g.get(), "node_list"));
+    Fill(j, &JobRecord::state, h5::ReadPackedStrings(g.get(), "state"));
     Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_ms"));
     const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_ms");
     const auto has_end = h5::ReadVector<std::uint8_t>(g.get(), "has_end");
@@ -176,39 +241,46 @@ void ReadTables(hid_t file, Catalogue* c) {
       if (has_end[i]) (*j)[i].end = end[i];
       (*j)[i].has_start = has_start[i] != 0;
     }
+    ReadJobAccounting(g.get(), j);
+  }
+  if (h5::Exists(file, "tables/carbon_intensity")) {
+    h5::H5Id g = h5::OpenGroup(file, "tables/carbon_intensity");
+    auto* ci = &c->carbon_intensity;
+    Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_ms"));
+    Fill(ci, &CarbonIntensityRecord::g_per_kwh, h5::ReadVector<double>(g.get(), "g_per_kwh"));
   }
   {
     h5::H5Id g = h5::OpenGroup(file, "tables/nodes");
     auto* n = &c->nodes;
-    Fill(n, &NodeRecord::name, h5::ReadStrings(g.get(), "name"));
+    Fill(n, &NodeRecord::name, h5::ReadPackedStrings(g.get(), "name"));
     Fill(n, &NodeRecord::cpus, h5::ReadVector<std::int64_t>(g.get(), "cpus"));
     Fill(n, &NodeRecord::memory_mb, h5::ReadVector<std::int64_t>(g.get(), "memory_mb"));
     Fill(n, &NodeRecord::tmp_disk_mb, h5::ReadVector<std::int64_t>(g.get(), "tmp_disk_mb"));
-    Fill(n, &NodeRecord::gres, h5::ReadStrings(g.get(), "gres"));
-    Fill(n, &NodeRecord::node_type, h5::ReadStrings(g.get(), "node_type"));
+    Fill(n, &NodeRecord::gres, h5::ReadPackedStrings(g.get(), "gres"));
+    Fill(n, &NodeRecord::node_type, h5::ReadPackedStrings(g.get(), "node_type"));
   }
   {
     h5::H5Id g = h5::OpenGroup(file, "tables/datasets");
     auto* d = &c->datasets;
-    Fill(d, &DatasetRecord::name, h5::ReadStrings(g.get(), "dataset"));
+    Fill(d, &DatasetRecord::name, h5::ReadPackedStrings(g.get(), "dataset"));
     Fill(d, &DatasetRecord::n_observations, h5::ReadVector<std::int64_t>(g.get(), "n_observations"));
     Fill(d, &DatasetRecord::n_features, h5::ReadVector<std::int64_t>(g.get(), "n_features"));
     Fill(d, &DatasetRecord::n_classes, h5::ReadVector<std::int64_t>(g.get(), "n_classes"));
-    Fill(d, &DatasetRecord::task, h5::ReadStrings(g.get(), "task"));
+    Fill(d, &DatasetRecord::task, h5::ReadPackedStrings(g.get(), "task"));
   }
   {
     h5::H5Id g = h5::OpenGroup(file, "tables/losses");
     auto* l = &c->losses;
-    Fill(l, &LossRecord::experiment_id, h5::ReadStrings(g.get(), "experiment_id"));
+    Fill(l, &LossRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
     Fill(l, &LossRecord::epoch, h5::ReadVector<std::int64_t>(g.get(), "epoch"));
     Fill(l, &LossRecord::test_loss, h5::ReadVector<double>(g.get(), "test_loss"));
   }
   {
     h5::H5Id g = h5::OpenGroup(file, "quality");
     auto* q = &c->quality;
-    Fill(q, &BadRowCount::stage, h5::ReadStrings(g.get(), "stage"));
-    Fill(q, &BadRowCount::file, h5::ReadStrings(g.get(), "file"));
-    Fill(q, &BadRowCount::reason, h5::ReadStrings(g.get(), "reason"));
+    Fill(q, &BadRowCount::stage, h5::ReadPackedStrings(g.get(), "stage"));
+    Fill(q, &BadRowCount::file, h5::ReadPackedStrings(g.get(), "file"));
+    Fill(q, &BadRowCount::reason, h5::ReadPackedStrings(g.get(), "reason"));
     Fill(q, &BadRowCount::count, h5::ReadVector<std::int64_t>(g.get(), "count"));
   }
 }
@@ -219,6 +291,12 @@ std::string BatchDirectory(const std::string& store_path) { return store_path + 
 
 Catalogue ReadCatalogue(const std::string& store_path) {
   if (!fs::exists(store_path)) throw Error(store_path + ": no such store (run `wattrun ingest` first)");
+  try {
+    h5::VerifySeal(store_path);  // stores written before seals are read as they are
+  } catch (const Error& e) {
+    throw Error(std::string("store catalogue is damaged: ") + e.what() +
+                "; restore it from a backup or re-ingest into a new store");
+  }
   h5::File file = h5::File::Open(store_path, h5::Mode::kReadOnly);
   if (!h5::HasAttribute(file.id(), "wattrun_store_version")) {
     throw Error(store_path + ": not a wattrun store (no wattrun_store_version attribute)");
@@ -242,7 +320,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
 }
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue) {
-  h5::File file = h5::File::CreateInMemory(store_path);
+  h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
   h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
   h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
   h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
@@ -339,7 +417,7 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
     auto batch = std::make_unique<Batch>();
     batch->path = path;
     batch->file = h5::File::Open(path, h5::Mode::kReadOnly);
-    const auto names = h5::ReadStrings(batch->file.id(), "node_names");
+    const auto names = h5::ReadPackedStrings(batch->file.id(), "node_names");
     const auto offsets = h5::ReadVector<std::int64_t>(batch->file.id(), "node_offset");
     if (offsets.size() != names.size() + 1) throw Error(path + ": node_offset does not match node_names");
     const std::int64_t rows = h5::Length(batch->file.id(), "time");

@@ -5,7 +5,10 @@
 //                            (write STORE.h5.tmp, fsync, rename) by each ingest
 //     /manifest/{path,kind,size,mtime_ns,batch}   every input file ingested
 //     /tables/runs/*, /tables/jobs/*, /tables/nodes/*, /tables/datasets/*,
-//     /tables/losses/*       the small inputs, parsed, merged by key
+//     /tables/losses/*, /tables/carbon_intensity/{time_ms,g_per_kwh}
+//                            the small inputs, parsed, merged by key (jobs: by
+//                            attempt, in sacct order; optional job columns as
+//                            value + has_<name>)
 //     /quality/{stage,file,reason,count}          bad rows and dedup counts
 //     /telemetry/batch_NNNNNN  external link to STORE.h5.d/batch_NNNNNN.h5
 //   STORE.h5.d/batch_NNNNNN.h5   one per ingest that brought telemetry, written
@@ -41,7 +44,7 @@ namespace wattrun::store {
 
 struct ManifestEntry {
   std::string path;  // relative to the facility directory
-  std::string kind;  // telemetry, sacct, runs, nodes, datasets, losses
+  std::string kind;  // telemetry, sacct, runs, nodes, datasets, losses, carbon_intensity
   std::int64_t size = 0;
   std::int64_t mtime_ns = 0;
   std::int64_t batch = -1;  // telemetry batch the file went into

@@ -1,5 +1,6 @@
 #include "stages/ingest/tables.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -202,8 +203,16 @@ bool IsValidHostlist(std::string_view expression) {
 }
 
 // Reads one sacct time; returns the bad-row reason, or "" when it parsed.
+// All digits is epoch seconds, UTC (SLURM_TIME_FORMAT=%s).
 std::string ParseSacctTime(std::string_view text, const TimestampPolicy& policy, TimeMs* earlier,
                            TimeMs* later) {
+  if (IsDigits(text)) {
+    std::int64_t seconds = 0;
+    // Beyond year 5000 is not a time sacct writes (and would overflow ms).
+    if (!ParseInt64(text, &seconds) || seconds > 95617584000LL) return "bad_time";
+    *earlier = *later = seconds * kMsPerSecond;
+    return "";
+  }
   std::int64_t wall_ms = 0;
   switch (ParseInstant(text, policy, earlier, &wall_ms)) {
     case TimeParseStatus::kOk:
@@ -220,12 +229,196 @@ std::string ParseSacctTime(std::string_view text, const TimestampPolicy& policy,
   return "bad_time";
 }
 
+// Where the columns of a sacct file are; optional ones are -1 when absent.
+struct SacctColumns {
+  std::size_t job_id = 0, node_list = 0, start = 0, end = 0, state = 0;
+  int user = -1, account = -1, partition = -1, alloc_cpus = -1, alloc_tres = -1, consumed_energy = -1;
+};
+
+// False (and *missing set) if a required column is absent.
+bool ResolveSacctHeader(const CsvHeader& header, SacctColumns* c, std::string* missing) {
+  const std::pair<const char*, std::size_t*> required[] = {
+      {"JobID", &c->job_id}, {"NodeList", &c->node_list}, {"Start", &c->start}, {"End", &c->end},
+      {"State", &c->state}};
+  for (const auto& [name, column] : required) {
+    const int at = header.Find(name);
+    if (at < 0) {
+      *missing = name;
+      return false;
+    }
+    *column = static_cast<std::size_t>(at);
+  }
+  c->user = header.Find("User");
+  c->account = header.Find("Account");
+  c->partition = header.Find("Partition");
+  c->alloc_cpus = header.Find("AllocCPUS");
+  c->alloc_tres = header.Find("AllocTRES");
+  c->consumed_energy = header.Find("ConsumedEnergyRaw");
+  return true;
+}
+
+// Slurm's "no value" for 64-bit counters (NO_VAL64 = 2^64 - 2, INFINITE64)
+// and anything else from 2^63 on: no energy was measured.
+constexpr double kNoEnergyFrom = 9223372036854775808.0;
+
+// ConsumedEnergyRaw: false if unreadable; empty or NO_VAL-like leaves it absent.
+bool ParseConsumedEnergy(std::string_view text, std::optional<double>* joules) {
+  if (text.empty()) return true;
+  if (IsDigits(text)) {
+    // Parsed as a double: NO_VAL64 does not fit an int64.
+    double value = 0;
+    for (const char c : text) value = value * 10 + (c - '0');
+    if (value < kNoEnergyFrom) *joules = value;
+    return true;
+  }
+  double value = 0;
+  if (!ParseDouble(text, &value) || !std::isfinite(value) || value < 0) return false;
+  if (value < kNoEnergyFrom) *joules = value;
+  return true;
+}
+
+// The optional columns of one sacct line into job; each unreadable value is
+// counted and leaves its field absent.
+void ParseSacctOptionalFields(const std::vector<std::string_view>& fields, const SacctColumns& c, JobRecord* job,
+                              BadRowTally* tally) {
+  const auto field = [&](int column) {
+    return column < 0 ? std::string_view() : Trim(fields[static_cast<std::size_t>(column)]);
+  };
+  job->user = field(c.user);
+  job->account = field(c.account);
+  job->partition = field(c.partition);
+  const std::string_view cpus = field(c.alloc_cpus);
+  std::int64_t count = 0;
+  if (!cpus.empty() && (!ParseInt64(cpus, &count) || count < 0)) {
+    tally->Add("bad_alloc_cpus");
+  } else if (count > 0) {
+    job->alloc_cpus = count;  // 0 (a pending job) is absent
+  }
+  if (!ParseAllocTres(field(c.alloc_tres), &job->tres_cpus, &job->tres_gpus)) tally->Add("bad_alloc_tres");
+  if (!ParseConsumedEnergy(field(c.consumed_energy), &job->consumed_energy_j)) {
+    tally->Add("bad_consumed_energy");
+  }
+}
+
+// Start and End of one line into job; returns the bad-row reason, or "".
+std::string ParseSacctWindow(std::string_view start, std::string_view end, const TimestampPolicy& policy,
+                             JobRecord* job) {
+  std::string reason;
+  if (start == "Unknown" || start == "None") {
+    job->has_start = false;
+  } else {
+    TimeMs later = 0;
+    reason = ParseSacctTime(start, policy, &job->start, &later);
+  }
+  if (reason.empty() && end != "Unknown" && end != "None") {
+    TimeMs earlier = 0, later = 0;
+    reason = ParseSacctTime(end, policy, &earlier, &later);
+    if (reason.empty()) {
+      job->end = (job->has_start && earlier < job->start) ? later : earlier;
+      if (job->has_start && *job->end < job->start) reason = "negative_window";
+    }
+  }
+  return reason;
+}
+
+// A sacct file whose header lacks a required column: the warning, and every
+// line counted as bad_header (a first line that is no job line is a header).
+void CountHeaderlessSacct(LineReader* reader, std::string_view first_line, const std::string& missing,
+                          const std::string& file, BadRowTally* tally, std::vector<std::string>* warnings) {
+  std::vector<std::string_view> fields;
+  SplitPipes(first_line, &fields);
+  std::int64_t lines = ClassifyJobId(Trim(fields[0])) != JobIdKind::kInvalid ? 1 : 0;
+  std::string_view line;
+  while (reader->Next(&line)) lines += Trim(line).empty() ? 0 : 1;
+  for (std::int64_t i = 0; i < lines; ++i) tally->Add("bad_header");
+  warnings->push_back(file + ": sacct header lacks column '" + missing +
+                      "' (exported without -o, or with --noheader?); every line is counted as a bad row "
+                      "(bad_header). Export it with: " + SacctCommandLine());
+}
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+
+// Keeps the first row of each run_id (rows without one are all kept); the
+// others are counted as duplicate_run_id and named in a warning (up to 10).
+void DropRepeatedRunIds(const std::string& path, TableParseResult<RunRecord>* result, BadRowTally* tally) {
+  constexpr std::size_t kNamed = 10;
+  std::unordered_map<std::string, bool> seen;  // run_id -> seen again
+  std::vector<std::string> named;
+  std::int64_t dropped = 0, repeated_ids = 0;
+  std::vector<RunRecord> kept;
+  kept.reserve(result->records.size());
+  for (RunRecord& run : result->records) {
+    const auto [it, first] = run.run_id.empty() ? std::pair{seen.end(), true} : seen.emplace(run.run_id, false);
+    if (first) {
+      kept.push_back(std::move(run));
+      continue;
+    }
+    tally->Add("duplicate_run_id");
+    ++dropped;
+    if (!it->second) {
+      ++repeated_ids;
+      if (named.size() < kNamed) named.push_back(it->first);
+    }
+    it->second = true;
+  }
+  result->records = std::move(kept);
+  if (dropped == 0) return;
+  std::string ids;
+  for (const auto& id : named) ids += (ids.empty() ? "" : ", ") + id;
+  if (repeated_ids > static_cast<std::int64_t>(named.size())) {
+    ids += " and " + std::to_string(repeated_ids - static_cast<std::int64_t>(named.size())) + " more";
+  }
+  result->warnings.push_back(path + ": " + std::to_string(dropped) +
+                             " rows repeat a run_id (counted as duplicate_run_id, the first row kept): " + ids);
+}
+
 }  // namespace
 
-TableParseResult<JobRecord> ParseSacctFile(const std::string& path,
-                                           const TimestampPolicy& policy) {
+std::string SacctCommandLine() {
+  return "sacct --allusers --duplicates --parsable2 --starttime=YYYY-MM-DD --endtime=YYYY-MM-DD "
+         "--format=JobID,NodeList,Start,End,State,User,Account,Partition,AllocCPUS,AllocTRES,ConsumedEnergyRaw";
+}
+
+bool ParseAllocTres(std::string_view text, std::optional<std::int64_t>* cpus, std::optional<std::int64_t>* gpus) {
+  cpus->reset();
+  gpus->reset();
+  text = Trim(text);
+  if (text.empty()) return true;
+  std::optional<std::int64_t> cpu, untyped_gpus, typed_gpus;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const std::size_t eq = item.find('=');
+    if (eq == 0 || eq == std::string_view::npos) return false;
+    const std::string_view key = Trim(item.substr(0, eq));
+    const std::string_view value = Trim(item.substr(eq + 1));
+    // gres/gpumem, gres/gpuutil and the like are not GPU counts.
+    const bool typed = StartsWith(key, "gres/gpu:");
+    if (key != "cpu" && key != "gres/gpu" && !typed) continue;  // mem=85G, billing=, node=, ...
+    std::int64_t n = 0;
+    if (!ParseInt64(value, &n) || n < 0) return false;
+    if (key == "cpu") {
+      cpu = n;
+    } else if (typed) {
+      typed_gpus = typed_gpus.value_or(0) + n;
+    } else {
+      untyped_gpus = n;
+    }
+  }
+  if (cpu && *cpu > 0) *cpus = cpu;
+  *gpus = untyped_gpus ? untyped_gpus : typed_gpus;
+  return true;
+}
+
+TableParseResult<JobRecord> ParseSacctFile(const std::string& path, const TimestampPolicy& policy,
+                                           const std::string& file_name) {
+  const std::string& file = file_name.empty() ? path : file_name;
   TableParseResult<JobRecord> result;
-  BadRowTally tally("sacct", path);
+  BadRowTally tally("sacct", file);
   LineReader reader(path);
   std::string_view line;
   if (!reader.Next(&line)) return result;
@@ -233,7 +426,13 @@ TableParseResult<JobRecord> ParseSacctFile(const std::string& path,
   std::vector<std::string_view> fields;
   SplitPipes(header_line, &fields);
   const CsvHeader header(fields);
-  const auto column = RequireColumns(header, {"JobID", "NodeList", "Start", "End", "State"}, path);
+  SacctColumns column;
+  std::string missing;
+  if (!ResolveSacctHeader(header, &column, &missing)) {
+    CountHeaderlessSacct(&reader, header_line, missing, file, &tally, &result.warnings);
+    result.bad_rows = tally.Finish();
+    return result;
+  }
   const std::string_view header_text = Trim(header_line);
   while (reader.Next(&line)) {
     if (Trim(line).empty() || Trim(line) == header_text) continue;
@@ -242,7 +441,7 @@ TableParseResult<JobRecord> ParseSacctFile(const std::string& path,
       tally.Add("field_count");
       continue;
     }
-    const std::string_view job_id = Trim(fields[column[0]]);
+    const std::string_view job_id = Trim(fields[column.job_id]);
     const JobIdKind kind = ClassifyJobId(job_id);
     if (kind == JobIdKind::kStep) continue;
     if (kind == JobIdKind::kInvalid) {
@@ -251,33 +450,21 @@ TableParseResult<JobRecord> ParseSacctFile(const std::string& path,
     }
     JobRecord job;
     job.job_id = job_id;
-    job.node_list = Trim(fields[column[1]]);
-    job.state = Trim(fields[column[4]]);
+    job.node_list = Trim(fields[column.node_list]);
+    job.state = Trim(fields[column.state]);
     if (!IsValidHostlist(job.node_list)) {
       tally.Add("bad_hostlist");
       continue;
     }
-    const std::string_view start = Trim(fields[column[2]]);
-    const std::string_view end = Trim(fields[column[3]]);
-    std::string reason;
-    if (start == "Unknown" || start == "None") {
-      job.has_start = false;
-    } else {
-      TimeMs later = 0;
-      reason = ParseSacctTime(start, policy, &job.start, &later);
-    }
-    if (reason.empty() && end != "Unknown" && end != "None") {
-      TimeMs earlier = 0, later = 0;
-      reason = ParseSacctTime(end, policy, &earlier, &later);
-      if (reason.empty()) {
-        job.end = (job.has_start && earlier < job.start) ? later : earlier;
-        if (job.has_start && *job.end < job.start) reason = "negative_window";
-      }
-    }
+    const std::string reason =
+        ParseSacctWindow(Trim(fields[column.start]), Trim(fields[column.end]), policy, &job);
     if (!reason.empty()) {
       tally.Add(reason);
       continue;
     }
+    ParseSacctOptionalFields(fields, column, &job, &tally);
+    job.file = file;
+    job.line = reader.line_number();
     result.records.push_back(std::move(job));
   }
   result.bad_rows = tally.Finish();
@@ -336,6 +523,7 @@ TableParseResult<RunRecord> ParseRunsFile(const std::string& path) {
     if (!run.bad_reason.empty()) tally.Add(run.bad_reason);
     result.records.push_back(std::move(run));
   }
+  DropRepeatedRunIds(path, &result, &tally);
   result.bad_rows = tally.Finish();
   return result;
 }
@@ -420,6 +608,25 @@ TableParseResult<LossRecord> ParseLossesFile(const std::string& path) {
         records->push_back(std::move(loss));
         return "";
       });
+}
+
+TableParseResult<CarbonIntensityRecord> ParseCarbonIntensityFile(const std::string& path) {
+  const TimestampPolicy utc;
+  auto result = ParseCountedTable<CarbonIntensityRecord>(
+      path, "carbon_intensity", {"timestamp", "g_per_kwh"},
+      [&](const CsvRow& row, std::vector<CarbonIntensityRecord>* records) -> std::string {
+        CarbonIntensityRecord value;
+        if (ParseInstant(Trim(row[0]), utc, &value.time) != TimeParseStatus::kOk) return "bad_time";
+        if (!ParseDouble(Trim(row[1]), &value.g_per_kwh) || !std::isfinite(value.g_per_kwh) ||
+            value.g_per_kwh < 0) {
+          return "bad_number";
+        }
+        records->push_back(value);
+        return "";
+      });
+  std::stable_sort(result.records.begin(), result.records.end(),
+                   [](const CarbonIntensityRecord& a, const CarbonIntensityRecord& b) { return a.time < b.time; });
+  return result;
 }
 
 }  // namespace wattrun

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 
@@ -92,7 +93,7 @@ TEST_F(TablesTest, SacctAllocationsStepsArraysHetJobs) {
   fs::create_directories(dir_ / "sacct");
   const std::string path = Write("sacct/2021-07.txt", kSacct);
   const TimestampPolicy denver{TimeZone::Load("America/Denver"), false};
-  const auto [jobs, bad_rows] = ParseSacctFile(path, denver);
+  const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, denver);
 
   std::map<std::string, JobRecord> by_id;
   std::vector<std::string> order;
@@ -150,15 +151,19 @@ TEST_F(TablesTest, SacctColumnsInAnyOrderAndGzip) {
 }
 
 TEST_F(TablesTest, SacctMissingColumnEmptyAndCorruptFiles) {
-  const std::string path = Write("missing.txt", "JobID|NodeList|Start|End\n1|n1|Unknown|Unknown\n");
-  try {
-    ParseSacctFile(path, {});
-    FAIL() << "expected InputError";
-  } catch (const InputError& e) {
-    EXPECT_EQ(e.file(), path);
-    EXPECT_EQ(e.line(), 1);
-    EXPECT_NE(std::string(e.what()).find("missing required column 'State'"), std::string::npos);
-  }
+  // A header without State: a warning with the sacct command, each line bad_header.
+  const std::string path = Write("missing.txt", "JobID|NodeList|Start|End\n1|n1|Unknown|Unknown\n\n2|n1|x|y\n");
+  const auto missing = ParseSacctFile(path, {}, "sacct/missing.txt");
+  EXPECT_TRUE(missing.records.empty());
+  EXPECT_EQ(Reasons(missing.bad_rows, "sacct", "sacct/missing.txt"), (Counts{{"bad_header", 2}}));
+  ASSERT_EQ(missing.warnings.size(), 1u);
+  EXPECT_NE(missing.warnings[0].find("sacct/missing.txt: sacct header lacks column 'State'"), std::string::npos);
+  EXPECT_NE(missing.warnings[0].find(SacctCommandLine()), std::string::npos);
+  EXPECT_NE(SacctCommandLine().find("--parsable2"), std::string::npos);
+  EXPECT_NE(SacctCommandLine().find("--duplicates"), std::string::npos);
+  EXPECT_NE(SacctCommandLine().find(
+                "--format=JobID,NodeList,Start,End,State,User,Account,Partition,AllocCPUS,AllocTRES,ConsumedEnergyRaw"),
+            std::string::npos);
   const auto empty = ParseSacctFile(Write("empty.txt", ""), {});
   EXPECT_TRUE(empty.records.empty());
   EXPECT_TRUE(empty.bad_rows.empty());
@@ -174,6 +179,138 @@ TEST_F(TablesTest, SacctMissingColumnEmptyAndCorruptFiles) {
   }
   gz.resize(gz.size() * 2 / 3);
   EXPECT_THROW(ParseSacctFile(Write("cut.txt.gz", gz), {}), InputError);
+}
+
+TEST_F(TablesTest, SacctWithoutHeaderCountsEveryLine) {
+  // `--noheader`: the first line is a job line, and a row too.
+  const std::string noheader = Write("noheader.txt",
+                                     "100|n1|2021-07-01T10:00:00|2021-07-01T11:00:00|COMPLETED\n"
+                                     "101|n1|2021-07-01T10:00:00|2021-07-01T11:00:00|COMPLETED\n"
+                                     "101.batch|n1|2021-07-01T10:00:00|2021-07-01T11:00:00|COMPLETED\n");
+  const auto a = ParseSacctFile(noheader, {});
+  EXPECT_TRUE(a.records.empty());
+  EXPECT_EQ(Reasons(a.bad_rows, "sacct", noheader), (Counts{{"bad_header", 3}}));
+  ASSERT_EQ(a.warnings.size(), 1u);
+  EXPECT_EQ(a.warnings[0].rfind(noheader + ": ", 0), 0u);  // named by the path when no name is given
+  // Without `-o`: sacct's default columns; the header line is no row.
+  const std::string defaults = Write("defaults.txt",
+                                     "JobID|JobName|Partition|Account|AllocCPUS|State|ExitCode\n"
+                                     "100|train|std|acct|36|COMPLETED|0:0\n");
+  const auto b = ParseSacctFile(defaults, {}, "sacct/defaults.txt");
+  EXPECT_EQ(Reasons(b.bad_rows, "sacct", "sacct/defaults.txt"), (Counts{{"bad_header", 1}}));
+  ASSERT_EQ(b.warnings.size(), 1u);
+  EXPECT_NE(b.warnings[0].find("lacks column 'NodeList'"), std::string::npos);
+}
+
+TEST_F(TablesTest, SacctOptionalAccountingColumns) {
+  fs::create_directories(dir_ / "sacct");
+  const std::string path = Write(
+      "sacct/2021-07.txt",
+      "ConsumedEnergyRaw|JobID|User|State|AllocTRES|NodeList|Partition|Start|End|AllocCPUS|Account\n"
+      "123456|1|alice|COMPLETED|billing=36,cpu=36,mem=85G,node=1|n1|std|2021-07-01T10:00:00|"
+      "2021-07-01T11:00:00|36|csc\n"
+      "0|2|bob|COMPLETED|billing=72,cpu=72,gres/gpu:v100=2,gres/gpu=2,mem=170G,node=2|n[1-2]|gpu|"
+      "2021-07-01T10:00:00|2021-07-01T11:00:00|72|hpc\n"
+      "18446744073709551614|3|carol|COMPLETED|cpu=4,gres/gpu:a100=1,gres/gpu:v100=2,gres/gpumem=40G|n1||"
+      "2021-07-01T10:00:00|2021-07-01T11:00:00|4|\n"
+      "|4|dan|PENDING||None assigned|std|Unknown|Unknown|0|csc\n"
+      "lots|5|eve|COMPLETED|cpu=x|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|-3|csc\n"
+      "1.5e3|6|eve|COMPLETED|cpu=0,gres/gpu=0|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|four|csc\n"
+      "-1|7|eve|COMPLETED|billing|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00||csc\n");
+  const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, {}, "sacct/2021-07.txt");
+  ASSERT_EQ(jobs.size(), 7u);  // unreadable values keep their rows
+  const JobRecord& j1 = jobs[0];
+  EXPECT_EQ(j1.user, "alice");
+  EXPECT_EQ(j1.account, "csc");
+  EXPECT_EQ(j1.partition, "std");
+  EXPECT_EQ(j1.alloc_cpus, 36);
+  EXPECT_EQ(j1.tres_cpus, 36);
+  EXPECT_FALSE(j1.tres_gpus.has_value());
+  EXPECT_EQ(j1.consumed_energy_j, 123456.0);
+  EXPECT_EQ(j1.file, "sacct/2021-07.txt");
+  EXPECT_EQ(j1.line, 2);
+  EXPECT_EQ(jobs[1].tres_cpus, 72);
+  EXPECT_EQ(jobs[1].tres_gpus, 2);  // untyped and typed both written: the untyped one, not 4
+  EXPECT_EQ(jobs[1].consumed_energy_j, 0.0);  // 0 is a value
+  EXPECT_EQ(jobs[1].line, 3);
+  EXPECT_EQ(jobs[2].tres_gpus, 3);  // typed only: summed; gpumem is no GPU count
+  EXPECT_FALSE(jobs[2].consumed_energy_j.has_value());  // NO_VAL64
+  EXPECT_EQ(jobs[2].partition, "");
+  EXPECT_EQ(jobs[2].account, "");
+  const JobRecord& pending = jobs[3];
+  EXPECT_FALSE(pending.alloc_cpus.has_value());  // 0: absent
+  EXPECT_FALSE(pending.tres_cpus.has_value());
+  EXPECT_FALSE(pending.tres_gpus.has_value());
+  EXPECT_FALSE(pending.consumed_energy_j.has_value());  // empty: absent
+  EXPECT_FALSE(jobs[4].alloc_cpus.has_value());
+  EXPECT_FALSE(jobs[4].tres_cpus.has_value());
+  EXPECT_FALSE(jobs[4].consumed_energy_j.has_value());
+  EXPECT_FALSE(jobs[5].tres_cpus.has_value());  // cpu=0: absent
+  EXPECT_EQ(jobs[5].tres_gpus, 0);
+  EXPECT_EQ(jobs[5].consumed_energy_j, 1500.0);
+  EXPECT_FALSE(jobs[6].alloc_cpus.has_value());  // empty
+  EXPECT_EQ(jobs[6].line, 8);
+  EXPECT_EQ(Reasons(bad_rows, "sacct", "sacct/2021-07.txt"),
+            (Counts{{"bad_alloc_cpus", 2}, {"bad_alloc_tres", 2}, {"bad_consumed_energy", 2}}));
+
+  // Without the optional columns every field is empty.
+  const auto plain = ParseSacctFile(Write("plain.txt", "JobID|NodeList|Start|End|State\n"
+                                                      "9|n1|2021-07-01T10:00:00|2021-07-01T11:00:00|COMPLETED\n"),
+                                    {});
+  ASSERT_EQ(plain.records.size(), 1u);
+  EXPECT_EQ(plain.records[0].user, "");
+  EXPECT_FALSE(plain.records[0].alloc_cpus.has_value());
+  EXPECT_FALSE(plain.records[0].consumed_energy_j.has_value());
+  EXPECT_TRUE(plain.bad_rows.empty());
+}
+
+TEST(AllocTres, SlurmLayouts) {
+  std::optional<std::int64_t> cpus, gpus;
+  EXPECT_TRUE(ParseAllocTres("billing=36,cpu=36,mem=85G,node=1,gres/gpu=2", &cpus, &gpus));
+  EXPECT_EQ(cpus, 36);
+  EXPECT_EQ(gpus, 2);
+  EXPECT_TRUE(ParseAllocTres("cpu=8,gres/gpu:v100=2,node=1", &cpus, &gpus));
+  EXPECT_EQ(cpus, 8);
+  EXPECT_EQ(gpus, 2);
+  EXPECT_TRUE(ParseAllocTres("gres/gpu=4,gres/gpu:a100=4,cpu=64", &cpus, &gpus));  // untyped first
+  EXPECT_EQ(gpus, 4);
+  EXPECT_TRUE(ParseAllocTres("cpu=2,gres/gpuutil=80,gres/gpumem=16G", &cpus, &gpus));
+  EXPECT_EQ(cpus, 2);
+  EXPECT_FALSE(gpus.has_value());
+  EXPECT_TRUE(ParseAllocTres("", &cpus, &gpus));
+  EXPECT_FALSE(cpus.has_value());
+  EXPECT_FALSE(gpus.has_value());
+  EXPECT_TRUE(ParseAllocTres("billing=1,mem=1G", &cpus, &gpus));
+  EXPECT_FALSE(cpus.has_value());
+  for (const char* bad : {"cpu", "cpu=", "=3", "cpu=3,,node=1", "cpu=-1", "gres/gpu=two", "cpu=3.5"}) {
+    cpus = 1;
+    gpus = 1;
+    EXPECT_FALSE(ParseAllocTres(bad, &cpus, &gpus)) << bad;
+    EXPECT_FALSE(cpus.has_value()) << bad;
+    EXPECT_FALSE(gpus.has_value()) << bad;
+  }
+}
+
+TEST_F(TablesTest, SacctEpochAndOtherTimeFormats) {
+  // SLURM_TIME_FORMAT=%s: epoch seconds, UTC whatever the zone; and
+  // "%Y-%m-%d %H:%M:%S" local like the ISO default.
+  const std::string path = Write("times.txt",
+                                 "JobID|NodeList|Start|End|State\n"
+                                 "1|n1|1625133600|1625137200|COMPLETED\n"
+                                 "2|n1|2021-07-01 10:00:00|2021-07-01 11:00:00|COMPLETED\n"
+                                 "3|n1|1625133600|Unknown|RUNNING\n"
+                                 "4|n1|1625137200|1625133600|COMPLETED\n"
+                                 "5|n1|99999999999999999999|1625133600|COMPLETED\n");
+  const TimestampPolicy denver{TimeZone::Load("America/Denver"), false};
+  const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, denver);
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0].start, Utc(2021, 7, 1, 10, 0, 0));
+  EXPECT_EQ(*jobs[0].end, Utc(2021, 7, 1, 11, 0, 0));
+  EXPECT_EQ(jobs[1].start, Utc(2021, 7, 1, 16, 0, 0));  // MDT
+  EXPECT_EQ(*jobs[1].end, Utc(2021, 7, 1, 17, 0, 0));
+  EXPECT_EQ(jobs[2].start, Utc(2021, 7, 1, 10, 0, 0));
+  EXPECT_FALSE(jobs[2].end.has_value());
+  EXPECT_EQ(Reasons(bad_rows, "sacct", path), (Counts{{"bad_time", 1}, {"negative_window", 1}}));
 }
 
 const char kRunsHeader[] =
@@ -203,7 +340,7 @@ TEST_F(TablesTest, RunsGoodAndBadRows) {
       "r9,e3,300+0,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,a001,16,2,rectangle,"
       "wine,nan,32,sgd,TRUE,{}\n";
   const std::string path = Write("runs.csv", text);
-  const auto [runs, bad_rows] = ParseRunsFile(path);
+  const auto [runs, bad_rows, warnings] = ParseRunsFile(path);
   ASSERT_EQ(runs.size(), 9u);
 
   const RunRecord& r1 = runs[0];
@@ -262,6 +399,33 @@ TEST_F(TablesTest, RunsMissingColumnAndEmptyFile) {
   EXPECT_EQ(unterminated.records[0].bad_reason, "field_count");
 }
 
+TEST_F(TablesTest, RunsRepeatedRunIdKeepsTheFirst) {
+  std::string text = kRunsHeader;
+  const auto row = [](const std::string& id, const std::string& host) {
+    std::string line = id;
+    line += ",e1,1,2021-01-01 00:00:00,2021-01-01 01:00:00,";
+    line += host;
+    line += ",1,1,rectangle,d,0.1,1,adam,0,{}\n";
+    return line;
+  };
+  text += row("r1", "n1") + row("r2", "n1") + row("r1", "n2") + row("r1", "n3");
+  for (const char* id : {"x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11"}) {
+    text += row(id, "n1");
+    text += row(id, "n2");
+  }
+  const std::string path = Write("runs.csv", text);
+  const auto [runs, bad_rows, warnings] = ParseRunsFile(path);
+  ASSERT_EQ(runs.size(), 14u);
+  EXPECT_EQ(runs[0].run_id, "r1");
+  EXPECT_EQ(runs[0].host_name, "n1");  // the first kept
+  EXPECT_EQ(runs[1].run_id, "r2");
+  EXPECT_EQ(runs[2].run_id, "x0");
+  EXPECT_EQ(Reasons(bad_rows, "runs", path), (Counts{{"duplicate_run_id", 14}}));
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(path + ": 14 rows repeat a run_id"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find(": r1, x0, x1, x2, x3, x4, x5, x6, x7, x8 and 3 more"), std::string::npos) << warnings[0];
+}
+
 TEST_F(TablesTest, NodesWithHostlistsAndSignatures) {
   const std::string path = Write(
       "nodes.csv",
@@ -281,7 +445,7 @@ TEST_F(TablesTest, NodesWithHostlistsAndSignatures) {
     }
     return "";
   };
-  const auto [nodes, bad_rows] = ParseNodesFile(path, matcher);
+  const auto [nodes, bad_rows, warnings] = ParseNodesFile(path, matcher);
   ASSERT_EQ(nodes.size(), 4u);
   EXPECT_EQ(nodes[0].name, "r1i0n1");
   EXPECT_EQ(nodes[0].node_type, "cpu1");
@@ -317,7 +481,7 @@ TEST_F(TablesTest, Datasets) {
       "weird,10,10,2,clustering,x\n"
       "broken,ten,10,2,classification,x\n"
       "nocls,10,10,,classification,x\n");
-  const auto [datasets, bad_rows] = ParseDatasetsFile(path);
+  const auto [datasets, bad_rows, warnings] = ParseDatasetsFile(path);
   ASSERT_EQ(datasets.size(), 4u);
   EXPECT_EQ(datasets[0].name, "505_tecator");
   EXPECT_EQ(datasets[0].n_observations, 240);
@@ -340,7 +504,7 @@ TEST_F(TablesTest, Losses) {
                                  "e1,3,nan\n"
                                  "e2,1,1e-3\n"
                                  "e2,1\n");
-  const auto [losses, bad_rows] = ParseLossesFile(path);
+  const auto [losses, bad_rows, warnings] = ParseLossesFile(path);
   ASSERT_EQ(losses.size(), 3u);
   EXPECT_EQ(losses[0].experiment_id, "e1");
   EXPECT_EQ(losses[1].epoch, 2);
@@ -348,6 +512,42 @@ TEST_F(TablesTest, Losses) {
   EXPECT_EQ(losses[2].test_loss, 1e-3);
   EXPECT_EQ(Reasons(bad_rows, "losses", path),
             (Counts{{"bad_number", 2}, {"field_count", 1}}));
+}
+
+TEST_F(TablesTest, CarbonIntensityInTimeOrder) {
+  const std::string path = Write("carbon_intensity.csv",
+                                 "region,g_per_kwh,timestamp\n"
+                                 "x,420.5,2021-07-01 01:00:00\n"
+                                 "x,400,2021-07-01T00:00:00Z\n"
+                                 "x,380,2021-07-01 03:00:00-02:00\n"
+                                 "x,390,2021-07-01 01:00:00+00:00\n"
+                                 "x,abc,2021-07-01 02:00:00\n"
+                                 "x,-5,2021-07-01 02:00:00\n"
+                                 "x,nan,2021-07-01 02:00:00\n"
+                                 "x,300,yesterday\n"
+                                 "x,300\n");
+  const auto [values, bad_rows, warnings] = ParseCarbonIntensityFile(path);
+  ASSERT_EQ(values.size(), 4u);
+  EXPECT_EQ(values[0].time, Utc(2021, 7, 1, 0, 0, 0));
+  EXPECT_EQ(values[0].g_per_kwh, 400);
+  EXPECT_EQ(values[1].time, Utc(2021, 7, 1, 1, 0, 0));
+  EXPECT_EQ(values[1].g_per_kwh, 420.5);  // equal times keep file order
+  EXPECT_EQ(values[2].time, Utc(2021, 7, 1, 1, 0, 0));
+  EXPECT_EQ(values[2].g_per_kwh, 390);
+  EXPECT_EQ(values[3].time, Utc(2021, 7, 1, 5, 0, 0));  // the offset applied
+  EXPECT_EQ(values[3].g_per_kwh, 380);
+  EXPECT_EQ(Reasons(bad_rows, "carbon_intensity", path),
+            (Counts{{"bad_number", 3}, {"bad_time", 1}, {"field_count", 1}}));
+  EXPECT_TRUE(warnings.empty());
+
+  try {
+    ParseCarbonIntensityFile(Write("c.csv", "time,g_per_kwh\n2021-07-01 00:00:00,1\n"));
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing required column 'timestamp'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("c.csv"), std::string::npos);
+  }
+  EXPECT_TRUE(ParseCarbonIntensityFile(Write("e.csv", "")).records.empty());
 }
 
 }  // namespace

@@ -26,14 +26,52 @@ const char* StatusName(RunStatus status) {
   return "?";
 }
 
+namespace {
+
+// Expands each job's hostlist once, on first use.
+class JobHosts {
+ public:
+  explicit JobHosts(const std::vector<JobRecord>& jobs) : jobs_(jobs) {}
+  bool Holds(std::size_t job, const std::string& host) {
+    auto it = hosts_.find(job);
+    if (it == hosts_.end()) {
+      std::unordered_set<std::string> hosts;
+      try {
+        for (auto& h : ExpandHostlist(jobs_[job].node_list)) hosts.insert(std::move(h));
+      } catch (const Error&) {
+        // A malformed hostlist was counted at ingest; no host matches it.
+      }
+      it = hosts_.emplace(job, std::move(hosts)).first;
+    }
+    return it->second.count(host) > 0;
+  }
+
+ private:
+  const std::vector<JobRecord>& jobs_;
+  std::unordered_map<std::size_t, std::unordered_set<std::string>> hosts_;
+};
+
+// How a run fits one attempt of its job: host, window, then whether the
+// attempt is still running.
+RunStatus FitAttempt(const RunRecord& r, const JobRecord& job, bool host_in_job, const JoinOptions& options) {
+  if (!host_in_job) return RunStatus::kHostNotInJob;
+  const bool starts_inside = job.has_start && r.start >= job.start - options.tolerance_ms;
+  const bool ends_inside = !job.end.has_value() || r.update <= *job.end + options.tolerance_ms;
+  if (!starts_inside || !ends_inside) return RunStatus::kOutsideJobWindow;
+  if (!job.end.has_value()) return RunStatus::kJobRunning;
+  return RunStatus::kOk;
+}
+
+}  // namespace
+
 std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
                                 const std::vector<NodeRecord>& nodes, const JoinOptions& options) {
   std::unordered_map<std::string, std::size_t> node_index;
   for (std::size_t i = 0; i < nodes.size(); ++i) node_index.emplace(nodes[i].name, i);
-  std::unordered_map<std::string, std::size_t> job_index;
-  for (std::size_t i = 0; i < jobs.size(); ++i) job_index[jobs[i].job_id] = i;
-  // Hostlists are expanded once per job, on first use.
-  std::unordered_map<std::size_t, std::unordered_set<std::string>> job_hosts;
+  // A JobID's attempts (requeued, cron), in sacct order.
+  std::unordered_map<std::string, std::vector<std::size_t>> attempts;
+  for (std::size_t i = 0; i < jobs.size(); ++i) attempts[jobs[i].job_id].push_back(i);
+  JobHosts job_hosts(jobs);
 
   std::vector<JoinedRun> out(runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -54,37 +92,23 @@ std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::v
     }
     j.node = static_cast<std::int64_t>(n->second);
     j.node_type = nodes[n->second].node_type;
-    const auto job_it = job_index.find(r.slurm_job_id);
-    if (job_it == job_index.end()) {
+    const auto job_it = attempts.find(r.slurm_job_id);
+    if (job_it == attempts.end()) {
       j.status = RunStatus::kNoJob;
       continue;
     }
-    const JobRecord& job = jobs[job_it->second];
-    auto hosts_it = job_hosts.find(job_it->second);
-    if (hosts_it == job_hosts.end()) {
-      std::unordered_set<std::string> hosts;
-      try {
-        for (auto& h : ExpandHostlist(job.node_list)) hosts.insert(std::move(h));
-      } catch (const Error&) {
-        // A malformed hostlist was counted at ingest; no host matches it.
+    // The attempt whose window holds the run: of all attempts the one that
+    // gets furthest in the order of statuses (ok last), the first on ties.
+    bool first = true;
+    for (const std::size_t k : job_it->second) {
+      const RunStatus fit = FitAttempt(r, jobs[k], job_hosts.Holds(k, r.host_name), options);
+      if (first || fit > j.status) {
+        j.status = fit;
+        j.job = static_cast<std::int64_t>(k);
       }
-      hosts_it = job_hosts.emplace(job_it->second, std::move(hosts)).first;
+      first = false;
+      if (fit == RunStatus::kOk) break;
     }
-    if (!hosts_it->second.count(r.host_name)) {
-      j.status = RunStatus::kHostNotInJob;
-      continue;
-    }
-    const bool starts_inside = job.has_start && r.start >= job.start - options.tolerance_ms;
-    const bool ends_inside = !job.end.has_value() || r.update <= *job.end + options.tolerance_ms;
-    if (!starts_inside || !ends_inside) {
-      j.status = RunStatus::kOutsideJobWindow;
-      continue;
-    }
-    if (!job.end.has_value()) {
-      j.status = RunStatus::kJobRunning;
-      continue;
-    }
-    j.status = RunStatus::kOk;
   }
   return out;
 }

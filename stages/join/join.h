@@ -37,10 +37,16 @@ struct JoinedRun {
   RunStatus status = RunStatus::kOk;  // kOk: passed the join, integrate it
   std::int64_t node = -1;             // index into the node inventory
   std::string node_type;              // empty if unknown
+  // Index into `jobs` of the attempt the run was matched with (for
+  // host_not_in_job and outside_job_window: the attempt that came closest),
+  // -1 before no_job.
+  std::int64_t job = -1;
 };
 
 // `nodes` is the inventory; a node without a configured type counts as
-// unknown (its energy cannot be standardized).
+// unknown (its energy cannot be standardized). A JobID may have several
+// attempts (requeued, cron runs: spec section 1): a run joins the attempt
+// whose window holds it.
 std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
                                 const std::vector<NodeRecord>& nodes, const JoinOptions& options);
 

@@ -17,6 +17,17 @@ RunRecord MakeRun(const std::string& job, const std::string& host, TimeMs start,
   return r;
 }
 
+JobRecord MakeJob(const std::string& id, const std::string& nodes, TimeMs start, std::optional<TimeMs> end,
+                  const std::string& state) {
+  JobRecord j;
+  j.job_id = id;
+  j.node_list = nodes;
+  j.start = start;
+  j.end = end;
+  j.state = state;
+  return j;
+}
+
 TEST(Join, StatusesInTheSpecsOrder) {
   std::vector<NodeRecord> nodes(3);
   nodes[0].name = "r1i0n1";
@@ -25,9 +36,9 @@ TEST(Join, StatusesInTheSpecsOrder) {
   nodes[1].node_type = "cpu1";
   nodes[2].name = "odd";  // no configured type
   std::vector<JobRecord> jobs(3);
-  jobs[0] = {"100", "r1i0n[1-2]", 1000 * S, 5000 * S, "COMPLETED", true};
-  jobs[1] = {"200_3", "r1i0n1", 1000 * S, std::nullopt, "RUNNING", true};
-  jobs[2] = {"300", "r1i0n2", 1000 * S, 2000 * S, "COMPLETED", true};
+  jobs[0] = MakeJob("100", "r1i0n[1-2]", 1000 * S, 5000 * S, "COMPLETED");
+  jobs[1] = MakeJob("200_3", "r1i0n1", 1000 * S, std::nullopt, "RUNNING");
+  jobs[2] = MakeJob("300", "r1i0n2", 1000 * S, 2000 * S, "COMPLETED");
 
   std::vector<RunRecord> runs;
   runs.push_back(MakeRun("100", "r1i0n1", 1100 * S, 1200 * S));          // ok
@@ -55,6 +66,57 @@ TEST(Join, StatusesInTheSpecsOrder) {
   }
   EXPECT_EQ(joined[0].node, 0);
   EXPECT_EQ(joined[0].node_type, "cpu1");
+  EXPECT_EQ(joined[0].job, 0);
+  EXPECT_EQ(joined[5].job, -1);  // no_job
+  EXPECT_EQ(joined[10].job, 1);
+}
+
+// A requeued job's attempts (and a cron job's runs) share one JobID: each
+// run joins the attempt whose window holds it, whatever the attempts' order.
+TEST(Join, RunJoinsTheAttemptWhoseWindowHoldsIt) {
+  std::vector<NodeRecord> nodes(2);
+  nodes[0].name = "n1";
+  nodes[0].node_type = "cpu1";
+  nodes[1].name = "n2";
+  nodes[1].node_type = "cpu1";
+  std::vector<JobRecord> jobs;
+  jobs.push_back(MakeJob("7", "n1", 1000 * S, 2000 * S, "REQUEUED"));  // first attempt, on n1
+  jobs.push_back(MakeJob("8", "n1", 1000 * S, 9000 * S, "COMPLETED"));
+  jobs.push_back(MakeJob("7", "n2", 3000 * S, 4000 * S, "COMPLETED"));   // second attempt, on n2
+  jobs.push_back(MakeJob("7", "n1", 5000 * S, std::nullopt, "RUNNING"));  // third, still running
+  std::vector<RunRecord> runs;
+  runs.push_back(MakeRun("7", "n1", 1100 * S, 1900 * S));  // ok in attempt 0
+  runs.push_back(MakeRun("7", "n2", 3100 * S, 3900 * S));  // ok in attempt 2
+  runs.push_back(MakeRun("7", "n1", 5100 * S, 5200 * S));  // job_running, attempt 3
+  runs.push_back(MakeRun("7", "n2", 1100 * S, 1900 * S));  // n2 only in attempt 2, outside its window
+  runs.push_back(MakeRun("7", "n1", 2500 * S, 2600 * S));  // between the attempts on n1
+  nodes.resize(3);
+  nodes[2].name = "n3";
+  nodes[2].node_type = "cpu1";
+  runs.push_back(MakeRun("7", "n3", 1100 * S, 1900 * S));  // in no attempt's hosts
+  const auto joined = JoinRuns(runs, jobs, nodes, {});
+  ASSERT_EQ(joined.size(), runs.size());
+  EXPECT_EQ(joined[0].status, RunStatus::kOk);
+  EXPECT_EQ(joined[0].job, 0);
+  EXPECT_EQ(joined[1].status, RunStatus::kOk);
+  EXPECT_EQ(joined[1].job, 2);
+  EXPECT_EQ(joined[2].status, RunStatus::kJobRunning);
+  EXPECT_EQ(joined[2].job, 3);
+  EXPECT_EQ(joined[3].status, RunStatus::kOutsideJobWindow);
+  EXPECT_EQ(joined[3].job, 2);
+  EXPECT_EQ(joined[4].status, RunStatus::kOutsideJobWindow);
+  EXPECT_EQ(joined[4].job, 0);  // the first of equally close attempts
+  EXPECT_EQ(joined[5].status, RunStatus::kHostNotInJob);
+  EXPECT_EQ(joined[5].job, 0);
+
+  // The same attempts in reverse order: the same attempts are joined.
+  std::vector<JobRecord> reversed(jobs.rbegin(), jobs.rend());
+  const auto again = JoinRuns(runs, reversed, nodes, {});
+  EXPECT_EQ(again[0].status, RunStatus::kOk);
+  EXPECT_EQ(again[0].job, 3);  // jobs[0] is reversed[3]
+  EXPECT_EQ(again[1].job, 1);
+  EXPECT_EQ(again[2].status, RunStatus::kJobRunning);
+  EXPECT_EQ(again[2].job, 0);
 }
 
 }  // namespace

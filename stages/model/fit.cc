@@ -1,5 +1,7 @@
 #include "stages/model/fit.h"
 
+#include "core/quantile.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -68,14 +70,8 @@ std::unique_ptr<ceres::LossFunction> MakeLoss(const FitOptions& options) {
   return nullptr;
 }
 
-// Quantile of sorted values, numpy's default (linear, Hyndman-Fan type 7).
-double SortedQuantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return kNaN;
-  const double h = q * static_cast<double>(sorted.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
+// Quantiles are numpy's default (type 7), as everywhere: core/quantile.h.
+double SortedQuantile(const std::vector<double>& sorted, double q) { return QuantileSorted(sorted, q); }
 
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());

@@ -1,5 +1,7 @@
 #include "stages/report/stats.h"
 
+#include "core/quantile.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -8,13 +10,7 @@
 
 namespace wattrun::report {
 
-double SortedQuantile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return std::nan("");
-  const double h = (static_cast<double>(sorted.size()) - 1) * q;
-  const auto lo = static_cast<std::size_t>(std::floor(h));
-  if (lo + 1 >= sorted.size()) return sorted.back();
-  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[lo + 1] - sorted[lo]);
-}
+double SortedQuantile(const std::vector<double>& sorted, double q) { return QuantileSorted(sorted, q); }
 
 Quartiles Summarize(std::vector<double> values) {
   values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),

@@ -1,0 +1,104 @@
+#include "stages/pass/pass_partial.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace wattrun::pass {
+namespace {
+
+ValueCounts Values(std::initializer_list<double> v) {
+  ValueCounts c;
+  for (double x : v) c.Add(x);
+  return c;
+}
+
+// Two ranks' partials: rank A streamed node 0 whole and the first half of
+// node 1; rank B the second half of node 1. Run 7 has a part in each.
+PassPartial RankA() {
+  PassPartial p;
+  p.AddRunPart(7, 2, {100.0, 3, false});
+  p.AddRunPart(3, 0, {10.0, 1, true});
+  idle::NodeDistribution d;
+  d.node = "n0";
+  d.node_type = "cpu1";
+  d.count = 2;
+  d.quantiles = {1.0, 2.0};
+  p.AddWholeNode(d);
+  p.AddNodePart(1, Values({5, 6}));
+  p.AddTypeValues(0, Values({1, 2, 5, 6}));
+  p.AddReadings(4);
+  p.AddBytesRead(64);
+  p.NotePeakRss(1000);
+  return p;
+}
+
+PassPartial RankB() {
+  PassPartial p;
+  p.AddRunPart(7, 3, {0.25, 2, true});
+  p.AddNodePart(1, Values({6, 7}));
+  p.AddTypeValues(0, Values({6, 7}));
+  p.AddReadings(2);
+  p.AddBytesRead(32);
+  p.NotePeakRss(3000);
+  return p;
+}
+
+TEST(PassPartial, SumsARunsPartsInUnitOrder) {
+  PassPartial p = RankA();
+  p.Merge(RankB());
+  std::vector<integrate::RunIntegral> integrals;
+  std::vector<bool> integrated;
+  p.SumRuns(8, &integrals, &integrated);
+  EXPECT_DOUBLE_EQ(integrals[7].energy_j, 100.25);  // 100 + 0.25
+  EXPECT_EQ(integrals[7].samples, 5);
+  EXPECT_TRUE(integrals[7].has_zero);
+  EXPECT_TRUE(integrated[3] && integrated[7]);
+  EXPECT_FALSE(integrated[0]);
+  EXPECT_EQ(p.readings(), 6);
+  EXPECT_EQ(p.bytes_read(), 96);
+  EXPECT_EQ(p.peak_rss(), 3000);
+  // The split node's counts merge exactly: 5, 6, 6, 7.
+  EXPECT_EQ(p.node_parts().at(1).total(), 4);
+  EXPECT_EQ(p.node_parts().at(1).CountEqual(6), 2);
+  EXPECT_EQ(p.type_values()[0].total(), 6);
+}
+
+TEST(PassPartial, MergeOrderDoesNotChangeTheResult) {
+  PassPartial ab = RankA();
+  ab.Merge(RankB());
+  PassPartial ba = RankB();
+  ba.Merge(RankA());
+  std::vector<integrate::RunIntegral> x, y;
+  std::vector<bool> xi, yi;
+  ab.SumRuns(8, &x, &xi);
+  ba.SumRuns(8, &y, &yi);
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(x[i].energy_j, y[i].energy_j);  // bit for bit: parts are summed in (run, unit) order
+    EXPECT_EQ(x[i].samples, y[i].samples);
+    EXPECT_EQ(xi[i], yi[i]);
+  }
+  EXPECT_EQ(ab.node_parts().at(1).Sorted(), ba.node_parts().at(1).Sorted());
+  EXPECT_EQ(ab.type_values()[0].Sorted(), ba.type_values()[0].Sorted());
+}
+
+TEST(PassPartial, PackAndUnpackRoundTrip) {
+  const PassPartial a = RankA();
+  const std::vector<char> bytes = a.Pack();
+  const PassPartial b = PassPartial::Unpack(bytes.data(), bytes.size());
+  EXPECT_EQ(b.Pack(), bytes);
+  ASSERT_EQ(b.whole_nodes().size(), 1u);
+  EXPECT_EQ(b.whole_nodes()[0].node, "n0");
+  EXPECT_EQ(b.whole_nodes()[0].quantiles, (std::vector<double>{1.0, 2.0}));
+  EXPECT_EQ(b.node_parts().at(1).Sorted(), a.node_parts().at(1).Sorted());
+}
+
+TEST(PassPartial, ATruncatedBufferIsAnErrorNotACrash) {
+  const std::vector<char> bytes = RankA().Pack();
+  for (std::size_t cut : {std::size_t{0}, std::size_t{5}, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_THROW(PassPartial::Unpack(bytes.data(), cut), Error) << cut;
+  }
+}
+
+}  // namespace
+}  // namespace wattrun::pass
