@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "stages/results/results.h"
 
 namespace wattrun::pipeline {
@@ -21,8 +22,12 @@ struct RunOptions {
   std::size_t chunk_readings = 1 << 20;  // telemetry streamed per node in chunks of this size
   bool fit_model = true;
   bool write_report = true;
-  bool account_jobs = true;  // facility accounting (spec section 4) in the same pass
+  bool account_jobs = true;
+  std::string command_line;  // recorded in results.h5 (provenance)  // facility accounting (spec section 4) in the same pass
   bool verbose = true;
+  bool quiet = false;                                // no warnings summary (--quiet)
+  std::int64_t memory_budget_bytes = 2048ll << 20;   // the ingest's (--memory-budget-mb)
+  Progress* progress = nullptr;                      // ingest and telemetry pass lines; null: none
 };
 
 struct StageTiming {

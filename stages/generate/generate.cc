@@ -161,11 +161,18 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
     }
     const double t1 = MPI_Wtime();
     const std::vector<std::vector<std::size_t>> assignment = AssignFiles(plan, comm.size());
-    for (const std::size_t i : assignment[static_cast<std::size_t>(comm.rank())]) {
+    const auto& mine = assignment[static_cast<std::size_t>(comm.rank())];
+    if (options.progress) {
+      options.progress->Begin("generate: telemetry", static_cast<std::int64_t>(mine.size()),
+                              static_cast<std::int64_t>(plan.files.size()), "files");
+    }
+    for (const std::size_t i : mine) {
       file_stats[i] = WriteTelemetryFile(plan, plan.files[i], dir, &histograms);
       local_rows += file_stats[i].rows;
       local_bytes += file_stats[i].bytes_on_disk;
+      AddProgress(options.progress, 1);
     }
+    if (options.progress) options.progress->End();
     telemetry_seconds = MPI_Wtime() - t1;
   });
 

@@ -1191,7 +1191,20 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     // exchange and write buffers ~30 MB); beyond that they are spilled to a
     // file beside the store.
     const std::int64_t fixed_bytes = std::min<std::int64_t>(384ll << 20, options.memory_budget_bytes / 4);
-    const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+    std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+    // Below two chunks a node every chunk would be spilled as soon as it is
+    // started (tiny writes, > 100x slower): raise the pool and say so.
+    const auto min_pool_bytes = static_cast<std::int64_t>(2 * node_names.size() * sizeof(ReadingChunk));
+    if (pool_bytes < min_pool_bytes) {
+      if (comm.is_root()) {
+        summary.warnings.push_back("memory budget " + std::to_string(options.memory_budget_bytes >> 20) +
+                                   " MB leaves " + std::to_string(pool_bytes >> 20) + " MB for readings, below the " +
+                                   std::to_string((min_pool_bytes + (1 << 20) - 1) >> 20) + " MB that " +
+                                   std::to_string(node_names.size()) +
+                                   " nodes need (two 8 KiB chunks each): raised to that");
+      }
+      pool_bytes = min_pool_bytes;
+    }
     // 16 bytes a reading of ~30 bytes of CSV, and as much again spilled for the sorted output.
     const std::int64_t estimated_bytes_per_rank = estimated_bytes * 16 / 30 / comm.size();
     RunCollectively(comm, [&] {
@@ -1215,11 +1228,19 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     RunCollectively(comm, [&] {
       MaybeInjectFault("ingest", comm.rank());
       std::uint32_t item_index = 0;
-      for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) {
+      const auto& mine = items[static_cast<std::size_t>(comm.rank())];
+      std::int64_t my_bytes = 0;
+      for (const WorkItem& item : mine) my_bytes += item.end - item.begin;
+      if (options.progress) {
+        options.progress->Begin("ingest: parse", my_bytes, summary.telemetry_bytes, "bytes", ProgressUnit::kBytes);
+      }
+      for (const WorkItem& item : mine) {
         ctx.item = item_index++;
         ParseWorkItem(ctx, item);
+        AddProgress(options.progress, item.end - item.begin);
       }
       streams.Close();
+      if (options.progress) options.progress->End();
     });
     summary.rows_read = comm.AllSum(ctx.rows);
     summary.bad_rows = comm.AllSum(ctx.bad);
@@ -1268,7 +1289,12 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       std::vector<TimeMs> old_t;
       std::vector<double> old_w;
       const auto r = static_cast<std::size_t>(comm.rank());
+      if (options.progress) {
+        options.progress->Begin("ingest: sort and deduplicate", first_node[r + 1] - first_node[r],
+                                static_cast<std::int64_t>(node_names.size()), "nodes");
+      }
       for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
+        AddProgress(options.progress, 1);
         if (streams.refs(node).empty()) continue;
         node_rows.Load(&streams.refs(node), &pool, count_in_ingest);
         const HugeVector<TimeMs>& t = node_rows.time();
@@ -1283,6 +1309,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
         node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
       }
       streams.Close();
+      if (options.progress) options.progress->End();
     });
     spilled_bytes = pool.spilled_bytes();
     summary.duplicates = comm.AllSum(duplicates);
@@ -1334,6 +1361,11 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
       std::exception_ptr failure;
       std::size_t next = 0;
       std::int64_t written = 0;
+      if (options.progress) {
+        std::int64_t my_rows = 0;
+        for (const auto& [node, n] : node_counts) my_rows += n;
+        options.progress->Begin("ingest: write batch", my_rows * 16, total_rows * 16, "bytes", ProgressUnit::kBytes);
+      }
       for (std::int64_t round = 0; round < rounds; ++round) {
         std::size_t n = 0;
         try {
@@ -1350,7 +1382,9 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
         non_collective += h5::WriteSlice(time.get(), my_offset + written, rows, t_buf.data(), true) != 0;
         non_collective += h5::WriteSlice(watts.get(), my_offset + written, rows, w_buf.data(), true) != 0;
         written += rows;
+        AddProgress(options.progress, rows * 16);
       }
+      if (options.progress) options.progress->End();
       if (failure) std::rethrow_exception(failure);
       time.Close();
       watts.Close();

@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "core/records.h"
 
 namespace wattrun::ingest {
@@ -28,6 +29,7 @@ struct IngestOptions {
   bool verbose = true;                    // rank 0 prints the summary
   double wait_seconds = 0;                // for another writer's lock; 0: fail at once
   bool allow_other_input = false;         // ingest another facility into this store
+  Progress* progress = nullptr;           // parse, sort and write phases; null: no progress lines
 };
 
 struct IngestSummary {
