@@ -344,7 +344,7 @@ void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
       double v = 0;
       const std::string source = r.Key(kv.first, path + "." + key);
       if (r.Get(m, path + "." + key, source, &v)) {
-        if (v < 0) r.Problem(path + "." + key + "." + source, "must be >= 0");
+        if (v < 0) r.Problem(path + "." + std::string(key) + "." + source, "must be >= 0");
         target[source] = v;
       }
     }

@@ -10,7 +10,7 @@ namespace wattrun {
 namespace {
 
 // Slurm's own limit on one range (MAX_RANGE in hostlist.c).
-constexpr std::uint64_t kMaxRangeHosts = 64 * 1024;
+constexpr std::uint64_t kMaxRangeHosts = std::uint64_t{64} * 1024;
 // Guards against expressions that expand to an absurd number of names.
 constexpr std::uint64_t kMaxExpandedHosts = std::uint64_t{1} << 22;
 

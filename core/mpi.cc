@@ -89,6 +89,14 @@ std::int64_t Comm::AllSum(std::int64_t value) const {
   return out;
 }
 
+std::vector<std::int64_t> Comm::AllSumEach(const std::vector<std::int64_t>& values) const {
+  std::vector<std::int64_t> out(values.size(), 0);
+  // NOLINTNEXTLINE(mpi-type-mismatch): int64_t is long here; the check does not see through the typedef.
+  CheckMpi(MPI_Allreduce(values.data(), out.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm_),
+           "MPI_Allreduce");
+  return out;
+}
+
 std::int64_t Comm::AllMax(std::int64_t value) const {
   std::int64_t out = 0;
   CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, comm_), "MPI_Allreduce");

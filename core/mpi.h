@@ -65,6 +65,8 @@ class Comm {
   std::vector<std::string> GatherStringsToRoot(const std::string& local) const;
 
   std::int64_t AllSum(std::int64_t value) const;
+  // Element-wise sums of every rank's vector (all the same length), on every rank.
+  std::vector<std::int64_t> AllSumEach(const std::vector<std::int64_t>& values) const;
   std::int64_t AllMax(std::int64_t value) const;
   double AllMaxDouble(double value) const;
   // True on every rank if `flag` is true on any rank.

@@ -171,7 +171,7 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out) {
   const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month),
                                           static_cast<unsigned>(day));
   result.wall_ms = days * kMsPerDay +
-                   (static_cast<std::int64_t>(hour) * 3600 + minute * 60 + second) * 1000 +
+                   (static_cast<std::int64_t>(hour) * 3600 + std::int64_t{minute} * 60 + second) * 1000 +
                    millis;
   *out = result;
   return true;

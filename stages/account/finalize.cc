@@ -152,7 +152,7 @@ std::vector<results::LedgerRow> BuildLedger(const AccountSetup& setup, const Acc
   auto key = [](const NodePart& p) { return std::make_tuple(p.node, p.month, p.unit); };
   std::sort(parts.begin(), parts.end(), [&](const NodePart& a, const NodePart& b) { return key(a) < key(b); });
   const int first = setup.months.IndexOf(o.store_first), last = setup.months.IndexOf(o.store_last);
-  const std::size_t month_count = static_cast<std::size_t>(last - first + 1);
+  const auto month_count = static_cast<std::size_t>(last) - static_cast<std::size_t>(first) + 1;
   // Per node and month of the store's span.
   std::vector<results::LedgerRow> per(setup.nodes.size() * month_count);
   std::vector<bool> has_parts(setup.nodes.size(), false);

@@ -978,6 +978,7 @@ std::uint64_t HeadHash(const fs::path& p) {
 
 std::uint64_t InventoryHash(const std::vector<NodeRecord>& nodes) {
   std::vector<std::string> names;
+  names.reserve(nodes.size());
   for (const auto& n : nodes) names.push_back(n.name);
   std::sort(names.begin(), names.end());
   std::uint64_t h = Fnv1a("");
@@ -1218,7 +1219,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     std::vector<std::string> warnings;
     ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}};
     // Small enough pieces that every rank gets a fair share, large enough to stream.
-    const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (8 * comm.size()), 4ll << 20,
+    const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (std::int64_t{8} * comm.size()), 4ll << 20,
                                                         options.split_bytes);
     // Small tables parse ~12x slower a byte than telemetry (rows of many
     // strings, merged by key): their weight on rank 0 in telemetry bytes.
@@ -1269,10 +1270,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
     {
       std::vector<std::int64_t> readings(node_names.size(), 0);
       for (std::uint32_t n = 0; n < node_names.size(); ++n) readings[n] = streams.readings(n);
-      std::vector<std::int64_t> all(node_names.size(), 0);
-      CheckMpi(MPI_Allreduce(readings.data(), all.data(), static_cast<int>(all.size()), MPI_INT64_T, MPI_SUM, comm.get()),
-               "MPI_Allreduce");
-      first_node = OwnerRanges(all, comm.size());
+      first_node = OwnerRanges(comm.AllSumEach(readings), comm.size());
     }
     if (comm.size() > 1) RunCollectively(comm, [&] { ExchangeChunks(&streams, first_node, comm); });
     std::vector<NodeCount> node_counts;  // node id, readings stored

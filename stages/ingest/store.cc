@@ -38,6 +38,7 @@ std::vector<Field> Column(const std::vector<Record>& rows, Field Record::*member
 
 std::vector<std::uint8_t> BoolColumn(const std::vector<RunRecord>& rows) {
   std::vector<std::uint8_t> out;
+  out.reserve(rows.size());
   for (const auto& r : rows) out.push_back(r.is_gpu ? 1 : 0);
   return out;
 }

@@ -94,6 +94,7 @@ std::vector<std::size_t> RequireColumns(const CsvHeader& header,
                                         const std::vector<std::string_view>& names,
                                         const std::string& file) {
   std::vector<std::size_t> columns;
+  columns.reserve(names.size());
   for (const auto name : names) columns.push_back(static_cast<std::size_t>(header.Require(name, file)));
   return columns;
 }
