@@ -290,6 +290,209 @@ std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file)
   return DirtPlanner(plan, file).Events();
 }
 
+// Streams one telemetry file: every tick of the month, time-major, with the
+// dirt spliced in after its row, then (dirty) the next month's first ticks.
+// Counts each first-occurrence reading into the node histograms.
+class TelemetryFileWriter {
+ public:
+  TelemetryFileWriter(const Plan& plan,
+                      const TelemetryFilePlan& file,
+                      const std::string& output_dir,
+                      NodeHistograms* histograms)
+      : plan_(plan),
+        file_(file),
+        events_(PlanDirt(plan, file)),
+        out_(output_dir + "/" + file.rel_path, file.gzip),
+        n_(file.n_nodes),
+        node_first_(file.node_first_columns),
+        series_(static_cast<std::size_t>(n_)),
+        names_(static_cast<std::size_t>(n_)),
+        cursors_(static_cast<std::size_t>(n_)),
+        hist_(histograms->counts.data() + static_cast<std::size_t>(file.first_node) * kHistogramBins),
+        min_w_(histograms->min_w.data() + file.first_node),
+        max_w_(histograms->max_w.data() + file.first_node),
+        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix),
+        side_fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix) {
+    for (int k = 0; k < n_; ++k) {
+      const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node + k)];
+      series_[static_cast<std::size_t>(k)] = &node.series;
+      names_[static_cast<std::size_t>(k)] = node.name;
+    }
+  }
+
+  TelemetryFileStats Write() {
+    out_.Write(node_first_ ? "node,timestamp,watts\n" : "timestamp,node,watts\n");
+    const MonthSpan& month = plan_.months[static_cast<std::size_t>(file_.month)];
+    for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
+      const std::string_view ts = fmt_.Format(tick);
+      if (next_event_ >= events_.size() || events_[next_event_].tick != tick) {
+        WriteCleanTick(tick, ts);
+      } else {
+        WriteDirtyTick(tick, ts);
+      }
+    }
+    if (plan_.options.dirty && static_cast<std::size_t>(file_.month) + 1 < plan_.months.size()) {
+      WriteNextMonthOverlap();
+    }
+    stats_.clean_rows = clean_;
+    stats_.rows = rows_ + clean_;
+    stats_.bytes_uncompressed = out_.uncompressed_bytes();
+    stats_.bytes_on_disk = out_.Close();
+    return std::move(stats_);
+  }
+
+ private:
+  int ReadingOf(int slot, std::int64_t tick) {
+    return Reading(*series_[static_cast<std::size_t>(slot)], tick, &cursors_[static_cast<std::size_t>(slot)]);
+  }
+  // A reading off the sequential cursors (a tick out of the time order).
+  int ReadingAside(int slot, std::int64_t tick) const {
+    SeriesCursor cursor;
+    return Reading(*series_[static_cast<std::size_t>(slot)], tick, &cursor);
+  }
+
+  void Count(int slot, int v) {
+    hist_[static_cast<std::size_t>(slot) * kHistogramBins +
+          static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
+    min_w_[slot] = std::min(min_w_[slot], v);
+    max_w_[slot] = std::max(max_w_[slot], v);
+  }
+
+  void PutOneRow(std::string_view ts, int slot, int watts) {
+    char* const begin = out_.Reserve(kMaxRowBytes);
+    out_.Commit(static_cast<std::size_t>(
+        PutRow(begin, ts, names_[static_cast<std::size_t>(slot)], watts, node_first_) - begin));
+  }
+
+  // A truth/telemetry_dirt.csv line: index,file,line,kind,node,timestamp,detail.
+  void Log(std::int64_t line, Dirt kind, std::string_view node, std::string_view ts, const std::string& detail) {
+    stats_.dirt_log += std::to_string(file_.index) + "," + file_.rel_path + "," + std::to_string(line) + "," +
+                       ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," +
+                       CsvField(detail) + "\n";
+  }
+
+  // A tick without dirt: all rows through one reservation.
+  void WriteCleanTick(std::int64_t tick, std::string_view ts) {
+    char* const begin = out_.Reserve(static_cast<std::size_t>(n_) * kMaxRowBytes);
+    char* q = begin;
+    for (int k = 0; k < n_; ++k) {
+      const int v = ReadingOf(k, tick);
+      if (v < 0) continue;
+      Count(k, v);
+      q = PutRow(q, ts, names_[static_cast<std::size_t>(k)], v, node_first_);
+      ++clean_;
+    }
+    out_.Commit(static_cast<std::size_t>(q - begin));
+  }
+
+  // A tick with dirt: row by row.
+  void WriteDirtyTick(std::int64_t tick, std::string_view ts) {
+    for (int k = 0; k < n_; ++k) {
+      const int v = ReadingOf(k, tick);
+      while (next_event_ < events_.size() && events_[next_event_].tick == tick && events_[next_event_].slot < k) {
+        ++next_event_;
+      }
+      const bool replaced = WriteReplacements(tick, k, ts);
+      if (v >= 0) {
+        Count(k, v);
+        ++clean_;
+        if (!replaced) PutOneRow(ts, k, v);
+      }
+      WriteDirtAfterRow(tick, k);
+    }
+  }
+
+  // Out-of-order rows written in place of (tick, slot)'s row; true if any.
+  bool WriteReplacements(std::int64_t tick, int slot, std::string_view ts) {
+    bool replaced = false;
+    for (std::size_t i = next_event_; i < events_.size() && events_[i].tick == tick && events_[i].slot == slot;
+         ++i) {
+      if (!events_[i].replaces_row) continue;
+      const std::string ts_other(side_fmt_.Format(events_[i].target_tick));
+      PutOneRow(ts_other, slot, events_[i].value);
+      if (events_[i].target_tick > tick) {
+        ++stats_.dirt[static_cast<int>(Dirt::kOutOfOrder)];
+        Log(2 + rows_ + clean_,
+            Dirt::kOutOfOrder,
+            names_[static_cast<std::size_t>(slot)],
+            ts_other,
+            "written before " + std::string(ts));
+      }
+      replaced = true;
+    }
+    return replaced;
+  }
+
+  // Duplicates, conflicts and malformed lines after (tick, slot)'s row.
+  void WriteDirtAfterRow(std::int64_t tick, int slot) {
+    for (; next_event_ < events_.size() && events_[next_event_].tick == tick && events_[next_event_].slot == slot;
+         ++next_event_) {
+      const DirtEvent& ev = events_[next_event_];
+      if (ev.replaces_row) continue;
+      ++stats_.dirt[static_cast<int>(ev.kind)];
+      ++rows_;
+      const std::string_view node = names_[static_cast<std::size_t>(slot)];
+      if (ev.kind == Dirt::kDuplicate || ev.kind == Dirt::kConflict) {
+        const std::string ts_other(side_fmt_.Format(ev.target_tick));
+        PutOneRow(ts_other, slot, ev.value);
+        const int truth = ReadingAside(slot, ev.target_tick);
+        Log(1 + rows_ + clean_,
+            ev.kind,
+            node,
+            ts_other,
+            "watts " + std::to_string(ev.value) + ", first (true) " + std::to_string(truth));
+      } else {
+        out_.Write(ev.text);
+        out_.Write("\n");
+        Log(1 + rows_ + clean_, ev.kind, node, "", ev.text);
+      }
+    }
+  }
+
+  // The next month's first ticks, as an overlapping export repeats them.
+  void WriteNextMonthOverlap() {
+    const std::int64_t first_line = 2 + rows_ + clean_;
+    const MonthSpan& next = plan_.months[static_cast<std::size_t>(file_.month) + 1];
+    for (std::int64_t tick = next.first_tick; tick < next.first_tick + kOverlapTicks && tick <= next.last_tick;
+         ++tick) {
+      const std::string ts(side_fmt_.Format(tick));
+      for (int k = 0; k < n_; ++k) {
+        const int v = ReadingAside(k, tick);
+        if (v < 0) continue;
+        PutOneRow(ts, k, v);
+        ++stats_.dirt[static_cast<int>(Dirt::kDuplicate)];
+        ++stats_.overlap_duplicates;
+        ++rows_;
+      }
+    }
+    Log(first_line,
+        Dirt::kDuplicate,
+        "",
+        "",
+        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows_ + clean_) +
+            ": the next month's first " + std::to_string(kOverlapTicks) + " ticks repeated");
+  }
+
+  const Plan& plan_;
+  const TelemetryFilePlan& file_;
+  TelemetryFileStats stats_;
+  const std::vector<DirtEvent> events_;
+  OutputFile out_;
+  const int n_;
+  const bool node_first_;
+  std::vector<const NodeSeries*> series_;
+  std::vector<std::string_view> names_;
+  std::vector<SeriesCursor> cursors_;
+  std::uint32_t* const hist_;
+  std::int32_t* const min_w_;
+  std::int32_t* const max_w_;
+  TickFormatter fmt_;
+  TickFormatter side_fmt_;
+  std::size_t next_event_ = 0;
+  std::int64_t rows_ = 0;   // dirt lines so far
+  std::int64_t clean_ = 0;  // series readings so far
+};
+
 }  // namespace
 
 const char* ToString(Dirt dirt) {
@@ -357,156 +560,7 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan,
                                       const TelemetryFilePlan& file,
                                       const std::string& output_dir,
                                       NodeHistograms* histograms) {
-  TelemetryFileStats stats;
-  const MonthSpan& month = plan.months[static_cast<std::size_t>(file.month)];
-  const std::vector<DirtEvent> events = PlanDirt(plan, file);
-  OutputFile out(output_dir + "/" + file.rel_path, file.gzip);
-  out.Write(file.node_first_columns ? "node,timestamp,watts\n" : "timestamp,node,watts\n");
-
-  const int n = file.n_nodes;
-  std::vector<const NodeSeries*> series(static_cast<std::size_t>(n));
-  std::vector<std::string_view> names(static_cast<std::size_t>(n));
-  for (int k = 0; k < n; ++k) {
-    const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node + k)];
-    series[static_cast<std::size_t>(k)] = &node.series;
-    names[static_cast<std::size_t>(k)] = node.name;
-  }
-  std::vector<SeriesCursor> cursors(static_cast<std::size_t>(n));
-  std::uint32_t* hist =
-      histograms->counts.data() + static_cast<std::size_t>(file.first_node) * kHistogramBins;
-  std::int32_t* min_w = histograms->min_w.data() + file.first_node;
-  std::int32_t* max_w = histograms->max_w.data() + file.first_node;
-  auto count = [&](int slot, int v) {
-    hist[static_cast<std::size_t>(slot) * kHistogramBins +
-         static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
-    min_w[slot] = std::min(min_w[slot], v);
-    max_w[slot] = std::max(max_w[slot], v);
-  };
-  TickFormatter fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
-  TickFormatter side_fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
-  const bool node_first = file.node_first_columns;
-  std::size_t next_event = 0;
-  std::int64_t rows = 0;
-  std::int64_t clean = 0;
-  // truth/telemetry_dirt.csv lines: index,file,line,kind,node,timestamp,detail.
-  auto log = [&](std::int64_t line,
-                 Dirt kind,
-                 std::string_view node,
-                 std::string_view ts,
-                 const std::string& detail) {
-    stats.dirt_log += std::to_string(file.index) + "," + file.rel_path + "," + std::to_string(line) + "," +
-                      ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," +
-                      CsvField(detail) + "\n";
-  };
-
-  for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
-    const std::string_view ts = fmt.Format(tick);
-    if (next_event >= events.size() || events[next_event].tick != tick) {
-      char* const begin = out.Reserve(static_cast<std::size_t>(n) * kMaxRowBytes);
-      char* q = begin;
-      for (int k = 0; k < n; ++k) {
-        const int v =
-            Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
-        if (v < 0) continue;
-        count(k, v);
-        q = PutRow(q, ts, names[static_cast<std::size_t>(k)], v, node_first);
-        ++clean;
-      }
-      out.Commit(static_cast<std::size_t>(q - begin));
-      continue;
-    }
-    // A tick with dirt: row by row.
-    for (int k = 0; k < n; ++k) {
-      const int v =
-          Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
-      std::size_t e = next_event;
-      while (e < events.size() && events[e].tick == tick && events[e].slot < k) ++e;
-      next_event = e;
-      bool replaced = false;
-      for (std::size_t i = e; i < events.size() && events[i].tick == tick && events[i].slot == k; ++i) {
-        if (!events[i].replaces_row) continue;
-        char* const begin = out.Reserve(kMaxRowBytes);
-        const std::string ts_other(side_fmt.Format(events[i].target_tick));
-        out.Commit(static_cast<std::size_t>(
-            PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], events[i].value, node_first) -
-            begin));
-        if (events[i].target_tick > tick) {
-          ++stats.dirt[static_cast<int>(Dirt::kOutOfOrder)];
-          log(2 + rows + clean,
-              Dirt::kOutOfOrder,
-              names[static_cast<std::size_t>(k)],
-              ts_other,
-              "written before " + std::string(ts));
-        }
-        replaced = true;
-      }
-      if (v >= 0) {
-        count(k, v);
-        ++clean;
-        if (!replaced) {
-          char* const begin = out.Reserve(kMaxRowBytes);
-          out.Commit(static_cast<std::size_t>(
-              PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
-        }
-      }
-      for (; next_event < events.size() && events[next_event].tick == tick && events[next_event].slot == k;
-           ++next_event) {
-        const DirtEvent& ev = events[next_event];
-        if (ev.replaces_row) continue;
-        ++stats.dirt[static_cast<int>(ev.kind)];
-        ++rows;
-        if (ev.kind == Dirt::kDuplicate || ev.kind == Dirt::kConflict) {
-          const std::string ts_other(side_fmt.Format(ev.target_tick));
-          char* const begin = out.Reserve(kMaxRowBytes);
-          out.Commit(static_cast<std::size_t>(
-              PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], ev.value, node_first) - begin));
-          SeriesCursor cursor;
-          const int truth = Reading(*series[static_cast<std::size_t>(k)], ev.target_tick, &cursor);
-          log(1 + rows + clean,
-              ev.kind,
-              names[static_cast<std::size_t>(k)],
-              ts_other,
-              "watts " + std::to_string(ev.value) + ", first (true) " + std::to_string(truth));
-        } else {
-          out.Write(ev.text);
-          out.Write("\n");
-          log(1 + rows + clean, ev.kind, names[static_cast<std::size_t>(k)], "", ev.text);
-        }
-      }
-    }
-  }
-  // The next month's first ticks, as an overlapping export repeats them.
-  if (plan.options.dirty && static_cast<std::size_t>(file.month) + 1 < plan.months.size()) {
-    const std::int64_t first_line = 2 + rows + clean;
-    const MonthSpan& next = plan.months[static_cast<std::size_t>(file.month) + 1];
-    for (std::int64_t tick = next.first_tick;
-         tick < next.first_tick + kOverlapTicks && tick <= next.last_tick;
-         ++tick) {
-      const std::string ts(side_fmt.Format(tick));
-      for (int k = 0; k < n; ++k) {
-        SeriesCursor cursor;
-        const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursor);
-        if (v < 0) continue;
-        char* const begin = out.Reserve(kMaxRowBytes);
-        out.Commit(static_cast<std::size_t>(
-            PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
-        ++stats.dirt[static_cast<int>(Dirt::kDuplicate)];
-        ++stats.overlap_duplicates;
-        ++rows;
-      }
-    }
-    log(first_line,
-        Dirt::kDuplicate,
-        "",
-        "",
-        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows + clean) +
-            ": the next month's first " + std::to_string(kOverlapTicks) + " ticks repeated");
-  }
-  stats.clean_rows = clean;
-  stats.rows = rows + clean;
-  stats.bytes_uncompressed = out.uncompressed_bytes();
-  stats.bytes_on_disk = out.Close();
-  return stats;
+  return TelemetryFileWriter(plan, file, output_dir, histograms).Write();
 }
 
 }  // namespace wattrun::generate
