@@ -97,6 +97,12 @@ class PlanBuilder {
   bool PlaceFirstFit(PlanJob* job, TimeMs lo, TimeMs hi, Rng* rng);
   void DropJobRuns(PlanJob* job, const char* why);
   void PlaceButterJobs();
+  void FillOtherJobMeta(PlanJob* job, Rng* rng);
+  bool TryPlaceOtherJob(PlanJob* job, int width, TimeMs lo, TimeMs hi, bool running, Rng* rng);
+  void PlaceOtherLoad(std::size_t c, Rng* rng);
+  void PlaceOtherRunningJob(std::size_t c, Rng* rng);
+  void PlaceHeterogeneousJob(std::size_t c, Rng* rng);
+  void AddOtherUnstartedJobs(Rng* rng);
   void PlaceOtherJobs();
   void PlaceBackgroundJobs();
   void AssignJobIds();

@@ -218,7 +218,8 @@ void PlanBuilder::PlaceButterJobs() {
   }
 }
 
-void PlanBuilder::PlaceOtherJobs() {
+// Job name, user, account, load and final state of another user's job.
+void PlanBuilder::FillOtherJobMeta(PlanJob* job, Rng* rng) {
   static const char* kNames[] = {"vasp_relax",
                                  "wrf_run",
                                  "python",
@@ -229,136 +230,160 @@ void PlanBuilder::PlaceOtherJobs() {
                                  "nwchem",
                                  "openfoam",
                                  "train.sh"};
-  Rng rng(seed(), Stream::kOtherJobs, 0);
+  job->name = kNames[rng->Int(0, 9)];
+  job->user = FacilityUser(rng->Int(1, 400));
+  job->account = FacilityAccount(job->user, rng->Int(1, 60));
+  job->load_w = rng->Uniform(20.0, 250.0);
+  const double p = rng->Uniform();
+  job->state = p < 0.72   ? "COMPLETED"
+               : p < 0.82 ? "FAILED"
+               : p < 0.90 ? "CANCELLED by " + std::to_string(rng->Int(10000, 99999))
+               : p < 0.96 ? "TIMEOUT"
+               : p < 0.98 ? "OUT_OF_MEMORY"
+                          : "NODE_FAIL";
+}
+
+// Tries 20 random (start in [lo, hi], `width` consecutive nodes of the
+// job's class) places; occupies the nodes of the first free one.
+bool PlanBuilder::TryPlaceOtherJob(PlanJob* job, int width, TimeMs lo, TimeMs hi, bool running, Rng* rng) {
+  const auto& nodes = plan_.classes[static_cast<std::size_t>(job->hw_class)].nodes;
+  if (static_cast<int>(nodes.size()) < width || hi < lo) return false;
+  const TimeMs d = job->duration_s * kMsPerSecond;
+  for (int t = 0; t < 20; ++t) {
+    const TimeMs start = lo + rng->Int(0, (hi - lo) / kMsPerSecond) * kMsPerSecond;
+    const std::int64_t first = rng->Int(0, static_cast<std::int64_t>(nodes.size()) - width);
+    bool ok = SchedulerTimeOk(start) && (running || SchedulerTimeOk(start + d));
+    for (int k = 0; ok && k < width; ++k) ok = Free(nodes[static_cast<std::size_t>(first + k)], start, start + d);
+    if (!ok) continue;
+    job->nodes.clear();
+    for (int k = 0; k < width; ++k) {
+      job->nodes.push_back(nodes[static_cast<std::size_t>(first + k)]);
+      Occupy(job->nodes.back(), start, start + d);
+    }
+    job->start_ms = start;
+    job->end_ms = start + d;
+    return true;
+  }
+  return false;
+}
+
+// Other users' finished jobs on class c up to its utilization target.
+void PlanBuilder::PlaceOtherLoad(std::size_t c, Rng* rng) {
+  const PlanClass& cls = plan_.classes[c];
   const TimeMs span = plan_.window_end - plan_.window_start;
-  auto fill_meta = [&](PlanJob* job) {
-    job->name = kNames[rng.Int(0, 9)];
-    job->user = FacilityUser(rng.Int(1, 400));
-    job->account = FacilityAccount(job->user, rng.Int(1, 60));
-    job->load_w = rng.Uniform(20.0, 250.0);
-    const double p = rng.Uniform();
-    job->state = p < 0.72   ? "COMPLETED"
-                 : p < 0.82 ? "FAILED"
-                 : p < 0.90 ? "CANCELLED by " + std::to_string(rng.Int(10000, 99999))
-                 : p < 0.96 ? "TIMEOUT"
-                 : p < 0.98 ? "OUT_OF_MEMORY"
-                            : "NODE_FAIL";
-  };
-  auto try_place = [&](PlanJob* job, int width, TimeMs lo, TimeMs hi, bool running) {
-    const auto& nodes = plan_.classes[static_cast<std::size_t>(job->hw_class)].nodes;
-    if (static_cast<int>(nodes.size()) < width || hi < lo) return false;
-    const TimeMs d = job->duration_s * kMsPerSecond;
-    for (int t = 0; t < 20; ++t) {
-      const TimeMs start = lo + rng.Int(0, (hi - lo) / kMsPerSecond) * kMsPerSecond;
-      const std::int64_t first = rng.Int(0, static_cast<std::int64_t>(nodes.size()) - width);
-      bool ok = SchedulerTimeOk(start) && (running || SchedulerTimeOk(start + d));
-      for (int k = 0; ok && k < width; ++k)
-        ok = Free(nodes[static_cast<std::size_t>(first + k)], start, start + d);
-      if (!ok) continue;
-      job->nodes.clear();
-      for (int k = 0; k < width; ++k) {
-        job->nodes.push_back(nodes[static_cast<std::size_t>(first + k)]);
-        Occupy(job->nodes.back(), start, start + d);
-      }
-      job->start_ms = start;
-      job->end_ms = start + d;
-      return true;
+  const double target = (cls.is_gpu ? kOtherUtilizationGpu : kOtherUtilizationCpu) *
+                        static_cast<double>(cls.nodes.size()) * static_cast<double>(span / kMsPerSecond);
+  double used = 0.0;
+  int failures = 0;
+  while (used < target && failures < 400) {
+    PlanJob job;
+    job.hw_class = static_cast<int>(c);
+    const int max_width = std::min<int>(16, static_cast<int>(cls.nodes.size()));
+    const int width = rng->Bernoulli(0.65) || max_width < 2 ? 1 : static_cast<int>(rng->Int(2, max_width));
+    job.duration_s = std::llround(rng->LogUniform(300.0, 86400.0));
+    const TimeMs hi = plan_.snapshot_ms - 10 * 60 * kMsPerSecond - job.duration_s * kMsPerSecond;
+    if (!TryPlaceOtherJob(&job, width, plan_.window_start, hi, false, rng)) {
+      ++failures;
+      continue;
     }
-    return false;
-  };
-  for (std::size_t c = 0; c < plan_.classes.size(); ++c) {
-    const PlanClass& cls = plan_.classes[c];
-    if (cls.nodes.empty()) continue;
-    const double target = (cls.is_gpu ? kOtherUtilizationGpu : kOtherUtilizationCpu) *
-                          static_cast<double>(cls.nodes.size()) * static_cast<double>(span / kMsPerSecond);
-    double used = 0.0;
-    int failures = 0;
-    while (used < target && failures < 400) {
-      PlanJob job;
-      job.hw_class = static_cast<int>(c);
-      const int max_width = std::min<int>(16, static_cast<int>(cls.nodes.size()));
-      const int width = rng.Bernoulli(0.65) || max_width < 2 ? 1 : static_cast<int>(rng.Int(2, max_width));
-      job.duration_s = std::llround(rng.LogUniform(300.0, 86400.0));
-      const TimeMs hi = plan_.snapshot_ms - 10 * 60 * kMsPerSecond - job.duration_s * kMsPerSecond;
-      if (!try_place(&job, width, plan_.window_start, hi, false)) {
-        ++failures;
-        continue;
-      }
-      failures = 0;
-      fill_meta(&job);
-      used += static_cast<double>(width) * static_cast<double>(job.duration_s);
-      plan_.jobs.push_back(std::move(job));
-    }
-    // Still running at the export, one per class (a multi-node one on CPUs).
-    PlanJob running;
-    running.hw_class = static_cast<int>(c);
-    running.duration_s = rng.Int(2 * 3600, 3 * 86400);
-    const int width = cls.is_gpu ? 1 : std::min<int>(4, static_cast<int>(cls.nodes.size()));
-    const TimeMs d = running.duration_s * kMsPerSecond;
-    if (try_place(&running,
-                  width,
-                  std::max(plan_.window_start, plan_.snapshot_ms - d + kMsPerHour),
-                  plan_.snapshot_ms - kMsPerHour,
-                  true)) {
-      fill_meta(&running);
-      running.running = true;
-      running.state = "RUNNING";
-      plan_.jobs.push_back(std::move(running));
-    }
-    // A heterogeneous job: two components on different nodes, same times.
-    if (cls.nodes.size() >= 4) {
-      for (int tries = 0; tries < 10; ++tries) {
-        PlanJob a;
-        a.hw_class = static_cast<int>(c);
-        a.duration_s = rng.Int(1800, 20000);
-        const TimeMs hi = plan_.snapshot_ms - kMsPerHour - a.duration_s * kMsPerSecond;
-        if (!try_place(&a, 1, plan_.window_start, hi, false)) continue;
-        PlanJob b = a;
-        bool placed = false;
-        for (const int n : cls.nodes) {
-          if (n != a.nodes.front() && Free(n, a.start_ms, a.end_ms)) {
-            b.nodes = {n};
-            Occupy(n, a.start_ms, a.end_ms);
-            placed = true;
-            break;
-          }
-        }
-        if (!placed) continue;
-        fill_meta(&a);
-        b.name = a.name;
-        b.user = a.user;
-        b.account = a.account;
-        b.state = a.state;
-        b.load_w = a.load_w * 0.8;
-        const int ia = static_cast<int>(plan_.jobs.size());
-        a.het_group = ia + 1;
-        a.het_offset = 0;
-        b.het_group = ia;
-        b.het_offset = 1;
-        plan_.jobs.push_back(std::move(a));
-        plan_.jobs.push_back(std::move(b));
+    failures = 0;
+    FillOtherJobMeta(&job, rng);
+    used += static_cast<double>(width) * static_cast<double>(job.duration_s);
+    plan_.jobs.push_back(std::move(job));
+  }
+}
+
+// Still running at the export, one per class (a multi-node one on CPUs).
+void PlanBuilder::PlaceOtherRunningJob(std::size_t c, Rng* rng) {
+  const PlanClass& cls = plan_.classes[c];
+  PlanJob running;
+  running.hw_class = static_cast<int>(c);
+  running.duration_s = rng->Int(2 * 3600, 3 * 86400);
+  const int width = cls.is_gpu ? 1 : std::min<int>(4, static_cast<int>(cls.nodes.size()));
+  const TimeMs d = running.duration_s * kMsPerSecond;
+  if (TryPlaceOtherJob(&running,
+                       width,
+                       std::max(plan_.window_start, plan_.snapshot_ms - d + kMsPerHour),
+                       plan_.snapshot_ms - kMsPerHour,
+                       true,
+                       rng)) {
+    FillOtherJobMeta(&running, rng);
+    running.running = true;
+    running.state = "RUNNING";
+    plan_.jobs.push_back(std::move(running));
+  }
+}
+
+// A heterogeneous job: two components on different nodes, same times.
+void PlanBuilder::PlaceHeterogeneousJob(std::size_t c, Rng* rng) {
+  const PlanClass& cls = plan_.classes[c];
+  for (int tries = 0; tries < 10; ++tries) {
+    PlanJob a;
+    a.hw_class = static_cast<int>(c);
+    a.duration_s = rng->Int(1800, 20000);
+    const TimeMs hi = plan_.snapshot_ms - kMsPerHour - a.duration_s * kMsPerSecond;
+    if (!TryPlaceOtherJob(&a, 1, plan_.window_start, hi, false, rng)) continue;
+    PlanJob b = a;
+    bool placed = false;
+    for (const int n : cls.nodes) {
+      if (n != a.nodes.front() && Free(n, a.start_ms, a.end_ms)) {
+        b.nodes = {n};
+        Occupy(n, a.start_ms, a.end_ms);
+        placed = true;
         break;
       }
     }
+    if (!placed) continue;
+    FillOtherJobMeta(&a, rng);
+    b.name = a.name;
+    b.user = a.user;
+    b.account = a.account;
+    b.state = a.state;
+    b.load_w = a.load_w * 0.8;
+    const int ia = static_cast<int>(plan_.jobs.size());
+    a.het_group = ia + 1;
+    a.het_offset = 0;
+    b.het_group = ia;
+    b.het_offset = 1;
+    plan_.jobs.push_back(std::move(a));
+    plan_.jobs.push_back(std::move(b));
+    return;
   }
-  // Pending at the export, and cancelled before they started: no nodes.
+}
+
+// Pending at the export, and cancelled before they started: no nodes.
+void PlanBuilder::AddOtherUnstartedJobs(Rng* rng) {
+  const TimeMs span = plan_.window_end - plan_.window_start;
   for (int k = 0; k < 5; ++k) {
     PlanJob job;
-    job.hw_class = static_cast<int>(rng.Int(0, static_cast<std::int64_t>(plan_.classes.size()) - 1));
+    job.hw_class = static_cast<int>(rng->Int(0, static_cast<std::int64_t>(plan_.classes.size()) - 1));
     job.started = false;
-    fill_meta(&job);
+    FillOtherJobMeta(&job, rng);
     if (k < 3) {
       job.pending = true;
       job.state = "PENDING";
-      job.submit_ms = plan_.snapshot_ms - rng.Int(600, 2 * 86400) * kMsPerSecond;
+      job.submit_ms = plan_.snapshot_ms - rng->Int(600, 2 * 86400) * kMsPerSecond;
     } else {
-      job.state = "CANCELLED by " + std::to_string(rng.Int(10000, 99999));
-      job.submit_ms = plan_.window_start + rng.Int(0, span / kMsPerSecond - 3 * 86400) * kMsPerSecond;
-      job.end_ms = job.submit_ms + rng.Int(60, 86400) * kMsPerSecond;
+      job.state = "CANCELLED by " + std::to_string(rng->Int(10000, 99999));
+      job.submit_ms = plan_.window_start + rng->Int(0, span / kMsPerSecond - 3 * 86400) * kMsPerSecond;
+      job.end_ms = job.submit_ms + rng->Int(60, 86400) * kMsPerSecond;
       if (!SchedulerTimeOk(job.end_ms) || !SchedulerTimeOk(job.submit_ms)) continue;
     }
     plan_.jobs.push_back(std::move(job));
   }
+}
+
+// Other users' jobs: a class's load, one running at the export and a
+// heterogeneous pair per class, then a few never started.
+void PlanBuilder::PlaceOtherJobs() {
+  Rng rng(seed(), Stream::kOtherJobs, 0);
+  for (std::size_t c = 0; c < plan_.classes.size(); ++c) {
+    if (plan_.classes[c].nodes.empty()) continue;
+    PlaceOtherLoad(c, &rng);
+    PlaceOtherRunningJob(c, &rng);
+    if (plan_.classes[c].nodes.size() >= 4) PlaceHeterogeneousJob(c, &rng);
+  }
+  AddOtherUnstartedJobs(&rng);
 }
 
 // Shared-node jobs, jobs that never started, a job on a node missing
