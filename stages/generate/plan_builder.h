@@ -12,6 +12,7 @@
 
 #include "stages/generate/plan.h"
 #include "stages/generate/rng.h"
+#include "stages/topology/topology.h"
 
 namespace wattrun::generate::plan_internal {
 
@@ -78,6 +79,13 @@ class PlanBuilder {
 
   // plan_runs.cc: the BUTTER-E sweep, its runs, long runs and run-time
   // outliers.
+  std::vector<SweepGroup> EmptySweepGroups(const std::vector<std::int64_t>& sizes) const;
+  void AddSweepPoints(const std::vector<std::int64_t>& sizes, std::vector<SweepGroup>* groups);
+  void AddToGroups(const topology::Network& network,
+                   const DatasetInfo& ds,
+                   SweepPoint p,
+                   std::vector<SweepGroup>* groups);
+  std::vector<std::size_t> ChooseGroups(const std::vector<SweepGroup>& groups, std::int64_t n_runs);
   void BuildRuns();
   void AddRun(const SweepGroup& g, const SweepPoint& p);
   double GroupZ(const std::vector<double>& xs, std::size_t j, double delta) const;

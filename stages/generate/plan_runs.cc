@@ -48,13 +48,8 @@ std::string Uuid(Rng* rng) {
 
 }  // namespace
 
-void PlanBuilder::BuildRuns() {
-  plan_.datasets = SelectDatasets(plan_.config.generator.datasets);
-  const auto& all = ButterDatasets();
-  const auto& shapes = SweepShapes();
-  const auto& depths = SweepDepths();
-  const std::vector<std::int64_t> sizes = SweepSizes();
-  const std::int64_t epochs = plan_.config.pipeline.epochs;
+// One empty group per (active class, data set, size).
+std::vector<SweepGroup> PlanBuilder::EmptySweepGroups(const std::vector<std::int64_t>& sizes) const {
   std::vector<SweepGroup> groups;
   for (std::size_t c = 0; c < plan_.classes.size(); ++c) {
     if (!ClassActive(plan_.classes[c])) continue;
@@ -68,7 +63,16 @@ void PlanBuilder::BuildRuns() {
       }
     }
   }
-  // Networks are the same on every class: build each once.
+  return groups;
+}
+
+// The sweep's networks; each is built once (networks are the same on every
+// class) and added, with its class's model energy, to the groups of its data
+// set and size unless it would run too long.
+void PlanBuilder::AddSweepPoints(const std::vector<std::int64_t>& sizes, std::vector<SweepGroup>* groups) {
+  const auto& all = ButterDatasets();
+  const auto& shapes = SweepShapes();
+  const auto& depths = SweepDepths();
   for (std::size_t d = 0; d < plan_.datasets.size(); ++d) {
     const DatasetInfo& ds = plan_.datasets[d];
     const std::int64_t global_d =
@@ -97,33 +101,38 @@ void PlanBuilder::BuildRuns() {
                static_cast<std::int64_t>(sh)) *
                   static_cast<std::int64_t>(depths.size()) +
               static_cast<std::int64_t>(de);
-          for (auto& g : groups) {
-            if (g.dataset != static_cast<int>(d) || g.size != sizes[si]) continue;
-            const PlanClass& c = plan_.classes[static_cast<std::size_t>(g.hw_class)];
-            const topology::RunFeatures f =
-                topology::ComputeFeatures(network, ds.n_observations, kBatchSize, epochs, c.memory);
-            p.model_energy_j = model::PredictEnergy(f, c.parameters);
-            ++plan_.sweep_points;
-            const double idle_ref = IdleW(c.reference_type);
-            if (p.model_energy_j / (idle_ref + DynamicW(c, p.size, 1.0)) > kMaxExpectedRunTimeS) {
-              ++plan_.sweep_points_skipped;
-              continue;
-            }
-            g.points.push_back(p);
-          }
+          AddToGroups(network, ds, p, groups);
         }
       }
     }
   }
-  groups.erase(
-      std::remove_if(groups.begin(), groups.end(), [](const SweepGroup& g) { return g.points.empty(); }),
-      groups.end());
-  if (groups.empty()) throw Error("generate: no runnable sweep point (no active hardware class?)");
+}
 
-  const std::int64_t n_runs = std::max<std::int64_t>(
-      1, std::llround(static_cast<double>(plan_.config.generator.runs_at_scale_1) * plan_.options.scale));
-  // At small scales the runs concentrate on fewer (class, data set, size)
-  // groups, so that groups stay large enough for filter_3 to act.
+void PlanBuilder::AddToGroups(const topology::Network& network,
+                              const DatasetInfo& ds,
+                              SweepPoint p,
+                              std::vector<SweepGroup>* groups) {
+  const std::int64_t epochs = plan_.config.pipeline.epochs;
+  for (auto& g : *groups) {
+    if (g.dataset != p.dataset || g.size != p.size) continue;
+    const PlanClass& c = plan_.classes[static_cast<std::size_t>(g.hw_class)];
+    const topology::RunFeatures f =
+        topology::ComputeFeatures(network, ds.n_observations, kBatchSize, epochs, c.memory);
+    p.model_energy_j = model::PredictEnergy(f, c.parameters);
+    ++plan_.sweep_points;
+    const double idle_ref = IdleW(c.reference_type);
+    if (p.model_energy_j / (idle_ref + DynamicW(c, p.size, 1.0)) > kMaxExpectedRunTimeS) {
+      ++plan_.sweep_points_skipped;
+      continue;
+    }
+    g.points.push_back(p);
+  }
+}
+
+// At small scales the runs concentrate on fewer (class, data set, size)
+// groups, so that groups stay large enough for filter_3 to act. Returns the
+// chosen groups' indices, sorted.
+std::vector<std::size_t> PlanBuilder::ChooseGroups(const std::vector<SweepGroup>& groups, std::int64_t n_runs) {
   std::set<int> active_classes;
   for (const auto& g : groups) active_classes.insert(g.hw_class);
   const std::size_t n_target = std::min<std::size_t>(
@@ -140,8 +149,7 @@ void PlanBuilder::BuildRuns() {
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const auto& g = groups[i];
       if (g.hw_class == c &&
-          plan_.datasets[static_cast<std::size_t>(g.dataset)].name ==
-              plan_.config.pipeline.overhead_dataset &&
+          plan_.datasets[static_cast<std::size_t>(g.dataset)].name == plan_.config.pipeline.overhead_dataset &&
           g.size <= plan_.config.pipeline.overhead_max_size &&
           (best < 0 || g.size > groups[static_cast<std::size_t>(best)].size)) {
         best = static_cast<std::ptrdiff_t>(i);
@@ -152,6 +160,7 @@ void PlanBuilder::BuildRuns() {
       taken[static_cast<std::size_t>(best)] = true;
     }
   }
+  // The rest: the classes in turn, each its groups in random order.
   std::vector<std::vector<std::size_t>> per_class;
   for (const int c : active_classes) {
     std::vector<std::size_t> list;
@@ -172,8 +181,26 @@ void PlanBuilder::BuildRuns() {
     if (!any) break;
   }
   std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+void PlanBuilder::BuildRuns() {
+  plan_.datasets = SelectDatasets(plan_.config.generator.datasets);
+  const std::vector<std::int64_t> sizes = SweepSizes();
+  std::vector<SweepGroup> groups = EmptySweepGroups(sizes);
+  AddSweepPoints(sizes, &groups);
+  groups.erase(
+      std::remove_if(groups.begin(), groups.end(), [](const SweepGroup& g) { return g.points.empty(); }),
+      groups.end());
+  if (groups.empty()) throw Error("generate: no runnable sweep point (no active hardware class?)");
+
+  const std::int64_t n_runs = std::max<std::int64_t>(
+      1, std::llround(static_cast<double>(plan_.config.generator.runs_at_scale_1) * plan_.options.scale));
+  const std::vector<std::size_t> chosen = ChooseGroups(groups, n_runs);
   plan_.groups_used = static_cast<std::int64_t>(chosen.size());
 
+  // The runs dealt evenly over the chosen groups, each group's points in
+  // random order (repeated when the group has fewer points than runs).
   const std::int64_t n_groups = static_cast<std::int64_t>(chosen.size());
   for (std::int64_t gi = 0; gi < n_groups; ++gi) {
     SweepGroup& g = groups[chosen[static_cast<std::size_t>(gi)]];
