@@ -122,6 +122,7 @@ class PlanBuilder {
   std::vector<std::size_t> Candidates(Rng* rng) const;
   void InjectJoinFaults();
   void AddOverride(int node, std::int64_t first, std::int64_t last, bool zero);
+  void InjectNoTelemetryJobs(std::int64_t n, TimeMs pad, Rng* rng);
   void InjectTelemetryFaults();
 
   // plan_dirt.cc: a dirty facility's series dirt away from the BUTTER jobs.

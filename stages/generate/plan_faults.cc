@@ -116,36 +116,38 @@ void PlanBuilder::AddOverride(int node, std::int64_t first, std::int64_t last, b
   v.insert(it, o);
 }
 
+// Jobs with no telemetry at all: every run in them is missing_all.
+void PlanBuilder::InjectNoTelemetryJobs(std::int64_t n, TimeMs pad, Rng* rng) {
+  const std::int64_t want = Target(kPaperNoTelemetry, n);
+  std::vector<std::size_t> jobs;
+  for (std::size_t j = 0; j < plan_.jobs.size(); ++j) {
+    const PlanJob& job = plan_.jobs[j];
+    if (!job.butter || !job.started || job.running || job.runs.empty()) continue;
+    if (NearTransition(job.start_ms - pad, job.end_ms + pad)) continue;
+    bool clean = true;
+    for (const int r : job.runs)
+      clean = clean && plan_.runs[static_cast<std::size_t>(r)].fault == RunFault::kNone;
+    if (clean) jobs.push_back(j);
+  }
+  rng->Shuffle(&jobs);
+  std::int64_t made = 0;
+  for (const std::size_t j : jobs) {
+    PlanJob& job = plan_.jobs[j];
+    const std::int64_t k = static_cast<std::int64_t>(job.runs.size());
+    if (made + k > want) continue;
+    AddOverride(job.nodes.front(), CeilTick(job.start_ms), Tick(job.end_ms), false);
+    for (const int r : job.runs) plan_.runs[static_cast<std::size_t>(r)].fault = RunFault::kNoTelemetry;
+    made += k;
+    if (made == want) break;
+  }
+  plan_.intended["no_telemetry"] = made;
+}
+
 void PlanBuilder::InjectTelemetryFaults() {
   Rng rng(seed(), Stream::kTelemetryFaults, 0);
   const std::int64_t n = WrittenRuns();
   const TimeMs pad = 10 * 60 * kMsPerSecond;
-  // Jobs with no telemetry at all: every run in them is missing_all.
-  {
-    const std::int64_t want = Target(kPaperNoTelemetry, n);
-    std::vector<std::size_t> jobs;
-    for (std::size_t j = 0; j < plan_.jobs.size(); ++j) {
-      const PlanJob& job = plan_.jobs[j];
-      if (!job.butter || !job.started || job.running || job.runs.empty()) continue;
-      if (NearTransition(job.start_ms - pad, job.end_ms + pad)) continue;
-      bool clean = true;
-      for (const int r : job.runs)
-        clean = clean && plan_.runs[static_cast<std::size_t>(r)].fault == RunFault::kNone;
-      if (clean) jobs.push_back(j);
-    }
-    rng.Shuffle(&jobs);
-    std::int64_t made = 0;
-    for (const std::size_t j : jobs) {
-      PlanJob& job = plan_.jobs[j];
-      const std::int64_t k = static_cast<std::int64_t>(job.runs.size());
-      if (made + k > want) continue;
-      AddOverride(job.nodes.front(), CeilTick(job.start_ms), Tick(job.end_ms), false);
-      for (const int r : job.runs) plan_.runs[static_cast<std::size_t>(r)].fault = RunFault::kNoTelemetry;
-      made += k;
-      if (made == want) break;
-    }
-    plan_.intended["no_telemetry"] = made;
-  }
+  InjectNoTelemetryJobs(n, pad, &rng);
   std::vector<std::size_t> pool;
   for (const std::size_t i : Candidates(&rng)) {
     const PlanRun& r = plan_.runs[i];
