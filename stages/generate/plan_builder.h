@@ -104,6 +104,7 @@ class PlanBuilder {
   bool PlaceSingle(PlanJob* job, TimeMs lo, TimeMs hi, Rng* rng, int tries, bool may_run_over);
   bool PlaceFirstFit(PlanJob* job, TimeMs lo, TimeMs hi, Rng* rng);
   void DropJobRuns(PlanJob* job, const char* why);
+  void SetRunWindows();
   void PlaceButterJobs();
   void FillOtherJobMeta(PlanJob* job, Rng* rng);
   bool TryPlaceOtherJob(PlanJob* job, int width, TimeMs lo, TimeMs hi, bool running, Rng* rng);

@@ -136,6 +136,33 @@ void PlanBuilder::DropJobRuns(PlanJob* job, const char* why) {
   job->started = false;
 }
 
+// Each placed run's job, node and window; the running job's runs cut at
+// the snapshot.
+void PlanBuilder::SetRunWindows() {
+  for (PlanJob& job : plan_.jobs) {
+    if (!job.started) continue;
+    std::vector<int> kept;
+    std::vector<std::int64_t> kept_offsets;
+    for (std::size_t k = 0; k < job.runs.size(); ++k) {
+      PlanRun& run = plan_.runs[static_cast<std::size_t>(job.runs[k])];
+      run.job = static_cast<int>(&job - plan_.jobs.data());
+      run.node = job.nodes.front();
+      run.start_ms = job.start_ms + job.run_offsets_s[k] * kMsPerSecond;
+      run.end_ms = run.start_ms + run.run_time_s * kMsPerSecond;
+      if (job.running && run.start_ms >= plan_.snapshot_ms - 60 * kMsPerSecond) {
+        run.dropped = true;
+        ++plan_.notes["runs_not_started_at_end"];
+        continue;
+      }
+      if (job.running) run.fault = RunFault::kJobRunning;
+      kept.push_back(job.runs[k]);
+      kept_offsets.push_back(job.run_offsets_s[k]);
+    }
+    job.runs = kept;
+    job.run_offsets_s = kept_offsets;
+}
+}
+
 void PlanBuilder::PlaceButterJobs() {
   occupancy_.assign(plan_.nodes.size(), {});
   butter_windows_.assign(plan_.nodes.size(), {});
@@ -193,29 +220,7 @@ void PlanBuilder::PlaceButterJobs() {
   }
   plan_.intended["long_run_bad_day"] = bad_day;
   plan_.intended["long_run"] = long_other;
-  // Run windows, and the running job's runs cut at the snapshot.
-  for (PlanJob& job : plan_.jobs) {
-    if (!job.started) continue;
-    std::vector<int> kept;
-    std::vector<std::int64_t> kept_offsets;
-    for (std::size_t k = 0; k < job.runs.size(); ++k) {
-      PlanRun& run = plan_.runs[static_cast<std::size_t>(job.runs[k])];
-      run.job = static_cast<int>(&job - plan_.jobs.data());
-      run.node = job.nodes.front();
-      run.start_ms = job.start_ms + job.run_offsets_s[k] * kMsPerSecond;
-      run.end_ms = run.start_ms + run.run_time_s * kMsPerSecond;
-      if (job.running && run.start_ms >= plan_.snapshot_ms - 60 * kMsPerSecond) {
-        run.dropped = true;
-        ++plan_.notes["runs_not_started_at_end"];
-        continue;
-      }
-      if (job.running) run.fault = RunFault::kJobRunning;
-      kept.push_back(job.runs[k]);
-      kept_offsets.push_back(job.run_offsets_s[k]);
-    }
-    job.runs = kept;
-    job.run_offsets_s = kept_offsets;
-  }
+  SetRunWindows();
 }
 
 // Job name, user, account, load and final state of another user's job.
