@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/time.h"
 
 namespace wattrun {
 namespace {
@@ -167,7 +168,13 @@ void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& 
                     SourceTimeConfig* out) {
   if (!r.IsMap(node, path, false)) return;
   r.CheckKeys(node, path, {"timezone", "ignore_z"});
-  r.Get(node, path, "timezone", &out->timezone);
+  if (r.Get(node, path, "timezone", &out->timezone)) {
+    try {
+      TimeZone::Load(out->timezone);  // found now, named by its key, not first met mid-ingest
+    } catch (const Error&) {
+      r.Problem(ConfigReader::Join(path, "timezone"), "unknown time zone '" + out->timezone + "'");
+    }
+  }
   r.Get(node, path, "ignore_z", &out->ignore_z);
 }
 

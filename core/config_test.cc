@@ -116,6 +116,14 @@ TEST(Config, FacilityConstraints) {
   EXPECT_TRUE(ErrorSays("facility: {name: [unclosed\n", "bad.yaml:"));
 }
 
+TEST(Config, UnknownTimeZoneNamesItsKey) {
+  const std::string yaml = MinimalWith("  name: x", "  name: x\n  telemetry: {timezone: America/Denverr}");
+  EXPECT_TRUE(ErrorSays(yaml, "bad.yaml: facility.telemetry.timezone: unknown time zone 'America/Denverr'"));
+  EXPECT_TRUE(ErrorSays(MinimalWith("  name: x", "  name: x\n  scheduler: {timezone: Mars/Olympus}"),
+                        "bad.yaml: facility.scheduler.timezone: unknown time zone 'Mars/Olympus'"));
+  EXPECT_NO_THROW(ParseConfig(MinimalWith("  name: x", "  name: x\n  scheduler: {timezone: America/Denver}"), "ok"));
+}
+
 TEST(Config, NonFiniteNumbersAreRejected) {
   // YAML reads .inf and .nan as numbers; a comparison such as "> 0" lets .inf
   // through and every comparison lets .nan through, so finiteness is its own check.

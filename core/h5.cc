@@ -140,7 +140,7 @@ bool VerifySeal(const std::string& path) {
   return true;
 }
 
-void File::WriteImage(const std::string& path) {
+void File::WriteImage(const std::string& path, const std::string& tmp_path) {
   Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_);
   const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
   if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
@@ -158,7 +158,7 @@ void File::WriteImage(const std::string& path) {
     sealed.insert(sealed.end(), image.begin(), image.end());
     image.swap(sealed);
   }
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = tmp_path.empty() ? path + ".tmp" : tmp_path;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error(tmp + ": cannot create: " + std::strerror(errno));
   std::size_t done = 0;
@@ -394,16 +394,17 @@ std::uint32_t WriteSlice(hid_t dataset, std::int64_t offset, std::int64_t count,
   return local_cause;
 }
 
+// Variable-length UTF-8, so that h5py returns str (a fixed-length string
+// attribute comes back as bytes).
 void SetAttribute(hid_t loc, const std::string& name, const std::string& value) {
   if (H5Aexists(loc, name.c_str()) > 0) H5Adelete(loc, name.c_str());
   H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
-  Check(H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size", name);
+  Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
   Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
   H5Id space(CheckId(H5Screate(H5S_SCALAR), "H5Screate", name));
   H5Id attr(CheckId(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", name));
-  std::string padded = value;
-  if (padded.empty()) padded.push_back('\0');
-  Check(H5Awrite(attr.get(), type.get(), padded.data()), "H5Awrite", name);
+  const char* text = value.c_str();
+  Check(H5Awrite(attr.get(), type.get(), &text), "H5Awrite", name);
 }
 
 namespace {
@@ -433,6 +434,16 @@ bool HasAttribute(hid_t loc, const std::string& name) { return H5Aexists(loc, na
 std::string GetStringAttribute(hid_t loc, const std::string& name) {
   H5Id attr(CheckId(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "H5Aopen", name));
   H5Id type(CheckId(H5Aget_type(attr.get()), "H5Aget_type", name));
+  if (H5Tis_variable_str(type.get()) > 0) {  // as SetAttribute writes them
+    H5Id mem_type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+    Check(H5Tset_size(mem_type.get(), H5T_VARIABLE), "H5Tset_size", name);
+    Check(H5Tset_cset(mem_type.get(), H5Tget_cset(type.get())), "H5Tset_cset", name);
+    char* text = nullptr;
+    Check(H5Aread(attr.get(), mem_type.get(), &text), "H5Aread", name);
+    std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
+  }
   const std::size_t size = H5Tget_size(type.get());
   std::string value(size, '\0');
   H5Id mem_type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));

@@ -61,8 +61,8 @@ class File {
   // of damaged HDF5 structures (which can crash the library).
   static File CreateInMemory(const std::string& name, bool sealed = false);
   // Writes the in-memory file's image to path (temporary name, fsync, rename)
-  // and closes the file.
-  void WriteImage(const std::string& path);
+  // and closes the file. The temporary name is tmp_path, else path + ".tmp".
+  void WriteImage(const std::string& path, const std::string& tmp_path = "");
   hid_t id() const { return id_.get(); }
   const std::string& path() const { return path_; }
   bool parallel() const { return parallel_; }

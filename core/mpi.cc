@@ -1,5 +1,7 @@
 #include "core/mpi.h"
 
+#include <algorithm>
+
 #include <cstring>
 #include <limits>
 
@@ -114,14 +116,42 @@ bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_mess
                   std::string* combined_message) {
   if (!comm.AnyTrue(!local_ok)) return true;
   const std::vector<std::string> messages = comm.GatherStringsToRoot(local_ok ? "" : local_message);
-  std::string combined;
+  if (combined_message) *combined_message = comm.BroadcastString(CombineRankMessages(messages));
+  return false;
+}
+
+std::string CombineRankMessages(const std::vector<std::string>& messages) {
+  // Ranks with the same message, in order of first appearance: a config
+  // error seen by every rank is printed once, not once per rank.
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
   for (std::size_t r = 0; r < messages.size(); ++r) {
     if (messages[r].empty()) continue;
-    if (!combined.empty()) combined += "\n";
-    combined += (messages.size() > 1 ? "rank " + std::to_string(r) + ": " : std::string()) + messages[r];
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == messages[r]; });
+    if (it == groups.end()) {
+      groups.push_back({messages[r], {r}});
+    } else {
+      it->second.push_back(r);
+    }
   }
-  if (combined_message) *combined_message = comm.BroadcastString(combined);
-  return false;
+  std::string combined;
+  for (const auto& [message, ranks] : groups) {
+    if (!combined.empty()) combined += "\n";
+    if (messages.size() > 1 && ranks.size() == messages.size()) {
+      combined += "all " + std::to_string(ranks.size()) + " ranks: ";
+    } else if (messages.size() > 1) {
+      std::string list;
+      for (std::size_t i = 0; i < ranks.size(); ++i) {
+        const bool run_continues = i + 1 < ranks.size() && ranks[i + 1] == ranks[i] + 1;
+        const bool run_started = i > 0 && ranks[i - 1] + 1 == ranks[i];
+        if (run_started && run_continues) continue;
+        if (!list.empty()) list += run_started ? "-" : ",";
+        list += std::to_string(ranks[i]);
+      }
+      combined += (ranks.size() > 1 ? "ranks " : "rank ") + list + ": ";
+    }
+    combined += message;
+  }
+  return combined;
 }
 
 void RunCollectively(const Comm& comm, const std::function<void()>& body) {

@@ -126,4 +126,9 @@ class CollectiveError : public std::runtime_error {
 // waiting in that collective.
 void RunCollectively(const Comm& comm, const std::function<void()>& body);
 
+// The failing ranks' messages (by rank, empty: no failure) as one text,
+// each distinct message once with its ranks ("rank 1: ...", "ranks 0-2,5: ...",
+// "all 4 ranks: ..."; no prefix on one rank).
+std::string CombineRankMessages(const std::vector<std::string>& messages);
+
 }  // namespace wattrun

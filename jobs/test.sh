@@ -11,5 +11,11 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
     echo "test: chromium could not be installed; the browser test will skip"
 fi
+# results.h5 read from Python (e2e/python_h5 skips, saying so, without them).
+if ! /usr/bin/python3 -c "import h5py, pandas" 2>/dev/null; then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-h5py python3-pandas \
+    >/dev/null 2>&1 || echo "test: python3-h5py/python3-pandas could not be installed; e2e/python_h5 will skip"
+fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"

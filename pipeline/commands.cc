@@ -1,9 +1,13 @@
 #include "pipeline/commands.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/progress.h"
 #include "pipeline/run_pipeline.h"
 #include "stages/generate/generate.h"
 #include "stages/ingest/ingest.h"
@@ -19,15 +23,35 @@ std::string Mb(std::int64_t bytes) {
   std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
   return buf;
 }
+// WATTRUN_PROGRESS_INTERVAL_S overrides the 30 s between lines (tests, demos).
+ProgressOptions ProgressFor(const OutputArgs& out) {
+  ProgressOptions o;
+  o.enabled = !out.quiet;
+  o.verbose = out.verbose;
+  if (const char* s = std::getenv("WATTRUN_PROGRESS_INTERVAL_S")) {
+    const double v = std::atof(s);
+    if (v > 0) o.interval_s = v;
+  }
+  return o;
+}
+
+void PrintWarnings(const std::vector<std::string>& warnings, const OutputArgs& out) {
+  if (out.quiet) return;
+  for (std::size_t i = 0; i < warnings.size() && i < 20; ++i) std::fprintf(stderr, "  warning: %s\n", warnings[i].c_str());
+  if (warnings.size() > 20) std::fprintf(stderr, "  ... %zu more warnings\n", warnings.size() - 20);
+}
+
 }  // namespace
 
-int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& comm) {
+int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
   generate::GenerateOptions o;
   o.output_dir = args.output;
   o.scale = args.scale > 0 ? args.scale : config.generator.scale;
   o.months = args.months > 0 ? args.months : config.generator.months;
   o.seed = args.seed >= 0 ? static_cast<std::uint64_t>(args.seed) : config.generator.seed;
   o.dirty = !args.clean && config.generator.dirty;
+  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
+  o.progress = &progress;
   generate::GenerateSummary s;
   RunCollectively(comm, [&] { s = generate::GenerateFacility(config, o, comm.get()); });
   if (comm.is_root()) {
@@ -43,11 +67,15 @@ int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& 
   return 0;
 }
 
-int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm) {
+int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
   ingest::IngestOptions o;
   o.input_dir = args.input;
   o.store_path = args.store;
   o.memory_budget_bytes = args.memory_budget_mb << 20;
+  o.wait_seconds = args.wait_seconds;
+  o.allow_other_input = args.allow_other_input;
+  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
+  o.progress = &progress;
   const auto s = ingest::Ingest(config, o, comm);
   if (comm.is_root()) {
     std::printf("ingest: %s <- %s\n", args.store.c_str(), args.input.c_str());
@@ -68,20 +96,26 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
       std::printf("  over the memory budget: %s of readings spilled to disk (raise --memory-budget-mb to keep them in memory)\n",
                   Mb(s.spilled_bytes).c_str());
     }
-    for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::printf("  warning: %s\n", s.warnings[i].c_str());
-    if (s.warnings.size() > 20) std::printf("  ... %zu more warnings\n", s.warnings.size() - 20);
+    PrintWarnings(s.warnings, out);
   }
   return 0;
 }
 
-int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
+int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
+  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
   RunOptions o;
+  o.quiet = out.quiet;
+  o.memory_budget_bytes = args.memory_budget_mb << 20;
+  o.progress = &progress;
   o.input_dir = args.input;
   o.store_path = args.store;
   o.output_dir = args.output;
+  o.wait_seconds = args.wait_seconds;
+  o.allow_other_input = args.allow_other_input;
   o.fit_model = !args.no_fit;
   o.write_report = !args.no_report;
   o.account_jobs = !args.no_accounting;
+  o.command_line = args.command_line;
   if (o.input_dir.empty() && o.store_path.empty()) {
     o.store_path = (fs::path(args.output) / "store.h5").string();
     if (!fs::exists(o.store_path)) throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");
@@ -152,7 +186,12 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm) {
 int ReportCommand(const ReportArgs& args, const Comm& comm) {
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    const auto r = results::ReadResultsH5((fs::path(args.output) / "results.h5").string());
+    const fs::path h5 = fs::path(args.output) / "results.h5";
+    if (!fs::exists(h5)) {
+      throw Error(args.output + ": no results.h5 here: not the results directory of a `wattrun run`, or the run " +
+                  (fs::exists(fs::path(args.output) / "_SUCCESS") ? "lost it" : "did not finish (no _SUCCESS)"));
+    }
+    const auto r = results::ReadResultsH5(h5.string());
     report::WriteReport(r, (fs::path(args.output) / "report.html").string());
     std::printf("report: %s/report.html\n", args.output.c_str());
   });

@@ -10,6 +10,13 @@
 
 namespace wattrun::pipeline {
 
+// The global flags: --quiet (no progress lines, no warnings summary) and
+// --verbose (every rank prints its progress lines).
+struct OutputArgs {
+  bool quiet = false;
+  bool verbose = false;
+};
+
 struct GenerateArgs {
   std::string config, output;
   double scale = -1;  // < 0: from the config
@@ -20,12 +27,18 @@ struct GenerateArgs {
 struct IngestArgs {
   std::string config, input, store;
   std::int64_t memory_budget_mb = 2048;
+  double wait_seconds = 0;  // for another writer's lock on the store
+  bool allow_other_input = false;
 };
 struct RunArgs {
   std::string config, input, store, output;
+  double wait_seconds = 0;
+  bool allow_other_input = false;
+  std::int64_t memory_budget_mb = 2048;  // of the ingest, with --input
   std::string timings;  // optional CSV of stage timings, for benchmarks
   bool no_fit = false, no_report = false;
-  bool no_accounting = false;  // benchmarks: the pass without facility accounting
+  bool no_accounting = false;
+  std::string command_line;  // as typed, recorded in results.h5  // benchmarks: the pass without facility accounting
 };
 struct PredictArgs {
   std::string model_dir, config, dataset, shape, hardware;
@@ -36,9 +49,9 @@ struct ReportArgs {
   std::string output;
 };
 
-int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& comm);
-int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm);
-int RunCommand(const RunArgs& args, const Config& config, const Comm& comm);
+int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& comm, const OutputArgs& out = {});
+int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm, const OutputArgs& out = {});
+int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, const OutputArgs& out = {});
 int PredictCommand(const PredictArgs& args, const Comm& comm);
 int ReportCommand(const ReportArgs& args, const Comm& comm);
 

@@ -42,6 +42,7 @@ struct StageOptions {
   static StageOptions FromConfig(const Config& config, const RunOptions& run) {
     StageOptions o;
     o.pass = pass::PassOptions::FromConfig(config, run.chunk_readings);
+    o.pass.progress = run.progress;
     o.join = {static_cast<TimeMs>(std::llround(config.facility.sampling_interval_s * 1000.0))};
     o.filters = {config.pipeline.filter_max_run_time_s, config.pipeline.filter_max_stdevs};
     o.idle_method = config.pipeline.idle_method == IdleMethod::kPooled ? idle::Method::kPooled
@@ -99,6 +100,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
 
   const auto t_final = Clock::now();
   runs::RecordSettings(config, &out);
+  out.command_line = options.command_line;
   out.store_path = fs::absolute(store_path).lexically_normal().string();
   out.runs = runs::MeasureRuns(catalogue.runs, joined, pass.run_integrals, pass.integrated,
                                config.facility.sampling_interval_s);                      // step 4
@@ -158,6 +160,10 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
     io.input_dir = options.input_dir;
     io.store_path = store_path;
     io.verbose = options.verbose;
+    io.wait_seconds = options.wait_seconds;
+    io.allow_other_input = options.allow_other_input;
+    io.memory_budget_bytes = options.memory_budget_bytes;
+    io.progress = options.progress;
     const auto s = ingest::Ingest(config, io, comm);
     summary.stages.push_back({"ingest", s.seconds, s.rows_stored, s.telemetry_bytes, s.peak_rss_bytes});
     if (comm.is_root() && options.verbose) {
@@ -167,8 +173,10 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
                   static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
                   static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
                   static_cast<long long>(s.conflicts), s.seconds);
-      for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::printf("  warning: %s\n", s.warnings[i].c_str());
-      if (s.warnings.size() > 20) std::printf("  ... %zu more warnings\n", s.warnings.size() - 20);
+    }
+    if (comm.is_root() && options.verbose && !options.quiet) {
+      for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::fprintf(stderr, "  warning: %s\n", s.warnings[i].c_str());
+      if (s.warnings.size() > 20) std::fprintf(stderr, "  ... %zu more warnings\n", s.warnings.size() - 20);
     }
   }
   PipelineResults results = ComputeResults(config, store_path, options, comm, &summary);

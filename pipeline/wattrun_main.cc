@@ -5,14 +5,20 @@
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
+#include <ceres/version.h>
+#include <hdf5.h>
 #include <cstdio>
+#include <cstdint>
 #include <exception>
+#include <limits>
 #include <filesystem>
 #include <string>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/mpi.h"
+#include "core/progress.h"
+#include "core/version.h"
 #include "pipeline/commands.h"
 #include "pipeline/job_command.h"
 
@@ -37,9 +43,54 @@ wattrun::Config LoadConfig(const std::string& path, const wattrun::Comm& comm) {
   return config;
 }
 
+// Parse-time ranges (CLI11 names the range in its message).
+constexpr double kMinScale = 1e-4;  // below it the facility has no node
+constexpr double kMaxScale = 100;
+constexpr std::int64_t kMinWidth = 1;
+constexpr std::int64_t kMaxCount = 1000000000000;  // 1e12
+// The ingest keeps up to 384 MB of each rank's budget for the libraries, the
+// catalogue and its buffers, and needs two 8 KiB chunks a node in its pool:
+// 64 MB holds ~2,900 nodes; below it every chunk would go to the spill file.
+constexpr std::int64_t kMinMemoryBudgetMb = 64;
+constexpr std::int64_t kMaxMemoryBudgetMb = std::int64_t{1} << 24;  // 16 TB
+
+void AddMemoryBudget(CLI::App* command, std::int64_t* budget_mb) {
+  command
+      ->add_option("--memory-budget-mb", *budget_mb,
+                   "Memory per rank for the readings being ingested (MB); beyond it they are spilled to disk "
+                   "beside the store")
+      ->capture_default_str()
+      ->check(CLI::Range(kMinMemoryBudgetMb, kMaxMemoryBudgetMb));
+}
+
+// `wattrun --version`: this build and the libraries it runs with.
+std::string VersionText() {
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+  int mpi_length = 0;
+  MPI_Get_library_version(mpi, &mpi_length);
+  std::string mpi_line(mpi, static_cast<std::size_t>(mpi_length));
+  if (const auto nl = mpi_line.find_first_of("\r\n,"); nl != std::string::npos) mpi_line.resize(nl);
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  return std::string("wattrun ") + wattrun::kWattrunVersion + "\n  MPI: " + mpi_line + "\n  HDF5: " +
+         std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) +
+         " (parallel)\n  Ceres: " + CERES_VERSION_STRING;
+}
+
+constexpr const char kExitCodes[] =
+    "Exit codes: 0 success; 1 error in the inputs, the configuration or at run time (message on stderr, "
+    "printed once by rank 0 when all ranks know it; a failure of one rank alone aborts the MPI job with 1); "
+    "2 usage error (unknown option, missing or out-of-range value).\n";
+
+// The footer of each subcommand's --help: an example, the exit codes.
+void AddFooter(CLI::App* command, const std::string& example) {
+  command->footer(std::string("Example:\n  ") + example + "\n\n" + kExitCodes);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  wattrun::MakeOutputLineBuffered();  // before any output: `tail -f` of a Slurm output file sees each line
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int exit_code = 0;
@@ -49,17 +100,31 @@ int main(int argc, char** argv) {
   {
     wattrun::OwnedComm owned;
     const wattrun::Comm comm = owned.comm();
-    CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model"};
+    CLI::App app{"wattrun: per-run energy from facility power telemetry and Slurm logs, and the BUTTER-E energy model",
+                 "wattrun"};  // named: usage lines and man pages say "wattrun", not the build path
     app.require_subcommand(1);
-    app.set_version_flag("--version", "wattrun 0.1.0");
+    app.fallthrough();  // --quiet/--verbose also after the subcommand
+    app.set_version_flag("--version", VersionText());
+    app.footer(std::string("Examples:\n"
+                           "  wattrun generate --config configs/demo.yaml --output demo/facility\n"
+                           "  mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results\n"
+                           "  wattrun SUBCOMMAND --help\n\n") + kExitCodes);
+    wattrun::pipeline::OutputArgs out;
+    app.add_flag("-q,--quiet", out.quiet, "No progress lines and no warnings summary (results summaries still on stdout)");
+    app.add_flag("-v,--verbose", out.verbose, "Progress lines from every rank, not only rank 0");
 
     wattrun::pipeline::GenerateArgs gen;
     auto* generate = app.add_subcommand("generate", "Write a synthetic facility (inputs of the spec plus truth/)");
     generate->add_option("--config", gen.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     generate->add_option("--output", gen.output, "Directory to write the facility into")->required();
-    generate->add_option("--scale", gen.scale, "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs)");
-    generate->add_option("--months", gen.months, "Months of telemetry");
-    generate->add_option("--seed", gen.seed, "Random seed (output is deterministic for a seed)");
+    generate->add_option("--scale", gen.scale,
+                         "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs); default: generator.scale")
+        ->check(CLI::Range(kMinScale, kMaxScale));
+    generate->add_option("--months", gen.months, "Months of telemetry; default: generator.months")
+        ->check(CLI::Range(1, 240));
+    generate->add_option("--seed", gen.seed, "Random seed (output is deterministic for a seed); default: generator.seed")
+        ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
+    AddFooter(generate, "mpirun -n 4 wattrun generate --config configs/demo.yaml --output demo/facility --scale 0.05 --months 2");
     generate->add_flag("--clean", gen.clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
 
     wattrun::pipeline::IngestArgs ing;
@@ -67,14 +132,21 @@ int main(int argc, char** argv) {
     ingest->add_option("--config", ing.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     ingest->add_option("--input", ing.input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
     ingest->add_option("--store", ing.store, "Store file (created if missing)")->required();
-    ingest->add_option("--memory-budget-mb", ing.memory_budget_mb, "Memory per rank for the readings being ingested (MB); beyond it they are spilled to disk beside the store");
+    ingest->add_option("--wait", ing.wait_seconds, "Seconds to wait for another ingest's write lock on the store (default 0: fail at once)");
+    ingest->add_flag("--allow-other-input", ing.allow_other_input, "Ingest even if the store was made from another facility directory");
+    AddMemoryBudget(ingest, &ing.memory_budget_mb);
+    AddFooter(ingest, "mpirun -n 4 wattrun ingest --config configs/eagle.yaml --input /projects/eagle --store eagle.h5");
 
     wattrun::pipeline::RunArgs run;
     auto* run_cmd = app.add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
     run_cmd->add_option("--config", run.config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
     run_cmd->add_option("--input", run.input, "Facility directory to ingest first")->check(CLI::ExistingDirectory);
     run_cmd->add_option("--store", run.store, "Telemetry store (default OUTPUT/store.h5)");
+    run_cmd->add_option("--wait", run.wait_seconds, "With --input: seconds to wait for another ingest's write lock on the store (default 0)");
+    run_cmd->add_flag("--allow-other-input", run.allow_other_input, "With --input: ingest even if the store was made from another facility directory");
     run_cmd->add_option("--output", run.output, "Results directory")->required();
+    AddMemoryBudget(run_cmd, &run.memory_budget_mb);
+    AddFooter(run_cmd, "mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results");
     run_cmd->add_flag("--no-fit", run.no_fit, "Skip the model fit");
     run_cmd->add_flag("--no-report", run.no_report, "Skip report.html");
     run_cmd->add_flag("--no-accounting", run.no_accounting,
@@ -89,32 +161,41 @@ int main(int argc, char** argv) {
     predict->add_option("--store", pred.store,
                         "Store to look --dataset up in (default: the store the run recorded in results.h5, "
                         "else MODEL/store.h5)");
-    predict->add_option("--inputs", pred.inputs, "... or its input width");
-    predict->add_option("--outputs", pred.outputs, "output width");
-    predict->add_option("--observations", pred.observations, "number of observations");
+    predict->add_option("--inputs", pred.inputs, "... or its input width")->check(CLI::Range(kMinWidth, kMaxCount));
+    predict->add_option("--outputs", pred.outputs, "output width")->check(CLI::Range(kMinWidth, kMaxCount));
+    predict->add_option("--observations", pred.observations, "number of observations")
+        ->check(CLI::Range(kMinWidth, kMaxCount));
     predict->add_option("--shape", pred.shape, "rectangle, trapezoid, exponential, wide_first_Nx, *_residual")->required();
-    predict->add_option("--depth", pred.depth, "Number of layers")->required();
-    predict->add_option("--size", pred.size, "Target number of parameters")->required();
+    predict->add_option("--depth", pred.depth, "Number of layers")->required()->check(CLI::Range(1, 1000));
+    predict->add_option("--size", pred.size, "Target number of parameters")->required()
+        ->check(CLI::Range(kMinWidth, kMaxCount));
     predict->add_option("--hardware", pred.hardware, "cpu or gpu")->required()->check(CLI::IsMember({"cpu", "gpu"}));
-    predict->add_option("--epochs", pred.epochs, "Training epochs");
-    predict->add_option("--batch-size", pred.batch_size, "Batch size");
+    predict->add_option("--epochs", pred.epochs, "Training epochs")->capture_default_str()
+        ->check(CLI::Range(kMinWidth, kMaxCount));
+    AddFooter(predict, "wattrun predict --model demo/results --dataset mnist --shape rectangle --depth 4 --size 65536 "
+                       "--hardware cpu");
+    predict->add_option("--batch-size", pred.batch_size, "Batch size")->capture_default_str()
+        ->check(CLI::Range(kMinWidth, kMaxCount));
 
     wattrun::pipeline::ReportArgs rep;
     auto* report = app.add_subcommand("report", "Rebuild report.html from results.h5");
     report->add_option("--output", rep.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
+    AddFooter(report, "wattrun report --output demo/results");
 
     wattrun::pipeline::JobArgs job;
     auto* job_cmd = app.add_subcommand("job", "One Slurm job's energy from a run's results (like seff, for energy)");
     job_cmd->add_option("--output", job.output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
     job_cmd->add_option("job_ids", job.job_ids, "sacct job ids: 123, array task 123_4, het component 123+0")
         ->required();
+    AddFooter(job_cmd, "wattrun job --output demo/results 123 123_4 --json");
     job_cmd->add_flag("--json", job.json, "Print a JSON array (one object per job attempt) instead of text");
 
     try {
       app.parse(argc, argv);
-      if (*generate) exit_code = wattrun::pipeline::GenerateCommand(gen, LoadConfig(gen.config, comm), comm);
-      if (*ingest) exit_code = wattrun::pipeline::IngestCommand(ing, LoadConfig(ing.config, comm), comm);
-      if (*run_cmd) exit_code = wattrun::pipeline::RunCommand(run, LoadConfig(run.config, comm), comm);
+      for (int a = 0; a < argc; ++a) run.command_line += (a ? " " : "") + std::string(argv[a]);
+      if (*generate) exit_code = wattrun::pipeline::GenerateCommand(gen, LoadConfig(gen.config, comm), comm, out);
+      if (*ingest) exit_code = wattrun::pipeline::IngestCommand(ing, LoadConfig(ing.config, comm), comm, out);
+      if (*run_cmd) exit_code = wattrun::pipeline::RunCommand(run, LoadConfig(run.config, comm), comm, out);
       if (*predict) exit_code = wattrun::pipeline::PredictCommand(pred, comm);
       if (*report) exit_code = wattrun::pipeline::ReportCommand(rep, comm);
       if (*job_cmd) exit_code = wattrun::pipeline::JobCommand(job, comm);

@@ -23,7 +23,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # ATTRIBUTE "<name>" { ... }, braces counted) and the file name line removed.
 normalized_dump() {
   h5dump -m '%.17g' "$1" | tail -n +2 | awk '
-    skip == 0 && /ATTRIBUTE "(telemetry_seconds|fit_seconds|store_path|created_utc|wattrun_version|command_line)" \{/ {
+    skip == 0 && /ATTRIBUTE "(telemetry_seconds|fit_seconds|store_path|created_utc|wattrun_version|command_line|slurm_job_id)" \{/ {
       skip = 1; depth = 1; next }
     skip == 1 { n = gsub(/\{/, "{"); m = gsub(/\}/, "}"); depth += n - m; if (depth <= 0) skip = 0; next }
     { print }'

@@ -18,8 +18,12 @@ std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const std::vector<No
                                  TimeMs until) {
   std::vector<TimeMs> points{kMinTime, kMaxTime, from, until, setup.options.store_first,
                              setup.options.store_last};
-  points.insert(points.end(), setup.months.starts.begin(), setup.months.starts.end());
-  points.insert(points.end(), setup.intensity_times.begin(), setup.intensity_times.end());
+  // Only the month starts and intensity changes inside the unit (both lists
+  // are sorted): a unit is 30 days, the series may be years.
+  for (const std::vector<TimeMs>* global : {&setup.months.starts, &setup.intensity_times}) {
+    points.insert(points.end(), std::lower_bound(global->begin(), global->end(), from),
+                  std::upper_bound(global->begin(), global->end(), until));
+  }
   for (const NodeJob& job : jobs) {
     points.push_back(job.start);
     points.push_back(job.end);
@@ -122,36 +126,36 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
       ++i;
       continue;
     }
-    const TimeMs bound = next_bound_;
+    // The run of readings before the next change point (times are sorted),
+    // summed with four independent accumulators so that the additions do
+    // not wait on each other; the order is fixed by the data, so the sums
+    // are the same for any number of ranks.
+    const std::size_t end = static_cast<std::size_t>(std::lower_bound(time + i, time + n, next_bound_) - time);
     const TimeMs run_begin = prev_t_;
     const std::size_t first = i;
-    TimeMs pt = prev_t_;
-    double pw = prev_w_;
-    double energy = 0;
+    double e[4] = {0, 0, 0, 0};
     std::int64_t missing = 0, zeros = 0;
-    for (; i < n; ++i) {
-      const TimeMs t = time[i];
-      if (t >= bound) break;
-      const double w = watts[i];
+    auto term = [&](TimeMs pt, double pw, TimeMs t, double w) {
       const TimeMs dt = t - pt;
-      if constexpr (kMethod == integrate::Method::kLinear) {
-        energy += (pw + w) * static_cast<double>(dt);
-      } else {
-        energy += pw * static_cast<double>(dt);
-      }
       missing += std::max<TimeMs>(dt - two_intervals, 0);
       zeros += (w == 0.0);
-      pt = t;
-      pw = w;
+      if constexpr (kMethod == integrate::Method::kLinear) return (pw + w) * static_cast<double>(dt);
+      return pw * static_cast<double>(dt);
+    };
+    e[0] += term(prev_t_, prev_w_, time[i], watts[i]);
+    for (++i; i + 4 <= end; i += 4) {
+      for (std::size_t k = 0; k < 4; ++k) e[k] += term(time[i + k - 1], watts[i + k - 1], time[i + k], watts[i + k]);
     }
+    for (; i < end; ++i) e[1] += term(time[i - 1], watts[i - 1], time[i], watts[i]);
+    const double energy = (e[0] + e[1]) + (e[2] + e[3]);
     Integrals& acc = *cur_;
     acc.energy_wms += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
     acc.missing_ms += static_cast<double>(missing);
-    acc.covered_ms += pt - run_begin;
-    acc.readings += static_cast<std::int64_t>(i - first);
+    acc.covered_ms += time[end - 1] - run_begin;
+    acc.readings += static_cast<std::int64_t>(end - first);
     acc.zeros += zeros;
-    prev_t_ = pt;
-    prev_w_ = pw;
+    prev_t_ = time[end - 1];
+    prev_w_ = watts[end - 1];
   }
 }
 

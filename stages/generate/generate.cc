@@ -144,20 +144,28 @@ void WriteSmallFiles(const Plan& plan, const std::string& dir, SmallFileStats* s
   WriteBrokenTelemetryFiles(plan, dir, small);
 }
 
-// This rank's share of the telemetry files.
+// This rank's share of the telemetry files, ticking `progress` per file.
 RankTelemetry WriteRankTelemetry(const Plan& plan,
                                  const Comm& comm,
                                  const std::string& dir,
+                                 Progress* progress,
                                  NodeHistograms* histograms,
                                  std::vector<TelemetryFileStats>* file_stats) {
   RankTelemetry mine;
   const double t1 = MPI_Wtime();
   const std::vector<std::vector<std::size_t>> assignment = AssignFiles(plan, comm.size());
-  for (const std::size_t i : assignment[static_cast<std::size_t>(comm.rank())]) {
+  const auto& my_files = assignment[static_cast<std::size_t>(comm.rank())];
+  if (progress) {
+    progress->Begin("generate: telemetry", static_cast<std::int64_t>(my_files.size()),
+                    static_cast<std::int64_t>(plan.files.size()), "files");
+  }
+  for (const std::size_t i : my_files) {
     (*file_stats)[i] = WriteTelemetryFile(plan, plan.files[i], dir, histograms);
     mine.rows += (*file_stats)[i].rows;
     mine.bytes += (*file_stats)[i].bytes_on_disk;
+    AddProgress(progress, 1);
   }
+  if (progress) progress->End();
   mine.seconds = MPI_Wtime() - t1;
   return mine;
 }
@@ -293,7 +301,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   RankTelemetry mine;
   RunPolitely(comm, [&] {
     if (comm.is_root()) WriteSmallFiles(plan, dir, &small, &accounting);
-    mine = WriteRankTelemetry(plan, comm, dir, &histograms, &file_stats);
+    mine = WriteRankTelemetry(plan, comm, dir, options.progress, &histograms, &file_stats);
   });
 
   MergeOntoRoot(comm, &histograms, &file_stats);

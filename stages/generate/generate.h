@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/progress.h"
 
 namespace wattrun::generate {
 
@@ -26,6 +27,7 @@ struct GenerateOptions {
   int months = 9;
   std::uint64_t seed = 1;
   bool dirty = true;  // inject the dirt of a real facility (bad rows, ...)
+  Progress* progress = nullptr;  // ticked per telemetry file; null: no progress lines
 };
 
 struct GenerateSummary {

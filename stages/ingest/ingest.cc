@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cctype>
+#include <set>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -25,11 +28,13 @@
 #include "core/fault_injection.h"
 #include "core/file_io.h"
 #include "core/h5.h"
+#include "core/hostlist.h"
 #include "core/huge_pages.h"
 #include "core/time.h"
 #include "stages/ingest/dedup.h"
 #include "stages/ingest/reading_chunks.h"
 #include "stages/ingest/store.h"
+#include "stages/ingest/store_lock.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
 
@@ -86,9 +91,61 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// What the walk of telemetry/ and sacct/ found besides files: links and
+// directories it could not follow, by path (counted as unreadable_link).
+struct Skipped {
+  std::vector<BadRowCount> links;  // stage = telemetry or sacct, file = path
+  std::vector<std::string>* warnings;
+};
+
+// Files under dir, recursively, following symbolic links; a link that
+// cannot be followed (a loop, a dangling target) and a directory reached
+// twice (a directory loop) are skipped, each named and counted.
+template <typename AddFile>
+void WalkInputs(const fs::path& root, const fs::path& dir, const std::string& stage,
+                std::set<std::pair<dev_t, ino_t>>* visited, Skipped* skipped, AddFile&& add_file) {
+  std::error_code ec;
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(dir, fs::directory_options::skip_permission_denied, ec)) {
+    entries.push_back(e.path());
+  }
+  std::sort(entries.begin(), entries.end());
+  for (const fs::path& p : entries) {
+    const std::string rel = p.lexically_relative(root).generic_string();
+    auto skip = [&](const std::string& why) {
+      skipped->warnings->push_back(rel + ": skipped (" + why + "), counted as unreadable_link");
+      skipped->links.push_back(BadRowCount{stage, rel, "unreadable_link", 1});
+    };
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) {
+      const int err = errno;
+      skip(err == ELOOP    ? "symbolic link loop"
+           : err == ENOENT ? "dangling symbolic link: its target does not exist"
+                           : std::string("cannot follow: ") + std::strerror(err));
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (!visited->insert({st.st_dev, st.st_ino}).second) {
+        skip("directory loop: links to a directory already listed");
+        continue;
+      }
+      WalkInputs(root, p, stage, visited, skipped, add_file);
+    } else if (S_ISREG(st.st_mode)) {
+      add_file(p);
+    }
+  }
+}
+
 // Lists the facility's inputs in sorted path order (the order that decides
-// which of two conflicting telemetry rows is "first").
-std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>* warnings) {
+// which of two conflicting telemetry rows is "first"). Telemetry names are
+// matched in any case (.csv, .CSV, .csv.gz, .CSV.GZ).
+std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>* warnings,
+                                  std::vector<BadRowCount>* unreadable_links) {
   if (!fs::is_directory(root)) throw Error(root.string() + ": facility directory does not exist");
   std::vector<InputFile> files;
   auto add = [&](const fs::path& p, const std::string& kind) {
@@ -102,24 +159,27 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
     f.text_bytes = f.gzip ? GzipTextBytes(p, f.size) : f.size;
     files.push_back(f);
   };
-  for (const char* dir : {"telemetry", "sacct"}) {
+  Skipped skipped{{}, warnings};
+  for (const std::string dir : {"telemetry", "sacct"}) {
     const fs::path d = root / dir;
-    if (!fs::is_directory(d)) continue;
-    for (const auto& e : fs::recursive_directory_iterator(d, fs::directory_options::skip_permission_denied)) {
-      if (!e.is_regular_file()) continue;
-      const std::string name = e.path().filename().string();
-      if (std::string(dir) == "telemetry") {
+    struct stat st {};
+    if (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    std::set<std::pair<dev_t, ino_t>> visited{{st.st_dev, st.st_ino}};
+    WalkInputs(root, d, dir, &visited, &skipped, [&](const fs::path& p) {
+      const std::string name = Lower(p.filename().string());
+      if (dir == "telemetry") {
         if (EndsWith(name, ".csv") || EndsWith(name, ".csv.gz")) {
-          add(e.path(), "telemetry");
+          add(p, "telemetry");
         } else {
-          warnings->push_back(e.path().lexically_relative(root).generic_string() +
+          warnings->push_back(p.lexically_relative(root).generic_string() +
                               ": ignored (telemetry files must end in .csv or .csv.gz)");
         }
-      } else if (EndsWith(name, ".txt")) {
-        add(e.path(), "sacct");
+      } else if (EndsWith(p.filename().string(), ".txt")) {
+        add(p, "sacct");
       }
-    }
+    });
   }
+  *unreadable_links = std::move(skipped.links);
   for (const char* name : {"runs.csv", "nodes.csv", "datasets.csv", "losses.csv", "carbon_intensity.csv"}) {
     const fs::path p = root / name;
     if (fs::is_regular_file(p)) add(p, std::string(name).substr(0, std::strlen(name) - 4));
@@ -586,6 +646,67 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
   }
 }
 
+// Console warnings about the node inventory (the rows are counted by the
+// parser; this names the nodes): a node listed with two signatures that
+// match different types, and nodes whose signature matches no type (their
+// runs become unknown_node). A light re-read of the (small) file.
+void NodeInventoryWarnings(const Config& config, const fs::path& root, const InputFile& f,
+                           std::vector<std::string>* warnings) {
+  LineReader reader((root / f.rel).string());
+  std::string_view line;
+  std::vector<std::string_view> fields;
+  std::string storage;
+  if (!reader.Next(&line) || !SplitCsvLine(line, ',', &fields, &storage)) return;
+  const CsvHeader header(fields);
+  const int c_host = header.Find("HOSTNAMES"), c_cpus = header.Find("CPUS"), c_mem = header.Find("MEMORY"),
+            c_disk = header.Find("TMP_DISK"), c_gres = header.Find("GRES");
+  if (c_host < 0 || c_cpus < 0 || c_mem < 0 || c_disk < 0 || c_gres < 0) return;  // the parser reports it
+  std::map<std::string, std::string> type_of;  // node -> first type ("" if none)
+  std::vector<std::string> untyped, two_types;
+  while (reader.Next(&line)) {
+    if (!SplitCsvLine(line, ',', &fields, &storage) || fields.size() != header.size()) continue;
+    NodeSignature sig;
+    if (!ParseInt64(Trim(fields[c_cpus]), &sig.cpus) || !ParseInt64(Trim(fields[c_mem]), &sig.memory_mb) ||
+        !ParseInt64(Trim(fields[c_disk]), &sig.tmp_disk_mb)) {
+      continue;
+    }
+    sig.gres = std::string(Trim(fields[c_gres]));
+    const NodeTypeConfig* t = config.facility.MatchSignature(sig);
+    const std::string type = t ? t->name : std::string();
+    std::vector<std::string> names;
+    try {
+      names = ExpandHostlist(fields[c_host]);
+    } catch (const Error&) {
+      continue;
+    }
+    for (const auto& name : names) {
+      const auto [it, fresh] = type_of.emplace(name, type);
+      if (fresh && type.empty()) untyped.push_back(name + " (cpus " + std::to_string(sig.cpus) + ", memory " +
+                                                   std::to_string(sig.memory_mb) + " MB, tmp disk " +
+                                                   std::to_string(sig.tmp_disk_mb) + " MB, gres " + sig.gres + ")");
+      if (!fresh && it->second != type) {
+        two_types.push_back(name + " as " + (it->second.empty() ? "no type" : it->second) + " and as " +
+                            (type.empty() ? "no type" : type) + " (line " + std::to_string(reader.line_number()) +
+                            "; the first is kept)");
+      }
+    }
+  }
+  auto list = [](const std::vector<std::string>& items) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size() && i < 5; ++i) out += (i ? "; " : "") + items[i];
+    if (items.size() > 5) out += "; and " + std::to_string(items.size() - 5) + " more";
+    return out;
+  };
+  if (!two_types.empty()) {
+    warnings->push_back(f.rel + ": " + std::to_string(two_types.size()) + " node(s) listed with two types: " +
+                        list(two_types));
+  }
+  if (!untyped.empty()) {
+    warnings->push_back(f.rel + ": " + std::to_string(untyped.size()) +
+                        " node(s) match no node type of the config (their runs are unknown_node): " + list(untyped));
+  }
+}
+
 std::string SerializeFiles(const std::vector<InputFile>& files) {
   std::string out;
   for (const auto& f : files) {
@@ -803,13 +924,150 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
 
 }  // namespace
 
-IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
+namespace {
+
+std::string WriterTmpDir(const std::string& store_path, const std::string& tag) {
+  return store::BatchDirectory(store_path) + "/ingest-tmp." + tag;
+}
+
+bool StartsWith(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Temporary files of writers that were killed (the lock holder calls this:
+// no other writer is at work): spill directories, unfinished batches and
+// catalogues, under their old fixed names too.
+void RemoveLeftovers(const std::string& store_path) {
+  std::error_code ec;
+  const fs::path batch_dir = store::BatchDirectory(store_path);
+  for (const auto& e : fs::directory_iterator(batch_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (StartsWith(name, "ingest-tmp") || (StartsWith(name, "batch_") && name.find(".h5.tmp") != std::string::npos)) {
+      fs::remove_all(e.path(), ec);
+    }
+  }
+  const fs::path store = fs::absolute(store_path);
+  const std::string prefix = store.filename().string() + ".tmp";
+  for (const auto& e : fs::directory_iterator(store.parent_path(), ec)) {
+    if (StartsWith(e.path().filename().string(), prefix)) fs::remove(e.path(), ec);
+  }
+}
+
+// This writer's temporary files, after a failure.
+void RemoveWriterTemporaries(const std::string& store_path, const std::string& tag) {
+  std::error_code ec;
+  fs::remove_all(WriterTmpDir(store_path, tag), ec);
+  for (const auto& e : fs::directory_iterator(store::BatchDirectory(store_path), ec)) {
+    if (EndsWith(e.path().filename().string(), ".tmp." + tag)) fs::remove(e.path(), ec);
+  }
+  fs::remove(store_path + ".tmp." + tag, ec);
+}
+
+std::uint64_t Fnv1a(std::string_view bytes, std::uint64_t h = 1469598103934665603ULL) {
+  for (const unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+// Of a file's first 4 KiB (its header and first rows: they differ between
+// facilities even where the file names are the same).
+std::uint64_t HeadHash(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<std::size_t>(in.gcount()));
+  return Fnv1a(head);
+}
+
+std::uint64_t InventoryHash(const std::vector<NodeRecord>& nodes) {
+  std::vector<std::string> names;
+  for (const auto& n : nodes) names.push_back(n.name);
+  std::sort(names.begin(), names.end());
+  std::uint64_t h = Fnv1a("");
+  for (const auto& n : names) h = Fnv1a(n + "\n", h);
+  return h;
+}
+
+// Records which facility the store is made from, at its first ingest with
+// telemetry; later, refuses input from another facility unless allowed:
+// the first telemetry file ingested is there with other contents, or the
+// new nodes.csv brings mostly nodes the store does not know, and it comes
+// from another directory. A moved facility directory (same fingerprint) is
+// fine; a changed fingerprint in the same directory is a rewrite, warned.
+void CheckFacility(const IngestOptions& options, const fs::path& root, const std::vector<InputFile>& all_files,
+                   std::size_t nodes_before, store::Catalogue* c, std::vector<std::string>* warnings) {
+  const std::string abs_root = fs::absolute(root).lexically_normal().string();
+  store::FacilityFingerprint& fp = c->fingerprint;
+  if (fp.empty()) {
+    for (const InputFile& f : all_files) {
+      if (f.kind != "telemetry") continue;
+      fp = {abs_root, f.rel, HeadHash(root / f.rel), InventoryHash(c->nodes)};
+      break;
+    }
+    return;
+  }
+  std::string differs;
+  const fs::path first = root / fp.first_telemetry_file;
+  const std::size_t nodes_added = c->nodes.size() - nodes_before;
+  if (fs::is_regular_file(first) && HeadHash(first) != fp.first_telemetry_hash) {
+    differs = "its " + fp.first_telemetry_file + " is not the file of that name first ingested";
+  } else if (nodes_before > 0 && nodes_added * 2 > nodes_before) {
+    differs = "its nodes.csv lists " + std::to_string(nodes_added) + " nodes the store does not know (it knew " +
+              std::to_string(nodes_before) + ")";
+  }
+  if (!differs.empty() && abs_root == fp.input_root) {
+    // The same directory: its files were rewritten (the rows that conflict
+    // with the store are warned about), not another facility.
+    warnings->push_back("the facility at " + abs_root + " changed since the store was made from it (" + differs + ")");
+    return;
+  }
+  if (differs.empty()) {
+    if (abs_root != fp.input_root) {
+      warnings->push_back("the store was made from " + fp.input_root + ", now ingesting " + abs_root +
+                          ": the same facility (its first telemetry file matches)");
+    }
+    return;
+  }
+  const std::string what = options.store_path + " was made from the facility at " + fp.input_root + ", and " +
+                           abs_root + " is another facility (" + differs + ")";
+  if (options.allow_other_input) {
+    warnings->push_back(what + "; ingested anyway (--allow-other-input)");
+    return;
+  }
+  throw Error(what + "; not merged: use another store, or --allow-other-input to ingest it into this one anyway");
+}
+
+// New telemetry whose rows mostly conflict with readings already stored
+// (another facility's files, or files rewritten with other values) is
+// named: the stored values are kept. Dedup counts a node's conflicts
+// against the first new file of that node, so the files are named by those
+// counts, largest first.
+void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_read, const Counts& counts,
+                         std::vector<std::string>* warnings) {
+  std::int64_t conflicts = 0;
+  std::vector<std::pair<std::int64_t, std::string>> by_file;
+  for (const auto& [key, value] : counts) {
+    if (key.reason != "conflict_with_stored" || key.file >= files.size()) continue;
+    conflicts += value.count;
+    by_file.push_back({value.count, files[key.file].rel});
+  }
+  if (rows_read < 10 || conflicts * 2 <= rows_read) return;
+  std::sort(by_file.rbegin(), by_file.rend());
+  std::string named;
+  for (std::size_t i = 0; i < by_file.size() && i < 3; ++i) named += (i ? ", " : "") + by_file[i].second;
+  warnings->push_back(std::to_string(conflicts) + " of the " + std::to_string(rows_read) +
+                      " new telemetry rows conflict with readings already in the store (the stored values are kept; "
+                      "mostly in " + named + "): another facility's files, or rewritten ones?");
+}
+
+// The ingest, with the store's write lock held by rank 0. Every temporary
+// file carries `tag` (unique to this writer): the spill directory
+// ingest-tmp.TAG, batch_NNNNNN.h5.tmp.TAG and STORE.h5.tmp.TAG.
+IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options, const Comm& comm,
+                              const std::string& tag) {
   const auto t0 = Clock::now();
   IngestSummary summary;
   const fs::path root(options.input_dir);
   const std::string store_path = options.store_path;
   const std::string batch_dir = store::BatchDirectory(store_path);
-  const std::string tmp_dir = batch_dir + "/ingest-tmp";
+  const std::string tmp_dir = WriterTmpDir(store_path, tag);
 
   // --- Phase A, rank 0: list inputs, load the catalogue, parse small tables.
   store::Catalogue catalogue;
@@ -822,8 +1080,12 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   std::vector<std::string> node_names;
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    all_files = ListInputs(root, &summary.warnings);
+    std::vector<BadRowCount> unreadable_links;
+    all_files = ListInputs(root, &summary.warnings, &unreadable_links);
     if (fs::exists(store_path)) catalogue = store::ReadCatalogue(store_path);
+    for (const BadRowCount& b : unreadable_links) {
+      ReplaceQuality(&catalogue, b.stage, b.file, {b});
+    }
     catalogue.config_facility = config.facility.name;
     std::map<std::string, store::ManifestEntry> known;
     for (const auto& m : catalogue.manifest) known[m.path] = m;
@@ -834,6 +1096,14 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       if (unchanged) {
         ++summary.files_unchanged;
         continue;
+      }
+      if (it != known.end() && f.kind == "telemetry" && f.size <= it->second.size) {
+        // A grown file was appended to; one that is not was rewritten.
+        summary.warnings.push_back(f.rel + (f.size < it->second.size ? ": shrank since it was ingested (" +
+                                                                            std::to_string(it->second.size) + " -> " +
+                                                                            std::to_string(f.size) + " bytes)"
+                                                                      : ": rewritten since it was ingested (same size, new mtime)") +
+                                   "; parsed again, and readings already stored from it keep their stored values");
       }
       ++summary.files_new;
       if (f.kind == "telemetry") {
@@ -847,7 +1117,10 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     std::vector<InputFile> changed_nodes, changed_other;
     for (const auto& f : changed_small) (f.kind == "nodes" ? changed_nodes : changed_other).push_back(f);
     PlanSacctReparse(all_files, known, &changed_other, &catalogue);
+    const std::size_t nodes_before = catalogue.nodes.size();
     IngestSmallTables(config, root, changed_nodes, &catalogue, &summary.warnings);
+    CheckFacility(options, root, all_files, nodes_before, &catalogue, &summary.warnings);
+    for (const auto& f : changed_nodes) NodeInventoryWarnings(config, root, f, &summary.warnings);
     for (const char* required : {"nodes", "runs", "datasets"}) {
       const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
                         : std::string(required) == "runs" ? !catalogue.runs.empty()
@@ -862,10 +1135,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     for (const auto& n : catalogue.nodes) node_names.push_back(n.name);
     std::sort(node_names.begin(), node_names.end());
     node_names.erase(std::unique(node_names.begin(), node_names.end()), node_names.end());
-    if (!new_telemetry.empty()) {
-      fs::remove_all(tmp_dir);  // leftovers of an interrupted ingest
-      fs::create_directories(tmp_dir);
-    }
+    RemoveLeftovers(store_path);  // of interrupted ingests: the lock says no other writer is at work
+    if (!new_telemetry.empty()) fs::create_directories(tmp_dir);
     next_batch = static_cast<std::int64_t>(catalogue.batch_files.size()) + 1;
     for (const auto& f : changed_other) small_table_bytes += f.size;
     // Until it is joined, only this thread touches the catalogue's tables
@@ -920,7 +1191,20 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     // exchange and write buffers ~30 MB); beyond that they are spilled to a
     // file beside the store.
     const std::int64_t fixed_bytes = std::min<std::int64_t>(384ll << 20, options.memory_budget_bytes / 4);
-    const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+    std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+    // Below two chunks a node every chunk would be spilled as soon as it is
+    // started (tiny writes, > 100x slower): raise the pool and say so.
+    const auto min_pool_bytes = static_cast<std::int64_t>(2 * node_names.size() * sizeof(ReadingChunk));
+    if (pool_bytes < min_pool_bytes) {
+      if (comm.is_root()) {
+        summary.warnings.push_back("memory budget " + std::to_string(options.memory_budget_bytes >> 20) +
+                                   " MB leaves " + std::to_string(pool_bytes >> 20) + " MB for readings, below the " +
+                                   std::to_string((min_pool_bytes + (1 << 20) - 1) >> 20) + " MB that " +
+                                   std::to_string(node_names.size()) +
+                                   " nodes need (two 8 KiB chunks each): raised to that");
+      }
+      pool_bytes = min_pool_bytes;
+    }
     // 16 bytes a reading of ~30 bytes of CSV, and as much again spilled for the sorted output.
     const std::int64_t estimated_bytes_per_rank = estimated_bytes * 16 / 30 / comm.size();
     RunCollectively(comm, [&] {
@@ -944,11 +1228,19 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     RunCollectively(comm, [&] {
       MaybeInjectFault("ingest", comm.rank());
       std::uint32_t item_index = 0;
-      for (const WorkItem& item : items[static_cast<std::size_t>(comm.rank())]) {
+      const auto& mine = items[static_cast<std::size_t>(comm.rank())];
+      std::int64_t my_bytes = 0;
+      for (const WorkItem& item : mine) my_bytes += item.end - item.begin;
+      if (options.progress) {
+        options.progress->Begin("ingest: parse", my_bytes, summary.telemetry_bytes, "bytes", ProgressUnit::kBytes);
+      }
+      for (const WorkItem& item : mine) {
         ctx.item = item_index++;
         ParseWorkItem(ctx, item);
+        AddProgress(options.progress, item.end - item.begin);
       }
       streams.Close();
+      if (options.progress) options.progress->End();
     });
     summary.rows_read = comm.AllSum(ctx.rows);
     summary.bad_rows = comm.AllSum(ctx.bad);
@@ -997,7 +1289,12 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       std::vector<TimeMs> old_t;
       std::vector<double> old_w;
       const auto r = static_cast<std::size_t>(comm.rank());
+      if (options.progress) {
+        options.progress->Begin("ingest: sort and deduplicate", first_node[r + 1] - first_node[r],
+                                static_cast<std::int64_t>(node_names.size()), "nodes");
+      }
       for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
+        AddProgress(options.progress, 1);
         if (streams.refs(node).empty()) continue;
         node_rows.Load(&streams.refs(node), &pool, count_in_ingest);
         const HugeVector<TimeMs>& t = node_rows.time();
@@ -1012,6 +1309,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
       }
       streams.Close();
+      if (options.progress) options.progress->End();
     });
     spilled_bytes = pool.spilled_bytes();
     summary.duplicates = comm.AllSum(duplicates);
@@ -1035,7 +1333,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
     char batch_name[64];
     std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(next_batch));
     const std::string batch_path = batch_dir + "/" + batch_name;
-    const std::string batch_tmp = batch_path + ".tmp";
+    const std::string batch_tmp = batch_path + ".tmp." + tag;
     std::int64_t non_collective = 0;
     RunCollectively(comm, [&] {
       if (comm.is_root()) RequireFreeSpace(batch_dir, total_rows * 16 + (4 << 20), "the new telemetry batch");
@@ -1063,6 +1361,11 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       std::exception_ptr failure;
       std::size_t next = 0;
       std::int64_t written = 0;
+      if (options.progress) {
+        std::int64_t my_rows = 0;
+        for (const auto& [node, n] : node_counts) my_rows += n;
+        options.progress->Begin("ingest: write batch", my_rows * 16, total_rows * 16, "bytes", ProgressUnit::kBytes);
+      }
       for (std::int64_t round = 0; round < rounds; ++round) {
         std::size_t n = 0;
         try {
@@ -1079,7 +1382,9 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         non_collective += h5::WriteSlice(time.get(), my_offset + written, rows, t_buf.data(), true) != 0;
         non_collective += h5::WriteSlice(watts.get(), my_offset + written, rows, w_buf.data(), true) != 0;
         written += rows;
+        AddProgress(options.progress, rows * 16);
       }
+      if (options.progress) options.progress->End();
       if (failure) std::rethrow_exception(failure);
       time.Close();
       watts.Close();
@@ -1108,6 +1413,8 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
         throw Error(batch_path + ": cannot rename into place: " + std::strerror(errno));
       }
       store::FsyncPath(batch_dir, true);
+      // The catalogue never names a batch that cannot be read back whole.
+      store::VerifyBatch(batch_path, names, offsets);
     });
     summary.write_seconds = SecondsSince(t_write);
     summary.non_collective_writes = comm.AllSum(non_collective);
@@ -1130,6 +1437,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       telemetry_quality[new_telemetry[k.file].rel].push_back(BadRowCount{"telemetry", "", k.reason, v.count});
     }
     for (const auto& f : new_telemetry) ReplaceQuality(&catalogue, "telemetry", f.rel, telemetry_quality[f.rel]);
+    WarnConflictingRows(new_telemetry, summary.rows_read, counts, &summary.warnings);
     std::map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < catalogue.manifest.size(); ++i) index[catalogue.manifest[i].path] = i;
     for (const auto& f : all_files) {
@@ -1149,7 +1457,7 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
       catalogue.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + name);
     }
     fs::create_directories(fs::absolute(store_path).parent_path());
-    store::WriteCatalogue(store_path, catalogue);
+    store::WriteCatalogue(store_path, catalogue, tag);
   });
   comm.Barrier();
   if (comm.is_root() && fs::exists(tmp_dir)) fs::remove_all(tmp_dir);
@@ -1157,6 +1465,33 @@ IngestSummary Ingest(const Config& config, const IngestOptions& options, const C
   summary.peak_rss_bytes = comm.AllMax(PeakRssBytes());
   summary.spilled_bytes = comm.AllSum(spilled_bytes);
   return summary;
+}
+
+}  // namespace
+
+IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
+  store::StoreLock lock;  // rank 0's, released on return and on failure
+  std::vector<std::string> notes;
+  std::string tag;
+  RunCollectively(comm, [&] {
+    if (!comm.is_root()) return;
+    fs::create_directories(fs::absolute(options.store_path).parent_path());
+    lock = store::StoreLock::Acquire(options.store_path, options.wait_seconds, &notes);
+    tag = store::UniqueWriterTag();
+  });
+  tag = comm.BroadcastString(tag);
+  try {
+    IngestSummary summary = IngestUnderLock(config, options, comm, tag);
+    summary.warnings.insert(summary.warnings.begin(), notes.begin(), notes.end());
+    return summary;
+  } catch (const CollectiveError&) {
+    comm.Barrier();  // every rank is here: no rank still writes a spill file
+    if (comm.is_root()) RemoveWriterTemporaries(options.store_path, tag);
+    throw;
+  } catch (...) {
+    if (comm.is_root()) RemoveWriterTemporaries(options.store_path, tag);
+    throw;
+  }
 }
 
 }  // namespace wattrun::ingest

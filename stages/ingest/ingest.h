@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "core/records.h"
 
 namespace wattrun::ingest {
@@ -26,6 +27,9 @@ struct IngestOptions {
   std::int64_t memory_budget_bytes = 2048ll << 20;  // a month of Eagle on 2 ranks fits
   std::int64_t split_bytes = 64ll << 20;  // plain files larger than this are split
   bool verbose = true;                    // rank 0 prints the summary
+  double wait_seconds = 0;                // for another writer's lock; 0: fail at once
+  bool allow_other_input = false;         // ingest another facility into this store
+  Progress* progress = nullptr;           // parse, sort and write phases; null: no progress lines
 };
 
 struct IngestSummary {
@@ -50,7 +54,9 @@ struct IngestSummary {
   std::vector<std::string> warnings;  // files reported by name
 };
 
-// Collective over comm. Creates the store if it does not exist.
+// Collective over comm. Creates the store if it does not exist. Rank 0
+// holds the store's write lock (store_lock.h) throughout; a failed ingest
+// removes its temporary files and leaves the previous store in force.
 IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm);
 
 }  // namespace wattrun::ingest

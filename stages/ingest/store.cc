@@ -285,6 +285,26 @@ void ReadTables(hid_t file, Catalogue* c) {
   }
 }
 
+void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
+  if (f.empty()) return;
+  h5::SetAttribute(file, "input_root", f.input_root);
+  h5::SetAttribute(file, "first_telemetry_file", f.first_telemetry_file);
+  // As hex text: HDF5 attributes here are signed.
+  char hex[2][24];
+  std::snprintf(hex[0], sizeof hex[0], "%016llx", static_cast<unsigned long long>(f.first_telemetry_hash));
+  std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(f.inventory_hash));
+  h5::SetAttribute(file, "first_telemetry_hash", std::string(hex[0]));
+  h5::SetAttribute(file, "inventory_hash", std::string(hex[1]));
+}
+
+void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
+  if (!h5::HasAttribute(file, "first_telemetry_file")) return;
+  f->input_root = h5::GetStringAttribute(file, "input_root");
+  f->first_telemetry_file = h5::GetStringAttribute(file, "first_telemetry_file");
+  f->first_telemetry_hash = std::strtoull(h5::GetStringAttribute(file, "first_telemetry_hash").c_str(), nullptr, 16);
+  f->inventory_hash = std::strtoull(h5::GetStringAttribute(file, "inventory_hash").c_str(), nullptr, 16);
+}
+
 }  // namespace
 
 std::string BatchDirectory(const std::string& store_path) { return store_path + ".d"; }
@@ -307,6 +327,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
   try {
     ReadTables(file.id(), &c);
     if (h5::HasAttribute(file.id(), "facility")) c.config_facility = h5::GetStringAttribute(file.id(), "facility");
+    ReadFingerprint(file.id(), &c.fingerprint);
     const std::int64_t batches = h5::GetIntAttribute(file.id(), "telemetry_batches");
     for (std::int64_t b = 1; b <= batches; ++b) {
       char name[64];
@@ -319,10 +340,11 @@ Catalogue ReadCatalogue(const std::string& store_path) {
   return c;
 }
 
-void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue) {
+void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag) {
   h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
   h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
   h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
+  WriteFingerprint(file.id(), catalogue.fingerprint);
   h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
   WriteTables(file.id(), catalogue);
   {
@@ -335,9 +357,34 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue) {
   }
   // Temporary name, fsync, rename: the previous catalogue stays in force
   // until the new one is complete on disk.
-  file.WriteImage(store_path);
+  file.WriteImage(store_path, writer_tag.empty() ? "" : store_path + ".tmp." + writer_tag);
   const fs::path parent = fs::absolute(store_path).parent_path();
   FsyncPath(parent.string(), true);
+}
+
+void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& expected_names,
+                 const std::vector<std::int64_t>& expected_offsets) {
+  try {
+    h5::File file = h5::File::Open(batch_path, h5::Mode::kReadOnly);
+    const auto names = h5::ReadStrings(file.id(), "node_names");
+    const auto offsets = h5::ReadVector<std::int64_t>(file.id(), "node_offset");
+    if (names != expected_names) throw Error("node_names differ from what was written");
+    if (offsets != expected_offsets) throw Error("node_offset differs from what was written");
+    if (!std::is_sorted(names.begin(), names.end()) ||
+        std::adjacent_find(names.begin(), names.end()) != names.end()) {
+      throw Error("node_names are not sorted and unique");
+    }
+    if (offsets.size() != names.size() + 1 || offsets.front() != 0 ||
+        !std::is_sorted(offsets.begin(), offsets.end())) {
+      throw Error("node_offset is not a CSR index of node_names");
+    }
+    const std::int64_t rows = offsets.back();
+    if (h5::Length(file.id(), "time") != rows || h5::Length(file.id(), "watts") != rows) {
+      throw Error("time and watts do not hold the " + std::to_string(rows) + " readings the offsets count");
+    }
+  } catch (const Error& e) {
+    throw Error(batch_path + ": new telemetry batch is not complete, the catalogue is left as it was: " + e.what());
+  }
 }
 
 // ---------------------------------------------------------------- reader

@@ -2,7 +2,8 @@
 //
 // Layout (all HDF5, readable with h5py):
 //   STORE.h5                 the catalogue, small, rewritten atomically
-//                            (write STORE.h5.tmp, fsync, rename) by each ingest
+//                            (write STORE.h5.tmp.WRITER, fsync, rename) by each ingest
+//   STORE.h5.lock            the write lock while an ingest runs (store_lock.h)
 //     /manifest/{path,kind,size,mtime_ns,batch}   every input file ingested
 //     /tables/runs/*, /tables/jobs/*, /tables/nodes/*, /tables/datasets/*,
 //     /tables/losses/*, /tables/carbon_intensity/{time_ms,g_per_kwh}
@@ -50,6 +51,14 @@ struct ManifestEntry {
   std::int64_t batch = -1;  // telemetry batch the file went into
 };
 
+struct FacilityFingerprint {
+  std::string input_root;            // absolute, as first ingested
+  std::string first_telemetry_file;  // relative path of the first telemetry file (sorted order)
+  std::uint64_t first_telemetry_hash = 0;  // of its first 4 KiB
+  std::uint64_t inventory_hash = 0;        // of nodes.csv's sorted node names
+  bool empty() const { return first_telemetry_file.empty(); }
+};
+
 // The small tables and bookkeeping held in the catalogue.
 struct Catalogue {
   std::vector<ManifestEntry> manifest;
@@ -62,11 +71,22 @@ struct Catalogue {
   std::vector<BadRowCount> quality;  // telemetry bad rows, duplicates, ...
   std::vector<std::string> batch_files;  // relative to the catalogue's directory
   std::string config_facility;  // facility name of the config that ingested
+  // Which facility directory the store was made from (recorded at the first
+  // ingest that brought telemetry; empty in older stores): a later ingest of
+  // another facility into it is refused unless allowed.
+  FacilityFingerprint fingerprint;
 };
 
 Catalogue ReadCatalogue(const std::string& store_path);
-// Atomic: writes store_path + ".tmp", fsyncs, renames over store_path.
-void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue);
+// Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),
+// fsyncs, renames over store_path.
+void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag = "");
+
+// Reopens a batch file and checks it is whole: node_names sorted and
+// unique, node_offset = those of `expected_names`/`expected_offsets`, and
+// time and watts as long as the offsets say. Throws naming the file.
+void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& expected_names,
+                 const std::vector<std::int64_t>& expected_offsets);
 
 std::string BatchDirectory(const std::string& store_path);
 

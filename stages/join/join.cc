@@ -83,6 +83,9 @@ std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::v
     }
     if (r.bad_reason == "negative_window" || r.update < r.start) {
       j.status = RunStatus::kBadWindow;
+      // Not measured, but its host is known: runs_energy.csv says its type.
+      const auto known = node_index.find(r.host_name);
+      if (known != node_index.end()) j.node_type = nodes[known->second].node_type;
       continue;
     }
     const auto n = node_index.find(r.host_name);

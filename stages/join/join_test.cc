@@ -66,9 +66,22 @@ TEST(Join, StatusesInTheSpecsOrder) {
   }
   EXPECT_EQ(joined[0].node, 0);
   EXPECT_EQ(joined[0].node_type, "cpu1");
+  // A bad window on a known host: not joined to the node, but its type is known.
+  EXPECT_EQ(joined[2].node, -1);
+  EXPECT_EQ(joined[2].node_type, "cpu1");
   EXPECT_EQ(joined[0].job, 0);
   EXPECT_EQ(joined[5].job, -1);  // no_job
   EXPECT_EQ(joined[10].job, 1);
+}
+
+TEST(Join, BadWindowOnAnUnknownHostHasNoType) {
+  std::vector<NodeRecord> nodes(1);
+  nodes[0].name = "n1";
+  nodes[0].node_type = "cpu1";
+  std::vector<RunRecord> runs{MakeRun("1", "elsewhere", 2000 * S, 1000 * S)};
+  const auto joined = JoinRuns(runs, {}, nodes, {});
+  EXPECT_EQ(joined[0].status, RunStatus::kBadWindow);
+  EXPECT_EQ(joined[0].node_type, "");
 }
 
 // A requeued job's attempts (and a cron job's runs) share one JobID: each

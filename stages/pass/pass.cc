@@ -81,6 +81,7 @@ PassPartial StreamUnits(store::TelemetryReader& reader, const PassPlan& plan, co
     const Unit& unit = units[k];
     if (k == begin || unit.first_of_node) node_values.Clear();
     StreamUnit(reader, plan, options, unit, k, &node_values, &partial);
+    AddProgress(options.progress, 1);
     if (!unit.last_of_node && k + 1 != end) continue;
     const std::string& name = reader.nodes()[unit.node];
     const int type = plan.TypeIndex(name);
@@ -172,7 +173,12 @@ PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan
     MaybeInjectFault("pass", comm.rank());
     const std::vector<Unit> units = PlanUnits(reader);
     const auto [begin, end] = UnitsOfRank(units, comm.rank(), comm.size());
+    if (options.progress) {
+      options.progress->Begin("telemetry pass", static_cast<std::int64_t>(end - begin),
+                              static_cast<std::int64_t>(units.size()), "node blocks");
+    }
     local = StreamUnits(reader, plan, options, units, begin, end);
+    if (options.progress) options.progress->End();
     local.AddBytesRead(reader.bytes_read());
     local.NotePeakRss(PeakRssBytes());
   });

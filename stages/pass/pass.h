@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
+#include "core/progress.h"
 #include "core/quantile.h"
 #include "stages/account/account.h"
 #include "stages/idle/idle.h"
@@ -27,6 +28,7 @@ struct PassOptions {
   std::vector<std::pair<std::string, double>> node_quantiles;  // node_power_dist.csv levels
   double idle_quantile = 0.02;
   std::size_t chunk_readings = 1 << 20;  // readings streamed per read
+  Progress* progress = nullptr;          // ticked per unit; null: no progress lines
 
   static PassOptions FromConfig(const Config& config, std::size_t chunk_readings);
 };

@@ -86,6 +86,225 @@ std::vector<IsoPoint> Isoline(const std::vector<const Experiment*>& exps, double
   return out;
 }
 
+using ComboMap = std::map<Combo, std::vector<const Experiment*>>;
+
+// Loss curves per experiment id, sorted by epoch (non-finite losses left out).
+std::map<std::string, Curve> LossCurves(const results::PipelineResults& r) {
+  std::map<std::string, Curve> curves;
+  std::map<std::string, std::vector<std::pair<double, double>>> pts;
+  for (std::size_t i = 0; i < r.loss_experiment.size() && i < r.loss_epoch.size() && i < r.loss_value.size(); ++i) {
+    if (std::isfinite(r.loss_value[i])) pts[r.loss_experiment[i]].emplace_back(static_cast<double>(r.loss_epoch[i]), r.loss_value[i]);
+  }
+  for (auto& [id, v] : pts) {
+    std::sort(v.begin(), v.end());
+    Curve& cv = curves[id];
+    for (const auto& [e, l] : v) {
+      cv.epochs.push_back(e);
+      cv.losses.push_back(l);
+    }
+  }
+  return curves;
+}
+
+// Experiments from the usable runs with features and a loss curve, and the
+// (data set, shape, depth) of each.
+void CollectExperiments(const Context& c, const std::map<std::string, Curve>& curves,
+                        std::map<std::string, Experiment>* exps, std::map<std::string, Combo>* combo_of) {
+  const auto& r = c.r;
+  for (std::size_t i = 0; i < r.runs.size(); ++i) {
+    const auto& run = r.runs[i];
+    const auto* f = c.features_of_run[i];
+    if (!run.usable || !f || !run.std_energy_j || f->epochs <= 0) continue;
+    const auto cv = curves.find(run.experiment_id);
+    if (cv == curves.end()) continue;
+    Experiment& e = (*exps)[run.experiment_id];
+    if (e.id.empty()) {
+      e.id = run.experiment_id;
+      e.n_params = static_cast<double>(f->n_params);
+      e.flops_per_epoch = f->total_flops / static_cast<double>(f->epochs);
+      e.f_bytes = f->f_bytes;
+      e.b_bytes = f->b_bytes;
+      e.curve = &cv->second;
+      (*combo_of)[e.id] = {run.dataset, run.shape, run.depth};
+    }
+    e.per_epoch_j[run.is_gpu ? 1 : 0].push_back(*run.std_energy_j / static_cast<double>(f->epochs));
+  }
+}
+
+constexpr std::size_t kMinSizes = 3;  // an isoloss line needs three sizes to show a minimum
+
+// The combinations with at least kMinSizes sizes, most sizes measured on
+// both classes first.
+std::vector<std::pair<int, Combo>> RankCombos(const ComboMap& combos) {
+  std::vector<std::pair<int, Combo>> ranked;
+  for (const auto& [k, v] : combos) {
+    std::set<double> sizes_both, sizes_any;
+    for (const auto* e : v) {
+      if (!e->per_epoch_j[0].empty() || !e->per_epoch_j[1].empty()) sizes_any.insert(e->n_params);
+      if (!e->per_epoch_j[0].empty() && !e->per_epoch_j[1].empty()) sizes_both.insert(e->n_params);
+    }
+    if (sizes_any.size() < kMinSizes) continue;
+    ranked.emplace_back(static_cast<int>(sizes_both.size() * 1000 + sizes_any.size()), k);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  return ranked;
+}
+
+// Up to four of the ranked combinations: different data sets first (as the
+// paper's Figure 6), then fill up.
+std::vector<Combo> ShownCombos(const std::vector<std::pair<int, Combo>>& ranked) {
+  std::vector<Combo> shown;
+  std::set<std::string> datasets_shown;
+  for (const auto& [score, k] : ranked) {
+    if (shown.size() < 4 && datasets_shown.insert(std::get<0>(k)).second) shown.push_back(k);
+  }
+  for (const auto& [score, k] : ranked) {
+    if (shown.size() < 4 && std::find(shown.begin(), shown.end(), k) == shown.end()) shown.push_back(k);
+  }
+  return shown;
+}
+
+// One panel of paper Figure 6: FLOPs (cls < 0) or a class's energy to reach
+// each loss level against size, a ring at each line's cheapest size.
+std::string IsolossPanel(Context& c, const std::vector<const Experiment*>& list, const std::vector<double>& levels,
+                         int cls, const std::string& what) {
+  svg::Plot p(what + " to reach a test loss", 400, 330);
+  p.x.label = "trainable parameters (NTP)";
+  p.x.scale = svg::Scale::kLog;
+  p.y.label = cls < 0 ? "FLOPs to reach the loss" : "energy to reach the loss (J)";
+  p.y.scale = svg::Scale::kLog;
+  for (std::size_t li = 0; li < levels.size(); ++li) {
+    const auto pts = Isoline(list, levels[li], cls);
+    std::vector<double> xs, ys;
+    for (const auto& pt : pts) {
+      xs.push_back(pt.n_params);
+      ys.push_back(cls < 0 ? pt.flops : pt.energy_j);
+    }
+    const std::string color = svg::Sequential(levels.size() > 1 ? 0.85 * static_cast<double>(li) / static_cast<double>(levels.size() - 1) : 0.4);
+    p.Line(xs, ys, {color, 1.8, 1, "", "L = " + FormatSig(levels[li], 3), ""}, true);
+    if (ys.size() >= 3) {
+      const auto it = std::min_element(ys.begin(), ys.end());
+      const std::size_t j = static_cast<std::size_t>(it - ys.begin());
+      p.Points({xs[j]}, {ys[j]}, {color, 6.5, 0.35, "", "", ""});
+    }
+  }
+  return c.Figure(p, what + " to reach each test-loss level L against network size; lower is better.");
+}
+
+// The isoloss panels of one combination: FLOPs, then gpu, then cpu (paper Figure 6).
+std::string IsolossFigures(Context& c, const Combo& k, const std::vector<const Experiment*>& list) {
+  const auto levels = Levels(list);
+  std::string h = "<h3>" + EscapeHtml(ComboName(k)) + "</h3><div class=\"figs\">";
+  std::vector<int> panels = {-1};
+  for (int cls : {1, 0}) {
+    if (c.Class(cls == 1)) panels.push_back(cls);
+  }
+  std::string missing;
+  for (int cls : panels) {
+    const std::string what = cls < 0 ? "FLOPs" : (cls == 1 ? "gpu energy" : "cpu energy");
+    bool any = false;
+    for (double level : levels) any |= !Isoline(list, level, cls).empty();
+    if (!any) {
+      missing += " No " + std::string(cls == 1 ? "gpu" : "cpu") + " runs of these experiments.";
+      continue;
+    }
+    h += IsolossPanel(c, list, levels, cls, what);
+  }
+  h += "</div>";
+  if (!missing.empty()) h += "<p class=\"note\">" + missing.substr(1) + "</p>";
+  return h;
+}
+
+// For each combination with three sizes reaching its middle loss level, the
+// cheapest size's working sets (f, b) over the nearest cache capacity.
+void CheapestSizeRatios(const HardwareClass& cls, const std::vector<double>& caches, const ComboMap& combos,
+                        std::vector<double>* rf, std::vector<double>* rb) {
+  auto nearest_ratio = [&](double bytes) {
+    double best = std::nan("");
+    for (double cap : caches) {
+      const double ratio = bytes / cap;
+      if (std::isnan(best) || std::abs(std::log(ratio)) < std::abs(std::log(best))) best = ratio;
+    }
+    return best;
+  };
+  const int ci = cls.is_gpu ? 1 : 0;
+  for (const auto& [k, list] : combos) {
+    const auto levels = Levels(list);
+    if (levels.empty()) continue;
+    const double level = levels[levels.size() / 2];
+    const auto pts = Isoline(list, level, ci);
+    if (pts.size() < 3) continue;
+    const auto it = std::min_element(pts.begin(), pts.end(),
+                                      [](const IsoPoint& a, const IsoPoint& b) { return a.energy_j < b.energy_j; });
+    if (!it->exp) continue;
+    if (it->exp->f_bytes > 0) rf->push_back(nearest_ratio(it->exp->f_bytes));
+    if (it->exp->b_bytes > 0) rb->push_back(nearest_ratio(it->exp->b_bytes));
+  }
+}
+
+// Paper Figure 8 for one class: histograms of the ratios; its summary line
+// goes to `summary`. Empty when the class has no caches or no ratios.
+std::string CheapestSizeFigure(Context& c, const HardwareClass& cls, const ComboMap& combos, std::string* summary) {
+  std::vector<double> caches;
+  for (std::size_t i = 0; i + 1 < cls.levels.size(); ++i) caches.push_back(cls.levels[i].bytes_per_unit);
+  if (caches.empty()) return "";
+  std::vector<double> rf, rb;
+  CheapestSizeRatios(cls, caches, combos, &rf, &rb);
+  if (rf.empty() && rb.empty()) return "";
+  const double lo = 1.0 / 64, hi = 64;
+  std::vector<double> edges;
+  for (int i = -12; i <= 12; ++i) edges.push_back(std::exp2(i / 2.0));
+  auto clamp_all = [&](std::vector<double> v) {
+    for (double& x : v) x = std::clamp(x, lo * 1.0001, hi / 1.0001);
+    return v;
+  };
+  svg::Plot p(cls.name + ": cheapest size's working set / nearest cache", 560, 340);
+  p.x.label = "working-set size / nearest cache size";
+  p.x.scale = svg::Scale::kLog;
+  p.x.min = lo;
+  p.x.max = hi;
+  for (int e = -6; e <= 6; e += 2) {
+    p.x.custom_ticks.emplace_back(std::exp2(e), e < 0 ? "1/" + std::to_string(1 << -e) : std::to_string(1 << e));
+  }
+  p.y.label = "isoloss lines (count)";
+  const auto cf = CountInBins(clamp_all(rf), edges);
+  const auto cb = CountInBins(clamp_all(rb), edges);
+  double top = 1;
+  for (std::size_t i = 0; i < cf.size(); ++i) top = std::max({top, cf[i], cb[i]});
+  p.Rect(1, 2, 0, top * 1.05, {"#2ca02c", 1, 0.10, "", "just spilled (1\u20132\u00d7 a cache)", ""});
+  p.Histogram(edges, cf, {"#1b9e77", 1, 0.6, "", "f (forward)", ""});
+  p.Steps(edges, cb, {"#d95f02", 2, 1, "", "b (backward)", ""});
+  p.VLine(1, {"#333", 1, 1, "4 3", "", ""}, "");
+  auto share = [](const std::vector<double>& v, double a, double b) {
+    double n = 0;
+    for (double x : v) n += (x >= a && x <= b) ? 1 : 0;
+    return v.empty() ? std::nan("") : n / static_cast<double>(v.size());
+  };
+  *summary += "<li>" + EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(rb.size())) +
+              " isoloss lines; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
+              "in " + FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) +
+              ".</li>";
+  return c.Figure(p, "For each (data set, shape, depth) with at least three sizes reaching its middle loss level, "
+                     "the size that reaches it with the least energy: its working set divided by the nearest "
+                     "cache capacity (one cache unit; main memory excluded). Ratios beyond the axis are drawn at "
+                     "its ends.");
+}
+
+// Figure 8: where the cheapest size sits against the cache sizes.
+std::string CheapestSizeSection(Context& c, const ComboMap& combos) {
+  std::string h = "<h3>Where the most energy-efficient size sits (paper Figure 8)</h3>";
+  std::string figs = "<div class=\"figs\">";
+  std::string summary;
+  for (const auto& cls : c.classes) figs += CheapestSizeFigure(c, cls, combos, &summary);
+  figs += "</div>";
+  if (summary.empty()) {
+    h += "<p class=\"note\">Too few sizes per combination reach a common loss level to locate the cheapest size.</p>";
+  } else {
+    h += "<ul>" + summary + "</ul>" + figs;
+  }
+  return h;
+}
+
 }  // namespace
 
 std::string LossSection(Context& c) {
@@ -104,44 +323,11 @@ std::string LossSection(Context& c) {
        "standardized energy / epochs of the experiment's usable runs (median over runs). FLOPs to reach <i>L</i> "
        "likewise. Each line is an isoloss line: the cost of reaching one loss level, across network sizes.</p>";
 
-  // Curves per experiment.
-  std::map<std::string, Curve> curves;
-  {
-    std::map<std::string, std::vector<std::pair<double, double>>> pts;
-    for (std::size_t i = 0; i < r.loss_experiment.size() && i < r.loss_epoch.size() && i < r.loss_value.size(); ++i) {
-      if (std::isfinite(r.loss_value[i])) pts[r.loss_experiment[i]].emplace_back(static_cast<double>(r.loss_epoch[i]), r.loss_value[i]);
-    }
-    for (auto& [id, v] : pts) {
-      std::sort(v.begin(), v.end());
-      Curve& cv = curves[id];
-      for (const auto& [e, l] : v) {
-        cv.epochs.push_back(e);
-        cv.losses.push_back(l);
-      }
-    }
-  }
-  // Experiments from the usable runs with features.
+  const std::map<std::string, Curve> curves = LossCurves(r);
   std::map<std::string, Experiment> exps;
   std::map<std::string, Combo> combo_of;
-  for (std::size_t i = 0; i < r.runs.size(); ++i) {
-    const auto& run = r.runs[i];
-    const auto* f = c.features_of_run[i];
-    if (!run.usable || !f || !run.std_energy_j || f->epochs <= 0) continue;
-    const auto cv = curves.find(run.experiment_id);
-    if (cv == curves.end()) continue;
-    Experiment& e = exps[run.experiment_id];
-    if (e.id.empty()) {
-      e.id = run.experiment_id;
-      e.n_params = static_cast<double>(f->n_params);
-      e.flops_per_epoch = f->total_flops / static_cast<double>(f->epochs);
-      e.f_bytes = f->f_bytes;
-      e.b_bytes = f->b_bytes;
-      e.curve = &cv->second;
-      combo_of[e.id] = {run.dataset, run.shape, run.depth};
-    }
-    e.per_epoch_j[run.is_gpu ? 1 : 0].push_back(*run.std_energy_j / static_cast<double>(f->epochs));
-  }
-  std::map<Combo, std::vector<const Experiment*>> combos;
+  CollectExperiments(c, curves, &exps, &combo_of);
+  ComboMap combos;
   for (const auto& [id, e] : exps) combos[combo_of[id]].push_back(&e);
   if (combos.empty()) {
     h += "<p class=\"note\">" + FormatCount(static_cast<std::int64_t>(curves.size())) +
@@ -149,29 +335,8 @@ std::string LossSection(Context& c) {
     return h;
   }
 
-  // A few combinations with the most sizes measured on both classes; an
-  // isoloss line needs at least three sizes to show a minimum.
-  constexpr std::size_t kMinSizes = 3;
-  std::vector<std::pair<int, Combo>> ranked;
-  for (const auto& [k, v] : combos) {
-    std::set<double> sizes_both, sizes_any;
-    for (const auto* e : v) {
-      if (!e->per_epoch_j[0].empty() || !e->per_epoch_j[1].empty()) sizes_any.insert(e->n_params);
-      if (!e->per_epoch_j[0].empty() && !e->per_epoch_j[1].empty()) sizes_both.insert(e->n_params);
-    }
-    if (sizes_any.size() < kMinSizes) continue;
-    ranked.emplace_back(static_cast<int>(sizes_both.size() * 1000 + sizes_any.size()), k);
-  }
-  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  // Prefer different data sets (as the paper's Figure 6), then fill up.
-  std::vector<Combo> shown;
-  std::set<std::string> datasets_shown;
-  for (const auto& [score, k] : ranked) {
-    if (shown.size() < 4 && datasets_shown.insert(std::get<0>(k)).second) shown.push_back(k);
-  }
-  for (const auto& [score, k] : ranked) {
-    if (shown.size() < 4 && std::find(shown.begin(), shown.end(), k) == shown.end()) shown.push_back(k);
-  }
+  const auto ranked = RankCombos(combos);
+  const std::vector<Combo> shown = ShownCombos(ranked);
   const std::size_t n_show = shown.size();
   h += "<p>" + FormatCount(static_cast<std::int64_t>(exps.size())) + " experiments with loss curves and energy, in " +
        FormatCount(static_cast<std::int64_t>(combos.size())) + " (data set, shape, depth) combinations, " +
@@ -184,127 +349,8 @@ std::string LossSection(Context& c) {
          " with the most sizes are drawn; rings mark each line's cheapest size. Paper: FLOPs favour small networks, "
          "measured energy keeps falling with size until a key working set just spills from a cache.</p>";
   }
-
-  for (std::size_t s = 0; s < n_show; ++s) {
-    const Combo& k = shown[s];
-    const auto& list = combos[k];
-    const auto levels = Levels(list);
-    h += "<h3>" + EscapeHtml(ComboName(k)) + "</h3><div class=\"figs\">";
-    // Panels: FLOPs, then gpu, then cpu (paper Figure 6).
-    std::vector<int> panels = {-1};
-    for (int cls : {1, 0}) {
-      if (c.Class(cls == 1)) panels.push_back(cls);
-    }
-    std::string missing;
-    for (int cls : panels) {
-      const std::string what = cls < 0 ? "FLOPs" : (cls == 1 ? "gpu energy" : "cpu energy");
-      bool any = false;
-      for (double level : levels) any |= !Isoline(list, level, cls).empty();
-      if (!any) {
-        missing += " No " + std::string(cls == 1 ? "gpu" : "cpu") + " runs of these experiments.";
-        continue;
-      }
-      svg::Plot p(what + " to reach a test loss", 400, 330);
-      p.x.label = "trainable parameters (NTP)";
-      p.x.scale = svg::Scale::kLog;
-      p.y.label = cls < 0 ? "FLOPs to reach the loss" : "energy to reach the loss (J)";
-      p.y.scale = svg::Scale::kLog;
-      for (std::size_t li = 0; li < levels.size(); ++li) {
-        const auto pts = Isoline(list, levels[li], cls);
-        std::vector<double> xs, ys;
-        for (const auto& pt : pts) {
-          xs.push_back(pt.n_params);
-          ys.push_back(cls < 0 ? pt.flops : pt.energy_j);
-        }
-        const std::string color = svg::Sequential(levels.size() > 1 ? 0.85 * static_cast<double>(li) / static_cast<double>(levels.size() - 1) : 0.4);
-        p.Line(xs, ys, {color, 1.8, 1, "", "L = " + FormatSig(levels[li], 3), ""}, true);
-        if (ys.size() >= 3) {
-          const auto it = std::min_element(ys.begin(), ys.end());
-          const std::size_t j = static_cast<std::size_t>(it - ys.begin());
-          p.Points({xs[j]}, {ys[j]}, {color, 6.5, 0.35, "", "", ""});
-        }
-      }
-      h += c.Figure(p, what + " to reach each test-loss level L against network size; lower is better.");
-    }
-    h += "</div>";
-    if (!missing.empty()) h += "<p class=\"note\">" + missing.substr(1) + "</p>";
-  }
-
-  // Figure 8: where the cheapest size sits against the cache sizes.
-  h += "<h3>Where the most energy-efficient size sits (paper Figure 8)</h3>";
-  std::string figs = "<div class=\"figs\">";
-  std::string summary;
-  for (const auto& cls : c.classes) {
-    std::vector<double> caches;
-    for (std::size_t i = 0; i + 1 < cls.levels.size(); ++i) caches.push_back(cls.levels[i].bytes_per_unit);
-    if (caches.empty()) continue;
-    auto nearest_ratio = [&](double bytes) {
-      double best = std::nan("");
-      for (double cap : caches) {
-        const double ratio = bytes / cap;
-        if (std::isnan(best) || std::abs(std::log(ratio)) < std::abs(std::log(best))) best = ratio;
-      }
-      return best;
-    };
-    std::vector<double> rf, rb;
-    const int ci = cls.is_gpu ? 1 : 0;
-    for (const auto& [k, list] : combos) {
-      const auto levels = Levels(list);
-      if (levels.empty()) continue;
-      const double level = levels[levels.size() / 2];
-      const auto pts = Isoline(list, level, ci);
-      if (pts.size() < 3) continue;
-      const auto it = std::min_element(pts.begin(), pts.end(),
-                                        [](const IsoPoint& a, const IsoPoint& b) { return a.energy_j < b.energy_j; });
-      if (!it->exp) continue;
-      if (it->exp->f_bytes > 0) rf.push_back(nearest_ratio(it->exp->f_bytes));
-      if (it->exp->b_bytes > 0) rb.push_back(nearest_ratio(it->exp->b_bytes));
-    }
-    if (rf.empty() && rb.empty()) continue;
-    const double lo = 1.0 / 64, hi = 64;
-    std::vector<double> edges;
-    for (int i = -12; i <= 12; ++i) edges.push_back(std::exp2(i / 2.0));
-    auto clamp_all = [&](std::vector<double> v) {
-      for (double& x : v) x = std::clamp(x, lo * 1.0001, hi / 1.0001);
-      return v;
-    };
-    svg::Plot p(cls.name + ": cheapest size's working set / nearest cache", 560, 340);
-    p.x.label = "working-set size / nearest cache size";
-    p.x.scale = svg::Scale::kLog;
-    p.x.min = lo;
-    p.x.max = hi;
-    for (int e = -6; e <= 6; e += 2) {
-      p.x.custom_ticks.emplace_back(std::exp2(e), e < 0 ? "1/" + std::to_string(1 << -e) : std::to_string(1 << e));
-    }
-    p.y.label = "isoloss lines (count)";
-    const auto cf = CountInBins(clamp_all(rf), edges);
-    const auto cb = CountInBins(clamp_all(rb), edges);
-    double top = 1;
-    for (std::size_t i = 0; i < cf.size(); ++i) top = std::max({top, cf[i], cb[i]});
-    p.Rect(1, 2, 0, top * 1.05, {"#2ca02c", 1, 0.10, "", "just spilled (1\u20132\u00d7 a cache)", ""});
-    p.Histogram(edges, cf, {"#1b9e77", 1, 0.6, "", "f (forward)", ""});
-    p.Steps(edges, cb, {"#d95f02", 2, 1, "", "b (backward)", ""});
-    p.VLine(1, {"#333", 1, 1, "4 3", "", ""}, "");
-    auto share = [](const std::vector<double>& v, double a, double b) {
-      double n = 0;
-      for (double x : v) n += (x >= a && x <= b) ? 1 : 0;
-      return v.empty() ? std::nan("") : n / static_cast<double>(v.size());
-    };
-    summary += "<li>" + EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(rb.size())) +
-               " isoloss lines; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
-               "in " + FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) +
-               ".</li>";
-    figs += c.Figure(p, "For each (data set, shape, depth) with at least three sizes reaching its middle loss level, "
-                        "the size that reaches it with the least energy: its working set divided by the nearest "
-                        "cache capacity (one cache unit; main memory excluded). Ratios beyond the axis are drawn at "
-                        "its ends.");
-  }
-  figs += "</div>";
-  if (summary.empty()) {
-    h += "<p class=\"note\">Too few sizes per combination reach a common loss level to locate the cheapest size.</p>";
-  } else {
-    h += "<ul>" + summary + "</ul>" + figs;
-  }
+  for (const Combo& k : shown) h += IsolossFigures(c, k, combos[k]);
+  h += CheapestSizeSection(c, combos);
   h += "</section>";
   return h;
 }

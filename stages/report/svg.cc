@@ -225,6 +225,115 @@ std::string TextNode(double x, double y, const std::string& label, const std::st
   return "<text x=\"" + Px(x) + "\" y=\"" + Px(y) + "\" " + attrs + ">" + EscapeHtml(label) + "</text>";
 }
 
+
+// The plot area in pixels and the maps from data to pixels.
+struct Frame {
+  double px0, px1;  // left, right
+  double py0, py1;  // bottom, top: y grows downwards
+  Mapper mx, my;
+};
+
+// Clears the label of a tick that would overlap one already placed (major
+// ticks are placed first).
+void PlaceLabels(std::vector<Tick>* ticks, const std::function<double(const Tick&)>& pos,
+                 const std::function<double(const Tick&)>& half) {
+  std::vector<std::pair<double, double>> placed;  // centre, half extent
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& t : *ticks) {
+      if (t.label.empty() || t.major != (pass == 0)) continue;
+      const double p = pos(t), h = half(t);
+      bool free = true;
+      for (const auto& [c, ch] : placed) free &= std::abs(c - p) >= h + ch + 4;
+      if (free) {
+        placed.emplace_back(p, h);
+      } else {
+        t.label.clear();
+      }
+    }
+  }
+}
+
+// Vertical grid lines, tick marks and labels of the x axis.
+std::string XTickMarks(const std::vector<Tick>& ticks, const Frame& f) {
+  std::string o;
+  for (const auto& t : ticks) {
+    const double p = f.mx(t.value);
+    if (!t.label.empty()) {
+      o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(f.py1) + "\" y2=\"" + Px(f.py0) +
+           "\" stroke=\"#e6e6e6\"/>";
+      o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(f.py0) + "\" y2=\"" + Px(f.py0 + 5) +
+           "\" stroke=\"#666\"/>";
+      o += TextNode(p, f.py0 + 16, t.label, "text-anchor=\"middle\" fill=\"#444\"");
+    } else {
+      o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(f.py0) + "\" y2=\"" + Px(f.py0 + 3) +
+           "\" stroke=\"#999\"/>";
+    }
+  }
+  return o;
+}
+
+// Horizontal grid lines, tick marks and labels of the y axis.
+std::string YTickMarks(const std::vector<Tick>& ticks, const Frame& f) {
+  std::string o;
+  for (const auto& t : ticks) {
+    const double p = f.my(t.value);
+    if (!t.label.empty()) {
+      o += "<line x1=\"" + Px(f.px0) + "\" x2=\"" + Px(f.px1) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) +
+           "\" stroke=\"#e6e6e6\"/>";
+      o += "<line x1=\"" + Px(f.px0 - 5) + "\" x2=\"" + Px(f.px0) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) +
+           "\" stroke=\"#666\"/>";
+      o += TextNode(f.px0 - 7, p + 3.5, t.label, "text-anchor=\"end\" fill=\"#444\"");
+    } else {
+      o += "<line x1=\"" + Px(f.px0 - 3) + "\" x2=\"" + Px(f.px0) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) +
+           "\" stroke=\"#999\"/>";
+    }
+  }
+  return o;
+}
+
+// Grid, ticks and tick labels of both axes; overlapping labels are dropped.
+std::string GridAndTicks(const Frame& f, std::vector<Tick> xticks, std::vector<Tick> yticks) {
+  PlaceLabels(&xticks, [&](const Tick& t) { return f.mx(t.value); },
+              [](const Tick& t) { return Chars(t.label) * kCharWidth / 2; });
+  PlaceLabels(&yticks, [&](const Tick& t) { return f.my(t.value); }, [](const Tick&) { return 6.0; });
+  return XTickMarks(xticks, f) + YTickMarks(yticks, f);
+}
+
+std::string Opacity(double v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return std::string(buf);
+}
+
+// Attributes of an unfilled stroke in the style's colour, width, opacity and dash.
+std::string StrokeAttrs(const Style& s) {
+  std::string a = "fill=\"none\" stroke=\"" + s.color + "\" stroke-width=\"" + Px(s.width) + "\"";
+  if (s.opacity < 1) a += " stroke-opacity=\"" + Opacity(s.opacity) + "\"";
+  if (!s.dash.empty()) a += " stroke-dasharray=\"" + s.dash + "\"";
+  return a;
+}
+
+// The style's hover text, if any.
+std::string TitleNode(const Style& s) {
+  return s.title.empty() ? std::string() : "<title>" + EscapeHtml(s.title) + "</title>";
+}
+
+// A legend entry's swatch, 20 px wide from lx, centred at height cy.
+std::string SwatchNode(Swatch swatch, const std::string& color, const std::string& dash, double lx, double cy) {
+  switch (swatch) {
+    case Swatch::kLine:
+      return "<line x1=\"" + Px(lx) + "\" x2=\"" + Px(lx + 20) + "\" y1=\"" + Px(cy) + "\" y2=\"" + Px(cy) +
+             "\" stroke=\"" + color + "\" stroke-width=\"2\"" +
+             (dash.empty() ? std::string() : " stroke-dasharray=\"" + dash + "\"") + "/>";
+    case Swatch::kBox:
+      return "<rect x=\"" + Px(lx + 3) + "\" y=\"" + Px(cy - 5) + "\" width=\"14\" height=\"10\" fill=\"" + color +
+             "\" fill-opacity=\"0.75\"/>";
+    case Swatch::kDot:
+      return "<circle cx=\"" + Px(lx + 10) + "\" cy=\"" + Px(cy) + "\" r=\"3.5\" fill=\"" + color + "\"/>";
+  }
+  return "";
+}
+
 }  // namespace
 
 Plot::Plot(std::string title, double width, double height)
@@ -294,338 +403,330 @@ void Plot::Text(double at_x, double at_y, const std::string& text, const std::st
   elements_.push_back({Kind::kText, {at_x}, {at_y}, {}, s, text, anchor, false});
 }
 
-std::string Plot::Render(const std::string& id) const {
-  const bool xlog = x.scale == Scale::kLog;
-  const bool ylog = y.scale == Scale::kLog;
+// Lays out one Plot and writes its SVG: data limits, frame, grid and ticks,
+// the elements kind by kind, axis labels and legend. A friend of Plot.
+class PlotRenderer {
+ public:
+  explicit PlotRenderer(const Plot& plot) : p_(plot) {}
+  std::string Render(const std::string& id) const;
+
+ private:
+  using Element = Plot::Element;
+  using Entry = Plot::Entry;
+  using Kind = Plot::Kind;
+  using LegendRows = std::vector<std::vector<const Entry*>>;
+
+  // Widens the data ranges by one element (lines across the panel and texts do not).
+  static void AddToRanges(const Element& e, bool xlog, bool ylog, Range* xr, Range* yr);
+  // Legend entries in rows that fit `avail` pixels.
+  LegendRows Rows(double avail) const;
+  std::string Header(const std::string& id, const Frame& f, double total_h) const;
+  // The elements, clipped to the plot area, with the labels on top.
+  std::string Data(const std::string& id, const Frame& f) const;
+  std::string AxisLabels(const Frame& f) const;
+  std::string Legend(const LegendRows& rows, const Frame& f) const;
+
+  // One element each, appended to `o`; labels of lines and texts go to `labels`.
+  static void Points(const Element& e, const Frame& f, std::string* o);
+  static void Line(const Element& e, const Frame& f, std::string* o);
+  static void Band(const Element& e, const Frame& f, std::string* o);
+  static void ErrorBars(const Element& e, const Frame& f, std::string* o);
+  static void Histogram(const Element& e, const Frame& f, std::string* o);
+  static void Steps(const Element& e, const Frame& f, std::string* o);
+  static void Rect(const Element& e, const Frame& f, std::string* o);
+  static void VLine(const Element& e, const Frame& f, std::string* o, std::string* labels);
+  static void HLine(const Element& e, const Frame& f, std::string* o, std::string* labels);
+  static void Text(const Element& e, const Frame& f, std::string* labels);
+
+  const Plot& p_;
+};
+
+std::string PlotRenderer::Render(const std::string& id) const {
+  const bool xlog = p_.x.scale == Scale::kLog;
+  const bool ylog = p_.y.scale == Scale::kLog;
   Range xr, yr;
-  for (const auto& e : elements_) {
-    switch (e.kind) {
-      case Kind::kPoints:
-      case Kind::kLine:
-        for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
-          if (!Finite(e.xs[i]) || !Finite(e.ys[i]) || (xlog && e.xs[i] <= 0) || (ylog && e.ys[i] <= 0)) continue;
-          xr.Add(e.xs[i], xlog);
-          yr.Add(e.ys[i], ylog);
-        }
-        break;
-      case Kind::kBand:
-      case Kind::kErrorBars:
-        for (std::size_t i = 0; i < e.xs.size(); ++i) {
-          if (!Finite(e.xs[i])) continue;
-          xr.Add(e.xs[i], xlog);
-          yr.Add(e.ys[i], ylog);
-          yr.Add(e.y2[i], ylog);
-        }
-        break;
-      case Kind::kHistogram:
-      case Kind::kSteps:
-        for (double v : e.xs) xr.Add(v, xlog);
-        for (std::size_t i = 0; i < e.ys.size(); ++i) {
-          const double top = e.ys[i] + (e.y2.empty() ? 0.0 : e.y2[i]);
-          if (e.ys[i] > 0) yr.Add(top, ylog);
-          if (ylog && e.ys[i] > 0) yr.Add(std::min(top, 1.0) * 0.7, ylog);
-        }
-        if (!ylog) yr.Add(0, false);
-        break;
-      case Kind::kRect:
-        xr.Add(e.xs[0], xlog);
-        xr.Add(e.xs[1], xlog);
-        yr.Add(e.ys[0], ylog);
-        yr.Add(e.ys[1], ylog);
-        break;
-      default:
-        break;
-    }
-  }
+  for (const auto& e : p_.elements_) AddToRanges(e, xlog, ylog, &xr, &yr);
   // Histograms start at zero on linear axes.
-  const bool has_bars = std::any_of(elements_.begin(), elements_.end(),
+  const bool has_bars = std::any_of(p_.elements_.begin(), p_.elements_.end(),
                                     [](const Element& e) { return e.kind == Kind::kHistogram; });
-  Axis ya = y;
+  Axis ya = p_.y;
   if (has_bars && !ylog) ya.include_zero = true;
-  const auto [x0, x1] = Limits(x, xr);
+  const auto [x0, x1] = Limits(p_.x, xr);
   const auto [y0, y1] = Limits(ya, yr);
 
   // Layout: legend rows below the axis label.
-  const double left = margin_left, right = 16;
-  const double top = subtitle.empty() ? 30 : 44;
-  std::vector<std::vector<const Entry*>> rows(1);
-  {
-    double used = 0;
-    const double avail = width_ - left - right;
-    for (const auto& entry : legend_) {
-      const double w = 26 + kCharWidth * Chars(entry.label) + 14;
-      if (used + w > avail && !rows.back().empty()) {
-        rows.emplace_back();
-        used = 0;
-      }
-      rows.back().push_back(&entry);
-      used += w;
-    }
-    if (rows.back().empty()) rows.pop_back();
-  }
+  const double left = p_.margin_left, right = 16;
+  const double top = p_.subtitle.empty() ? 30 : 44;
+  const LegendRows rows = Rows(p_.width_ - left - right);
   const double legend_h = static_cast<double>(rows.size()) * 16;
   const double bottom = 42 + legend_h + (rows.empty() ? 0 : 6);
-  const double total_h = height_ + legend_h;
-  const double px0 = left, px1 = width_ - right;
+  const double total_h = p_.height_ + legend_h;
+  const double px0 = left, px1 = p_.width_ - right;
   const double py0 = total_h - bottom, py1 = top;  // y grows downwards
-  const Mapper mx(x0, x1, xlog, px0, px1);
-  const Mapper my(y0, y1, ylog, py0, py1);
+  const Frame f{px0, px1, py0, py1, Mapper(x0, x1, xlog, px0, px1), Mapper(y0, y1, ylog, py0, py1)};
 
   std::string o;
   o.reserve(4096);
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" viewBox=\"0 0 " + Px(width_) + " " + Px(total_h) +
-       "\" width=\"" + Px(width_) + "\" height=\"" + Px(total_h) +
-       "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\" role=\"img\" aria-label=\"" +
-       EscapeHtml(title_) + "\">";
-  o += "<defs><clipPath id=\"clip-" + id + "\"><rect x=\"" + Px(px0) + "\" y=\"" + Px(py1) + "\" width=\"" +
-       Px(px1 - px0) + "\" height=\"" + Px(py0 - py1) + "\"/></clipPath></defs>";
-  o += TextNode(8, 17, title_, "font-size=\"13\" font-weight=\"bold\" fill=\"#222\"");
-  if (!subtitle.empty()) o += TextNode(8, 32, subtitle, "font-size=\"10.5\" fill=\"#666\"");
-  o += "<rect x=\"" + Px(px0) + "\" y=\"" + Px(py1) + "\" width=\"" + Px(px1 - px0) + "\" height=\"" + Px(py0 - py1) +
-       "\" fill=\"#fcfcfc\" stroke=\"#bbb\"/>";
+  o += Header(id, f, total_h);
+  o += GridAndTicks(f, MakeTicks(p_.x, x0, x1), MakeTicks(ya, y0, y1));
+  o += Data(id, f);
+  o += AxisLabels(f);
+  o += Legend(rows, f);
+  o += "</svg>";
+  return o;
+}
 
-  // Grid, ticks and tick labels; a label that would overlap one already
-  // placed is dropped (major ticks are placed first).
-  auto place_labels = [](std::vector<Tick>* ticks, const std::function<double(const Tick&)>& pos,
-                         const std::function<double(const Tick&)>& half) {
-    std::vector<std::pair<double, double>> placed;  // centre, half extent
-    for (int pass = 0; pass < 2; ++pass) {
-      for (auto& t : *ticks) {
-        if (t.label.empty() || t.major != (pass == 0)) continue;
-        const double p = pos(t), h = half(t);
-        bool free = true;
-        for (const auto& [c, ch] : placed) free &= std::abs(c - p) >= h + ch + 4;
-        if (free) {
-          placed.emplace_back(p, h);
-        } else {
-          t.label.clear();
-        }
+void PlotRenderer::AddToRanges(const Element& e, bool xlog, bool ylog, Range* xr, Range* yr) {
+  switch (e.kind) {
+    case Kind::kPoints:
+    case Kind::kLine:
+      for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
+        if (!Finite(e.xs[i]) || !Finite(e.ys[i]) || (xlog && e.xs[i] <= 0) || (ylog && e.ys[i] <= 0)) continue;
+        xr->Add(e.xs[i], xlog);
+        yr->Add(e.ys[i], ylog);
       }
-    }
-  };
-  std::vector<Tick> xticks = MakeTicks(x, x0, x1);
-  std::vector<Tick> yticks = MakeTicks(ya, y0, y1);
-  place_labels(&xticks, [&](const Tick& t) { return mx(t.value); },
-               [](const Tick& t) { return Chars(t.label) * kCharWidth / 2; });
-  place_labels(&yticks, [&](const Tick& t) { return my(t.value); }, [](const Tick&) { return 6.0; });
-  for (const auto& t : xticks) {
-    const double p = mx(t.value);
-    if (!t.label.empty()) {
-      o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(py1) + "\" y2=\"" + Px(py0) +
-           "\" stroke=\"#e6e6e6\"/>";
-      o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(py0) + "\" y2=\"" + Px(py0 + 5) +
-           "\" stroke=\"#666\"/>";
-      o += TextNode(p, py0 + 16, t.label, "text-anchor=\"middle\" fill=\"#444\"");
-    } else {
-      o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(py0) + "\" y2=\"" + Px(py0 + 3) +
-           "\" stroke=\"#999\"/>";
-    }
+      break;
+    case Kind::kBand:
+    case Kind::kErrorBars:
+      for (std::size_t i = 0; i < e.xs.size(); ++i) {
+        if (!Finite(e.xs[i])) continue;
+        xr->Add(e.xs[i], xlog);
+        yr->Add(e.ys[i], ylog);
+        yr->Add(e.y2[i], ylog);
+      }
+      break;
+    case Kind::kHistogram:
+    case Kind::kSteps:
+      for (double v : e.xs) xr->Add(v, xlog);
+      for (std::size_t i = 0; i < e.ys.size(); ++i) {
+        const double top = e.ys[i] + (e.y2.empty() ? 0.0 : e.y2[i]);
+        if (e.ys[i] > 0) yr->Add(top, ylog);
+        if (ylog && e.ys[i] > 0) yr->Add(std::min(top, 1.0) * 0.7, ylog);
+      }
+      if (!ylog) yr->Add(0, false);
+      break;
+    case Kind::kRect:
+      xr->Add(e.xs[0], xlog);
+      xr->Add(e.xs[1], xlog);
+      yr->Add(e.ys[0], ylog);
+      yr->Add(e.ys[1], ylog);
+      break;
+    default:
+      break;
   }
-  for (const auto& t : yticks) {
-    const double p = my(t.value);
-    if (!t.label.empty()) {
-      o += "<line x1=\"" + Px(px0) + "\" x2=\"" + Px(px1) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) +
-           "\" stroke=\"#e6e6e6\"/>";
-      o += "<line x1=\"" + Px(px0 - 5) + "\" x2=\"" + Px(px0) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) +
-           "\" stroke=\"#666\"/>";
-      o += TextNode(px0 - 7, p + 3.5, t.label, "text-anchor=\"end\" fill=\"#444\"");
-    } else {
-      o += "<line x1=\"" + Px(px0 - 3) + "\" x2=\"" + Px(px0) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) +
-           "\" stroke=\"#999\"/>";
-    }
-  }
+}
 
-  // Data, clipped to the plot area.
-  o += "<g clip-path=\"url(#clip-" + id + ")\">";
-  auto stroke_attrs = [](const Style& s) {
-    std::string a = "fill=\"none\" stroke=\"" + s.color + "\" stroke-width=\"" + Px(s.width) + "\"";
-    if (s.opacity < 1) {
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "%.2f", s.opacity);
-      a += std::string(" stroke-opacity=\"") + buf + "\"";
+PlotRenderer::LegendRows PlotRenderer::Rows(double avail) const {
+  LegendRows rows(1);
+  double used = 0;
+  for (const auto& entry : p_.legend_) {
+    const double w = 26 + kCharWidth * Chars(entry.label) + 14;
+    if (used + w > avail && !rows.back().empty()) {
+      rows.emplace_back();
+      used = 0;
     }
-    if (!s.dash.empty()) a += " stroke-dasharray=\"" + s.dash + "\"";
-    return a;
-  };
-  auto opacity = [](double v) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    return std::string(buf);
-  };
-  auto title_node = [](const Style& s) { return s.title.empty() ? std::string() : "<title>" + EscapeHtml(s.title) + "</title>"; };
+    rows.back().push_back(&entry);
+    used += w;
+  }
+  if (rows.back().empty()) rows.pop_back();
+  return rows;
+}
+
+std::string PlotRenderer::Header(const std::string& id, const Frame& f, double total_h) const {
+  const double width = p_.width_;
+  std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"plot\" viewBox=\"0 0 " + Px(width) + " " +
+                  Px(total_h) + "\" width=\"" + Px(width) + "\" height=\"" + Px(total_h) +
+                  "\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"11\" role=\"img\" aria-label=\"" +
+                  EscapeHtml(p_.title_) + "\">";
+  o += "<defs><clipPath id=\"clip-" + id + "\"><rect x=\"" + Px(f.px0) + "\" y=\"" + Px(f.py1) + "\" width=\"" +
+       Px(f.px1 - f.px0) + "\" height=\"" + Px(f.py0 - f.py1) + "\"/></clipPath></defs>";
+  o += TextNode(8, 17, p_.title_, "font-size=\"13\" font-weight=\"bold\" fill=\"#222\"");
+  if (!p_.subtitle.empty()) o += TextNode(8, 32, p_.subtitle, "font-size=\"10.5\" fill=\"#666\"");
+  o += "<rect x=\"" + Px(f.px0) + "\" y=\"" + Px(f.py1) + "\" width=\"" + Px(f.px1 - f.px0) + "\" height=\"" +
+       Px(f.py0 - f.py1) + "\" fill=\"#fcfcfc\" stroke=\"#bbb\"/>";
+  return o;
+}
+
+std::string PlotRenderer::Data(const std::string& id, const Frame& f) const {
+  std::string o = "<g clip-path=\"url(#clip-" + id + ")\">";
   std::string labels;  // line labels go on top of everything
-  for (const auto& e : elements_) {
-    const Style& s = e.style;
+  for (const auto& e : p_.elements_) {
     switch (e.kind) {
-      case Kind::kPoints: {
-        o += "<g fill=\"" + s.color + "\" fill-opacity=\"" + opacity(s.opacity) + "\">" + title_node(s);
-        for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
-          if (!mx.Inside(e.xs[i]) || !my.Inside(e.ys[i])) continue;
-          o += "<circle cx=\"" + Px(mx(e.xs[i])) + "\" cy=\"" + Px(my(e.ys[i])) + "\" r=\"" + Px(s.width) + "\"/>";
-        }
-        o += "</g>";
-        break;
-      }
-      case Kind::kLine: {
-        std::string pts;
-        std::vector<std::string> segments;
-        for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
-          if (!mx.Valid(e.xs[i]) || !my.Valid(e.ys[i])) {
-            if (!pts.empty()) segments.push_back(pts);
-            pts.clear();
-            continue;
-          }
-          pts += Px(mx(e.xs[i])) + "," + Px(my(e.ys[i])) + " ";
-        }
-        if (!pts.empty()) segments.push_back(pts);
-        const std::string attrs = stroke_attrs(s);
-        for (const auto& seg : segments) {
-          o += "<polyline points=\"" + seg.substr(0, seg.size() - 1) + "\" " + attrs +
-               " stroke-linejoin=\"round\">" + title_node(s) + "</polyline>";
-        }
-        if (e.flag) {
-          o += "<g fill=\"" + s.color + "\">";
-          for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
-            if (!mx.Valid(e.xs[i]) || !my.Valid(e.ys[i])) continue;
-            o += "<circle cx=\"" + Px(mx(e.xs[i])) + "\" cy=\"" + Px(my(e.ys[i])) + "\" r=\"" +
-                 Px(std::max(2.2, s.width * 1.4)) + "\"/>";
-          }
-          o += "</g>";
-        }
-        break;
-      }
-      case Kind::kBand: {
-        std::string fwd, back;
-        for (std::size_t i = 0; i < e.xs.size(); ++i) {
-          if (!mx.Valid(e.xs[i]) || !my.Valid(e.ys[i]) || !my.Valid(e.y2[i])) continue;
-          fwd += Px(mx(e.xs[i])) + "," + Px(my(e.y2[i])) + " ";
-          back = Px(mx(e.xs[i])) + "," + Px(my(e.ys[i])) + " " + back;
-        }
-        if (!fwd.empty()) {
-          o += "<polygon points=\"" + fwd + back.substr(0, back.size() - 1) + "\" fill=\"" + s.color +
-               "\" fill-opacity=\"" + opacity(s.opacity) + "\" stroke=\"none\">" + title_node(s) + "</polygon>";
-        }
-        break;
-      }
-      case Kind::kErrorBars: {
-        o += "<g " + stroke_attrs(s) + ">";
-        for (std::size_t i = 0; i < e.xs.size(); ++i) {
-          if (!mx.Valid(e.xs[i]) || !my.Valid(e.ys[i]) || !my.Valid(e.y2[i])) continue;
-          const double p = mx(e.xs[i]);
-          const double a = my(e.ys[i]), b = my(e.y2[i]);
-          o += "<path d=\"M" + Px(p) + " " + Px(a) + "V" + Px(b) + "M" + Px(p - 3) + " " + Px(a) + "h6M" + Px(p - 3) +
-               " " + Px(b) + "h6\"/>";
-        }
-        o += "</g>";
-        break;
-      }
-      case Kind::kHistogram: {
-        o += "<g fill=\"" + s.color + "\" fill-opacity=\"" + opacity(s.opacity) +
-             "\" stroke=\"#fff\" stroke-width=\"0.4\">" + title_node(s);
-        for (std::size_t i = 0; i + 1 < e.xs.size() && i < e.ys.size(); ++i) {
-          if (!(e.ys[i] > 0) || !mx.Valid(e.xs[i]) || !mx.Valid(e.xs[i + 1])) continue;
-          const double b = e.y2[i], t = e.y2[i] + e.ys[i];
-          const double xa = mx(e.xs[i]), xb = mx(e.xs[i + 1]);
-          const double ya0 = b > 0 ? my.Clamped(b) : py0, yb = my.Clamped(t);
-          o += "<rect x=\"" + Px(std::min(xa, xb)) + "\" y=\"" + Px(std::min(ya0, yb)) + "\" width=\"" +
-               Px(std::max(0.6, std::abs(xb - xa))) + "\" height=\"" + Px(std::abs(ya0 - yb)) + "\"/>";
-        }
-        o += "</g>";
-        break;
-      }
-      case Kind::kSteps: {
-        std::string d;
-        for (std::size_t i = 0; i + 1 < e.xs.size() && i < e.ys.size(); ++i) {
-          if (!mx.Valid(e.xs[i]) || !mx.Valid(e.xs[i + 1])) continue;
-          const double yv = e.ys[i] > 0 ? my.Clamped(e.ys[i]) : py0;
-          d += (d.empty() ? "M" + Px(mx(e.xs[i])) + " " + Px(py0) + "V" : "V") + Px(yv) + "H" + Px(mx(e.xs[i + 1]));
-        }
-        if (!d.empty()) o += "<path d=\"" + d + "V" + Px(py0) + "\" " + stroke_attrs(s) + ">" + title_node(s) + "</path>";
-        break;
-      }
-      case Kind::kRect: {
-        if (!mx.Valid(e.xs[0]) || !mx.Valid(e.xs[1])) break;
-        const double xa = mx(e.xs[0]), xb = mx(e.xs[1]);
-        const double ya0 = my.Clamped(e.ys[0]), yb = my.Clamped(e.ys[1]);
-        o += "<rect x=\"" + Px(std::min(xa, xb)) + "\" y=\"" + Px(std::min(ya0, yb)) + "\" width=\"" +
-             Px(std::abs(xb - xa)) + "\" height=\"" + Px(std::abs(ya0 - yb)) + "\" ";
-        if (e.flag) {
-          o += stroke_attrs(s);
-        } else {
-          o += "fill=\"" + s.color + "\"";
-          if (s.opacity < 1) o += " fill-opacity=\"" + opacity(s.opacity) + "\"";
-        }
-        o += ">" + title_node(s) + "</rect>";
-        break;
-      }
-      case Kind::kVLine: {
-        if (!mx.Inside(e.xs[0])) break;
-        const double p = mx(e.xs[0]);
-        o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(py1) + "\" y2=\"" + Px(py0) + "\" " +
-             stroke_attrs(s) + ">" + title_node(s) + "</line>";
-        if (!e.text.empty()) {
-          labels += "<text transform=\"translate(" + Px(p + 3) + "," + Px(py1 + 4) +
-                    ") rotate(90)\" font-size=\"10\" fill=\"" + s.color + "\" " + kHalo + ">" +
-                    EscapeHtml(e.text) + "</text>";
-        }
-        break;
-      }
-      case Kind::kHLine: {
-        if (!my.Inside(e.ys[0])) break;
-        const double p = my(e.ys[0]);
-        o += "<line x1=\"" + Px(px0) + "\" x2=\"" + Px(px1) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) + "\" " +
-             stroke_attrs(s) + ">" + title_node(s) + "</line>";
-        if (!e.text.empty()) {
-          labels += TextNode(px1 - 4, p - 4, e.text,
-                             "text-anchor=\"end\" font-size=\"10\" fill=\"" + s.color + "\" " + kHalo);
-        }
-        break;
-      }
-      case Kind::kText: {
-        if (!mx.Valid(e.xs[0]) || !my.Valid(e.ys[0])) break;
-        labels += TextNode(mx(e.xs[0]), my(e.ys[0]), e.text,
-                           "text-anchor=\"" + e.anchor + "\" font-size=\"10\" fill=\"" + s.color + "\" " + kHalo);
-        break;
-      }
+      case Kind::kPoints: Points(e, f, &o); break;
+      case Kind::kLine: Line(e, f, &o); break;
+      case Kind::kBand: Band(e, f, &o); break;
+      case Kind::kErrorBars: ErrorBars(e, f, &o); break;
+      case Kind::kHistogram: Histogram(e, f, &o); break;
+      case Kind::kSteps: Steps(e, f, &o); break;
+      case Kind::kRect: Rect(e, f, &o); break;
+      case Kind::kVLine: VLine(e, f, &o, &labels); break;
+      case Kind::kHLine: HLine(e, f, &o, &labels); break;
+      case Kind::kText: Text(e, f, &labels); break;
     }
   }
   o += labels;
   o += "</g>";
+  return o;
+}
 
-  // Axis labels.
-  o += TextNode((px0 + px1) / 2, py0 + 34, x.label, "text-anchor=\"middle\" fill=\"#222\"");
-  const double cy = (py0 + py1) / 2;
+void PlotRenderer::Points(const Element& e, const Frame& f, std::string* o) {
+  const Style& s = e.style;
+  *o += "<g fill=\"" + s.color + "\" fill-opacity=\"" + Opacity(s.opacity) + "\">" + TitleNode(s);
+  for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
+    if (!f.mx.Inside(e.xs[i]) || !f.my.Inside(e.ys[i])) continue;
+    *o += "<circle cx=\"" + Px(f.mx(e.xs[i])) + "\" cy=\"" + Px(f.my(e.ys[i])) + "\" r=\"" + Px(s.width) + "\"/>";
+  }
+  *o += "</g>";
+}
+
+// Polylines broken where a value is invalid (0 on a log axis), then the markers.
+void PlotRenderer::Line(const Element& e, const Frame& f, std::string* o) {
+  const Style& s = e.style;
+  std::string pts;
+  std::vector<std::string> segments;
+  for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
+    if (!f.mx.Valid(e.xs[i]) || !f.my.Valid(e.ys[i])) {
+      if (!pts.empty()) segments.push_back(pts);
+      pts.clear();
+      continue;
+    }
+    pts += Px(f.mx(e.xs[i])) + "," + Px(f.my(e.ys[i])) + " ";
+  }
+  if (!pts.empty()) segments.push_back(pts);
+  const std::string attrs = StrokeAttrs(s);
+  for (const auto& seg : segments) {
+    *o += "<polyline points=\"" + seg.substr(0, seg.size() - 1) + "\" " + attrs + " stroke-linejoin=\"round\">" +
+          TitleNode(s) + "</polyline>";
+  }
+  if (!e.flag) return;
+  *o += "<g fill=\"" + s.color + "\">";
+  for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i) {
+    if (!f.mx.Valid(e.xs[i]) || !f.my.Valid(e.ys[i])) continue;
+    *o += "<circle cx=\"" + Px(f.mx(e.xs[i])) + "\" cy=\"" + Px(f.my(e.ys[i])) + "\" r=\"" +
+          Px(std::max(2.2, s.width * 1.4)) + "\"/>";
+  }
+  *o += "</g>";
+}
+
+void PlotRenderer::Band(const Element& e, const Frame& f, std::string* o) {
+  const Style& s = e.style;
+  std::string fwd, back;
+  for (std::size_t i = 0; i < e.xs.size(); ++i) {
+    if (!f.mx.Valid(e.xs[i]) || !f.my.Valid(e.ys[i]) || !f.my.Valid(e.y2[i])) continue;
+    fwd += Px(f.mx(e.xs[i])) + "," + Px(f.my(e.y2[i])) + " ";
+    back = Px(f.mx(e.xs[i])) + "," + Px(f.my(e.ys[i])) + " " + back;
+  }
+  if (fwd.empty()) return;
+  *o += "<polygon points=\"" + fwd + back.substr(0, back.size() - 1) + "\" fill=\"" + s.color + "\" fill-opacity=\"" +
+        Opacity(s.opacity) + "\" stroke=\"none\">" + TitleNode(s) + "</polygon>";
+}
+
+void PlotRenderer::ErrorBars(const Element& e, const Frame& f, std::string* o) {
+  *o += "<g " + StrokeAttrs(e.style) + ">";
+  for (std::size_t i = 0; i < e.xs.size(); ++i) {
+    if (!f.mx.Valid(e.xs[i]) || !f.my.Valid(e.ys[i]) || !f.my.Valid(e.y2[i])) continue;
+    const double p = f.mx(e.xs[i]);
+    const double a = f.my(e.ys[i]), b = f.my(e.y2[i]);
+    *o += "<path d=\"M" + Px(p) + " " + Px(a) + "V" + Px(b) + "M" + Px(p - 3) + " " + Px(a) + "h6M" + Px(p - 3) + " " +
+          Px(b) + "h6\"/>";
+  }
+  *o += "</g>";
+}
+
+void PlotRenderer::Histogram(const Element& e, const Frame& f, std::string* o) {
+  const Style& s = e.style;
+  *o += "<g fill=\"" + s.color + "\" fill-opacity=\"" + Opacity(s.opacity) +
+        "\" stroke=\"#fff\" stroke-width=\"0.4\">" + TitleNode(s);
+  for (std::size_t i = 0; i + 1 < e.xs.size() && i < e.ys.size(); ++i) {
+    if (!(e.ys[i] > 0) || !f.mx.Valid(e.xs[i]) || !f.mx.Valid(e.xs[i + 1])) continue;
+    const double b = e.y2[i], t = e.y2[i] + e.ys[i];
+    const double xa = f.mx(e.xs[i]), xb = f.mx(e.xs[i + 1]);
+    const double ya0 = b > 0 ? f.my.Clamped(b) : f.py0, yb = f.my.Clamped(t);
+    *o += "<rect x=\"" + Px(std::min(xa, xb)) + "\" y=\"" + Px(std::min(ya0, yb)) + "\" width=\"" +
+          Px(std::max(0.6, std::abs(xb - xa))) + "\" height=\"" + Px(std::abs(ya0 - yb)) + "\"/>";
+  }
+  *o += "</g>";
+}
+
+void PlotRenderer::Steps(const Element& e, const Frame& f, std::string* o) {
+  std::string d;
+  for (std::size_t i = 0; i + 1 < e.xs.size() && i < e.ys.size(); ++i) {
+    if (!f.mx.Valid(e.xs[i]) || !f.mx.Valid(e.xs[i + 1])) continue;
+    const double yv = e.ys[i] > 0 ? f.my.Clamped(e.ys[i]) : f.py0;
+    d += (d.empty() ? "M" + Px(f.mx(e.xs[i])) + " " + Px(f.py0) + "V" : "V") + Px(yv) + "H" + Px(f.mx(e.xs[i + 1]));
+  }
+  if (d.empty()) return;
+  *o += "<path d=\"" + d + "V" + Px(f.py0) + "\" " + StrokeAttrs(e.style) + ">" + TitleNode(e.style) + "</path>";
+}
+
+void PlotRenderer::Rect(const Element& e, const Frame& f, std::string* o) {
+  const Style& s = e.style;
+  if (!f.mx.Valid(e.xs[0]) || !f.mx.Valid(e.xs[1])) return;
+  const double xa = f.mx(e.xs[0]), xb = f.mx(e.xs[1]);
+  const double ya0 = f.my.Clamped(e.ys[0]), yb = f.my.Clamped(e.ys[1]);
+  *o += "<rect x=\"" + Px(std::min(xa, xb)) + "\" y=\"" + Px(std::min(ya0, yb)) + "\" width=\"" +
+        Px(std::abs(xb - xa)) + "\" height=\"" + Px(std::abs(ya0 - yb)) + "\" ";
+  if (e.flag) {
+    *o += StrokeAttrs(s);
+  } else {
+    *o += "fill=\"" + s.color + "\"";
+    if (s.opacity < 1) *o += " fill-opacity=\"" + Opacity(s.opacity) + "\"";
+  }
+  *o += ">" + TitleNode(s) + "</rect>";
+}
+
+void PlotRenderer::VLine(const Element& e, const Frame& f, std::string* o, std::string* labels) {
+  const Style& s = e.style;
+  if (!f.mx.Inside(e.xs[0])) return;
+  const double p = f.mx(e.xs[0]);
+  *o += "<line x1=\"" + Px(p) + "\" x2=\"" + Px(p) + "\" y1=\"" + Px(f.py1) + "\" y2=\"" + Px(f.py0) + "\" " +
+        StrokeAttrs(s) + ">" + TitleNode(s) + "</line>";
+  if (e.text.empty()) return;
+  *labels += "<text transform=\"translate(" + Px(p + 3) + "," + Px(f.py1 + 4) +
+             ") rotate(90)\" font-size=\"10\" fill=\"" + s.color + "\" " + kHalo + ">" + EscapeHtml(e.text) + "</text>";
+}
+
+void PlotRenderer::HLine(const Element& e, const Frame& f, std::string* o, std::string* labels) {
+  const Style& s = e.style;
+  if (!f.my.Inside(e.ys[0])) return;
+  const double p = f.my(e.ys[0]);
+  *o += "<line x1=\"" + Px(f.px0) + "\" x2=\"" + Px(f.px1) + "\" y1=\"" + Px(p) + "\" y2=\"" + Px(p) + "\" " +
+        StrokeAttrs(s) + ">" + TitleNode(s) + "</line>";
+  if (e.text.empty()) return;
+  *labels +=
+      TextNode(f.px1 - 4, p - 4, e.text, "text-anchor=\"end\" font-size=\"10\" fill=\"" + s.color + "\" " + kHalo);
+}
+
+void PlotRenderer::Text(const Element& e, const Frame& f, std::string* labels) {
+  if (!f.mx.Valid(e.xs[0]) || !f.my.Valid(e.ys[0])) return;
+  *labels += TextNode(f.mx(e.xs[0]), f.my(e.ys[0]), e.text,
+                      "text-anchor=\"" + e.anchor + "\" font-size=\"10\" fill=\"" + e.style.color + "\" " + kHalo);
+}
+
+std::string PlotRenderer::AxisLabels(const Frame& f) const {
+  std::string o = TextNode((f.px0 + f.px1) / 2, f.py0 + 34, p_.x.label, "text-anchor=\"middle\" fill=\"#222\"");
+  const double cy = (f.py0 + f.py1) / 2;
   o += "<text transform=\"translate(14," + Px(cy) + ") rotate(-90)\" text-anchor=\"middle\" fill=\"#222\">" +
-       EscapeHtml(y.label) + "</text>";
+       EscapeHtml(p_.y.label) + "</text>";
+  return o;
+}
 
-  // Legend.
-  double ly = py0 + 42 + 10;
+std::string PlotRenderer::Legend(const LegendRows& rows, const Frame& f) const {
+  std::string o;
+  double ly = f.py0 + 42 + 10;
   for (const auto& row : rows) {
-    double lx = px0;
+    double lx = f.px0;
     for (const Entry* entry : row) {
-      const double cyl = ly - 3.5;
-      switch (entry->swatch) {
-        case Swatch::kLine:
-          o += "<line x1=\"" + Px(lx) + "\" x2=\"" + Px(lx + 20) + "\" y1=\"" + Px(cyl) + "\" y2=\"" + Px(cyl) +
-               "\" stroke=\"" + entry->color + "\" stroke-width=\"2\"" +
-               (entry->dash.empty() ? std::string() : " stroke-dasharray=\"" + entry->dash + "\"") + "/>";
-          break;
-        case Swatch::kBox:
-          o += "<rect x=\"" + Px(lx + 3) + "\" y=\"" + Px(cyl - 5) + "\" width=\"14\" height=\"10\" fill=\"" +
-               entry->color + "\" fill-opacity=\"0.75\"/>";
-          break;
-        case Swatch::kDot:
-          o += "<circle cx=\"" + Px(lx + 10) + "\" cy=\"" + Px(cyl) + "\" r=\"3.5\" fill=\"" + entry->color + "\"/>";
-          break;
-      }
+      o += SwatchNode(entry->swatch, entry->color, entry->dash, lx, ly - 3.5);
       o += TextNode(lx + 26, ly, entry->label, "fill=\"#333\"");
       lx += 26 + kCharWidth * Chars(entry->label) + 14;
     }
     ly += 16;
   }
-  o += "</svg>";
   return o;
 }
+
+std::string Plot::Render(const std::string& id) const { return PlotRenderer(*this).Render(id); }
 
 std::string Density(double t) {
   static const double kLight[3] = {210, 227, 243}, kDark[3] = {8, 48, 107};

@@ -38,6 +38,8 @@ struct Style {
 // Legend swatch shapes.
 enum class Swatch { kLine, kBox, kDot };
 
+class PlotRenderer;  // svg.cc: lays out a Plot and writes its SVG
+
 class Plot {
  public:
   explicit Plot(std::string title, double width = 620, double height = 380);
@@ -92,6 +94,7 @@ class Plot {
     std::string label, color, dash;
     Swatch swatch;
   };
+  friend class PlotRenderer;
   void AddLegend(const Style& style, Swatch swatch);
 
   std::string title_;

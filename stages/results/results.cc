@@ -1,6 +1,8 @@
 #include "stages/results/results.h"
 
 #include <charconv>
+#include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -9,6 +11,9 @@
 
 #include "core/error.h"
 #include "core/h5.h"
+#include "core/time.h"
+#include "core/version.h"
+#include "stages/results/column_docs.h"
 
 namespace wattrun::results {
 namespace fs = std::filesystem;
@@ -181,6 +186,39 @@ auto Col(const std::vector<Row>& rows, F get) {
 double OrNan(const std::optional<double>& v) { return v ? *v : std::nan(""); }
 std::int8_t Tri(const std::optional<bool>& v) { return v ? (*v ? 1 : 0) : -1; }
 
+// The dataset's `units` and `description` (column_docs.cc), and its name
+// appended to the group's `columns` attribute (comma-separated, the order of
+// the CSV), so that the file says what each column is and their order.
+void Describe(hid_t loc, const std::string& name) {
+  char group[1024] = {};
+  H5Iget_name(loc, group, sizeof group);
+  const ColumnDoc doc = DescribeColumn(group, name);
+  {
+    h5::H5Id dataset(h5::CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+    h5::SetAttribute(dataset.get(), "units", doc.units);
+    h5::SetAttribute(dataset.get(), "description", doc.description);
+  }
+  // Not rows of the group's table: its metadata arrays, and the root.
+  static const char* const kNotColumns[] = {"quantile_names", "quantile_levels", "low_end_types",
+                                           "classes", "class_is_gpu", "ratio_quantile_levels", "ratio_quantiles"};
+  if (std::string(group) == "/") return;
+  for (const char* other : kNotColumns) {
+    if (name == other) return;
+  }
+  std::string columns = h5::HasAttribute(loc, "columns") ? h5::GetStringAttribute(loc, "columns") + "," : "";
+  h5::SetAttribute(loc, "columns", columns + name);
+}
+
+template <typename T>
+void Column(hid_t loc, const std::string& name, const std::vector<T>& values) {
+  h5::WriteVector(loc, name, values);
+  Describe(loc, name);
+}
+void Column(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  h5::WriteStrings(loc, name, values);
+  Describe(loc, name);
+}
+
 // Missing times in results.h5 (h5py users test `== np.iinfo(np.int64).min`).
 constexpr std::int64_t kNoTime = std::numeric_limits<std::int64_t>::min();
 constexpr const char* kMissingValues = "NaN for numbers, -1 for counts, int64 min for times";
@@ -190,26 +228,26 @@ void WriteJobsH5(hid_t f, const std::vector<JobRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "jobs_energy");
   const hid_t id = g.get();
   using J = JobRow;
-  h5::WriteStrings(id, "job_id", Col(x, [](const J& v) { return v.job_id; }));
-  h5::WriteStrings(id, "user", Col(x, [](const J& v) { return v.user; }));
-  h5::WriteStrings(id, "account", Col(x, [](const J& v) { return v.account; }));
-  h5::WriteStrings(id, "partition", Col(x, [](const J& v) { return v.partition; }));
-  h5::WriteStrings(id, "state", Col(x, [](const J& v) { return v.state; }));
-  h5::WriteStrings(id, "status", Col(x, [](const J& v) { return v.status; }));
-  h5::WriteStrings(id, "node_list", Col(x, [](const J& v) { return v.node_list; }));
-  h5::WriteVector(id, "start", Col(x, [](const J& v) { return v.start.value_or(kNoTime); }));
-  h5::WriteVector(id, "end", Col(x, [](const J& v) { return v.end.value_or(kNoTime); }));
-  h5::WriteVector(id, "nodes", Col(x, [](const J& v) { return v.nodes; }));
-  h5::WriteVector(id, "alloc_cpus", Col(x, [](const J& v) { return v.alloc_cpus.value_or(-1); }));
-  h5::WriteVector(id, "run_time", Col(x, [](const J& v) { return OrNan(v.run_time_s); }));
-  h5::WriteVector(id, "node_hours", Col(x, [](const J& v) { return OrNan(v.node_hours); }));
-  h5::WriteVector(id, "samples", Col(x, [](const J& v) { return v.samples.value_or(-1); }));
-  h5::WriteVector(id, "missing_s", Col(x, [](const J& v) { return OrNan(v.missing_s); }));
-  h5::WriteVector(id, "energy", Col(x, [](const J& v) { return OrNan(v.energy_j); }));
-  h5::WriteVector(id, "idle_energy", Col(x, [](const J& v) { return OrNan(v.idle_energy_j); }));
-  h5::WriteVector(id, "dynamic_energy", Col(x, [](const J& v) { return OrNan(v.dynamic_energy_j); }));
-  h5::WriteVector(id, "carbon_g", Col(x, [](const J& v) { return OrNan(v.carbon_g); }));
-  h5::WriteVector(id, "slurm_energy", Col(x, [](const J& v) { return OrNan(v.slurm_energy_j); }));
+  Column(id, "job_id", Col(x, [](const J& v) { return v.job_id; }));
+  Column(id, "user", Col(x, [](const J& v) { return v.user; }));
+  Column(id, "account", Col(x, [](const J& v) { return v.account; }));
+  Column(id, "partition", Col(x, [](const J& v) { return v.partition; }));
+  Column(id, "state", Col(x, [](const J& v) { return v.state; }));
+  Column(id, "status", Col(x, [](const J& v) { return v.status; }));
+  Column(id, "node_list", Col(x, [](const J& v) { return v.node_list; }));
+  Column(id, "start", Col(x, [](const J& v) { return v.start.value_or(kNoTime); }));
+  Column(id, "end", Col(x, [](const J& v) { return v.end.value_or(kNoTime); }));
+  Column(id, "nodes", Col(x, [](const J& v) { return v.nodes; }));
+  Column(id, "alloc_cpus", Col(x, [](const J& v) { return v.alloc_cpus.value_or(-1); }));
+  Column(id, "run_time", Col(x, [](const J& v) { return OrNan(v.run_time_s); }));
+  Column(id, "node_hours", Col(x, [](const J& v) { return OrNan(v.node_hours); }));
+  Column(id, "samples", Col(x, [](const J& v) { return v.samples.value_or(-1); }));
+  Column(id, "missing_s", Col(x, [](const J& v) { return OrNan(v.missing_s); }));
+  Column(id, "energy", Col(x, [](const J& v) { return OrNan(v.energy_j); }));
+  Column(id, "idle_energy", Col(x, [](const J& v) { return OrNan(v.idle_energy_j); }));
+  Column(id, "dynamic_energy", Col(x, [](const J& v) { return OrNan(v.dynamic_energy_j); }));
+  Column(id, "carbon_g", Col(x, [](const J& v) { return OrNan(v.carbon_g); }));
+  Column(id, "slurm_energy", Col(x, [](const J& v) { return OrNan(v.slurm_energy_j); }));
   h5::SetAttribute(id, "missing_values", std::string(kMissingValues));
   h5::SetAttribute(id, "time_unit", std::string(kTimeUnit));
 }
@@ -218,15 +256,15 @@ void WriteJobNodesH5(hid_t f, const std::vector<JobNodeRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "job_nodes");
   const hid_t id = g.get();
   using N = JobNodeRow;
-  h5::WriteVector(id, "job", Col(x, [](const N& v) { return std::int64_t(v.job); }));
-  h5::WriteStrings(id, "node", Col(x, [](const N& v) { return v.node; }));
-  h5::WriteStrings(id, "node_type", Col(x, [](const N& v) { return v.node_type; }));
-  h5::WriteVector(id, "weight_cpus", Col(x, [](const N& v) { return v.weight_cpus; }));
-  h5::WriteVector(id, "node_cpus", Col(x, [](const N& v) { return v.node_cpus; }));
-  h5::WriteVector(id, "samples", Col(x, [](const N& v) { return v.samples; }));
-  h5::WriteVector(id, "missing_s", Col(x, [](const N& v) { return v.missing_s; }));
-  h5::WriteVector(id, "energy", Col(x, [](const N& v) { return v.energy_j; }));
-  h5::WriteVector(id, "idle_energy", Col(x, [](const N& v) { return v.idle_energy_j; }));
+  Column(id, "job", Col(x, [](const N& v) { return std::int64_t(v.job); }));
+  Column(id, "node", Col(x, [](const N& v) { return v.node; }));
+  Column(id, "node_type", Col(x, [](const N& v) { return v.node_type; }));
+  Column(id, "weight_cpus", Col(x, [](const N& v) { return v.weight_cpus; }));
+  Column(id, "node_cpus", Col(x, [](const N& v) { return v.node_cpus; }));
+  Column(id, "samples", Col(x, [](const N& v) { return v.samples; }));
+  Column(id, "missing_s", Col(x, [](const N& v) { return v.missing_s; }));
+  Column(id, "energy", Col(x, [](const N& v) { return v.energy_j; }));
+  Column(id, "idle_energy", Col(x, [](const N& v) { return v.idle_energy_j; }));
   h5::SetAttribute(id, "job_is", std::string("row index into jobs_energy"));
 }
 
@@ -234,30 +272,30 @@ void WriteUsageH5(hid_t f, const std::vector<UsageRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "usage");
   const hid_t id = g.get();
   using U = UsageRow;
-  h5::WriteStrings(id, "month", Col(x, [](const U& v) { return v.month; }));
-  h5::WriteStrings(id, "partition", Col(x, [](const U& v) { return v.partition; }));
-  h5::WriteStrings(id, "account", Col(x, [](const U& v) { return v.account; }));
-  h5::WriteStrings(id, "user", Col(x, [](const U& v) { return v.user; }));
-  h5::WriteVector(id, "jobs", Col(x, [](const U& v) { return v.jobs; }));
-  h5::WriteVector(id, "node_hours", Col(x, [](const U& v) { return v.node_hours; }));
-  h5::WriteVector(id, "energy", Col(x, [](const U& v) { return v.energy_j; }));
-  h5::WriteVector(id, "idle_energy", Col(x, [](const U& v) { return v.idle_energy_j; }));
-  h5::WriteVector(id, "dynamic_energy", Col(x, [](const U& v) { return v.dynamic_energy_j; }));
-  h5::WriteVector(id, "carbon_g", Col(x, [](const U& v) { return v.carbon_g; }));
+  Column(id, "month", Col(x, [](const U& v) { return v.month; }));
+  Column(id, "partition", Col(x, [](const U& v) { return v.partition; }));
+  Column(id, "account", Col(x, [](const U& v) { return v.account; }));
+  Column(id, "user", Col(x, [](const U& v) { return v.user; }));
+  Column(id, "jobs", Col(x, [](const U& v) { return v.jobs; }));
+  Column(id, "node_hours", Col(x, [](const U& v) { return v.node_hours; }));
+  Column(id, "energy", Col(x, [](const U& v) { return v.energy_j; }));
+  Column(id, "idle_energy", Col(x, [](const U& v) { return v.idle_energy_j; }));
+  Column(id, "dynamic_energy", Col(x, [](const U& v) { return v.dynamic_energy_j; }));
+  Column(id, "carbon_g", Col(x, [](const U& v) { return v.carbon_g; }));
 }
 
 void WriteLedgerH5(hid_t f, const std::vector<LedgerRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "ledger");
   const hid_t id = g.get();
   using L = LedgerRow;
-  h5::WriteStrings(id, "month", Col(x, [](const L& v) { return v.month; }));
-  h5::WriteStrings(id, "node_type", Col(x, [](const L& v) { return v.node_type; }));
-  h5::WriteVector(id, "nodes", Col(x, [](const L& v) { return v.nodes; }));
-  h5::WriteVector(id, "readings", Col(x, [](const L& v) { return v.readings; }));
-  h5::WriteVector(id, "metered_energy", Col(x, [](const L& v) { return v.metered_energy_j; }));
-  h5::WriteVector(id, "job_energy", Col(x, [](const L& v) { return v.job_energy_j; }));
-  h5::WriteVector(id, "unallocated_energy", Col(x, [](const L& v) { return v.unallocated_energy_j; }));
-  h5::WriteVector(id, "missing_s", Col(x, [](const L& v) { return v.missing_s; }));
+  Column(id, "month", Col(x, [](const L& v) { return v.month; }));
+  Column(id, "node_type", Col(x, [](const L& v) { return v.node_type; }));
+  Column(id, "nodes", Col(x, [](const L& v) { return v.nodes; }));
+  Column(id, "readings", Col(x, [](const L& v) { return v.readings; }));
+  Column(id, "metered_energy", Col(x, [](const L& v) { return v.metered_energy_j; }));
+  Column(id, "job_energy", Col(x, [](const L& v) { return v.job_energy_j; }));
+  Column(id, "unallocated_energy", Col(x, [](const L& v) { return v.unallocated_energy_j; }));
+  Column(id, "missing_s", Col(x, [](const L& v) { return v.missing_s; }));
 }
 
 // The facility-accounting tables (spec section 5) and the intensity series.
@@ -267,15 +305,31 @@ void WriteFacilityH5(hid_t f, const PipelineResults& r) {
   WriteUsageH5(f, r.usage);
   WriteLedgerH5(f, r.ledger);
   h5::H5Id g = h5::EnsureGroup(f, "carbon_intensity");
-  h5::WriteVector(g.get(), "time", Col(r.carbon_intensity, [](const auto& p) { return p.first; }));
-  h5::WriteVector(g.get(), "g_per_kwh", Col(r.carbon_intensity, [](const auto& p) { return p.second; }));
+  Column(g.get(), "time", Col(r.carbon_intensity, [](const auto& p) { return p.first; }));
+  Column(g.get(), "g_per_kwh", Col(r.carbon_intensity, [](const auto& p) { return p.second; }));
   h5::SetAttribute(g.get(), "time_unit", std::string(kTimeUnit));
+}
+
+// Root attributes that say where the file came from.
+void WriteProvenance(hid_t f, const PipelineResults& r) {
+  h5::SetAttribute(f, "wattrun_version", std::string(kWattrunVersion));
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  h5::SetAttribute(f, "created_utc", FormatUtcIso(now.time_since_epoch().count()));
+  h5::SetAttribute(f, "command_line", r.command_line);
+  h5::SetAttribute(f, "config_yaml", r.config_yaml);
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') {
+    h5::SetAttribute(f, "slurm_job_id", std::string(job));
+  }
+  h5::SetAttribute(f, "units_convention",
+                   std::string("every dataset has `units` and `description`; every table group `columns` "
+                               "(comma-separated, CSV order)"));
 }
 
 void WriteH5(const PipelineResults& r, const std::string& path) {
   {
     h5::File file = h5::File::CreateInMemory(path);
     const hid_t f = file.id();
+    WriteProvenance(f, r);
     h5::SetAttribute(f, "facility", r.facility);
     h5::SetAttribute(f, "store_path", r.store_path);
     h5::SetAttribute(f, "integration", r.integration);
@@ -306,130 +360,130 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
           units.push_back(l.units);
         }
       }
-      h5::WriteStrings(g.get(), "hardware_class", cls);
-      h5::WriteVector(g.get(), "is_gpu", gpu);
-      h5::WriteVector(g.get(), "level", level);
-      h5::WriteVector(g.get(), "bytes_per_unit", bytes);
-      h5::WriteVector(g.get(), "units", units);
+      Column(g.get(), "hardware_class", cls);
+      Column(g.get(), "is_gpu", gpu);
+      Column(g.get(), "level", level);
+      Column(g.get(), "bytes_per_unit", bytes);
+      Column(g.get(), "units", units);
       // Classes in order, including any without levels.
-      h5::WriteStrings(g.get(), "classes", Col(r.memory_levels, [](const ClassMemory& v) { return v.hardware_class; }));
-      h5::WriteVector(g.get(), "class_is_gpu",
+      Column(g.get(), "classes", Col(r.memory_levels, [](const ClassMemory& v) { return v.hardware_class; }));
+      Column(g.get(), "class_is_gpu",
                       Col(r.memory_levels, [](const ClassMemory& v) { return std::uint8_t(v.is_gpu); }));
     }
     // The order of the model_<class> groups (HDF5 lists groups by name).
-    h5::WriteStrings(f, "model_classes", Col(r.models, [](const ModelResult& v) { return v.hardware_class; }));
+    Column(f, "model_classes", Col(r.models, [](const ModelResult& v) { return v.hardware_class; }));
     {
       h5::H5Id g = h5::EnsureGroup(f, "runs_energy");
       const auto& x = r.runs;
       const hid_t id = g.get();
-      h5::WriteStrings(id, "run_id", Col(x, [](const RunRow& v) { return v.run_id; }));
-      h5::WriteStrings(id, "experiment_id", Col(x, [](const RunRow& v) { return v.experiment_id; }));
-      h5::WriteStrings(id, "slurm_job_id", Col(x, [](const RunRow& v) { return v.slurm_job_id; }));
-      h5::WriteStrings(id, "node", Col(x, [](const RunRow& v) { return v.node; }));
-      h5::WriteStrings(id, "node_type", Col(x, [](const RunRow& v) { return v.node_type; }));
-      h5::WriteVector(id, "is_gpu", Col(x, [](const RunRow& v) { return std::uint8_t(v.is_gpu); }));
-      h5::WriteStrings(id, "status", Col(x, [](const RunRow& v) { return v.status; }));
-      h5::WriteVector(id, "run_time", Col(x, [](const RunRow& v) { return OrNan(v.run_time_s); }));
-      h5::WriteVector(id, "samples", Col(x, [](const RunRow& v) { return v.samples.value_or(-1); }));
-      h5::WriteVector(id, "energy", Col(x, [](const RunRow& v) { return OrNan(v.energy_j); }));
-      h5::WriteVector(id, "filter_1", Col(x, [](const RunRow& v) { return Tri(v.filter_1); }));
-      h5::WriteVector(id, "filter_3", Col(x, [](const RunRow& v) { return Tri(v.filter_3); }));
-      h5::WriteVector(id, "filter_3_stdevs", Col(x, [](const RunRow& v) { return OrNan(v.filter_3_stdevs); }));
-      h5::WriteVector(id, "filter", Col(x, [](const RunRow& v) { return Tri(v.filter); }));
-      h5::WriteVector(id, "std_energy", Col(x, [](const RunRow& v) { return OrNan(v.std_energy_j); }));
-      h5::WriteVector(id, "non_overhead_energy", Col(x, [](const RunRow& v) { return OrNan(v.non_overhead_energy_j); }));
-      h5::WriteVector(id, "non_overhead_run_time",
+      Column(id, "run_id", Col(x, [](const RunRow& v) { return v.run_id; }));
+      Column(id, "experiment_id", Col(x, [](const RunRow& v) { return v.experiment_id; }));
+      Column(id, "slurm_job_id", Col(x, [](const RunRow& v) { return v.slurm_job_id; }));
+      Column(id, "node", Col(x, [](const RunRow& v) { return v.node; }));
+      Column(id, "node_type", Col(x, [](const RunRow& v) { return v.node_type; }));
+      Column(id, "is_gpu", Col(x, [](const RunRow& v) { return std::uint8_t(v.is_gpu); }));
+      Column(id, "status", Col(x, [](const RunRow& v) { return v.status; }));
+      Column(id, "run_time", Col(x, [](const RunRow& v) { return OrNan(v.run_time_s); }));
+      Column(id, "samples", Col(x, [](const RunRow& v) { return v.samples.value_or(-1); }));
+      Column(id, "energy", Col(x, [](const RunRow& v) { return OrNan(v.energy_j); }));
+      Column(id, "filter_1", Col(x, [](const RunRow& v) { return Tri(v.filter_1); }));
+      Column(id, "filter_3", Col(x, [](const RunRow& v) { return Tri(v.filter_3); }));
+      Column(id, "filter_3_stdevs", Col(x, [](const RunRow& v) { return OrNan(v.filter_3_stdevs); }));
+      Column(id, "filter", Col(x, [](const RunRow& v) { return Tri(v.filter); }));
+      Column(id, "std_energy", Col(x, [](const RunRow& v) { return OrNan(v.std_energy_j); }));
+      Column(id, "non_overhead_energy", Col(x, [](const RunRow& v) { return OrNan(v.non_overhead_energy_j); }));
+      Column(id, "non_overhead_run_time",
                       Col(x, [](const RunRow& v) { return OrNan(v.non_overhead_run_time_s); }));
-      h5::WriteStrings(id, "dataset", Col(x, [](const RunRow& v) { return v.dataset; }));
-      h5::WriteStrings(id, "shape", Col(x, [](const RunRow& v) { return v.shape; }));
-      h5::WriteVector(id, "depth", Col(x, [](const RunRow& v) { return v.depth; }));
-      h5::WriteVector(id, "size", Col(x, [](const RunRow& v) { return v.size; }));
-      h5::WriteVector(id, "batch_size", Col(x, [](const RunRow& v) { return v.batch_size; }));
-      h5::WriteVector(id, "usable", Col(x, [](const RunRow& v) { return std::uint8_t(v.usable); }));
-      h5::WriteVector(id, "idle_energy", Col(x, [](const RunRow& v) { return OrNan(v.idle_energy_j); }));
-      h5::WriteVector(id, "dynamic_energy", Col(x, [](const RunRow& v) { return OrNan(v.dynamic_energy_j); }));
+      Column(id, "dataset", Col(x, [](const RunRow& v) { return v.dataset; }));
+      Column(id, "shape", Col(x, [](const RunRow& v) { return v.shape; }));
+      Column(id, "depth", Col(x, [](const RunRow& v) { return v.depth; }));
+      Column(id, "size", Col(x, [](const RunRow& v) { return v.size; }));
+      Column(id, "batch_size", Col(x, [](const RunRow& v) { return v.batch_size; }));
+      Column(id, "usable", Col(x, [](const RunRow& v) { return std::uint8_t(v.usable); }));
+      Column(id, "idle_energy", Col(x, [](const RunRow& v) { return OrNan(v.idle_energy_j); }));
+      Column(id, "dynamic_energy", Col(x, [](const RunRow& v) { return OrNan(v.dynamic_energy_j); }));
       h5::SetAttribute(id, "missing_values", std::string("NaN for numbers, -1 for samples and booleans"));
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "features");
       const auto& x = r.features;
       const hid_t id = g.get();
-      h5::WriteVector(id, "run", Col(x, [](const FeatureRow& v) { return std::int64_t(v.run); }));
-      h5::WriteVector(id, "n_params", Col(x, [](const FeatureRow& v) { return v.n_params; }));
-      h5::WriteVector(id, "depth", Col(x, [](const FeatureRow& v) { return v.depth; }));
-      h5::WriteVector(id, "n_observations", Col(x, [](const FeatureRow& v) { return v.n_observations; }));
-      h5::WriteVector(id, "train_observations", Col(x, [](const FeatureRow& v) { return v.train_observations; }));
-      h5::WriteVector(id, "fwd_ops", Col(x, [](const FeatureRow& v) { return v.fwd_ops; }));
-      h5::WriteVector(id, "bwd_ops", Col(x, [](const FeatureRow& v) { return v.bwd_ops; }));
-      h5::WriteVector(id, "total_flops", Col(x, [](const FeatureRow& v) { return v.total_flops; }));
-      h5::WriteVector(id, "h_t", Col(x, [](const FeatureRow& v) { return v.h_t; }));
-      h5::WriteVector(id, "h_s", Col(x, [](const FeatureRow& v) { return v.h_s; }));
-      h5::WriteVector(id, "epochs", Col(x, [](const FeatureRow& v) { return v.epochs; }));
-      h5::WriteVector(id, "t_max_bytes", Col(x, [](const FeatureRow& v) { return v.t_max_bytes; }));
-      h5::WriteVector(id, "t_max_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.t_max_level); }));
-      h5::WriteVector(id, "f_bytes", Col(x, [](const FeatureRow& v) { return v.f_bytes; }));
-      h5::WriteVector(id, "f_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_level); }));
-      h5::WriteVector(id, "f_test_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_test_level); }));
-      h5::WriteVector(id, "b_bytes", Col(x, [](const FeatureRow& v) { return v.b_bytes; }));
-      h5::WriteVector(id, "b_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.b_level); }));
-      h5::WriteVector(id, "d_bytes", Col(x, [](const FeatureRow& v) { return v.d_bytes; }));
-      h5::WriteVector(id, "d_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.d_level); }));
+      Column(id, "run", Col(x, [](const FeatureRow& v) { return std::int64_t(v.run); }));
+      Column(id, "n_params", Col(x, [](const FeatureRow& v) { return v.n_params; }));
+      Column(id, "depth", Col(x, [](const FeatureRow& v) { return v.depth; }));
+      Column(id, "n_observations", Col(x, [](const FeatureRow& v) { return v.n_observations; }));
+      Column(id, "train_observations", Col(x, [](const FeatureRow& v) { return v.train_observations; }));
+      Column(id, "fwd_ops", Col(x, [](const FeatureRow& v) { return v.fwd_ops; }));
+      Column(id, "bwd_ops", Col(x, [](const FeatureRow& v) { return v.bwd_ops; }));
+      Column(id, "total_flops", Col(x, [](const FeatureRow& v) { return v.total_flops; }));
+      Column(id, "h_t", Col(x, [](const FeatureRow& v) { return v.h_t; }));
+      Column(id, "h_s", Col(x, [](const FeatureRow& v) { return v.h_s; }));
+      Column(id, "epochs", Col(x, [](const FeatureRow& v) { return v.epochs; }));
+      Column(id, "t_max_bytes", Col(x, [](const FeatureRow& v) { return v.t_max_bytes; }));
+      Column(id, "t_max_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.t_max_level); }));
+      Column(id, "f_bytes", Col(x, [](const FeatureRow& v) { return v.f_bytes; }));
+      Column(id, "f_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_level); }));
+      Column(id, "f_test_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_test_level); }));
+      Column(id, "b_bytes", Col(x, [](const FeatureRow& v) { return v.b_bytes; }));
+      Column(id, "b_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.b_level); }));
+      Column(id, "d_bytes", Col(x, [](const FeatureRow& v) { return v.d_bytes; }));
+      Column(id, "d_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.d_level); }));
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "idle_power");
       const hid_t id = g.get();
-      h5::WriteStrings(id, "node_type", Col(r.idle, [](const idle::IdlePower& v) { return v.node_type; }));
-      h5::WriteVector(id, "nodes", Col(r.idle, [](const idle::IdlePower& v) { return v.nodes; }));
-      h5::WriteVector(id, "readings", Col(r.idle, [](const idle::IdlePower& v) { return v.readings; }));
-      h5::WriteVector(id, "idle_w", Col(r.idle, [](const idle::IdlePower& v) { return v.idle_w; }));
-      h5::WriteStrings(id, "low_end_types", Col(r.type_low_end, [](const TypeDistribution& v) { return v.node_type; }));
+      Column(id, "node_type", Col(r.idle, [](const idle::IdlePower& v) { return v.node_type; }));
+      Column(id, "nodes", Col(r.idle, [](const idle::IdlePower& v) { return v.nodes; }));
+      Column(id, "readings", Col(r.idle, [](const idle::IdlePower& v) { return v.readings; }));
+      Column(id, "idle_w", Col(r.idle, [](const idle::IdlePower& v) { return v.idle_w; }));
+      Column(id, "low_end_types", Col(r.type_low_end, [](const TypeDistribution& v) { return v.node_type; }));
       for (const auto& t : r.type_low_end) {
         h5::H5Id d = h5::EnsureGroup(id, "low_end/" + t.node_type);
-        h5::WriteVector(d.get(), "value", Col(t.values, [](const auto& p) { return p.first; }));
-        h5::WriteVector(d.get(), "count", Col(t.values, [](const auto& p) { return p.second; }));
+        Column(d.get(), "value", Col(t.values, [](const auto& p) { return p.first; }));
+        Column(d.get(), "count", Col(t.values, [](const auto& p) { return p.second; }));
       }
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "node_power_dist");
       const hid_t id = g.get();
-      h5::WriteStrings(id, "node", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node; }));
-      h5::WriteStrings(id, "node_type", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node_type; }));
-      h5::WriteVector(id, "count", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.count; }));
-      h5::WriteVector(id, "min", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.min; }));
-      h5::WriteVector(id, "max", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.max; }));
-      h5::WriteVector(id, "idle_quantile",
+      Column(id, "node", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node; }));
+      Column(id, "node_type", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node_type; }));
+      Column(id, "count", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.count; }));
+      Column(id, "min", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.min; }));
+      Column(id, "max", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.max; }));
+      Column(id, "idle_quantile",
                       Col(r.nodes, [](const idle::NodeDistribution& v) { return v.idle_quantile; }));
-      h5::WriteStrings(id, "quantile_names", r.node_quantile_names);
-      h5::WriteVector(id, "quantile_levels", r.node_quantile_levels);
+      Column(id, "quantile_names", r.node_quantile_names);
+      Column(id, "quantile_levels", r.node_quantile_levels);
       for (std::size_t q = 0; q < r.node_quantile_names.size(); ++q) {
-        h5::WriteVector(id, r.node_quantile_names[q],
+        Column(id, r.node_quantile_names[q],
                         Col(r.nodes, [q](const idle::NodeDistribution& v) { return v.quantiles[q]; }));
       }
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "quality");
-      h5::WriteStrings(g.get(), "stage", Col(r.quality, [](const QualityRow& v) { return v.stage; }));
-      h5::WriteStrings(g.get(), "reason", Col(r.quality, [](const QualityRow& v) { return v.reason; }));
-      h5::WriteVector(g.get(), "count", Col(r.quality, [](const QualityRow& v) { return v.count; }));
+      Column(g.get(), "stage", Col(r.quality, [](const QualityRow& v) { return v.stage; }));
+      Column(g.get(), "reason", Col(r.quality, [](const QualityRow& v) { return v.reason; }));
+      Column(g.get(), "count", Col(r.quality, [](const QualityRow& v) { return v.count; }));
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "overheads");
       using O = standardize::Overhead;
-      h5::WriteVector(g.get(), "is_gpu", Col(r.overheads, [](const O& v) { return std::uint8_t(v.is_gpu); }));
-      h5::WriteVector(g.get(), "runs", Col(r.overheads, [](const O& v) { return v.runs; }));
-      h5::WriteVector(g.get(), "energy_overhead", Col(r.overheads, [](const O& v) { return v.energy_overhead_j; }));
-      h5::WriteVector(g.get(), "runtime_overhead", Col(r.overheads, [](const O& v) { return v.runtime_overhead_s; }));
+      Column(g.get(), "is_gpu", Col(r.overheads, [](const O& v) { return std::uint8_t(v.is_gpu); }));
+      Column(g.get(), "runs", Col(r.overheads, [](const O& v) { return v.runs; }));
+      Column(g.get(), "energy_overhead", Col(r.overheads, [](const O& v) { return v.energy_overhead_j; }));
+      Column(g.get(), "runtime_overhead", Col(r.overheads, [](const O& v) { return v.runtime_overhead_s; }));
     }
     for (const auto& m : r.models) {
       h5::H5Id g = h5::EnsureGroup(f, "model_" + m.hardware_class);
       const hid_t id = g.get();
       using P = ModelParameterRow;
-      h5::WriteStrings(id, "parameter", Col(m.parameters, [](const P& v) { return v.parameter; }));
-      h5::WriteVector(id, "value", Col(m.parameters, [](const P& v) { return v.value; }));
-      h5::WriteVector(id, "std_error", Col(m.parameters, [](const P& v) { return OrNan(v.std_error); }));
-      h5::WriteStrings(id, "unit", Col(m.parameters, [](const P& v) { return v.unit; }));
-      h5::WriteVector(id, "determined", Col(m.parameters, [](const P& v) { return std::uint8_t(v.determined); }));
-      h5::WriteStrings(id, "reason", Col(m.parameters, [](const P& v) { return v.reason; }));
+      Column(id, "parameter", Col(m.parameters, [](const P& v) { return v.parameter; }));
+      Column(id, "value", Col(m.parameters, [](const P& v) { return v.value; }));
+      Column(id, "std_error", Col(m.parameters, [](const P& v) { return OrNan(v.std_error); }));
+      Column(id, "unit", Col(m.parameters, [](const P& v) { return v.unit; }));
+      Column(id, "determined", Col(m.parameters, [](const P& v) { return std::uint8_t(v.determined); }));
+      Column(id, "reason", Col(m.parameters, [](const P& v) { return v.reason; }));
       h5::SetAttribute(id, "fitted", std::int64_t(m.fitted));
       h5::SetAttribute(id, "message", m.message);
       h5::SetAttribute(id, "runs", m.runs);
@@ -443,25 +497,25 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
       h5::SetAttribute(id, "baseline_sigma_log_ratio", m.baseline_sigma_log_ratio);
       h5::SetAttribute(id, "baseline_cv_median_abs_log_error", m.baseline_cv_median_abs_log_error);
       h5::SetAttribute(id, "fit_seconds", m.fit_seconds);
-      h5::WriteVector(id, "ratio_quantile_levels", Col(m.ratio_quantiles, [](const auto& p) { return p.first; }));
-      h5::WriteVector(id, "ratio_quantiles", Col(m.ratio_quantiles, [](const auto& p) { return p.second; }));
+      Column(id, "ratio_quantile_levels", Col(m.ratio_quantiles, [](const auto& p) { return p.first; }));
+      Column(id, "ratio_quantiles", Col(m.ratio_quantiles, [](const auto& p) { return p.second; }));
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "predictions");
       const hid_t id = g.get();
       using P = PredictionRow;
-      h5::WriteStrings(id, "run_id", Col(r.predictions, [](const P& v) { return v.run_id; }));
-      h5::WriteVector(id, "is_gpu", Col(r.predictions, [](const P& v) { return std::uint8_t(v.is_gpu); }));
-      h5::WriteVector(id, "measured", Col(r.predictions, [](const P& v) { return v.measured; }));
-      h5::WriteVector(id, "predicted", Col(r.predictions, [](const P& v) { return v.predicted; }));
-      h5::WriteVector(id, "ratio", Col(r.predictions, [](const P& v) { return v.predicted / v.measured; }));
-      h5::WriteVector(id, "baseline_predicted", Col(r.predictions, [](const P& v) { return v.baseline; }));
+      Column(id, "run_id", Col(r.predictions, [](const P& v) { return v.run_id; }));
+      Column(id, "is_gpu", Col(r.predictions, [](const P& v) { return std::uint8_t(v.is_gpu); }));
+      Column(id, "measured", Col(r.predictions, [](const P& v) { return v.measured; }));
+      Column(id, "predicted", Col(r.predictions, [](const P& v) { return v.predicted; }));
+      Column(id, "ratio", Col(r.predictions, [](const P& v) { return v.predicted / v.measured; }));
+      Column(id, "baseline_predicted", Col(r.predictions, [](const P& v) { return v.baseline; }));
     }
     {
       h5::H5Id g = h5::EnsureGroup(f, "losses");
-      h5::WriteStrings(g.get(), "experiment_id", r.loss_experiment);
-      h5::WriteVector(g.get(), "epoch", r.loss_epoch);
-      h5::WriteVector(g.get(), "test_loss", r.loss_value);
+      Column(g.get(), "experiment_id", r.loss_experiment);
+      Column(g.get(), "epoch", r.loss_epoch);
+      Column(g.get(), "test_loss", r.loss_value);
     }
     WriteFacilityH5(f, r);
     file.WriteImage(path);

@@ -228,6 +228,10 @@ struct PipelineResults {
   double telemetry_seconds = 0;
   std::int64_t telemetry_readings = 0;
   std::int64_t telemetry_bytes = 0;
+  // Provenance, written as results.h5 root attributes (filled by the driver;
+  // empty: unknown): the command as typed and the configuration's YAML text.
+  std::string command_line;
+  std::string config_yaml;
 };
 
 // Writes every CSV of spec section 3 and results.h5 into dir. Each file is

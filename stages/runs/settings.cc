@@ -1,10 +1,19 @@
 // The settings a results directory records (for the report and readers).
+#include <fstream>
+#include <sstream>
+
 #include "stages/runs/runs.h"
 
 namespace wattrun::runs {
 
 void RecordSettings(const Config& config, results::PipelineResults* out) {
   out->facility = config.facility.name;
+  if (!config.source_path.empty()) {  // the configuration as the user wrote it
+    std::ifstream in(config.source_path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    out->config_yaml = text.str();
+  }
   out->integration = ToString(config.pipeline.integration);
   out->idle_method = ToString(config.pipeline.idle_method);
   for (const auto& [name, q] : config.pipeline.node_quantiles) {

@@ -1,6 +1,7 @@
 // Test support: reads the worked cases of spec steps 9-12
-// (shared/spec/golden_topology.csv) so the topology and model tests check the
-// same rows. Header-only and used by tests only.
+// (tests/data/golden_topology.csv, a copy of the spec's golden_topology.csv
+// kept in the repository so a release tarball can run its tests) so the
+// topology and model tests check the same rows. Header-only and used by tests only.
 #pragma once
 
 #include <cstdint>
@@ -52,11 +53,10 @@ inline std::int64_t GoldenObservations(const std::string& dataset) {
 
 inline std::filesystem::path GoldenPath() {
   if (const char* root = std::getenv("WATTRUN_SOURCE_DIR"); root != nullptr && *root != '\0') {
-    return std::filesystem::path(root) / ".." / "shared" / "spec" / "golden_topology.csv";
+    return std::filesystem::path(root) / "tests" / "data" / "golden_topology.csv";
   }
-  // stages/topology/golden_cases.h -> repo root is three levels up.
-  return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "spec" /
-         "golden_topology.csv";
+  // stages/topology/golden_cases.h -> the repository root is two levels up.
+  return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "tests" / "data" / "golden_topology.csv";
 }
 
 template <typename T>

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The command line as a new user meets it: ranges checked at parse time with
+# the range in the message (exit 2), a clear message for a folder without
+# results.h5 (exit 1), --version naming the libraries, an example and the
+# exit codes in every --help, a collective error printed once on 2 ranks,
+# progress lines on stderr (none with --quiet).
+# Usage: cli_test.sh WATTRUN SOURCE_DIR
+set -uo pipefail
+WATTRUN="$1"
+SRC="$2"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+failures=0
+check() {  # check NAME STATUS
+  if [[ $2 -eq 0 ]]; then echo "ok   $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+}
+
+out=$("$WATTRUN" generate --config "$SRC/configs/demo.yaml" --output "$WORK/g" --scale -3 2>&1); rc=$?
+[[ $rc -eq 2 && $out == *"--scale"*"not in range"* ]]; check "--scale -3: exit $rc, range named" $?
+out=$("$WATTRUN" ingest --config "$SRC/configs/demo.yaml" --input "$WORK" --store "$WORK/s.h5" --memory-budget-mb 1 2>&1); rc=$?
+[[ $rc -eq 2 && $out == *"--memory-budget-mb"*"64"* ]]; check "--memory-budget-mb 1: exit $rc, floor named" $?
+out=$("$WATTRUN" run --config "$SRC/configs/demo.yaml" --store "$WORK/s.h5" --output "$WORK/r" --memory-budget-mb -5 2>&1); rc=$?
+[[ $rc -eq 2 && $out == *"not in range"* ]]; check "run --memory-budget-mb -5: exit $rc" $?
+out=$("$WATTRUN" generate --config "$SRC/configs/demo.yaml" --output "$WORK/g" --months 0 2>&1); rc=$?
+[[ $rc -eq 2 ]]; check "--months 0: exit $rc" $?
+
+mkdir -p "$WORK/empty"
+out=$("$WATTRUN" report --output "$WORK/empty" 2>&1); rc=$?
+[[ $rc -eq 1 && $out == *"no results.h5 here"* && $out != *"H5F"* ]]; check "report without results.h5: exit $rc, no HDF5 stack" $?
+
+out=$("$WATTRUN" --version 2>&1); rc=$?
+[[ $rc -eq 0 && $out == *"wattrun "* && $out == *"MPI:"* && $out == *"HDF5:"* && $out == *"Ceres:"* ]]
+check "--version names MPI, HDF5, Ceres" $?
+for cmd in generate ingest run predict report job; do
+  out=$("$WATTRUN" $cmd --help 2>&1); rc=$?
+  [[ $rc -eq 0 && $out == *"Example:"* && $out == *"Exit codes:"* ]]; check "$cmd --help: example and exit codes" $?
+done
+
+printf 'facility:\n  name: broken\n' > "$WORK/bad.yaml"
+out=$(mpiexec -n 2 "$WATTRUN" run --config "$WORK/bad.yaml" --store "$WORK/s.h5" --output "$WORK/r" 2>&1); rc=$?
+n=$(grep -c "node_types" <<< "$out")
+[[ $rc -eq 1 && $n -eq 1 && $out == *"all 2 ranks"* ]]; check "config error on 2 ranks printed once (exit $rc, $n copies)" $?
+
+err="$WORK/err.txt"
+WATTRUN_PROGRESS_INTERVAL_S=0.05 "$WATTRUN" generate --config "$SRC/configs/demo.yaml" --output "$WORK/fac" \
+  --scale 0.002 --months 1 2>"$err" | cat >"$WORK/out.txt"; rc=$?
+[[ $rc -eq 0 ]] && grep -q "wattrun: generate: telemetry: done" "$err" && ! grep -q "wattrun: generate: telemetry" "$WORK/out.txt" \
+  && grep -q "^generate:" "$WORK/out.txt"
+check "progress on stderr, summary on stdout" $?
+"$WATTRUN" -q generate --config "$SRC/configs/demo.yaml" --output "$WORK/fac" --scale 0.002 --months 1 2>"$err" >/dev/null
+[[ ! -s $err ]]; check "--quiet: nothing on stderr" $?
+
+[[ $failures -eq 0 ]] && echo "cli: all passed" || { echo "cli: $failures failed"; exit 1; }
