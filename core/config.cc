@@ -178,6 +178,109 @@ void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& 
   r.Get(node, path, "ignore_z", &out->ignore_z);
 }
 
+void ReadMemoryLevels(ConfigReader& r, const YAML::Node& levels, const std::string& lpath,
+                      std::vector<MemoryLevel>* out) {
+  if (!levels || !levels.IsSequence() || levels.size() == 0) {
+    r.Problem(lpath, "must be a non-empty list of {level, bytes_per_unit, units}");
+    return;
+  }
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    const std::string ipath = ConfigReader::Index(lpath, i);
+    MemoryLevel level;
+    if (!r.IsMap(levels[i], ipath, true)) continue;
+    r.CheckKeys(levels[i], ipath, {"level", "bytes_per_unit", "units"});
+    r.Get(levels[i], ipath, "level", &level.level, true);
+    r.GetBytes(levels[i], ipath, "bytes_per_unit", &level.bytes_per_unit);
+    r.Get(levels[i], ipath, "units", &level.units, true);
+    if (level.units < 1) r.Problem(ipath + ".units", "must be >= 1");
+    if (level.level != static_cast<int>(i) + 1) {
+      r.Problem(ipath + ".level", "levels must be numbered 1, 2, ... in ascending order; expected " +
+                                      std::to_string(i + 1) + ", got " + std::to_string(level.level));
+    }
+    out->push_back(level);
+  }
+}
+
+void ReadHardwareClasses(ConfigReader& r, const YAML::Node& classes, FacilityConfig* f) {
+  if (!classes) {
+    r.Problem("facility.hardware_classes", "required section is missing");
+    return;
+  }
+  if (!classes.IsMap()) {
+    r.Problem("facility.hardware_classes", "must be a mapping of class name to settings");
+    return;
+  }
+  for (const auto& kv : classes) {
+    HardwareClassConfig c;
+    c.name = r.Key(kv.first, "facility.hardware_classes");
+    const std::string cpath = "facility.hardware_classes." + c.name;
+    if (c.name != "cpu" && c.name != "gpu") {
+      r.Problem(cpath, "hardware class must be 'cpu' or 'gpu' (runs.csv is_gpu selects it)");
+    }
+    c.is_gpu = c.name == "gpu";
+    const YAML::Node cn = kv.second;
+    if (!r.IsMap(cn, cpath, true)) continue;
+    r.CheckKeys(cn, cpath, {"reference_type", "memory_levels"});
+    if (r.Get(cn, cpath, "reference_type", &c.reference_type, true) && c.reference_type.empty()) {
+      r.Problem(cpath + ".reference_type", "must name a node type, got an empty string");
+    }
+    ReadMemoryLevels(r, cn["memory_levels"], cpath + ".memory_levels", &c.memory_levels);
+    f->hardware_classes.push_back(c);
+  }
+}
+
+// One entry of facility.node_types; false if it is not a mapping.
+bool ReadNodeType(ConfigReader& r, const YAML::Node& node, const std::string& tpath,
+                  const FacilityConfig& f, std::set<std::string>* names, NodeTypeConfig* t) {
+  if (!r.IsMap(node, tpath, true)) return false;
+  r.CheckKeys(node, tpath, {"name", "hardware_class", "signature", "count", "idle_w"});
+  r.Get(node, tpath, "name", &t->name, true);
+  if (!names->insert(t->name).second) r.Problem(tpath + ".name", "duplicate node type '" + t->name + "'");
+  r.Get(node, tpath, "hardware_class", &t->hardware_class, true);
+  if (!t->hardware_class.empty() && !f.FindClass(t->hardware_class)) {
+    r.Problem(tpath + ".hardware_class", "'" + t->hardware_class + "' is not a key of facility.hardware_classes");
+  }
+  const YAML::Node sig = node["signature"];
+  const std::string spath = tpath + ".signature";
+  if (r.IsMap(sig, spath, true)) {
+    r.CheckKeys(sig, spath, {"cpus", "memory_mb", "tmp_disk_mb", "gres"});
+    r.Get(sig, spath, "cpus", &t->signature.cpus, true);
+    r.Get(sig, spath, "memory_mb", &t->signature.memory_mb, true);
+    r.Get(sig, spath, "tmp_disk_mb", &t->signature.tmp_disk_mb, true);
+    r.Get(sig, spath, "gres", &t->signature.gres, true);
+  }
+  if (r.Get(node, tpath, "count", &t->count) && t->count < 0) r.Problem(tpath + ".count", "must be >= 0");
+  if (r.Get(node, tpath, "idle_w", &t->idle_w) && !(t->idle_w >= 0)) r.Problem(tpath + ".idle_w", "must be >= 0");
+  return true;
+}
+
+// Node types must be told apart by their Slurm signature.
+void CheckSignaturesDistinct(ConfigReader& r, const FacilityConfig& f) {
+  for (std::size_t i = 0; i < f.node_types.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& a = f.node_types[i].signature;
+      const auto& b = f.node_types[j].signature;
+      if (a.cpus == b.cpus && a.memory_mb == b.memory_mb && a.tmp_disk_mb == b.tmp_disk_mb && a.gres == b.gres) {
+        r.Problem(ConfigReader::Index("facility.node_types", i) + ".signature",
+                  "same signature as node type '" + f.node_types[j].name + "': types must be distinguishable");
+      }
+    }
+  }
+}
+
+// Each class's reference type exists and belongs to the class.
+void CheckReferenceTypes(ConfigReader& r, const FacilityConfig& f) {
+  for (const auto& c : f.hardware_classes) {
+    const NodeTypeConfig* ref = f.FindType(c.reference_type);
+    const std::string path_ref = "facility.hardware_classes." + c.name + ".reference_type";
+    if (!c.reference_type.empty() && !ref) {
+      r.Problem(path_ref, "'" + c.reference_type + "' is not a configured node type");
+    } else if (ref && ref->hardware_class != c.name) {
+      r.Problem(path_ref, "'" + c.reference_type + "' belongs to class '" + ref->hardware_class + "', not '" + c.name + "'");
+    }
+  }
+}
+
 void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   const std::string path = "facility";
   if (!r.IsMap(node, path, true)) return;
@@ -191,51 +294,7 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
       !(f->sampling_interval_s > 0)) {
     r.Problem("facility.sampling_interval_s", "must be > 0, got " + Num(f->sampling_interval_s));
   }
-
-  const YAML::Node classes = node["hardware_classes"];
-  if (!classes) {
-    r.Problem("facility.hardware_classes", "required section is missing");
-  } else if (!classes.IsMap()) {
-    r.Problem("facility.hardware_classes", "must be a mapping of class name to settings");
-  } else {
-    for (const auto& kv : classes) {
-      HardwareClassConfig c;
-      c.name = r.Key(kv.first, "facility.hardware_classes");
-      const std::string cpath = "facility.hardware_classes." + c.name;
-      if (c.name != "cpu" && c.name != "gpu") {
-        r.Problem(cpath, "hardware class must be 'cpu' or 'gpu' (runs.csv is_gpu selects it)");
-      }
-      c.is_gpu = c.name == "gpu";
-      const YAML::Node cn = kv.second;
-      if (!r.IsMap(cn, cpath, true)) continue;
-      r.CheckKeys(cn, cpath, {"reference_type", "memory_levels"});
-      if (r.Get(cn, cpath, "reference_type", &c.reference_type, true) && c.reference_type.empty()) {
-        r.Problem(cpath + ".reference_type", "must name a node type, got an empty string");
-      }
-      const YAML::Node levels = cn["memory_levels"];
-      const std::string lpath = cpath + ".memory_levels";
-      if (!levels || !levels.IsSequence() || levels.size() == 0) {
-        r.Problem(lpath, "must be a non-empty list of {level, bytes_per_unit, units}");
-      } else {
-        for (std::size_t i = 0; i < levels.size(); ++i) {
-          const std::string ipath = ConfigReader::Index(lpath, i);
-          MemoryLevel level;
-          if (!r.IsMap(levels[i], ipath, true)) continue;
-          r.CheckKeys(levels[i], ipath, {"level", "bytes_per_unit", "units"});
-          r.Get(levels[i], ipath, "level", &level.level, true);
-          r.GetBytes(levels[i], ipath, "bytes_per_unit", &level.bytes_per_unit);
-          r.Get(levels[i], ipath, "units", &level.units, true);
-          if (level.units < 1) r.Problem(ipath + ".units", "must be >= 1");
-          if (level.level != static_cast<int>(i) + 1) {
-            r.Problem(ipath + ".level", "levels must be numbered 1, 2, ... in ascending order; expected " +
-                                            std::to_string(i + 1) + ", got " + std::to_string(level.level));
-          }
-          c.memory_levels.push_back(level);
-        }
-      }
-      f->hardware_classes.push_back(c);
-    }
-  }
+  ReadHardwareClasses(r, node["hardware_classes"], f);
 
   const YAML::Node types = node["node_types"];
   if (!types || !types.IsSequence() || types.size() == 0) {
@@ -244,48 +303,13 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < types.size(); ++i) {
-    const std::string tpath = ConfigReader::Index("facility.node_types", i);
     NodeTypeConfig t;
-    if (!r.IsMap(types[i], tpath, true)) continue;
-    r.CheckKeys(types[i], tpath, {"name", "hardware_class", "signature", "count", "idle_w"});
-    r.Get(types[i], tpath, "name", &t.name, true);
-    if (!names.insert(t.name).second) r.Problem(tpath + ".name", "duplicate node type '" + t.name + "'");
-    r.Get(types[i], tpath, "hardware_class", &t.hardware_class, true);
-    if (!t.hardware_class.empty() && !f->FindClass(t.hardware_class)) {
-      r.Problem(tpath + ".hardware_class", "'" + t.hardware_class + "' is not a key of facility.hardware_classes");
-    }
-    const YAML::Node sig = types[i]["signature"];
-    const std::string spath = tpath + ".signature";
-    if (r.IsMap(sig, spath, true)) {
-      r.CheckKeys(sig, spath, {"cpus", "memory_mb", "tmp_disk_mb", "gres"});
-      r.Get(sig, spath, "cpus", &t.signature.cpus, true);
-      r.Get(sig, spath, "memory_mb", &t.signature.memory_mb, true);
-      r.Get(sig, spath, "tmp_disk_mb", &t.signature.tmp_disk_mb, true);
-      r.Get(sig, spath, "gres", &t.signature.gres, true);
-    }
-    if (r.Get(types[i], tpath, "count", &t.count) && t.count < 0) r.Problem(tpath + ".count", "must be >= 0");
-    if (r.Get(types[i], tpath, "idle_w", &t.idle_w) && !(t.idle_w >= 0)) r.Problem(tpath + ".idle_w", "must be >= 0");
-    f->node_types.push_back(t);
-  }
-  for (std::size_t i = 0; i < f->node_types.size(); ++i) {
-    for (std::size_t j = 0; j < i; ++j) {
-      const auto& a = f->node_types[i].signature;
-      const auto& b = f->node_types[j].signature;
-      if (a.cpus == b.cpus && a.memory_mb == b.memory_mb && a.tmp_disk_mb == b.tmp_disk_mb && a.gres == b.gres) {
-        r.Problem(ConfigReader::Index("facility.node_types", i) + ".signature",
-                  "same signature as node type '" + f->node_types[j].name + "': types must be distinguishable");
-      }
+    if (ReadNodeType(r, types[i], ConfigReader::Index("facility.node_types", i), *f, &names, &t)) {
+      f->node_types.push_back(t);
     }
   }
-  for (const auto& c : f->hardware_classes) {
-    const NodeTypeConfig* ref = f->FindType(c.reference_type);
-    const std::string path_ref = "facility.hardware_classes." + c.name + ".reference_type";
-    if (!c.reference_type.empty() && !ref) {
-      r.Problem(path_ref, "'" + c.reference_type + "' is not a configured node type");
-    } else if (ref && ref->hardware_class != c.name) {
-      r.Problem(path_ref, "'" + c.reference_type + "' belongs to class '" + ref->hardware_class + "', not '" + c.name + "'");
-    }
-  }
+  CheckSignaturesDistinct(r, *f);
+  CheckReferenceTypes(r, *f);
 }
 
 void ReadFit(ConfigReader& r, const YAML::Node& node, FitConfig* fit) {

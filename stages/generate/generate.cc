@@ -125,79 +125,77 @@ std::vector<std::vector<std::size_t>> AssignFiles(const Plan& plan, int ranks) {
   return out;
 }
 
-}  // namespace
+// What one rank wrote in the telemetry phase.
+struct RankTelemetry {
+  std::int64_t rows = 0;
+  std::int64_t bytes = 0;
+  double seconds = 0.0;
+};
 
-GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& options, MPI_Comm mpi_comm) {
-  const double t0 = MPI_Wtime();
-  const Comm comm(mpi_comm);
-  GenerateSummary summary;
+// Rank 0's small files: everything but telemetry and the truth.
+void WriteSmallFiles(const Plan& plan, const std::string& dir, SmallFileStats* small, JobAccounting* accounting) {
+  WriteNodesCsv(plan, dir, small);
+  WriteDatasetsCsv(plan, dir, small);
+  WriteRunsCsv(plan, dir, small);
+  *accounting = ComputeJobAccounting(plan);
+  WriteSacct(plan, *accounting, dir, small);
+  WriteCarbonIntensityCsv(plan, dir, small);
+  WriteLossesCsv(plan, dir, small);
+  WriteBrokenTelemetryFiles(plan, dir, small);
+}
 
-  // Every rank builds the same plan: it is small (runs, jobs, segments).
-  Plan plan;
-  RunCollectively(comm, [&] { plan = BuildPlan(config, options); });
-  const std::string& dir = options.output_dir;
-  RunPolitely(comm, [&] {
-    if (comm.is_root()) PrepareOutputDir(plan, dir);
-  });
+// This rank's share of the telemetry files, ticking `progress` per file.
+RankTelemetry WriteRankTelemetry(const Plan& plan,
+                                 const Comm& comm,
+                                 const std::string& dir,
+                                 Progress* progress,
+                                 NodeHistograms* histograms,
+                                 std::vector<TelemetryFileStats>* file_stats) {
+  RankTelemetry mine;
+  const double t1 = MPI_Wtime();
+  const std::vector<std::vector<std::size_t>> assignment = AssignFiles(plan, comm.size());
+  const auto& my_files = assignment[static_cast<std::size_t>(comm.rank())];
+  if (progress) {
+    progress->Begin("generate: telemetry", static_cast<std::int64_t>(my_files.size()),
+                    static_cast<std::int64_t>(plan.files.size()), "files");
+  }
+  for (const std::size_t i : my_files) {
+    (*file_stats)[i] = WriteTelemetryFile(plan, plan.files[i], dir, histograms);
+    mine.rows += (*file_stats)[i].rows;
+    mine.bytes += (*file_stats)[i].bytes_on_disk;
+    AddProgress(progress, 1);
+  }
+  if (progress) progress->End();
+  mine.seconds = MPI_Wtime() - t1;
+  return mine;
+}
 
-  // Rank 0 writes the small files; all ranks write telemetry, files
-  // dealt round-robin (the files' bytes do not depend on who writes them).
-  SmallFileStats small;
-  JobAccounting accounting;  // rank 0: the expected section-4 numbers
-  NodeHistograms histograms(plan.nodes.size());
-  std::vector<TelemetryFileStats> file_stats(plan.files.size());
-  std::int64_t local_rows = 0, local_bytes = 0;
-  double telemetry_seconds = 0.0;
-  RunPolitely(comm, [&] {
-    if (comm.is_root()) {
-      WriteNodesCsv(plan, dir, &small);
-      WriteDatasetsCsv(plan, dir, &small);
-      WriteRunsCsv(plan, dir, &small);
-      accounting = ComputeJobAccounting(plan);
-      WriteSacct(plan, accounting, dir, &small);
-      WriteCarbonIntensityCsv(plan, dir, &small);
-      WriteLossesCsv(plan, dir, &small);
-      WriteBrokenTelemetryFiles(plan, dir, &small);
-    }
-    const double t1 = MPI_Wtime();
-    const std::vector<std::vector<std::size_t>> assignment = AssignFiles(plan, comm.size());
-    const auto& mine = assignment[static_cast<std::size_t>(comm.rank())];
-    if (options.progress) {
-      options.progress->Begin("generate: telemetry", static_cast<std::int64_t>(mine.size()),
-                              static_cast<std::int64_t>(plan.files.size()), "files");
-    }
-    for (const std::size_t i : mine) {
-      file_stats[i] = WriteTelemetryFile(plan, plan.files[i], dir, &histograms);
-      local_rows += file_stats[i].rows;
-      local_bytes += file_stats[i].bytes_on_disk;
-      AddProgress(options.progress, 1);
-    }
-    if (options.progress) options.progress->End();
-    telemetry_seconds = MPI_Wtime() - t1;
-  });
+// MPI_Reduce onto rank 0 in place, in chunks that fit an int count.
+void ReduceToRoot(const Comm& comm, void* data, std::size_t count, MPI_Datatype type, MPI_Op op) {
+  constexpr std::size_t kChunk = std::size_t{1} << 26;
+  int type_size = 0;
+  MPI_Type_size(type, &type_size);
+  char* bytes = static_cast<char*>(data);
+  for (std::size_t done = 0; done < count; done += kChunk) {
+    const int n = static_cast<int>(std::min(kChunk, count - done));
+    void* p = bytes + done * static_cast<std::size_t>(type_size);
+    CheckMpi(comm.is_root() ? MPI_Reduce(MPI_IN_PLACE, p, n, type, op, 0, comm.get())
+                            : MPI_Reduce(p, nullptr, n, type, op, 0, comm.get()),
+             "MPI_Reduce");
+  }
+}
 
-  // Merge: histograms and per-file statistics onto rank 0.
-  auto reduce = [&](void* data, std::size_t count, MPI_Datatype type, MPI_Op op) {
-    constexpr std::size_t kChunk = std::size_t{1} << 26;
-    int type_size = 0;
-    MPI_Type_size(type, &type_size);
-    char* bytes = static_cast<char*>(data);
-    for (std::size_t done = 0; done < count; done += kChunk) {
-      const int n = static_cast<int>(std::min(kChunk, count - done));
-      void* p = bytes + done * static_cast<std::size_t>(type_size);
-      CheckMpi(comm.is_root() ? MPI_Reduce(MPI_IN_PLACE, p, n, type, op, 0, comm.get())
-                              : MPI_Reduce(p, nullptr, n, type, op, 0, comm.get()),
-               "MPI_Reduce");
-    }
-  };
-  reduce(histograms.counts.data(), histograms.counts.size(), MPI_UINT32_T, MPI_SUM);
-  reduce(histograms.min_w.data(), histograms.min_w.size(), MPI_INT32_T, MPI_MIN);
-  reduce(histograms.max_w.data(), histograms.max_w.size(), MPI_INT32_T, MPI_MAX);
+// Histograms and per-file counts onto rank 0 (each file has one writer,
+// so summing gives its counts).
+void MergeOntoRoot(const Comm& comm, NodeHistograms* histograms, std::vector<TelemetryFileStats>* file_stats) {
+  ReduceToRoot(comm, histograms->counts.data(), histograms->counts.size(), MPI_UINT32_T, MPI_SUM);
+  ReduceToRoot(comm, histograms->min_w.data(), histograms->min_w.size(), MPI_INT32_T, MPI_MIN);
+  ReduceToRoot(comm, histograms->max_w.data(), histograms->max_w.size(), MPI_INT32_T, MPI_MAX);
   constexpr std::size_t kFields = 6 + kDirtKinds;
-  std::vector<std::int64_t> flat(plan.files.size() * kFields, 0);
-  for (std::size_t i = 0; i < plan.files.size(); ++i) {
+  std::vector<std::int64_t> flat(file_stats->size() * kFields, 0);
+  for (std::size_t i = 0; i < file_stats->size(); ++i) {
     std::int64_t* f = &flat[i * kFields];
-    const TelemetryFileStats& s = file_stats[i];
+    const TelemetryFileStats& s = (*file_stats)[i];
     f[0] = s.rows;
     f[1] = s.clean_rows;
     f[2] = s.overlap_duplicates;
@@ -206,10 +204,10 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
     f[5] = 0;
     for (int k = 0; k < kDirtKinds; ++k) f[6 + k] = s.dirt[static_cast<std::size_t>(k)];
   }
-  reduce(flat.data(), flat.size(), MPI_INT64_T, MPI_SUM);
-  for (std::size_t i = 0; i < plan.files.size(); ++i) {
+  ReduceToRoot(comm, flat.data(), flat.size(), MPI_INT64_T, MPI_SUM);
+  for (std::size_t i = 0; i < file_stats->size(); ++i) {
     const std::int64_t* f = &flat[i * kFields];
-    TelemetryFileStats& s = file_stats[i];
+    TelemetryFileStats& s = (*file_stats)[i];
     s.rows = f[0];
     s.clean_rows = f[1];
     s.overlap_duplicates = f[2];
@@ -217,8 +215,11 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
     s.bytes_on_disk = f[4];
     for (int k = 0; k < kDirtKinds; ++k) s.dirt[static_cast<std::size_t>(k)] = f[6 + k];
   }
+}
 
-  // The dirt logs, on rank 0 in file and line order.
+// truth/telemetry_dirt.csv: every rank's dirt logs on rank 0, in file and
+// line order.
+std::string GatherDirtCsv(const Comm& comm, const std::vector<TelemetryFileStats>& file_stats) {
   std::string local_log;
   for (const TelemetryFileStats& st : file_stats) local_log += st.dirt_log;
   const std::vector<std::string> logs = comm.GatherStringsToRoot(local_log);
@@ -242,6 +243,69 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   });
   std::string dirt_csv = "file,line,kind,node,timestamp,detail\n";
   for (const std::string& line : dirt_lines) dirt_csv += line.substr(line.find(',') + 1) + "\n";
+  return dirt_csv;
+}
+
+// The summary, the same on every rank (rank 0 holds the merged counts).
+GenerateSummary Summarize(const Comm& comm,
+                          const Plan& plan,
+                          const std::vector<TelemetryFileStats>& file_stats,
+                          std::int64_t other_bytes,
+                          const RankTelemetry& mine,
+                          double t0) {
+  GenerateSummary summary;
+  std::int64_t rows = 0, clean = 0, bytes = 0;
+  for (const TelemetryFileStats& s : file_stats) {
+    rows += s.rows;
+    clean += s.clean_rows;
+    bytes += s.bytes_on_disk;
+  }
+  summary.telemetry_rows = comm.AllMax(comm.is_root() ? rows : 0);
+  summary.telemetry_clean_rows = comm.AllMax(comm.is_root() ? clean : 0);
+  summary.telemetry_files = static_cast<std::int64_t>(plan.files.size());
+  summary.bytes_written = comm.AllMax(comm.is_root() ? bytes + other_bytes : 0);
+  std::int64_t runs = 0;
+  for (const PlanRun& r : plan.runs) runs += r.dropped ? 0 : 1;
+  summary.runs = runs;
+  summary.jobs = static_cast<std::int64_t>(plan.jobs.size());
+  for (const PlanJob& j : plan.jobs) summary.butter_jobs += j.butter ? 1 : 0;
+  summary.nodes = static_cast<std::int64_t>(plan.nodes.size());
+  summary.rank_rows = comm.AllGather(std::vector<std::int64_t>{mine.rows});
+  summary.rank_bytes = comm.AllGather(std::vector<std::int64_t>{mine.bytes});
+  summary.rank_seconds = comm.AllGather(std::vector<double>{mine.seconds});
+  summary.telemetry_seconds = comm.AllMaxDouble(mine.seconds);
+  summary.seconds = comm.AllMaxDouble(MPI_Wtime() - t0);
+  return summary;
+}
+
+}  // namespace
+
+GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& options, MPI_Comm mpi_comm) {
+  const double t0 = MPI_Wtime();
+  const Comm comm(mpi_comm);
+
+  // Every rank builds the same plan: it is small (runs, jobs, segments).
+  Plan plan;
+  RunCollectively(comm, [&] { plan = BuildPlan(config, options); });
+  const std::string& dir = options.output_dir;
+  RunPolitely(comm, [&] {
+    if (comm.is_root()) PrepareOutputDir(plan, dir);
+  });
+
+  // Rank 0 writes the small files; all ranks write telemetry, files
+  // dealt by AssignFiles (the files' bytes do not depend on who writes them).
+  SmallFileStats small;
+  JobAccounting accounting;  // rank 0: the expected section-4 numbers
+  NodeHistograms histograms(plan.nodes.size());
+  std::vector<TelemetryFileStats> file_stats(plan.files.size());
+  RankTelemetry mine;
+  RunPolitely(comm, [&] {
+    if (comm.is_root()) WriteSmallFiles(plan, dir, &small, &accounting);
+    mine = WriteRankTelemetry(plan, comm, dir, options.progress, &histograms, &file_stats);
+  });
+
+  MergeOntoRoot(comm, &histograms, &file_stats);
+  const std::string dirt_csv = GatherDirtCsv(comm, file_stats);
 
   std::int64_t truth_bytes = 0;
   RunPolitely(comm, [&] {
@@ -255,30 +319,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
     in.accounting = &accounting;
     truth_bytes = WriteTruth(in, dir);
   });
-
-  // The summary, the same on every rank.
-  std::int64_t rows = 0, clean = 0, bytes = 0;
-  for (const TelemetryFileStats& s : file_stats) {
-    rows += s.rows;
-    clean += s.clean_rows;
-    bytes += s.bytes_on_disk;
-  }
-  summary.telemetry_rows = comm.AllMax(comm.is_root() ? rows : 0);
-  summary.telemetry_clean_rows = comm.AllMax(comm.is_root() ? clean : 0);
-  summary.telemetry_files = static_cast<std::int64_t>(plan.files.size());
-  summary.bytes_written = comm.AllMax(comm.is_root() ? bytes + small.bytes + truth_bytes : 0);
-  std::int64_t runs = 0;
-  for (const PlanRun& r : plan.runs) runs += r.dropped ? 0 : 1;
-  summary.runs = runs;
-  summary.jobs = static_cast<std::int64_t>(plan.jobs.size());
-  for (const PlanJob& j : plan.jobs) summary.butter_jobs += j.butter ? 1 : 0;
-  summary.nodes = static_cast<std::int64_t>(plan.nodes.size());
-  summary.rank_rows = comm.AllGather(std::vector<std::int64_t>{local_rows});
-  summary.rank_bytes = comm.AllGather(std::vector<std::int64_t>{local_bytes});
-  summary.rank_seconds = comm.AllGather(std::vector<double>{telemetry_seconds});
-  summary.telemetry_seconds = comm.AllMaxDouble(telemetry_seconds);
-  summary.seconds = comm.AllMaxDouble(MPI_Wtime() - t0);
-  return summary;
+  return Summarize(comm, plan, file_stats, small.bytes + truth_bytes, mine, t0);
 }
 
 }  // namespace wattrun::generate

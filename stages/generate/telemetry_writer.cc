@@ -64,180 +64,434 @@ bool InGuard(const Plan& plan, std::int64_t tick) {
   return false;
 }
 
-// The file's dirt, chosen from (seed, file index) alone.
-std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file) {
-  std::vector<DirtEvent> events;
-  if (!plan.options.dirty) return events;
-  const MonthSpan& month = plan.months[static_cast<std::size_t>(file.month)];
-  const std::int64_t lo = month.first_tick + 5;
-  const std::int64_t hi = month.last_tick - 6;
-  if (hi <= lo) return events;
-  Rng rng(plan.seed, Stream::kFileDirt, static_cast<std::uint64_t>(file.index));
-  const double rows = static_cast<double>(hi - lo) * file.n_nodes;
-  auto how_many = [&](double per_million) {
-    return 1 + static_cast<int>(std::llround(rows * 1e-6 * per_million * rng.Uniform(0.5, 1.5)));
-  };
-  std::vector<std::pair<std::int64_t, int>> used;
-  auto pick = [&](std::int64_t* tick, int* slot, int span) {
+// Chooses a file's dirt from (seed, file index) alone. The random draws
+// happen in a fixed order (duplicates, conflicts, swaps, malformed lines by
+// kind), which the file's bytes depend on.
+class DirtPlanner {
+ public:
+  DirtPlanner(const Plan& plan, const TelemetryFilePlan& file)
+      : plan_(plan),
+        file_(file),
+        lo_(plan.months[static_cast<std::size_t>(file.month)].first_tick + 5),
+        hi_(plan.months[static_cast<std::size_t>(file.month)].last_tick - 6),
+        rng_(plan.seed, Stream::kFileDirt, static_cast<std::uint64_t>(file.index)),
+        rows_(static_cast<double>(hi_ - lo_) * file.n_nodes),
+        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix) {}
+
+  std::vector<DirtEvent> Events() {
+    if (!plan_.options.dirty || hi_ <= lo_) return {};
+    AddDuplicates();
+    AddConflicts();
+    AddSwaps();
+    // Malformed lines, inserted after a row; fields in the file's column order.
+    AddMalformed(Dirt::kFieldCount, HowMany(0.4));
+    AddMalformed(Dirt::kBadWatts, HowMany(0.3));
+    AddMalformed(Dirt::kNegativeWatts, HowMany(0.2));
+    AddMalformed(Dirt::kBadTime, HowMany(0.3));
+    AddMalformed(Dirt::kUnknownNode, HowMany(0.3));
+    AddMalformed(Dirt::kEmptyNode, static_cast<int>(rng_.Int(0, 1)));
+    if (file_.group == 0 && !plan_.telemetry_zone.is_utc()) AddNonexistentTimes();
+    std::sort(events_.begin(), events_.end(), [](const DirtEvent& a, const DirtEvent& b) {
+      if (a.tick != b.tick) return a.tick < b.tick;
+      if (a.slot != b.slot) return a.slot < b.slot;
+      return a.order < b.order;
+    });
+    return std::move(events_);
+  }
+
+ private:
+  int HowMany(double per_million) {
+    return 1 + static_cast<int>(std::llround(rows_ * 1e-6 * per_million * rng_.Uniform(0.5, 1.5)));
+  }
+
+  const NodeSeries& SeriesOf(int slot) const {
+    return plan_.nodes[static_cast<std::size_t>(file_.first_node + slot)].series;
+  }
+
+  int ValueAt(int slot, std::int64_t tick) const {
+    SeriesCursor cursor;
+    return Reading(SeriesOf(slot), tick, &cursor);
+  }
+
+  // A (tick, slot) whose next `span` ticks are unused, outside the guards,
+  // and with readings at tick and tick + 1.
+  bool Pick(std::int64_t* tick, int* slot, int span) {
     for (int tries = 0; tries < 200; ++tries) {
-      const std::int64_t t = rng.Int(lo, hi);
-      const int s = static_cast<int>(rng.Int(0, file.n_nodes - 1));
+      const std::int64_t t = rng_.Int(lo_, hi_);
+      const int s = static_cast<int>(rng_.Int(0, file_.n_nodes - 1));
       bool ok = true;
       for (int d = 0; ok && d <= span; ++d) {
-        ok = !InGuard(plan, t + d) &&
-             std::find(used.begin(), used.end(), std::make_pair(t + d, s)) == used.end();
+        ok = !InGuard(plan_, t + d) &&
+             std::find(used_.begin(), used_.end(), std::make_pair(t + d, s)) == used_.end();
       }
-      const NodeSeries& series = plan.nodes[static_cast<std::size_t>(file.first_node + s)].series;
       SeriesCursor cursor;
-      for (int d = 0; ok && d <= 1; ++d) ok = Reading(series, t + d, &cursor) >= 0;
+      for (int d = 0; ok && d <= 1; ++d) ok = Reading(SeriesOf(s), t + d, &cursor) >= 0;
       if (!ok) continue;
-      for (int d = 0; d <= span; ++d) used.emplace_back(t + d, s);
+      for (int d = 0; d <= span; ++d) used_.emplace_back(t + d, s);
       *tick = t;
       *slot = s;
       return true;
     }
     return false;
-  };
-  auto value_at = [&](int slot, std::int64_t tick) {
-    SeriesCursor cursor;
-    return Reading(plan.nodes[static_cast<std::size_t>(file.first_node + slot)].series, tick, &cursor);
-  };
-  int order = 0;
-  std::int64_t t = 0;
-  int s = 0;
-  for (int k = how_many(2.0); k > 0; --k) {  // exact duplicates, 0-3 ticks later
-    if (!pick(&t, &s, 3)) continue;
-    DirtEvent e;
-    e.kind = Dirt::kDuplicate;
-    e.target_tick = t;
-    e.tick = t + rng.Int(0, 3);
-    e.slot = s;
-    e.value = value_at(s, t);
-    e.order = order++;
-    events.push_back(e);
   }
-  for (int k = how_many(1.0); k > 0; --k) {  // a later row with another value
-    if (!pick(&t, &s, 3)) continue;
-    DirtEvent e;
-    e.kind = Dirt::kConflict;
-    e.target_tick = t;
-    e.tick = t + rng.Int(1, 3);
-    e.slot = s;
-    const int v = value_at(s, t);
-    const int delta = static_cast<int>(rng.Int(1, 40));
-    e.value = v == 0 ? 200 + delta : (rng.Bernoulli(0.5) || v <= delta ? v + delta : v - delta);
-    e.order = order++;
-    events.push_back(e);
+
+  void AddDuplicates() {  // exact duplicates, 0-3 ticks later
+    std::int64_t t = 0;
+    int s = 0;
+    for (int k = HowMany(2.0); k > 0; --k) {
+      if (!Pick(&t, &s, 3)) continue;
+      DirtEvent e;
+      e.kind = Dirt::kDuplicate;
+      e.target_tick = t;
+      e.tick = t + rng_.Int(0, 3);
+      e.slot = s;
+      e.value = ValueAt(s, t);
+      e.order = order_++;
+      events_.push_back(e);
+    }
   }
-  for (int k = how_many(1.5); k > 0; --k) {  // two consecutive ticks swapped
-    if (!pick(&t, &s, 1)) continue;
-    DirtEvent a;
-    a.kind = Dirt::kOutOfOrder;
-    a.tick = t;
-    a.slot = s;
-    a.target_tick = t + 1;
-    a.value = value_at(s, t + 1);
-    a.replaces_row = true;
-    a.order = order++;
-    DirtEvent b = a;
-    b.tick = t + 1;
-    b.target_tick = t;
-    b.value = value_at(s, t);
-    b.order = order++;
-    events.push_back(a);
-    events.push_back(b);
+
+  void AddConflicts() {  // a later row with another value
+    std::int64_t t = 0;
+    int s = 0;
+    for (int k = HowMany(1.0); k > 0; --k) {
+      if (!Pick(&t, &s, 3)) continue;
+      DirtEvent e;
+      e.kind = Dirt::kConflict;
+      e.target_tick = t;
+      e.tick = t + rng_.Int(1, 3);
+      e.slot = s;
+      const int v = ValueAt(s, t);
+      const int delta = static_cast<int>(rng_.Int(1, 40));
+      e.value = v == 0 ? 200 + delta : (rng_.Bernoulli(0.5) || v <= delta ? v + delta : v - delta);
+      e.order = order_++;
+      events_.push_back(e);
+    }
   }
-  // Malformed lines, inserted after a row; fields in the file's column order.
-  TickFormatter fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
-  auto line = [&](std::string_view ts, std::string_view node, std::string_view watts) {
+
+  void AddSwaps() {  // two consecutive ticks swapped
+    std::int64_t t = 0;
+    int s = 0;
+    for (int k = HowMany(1.5); k > 0; --k) {
+      if (!Pick(&t, &s, 1)) continue;
+      DirtEvent a;
+      a.kind = Dirt::kOutOfOrder;
+      a.tick = t;
+      a.slot = s;
+      a.target_tick = t + 1;
+      a.value = ValueAt(s, t + 1);
+      a.replaces_row = true;
+      a.order = order_++;
+      DirtEvent b = a;
+      b.tick = t + 1;
+      b.target_tick = t;
+      b.value = ValueAt(s, t);
+      b.order = order_++;
+      events_.push_back(a);
+      events_.push_back(b);
+    }
+  }
+
+  // A line of three fields in the file's column order, without newline.
+  std::string Line(std::string_view ts, std::string_view node, std::string_view watts) const {
     std::string out;
-    out += file.node_first_columns ? node : ts;
+    out += file_.node_first_columns ? node : ts;
     out += ',';
-    out += file.node_first_columns ? ts : node;
+    out += file_.node_first_columns ? ts : node;
     out += ',';
     out += watts;
     return out;
-  };
-  auto add_malformed = [&](Dirt kind, int count) {
+  }
+
+  // The malformed text of `kind`, built from a good row (ts, node, w).
+  std::string MalformedText(Dirt kind, int variant, const std::string& ts, const std::string& node,
+                            const std::string& w) const {
+    switch (kind) {
+      case Dirt::kFieldCount:
+        return variant == 0 ? Line(ts, node, w).substr(0, Line(ts, node, w).rfind(','))
+                            : Line(ts, node, w) + (variant == 1 ? ",1" : ",,");
+      case Dirt::kBadWatts:
+        return Line(ts, node, variant == 0 ? "n/a" : variant == 1 ? "" : w + "x");
+      case Dirt::kNegativeWatts:
+        return Line(ts, node, "-" + w);
+      case Dirt::kBadTime: {
+        std::string bad = ts;
+        if (variant == 0) {
+          bad.replace(11, 2, "25");  // hour 25
+        } else if (variant == 1) {
+          bad.replace(8, 2, "32");  // day 32
+        } else {
+          bad = "N/A";
+        }
+        return Line(bad, node, w);
+      }
+      case Dirt::kUnknownNode:
+        return Line(ts, plan_.unknown_node_name, w);
+      case Dirt::kEmptyNode:
+        return Line(ts, "", w);
+      default:
+        return std::string();
+    }
+  }
+
+  void AddMalformed(Dirt kind, int count) {
+    std::int64_t t = 0;
+    int s = 0;
     for (int k = 0; k < count; ++k) {
-      if (!pick(&t, &s, 0)) continue;
-      const std::string ts(fmt.Format(t));
-      const std::string& node = plan.nodes[static_cast<std::size_t>(file.first_node + s)].name;
-      const std::string w = std::to_string(value_at(s, t));
+      if (!Pick(&t, &s, 0)) continue;
+      const std::string ts(fmt_.Format(t));
+      const std::string& node = plan_.nodes[static_cast<std::size_t>(file_.first_node + s)].name;
+      const std::string w = std::to_string(ValueAt(s, t));
       DirtEvent e;
       e.kind = kind;
       e.tick = t;
       e.slot = s;
-      e.order = order++;
-      const int variant = static_cast<int>(rng.Int(0, 2));
-      switch (kind) {
-        case Dirt::kFieldCount:
-          e.text = variant == 0 ? line(ts, node, w).substr(0, line(ts, node, w).rfind(','))
-                                : line(ts, node, w) + (variant == 1 ? ",1" : ",,");
-          break;
-        case Dirt::kBadWatts:
-          e.text = line(ts, node, variant == 0 ? "n/a" : variant == 1 ? "" : w + "x");
-          break;
-        case Dirt::kNegativeWatts:
-          e.text = line(ts, node, "-" + w);
-          break;
-        case Dirt::kBadTime: {
-          std::string bad = ts;
-          if (variant == 0) {
-            bad.replace(11, 2, "25");  // hour 25
-          } else if (variant == 1) {
-            bad.replace(8, 2, "32");  // day 32
-          } else {
-            bad = "N/A";
-          }
-          e.text = line(bad, node, w);
-          break;
-        }
-        case Dirt::kUnknownNode:
-          e.text = line(ts, plan.unknown_node_name, w);
-          break;
-        case Dirt::kEmptyNode:
-          e.text = line(ts, "", w);
-          break;
-        default:
-          break;
-      }
-      events.push_back(std::move(e));
+      e.order = order_++;
+      const int variant = static_cast<int>(rng_.Int(0, 2));
+      e.text = MalformedText(kind, variant, ts, node, w);
+      events_.push_back(std::move(e));
     }
-  };
-  add_malformed(Dirt::kFieldCount, how_many(0.4));
-  add_malformed(Dirt::kBadWatts, how_many(0.3));
-  add_malformed(Dirt::kNegativeWatts, how_many(0.2));
-  add_malformed(Dirt::kBadTime, how_many(0.3));
-  add_malformed(Dirt::kUnknownNode, how_many(0.3));
-  add_malformed(Dirt::kEmptyNode, static_cast<int>(rng.Int(0, 1)));
-  // A local time inside a spring-forward gap, in group 0's file of that month.
-  if (file.group == 0 && !plan.telemetry_zone.is_utc()) {
-    const ZoneOffsets& z = plan.telemetry_offsets;
+  }
+
+  // A local time inside a spring-forward gap (group 0's file of the month).
+  void AddNonexistentTimes() {
+    const ZoneOffsets& z = plan_.telemetry_offsets;
     for (std::size_t i = 0; i < z.change_at.size(); ++i) {
       const std::int64_t before = z.offset_ms[i];
       const std::int64_t after = z.offset_ms[i + 1];
-      const std::int64_t tick = FloorDivTicks(z.change_at[i], plan.step_ms);
-      if (after <= before || tick < lo || tick > hi) continue;
+      const std::int64_t tick = FloorDivTicks(z.change_at[i], plan_.step_ms);
+      if (after <= before || tick < lo_ || tick > hi_) continue;
       const std::int64_t gap_wall_s = (z.change_at[i] + before) / 1000 + (after - before) / 2000;
       std::string ts = DateTime(gap_wall_s, ' ');
-      if (plan.telemetry_z_suffix) ts += 'Z';
+      if (plan_.telemetry_z_suffix) ts += 'Z';
       DirtEvent e;
       e.kind = Dirt::kNonexistentTime;
       e.tick = tick;
       e.slot = 0;
-      e.order = order++;
-      e.text = line(ts, plan.nodes[static_cast<std::size_t>(file.first_node)].name, "250");
-      events.push_back(std::move(e));
+      e.order = order_++;
+      e.text = Line(ts, plan_.nodes[static_cast<std::size_t>(file_.first_node)].name, "250");
+      events_.push_back(std::move(e));
     }
   }
-  std::sort(events.begin(), events.end(), [](const DirtEvent& a, const DirtEvent& b) {
-    if (a.tick != b.tick) return a.tick < b.tick;
-    if (a.slot != b.slot) return a.slot < b.slot;
-    return a.order < b.order;
-  });
-  return events;
+
+  const Plan& plan_;
+  const TelemetryFilePlan& file_;
+  const std::int64_t lo_;
+  const std::int64_t hi_;
+  Rng rng_;
+  const double rows_;
+  TickFormatter fmt_;
+  std::vector<std::pair<std::int64_t, int>> used_;
+  std::vector<DirtEvent> events_;
+  int order_ = 0;
+};
+
+std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file) {
+  return DirtPlanner(plan, file).Events();
 }
+
+// Streams one telemetry file: every tick of the month, time-major, with the
+// dirt spliced in after its row, then (dirty) the next month's first ticks.
+// Counts each first-occurrence reading into the node histograms.
+class TelemetryFileWriter {
+ public:
+  TelemetryFileWriter(const Plan& plan,
+                      const TelemetryFilePlan& file,
+                      const std::string& output_dir,
+                      NodeHistograms* histograms)
+      : plan_(plan),
+        file_(file),
+        events_(PlanDirt(plan, file)),
+        out_(output_dir + "/" + file.rel_path, file.gzip),
+        n_(file.n_nodes),
+        node_first_(file.node_first_columns),
+        series_(static_cast<std::size_t>(n_)),
+        names_(static_cast<std::size_t>(n_)),
+        cursors_(static_cast<std::size_t>(n_)),
+        hist_(histograms->counts.data() + static_cast<std::size_t>(file.first_node) * kHistogramBins),
+        min_w_(histograms->min_w.data() + file.first_node),
+        max_w_(histograms->max_w.data() + file.first_node),
+        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix),
+        side_fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix) {
+    for (int k = 0; k < n_; ++k) {
+      const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node + k)];
+      series_[static_cast<std::size_t>(k)] = &node.series;
+      names_[static_cast<std::size_t>(k)] = node.name;
+    }
+  }
+
+  TelemetryFileStats Write() {
+    out_.Write(node_first_ ? "node,timestamp,watts\n" : "timestamp,node,watts\n");
+    const MonthSpan& month = plan_.months[static_cast<std::size_t>(file_.month)];
+    for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
+      const std::string_view ts = fmt_.Format(tick);
+      if (next_event_ >= events_.size() || events_[next_event_].tick != tick) {
+        WriteCleanTick(tick, ts);
+      } else {
+        WriteDirtyTick(tick, ts);
+      }
+    }
+    if (plan_.options.dirty && static_cast<std::size_t>(file_.month) + 1 < plan_.months.size()) {
+      WriteNextMonthOverlap();
+    }
+    stats_.clean_rows = clean_;
+    stats_.rows = rows_ + clean_;
+    stats_.bytes_uncompressed = out_.uncompressed_bytes();
+    stats_.bytes_on_disk = out_.Close();
+    return std::move(stats_);
+  }
+
+ private:
+  int ReadingOf(int slot, std::int64_t tick) {
+    return Reading(*series_[static_cast<std::size_t>(slot)], tick, &cursors_[static_cast<std::size_t>(slot)]);
+  }
+  // A reading off the sequential cursors (a tick out of the time order).
+  int ReadingAside(int slot, std::int64_t tick) const {
+    SeriesCursor cursor;
+    return Reading(*series_[static_cast<std::size_t>(slot)], tick, &cursor);
+  }
+
+  void Count(int slot, int v) {
+    hist_[static_cast<std::size_t>(slot) * kHistogramBins +
+          static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
+    min_w_[slot] = std::min(min_w_[slot], v);
+    max_w_[slot] = std::max(max_w_[slot], v);
+  }
+
+  void PutOneRow(std::string_view ts, int slot, int watts) {
+    char* const begin = out_.Reserve(kMaxRowBytes);
+    out_.Commit(static_cast<std::size_t>(
+        PutRow(begin, ts, names_[static_cast<std::size_t>(slot)], watts, node_first_) - begin));
+  }
+
+  // A truth/telemetry_dirt.csv line: index,file,line,kind,node,timestamp,detail.
+  void Log(std::int64_t line, Dirt kind, std::string_view node, std::string_view ts, const std::string& detail) {
+    stats_.dirt_log += std::to_string(file_.index) + "," + file_.rel_path + "," + std::to_string(line) + "," +
+                       ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," +
+                       CsvField(detail) + "\n";
+  }
+
+  // A tick without dirt: all rows through one reservation.
+  void WriteCleanTick(std::int64_t tick, std::string_view ts) {
+    char* const begin = out_.Reserve(static_cast<std::size_t>(n_) * kMaxRowBytes);
+    char* q = begin;
+    for (int k = 0; k < n_; ++k) {
+      const int v = ReadingOf(k, tick);
+      if (v < 0) continue;
+      Count(k, v);
+      q = PutRow(q, ts, names_[static_cast<std::size_t>(k)], v, node_first_);
+      ++clean_;
+    }
+    out_.Commit(static_cast<std::size_t>(q - begin));
+  }
+
+  // A tick with dirt: row by row.
+  void WriteDirtyTick(std::int64_t tick, std::string_view ts) {
+    for (int k = 0; k < n_; ++k) {
+      const int v = ReadingOf(k, tick);
+      while (next_event_ < events_.size() && events_[next_event_].tick == tick && events_[next_event_].slot < k) {
+        ++next_event_;
+      }
+      const bool replaced = WriteReplacements(tick, k, ts);
+      if (v >= 0) {
+        Count(k, v);
+        ++clean_;
+        if (!replaced) PutOneRow(ts, k, v);
+      }
+      WriteDirtAfterRow(tick, k);
+    }
+  }
+
+  // Out-of-order rows written in place of (tick, slot)'s row; true if any.
+  bool WriteReplacements(std::int64_t tick, int slot, std::string_view ts) {
+    bool replaced = false;
+    for (std::size_t i = next_event_; i < events_.size() && events_[i].tick == tick && events_[i].slot == slot;
+         ++i) {
+      if (!events_[i].replaces_row) continue;
+      const std::string ts_other(side_fmt_.Format(events_[i].target_tick));
+      PutOneRow(ts_other, slot, events_[i].value);
+      if (events_[i].target_tick > tick) {
+        ++stats_.dirt[static_cast<int>(Dirt::kOutOfOrder)];
+        Log(2 + rows_ + clean_,
+            Dirt::kOutOfOrder,
+            names_[static_cast<std::size_t>(slot)],
+            ts_other,
+            "written before " + std::string(ts));
+      }
+      replaced = true;
+    }
+    return replaced;
+  }
+
+  // Duplicates, conflicts and malformed lines after (tick, slot)'s row.
+  void WriteDirtAfterRow(std::int64_t tick, int slot) {
+    for (; next_event_ < events_.size() && events_[next_event_].tick == tick && events_[next_event_].slot == slot;
+         ++next_event_) {
+      const DirtEvent& ev = events_[next_event_];
+      if (ev.replaces_row) continue;
+      ++stats_.dirt[static_cast<int>(ev.kind)];
+      ++rows_;
+      const std::string_view node = names_[static_cast<std::size_t>(slot)];
+      if (ev.kind == Dirt::kDuplicate || ev.kind == Dirt::kConflict) {
+        const std::string ts_other(side_fmt_.Format(ev.target_tick));
+        PutOneRow(ts_other, slot, ev.value);
+        const int truth = ReadingAside(slot, ev.target_tick);
+        Log(1 + rows_ + clean_,
+            ev.kind,
+            node,
+            ts_other,
+            "watts " + std::to_string(ev.value) + ", first (true) " + std::to_string(truth));
+      } else {
+        out_.Write(ev.text);
+        out_.Write("\n");
+        Log(1 + rows_ + clean_, ev.kind, node, "", ev.text);
+      }
+    }
+  }
+
+  // The next month's first ticks, as an overlapping export repeats them.
+  void WriteNextMonthOverlap() {
+    const std::int64_t first_line = 2 + rows_ + clean_;
+    const MonthSpan& next = plan_.months[static_cast<std::size_t>(file_.month) + 1];
+    for (std::int64_t tick = next.first_tick; tick < next.first_tick + kOverlapTicks && tick <= next.last_tick;
+         ++tick) {
+      const std::string ts(side_fmt_.Format(tick));
+      for (int k = 0; k < n_; ++k) {
+        const int v = ReadingAside(k, tick);
+        if (v < 0) continue;
+        PutOneRow(ts, k, v);
+        ++stats_.dirt[static_cast<int>(Dirt::kDuplicate)];
+        ++stats_.overlap_duplicates;
+        ++rows_;
+      }
+    }
+    Log(first_line,
+        Dirt::kDuplicate,
+        "",
+        "",
+        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows_ + clean_) +
+            ": the next month's first " + std::to_string(kOverlapTicks) + " ticks repeated");
+  }
+
+  const Plan& plan_;
+  const TelemetryFilePlan& file_;
+  TelemetryFileStats stats_;
+  const std::vector<DirtEvent> events_;
+  OutputFile out_;
+  const int n_;
+  const bool node_first_;
+  std::vector<const NodeSeries*> series_;
+  std::vector<std::string_view> names_;
+  std::vector<SeriesCursor> cursors_;
+  std::uint32_t* const hist_;
+  std::int32_t* const min_w_;
+  std::int32_t* const max_w_;
+  TickFormatter fmt_;
+  TickFormatter side_fmt_;
+  std::size_t next_event_ = 0;
+  std::int64_t rows_ = 0;   // dirt lines so far
+  std::int64_t clean_ = 0;  // series readings so far
+};
 
 }  // namespace
 
@@ -306,156 +560,7 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan,
                                       const TelemetryFilePlan& file,
                                       const std::string& output_dir,
                                       NodeHistograms* histograms) {
-  TelemetryFileStats stats;
-  const MonthSpan& month = plan.months[static_cast<std::size_t>(file.month)];
-  const std::vector<DirtEvent> events = PlanDirt(plan, file);
-  OutputFile out(output_dir + "/" + file.rel_path, file.gzip);
-  out.Write(file.node_first_columns ? "node,timestamp,watts\n" : "timestamp,node,watts\n");
-
-  const int n = file.n_nodes;
-  std::vector<const NodeSeries*> series(static_cast<std::size_t>(n));
-  std::vector<std::string_view> names(static_cast<std::size_t>(n));
-  for (int k = 0; k < n; ++k) {
-    const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node + k)];
-    series[static_cast<std::size_t>(k)] = &node.series;
-    names[static_cast<std::size_t>(k)] = node.name;
-  }
-  std::vector<SeriesCursor> cursors(static_cast<std::size_t>(n));
-  std::uint32_t* hist =
-      histograms->counts.data() + static_cast<std::size_t>(file.first_node) * kHistogramBins;
-  std::int32_t* min_w = histograms->min_w.data() + file.first_node;
-  std::int32_t* max_w = histograms->max_w.data() + file.first_node;
-  auto count = [&](int slot, int v) {
-    hist[static_cast<std::size_t>(slot) * kHistogramBins +
-         static_cast<std::size_t>(std::min(v, kHistogramBins - 1))] += 1;
-    min_w[slot] = std::min(min_w[slot], v);
-    max_w[slot] = std::max(max_w[slot], v);
-  };
-  TickFormatter fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
-  TickFormatter side_fmt(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix);
-  const bool node_first = file.node_first_columns;
-  std::size_t next_event = 0;
-  std::int64_t rows = 0;
-  std::int64_t clean = 0;
-  // truth/telemetry_dirt.csv lines: index,file,line,kind,node,timestamp,detail.
-  auto log = [&](std::int64_t line,
-                 Dirt kind,
-                 std::string_view node,
-                 std::string_view ts,
-                 const std::string& detail) {
-    stats.dirt_log += std::to_string(file.index) + "," + file.rel_path + "," + std::to_string(line) + "," +
-                      ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," +
-                      CsvField(detail) + "\n";
-  };
-
-  for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
-    const std::string_view ts = fmt.Format(tick);
-    if (next_event >= events.size() || events[next_event].tick != tick) {
-      char* const begin = out.Reserve(static_cast<std::size_t>(n) * kMaxRowBytes);
-      char* q = begin;
-      for (int k = 0; k < n; ++k) {
-        const int v =
-            Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
-        if (v < 0) continue;
-        count(k, v);
-        q = PutRow(q, ts, names[static_cast<std::size_t>(k)], v, node_first);
-        ++clean;
-      }
-      out.Commit(static_cast<std::size_t>(q - begin));
-      continue;
-    }
-    // A tick with dirt: row by row.
-    for (int k = 0; k < n; ++k) {
-      const int v =
-          Reading(*series[static_cast<std::size_t>(k)], tick, &cursors[static_cast<std::size_t>(k)]);
-      std::size_t e = next_event;
-      while (e < events.size() && events[e].tick == tick && events[e].slot < k) ++e;
-      next_event = e;
-      bool replaced = false;
-      for (std::size_t i = e; i < events.size() && events[i].tick == tick && events[i].slot == k; ++i) {
-        if (!events[i].replaces_row) continue;
-        char* const begin = out.Reserve(kMaxRowBytes);
-        const std::string ts_other(side_fmt.Format(events[i].target_tick));
-        out.Commit(static_cast<std::size_t>(
-            PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], events[i].value, node_first) -
-            begin));
-        if (events[i].target_tick > tick) {
-          ++stats.dirt[static_cast<int>(Dirt::kOutOfOrder)];
-          log(2 + rows + clean,
-              Dirt::kOutOfOrder,
-              names[static_cast<std::size_t>(k)],
-              ts_other,
-              "written before " + std::string(ts));
-        }
-        replaced = true;
-      }
-      if (v >= 0) {
-        count(k, v);
-        ++clean;
-        if (!replaced) {
-          char* const begin = out.Reserve(kMaxRowBytes);
-          out.Commit(static_cast<std::size_t>(
-              PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
-        }
-      }
-      for (; next_event < events.size() && events[next_event].tick == tick && events[next_event].slot == k;
-           ++next_event) {
-        const DirtEvent& ev = events[next_event];
-        if (ev.replaces_row) continue;
-        ++stats.dirt[static_cast<int>(ev.kind)];
-        ++rows;
-        if (ev.kind == Dirt::kDuplicate || ev.kind == Dirt::kConflict) {
-          const std::string ts_other(side_fmt.Format(ev.target_tick));
-          char* const begin = out.Reserve(kMaxRowBytes);
-          out.Commit(static_cast<std::size_t>(
-              PutRow(begin, ts_other, names[static_cast<std::size_t>(k)], ev.value, node_first) - begin));
-          SeriesCursor cursor;
-          const int truth = Reading(*series[static_cast<std::size_t>(k)], ev.target_tick, &cursor);
-          log(1 + rows + clean,
-              ev.kind,
-              names[static_cast<std::size_t>(k)],
-              ts_other,
-              "watts " + std::to_string(ev.value) + ", first (true) " + std::to_string(truth));
-        } else {
-          out.Write(ev.text);
-          out.Write("\n");
-          log(1 + rows + clean, ev.kind, names[static_cast<std::size_t>(k)], "", ev.text);
-        }
-      }
-    }
-  }
-  // The next month's first ticks, as an overlapping export repeats them.
-  if (plan.options.dirty && static_cast<std::size_t>(file.month) + 1 < plan.months.size()) {
-    const std::int64_t first_line = 2 + rows + clean;
-    const MonthSpan& next = plan.months[static_cast<std::size_t>(file.month) + 1];
-    for (std::int64_t tick = next.first_tick;
-         tick < next.first_tick + kOverlapTicks && tick <= next.last_tick;
-         ++tick) {
-      const std::string ts(side_fmt.Format(tick));
-      for (int k = 0; k < n; ++k) {
-        SeriesCursor cursor;
-        const int v = Reading(*series[static_cast<std::size_t>(k)], tick, &cursor);
-        if (v < 0) continue;
-        char* const begin = out.Reserve(kMaxRowBytes);
-        out.Commit(static_cast<std::size_t>(
-            PutRow(begin, ts, names[static_cast<std::size_t>(k)], v, node_first) - begin));
-        ++stats.dirt[static_cast<int>(Dirt::kDuplicate)];
-        ++stats.overlap_duplicates;
-        ++rows;
-      }
-    }
-    log(first_line,
-        Dirt::kDuplicate,
-        "",
-        "",
-        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows + clean) +
-            ": the next month's first " + std::to_string(kOverlapTicks) + " ticks repeated");
-  }
-  stats.clean_rows = clean;
-  stats.rows = rows + clean;
-  stats.bytes_uncompressed = out.uncompressed_bytes();
-  stats.bytes_on_disk = out.Close();
-  return stats;
+  return TelemetryFileWriter(plan, file, output_dir, histograms).Write();
 }
 
 }  // namespace wattrun::generate

@@ -468,33 +468,37 @@ CrossValidation CrossValidate(const RowMajorMatrix& design, const std::vector<do
   return cv;
 }
 
-// Marks each parameter determined or not, with the reason (spec step 12).
-void JudgeParameters(LogLinearFit& fit, const RowMajorMatrix& design,
-                     const std::vector<std::size_t>& rows,
-                     const std::vector<double>& predicted, const FitOptions& options,
-                     double final_cost, std::vector<FittedParameter>& parameters) {
-  const std::vector<Eigen::Index>& active = fit.active();
-  const std::vector<double>& scale = fit.scale();
-  const std::vector<double>& theta = fit.theta();
-  const auto pa = static_cast<Eigen::Index>(active.size());
-  const auto n = static_cast<Eigen::Index>(rows.size());
-
-  // Energy shares of each term.
-  for (Eigen::Index c = 0; c < pa; ++c) {
-    FittedParameter& parameter = parameters[static_cast<std::size_t>(active[static_cast<std::size_t>(c)])];
+// Each active term's largest share of a run's predicted energy.
+void SetEnergyShares(const RowMajorMatrix& design, const std::vector<std::size_t>& rows,
+                     const std::vector<double>& predicted, const std::vector<Eigen::Index>& active,
+                     std::vector<FittedParameter>& parameters) {
+  for (std::size_t c = 0; c < active.size(); ++c) {
+    FittedParameter& parameter = parameters[static_cast<std::size_t>(active[c])];
     double share = 0.0;
-    for (Eigen::Index r = 0; r < n; ++r) {
-      const std::size_t i = rows[static_cast<std::size_t>(r)];
-      const double term = design(static_cast<Eigen::Index>(i), active[static_cast<std::size_t>(c)]) *
-                          parameter.value;
-      if (predicted[static_cast<std::size_t>(r)] > 0.0) {
-        share = std::max(share, term / predicted[static_cast<std::size_t>(r)]);
-      }
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const double term = design(static_cast<Eigen::Index>(rows[r]), active[c]) * parameter.value;
+      if (predicted[r] > 0.0) share = std::max(share, term / predicted[r]);
     }
     parameter.max_energy_share = share;
   }
+}
 
-  // Null space of the scaled Jacobian J_ic = q_ic s_c / E_hat_i.
+// How well the fit pins the scaled parameters down: the null space of the
+// scaled Jacobian and the covariance of theta.
+struct Identifiability {
+  Eigen::VectorXd null_share;  // per active parameter: its weight in the null space
+  Eigen::Index rank = 0;       // of the scaled Jacobian
+  Eigen::MatrixXd covariance;  // of theta; NaN when unavailable
+};
+
+// Null space of the scaled Jacobian J_ic = q_ic s_c / E_hat_i.
+void FindNullSpace(LogLinearFit& fit, const RowMajorMatrix& design,
+                   const std::vector<std::size_t>& rows, const std::vector<double>& predicted,
+                   const FitOptions& options, Identifiability& out) {
+  const std::vector<Eigen::Index>& active = fit.active();
+  const std::vector<double>& scale = fit.scale();
+  const auto pa = static_cast<Eigen::Index>(active.size());
+  const auto n = static_cast<Eigen::Index>(rows.size());
   Eigen::MatrixXd jacobian(n, pa);
   for (Eigen::Index r = 0; r < n; ++r) {
     const std::size_t i = rows[static_cast<std::size_t>(r)];
@@ -508,87 +512,185 @@ void JudgeParameters(LogLinearFit& fit, const RowMajorMatrix& design,
   const Eigen::VectorXd& sigma = svd.singularValues();
   const double sigma_threshold =
       (sigma.size() > 0 ? sigma(0) : 0.0) * std::sqrt(options.min_reciprocal_condition_number);
-  Eigen::VectorXd null_share = Eigen::VectorXd::Zero(pa);
-  Eigen::Index rank = 0;
+  out.null_share = Eigen::VectorXd::Zero(pa);
+  out.rank = 0;
   for (Eigen::Index k = 0; k < sigma.size(); ++k) {
     if (sigma(k) > sigma_threshold) {
-      ++rank;
+      ++out.rank;
     } else {
-      null_share += svd.matrixV().col(k).cwiseAbs2();
+      out.null_share += svd.matrixV().col(k).cwiseAbs2();
     }
   }
+}
 
-  // Covariance of theta (pseudo-inverse where rank deficient), scaled by
-  // the residual variance.
-  Eigen::MatrixXd covariance = Eigen::MatrixXd::Constant(pa, pa, kNaN);
-  {
-    ceres::Covariance::Options covariance_options;
-    covariance_options.algorithm_type = ceres::DENSE_SVD;
-    covariance_options.null_space_rank = -1;
-    covariance_options.min_reciprocal_condition_number = options.min_reciprocal_condition_number;
-    covariance_options.num_threads = std::max(1, options.num_threads);
-    ceres::Covariance ceres_covariance(covariance_options);
-    const double* block = theta.data();
-    std::vector<std::pair<const double*, const double*>> blocks = {{block, block}};
-    RowMajorMatrix values(pa, pa);
-    if (ceres_covariance.Compute(blocks, fit.problem()) &&
-        ceres_covariance.GetCovarianceBlock(block, block, values.data())) {
-      const double dof = static_cast<double>(std::max<Eigen::Index>(1, n - rank));
-      covariance = values * (2.0 * final_cost / dof);
+// Covariance of theta (pseudo-inverse where rank deficient), scaled by
+// the residual variance.
+void ComputeCovariance(LogLinearFit& fit, std::size_t n_rows, const FitOptions& options,
+                       double final_cost, Identifiability& out) {
+  const auto pa = static_cast<Eigen::Index>(fit.active().size());
+  const auto n = static_cast<Eigen::Index>(n_rows);
+  out.covariance = Eigen::MatrixXd::Constant(pa, pa, kNaN);
+  ceres::Covariance::Options covariance_options;
+  covariance_options.algorithm_type = ceres::DENSE_SVD;
+  covariance_options.null_space_rank = -1;
+  covariance_options.min_reciprocal_condition_number = options.min_reciprocal_condition_number;
+  covariance_options.num_threads = std::max(1, options.num_threads);
+  ceres::Covariance ceres_covariance(covariance_options);
+  const double* block = fit.theta().data();
+  std::vector<std::pair<const double*, const double*>> blocks = {{block, block}};
+  RowMajorMatrix values(pa, pa);
+  if (ceres_covariance.Compute(blocks, fit.problem()) &&
+      ceres_covariance.GetCovarianceBlock(block, block, values.data())) {
+    const double dof = static_cast<double>(std::max<Eigen::Index>(1, n - out.rank));
+    out.covariance = values * (2.0 * final_cost / dof);
+  }
+}
+
+// " (moves with a, b)": the other active parameters `related` picks.
+template <typename Related>
+std::string Partners(const std::vector<FittedParameter>& parameters,
+                     const std::vector<Eigen::Index>& active, Eigen::Index c, Related&& related) {
+  std::string names;
+  for (Eigen::Index other = 0; other < static_cast<Eigen::Index>(active.size()); ++other) {
+    if (other != c && related(other)) {
+      names += (names.empty() ? "" : ", ") +
+               parameters[static_cast<std::size_t>(active[static_cast<std::size_t>(other)])].name;
     }
   }
+  return names.empty() ? std::string() : " (moves with " + names + ")";
+}
 
-  for (Eigen::Index c = 0; c < pa; ++c) {
-    const auto cu = static_cast<std::size_t>(c);
-    FittedParameter& parameter = parameters[static_cast<std::size_t>(active[cu])];
-    const double variance = covariance(c, c);
-    parameter.std_error = std::isfinite(variance) ? scale[cu] * std::sqrt(std::max(0.0, variance)) : kNaN;
+// Determined or not, with the reason, for active parameter c.
+void JudgeParameter(Eigen::Index c, const LogLinearFit& fit, const Identifiability& id,
+                    const FitOptions& options, std::vector<FittedParameter>& parameters) {
+  const std::vector<Eigen::Index>& active = fit.active();
+  const auto cu = static_cast<std::size_t>(c);
+  FittedParameter& parameter = parameters[static_cast<std::size_t>(active[cu])];
+  const Eigen::MatrixXd& covariance = id.covariance;
+  const double variance = covariance(c, c);
+  parameter.std_error =
+      std::isfinite(variance) ? fit.scale()[cu] * std::sqrt(std::max(0.0, variance)) : kNaN;
+  parameter.determined = false;
+  if (id.null_share(c) > kNullSpaceShare) {
+    parameter.reason = "in the null space of the Jacobian" +
+                       Partners(parameters, active, c, [&](Eigen::Index other) {
+                         return id.null_share(other) > kNullSpaceShare;
+                       });
+  } else if (fit.theta()[cu] <= kAtBound) {
+    parameter.reason = "at its lower bound 0: the term carries none of any run's energy";
+  } else if (parameter.max_energy_share < options.min_energy_share) {
+    parameter.reason = "the term carries at most " + Percent(parameter.max_energy_share) +
+                       " of any run's energy (< " + Percent(options.min_energy_share) + ")";
+  } else if (!std::isfinite(parameter.std_error)) {
+    parameter.reason = "covariance unavailable";
+  } else if (const double relative = parameter.std_error / parameter.value;
+             relative > options.max_relative_std_error) {
+    parameter.reason = "relative std error " + Percent(relative) + " > " +
+                       Percent(options.max_relative_std_error) +
+                       Partners(parameters, active, c, [&](Eigen::Index other) {
+                         const double denominator = std::sqrt(covariance(c, c) * covariance(other, other));
+                         return denominator > 0.0 &&
+                                std::abs(covariance(c, other)) / denominator > kPartnerCorrelation;
+                       });
+  } else {
+    parameter.determined = true;
+    parameter.reason = "relative std error " + Percent(relative) + ", up to " +
+                       Percent(parameter.max_energy_share) + " of a run's energy";
+  }
+}
 
-    auto partners = [&](auto&& related) {
-      std::string names;
-      for (Eigen::Index other = 0; other < pa; ++other) {
-        if (other != c && related(other)) {
-          names += (names.empty() ? "" : ", ") +
-                   parameters[static_cast<std::size_t>(active[static_cast<std::size_t>(other)])].name;
+// Marks each parameter determined or not, with the reason (spec step 12).
+void JudgeParameters(LogLinearFit& fit, const RowMajorMatrix& design,
+                     const std::vector<std::size_t>& rows,
+                     const std::vector<double>& predicted, const FitOptions& options,
+                     double final_cost, std::vector<FittedParameter>& parameters) {
+  SetEnergyShares(design, rows, predicted, fit.active(), parameters);
+  Identifiability id;
+  FindNullSpace(fit, design, rows, predicted, options, id);
+  ComputeCovariance(fit, rows.size(), options, final_cost, id);
+  for (Eigen::Index c = 0; c < static_cast<Eigen::Index>(fit.active().size()); ++c) {
+    JudgeParameter(c, fit, id, options, parameters);
+  }
+}
+
+// A result with every parameter named and "not fitted".
+FitResult UnfittedResult(std::size_t n_samples, int n_levels) {
+  FitResult result;
+  result.n_levels = n_levels;
+  result.predicted_j.assign(n_samples, kNaN);
+  const std::vector<std::string> names = ParameterNames(std::max(n_levels, 0));
+  const std::vector<std::string> units = ParameterUnits(std::max(n_levels, 0));
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    FittedParameter parameter;
+    parameter.name = names[j];
+    parameter.unit = units[j];
+    parameter.std_error = kNaN;
+    parameter.reason = "not fitted";
+    result.parameters.push_back(std::move(parameter));
+  }
+  result.k.assign(names.size(), 0.0);
+  return result;
+}
+
+// Design of the full model and of the FLOPs baseline, one row per sample;
+// `rows` are the usable samples (positive energy, finite design row).
+struct FitData {
+  RowMajorMatrix design;
+  RowMajorMatrix baseline;
+  std::vector<double> energy;
+  std::vector<std::string> groups;
+  std::vector<std::size_t> rows;
+  std::int64_t skipped = 0;
+};
+
+FitData BuildFitData(const std::vector<FitSample>& samples, int n_levels, Eigen::Index p) {
+  FitData data;
+  data.design = RowMajorMatrix(static_cast<Eigen::Index>(samples.size()), p);
+  data.baseline = RowMajorMatrix(static_cast<Eigen::Index>(samples.size()), 2);
+  data.energy.assign(samples.size(), 0.0);
+  data.groups.resize(samples.size());
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const FitSample& sample = samples[i];
+    const auto row_index = static_cast<Eigen::Index>(i);
+    data.energy[i] = sample.energy_j;
+    data.groups[i] = sample.group;
+    bool usable = sample.energy_j > 0.0 && std::isfinite(sample.energy_j);
+    if (usable) {
+      try {
+        const std::vector<double> row = DesignRow(sample.features, n_levels);
+        for (Eigen::Index j = 0; j < p; ++j) {
+          data.design(row_index, j) = row[static_cast<std::size_t>(j)];
+          usable = usable && std::isfinite(row[static_cast<std::size_t>(j)]);
         }
-      }
-      return names.empty() ? std::string() : " (moves with " + names + ")";
-    };
-
-    if (null_share(c) > kNullSpaceShare) {
-      parameter.determined = false;
-      parameter.reason = "in the null space of the Jacobian" + partners([&](Eigen::Index other) {
-                           return null_share(other) > kNullSpaceShare;
-                         });
-    } else if (theta[cu] <= kAtBound) {
-      parameter.determined = false;
-      parameter.reason = "at its lower bound 0: the term carries none of any run's energy";
-    } else if (parameter.max_energy_share < options.min_energy_share) {
-      parameter.determined = false;
-      parameter.reason = "the term carries at most " + Percent(parameter.max_energy_share) +
-                         " of any run's energy (< " + Percent(options.min_energy_share) + ")";
-    } else if (!std::isfinite(parameter.std_error)) {
-      parameter.determined = false;
-      parameter.reason = "covariance unavailable";
-    } else {
-      const double relative = parameter.std_error / parameter.value;
-      if (relative > options.max_relative_std_error) {
-        parameter.determined = false;
-        parameter.reason = "relative std error " + Percent(relative) + " > " +
-                           Percent(options.max_relative_std_error) +
-                           partners([&](Eigen::Index other) {
-                             const double denominator =
-                                 std::sqrt(covariance(c, c) * covariance(other, other));
-                             return denominator > 0.0 &&
-                                    std::abs(covariance(c, other)) / denominator > kPartnerCorrelation;
-                           });
-      } else {
-        parameter.determined = true;
-        parameter.reason = "relative std error " + Percent(relative) + ", up to " +
-                           Percent(parameter.max_energy_share) + " of a run's energy";
+      } catch (const std::exception&) {
+        usable = false;  // a working set outside the hierarchy
       }
     }
+    data.baseline(row_index, 0) = 1.0;
+    data.baseline(row_index, 1) = TotalFlops(sample.features);
+    if (usable) {
+      data.rows.push_back(i);
+    } else {
+      data.design.row(row_index).setZero();
+      ++data.skipped;
+    }
   }
+  return data;
+}
+
+// The FLOPs-only baseline, E = c0 + c1 FLOPs.
+BaselineFit FitFlopsBaseline(const FitData& data, const FitOptions& options) {
+  BaselineFit base;
+  LogLinearFit flops(data.baseline, data.energy, data.rows, options);
+  base.solver = flops.Solve(options.restarts);
+  if (base.solver.usable) {
+    const std::vector<double> c = flops.K();
+    base.c0_j = c[0];
+    base.c1_j_per_flop = c[1];
+    base.in_sample = DescribeRatios(Predict(data.baseline, c, data.rows), Gather(data.energy, data.rows));
+    base.cross_validation = CrossValidate(data.baseline, data.energy, data.rows, data.groups, options);
+  }
+  return base;
 }
 
 }  // namespace
@@ -703,20 +805,7 @@ RatioDistribution DescribeRatios(const std::vector<double>& predicted,
 
 FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels,
                          const FitOptions& options) {
-  FitResult result;
-  result.n_levels = n_levels;
-  result.predicted_j.assign(samples.size(), kNaN);
-  const std::vector<std::string> names = ParameterNames(std::max(n_levels, 0));
-  const std::vector<std::string> units = ParameterUnits(std::max(n_levels, 0));
-  for (std::size_t j = 0; j < names.size(); ++j) {
-    FittedParameter parameter;
-    parameter.name = names[j];
-    parameter.unit = units[j];
-    parameter.std_error = kNaN;
-    parameter.reason = "not fitted";
-    result.parameters.push_back(std::move(parameter));
-  }
-  result.k.assign(names.size(), 0.0);
+  FitResult result = UnfittedResult(samples.size(), n_levels);
   if (const std::string invalid = options.Validate(); !invalid.empty()) {
     result.message = invalid;
     return result;
@@ -725,47 +814,16 @@ FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels,
     result.message = "the hardware class has no memory levels";
     return result;
   }
-
-  // Design of the full model and of the FLOPs baseline, one row per sample.
-  const auto p = static_cast<Eigen::Index>(names.size());
-  RowMajorMatrix design(static_cast<Eigen::Index>(samples.size()), p);
-  RowMajorMatrix baseline(static_cast<Eigen::Index>(samples.size()), 2);
-  std::vector<double> energy(samples.size(), 0.0);
-  std::vector<std::string> groups(samples.size());
-  std::vector<std::size_t> rows;
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    const FitSample& sample = samples[i];
-    energy[i] = sample.energy_j;
-    groups[i] = sample.group;
-    bool usable = sample.energy_j > 0.0 && std::isfinite(sample.energy_j);
-    if (usable) {
-      try {
-        const std::vector<double> row = DesignRow(sample.features, n_levels);
-        for (Eigen::Index j = 0; j < p; ++j) {
-          design(static_cast<Eigen::Index>(i), j) = row[static_cast<std::size_t>(j)];
-          usable = usable && std::isfinite(row[static_cast<std::size_t>(j)]);
-        }
-      } catch (const std::exception&) {
-        usable = false;  // a working set outside the hierarchy
-      }
-    }
-    baseline(static_cast<Eigen::Index>(i), 0) = 1.0;
-    baseline(static_cast<Eigen::Index>(i), 1) = TotalFlops(sample.features);
-    if (usable) {
-      rows.push_back(i);
-    } else {
-      design.row(static_cast<Eigen::Index>(i)).setZero();
-      ++result.skipped_samples;
-    }
-  }
-  result.used_samples = static_cast<std::int64_t>(rows.size());
-  if (rows.empty()) {
+  const FitData data = BuildFitData(samples, n_levels, static_cast<Eigen::Index>(result.k.size()));
+  result.skipped_samples = data.skipped;
+  result.used_samples = static_cast<std::int64_t>(data.rows.size());
+  if (data.rows.empty()) {
     result.message = "no sample with a positive energy";
     return result;
   }
 
   // The full model.
-  LogLinearFit fit(design, energy, rows, options);
+  LogLinearFit fit(data.design, data.energy, data.rows, options);
   result.solver = fit.Solve(options.restarts);
   if (!result.solver.usable) {
     result.message = "the solver found no usable solution: " + result.solver.brief_report;
@@ -777,24 +835,13 @@ FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels,
     result.parameters[j].determined = false;
     result.parameters[j].reason = "no run uses this term";
   }
-  const std::vector<double> predicted = Predict(design, result.k, rows);
-  for (std::size_t r = 0; r < rows.size(); ++r) result.predicted_j[rows[r]] = predicted[r];
-  result.in_sample = DescribeRatios(predicted, Gather(energy, rows));
-  JudgeParameters(fit, design, rows, predicted, options, result.solver.final_cost,
+  const std::vector<double> predicted = Predict(data.design, result.k, data.rows);
+  for (std::size_t r = 0; r < data.rows.size(); ++r) result.predicted_j[data.rows[r]] = predicted[r];
+  result.in_sample = DescribeRatios(predicted, Gather(data.energy, data.rows));
+  JudgeParameters(fit, data.design, data.rows, predicted, options, result.solver.final_cost,
                   result.parameters);
-  result.cross_validation = CrossValidate(design, energy, rows, groups, options);
-
-  // The FLOPs-only baseline.
-  LogLinearFit flops(baseline, energy, rows, options);
-  BaselineFit& base = result.flops_baseline;
-  base.solver = flops.Solve(options.restarts);
-  if (base.solver.usable) {
-    const std::vector<double> c = flops.K();
-    base.c0_j = c[0];
-    base.c1_j_per_flop = c[1];
-    base.in_sample = DescribeRatios(Predict(baseline, c, rows), Gather(energy, rows));
-    base.cross_validation = CrossValidate(baseline, energy, rows, groups, options);
-  }
+  result.cross_validation = CrossValidate(data.design, data.energy, data.rows, data.groups, options);
+  result.flops_baseline = FitFlopsBaseline(data, options);
   return result;
 }
 
