@@ -534,7 +534,11 @@ const NodeTypeConfig* FacilityConfig::MatchSignature(const NodeSignature& s) con
 std::vector<std::pair<std::string, double>> DefaultNodeQuantiles() {
   std::vector<std::pair<std::string, double>> q = {
       {"p000001", 0.000001}, {"p00001", 0.00001}, {"p0001", 0.0001}, {"p001", 0.001}};
-  for (int p = 1; p <= 99; ++p) q.emplace_back("p" + std::to_string(p), p / 100.0);
+  for (int p = 1; p <= 99; ++p) {
+    std::string name = "p";  // not "p" + ...: GCC 12 warns falsely (-Wrestrict) on that
+    name += std::to_string(p);
+    q.emplace_back(std::move(name), p / 100.0);
+  }
   q.insert(q.end(), {{"p999", 0.999}, {"p9999", 0.9999}, {"p99999", 0.99999}, {"p999999", 0.999999}});
   return q;
 }

@@ -379,13 +379,13 @@ TEST_F(CsvFiles, ManyGzipMembersOfEverySize) {
         case 0:
           break;  // an empty member
         case 1:
-          part = Telemetry(1 + static_cast<int>(random() % 3), random());
+          part = Telemetry(1 + static_cast<int>(random() % 3), static_cast<unsigned>(random()));
           break;
         case 2:
           part = "cut " + std::to_string(random());  // no newline: the line goes on in the next member
           break;
         default:
-          part = Telemetry(static_cast<int>(random() % 400), random());
+          part = Telemetry(static_cast<int>(random() % 400), static_cast<unsigned>(random()));
           break;
       }
       text += part;

@@ -312,7 +312,9 @@ TEST_F(Accounting, StatusesAndEnergiesMatchTheGeneratorsTruth) {
     EXPECT_EQ(r.at("samples"), t.at("samples")) << r.at("job_id");
     EXPECT_NEAR(D(r.at("energy")), D(t.at("energy")), 1e-9 * D(t.at("energy")) + 1e-6) << r.at("job_id");
     EXPECT_NEAR(D(r.at("carbon_g")), D(t.at("carbon_g")), 1e-9 * D(t.at("carbon_g")) + 1e-6) << r.at("job_id");  // truth has 6 decimals
-    if (!t.at("slurm_energy").empty()) EXPECT_EQ(D(r.at("slurm_energy")), D(t.at("slurm_energy")));
+    if (!t.at("slurm_energy").empty()) {
+      EXPECT_EQ(D(r.at("slurm_energy")), D(t.at("slurm_energy")));
+    }
   }
   for (const char* s : {"not_started", "running", "ok"}) EXPECT_GT(statuses[s], 0) << s;
 }

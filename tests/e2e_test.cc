@@ -201,7 +201,7 @@ TEST_F(EndToEnd, EnergiesAgreeWithAnIndependentIntegrationOfTheRawTelemetry) {
     knots.push_back(u);
     double energy = 0;
     for (std::size_t k = 0; k + 1 < knots.size(); ++k) {
-      energy += (knots[k + 1] - knots[k]) / 1000.0 * (w_at(knots[k]) + w_at(knots[k + 1])) / 2;
+      energy += static_cast<double>(knots[k + 1] - knots[k]) / 1000.0 * (w_at(knots[k]) + w_at(knots[k + 1])) / 2;
     }
     EXPECT_NEAR(D(r.at("energy")), energy, 1e-9 * energy) << r.at("run_id");
     ++checked;

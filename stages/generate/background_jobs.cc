@@ -280,7 +280,7 @@ std::string AllocTres(const Plan& plan, const PlanJob& job, bool step) {
   const auto& types = plan.config.facility.node_types;
   const std::int64_t n_nodes = static_cast<std::int64_t>(job.nodes.size() + job.unknown_hosts.size());
   const NodeTypeConfig& t = types[static_cast<std::size_t>(plan.nodes[static_cast<std::size_t>(job.nodes.front())].type)];
-  const std::int64_t mem_g = job.shared ? 2 * job.tres_cpus : n_nodes * std::llround(t.signature.memory_mb / 1000.0);
+  const std::int64_t mem_g = job.shared ? 2 * job.tres_cpus : n_nodes * std::llround(static_cast<double>(t.signature.memory_mb) / 1000.0);
   std::string out = step ? "" : "billing=" + std::to_string(job.tres_cpus) + ",";
   out += "cpu=" + std::to_string(job.tres_cpus) + ",mem=" + std::to_string(mem_g) + "G,node=" +
          std::to_string(job.shared ? 1 : n_nodes);

@@ -723,7 +723,7 @@ TEST(GenerateAccounting, JobsEnergyTruthMatchesTheFiles) {
     if (node.find_first_of(",[") != std::string::npos) continue;
     const std::int64_t tres = TresCpus(sacct[i].at("AllocTRES"));
     const std::int64_t alloc = std::stoll(sacct[i].at("AllocCPUS"));
-    const double w = tres > 0 ? tres : alloc > 0 ? alloc : 36.0;
+    const double w = static_cast<double>(tres > 0 ? tres : alloc > 0 ? alloc : 36);
     on_node[node].emplace_back(ParseUtc(truth.At(i, "start")), ParseUtc(truth.At(i, "end")), w);
     rows_on_node[node].push_back(i);
     if (truth.At(i, "shared") == "false" && status == "ok") {

@@ -41,7 +41,7 @@ std::string Group(const std::string& s) {
 }  // namespace
 
 std::string FormatCount(std::int64_t n) {
-  const std::string s = std::to_string(n);
+  std::string s = std::to_string(n);
   std::size_t start = n < 0 ? 1 : 0;
   if (s.size() - start <= 3) return s;
   std::string out = s.substr(0, start);

@@ -86,6 +86,7 @@ std::string EnergyByPartition(Context& c) {
   }
   // The largest partitions get their own colour, the rest are "other".
   std::vector<std::pair<double, std::string>> order;
+  order.reserve(by_partition.size());
   for (const auto& [name, j] : by_partition) order.emplace_back(-j, name);
   std::sort(order.begin(), order.end());
   std::map<std::string, std::size_t> colour;
@@ -208,6 +209,7 @@ std::vector<Holder> Largest(const std::vector<results::JobRow>& jobs, bool by_ac
     h.carbon_g += j.carbon_g.value_or(0);
   }
   std::vector<Holder> out;
+  out.reserve(by_name.size());
   for (auto& [k, h] : by_name) out.push_back(std::move(h));
   std::sort(out.begin(), out.end(), [](const Holder& a, const Holder& b) { return a.energy_j > b.energy_j; });
   return out;
@@ -374,6 +376,7 @@ std::string CarbonOverTime(Context& c) {
     for (const auto& [m, g] : grams) max_g = std::max(max_g, g);
     const bool tonnes = max_g >= 1e6;
     std::vector<std::string> months;
+    months.reserve(grams.size());
     for (const auto& [m, g] : grams) months.push_back(m);
     const auto slots = MonthSlots(months);
     svg::Plot p("Job emissions per month", 640, 320);
