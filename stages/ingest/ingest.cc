@@ -831,6 +831,54 @@ static_assert(sizeof(WireChunk) % 8 == 0);
 // reused, so rounds cost a few collectives each, not fresh memory.
 constexpr std::size_t kExchangeRoundBytes = std::size_t{4} << 20;
 
+// Where the exchange has got to towards one destination rank: its nodes
+// still to send, [node, end), and the next chunk of `node`.
+struct ExchangeCursor {
+  std::uint32_t node;
+  std::uint32_t end;
+  std::size_t ref = 0;
+};
+
+// Packs the chunks owed to one destination, from its cursor on, into
+// `base` (at most `per_dest` bytes), each chunk freed as it is taken and
+// each node's list once it is sent whole; returns the bytes packed.
+std::size_t PackChunks(NodeStreams* streams, ExchangeCursor* c, char* base, std::size_t per_dest) {
+  std::size_t at = 0;
+  while (c->node < c->end) {
+    std::vector<ChunkRef>& refs = streams->refs(c->node);
+    if (c->ref == refs.size()) {
+      std::vector<ChunkRef>().swap(refs);
+      ++c->node;
+      c->ref = 0;
+      continue;
+    }
+    ChunkRef& ref = refs[c->ref];
+    const std::size_t bytes = sizeof(WireChunk) + 16 * std::size_t{ref.count};
+    if (at + bytes > per_dest) break;
+    const WireChunk header{ref.order, c->node, ref.count, ref.ambiguous ? 1u : 0u, 0};
+    std::memcpy(base + at, &header, sizeof header);
+    const std::uint32_t n = ref.count;
+    auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
+    streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
+    at += bytes;
+    ++c->ref;
+  }
+  return at;
+}
+
+// Stores the chunks of one round's receive buffer (`total` bytes of wire
+// chunks) in their nodes' streams.
+void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
+  for (std::size_t at = 0; at < total;) {
+    WireChunk header;
+    std::memcpy(&header, data + at, sizeof header);
+    const auto* time = reinterpret_cast<const TimeMs*>(data + at + sizeof header);
+    streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
+                         reinterpret_cast<const double*>(time + header.count));
+    at += sizeof header + 16 * std::size_t{header.count};
+  }
+}
+
 // Moves every chunk of a node this rank does not own to the node's owner.
 // Rounds of a fixed size keep the memory in flight constant; chunks sent
 // are freed before the received ones are stored, so received readings
@@ -844,14 +892,10 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
   const auto me = static_cast<std::size_t>(comm.rank());
   constexpr std::size_t kMaxWire = sizeof(WireChunk) + sizeof(ReadingChunk);
   const std::size_t per_dest = std::max(kExchangeRoundBytes / ranks / 8 * 8, kMaxWire);
-  struct Cursor {
-    std::uint32_t node;
-    std::uint32_t end;
-    std::size_t ref = 0;
-  };
-  std::vector<Cursor> cursors;
+  std::vector<ExchangeCursor> cursors;
   for (std::size_t d = 0; d < ranks; ++d) {
-    cursors.push_back(d == me ? Cursor{first_node[d + 1], first_node[d + 1]} : Cursor{first_node[d], first_node[d + 1]});
+    cursors.push_back(d == me ? ExchangeCursor{first_node[d + 1], first_node[d + 1]}
+                              : ExchangeCursor{first_node[d], first_node[d + 1]});
   }
   HugeVector<char> send(ranks * per_dest), recv;
   std::vector<int> send_bytes(ranks), send_displs(ranks), recv_bytes(ranks), recv_displs(ranks);
@@ -863,30 +907,8 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
     if (!failure) {
       try {
         for (std::size_t d = 0; d < ranks; ++d) {
-          Cursor& c = cursors[d];
-          char* const base = send.data() + d * per_dest;
-          std::size_t at = 0;
-          while (c.node < c.end) {
-            std::vector<ChunkRef>& refs = streams->refs(c.node);
-            if (c.ref == refs.size()) {
-              std::vector<ChunkRef>().swap(refs);
-              ++c.node;
-              c.ref = 0;
-              continue;
-            }
-            ChunkRef& ref = refs[c.ref];
-            const std::size_t bytes = sizeof(WireChunk) + 16 * std::size_t{ref.count};
-            if (at + bytes > per_dest) break;
-            const WireChunk header{ref.order, c.node, ref.count, ref.ambiguous ? 1u : 0u, 0};
-            std::memcpy(base + at, &header, sizeof header);
-            const std::uint32_t n = ref.count;
-            auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
-            streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
-            at += bytes;
-            ++c.ref;
-          }
-          send_bytes[d] = static_cast<int>(at);
-          more = more || c.node < c.end;
+          send_bytes[d] = static_cast<int>(PackChunks(streams, &cursors[d], send.data() + d * per_dest, per_dest));
+          more = more || cursors[d].node < cursors[d].end;
         }
       } catch (...) {
         failure = std::current_exception();
@@ -905,14 +927,7 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
              "MPI_Alltoallv");
     if (!failure) {
       try {
-        for (std::size_t at = 0; at < total;) {
-          WireChunk header;
-          std::memcpy(&header, recv.data() + at, sizeof header);
-          const auto* time = reinterpret_cast<const TimeMs*>(recv.data() + at + sizeof header);
-          streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
-                               reinterpret_cast<const double*>(time + header.count));
-          at += sizeof header + 16 * std::size_t{header.count};
-        }
+        UnpackChunks(streams, recv.data(), total);
       } catch (...) {
         failure = std::current_exception();
       }
