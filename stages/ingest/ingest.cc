@@ -366,9 +366,9 @@ struct ParseContext {
   std::int64_t rows = 0;
   std::int64_t bad = 0;
   std::vector<std::string>* warnings;
-  TimestampCache timestamp_cache;
+  TimestampCache timestamp_cache{};
   std::uint32_t item = 0;  // index of the work item being parsed
-  HugeVector<char> read_buffer;  // plain files' text, reused between items
+  HugeVector<char> read_buffer{};  // plain files' text, reused between items
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -831,6 +831,54 @@ static_assert(sizeof(WireChunk) % 8 == 0);
 // reused, so rounds cost a few collectives each, not fresh memory.
 constexpr std::size_t kExchangeRoundBytes = std::size_t{4} << 20;
 
+// Where the exchange has got to towards one destination rank: its nodes
+// still to send, [node, end), and the next chunk of `node`.
+struct ExchangeCursor {
+  std::uint32_t node;
+  std::uint32_t end;
+  std::size_t ref = 0;
+};
+
+// Packs the chunks owed to one destination, from its cursor on, into
+// `base` (at most `per_dest` bytes), each chunk freed as it is taken and
+// each node's list once it is sent whole; returns the bytes packed.
+std::size_t PackChunks(NodeStreams* streams, ExchangeCursor* c, char* base, std::size_t per_dest) {
+  std::size_t at = 0;
+  while (c->node < c->end) {
+    std::vector<ChunkRef>& refs = streams->refs(c->node);
+    if (c->ref == refs.size()) {
+      std::vector<ChunkRef>().swap(refs);
+      ++c->node;
+      c->ref = 0;
+      continue;
+    }
+    ChunkRef& ref = refs[c->ref];
+    const std::size_t bytes = sizeof(WireChunk) + 16 * std::size_t{ref.count};
+    if (at + bytes > per_dest) break;
+    const WireChunk header{ref.order, c->node, ref.count, ref.ambiguous ? 1u : 0u, 0};
+    std::memcpy(base + at, &header, sizeof header);
+    const std::uint32_t n = ref.count;
+    auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
+    streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
+    at += bytes;
+    ++c->ref;
+  }
+  return at;
+}
+
+// Stores the chunks of one round's receive buffer (`total` bytes of wire
+// chunks) in their nodes' streams.
+void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
+  for (std::size_t at = 0; at < total;) {
+    WireChunk header;
+    std::memcpy(&header, data + at, sizeof header);
+    const auto* time = reinterpret_cast<const TimeMs*>(data + at + sizeof header);
+    streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
+                         reinterpret_cast<const double*>(time + header.count));
+    at += sizeof header + 16 * std::size_t{header.count};
+  }
+}
+
 // Moves every chunk of a node this rank does not own to the node's owner.
 // Rounds of a fixed size keep the memory in flight constant; chunks sent
 // are freed before the received ones are stored, so received readings
@@ -844,14 +892,10 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
   const auto me = static_cast<std::size_t>(comm.rank());
   constexpr std::size_t kMaxWire = sizeof(WireChunk) + sizeof(ReadingChunk);
   const std::size_t per_dest = std::max(kExchangeRoundBytes / ranks / 8 * 8, kMaxWire);
-  struct Cursor {
-    std::uint32_t node;
-    std::uint32_t end;
-    std::size_t ref = 0;
-  };
-  std::vector<Cursor> cursors;
+  std::vector<ExchangeCursor> cursors;
   for (std::size_t d = 0; d < ranks; ++d) {
-    cursors.push_back(d == me ? Cursor{first_node[d + 1], first_node[d + 1]} : Cursor{first_node[d], first_node[d + 1]});
+    cursors.push_back(d == me ? ExchangeCursor{first_node[d + 1], first_node[d + 1]}
+                              : ExchangeCursor{first_node[d], first_node[d + 1]});
   }
   HugeVector<char> send(ranks * per_dest), recv;
   std::vector<int> send_bytes(ranks), send_displs(ranks), recv_bytes(ranks), recv_displs(ranks);
@@ -863,30 +907,8 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
     if (!failure) {
       try {
         for (std::size_t d = 0; d < ranks; ++d) {
-          Cursor& c = cursors[d];
-          char* const base = send.data() + d * per_dest;
-          std::size_t at = 0;
-          while (c.node < c.end) {
-            std::vector<ChunkRef>& refs = streams->refs(c.node);
-            if (c.ref == refs.size()) {
-              std::vector<ChunkRef>().swap(refs);
-              ++c.node;
-              c.ref = 0;
-              continue;
-            }
-            ChunkRef& ref = refs[c.ref];
-            const std::size_t bytes = sizeof(WireChunk) + 16 * std::size_t{ref.count};
-            if (at + bytes > per_dest) break;
-            const WireChunk header{ref.order, c.node, ref.count, ref.ambiguous ? 1u : 0u, 0};
-            std::memcpy(base + at, &header, sizeof header);
-            const std::uint32_t n = ref.count;
-            auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
-            streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
-            at += bytes;
-            ++c.ref;
-          }
-          send_bytes[d] = static_cast<int>(at);
-          more = more || c.node < c.end;
+          send_bytes[d] = static_cast<int>(PackChunks(streams, &cursors[d], send.data() + d * per_dest, per_dest));
+          more = more || cursors[d].node < cursors[d].end;
         }
       } catch (...) {
         failure = std::current_exception();
@@ -905,14 +927,7 @@ void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& firs
              "MPI_Alltoallv");
     if (!failure) {
       try {
-        for (std::size_t at = 0; at < total;) {
-          WireChunk header;
-          std::memcpy(&header, recv.data() + at, sizeof header);
-          const auto* time = reinterpret_cast<const TimeMs*>(recv.data() + at + sizeof header);
-          streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
-                               reinterpret_cast<const double*>(time + header.count));
-          at += sizeof header + 16 * std::size_t{header.count};
-        }
+        UnpackChunks(streams, recv.data(), total);
       } catch (...) {
         failure = std::current_exception();
       }
@@ -1058,6 +1073,519 @@ void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_
                       "mostly in " + named + "): another facility's files, or rewritten ones?");
 }
 
+// What the phases of one ingest hand on to the next. Rank 0 alone holds
+// the catalogue and the full file list; the rest is the same on every
+// rank once phase A has broadcast it.
+struct IngestState {
+  fs::path root;  // the facility directory
+  std::string store_path;
+  std::string batch_dir;  // STORE.h5.d
+  std::string tmp_dir;    // this writer's spill directory
+  std::string tag;        // unique to this writer, in every temporary file's name
+  store::Catalogue catalogue;        // rank 0
+  std::vector<InputFile> all_files;  // rank 0
+  std::vector<InputFile> new_telemetry;
+  std::vector<std::string> node_names;  // sorted, unique
+  std::int64_t next_batch = 0;
+  std::int64_t small_table_bytes = 0;  // of the changed small tables but nodes.csv
+  Counts counts;  // telemetry rows dropped, by (file, reason): this rank's, after phase D all on rank 0
+  std::map<std::string, std::int64_t> new_file_batch;  // new telemetry file -> its batch
+  std::int64_t spilled_bytes = 0;                      // this rank's
+  std::vector<std::string> small_table_warnings;       // written by the small tables' thread only
+  // Last, so destroyed first: waits for the thread that writes the
+  // catalogue and small_table_warnings.
+  std::future<void> small_tables;  // rank 0: the small tables but nodes.csv
+};
+
+// The changed small tables: nodes.csv now (the telemetry needs the node
+// names), the others in a thread while the ranks parse telemetry.
+struct ChangedTables {
+  std::vector<InputFile> nodes;
+  std::vector<InputFile> other;
+};
+
+// A grown telemetry file was appended to; one that is not was rewritten.
+std::string RewrittenWarning(const InputFile& f, std::int64_t stored_size) {
+  return f.rel + (f.size < stored_size ? ": shrank since it was ingested (" + std::to_string(stored_size) + " -> " +
+                                             std::to_string(f.size) + " bytes)"
+                                       : ": rewritten since it was ingested (same size, new mtime)") +
+         "; parsed again, and readings already stored from it keep their stored values";
+}
+
+// Phase A on rank 0: the inputs listed and held against the catalogue's
+// manifest. Unchanged files are counted and skipped; the changed ones are
+// new telemetry or changed small tables.
+ChangedTables PlanInputs(const Config& config, IngestState* s, IngestSummary* summary) {
+  std::vector<BadRowCount> unreadable_links;
+  s->all_files = ListInputs(s->root, &summary->warnings, &unreadable_links);
+  store::Catalogue& catalogue = s->catalogue;
+  if (fs::exists(s->store_path)) catalogue = store::ReadCatalogue(s->store_path);
+  for (const BadRowCount& b : unreadable_links) {
+    ReplaceQuality(&catalogue, b.stage, b.file, {b});
+  }
+  catalogue.config_facility = config.facility.name;
+  std::map<std::string, store::ManifestEntry> known;
+  for (const auto& m : catalogue.manifest) known[m.path] = m;
+  ChangedTables changed;
+  for (const auto& f : s->all_files) {
+    const auto it = known.find(f.rel);
+    const bool unchanged = it != known.end() && it->second.size == f.size && it->second.mtime_ns == f.mtime_ns;
+    if (unchanged) {
+      ++summary->files_unchanged;
+      continue;
+    }
+    if (it != known.end() && f.kind == "telemetry" && f.size <= it->second.size) {
+      summary->warnings.push_back(RewrittenWarning(f, it->second.size));
+    }
+    ++summary->files_new;
+    if (f.kind == "telemetry") {
+      s->new_telemetry.push_back(f);
+    } else {
+      (f.kind == "nodes" ? changed.nodes : changed.other).push_back(f);
+    }
+  }
+  PlanSacctReparse(s->all_files, known, &changed.other, &catalogue);
+  return changed;
+}
+
+// nodes.csv, runs.csv and datasets.csv: in the store already, or listed now.
+void RequireTables(const fs::path& root, const std::vector<InputFile>& all_files, const store::Catalogue& catalogue) {
+  for (const char* required : {"nodes", "runs", "datasets"}) {
+    const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
+                      : std::string(required) == "runs" ? !catalogue.runs.empty()
+                                                        : !catalogue.datasets.empty();
+    bool listed = false;
+    for (const auto& f : all_files) listed = listed || f.kind == required;
+    for (const auto& m : catalogue.manifest) listed = listed || m.kind == required;
+    if (!have && !listed) {
+      throw Error(root.string() + ": " + required + ".csv is missing (required, spec section 1)");
+    }
+  }
+}
+
+// Phase A, rank 0: list and plan the inputs, load the catalogue, parse
+// nodes.csv, and start the other small tables in a thread.
+void PlanOnRoot(const Config& config, const IngestOptions& options, IngestState* s, IngestSummary* summary) {
+  ChangedTables changed = PlanInputs(config, s, summary);
+  store::Catalogue& catalogue = s->catalogue;
+  const std::size_t nodes_before = catalogue.nodes.size();
+  IngestSmallTables(config, s->root, changed.nodes, &catalogue, &summary->warnings);
+  CheckFacility(options, s->root, s->all_files, nodes_before, &catalogue, &summary->warnings);
+  for (const auto& f : changed.nodes) NodeInventoryWarnings(config, s->root, f, &summary->warnings);
+  RequireTables(s->root, s->all_files, catalogue);
+  for (const auto& n : catalogue.nodes) s->node_names.push_back(n.name);
+  std::sort(s->node_names.begin(), s->node_names.end());
+  s->node_names.erase(std::unique(s->node_names.begin(), s->node_names.end()), s->node_names.end());
+  RemoveLeftovers(s->store_path);  // of interrupted ingests: the lock says no other writer is at work
+  if (!s->new_telemetry.empty()) fs::create_directories(s->tmp_dir);
+  s->next_batch = static_cast<std::int64_t>(catalogue.batch_files.size()) + 1;
+  for (const auto& f : changed.other) s->small_table_bytes += f.size;
+  // Until it is joined, only this thread touches the catalogue's tables
+  // (it uses no MPI and no HDF5).
+  s->small_tables = std::async(std::launch::async, [&config, s, other = std::move(changed.other)] {
+    IngestSmallTables(config, s->root, other, &s->catalogue, &s->small_table_warnings);
+  });
+}
+
+// Phase A: planned on rank 0, the plan (new telemetry, node names, next
+// batch) to every rank.
+void PlanIngest(const Config& config, const IngestOptions& options, const Comm& comm, IngestState* s,
+                IngestSummary* summary) {
+  RunCollectively(comm, [&] {
+    if (comm.is_root()) PlanOnRoot(config, options, s, summary);
+  });
+  s->new_telemetry = DeserializeFiles(comm.BroadcastString(SerializeFiles(s->new_telemetry)));
+  s->node_names = SplitLines(comm.BroadcastString(JoinLines(s->node_names)));
+  summary->telemetry_files_new = static_cast<std::int64_t>(s->new_telemetry.size());
+  summary->files_new = comm.AllSum(summary->files_new);  // only rank 0 counted
+  summary->files_unchanged = comm.AllSum(summary->files_unchanged);
+  std::vector<std::int64_t> b{s->next_batch, s->small_table_bytes};
+  comm.Broadcast(&b);
+  s->next_batch = b[0];
+  s->small_table_bytes = b[1];
+}
+
+// Rank 0: the small tables' thread joined (its errors thrown), and the
+// strict check on what it found. Once joined, a no-op.
+void JoinSmallTables(const Config& config, const Comm& comm, IngestState* s, IngestSummary* summary) {
+  RunCollectively(comm, [&] {
+    if (!s->small_tables.valid()) return;
+    s->small_tables.get();
+    summary->warnings.insert(summary->warnings.end(), s->small_table_warnings.begin(), s->small_table_warnings.end());
+    if (!config.pipeline.strict) return;
+    for (const auto& q : s->catalogue.quality) {
+      if (q.stage != "telemetry" && q.count > 0) {
+        throw Error(q.file + ": " + std::to_string(q.count) + " bad rows (" + q.reason +
+                    "), and pipeline.strict is set");
+      }
+    }
+  });
+}
+
+// The readings' chunk pool: the budget but for what else a rank holds (the
+// libraries ~60 MB, the catalogue ~90 MB at Eagle's scale on rank 0, the
+// exchange and write buffers ~30 MB); beyond it chunks are spilled to a
+// file beside the store.
+std::int64_t ChunkPoolBytes(const IngestOptions& options, const Comm& comm, const IngestState& s,
+                            IngestSummary* summary) {
+  const std::int64_t fixed_bytes = std::min<std::int64_t>(384ll << 20, options.memory_budget_bytes / 4);
+  const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+  // Below two chunks a node every chunk would be spilled as soon as it is
+  // started (tiny writes, > 100x slower): raise the pool and say so.
+  const auto min_pool_bytes = static_cast<std::int64_t>(2 * s.node_names.size() * sizeof(ReadingChunk));
+  if (pool_bytes >= min_pool_bytes) return pool_bytes;
+  if (comm.is_root()) {
+    summary->warnings.push_back("memory budget " + std::to_string(options.memory_budget_bytes >> 20) + " MB leaves " +
+                                std::to_string(pool_bytes >> 20) + " MB for readings, below the " +
+                                std::to_string((min_pool_bytes + (1 << 20) - 1) >> 20) + " MB that " +
+                                std::to_string(s.node_names.size()) +
+                                " nodes need (two 8 KiB chunks each): raised to that");
+  }
+  return min_pool_bytes;
+}
+
+// Where the readings will not fit the pool, room for the spill files.
+void RequireSpillSpace(const Comm& comm, const IngestState& s, std::int64_t pool_bytes) {
+  std::int64_t estimated_bytes = 0;
+  for (const auto& f : s.new_telemetry) estimated_bytes += f.text_bytes;
+  // 16 bytes a reading of ~30 bytes of CSV, and as much again spilled for the sorted output.
+  const std::int64_t estimated_bytes_per_rank = estimated_bytes * 16 / 30 / comm.size();
+  RunCollectively(comm, [&] {
+    if (comm.is_root() && estimated_bytes_per_rank > pool_bytes) {
+      RequireFreeSpace(s.tmp_dir, estimated_bytes * 32 / 30 + (1 << 20), "the ingest's spill files");
+    }
+  });
+}
+
+// This rank's work items parsed, with progress.
+void ParseItems(ParseContext* ctx, const std::vector<WorkItem>& mine, const IngestOptions& options,
+                std::int64_t telemetry_bytes) {
+  std::uint32_t item_index = 0;
+  std::int64_t my_bytes = 0;
+  for (const WorkItem& item : mine) my_bytes += item.end - item.begin;
+  if (options.progress) {
+    options.progress->Begin("ingest: parse", my_bytes, telemetry_bytes, "bytes", ProgressUnit::kBytes);
+  }
+  for (const WorkItem& item : mine) {
+    ctx->item = item_index++;
+    ParseWorkItem(*ctx, item);
+    AddProgress(options.progress, item.end - item.begin);
+  }
+  ctx->streams->Close();
+  if (options.progress) options.progress->End();
+}
+
+// Phase B: the new telemetry split into work items, shared out, and parsed
+// into per-node chunk lists; rows and bad rows counted, warnings to rank 0.
+void ParseTelemetry(const IngestOptions& options, const Comm& comm, const TimestampPolicy& policy, IngestState* s,
+                    NodeStreams* streams, IngestSummary* summary) {
+  NodeIndex node_index(s->node_names);
+  std::vector<std::string> warnings;
+  ParseContext ctx{.files = &s->new_telemetry,
+                   .root = &s->root,
+                   .policy = policy,
+                   .nodes = &node_index,
+                   .streams = streams,
+                   .counts = &s->counts,
+                   .warnings = &warnings};
+  // Small enough pieces that every rank gets a fair share, large enough to stream.
+  const std::int64_t split = std::clamp<std::int64_t>(summary->telemetry_bytes / (std::int64_t{8} * comm.size()),
+                                                      4ll << 20, options.split_bytes);
+  // Small tables parse ~12x slower a byte than telemetry (rows of many
+  // strings, merged by key): their weight on rank 0 in telemetry bytes.
+  constexpr std::int64_t kSmallTableCostFactor = 12;
+  const auto items = AssignItems(MakeWorkItems(s->new_telemetry, std::min(split, options.split_bytes)),
+                                 s->new_telemetry, comm.size(), s->small_table_bytes * kSmallTableCostFactor);
+  RunCollectively(comm, [&] {
+    MaybeInjectFault("ingest", comm.rank());
+    ParseItems(&ctx, items[static_cast<std::size_t>(comm.rank())], options, summary->telemetry_bytes);
+  });
+  summary->rows_read = comm.AllSum(ctx.rows);
+  summary->bad_rows = comm.AllSum(ctx.bad);
+  for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
+    for (const auto& line : SplitLines(w)) summary->warnings.push_back(line);
+  }
+}
+
+// With pipeline.strict, bad telemetry rows fail the ingest, naming the
+// first example of each (file, reason) from every rank.
+[[noreturn]] void ThrowStrictBadRows(const Comm& comm, const Counts& counts, std::int64_t bad_rows) {
+  std::string examples;
+  for (const auto& [k, v] : counts) examples += "\n  " + v.example + ": " + k.reason;
+  const auto all = comm.GatherStringsToRoot(examples);
+  std::string text;
+  for (const auto& e : all) text += e;
+  throw CollectiveError(std::to_string(bad_rows) + " bad telemetry rows and pipeline.strict is set; first of each kind:" +
+                        comm.BroadcastString(text));
+}
+
+// Phase C, the exchange: nodes to their owners, contiguous ranges balanced
+// by readings; rank r owns nodes [first[r], first[r + 1]).
+std::vector<std::uint32_t> ExchangeToOwners(const IngestState& s, NodeStreams* streams, const Comm& comm) {
+  std::vector<std::int64_t> readings(s.node_names.size(), 0);
+  for (std::uint32_t n = 0; n < s.node_names.size(); ++n) readings[n] = streams->readings(n);
+  const std::vector<std::uint32_t> first_node = OwnerRanges(comm.AllSumEach(readings), comm.size());
+  if (comm.size() > 1) RunCollectively(comm, [&] { ExchangeChunks(streams, first_node, comm); });
+  return first_node;
+}
+
+// Phase C: each owned node's readings resolved, sorted and deduplicated,
+// within the new files and against the store (readings already stored
+// win), into the sorted output; returns the readings stored per node.
+std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Comm& comm, const TimestampPolicy& policy,
+                                          const std::vector<std::uint32_t>& first_node, IngestState* s,
+                                          NodeStreams* streams, ChunkPool* pool, IngestSummary* summary) {
+  std::vector<NodeCount> node_counts;  // node id, readings stored
+  std::int64_t duplicates = 0, conflicts = 0;
+  RunCollectively(comm, [&] {
+    std::unique_ptr<store::TelemetryReader> old_store;
+    if (s->next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(s->store_path);
+    const DropCounter count = [&](std::uint32_t file, const char* reason) { ++s->counts[CountKey{file, reason}].count; };
+    const DropCounter count_in_ingest = [&](std::uint32_t file, const char* reason) {
+      count(file, reason);
+      ++(std::strcmp(reason, "duplicate") == 0 ? duplicates : conflicts);
+    };
+    NodeDeduplicator node_rows(policy.zone);
+    std::vector<TimeMs> old_t;
+    std::vector<double> old_w;
+    const auto r = static_cast<std::size_t>(comm.rank());
+    if (options.progress) {
+      options.progress->Begin("ingest: sort and deduplicate", first_node[r + 1] - first_node[r],
+                              static_cast<std::int64_t>(s->node_names.size()), "nodes");
+    }
+    for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
+      AddProgress(options.progress, 1);
+      if (streams->refs(node).empty()) continue;
+      node_rows.Load(&streams->refs(node), pool, count_in_ingest);
+      const HugeVector<TimeMs>& t = node_rows.time();
+      const std::int64_t old_node = old_store ? old_store->FindNode(s->node_names[node]) : -1;
+      if (old_node >= 0 && !t.empty()) {
+        old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
+        node_rows.DropStored(&old_t, &old_w, count);
+      }
+      if (t.empty()) continue;
+      streams->AppendOutput(t.data(), node_rows.watts().data(), t.size());
+      node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
+    }
+    streams->Close();
+    if (options.progress) options.progress->End();
+  });
+  s->spilled_bytes = pool->spilled_bytes();
+  summary->duplicates = comm.AllSum(duplicates);
+  summary->conflicts = comm.AllSum(conflicts);
+  return node_counts;
+}
+
+// The new batch file: its name, and where this rank's rows go in it.
+struct BatchLayout {
+  std::string path;
+  std::string tmp;  // written there, renamed to path once whole
+  std::int64_t my_offset = 0;
+  std::int64_t total_rows = 0;
+};
+
+BatchLayout LayOutBatch(const IngestState& s, const std::vector<NodeCount>& node_counts, const Comm& comm) {
+  BatchLayout layout;
+  std::vector<std::int64_t> local_total{0};
+  for (const auto& [node, n] : node_counts) local_total[0] += n;
+  const auto totals = comm.AllGather(local_total);
+  for (int q = 0; q < comm.size(); ++q) {
+    if (q < comm.rank()) layout.my_offset += totals[static_cast<std::size_t>(q)];
+    layout.total_rows += totals[static_cast<std::size_t>(q)];
+  }
+  char batch_name[64];
+  std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(s.next_batch));
+  layout.path = s.batch_dir + "/" + batch_name;
+  layout.tmp = layout.path + ".tmp." + s.tag;
+  return layout;
+}
+
+// The readings per collective write round and rank.
+constexpr std::size_t kWriteRound = std::size_t{1} << 20;
+
+// Rounds of at most kWriteRound readings that whole chunks of `out` take.
+std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
+  std::int64_t rounds = 0;
+  for (std::size_t k = 0, n = 0; k < out.size(); ++k) {
+    if (n == 0 || n + out[k].count > kWriteRound) {
+      ++rounds;
+      n = 0;
+    }
+    n += out[k].count;
+  }
+  return rounds;
+}
+
+// Phase D's data: the sorted output written collectively into the batch
+// file's time and watts at this rank's offset, in rounds taken from the
+// output's chunks into two reused buffers. Every rank joins every round;
+// a rank out of data (or failed) writes nothing. Returns the writes that
+// were not collective.
+std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, const BatchLayout& layout,
+                            std::int64_t my_rows, NodeStreams* streams, ChunkPool* pool) {
+  h5::File file = h5::File::Open(layout.tmp, h5::Mode::kCreate, comm.get());
+  h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", layout.total_rows);
+  h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", layout.total_rows);
+  std::vector<ChunkRef>& out = streams->output_refs();
+  const std::int64_t rounds = comm.AllMax(CountWriteRounds(out));
+  HugeVector<TimeMs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
+  HugeVector<double> w_buf(t_buf.size());
+  std::exception_ptr failure;
+  std::size_t next = 0;
+  std::int64_t written = 0, non_collective = 0;
+  if (options.progress) {
+    options.progress->Begin("ingest: write batch", my_rows * 16, layout.total_rows * 16, "bytes", ProgressUnit::kBytes);
+  }
+  for (std::int64_t round = 0; round < rounds; ++round) {
+    std::size_t n = 0;
+    try {
+      while (!failure && next < out.size() && n + out[next].count <= kWriteRound) {
+        const std::size_t c = out[next].count;
+        pool->Take(&out[next++], t_buf.data() + n, w_buf.data() + n);
+        n += c;
+      }
+    } catch (...) {
+      failure = std::current_exception();
+      n = 0;
+    }
+    const auto rows = static_cast<std::int64_t>(n);
+    non_collective += h5::WriteSlice(time.get(), layout.my_offset + written, rows, t_buf.data(), true) != 0;
+    non_collective += h5::WriteSlice(watts.get(), layout.my_offset + written, rows, w_buf.data(), true) != 0;
+    written += rows;
+    AddProgress(options.progress, rows * 16);
+  }
+  if (options.progress) options.progress->End();
+  if (failure) std::rethrow_exception(failure);
+  time.Close();
+  watts.Close();
+  // On disk before any catalogue names it (collective MPI_File_sync: each
+  // rank's writes, also where ranks do not share a page cache).
+  file.Flush();
+  file.Close();
+  return non_collective;
+}
+
+// Phase D on rank 0: the batch's small metadata (variable-length strings
+// cannot be written collectively), then the file renamed into place and
+// read back whole: the catalogue never names a batch that cannot be.
+void FinishBatch(const IngestState& s, const BatchLayout& layout, const std::vector<NodeCount>& all_node_counts) {
+  h5::File file = h5::File::Open(layout.tmp, h5::Mode::kReadWrite);
+  std::vector<std::string> names;
+  std::vector<std::int64_t> offsets{0};
+  for (const auto& [node, n] : all_node_counts) {
+    names.push_back(s.node_names[node]);
+    offsets.push_back(offsets.back() + n);
+  }
+  h5::WriteStrings(file.id(), "node_names", names);
+  h5::WriteVector(file.id(), "node_offset", offsets);
+  h5::SetAttribute(file.id(), "rows", layout.total_rows);
+  h5::SetAttribute(file.id(), "batch", s.next_batch);
+  file.Close();
+  store::FsyncPath(layout.tmp, false);
+  if (std::rename(layout.tmp.c_str(), layout.path.c_str()) != 0) {
+    throw Error(layout.path + ": cannot rename into place: " + std::strerror(errno));
+  }
+  store::FsyncPath(s.batch_dir, true);
+  store::VerifyBatch(layout.path, names, offsets);
+}
+
+// Phase D: one batch file, collective writes at each rank's offset, then
+// its metadata and the check that it reads back.
+void WriteBatch(const IngestOptions& options, const Comm& comm, const std::vector<NodeCount>& node_counts,
+                IngestState* s, NodeStreams* streams, ChunkPool* pool, IngestSummary* summary) {
+  const auto t_write = Clock::now();
+  const auto all_node_counts = comm.AllGather(node_counts);  // rank order == node order
+  const BatchLayout layout = LayOutBatch(*s, node_counts, comm);
+  summary->rows_stored = layout.total_rows;
+  std::int64_t non_collective = 0;
+  RunCollectively(comm, [&] {
+    if (comm.is_root()) RequireFreeSpace(s->batch_dir, layout.total_rows * 16 + (4 << 20), "the new telemetry batch");
+  });
+  RunCollectively(comm, [&] {
+    std::int64_t my_rows = 0;
+    for (const auto& [node, n] : node_counts) my_rows += n;
+    non_collective = WriteBatchRows(options, comm, layout, my_rows, streams, pool);
+  });
+  RunCollectively(comm, [&] {
+    if (comm.is_root()) FinishBatch(*s, layout, all_node_counts);
+  });
+  summary->write_seconds = SecondsSince(t_write);
+  summary->non_collective_writes = comm.AllSum(non_collective);
+  summary->batch = s->next_batch;
+  for (const auto& f : s->new_telemetry) s->new_file_batch[f.rel] = s->next_batch;
+}
+
+// Phases B to D, for new telemetry: parse, exchange, sort and deduplicate,
+// write the batch; the drop counts end up on rank 0.
+void IngestTelemetry(const Config& config, const IngestOptions& options, const Comm& comm, IngestState* s,
+                     IngestSummary* summary) {
+  if (s->node_names.empty()) throw Error("nodes.csv lists no nodes: telemetry cannot be assigned to nodes");
+  for (const auto& f : s->new_telemetry) summary->telemetry_bytes += f.size;
+  const TimestampPolicy policy{TimeZone::Load(config.facility.telemetry.timezone), config.facility.telemetry.ignore_z};
+  const auto t_parse = Clock::now();
+  const std::int64_t pool_bytes = ChunkPoolBytes(options, comm, *s, summary);
+  RequireSpillSpace(comm, *s, pool_bytes);
+  ChunkPool pool(pool_bytes, s->tmp_dir + "/chunks_r" + std::to_string(comm.rank()) + ".bin");
+  NodeStreams streams(s->node_names.size(), &pool);
+  ParseTelemetry(options, comm, policy, s, &streams, summary);
+  JoinSmallTables(config, comm, s, summary);
+  summary->parse_seconds = SecondsSince(t_parse);
+  if (config.pipeline.strict && summary->bad_rows > 0) ThrowStrictBadRows(comm, s->counts, summary->bad_rows);
+
+  const auto t_sort = Clock::now();
+  const std::vector<std::uint32_t> first_node = ExchangeToOwners(*s, &streams, comm);
+  const std::vector<NodeCount> node_counts =
+      SortAndDeduplicate(options, comm, policy, first_node, s, &streams, &pool, summary);
+  summary->sort_seconds = SecondsSince(t_sort);
+
+  WriteBatch(options, comm, node_counts, s, &streams, &pool, summary);
+  // Counts to rank 0.
+  const auto serialized = comm.GatherStringsToRoot(SerializeCounts(s->counts));
+  s->counts.clear();
+  for (const auto& text : serialized) MergeSerializedCounts(text, &s->counts);
+}
+
+// Phase E on rank 0: the new telemetry's quality, and every listed file in
+// the manifest (with its batch, if telemetry new in this one).
+void UpdateCatalogue(IngestState* s, IngestSummary* summary) {
+  store::Catalogue& catalogue = s->catalogue;
+  std::map<std::string, std::vector<BadRowCount>> telemetry_quality;
+  for (const auto& [k, v] : s->counts) {
+    telemetry_quality[s->new_telemetry[k.file].rel].push_back(BadRowCount{"telemetry", "", k.reason, v.count});
+  }
+  for (const auto& f : s->new_telemetry) ReplaceQuality(&catalogue, "telemetry", f.rel, telemetry_quality[f.rel]);
+  WarnConflictingRows(s->new_telemetry, summary->rows_read, s->counts, &summary->warnings);
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < catalogue.manifest.size(); ++i) index[catalogue.manifest[i].path] = i;
+  for (const auto& f : s->all_files) {
+    store::ManifestEntry m{f.rel, f.kind, f.size, f.mtime_ns, -1};
+    const auto b = s->new_file_batch.find(f.rel);
+    if (b != s->new_file_batch.end()) m.batch = b->second;
+    const auto it = index.find(f.rel);
+    if (it == index.end()) {
+      catalogue.manifest.push_back(m);
+    } else if (catalogue.manifest[it->second].size != f.size || catalogue.manifest[it->second].mtime_ns != f.mtime_ns) {
+      catalogue.manifest[it->second] = m;
+    }
+  }
+  if (summary->batch > 0) {
+    char name[64];
+    std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(summary->batch));
+    catalogue.batch_files.push_back(fs::path(s->store_path).filename().string() + ".d/" + name);
+  }
+}
+
+// Phase E, rank 0: the new catalogue replaces the old one atomically.
+void WriteNewCatalogue(const Comm& comm, IngestState* s, IngestSummary* summary) {
+  RunCollectively(comm, [&] {
+    if (!comm.is_root()) return;
+    if (summary->files_new == 0 && fs::exists(s->store_path)) return;  // nothing changed: store untouched
+    UpdateCatalogue(s, summary);
+    fs::create_directories(fs::absolute(s->store_path).parent_path());
+    store::WriteCatalogue(s->store_path, s->catalogue, s->tag);
+  });
+}
+
 // The ingest, with the store's write lock held by rank 0. Every temporary
 // file carries `tag` (unique to this writer): the spill directory
 // ingest-tmp.TAG, batch_NNNNNN.h5.tmp.TAG and STORE.h5.tmp.TAG.
@@ -1065,403 +1593,21 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
                               const std::string& tag) {
   const auto t0 = Clock::now();
   IngestSummary summary;
-  const fs::path root(options.input_dir);
-  const std::string store_path = options.store_path;
-  const std::string batch_dir = store::BatchDirectory(store_path);
-  const std::string tmp_dir = WriterTmpDir(store_path, tag);
-
-  // --- Phase A, rank 0: list inputs, load the catalogue, parse small tables.
-  store::Catalogue catalogue;
-  std::future<void> small_tables;  // rank 0: the small tables but nodes.csv
-  std::vector<std::string> small_table_warnings;  // written by that thread only
-  std::int64_t small_table_bytes = 0;
-  std::int64_t next_batch = 0;
-  std::vector<InputFile> all_files;
-  std::vector<InputFile> new_telemetry;
-  std::vector<std::string> node_names;
-  RunCollectively(comm, [&] {
-    if (!comm.is_root()) return;
-    std::vector<BadRowCount> unreadable_links;
-    all_files = ListInputs(root, &summary.warnings, &unreadable_links);
-    if (fs::exists(store_path)) catalogue = store::ReadCatalogue(store_path);
-    for (const BadRowCount& b : unreadable_links) {
-      ReplaceQuality(&catalogue, b.stage, b.file, {b});
-    }
-    catalogue.config_facility = config.facility.name;
-    std::map<std::string, store::ManifestEntry> known;
-    for (const auto& m : catalogue.manifest) known[m.path] = m;
-    std::vector<InputFile> changed_small;
-    for (const auto& f : all_files) {
-      const auto it = known.find(f.rel);
-      const bool unchanged = it != known.end() && it->second.size == f.size && it->second.mtime_ns == f.mtime_ns;
-      if (unchanged) {
-        ++summary.files_unchanged;
-        continue;
-      }
-      if (it != known.end() && f.kind == "telemetry" && f.size <= it->second.size) {
-        // A grown file was appended to; one that is not was rewritten.
-        summary.warnings.push_back(f.rel + (f.size < it->second.size ? ": shrank since it was ingested (" +
-                                                                            std::to_string(it->second.size) + " -> " +
-                                                                            std::to_string(f.size) + " bytes)"
-                                                                      : ": rewritten since it was ingested (same size, new mtime)") +
-                                   "; parsed again, and readings already stored from it keep their stored values");
-      }
-      ++summary.files_new;
-      if (f.kind == "telemetry") {
-        new_telemetry.push_back(f);
-      } else {
-        changed_small.push_back(f);
-      }
-    }
-    // nodes.csv now (the telemetry needs the node names); the other tables
-    // in a thread, while the ranks parse telemetry.
-    std::vector<InputFile> changed_nodes, changed_other;
-    for (const auto& f : changed_small) (f.kind == "nodes" ? changed_nodes : changed_other).push_back(f);
-    PlanSacctReparse(all_files, known, &changed_other, &catalogue);
-    const std::size_t nodes_before = catalogue.nodes.size();
-    IngestSmallTables(config, root, changed_nodes, &catalogue, &summary.warnings);
-    CheckFacility(options, root, all_files, nodes_before, &catalogue, &summary.warnings);
-    for (const auto& f : changed_nodes) NodeInventoryWarnings(config, root, f, &summary.warnings);
-    for (const char* required : {"nodes", "runs", "datasets"}) {
-      const bool have = std::string(required) == "nodes"  ? !catalogue.nodes.empty()
-                        : std::string(required) == "runs" ? !catalogue.runs.empty()
-                                                          : !catalogue.datasets.empty();
-      bool listed = false;
-      for (const auto& f : all_files) listed = listed || f.kind == required;
-      for (const auto& m : catalogue.manifest) listed = listed || m.kind == required;
-      if (!have && !listed) {
-        throw Error(root.string() + ": " + required + ".csv is missing (required, spec section 1)");
-      }
-    }
-    for (const auto& n : catalogue.nodes) node_names.push_back(n.name);
-    std::sort(node_names.begin(), node_names.end());
-    node_names.erase(std::unique(node_names.begin(), node_names.end()), node_names.end());
-    RemoveLeftovers(store_path);  // of interrupted ingests: the lock says no other writer is at work
-    if (!new_telemetry.empty()) fs::create_directories(tmp_dir);
-    next_batch = static_cast<std::int64_t>(catalogue.batch_files.size()) + 1;
-    for (const auto& f : changed_other) small_table_bytes += f.size;
-    // Until it is joined, only this thread touches the catalogue's tables
-    // (it uses no MPI and no HDF5).
-    small_tables = std::async(std::launch::async, [&config, &root, changed_other, &catalogue, &small_table_warnings] {
-      IngestSmallTables(config, root, changed_other, &catalogue, &small_table_warnings);
-    });
-  });
-  // Rank 0: the small tables' thread joined (its errors thrown), and the
-  // strict check on what it found.
-  auto join_small_tables = [&] {
-    RunCollectively(comm, [&] {
-      if (!small_tables.valid()) return;
-      small_tables.get();
-      summary.warnings.insert(summary.warnings.end(), small_table_warnings.begin(), small_table_warnings.end());
-      if (!config.pipeline.strict) return;
-      for (const auto& q : catalogue.quality) {
-        if (q.stage != "telemetry" && q.count > 0) {
-          throw Error(q.file + ": " + std::to_string(q.count) + " bad rows (" + q.reason +
-                      "), and pipeline.strict is set");
-        }
-      }
-    });
-  };
-  new_telemetry = DeserializeFiles(comm.BroadcastString(SerializeFiles(new_telemetry)));
-  node_names = SplitLines(comm.BroadcastString(JoinLines(node_names)));
-  summary.telemetry_files_new = static_cast<std::int64_t>(new_telemetry.size());
-  summary.files_new = comm.AllSum(summary.files_new);  // only rank 0 counted
-  summary.files_unchanged = comm.AllSum(summary.files_unchanged);
-  {
-    std::vector<std::int64_t> b{next_batch, small_table_bytes};
-    comm.Broadcast(&b);
-    next_batch = b[0];
-    small_table_bytes = b[1];
-  }
-
-  std::map<std::string, std::int64_t> new_file_batch;
-  std::int64_t spilled_bytes = 0;
-  Counts counts;
-  if (!new_telemetry.empty()) {
-    if (node_names.empty()) throw Error("nodes.csv lists no nodes: telemetry cannot be assigned to nodes");
-    for (const auto& f : new_telemetry) summary.telemetry_bytes += f.size;
-    const TimestampPolicy policy{TimeZone::Load(config.facility.telemetry.timezone),
-                                 config.facility.telemetry.ignore_z};
-
-    // --- Phase B: parse work items into per-node chunk lists.
-    const auto t_parse = Clock::now();
-    std::int64_t estimated_bytes = 0;
-    for (const auto& f : new_telemetry) estimated_bytes += f.text_bytes;
-    // The chunks may take the budget but for what else a rank holds (the
-    // libraries ~60 MB, the catalogue ~90 MB at Eagle's scale on rank 0, the
-    // exchange and write buffers ~30 MB); beyond that they are spilled to a
-    // file beside the store.
-    const std::int64_t fixed_bytes = std::min<std::int64_t>(384ll << 20, options.memory_budget_bytes / 4);
-    std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
-    // Below two chunks a node every chunk would be spilled as soon as it is
-    // started (tiny writes, > 100x slower): raise the pool and say so.
-    const auto min_pool_bytes = static_cast<std::int64_t>(2 * node_names.size() * sizeof(ReadingChunk));
-    if (pool_bytes < min_pool_bytes) {
-      if (comm.is_root()) {
-        summary.warnings.push_back("memory budget " + std::to_string(options.memory_budget_bytes >> 20) +
-                                   " MB leaves " + std::to_string(pool_bytes >> 20) + " MB for readings, below the " +
-                                   std::to_string((min_pool_bytes + (1 << 20) - 1) >> 20) + " MB that " +
-                                   std::to_string(node_names.size()) +
-                                   " nodes need (two 8 KiB chunks each): raised to that");
-      }
-      pool_bytes = min_pool_bytes;
-    }
-    // 16 bytes a reading of ~30 bytes of CSV, and as much again spilled for the sorted output.
-    const std::int64_t estimated_bytes_per_rank = estimated_bytes * 16 / 30 / comm.size();
-    RunCollectively(comm, [&] {
-      if (comm.is_root() && estimated_bytes_per_rank > pool_bytes) {
-        RequireFreeSpace(tmp_dir, estimated_bytes * 32 / 30 + (1 << 20), "the ingest's spill files");
-      }
-    });
-    ChunkPool pool(pool_bytes, tmp_dir + "/chunks_r" + std::to_string(comm.rank()) + ".bin");
-    NodeStreams streams(node_names.size(), &pool);
-    NodeIndex node_index(node_names);
-    std::vector<std::string> warnings;
-    ParseContext ctx{&new_telemetry, &root, policy, &node_index, &streams, &counts, 0, 0, &warnings, {}, 0, {}};
-    // Small enough pieces that every rank gets a fair share, large enough to stream.
-    const std::int64_t split = std::clamp<std::int64_t>(summary.telemetry_bytes / (std::int64_t{8} * comm.size()), 4ll << 20,
-                                                        options.split_bytes);
-    // Small tables parse ~12x slower a byte than telemetry (rows of many
-    // strings, merged by key): their weight on rank 0 in telemetry bytes.
-    constexpr std::int64_t kSmallTableCostFactor = 12;
-    const auto items = AssignItems(MakeWorkItems(new_telemetry, std::min(split, options.split_bytes)), new_telemetry,
-                                   comm.size(), small_table_bytes * kSmallTableCostFactor);
-    RunCollectively(comm, [&] {
-      MaybeInjectFault("ingest", comm.rank());
-      std::uint32_t item_index = 0;
-      const auto& mine = items[static_cast<std::size_t>(comm.rank())];
-      std::int64_t my_bytes = 0;
-      for (const WorkItem& item : mine) my_bytes += item.end - item.begin;
-      if (options.progress) {
-        options.progress->Begin("ingest: parse", my_bytes, summary.telemetry_bytes, "bytes", ProgressUnit::kBytes);
-      }
-      for (const WorkItem& item : mine) {
-        ctx.item = item_index++;
-        ParseWorkItem(ctx, item);
-        AddProgress(options.progress, item.end - item.begin);
-      }
-      streams.Close();
-      if (options.progress) options.progress->End();
-    });
-    summary.rows_read = comm.AllSum(ctx.rows);
-    summary.bad_rows = comm.AllSum(ctx.bad);
-    for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
-      for (const auto& line : SplitLines(w)) summary.warnings.push_back(line);
-    }
-    join_small_tables();
-    summary.parse_seconds = SecondsSince(t_parse);
-    if (config.pipeline.strict && summary.bad_rows > 0) {
-      // The first example of each (file, reason), from every rank.
-      std::string examples;
-      for (const auto& [k, v] : counts) examples += "\n  " + v.example + ": " + k.reason;
-      const auto all = comm.GatherStringsToRoot(examples);
-      std::string text;
-      for (const auto& e : all) text += e;
-      throw CollectiveError(std::to_string(summary.bad_rows) +
-                            " bad telemetry rows and pipeline.strict is set; first of each kind:" +
-                            comm.BroadcastString(text));
-    }
-
-    // --- Phase C: nodes to their owners (contiguous ranges balanced by
-    // readings), then each owned node resolved, sorted and deduplicated,
-    // within the new files and against the store, into the sorted output.
-    const auto t_sort = Clock::now();
-    std::vector<std::uint32_t> first_node;
-    {
-      std::vector<std::int64_t> readings(node_names.size(), 0);
-      for (std::uint32_t n = 0; n < node_names.size(); ++n) readings[n] = streams.readings(n);
-      first_node = OwnerRanges(comm.AllSumEach(readings), comm.size());
-    }
-    if (comm.size() > 1) RunCollectively(comm, [&] { ExchangeChunks(&streams, first_node, comm); });
-    std::vector<NodeCount> node_counts;  // node id, readings stored
-    std::int64_t duplicates = 0, conflicts = 0;
-    RunCollectively(comm, [&] {
-      std::unique_ptr<store::TelemetryReader> old_store;
-      if (next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(store_path);
-      const DropCounter count = [&](std::uint32_t file, const char* reason) { ++counts[CountKey{file, reason}].count; };
-      const DropCounter count_in_ingest = [&](std::uint32_t file, const char* reason) {
-        count(file, reason);
-        ++(std::strcmp(reason, "duplicate") == 0 ? duplicates : conflicts);
-      };
-      NodeDeduplicator node_rows(policy.zone);
-      std::vector<TimeMs> old_t;
-      std::vector<double> old_w;
-      const auto r = static_cast<std::size_t>(comm.rank());
-      if (options.progress) {
-        options.progress->Begin("ingest: sort and deduplicate", first_node[r + 1] - first_node[r],
-                                static_cast<std::int64_t>(node_names.size()), "nodes");
-      }
-      for (std::uint32_t node = first_node[r]; node < first_node[r + 1]; ++node) {
-        AddProgress(options.progress, 1);
-        if (streams.refs(node).empty()) continue;
-        node_rows.Load(&streams.refs(node), &pool, count_in_ingest);
-        const HugeVector<TimeMs>& t = node_rows.time();
-        // Against the store: readings already stored win.
-        const std::int64_t old_node = old_store ? old_store->FindNode(node_names[node]) : -1;
-        if (old_node >= 0 && !t.empty()) {
-          old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
-          node_rows.DropStored(&old_t, &old_w, count);
-        }
-        if (t.empty()) continue;
-        streams.AppendOutput(t.data(), node_rows.watts().data(), t.size());
-        node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
-      }
-      streams.Close();
-      if (options.progress) options.progress->End();
-    });
-    spilled_bytes = pool.spilled_bytes();
-    summary.duplicates = comm.AllSum(duplicates);
-    summary.conflicts = comm.AllSum(conflicts);
-    summary.sort_seconds = SecondsSince(t_sort);
-
-    // --- Phase D: one batch file, collective writes at each rank's offset.
-    const auto t_write = Clock::now();
-    const auto all_node_counts = comm.AllGather(node_counts);  // rank order == node order
-    std::int64_t my_offset = 0, total_rows = 0;
-    {
-      std::vector<std::int64_t> local_total{0};
-      for (const auto& [node, n] : node_counts) local_total[0] += n;
-      const auto totals = comm.AllGather(local_total);
-      for (int q = 0; q < comm.size(); ++q) {
-        if (q < comm.rank()) my_offset += totals[static_cast<std::size_t>(q)];
-        total_rows += totals[static_cast<std::size_t>(q)];
-      }
-    }
-    summary.rows_stored = total_rows;
-    char batch_name[64];
-    std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(next_batch));
-    const std::string batch_path = batch_dir + "/" + batch_name;
-    const std::string batch_tmp = batch_path + ".tmp." + tag;
-    std::int64_t non_collective = 0;
-    RunCollectively(comm, [&] {
-      if (comm.is_root()) RequireFreeSpace(batch_dir, total_rows * 16 + (4 << 20), "the new telemetry batch");
-    });
-    RunCollectively(comm, [&] {
-      h5::File file = h5::File::Open(batch_tmp, h5::Mode::kCreate, comm.get());
-      h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", total_rows);
-      h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", total_rows);
-      // Collective rounds of at most kRound readings a rank, taken from the
-      // sorted output's chunks into two reused buffers. Every rank joins
-      // every round; a rank out of data (or failed) writes nothing.
-      constexpr std::size_t kRound = std::size_t{1} << 20;
-      std::vector<ChunkRef>& out = streams.output_refs();
-      std::int64_t local_rounds = 0;
-      for (std::size_t k = 0, n = 0; k < out.size(); ++k) {
-        if (n == 0 || n + out[k].count > kRound) {
-          ++local_rounds;
-          n = 0;
-        }
-        n += out[k].count;
-      }
-      const std::int64_t rounds = comm.AllMax(local_rounds);
-      HugeVector<TimeMs> t_buf(std::min<std::size_t>(kRound, static_cast<std::size_t>(total_rows)));
-      HugeVector<double> w_buf(t_buf.size());
-      std::exception_ptr failure;
-      std::size_t next = 0;
-      std::int64_t written = 0;
-      if (options.progress) {
-        std::int64_t my_rows = 0;
-        for (const auto& [node, n] : node_counts) my_rows += n;
-        options.progress->Begin("ingest: write batch", my_rows * 16, total_rows * 16, "bytes", ProgressUnit::kBytes);
-      }
-      for (std::int64_t round = 0; round < rounds; ++round) {
-        std::size_t n = 0;
-        try {
-          while (!failure && next < out.size() && n + out[next].count <= kRound) {
-            const std::size_t c = out[next].count;
-            pool.Take(&out[next++], t_buf.data() + n, w_buf.data() + n);
-            n += c;
-          }
-        } catch (...) {
-          failure = std::current_exception();
-          n = 0;
-        }
-        const auto rows = static_cast<std::int64_t>(n);
-        non_collective += h5::WriteSlice(time.get(), my_offset + written, rows, t_buf.data(), true) != 0;
-        non_collective += h5::WriteSlice(watts.get(), my_offset + written, rows, w_buf.data(), true) != 0;
-        written += rows;
-        AddProgress(options.progress, rows * 16);
-      }
-      if (options.progress) options.progress->End();
-      if (failure) std::rethrow_exception(failure);
-      time.Close();
-      watts.Close();
-      // On disk before any catalogue names it (collective MPI_File_sync: each
-      // rank's writes, also where ranks do not share a page cache).
-      file.Flush();
-      file.Close();
-    });
-    // Small metadata (variable-length strings cannot be written collectively).
-    RunCollectively(comm, [&] {
-      if (!comm.is_root()) return;
-      h5::File file = h5::File::Open(batch_tmp, h5::Mode::kReadWrite);
-      std::vector<std::string> names;
-      std::vector<std::int64_t> offsets{0};
-      for (const auto& [node, n] : all_node_counts) {
-        names.push_back(node_names[node]);
-        offsets.push_back(offsets.back() + n);
-      }
-      h5::WriteStrings(file.id(), "node_names", names);
-      h5::WriteVector(file.id(), "node_offset", offsets);
-      h5::SetAttribute(file.id(), "rows", total_rows);
-      h5::SetAttribute(file.id(), "batch", next_batch);
-      file.Close();
-      store::FsyncPath(batch_tmp, false);
-      if (std::rename(batch_tmp.c_str(), batch_path.c_str()) != 0) {
-        throw Error(batch_path + ": cannot rename into place: " + std::strerror(errno));
-      }
-      store::FsyncPath(batch_dir, true);
-      // The catalogue never names a batch that cannot be read back whole.
-      store::VerifyBatch(batch_path, names, offsets);
-    });
-    summary.write_seconds = SecondsSince(t_write);
-    summary.non_collective_writes = comm.AllSum(non_collective);
-    summary.batch = next_batch;
-    for (const auto& f : new_telemetry) new_file_batch[f.rel] = next_batch;
-
-    // Counts to rank 0.
-    const auto serialized = comm.GatherStringsToRoot(SerializeCounts(counts));
-    counts.clear();
-    for (const auto& s : serialized) MergeSerializedCounts(s, &counts);
-  }
-
-  join_small_tables();  // if there was no telemetry to overlap it with
-  // --- Phase E, rank 0: the new catalogue replaces the old one atomically.
-  RunCollectively(comm, [&] {
-    if (!comm.is_root()) return;
-    if (summary.files_new == 0 && fs::exists(store_path)) return;  // nothing changed: store untouched
-    std::map<std::string, std::vector<BadRowCount>> telemetry_quality;
-    for (const auto& [k, v] : counts) {
-      telemetry_quality[new_telemetry[k.file].rel].push_back(BadRowCount{"telemetry", "", k.reason, v.count});
-    }
-    for (const auto& f : new_telemetry) ReplaceQuality(&catalogue, "telemetry", f.rel, telemetry_quality[f.rel]);
-    WarnConflictingRows(new_telemetry, summary.rows_read, counts, &summary.warnings);
-    std::map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < catalogue.manifest.size(); ++i) index[catalogue.manifest[i].path] = i;
-    for (const auto& f : all_files) {
-      store::ManifestEntry m{f.rel, f.kind, f.size, f.mtime_ns, -1};
-      const auto b = new_file_batch.find(f.rel);
-      if (b != new_file_batch.end()) m.batch = b->second;
-      const auto it = index.find(f.rel);
-      if (it == index.end()) {
-        catalogue.manifest.push_back(m);
-      } else if (catalogue.manifest[it->second].size != f.size || catalogue.manifest[it->second].mtime_ns != f.mtime_ns) {
-        catalogue.manifest[it->second] = m;
-      }
-    }
-    if (summary.batch > 0) {
-      char name[64];
-      std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(summary.batch));
-      catalogue.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + name);
-    }
-    fs::create_directories(fs::absolute(store_path).parent_path());
-    store::WriteCatalogue(store_path, catalogue, tag);
-  });
+  IngestState s;
+  s.root = fs::path(options.input_dir);
+  s.store_path = options.store_path;
+  s.batch_dir = store::BatchDirectory(s.store_path);
+  s.tmp_dir = WriterTmpDir(s.store_path, tag);
+  s.tag = tag;
+  PlanIngest(config, options, comm, &s, &summary);
+  if (!s.new_telemetry.empty()) IngestTelemetry(config, options, comm, &s, &summary);
+  JoinSmallTables(config, comm, &s, &summary);  // if there was no telemetry to overlap it with
+  WriteNewCatalogue(comm, &s, &summary);
   comm.Barrier();
-  if (comm.is_root() && fs::exists(tmp_dir)) fs::remove_all(tmp_dir);
+  if (comm.is_root() && fs::exists(s.tmp_dir)) fs::remove_all(s.tmp_dir);
   summary.seconds = SecondsSince(t0);
   summary.peak_rss_bytes = comm.AllMax(PeakRssBytes());
-  summary.spilled_bytes = comm.AllSum(spilled_bytes);
+  summary.spilled_bytes = comm.AllSum(s.spilled_bytes);
   return summary;
 }
 

@@ -70,94 +70,111 @@ void WriteJobAccounting(hid_t g, const std::vector<JobRecord>& j) {
   h5::WriteVector(g, "line", Column(j, &JobRecord::line));
 }
 
+void WriteManifest(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "manifest");
+  h5::WritePackedStrings(g.get(), "path", Column(c.manifest, &ManifestEntry::path));
+  h5::WritePackedStrings(g.get(), "kind", Column(c.manifest, &ManifestEntry::kind));
+  h5::WriteVector(g.get(), "size", Column(c.manifest, &ManifestEntry::size));
+  h5::WriteVector(g.get(), "mtime_ns", Column(c.manifest, &ManifestEntry::mtime_ns));
+  h5::WriteVector(g.get(), "batch", Column(c.manifest, &ManifestEntry::batch));
+}
+
+void WriteRuns(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "tables/runs");
+  const auto& r = c.runs;
+  h5::WritePackedStrings(g.get(), "run_id", Column(r, &RunRecord::run_id));
+  h5::WritePackedStrings(g.get(), "experiment_id", Column(r, &RunRecord::experiment_id));
+  h5::WritePackedStrings(g.get(), "slurm_job_id", Column(r, &RunRecord::slurm_job_id));
+  h5::WritePackedStrings(g.get(), "host_name", Column(r, &RunRecord::host_name));
+  h5::WritePackedStrings(g.get(), "shape", Column(r, &RunRecord::shape));
+  h5::WritePackedStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
+  h5::WritePackedStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
+  h5::WriteVector(g.get(), "start_time_ms", Column(r, &RunRecord::start));
+  h5::WriteVector(g.get(), "update_time_ms", Column(r, &RunRecord::update));
+  h5::WriteVector(g.get(), "size", Column(r, &RunRecord::size));
+  h5::WriteVector(g.get(), "depth", Column(r, &RunRecord::depth));
+  h5::WriteVector(g.get(), "batch_size", Column(r, &RunRecord::batch_size));
+  h5::WriteVector(g.get(), "learning_rate", Column(r, &RunRecord::learning_rate));
+  h5::WriteVector(g.get(), "is_gpu", BoolColumn(r));
+  h5::WritePackedStrings(g.get(), "bad_reason", Column(r, &RunRecord::bad_reason));
+  h5::WriteVector(g.get(), "line", Column(r, &RunRecord::line));
+}
+
+void WriteJobs(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "tables/jobs");
+  const auto& j = c.jobs;
+  h5::WritePackedStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
+  h5::WritePackedStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
+  h5::WritePackedStrings(g.get(), "state", Column(j, &JobRecord::state));
+  h5::WriteVector(g.get(), "start_ms", Column(j, &JobRecord::start));
+  std::vector<std::int64_t> end;
+  std::vector<std::uint8_t> has_end, has_start;
+  for (const auto& x : j) {
+    end.push_back(x.end.value_or(0));
+    has_end.push_back(x.end.has_value() ? 1 : 0);
+    has_start.push_back(x.has_start ? 1 : 0);
+  }
+  h5::WriteVector(g.get(), "end_ms", end);
+  h5::WriteVector(g.get(), "has_end", has_end);
+  h5::WriteVector(g.get(), "has_start", has_start);
+  WriteJobAccounting(g.get(), j);
+}
+
+void WriteCarbonIntensity(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "tables/carbon_intensity");
+  const auto& ci = c.carbon_intensity;
+  h5::WriteVector(g.get(), "time_ms", Column(ci, &CarbonIntensityRecord::time));
+  h5::WriteVector(g.get(), "g_per_kwh", Column(ci, &CarbonIntensityRecord::g_per_kwh));
+}
+
+void WriteNodes(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "tables/nodes");
+  const auto& n = c.nodes;
+  h5::WritePackedStrings(g.get(), "name", Column(n, &NodeRecord::name));
+  h5::WriteVector(g.get(), "cpus", Column(n, &NodeRecord::cpus));
+  h5::WriteVector(g.get(), "memory_mb", Column(n, &NodeRecord::memory_mb));
+  h5::WriteVector(g.get(), "tmp_disk_mb", Column(n, &NodeRecord::tmp_disk_mb));
+  h5::WritePackedStrings(g.get(), "gres", Column(n, &NodeRecord::gres));
+  h5::WritePackedStrings(g.get(), "node_type", Column(n, &NodeRecord::node_type));
+}
+
+void WriteDatasets(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "tables/datasets");
+  const auto& d = c.datasets;
+  h5::WritePackedStrings(g.get(), "dataset", Column(d, &DatasetRecord::name));
+  h5::WriteVector(g.get(), "n_observations", Column(d, &DatasetRecord::n_observations));
+  h5::WriteVector(g.get(), "n_features", Column(d, &DatasetRecord::n_features));
+  h5::WriteVector(g.get(), "n_classes", Column(d, &DatasetRecord::n_classes));
+  h5::WritePackedStrings(g.get(), "task", Column(d, &DatasetRecord::task));
+}
+
+void WriteLosses(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "tables/losses");
+  const auto& l = c.losses;
+  h5::WritePackedStrings(g.get(), "experiment_id", Column(l, &LossRecord::experiment_id));
+  h5::WriteVector(g.get(), "epoch", Column(l, &LossRecord::epoch));
+  h5::WriteVector(g.get(), "test_loss", Column(l, &LossRecord::test_loss));
+}
+
+void WriteQuality(hid_t file, const Catalogue& c) {
+  h5::H5Id g = h5::EnsureGroup(file, "quality");
+  const auto& q = c.quality;
+  h5::WritePackedStrings(g.get(), "stage", Column(q, &BadRowCount::stage));
+  h5::WritePackedStrings(g.get(), "file", Column(q, &BadRowCount::file));
+  h5::WritePackedStrings(g.get(), "reason", Column(q, &BadRowCount::reason));
+  h5::WriteVector(g.get(), "count", Column(q, &BadRowCount::count));
+}
+
+// One table after another, always in this order: the file's layout follows it.
 void WriteTables(hid_t file, const Catalogue& c) {
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "manifest");
-    h5::WritePackedStrings(g.get(), "path", Column(c.manifest, &ManifestEntry::path));
-    h5::WritePackedStrings(g.get(), "kind", Column(c.manifest, &ManifestEntry::kind));
-    h5::WriteVector(g.get(), "size", Column(c.manifest, &ManifestEntry::size));
-    h5::WriteVector(g.get(), "mtime_ns", Column(c.manifest, &ManifestEntry::mtime_ns));
-    h5::WriteVector(g.get(), "batch", Column(c.manifest, &ManifestEntry::batch));
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "tables/runs");
-    const auto& r = c.runs;
-    h5::WritePackedStrings(g.get(), "run_id", Column(r, &RunRecord::run_id));
-    h5::WritePackedStrings(g.get(), "experiment_id", Column(r, &RunRecord::experiment_id));
-    h5::WritePackedStrings(g.get(), "slurm_job_id", Column(r, &RunRecord::slurm_job_id));
-    h5::WritePackedStrings(g.get(), "host_name", Column(r, &RunRecord::host_name));
-    h5::WritePackedStrings(g.get(), "shape", Column(r, &RunRecord::shape));
-    h5::WritePackedStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
-    h5::WritePackedStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
-    h5::WriteVector(g.get(), "start_time_ms", Column(r, &RunRecord::start));
-    h5::WriteVector(g.get(), "update_time_ms", Column(r, &RunRecord::update));
-    h5::WriteVector(g.get(), "size", Column(r, &RunRecord::size));
-    h5::WriteVector(g.get(), "depth", Column(r, &RunRecord::depth));
-    h5::WriteVector(g.get(), "batch_size", Column(r, &RunRecord::batch_size));
-    h5::WriteVector(g.get(), "learning_rate", Column(r, &RunRecord::learning_rate));
-    h5::WriteVector(g.get(), "is_gpu", BoolColumn(r));
-    h5::WritePackedStrings(g.get(), "bad_reason", Column(r, &RunRecord::bad_reason));
-    h5::WriteVector(g.get(), "line", Column(r, &RunRecord::line));
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "tables/jobs");
-    const auto& j = c.jobs;
-    h5::WritePackedStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
-    h5::WritePackedStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
-    h5::WritePackedStrings(g.get(), "state", Column(j, &JobRecord::state));
-    h5::WriteVector(g.get(), "start_ms", Column(j, &JobRecord::start));
-    std::vector<std::int64_t> end;
-    std::vector<std::uint8_t> has_end, has_start;
-    for (const auto& x : j) {
-      end.push_back(x.end.value_or(0));
-      has_end.push_back(x.end.has_value() ? 1 : 0);
-      has_start.push_back(x.has_start ? 1 : 0);
-    }
-    h5::WriteVector(g.get(), "end_ms", end);
-    h5::WriteVector(g.get(), "has_end", has_end);
-    h5::WriteVector(g.get(), "has_start", has_start);
-    WriteJobAccounting(g.get(), j);
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "tables/carbon_intensity");
-    const auto& ci = c.carbon_intensity;
-    h5::WriteVector(g.get(), "time_ms", Column(ci, &CarbonIntensityRecord::time));
-    h5::WriteVector(g.get(), "g_per_kwh", Column(ci, &CarbonIntensityRecord::g_per_kwh));
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "tables/nodes");
-    const auto& n = c.nodes;
-    h5::WritePackedStrings(g.get(), "name", Column(n, &NodeRecord::name));
-    h5::WriteVector(g.get(), "cpus", Column(n, &NodeRecord::cpus));
-    h5::WriteVector(g.get(), "memory_mb", Column(n, &NodeRecord::memory_mb));
-    h5::WriteVector(g.get(), "tmp_disk_mb", Column(n, &NodeRecord::tmp_disk_mb));
-    h5::WritePackedStrings(g.get(), "gres", Column(n, &NodeRecord::gres));
-    h5::WritePackedStrings(g.get(), "node_type", Column(n, &NodeRecord::node_type));
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "tables/datasets");
-    const auto& d = c.datasets;
-    h5::WritePackedStrings(g.get(), "dataset", Column(d, &DatasetRecord::name));
-    h5::WriteVector(g.get(), "n_observations", Column(d, &DatasetRecord::n_observations));
-    h5::WriteVector(g.get(), "n_features", Column(d, &DatasetRecord::n_features));
-    h5::WriteVector(g.get(), "n_classes", Column(d, &DatasetRecord::n_classes));
-    h5::WritePackedStrings(g.get(), "task", Column(d, &DatasetRecord::task));
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "tables/losses");
-    const auto& l = c.losses;
-    h5::WritePackedStrings(g.get(), "experiment_id", Column(l, &LossRecord::experiment_id));
-    h5::WriteVector(g.get(), "epoch", Column(l, &LossRecord::epoch));
-    h5::WriteVector(g.get(), "test_loss", Column(l, &LossRecord::test_loss));
-  }
-  {
-    h5::H5Id g = h5::EnsureGroup(file, "quality");
-    const auto& q = c.quality;
-    h5::WritePackedStrings(g.get(), "stage", Column(q, &BadRowCount::stage));
-    h5::WritePackedStrings(g.get(), "file", Column(q, &BadRowCount::file));
-    h5::WritePackedStrings(g.get(), "reason", Column(q, &BadRowCount::reason));
-    h5::WriteVector(g.get(), "count", Column(q, &BadRowCount::count));
-  }
+  WriteManifest(file, c);
+  WriteRuns(file, c);
+  WriteJobs(file, c);
+  WriteCarbonIntensity(file, c);
+  WriteNodes(file, c);
+  WriteDatasets(file, c);
+  WriteLosses(file, c);
+  WriteQuality(file, c);
 }
 
 template <typename Record, typename Field>
@@ -198,92 +215,109 @@ void ReadJobAccounting(hid_t g, std::vector<JobRecord>* j) {
   ReadOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
 }
 
+void ReadManifest(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "manifest");
+  Fill(&c->manifest, &ManifestEntry::path, h5::ReadPackedStrings(g.get(), "path"));
+  Fill(&c->manifest, &ManifestEntry::kind, h5::ReadPackedStrings(g.get(), "kind"));
+  Fill(&c->manifest, &ManifestEntry::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
+  Fill(&c->manifest, &ManifestEntry::mtime_ns, h5::ReadVector<std::int64_t>(g.get(), "mtime_ns"));
+  Fill(&c->manifest, &ManifestEntry::batch, h5::ReadVector<std::int64_t>(g.get(), "batch"));
+}
+
+void ReadRuns(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "tables/runs");
+  auto* r = &c->runs;
+  Fill(r, &RunRecord::run_id, h5::ReadPackedStrings(g.get(), "run_id"));
+  Fill(r, &RunRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
+  Fill(r, &RunRecord::slurm_job_id, h5::ReadPackedStrings(g.get(), "slurm_job_id"));
+  Fill(r, &RunRecord::host_name, h5::ReadPackedStrings(g.get(), "host_name"));
+  Fill(r, &RunRecord::shape, h5::ReadPackedStrings(g.get(), "shape"));
+  Fill(r, &RunRecord::dataset, h5::ReadPackedStrings(g.get(), "dataset"));
+  Fill(r, &RunRecord::optimizer, h5::ReadPackedStrings(g.get(), "optimizer"));
+  Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_ms"));
+  Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_ms"));
+  Fill(r, &RunRecord::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
+  Fill(r, &RunRecord::depth, h5::ReadVector<std::int64_t>(g.get(), "depth"));
+  Fill(r, &RunRecord::batch_size, h5::ReadVector<std::int64_t>(g.get(), "batch_size"));
+  Fill(r, &RunRecord::learning_rate, h5::ReadVector<double>(g.get(), "learning_rate"));
+  const auto gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
+  for (std::size_t i = 0; i < gpu.size() && i < r->size(); ++i) (*r)[i].is_gpu = gpu[i] != 0;
+  Fill(r, &RunRecord::bad_reason, h5::ReadPackedStrings(g.get(), "bad_reason"));
+  Fill(r, &RunRecord::line, h5::ReadVector<std::int64_t>(g.get(), "line"));
+}
+
+void ReadJobs(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "tables/jobs");
+  auto* j = &c->jobs;
+  Fill(j, &JobRecord::job_id, h5::ReadPackedStrings(g.get(), "job_id"));
+  Fill(j, &JobRecord::node_list, h5::ReadPackedStrings(g.get(), "node_list"));
+  Fill(j, &JobRecord::state, h5::ReadPackedStrings(g.get(), "state"));
+  Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_ms"));
+  const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_ms");
+  const auto has_end = h5::ReadVector<std::uint8_t>(g.get(), "has_end");
+  const auto has_start = h5::ReadVector<std::uint8_t>(g.get(), "has_start");
+  for (std::size_t i = 0; i < j->size(); ++i) {
+    if (has_end[i]) (*j)[i].end = end[i];
+    (*j)[i].has_start = has_start[i] != 0;
+  }
+  ReadJobAccounting(g.get(), j);
+}
+
+void ReadCarbonIntensity(hid_t file, Catalogue* c) {
+  if (!h5::Exists(file, "tables/carbon_intensity")) return;  // a store may lack it: the table stays empty
+  h5::H5Id g = h5::OpenGroup(file, "tables/carbon_intensity");
+  auto* ci = &c->carbon_intensity;
+  Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_ms"));
+  Fill(ci, &CarbonIntensityRecord::g_per_kwh, h5::ReadVector<double>(g.get(), "g_per_kwh"));
+}
+
+void ReadNodes(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "tables/nodes");
+  auto* n = &c->nodes;
+  Fill(n, &NodeRecord::name, h5::ReadPackedStrings(g.get(), "name"));
+  Fill(n, &NodeRecord::cpus, h5::ReadVector<std::int64_t>(g.get(), "cpus"));
+  Fill(n, &NodeRecord::memory_mb, h5::ReadVector<std::int64_t>(g.get(), "memory_mb"));
+  Fill(n, &NodeRecord::tmp_disk_mb, h5::ReadVector<std::int64_t>(g.get(), "tmp_disk_mb"));
+  Fill(n, &NodeRecord::gres, h5::ReadPackedStrings(g.get(), "gres"));
+  Fill(n, &NodeRecord::node_type, h5::ReadPackedStrings(g.get(), "node_type"));
+}
+
+void ReadDatasets(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "tables/datasets");
+  auto* d = &c->datasets;
+  Fill(d, &DatasetRecord::name, h5::ReadPackedStrings(g.get(), "dataset"));
+  Fill(d, &DatasetRecord::n_observations, h5::ReadVector<std::int64_t>(g.get(), "n_observations"));
+  Fill(d, &DatasetRecord::n_features, h5::ReadVector<std::int64_t>(g.get(), "n_features"));
+  Fill(d, &DatasetRecord::n_classes, h5::ReadVector<std::int64_t>(g.get(), "n_classes"));
+  Fill(d, &DatasetRecord::task, h5::ReadPackedStrings(g.get(), "task"));
+}
+
+void ReadLosses(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "tables/losses");
+  auto* l = &c->losses;
+  Fill(l, &LossRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
+  Fill(l, &LossRecord::epoch, h5::ReadVector<std::int64_t>(g.get(), "epoch"));
+  Fill(l, &LossRecord::test_loss, h5::ReadVector<double>(g.get(), "test_loss"));
+}
+
+void ReadQuality(hid_t file, Catalogue* c) {
+  h5::H5Id g = h5::OpenGroup(file, "quality");
+  auto* q = &c->quality;
+  Fill(q, &BadRowCount::stage, h5::ReadPackedStrings(g.get(), "stage"));
+  Fill(q, &BadRowCount::file, h5::ReadPackedStrings(g.get(), "file"));
+  Fill(q, &BadRowCount::reason, h5::ReadPackedStrings(g.get(), "reason"));
+  Fill(q, &BadRowCount::count, h5::ReadVector<std::int64_t>(g.get(), "count"));
+}
+
 void ReadTables(hid_t file, Catalogue* c) {
-  {
-    h5::H5Id g = h5::OpenGroup(file, "manifest");
-    Fill(&c->manifest, &ManifestEntry::path, h5::ReadPackedStrings(g.get(), "path"));
-    Fill(&c->manifest, &ManifestEntry::kind, h5::ReadPackedStrings(g.get(), "kind"));
-    Fill(&c->manifest, &ManifestEntry::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
-    Fill(&c->manifest, &ManifestEntry::mtime_ns, h5::ReadVector<std::int64_t>(g.get(), "mtime_ns"));
-    Fill(&c->manifest, &ManifestEntry::batch, h5::ReadVector<std::int64_t>(g.get(), "batch"));
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(file, "tables/runs");
-    auto* r = &c->runs;
-    Fill(r, &RunRecord::run_id, h5::ReadPackedStrings(g.get(), "run_id"));
-    Fill(r, &RunRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
-    Fill(r, &RunRecord::slurm_job_id, h5::ReadPackedStrings(g.get(), "slurm_job_id"));
-    Fill(r, &RunRecord::host_name, h5::ReadPackedStrings(g.get(), "host_name"));
-    Fill(r, &RunRecord::shape, h5::ReadPackedStrings(g.get(), "shape"));
-    Fill(r, &RunRecord::dataset, h5::ReadPackedStrings(g.get(), "dataset"));
-    Fill(r, &RunRecord::optimizer, h5::ReadPackedStrings(g.get(), "optimizer"));
-    Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_ms"));
-    Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_ms"));
-    Fill(r, &RunRecord::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
-    Fill(r, &RunRecord::depth, h5::ReadVector<std::int64_t>(g.get(), "depth"));
-    Fill(r, &RunRecord::batch_size, h5::ReadVector<std::int64_t>(g.get(), "batch_size"));
-    Fill(r, &RunRecord::learning_rate, h5::ReadVector<double>(g.get(), "learning_rate"));
-    const auto gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
-    for (std::size_t i = 0; i < gpu.size() && i < r->size(); ++i) (*r)[i].is_gpu = gpu[i] != 0;
-    Fill(r, &RunRecord::bad_reason, h5::ReadPackedStrings(g.get(), "bad_reason"));
-    Fill(r, &RunRecord::line, h5::ReadVector<std::int64_t>(g.get(), "line"));
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(file, "tables/jobs");
-    auto* j = &c->jobs;
-    Fill(j, &JobRecord::job_id, h5::ReadPackedStrings(g.get(), "job_id"));
-    Fill(j, &JobRecord::node_list, h5::ReadPackedStrings(g.get(), "node_list"));
-    Fill(j, &JobRecord::state, h5::ReadPackedStrings(g.get(), "state"));
-    Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_ms"));
-    const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_ms");
-    const auto has_end = h5::ReadVector<std::uint8_t>(g.get(), "has_end");
-    const auto has_start = h5::ReadVector<std::uint8_t>(g.get(), "has_start");
-    for (std::size_t i = 0; i < j->size(); ++i) {
-      if (has_end[i]) (*j)[i].end = end[i];
-      (*j)[i].has_start = has_start[i] != 0;
-    }
-    ReadJobAccounting(g.get(), j);
-  }
-  if (h5::Exists(file, "tables/carbon_intensity")) {
-    h5::H5Id g = h5::OpenGroup(file, "tables/carbon_intensity");
-    auto* ci = &c->carbon_intensity;
-    Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_ms"));
-    Fill(ci, &CarbonIntensityRecord::g_per_kwh, h5::ReadVector<double>(g.get(), "g_per_kwh"));
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(file, "tables/nodes");
-    auto* n = &c->nodes;
-    Fill(n, &NodeRecord::name, h5::ReadPackedStrings(g.get(), "name"));
-    Fill(n, &NodeRecord::cpus, h5::ReadVector<std::int64_t>(g.get(), "cpus"));
-    Fill(n, &NodeRecord::memory_mb, h5::ReadVector<std::int64_t>(g.get(), "memory_mb"));
-    Fill(n, &NodeRecord::tmp_disk_mb, h5::ReadVector<std::int64_t>(g.get(), "tmp_disk_mb"));
-    Fill(n, &NodeRecord::gres, h5::ReadPackedStrings(g.get(), "gres"));
-    Fill(n, &NodeRecord::node_type, h5::ReadPackedStrings(g.get(), "node_type"));
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(file, "tables/datasets");
-    auto* d = &c->datasets;
-    Fill(d, &DatasetRecord::name, h5::ReadPackedStrings(g.get(), "dataset"));
-    Fill(d, &DatasetRecord::n_observations, h5::ReadVector<std::int64_t>(g.get(), "n_observations"));
-    Fill(d, &DatasetRecord::n_features, h5::ReadVector<std::int64_t>(g.get(), "n_features"));
-    Fill(d, &DatasetRecord::n_classes, h5::ReadVector<std::int64_t>(g.get(), "n_classes"));
-    Fill(d, &DatasetRecord::task, h5::ReadPackedStrings(g.get(), "task"));
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(file, "tables/losses");
-    auto* l = &c->losses;
-    Fill(l, &LossRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
-    Fill(l, &LossRecord::epoch, h5::ReadVector<std::int64_t>(g.get(), "epoch"));
-    Fill(l, &LossRecord::test_loss, h5::ReadVector<double>(g.get(), "test_loss"));
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(file, "quality");
-    auto* q = &c->quality;
-    Fill(q, &BadRowCount::stage, h5::ReadPackedStrings(g.get(), "stage"));
-    Fill(q, &BadRowCount::file, h5::ReadPackedStrings(g.get(), "file"));
-    Fill(q, &BadRowCount::reason, h5::ReadPackedStrings(g.get(), "reason"));
-    Fill(q, &BadRowCount::count, h5::ReadVector<std::int64_t>(g.get(), "count"));
-  }
+  ReadManifest(file, c);
+  ReadRuns(file, c);
+  ReadJobs(file, c);
+  ReadCarbonIntensity(file, c);
+  ReadNodes(file, c);
+  ReadDatasets(file, c);
+  ReadLosses(file, c);
+  ReadQuality(file, c);
 }
 
 void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
