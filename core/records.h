@@ -1,6 +1,6 @@
 // Plain records shared by the stages: what the small input tables hold once
 // parsed. The telemetry itself never lives in records like these; it streams
-// through the store (stages/ingest/store.h).
+// through the store (store/store.h).
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "pipeline/commands.h"
 #include "stages/generate/catalog.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 #include "stages/model/energy_model.h"
 #include "stages/model/predict.h"
 #include "stages/results/results.h"

@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "core/mpi.h"
 #include "pipeline/commands.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 #include "stages/model/energy_model.h"
 #include "stages/results/results.h"
 

@@ -10,7 +10,7 @@
 #include "stages/account/account.h"
 #include "stages/idle/idle.h"
 #include "stages/ingest/ingest.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 #include "stages/join/join.h"
 #include "stages/pass/pass.h"
 #include "stages/report/report.h"

@@ -34,8 +34,8 @@
 #include "core/time.h"
 #include "stages/ingest/dedup.h"
 #include "stages/ingest/reading_chunks.h"
-#include "stages/ingest/store.h"
-#include "stages/ingest/store_lock.h"
+#include "store/store.h"
+#include "store/store_lock.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
 

@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/mpi.h"
 #include "stages/ingest/ingest.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 
 namespace wattrun::ingest {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 #include "stages/ingest/test_facility.h"
 
 namespace wattrun::ingest {

@@ -17,7 +17,7 @@
 #include "core/quantile.h"
 #include "stages/account/account.h"
 #include "stages/idle/idle.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 #include "stages/integrate/integrate.h"
 #include "stages/join/join.h"
 

@@ -7,7 +7,7 @@
 
 #include "core/mpi.h"
 #include "core/time.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 
 namespace wattrun::pass {
 

@@ -1,7 +1,7 @@
 // The catalogue's round trip: every field of the small tables written by
 // WriteCatalogue comes back from ReadCatalogue, and a store written before
 // the accounting columns existed reads with those fields absent.
-#include "stages/ingest/store.h"
+#include "store/store.h"
 
 #include <fstream>
 

@@ -1,4 +1,4 @@
-#include "stages/ingest/store.h"
+#include "store/store.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>

@@ -1,7 +1,7 @@
 // The store's write lock: one holder, the holder named to the second
 // writer, stale locks (dead pid on this host, too old) taken over, a live
 // one never; waiting; and a batch verified before the catalogue names it.
-#include "stages/ingest/store_lock.h"
+#include "store/store_lock.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "core/h5.h"
-#include "stages/ingest/store.h"
+#include "store/store.h"
 
 namespace wattrun::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "stages/ingest/store_lock.h"
+#include "store/store_lock.h"
 
 #include <fcntl.h>
 #include <signal.h>
