@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,6 +36,39 @@ void PwriteAll(int fd, const std::string& path, std::int64_t offset, std::size_t
     src += n;
     offset += n;
     bytes -= static_cast<std::size_t>(n);
+  }
+}
+
+void WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& tmp_path) {
+  const std::string tmp = tmp_path.empty() ? path + ".tmp" : tmp_path;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) {
+    throw Error(tmp + ": cannot create (" + std::strerror(errno) + "; permission denied or no such directory?)");
+  }
+  try {
+    PwriteAll(fd, tmp, 0, bytes.size(), bytes.data());
+  } catch (const Error&) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    throw Error(tmp + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full?)" : ""));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    throw Error(path + ": cannot rename " + tmp + " into place: " + std::strerror(saved));
+  }
+  // The rename is durable only once the directory is.
+  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+  if (dir.empty()) dir = path.find('/') == 0 ? "/" : ".";
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // best effort: some file systems refuse fsync on a directory
+    ::close(dfd);
   }
 }
 

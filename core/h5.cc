@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/file_io.h"
 
 #include <zlib.h>
 
@@ -158,28 +159,7 @@ void File::WriteImage(const std::string& path, const std::string& tmp_path) {
     sealed.insert(sealed.end(), image.begin(), image.end());
     image.swap(sealed);
   }
-  const std::string tmp = tmp_path.empty() ? path + ".tmp" : tmp_path;
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) throw Error(tmp + ": cannot create: " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < image.size()) {
-    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(tmp + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full)" : ""));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int saved = errno;
-    ::unlink(tmp.c_str());
-    throw Error(tmp + ": write failed: " + std::strerror(saved));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw Error(path + ": cannot rename " + tmp + " into place: " + std::strerror(errno));
-  }
+  WriteFileAtomically(path, std::string_view(image.data(), image.size()), tmp_path);
 }
 
 void File::Flush() { Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_); }

@@ -85,14 +85,19 @@ class Comm {
 // size)` and merged in rank order into rank 0's copy (other ranks get an
 // empty Partial). Partial decides its own bytes; a Partial whose Merge is
 // exact (counts, keyed records) gives the same result for any rank count.
+// Rank 0 keeps its own partial as it is (no pack, no copy: for one rank
+// the reduction costs nothing) and merges the others' after it.
 template <typename Partial>
-Partial ReduceToRoot(const Comm& comm, const Partial& local) {
-  const std::vector<char> bytes = local.Pack();
-  const std::vector<std::string> all =
-      comm.GatherStringsToRoot(std::string(bytes.begin(), bytes.end()));
-  Partial merged;
-  for (const std::string& part : all) merged.Merge(Partial::Unpack(part.data(), part.size()));
-  return merged;
+Partial ReduceToRoot(const Comm& comm, Partial local) {
+  std::string bytes;
+  if (!comm.is_root()) {
+    const std::vector<char> packed = local.Pack();
+    bytes.assign(packed.begin(), packed.end());
+  }
+  const std::vector<std::string> all = comm.GatherStringsToRoot(bytes);
+  if (!comm.is_root()) return Partial{};
+  for (std::size_t r = 1; r < all.size(); ++r) local.Merge(Partial::Unpack(all[r].data(), all[r].size()));
+  return local;
 }
 
 // Owns the pipeline's communicator (dup of MPI_COMM_WORLD, MPI_ERRORS_RETURN).

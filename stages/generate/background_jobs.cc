@@ -15,7 +15,7 @@ constexpr double kSharedShare = 0.02;  // of the CPU node time, in shared blocks
 constexpr double kSharedConcurrency = 3.0;     // jobs running on a shared node, on average
 constexpr double kMaxSharedDynamicW = 300.0;   // a dual-socket node at full load
 constexpr double kUnstartedShare = 0.01;       // pending or cancelled before start
-constexpr std::int64_t kMinJobMs = 2 * 60 * kMsPerSecond;
+constexpr std::int64_t kMinJobMs = std::int64_t{2} * 60 * kMsPerSecond;
 
 const std::vector<std::string>& Users() {
   static const std::vector<std::string> users = {
@@ -94,7 +94,7 @@ std::int64_t FillSharedBlock(
   const double mean_duration_s = (6.0 * 3600 - 600.0) / std::log(6.0 * 3600 / 600.0);
   const double mean_gap_s = mean_duration_s / kSharedConcurrency;
   std::vector<PlanJob> jobs;
-  for (TimeMs t = s + rng->Int(60, 1800) * kMsPerSecond; t < e - 10 * 60 * kMsPerSecond;
+  for (TimeMs t = s + rng->Int(60, 1800) * kMsPerSecond; t < e - std::int64_t{10} * 60 * kMsPerSecond;
        t += std::llround(-mean_gap_s * std::log(1.0 - rng->Uniform())) * kMsPerSecond + kMsPerSecond) {
     const std::int64_t d = std::llround(rng->LogUniform(600.0, 6.0 * 3600));
     const TimeMs end = std::min(t + d * kMsPerSecond, e - kMinJobMs);
@@ -106,7 +106,7 @@ std::int64_t FillSharedBlock(
   const auto [peak, at] = PeakCpus(jobs);
   if (oversubscribe && peak > 0 && peak <= node_cpus) {
     // One more job at the busiest instant takes the node over its CPUs.
-    const TimeMs end = std::min(at + rng->Int(1800, 3 * 3600) * kMsPerSecond, e - kMinJobMs);
+    const TimeMs end = std::min(at + rng->Int(1800, std::int64_t{3} * 3600) * kMsPerSecond, e - kMinJobMs);
     if (end - at >= kMinJobMs && hooks.scheduler_time_ok(end)) {
       jobs.push_back(SharedJob(*plan, node, at, end, node_cpus - peak + rng->Int(2, 8), rng));
     }
@@ -147,7 +147,7 @@ std::int64_t AddSharedNodeJobs(Plan* plan, const PlacementHooks& hooks) {
   double used = 0.0;
   std::int64_t blocks = 0, added = 0;
   for (int failures = 0; used < target && failures < 200;) {
-    const TimeMs len = rng.Int(8 * 3600, 72 * 3600) * kMsPerSecond;
+    const TimeMs len = rng.Int(std::int64_t{8} * 3600, std::int64_t{72} * 3600) * kMsPerSecond;
     const TimeMs lo = plan->window_start + kMsPerHour;
     const TimeMs hi = plan->snapshot_ms - 2 * kMsPerHour - len;
     const int node = cpu_nodes[static_cast<std::size_t>(rng.Int(0, static_cast<std::int64_t>(cpu_nodes.size()) - 1))];
@@ -183,7 +183,7 @@ void AddUnstartedJobs(Plan* plan, const PlacementHooks& hooks) {
     if (k % 2 == 0) {
       job.pending = true;
       job.state = "PENDING";
-      job.submit_ms = plan->snapshot_ms - rng.Int(600, 2 * 86400) * kMsPerSecond;
+      job.submit_ms = plan->snapshot_ms - rng.Int(600, std::int64_t{2} * 86400) * kMsPerSecond;
     } else {
       job.state = "CANCELLED by " + Uid(&rng);
       job.submit_ms = plan->window_start + rng.Int(0, std::max<std::int64_t>(1, span_s - 86400)) * kMsPerSecond;
@@ -201,7 +201,7 @@ void AddUnknownNodeJob(Plan* plan, const PlacementHooks& hooks) {
     if (c.is_gpu || c.nodes.empty()) continue;
     for (int tries = 0; tries < 200; ++tries) {
       const int node = c.nodes[static_cast<std::size_t>(rng.Int(0, static_cast<std::int64_t>(c.nodes.size()) - 1))];
-      const TimeMs d = rng.Int(3600, 6 * 3600) * kMsPerSecond;
+      const TimeMs d = rng.Int(3600, std::int64_t{6} * 3600) * kMsPerSecond;
       const TimeMs lo = plan->window_start + kMsPerDay;
       const TimeMs hi = plan->snapshot_ms - kMsPerDay - d;
       if (hi < lo) return;
@@ -217,7 +217,7 @@ void AddUnknownNodeJob(Plan* plan, const PlacementHooks& hooks) {
       job.start_ms = start;
       job.end_ms = start + d;
       job.duration_s = d / kMsPerSecond;
-      job.alloc_cpus = job.tres_cpus = 2 * NodeCpus(*plan, node);
+      job.alloc_cpus = job.tres_cpus = std::int64_t{2} * NodeCpus(*plan, node);
       job.load_w = rng.Uniform(80.0, 200.0);
       FillMeta(&job, "standard", &rng);
       job.state = "COMPLETED";

@@ -200,6 +200,7 @@ std::string Join(const SacctLine& line) {
 std::string SacctNodeList(const Plan& plan, const PlanJob& job, const std::vector<int>& nodes) {
   if (nodes.empty()) return "None assigned";
   std::vector<std::string> names;
+  names.reserve(nodes.size());
   for (const int n : nodes) names.push_back(plan.nodes[static_cast<std::size_t>(n)].name);
   if (&nodes == &job.nodes) names.insert(names.end(), job.unknown_hosts.begin(), job.unknown_hosts.end());
   return CompressHostlist(names);
@@ -395,9 +396,9 @@ void WriteBrokenTelemetryFiles(const Plan& plan, const std::string& dir, SmallFi
     OutputFile out(dir + "/" + base + "part-9003.csv", false);
     out.Write("time,host,power\n");
     const std::string& node = plan.nodes.front().name;
+    const std::int64_t local_s = (plan.window_start + plan.telemetry_offsets.At(plan.window_start)) / kMsPerSecond;
     for (int k = 0; k < 3; ++k) {
-      std::string line = DateTime(
-          (plan.window_start + plan.telemetry_offsets.At(plan.window_start)) / kMsPerSecond + 60 * k, ' ');
+      std::string line = DateTime(local_s + std::int64_t{60} * k, ' ');
       line += "," + node + ",250\n";
       out.Write(line);
     }

@@ -18,7 +18,7 @@ bool PlanBuilder::OverrideFree(int node, std::int64_t first, std::int64_t last) 
 void PlanBuilder::InjectSeriesDirt() {
   Rng rng(seed(), Stream::kTelemetryFaults, 1);
   const std::int64_t nodes = static_cast<std::int64_t>(plan_.nodes.size());
-  const TimeMs pad = 10 * 60 * kMsPerSecond;
+  const TimeMs pad = std::int64_t{10} * 60 * kMsPerSecond;
   auto clear_of_butter = [&](int node, TimeMs lo, TimeMs hi) {
     for (const auto& [s, e] : butter_windows_[static_cast<std::size_t>(node)]) {
       if (lo < e + pad && hi > s - pad) return false;

@@ -81,7 +81,7 @@ void PlanBuilder::InjectJoinFaults() {
   });
   take(RunFault::kOutsideJobWindow, kDirtOutsideJobWindow, "outside_job_window", [&](PlanRun& r) {
     const PlanJob& job = plan_.jobs[static_cast<std::size_t>(r.job)];
-    const TimeMs shift = rng.Int(3600, 3 * 3600) * kMsPerSecond;
+    const TimeMs shift = rng.Int(3600, std::int64_t{3} * 3600) * kMsPerSecond;
     TimeMs start = job.end_ms + shift;  // after the job ended
     if (start + r.run_time_s * kMsPerSecond > plan_.window_end) {
       start = job.start_ms - shift - r.run_time_s * kMsPerSecond;  // before it started
@@ -146,7 +146,7 @@ void PlanBuilder::InjectNoTelemetryJobs(std::int64_t n, TimeMs pad, Rng* rng) {
 void PlanBuilder::InjectTelemetryFaults() {
   Rng rng(seed(), Stream::kTelemetryFaults, 0);
   const std::int64_t n = WrittenRuns();
-  const TimeMs pad = 10 * 60 * kMsPerSecond;
+  const TimeMs pad = std::int64_t{10} * 60 * kMsPerSecond;
   InjectNoTelemetryJobs(n, pad, &rng);
   std::vector<std::size_t> pool;
   for (const std::size_t i : Candidates(&rng)) {

@@ -12,8 +12,8 @@
 namespace wattrun::generate::plan_internal {
 namespace {
 
-constexpr std::int64_t kJobGuardMs = 5 * 60 * kMsPerSecond;  // free time between jobs on a node
-constexpr std::int64_t kMaxJobS = 36 * 3600;
+constexpr std::int64_t kJobGuardMs = std::int64_t{5} * 60 * kMsPerSecond;  // free time between jobs on a node
+constexpr std::int64_t kMaxJobS = std::int64_t{36} * 3600;
 constexpr double kOtherUtilizationCpu = 0.12;
 constexpr double kOtherUtilizationGpu = 0.10;
 
@@ -167,7 +167,7 @@ void PlanBuilder::PlaceButterJobs() {
   occupancy_.assign(plan_.nodes.size(), {});
   butter_windows_.assign(plan_.nodes.size(), {});
   Rng rng(seed(), Stream::kPlacement, 0);
-  const TimeMs margin = 30 * 60 * kMsPerSecond;
+  const TimeMs margin = std::int64_t{30} * 60 * kMsPerSecond;
   std::vector<std::size_t> order(plan_.jobs.size());
   std::iota(order.begin(), order.end(), 0);
   rng.Shuffle(&order);
@@ -275,9 +275,11 @@ bool PlanBuilder::TryPlaceOtherJob(PlanJob* job, int width, TimeMs lo, TimeMs hi
 // Other users' finished jobs on class c up to its utilization target.
 void PlanBuilder::PlaceOtherLoad(std::size_t c, Rng* rng) {
   const PlanClass& cls = plan_.classes[c];
-  const TimeMs span = plan_.window_end - plan_.window_start;
+  // Whole seconds on purpose (the quotient truncates): the target, and so the
+  // generated facility, has always been computed from them.
+  const std::int64_t span_s = (plan_.window_end - plan_.window_start) / kMsPerSecond;
   const double target = (cls.is_gpu ? kOtherUtilizationGpu : kOtherUtilizationCpu) *
-                        static_cast<double>(cls.nodes.size()) * static_cast<double>(span / kMsPerSecond);
+                        static_cast<double>(cls.nodes.size()) * static_cast<double>(span_s);
   double used = 0.0;
   int failures = 0;
   while (used < target && failures < 400) {
@@ -286,7 +288,7 @@ void PlanBuilder::PlaceOtherLoad(std::size_t c, Rng* rng) {
     const int max_width = std::min<int>(16, static_cast<int>(cls.nodes.size()));
     const int width = rng->Bernoulli(0.65) || max_width < 2 ? 1 : static_cast<int>(rng->Int(2, max_width));
     job.duration_s = std::llround(rng->LogUniform(300.0, 86400.0));
-    const TimeMs hi = plan_.snapshot_ms - 10 * 60 * kMsPerSecond - job.duration_s * kMsPerSecond;
+    const TimeMs hi = plan_.snapshot_ms - std::int64_t{10} * 60 * kMsPerSecond - job.duration_s * kMsPerSecond;
     if (!TryPlaceOtherJob(&job, width, plan_.window_start, hi, false, rng)) {
       ++failures;
       continue;
@@ -303,7 +305,7 @@ void PlanBuilder::PlaceOtherRunningJob(std::size_t c, Rng* rng) {
   const PlanClass& cls = plan_.classes[c];
   PlanJob running;
   running.hw_class = static_cast<int>(c);
-  running.duration_s = rng->Int(2 * 3600, 3 * 86400);
+  running.duration_s = rng->Int(std::int64_t{2} * 3600, std::int64_t{3} * 86400);
   const int width = cls.is_gpu ? 1 : std::min<int>(4, static_cast<int>(cls.nodes.size()));
   const TimeMs d = running.duration_s * kMsPerSecond;
   if (TryPlaceOtherJob(&running,
@@ -367,10 +369,10 @@ void PlanBuilder::AddOtherUnstartedJobs(Rng* rng) {
     if (k < 3) {
       job.pending = true;
       job.state = "PENDING";
-      job.submit_ms = plan_.snapshot_ms - rng->Int(600, 2 * 86400) * kMsPerSecond;
+      job.submit_ms = plan_.snapshot_ms - rng->Int(600, std::int64_t{2} * 86400) * kMsPerSecond;
     } else {
       job.state = "CANCELLED by " + std::to_string(rng->Int(10000, 99999));
-      job.submit_ms = plan_.window_start + rng->Int(0, span / kMsPerSecond - 3 * 86400) * kMsPerSecond;
+      job.submit_ms = plan_.window_start + rng->Int(0, span / kMsPerSecond - std::int64_t{3} * 86400) * kMsPerSecond;
       job.end_ms = job.submit_ms + rng->Int(60, 86400) * kMsPerSecond;
       if (!SchedulerTimeOk(job.end_ms) || !SchedulerTimeOk(job.submit_ms)) continue;
     }

@@ -85,7 +85,7 @@ void PlanBuilder::SetUpTime() {
   const TimeZone& tz = plan_.telemetry_zone;
   plan_.window_start = tz.FromLocal(start_day * kMsPerDay).earlier;
   plan_.window_end = tz.FromLocal(end_day * kMsPerDay).earlier;
-  plan_.snapshot_ms = plan_.window_end - 2 * 60 * kMsPerSecond;
+  plan_.snapshot_ms = plan_.window_end - std::int64_t{2} * 60 * kMsPerSecond;
   plan_.first_tick = CeilTick(plan_.window_start);
   plan_.last_tick = CeilTick(plan_.window_end) - 1;
   // Months of the telemetry's local calendar.

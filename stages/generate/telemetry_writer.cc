@@ -105,7 +105,7 @@ class DirtPlanner {
   }
 
   const NodeSeries& SeriesOf(int slot) const {
-    return plan_.nodes[static_cast<std::size_t>(file_.first_node + slot)].series;
+    return plan_.nodes[static_cast<std::size_t>(file_.first_node) + static_cast<std::size_t>(slot)].series;
   }
 
   int ValueAt(int slot, std::int64_t tick) const {
@@ -240,7 +240,8 @@ class DirtPlanner {
     for (int k = 0; k < count; ++k) {
       if (!Pick(&t, &s, 0)) continue;
       const std::string ts(fmt_.Format(t));
-      const std::string& node = plan_.nodes[static_cast<std::size_t>(file_.first_node + s)].name;
+      const std::string& node =
+          plan_.nodes[static_cast<std::size_t>(file_.first_node) + static_cast<std::size_t>(s)].name;
       const std::string w = std::to_string(ValueAt(s, t));
       DirtEvent e;
       e.kind = kind;
@@ -314,7 +315,7 @@ class TelemetryFileWriter {
         fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix),
         side_fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix) {
     for (int k = 0; k < n_; ++k) {
-      const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node + k)];
+      const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node) + static_cast<std::size_t>(k)];
       series_[static_cast<std::size_t>(k)] = &node.series;
       names_[static_cast<std::size_t>(k)] = node.name;
     }

@@ -27,6 +27,7 @@
 #include "core/error.h"
 #include "core/fault_injection.h"
 #include "core/file_io.h"
+#include "core/pack.h"
 #include "core/h5.h"
 #include "core/hostlist.h"
 #include "core/huge_pages.h"
@@ -209,25 +210,30 @@ struct CountValue {
 };
 using Counts = std::map<CountKey, CountValue>;
 
+// Per-rank counts and file records travel as length-prefixed binary
+// (core/pack.h): a file name or an example line may hold any byte.
 std::string SerializeCounts(const Counts& counts) {
-  std::string out;
+  ByteWriter w;
+  w.Put<std::uint64_t>(counts.size());
   for (const auto& [k, v] : counts) {
-    out += std::to_string(k.file) + "\t" + k.reason + "\t" + std::to_string(v.count) + "\t" + v.example + "\n";
+    w.Put(k.file);
+    w.PutString(k.reason);
+    w.Put(v.count);
+    w.PutString(v.example);
   }
-  return out;
+  return std::string(w.bytes().begin(), w.bytes().end());
 }
 
-void MergeSerializedCounts(const std::string& text, Counts* counts) {
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t eol = text.find('\n', pos);
-    const std::string line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    const std::size_t a = line.find('\t'), b = line.find('\t', a + 1), c = line.find('\t', b + 1);
-    CountKey k{static_cast<std::uint32_t>(std::stoul(line.substr(0, a))), line.substr(a + 1, b - a - 1)};
+void MergeSerializedCounts(const std::string& bytes, Counts* counts) {
+  ByteReader r(bytes.data(), bytes.size());
+  for (auto n = r.Get<std::uint64_t>(); n > 0; --n) {
+    CountKey k;
+    k.file = r.Get<std::uint32_t>();
+    k.reason = r.GetString();
     CountValue& v = (*counts)[k];
-    v.count += std::stoll(line.substr(b + 1, c - b - 1));
-    if (v.example.empty()) v.example = line.substr(c + 1);
+    v.count += r.Get<std::int64_t>();
+    std::string example = r.GetString();
+    if (v.example.empty()) v.example = std::move(example);
   }
 }
 
@@ -708,47 +714,41 @@ void NodeInventoryWarnings(const Config& config, const fs::path& root, const Inp
 }
 
 std::string SerializeFiles(const std::vector<InputFile>& files) {
-  std::string out;
+  ByteWriter w;
+  w.Put<std::uint64_t>(files.size());
   for (const auto& f : files) {
-    out += f.rel + "\t" + std::to_string(f.size) + "\t" + (f.gzip ? "1" : "0") + "\t" + std::to_string(f.text_bytes) +
-           "\n";
+    w.PutString(f.rel);
+    w.Put(f.size);
+    w.Put<std::uint8_t>(f.gzip ? 1 : 0);
+    w.Put(f.text_bytes);
   }
-  return out;
+  return std::string(w.bytes().begin(), w.bytes().end());
 }
 
-std::vector<InputFile> DeserializeFiles(const std::string& text) {
-  std::vector<InputFile> files;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t eol = text.find('\n', pos);
-    const std::string line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    const std::size_t c = line.rfind('\t'), b = line.rfind('\t', c - 1), a = line.rfind('\t', b - 1);
-    InputFile f;
-    f.rel = line.substr(0, a);
-    f.size = std::stoll(line.substr(a + 1, b - a - 1));
-    f.gzip = line.substr(b + 1, c - b - 1) == "1";
-    f.text_bytes = std::stoll(line.substr(c + 1));
+std::vector<InputFile> DeserializeFiles(const std::string& bytes) {
+  ByteReader r(bytes.data(), bytes.size());
+  std::vector<InputFile> files(r.Get<std::uint64_t>());
+  for (InputFile& f : files) {
+    f.rel = r.GetString();
+    f.size = r.Get<decltype(f.size)>();
+    f.gzip = r.Get<std::uint8_t>() != 0;
+    f.text_bytes = r.Get<decltype(f.text_bytes)>();
     f.kind = "telemetry";
-    files.push_back(f);
   }
   return files;
 }
 
 std::string JoinLines(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += n + "\n";
-  return out;
+  ByteWriter w;
+  w.Put<std::uint64_t>(names.size());
+  for (const auto& n : names) w.PutString(n);
+  return std::string(w.bytes().begin(), w.bytes().end());
 }
 
-std::vector<std::string> SplitLines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t eol = text.find('\n', pos);
-    out.push_back(text.substr(pos, eol - pos));
-    pos = eol + 1;
-  }
+std::vector<std::string> SplitLines(const std::string& bytes) {
+  ByteReader r(bytes.data(), bytes.size());
+  std::vector<std::string> out(r.Get<std::uint64_t>());
+  for (auto& n : out) n = r.GetString();
   return out;
 }
 

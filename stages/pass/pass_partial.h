@@ -56,6 +56,7 @@ class PassPartial {
   std::int64_t bytes_read() const { return bytes_read_; }
   std::int64_t peak_rss() const { return peak_rss_; }
   const account::AccountPartial& account() const { return account_; }
+  account::AccountPartial TakeAccount() { return std::move(account_); }
 
  private:
   std::vector<RunPart> runs_;

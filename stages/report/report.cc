@@ -1,5 +1,7 @@
 #include "stages/report/report.h"
 
+#include "core/file_io.h"
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -198,15 +200,7 @@ void WriteReport(const results::PipelineResults& results, const std::string& pat
           "4); carbon accounting after CodeCarbon's method (energy \u00d7 PUE \u00d7 carbon intensity).</p>";
   page += "</main></body></html>\n";
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw Error(tmp + ": cannot create (permission denied or no such directory?)");
-    out.write(page.data(), static_cast<std::streamsize>(page.size()));
-    out.flush();
-    if (!out) throw Error(tmp + ": write failed (disk full?)");
-  }
-  std::filesystem::rename(tmp, path);
+  WriteFileAtomically(path, page);
 }
 
 }  // namespace wattrun::report
