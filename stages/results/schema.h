@@ -155,16 +155,44 @@ struct Index {  // a row of another table; the reader checks the range
   static std::string Csv(std::size_t v) { return std::to_string(v); }
 };
 
-template <typename T> struct Default;
-template <> struct Default<std::string> { using Type = Text; };
-template <> struct Default<bool> { using Type = Flag; };
-template <> struct Default<std::optional<bool>> { using Type = TriFlag; };
-template <> struct Default<double> { using Type = Real; };
-template <> struct Default<std::optional<double>> { using Type = OptReal; };
-template <> struct Default<std::int64_t> { using Type = Count; };
-template <> struct Default<std::optional<std::int64_t>> { using Type = OptCount; };
-template <> struct Default<int> { using Type = Level; };
-template <> struct Default<std::size_t> { using Type = Index; };
+template <typename T>
+struct Default;
+template <>
+struct Default<std::string> {
+  using Type = Text;
+};
+template <>
+struct Default<bool> {
+  using Type = Flag;
+};
+template <>
+struct Default<std::optional<bool>> {
+  using Type = TriFlag;
+};
+template <>
+struct Default<double> {
+  using Type = Real;
+};
+template <>
+struct Default<std::optional<double>> {
+  using Type = OptReal;
+};
+template <>
+struct Default<std::int64_t> {
+  using Type = Count;
+};
+template <>
+struct Default<std::optional<std::int64_t>> {
+  using Type = OptCount;
+};
+template <>
+struct Default<int> {
+  using Type = Level;
+};
+template <>
+struct Default<std::size_t> {
+  using Type = Index;
+};
 
 }  // namespace codec
 

@@ -24,9 +24,9 @@ TEST(Schema, UnitsLiveWithTheColumn) {
 }
 
 TEST(Schema, CsvPlaces) {
-  EXPECT_EQ(Find(JobsTable(), "node_list").csv, Csv::kLast);  // after the spec's columns
+  EXPECT_EQ(Find(JobsTable(), "node_list").csv, Csv::kLast);    // after the spec's columns
   EXPECT_EQ(Find(RunsTable(), "experiment_id").csv, Csv::kNo);  // results.h5 only
-  EXPECT_TRUE(Find(RunsTable(), "idle_energy").optional);     // older files lack it
+  EXPECT_TRUE(Find(RunsTable(), "idle_energy").optional);       // older files lack it
   for (const auto& c : JobNodesTable()) EXPECT_EQ(c.csv, Csv::kNo) << c.name;
 }
 
@@ -35,7 +35,7 @@ TEST(Schema, CsvFields) {
   job.job_id = "12,3";
   job.status = "not_started";
   EXPECT_EQ(Find(JobsTable(), "job_id").csv_field(job), "\"12,3\"");  // quoted: holds a comma
-  EXPECT_EQ(Find(JobsTable(), "start").csv_field(job), "");          // missing time
+  EXPECT_EQ(Find(JobsTable(), "start").csv_field(job), "");           // missing time
   EXPECT_EQ(Find(JobsTable(), "alloc_cpus").csv_field(job), "");
   job.start = 0;
   job.alloc_cpus = 36;

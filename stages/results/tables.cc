@@ -22,10 +22,15 @@ const Table<RunRow>& RunsTable() {
       Of("run_time", &R::run_time_s, "s", "run time (NaN: unknown)"),
       Of("samples", &R::samples, "1", "power readings in the window (-1: not measured)"),
       Of("energy", &R::energy_j, "J", "energy integrated from the node power readings (NaN: not measured)"),
-      Of("filter_1", &R::filter_1, "1", "run removed by filter 1 (run time over the limit) (int8: 1 true, 0 false, -1 not applied: the run is not ok)"),
-      Of("filter_3", &R::filter_3, "1", "run removed by filter 3 (energy outlier in its group) (int8: 1 true, 0 false, -1 not applied: the run is not ok)"),
+      Of("filter_1", &R::filter_1, "1",
+         "run removed by filter 1 (run time over the limit) (int8: 1 true, 0 false, -1 not applied: the run is not "
+         "ok)"),
+      Of("filter_3", &R::filter_3, "1",
+         "run removed by filter 3 (energy outlier in its group) (int8: 1 true, 0 false, -1 not applied: the run is not "
+         "ok)"),
       Of("filter_3_stdevs", &R::filter_3_stdevs, "1", "standard deviations from the group's mean log energy"),
-      Of("filter", &R::filter, "1", "run removed by filter_1 or filter_3 (int8: 1 true, 0 false, -1 not applied: the run is not ok)"),
+      Of("filter", &R::filter, "1",
+         "run removed by filter_1 or filter_3 (int8: 1 true, 0 false, -1 not applied: the run is not ok)"),
       Of("std_energy", &R::std_energy_j, "J", "energy standardized to the class's reference node type"),
       Of("non_overhead_energy", &R::non_overhead_energy_j, "J", "standardized energy less the class's energy overhead"),
       Of("non_overhead_run_time", &R::non_overhead_run_time_s, "s", "run time less the class's run-time overhead"),
@@ -35,8 +40,10 @@ const Table<RunRow>& RunsTable() {
       Of("size", &R::size, "1", "target number of parameters"),
       Of("batch_size", &R::batch_size, "1", "training batch size", kNo),
       Of("usable", &R::usable, "1", "run is ok and not filtered (uint8: 1 true, 0 false)", kNo),
-      Of("idle_energy", &R::idle_energy_j, "J", "energy at the node type's idle power over the window", Csv::kYes, /*optional=*/true),
-      Of("dynamic_energy", &R::dynamic_energy_j, "J", "energy above the node type's idle power", Csv::kYes, /*optional=*/true),
+      Of("idle_energy", &R::idle_energy_j, "J", "energy at the node type's idle power over the window", Csv::kYes,
+         /*optional=*/true),
+      Of("dynamic_energy", &R::dynamic_energy_j, "J", "energy above the node type's idle power", Csv::kYes,
+         /*optional=*/true),
   };
   return table;
 }
