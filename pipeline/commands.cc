@@ -101,12 +101,15 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
   return 0;
 }
 
-int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
-  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
+namespace {
+
+// RunOptions from the command line: the store defaults to OUTPUT/store.h5
+// when there is no --input.
+RunOptions OptionsFor(const RunArgs& args, const OutputArgs& out, Progress* progress) {
   RunOptions o;
   o.quiet = out.quiet;
   o.memory_budget_bytes = args.memory_budget_mb << 20;
-  o.progress = &progress;
+  o.progress = progress;
   o.input_dir = args.input;
   o.store_path = args.store;
   o.output_dir = args.output;
@@ -120,23 +123,24 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
     o.store_path = (fs::path(args.output) / "store.h5").string();
     if (!fs::exists(o.store_path)) throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");
   }
-  results::PipelineResults r;
-  const RunSummary s = RunPipeline(config, o, comm, &r);
-  if (!comm.is_root()) return 0;
-  if (!args.timings.empty()) {
-    std::FILE* f = std::fopen(args.timings.c_str(), "w");
-    if (!f) throw Error(args.timings + ": cannot write timings");
-    std::fprintf(f, "stage,ranks,seconds,readings,bytes,peak_rss_bytes\n");
-    for (const auto& st : s.stages) {
-      std::fprintf(f, "\"%s\",%d,%.6f,%lld,%lld,%lld\n", st.stage.c_str(), comm.size(), st.seconds,
-                   static_cast<long long>(st.readings), static_cast<long long>(st.bytes),
-                   static_cast<long long>(st.peak_rss_bytes));
-    }
-    std::fclose(f);
+  return o;
+}
+
+// --timings: one CSV row per stage, for benchmarks.
+void WriteTimings(const std::string& path, const RunSummary& s, const Comm& comm) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) throw Error(path + ": cannot write timings");
+  std::fprintf(f, "stage,ranks,seconds,readings,bytes,peak_rss_bytes\n");
+  for (const auto& st : s.stages) {
+    std::fprintf(f, "\"%s\",%d,%.6f,%lld,%lld,%lld\n", st.stage.c_str(), comm.size(), st.seconds,
+                 static_cast<long long>(st.readings), static_cast<long long>(st.bytes),
+                 static_cast<long long>(st.peak_rss_bytes));
   }
-  std::printf("\nwattrun run: %lld runs, %lld usable (ok and not filtered), %d rank%s\n",
-              static_cast<long long>(s.runs), static_cast<long long>(s.usable_runs), comm.size(),
-              comm.size() > 1 ? "s" : "");
+  std::fclose(f);
+}
+
+// The stage table of the run summary.
+void PrintStages(const RunSummary& s, const Comm& comm) {
   std::printf("%-44s %9s %14s %12s\n", "stage", "seconds", "readings/s/rank", "peak RSS");
   for (const auto& st : s.stages) {
     std::printf("%-44s %9.2f %14s %12s\n", st.stage.c_str(), st.seconds,
@@ -146,6 +150,37 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
                     : "",
                 st.peak_rss_bytes > 0 ? Mb(st.peak_rss_bytes).c_str() : "");
   }
+}
+
+// Job statuses and the facility ledger's totals (when jobs were accounted).
+void PrintFacility(const results::PipelineResults& r) {
+  if (r.jobs.empty()) return;
+  std::printf("job statuses (%zu sacct allocations):", r.jobs.size());
+  for (const auto& q : r.quality) {
+    if (q.stage == "jobs" && q.count > 0) std::printf(" %s %lld", q.reason.c_str(), static_cast<long long>(q.count));
+  }
+  double metered = 0, to_jobs = 0, carbon = 0;
+  for (const auto& l : r.ledger) {
+    metered += l.metered_energy_j;
+    to_jobs += l.job_energy_j;
+  }
+  for (const auto& u : r.usage) carbon += u.carbon_g;
+  std::printf("\nfacility: %.4g kWh metered, %.4g kWh (%.1f %%) to jobs, %.4g kg CO2e of jobs\n", metered / 3.6e6,
+              to_jobs / 3.6e6, metered > 0 ? 100 * to_jobs / metered : 0.0, carbon / 1000);
+}
+}  // namespace
+
+int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
+  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
+  const RunOptions o = OptionsFor(args, out, &progress);
+  results::PipelineResults r;
+  const RunSummary s = RunPipeline(config, o, comm, &r);
+  if (!comm.is_root()) return 0;
+  if (!args.timings.empty()) WriteTimings(args.timings, s, comm);
+  std::printf("\nwattrun run: %lld runs, %lld usable (ok and not filtered), %d rank%s\n",
+              static_cast<long long>(s.runs), static_cast<long long>(s.usable_runs), comm.size(),
+              comm.size() > 1 ? "s" : "");
+  PrintStages(s, comm);
   std::printf("\nidle power per node type (2%% quantile, %s):\n", r.idle_method.c_str());
   for (const auto& p : r.idle) {
     std::printf("  %-6s %4lld nodes %12lld readings  %8s W\n", p.node_type.c_str(), static_cast<long long>(p.nodes),
@@ -156,20 +191,7 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
     if (q.stage == "status" && q.count > 0) std::printf(" %s %lld", q.reason.c_str(), static_cast<long long>(q.count));
   }
   std::printf("\n");
-  if (!r.jobs.empty()) {
-    std::printf("job statuses (%zu sacct allocations):", r.jobs.size());
-    for (const auto& q : r.quality) {
-      if (q.stage == "jobs" && q.count > 0) std::printf(" %s %lld", q.reason.c_str(), static_cast<long long>(q.count));
-    }
-    double metered = 0, to_jobs = 0, carbon = 0;
-    for (const auto& l : r.ledger) {
-      metered += l.metered_energy_j;
-      to_jobs += l.job_energy_j;
-    }
-    for (const auto& u : r.usage) carbon += u.carbon_g;
-    std::printf("\nfacility: %.4g kWh metered, %.4g kWh (%.1f %%) to jobs, %.4g kg CO2e of jobs\n", metered / 3.6e6,
-                to_jobs / 3.6e6, metered > 0 ? 100 * to_jobs / metered : 0.0, carbon / 1000);
-  }
+  PrintFacility(r);
   for (const auto& m : r.models) {
     std::printf("model %s: %s on %lld runs; median E_hat/E %.3f, sigma(log) %.3f, median |log| %.3f (cv %.3f); "
                 "FLOPs-only baseline median |log| %.3f\n",

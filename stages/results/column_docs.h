@@ -1,6 +1,7 @@
-// What each results.h5 dataset holds: its unit and a one-line description,
-// written as the `units` and `description` attributes so that the file
-// describes itself to h5py/pandas users (see README, "results.h5").
+// What each results.h5 dataset outside the schema tables (schema.h: runs,
+// jobs, job nodes, usage, ledger) holds: its unit and a one-line
+// description, written as the `units` and `description` attributes so that
+// the file describes itself to h5py/pandas users (see README, "results.h5").
 #pragma once
 
 #include <string>

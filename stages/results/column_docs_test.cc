@@ -6,16 +6,15 @@ namespace wattrun::results {
 namespace {
 
 TEST(DescribeColumn, UnitsByName) {
-  EXPECT_EQ(DescribeColumn("/runs_energy", "energy").units, "J");
-  EXPECT_EQ(DescribeColumn("/jobs_energy", "start").units, "ms since 1970-01-01 UTC");
   EXPECT_EQ(DescribeColumn("/idle_power", "idle_w").units, "W");
-  EXPECT_EQ(DescribeColumn("/usage", "carbon_g").units, "g CO2e");
-  EXPECT_EQ(DescribeColumn("/runs_energy", "run_id").units, "text");
+  EXPECT_EQ(DescribeColumn("/features", "t_max_bytes").units, "B");
+  EXPECT_EQ(DescribeColumn("/carbon_intensity", "time").units, "ms since 1970-01-01 UTC");
+  EXPECT_EQ(DescribeColumn("/predictions", "run_id").units, "text");
 }
 
 TEST(DescribeColumn, BooleansSpellTheirEncoding) {
-  EXPECT_NE(DescribeColumn("/runs_energy", "filter_1").description.find("-1 not applied"), std::string::npos);
-  EXPECT_NE(DescribeColumn("/runs_energy", "usable").description.find("1 true, 0 false"), std::string::npos);
+  EXPECT_NE(DescribeColumn("/model_cpu", "determined").description.find("1 true, 0 false"), std::string::npos);
+  EXPECT_NE(DescribeColumn("/overheads", "is_gpu").description.find("1 true, 0 false"), std::string::npos);
 }
 
 TEST(DescribeColumn, GroupSpecificMeanings) {

@@ -14,26 +14,15 @@
 #include "core/time.h"
 #include "core/version.h"
 #include "stages/results/column_docs.h"
+#include "stages/results/schema.h"
 
 namespace wattrun::results {
 namespace fs = std::filesystem;
 namespace {
 
-std::string Bool(bool b) { return b ? "True" : "False"; }
+using schema::codec::Bool;
+using schema::codec::Quoted;
 std::string Opt(const std::optional<double>& v) { return v ? FormatDouble(*v) : ""; }
-std::string Opt(const std::optional<bool>& v) { return v ? Bool(*v) : ""; }
-std::string Opt(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : ""; }
-
-// CSV field, quoted when it holds a delimiter, quote or newline.
-std::string Field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // A file written under a temporary name and renamed into place on Commit().
 class AtomicFile {
@@ -54,23 +43,6 @@ class AtomicFile {
   std::ofstream out_;
 };
 
-void WriteRunsCsv(const PipelineResults& r, const std::string& path) {
-  AtomicFile f(path);
-  auto& o = f.out();
-  o << "run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy,filter_1,filter_3,"
-       "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,depth,size,"
-       "idle_energy,dynamic_energy\n";
-  for (const auto& x : r.runs) {
-    o << Field(x.run_id) << ',' << Field(x.slurm_job_id) << ',' << Field(x.node) << ',' << x.node_type << ','
-      << Bool(x.is_gpu) << ',' << x.status << ',' << Opt(x.run_time_s) << ',' << Opt(x.samples) << ','
-      << Opt(x.energy_j) << ',' << Opt(x.filter_1) << ',' << Opt(x.filter_3) << ',' << Opt(x.filter_3_stdevs) << ','
-      << Opt(x.filter) << ',' << Opt(x.std_energy_j) << ',' << Opt(x.non_overhead_energy_j) << ','
-      << Opt(x.non_overhead_run_time_s) << ',' << Field(x.dataset) << ',' << Field(x.shape) << ',' << x.depth << ','
-      << x.size << ',' << Opt(x.idle_energy_j) << ',' << Opt(x.dynamic_energy_j) << '\n';
-  }
-  f.Commit();
-}
-
 void WriteIdleCsv(const PipelineResults& r, const std::string& path) {
   AtomicFile f(path);
   f.out() << "node_type,nodes,readings,idle_w\n";
@@ -87,7 +59,7 @@ void WriteNodeDistCsv(const PipelineResults& r, const std::string& path) {
   for (const auto& n : r.node_quantile_names) o << ',' << n;
   o << ",max,node_type\n";
   for (const auto& x : r.nodes) {
-    o << Field(x.node) << ',' << x.count << ',' << FormatDouble(x.min);
+    o << Quoted(x.node) << ',' << x.count << ',' << FormatDouble(x.min);
     for (double q : x.quantiles) o << ',' << FormatDouble(q);
     o << ',' << FormatDouble(x.max) << ',' << x.node_type << '\n';
   }
@@ -97,7 +69,7 @@ void WriteNodeDistCsv(const PipelineResults& r, const std::string& path) {
 void WriteQualityCsv(const PipelineResults& r, const std::string& path) {
   AtomicFile f(path);
   f.out() << "stage,reason,count\n";
-  for (const auto& q : r.quality) f.out() << q.stage << ',' << Field(q.reason) << ',' << q.count << '\n';
+  for (const auto& q : r.quality) f.out() << q.stage << ',' << Quoted(q.reason) << ',' << q.count << '\n';
   f.Commit();
 }
 
@@ -115,8 +87,8 @@ void WriteModelCsv(const ModelResult& m, const std::string& path) {
   AtomicFile f(path);
   f.out() << "parameter,value,std_error,unit,determined,reason\n";
   for (const auto& p : m.parameters) {
-    f.out() << p.parameter << ',' << FormatDouble(p.value) << ',' << Opt(p.std_error) << ',' << Field(p.unit) << ','
-            << Bool(p.determined) << ',' << Field(p.reason) << '\n';
+    f.out() << p.parameter << ',' << FormatDouble(p.value) << ',' << Opt(p.std_error) << ',' << Quoted(p.unit) << ','
+            << Bool(p.determined) << ',' << Quoted(p.reason) << '\n';
   }
   f.Commit();
 }
@@ -125,52 +97,29 @@ void WritePredictionsCsv(const PipelineResults& r, const std::string& path) {
   AtomicFile f(path);
   f.out() << "run_id,is_gpu,measured,predicted,ratio,baseline_predicted\n";
   for (const auto& p : r.predictions) {
-    f.out() << Field(p.run_id) << ',' << Bool(p.is_gpu) << ',' << FormatDouble(p.measured) << ','
+    f.out() << Quoted(p.run_id) << ',' << Bool(p.is_gpu) << ',' << FormatDouble(p.measured) << ','
             << FormatDouble(p.predicted) << ',' << FormatDouble(p.predicted / p.measured) << ','
             << FormatDouble(p.baseline) << '\n';
   }
   f.Commit();
 }
 
-std::string OptTime(const std::optional<TimeMs>& t) { return t ? FormatUtcIso(*t) : ""; }
-
-// jobs_energy.csv: the spec's columns in its order, then node_list.
-void WriteJobsCsv(const PipelineResults& r, const std::string& path) {
-  AtomicFile f(path);
-  auto& o = f.out();
-  o << "job_id,user,account,partition,state,status,start,end,nodes,alloc_cpus,run_time,node_hours,samples,"
-       "missing_s,energy,idle_energy,dynamic_energy,carbon_g,slurm_energy,node_list\n";
-  for (const auto& x : r.jobs) {
-    o << Field(x.job_id) << ',' << Field(x.user) << ',' << Field(x.account) << ',' << Field(x.partition) << ','
-      << Field(x.state) << ',' << x.status << ',' << OptTime(x.start) << ',' << OptTime(x.end) << ',' << x.nodes
-      << ',' << Opt(x.alloc_cpus) << ',' << Opt(x.run_time_s) << ',' << Opt(x.node_hours) << ',' << Opt(x.samples)
-      << ',' << Opt(x.missing_s) << ',' << Opt(x.energy_j) << ',' << Opt(x.idle_energy_j) << ','
-      << Opt(x.dynamic_energy_j) << ',' << Opt(x.carbon_g) << ',' << Opt(x.slurm_energy_j) << ','
-      << Field(x.node_list) << '\n';
+// A schema table as CSV: its columns in table order, the kLast ones after.
+template <typename Row>
+void WriteTableCsv(const schema::Table<Row>& table, const std::vector<Row>& rows, const std::string& path) {
+  std::vector<const schema::Column<Row>*> columns;
+  for (schema::Csv place : {schema::Csv::kYes, schema::Csv::kLast}) {
+    for (const auto& c : table) {
+      if (c.csv == place) columns.push_back(&c);
+    }
   }
-  f.Commit();
-}
-
-void WriteUsageCsv(const PipelineResults& r, const std::string& path) {
   AtomicFile f(path);
   auto& o = f.out();
-  o << "month,partition,account,user,jobs,node_hours,energy,idle_energy,dynamic_energy,carbon_g\n";
-  for (const auto& x : r.usage) {
-    o << x.month << ',' << Field(x.partition) << ',' << Field(x.account) << ',' << Field(x.user) << ',' << x.jobs
-      << ',' << FormatDouble(x.node_hours) << ',' << FormatDouble(x.energy_j) << ',' << FormatDouble(x.idle_energy_j)
-      << ',' << FormatDouble(x.dynamic_energy_j) << ',' << FormatDouble(x.carbon_g) << '\n';
-  }
-  f.Commit();
-}
-
-void WriteLedgerCsv(const PipelineResults& r, const std::string& path) {
-  AtomicFile f(path);
-  auto& o = f.out();
-  o << "month,node_type,nodes,readings,metered_energy,job_energy,unallocated_energy,missing_s\n";
-  for (const auto& x : r.ledger) {
-    o << x.month << ',' << Field(x.node_type) << ',' << x.nodes << ',' << x.readings << ','
-      << FormatDouble(x.metered_energy_j) << ',' << FormatDouble(x.job_energy_j) << ','
-      << FormatDouble(x.unallocated_energy_j) << ',' << FormatDouble(x.missing_s) << '\n';
+  for (std::size_t i = 0; i < columns.size(); ++i) o << (i ? "," : "") << columns[i]->name;
+  o << '\n';
+  for (const Row& row : rows) {
+    for (std::size_t i = 0; i < columns.size(); ++i) o << (i ? "," : "") << columns[i]->csv_field(row);
+    o << '\n';
   }
   f.Commit();
 }
@@ -184,15 +133,13 @@ auto Col(const std::vector<Row>& rows, F get) {
 }
 
 double OrNan(const std::optional<double>& v) { return v ? *v : std::nan(""); }
-std::int8_t Tri(const std::optional<bool>& v) { return v ? (*v ? 1 : 0) : -1; }
 
 // The dataset's `units` and `description` (column_docs.cc), and its name
 // appended to the group's `columns` attribute (comma-separated, the order of
 // the CSV), so that the file says what each column is and their order.
-void Describe(hid_t loc, const std::string& name) {
+void Describe(hid_t loc, const std::string& name, const ColumnDoc& doc) {
   char group[1024] = {};
   H5Iget_name(loc, group, sizeof group);
-  const ColumnDoc doc = DescribeColumn(group, name);
   {
     h5::H5Id dataset(h5::CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
     h5::SetAttribute(dataset.get(), "units", doc.units);
@@ -209,6 +156,22 @@ void Describe(hid_t loc, const std::string& name) {
   h5::SetAttribute(loc, "columns", columns + name);
 }
 
+// A dataset the schema does not hold: described by column_docs.
+void Describe(hid_t loc, const std::string& name) {
+  char group[1024] = {};
+  H5Iget_name(loc, group, sizeof group);
+  Describe(loc, name, DescribeColumn(group, name));
+}
+
+// A schema table's columns as datasets of the group, described.
+template <typename Row>
+void WriteTableH5(hid_t group, const schema::Table<Row>& table, const std::vector<Row>& rows) {
+  for (const auto& c : table) {
+    c.write_h5(group, rows);
+    Describe(group, c.name, {c.units, c.description});
+  }
+}
+
 template <typename T>
 void Column(hid_t loc, const std::string& name, const std::vector<T>& values) {
   h5::WriteVector(loc, name, values);
@@ -219,35 +182,13 @@ void Column(hid_t loc, const std::string& name, const std::vector<std::string>& 
   Describe(loc, name);
 }
 
-// Missing times in results.h5 (h5py users test `== np.iinfo(np.int64).min`).
-constexpr std::int64_t kNoTime = std::numeric_limits<std::int64_t>::min();
 constexpr const char* kMissingValues = "NaN for numbers, -1 for counts, int64 min for times";
 constexpr const char* kTimeUnit = "ms since 1970-01-01 UTC";
 
 void WriteJobsH5(hid_t f, const std::vector<JobRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "jobs_energy");
   const hid_t id = g.get();
-  using J = JobRow;
-  Column(id, "job_id", Col(x, [](const J& v) { return v.job_id; }));
-  Column(id, "user", Col(x, [](const J& v) { return v.user; }));
-  Column(id, "account", Col(x, [](const J& v) { return v.account; }));
-  Column(id, "partition", Col(x, [](const J& v) { return v.partition; }));
-  Column(id, "state", Col(x, [](const J& v) { return v.state; }));
-  Column(id, "status", Col(x, [](const J& v) { return v.status; }));
-  Column(id, "node_list", Col(x, [](const J& v) { return v.node_list; }));
-  Column(id, "start", Col(x, [](const J& v) { return v.start.value_or(kNoTime); }));
-  Column(id, "end", Col(x, [](const J& v) { return v.end.value_or(kNoTime); }));
-  Column(id, "nodes", Col(x, [](const J& v) { return v.nodes; }));
-  Column(id, "alloc_cpus", Col(x, [](const J& v) { return v.alloc_cpus.value_or(-1); }));
-  Column(id, "run_time", Col(x, [](const J& v) { return OrNan(v.run_time_s); }));
-  Column(id, "node_hours", Col(x, [](const J& v) { return OrNan(v.node_hours); }));
-  Column(id, "samples", Col(x, [](const J& v) { return v.samples.value_or(-1); }));
-  Column(id, "missing_s", Col(x, [](const J& v) { return OrNan(v.missing_s); }));
-  Column(id, "energy", Col(x, [](const J& v) { return OrNan(v.energy_j); }));
-  Column(id, "idle_energy", Col(x, [](const J& v) { return OrNan(v.idle_energy_j); }));
-  Column(id, "dynamic_energy", Col(x, [](const J& v) { return OrNan(v.dynamic_energy_j); }));
-  Column(id, "carbon_g", Col(x, [](const J& v) { return OrNan(v.carbon_g); }));
-  Column(id, "slurm_energy", Col(x, [](const J& v) { return OrNan(v.slurm_energy_j); }));
+  WriteTableH5(id, schema::JobsTable(), x);
   h5::SetAttribute(id, "missing_values", std::string(kMissingValues));
   h5::SetAttribute(id, "time_unit", std::string(kTimeUnit));
 }
@@ -255,47 +196,20 @@ void WriteJobsH5(hid_t f, const std::vector<JobRow>& x) {
 void WriteJobNodesH5(hid_t f, const std::vector<JobNodeRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "job_nodes");
   const hid_t id = g.get();
-  using N = JobNodeRow;
-  Column(id, "job", Col(x, [](const N& v) { return std::int64_t(v.job); }));
-  Column(id, "node", Col(x, [](const N& v) { return v.node; }));
-  Column(id, "node_type", Col(x, [](const N& v) { return v.node_type; }));
-  Column(id, "weight_cpus", Col(x, [](const N& v) { return v.weight_cpus; }));
-  Column(id, "node_cpus", Col(x, [](const N& v) { return v.node_cpus; }));
-  Column(id, "samples", Col(x, [](const N& v) { return v.samples; }));
-  Column(id, "missing_s", Col(x, [](const N& v) { return v.missing_s; }));
-  Column(id, "energy", Col(x, [](const N& v) { return v.energy_j; }));
-  Column(id, "idle_energy", Col(x, [](const N& v) { return v.idle_energy_j; }));
+  WriteTableH5(id, schema::JobNodesTable(), x);
   h5::SetAttribute(id, "job_is", std::string("row index into jobs_energy"));
 }
 
 void WriteUsageH5(hid_t f, const std::vector<UsageRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "usage");
   const hid_t id = g.get();
-  using U = UsageRow;
-  Column(id, "month", Col(x, [](const U& v) { return v.month; }));
-  Column(id, "partition", Col(x, [](const U& v) { return v.partition; }));
-  Column(id, "account", Col(x, [](const U& v) { return v.account; }));
-  Column(id, "user", Col(x, [](const U& v) { return v.user; }));
-  Column(id, "jobs", Col(x, [](const U& v) { return v.jobs; }));
-  Column(id, "node_hours", Col(x, [](const U& v) { return v.node_hours; }));
-  Column(id, "energy", Col(x, [](const U& v) { return v.energy_j; }));
-  Column(id, "idle_energy", Col(x, [](const U& v) { return v.idle_energy_j; }));
-  Column(id, "dynamic_energy", Col(x, [](const U& v) { return v.dynamic_energy_j; }));
-  Column(id, "carbon_g", Col(x, [](const U& v) { return v.carbon_g; }));
+  WriteTableH5(id, schema::UsageTable(), x);
 }
 
 void WriteLedgerH5(hid_t f, const std::vector<LedgerRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "ledger");
   const hid_t id = g.get();
-  using L = LedgerRow;
-  Column(id, "month", Col(x, [](const L& v) { return v.month; }));
-  Column(id, "node_type", Col(x, [](const L& v) { return v.node_type; }));
-  Column(id, "nodes", Col(x, [](const L& v) { return v.nodes; }));
-  Column(id, "readings", Col(x, [](const L& v) { return v.readings; }));
-  Column(id, "metered_energy", Col(x, [](const L& v) { return v.metered_energy_j; }));
-  Column(id, "job_energy", Col(x, [](const L& v) { return v.job_energy_j; }));
-  Column(id, "unallocated_energy", Col(x, [](const L& v) { return v.unallocated_energy_j; }));
-  Column(id, "missing_s", Col(x, [](const L& v) { return v.missing_s; }));
+  WriteTableH5(id, schema::LedgerTable(), x);
 }
 
 // The facility-accounting tables (spec section 5) and the intensity series.
@@ -325,198 +239,201 @@ void WriteProvenance(hid_t f, const PipelineResults& r) {
                                "(comma-separated, CSV order)"));
 }
 
+// Root attributes: the run's settings and telemetry totals.
+void WriteSettings(hid_t f, const PipelineResults& r) {
+  h5::SetAttribute(f, "facility", r.facility);
+  h5::SetAttribute(f, "store_path", r.store_path);
+  h5::SetAttribute(f, "integration", r.integration);
+  h5::SetAttribute(f, "idle_method", r.idle_method);
+  h5::SetAttribute(f, "carbon_g_per_kwh", r.carbon_g_per_kwh);
+  h5::SetAttribute(f, "pue", r.pue);
+  h5::SetAttribute(f, "telemetry_seconds", r.telemetry_seconds);
+  h5::SetAttribute(f, "telemetry_readings", r.telemetry_readings);
+  h5::SetAttribute(f, "telemetry_bytes", r.telemetry_bytes);
+  h5::SetAttribute(f, "carbon_source", r.carbon_source);
+  h5::SetAttribute(f, "idle_quantile", r.idle_quantile);
+  h5::SetAttribute(f, "filter_max_run_time_s", r.filter_max_run_time_s);
+  h5::SetAttribute(f, "filter_max_stdevs", r.filter_max_stdevs);
+}
+
+// The memory levels per class.
+void WriteMemoryLevelsH5(hid_t f, const PipelineResults& r) {
+  // One row per (class, level), so that h5py reads it as a table.
+  h5::H5Id g = h5::EnsureGroup(f, "memory_levels");
+  std::vector<std::string> cls;
+  std::vector<std::uint8_t> gpu;
+  std::vector<std::int32_t> level;
+  std::vector<double> bytes;
+  std::vector<std::int64_t> units;
+  for (const auto& c : r.memory_levels) {
+    for (const auto& l : c.levels) {
+      cls.push_back(c.hardware_class);
+      gpu.push_back(std::uint8_t(c.is_gpu));
+      level.push_back(std::int32_t(l.level));
+      bytes.push_back(l.bytes_per_unit);
+      units.push_back(l.units);
+    }
+  }
+  Column(g.get(), "hardware_class", cls);
+  Column(g.get(), "is_gpu", gpu);
+  Column(g.get(), "level", level);
+  Column(g.get(), "bytes_per_unit", bytes);
+  Column(g.get(), "units", units);
+  // Classes in order, including any without levels.
+  Column(g.get(), "classes", Col(r.memory_levels, [](const ClassMemory& v) { return v.hardware_class; }));
+  Column(g.get(), "class_is_gpu",
+                  Col(r.memory_levels, [](const ClassMemory& v) { return std::uint8_t(v.is_gpu); }));
+}
+
+void WriteRunsH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "runs_energy");
+  const auto& x = r.runs;
+  const hid_t id = g.get();
+  WriteTableH5(id, schema::RunsTable(), x);
+  h5::SetAttribute(id, "missing_values", std::string("NaN for numbers, -1 for samples and booleans"));
+}
+
+void WriteFeaturesH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "features");
+  const auto& x = r.features;
+  const hid_t id = g.get();
+  Column(id, "run", Col(x, [](const FeatureRow& v) { return std::int64_t(v.run); }));
+  Column(id, "n_params", Col(x, [](const FeatureRow& v) { return v.n_params; }));
+  Column(id, "depth", Col(x, [](const FeatureRow& v) { return v.depth; }));
+  Column(id, "n_observations", Col(x, [](const FeatureRow& v) { return v.n_observations; }));
+  Column(id, "train_observations", Col(x, [](const FeatureRow& v) { return v.train_observations; }));
+  Column(id, "fwd_ops", Col(x, [](const FeatureRow& v) { return v.fwd_ops; }));
+  Column(id, "bwd_ops", Col(x, [](const FeatureRow& v) { return v.bwd_ops; }));
+  Column(id, "total_flops", Col(x, [](const FeatureRow& v) { return v.total_flops; }));
+  Column(id, "h_t", Col(x, [](const FeatureRow& v) { return v.h_t; }));
+  Column(id, "h_s", Col(x, [](const FeatureRow& v) { return v.h_s; }));
+  Column(id, "epochs", Col(x, [](const FeatureRow& v) { return v.epochs; }));
+  Column(id, "t_max_bytes", Col(x, [](const FeatureRow& v) { return v.t_max_bytes; }));
+  Column(id, "t_max_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.t_max_level); }));
+  Column(id, "f_bytes", Col(x, [](const FeatureRow& v) { return v.f_bytes; }));
+  Column(id, "f_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_level); }));
+  Column(id, "f_test_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_test_level); }));
+  Column(id, "b_bytes", Col(x, [](const FeatureRow& v) { return v.b_bytes; }));
+  Column(id, "b_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.b_level); }));
+  Column(id, "d_bytes", Col(x, [](const FeatureRow& v) { return v.d_bytes; }));
+  Column(id, "d_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.d_level); }));
+}
+
+// Idle power per type and each type's low end of readings.
+void WriteIdlePowerH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "idle_power");
+  const hid_t id = g.get();
+  Column(id, "node_type", Col(r.idle, [](const idle::IdlePower& v) { return v.node_type; }));
+  Column(id, "nodes", Col(r.idle, [](const idle::IdlePower& v) { return v.nodes; }));
+  Column(id, "readings", Col(r.idle, [](const idle::IdlePower& v) { return v.readings; }));
+  Column(id, "idle_w", Col(r.idle, [](const idle::IdlePower& v) { return v.idle_w; }));
+  Column(id, "low_end_types", Col(r.type_low_end, [](const TypeDistribution& v) { return v.node_type; }));
+  for (const auto& t : r.type_low_end) {
+    h5::H5Id d = h5::EnsureGroup(id, "low_end/" + t.node_type);
+    Column(d.get(), "value", Col(t.values, [](const auto& p) { return p.first; }));
+    Column(d.get(), "count", Col(t.values, [](const auto& p) { return p.second; }));
+  }
+}
+
+void WriteNodeDistH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "node_power_dist");
+  const hid_t id = g.get();
+  Column(id, "node", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node; }));
+  Column(id, "node_type", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node_type; }));
+  Column(id, "count", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.count; }));
+  Column(id, "min", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.min; }));
+  Column(id, "max", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.max; }));
+  Column(id, "idle_quantile",
+                  Col(r.nodes, [](const idle::NodeDistribution& v) { return v.idle_quantile; }));
+  Column(id, "quantile_names", r.node_quantile_names);
+  Column(id, "quantile_levels", r.node_quantile_levels);
+  for (std::size_t q = 0; q < r.node_quantile_names.size(); ++q) {
+    Column(id, r.node_quantile_names[q],
+                    Col(r.nodes, [q](const idle::NodeDistribution& v) { return v.quantiles[q]; }));
+  }
+}
+
+void WriteQualityH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "quality");
+  Column(g.get(), "stage", Col(r.quality, [](const QualityRow& v) { return v.stage; }));
+  Column(g.get(), "reason", Col(r.quality, [](const QualityRow& v) { return v.reason; }));
+  Column(g.get(), "count", Col(r.quality, [](const QualityRow& v) { return v.count; }));
+}
+
+void WriteOverheadsH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "overheads");
+  using O = standardize::Overhead;
+  Column(g.get(), "is_gpu", Col(r.overheads, [](const O& v) { return std::uint8_t(v.is_gpu); }));
+  Column(g.get(), "runs", Col(r.overheads, [](const O& v) { return v.runs; }));
+  Column(g.get(), "energy_overhead", Col(r.overheads, [](const O& v) { return v.energy_overhead_j; }));
+  Column(g.get(), "runtime_overhead", Col(r.overheads, [](const O& v) { return v.runtime_overhead_s; }));
+}
+
+// A model_<class> group: the parameters, the fit's summary as attributes.
+void WriteModelH5(hid_t f, const ModelResult& m) {
+  h5::H5Id g = h5::EnsureGroup(f, "model_" + m.hardware_class);
+  const hid_t id = g.get();
+  using P = ModelParameterRow;
+  Column(id, "parameter", Col(m.parameters, [](const P& v) { return v.parameter; }));
+  Column(id, "value", Col(m.parameters, [](const P& v) { return v.value; }));
+  Column(id, "std_error", Col(m.parameters, [](const P& v) { return OrNan(v.std_error); }));
+  Column(id, "unit", Col(m.parameters, [](const P& v) { return v.unit; }));
+  Column(id, "determined", Col(m.parameters, [](const P& v) { return std::uint8_t(v.determined); }));
+  Column(id, "reason", Col(m.parameters, [](const P& v) { return v.reason; }));
+  h5::SetAttribute(id, "fitted", std::int64_t(m.fitted));
+  h5::SetAttribute(id, "message", m.message);
+  h5::SetAttribute(id, "runs", m.runs);
+  h5::SetAttribute(id, "median_ratio", m.median_ratio);
+  h5::SetAttribute(id, "sigma_log_ratio", m.sigma_log_ratio);
+  h5::SetAttribute(id, "median_abs_log_error", m.median_abs_log_error);
+  h5::SetAttribute(id, "cv_median_abs_log_error", m.cv_median_abs_log_error);
+  h5::SetAttribute(id, "baseline_c0", m.baseline_c0);
+  h5::SetAttribute(id, "baseline_c1", m.baseline_c1);
+  h5::SetAttribute(id, "baseline_median_abs_log_error", m.baseline_median_abs_log_error);
+  h5::SetAttribute(id, "baseline_sigma_log_ratio", m.baseline_sigma_log_ratio);
+  h5::SetAttribute(id, "baseline_cv_median_abs_log_error", m.baseline_cv_median_abs_log_error);
+  h5::SetAttribute(id, "fit_seconds", m.fit_seconds);
+  Column(id, "ratio_quantile_levels", Col(m.ratio_quantiles, [](const auto& p) { return p.first; }));
+  Column(id, "ratio_quantiles", Col(m.ratio_quantiles, [](const auto& p) { return p.second; }));
+}
+
+void WritePredictionsH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "predictions");
+  const hid_t id = g.get();
+  using P = PredictionRow;
+  Column(id, "run_id", Col(r.predictions, [](const P& v) { return v.run_id; }));
+  Column(id, "is_gpu", Col(r.predictions, [](const P& v) { return std::uint8_t(v.is_gpu); }));
+  Column(id, "measured", Col(r.predictions, [](const P& v) { return v.measured; }));
+  Column(id, "predicted", Col(r.predictions, [](const P& v) { return v.predicted; }));
+  Column(id, "ratio", Col(r.predictions, [](const P& v) { return v.predicted / v.measured; }));
+  Column(id, "baseline_predicted", Col(r.predictions, [](const P& v) { return v.baseline; }));
+}
+
+void WriteLossesH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "losses");
+  Column(g.get(), "experiment_id", r.loss_experiment);
+  Column(g.get(), "epoch", r.loss_epoch);
+  Column(g.get(), "test_loss", r.loss_value);
+}
+
 void WriteH5(const PipelineResults& r, const std::string& path) {
   {
     h5::File file = h5::File::CreateInMemory(path);
     const hid_t f = file.id();
     WriteProvenance(f, r);
-    h5::SetAttribute(f, "facility", r.facility);
-    h5::SetAttribute(f, "store_path", r.store_path);
-    h5::SetAttribute(f, "integration", r.integration);
-    h5::SetAttribute(f, "idle_method", r.idle_method);
-    h5::SetAttribute(f, "carbon_g_per_kwh", r.carbon_g_per_kwh);
-    h5::SetAttribute(f, "pue", r.pue);
-    h5::SetAttribute(f, "telemetry_seconds", r.telemetry_seconds);
-    h5::SetAttribute(f, "telemetry_readings", r.telemetry_readings);
-    h5::SetAttribute(f, "telemetry_bytes", r.telemetry_bytes);
-    h5::SetAttribute(f, "carbon_source", r.carbon_source);
-    h5::SetAttribute(f, "idle_quantile", r.idle_quantile);
-    h5::SetAttribute(f, "filter_max_run_time_s", r.filter_max_run_time_s);
-    h5::SetAttribute(f, "filter_max_stdevs", r.filter_max_stdevs);
-    {
-      // One row per (class, level), so that h5py reads it as a table.
-      h5::H5Id g = h5::EnsureGroup(f, "memory_levels");
-      std::vector<std::string> cls;
-      std::vector<std::uint8_t> gpu;
-      std::vector<std::int32_t> level;
-      std::vector<double> bytes;
-      std::vector<std::int64_t> units;
-      for (const auto& c : r.memory_levels) {
-        for (const auto& l : c.levels) {
-          cls.push_back(c.hardware_class);
-          gpu.push_back(std::uint8_t(c.is_gpu));
-          level.push_back(std::int32_t(l.level));
-          bytes.push_back(l.bytes_per_unit);
-          units.push_back(l.units);
-        }
-      }
-      Column(g.get(), "hardware_class", cls);
-      Column(g.get(), "is_gpu", gpu);
-      Column(g.get(), "level", level);
-      Column(g.get(), "bytes_per_unit", bytes);
-      Column(g.get(), "units", units);
-      // Classes in order, including any without levels.
-      Column(g.get(), "classes", Col(r.memory_levels, [](const ClassMemory& v) { return v.hardware_class; }));
-      Column(g.get(), "class_is_gpu",
-                      Col(r.memory_levels, [](const ClassMemory& v) { return std::uint8_t(v.is_gpu); }));
-    }
+    WriteSettings(f, r);
+    WriteMemoryLevelsH5(f, r);
     // The order of the model_<class> groups (HDF5 lists groups by name).
     Column(f, "model_classes", Col(r.models, [](const ModelResult& v) { return v.hardware_class; }));
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "runs_energy");
-      const auto& x = r.runs;
-      const hid_t id = g.get();
-      Column(id, "run_id", Col(x, [](const RunRow& v) { return v.run_id; }));
-      Column(id, "experiment_id", Col(x, [](const RunRow& v) { return v.experiment_id; }));
-      Column(id, "slurm_job_id", Col(x, [](const RunRow& v) { return v.slurm_job_id; }));
-      Column(id, "node", Col(x, [](const RunRow& v) { return v.node; }));
-      Column(id, "node_type", Col(x, [](const RunRow& v) { return v.node_type; }));
-      Column(id, "is_gpu", Col(x, [](const RunRow& v) { return std::uint8_t(v.is_gpu); }));
-      Column(id, "status", Col(x, [](const RunRow& v) { return v.status; }));
-      Column(id, "run_time", Col(x, [](const RunRow& v) { return OrNan(v.run_time_s); }));
-      Column(id, "samples", Col(x, [](const RunRow& v) { return v.samples.value_or(-1); }));
-      Column(id, "energy", Col(x, [](const RunRow& v) { return OrNan(v.energy_j); }));
-      Column(id, "filter_1", Col(x, [](const RunRow& v) { return Tri(v.filter_1); }));
-      Column(id, "filter_3", Col(x, [](const RunRow& v) { return Tri(v.filter_3); }));
-      Column(id, "filter_3_stdevs", Col(x, [](const RunRow& v) { return OrNan(v.filter_3_stdevs); }));
-      Column(id, "filter", Col(x, [](const RunRow& v) { return Tri(v.filter); }));
-      Column(id, "std_energy", Col(x, [](const RunRow& v) { return OrNan(v.std_energy_j); }));
-      Column(id, "non_overhead_energy", Col(x, [](const RunRow& v) { return OrNan(v.non_overhead_energy_j); }));
-      Column(id, "non_overhead_run_time",
-                      Col(x, [](const RunRow& v) { return OrNan(v.non_overhead_run_time_s); }));
-      Column(id, "dataset", Col(x, [](const RunRow& v) { return v.dataset; }));
-      Column(id, "shape", Col(x, [](const RunRow& v) { return v.shape; }));
-      Column(id, "depth", Col(x, [](const RunRow& v) { return v.depth; }));
-      Column(id, "size", Col(x, [](const RunRow& v) { return v.size; }));
-      Column(id, "batch_size", Col(x, [](const RunRow& v) { return v.batch_size; }));
-      Column(id, "usable", Col(x, [](const RunRow& v) { return std::uint8_t(v.usable); }));
-      Column(id, "idle_energy", Col(x, [](const RunRow& v) { return OrNan(v.idle_energy_j); }));
-      Column(id, "dynamic_energy", Col(x, [](const RunRow& v) { return OrNan(v.dynamic_energy_j); }));
-      h5::SetAttribute(id, "missing_values", std::string("NaN for numbers, -1 for samples and booleans"));
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "features");
-      const auto& x = r.features;
-      const hid_t id = g.get();
-      Column(id, "run", Col(x, [](const FeatureRow& v) { return std::int64_t(v.run); }));
-      Column(id, "n_params", Col(x, [](const FeatureRow& v) { return v.n_params; }));
-      Column(id, "depth", Col(x, [](const FeatureRow& v) { return v.depth; }));
-      Column(id, "n_observations", Col(x, [](const FeatureRow& v) { return v.n_observations; }));
-      Column(id, "train_observations", Col(x, [](const FeatureRow& v) { return v.train_observations; }));
-      Column(id, "fwd_ops", Col(x, [](const FeatureRow& v) { return v.fwd_ops; }));
-      Column(id, "bwd_ops", Col(x, [](const FeatureRow& v) { return v.bwd_ops; }));
-      Column(id, "total_flops", Col(x, [](const FeatureRow& v) { return v.total_flops; }));
-      Column(id, "h_t", Col(x, [](const FeatureRow& v) { return v.h_t; }));
-      Column(id, "h_s", Col(x, [](const FeatureRow& v) { return v.h_s; }));
-      Column(id, "epochs", Col(x, [](const FeatureRow& v) { return v.epochs; }));
-      Column(id, "t_max_bytes", Col(x, [](const FeatureRow& v) { return v.t_max_bytes; }));
-      Column(id, "t_max_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.t_max_level); }));
-      Column(id, "f_bytes", Col(x, [](const FeatureRow& v) { return v.f_bytes; }));
-      Column(id, "f_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_level); }));
-      Column(id, "f_test_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.f_test_level); }));
-      Column(id, "b_bytes", Col(x, [](const FeatureRow& v) { return v.b_bytes; }));
-      Column(id, "b_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.b_level); }));
-      Column(id, "d_bytes", Col(x, [](const FeatureRow& v) { return v.d_bytes; }));
-      Column(id, "d_level", Col(x, [](const FeatureRow& v) { return std::int32_t(v.d_level); }));
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "idle_power");
-      const hid_t id = g.get();
-      Column(id, "node_type", Col(r.idle, [](const idle::IdlePower& v) { return v.node_type; }));
-      Column(id, "nodes", Col(r.idle, [](const idle::IdlePower& v) { return v.nodes; }));
-      Column(id, "readings", Col(r.idle, [](const idle::IdlePower& v) { return v.readings; }));
-      Column(id, "idle_w", Col(r.idle, [](const idle::IdlePower& v) { return v.idle_w; }));
-      Column(id, "low_end_types", Col(r.type_low_end, [](const TypeDistribution& v) { return v.node_type; }));
-      for (const auto& t : r.type_low_end) {
-        h5::H5Id d = h5::EnsureGroup(id, "low_end/" + t.node_type);
-        Column(d.get(), "value", Col(t.values, [](const auto& p) { return p.first; }));
-        Column(d.get(), "count", Col(t.values, [](const auto& p) { return p.second; }));
-      }
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "node_power_dist");
-      const hid_t id = g.get();
-      Column(id, "node", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node; }));
-      Column(id, "node_type", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.node_type; }));
-      Column(id, "count", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.count; }));
-      Column(id, "min", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.min; }));
-      Column(id, "max", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.max; }));
-      Column(id, "idle_quantile",
-                      Col(r.nodes, [](const idle::NodeDistribution& v) { return v.idle_quantile; }));
-      Column(id, "quantile_names", r.node_quantile_names);
-      Column(id, "quantile_levels", r.node_quantile_levels);
-      for (std::size_t q = 0; q < r.node_quantile_names.size(); ++q) {
-        Column(id, r.node_quantile_names[q],
-                        Col(r.nodes, [q](const idle::NodeDistribution& v) { return v.quantiles[q]; }));
-      }
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "quality");
-      Column(g.get(), "stage", Col(r.quality, [](const QualityRow& v) { return v.stage; }));
-      Column(g.get(), "reason", Col(r.quality, [](const QualityRow& v) { return v.reason; }));
-      Column(g.get(), "count", Col(r.quality, [](const QualityRow& v) { return v.count; }));
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "overheads");
-      using O = standardize::Overhead;
-      Column(g.get(), "is_gpu", Col(r.overheads, [](const O& v) { return std::uint8_t(v.is_gpu); }));
-      Column(g.get(), "runs", Col(r.overheads, [](const O& v) { return v.runs; }));
-      Column(g.get(), "energy_overhead", Col(r.overheads, [](const O& v) { return v.energy_overhead_j; }));
-      Column(g.get(), "runtime_overhead", Col(r.overheads, [](const O& v) { return v.runtime_overhead_s; }));
-    }
-    for (const auto& m : r.models) {
-      h5::H5Id g = h5::EnsureGroup(f, "model_" + m.hardware_class);
-      const hid_t id = g.get();
-      using P = ModelParameterRow;
-      Column(id, "parameter", Col(m.parameters, [](const P& v) { return v.parameter; }));
-      Column(id, "value", Col(m.parameters, [](const P& v) { return v.value; }));
-      Column(id, "std_error", Col(m.parameters, [](const P& v) { return OrNan(v.std_error); }));
-      Column(id, "unit", Col(m.parameters, [](const P& v) { return v.unit; }));
-      Column(id, "determined", Col(m.parameters, [](const P& v) { return std::uint8_t(v.determined); }));
-      Column(id, "reason", Col(m.parameters, [](const P& v) { return v.reason; }));
-      h5::SetAttribute(id, "fitted", std::int64_t(m.fitted));
-      h5::SetAttribute(id, "message", m.message);
-      h5::SetAttribute(id, "runs", m.runs);
-      h5::SetAttribute(id, "median_ratio", m.median_ratio);
-      h5::SetAttribute(id, "sigma_log_ratio", m.sigma_log_ratio);
-      h5::SetAttribute(id, "median_abs_log_error", m.median_abs_log_error);
-      h5::SetAttribute(id, "cv_median_abs_log_error", m.cv_median_abs_log_error);
-      h5::SetAttribute(id, "baseline_c0", m.baseline_c0);
-      h5::SetAttribute(id, "baseline_c1", m.baseline_c1);
-      h5::SetAttribute(id, "baseline_median_abs_log_error", m.baseline_median_abs_log_error);
-      h5::SetAttribute(id, "baseline_sigma_log_ratio", m.baseline_sigma_log_ratio);
-      h5::SetAttribute(id, "baseline_cv_median_abs_log_error", m.baseline_cv_median_abs_log_error);
-      h5::SetAttribute(id, "fit_seconds", m.fit_seconds);
-      Column(id, "ratio_quantile_levels", Col(m.ratio_quantiles, [](const auto& p) { return p.first; }));
-      Column(id, "ratio_quantiles", Col(m.ratio_quantiles, [](const auto& p) { return p.second; }));
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "predictions");
-      const hid_t id = g.get();
-      using P = PredictionRow;
-      Column(id, "run_id", Col(r.predictions, [](const P& v) { return v.run_id; }));
-      Column(id, "is_gpu", Col(r.predictions, [](const P& v) { return std::uint8_t(v.is_gpu); }));
-      Column(id, "measured", Col(r.predictions, [](const P& v) { return v.measured; }));
-      Column(id, "predicted", Col(r.predictions, [](const P& v) { return v.predicted; }));
-      Column(id, "ratio", Col(r.predictions, [](const P& v) { return v.predicted / v.measured; }));
-      Column(id, "baseline_predicted", Col(r.predictions, [](const P& v) { return v.baseline; }));
-    }
-    {
-      h5::H5Id g = h5::EnsureGroup(f, "losses");
-      Column(g.get(), "experiment_id", r.loss_experiment);
-      Column(g.get(), "epoch", r.loss_epoch);
-      Column(g.get(), "test_loss", r.loss_value);
-    }
+    WriteRunsH5(f, r);
+    WriteFeaturesH5(f, r);
+    WriteIdlePowerH5(f, r);
+    WriteNodeDistH5(f, r);
+    WriteQualityH5(f, r);
+    WriteOverheadsH5(f, r);
+    for (const auto& m : r.models) WriteModelH5(f, m);
+    WritePredictionsH5(f, r);
+    WriteLossesH5(f, r);
     WriteFacilityH5(f, r);
     file.WriteImage(path);
   }
@@ -544,16 +461,16 @@ void FinishResults(const std::string& dir) {
 
 void WriteResults(const PipelineResults& r, const std::string& dir) {
   const fs::path d(dir);
-  WriteRunsCsv(r, (d / "runs_energy.csv").string());
+  WriteTableCsv(schema::RunsTable(), r.runs, (d / "runs_energy.csv").string());
   WriteIdleCsv(r, (d / "idle_power.csv").string());
   WriteNodeDistCsv(r, (d / "node_power_dist.csv").string());
   WriteQualityCsv(r, (d / "quality.csv").string());
   WriteOverheadsCsv(r, (d / "overheads.csv").string());
   for (const auto& m : r.models) WriteModelCsv(m, (d / ("model_" + m.hardware_class + ".csv")).string());
   WritePredictionsCsv(r, (d / "predictions.csv").string());
-  WriteJobsCsv(r, (d / "jobs_energy.csv").string());
-  WriteUsageCsv(r, (d / "usage.csv").string());
-  WriteLedgerCsv(r, (d / "ledger.csv").string());
+  WriteTableCsv(schema::JobsTable(), r.jobs, (d / "jobs_energy.csv").string());
+  WriteTableCsv(schema::UsageTable(), r.usage, (d / "usage.csv").string());
+  WriteTableCsv(schema::LedgerTable(), r.ledger, (d / "ledger.csv").string());
   WriteH5(r, (d / "results.h5").string());
 }
 
@@ -565,10 +482,6 @@ namespace {
 std::optional<double> FromNan(double v) {
   if (std::isnan(v)) return std::nullopt;
   return v;
-}
-std::optional<bool> FromTri(std::int8_t v) {
-  if (v < 0) return std::nullopt;
-  return v != 0;
 }
 
 // Names of the links in a group, by name (for files written before the
@@ -588,129 +501,32 @@ std::vector<std::string> ChildNames(hid_t loc) {
   return names;
 }
 
-// Every column of a table must have as many rows as its first.
-void CheckRows(std::size_t expected, std::size_t got, const std::string& path, const std::string& column) {
-  if (got != expected) {
-    throw Error(path + ": " + column + " has " + std::to_string(got) + " rows, expected " + std::to_string(expected));
-  }
-}
+using schema::CheckRows;
+using schema::TableReader;
 
 double DoubleAttr(hid_t loc, const std::string& name, double fallback) {
   return h5::HasAttribute(loc, name) ? h5::GetDoubleAttribute(loc, name) : fallback;
 }
 
-// The columns of one table group, each checked to have the first's rows.
-class TableReader {
- public:
-  TableReader(hid_t group, std::string where) : id_(group), where_(std::move(where)) {}
-  std::size_t rows() const { return rows_.value_or(0); }
-  std::vector<std::string> Strings(const char* name) { return Checked(h5::ReadStrings(id_, name), name); }
-  template <typename T>
-  std::vector<T> Column(const char* name) {
-    return Checked(h5::ReadVector<T>(id_, name), name);
-  }
-
- private:
-  template <typename V>
-  V Checked(V v, const char* name) {
-    if (!rows_) rows_ = v.size();
-    CheckRows(*rows_, v.size(), where_, name);
-    return v;
-  }
-  hid_t id_;
-  std::string where_;
-  std::optional<std::size_t> rows_;
-};
-
-std::optional<TimeMs> FromNoTime(std::int64_t t) {
-  if (t == std::numeric_limits<std::int64_t>::min()) return std::nullopt;
-  return t;
-}
-std::optional<std::int64_t> FromMinusOne(std::int64_t v) {
-  if (v < 0) return std::nullopt;
-  return v;
-}
-
-void ReadJobsH5(hid_t group, const std::string& where, std::vector<JobRow>* out) {
+// A schema table from its group; optional columns absent from an older file
+// keep the rows' defaults.
+template <typename Row>
+std::vector<Row> ReadTableH5(hid_t group, const std::string& where, const schema::Table<Row>& table) {
   TableReader t(group, where);
-  const auto job_id = t.Strings("job_id"), user = t.Strings("user"), account = t.Strings("account"),
-             partition = t.Strings("partition"), state = t.Strings("state"), status = t.Strings("status"),
-             node_list = t.Strings("node_list");
-  const auto start = t.Column<std::int64_t>("start"), end = t.Column<std::int64_t>("end"),
-             nodes = t.Column<std::int64_t>("nodes"), alloc_cpus = t.Column<std::int64_t>("alloc_cpus"),
-             samples = t.Column<std::int64_t>("samples");
-  const auto run_time = t.Column<double>("run_time"), node_hours = t.Column<double>("node_hours"),
-             missing_s = t.Column<double>("missing_s"), energy = t.Column<double>("energy"),
-             idle_energy = t.Column<double>("idle_energy"), dynamic_energy = t.Column<double>("dynamic_energy"),
-             carbon_g = t.Column<double>("carbon_g"), slurm_energy = t.Column<double>("slurm_energy");
-  out->resize(t.rows());
-  for (std::size_t i = 0; i < t.rows(); ++i) {
-    JobRow& x = (*out)[i];
-    x.job_id = job_id[i];
-    x.user = user[i];
-    x.account = account[i];
-    x.partition = partition[i];
-    x.state = state[i];
-    x.status = status[i];
-    x.node_list = node_list[i];
-    x.start = FromNoTime(start[i]);
-    x.end = FromNoTime(end[i]);
-    x.nodes = nodes[i];
-    x.alloc_cpus = FromMinusOne(alloc_cpus[i]);
-    x.run_time_s = FromNan(run_time[i]);
-    x.node_hours = FromNan(node_hours[i]);
-    x.samples = FromMinusOne(samples[i]);
-    x.missing_s = FromNan(missing_s[i]);
-    x.energy_j = FromNan(energy[i]);
-    x.idle_energy_j = FromNan(idle_energy[i]);
-    x.dynamic_energy_j = FromNan(dynamic_energy[i]);
-    x.carbon_g = FromNan(carbon_g[i]);
-    x.slurm_energy_j = FromNan(slurm_energy[i]);
+  std::vector<Row> rows;
+  for (const auto& c : table) {
+    if (c.optional && !h5::Exists(group, c.name)) continue;
+    c.read_h5(t, &rows);
   }
+  return rows;
 }
 
 void ReadJobNodesH5(hid_t group, const std::string& where, std::size_t jobs, std::vector<JobNodeRow>* out) {
-  TableReader t(group, where);
-  const auto job = t.Column<std::int64_t>("job");
-  const auto node = t.Strings("node"), node_type = t.Strings("node_type");
-  const auto weight = t.Column<double>("weight_cpus"), cpus = t.Column<double>("node_cpus");
-  const auto samples = t.Column<std::int64_t>("samples");
-  const auto missing_s = t.Column<double>("missing_s"), energy = t.Column<double>("energy"),
-             idle_energy = t.Column<double>("idle_energy");
-  out->resize(t.rows());
-  for (std::size_t i = 0; i < t.rows(); ++i) {
-    if (job[i] < 0 || static_cast<std::size_t>(job[i]) >= jobs) {
-      throw Error(where + ": job " + std::to_string(job[i]) + " is not a row of jobs_energy");
+  *out = ReadTableH5(group, where, schema::JobNodesTable());
+  for (const auto& x : *out) {
+    if (x.job >= jobs) {  // a negative index reads back as a huge one
+      throw Error(where + ": job " + std::to_string(static_cast<std::int64_t>(x.job)) + " is not a row of jobs_energy");
     }
-    (*out)[i] = {static_cast<std::size_t>(job[i]), node[i], node_type[i], weight[i], cpus[i],
-                 samples[i], missing_s[i], energy[i], idle_energy[i]};
-  }
-}
-
-void ReadUsageH5(hid_t group, const std::string& where, std::vector<UsageRow>* out) {
-  TableReader t(group, where);
-  const auto month = t.Strings("month"), partition = t.Strings("partition"), account = t.Strings("account"),
-             user = t.Strings("user");
-  const auto jobs = t.Column<std::int64_t>("jobs");
-  const auto node_hours = t.Column<double>("node_hours"), energy = t.Column<double>("energy"),
-             idle_energy = t.Column<double>("idle_energy"), dynamic_energy = t.Column<double>("dynamic_energy"),
-             carbon_g = t.Column<double>("carbon_g");
-  out->resize(t.rows());
-  for (std::size_t i = 0; i < t.rows(); ++i) {
-    (*out)[i] = {month[i],  partition[i],   account[i],         user[i],    jobs[i],
-                 node_hours[i], energy[i], idle_energy[i], dynamic_energy[i], carbon_g[i]};
-  }
-}
-
-void ReadLedgerH5(hid_t group, const std::string& where, std::vector<LedgerRow>* out) {
-  TableReader t(group, where);
-  const auto month = t.Strings("month"), node_type = t.Strings("node_type");
-  const auto nodes = t.Column<std::int64_t>("nodes"), readings = t.Column<std::int64_t>("readings");
-  const auto metered = t.Column<double>("metered_energy"), job = t.Column<double>("job_energy"),
-             unallocated = t.Column<double>("unallocated_energy"), missing_s = t.Column<double>("missing_s");
-  out->resize(t.rows());
-  for (std::size_t i = 0; i < t.rows(); ++i) {
-    (*out)[i] = {month[i], node_type[i], nodes[i], readings[i], metered[i], job[i], unallocated[i], missing_s[i]};
   }
 }
 
@@ -719,7 +535,7 @@ void ReadLedgerH5(hid_t group, const std::string& where, std::vector<LedgerRow>*
 void ReadFacilityH5(hid_t f, const std::string& path, PipelineResults* r) {
   if (h5::Exists(f, "jobs_energy")) {
     h5::H5Id g = h5::OpenGroup(f, "jobs_energy");
-    ReadJobsH5(g.get(), path + ":jobs_energy", &r->jobs);
+    r->jobs = ReadTableH5(g.get(), path + ":jobs_energy", schema::JobsTable());
   }
   if (h5::Exists(f, "job_nodes")) {
     h5::H5Id g = h5::OpenGroup(f, "job_nodes");
@@ -727,11 +543,11 @@ void ReadFacilityH5(hid_t f, const std::string& path, PipelineResults* r) {
   }
   if (h5::Exists(f, "usage")) {
     h5::H5Id g = h5::OpenGroup(f, "usage");
-    ReadUsageH5(g.get(), path + ":usage", &r->usage);
+    r->usage = ReadTableH5(g.get(), path + ":usage", schema::UsageTable());
   }
   if (h5::Exists(f, "ledger")) {
     h5::H5Id g = h5::OpenGroup(f, "ledger");
-    ReadLedgerH5(g.get(), path + ":ledger", &r->ledger);
+    r->ledger = ReadTableH5(g.get(), path + ":ledger", schema::LedgerTable());
   }
   if (h5::Exists(f, "carbon_intensity")) {
     h5::H5Id g = h5::OpenGroup(f, "carbon_intensity");
@@ -748,6 +564,274 @@ std::string ReadRecordedStorePath(const std::string& results_h5_path) {
   h5::File file = h5::File::Open(results_h5_path, h5::Mode::kReadOnly);
   return h5::HasAttribute(file.id(), "store_path") ? h5::GetStringAttribute(file.id(), "store_path") : "";
 }
+
+namespace {
+
+void ReadRunsH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "runs_energy");
+  r->runs = ReadTableH5(g.get(), path + ":runs_energy", schema::RunsTable());
+}
+
+void ReadFeaturesH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "features");
+  const hid_t id = g.get();
+  const auto run = h5::ReadVector<std::int64_t>(id, "run");
+  const std::size_t n = run.size();
+  const std::string where = path + ":features";
+  auto column = [&]<typename T>(const char* name, T) {
+    auto v = h5::ReadVector<T>(id, name);
+    CheckRows(n, v.size(), where, name);
+    return v;
+  };
+  const auto n_params = column("n_params", std::int64_t{});
+  const auto depth = column("depth", std::int64_t{});
+  const auto n_obs = column("n_observations", std::int64_t{});
+  const auto train_obs = column("train_observations", std::int64_t{});
+  const auto fwd = column("fwd_ops", double{});
+  const auto bwd = column("bwd_ops", double{});
+  const auto flops = column("total_flops", double{});
+  const auto h_t = column("h_t", std::int64_t{});
+  const auto h_s = column("h_s", std::int64_t{});
+  const auto epochs = column("epochs", std::int64_t{});
+  const auto t_bytes = column("t_max_bytes", double{});
+  const auto t_level = column("t_max_level", std::int32_t{});
+  const auto f_bytes = column("f_bytes", double{});
+  const auto f_level = column("f_level", std::int32_t{});
+  const auto f_test_level = column("f_test_level", std::int32_t{});
+  const auto b_bytes = column("b_bytes", double{});
+  const auto b_level = column("b_level", std::int32_t{});
+  const auto d_bytes = column("d_bytes", double{});
+  const auto d_level = column("d_level", std::int32_t{});
+  r->features.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    FeatureRow& x = r->features[i];
+    if (run[i] < 0 || static_cast<std::size_t>(run[i]) >= r->runs.size()) {
+      throw Error(where + ": run " + std::to_string(run[i]) + " is not a row of runs_energy");
+    }
+    x.run = static_cast<std::size_t>(run[i]);
+    x.n_params = n_params[i];
+    x.depth = depth[i];
+    x.n_observations = n_obs[i];
+    x.train_observations = train_obs[i];
+    x.fwd_ops = fwd[i];
+    x.bwd_ops = bwd[i];
+    x.total_flops = flops[i];
+    x.h_t = h_t[i];
+    x.h_s = h_s[i];
+    x.epochs = epochs[i];
+    x.t_max_bytes = t_bytes[i];
+    x.t_max_level = t_level[i];
+    x.f_bytes = f_bytes[i];
+    x.f_level = f_level[i];
+    x.f_test_level = f_test_level[i];
+    x.b_bytes = b_bytes[i];
+    x.b_level = b_level[i];
+    x.d_bytes = d_bytes[i];
+    x.d_level = d_level[i];
+  }
+}
+
+// Idle power per type and each type's low end of readings.
+void ReadIdlePowerH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "idle_power");
+  const hid_t id = g.get();
+  const auto type = h5::ReadStrings(id, "node_type");
+  const auto nodes = h5::ReadVector<std::int64_t>(id, "nodes");
+  const auto readings = h5::ReadVector<std::int64_t>(id, "readings");
+  const auto idle_w = h5::ReadVector<double>(id, "idle_w");
+  const std::string where = path + ":idle_power";
+  CheckRows(type.size(), nodes.size(), where, "nodes");
+  CheckRows(type.size(), readings.size(), where, "readings");
+  CheckRows(type.size(), idle_w.size(), where, "idle_w");
+  for (std::size_t i = 0; i < type.size(); ++i) r->idle.push_back({type[i], nodes[i], readings[i], idle_w[i]});
+  std::vector<std::string> low_end_types;
+  if (h5::Exists(id, "low_end_types")) {
+    low_end_types = h5::ReadStrings(id, "low_end_types");
+  } else if (h5::Exists(id, "low_end")) {
+    h5::H5Id le = h5::OpenGroup(id, "low_end");
+    low_end_types = ChildNames(le.get());
+  }
+  for (const auto& t : low_end_types) {
+    h5::H5Id d = h5::OpenGroup(id, "low_end/" + t);
+    const auto value = h5::ReadVector<double>(d.get(), "value");
+    const auto count = h5::ReadVector<std::int64_t>(d.get(), "count");
+    CheckRows(value.size(), count.size(), where + "/low_end/" + t, "count");
+    TypeDistribution dist{t, {}};
+    dist.values.reserve(value.size());
+    for (std::size_t i = 0; i < value.size(); ++i) dist.values.emplace_back(value[i], count[i]);
+    r->type_low_end.push_back(std::move(dist));
+  }
+}
+
+void ReadNodeDistH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "node_power_dist");
+  const hid_t id = g.get();
+  const std::string where = path + ":node_power_dist";
+  const auto node = h5::ReadStrings(id, "node");
+  const std::size_t n = node.size();
+  const auto type = h5::ReadStrings(id, "node_type");
+  const auto count = h5::ReadVector<std::int64_t>(id, "count");
+  const auto min = h5::ReadVector<double>(id, "min");
+  const auto max = h5::ReadVector<double>(id, "max");
+  CheckRows(n, type.size(), where, "node_type");
+  CheckRows(n, count.size(), where, "count");
+  CheckRows(n, min.size(), where, "min");
+  CheckRows(n, max.size(), where, "max");
+  std::vector<double> idle_q(n, 0.0);
+  if (h5::Exists(id, "idle_quantile")) {
+    idle_q = h5::ReadVector<double>(id, "idle_quantile");
+    CheckRows(n, idle_q.size(), where, "idle_quantile");
+  }
+  r->node_quantile_names = h5::ReadStrings(id, "quantile_names");
+  r->node_quantile_levels = h5::ReadVector<double>(id, "quantile_levels");
+  std::vector<std::vector<double>> q;
+  for (const auto& name : r->node_quantile_names) {
+    q.push_back(h5::ReadVector<double>(id, name));
+    CheckRows(n, q.back().size(), where, name);
+  }
+  r->nodes.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    idle::NodeDistribution& x = r->nodes[i];
+    x.node = node[i];
+    x.node_type = type[i];
+    x.count = count[i];
+    x.min = min[i];
+    x.max = max[i];
+    x.idle_quantile = idle_q[i];
+    x.quantiles.reserve(q.size());
+    for (const auto& column : q) x.quantiles.push_back(column[i]);
+  }
+}
+
+void ReadQualityH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "quality");
+  const auto stage = h5::ReadStrings(g.get(), "stage");
+  const auto reason = h5::ReadStrings(g.get(), "reason");
+  const auto count = h5::ReadVector<std::int64_t>(g.get(), "count");
+  CheckRows(stage.size(), reason.size(), path + ":quality", "reason");
+  CheckRows(stage.size(), count.size(), path + ":quality", "count");
+  for (std::size_t i = 0; i < stage.size(); ++i) r->quality.push_back({stage[i], reason[i], count[i]});
+}
+
+void ReadOverheadsH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "overheads");
+  const auto is_gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
+  const auto runs = h5::ReadVector<std::int64_t>(g.get(), "runs");
+  const auto energy = h5::ReadVector<double>(g.get(), "energy_overhead");
+  const auto runtime = h5::ReadVector<double>(g.get(), "runtime_overhead");
+  CheckRows(is_gpu.size(), runs.size(), path + ":overheads", "runs");
+  CheckRows(is_gpu.size(), energy.size(), path + ":overheads", "energy_overhead");
+  CheckRows(is_gpu.size(), runtime.size(), path + ":overheads", "runtime_overhead");
+  for (std::size_t i = 0; i < is_gpu.size(); ++i) r->overheads.push_back({is_gpu[i] != 0, runs[i], energy[i], runtime[i]});
+}
+
+// The model_<class> groups, in model_classes order (older files: by name).
+void ReadModelsH5(hid_t f, const std::string& path, PipelineResults* r) {
+  std::vector<std::string> classes;
+  if (h5::Exists(f, "model_classes")) {
+    classes = h5::ReadStrings(f, "model_classes");
+  } else {
+    for (const auto& name : ChildNames(f)) {
+      if (name.rfind("model_", 0) == 0) classes.push_back(name.substr(6));
+    }
+  }
+  for (const auto& cls : classes) {
+    h5::H5Id g = h5::OpenGroup(f, "model_" + cls);
+    const hid_t id = g.get();
+    const std::string where = path + ":model_" + cls;
+    ModelResult m;
+    m.hardware_class = cls;
+    const auto name = h5::ReadStrings(id, "parameter");
+    const auto value = h5::ReadVector<double>(id, "value");
+    const auto std_error = h5::ReadVector<double>(id, "std_error");
+    const auto unit = h5::ReadStrings(id, "unit");
+    const auto determined = h5::ReadVector<std::uint8_t>(id, "determined");
+    const auto reason = h5::ReadStrings(id, "reason");
+    CheckRows(name.size(), value.size(), where, "value");
+    CheckRows(name.size(), std_error.size(), where, "std_error");
+    CheckRows(name.size(), unit.size(), where, "unit");
+    CheckRows(name.size(), determined.size(), where, "determined");
+    CheckRows(name.size(), reason.size(), where, "reason");
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      m.parameters.push_back({name[i], value[i], FromNan(std_error[i]), unit[i], determined[i] != 0, reason[i]});
+    }
+    m.fitted = h5::GetIntAttribute(id, "fitted") != 0;
+    m.message = h5::GetStringAttribute(id, "message");
+    m.runs = h5::GetIntAttribute(id, "runs");
+    m.median_ratio = h5::GetDoubleAttribute(id, "median_ratio");
+    m.sigma_log_ratio = h5::GetDoubleAttribute(id, "sigma_log_ratio");
+    m.median_abs_log_error = h5::GetDoubleAttribute(id, "median_abs_log_error");
+    m.cv_median_abs_log_error = h5::GetDoubleAttribute(id, "cv_median_abs_log_error");
+    m.baseline_c0 = h5::GetDoubleAttribute(id, "baseline_c0");
+    m.baseline_c1 = h5::GetDoubleAttribute(id, "baseline_c1");
+    m.baseline_median_abs_log_error = h5::GetDoubleAttribute(id, "baseline_median_abs_log_error");
+    m.baseline_sigma_log_ratio = h5::GetDoubleAttribute(id, "baseline_sigma_log_ratio");
+    m.baseline_cv_median_abs_log_error = h5::GetDoubleAttribute(id, "baseline_cv_median_abs_log_error");
+    m.fit_seconds = h5::GetDoubleAttribute(id, "fit_seconds");
+    const auto levels = h5::ReadVector<double>(id, "ratio_quantile_levels");
+    const auto quantiles = h5::ReadVector<double>(id, "ratio_quantiles");
+    CheckRows(levels.size(), quantiles.size(), where, "ratio_quantiles");
+    for (std::size_t i = 0; i < levels.size(); ++i) m.ratio_quantiles.emplace_back(levels[i], quantiles[i]);
+    r->models.push_back(std::move(m));
+  }
+}
+
+void ReadPredictionsH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "predictions");
+  const hid_t id = g.get();
+  const auto run_id = h5::ReadStrings(id, "run_id");
+  const auto is_gpu = h5::ReadVector<std::uint8_t>(id, "is_gpu");
+  const auto measured = h5::ReadVector<double>(id, "measured");
+  const auto predicted = h5::ReadVector<double>(id, "predicted");
+  const auto baseline = h5::ReadVector<double>(id, "baseline_predicted");
+  const std::string where = path + ":predictions";
+  CheckRows(run_id.size(), is_gpu.size(), where, "is_gpu");
+  CheckRows(run_id.size(), measured.size(), where, "measured");
+  CheckRows(run_id.size(), predicted.size(), where, "predicted");
+  CheckRows(run_id.size(), baseline.size(), where, "baseline_predicted");
+  r->predictions.reserve(run_id.size());
+  for (std::size_t i = 0; i < run_id.size(); ++i) {
+    r->predictions.push_back({run_id[i], is_gpu[i] != 0, measured[i], predicted[i], baseline[i]});
+  }
+}
+
+void ReadLossesH5(hid_t f, const std::string& path, PipelineResults* r) {
+  h5::H5Id g = h5::OpenGroup(f, "losses");
+  r->loss_experiment = h5::ReadStrings(g.get(), "experiment_id");
+  r->loss_epoch = h5::ReadVector<std::int64_t>(g.get(), "epoch");
+  r->loss_value = h5::ReadVector<double>(g.get(), "test_loss");
+  CheckRows(r->loss_experiment.size(), r->loss_epoch.size(), path + ":losses", "epoch");
+  CheckRows(r->loss_experiment.size(), r->loss_value.size(), path + ":losses", "test_loss");
+}
+
+// The memory levels per class (absent from older files: then none).
+void ReadMemoryLevelsH5(hid_t f, const std::string& path, PipelineResults* r) {
+  if (!h5::Exists(f, "memory_levels")) return;
+  h5::H5Id g = h5::OpenGroup(f, "memory_levels");
+  const hid_t id = g.get();
+  const std::string where = path + ":memory_levels";
+  const auto cls = h5::ReadStrings(id, "hardware_class");
+  const auto gpu = h5::ReadVector<std::uint8_t>(id, "is_gpu");
+  const auto level = h5::ReadVector<std::int32_t>(id, "level");
+  const auto bytes = h5::ReadVector<double>(id, "bytes_per_unit");
+  const auto units = h5::ReadVector<std::int64_t>(id, "units");
+  CheckRows(cls.size(), gpu.size(), where, "is_gpu");
+  CheckRows(cls.size(), level.size(), where, "level");
+  CheckRows(cls.size(), bytes.size(), where, "bytes_per_unit");
+  CheckRows(cls.size(), units.size(), where, "units");
+  const auto classes = h5::ReadStrings(id, "classes");
+  const auto class_gpu = h5::ReadVector<std::uint8_t>(id, "class_is_gpu");
+  CheckRows(classes.size(), class_gpu.size(), where, "class_is_gpu");
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    ClassMemory m{classes[c], class_gpu[c] != 0, {}};
+    for (std::size_t i = 0; i < cls.size(); ++i) {
+      if (cls[i] == m.hardware_class) m.levels.push_back({level[i], bytes[i], units[i]});
+    }
+    r->memory_levels.push_back(std::move(m));
+  }
+}
+
+}  // namespace
 
 PipelineResults ReadResultsH5(const std::string& path) {
   PipelineResults r;
@@ -768,324 +852,16 @@ PipelineResults ReadResultsH5(const std::string& path) {
   r.filter_max_run_time_s = DoubleAttr(f, "filter_max_run_time_s", r.filter_max_run_time_s);
   r.filter_max_stdevs = DoubleAttr(f, "filter_max_stdevs", r.filter_max_stdevs);
 
-  {
-    h5::H5Id g = h5::OpenGroup(f, "runs_energy");
-    const hid_t id = g.get();
-    const auto run_id = h5::ReadStrings(id, "run_id");
-    const std::size_t n = run_id.size();
-    const std::string where = path + ":runs_energy";
-    auto strings = [&](const char* name) {
-      auto v = h5::ReadStrings(id, name);
-      CheckRows(n, v.size(), where, name);
-      return v;
-    };
-    auto column = [&]<typename T>(const char* name, T) {
-      auto v = h5::ReadVector<T>(id, name);
-      CheckRows(n, v.size(), where, name);
-      return v;
-    };
-    const auto experiment = strings("experiment_id");
-    const auto job = strings("slurm_job_id");
-    const auto node = strings("node");
-    const auto node_type = strings("node_type");
-    const auto is_gpu = column("is_gpu", std::uint8_t{});
-    const auto status = strings("status");
-    const auto run_time = column("run_time", double{});
-    const auto samples = column("samples", std::int64_t{});
-    const auto energy = column("energy", double{});
-    const auto filter_1 = column("filter_1", std::int8_t{});
-    const auto filter_3 = column("filter_3", std::int8_t{});
-    const auto stdevs = column("filter_3_stdevs", double{});
-    const auto filter = column("filter", std::int8_t{});
-    const auto std_energy = column("std_energy", double{});
-    const auto non_overhead = column("non_overhead_energy", double{});
-    const auto non_overhead_rt = column("non_overhead_run_time", double{});
-    const auto dataset = strings("dataset");
-    const auto shape = strings("shape");
-    const auto depth = column("depth", std::int64_t{});
-    const auto size = column("size", std::int64_t{});
-    const auto batch = column("batch_size", std::int64_t{});
-    const auto usable = column("usable", std::uint8_t{});
-    // Written since facility accounting; older files leave them empty.
-    std::vector<double> idle_energy(n, std::nan("")), dynamic_energy(n, std::nan(""));
-    if (h5::Exists(id, "idle_energy")) idle_energy = column("idle_energy", double{});
-    if (h5::Exists(id, "dynamic_energy")) dynamic_energy = column("dynamic_energy", double{});
-    r.runs.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      RunRow& x = r.runs[i];
-      x.run_id = run_id[i];
-      x.experiment_id = experiment[i];
-      x.slurm_job_id = job[i];
-      x.node = node[i];
-      x.node_type = node_type[i];
-      x.is_gpu = is_gpu[i] != 0;
-      x.status = status[i];
-      x.run_time_s = FromNan(run_time[i]);
-      if (samples[i] >= 0) x.samples = samples[i];
-      x.energy_j = FromNan(energy[i]);
-      x.filter_1 = FromTri(filter_1[i]);
-      x.filter_3 = FromTri(filter_3[i]);
-      x.filter_3_stdevs = FromNan(stdevs[i]);
-      x.filter = FromTri(filter[i]);
-      x.std_energy_j = FromNan(std_energy[i]);
-      x.non_overhead_energy_j = FromNan(non_overhead[i]);
-      x.non_overhead_run_time_s = FromNan(non_overhead_rt[i]);
-      x.dataset = dataset[i];
-      x.shape = shape[i];
-      x.depth = depth[i];
-      x.size = size[i];
-      x.batch_size = batch[i];
-      x.usable = usable[i] != 0;
-      x.idle_energy_j = FromNan(idle_energy[i]);
-      x.dynamic_energy_j = FromNan(dynamic_energy[i]);
-    }
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "features");
-    const hid_t id = g.get();
-    const auto run = h5::ReadVector<std::int64_t>(id, "run");
-    const std::size_t n = run.size();
-    const std::string where = path + ":features";
-    auto column = [&]<typename T>(const char* name, T) {
-      auto v = h5::ReadVector<T>(id, name);
-      CheckRows(n, v.size(), where, name);
-      return v;
-    };
-    const auto n_params = column("n_params", std::int64_t{});
-    const auto depth = column("depth", std::int64_t{});
-    const auto n_obs = column("n_observations", std::int64_t{});
-    const auto train_obs = column("train_observations", std::int64_t{});
-    const auto fwd = column("fwd_ops", double{});
-    const auto bwd = column("bwd_ops", double{});
-    const auto flops = column("total_flops", double{});
-    const auto h_t = column("h_t", std::int64_t{});
-    const auto h_s = column("h_s", std::int64_t{});
-    const auto epochs = column("epochs", std::int64_t{});
-    const auto t_bytes = column("t_max_bytes", double{});
-    const auto t_level = column("t_max_level", std::int32_t{});
-    const auto f_bytes = column("f_bytes", double{});
-    const auto f_level = column("f_level", std::int32_t{});
-    const auto f_test_level = column("f_test_level", std::int32_t{});
-    const auto b_bytes = column("b_bytes", double{});
-    const auto b_level = column("b_level", std::int32_t{});
-    const auto d_bytes = column("d_bytes", double{});
-    const auto d_level = column("d_level", std::int32_t{});
-    r.features.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      FeatureRow& x = r.features[i];
-      if (run[i] < 0 || static_cast<std::size_t>(run[i]) >= r.runs.size()) {
-        throw Error(where + ": run " + std::to_string(run[i]) + " is not a row of runs_energy");
-      }
-      x.run = static_cast<std::size_t>(run[i]);
-      x.n_params = n_params[i];
-      x.depth = depth[i];
-      x.n_observations = n_obs[i];
-      x.train_observations = train_obs[i];
-      x.fwd_ops = fwd[i];
-      x.bwd_ops = bwd[i];
-      x.total_flops = flops[i];
-      x.h_t = h_t[i];
-      x.h_s = h_s[i];
-      x.epochs = epochs[i];
-      x.t_max_bytes = t_bytes[i];
-      x.t_max_level = t_level[i];
-      x.f_bytes = f_bytes[i];
-      x.f_level = f_level[i];
-      x.f_test_level = f_test_level[i];
-      x.b_bytes = b_bytes[i];
-      x.b_level = b_level[i];
-      x.d_bytes = d_bytes[i];
-      x.d_level = d_level[i];
-    }
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "idle_power");
-    const hid_t id = g.get();
-    const auto type = h5::ReadStrings(id, "node_type");
-    const auto nodes = h5::ReadVector<std::int64_t>(id, "nodes");
-    const auto readings = h5::ReadVector<std::int64_t>(id, "readings");
-    const auto idle_w = h5::ReadVector<double>(id, "idle_w");
-    const std::string where = path + ":idle_power";
-    CheckRows(type.size(), nodes.size(), where, "nodes");
-    CheckRows(type.size(), readings.size(), where, "readings");
-    CheckRows(type.size(), idle_w.size(), where, "idle_w");
-    for (std::size_t i = 0; i < type.size(); ++i) r.idle.push_back({type[i], nodes[i], readings[i], idle_w[i]});
-    std::vector<std::string> low_end_types;
-    if (h5::Exists(id, "low_end_types")) {
-      low_end_types = h5::ReadStrings(id, "low_end_types");
-    } else if (h5::Exists(id, "low_end")) {
-      h5::H5Id le = h5::OpenGroup(id, "low_end");
-      low_end_types = ChildNames(le.get());
-    }
-    for (const auto& t : low_end_types) {
-      h5::H5Id d = h5::OpenGroup(id, "low_end/" + t);
-      const auto value = h5::ReadVector<double>(d.get(), "value");
-      const auto count = h5::ReadVector<std::int64_t>(d.get(), "count");
-      CheckRows(value.size(), count.size(), where + "/low_end/" + t, "count");
-      TypeDistribution dist{t, {}};
-      dist.values.reserve(value.size());
-      for (std::size_t i = 0; i < value.size(); ++i) dist.values.emplace_back(value[i], count[i]);
-      r.type_low_end.push_back(std::move(dist));
-    }
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "node_power_dist");
-    const hid_t id = g.get();
-    const std::string where = path + ":node_power_dist";
-    const auto node = h5::ReadStrings(id, "node");
-    const std::size_t n = node.size();
-    const auto type = h5::ReadStrings(id, "node_type");
-    const auto count = h5::ReadVector<std::int64_t>(id, "count");
-    const auto min = h5::ReadVector<double>(id, "min");
-    const auto max = h5::ReadVector<double>(id, "max");
-    CheckRows(n, type.size(), where, "node_type");
-    CheckRows(n, count.size(), where, "count");
-    CheckRows(n, min.size(), where, "min");
-    CheckRows(n, max.size(), where, "max");
-    std::vector<double> idle_q(n, 0.0);
-    if (h5::Exists(id, "idle_quantile")) {
-      idle_q = h5::ReadVector<double>(id, "idle_quantile");
-      CheckRows(n, idle_q.size(), where, "idle_quantile");
-    }
-    r.node_quantile_names = h5::ReadStrings(id, "quantile_names");
-    r.node_quantile_levels = h5::ReadVector<double>(id, "quantile_levels");
-    std::vector<std::vector<double>> q;
-    for (const auto& name : r.node_quantile_names) {
-      q.push_back(h5::ReadVector<double>(id, name));
-      CheckRows(n, q.back().size(), where, name);
-    }
-    r.nodes.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      idle::NodeDistribution& x = r.nodes[i];
-      x.node = node[i];
-      x.node_type = type[i];
-      x.count = count[i];
-      x.min = min[i];
-      x.max = max[i];
-      x.idle_quantile = idle_q[i];
-      x.quantiles.reserve(q.size());
-      for (const auto& column : q) x.quantiles.push_back(column[i]);
-    }
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "quality");
-    const auto stage = h5::ReadStrings(g.get(), "stage");
-    const auto reason = h5::ReadStrings(g.get(), "reason");
-    const auto count = h5::ReadVector<std::int64_t>(g.get(), "count");
-    CheckRows(stage.size(), reason.size(), path + ":quality", "reason");
-    CheckRows(stage.size(), count.size(), path + ":quality", "count");
-    for (std::size_t i = 0; i < stage.size(); ++i) r.quality.push_back({stage[i], reason[i], count[i]});
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "overheads");
-    const auto is_gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
-    const auto runs = h5::ReadVector<std::int64_t>(g.get(), "runs");
-    const auto energy = h5::ReadVector<double>(g.get(), "energy_overhead");
-    const auto runtime = h5::ReadVector<double>(g.get(), "runtime_overhead");
-    CheckRows(is_gpu.size(), runs.size(), path + ":overheads", "runs");
-    CheckRows(is_gpu.size(), energy.size(), path + ":overheads", "energy_overhead");
-    CheckRows(is_gpu.size(), runtime.size(), path + ":overheads", "runtime_overhead");
-    for (std::size_t i = 0; i < is_gpu.size(); ++i) r.overheads.push_back({is_gpu[i] != 0, runs[i], energy[i], runtime[i]});
-  }
-  {
-    std::vector<std::string> classes;
-    if (h5::Exists(f, "model_classes")) {
-      classes = h5::ReadStrings(f, "model_classes");
-    } else {
-      for (const auto& name : ChildNames(f)) {
-        if (name.rfind("model_", 0) == 0) classes.push_back(name.substr(6));
-      }
-    }
-    for (const auto& cls : classes) {
-      h5::H5Id g = h5::OpenGroup(f, "model_" + cls);
-      const hid_t id = g.get();
-      const std::string where = path + ":model_" + cls;
-      ModelResult m;
-      m.hardware_class = cls;
-      const auto name = h5::ReadStrings(id, "parameter");
-      const auto value = h5::ReadVector<double>(id, "value");
-      const auto std_error = h5::ReadVector<double>(id, "std_error");
-      const auto unit = h5::ReadStrings(id, "unit");
-      const auto determined = h5::ReadVector<std::uint8_t>(id, "determined");
-      const auto reason = h5::ReadStrings(id, "reason");
-      CheckRows(name.size(), value.size(), where, "value");
-      CheckRows(name.size(), std_error.size(), where, "std_error");
-      CheckRows(name.size(), unit.size(), where, "unit");
-      CheckRows(name.size(), determined.size(), where, "determined");
-      CheckRows(name.size(), reason.size(), where, "reason");
-      for (std::size_t i = 0; i < name.size(); ++i) {
-        m.parameters.push_back({name[i], value[i], FromNan(std_error[i]), unit[i], determined[i] != 0, reason[i]});
-      }
-      m.fitted = h5::GetIntAttribute(id, "fitted") != 0;
-      m.message = h5::GetStringAttribute(id, "message");
-      m.runs = h5::GetIntAttribute(id, "runs");
-      m.median_ratio = h5::GetDoubleAttribute(id, "median_ratio");
-      m.sigma_log_ratio = h5::GetDoubleAttribute(id, "sigma_log_ratio");
-      m.median_abs_log_error = h5::GetDoubleAttribute(id, "median_abs_log_error");
-      m.cv_median_abs_log_error = h5::GetDoubleAttribute(id, "cv_median_abs_log_error");
-      m.baseline_c0 = h5::GetDoubleAttribute(id, "baseline_c0");
-      m.baseline_c1 = h5::GetDoubleAttribute(id, "baseline_c1");
-      m.baseline_median_abs_log_error = h5::GetDoubleAttribute(id, "baseline_median_abs_log_error");
-      m.baseline_sigma_log_ratio = h5::GetDoubleAttribute(id, "baseline_sigma_log_ratio");
-      m.baseline_cv_median_abs_log_error = h5::GetDoubleAttribute(id, "baseline_cv_median_abs_log_error");
-      m.fit_seconds = h5::GetDoubleAttribute(id, "fit_seconds");
-      const auto levels = h5::ReadVector<double>(id, "ratio_quantile_levels");
-      const auto quantiles = h5::ReadVector<double>(id, "ratio_quantiles");
-      CheckRows(levels.size(), quantiles.size(), where, "ratio_quantiles");
-      for (std::size_t i = 0; i < levels.size(); ++i) m.ratio_quantiles.emplace_back(levels[i], quantiles[i]);
-      r.models.push_back(std::move(m));
-    }
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "predictions");
-    const hid_t id = g.get();
-    const auto run_id = h5::ReadStrings(id, "run_id");
-    const auto is_gpu = h5::ReadVector<std::uint8_t>(id, "is_gpu");
-    const auto measured = h5::ReadVector<double>(id, "measured");
-    const auto predicted = h5::ReadVector<double>(id, "predicted");
-    const auto baseline = h5::ReadVector<double>(id, "baseline_predicted");
-    const std::string where = path + ":predictions";
-    CheckRows(run_id.size(), is_gpu.size(), where, "is_gpu");
-    CheckRows(run_id.size(), measured.size(), where, "measured");
-    CheckRows(run_id.size(), predicted.size(), where, "predicted");
-    CheckRows(run_id.size(), baseline.size(), where, "baseline_predicted");
-    r.predictions.reserve(run_id.size());
-    for (std::size_t i = 0; i < run_id.size(); ++i) {
-      r.predictions.push_back({run_id[i], is_gpu[i] != 0, measured[i], predicted[i], baseline[i]});
-    }
-  }
-  {
-    h5::H5Id g = h5::OpenGroup(f, "losses");
-    r.loss_experiment = h5::ReadStrings(g.get(), "experiment_id");
-    r.loss_epoch = h5::ReadVector<std::int64_t>(g.get(), "epoch");
-    r.loss_value = h5::ReadVector<double>(g.get(), "test_loss");
-    CheckRows(r.loss_experiment.size(), r.loss_epoch.size(), path + ":losses", "epoch");
-    CheckRows(r.loss_experiment.size(), r.loss_value.size(), path + ":losses", "test_loss");
-  }
-  if (h5::Exists(f, "memory_levels")) {
-    h5::H5Id g = h5::OpenGroup(f, "memory_levels");
-    const hid_t id = g.get();
-    const std::string where = path + ":memory_levels";
-    const auto cls = h5::ReadStrings(id, "hardware_class");
-    const auto gpu = h5::ReadVector<std::uint8_t>(id, "is_gpu");
-    const auto level = h5::ReadVector<std::int32_t>(id, "level");
-    const auto bytes = h5::ReadVector<double>(id, "bytes_per_unit");
-    const auto units = h5::ReadVector<std::int64_t>(id, "units");
-    CheckRows(cls.size(), gpu.size(), where, "is_gpu");
-    CheckRows(cls.size(), level.size(), where, "level");
-    CheckRows(cls.size(), bytes.size(), where, "bytes_per_unit");
-    CheckRows(cls.size(), units.size(), where, "units");
-    const auto classes = h5::ReadStrings(id, "classes");
-    const auto class_gpu = h5::ReadVector<std::uint8_t>(id, "class_is_gpu");
-    CheckRows(classes.size(), class_gpu.size(), where, "class_is_gpu");
-    for (std::size_t c = 0; c < classes.size(); ++c) {
-      ClassMemory m{classes[c], class_gpu[c] != 0, {}};
-      for (std::size_t i = 0; i < cls.size(); ++i) {
-        if (cls[i] == m.hardware_class) m.levels.push_back({level[i], bytes[i], units[i]});
-      }
-      r.memory_levels.push_back(std::move(m));
-    }
-  }
+  ReadRunsH5(f, path, &r);
+  ReadFeaturesH5(f, path, &r);
+  ReadIdlePowerH5(f, path, &r);
+  ReadNodeDistH5(f, path, &r);
+  ReadQualityH5(f, path, &r);
+  ReadOverheadsH5(f, path, &r);
+  ReadModelsH5(f, path, &r);
+  ReadPredictionsH5(f, path, &r);
+  ReadLossesH5(f, path, &r);
+  ReadMemoryLevelsH5(f, path, &r);
   ReadFacilityH5(f, path, &r);
   file.Close();
   return r;

@@ -1,0 +1,63 @@
+#include "stages/results/schema.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace wattrun::results::schema {
+namespace {
+
+template <typename Row>
+const Column<Row>& Find(const Table<Row>& table, const std::string& name) {
+  for (const auto& c : table) {
+    if (name == c.name) return c;
+  }
+  throw std::runtime_error("no column " + name);
+}
+
+TEST(Schema, UnitsLiveWithTheColumn) {
+  EXPECT_STREQ(Find(RunsTable(), "energy").units, "J");
+  EXPECT_STREQ(Find(JobsTable(), "start").units, "ms since 1970-01-01 UTC");
+  EXPECT_STREQ(Find(UsageTable(), "carbon_g").units, "g CO2e");
+  EXPECT_STREQ(Find(RunsTable(), "run_id").units, "text");
+  EXPECT_NE(std::string(Find(RunsTable(), "filter_1").description).find("-1 not applied"), std::string::npos);
+}
+
+TEST(Schema, CsvPlaces) {
+  EXPECT_EQ(Find(JobsTable(), "node_list").csv, Csv::kLast);    // after the spec's columns
+  EXPECT_EQ(Find(RunsTable(), "experiment_id").csv, Csv::kNo);  // results.h5 only
+  EXPECT_TRUE(Find(RunsTable(), "idle_energy").optional);       // older files lack it
+  for (const auto& c : JobNodesTable()) EXPECT_EQ(c.csv, Csv::kNo) << c.name;
+}
+
+TEST(Schema, CsvFields) {
+  JobRow job;
+  job.job_id = "12,3";
+  job.status = "not_started";
+  EXPECT_EQ(Find(JobsTable(), "job_id").csv_field(job), "\"12,3\"");  // quoted: holds a comma
+  EXPECT_EQ(Find(JobsTable(), "start").csv_field(job), "");           // missing time
+  EXPECT_EQ(Find(JobsTable(), "alloc_cpus").csv_field(job), "");
+  job.start = 0;
+  job.alloc_cpus = 36;
+  EXPECT_EQ(Find(JobsTable(), "start").csv_field(job), FormatUtcIso(0));
+  EXPECT_EQ(Find(JobsTable(), "alloc_cpus").csv_field(job), "36");
+  RunRow run;
+  run.filter_1 = true;
+  run.energy_j = 1.5;
+  EXPECT_EQ(Find(RunsTable(), "filter_1").csv_field(run), "True");
+  EXPECT_EQ(Find(RunsTable(), "filter_3").csv_field(run), "");
+  EXPECT_EQ(Find(RunsTable(), "energy").csv_field(run), "1.5");
+}
+
+TEST(Schema, MissingValueCodes) {
+  EXPECT_EQ(codec::TriFlag::Put(std::nullopt), -1);
+  EXPECT_EQ(codec::TriFlag::Get(0), std::optional<bool>(false));
+  EXPECT_EQ(codec::OptCount::Put(std::nullopt), -1);
+  EXPECT_FALSE(codec::OptCount::Get(-1).has_value());
+  EXPECT_FALSE(codec::OptTime::Get(codec::OptTime::Put(std::nullopt)).has_value());
+  EXPECT_EQ(codec::OptTime::Get(codec::OptTime::Put(TimeMs{-5})), TimeMs{-5});  // before 1970 is a time
+  EXPECT_TRUE(std::isnan(codec::OptReal::Put(std::nullopt)));
+}
+
+}  // namespace
+}  // namespace wattrun::results::schema
