@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <limits>
 
 #include "core/error.h"
+#include "core/file_io.h"
 #include "core/h5.h"
 #include "core/time.h"
 #include "core/version.h"
@@ -25,22 +27,17 @@ using schema::codec::Quoted;
 std::string Opt(const std::optional<double>& v) { return v ? FormatDouble(*v) : ""; }
 
 // A file written under a temporary name and renamed into place on Commit().
+// A table written whole through core's one atomic write (temporary, fsync,
+// rename, fsync of the directory): a killed run never leaves a half table.
 class AtomicFile {
  public:
-  explicit AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp"), out_(tmp_, std::ios::binary) {
-    if (!out_) throw Error(tmp_ + ": cannot create (permission denied or no such directory?)");
-  }
-  std::ofstream& out() { return out_; }
-  void Commit() {
-    out_.flush();
-    if (!out_) throw Error(tmp_ + ": write failed (disk full?)");
-    out_.close();
-    fs::rename(tmp_, path_);
-  }
+  explicit AtomicFile(std::string path) : path_(std::move(path)) {}
+  std::ostringstream& out() { return out_; }
+  void Commit() { WriteFileAtomically(path_, out_.view()); }
 
  private:
-  std::string path_, tmp_;
-  std::ofstream out_;
+  std::string path_;
+  std::ostringstream out_;
 };
 
 void WriteIdleCsv(const PipelineResults& r, const std::string& path) {
@@ -454,9 +451,7 @@ void BeginResults(const std::string& dir) {
 }
 
 void FinishResults(const std::string& dir) {
-  std::ofstream ok(fs::path(dir) / "_SUCCESS");
-  ok << "complete\n";
-  if (!ok) throw Error(dir + "/_SUCCESS: cannot write");
+  WriteFileAtomically((fs::path(dir) / "_SUCCESS").string(), "complete\n");
 }
 
 void WriteResults(const PipelineResults& r, const std::string& dir) {
