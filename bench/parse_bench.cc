@@ -56,21 +56,17 @@ bool ReadFile(const char* path, std::string* out) {
   return ok;
 }
 
-inline std::uint64_t Mix(std::uint64_t h, std::uint64_t v) {
-  return (h ^ v) * 0x100000001b3ull + (h >> 29);
-}
+inline std::uint64_t Mix(std::uint64_t h, std::uint64_t v) { return (h ^ v) * 0x100000001b3ull + (h >> 29); }
 
 // Plain sums over the rows (independent adds, so that the checksum does not
 // become the loop's critical path), combined into one value at the end. The
 // last one weights each row by its line number, so that a difference that
 // only moves values between rows is seen too.
 struct Sums {
-  std::uint64_t error = 0, utc = 0, wall_ms = 0, ambiguous = 0, watts = 0, node_size = 0,
-                node_ends = 0, weighted = 0;
+  std::uint64_t error = 0, utc = 0, wall_ms = 0, ambiguous = 0, watts = 0, node_size = 0, node_ends = 0, weighted = 0;
   std::uint64_t Combine() const {
     std::uint64_t h = 0xcbf29ce484222325ull;
-    for (const std::uint64_t v : {error, utc, wall_ms, ambiguous, watts, node_size, node_ends,
-                                  weighted}) {
+    for (const std::uint64_t v : {error, utc, wall_ms, ambiguous, watts, node_size, node_ends, weighted}) {
       h = Mix(h, v);
     }
     return h;
@@ -128,9 +124,8 @@ Result Parse(ForEachLine&& for_each_line, const wattrun::TelemetryColumns& colum
     if (dump != nullptr) {
       std::fprintf(dump, "%s", wattrun::ReasonName(error));
       if (error == TelemetryRowError::kNone) {
-        std::fprintf(dump, " %" PRId64 " %" PRId64 " %d %a %.*s", row.utc, row.wall_ms,
-                     row.ambiguous ? 1 : 0, row.watts, static_cast<int>(row.node.size()),
-                     row.node.data());
+        std::fprintf(dump, " %" PRId64 " %" PRId64 " %d %a %.*s", row.utc, row.wall_ms, row.ambiguous ? 1 : 0,
+                     row.watts, static_cast<int>(row.node.size()), row.node.data());
       }
       std::fputc('\n', dump);
     }
@@ -246,18 +241,17 @@ int main(int argc, char** argv) {
   }
 
   const double lines = static_cast<double>(std::max<std::int64_t>(result.lines, 1));
-  std::printf("file %s: %zu bytes, %" PRId64 " data lines, zone %s, ignore_z %d, cache %d\n", path,
-              text.size(), result.lines, zone.c_str(), ignore_z ? 1 : 0, use_cache ? 1 : 0);
+  std::printf("file %s: %zu bytes, %" PRId64 " data lines, zone %s, ignore_z %d, cache %d\n", path, text.size(),
+              result.lines, zone.c_str(), ignore_z ? 1 : 0, use_cache ? 1 : 0);
   std::printf("split+parse: %.2f ns/line  %.1f MB/s  (best of %d: %.4f s)\n", best * 1e9 / lines,
               static_cast<double>(text.size()) / best / 1e6, repeat, best);
   std::printf("split only:  %.2f ns/line  %.1f MB/s\n", split_best * 1e9 / lines,
               static_cast<double>(text.size()) / split_best / 1e6);
-  std::printf("parse only:  %.2f ns/line  %.1f MB/s  (lines split beforehand)\n",
-              presplit_best * 1e9 / lines, static_cast<double>(text.size()) / presplit_best / 1e6);
+  std::printf("parse only:  %.2f ns/line  %.1f MB/s  (lines split beforehand)\n", presplit_best * 1e9 / lines,
+              static_cast<double>(text.size()) / presplit_best / 1e6);
   std::printf("errors:");
   for (int e = 0; e < kReasons; ++e) {
-    std::printf(" %s=%" PRId64, wattrun::ReasonName(static_cast<TelemetryRowError>(e)),
-                result.errors[e]);
+    std::printf(" %s=%" PRId64, wattrun::ReasonName(static_cast<TelemetryRowError>(e)), result.errors[e]);
   }
   std::printf("\nchecksum %016" PRIx64 "\n", result.checksum);
   return 0;

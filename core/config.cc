@@ -40,8 +40,7 @@ class ConfigReader {
   }
 
   // Reports keys of a map that are not in `known`.
-  void CheckKeys(const YAML::Node& node, const std::string& path,
-                 const std::set<std::string>& known) {
+  void CheckKeys(const YAML::Node& node, const std::string& path, const std::set<std::string>& known) {
     if (!node || !node.IsMap()) return;
     for (const auto& kv : node) {
       const std::string key = Key(kv.first, path);
@@ -66,8 +65,8 @@ class ConfigReader {
   }
 
   template <typename T>
-  bool Get(const YAML::Node& parent, const std::string& parent_path, const std::string& key,
-           T* out, bool required = false) {
+  bool Get(const YAML::Node& parent, const std::string& parent_path, const std::string& key, T* out,
+           bool required = false) {
     const YAML::Node node = parent[key];
     const std::string path = Join(parent_path, key);
     if (!node) {
@@ -97,8 +96,7 @@ class ConfigReader {
   }
 
   // Byte sizes: an integer, or a number with a unit (B, KiB, MiB, GiB, TiB, KB, MB, GB).
-  bool GetBytes(const YAML::Node& parent, const std::string& parent_path, const std::string& key,
-                double* out) {
+  bool GetBytes(const YAML::Node& parent, const std::string& parent_path, const std::string& key, double* out) {
     std::string text;
     if (!Get(parent, parent_path, key, &text, true)) return false;
     const std::string path = Join(parent_path, key);
@@ -117,9 +115,8 @@ class ConfigReader {
     std::string unit = text.substr(static_cast<std::size_t>(end - begin));
     while (!unit.empty() && unit.front() == ' ') unit.erase(unit.begin());
     static const std::pair<const char*, double> kUnits[] = {
-        {"", 1.0},      {"B", 1.0},      {"KiB", 1024.0}, {"MiB", 1048576.0},
-        {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
-        {"GB", 1e9},    {"TB", 1e12}};
+        {"", 1.0},   {"B", 1.0},  {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0},
+        {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},     {"TB", 1e12}};
     for (const auto& [name, factor] : kUnits) {
       if (unit == name) {
         const double bytes = value * factor;
@@ -142,9 +139,7 @@ class ConfigReader {
   static std::string Join(const std::string& path, const std::string& key) {
     return path.empty() ? key : path + "." + key;
   }
-  static std::string Index(const std::string& path, std::size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-  }
+  static std::string Index(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
  private:
   template <typename T>
@@ -164,8 +159,7 @@ std::string Num(double v) {
   return s.str();
 }
 
-void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path,
-                    SourceTimeConfig* out) {
+void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path, SourceTimeConfig* out) {
   if (!r.IsMap(node, path, false)) return;
   r.CheckKeys(node, path, {"timezone", "ignore_z"});
   if (r.Get(node, path, "timezone", &out->timezone)) {
@@ -230,8 +224,8 @@ void ReadHardwareClasses(ConfigReader& r, const YAML::Node& classes, FacilityCon
 }
 
 // One entry of facility.node_types; false if it is not a mapping.
-bool ReadNodeType(ConfigReader& r, const YAML::Node& node, const std::string& tpath,
-                  const FacilityConfig& f, std::set<std::string>* names, NodeTypeConfig* t) {
+bool ReadNodeType(ConfigReader& r, const YAML::Node& node, const std::string& tpath, const FacilityConfig& f,
+                  std::set<std::string>* names, NodeTypeConfig* t) {
   if (!r.IsMap(node, tpath, true)) return false;
   r.CheckKeys(node, tpath, {"name", "hardware_class", "signature", "count", "idle_w"});
   r.Get(node, tpath, "name", &t->name, true);
@@ -276,7 +270,8 @@ void CheckReferenceTypes(ConfigReader& r, const FacilityConfig& f) {
     if (!c.reference_type.empty() && !ref) {
       r.Problem(path_ref, "'" + c.reference_type + "' is not a configured node type");
     } else if (ref && ref->hardware_class != c.name) {
-      r.Problem(path_ref, "'" + c.reference_type + "' belongs to class '" + ref->hardware_class + "', not '" + c.name + "'");
+      r.Problem(path_ref,
+                "'" + c.reference_type + "' belongs to class '" + ref->hardware_class + "', not '" + c.name + "'");
     }
   }
 }
@@ -284,14 +279,11 @@ void CheckReferenceTypes(ConfigReader& r, const FacilityConfig& f) {
 void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   const std::string path = "facility";
   if (!r.IsMap(node, path, true)) return;
-  r.CheckKeys(node, path,
-              {"name", "telemetry", "scheduler", "sampling_interval_s", "node_types",
-               "hardware_classes"});
+  r.CheckKeys(node, path, {"name", "telemetry", "scheduler", "sampling_interval_s", "node_types", "hardware_classes"});
   r.Get(node, path, "name", &f->name, true);
   ReadSourceTime(r, node["telemetry"], "facility.telemetry", &f->telemetry);
   ReadSourceTime(r, node["scheduler"], "facility.scheduler", &f->scheduler);
-  if (r.Get(node, path, "sampling_interval_s", &f->sampling_interval_s) &&
-      !(f->sampling_interval_s > 0)) {
+  if (r.Get(node, path, "sampling_interval_s", &f->sampling_interval_s) && !(f->sampling_interval_s > 0)) {
     r.Problem("facility.sampling_interval_s", "must be > 0, got " + Num(f->sampling_interval_s));
   }
   ReadHardwareClasses(r, node["hardware_classes"], f);
@@ -315,15 +307,21 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
 void ReadFit(ConfigReader& r, const YAML::Node& node, FitConfig* fit) {
   const std::string path = "pipeline.fit";
   if (!r.IsMap(node, path, false)) return;
-  r.CheckKeys(node, path, {"loss", "loss_scale", "max_iterations", "cross_validation_folds",
-                           "min_energy_share", "max_relative_std_error"});
+  r.CheckKeys(
+      node, path,
+      {"loss", "loss_scale", "max_iterations", "cross_validation_folds", "min_energy_share", "max_relative_std_error"});
   std::string loss;
   if (r.Get(node, path, "loss", &loss)) {
-    if (loss == "none") fit->loss = RobustLoss::kNone;
-    else if (loss == "huber") fit->loss = RobustLoss::kHuber;
-    else if (loss == "cauchy") fit->loss = RobustLoss::kCauchy;
-    else if (loss == "soft_l1") fit->loss = RobustLoss::kSoftL1;
-    else r.Problem(path + ".loss", "must be one of none, huber, cauchy, soft_l1; got '" + loss + "'");
+    if (loss == "none")
+      fit->loss = RobustLoss::kNone;
+    else if (loss == "huber")
+      fit->loss = RobustLoss::kHuber;
+    else if (loss == "cauchy")
+      fit->loss = RobustLoss::kCauchy;
+    else if (loss == "soft_l1")
+      fit->loss = RobustLoss::kSoftL1;
+    else
+      r.Problem(path + ".loss", "must be one of none, huber, cauchy, soft_l1; got '" + loss + "'");
   }
   if (r.Get(node, path, "loss_scale", &fit->loss_scale) && !(fit->loss_scale > 0)) {
     r.Problem(path + ".loss_scale", "must be > 0, got " + Num(fit->loss_scale));
@@ -339,8 +337,7 @@ void ReadFit(ConfigReader& r, const YAML::Node& node, FitConfig* fit) {
       !(fit->min_energy_share >= 0 && fit->min_energy_share < 1)) {
     r.Problem(path + ".min_energy_share", "must be in [0, 1)");
   }
-  if (r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error) &&
-      !(fit->max_relative_std_error > 0)) {
+  if (r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error) && !(fit->max_relative_std_error > 0)) {
     r.Problem(path + ".max_relative_std_error", "must be > 0");
   }
 }
@@ -352,8 +349,7 @@ void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
   if (r.Get(node, path, "pue", &carbon->pue) && !(carbon->pue >= 1.0)) {
     r.Problem(path + ".pue", "must be >= 1, got " + Num(carbon->pue));
   }
-  if (r.Get(node, path, "intensity_g_per_kwh", &carbon->intensity_g_per_kwh) &&
-      !(carbon->intensity_g_per_kwh >= 0)) {
+  if (r.Get(node, path, "intensity_g_per_kwh", &carbon->intensity_g_per_kwh) && !(carbon->intensity_g_per_kwh >= 0)) {
     r.Problem(path + ".intensity_g_per_kwh", "must be >= 0");
   }
   for (const char* key : {"mix", "source_intensity_g_per_kwh"}) {
@@ -390,22 +386,28 @@ void ReadPipeline(ConfigReader& r, const YAML::Node& node, PipelineConfig* p) {
   const std::string path = "pipeline";
   p->node_quantiles = DefaultNodeQuantiles();
   if (!r.IsMap(node, path, false)) return;
-  r.CheckKeys(node, path, {"integration", "idle", "filters", "overhead", "epochs", "node_quantiles",
-                           "strict", "fit", "carbon"});
+  r.CheckKeys(node, path,
+              {"integration", "idle", "filters", "overhead", "epochs", "node_quantiles", "strict", "fit", "carbon"});
   std::string integration;
   if (r.Get(node, path, "integration", &integration)) {
-    if (integration == "linear") p->integration = Integration::kLinear;
-    else if (integration == "step") p->integration = Integration::kStep;
-    else r.Problem("pipeline.integration", "must be 'linear' or 'step', got '" + integration + "'");
+    if (integration == "linear")
+      p->integration = Integration::kLinear;
+    else if (integration == "step")
+      p->integration = Integration::kStep;
+    else
+      r.Problem("pipeline.integration", "must be 'linear' or 'step', got '" + integration + "'");
   }
   const YAML::Node idle = node["idle"];
   if (r.IsMap(idle, "pipeline.idle", false)) {
     r.CheckKeys(idle, "pipeline.idle", {"method", "quantile"});
     std::string method;
     if (r.Get(idle, "pipeline.idle", "method", &method)) {
-      if (method == "pooled") p->idle_method = IdleMethod::kPooled;
-      else if (method == "median_of_nodes") p->idle_method = IdleMethod::kMedianOfNodes;
-      else r.Problem("pipeline.idle.method", "must be 'pooled' or 'median_of_nodes', got '" + method + "'");
+      if (method == "pooled")
+        p->idle_method = IdleMethod::kPooled;
+      else if (method == "median_of_nodes")
+        p->idle_method = IdleMethod::kMedianOfNodes;
+      else
+        r.Problem("pipeline.idle.method", "must be 'pooled' or 'median_of_nodes', got '" + method + "'");
     }
     if (r.Get(idle, "pipeline.idle", "quantile", &p->idle_quantile) &&
         !(p->idle_quantile > 0 && p->idle_quantile < 1)) {
@@ -419,8 +421,7 @@ void ReadPipeline(ConfigReader& r, const YAML::Node& node, PipelineConfig* p) {
         !(p->filter_max_run_time_s > 0)) {
       r.Problem("pipeline.filters.max_run_time_s", "must be > 0, got " + Num(p->filter_max_run_time_s));
     }
-    if (r.Get(filters, "pipeline.filters", "max_stdevs", &p->filter_max_stdevs) &&
-        !(p->filter_max_stdevs > 0)) {
+    if (r.Get(filters, "pipeline.filters", "max_stdevs", &p->filter_max_stdevs) && !(p->filter_max_stdevs > 0)) {
       r.Problem("pipeline.filters.max_stdevs", "must be > 0, got " + Num(p->filter_max_stdevs));
     }
   }
@@ -461,13 +462,14 @@ void ReadPipeline(ConfigReader& r, const YAML::Node& node, PipelineConfig* p) {
 void ReadGenerator(ConfigReader& r, const YAML::Node& node, GeneratorConfig* g) {
   const std::string path = "generator";
   if (!r.IsMap(node, path, false)) return;
-  r.CheckKeys(node, path, {"start_date", "months", "scale", "seed", "runs_at_scale_1", "sigma_cpu",
-                           "sigma_gpu", "dirty", "datasets"});
+  r.CheckKeys(
+      node, path,
+      {"start_date", "months", "scale", "seed", "runs_at_scale_1", "sigma_cpu", "sigma_gpu", "dirty", "datasets"});
   if (r.Get(node, path, "start_date", &g->start_date)) {
     int y = 0, m = 0, d = 0;
     char extra = 0;
-    if (std::sscanf(g->start_date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || m < 1 || m > 12 ||
-        d < 1 || d > 28) {
+    if (std::sscanf(g->start_date.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &extra) != 3 || m < 1 || m > 12 || d < 1 ||
+        d > 28) {
       r.Problem("generator.start_date", "must be YYYY-MM-DD with a day from 1 to 28, got '" + g->start_date + "'");
     }
   }
@@ -479,8 +481,10 @@ void ReadGenerator(ConfigReader& r, const YAML::Node& node, GeneratorConfig* g) 
   if (r.Get(node, path, "runs_at_scale_1", &g->runs_at_scale_1) && g->runs_at_scale_1 < 1) {
     r.Problem("generator.runs_at_scale_1", "must be >= 1");
   }
-  if (r.Get(node, path, "sigma_cpu", &g->sigma_cpu) && !(g->sigma_cpu >= 0)) r.Problem("generator.sigma_cpu", "must be >= 0");
-  if (r.Get(node, path, "sigma_gpu", &g->sigma_gpu) && !(g->sigma_gpu >= 0)) r.Problem("generator.sigma_gpu", "must be >= 0");
+  if (r.Get(node, path, "sigma_cpu", &g->sigma_cpu) && !(g->sigma_cpu >= 0))
+    r.Problem("generator.sigma_cpu", "must be >= 0");
+  if (r.Get(node, path, "sigma_gpu", &g->sigma_gpu) && !(g->sigma_gpu >= 0))
+    r.Problem("generator.sigma_gpu", "must be >= 0");
   r.Get(node, path, "dirty", &g->dirty);
   const YAML::Node ds = node["datasets"];
   if (ds) {
@@ -573,15 +577,17 @@ Config LoadConfigFile(const std::string& path) {
 }
 
 const char* ToString(Integration value) { return value == Integration::kLinear ? "linear" : "step"; }
-const char* ToString(IdleMethod value) {
-  return value == IdleMethod::kPooled ? "pooled" : "median_of_nodes";
-}
+const char* ToString(IdleMethod value) { return value == IdleMethod::kPooled ? "pooled" : "median_of_nodes"; }
 const char* ToString(RobustLoss value) {
   switch (value) {
-    case RobustLoss::kNone: return "none";
-    case RobustLoss::kHuber: return "huber";
-    case RobustLoss::kCauchy: return "cauchy";
-    case RobustLoss::kSoftL1: return "soft_l1";
+    case RobustLoss::kNone:
+      return "none";
+    case RobustLoss::kHuber:
+      return "huber";
+    case RobustLoss::kCauchy:
+      return "cauchy";
+    case RobustLoss::kSoftL1:
+      return "soft_l1";
   }
   return "?";
 }

@@ -108,7 +108,7 @@ struct GeneratorConfig {
   std::int64_t runs_at_scale_1 = 41129;
   double sigma_cpu = 0.30;
   double sigma_gpu = 0.07;
-  bool dirty = true;  // inject the dirt of a real facility
+  bool dirty = true;                  // inject the dirt of a real facility
   std::vector<std::string> datasets;  // empty: the 13 of BUTTER-E
 };
 

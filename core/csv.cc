@@ -30,14 +30,12 @@ std::uint32_t LoadLe32(const std::uint8_t* p) {
 }
 
 bool EndsWith(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         std::string_view(text).substr(text.size() - suffix.size()) == suffix;
+  return text.size() >= suffix.size() && std::string_view(text).substr(text.size() - suffix.size()) == suffix;
 }
 
 }  // namespace
 
-bool SplitCsvLine(std::string_view line, char delimiter, std::vector<std::string_view>* fields,
-                  std::string* storage) {
+bool SplitCsvLine(std::string_view line, char delimiter, std::vector<std::string_view>* fields, std::string* storage) {
   fields->clear();
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.find('"') == std::string_view::npos) {
@@ -162,8 +160,7 @@ struct LineReader::Source {
   // before the damage are still counted).
   std::size_t Inflate(char* dst, std::size_t room, std::string* damage) {
     inflate_state& z = *inflate;
-    const auto ask =
-        static_cast<std::uint32_t>(room < kMaxInflateOutBytes ? room : kMaxInflateOutBytes);
+    const auto ask = static_cast<std::uint32_t>(room < kMaxInflateOutBytes ? room : kMaxInflateOutBytes);
     z.next_out = reinterpret_cast<std::uint8_t*>(dst);
     z.avail_out = ask;
     int idle_calls = 0;
@@ -356,8 +353,7 @@ bool LineReader::Next(std::string_view* line) {
     if (end_ == buffer_.size()) {
       if (buffer_.size() >= kMaxLineBytes) {
         throw InputError(path_, line_number_ + 1,
-                         "line longer than " + std::to_string(kMaxLineBytes >> 20) +
-                             " MiB (not a text file?)");
+                         "line longer than " + std::to_string(kMaxLineBytes >> 20) + " MiB (not a text file?)");
       }
       buffer_.resize(buffer_.size() * 2);
     }
@@ -403,8 +399,8 @@ std::string_view Trim(std::string_view text) {
   std::size_t begin = 0;
   std::size_t end = text.size();
   while (begin < end && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
-  while (end > begin && (text[end - 1] == ' ' || text[end - 1] == '\t' ||
-                         text[end - 1] == '\r' || text[end - 1] == '\n')) {
+  while (end > begin &&
+         (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r' || text[end - 1] == '\n')) {
     --end;
   }
   return text.substr(begin, end - begin);

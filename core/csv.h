@@ -13,8 +13,7 @@ namespace wattrun {
 // Splits one line (without its newline; a trailing '\r' is removed) into
 // fields. Quoted fields ("a,b" and "" escapes) are unquoted into *storage
 // when needed. Returns false for an unterminated quote.
-bool SplitCsvLine(std::string_view line, char delimiter,
-                  std::vector<std::string_view>* fields, std::string* storage);
+bool SplitCsvLine(std::string_view line, char delimiter, std::vector<std::string_view>* fields, std::string* storage);
 
 // Column positions of a header, found by name (exact, after trimming spaces
 // and a UTF-8 BOM on the first column).
@@ -59,7 +58,7 @@ class LineReader {
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::string pending_error_;  // a gzip error seen after some data: thrown on the next read
-  std::size_t scan_ = 0;  // bytes before this hold no newline of the current line
+  std::size_t scan_ = 0;       // bytes before this hold no newline of the current line
   bool eof_ = false;
   std::int64_t line_number_ = 0;
   bool Fill();

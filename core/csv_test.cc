@@ -21,9 +21,8 @@ namespace fs = std::filesystem;
 class CsvFiles : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("wattrun_csv_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("wattrun_csv_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -131,8 +130,7 @@ TEST(CsvHeader, TrimsAndStripsBom) {
 }
 
 TEST_F(CsvFiles, PlainLines) {
-  EXPECT_EQ(ReadAll(Write("a.csv", "h1,h2\n1,2\r\n\n3,4")),
-            (Fields{"h1,h2", "1,2", "", "3,4"}));
+  EXPECT_EQ(ReadAll(Write("a.csv", "h1,h2\n1,2\r\n\n3,4")), (Fields{"h1,h2", "1,2", "", "3,4"}));
   EXPECT_EQ(ReadAll(Write("b.csv", "x\n")), (Fields{"x"}));
   EXPECT_EQ(ReadAll(Write("c.csv", "")), Fields{});
   EXPECT_EQ(ReadAll(Write("d.csv", "\n\n")), (Fields{"", ""}));
@@ -152,8 +150,7 @@ TEST_F(CsvFiles, ManyLinesAcrossBufferBoundaries) {
   std::string content;
   Fields expected;
   for (int i = 0; i < 200000; ++i) {
-    expected.push_back("2021-11-07 01:30:00Z,r1i0n" + std::to_string(i % 97) + "," +
-                       std::to_string(i));
+    expected.push_back("2021-11-07 01:30:00Z,r1i0n" + std::to_string(i % 97) + "," + std::to_string(i));
     content += expected.back() + (i % 3 == 0 ? "\r\n" : "\n");
   }
   EXPECT_EQ(ReadAll(Write("many.csv", content)), expected);
@@ -303,8 +300,8 @@ std::string Telemetry(int lines, unsigned seed) {
   for (int i = 0; i < lines; ++i) {
     text += "2021-09-" + std::to_string(10 + i % 20) + " " + std::to_string(10 + random() % 14) + ":" +
             std::to_string(10 + random() % 50) + ":00Z,r" + std::to_string(random() % 9) + "i" +
-            std::to_string(random() % 7) + "n" + std::to_string(random() % 36) + "," +
-            std::to_string(random() % 600) + (random() % 5 == 0 ? ".5" : "") + "\n";
+            std::to_string(random() % 7) + "n" + std::to_string(random() % 36) + "," + std::to_string(random() % 600) +
+            (random() % 5 == 0 ? ".5" : "") + "\n";
   }
   return text;
 }
@@ -324,9 +321,7 @@ Fields ReadUntilError(const std::string& path, std::string* error) {
   return lines;
 }
 
-bool Contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 TEST_F(CsvFiles, LargeGzipEqualsTheOriginalForEveryKindOfDeflateBlock) {
   // ~10 MB of text: many times the 256 KiB input and 1 MiB line buffers.
@@ -532,9 +527,20 @@ TEST_F(CsvFiles, TruncatedGzipHandsOutTheCompleteLinesBeforeTheCut) {
   const std::string text = Telemetry(40000, 5);
   const std::string good = Gzip(text) + Gzip("second member\n");
   const std::size_t first_size = good.size() - Gzip("second member\n").size();
-  std::vector<std::size_t> cuts = {1, 2, 5, 10, 11, 12, 13, first_size - 8, first_size - 7,
-                                   first_size - 1, first_size + 1, first_size + 10,
-                                   good.size() - 8, good.size() - 1};
+  std::vector<std::size_t> cuts = {1,
+                                   2,
+                                   5,
+                                   10,
+                                   11,
+                                   12,
+                                   13,
+                                   first_size - 8,
+                                   first_size - 7,
+                                   first_size - 1,
+                                   first_size + 1,
+                                   first_size + 10,
+                                   good.size() - 8,
+                                   good.size() - 1};
   for (int k = 1; k < 16; ++k) cuts.push_back(first_size * k / 16 + k);
   for (const std::size_t cut : cuts) {
     const std::string bytes = good.substr(0, cut);
@@ -589,9 +595,7 @@ TEST_F(CsvFiles, BinaryGarbageDoesNotCrash) {
   EXPECT_GE(total, bytes.size() - lines.size());
 }
 
-TEST_F(CsvFiles, MissingFileThrows) {
-  EXPECT_THROW(LineReader((dir_ / "nope.csv").string()), InputError);
-}
+TEST_F(CsvFiles, MissingFileThrows) { EXPECT_THROW(LineReader((dir_ / "nope.csv").string()), InputError); }
 
 TEST(ParseFields, Int64) {
   std::int64_t v = 0;
@@ -602,8 +606,7 @@ TEST(ParseFields, Int64) {
   EXPECT_TRUE(ParseInt64("9223372036854775807", &v));
   EXPECT_EQ(v, INT64_MAX);
   v = 5;
-  for (const char* bad : {"", " 1", "1 ", "1.0", "1e3", "+1", "0x10", "abc", "12a",
-                          "9223372036854775808"}) {
+  for (const char* bad : {"", " 1", "1 ", "1.0", "1e3", "+1", "0x10", "abc", "12a", "9223372036854775808"}) {
     EXPECT_FALSE(ParseInt64(bad, &v)) << bad;
   }
   EXPECT_EQ(v, 5);
@@ -621,8 +624,7 @@ TEST(ParseFields, Double) {
   EXPECT_EQ(v, -1.25e-3);
   EXPECT_TRUE(ParseDouble(".5", &v));
   EXPECT_EQ(v, 0.5);
-  for (const char* bad : {"", "nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1.2.3",
-                          "12W", " 1", "0x1p3", "+1"}) {
+  for (const char* bad : {"", "nan", "NaN", "inf", "-inf", "Infinity", "1e999", "1.2.3", "12W", " 1", "0x1p3", "+1"}) {
     EXPECT_FALSE(ParseDouble(bad, &v)) << bad;
   }
 }

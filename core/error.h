@@ -23,10 +23,8 @@ class InputError : public Error {
   std::int64_t line() const { return line_; }
 
  private:
-  static std::string Format(const std::string& file, std::int64_t line,
-                            const std::string& reason) {
-    return line > 0 ? file + ":" + std::to_string(line) + ": " + reason
-                    : file + ": " + reason;
+  static std::string Format(const std::string& file, std::int64_t line, const std::string& reason) {
+    return line > 0 ? file + ":" + std::to_string(line) + ": " + reason : file + ": " + reason;
   }
   std::string file_;
   std::int64_t line_;

@@ -51,14 +51,29 @@ void H5Id::Close() {
   if (id_ < 0) return;
   const H5I_type_t type = H5Iget_type(id_);
   switch (type) {
-    case H5I_FILE: H5Fclose(id_); break;
-    case H5I_GROUP: H5Gclose(id_); break;
-    case H5I_DATASET: H5Dclose(id_); break;
-    case H5I_DATASPACE: H5Sclose(id_); break;
-    case H5I_DATATYPE: H5Tclose(id_); break;
-    case H5I_ATTR: H5Aclose(id_); break;
-    case H5I_GENPROP_LST: H5Pclose(id_); break;
-    default: break;
+    case H5I_FILE:
+      H5Fclose(id_);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id_);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id_);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id_);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id_);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id_);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id_);
+      break;
+    default:
+      break;
   }
   id_ = H5I_INVALID_HID;
 }
@@ -201,19 +216,43 @@ H5Id OpenGroup(hid_t loc, const std::string& path) {
 
 void CreateExternalLink(hid_t loc, const std::string& link_path, const std::string& target_file,
                         const std::string& target_object) {
-  Check(H5Lcreate_external(target_file.c_str(), target_object.c_str(), loc, link_path.c_str(), H5P_DEFAULT,
-                           H5P_DEFAULT),
-        "H5Lcreate_external", link_path);
+  Check(
+      H5Lcreate_external(target_file.c_str(), target_object.c_str(), loc, link_path.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Lcreate_external", link_path);
 }
 
-template <> hid_t NativeType<double>() { return H5T_NATIVE_DOUBLE; }
-template <> hid_t NativeType<float>() { return H5T_NATIVE_FLOAT; }
-template <> hid_t NativeType<std::int64_t>() { return H5T_NATIVE_INT64; }
-template <> hid_t NativeType<std::uint64_t>() { return H5T_NATIVE_UINT64; }
-template <> hid_t NativeType<std::int32_t>() { return H5T_NATIVE_INT32; }
-template <> hid_t NativeType<std::uint32_t>() { return H5T_NATIVE_UINT32; }
-template <> hid_t NativeType<std::uint8_t>() { return H5T_NATIVE_UINT8; }
-template <> hid_t NativeType<std::int8_t>() { return H5T_NATIVE_INT8; }
+template <>
+hid_t NativeType<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
+template <>
+hid_t NativeType<float>() {
+  return H5T_NATIVE_FLOAT;
+}
+template <>
+hid_t NativeType<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+hid_t NativeType<std::uint64_t>() {
+  return H5T_NATIVE_UINT64;
+}
+template <>
+hid_t NativeType<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+hid_t NativeType<std::uint32_t>() {
+  return H5T_NATIVE_UINT32;
+}
+template <>
+hid_t NativeType<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
+template <>
+hid_t NativeType<std::int8_t>() {
+  return H5T_NATIVE_INT8;
+}
 
 template <typename T>
 void WriteVector(hid_t loc, const std::string& name, const std::vector<T>& values) {
@@ -226,7 +265,8 @@ void WriteVector(hid_t loc, const std::string& name, const std::vector<T>& value
   }
   H5Id dset(CheckId(H5Dcreate2(loc, name.c_str(), NativeType<T>(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                     "H5Dcreate2", name));
-  if (n > 0) Check(H5Dwrite(dset.get(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "H5Dwrite", name);
+  if (n > 0)
+    Check(H5Dwrite(dset.get(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "H5Dwrite", name);
 }
 
 void WriteStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
@@ -329,8 +369,8 @@ SliceSelection SelectSlice(hid_t dataset, std::int64_t offset, std::int64_t coun
   const hsize_t n = static_cast<hsize_t>(std::max<std::int64_t>(count, 0));
   s.mem_space = H5Id(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", "slice"));
   if (count > 0) {
-    Check(H5Sselect_hyperslab(s.file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr),
-          "H5Sselect_hyperslab", "slice");
+    Check(H5Sselect_hyperslab(s.file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr), "H5Sselect_hyperslab",
+          "slice");
   } else {
     H5Sselect_none(s.file_space.get());
     H5Sselect_none(s.mem_space.get());
@@ -382,7 +422,8 @@ void SetAttribute(hid_t loc, const std::string& name, const std::string& value) 
   Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
   Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
   H5Id space(CheckId(H5Screate(H5S_SCALAR), "H5Screate", name));
-  H5Id attr(CheckId(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", name));
+  H5Id attr(
+      CheckId(H5Acreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", name));
   const char* text = value.c_str();
   Check(H5Awrite(attr.get(), type.get(), &text), "H5Awrite", name);
 }
@@ -392,8 +433,8 @@ template <typename T>
 void SetScalarAttribute(hid_t loc, const std::string& name, T value) {
   if (H5Aexists(loc, name.c_str()) > 0) H5Adelete(loc, name.c_str());
   H5Id space(CheckId(H5Screate(H5S_SCALAR), "H5Screate", name));
-  H5Id attr(CheckId(H5Acreate2(loc, name.c_str(), NativeType<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                    "H5Acreate2", name));
+  H5Id attr(CheckId(H5Acreate2(loc, name.c_str(), NativeType<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2",
+                    name));
   Check(H5Awrite(attr.get(), NativeType<T>(), &value), "H5Awrite", name);
 }
 template <typename T>
@@ -434,11 +475,12 @@ std::string GetStringAttribute(hid_t loc, const std::string& name) {
   return value;
 }
 
-#define WATTRUN_H5_INSTANTIATE(T)                                                                   \
-  template void WriteVector<T>(hid_t, const std::string&, const std::vector<T>&);                   \
-  template std::vector<T> ReadVector<T>(hid_t, const std::string&);                                 \
-  template void ReadSlice<T>(hid_t, std::int64_t, std::int64_t, T*, bool); /* NOLINT(bugprone-macro-parentheses): a type */ \
-  template H5Id CreateDataset<T>(hid_t, const std::string&, std::int64_t);                          \
+#define WATTRUN_H5_INSTANTIATE(T)                                                    \
+  template void WriteVector<T>(hid_t, const std::string&, const std::vector<T>&);    \
+  template std::vector<T> ReadVector<T>(hid_t, const std::string&);                  \
+  template void ReadSlice<T>(hid_t, std::int64_t, std::int64_t, T*,                  \
+                             bool); /* NOLINT(bugprone-macro-parentheses): a type */ \
+  template H5Id CreateDataset<T>(hid_t, const std::string&, std::int64_t);           \
   template std::uint32_t WriteSlice<T>(hid_t, std::int64_t, std::int64_t, const T*, bool);
 WATTRUN_H5_INSTANTIATE(double)
 WATTRUN_H5_INSTANTIATE(float)

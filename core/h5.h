@@ -124,8 +124,7 @@ H5Id CreateDataset(hid_t loc, const std::string& name, std::int64_t total);
 // (every rank must call, with count == 0 if it has nothing).
 // Returns H5Pget_mpio_no_collective_cause's local cause (0 = collective).
 template <typename T>
-std::uint32_t WriteSlice(hid_t dataset, std::int64_t offset, std::int64_t count, const T* data,
-                         bool collective);
+std::uint32_t WriteSlice(hid_t dataset, std::int64_t offset, std::int64_t count, const T* data, bool collective);
 
 // --- attributes ---
 void SetAttribute(hid_t loc, const std::string& name, const std::string& value);

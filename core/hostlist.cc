@@ -52,11 +52,9 @@ std::vector<std::string> ExpandGroup(std::string_view group, std::string_view ex
     const std::size_t dash = range.find('-');
     const std::string_view lo_text = range.substr(0, dash);
     // Slurm reads `5-` as 5; an empty or non-numeric bound is an error.
-    const std::string_view hi_text =
-        dash == std::string_view::npos ? lo_text : range.substr(dash + 1);
+    const std::string_view hi_text = dash == std::string_view::npos ? lo_text : range.substr(dash + 1);
     std::uint64_t lo = 0, hi = 0;
-    if (!ParseNumber(lo_text, &lo) ||
-        (!hi_text.empty() && !ParseNumber(hi_text, &hi))) {
+    if (!ParseNumber(lo_text, &lo) || (!hi_text.empty() && !ParseNumber(hi_text, &hi))) {
       Fail(expression, "bad range '" + std::string(range) + "'");
     }
     if (hi_text.empty()) hi = lo;
@@ -76,8 +74,7 @@ std::vector<std::string> ExpandGroup(std::string_view group, std::string_view ex
 }
 
 // Appends the names of one token, e.g. `r1i[0-1]n[2,4]`.
-void ExpandToken(std::string_view token, std::string_view expression,
-                 std::vector<std::string>* names) {
+void ExpandToken(std::string_view token, std::string_view expression, std::vector<std::string>* names) {
   std::vector<std::string> literals;  // text before each group, then the tail
   std::vector<std::vector<std::string>> groups;
   std::size_t pos = 0;
@@ -204,8 +201,7 @@ std::string CompressHostlist(const std::vector<std::string>& names) {
       std::size_t next = j + 1;
       while (next < names.size()) {
         const SplitName candidate = SplitTrailingNumber(names[next]);
-        if (candidate.digits.empty() || candidate.prefix != first.prefix ||
-            candidate.number != hi + 1 ||
+        if (candidate.digits.empty() || candidate.prefix != first.prefix || candidate.number != hi + 1 ||
             candidate.digits != Pad(candidate.number, lo.digits.size())) {
           break;
         }

@@ -5,11 +5,11 @@
 #include <unistd.h>
 
 #include <array>
-#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "core/error.h"
@@ -40,8 +40,7 @@ TEST(ExpandHostlist, SeveralGroupsInScontrolOrder) {
   EXPECT_EQ(ExpandHostlist("n[1-2]-[3-4]"), (Names{"n1-3", "n1-4", "n2-3", "n2-4"}));
   // With three groups or more, the last varies fastest, then the first.
   EXPECT_EQ(ExpandHostlist("a[1-2]b[3-4]c[5-6]"),
-            (Names{"a1b3c5", "a1b3c6", "a2b3c5", "a2b3c6", "a1b4c5", "a1b4c6", "a2b4c5",
-                   "a2b4c6"}));
+            (Names{"a1b3c5", "a1b3c6", "a2b3c5", "a2b3c6", "a1b4c5", "a1b4c6", "a2b4c5", "a2b4c6"}));
   const Names four = ExpandHostlist("a[1-2]b[3-4]c[5-6]d[7-8]");
   ASSERT_EQ(four.size(), 16u);
   EXPECT_EQ(four[0], "a1b3c5d7");
@@ -69,10 +68,11 @@ TEST(ExpandHostlist, Empty) {
 }
 
 TEST(ExpandHostlist, Malformed) {
-  for (const char* bad : {"n[1-3", "n[1-2]]", "n]1", "n[[1-2]]", "n[3-1]", "n[]", "[]",
-                          "n[a-b]", "n[1x]", "n[1-2,]", "n[,1]", "n[-1]", "n[1--2]",
-                          "n[1-2-3]", "n[1-2]x", "a[1-2]b", "x[1-2]y,z[3-4]", "n[0-70000]",
-                          "n[1, 2]", "n[99999999999999999999]"}) {
+  for (const char* bad : {"n[1-3",          "n[1-2]]",    "n]1",     "n[[1-2]]",
+                          "n[3-1]",         "n[]",        "[]",      "n[a-b]",
+                          "n[1x]",          "n[1-2,]",    "n[,1]",   "n[-1]",
+                          "n[1--2]",        "n[1-2-3]",   "n[1-2]x", "a[1-2]b",
+                          "x[1-2]y,z[3-4]", "n[0-70000]", "n[1, 2]", "n[99999999999999999999]"}) {
     try {
       ExpandHostlist(bad);
       ADD_FAILURE() << "no error for " << bad;
@@ -109,9 +109,8 @@ TEST(CompressHostlist, RoundTrips) {
   EXPECT_EQ(CompressHostlist({"n1"}), "n1");
   EXPECT_EQ(CompressHostlist({}), "");
   for (const Names& names :
-       {Names{"r1i0n1", "r1i0n2", "r1i1n1", "r1i1n2"}, Names{"n3", "n1", "n2"},
-        Names{"a1", "b1", "a2"}, Names{"n099", "n100", "n0100"}, Names{"1", "2", "x"},
-        Names{"n1", "n1"}, Names{"gpu-a01", "gpu-a02", "cpu"}}) {
+       {Names{"r1i0n1", "r1i0n2", "r1i1n1", "r1i1n2"}, Names{"n3", "n1", "n2"}, Names{"a1", "b1", "a2"},
+        Names{"n099", "n100", "n0100"}, Names{"1", "2", "x"}, Names{"n1", "n1"}, Names{"gpu-a01", "gpu-a02", "cpu"}}) {
     EXPECT_EQ(ExpandHostlist(CompressHostlist(names)), names) << CompressHostlist(names);
   }
 }
@@ -152,13 +151,37 @@ TEST(ExpandHostlist, MatchesScontrol) {
     conf << "ClusterName=x\nSlurmctldHost=localhost\nNodeName=n1\nPartitionName=p Nodes=n1\n";
   }
   const std::string env = "SLURM_CONF=" + ShellQuote((dir / "slurm.conf").string()) + " ";
-  const std::vector<std::string> expressions = {
-      "r1i0n[1-3,5]", "r1i[0-1]n[2,4]", "a[001-003],b7", "n[08-10]", "n[9-11]", "n[099-101]",
-      "n[1-03]", "n[01-3]", "n[5]", "n[007]", "n[1,02,003]", "n[1-2,4-5,3]", "n[1,1]",
-      "n[1-2],n[2-3]", "x[1-2],y[3],z", "n1,,n2", "n1 n2", "[1-2]", "n[0-1][2-3]",
-      "n[1-2]-[3-4]", "a[1-2]b[3-4]c[5-6]", "a[1-2]b[3-4]c[5-6]d[7-8]", "a[1,3]b[5-6]",
-      "n[1-2]x[3]", "r[1-2]i[0-1]n[0-2,7]", "n1-2", "n[1-]", "gpu[01-04],cpu[1-2,10]",
-      "n[0]", "n[000-002]", "node-[1-3].cluster[1-2]"};
+  const std::vector<std::string> expressions = {"r1i0n[1-3,5]",
+                                                "r1i[0-1]n[2,4]",
+                                                "a[001-003],b7",
+                                                "n[08-10]",
+                                                "n[9-11]",
+                                                "n[099-101]",
+                                                "n[1-03]",
+                                                "n[01-3]",
+                                                "n[5]",
+                                                "n[007]",
+                                                "n[1,02,003]",
+                                                "n[1-2,4-5,3]",
+                                                "n[1,1]",
+                                                "n[1-2],n[2-3]",
+                                                "x[1-2],y[3],z",
+                                                "n1,,n2",
+                                                "n1 n2",
+                                                "[1-2]",
+                                                "n[0-1][2-3]",
+                                                "n[1-2]-[3-4]",
+                                                "a[1-2]b[3-4]c[5-6]",
+                                                "a[1-2]b[3-4]c[5-6]d[7-8]",
+                                                "a[1,3]b[5-6]",
+                                                "n[1-2]x[3]",
+                                                "r[1-2]i[0-1]n[0-2,7]",
+                                                "n1-2",
+                                                "n[1-]",
+                                                "gpu[01-04],cpu[1-2,10]",
+                                                "n[0]",
+                                                "n[000-002]",
+                                                "node-[1-3].cluster[1-2]"};
   for (const std::string& expression : expressions) {
     const auto [output, status] =
         RunCommand(env + "scontrol show hostnames " + ShellQuote(expression) + " 2>/dev/null");

@@ -120,8 +120,7 @@ OwnedComm::~OwnedComm() {
   if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
-bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message,
-                  std::string* combined_message) {
+bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message, std::string* combined_message) {
   if (!comm.AnyTrue(!local_ok)) return true;
   const std::vector<std::string> messages = comm.GatherStringsToRoot(local_ok ? "" : local_message);
   if (combined_message) *combined_message = comm.BroadcastString(CombineRankMessages(messages));

@@ -46,8 +46,8 @@ class Comm {
   template <typename T>
   std::vector<T> GatherToRoot(const std::vector<T>& local) const {
     static_assert(std::is_trivially_copyable_v<T>);
-    std::vector<char> all = GatherBytes(reinterpret_cast<const char*>(local.data()),
-                                        local.size() * sizeof(T), /*all=*/false);
+    std::vector<char> all =
+        GatherBytes(reinterpret_cast<const char*>(local.data()), local.size() * sizeof(T), /*all=*/false);
     std::vector<T> out(all.size() / sizeof(T));
     if (!all.empty()) std::memcpy(out.data(), all.data(), all.size());
     return out;
@@ -56,8 +56,8 @@ class Comm {
   template <typename T>
   std::vector<T> AllGather(const std::vector<T>& local) const {
     static_assert(std::is_trivially_copyable_v<T>);
-    std::vector<char> all = GatherBytes(reinterpret_cast<const char*>(local.data()),
-                                        local.size() * sizeof(T), /*all=*/true);
+    std::vector<char> all =
+        GatherBytes(reinterpret_cast<const char*>(local.data()), local.size() * sizeof(T), /*all=*/true);
     std::vector<T> out(all.size() / sizeof(T));
     if (!all.empty()) std::memcpy(out.data(), all.data(), all.size());
     return out;
@@ -117,8 +117,7 @@ class OwnedComm {
 // failure: every rank learns that some rank failed, the failing ranks'
 // messages are printed by rank 0, and the function returns false on all ranks.
 // Use at the boundary between independent local work and the next collective.
-bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message,
-                  std::string* combined_message);
+bool AllSucceeded(const Comm& comm, bool local_ok, const std::string& local_message, std::string* combined_message);
 
 // An error that every rank of a communicator knows about (raised by
 // RunCollectively): the command ends cleanly on all ranks, rank 0 prints it.

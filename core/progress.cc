@@ -61,8 +61,7 @@ std::string FormatDuration(double seconds) {
 }
 
 Progress::Progress(int rank, int ranks, ProgressOptions options)
-    : rank_(rank), ranks_(ranks), options_(options),
-      prints_(options.enabled && (rank == 0 || options.verbose)) {
+    : rank_(rank), ranks_(ranks), options_(options), prints_(options.enabled && (rank == 0 || options.verbose)) {
   if (prints_) ticker_ = std::thread([this] { Tick(); });
 }
 
@@ -112,19 +111,19 @@ std::string Progress::LineLocked(bool final_line) const {
   if (ranks_ > 1 && options_.verbose) line += "rank " + std::to_string(rank_) + ": ";
   line += stage_ + ": ";
   const std::string share = ranks_ > 1 ? " on rank " + std::to_string(rank_) : "";
-  const std::string all = ranks_ > 1 ? "; " + Amount(static_cast<double>(global_total_), unit_, noun_) +
-                                           " on " + std::to_string(ranks_) + " ranks"
+  const std::string all = ranks_ > 1 ? "; " + Amount(static_cast<double>(global_total_), unit_, noun_) + " on " +
+                                           std::to_string(ranks_) + " ranks"
                                      : "";
   if (final_line) {
-    line += "done, " + Amount(done, unit_, noun_) + share + (ranks_ > 1 ? " (" + all.substr(2) + ")" : "") +
-            " in " + FormatDuration(elapsed);
+    line += "done, " + Amount(done, unit_, noun_) + share + (ranks_ > 1 ? " (" + all.substr(2) + ")" : "") + " in " +
+            FormatDuration(elapsed);
   } else {
     const double total = static_cast<double>(local_total_);
     char pct[16];
     std::snprintf(pct, sizeof pct, "%.0f%%", total > 0 ? 100.0 * done / total : 0.0);
     const double eta = rate > 0 ? (total - done) / rate : -1;
-    line += std::string(pct) + " (" + Amount(done, unit_, noun_) + " of " + Amount(total, unit_, noun_) + share +
-            all + "), " + Amount(rate, unit_, noun_) + "/s, ETA " + FormatDuration(eta);
+    line += std::string(pct) + " (" + Amount(done, unit_, noun_) + " of " + Amount(total, unit_, noun_) + share + all +
+            "), " + Amount(rate, unit_, noun_) + "/s, ETA " + FormatDuration(eta);
   }
   return line;
 }

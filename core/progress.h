@@ -21,8 +21,8 @@ namespace wattrun {
 void MakeOutputLineBuffered();
 
 struct ProgressOptions {
-  bool enabled = true;    // false: --quiet
-  bool verbose = false;   // every rank prints its own lines ("rank N: ...")
+  bool enabled = true;   // false: --quiet
+  bool verbose = false;  // every rank prints its own lines ("rank N: ...")
   double interval_s = 30;
   std::FILE* out = stderr;
 };

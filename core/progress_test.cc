@@ -40,12 +40,10 @@ TEST(Progress, LineShowsShareTotalRateAndEta) {
   p.Begin("telemetry pass", 100, 400, "units");
   p.Add(25);
   const std::string line = p.Line(false);
-  EXPECT_NE(line.find("telemetry pass: 25% (25 units of 100 units on rank 0; 400 units on 4 ranks)"),
-            std::string::npos)
+  EXPECT_NE(line.find("telemetry pass: 25% (25 units of 100 units on rank 0; 400 units on 4 ranks)"), std::string::npos)
       << line;
   EXPECT_NE(line.find("units/s, ETA"), std::string::npos) << line;
-  EXPECT_NE(p.Line(true).find("done, 25 units on rank 0 (400 units on 4 ranks) in"), std::string::npos)
-      << p.Line(true);
+  EXPECT_NE(p.Line(true).find("done, 25 units on rank 0 (400 units on 4 ranks) in"), std::string::npos) << p.Line(true);
 }
 
 TEST(Progress, TickerPrintsWhileRunningAndEndLineOnce) {

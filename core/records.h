@@ -25,10 +25,10 @@ struct JobRecord {
   std::string user;
   std::string account;
   std::string partition;
-  std::optional<std::int64_t> alloc_cpus;       // AllocCPUS (> 0 when set)
-  std::optional<std::int64_t> tres_cpus;        // cpu= of AllocTRES (> 0 when set)
-  std::optional<std::int64_t> tres_gpus;        // gres/gpu= or gres/gpu:TYPE= summed
-  std::optional<double> consumed_energy_j;      // ConsumedEnergyRaw, joules, as given
+  std::optional<std::int64_t> alloc_cpus;   // AllocCPUS (> 0 when set)
+  std::optional<std::int64_t> tres_cpus;    // cpu= of AllocTRES (> 0 when set)
+  std::optional<std::int64_t> tres_gpus;    // gres/gpu= or gres/gpu:TYPE= summed
+  std::optional<double> consumed_energy_j;  // ConsumedEnergyRaw, joules, as given
   // Where the attempt's first line is (file relative to the facility
   // directory, 1-based line): sacct order is sorted paths, then lines.
   std::string file;
@@ -80,9 +80,7 @@ struct DatasetRecord {
   std::string task;  // "classification" or "regression"
   // Output width of the network (spec step 9): n_classes if a classification
   // with more than 2 classes, else 1.
-  std::int64_t n_outputs() const {
-    return (task == "classification" && n_classes > 2) ? n_classes : 1;
-  }
+  std::int64_t n_outputs() const { return (task == "classification" && n_classes > 2) ? n_classes : 1; }
 };
 
 struct LossRecord {

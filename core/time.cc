@@ -33,15 +33,12 @@ inline bool ReadDigits(const char* p, int count, int* value) {
   return true;
 }
 
-inline bool IsLeapYear(int year) {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
+inline bool IsLeapYear(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
 void AppendPadded(std::string* out, std::int64_t value, int width) {
   char buffer[24];
   int n = 0;
-  std::uint64_t v = value < 0 ? static_cast<std::uint64_t>(-(value + 1)) + 1
-                              : static_cast<std::uint64_t>(value);
+  std::uint64_t v = value < 0 ? static_cast<std::uint64_t>(-(value + 1)) + 1 : static_cast<std::uint64_t>(value);
   do {
     buffer[n++] = static_cast<char>('0' + v % 10);
     v /= 10;
@@ -123,14 +120,12 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out) {
   while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) --n;
   if (n < 19) return false;
   int year, month, day, hour, minute, second;
-  if (!ReadDigits(p, 4, &year) || p[4] != '-' || !ReadDigits(p + 5, 2, &month) ||
-      p[7] != '-' || !ReadDigits(p + 8, 2, &day) || (p[10] != ' ' && p[10] != 'T') ||
-      !ReadDigits(p + 11, 2, &hour) || p[13] != ':' || !ReadDigits(p + 14, 2, &minute) ||
-      p[16] != ':' || !ReadDigits(p + 17, 2, &second)) {
+  if (!ReadDigits(p, 4, &year) || p[4] != '-' || !ReadDigits(p + 5, 2, &month) || p[7] != '-' ||
+      !ReadDigits(p + 8, 2, &day) || (p[10] != ' ' && p[10] != 'T') || !ReadDigits(p + 11, 2, &hour) || p[13] != ':' ||
+      !ReadDigits(p + 14, 2, &minute) || p[16] != ':' || !ReadDigits(p + 17, 2, &second)) {
     return false;
   }
-  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
-      minute > 59 || second > 59) {
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
     return false;
   }
   std::size_t i = 19;
@@ -168,11 +163,9 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out) {
     }
     if (i != n) return false;
   }
-  const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month),
-                                          static_cast<unsigned>(day));
-  result.wall_ms = days * kMsPerDay +
-                   (static_cast<std::int64_t>(hour) * 3600 + std::int64_t{minute} * 60 + second) * 1000 +
-                   millis;
+  const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  result.wall_ms =
+      days * kMsPerDay + (static_cast<std::int64_t>(hour) * 3600 + std::int64_t{minute} * 60 + second) * 1000 + millis;
   *out = result;
   return true;
 }
@@ -294,16 +287,15 @@ constexpr std::size_t kMemoSlots = 4;
 thread_local SegmentMemo local_memo[kMemoSlots];
 thread_local SegmentMemo utc_memo[kMemoSlots];
 
-std::size_t FindIndex(const std::vector<std::int64_t>& begins, std::int64_t value,
-                      std::uint64_t id, SegmentMemo* memos) {
+std::size_t FindIndex(const std::vector<std::int64_t>& begins, std::int64_t value, std::uint64_t id,
+                      SegmentMemo* memos) {
   SegmentMemo& memo = memos[id % kMemoSlots];
   if (memo.id == id && value >= memo.begin && value < memo.end) return memo.index;
   const auto it = std::upper_bound(begins.begin(), begins.end(), value);
   const std::size_t index = static_cast<std::size_t>(it - begins.begin()) - 1;
   memo.id = id;
   memo.begin = begins[index];
-  memo.end = index + 1 < begins.size() ? begins[index + 1]
-                                       : std::numeric_limits<std::int64_t>::max();
+  memo.end = index + 1 < begins.size() ? begins[index + 1] : std::numeric_limits<std::int64_t>::max();
   memo.index = index;
   return index;
 }
@@ -353,8 +345,7 @@ std::int64_t TimeZone::OffsetAt(TimeMs utc) const {
   return impl_->period_offset_ms[index];
 }
 
-TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
-                             std::int64_t* wall_ms) {
+TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& policy, TimeMs* utc, std::int64_t* wall_ms) {
   ParsedTimestamp parsed;
   if (!ParseTimestamp(text, &parsed)) return TimeParseStatus::kBadSyntax;
   if (wall_ms != nullptr) *wall_ms = parsed.wall_ms;
@@ -381,8 +372,6 @@ std::string FormatUtcIso(TimeMs utc) { return FormatMs(utc, 'T', true) + "Z"; }
 
 std::string FormatWall(std::int64_t wall_ms) { return FormatMs(wall_ms, ' ', true); }
 
-std::string FormatLocal(TimeMs utc, const TimeZone& zone) {
-  return FormatMs(utc + zone.OffsetAt(utc), ' ', false);
-}
+std::string FormatLocal(TimeMs utc, const TimeZone& zone) { return FormatMs(utc + zone.OffsetAt(utc), ' ', false); }
 
 }  // namespace wattrun

@@ -18,10 +18,10 @@ inline constexpr TimeMs kMsPerMinute = 60 * kMsPerSecond;
 
 // What the text of a timestamp says, before any zone is applied.
 struct ParsedTimestamp {
-  std::int64_t wall_ms = 0;   // the written date and time as local ms
-  bool has_offset = false;    // an explicit `Z` or `+HH:MM`/`+HHMM`
-  bool is_z = false;          // the offset was written as `Z`
-  int offset_minutes = 0;     // east of UTC, valid if has_offset
+  std::int64_t wall_ms = 0;  // the written date and time as local ms
+  bool has_offset = false;   // an explicit `Z` or `+HH:MM`/`+HHMM`
+  bool is_z = false;         // the offset was written as `Z`
+  int offset_minutes = 0;    // east of UTC, valid if has_offset
 };
 
 // Parses `YYYY-MM-DD HH:MM:SS` or `YYYY-MM-DDTHH:MM:SS`, an optional fraction
@@ -102,8 +102,8 @@ enum class TimeParseStatus { kOk, kBadSyntax, kNonexistent, kAmbiguous };
 // returns kAmbiguous with *utc set to the earlier instant and *wall_ms set,
 // so that callers who resolve by order (telemetry) can do so, and callers
 // that take the earlier instant (sacct) can just accept it.
-TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& policy,
-                             TimeMs* utc, std::int64_t* wall_ms = nullptr);
+TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
+                             std::int64_t* wall_ms = nullptr);
 
 // "2021-03-04 05:06:07" (UTC, no suffix) or with ".123" when ms != 0.
 std::string FormatUtc(TimeMs utc);

@@ -93,16 +93,36 @@ TEST(ParseTimestamp, Offsets) {
 
 TEST(ParseTimestamp, RejectsInvalid) {
   ParsedTimestamp p;
-  for (const char* bad : {
-           "", "2021-03-04", "2021-03-04 05:06", "2021-13-01 00:00:00", "2021-00-10 00:00:00",
-           "2021-04-31 00:00:00", "2021-02-29 00:00:00", "1900-02-29 00:00:00",
-           "2021-03-00 00:00:00", "2021-03-04 24:00:00", "2021-03-04 05:60:00",
-           "2021-03-04 05:06:60", "2021-3-04 05:06:07", "2021-03-04 5:06:07",
-           "2021/03/04 05:06:07", "2021-03-04_05:06:07", "2021-03-04 05:06:07.",
-           "2021-03-04 05:06:07x", "2021-03-04 05:06:07+5", "2021-03-04 05:06:07+05:3",
-           "2021-03-04 05:06:07+0530x", "2021-03-04 05:06:07+24:00", "2021-03-04 05:06:07+05:60",
-           "2021-03-04 05:06:07Z+01:00", "2021-03-04 05:06:07 Z", "2021-03-04 05:06:07z",
-           "20a1-03-04 05:06:07", "2021-03-04  05:06:07", "nan", "Unknown"}) {
+  for (const char* bad : {"",
+                          "2021-03-04",
+                          "2021-03-04 05:06",
+                          "2021-13-01 00:00:00",
+                          "2021-00-10 00:00:00",
+                          "2021-04-31 00:00:00",
+                          "2021-02-29 00:00:00",
+                          "1900-02-29 00:00:00",
+                          "2021-03-00 00:00:00",
+                          "2021-03-04 24:00:00",
+                          "2021-03-04 05:60:00",
+                          "2021-03-04 05:06:60",
+                          "2021-3-04 05:06:07",
+                          "2021-03-04 5:06:07",
+                          "2021/03/04 05:06:07",
+                          "2021-03-04_05:06:07",
+                          "2021-03-04 05:06:07.",
+                          "2021-03-04 05:06:07x",
+                          "2021-03-04 05:06:07+5",
+                          "2021-03-04 05:06:07+05:3",
+                          "2021-03-04 05:06:07+0530x",
+                          "2021-03-04 05:06:07+24:00",
+                          "2021-03-04 05:06:07+05:60",
+                          "2021-03-04 05:06:07Z+01:00",
+                          "2021-03-04 05:06:07 Z",
+                          "2021-03-04 05:06:07z",
+                          "20a1-03-04 05:06:07",
+                          "2021-03-04  05:06:07",
+                          "nan",
+                          "Unknown"}) {
     EXPECT_FALSE(ParseTimestamp(bad, &p)) << bad;
   }
   EXPECT_TRUE(ParseTimestamp("2020-02-29 00:00:00", &p));
@@ -134,8 +154,7 @@ TEST(TimeZone, DenverSpringForwardGap) {
   EXPECT_EQ(gap.kind, LocalTimeKind::kNonexistent);
   EXPECT_EQ(gap.earlier, Utc(2021, 3, 14, 9, 0, 0));  // the transition
   EXPECT_EQ(denver.FromLocal(Utc(2021, 3, 14, 2, 0, 0)).kind, LocalTimeKind::kNonexistent);
-  EXPECT_EQ(denver.FromLocal(Utc(2021, 3, 14, 2, 59, 59, 999)).kind,
-            LocalTimeKind::kNonexistent);
+  EXPECT_EQ(denver.FromLocal(Utc(2021, 3, 14, 2, 59, 59, 999)).kind, LocalTimeKind::kNonexistent);
 
   const LocalTimeResult after = denver.FromLocal(Utc(2021, 3, 14, 3, 0, 0));
   EXPECT_EQ(after.kind, LocalTimeKind::kUnique);
@@ -180,8 +199,7 @@ TEST(TimeZone, OffsetAt) {
 
 // FromLocal's tables agree with the tz library asked directly.
 TEST(TimeZone, AgreesWithDateLibrary) {
-  for (const char* name : {"America/Denver", "Europe/London", "Australia/Sydney",
-                           "America/St_Johns", "Pacific/Apia"}) {
+  for (const char* name : {"America/Denver", "Europe/London", "Australia/Sydney", "America/St_Johns", "Pacific/Apia"}) {
     const TimeZone zone = TimeZone::Load(name);
     const date::time_zone* reference = date::locate_zone(name);
     std::mt19937_64 random(7);

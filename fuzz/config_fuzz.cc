@@ -48,8 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   } catch (const std::exception& e) {
     if (AllowOtherExceptions()) return 0;
-    std::fprintf(stderr, "ParseConfig threw %s, not wattrun::Error: %s\n",
-                 typeid(e).name(), e.what());
+    std::fprintf(stderr, "ParseConfig threw %s, not wattrun::Error: %s\n", typeid(e).name(), e.what());
     std::abort();
   }
   WATTRUN_FUZZ_CHECK(!config.facility.node_types.empty());
@@ -59,8 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     WATTRUN_FUZZ_CHECK(config.facility.MatchSignature(type.signature) == &type);
   }
   for (const auto& hardware_class : config.facility.hardware_classes) {
-    const wattrun::NodeTypeConfig* reference =
-        config.facility.FindType(hardware_class.reference_type);
+    const wattrun::NodeTypeConfig* reference = config.facility.FindType(hardware_class.reference_type);
     WATTRUN_FUZZ_CHECK(reference != nullptr && reference->hardware_class == hardware_class.name);
     WATTRUN_FUZZ_CHECK(!hardware_class.memory_levels.empty());
   }

@@ -15,13 +15,12 @@
 namespace wattrun::fuzz {
 
 // Aborts with the failed condition; the fuzzer saves the input as a crash.
-#define WATTRUN_FUZZ_CHECK(condition)                                              \
-  do {                                                                             \
-    if (!(condition)) {                                                            \
-      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, \
-                   #condition);                                                    \
-      std::abort();                                                                \
-    }                                                                              \
+#define WATTRUN_FUZZ_CHECK(condition)                                                         \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
+      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #condition); \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (false)
 
 inline std::string_view AsText(const std::uint8_t* data, std::size_t size) {

@@ -25,8 +25,8 @@ constexpr std::size_t kMaxRoundTripNames = std::size_t{1} << 16;
 bool IsPlainHostName(std::string_view name) {
   if (name.empty()) return false;
   for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -69,8 +69,8 @@ void CheckRoundTrip(const std::vector<std::string>& names) {
   try {
     again = wattrun::ExpandHostlist(compressed);
   } catch (const wattrun::Error& e) {
-    std::fprintf(stderr, "CompressHostlist wrote '%s', which does not expand: %s\n",
-                 Printable(compressed).c_str(), e.what());
+    std::fprintf(stderr, "CompressHostlist wrote '%s', which does not expand: %s\n", Printable(compressed).c_str(),
+                 e.what());
     std::abort();
   }
   if (again != names) {

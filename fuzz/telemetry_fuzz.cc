@@ -38,8 +38,7 @@ const Policies& GetPolicies() {
 void CheckLine(std::string_view line, const wattrun::TelemetryColumns& columns,
                const wattrun::TimestampPolicy& policy) {
   wattrun::TelemetryRow row;
-  const wattrun::TelemetryRowError error =
-      wattrun::ParseTelemetryLine(line, columns, policy, &row);
+  const wattrun::TelemetryRowError error = wattrun::ParseTelemetryLine(line, columns, policy, &row);
   WATTRUN_FUZZ_CHECK(std::string_view(wattrun::ReasonName(error)) != "unknown");
   if (error != wattrun::TelemetryRowError::kNone) return;
   Touch(row.node);

@@ -68,8 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!wattrun::ParseTimestamp(text, &parsed)) {
     for (const auto& policy : kPolicies) {
       wattrun::TimeMs utc = 0;
-      WATTRUN_FUZZ_CHECK(wattrun::ParseInstant(text, policy, &utc) ==
-                         wattrun::TimeParseStatus::kBadSyntax);
+      WATTRUN_FUZZ_CHECK(wattrun::ParseInstant(text, policy, &utc) == wattrun::TimeParseStatus::kBadSyntax);
     }
     return 0;
   }

@@ -2,9 +2,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
-#include <filesystem>
 
 #include "core/error.h"
 #include "core/progress.h"
@@ -37,7 +37,8 @@ ProgressOptions ProgressFor(const OutputArgs& out) {
 
 void PrintWarnings(const std::vector<std::string>& warnings, const OutputArgs& out) {
   if (out.quiet) return;
-  for (std::size_t i = 0; i < warnings.size() && i < 20; ++i) std::fprintf(stderr, "  warning: %s\n", warnings[i].c_str());
+  for (std::size_t i = 0; i < warnings.size() && i < 20; ++i)
+    std::fprintf(stderr, "  warning: %s\n", warnings[i].c_str());
   if (warnings.size() > 20) std::fprintf(stderr, "  ... %zu more warnings\n", warnings.size() - 20);
 }
 
@@ -55,14 +56,15 @@ int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& 
   generate::GenerateSummary s;
   RunCollectively(comm, [&] { s = generate::GenerateFacility(config, o, comm.get()); });
   if (comm.is_root()) {
-    std::printf("generate: %s (scale %g, %d months, seed %llu): %lld nodes, %lld runs in %lld jobs, "
-                "%lld telemetry rows in %lld files, %s, %.1f s (%.2f M rows/s per rank)\n",
-                args.output.c_str(), o.scale, o.months, static_cast<unsigned long long>(o.seed),
-                static_cast<long long>(s.nodes), static_cast<long long>(s.runs), static_cast<long long>(s.butter_jobs),
-                static_cast<long long>(s.telemetry_rows), static_cast<long long>(s.telemetry_files),
-                Mb(s.bytes_written).c_str(), s.seconds,
-                s.telemetry_seconds > 0 ? static_cast<double>(s.telemetry_rows) / s.telemetry_seconds / comm.size() / 1e6
-                                        : 0.0);
+    std::printf(
+        "generate: %s (scale %g, %d months, seed %llu): %lld nodes, %lld runs in %lld jobs, "
+        "%lld telemetry rows in %lld files, %s, %.1f s (%.2f M rows/s per rank)\n",
+        args.output.c_str(), o.scale, o.months, static_cast<unsigned long long>(o.seed),
+        static_cast<long long>(s.nodes), static_cast<long long>(s.runs), static_cast<long long>(s.butter_jobs),
+        static_cast<long long>(s.telemetry_rows), static_cast<long long>(s.telemetry_files),
+        Mb(s.bytes_written).c_str(), s.seconds,
+        s.telemetry_seconds > 0 ? static_cast<double>(s.telemetry_rows) / s.telemetry_seconds / comm.size() / 1e6
+                                : 0.0);
   }
   return 0;
 }
@@ -93,8 +95,10 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
                 s.seconds > 0 ? static_cast<double>(s.telemetry_bytes) / s.seconds / comm.size() / 1e6 : 0.0,
                 Mb(s.peak_rss_bytes).c_str());
     if (s.spilled_bytes > 0) {
-      std::printf("  over the memory budget: %s of readings spilled to disk (raise --memory-budget-mb to keep them in memory)\n",
-                  Mb(s.spilled_bytes).c_str());
+      std::printf(
+          "  over the memory budget: %s of readings spilled to disk (raise --memory-budget-mb to keep them in "
+          "memory)\n",
+          Mb(s.spilled_bytes).c_str());
     }
     PrintWarnings(s.warnings, out);
   }
@@ -121,7 +125,8 @@ RunOptions OptionsFor(const RunArgs& args, const OutputArgs& out, Progress* prog
   o.command_line = args.command_line;
   if (o.input_dir.empty() && o.store_path.empty()) {
     o.store_path = (fs::path(args.output) / "store.h5").string();
-    if (!fs::exists(o.store_path)) throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");
+    if (!fs::exists(o.store_path))
+      throw Error("run needs --input FACILITY_DIR or --store STORE.h5 (no " + o.store_path + ")");
   }
   return o;
 }
@@ -143,12 +148,13 @@ void WriteTimings(const std::string& path, const RunSummary& s, const Comm& comm
 void PrintStages(const RunSummary& s, const Comm& comm) {
   std::printf("%-44s %9s %14s %12s\n", "stage", "seconds", "readings/s/rank", "peak RSS");
   for (const auto& st : s.stages) {
-    std::printf("%-44s %9.2f %14s %12s\n", st.stage.c_str(), st.seconds,
-                st.readings > 0 && st.seconds > 0
-                    ? (std::to_string(static_cast<long long>(static_cast<double>(st.readings) / st.seconds / comm.size())))
-                          .c_str()
-                    : "",
-                st.peak_rss_bytes > 0 ? Mb(st.peak_rss_bytes).c_str() : "");
+    std::printf(
+        "%-44s %9.2f %14s %12s\n", st.stage.c_str(), st.seconds,
+        st.readings > 0 && st.seconds > 0
+            ? (std::to_string(static_cast<long long>(static_cast<double>(st.readings) / st.seconds / comm.size())))
+                  .c_str()
+            : "",
+        st.peak_rss_bytes > 0 ? Mb(st.peak_rss_bytes).c_str() : "");
   }
 }
 
@@ -193,15 +199,16 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
   std::printf("\n");
   PrintFacility(r);
   for (const auto& m : r.models) {
-    std::printf("model %s: %s on %lld runs; median E_hat/E %.3f, sigma(log) %.3f, median |log| %.3f (cv %.3f); "
-                "FLOPs-only baseline median |log| %.3f\n",
-                m.hardware_class.c_str(), m.fitted ? "fitted" : "NOT fitted", static_cast<long long>(m.runs),
-                m.median_ratio, m.sigma_log_ratio, m.median_abs_log_error, m.cv_median_abs_log_error,
-                m.baseline_median_abs_log_error);
+    std::printf(
+        "model %s: %s on %lld runs; median E_hat/E %.3f, sigma(log) %.3f, median |log| %.3f (cv %.3f); "
+        "FLOPs-only baseline median |log| %.3f\n",
+        m.hardware_class.c_str(), m.fitted ? "fitted" : "NOT fitted", static_cast<long long>(m.runs), m.median_ratio,
+        m.sigma_log_ratio, m.median_abs_log_error, m.cv_median_abs_log_error, m.baseline_median_abs_log_error);
   }
-  std::printf("\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv overheads.csv "
-              "model_cpu.csv model_gpu.csv predictions.csv jobs_energy.csv usage.csv ledger.csv results.h5%s\n",
-              args.output.c_str(), o.write_report ? " report.html" : "");
+  std::printf(
+      "\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv overheads.csv "
+      "model_cpu.csv model_gpu.csv predictions.csv jobs_energy.csv usage.csv ledger.csv results.h5%s\n",
+      args.output.c_str(), o.write_report ? " report.html" : "");
   return 0;
 }
 

@@ -35,7 +35,7 @@ struct RunArgs {
   double wait_seconds = 0;
   bool allow_other_input = false;
   std::int64_t memory_budget_mb = 2048;  // of the ingest, with --input
-  std::string timings;  // optional CSV of stage timings, for benchmarks
+  std::string timings;                   // optional CSV of stage timings, for benchmarks
   bool no_fit = false, no_report = false;
   bool no_accounting = false;
   std::string command_line;  // as typed, recorded in results.h5  // benchmarks: the pass without facility accounting

@@ -74,7 +74,8 @@ std::string NodeTable(const std::vector<const results::JobNodeRow*>& nodes) {
 }
 
 std::string SlurmLine(const results::JobRow& j) {
-  if (!j.slurm_energy_j || !(*j.slurm_energy_j > 0)) return "Slurm energy:  not recorded (ConsumedEnergyRaw empty or 0)\n";
+  if (!j.slurm_energy_j || !(*j.slurm_energy_j > 0))
+    return "Slurm energy:  not recorded (ConsumedEnergyRaw empty or 0)\n";
   std::string s = "Slurm energy:  " + Energy(j.slurm_energy_j);
   if (j.energy_j && *j.energy_j > 0) s += Printf(", Slurm / wattrun %.3f", *j.slurm_energy_j / *j.energy_j);
   return s + "\n";
@@ -113,11 +114,21 @@ std::string JsonString(const std::string& s) {
   for (const char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += Printf("\\u%04x", c);
@@ -161,22 +172,34 @@ std::string JobJson(const results::PipelineResults& r, std::size_t row) {
   const results::JobRow& j = r.jobs[row];
   const auto [k, n] = Attempt(r, row);
   std::optional<double> ratio;
-  if (j.slurm_energy_j && *j.slurm_energy_j > 0 && j.energy_j && *j.energy_j > 0) ratio = *j.slurm_energy_j / *j.energy_j;
+  if (j.slurm_energy_j && *j.slurm_energy_j > 0 && j.energy_j && *j.energy_j > 0)
+    ratio = *j.slurm_energy_j / *j.energy_j;
   std::string nodes = "[";
   for (const auto* part : NodesOf(r, row)) nodes += (nodes.size() > 1 ? ", " : "") + NodeJson(*part);
   nodes += "]";
-  return JsonObject({{"job_id", JsonString(j.job_id)},  {"attempt", std::to_string(k)},
-                     {"attempts", std::to_string(n)},   {"user", JsonString(j.user)},
-                     {"account", JsonString(j.account)}, {"partition", JsonString(j.partition)},
-                     {"state", JsonString(j.state)},    {"status", JsonString(j.status)},
-                     {"node_list", JsonString(j.node_list)}, {"start", JsonTime(j.start)},
-                     {"end", JsonTime(j.end)},          {"nodes", std::to_string(j.nodes)},
-                     {"alloc_cpus", JsonInt(j.alloc_cpus)}, {"run_time_s", JsonNumber(j.run_time_s)},
-                     {"node_hours", JsonNumber(j.node_hours)}, {"samples", JsonInt(j.samples)},
-                     {"missing_s", JsonNumber(j.missing_s)}, {"energy_j", JsonNumber(j.energy_j)},
+  return JsonObject({{"job_id", JsonString(j.job_id)},
+                     {"attempt", std::to_string(k)},
+                     {"attempts", std::to_string(n)},
+                     {"user", JsonString(j.user)},
+                     {"account", JsonString(j.account)},
+                     {"partition", JsonString(j.partition)},
+                     {"state", JsonString(j.state)},
+                     {"status", JsonString(j.status)},
+                     {"node_list", JsonString(j.node_list)},
+                     {"start", JsonTime(j.start)},
+                     {"end", JsonTime(j.end)},
+                     {"nodes", std::to_string(j.nodes)},
+                     {"alloc_cpus", JsonInt(j.alloc_cpus)},
+                     {"run_time_s", JsonNumber(j.run_time_s)},
+                     {"node_hours", JsonNumber(j.node_hours)},
+                     {"samples", JsonInt(j.samples)},
+                     {"missing_s", JsonNumber(j.missing_s)},
+                     {"energy_j", JsonNumber(j.energy_j)},
                      {"idle_energy_j", JsonNumber(j.idle_energy_j)},
-                     {"dynamic_energy_j", JsonNumber(j.dynamic_energy_j)}, {"carbon_g", JsonNumber(j.carbon_g)},
-                     {"slurm_energy_j", JsonNumber(j.slurm_energy_j)}, {"slurm_ratio", JsonNumber(ratio)},
+                     {"dynamic_energy_j", JsonNumber(j.dynamic_energy_j)},
+                     {"carbon_g", JsonNumber(j.carbon_g)},
+                     {"slurm_energy_j", JsonNumber(j.slurm_energy_j)},
+                     {"slurm_ratio", JsonNumber(ratio)},
                      {"node_parts", nodes}});
 }
 
@@ -206,8 +229,7 @@ std::vector<std::size_t> FindJobs(const results::PipelineResults& r, const std::
   }
   if (!missing.empty()) {
     throw Error("job " + missing + " not in " + where + " (" + std::to_string(r.jobs.size()) + " jobs there" +
-                (r.jobs.empty() ? "; results written before facility accounting? run `wattrun run` again" : "") +
-                ")");
+                (r.jobs.empty() ? "; results written before facility accounting? run `wattrun run` again" : "") + ")");
   }
   return rows;
 }
@@ -232,8 +254,7 @@ int JobCommand(const JobArgs& args, const Comm& comm) {
     if (!comm.is_root()) return;
     const fs::path h5 = fs::path(args.output) / "results.h5";
     if (!fs::exists(h5)) {
-      throw Error(h5.string() + ": no such file (is " + args.output +
-                  " the --output of a finished `wattrun run`?)");
+      throw Error(h5.string() + ": no such file (is " + args.output + " the --output of a finished `wattrun run`?)");
     }
     const auto r = results::ReadResultsH5(h5.string());
     const auto rows = FindJobs(r, args.job_ids, h5.string());

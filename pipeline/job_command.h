@@ -13,7 +13,7 @@
 namespace wattrun::pipeline {
 
 struct JobArgs {
-  std::string output;  // results directory of `wattrun run`
+  std::string output;                // results directory of `wattrun run`
   std::vector<std::string> job_ids;  // sacct ids: 123, 123_4, 123+0
   bool json = false;
 };

@@ -63,7 +63,7 @@ results::PipelineResults Results() {
   task.samples = 118;
   task.missing_s = 120;
   task.slurm_energy_j = 1.62e6;  // 0.9 of ours
-  task.account = "a\"b\\c\x01";    // escaped in JSON
+  task.account = "a\"b\\c\x01";  // escaped in JSON
   r.jobs.push_back(task);
   r.job_nodes.push_back({2, "r1i0n2", "cpu1", 18, 36, 60, 0, 1e6, 2.5e5});
   r.job_nodes.push_back({2, "r1i0n3", "", 18, 0, 58, 120, 8e5, 2e5});

@@ -9,11 +9,11 @@
 #include "core/error.h"
 #include "pipeline/commands.h"
 #include "stages/generate/catalog.h"
-#include "store/store.h"
 #include "stages/model/energy_model.h"
 #include "stages/model/predict.h"
 #include "stages/results/results.h"
 #include "stages/topology/topology.h"
+#include "store/store.h"
 
 namespace wattrun::pipeline {
 namespace fs = std::filesystem;
@@ -38,13 +38,16 @@ std::vector<double> ReadModel(const fs::path& path, int n_levels) {
     if (fields.size() <= static_cast<std::size_t>(std::max(name_col, value_col))) continue;
     for (std::size_t p = 0; p < names.size(); ++p) {
       double v = 0;
-      if (fields[static_cast<std::size_t>(name_col)] == names[p] && ParseDouble(fields[static_cast<std::size_t>(value_col)], &v)) k[p] = v;
+      if (fields[static_cast<std::size_t>(name_col)] == names[p] &&
+          ParseDouble(fields[static_cast<std::size_t>(value_col)], &v))
+        k[p] = v;
     }
   }
   for (std::size_t p = 0; p < k.size(); ++p) {
     if (std::isnan(k[p])) {
-      throw InputError(path.string(), 0, "parameter '" + names[p] + "' missing or not fitted (the model has " +
-                                             std::to_string(n_levels) + " memory levels?)");
+      throw InputError(path.string(), 0,
+                       "parameter '" + names[p] + "' missing or not fitted (the model has " + std::to_string(n_levels) +
+                           " memory levels?)");
     }
   }
   return k;
@@ -157,7 +160,8 @@ int PredictCommand(const PredictArgs& args, const Comm& comm) {
   req.size = args.size;
   req.epochs = args.epochs;
   req.batch_size = args.batch_size;
-  req.k = ReadModel(fs::path(args.model_dir) / ("model_" + args.hardware + ".csv"), static_cast<int>(req.memory.size()));
+  req.k =
+      ReadModel(fs::path(args.model_dir) / ("model_" + args.hardware + ".csv"), static_cast<int>(req.memory.size()));
   const model::Prediction p = model::PredictRun(req);
 
   std::printf("network: %s, depth %lld, target size %lld -> widths", args.shape.c_str(),
@@ -173,13 +177,15 @@ int PredictCommand(const PredictArgs& args, const Comm& comm) {
   const auto& b = p.breakdown;
   std::printf("  %-34s %14.4g J %6.1f%%\n", "overhead (ke)", b.overhead_j, 100 * b.overhead_j / b.total_j);
   std::printf("  %-34s %14.4g J %6.1f%%\n", "passes (kp)", b.passes_j, 100 * b.passes_j / b.total_j);
-  std::printf("  %-34s %14.4g J %6.1f%%\n", "forward operations (ko)", b.forward_ops_j, 100 * b.forward_ops_j / b.total_j);
+  std::printf("  %-34s %14.4g J %6.1f%%\n", "forward operations (ko)", b.forward_ops_j,
+              100 * b.forward_ops_j / b.total_j);
   std::printf("  %-34s %14.4g J %6.1f%%\n", "backward operations (ko)", b.backward_ops_j,
               100 * b.backward_ops_j / b.total_j);
   std::printf("  %-34s %14.4g J %6.1f%%\n", "layers (kd)", b.layers_j, 100 * b.layers_j / b.total_j);
   for (const auto& ws : b.working_sets) {
     char label[64];
-    std::snprintf(label, sizeof label, "working set %s (%s, level %d)", ws.name.c_str(), Bytes(ws.bytes).c_str(), ws.level);
+    std::snprintf(label, sizeof label, "working set %s (%s, level %d)", ws.name.c_str(), Bytes(ws.bytes).c_str(),
+                  ws.level);
     std::printf("  %-34s %14.4g J %6.1f%%\n", label, ws.energy_j, 100 * ws.energy_j / b.total_j);
   }
   std::printf("\nsizes of %s depth %lld on %s (* = energy-efficient: f or b just fills a cache level)\n",

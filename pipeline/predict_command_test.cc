@@ -10,9 +10,9 @@
 #include "core/error.h"
 #include "core/mpi.h"
 #include "pipeline/commands.h"
-#include "store/store.h"
 #include "stages/model/energy_model.h"
 #include "stages/results/results.h"
+#include "store/store.h"
 
 namespace wattrun::pipeline {
 namespace {
@@ -123,9 +123,8 @@ TEST(PredictCommand, NoStoreNamesThePathsTried) {
   const std::string moved = (root / "moved" / "store.h5").string();
   WriteResultsDir(root / "results", moved);
   const std::string out = Predict(Args(root / "results", "lab_sensors"));
-  EXPECT_EQ(out, "error: data set 'lab_sensors' is neither in a store (none found; tried " + moved +
-                     " (recorded in " + (root / "results" / "results.h5").string() + "), " +
-                     (root / "results" / "store.h5").string() +
+  EXPECT_EQ(out, "error: data set 'lab_sensors' is neither in a store (none found; tried " + moved + " (recorded in " +
+                     (root / "results" / "results.h5").string() + "), " + (root / "results" / "store.h5").string() +
                      ") nor among BUTTER-E's; give --store STORE.h5, or --inputs, --outputs and --observations");
 
   // BUTTER-E's data sets need no store.

@@ -10,11 +10,11 @@
 #include "stages/account/account.h"
 #include "stages/idle/idle.h"
 #include "stages/ingest/ingest.h"
-#include "store/store.h"
 #include "stages/join/join.h"
 #include "stages/pass/pass.h"
 #include "stages/report/report.h"
 #include "stages/runs/runs.h"
+#include "store/store.h"
 
 namespace wattrun::pipeline {
 namespace fs = std::filesystem;
@@ -45,8 +45,8 @@ struct StageOptions {
     o.pass.progress = run.progress;
     o.join = {static_cast<TimeMs>(std::llround(config.facility.sampling_interval_s * 1000.0))};
     o.filters = {config.pipeline.filter_max_run_time_s, config.pipeline.filter_max_stdevs};
-    o.idle_method = config.pipeline.idle_method == IdleMethod::kPooled ? idle::Method::kPooled
-                                                                        : idle::Method::kMedianOfNodes;
+    o.idle_method =
+        config.pipeline.idle_method == IdleMethod::kPooled ? idle::Method::kPooled : idle::Method::kMedianOfNodes;
     o.idle_quantile = config.pipeline.idle_quantile;
     o.standardize = runs::StandardizeOptions::FromConfig(config);
     o.overheads = {config.pipeline.overhead_dataset, config.pipeline.overhead_max_size,
@@ -63,8 +63,8 @@ struct StageOptions {
   }
 };
 
-void AddStage(RunSummary* summary, std::string stage, double seconds, std::int64_t readings = 0,
-              std::int64_t bytes = 0, std::int64_t rss = 0) {
+void AddStage(RunSummary* summary, std::string stage, double seconds, std::int64_t readings = 0, std::int64_t bytes = 0,
+              std::int64_t rss = 0) {
   if (summary) summary->stages.push_back({std::move(stage), seconds, readings, bytes, rss});
 }
 
@@ -103,29 +103,30 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   out.command_line = options.command_line;
   out.store_path = fs::absolute(store_path).lexically_normal().string();
   out.runs = runs::MeasureRuns(catalogue.runs, joined, pass.run_integrals, pass.integrated,
-                               config.facility.sampling_interval_s);                      // step 4
-  runs::FilterRuns(o.filters, &out.runs);                                                 // step 5
+                               config.facility.sampling_interval_s);  // step 4
+  runs::FilterRuns(o.filters, &out.runs);                             // step 5
   out.nodes = pass.nodes;
   out.idle = idle::ComputeIdlePower(plan.types, pass.type_values, out.nodes, o.idle_method, o.idle_quantile);  // 6
-  for (std::size_t t = 0; t < plan.types.size(); ++t) out.type_low_end.push_back({plan.types[t], pass.type_values[t].Sorted()});
-  runs::StandardizeRuns(out.idle, o.standardize, &out.runs);                              // step 7
+  for (std::size_t t = 0; t < plan.types.size(); ++t)
+    out.type_low_end.push_back({plan.types[t], pass.type_values[t].Sorted()});
+  runs::StandardizeRuns(out.idle, o.standardize, &out.runs);  // step 7
   const account::AccountResult jobs =
       options.account_jobs
           ? account::FinalizeAccount(account_setup, pass.account, runs::IdlePowerByType(out.idle), plan.types)
           : account::AccountResult{};
-  out.jobs = jobs.jobs;                                                                    // section 4
+  out.jobs = jobs.jobs;  // section 4
   out.job_nodes = jobs.job_nodes;
   out.usage = jobs.usage;
   out.ledger = jobs.ledger;
   for (const auto& c : catalogue.carbon_intensity) out.carbon_intensity.emplace_back(c.time, c.g_per_kwh);
-  out.overheads = runs::SubtractOverheads(o.overheads, &out.runs);                        // step 8
+  out.overheads = runs::SubtractOverheads(o.overheads, &out.runs);  // step 8
   const runs::RunFeatures features =
       runs::ComputeRunFeatures(catalogue.runs, out.runs, catalogue.datasets, o.features);  // steps 9-11
   out.features = features.rows;
   out.quality = runs::QualityAccount(catalogue.quality, out.runs, features, jobs.status_counts, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {
-    runs::Models models = runs::FitModels(out.runs, features, o.model);                 // step 12
+    runs::Models models = runs::FitModels(out.runs, features, o.model);  // step 12
     for (const auto& m : models.models) {
       if (m.fitted || m.fit_seconds > 0) {
         AddStage(summary, "model fit " + m.hardware_class + " (" + std::to_string(m.runs) + " runs)", m.fit_seconds);
@@ -134,7 +135,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     out.models = std::move(models.models);
     out.predictions = std::move(models.predictions);
   }
-  for (const auto& l : catalogue.losses) {                                                 // step 13's input
+  for (const auto& l : catalogue.losses) {  // step 13's input
     out.loss_experiment.push_back(l.experiment_id);
     out.loss_epoch.push_back(l.epoch);
     out.loss_value.push_back(l.test_loss);
@@ -167,15 +168,17 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
     const auto s = ingest::Ingest(config, io, comm);
     summary.stages.push_back({"ingest", s.seconds, s.rows_stored, s.telemetry_bytes, s.peak_rss_bytes});
     if (comm.is_root() && options.verbose) {
-      std::printf("ingest: %lld new files (%lld unchanged), %lld telemetry rows read, %lld stored, %lld bad, "
-                  "%lld duplicates, %lld conflicts, %.1f s\n",
-                  static_cast<long long>(s.files_new), static_cast<long long>(s.files_unchanged),
-                  static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
-                  static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
-                  static_cast<long long>(s.conflicts), s.seconds);
+      std::printf(
+          "ingest: %lld new files (%lld unchanged), %lld telemetry rows read, %lld stored, %lld bad, "
+          "%lld duplicates, %lld conflicts, %.1f s\n",
+          static_cast<long long>(s.files_new), static_cast<long long>(s.files_unchanged),
+          static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
+          static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
+          s.seconds);
     }
     if (comm.is_root() && options.verbose && !options.quiet) {
-      for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i) std::fprintf(stderr, "  warning: %s\n", s.warnings[i].c_str());
+      for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i)
+        std::fprintf(stderr, "  warning: %s\n", s.warnings[i].c_str());
       if (s.warnings.size() > 20) std::fprintf(stderr, "  ... %zu more warnings\n", s.warnings.size() - 20);
     }
   }

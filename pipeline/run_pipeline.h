@@ -17,17 +17,18 @@ struct RunOptions {
   std::string input_dir;   // empty: use an existing store
   std::string store_path;  // default: OUTPUT/store.h5
   std::string output_dir;
-  double wait_seconds = 0;         // ingest: for another writer's lock on the store
-  bool allow_other_input = false;  // ingest: another facility into this store
+  double wait_seconds = 0;               // ingest: for another writer's lock on the store
+  bool allow_other_input = false;        // ingest: another facility into this store
   std::size_t chunk_readings = 1 << 20;  // telemetry streamed per node in chunks of this size
   bool fit_model = true;
   bool write_report = true;
   bool account_jobs = true;
-  std::string command_line;  // recorded in results.h5 (provenance)  // facility accounting (spec section 4) in the same pass
+  std::string
+      command_line;  // recorded in results.h5 (provenance)  // facility accounting (spec section 4) in the same pass
   bool verbose = true;
-  bool quiet = false;                                // no warnings summary (--quiet)
-  std::int64_t memory_budget_bytes = 2048ll << 20;   // the ingest's (--memory-budget-mb)
-  Progress* progress = nullptr;                      // ingest and telemetry pass lines; null: none
+  bool quiet = false;                               // no warnings summary (--quiet)
+  std::int64_t memory_budget_bytes = 2048ll << 20;  // the ingest's (--memory-budget-mb)
+  Progress* progress = nullptr;                     // ingest and telemetry pass lines; null: none
 };
 
 struct StageTiming {
@@ -51,6 +52,6 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
 // Only the telemetry pass and the rank-0 computations (no files written);
 // used by tests and benchmarks.
 results::PipelineResults ComputeResults(const Config& config, const std::string& store_path, const RunOptions& options,
-                               const Comm& comm, RunSummary* summary);
+                                        const Comm& comm, RunSummary* summary);
 
 }  // namespace wattrun::pipeline

@@ -29,8 +29,9 @@ std::int64_t QualityCount(const results::PipelineResults& r, const std::string& 
 TEST(RunPipeline, RunWithADatasetMissingFromDatasetsCsvIsMeasuredAndCounted) {
   const fs::path dir = fs::temp_directory_path() / ("wattrun_run_pipeline_test_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  wattrun::testing::WriteTinyFacility(dir / "facility", wattrun::testing::TinyRun("r1", "00:10", "00:40", "wine") +
-                                                           wattrun::testing::TinyRun("r2", "01:10", "01:40", "mystery"));
+  wattrun::testing::WriteTinyFacility(dir / "facility",
+                                      wattrun::testing::TinyRun("r1", "00:10", "00:40", "wine") +
+                                          wattrun::testing::TinyRun("r2", "01:10", "01:40", "mystery"));
   wattrun::testing::WriteText(dir / "facility" / "telemetry" / "2021-07.csv", wattrun::testing::TinyReadings(180));
   const Config config = ParseConfig(wattrun::testing::kTinyFacilityConfig, "tiny.yaml");
   RunOptions options;

@@ -4,14 +4,14 @@
 // Every subcommand runs as a plain process (one rank) or under mpirun.
 #include <mpi.h>
 
-#include <CLI/CLI.hpp>
 #include <ceres/version.h>
 #include <hdf5.h>
-#include <cstdio>
+#include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
-#include <limits>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include "core/config.h"
@@ -72,8 +72,8 @@ std::string VersionText() {
   if (const auto nl = mpi_line.find_first_of("\r\n,"); nl != std::string::npos) mpi_line.resize(nl);
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
-  return std::string("wattrun ") + wattrun::kWattrunVersion + "\n  MPI: " + mpi_line + "\n  HDF5: " +
-         std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) +
+  return std::string("wattrun ") + wattrun::kWattrunVersion + "\n  MPI: " + mpi_line +
+         "\n  HDF5: " + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) +
          " (parallel)\n  Ceres: " + CERES_VERSION_STRING;
 }
 
@@ -92,26 +92,33 @@ CLI::App* AddGenerate(CLI::App* app, wattrun::pipeline::GenerateArgs* gen) {
   CLI::App* generate = app->add_subcommand("generate", "Write a synthetic facility (inputs of the spec plus truth/)");
   generate->add_option("--config", gen->config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
   generate->add_option("--output", gen->output, "Directory to write the facility into")->required();
-  generate->add_option("--scale", gen->scale,
-                       "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs); default: generator.scale")
+  generate
+      ->add_option("--scale", gen->scale,
+                   "Size relative to Eagle/BUTTER-E (1 = 2,600 nodes, 41,129 runs); default: generator.scale")
       ->check(CLI::Range(kMinScale, kMaxScale));
   generate->add_option("--months", gen->months, "Months of telemetry; default: generator.months")
       ->check(CLI::Range(1, 240));
   generate->add_option("--seed", gen->seed, "Random seed (output is deterministic for a seed); default: generator.seed")
       ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
-  AddFooter(generate, "mpirun -n 4 wattrun generate --config configs/demo.yaml --output demo/facility --scale 0.05 --months 2");
+  AddFooter(generate,
+            "mpirun -n 4 wattrun generate --config configs/demo.yaml --output demo/facility --scale 0.05 --months 2");
   generate->add_flag("--clean", gen->clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
   return generate;
 }
 
 // `wattrun ingest`
 CLI::App* AddIngest(CLI::App* app, wattrun::pipeline::IngestArgs* ing) {
-  CLI::App* ingest = app->add_subcommand("ingest", "Ingest a facility directory into the telemetry store (again: new files only)");
+  CLI::App* ingest =
+      app->add_subcommand("ingest", "Ingest a facility directory into the telemetry store (again: new files only)");
   ingest->add_option("--config", ing->config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
-  ingest->add_option("--input", ing->input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")->required()->check(CLI::ExistingDirectory);
+  ingest->add_option("--input", ing->input, "Facility directory (telemetry/, sacct/, runs.csv, ...)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   ingest->add_option("--store", ing->store, "Store file (created if missing)")->required();
-  ingest->add_option("--wait", ing->wait_seconds, "Seconds to wait for another ingest's write lock on the store (default 0: fail at once)");
-  ingest->add_flag("--allow-other-input", ing->allow_other_input, "Ingest even if the store was made from another facility directory");
+  ingest->add_option("--wait", ing->wait_seconds,
+                     "Seconds to wait for another ingest's write lock on the store (default 0: fail at once)");
+  ingest->add_flag("--allow-other-input", ing->allow_other_input,
+                   "Ingest even if the store was made from another facility directory");
   AddMemoryBudget(ingest, &ing->memory_budget_mb);
   AddFooter(ingest, "mpirun -n 4 wattrun ingest --config configs/eagle.yaml --input /projects/eagle --store eagle.h5");
   return ingest;
@@ -119,12 +126,15 @@ CLI::App* AddIngest(CLI::App* app, wattrun::pipeline::IngestArgs* ing) {
 
 // `wattrun run`
 CLI::App* AddRun(CLI::App* app, wattrun::pipeline::RunArgs* run) {
-  CLI::App* run_cmd = app->add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
+  CLI::App* run_cmd =
+      app->add_subcommand("run", "The main job: ingest (if --input), energies, idle powers, model, report");
   run_cmd->add_option("--config", run->config, "Facility configuration (YAML)")->required()->check(CLI::ExistingFile);
   run_cmd->add_option("--input", run->input, "Facility directory to ingest first")->check(CLI::ExistingDirectory);
   run_cmd->add_option("--store", run->store, "Telemetry store (default OUTPUT/store.h5)");
-  run_cmd->add_option("--wait", run->wait_seconds, "With --input: seconds to wait for another ingest's write lock on the store (default 0)");
-  run_cmd->add_flag("--allow-other-input", run->allow_other_input, "With --input: ingest even if the store was made from another facility directory");
+  run_cmd->add_option("--wait", run->wait_seconds,
+                      "With --input: seconds to wait for another ingest's write lock on the store (default 0)");
+  run_cmd->add_flag("--allow-other-input", run->allow_other_input,
+                    "With --input: ingest even if the store was made from another facility directory");
   run_cmd->add_option("--output", run->output, "Results directory")->required();
   AddMemoryBudget(run_cmd, &run->memory_budget_mb);
   AddFooter(run_cmd, "mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results");
@@ -139,7 +149,9 @@ CLI::App* AddRun(CLI::App* app, wattrun::pipeline::RunArgs* run) {
 // `wattrun predict`
 CLI::App* AddPredict(CLI::App* app, wattrun::pipeline::PredictArgs* pred) {
   CLI::App* predict = app->add_subcommand("predict", "Predict a network's training energy with a fitted model");
-  predict->add_option("--model", pred->model_dir, "Results directory of a run (model_cpu.csv, model_gpu.csv)")->required()->check(CLI::ExistingDirectory);
+  predict->add_option("--model", pred->model_dir, "Results directory of a run (model_cpu.csv, model_gpu.csv)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   predict->add_option("--config", pred->config, "Configuration with the hardware's memory levels (default: Eagle's)");
   predict->add_option("--dataset", pred->dataset, "Data set name (from the run's store/datasets) ...");
   predict->add_option("--store", pred->store,
@@ -149,16 +161,21 @@ CLI::App* AddPredict(CLI::App* app, wattrun::pipeline::PredictArgs* pred) {
   predict->add_option("--outputs", pred->outputs, "output width")->check(CLI::Range(kMinWidth, kMaxCount));
   predict->add_option("--observations", pred->observations, "number of observations")
       ->check(CLI::Range(kMinWidth, kMaxCount));
-  predict->add_option("--shape", pred->shape, "rectangle, trapezoid, exponential, wide_first_Nx, *_residual")->required();
+  predict->add_option("--shape", pred->shape, "rectangle, trapezoid, exponential, wide_first_Nx, *_residual")
+      ->required();
   predict->add_option("--depth", pred->depth, "Number of layers")->required()->check(CLI::Range(1, 1000));
-  predict->add_option("--size", pred->size, "Target number of parameters")->required()
+  predict->add_option("--size", pred->size, "Target number of parameters")
+      ->required()
       ->check(CLI::Range(kMinWidth, kMaxCount));
   predict->add_option("--hardware", pred->hardware, "cpu or gpu")->required()->check(CLI::IsMember({"cpu", "gpu"}));
-  predict->add_option("--epochs", pred->epochs, "Training epochs")->capture_default_str()
+  predict->add_option("--epochs", pred->epochs, "Training epochs")
+      ->capture_default_str()
       ->check(CLI::Range(kMinWidth, kMaxCount));
-  AddFooter(predict, "wattrun predict --model demo/results --dataset mnist --shape rectangle --depth 4 --size 65536 "
-                     "--hardware cpu");
-  predict->add_option("--batch-size", pred->batch_size, "Batch size")->capture_default_str()
+  AddFooter(predict,
+            "wattrun predict --model demo/results --dataset mnist --shape rectangle --depth 4 --size 65536 "
+            "--hardware cpu");
+  predict->add_option("--batch-size", pred->batch_size, "Batch size")
+      ->capture_default_str()
       ->check(CLI::Range(kMinWidth, kMaxCount));
   return predict;
 }
@@ -175,8 +192,7 @@ CLI::App* AddReport(CLI::App* app, wattrun::pipeline::ReportArgs* rep) {
 CLI::App* AddJob(CLI::App* app, wattrun::pipeline::JobArgs* job) {
   CLI::App* job_cmd = app->add_subcommand("job", "One Slurm job's energy from a run's results (like seff, for energy)");
   job_cmd->add_option("--output", job->output, "Results directory of a run")->required()->check(CLI::ExistingDirectory);
-  job_cmd->add_option("job_ids", job->job_ids, "sacct job ids: 123, array task 123_4, het component 123+0")
-      ->required();
+  job_cmd->add_option("job_ids", job->job_ids, "sacct job ids: 123, array task 123_4, het component 123+0")->required();
   AddFooter(job_cmd, "wattrun job --output demo/results 123 123_4 --json");
   job_cmd->add_flag("--json", job->json, "Print a JSON array (one object per job attempt) instead of text");
   return job_cmd;
@@ -204,11 +220,14 @@ void Declare(CLI::App* app, Commands* c) {
   app->require_subcommand(1);
   app->fallthrough();  // --quiet/--verbose also after the subcommand
   app->set_version_flag("--version", VersionText());
-  app->footer(std::string("Examples:\n"
-                          "  wattrun generate --config configs/demo.yaml --output demo/facility\n"
-                          "  mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results\n"
-                          "  wattrun SUBCOMMAND --help\n\n") + kExitCodes);
-  app->add_flag("-q,--quiet", c->out.quiet, "No progress lines and no warnings summary (results summaries still on stdout)");
+  app->footer(
+      std::string("Examples:\n"
+                  "  wattrun generate --config configs/demo.yaml --output demo/facility\n"
+                  "  mpirun -n 4 wattrun run --config configs/demo.yaml --input demo/facility --output demo/results\n"
+                  "  wattrun SUBCOMMAND --help\n\n") +
+      kExitCodes);
+  app->add_flag("-q,--quiet", c->out.quiet,
+                "No progress lines and no warnings summary (results summaries still on stdout)");
   app->add_flag("-v,--verbose", c->out.verbose, "Progress lines from every rank, not only rank 0");
   c->generate = AddGenerate(app, &c->gen);
   c->ingest = AddIngest(app, &c->ing);

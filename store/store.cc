@@ -405,12 +405,10 @@ void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& 
     const auto offsets = h5::ReadVector<std::int64_t>(file.id(), "node_offset");
     if (names != expected_names) throw Error("node_names differ from what was written");
     if (offsets != expected_offsets) throw Error("node_offset differs from what was written");
-    if (!std::is_sorted(names.begin(), names.end()) ||
-        std::adjacent_find(names.begin(), names.end()) != names.end()) {
+    if (!std::is_sorted(names.begin(), names.end()) || std::adjacent_find(names.begin(), names.end()) != names.end()) {
       throw Error("node_names are not sorted and unique");
     }
-    if (offsets.size() != names.size() + 1 || offsets.front() != 0 ||
-        !std::is_sorted(offsets.begin(), offsets.end())) {
+    if (offsets.size() != names.size() + 1 || offsets.front() != 0 || !std::is_sorted(offsets.begin(), offsets.end())) {
       throw Error("node_offset is not a CSR index of node_names");
     }
     const std::int64_t rows = offsets.back();
@@ -439,7 +437,6 @@ std::int64_t PlainArrayOffset(hid_t dataset, hid_t native) {
 }
 
 }  // namespace
-
 
 struct TelemetryReader::Batch {
   std::string path;
@@ -507,7 +504,8 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
       throw Error(path + ": batch is truncated or damaged (offsets do not match the readings)");
     }
     batch->time = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "time", H5P_DEFAULT), "H5Dopen2", path + ":/time"));
-    batch->watts = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "watts", H5P_DEFAULT), "H5Dopen2", path + ":/watts"));
+    batch->watts =
+        h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "watts", H5P_DEFAULT), "H5Dopen2", path + ":/watts"));
     batch->OpenPlain(rows);
     if (batch->plain()) {
       // Read without HDF5 from here on: close the file, so that its caches
@@ -621,7 +619,8 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
     std::int64_t guess = lo + (hi - lo) / 2;
     if (step % 2 == 0 && t_hi > t_lo) {
       const double f = static_cast<double>(t - t_lo) / static_cast<double>(t_hi - t_lo);
-      guess = std::clamp<std::int64_t>(lo + static_cast<std::int64_t>(f * static_cast<double>(hi - lo)), lo + 1, hi - 1);
+      guess =
+          std::clamp<std::int64_t>(lo + static_cast<std::int64_t>(f * static_cast<double>(hi - lo)), lo + 1, hi - 1);
     }
     const TimeMs v = time_at(guess);
     if (v < t) {
@@ -714,12 +713,18 @@ void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, st
     std::int64_t lo = 0, hi = s.count;
     while (lo < hi) {
       const std::int64_t mid = lo + (hi - lo) / 2;
-      if (time_at(mid) < t_min) lo = mid + 1; else hi = mid;
+      if (time_at(mid) < t_min)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     std::int64_t lo2 = lo, hi2 = s.count;
     while (lo2 < hi2) {
       const std::int64_t mid = lo2 + (hi2 - lo2) / 2;
-      if (time_at(mid) <= t_max) lo2 = mid + 1; else hi2 = mid;
+      if (time_at(mid) <= t_max)
+        lo2 = mid + 1;
+      else
+        hi2 = mid;
     }
     const std::int64_t n = lo2 - lo;
     if (n <= 0) continue;

@@ -52,8 +52,8 @@ struct ManifestEntry {
 };
 
 struct FacilityFingerprint {
-  std::string input_root;            // absolute, as first ingested
-  std::string first_telemetry_file;  // relative path of the first telemetry file (sorted order)
+  std::string input_root;                  // absolute, as first ingested
+  std::string first_telemetry_file;        // relative path of the first telemetry file (sorted order)
   std::uint64_t first_telemetry_hash = 0;  // of its first 4 KiB
   std::uint64_t inventory_hash = 0;        // of nodes.csv's sorted node names
   bool empty() const { return first_telemetry_file.empty(); }
@@ -68,9 +68,9 @@ struct Catalogue {
   std::vector<DatasetRecord> datasets;
   std::vector<LossRecord> losses;
   std::vector<CarbonIntensityRecord> carbon_intensity;  // carbon_intensity.csv, in time order
-  std::vector<BadRowCount> quality;  // telemetry bad rows, duplicates, ...
-  std::vector<std::string> batch_files;  // relative to the catalogue's directory
-  std::string config_facility;  // facility name of the config that ingested
+  std::vector<BadRowCount> quality;                     // telemetry bad rows, duplicates, ...
+  std::vector<std::string> batch_files;                 // relative to the catalogue's directory
+  std::string config_facility;                          // facility name of the config that ingested
   // Which facility directory the store was made from (recorded at the first
   // ingest that brought telemetry; empty in older stores): a later ingest of
   // another facility into it is refused unless allowed.
@@ -123,8 +123,7 @@ class TelemetryReader {
   // Readings of a node with time in [t_min, t_max], from every batch (sorted
   // per batch, not merged); found by binary search, so re-ingesting one month
   // reads only that month of the old store.
-  void ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time,
-                 std::vector<double>* watts);
+  void ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time, std::vector<double>* watts);
 
   // Streams node's readings in time order: calls visit(time, watts, n) on
   // consecutive chunks of at most chunk_size readings (the pointers are
@@ -199,7 +198,7 @@ class TelemetryReader {
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<std::string> node_names_;
   std::vector<std::vector<NodeSlice>> slices_;  // per node
-  std::vector<std::vector<SliceSpan>> spans_;    // per node, filled on first use
+  std::vector<std::vector<SliceSpan>> spans_;   // per node, filled on first use
   struct BoundMemo {
     int batch = -1;
     std::int64_t offset = 0;

@@ -28,8 +28,7 @@ std::string HostName() {
 }
 
 std::int64_t NowUnix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string FormatUtc(std::int64_t unix_seconds) {
@@ -155,8 +154,7 @@ std::string LockOwner::Describe() const {
 }
 
 std::string UniqueWriterTag() {
-  static thread_local std::mt19937_64 rng{std::random_device{}() ^
-                                          static_cast<std::uint64_t>(::getpid()) << 32 ^
+  static thread_local std::mt19937_64 rng{std::random_device{}() ^ static_cast<std::uint64_t>(::getpid()) << 32 ^
                                           static_cast<std::uint64_t>(NowUnix())};
   char bits[17];
   std::snprintf(bits, sizeof bits, "%08llx", static_cast<unsigned long long>(rng() & 0xffffffffu));
@@ -216,8 +214,8 @@ StoreLock StoreLock::Acquire(const std::string& store_path, double wait_seconds,
                   " (if that process is gone, remove the lock file)");
     }
     if (!said_waiting) {
-      std::fprintf(stderr, "wattrun: %s is being written by %s: waiting up to %g s for its lock\n",
-                   store_path.c_str(), who.c_str(), wait_seconds);
+      std::fprintf(stderr, "wattrun: %s is being written by %s: waiting up to %g s for its lock\n", store_path.c_str(),
+                   who.c_str(), wait_seconds);
       said_waiting = true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

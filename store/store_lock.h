@@ -29,7 +29,7 @@ constexpr double kStaleLockHours = 24;
 struct LockOwner {
   std::string host;
   std::int64_t pid = 0;
-  std::string slurm_job_id;    // empty outside Slurm
+  std::string slurm_job_id;     // empty outside Slurm
   std::int64_t start_unix = 0;  // seconds since the epoch
   std::string token;            // unique per holder
 

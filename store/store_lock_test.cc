@@ -28,8 +28,8 @@ class StoreLockTest : public ::testing::Test {
   }
   ~StoreLockTest() override { fs::remove_all(dir_); }
   void WriteLock(const std::string& host, std::int64_t pid, std::int64_t start_unix) {
-    std::ofstream(LockPath(store_)) << "host=" << host << "\npid=" << pid << "\nslurm_job_id=42\nstart_unix="
-                                    << start_unix << "\ntoken=theirs\n";
+    std::ofstream(LockPath(store_)) << "host=" << host << "\npid=" << pid
+                                    << "\nslurm_job_id=42\nstart_unix=" << start_unix << "\ntoken=theirs\n";
   }
   static std::int64_t Now() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -55,8 +55,7 @@ TEST_F(StoreLockTest, SecondWriterFailsNamingTheHolder) {
     StoreLock second = StoreLock::Acquire(store_, 0, &notes_);
     FAIL() << "a second writer got the lock";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid()) + " on host " + Host()),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("pid " + std::to_string(::getpid()) + " on host " + Host()), std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("--wait"), std::string::npos) << e.what();
   }

@@ -99,9 +99,9 @@ TEST_F(StoreCatalogue, OlderStoreWithoutTheNewColumnsReadsThemAbsent) {
   WriteCatalogue(path_, TwoJobs());
   {
     h5::File file = h5::File::Open(path_, h5::Mode::kReadWrite);
-    for (const char* name : {"user", "account", "partition", "alloc_cpus", "has_alloc_cpus", "tres_cpus",
-                             "has_tres_cpus", "tres_gpus", "has_tres_gpus", "consumed_energy_j",
-                             "has_consumed_energy_j", "file", "line"}) {
+    for (const char* name :
+         {"user", "account", "partition", "alloc_cpus", "has_alloc_cpus", "tres_cpus", "has_tres_cpus", "tres_gpus",
+          "has_tres_gpus", "consumed_energy_j", "has_consumed_energy_j", "file", "line"}) {
       ASSERT_GE(H5Ldelete(file.id(), (std::string("tables/jobs/") + name).c_str(), H5P_DEFAULT), 0) << name;
     }
     ASSERT_GE(H5Ldelete(file.id(), "tables/carbon_intensity", H5P_DEFAULT), 0);

@@ -68,8 +68,10 @@ class Accounting : public ::testing::Test {
   static std::string Dir(const std::string& name) { return (work_->path() / name).string(); }
   static void Run(const std::string& command) {
     const std::string log = Dir("last.log");
-    const std::string full = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-                             "OMPI_MCA_rmaps_base_oversubscribe=1 " + command + " > " + log + " 2>&1";
+    const std::string full =
+        "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+        "OMPI_MCA_rmaps_base_oversubscribe=1 " +
+        command + " > " + log + " 2>&1";
     ASSERT_EQ(std::system(full.c_str()), 0) << command << "\n" << Slurp(log);
   }
   static fs::path Out(const std::string& f) { return work_->path() / "r1" / f; }
@@ -170,8 +172,8 @@ struct Expected {
 // ∫ W·share dt over [s, e] ∩ [first, last reading] on one node, cut at every
 // reading, every start and end of a job on the node and every intensity
 // change; on each piece the share is constant and W linear.
-Expected IntegrateShare(const std::map<TimeMs, double>& r, const std::vector<const RawJob*>& on_node,
-                        const RawJob& job, double node_cpus, const std::vector<std::pair<TimeMs, double>>& g) {
+Expected IntegrateShare(const std::map<TimeMs, double>& r, const std::vector<const RawJob*>& on_node, const RawJob& job,
+                        double node_cpus, const std::vector<std::pair<TimeMs, double>>& g) {
   Expected out;
   if (r.empty()) return out;
   const TimeMs lo = std::max(job.start, r.begin()->first), hi = std::min(job.end, r.rbegin()->first);
@@ -265,7 +267,8 @@ TEST_F(Accounting, JobEnergiesAgreeWithAnIndependentComputationFromTheRawFiles) 
       near_dst = near_dst || dst_nodes.count(n);
       const auto tel = telemetry.find(n);
       if (tel == telemetry.end() || !cpus.count(n)) continue;
-      for (const RawJob* k : jobs_on_node[n]) overlap = overlap || (k != &job && k->start < job.end && job.start < k->end);
+      for (const RawJob* k : jobs_on_node[n])
+        overlap = overlap || (k != &job && k->start < job.end && job.start < k->end);
       const Expected e = IntegrateShare(tel->second, jobs_on_node[n], job, cpus.at(n), intensity);
       sum.energy += e.energy;
       sum.carbon += e.carbon;
@@ -311,7 +314,8 @@ TEST_F(Accounting, StatusesAndEnergiesMatchTheGeneratorsTruth) {
     if (r.at("status") != "ok") continue;
     EXPECT_EQ(r.at("samples"), t.at("samples")) << r.at("job_id");
     EXPECT_NEAR(D(r.at("energy")), D(t.at("energy")), 1e-9 * D(t.at("energy")) + 1e-6) << r.at("job_id");
-    EXPECT_NEAR(D(r.at("carbon_g")), D(t.at("carbon_g")), 1e-9 * D(t.at("carbon_g")) + 1e-6) << r.at("job_id");  // truth has 6 decimals
+    EXPECT_NEAR(D(r.at("carbon_g")), D(t.at("carbon_g")), 1e-9 * D(t.at("carbon_g")) + 1e-6)
+        << r.at("job_id");  // truth has 6 decimals
     if (!t.at("slurm_energy").empty()) {
       EXPECT_EQ(D(r.at("slurm_energy")), D(t.at("slurm_energy")));
     }

@@ -56,9 +56,10 @@ class EndToEnd : public ::testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(work_); }
   static void Run(const std::string& command) {
-    const std::string full = "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
-                             "OMPI_MCA_rmaps_base_oversubscribe=1 " + command + " > " +
-                             (work_ / "last.log").string() + " 2>&1";
+    const std::string full =
+        "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+        "OMPI_MCA_rmaps_base_oversubscribe=1 " +
+        command + " > " + (work_ / "last.log").string() + " 2>&1";
     ASSERT_EQ(std::system(full.c_str()), 0) << command << "\n" << Slurp(work_ / "last.log");
   }
   static fs::path Truth(const std::string& f) { return work_ / "facility" / "truth" / f; }
@@ -136,9 +137,9 @@ TEST_F(EndToEnd, QualityAccountsForEveryInjectedFault) {
     const std::string section = t.at("section");
     if (section != "status" && section != "filter" && section != "telemetry") continue;
     const std::int64_t expected = std::stoll(t.at("count"));
-    static const std::set<std::string> kTelemetryReasons{"duplicate", "conflict", "field_count", "bad_watts",
-                                                         "negative_watts", "bad_time", "nonexistent_time",
-                                                         "unknown_node", "empty_node", "bad_header"};
+    static const std::set<std::string> kTelemetryReasons{
+        "duplicate", "conflict",         "field_count",  "bad_watts",  "negative_watts",
+        "bad_time",  "nonexistent_time", "unknown_node", "empty_node", "bad_header"};
     if (section == "telemetry" && !kTelemetryReasons.count(t.at("name"))) continue;  // not a row reason
     const auto key = std::make_pair(section, t.at("name"));
     EXPECT_EQ(got.count(key) ? got[key] : 0, expected) << section << "/" << t.at("name");

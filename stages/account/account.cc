@@ -57,8 +57,10 @@ void SetUpStartedJob(const JobRecord& job, bool bad_list, AccountSetup* setup, J
     const auto it = setup->node_by_name.find(name);
     const int index = it == setup->node_by_name.end() ? -1 : static_cast<int>(it->second);
     js->node_index.push_back(index);
-    if (index < 0) unknown = true;
-    else whole_node_cpus += static_cast<std::int64_t>(setup->nodes[static_cast<std::size_t>(index)].cpus);
+    if (index < 0)
+      unknown = true;
+    else
+      whole_node_cpus += static_cast<std::int64_t>(setup->nodes[static_cast<std::size_t>(index)].cpus);
   }
   const std::optional<std::int64_t> count = CpuCount(job);
   js->cpus = count ? *count : whole_node_cpus;
@@ -88,7 +90,8 @@ void SetUpIntensity(const AccountOptions& o, AccountSetup* setup) {
 
 double AccountSetup::CarbonFactorAt(TimeMs t) const {
   const auto it = std::upper_bound(intensity_times.begin(), intensity_times.end(), t);
-  const std::size_t index = it == intensity_times.begin() ? 0 : static_cast<std::size_t>(it - intensity_times.begin()) - 1;
+  const std::size_t index =
+      it == intensity_times.begin() ? 0 : static_cast<std::size_t>(it - intensity_times.begin()) - 1;
   return carbon_factor[index];
 }
 

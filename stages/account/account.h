@@ -53,9 +53,9 @@ struct JobSetup {
   bool has_window = false;  // false: not_started (no numbers)
   TimeMs start = 0;         // window [start, end], both inclusive
   TimeMs end = 0;
-  std::vector<std::string> nodes;   // expanded node list, duplicates dropped
-  std::vector<int> node_index;      // into AccountSetup::nodes, -1 unknown
-  std::vector<double> weights;      // w_j on each node (CPUs)
+  std::vector<std::string> nodes;    // expanded node list, duplicates dropped
+  std::vector<int> node_index;       // into AccountSetup::nodes, -1 unknown
+  std::vector<double> weights;       // w_j on each node (CPUs)
   std::optional<std::int64_t> cpus;  // the count used (alloc_cpus)
 };
 
@@ -70,8 +70,8 @@ struct NodeJob {
 struct NodeSetup {
   std::string name;
   std::string node_type;
-  double cpus = 0;             // C_h
-  std::vector<NodeJob> jobs;   // in job order
+  double cpus = 0;            // C_h
+  std::vector<NodeJob> jobs;  // in job order
 };
 
 struct AccountSetup {

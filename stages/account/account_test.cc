@@ -58,8 +58,7 @@ AccountOptions Options(TimeMs first, TimeMs last) {
 }
 
 // One unit per node over the whole time line, readings fed in chunks.
-AccountPartial RunUnits(const AccountSetup& setup, const std::map<std::string, Series>& series,
-                        std::size_t chunk = 0) {
+AccountPartial RunUnits(const AccountSetup& setup, const std::map<std::string, Series>& series, std::size_t chunk = 0) {
   AccountPartial partial;
   std::uint32_t unit = 0;
   for (const auto& [name, s] : series) {
@@ -74,7 +73,7 @@ AccountPartial RunUnits(const AccountSetup& setup, const std::map<std::string, S
 }
 
 AccountResult Account(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,
-                  const std::map<std::string, Series>& series, const AccountOptions& o, std::size_t chunk = 0) {
+                      const std::map<std::string, Series>& series, const AccountOptions& o, std::size_t chunk = 0) {
   const AccountSetup setup = BuildAccountSetup(jobs, nodes, o);
   return FinalizeAccount(setup, RunUnits(setup, series, chunk), {{"cpu1", 100.0}}, {"cpu1"});
 }
@@ -82,9 +81,9 @@ AccountResult Account(const std::vector<JobRecord>& jobs, const std::vector<Node
 TEST(Account, TwoJobsBelowTheNodeCpusShareByCpusOverCpus) {
   // 360 W for 600 s. A: [60,300] s with 9 CPUs, B: [180,420] with 18; 9+18 < 36,
   // so each gets W*w/36: A 360*240*9/36 = 21600 J, B 360*240*18/36 = 43200 J.
-  const auto r = Account({Job("A", "n1", kT0 + 60 * S, kT0 + 300 * S, 9), Job("B", "n1", kT0 + 180 * S, kT0 + 420 * S, 18)},
-                     {Node("n1", 36)}, {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 360)}},
-                     Options(kT0, kT0 + 600 * S));
+  const auto r =
+      Account({Job("A", "n1", kT0 + 60 * S, kT0 + 300 * S, 9), Job("B", "n1", kT0 + 180 * S, kT0 + 420 * S, 18)},
+              {Node("n1", 36)}, {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 360)}}, Options(kT0, kT0 + 600 * S));
   EXPECT_NEAR(*r.jobs[0].energy_j, 21600.0, 1e-9);
   EXPECT_NEAR(*r.jobs[1].energy_j, 43200.0, 1e-9);
   // Idle 100 W * share seconds: A 100*240*9/36 = 6000 J.
@@ -104,9 +103,9 @@ TEST(Account, TwoJobsBelowTheNodeCpusShareByCpusOverCpus) {
 TEST(Account, TwoJobsAboveTheNodeCpusShareBySum) {
   // 27 + 27 > 36. A alone [60,180]: 360*120*27/36 = 32400; both [180,300]:
   // 360*120*27/54 = 21600 each; B alone [300,420]: 32400. A = B = 54000.
-  const auto r = Account({Job("A", "n1", kT0 + 60 * S, kT0 + 300 * S, 27), Job("B", "n1", kT0 + 180 * S, kT0 + 420 * S, 27)},
-                     {Node("n1", 36)}, {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 360)}},
-                     Options(kT0, kT0 + 600 * S));
+  const auto r =
+      Account({Job("A", "n1", kT0 + 60 * S, kT0 + 300 * S, 27), Job("B", "n1", kT0 + 180 * S, kT0 + 420 * S, 27)},
+              {Node("n1", 36)}, {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 360)}}, Options(kT0, kT0 + 600 * S));
   EXPECT_NEAR(*r.jobs[0].energy_j, 54000.0, 1e-9);
   EXPECT_NEAR(*r.jobs[1].energy_j, 54000.0, 1e-9);
   EXPECT_NEAR(r.ledger[0].job_energy_j, 108000.0, 1e-6);
@@ -114,9 +113,10 @@ TEST(Account, TwoJobsAboveTheNodeCpusShareBySum) {
 }
 
 TEST(Account, WholeNodeJobsWithoutCpuCountsTakeTheNodesCpus) {
-  const auto r = Account({Job("A", "n[1-2]", kT0, kT0 + 120 * S)}, {Node("n1", 36), Node("n2", 40)},
-                     {{"n1", Constant(kT0, kT0 + 120 * S, 60 * S, 100)}, {"n2", Constant(kT0, kT0 + 120 * S, 60 * S, 200)}},
-                     Options(kT0, kT0 + 120 * S));
+  const auto r =
+      Account({Job("A", "n[1-2]", kT0, kT0 + 120 * S)}, {Node("n1", 36), Node("n2", 40)},
+              {{"n1", Constant(kT0, kT0 + 120 * S, 60 * S, 100)}, {"n2", Constant(kT0, kT0 + 120 * S, 60 * S, 200)}},
+              Options(kT0, kT0 + 120 * S));
   EXPECT_EQ(*r.jobs[0].alloc_cpus, 76);
   EXPECT_NEAR(*r.jobs[0].energy_j, 100 * 120 + 200 * 120, 1e-9);
   EXPECT_NEAR(*r.jobs[0].node_hours, 120.0 * 2 / 3600, 1e-12);
@@ -142,7 +142,7 @@ TEST(Account, NothingIsHeldBeforeTheFirstOrAfterTheLastReading) {
   // missing: (-inf, 0) and (180, +inf) do not meet [30,150]: 0.
   const std::map<std::string, Series> series{{"n1", {{kT0 + 60 * S, kT0 + 120 * S}, {200, 300}}}};
   const auto r = Account({Job("A", "n1", kT0 + 30 * S, kT0 + 150 * S)}, {Node("n1", 36)}, series,
-                     Options(kT0 + 60 * S, kT0 + 120 * S));
+                         Options(kT0 + 60 * S, kT0 + 120 * S));
   EXPECT_NEAR(*r.jobs[0].energy_j, 15000.0, 1e-9);
   EXPECT_NEAR(*r.jobs[0].idle_energy_j, 100.0 * 60, 1e-9);  // idle covers the same 60 s
   EXPECT_EQ(*r.jobs[0].missing_s, 0.0);
@@ -153,8 +153,8 @@ TEST(Account, AGapMakesMissingSeconds) {
   // leaves (180,540) = 360 s missing; after the last, (720,+inf).
   Series s{{kT0, kT0 + 60 * S, kT0 + 120 * S, kT0 + 600 * S, kT0 + 660 * S}, {100, 100, 100, 100, 100}};
   const auto r = Account({Job("A", "n1", kT0, kT0 + 660 * S), Job("B", "n1", kT0 + 200 * S, kT0 + 300 * S),
-                      Job("C", "n1", kT0 + 600 * S, kT0 + 900 * S)},
-                     {Node("n1", 36)}, {{"n1", s}}, Options(kT0, kT0 + 660 * S));
+                          Job("C", "n1", kT0 + 600 * S, kT0 + 900 * S)},
+                         {Node("n1", 36)}, {{"n1", s}}, Options(kT0, kT0 + 660 * S));
   // A: 5 samples < 660/60 - 1 = 10: missing_some; energy interpolated across
   // the gap, shared half and half (36/72) with B over [200,300] and with C
   // over [600,660]: 100*660 - 100*100/2 - 100*60/2 = 58000.
@@ -175,7 +175,7 @@ TEST(Account, AGapMakesMissingSeconds) {
 TEST(Account, JobOnAnUnknownNodeCountsItsKnownNodes) {
   // 36 CPUs over n1 and zz9: 18 on n1 (C = 36): 200 W * 120 s * 18/36.
   const auto r = Account({Job("A", "n1,zz9", kT0, kT0 + 120 * S, 36)}, {Node("n1", 36)},
-                     {{"n1", Constant(kT0, kT0 + 120 * S, 60 * S, 200)}}, Options(kT0, kT0 + 120 * S));
+                         {{"n1", Constant(kT0, kT0 + 120 * S, 60 * S, 200)}}, Options(kT0, kT0 + 120 * S));
   EXPECT_EQ(r.jobs[0].status, "unknown_node");
   EXPECT_EQ(r.jobs[0].nodes, 2);
   EXPECT_NEAR(*r.jobs[0].energy_j, 12000.0, 1e-9);
@@ -189,8 +189,8 @@ TEST(Account, NotStartedRunningAndNodesWithoutTelemetry) {
   // R is running: its window ends at the store's last instant (600 s).
   // Q is on n2, which has no telemetry: its whole window is missing.
   const auto r = Account({never, Job("R", "n1", kT0 + 300 * S, std::nullopt), Job("Q", "n2", kT0, kT0 + 600 * S)},
-                     {Node("n1", 36), Node("n2", 36)}, {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 100)}},
-                     Options(kT0, kT0 + 600 * S));
+                         {Node("n1", 36), Node("n2", 36)}, {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 100)}},
+                         Options(kT0, kT0 + 600 * S));
   EXPECT_EQ(r.jobs[0].status, "not_started");
   EXPECT_FALSE(r.jobs[0].energy_j.has_value());
   EXPECT_FALSE(r.jobs[0].start.has_value());
@@ -210,7 +210,7 @@ TEST(Account, ZeroReadingsAndAJobEndingOnAReading) {
   Series s = Constant(kT0, kT0 + 600 * S, 60 * S, 100);
   s.w[5] = 0;  // at 300 s
   const auto r = Account({Job("A", "n1", kT0, kT0 + 300 * S), Job("B", "n1", kT0 + 300 * S, kT0 + 300 * S)},
-                     {Node("n1", 36)}, {{"n1", s}}, Options(kT0, kT0 + 600 * S));
+                         {Node("n1", 36)}, {{"n1", s}}, Options(kT0, kT0 + 600 * S));
   EXPECT_EQ(r.jobs[0].status, "zero_watts");
   EXPECT_EQ(*r.jobs[0].samples, 6);  // 0..300 inclusive
   EXPECT_EQ(*r.jobs[1].samples, 1);  // a window of length 0 still holds its reading
@@ -241,8 +241,8 @@ TEST(Account, JobsCrossingDenverMonthBoundariesSplitByLocalMonth) {
   s.t.insert(s.t.end(), nov.t.begin(), nov.t.end());
   s.w.insert(s.w.end(), nov.w.begin(), nov.w.end());
   const auto r = Account({Job("N", "n1", Utc(2021, 11, 1, 5, 0), Utc(2021, 11, 1, 7, 0)),
-                      Job("M", "n1", Utc(2021, 3, 1, 6, 30), Utc(2021, 3, 1, 7, 30))},
-                     {Node("n1", 36)}, {{"n1", s}}, o);
+                          Job("M", "n1", Utc(2021, 3, 1, 6, 30), Utc(2021, 3, 1, 7, 30))},
+                         {Node("n1", 36)}, {{"n1", s}}, o);
   EXPECT_NEAR(*r.jobs[0].energy_j, 720000.0, 1e-6);
   ASSERT_EQ(r.usage.size(), 4u);  // 2021-02, 2021-03, 2021-10, 2021-11
   EXPECT_EQ(r.usage[0].month, "2021-02");
@@ -270,11 +270,11 @@ TEST(Account, CarbonFollowsAnIntensityStepInsideAJob) {
   o.pue = 1.5;
   o.intensity = {{kT0 + 300 * S, 400.0}, {kT0, 100.0}};  // taken in time order
   const auto r = Account({Job("A", "n1", kT0, kT0 + 600 * S)}, {Node("n1", 36)},
-                     {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 100)}}, o);
+                         {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 100)}}, o);
   EXPECT_NEAR(*r.jobs[0].carbon_g, 6.25, 1e-12);
   // Without the file the constant holds: 60000 J * 475 / 3.6e6.
   const auto c = Account({Job("A", "n1", kT0, kT0 + 600 * S)}, {Node("n1", 36)},
-                     {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 100)}}, Options(kT0, kT0 + 600 * S));
+                         {{"n1", Constant(kT0, kT0 + 600 * S, 60 * S, 100)}}, Options(kT0, kT0 + 600 * S));
   EXPECT_NEAR(*c.jobs[0].carbon_g, 60000.0 * 475 / 3.6e6, 1e-12);
 }
 
@@ -303,7 +303,8 @@ Scenario RandomScenario(unsigned seed) {
     const TimeMs start = kT0 + static_cast<TimeMs>(rng() % (130000 * S));
     const TimeMs end = start + static_cast<TimeMs>(rng() % (20000 * S));
     const std::int64_t cpus = static_cast<std::int64_t>(rng() % 48) + 1;
-    sc.jobs.push_back(Job(std::string("j").append(std::to_string(j)), j % 3 == 0 ? "n[1-2]" : (j % 3 == 1 ? "n1" : "n2"), start, end, cpus));
+    sc.jobs.push_back(Job(std::string("j").append(std::to_string(j)),
+                          j % 3 == 0 ? "n[1-2]" : (j % 3 == 1 ? "n1" : "n2"), start, end, cpus));
   }
   sc.options = Options(std::min(sc.series["n1"].t.front(), sc.series["n2"].t.front()),
                        std::max(sc.series["n1"].t.back(), sc.series["n2"].t.back()));
@@ -317,7 +318,8 @@ void ExpectSameResults(const AccountResult& a, const AccountResult& b, double re
   for (std::size_t i = 0; i < a.jobs.size(); ++i) {
     EXPECT_EQ(a.jobs[i].status, b.jobs[i].status) << i;
     EXPECT_EQ(*a.jobs[i].samples, *b.jobs[i].samples) << i;
-    EXPECT_TRUE(near(*a.jobs[i].energy_j, *b.jobs[i].energy_j)) << i << " " << *a.jobs[i].energy_j << " " << *b.jobs[i].energy_j;
+    EXPECT_TRUE(near(*a.jobs[i].energy_j, *b.jobs[i].energy_j))
+        << i << " " << *a.jobs[i].energy_j << " " << *b.jobs[i].energy_j;
     EXPECT_TRUE(near(*a.jobs[i].idle_energy_j, *b.jobs[i].idle_energy_j)) << i;
     EXPECT_TRUE(near(*a.jobs[i].carbon_g, *b.jobs[i].carbon_g)) << i;
     EXPECT_TRUE(near(*a.jobs[i].missing_s, *b.jobs[i].missing_s)) << i;

@@ -64,10 +64,14 @@ std::vector<bool> NodesWithUnits(const AccountSetup& setup, const AccountPartial
 
 const char* PreStatusName(PreStatus s) {
   switch (s) {
-    case PreStatus::kNotStarted: return "not_started";
-    case PreStatus::kUnknownNode: return "unknown_node";
-    case PreStatus::kRunning: return "running";
-    case PreStatus::kStarted: break;
+    case PreStatus::kNotStarted:
+      return "not_started";
+    case PreStatus::kUnknownNode:
+      return "unknown_node";
+    case PreStatus::kRunning:
+      return "running";
+    case PreStatus::kStarted:
+      break;
   }
   return "";
 }
@@ -129,7 +133,8 @@ std::vector<std::pair<int, double>> MonthsMet(const MonthTable& months, TimeMs s
   return met;
 }
 
-void AddUsage(const AccountSetup& setup, std::size_t i, const JobSums& sums, std::map<UsageKey, results::UsageRow>* usage) {
+void AddUsage(const AccountSetup& setup, std::size_t i, const JobSums& sums,
+              std::map<UsageKey, results::UsageRow>* usage) {
   const JobSetup& js = setup.jobs[i];
   const JobRecord& job = setup.records[i];
   for (const auto& [m, seconds] : MonthsMet(setup.months, js.start, js.end)) {
@@ -158,7 +163,8 @@ std::vector<results::LedgerRow> BuildLedger(const AccountSetup& setup, const Acc
   std::vector<bool> has_parts(setup.nodes.size(), false);
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const NodePart& p = parts[i];
-    if (i > 0 && key(parts[i - 1]) == key(p)) throw Error("accounting: unit " + std::to_string(p.unit) + " was merged twice");
+    if (i > 0 && key(parts[i - 1]) == key(p))
+      throw Error("accounting: unit " + std::to_string(p.unit) + " was merged twice");
     if (p.month < first || p.month > last) continue;
     results::LedgerRow& r = per[p.node * month_count + static_cast<std::size_t>(p.month - first)];
     has_parts[p.node] = true;
@@ -193,8 +199,8 @@ std::vector<results::LedgerRow> BuildLedger(const AccountSetup& setup, const Acc
 }  // namespace
 
 const std::vector<std::string>& JobStatusNames() {
-  static const std::vector<std::string> names{"not_started", "unknown_node", "running", "missing_all",
-                                              "missing_some", "zero_watts", "ok"};
+  static const std::vector<std::string> names{"not_started",  "unknown_node", "running", "missing_all",
+                                              "missing_some", "zero_watts",   "ok"};
   return names;
 }
 

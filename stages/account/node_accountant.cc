@@ -18,8 +18,7 @@ constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
 // with the two ends of the time line as sentinels; sorted, unique.
 std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const std::vector<NodeJob>& jobs, TimeMs from,
                                  TimeMs until) {
-  std::vector<TimeMs> points{kMinTime, kMaxTime, from, until, setup.options.store_first,
-                             setup.options.store_last};
+  std::vector<TimeMs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
   // Only the month starts and intensity changes inside the unit (both lists
   // are sorted): a unit is 30 days, the series may be years.
   for (const std::vector<TimeMs>* global : {&setup.months.starts, &setup.intensity_times}) {
@@ -146,8 +145,10 @@ void NodeAccountant::BuildSegments(const std::vector<TimeMs>& bounds) {
     });
     for (; next < by_start.size() && jobs[by_start[next]].start <= seg.begin; ++next) {
       const std::uint32_t k = by_start[next];
-      if (jobs[k].end > seg.begin) active.push_back(k);
-      else if (jobs[k].end == seg.begin) point_.push_back(k);
+      if (jobs[k].end > seg.begin)
+        active.push_back(k);
+      else if (jobs[k].end == seg.begin)
+        point_.push_back(k);
     }
     seg.point_end = static_cast<std::uint32_t>(point_.size());
     seg.jobs_begin = static_cast<std::uint32_t>(active_.size());
@@ -294,8 +295,7 @@ void NodeAccountant::Finish(AccountPartial* partial) {
   finished_ = true;
   if (!have_prev_) {  // no reading at all: every second is missing
     for (std::size_t k = 0; k < segments_.size(); ++k) {
-      integrals_[k].missing_ms +=
-          static_cast<double>(segments_[k].end) - static_cast<double>(segments_[k].begin);
+      integrals_[k].missing_ms += static_cast<double>(segments_[k].end) - static_cast<double>(segments_[k].begin);
     }
   } else {  // after the last reading
     const double missing_begin = static_cast<double>(prev_t_ + interval_ms_);

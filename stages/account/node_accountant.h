@@ -47,14 +47,14 @@ class NodeAccountant {
     bool in_range = false;  // inside [from, until)
     bool in_store = false;  // inside [store_first, store_last]
     double carbon_factor = 0;
-    double denominator = 1;  // max(C_h, Σ w_k)
+    double denominator = 1;                        // max(C_h, Σ w_k)
     std::uint32_t jobs_begin = 0, jobs_end = 0;    // into active_ (NodeJob indices)
     std::uint32_t point_begin = 0, point_end = 0;  // jobs ending at `begin`
   };
   // What the readings add to a segment.
   struct Integrals {
-    double energy_wms = 0;   // ∫ W dt in W·ms
-    double missing_ms = 0;   // time more than Δ from any reading
+    double energy_wms = 0;        // ∫ W dt in W·ms
+    double missing_ms = 0;        // time more than Δ from any reading
     std::int64_t covered_ms = 0;  // time where W exists
     std::int64_t readings = 0;
     std::int64_t zeros = 0;
@@ -79,8 +79,8 @@ class NodeAccountant {
   const NodeSetup* node_setup_ = nullptr;
   std::vector<Segment> segments_;
   std::vector<Integrals> integrals_;
-  std::vector<std::uint32_t> active_;  // NodeJob indices per segment
-  std::vector<std::uint32_t> point_;   // NodeJob indices per segment start
+  std::vector<std::uint32_t> active_;                       // NodeJob indices per segment
+  std::vector<std::uint32_t> point_;                        // NodeJob indices per segment start
   std::vector<std::int64_t> point_readings_, point_zeros_;  // per point_ entry
 
   std::size_t seg_ = 0;

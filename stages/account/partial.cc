@@ -34,7 +34,8 @@ AccountPartial AccountPartial::Unpack(const char* data, std::size_t size) {
   AccountPartial partial;
   partial.job_parts_ = r.GetVector<JobPart>();
   partial.node_parts_ = r.GetVector<NodePart>();
-  if (!r.done()) throw Error("accounting: packed partial has " + std::to_string(size) + " bytes, more than its records");
+  if (!r.done())
+    throw Error("accounting: packed partial has " + std::to_string(size) + " bytes, more than its records");
   return partial;
 }
 

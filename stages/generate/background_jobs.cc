@@ -11,22 +11,21 @@ namespace {
 constexpr std::int64_t kMsPerSecond = 1000;
 constexpr std::int64_t kMsPerHour = 3600 * kMsPerSecond;
 constexpr std::int64_t kMsPerDay = 24 * kMsPerHour;
-constexpr double kSharedShare = 0.02;  // of the CPU node time, in shared blocks
-constexpr double kSharedConcurrency = 3.0;     // jobs running on a shared node, on average
-constexpr double kMaxSharedDynamicW = 300.0;   // a dual-socket node at full load
-constexpr double kUnstartedShare = 0.01;       // pending or cancelled before start
+constexpr double kSharedShare = 0.02;         // of the CPU node time, in shared blocks
+constexpr double kSharedConcurrency = 3.0;    // jobs running on a shared node, on average
+constexpr double kMaxSharedDynamicW = 300.0;  // a dual-socket node at full load
+constexpr double kUnstartedShare = 0.01;      // pending or cancelled before start
 constexpr std::int64_t kMinJobMs = std::int64_t{2} * 60 * kMsPerSecond;
 
 const std::vector<std::string>& Users() {
-  static const std::vector<std::string> users = {
-      "akumar", "jsmith", "mchen",  "lgarcia", "rpatel", "swang",  "tnguyen", "ebrown",
-      "dlee",   "kmuller", "hsato", "aross",   "pdubois", "yli",   "cjones",  "fsilva"};
+  static const std::vector<std::string> users = {"akumar",  "jsmith", "mchen",  "lgarcia", "rpatel", "swang",
+                                                 "tnguyen", "ebrown", "dlee",   "kmuller", "hsato",  "aross",
+                                                 "pdubois", "yli",    "cjones", "fsilva"};
   return users;
 }
 
 const std::vector<std::string>& Accounts() {
-  static const std::vector<std::string> accounts = {"windsim", "hpcapps", "gridml", "biofuel", "solarpv",
-                                                    "csc000"};
+  static const std::vector<std::string> accounts = {"windsim", "hpcapps", "gridml", "biofuel", "solarpv", "csc000"};
   return accounts;
 }
 
@@ -88,8 +87,8 @@ PlanJob SharedJob(const Plan& plan, int node, TimeMs start, TimeMs end, std::int
 }
 
 // Overlapping few-CPU jobs in [s, e) on a node; returns how many.
-std::int64_t FillSharedBlock(
-    Plan* plan, const PlacementHooks& hooks, int node, TimeMs s, TimeMs e, bool oversubscribe, Rng* rng) {
+std::int64_t FillSharedBlock(Plan* plan, const PlacementHooks& hooks, int node, TimeMs s, TimeMs e, bool oversubscribe,
+                             Rng* rng) {
   static const std::int64_t kCpus[] = {1, 1, 2, 2, 4, 4, 6, 8, 8, 12, 16, 18};
   const double mean_duration_s = (6.0 * 3600 - 600.0) / std::log(6.0 * 3600 / 600.0);
   const double mean_gap_s = mean_duration_s / kSharedConcurrency;
@@ -170,8 +169,8 @@ std::int64_t AddSharedNodeJobs(Plan* plan, const PlacementHooks& hooks) {
 
 void AddUnstartedJobs(Plan* plan, const PlacementHooks& hooks) {
   Rng rng(plan->seed, Stream::kSharedJobs, 1);
-  const std::int64_t n = std::max<std::int64_t>(
-      2, std::llround(kUnstartedShare * static_cast<double>(plan->jobs.size())));
+  const std::int64_t n =
+      std::max<std::int64_t>(2, std::llround(kUnstartedShare * static_cast<double>(plan->jobs.size())));
   const std::int64_t span_s = (plan->snapshot_ms - plan->window_start) / kMsPerSecond;
   for (std::int64_t k = 0; k < n; ++k) {
     PlanJob job;
@@ -189,8 +188,7 @@ void AddUnstartedJobs(Plan* plan, const PlacementHooks& hooks) {
       job.submit_ms = plan->window_start + rng.Int(0, std::max<std::int64_t>(1, span_s - 86400)) * kMsPerSecond;
       job.end_ms = std::min(job.submit_ms + rng.Int(60, 86400) * kMsPerSecond, plan->snapshot_ms - kMsPerHour);
     }
-    if (!hooks.scheduler_time_ok(job.submit_ms) || (!job.pending && !hooks.scheduler_time_ok(job.end_ms)))
-      continue;
+    if (!hooks.scheduler_time_ok(job.submit_ms) || (!job.pending && !hooks.scheduler_time_ok(job.end_ms))) continue;
     plan->jobs.push_back(std::move(job));
   }
 }
@@ -206,8 +204,7 @@ void AddUnknownNodeJob(Plan* plan, const PlacementHooks& hooks) {
       const TimeMs hi = plan->snapshot_ms - kMsPerDay - d;
       if (hi < lo) return;
       const TimeMs start = lo + rng.Int(0, (hi - lo) / kMsPerSecond) * kMsPerSecond;
-      if (!hooks.free(node, start, start + d) || !hooks.scheduler_time_ok(start) ||
-          !hooks.scheduler_time_ok(start + d))
+      if (!hooks.free(node, start, start + d) || !hooks.scheduler_time_ok(start) || !hooks.scheduler_time_ok(start + d))
         continue;
       hooks.occupy(node, start, start + d);
       PlanJob job;
@@ -232,7 +229,7 @@ void AssignAllocations(Plan* plan) {
   Rng rng(plan->seed, Stream::kAllocations, 0);
   for (PlanJob& job : plan->jobs) {
     if (job.alloc_cpus > 0 || job.tres_cpus > 0) continue;  // set where the job was made
-    if (!job.started) continue;                               // sacct writes 0 and no TRES
+    if (!job.started) continue;                             // sacct writes 0 and no TRES
     std::int64_t total = 0;
     for (const int n : job.nodes) total += NodeCpus(*plan, n);
     const double p = job.butter ? 0.0 : rng.Uniform();
@@ -279,19 +276,21 @@ std::string AllocTres(const Plan& plan, const PlanJob& job, bool step) {
   if (job.tres_cpus <= 0 || job.nodes.empty()) return "";
   const auto& types = plan.config.facility.node_types;
   const std::int64_t n_nodes = static_cast<std::int64_t>(job.nodes.size() + job.unknown_hosts.size());
-  const NodeTypeConfig& t = types[static_cast<std::size_t>(plan.nodes[static_cast<std::size_t>(job.nodes.front())].type)];
-  const std::int64_t mem_g = job.shared ? 2 * job.tres_cpus : n_nodes * std::llround(static_cast<double>(t.signature.memory_mb) / 1000.0);
+  const NodeTypeConfig& t =
+      types[static_cast<std::size_t>(plan.nodes[static_cast<std::size_t>(job.nodes.front())].type)];
+  const std::int64_t mem_g =
+      job.shared ? 2 * job.tres_cpus : n_nodes * std::llround(static_cast<double>(t.signature.memory_mb) / 1000.0);
   std::string out = step ? "" : "billing=" + std::to_string(job.tres_cpus) + ",";
-  out += "cpu=" + std::to_string(job.tres_cpus) + ",mem=" + std::to_string(mem_g) + "G,node=" +
-         std::to_string(job.shared ? 1 : n_nodes);
+  out += "cpu=" + std::to_string(job.tres_cpus) + ",mem=" + std::to_string(mem_g) +
+         "G,node=" + std::to_string(job.shared ? 1 : n_nodes);
   // GRES "gpu:v100:2": a typed count per node.
   const std::string& gres = t.signature.gres;
   const std::size_t a = gres.find(':');
   const std::size_t b = gres.rfind(':');
   if (!job.shared && gres.rfind("gpu", 0) == 0 && a != std::string::npos && b > a) {
     const std::int64_t gpus = n_nodes * std::atoll(gres.c_str() + b + 1);
-    out += ",gres/gpu:" + gres.substr(a + 1, b - a - 1) + "=" + std::to_string(gpus) +
-           ",gres/gpu=" + std::to_string(gpus);
+    out +=
+        ",gres/gpu:" + gres.substr(a + 1, b - a - 1) + "=" + std::to_string(gpus) + ",gres/gpu=" + std::to_string(gpus);
   }
   return out;
 }
@@ -308,8 +307,8 @@ std::vector<std::pair<TimeMs, double>> CarbonIntensitySeries(const Plan& plan) {
     }
     const double hour = static_cast<double>(FloorDiv(t, kMsPerHour) % 24);
     // Highest in the local evening (about 02:00 UTC in Denver), lowest at midday solar.
-    const double v = 450.0 + 120.0 * std::cos(2.0 * 3.14159265358979323846 * (hour - 2.0) / 24.0) +
-                     day_offset + 6.0 * rng.Normal();
+    const double v =
+        450.0 + 120.0 * std::cos(2.0 * 3.14159265358979323846 * (hour - 2.0) / 24.0) + day_offset + 6.0 * rng.Normal();
     out.emplace_back(t, std::round(std::clamp(v, 300.0, 600.0) * 10.0) / 10.0);
   }
   return out;

@@ -37,22 +37,16 @@ std::vector<DatasetInfo> SelectDatasets(const std::vector<std::string>& names) {
     if (std::find(names.begin(), names.end(), d.name) != names.end()) out.push_back(d);
   }
   for (const auto& name : names) {
-    const bool known =
-        std::any_of(all.begin(), all.end(), [&](const DatasetInfo& d) { return d.name == name; });
+    const bool known = std::any_of(all.begin(), all.end(), [&](const DatasetInfo& d) { return d.name == name; });
     if (!known) throw Error("generator.datasets: unknown data set '" + name + "'");
   }
   return out;
 }
 
 const std::vector<std::string>& SweepShapes() {
-  static const std::vector<std::string> kShapes = {"rectangle",
-                                                   "rectangle_residual",
-                                                   "trapezoid",
-                                                   "exponential",
-                                                   "wide_first_2x",
-                                                   "wide_first_4x",
-                                                   "wide_first_8x",
-                                                   "wide_first_16x"};
+  static const std::vector<std::string> kShapes = {"rectangle",     "rectangle_residual", "trapezoid",
+                                                   "exponential",   "wide_first_2x",      "wide_first_4x",
+                                                   "wide_first_8x", "wide_first_16x"};
   return kShapes;
 }
 
@@ -68,8 +62,7 @@ std::vector<std::int64_t> SweepSizes() {
 }
 
 double MinimizingEpoch(std::int64_t n_params, double intercept) {
-  const double x =
-      kLossSlope * std::log(static_cast<double>(std::max<std::int64_t>(2, n_params))) + intercept;
+  const double x = kLossSlope * std::log(static_cast<double>(std::max<std::int64_t>(2, n_params))) + intercept;
   return std::pow(std::max(x, 1e-3), -3.0);
 }
 
@@ -87,10 +80,9 @@ double TestLoss(const DatasetInfo& dataset, std::int64_t n_params, double min_ep
 }
 
 std::vector<std::int64_t> LossEpochs(std::int64_t epochs) {
-  static const std::int64_t kLadder[] = {1,    2,    3,    4,    5,    6,    8,    10,   12,   15,
-                                         20,   25,   30,   40,   50,   60,   80,   100,  120,  150,
-                                         200,  250,  300,  400,  500,  600,  800,  1000, 1200, 1500,
-                                         2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000};
+  static const std::int64_t kLadder[] = {1,   2,    3,    4,    5,    6,    8,    10,   12,   15,   20,   25,   30,
+                                         40,  50,   60,   80,   100,  120,  150,  200,  250,  300,  400,  500,  600,
+                                         800, 1000, 1200, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000};
   std::vector<std::int64_t> out;
   for (const std::int64_t e : kLadder) {
     if (e <= epochs) out.push_back(e);

@@ -1,9 +1,9 @@
 #include "stages/generate/facility_files.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
-#include <array>
 #include <filesystem>
 #include <set>
 
@@ -42,8 +42,7 @@ std::string RunsTime(TimeMs utc) { return DateTime(FloorDiv(utc, kMsPerSecond), 
 
 double LossIntercept(const DatasetInfo& dataset) {
   const auto& all = ButterDatasets();
-  const auto it =
-      std::find_if(all.begin(), all.end(), [&](const DatasetInfo& d) { return d.name == dataset.name; });
+  const auto it = std::find_if(all.begin(), all.end(), [&](const DatasetInfo& d) { return d.name == dataset.name; });
   const double k = static_cast<double>(it - all.begin()) / static_cast<double>(all.size() - 1);
   return kLossIntercept * (0.85 + 0.3 * k);
 }
@@ -110,8 +109,7 @@ void WriteRunsCsv(const Plan& plan, const std::string& dir, SmallFileStats* stat
     if (!r.dropped) runs.push_back(&r);
   }
   // A database export: ordered by primary key.
-  std::sort(
-      runs.begin(), runs.end(), [](const PlanRun* a, const PlanRun* b) { return a->run_id < b->run_id; });
+  std::sort(runs.begin(), runs.end(), [](const PlanRun* a, const PlanRun* b) { return a->run_id < b->run_id; });
   OutputFile out(dir + "/runs.csv", false);
   out.Write(
       "run_id,experiment_id,slurm_job_id,start_time,update_time,host_name,size,depth,shape,dataset,"
@@ -236,9 +234,7 @@ SacctLine AllocationLine(const Plan& plan, const PlanJob& j, const std::string& 
 
 // Steps: batch (first node), extern (all nodes), 0 (the srun step).
 std::string StepLines(const Plan& plan, const PlanJob& j, SmallFileStats* stats) {
-  const std::string step_state = j.running                            ? "RUNNING"
-                                 : j.state.rfind("CANCELLED", 0) == 0 ? "CANCELLED"
-                                                                      : j.state;
+  const std::string step_state = j.running ? "RUNNING" : j.state.rfind("CANCELLED", 0) == 0 ? "CANCELLED" : j.state;
   struct Step {
     const char* suffix;
     const char* name;
@@ -261,7 +257,9 @@ std::string StepLines(const Plan& plan, const PlanJob& j, SmallFileStats* stats)
     f[kJobName] = s.name;
     f[kAccount] = j.account;
     f[kState] = s.state;
-    f[kAllocCpus] = std::to_string(s.nodes.size() == 1 && j.nodes.size() > 1 ? j.alloc_cpus / static_cast<std::int64_t>(j.nodes.size()) : j.alloc_cpus);
+    f[kAllocCpus] = std::to_string(s.nodes.size() == 1 && j.nodes.size() > 1
+                                       ? j.alloc_cpus / static_cast<std::int64_t>(j.nodes.size())
+                                       : j.alloc_cpus);
     f[kAllocNodes] = std::to_string(s.nodes.size());
     f[kNodeList] = SacctNodeList(plan, j, s.nodes);
     f[kSubmit] = SchedulerTime(plan, j.start_ms + s.start_shift_s * kMsPerSecond);

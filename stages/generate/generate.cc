@@ -41,26 +41,17 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
         throw Error("generate: " + dir +
                     " is not empty and was not written by `wattrun generate`; choose another --output");
       }
-      for (const char* name :
-           {"nodes.csv",
-            "datasets.csv",
-            "runs.csv",
-            "losses.csv",
-            "carbon_intensity.csv",
-            "sacct",
-            "telemetry",
-            "truth"}) {
+      for (const char* name : {"nodes.csv", "datasets.csv", "runs.csv", "losses.csv", "carbon_intensity.csv", "sacct",
+                               "telemetry", "truth"}) {
         fs::remove_all(fs::path(dir) / name, ec);
-        if (ec)
-          throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
+        if (ec) throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
       }
     }
   }
   fs::create_directories(fs::path(dir) / "sacct");
   fs::create_directories(fs::path(dir) / "truth");
   for (const MonthSpan& m : plan.months) fs::create_directories(fs::path(dir) / "telemetry" / m.label);
-  std::ofstream(fs::path(dir) / kMarker)
-      << "written by wattrun generate; the directory may be replaced by it\n";
+  std::ofstream(fs::path(dir) / kMarker) << "written by wattrun generate; the directory may be replaced by it\n";
 }
 
 // A barrier that sleeps instead of spinning: on a small machine a rank that
@@ -98,13 +89,12 @@ std::vector<std::vector<std::size_t>> AssignFiles(const Plan& plan, int ranks) {
   for (std::size_t i = 0; i < plan.files.size(); ++i) {
     const TelemetryFilePlan& f = plan.files[i];
     const MonthSpan& m = plan.months[static_cast<std::size_t>(f.month)];
-    cost[i] = static_cast<double>(f.n_nodes) * static_cast<double>(m.last_tick - m.first_tick + 1) *
-              (f.gzip ? 3.0 : 1.0);
+    cost[i] =
+        static_cast<double>(f.n_nodes) * static_cast<double>(m.last_tick - m.first_tick + 1) * (f.gzip ? 3.0 : 1.0);
   }
   std::vector<std::size_t> order(plan.files.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(
-      order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
   std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
   load[0] = 40.0 * static_cast<double>(plan.jobs.size() + plan.runs.size());
   // Rank 0 also integrates every job's node-ticks for the accounting truth
@@ -145,12 +135,8 @@ void WriteSmallFiles(const Plan& plan, const std::string& dir, SmallFileStats* s
 }
 
 // This rank's share of the telemetry files, ticking `progress` per file.
-RankTelemetry WriteRankTelemetry(const Plan& plan,
-                                 const Comm& comm,
-                                 const std::string& dir,
-                                 Progress* progress,
-                                 NodeHistograms* histograms,
-                                 std::vector<TelemetryFileStats>* file_stats) {
+RankTelemetry WriteRankTelemetry(const Plan& plan, const Comm& comm, const std::string& dir, Progress* progress,
+                                 NodeHistograms* histograms, std::vector<TelemetryFileStats>* file_stats) {
   RankTelemetry mine;
   const double t1 = MPI_Wtime();
   const std::vector<std::vector<std::size_t>> assignment = AssignFiles(plan, comm.size());
@@ -238,21 +224,16 @@ std::string GatherDirtCsv(const Comm& comm, const std::vector<TelemetryFileStats
     const std::size_t c = line.find(',', b + 1);
     return std::make_pair(std::stoll(line.substr(0, a)), std::stoll(line.substr(b + 1, c - b - 1)));
   };
-  std::sort(dirt_lines.begin(), dirt_lines.end(), [&](const std::string& x, const std::string& y) {
-    return key(x) < key(y);
-  });
+  std::sort(dirt_lines.begin(), dirt_lines.end(),
+            [&](const std::string& x, const std::string& y) { return key(x) < key(y); });
   std::string dirt_csv = "file,line,kind,node,timestamp,detail\n";
   for (const std::string& line : dirt_lines) dirt_csv += line.substr(line.find(',') + 1) + "\n";
   return dirt_csv;
 }
 
 // The summary, the same on every rank (rank 0 holds the merged counts).
-GenerateSummary Summarize(const Comm& comm,
-                          const Plan& plan,
-                          const std::vector<TelemetryFileStats>& file_stats,
-                          std::int64_t other_bytes,
-                          const RankTelemetry& mine,
-                          double t0) {
+GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<TelemetryFileStats>& file_stats,
+                          std::int64_t other_bytes, const RankTelemetry& mine, double t0) {
   GenerateSummary summary;
   std::int64_t rows = 0, clean = 0, bytes = 0;
   for (const TelemetryFileStats& s : file_stats) {

@@ -26,7 +26,7 @@ struct GenerateOptions {
   double scale = 1.0;  // node counts and runs relative to Eagle / BUTTER-E
   int months = 9;
   std::uint64_t seed = 1;
-  bool dirty = true;  // inject the dirt of a real facility (bad rows, ...)
+  bool dirty = true;             // inject the dirt of a real facility (bad rows, ...)
   Progress* progress = nullptr;  // ticked per telemetry file; null: no progress lines
 };
 

@@ -68,20 +68,8 @@ TEST(Generate, WritesEverySpecInputWithItsColumns) {
       {"nodes.csv", {"HOSTNAMES", "CPUS", "MEMORY", "TMP_DISK", "GRES"}},
       {"datasets.csv", {"dataset", "n_observations", "n_features", "n_classes", "task"}},
       {"runs.csv",
-       {"run_id",
-        "experiment_id",
-        "slurm_job_id",
-        "start_time",
-        "update_time",
-        "host_name",
-        "size",
-        "depth",
-        "shape",
-        "dataset",
-        "learning_rate",
-        "batch_size",
-        "optimizer",
-        "is_gpu"}},
+       {"run_id", "experiment_id", "slurm_job_id", "start_time", "update_time", "host_name", "size", "depth", "shape",
+        "dataset", "learning_rate", "batch_size", "optimizer", "is_gpu"}},
       {"losses.csv", {"experiment_id", "epoch", "test_loss"}},
   };
   for (const auto& [file, columns] : required) {
@@ -114,16 +102,8 @@ TEST(Generate, WritesEverySpecInputWithItsColumns) {
   }
   EXPECT_EQ(files, 2);
   EXPECT_EQ(gzipped, 1);
-  for (const char* f : {"truth.yaml",
-                        "runs.csv",
-                        "idle_power.csv",
-                        "counts.csv",
-                        "jobs.csv",
-                        "overheads.csv",
-                        "model_parameters.csv",
-                        "telemetry_files.csv",
-                        "node_power.csv",
-                        "experiments.csv"}) {
+  for (const char* f : {"truth.yaml", "runs.csv", "idle_power.csv", "counts.csv", "jobs.csv", "overheads.csv",
+                        "model_parameters.csv", "telemetry_files.csv", "node_power.csv", "experiments.csv"}) {
     EXPECT_TRUE(fs::exists(dir + "/truth/" + f)) << f;
   }
 }
@@ -259,8 +239,7 @@ double Integrate(const std::vector<std::pair<TimeMs, double>>& s, TimeMs a, Time
   const auto last = hi - 1;
   double wu = last->second;
   if (hi != s.end()) {
-    wu = last->second +
-         (hi->second - last->second) * (sec(b) - sec(last->first)) / (sec(hi->first) - sec(last->first));
+    wu = last->second + (hi->second - last->second) * (sec(b) - sec(last->first)) / (sec(hi->first) - sec(last->first));
   }
   return e + 0.5 * (last->second + wu) * (sec(b) - sec(last->first));
 }
@@ -290,18 +269,16 @@ TEST(Generate, TruthMatchesAnIndependentReadingOfTheFiles) {
   std::int64_t clean = 0;
   for (const auto& [node, s] : r.by_node) clean += static_cast<std::int64_t>(s.size());
   EXPECT_EQ(clean, telemetry.at("clean_rows"));
-  EXPECT_EQ(r.bad_rows,
-            telemetry.at("field_count") + telemetry.at("bad_watts") + telemetry.at("negative_watts") +
-                telemetry.at("bad_time") + telemetry.at("nonexistent_time") + telemetry.at("unknown_node") +
-                telemetry.at("empty_node"));
+  EXPECT_EQ(r.bad_rows, telemetry.at("field_count") + telemetry.at("bad_watts") + telemetry.at("negative_watts") +
+                            telemetry.at("bad_time") + telemetry.at("nonexistent_time") + telemetry.at("unknown_node") +
+                            telemetry.at("empty_node"));
 
   // Every run whose status reaches integration: samples and energy agree.
   const Table runs = ReadCsv(dir + "/truth/runs.csv");
   int checked = 0;
   for (std::size_t i = 0; i < runs.rows.size(); ++i) {
     const std::string status = runs.At(i, "expected_status");
-    if (status != "ok" && status != "missing_some" && status != "zero_watts" && status != "missing_all")
-      continue;
+    if (status != "ok" && status != "missing_some" && status != "zero_watts" && status != "missing_all") continue;
     const auto& series = r.by_node.at(runs.At(i, "host_name"));
     int samples = 0;
     const double e =
@@ -320,8 +297,7 @@ TEST(Generate, TruthMatchesAnIndependentReadingOfTheFiles) {
     for (const auto& [t, w] : s) by_memory[memory_of[node]].push_back(w);
   }
   const Table idle = ReadCsv(dir + "/truth/idle_power.csv");
-  const std::map<std::string, std::string> memory_of_type = {
-      {"cpu1", "85248"}, {"cpu2", "180224"}, {"gpu1", "770048"}};
+  const std::map<std::string, std::string> memory_of_type = {{"cpu1", "85248"}, {"cpu2", "180224"}, {"gpu1", "770048"}};
   for (std::size_t i = 0; i < idle.rows.size(); ++i) {
     auto v = by_memory[memory_of_type.at(idle.At(i, "node_type"))];
     std::sort(v.begin(), v.end());
@@ -484,12 +460,7 @@ TEST(Generate, FaultProportionsFollowThePaper) {
   const auto fault = Counts(o.output_dir, "fault");
   EXPECT_GE(fault.at("long_run_bad_day"), 3 * fault.at("long_run"));
   // Join and row faults are rare but present.
-  for (const char* k : {"unknown_node",
-                        "no_job",
-                        "host_not_in_job",
-                        "outside_job_window",
-                        "bad_run_row",
-                        "bad_window",
+  for (const char* k : {"unknown_node", "no_job", "host_not_in_job", "outside_job_window", "bad_run_row", "bad_window",
                         "job_running"}) {
     EXPECT_GE(get(status, k), 1) << k;
     EXPECT_LE(get(status, k), std::max(12.0, runs / 500)) << k;
@@ -606,7 +577,8 @@ TEST(GenerateAccounting, JobsOfEveryKindExist) {
     EXPECT_GT(kinds[k], 0) << k;
   }
   const auto jobs = Counts(dir, "jobs");
-  for (const char* s : {"not_started", "running", "unknown_node", "ok"}) EXPECT_GT(jobs.count(s) ? jobs.at(s) : 0, 0) << s;
+  for (const char* s : {"not_started", "running", "unknown_node", "ok"})
+    EXPECT_GT(jobs.count(s) ? jobs.at(s) : 0, 0) << s;
   EXPECT_GT(jobs.at("ok"), 300);  // a few hundred background jobs at least
 }
 
@@ -615,8 +587,8 @@ TEST(GenerateAccounting, SharedNodesOverlapBelowAndAboveTheirCpus) {
   for (const auto& row : SacctAllocations(DemoDir())) {
     if (row.at("Partition") != "shared") continue;
     if (row.at("Start") == "Unknown" || row.at("Start") == "None") continue;
-    by_node[row.at("NodeList")].emplace_back(
-        DenverTime(row.at("Start")), DenverTime(row.at("End")), std::stoll(row.at("AllocCPUS")));
+    by_node[row.at("NodeList")].emplace_back(DenverTime(row.at("Start")), DenverTime(row.at("End")),
+                                             std::stoll(row.at("AllocCPUS")));
   }
   ASSERT_GT(by_node.size(), 3u);
   int over = 0, under_with_two = 0;
@@ -664,9 +636,7 @@ TEST(GenerateAccounting, CarbonIntensityIsHourlyAndSorted) {
 // The share rule computed here from the files alone: node power linear
 // between the readings, split at every reading and job boundary.
 double SharedEnergy(const std::vector<std::pair<TimeMs, double>>& series,
-                    const std::vector<std::tuple<TimeMs, TimeMs, double>>& jobs,
-                    std::size_t which,
-                    double cpus) {
+                    const std::vector<std::tuple<TimeMs, TimeMs, double>>& jobs, std::size_t which, double cpus) {
   std::vector<TimeMs> cuts;
   for (const auto& [s, e, w] : jobs) {
     cuts.push_back(s);
@@ -678,8 +648,8 @@ double SharedEnergy(const std::vector<std::pair<TimeMs, double>>& series,
     const auto hi = std::lower_bound(series.begin(), series.end(), std::make_pair(t, -1e300));
     if (hi->first == t || hi == series.begin()) return hi->second;
     const auto lo = hi - 1;
-    return lo->second + (hi->second - lo->second) * static_cast<double>(t - lo->first) /
-                            static_cast<double>(hi->first - lo->first);
+    return lo->second +
+           (hi->second - lo->second) * static_cast<double>(t - lo->first) / static_cast<double>(hi->first - lo->first);
   };
   const auto [s, e, w] = jobs[which];
   double energy = 0.0;
@@ -729,8 +699,8 @@ TEST(GenerateAccounting, JobsEnergyTruthMatchesTheFiles) {
     if (truth.At(i, "shared") == "false" && status == "ok") {
       // Exclusive: the whole node's power over the window, as for a run.
       int samples = 0;
-      const double e = Integrate(r.by_node.at(node), ParseUtc(truth.At(i, "start")),
-                                 ParseUtc(truth.At(i, "end")), &samples);
+      const double e =
+          Integrate(r.by_node.at(node), ParseUtc(truth.At(i, "start")), ParseUtc(truth.At(i, "end")), &samples);
       EXPECT_NEAR(energy, e, 1e-9 * e) << truth.At(i, "job_id");
       EXPECT_EQ(std::to_string(samples), truth.At(i, "samples")) << truth.At(i, "job_id");
       ++exclusive;
@@ -754,16 +724,8 @@ TEST(Generate, CleanFacilityHasNoDirt) {
   o.dirty = false;
   GenerateFacility(DemoConfig(), o, MPI_COMM_SELF);
   const auto telemetry = Counts(o.output_dir, "telemetry");
-  for (const char* k : {"duplicate",
-                        "conflict",
-                        "out_of_order",
-                        "field_count",
-                        "bad_watts",
-                        "negative_watts",
-                        "bad_time",
-                        "unknown_node",
-                        "empty_node",
-                        "broken_files"}) {
+  for (const char* k : {"duplicate", "conflict", "out_of_order", "field_count", "bad_watts", "negative_watts",
+                        "bad_time", "unknown_node", "empty_node", "broken_files"}) {
     EXPECT_EQ(telemetry.at(k), 0) << k;
   }
   EXPECT_EQ(telemetry.at("rows"), telemetry.at("clean_rows"));

@@ -19,13 +19,8 @@
 
 namespace wattrun::generate::testing {
 
-inline NodeTypeConfig Type(const std::string& name,
-                           const std::string& cls,
-                           std::int64_t count,
-                           double idle_w,
-                           std::int64_t memory_mb,
-                           std::int64_t tmp_mb,
-                           const std::string& gres) {
+inline NodeTypeConfig Type(const std::string& name, const std::string& cls, std::int64_t count, double idle_w,
+                           std::int64_t memory_mb, std::int64_t tmp_mb, const std::string& gres) {
   NodeTypeConfig t;
   t.name = name;
   t.hardware_class = cls;
@@ -56,10 +51,8 @@ inline Config DemoConfig() {
   cpu.name = "cpu";
   cpu.is_gpu = false;
   cpu.reference_type = "cpu1";
-  cpu.memory_levels = {{1, 32.0 * 1024, 36},
-                       {2, 1024.0 * 1024, 36},
-                       {3, 24.75 * 1024 * 1024, 2},
-                       {4, 96.0 * 1024 * 1024 * 1024, 1}};
+  cpu.memory_levels = {
+      {1, 32.0 * 1024, 36}, {2, 1024.0 * 1024, 36}, {3, 24.75 * 1024 * 1024, 2}, {4, 96.0 * 1024 * 1024 * 1024, 1}};
   HardwareClassConfig gpu;
   gpu.name = "gpu";
   gpu.is_gpu = true;

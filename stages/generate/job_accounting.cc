@@ -155,14 +155,14 @@ class Accountant {
   }
 
   // The share integral of one claim over [p0, p1] inside one reading pair.
-  void Pieces(const Claim& c, int cpus, const NodeLoad& load, TimeMs p0, TimeMs p1,
-              std::int64_t t0, double w0, std::int64_t t1, double w1, std::size_t* li, Integral* out) const {
+  void Pieces(const Claim& c, int cpus, const NodeLoad& load, TimeMs p0, TimeMs p1, std::int64_t t0, double w0,
+              std::int64_t t1, double w1, std::size_t* li, Integral* out) const {
     TimeMs p = p0;
     while (p < p1) {
       while (*li + 1 < load.at.size() && load.at[*li + 1] <= p) ++*li;
       TimeMs q = std::min(p1, load.at[*li + 1]);
-      const std::size_t ci = static_cast<std::size_t>(
-          std::max<std::ptrdiff_t>(0, std::upper_bound(carbon_at_.begin(), carbon_at_.end(), p) - carbon_at_.begin() - 1));
+      const std::size_t ci = static_cast<std::size_t>(std::max<std::ptrdiff_t>(
+          0, std::upper_bound(carbon_at_.begin(), carbon_at_.end(), p) - carbon_at_.begin() - 1));
       if (ci + 1 < carbon_at_.size() && carbon_at_[ci + 1] > p) q = std::min(q, carbon_at_[ci + 1]);
       const double share = c.weight / std::max(static_cast<double>(cpus), load.total[*li]);
       const double dt = static_cast<double>(q - p) / kMsPerSecond;
@@ -187,7 +187,8 @@ class Accountant {
     SeriesCursor cursor;
     std::int64_t t0 = PrevReadingTick(series, FloorDivTicks(a, step), span.first);
     double w0 = Reading(series, t0, &cursor);
-    std::size_t li = static_cast<std::size_t>(std::upper_bound(load.at.begin(), load.at.end(), a) - load.at.begin() - 1);
+    std::size_t li =
+        static_cast<std::size_t>(std::upper_bound(load.at.begin(), load.at.end(), a) - load.at.begin() - 1);
     while (t0 * step < b) {
       const std::int64_t t1 = NextReadingTick(series, t0 + 1, span.last);
       if (t1 > span.last) break;
@@ -277,7 +278,7 @@ class Accountant {
   TimeMs store_first_ = 0;
   TimeMs store_last_ = 0;
   std::vector<std::vector<std::int64_t>> node_samples_;  // per job, per node
-  std::vector<char> short_, zero_;                        // per job: a node short of readings, a 0 W reading
+  std::vector<char> short_, zero_;                       // per job: a node short of readings, a 0 W reading
 };
 
 }  // namespace

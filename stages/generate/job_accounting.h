@@ -59,8 +59,8 @@ struct JobTruth {
 };
 
 struct JobAccounting {
-  std::vector<JobTruth> rows;    // sacct order
-  std::vector<int> row_of_job;   // Plan::jobs index -> row
+  std::vector<JobTruth> rows;   // sacct order
+  std::vector<int> row_of_job;  // Plan::jobs index -> row
   TimeMs store_first_ms = 0;
   TimeMs store_last_ms = 0;
 };

@@ -81,9 +81,7 @@ class PlanBuilder {
   // outliers.
   std::vector<SweepGroup> EmptySweepGroups(const std::vector<std::int64_t>& sizes) const;
   void AddSweepPoints(const std::vector<std::int64_t>& sizes, std::vector<SweepGroup>* groups);
-  void AddToGroups(const topology::Network& network,
-                   const DatasetInfo& ds,
-                   SweepPoint p,
+  void AddToGroups(const topology::Network& network, const DatasetInfo& ds, SweepPoint p,
                    std::vector<SweepGroup>* groups);
   std::vector<std::size_t> ChooseGroups(const std::vector<SweepGroup>& groups, std::int64_t n_runs);
   void BuildRuns();

@@ -109,10 +109,9 @@ void PlanBuilder::AddOverride(int node, std::int64_t first, std::int64_t last, b
   o.last_tick = std::min(last, plan_.last_tick);
   if (o.first_tick > o.last_tick) return;
   o.zero = zero;
-  const auto it =
-      std::lower_bound(v.begin(), v.end(), o, [](const ReadingOverride& a, const ReadingOverride& b) {
-        return a.first_tick < b.first_tick;
-      });
+  const auto it = std::lower_bound(v.begin(), v.end(), o, [](const ReadingOverride& a, const ReadingOverride& b) {
+    return a.first_tick < b.first_tick;
+  });
   v.insert(it, o);
 }
 
@@ -125,8 +124,7 @@ void PlanBuilder::InjectNoTelemetryJobs(std::int64_t n, TimeMs pad, Rng* rng) {
     if (!job.butter || !job.started || job.running || job.runs.empty()) continue;
     if (NearTransition(job.start_ms - pad, job.end_ms + pad)) continue;
     bool clean = true;
-    for (const int r : job.runs)
-      clean = clean && plan_.runs[static_cast<std::size_t>(r)].fault == RunFault::kNone;
+    for (const int r : job.runs) clean = clean && plan_.runs[static_cast<std::size_t>(r)].fault == RunFault::kNone;
     if (clean) jobs.push_back(j);
   }
   rng->Shuffle(&jobs);
@@ -172,39 +170,31 @@ void PlanBuilder::InjectTelemetryFaults() {
   };
   // One or two lost readings, as many as make the run count as
   // missing_some (fewer than run_time/60 - 1 samples).
-  inject(RunFault::kLostMinute,
-         kPaperLostMinute,
-         "lost_minute",
-         [&](PlanRun& r, std::int64_t a, std::int64_t b) {
-           const std::int64_t full = b - a + 1;
-           const double threshold = static_cast<double>(r.run_time_s) / step_s - 1.0;
-           const std::int64_t m =
-               static_cast<std::int64_t>(std::floor(static_cast<double>(full) - threshold)) + 1;
-           if (r.run_time_s < 300 || m < 1 || m > 3 || full - m < 2) return false;
-           const std::int64_t p = rng.Int(a + 1, b - m);
-           AddOverride(r.node, p, p + m - 1, false);
-           return true;
-         });
-  inject(RunFault::kLostMinutes,
-         kPaperLostMinutes,
-         "lost_minutes",
-         [&](PlanRun& r, std::int64_t a, std::int64_t b) {
-           const std::int64_t full = b - a + 1;
-           if (r.run_time_s < 1800 || full < 20) return false;
-           const std::int64_t m = rng.Int(5, std::min<std::int64_t>(60, full / 3));
-           const std::int64_t p = rng.Int(a + 1, b - m);
-           AddOverride(r.node, p, p + m - 1, false);
-           return true;
-         });
-  inject(
-      RunFault::kZeroWatts, kPaperZeroWatts, "zero_watts", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
-        const std::int64_t full = b - a + 1;
-        if (full < 1) return false;
-        const std::int64_t m = rng.Int(1, std::min<std::int64_t>(3, full));
-        const std::int64_t p = rng.Int(a, b - m + 1);
-        AddOverride(r.node, p, p + m - 1, true);
-        return true;
-      });
+  inject(RunFault::kLostMinute, kPaperLostMinute, "lost_minute", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
+    const std::int64_t full = b - a + 1;
+    const double threshold = static_cast<double>(r.run_time_s) / step_s - 1.0;
+    const std::int64_t m = static_cast<std::int64_t>(std::floor(static_cast<double>(full) - threshold)) + 1;
+    if (r.run_time_s < 300 || m < 1 || m > 3 || full - m < 2) return false;
+    const std::int64_t p = rng.Int(a + 1, b - m);
+    AddOverride(r.node, p, p + m - 1, false);
+    return true;
+  });
+  inject(RunFault::kLostMinutes, kPaperLostMinutes, "lost_minutes", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
+    const std::int64_t full = b - a + 1;
+    if (r.run_time_s < 1800 || full < 20) return false;
+    const std::int64_t m = rng.Int(5, std::min<std::int64_t>(60, full / 3));
+    const std::int64_t p = rng.Int(a + 1, b - m);
+    AddOverride(r.node, p, p + m - 1, false);
+    return true;
+  });
+  inject(RunFault::kZeroWatts, kPaperZeroWatts, "zero_watts", [&](PlanRun& r, std::int64_t a, std::int64_t b) {
+    const std::int64_t full = b - a + 1;
+    if (full < 1) return false;
+    const std::int64_t m = rng.Int(1, std::min<std::int64_t>(3, full));
+    const std::int64_t p = rng.Int(a, b - m + 1);
+    AddOverride(r.node, p, p + m - 1, true);
+    return true;
+  });
 }
 
 }  // namespace wattrun::generate::plan_internal

@@ -18,8 +18,7 @@ void PlanBuilder::BuildNodes() {
   std::vector<int> regular, special;
   for (std::size_t t = 0; t < types.size(); ++t) {
     if (types[t].count > 0) {
-      count[t] = std::max<std::int64_t>(
-          1, std::llround(static_cast<double>(types[t].count) * plan_.options.scale));
+      count[t] = std::max<std::int64_t>(1, std::llround(static_cast<double>(types[t].count) * plan_.options.scale));
     }
     const HardwareClassConfig* hc = facility().FindClass(types[t].hardware_class);
     const bool gpu = hc != nullptr && hc->is_gpu;
@@ -79,8 +78,7 @@ void PlanBuilder::BuildClasses() {
     c.is_gpu = hc.is_gpu;
     const NodeTypeConfig* ref = facility().FindType(hc.reference_type);
     if (ref == nullptr) {
-      throw Error("facility.hardware_classes." + hc.name + ".reference_type: unknown type '" +
-                  hc.reference_type + "'");
+      throw Error("facility.hardware_classes." + hc.name + ".reference_type: unknown type '" + hc.reference_type + "'");
     }
     c.reference_type = static_cast<int>(ref - facility().node_types.data());
     c.memory = hc.memory_levels.empty()
@@ -88,9 +86,9 @@ void PlanBuilder::BuildClasses() {
                    : hc.memory_levels;
     c.parameters = model::Table4Parameters(hc.is_gpu);
     if (c.parameters.size() != 4 + 2 * c.memory.size()) {
-      throw Error("facility.hardware_classes." + hc.name + ".memory_levels: " +
-                  std::to_string(c.memory.size()) + " levels, but the paper's Table 4 has " +
-                  std::to_string((c.parameters.size() - 4) / 2) + " for this class");
+      throw Error("facility.hardware_classes." + hc.name + ".memory_levels: " + std::to_string(c.memory.size()) +
+                  " levels, but the paper's Table 4 has " + std::to_string((c.parameters.size() - 4) / 2) +
+                  " for this class");
     }
     c.sigma = hc.is_gpu ? plan_.config.generator.sigma_gpu : plan_.config.generator.sigma_cpu;
     // Dynamic power above idle, smallest to largest networks (Table 2 TDPs:

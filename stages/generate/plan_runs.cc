@@ -76,8 +76,7 @@ void PlanBuilder::AddSweepPoints(const std::vector<std::int64_t>& sizes, std::ve
   for (std::size_t d = 0; d < plan_.datasets.size(); ++d) {
     const DatasetInfo& ds = plan_.datasets[d];
     const std::int64_t global_d =
-        std::find_if(all.begin(), all.end(), [&](const DatasetInfo& x) { return x.name == ds.name; }) -
-        all.begin();
+        std::find_if(all.begin(), all.end(), [&](const DatasetInfo& x) { return x.name == ds.name; }) - all.begin();
     for (std::size_t si = 0; si < sizes.size(); ++si) {
       for (std::size_t sh = 0; sh < shapes.size(); ++sh) {
         for (std::size_t de = 0; de < depths.size(); ++de) {
@@ -94,13 +93,12 @@ void PlanBuilder::AddSweepPoints(const std::vector<std::int64_t>& sizes, std::ve
           p.depth = depths[de];
           p.size = sizes[si];
           p.n_params = network.n_params;
-          p.experiment_id =
-              100000 +
-              ((global_d * static_cast<std::int64_t>(sizes.size()) + static_cast<std::int64_t>(si)) *
-                   static_cast<std::int64_t>(shapes.size()) +
-               static_cast<std::int64_t>(sh)) *
-                  static_cast<std::int64_t>(depths.size()) +
-              static_cast<std::int64_t>(de);
+          p.experiment_id = 100000 +
+                            ((global_d * static_cast<std::int64_t>(sizes.size()) + static_cast<std::int64_t>(si)) *
+                                 static_cast<std::int64_t>(shapes.size()) +
+                             static_cast<std::int64_t>(sh)) *
+                                static_cast<std::int64_t>(depths.size()) +
+                            static_cast<std::int64_t>(de);
           AddToGroups(network, ds, p, groups);
         }
       }
@@ -108,16 +106,13 @@ void PlanBuilder::AddSweepPoints(const std::vector<std::int64_t>& sizes, std::ve
   }
 }
 
-void PlanBuilder::AddToGroups(const topology::Network& network,
-                              const DatasetInfo& ds,
-                              SweepPoint p,
+void PlanBuilder::AddToGroups(const topology::Network& network, const DatasetInfo& ds, SweepPoint p,
                               std::vector<SweepGroup>* groups) {
   const std::int64_t epochs = plan_.config.pipeline.epochs;
   for (auto& g : *groups) {
     if (g.dataset != p.dataset || g.size != p.size) continue;
     const PlanClass& c = plan_.classes[static_cast<std::size_t>(g.hw_class)];
-    const topology::RunFeatures f =
-        topology::ComputeFeatures(network, ds.n_observations, kBatchSize, epochs, c.memory);
+    const topology::RunFeatures f = topology::ComputeFeatures(network, ds.n_observations, kBatchSize, epochs, c.memory);
     p.model_energy_j = model::PredictEnergy(f, c.parameters);
     ++plan_.sweep_points;
     const double idle_ref = IdleW(c.reference_type);
@@ -189,9 +184,8 @@ void PlanBuilder::BuildRuns() {
   const std::vector<std::int64_t> sizes = SweepSizes();
   std::vector<SweepGroup> groups = EmptySweepGroups(sizes);
   AddSweepPoints(sizes, &groups);
-  groups.erase(
-      std::remove_if(groups.begin(), groups.end(), [](const SweepGroup& g) { return g.points.empty(); }),
-      groups.end());
+  groups.erase(std::remove_if(groups.begin(), groups.end(), [](const SweepGroup& g) { return g.points.empty(); }),
+               groups.end());
   if (groups.empty()) throw Error("generate: no runnable sweep point (no active hardware class?)");
 
   const std::int64_t n_runs = std::max<std::int64_t>(
@@ -243,8 +237,7 @@ void PlanBuilder::AddRun(const SweepGroup& g, const SweepPoint& p) {
     // that takes is sane, else draw the noise again.
     const bool too_short = rt < kMinRunTimeS;
     if (too_short || rt > kMaxRunTimeS) {
-      const double target = too_short ? kMinRunTimeS + rng.Uniform(0.0, 25.0)
-                                      : kMaxRunTimeS - rng.Uniform(0.0, 5000.0);
+      const double target = too_short ? kMinRunTimeS + rng.Uniform(0.0, 25.0) : kMaxRunTimeS - rng.Uniform(0.0, 5000.0);
       const double d2 = energy / target - idle_ref;
       if (too_short ? d2 >= kMinDynamicW : d2 <= c.dyn_hi_w * 1.6) {
         dyn = d2;
@@ -294,14 +287,12 @@ void PlanBuilder::StretchLongRuns() {
   for (const PlanClass& c : plan_.classes) most = std::max(most, c.nodes.size());
   std::vector<std::int64_t> order;
   for (std::int64_t i = 0; i < n; ++i) {
-    const PlanClass& c =
-        plan_.classes[static_cast<std::size_t>(plan_.runs[static_cast<std::size_t>(i)].hw_class)];
+    const PlanClass& c = plan_.classes[static_cast<std::size_t>(plan_.runs[static_cast<std::size_t>(i)].hw_class)];
     if (4 * c.nodes.size() >= most) order.push_back(i);
   }
   rng.Shuffle(&order);
   target = std::min<std::int64_t>(target, static_cast<std::int64_t>(order.size()));
-  const std::int64_t bad_day =
-      static_cast<std::int64_t>(std::ceil(kBadDayShare * static_cast<double>(target)));
+  const std::int64_t bad_day = static_cast<std::int64_t>(std::ceil(kBadDayShare * static_cast<double>(target)));
   const double limit = plan_.config.pipeline.filter_max_run_time_s;
   for (std::int64_t k = 0; k < target; ++k) {
     PlanRun& run = plan_.runs[static_cast<std::size_t>(order[static_cast<std::size_t>(k)])];
@@ -325,11 +316,9 @@ void PlanBuilder::StretchOutliers() {
   std::int64_t natural = 0;
   for (const auto& [key, members] : groups) {
     std::vector<double> xs;
-    for (const std::size_t m : members)
-      xs.push_back(std::log(static_cast<double>(plan_.runs[m].run_time_s)));
+    for (const std::size_t m : members) xs.push_back(std::log(static_cast<double>(plan_.runs[m].run_time_s)));
     for (std::size_t j = 0; j < members.size(); ++j) {
-      if (plan_.runs[members[j]].fault == RunFault::kNone && std::fabs(GroupZ(xs, j, 0.0)) > threshold)
-        ++natural;
+      if (plan_.runs[members[j]].fault == RunFault::kNone && std::fabs(GroupZ(xs, j, 0.0)) > threshold) ++natural;
     }
   }
   plan_.notes["runtime_outlier_natural"] = natural;
@@ -359,8 +348,7 @@ void PlanBuilder::StretchOutliers() {
       xs.push_back(std::log(static_cast<double>(r.run_time_s)));
     }
     if (has_long) continue;
-    const double max_delta =
-        std::log(static_cast<double>(kMaxRunTimeS) / static_cast<double>(run.run_time_s));
+    const double max_delta = std::log(static_cast<double>(kMaxRunTimeS) / static_cast<double>(run.run_time_s));
     double delta = -1.0;
     for (double d = 0.1; d <= max_delta; d += 0.05) {
       if (GroupZ(xs, j, d) >= z_target) {

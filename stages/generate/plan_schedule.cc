@@ -70,9 +70,8 @@ void PlanBuilder::PackJobs() {
 
 bool PlanBuilder::Free(int node, TimeMs s, TimeMs e) const {
   const auto& v = occupancy_[static_cast<std::size_t>(node)];
-  const auto it = std::partition_point(v.begin(), v.end(), [&](const std::pair<TimeMs, TimeMs>& iv) {
-    return iv.second + kJobGuardMs <= s;
-  });
+  const auto it = std::partition_point(
+      v.begin(), v.end(), [&](const std::pair<TimeMs, TimeMs>& iv) { return iv.second + kJobGuardMs <= s; });
   return it == v.end() || it->first >= e + kJobGuardMs;
 }
 
@@ -99,8 +98,7 @@ bool PlanBuilder::PlaceSingle(PlanJob* job, TimeMs lo, TimeMs hi, Rng* rng, int 
   const TimeMs d = job->duration_s * kMsPerSecond;
   for (int t = 0; t < tries; ++t) {
     const TimeMs start = lo + rng->Int(0, (hi - lo) / kMsPerSecond) * kMsPerSecond;
-    const int node =
-        nodes[static_cast<std::size_t>(rng->Int(0, static_cast<std::int64_t>(nodes.size()) - 1))];
+    const int node = nodes[static_cast<std::size_t>(rng->Int(0, static_cast<std::int64_t>(nodes.size()) - 1))];
     if (!Free(node, start, start + d)) continue;
     if (!SchedulerTimeOk(start)) continue;
     if (!may_run_over && !SchedulerTimeOk(start + d)) continue;
@@ -160,7 +158,7 @@ void PlanBuilder::SetRunWindows() {
     }
     job.runs = kept;
     job.run_offsets_s = kept_offsets;
-}
+  }
 }
 
 void PlanBuilder::PlaceButterJobs() {
@@ -188,8 +186,7 @@ void PlanBuilder::PlaceButterJobs() {
     PlanJob& job = plan_.jobs[j];
     if (job.runs.size() < 2 || !job.nodes.empty() || job.duration_s < 1200) continue;
     const PlanRun& first = plan_.runs[static_cast<std::size_t>(job.runs.front())];
-    if (first.fault != RunFault::kNone || plan_.classes[static_cast<std::size_t>(job.hw_class)].is_gpu)
-      continue;
+    if (first.fault != RunFault::kNone || plan_.classes[static_cast<std::size_t>(job.hw_class)].is_gpu) continue;
     const TimeMs d = job.duration_s * kMsPerSecond;
     const TimeMs lo = std::max(plan_.window_start + kMsPerHour, plan_.snapshot_ms - d * 7 / 10);
     const TimeMs hi = plan_.snapshot_ms - d * 3 / 10;
@@ -209,8 +206,7 @@ void PlanBuilder::PlaceButterJobs() {
   }
   // Jobs that found no place are not written at all.
   plan_.jobs.erase(
-      std::remove_if(
-          plan_.jobs.begin(), plan_.jobs.end(), [](const PlanJob& j) { return j.butter && !j.started; }),
+      std::remove_if(plan_.jobs.begin(), plan_.jobs.end(), [](const PlanJob& j) { return j.butter && !j.started; }),
       plan_.jobs.end());
   std::int64_t bad_day = 0, long_other = 0;
   for (const PlanRun& r : plan_.runs) {
@@ -225,16 +221,8 @@ void PlanBuilder::PlaceButterJobs() {
 
 // Job name, user, account, load and final state of another user's job.
 void PlanBuilder::FillOtherJobMeta(PlanJob* job, Rng* rng) {
-  static const char* kNames[] = {"vasp_relax",
-                                 "wrf_run",
-                                 "python",
-                                 "bash",
-                                 "lammps",
-                                 "cp2k_md",
-                                 "jupyter",
-                                 "nwchem",
-                                 "openfoam",
-                                 "train.sh"};
+  static const char* kNames[] = {"vasp_relax", "wrf_run", "python", "bash",     "lammps",
+                                 "cp2k_md",    "jupyter", "nwchem", "openfoam", "train.sh"};
   job->name = kNames[rng->Int(0, 9)];
   job->user = FacilityUser(rng->Int(1, 400));
   job->account = FacilityAccount(job->user, rng->Int(1, 60));
@@ -308,12 +296,8 @@ void PlanBuilder::PlaceOtherRunningJob(std::size_t c, Rng* rng) {
   running.duration_s = rng->Int(std::int64_t{2} * 3600, std::int64_t{3} * 86400);
   const int width = cls.is_gpu ? 1 : std::min<int>(4, static_cast<int>(cls.nodes.size()));
   const TimeMs d = running.duration_s * kMsPerSecond;
-  if (TryPlaceOtherJob(&running,
-                       width,
-                       std::max(plan_.window_start, plan_.snapshot_ms - d + kMsPerHour),
-                       plan_.snapshot_ms - kMsPerHour,
-                       true,
-                       rng)) {
+  if (TryPlaceOtherJob(&running, width, std::max(plan_.window_start, plan_.snapshot_ms - d + kMsPerHour),
+                       plan_.snapshot_ms - kMsPerHour, true, rng)) {
     FillOtherJobMeta(&running, rng);
     running.running = true;
     running.state = "RUNNING";
@@ -422,11 +406,7 @@ void PlanBuilder::AssignJobIds() {
     const std::int64_t hours = job.duration_s / 3600;
     const bool debug = !job.butter && job.started && job.duration_s <= 3600 && job.nodes.size() <= 2;
     if (job.partition.empty()) {
-      job.partition = cls.is_gpu ? "gpu"
-                      : debug    ? "debug"
-                      : hours < 4 ? "short"
-                      : hours < 48 ? "standard"
-                                   : "long";
+      job.partition = cls.is_gpu ? "gpu" : debug ? "debug" : hours < 4 ? "short" : hours < 48 ? "standard" : "long";
     }
     const std::string& s = job.state;
     job.exit_code = s == "COMPLETED" || s == "RUNNING" || s == "PENDING" ? "0:0"
@@ -436,9 +416,8 @@ void PlanBuilder::AssignJobIds() {
   }
   std::vector<std::size_t> order(plan_.jobs.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return plan_.jobs[a].submit_ms < plan_.jobs[b].submit_ms;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return plan_.jobs[a].submit_ms < plan_.jobs[b].submit_ms; });
   std::int64_t next = 6100000;
   for (const std::size_t j : order) {
     PlanJob& job = plan_.jobs[j];
@@ -457,9 +436,8 @@ void PlanBuilder::AssignJobIds() {
   // Array jobs: some consecutive BUTTER jobs of a class become the tasks
   // of one array (display id base_task; each keeps its own raw id).
   std::vector<std::size_t> by_id(order);
-  std::sort(by_id.begin(), by_id.end(), [&](std::size_t a, std::size_t b) {
-    return plan_.jobs[a].raw_id < plan_.jobs[b].raw_id;
-  });
+  std::sort(by_id.begin(), by_id.end(),
+            [&](std::size_t a, std::size_t b) { return plan_.jobs[a].raw_id < plan_.jobs[b].raw_id; });
   for (std::size_t c = 0; c < plan_.classes.size(); ++c) {
     std::vector<std::size_t> list;
     for (const std::size_t j : by_id) {
@@ -471,8 +449,7 @@ void PlanBuilder::AssignJobIds() {
         ++k;
         continue;
       }
-      const std::size_t len =
-          std::min<std::size_t>(list.size() - k, static_cast<std::size_t>(rng.Int(2, 6)));
+      const std::size_t len = std::min<std::size_t>(list.size() - k, static_cast<std::size_t>(rng.Int(2, 6)));
       const std::int64_t base = plan_.jobs[list[k]].raw_id;
       for (std::size_t t = 0; t < len; ++t) {
         plan_.jobs[list[k + t]].id = std::to_string(base) + "_" + std::to_string(t);
@@ -493,8 +470,7 @@ void PlanBuilder::SetWrittenFields() {
     if (job.running && run.end_ms > plan_.snapshot_ms) {
       // Still training: the last heartbeat before the export.
       Rng rng(seed(), Stream::kRunsFile, static_cast<std::uint64_t>(run.index));
-      run.written_update_ms =
-          std::max(run.start_ms + kMsPerSecond, plan_.snapshot_ms - rng.Int(0, 300) * kMsPerSecond);
+      run.written_update_ms = std::max(run.start_ms + kMsPerSecond, plan_.snapshot_ms - rng.Int(0, 300) * kMsPerSecond);
     }
   }
 }

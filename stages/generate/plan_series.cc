@@ -44,9 +44,8 @@ void PlanBuilder::BuildSeries() {
   AddSharedNodeSeries(&plan_);
   for (PlanNode& node : plan_.nodes) {
     auto& b = node.series.busy;
-    std::sort(b.begin(), b.end(), [](const BusySegment& x, const BusySegment& y) {
-      return x.first_tick < y.first_tick;
-    });
+    std::sort(b.begin(), b.end(),
+              [](const BusySegment& x, const BusySegment& y) { return x.first_tick < y.first_tick; });
     for (std::size_t i = 1; i < b.size(); ++i) {
       if (b[i].first_tick <= b[i - 1].last_tick)
         throw Error("generate: internal error: overlapping busy segments on " + node.name);
@@ -78,10 +77,8 @@ void PlanBuilder::SolveLevels() {
       for (const std::size_t i : by_node[n]) {
         PlanRun& run = plan_.runs[i];
         const std::int64_t a = std::max(lo, CeilTick(run.start_ms));
-        const auto it =
-            std::lower_bound(busy.begin(), busy.end(), a, [](const BusySegment& s, std::int64_t t) {
-              return s.first_tick < t;
-            });
+        const auto it = std::lower_bound(busy.begin(), busy.end(), a,
+                                         [](const BusySegment& s, std::int64_t t) { return s.first_tick < t; });
         if (it == busy.end() || it->first_tick != a) continue;
         if (run.end_ms > plan_.window_end || plan_.jobs[static_cast<std::size_t>(run.job)].running) {
           run.level_w = it->level_w;
@@ -94,14 +91,9 @@ void PlanBuilder::SolveLevels() {
           it->level_w = level;
           SeriesCursor cursor;
           return IntegrateLinear(
-                     run.start_ms,
-                     run.end_ms,
-                     plan_.step_ms,
-                     lo,
-                     hi,
+                     run.start_ms, run.end_ms, plan_.step_ms, lo, hi,
                      [&](std::int64_t t) { return ContinuousReading(node.series, t, &cursor); },
-                     [](std::int64_t t) { return t; },
-                     [](std::int64_t t) { return t; })
+                     [](std::int64_t t) { return t; }, [](std::int64_t t) { return t; })
               .energy_j;
         };
         const double l0 = it->level_w;

@@ -4,8 +4,8 @@
 #include "stages/generate/plan_builder.h"
 
 #include <algorithm>
-#include <set>
 #include <cstdio>
+#include <set>
 
 #include "core/error.h"
 #include "core/time.h"
@@ -19,10 +19,8 @@ constexpr TimeMs kGuardMs = 3 * kMsPerHour;  // around daylight-saving changes
 void ParseDate(const std::string& text, int* y, int* m, int* d) {
   int year = 0, month = 0, day = 0;
   char dash1 = 0, dash2 = 0;
-  bool ok = text.size() == 10 &&
-            std::sscanf(text.c_str(), "%4d%c%2d%c%2d", &year, &dash1, &month, &dash2, &day) == 5;
-  ok = ok && dash1 == '-' && dash2 == '-' && month >= 1 && month <= 12 && day >= 1 &&
-       day <= DaysInMonth(year, month);
+  bool ok = text.size() == 10 && std::sscanf(text.c_str(), "%4d%c%2d%c%2d", &year, &dash1, &month, &dash2, &day) == 5;
+  ok = ok && dash1 == '-' && dash2 == '-' && month >= 1 && month <= 12 && day >= 1 && day <= DaysInMonth(year, month);
   if (!ok) throw Error("generator.start_date: expected YYYY-MM-DD, got '" + text + "'");
   *y = year;
   *m = month;

@@ -8,25 +8,14 @@ namespace {
 // Acklam's rational approximation of the standard normal quantile
 // (relative error below 1.2e-9, plenty for noise).
 double NormalQuantile(double p) {
-  static constexpr double a[] = {-3.969683028665376e+01,
-                                 2.209460984245205e+02,
-                                 -2.759285104469687e+02,
-                                 1.383577518672690e+02,
-                                 -3.066479806614716e+01,
-                                 2.506628277459239e+00};
-  static constexpr double b[] = {-5.447609879822406e+01,
-                                 1.615858368580409e+02,
-                                 -1.556989798598866e+02,
-                                 6.680131188771972e+01,
-                                 -1.328068155288572e+01};
-  static constexpr double c[] = {-7.784894002430293e-03,
-                                 -3.223964580411365e-01,
-                                 -2.400758277161838e+00,
-                                 -2.549732539343734e+00,
-                                 4.374664141464968e+00,
-                                 2.938163982698783e+00};
-  static constexpr double d[] = {
-      7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00};
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01, -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                 3.754408661907416e+00};
   constexpr double kLow = 0.02425;
   if (p < kLow) {
     const double q = std::sqrt(-2 * std::log(p));
@@ -85,19 +74,11 @@ std::int64_t NextReadingTick(const NodeSeries& node, std::int64_t tick, std::int
   return hi + 1;
 }
 
-WindowIntegral IntegrateSeries(const NodeSeries& node,
-                               std::int64_t s_ms,
-                               std::int64_t u_ms,
-                               std::int64_t step_ms,
-                               std::int64_t lo_tick,
-                               std::int64_t hi_tick) {
+WindowIntegral IntegrateSeries(const NodeSeries& node, std::int64_t s_ms, std::int64_t u_ms, std::int64_t step_ms,
+                               std::int64_t lo_tick, std::int64_t hi_tick) {
   SeriesCursor cursor;
   return IntegrateLinear(
-      s_ms,
-      u_ms,
-      step_ms,
-      lo_tick,
-      hi_tick,
+      s_ms, u_ms, step_ms, lo_tick, hi_tick,
       [&](std::int64_t t) { return static_cast<double>(Reading(node, t, &cursor)); },
       [&](std::int64_t t) { return NextReadingTick(node, t, hi_tick); },
       [&](std::int64_t t) { return PrevReadingTick(node, t, lo_tick); });

@@ -71,22 +71,17 @@ inline std::int64_t CeilDivTicks(std::int64_t a, std::int64_t b) { return -Floor
 
 // The segment covering tick, or nullptr; *hint makes sequential access O(1).
 template <typename Segment>
-inline const Segment* FindSegment(const std::vector<Segment>& segments,
-                                  std::int64_t tick,
-                                  std::size_t* hint) {
+inline const Segment* FindSegment(const std::vector<Segment>& segments, std::int64_t tick, std::size_t* hint) {
   std::size_t i = std::min(*hint, segments.size());
   if (i > 0 && segments[i - 1].last_tick >= tick) {  // moved backwards
-    i = static_cast<std::size_t>(
-        std::partition_point(segments.begin(),
-                             segments.begin() + static_cast<std::ptrdiff_t>(i),
-                             [tick](const Segment& s) { return s.last_tick < tick; }) -
-        segments.begin());
+    i = static_cast<std::size_t>(std::partition_point(segments.begin(),
+                                                      segments.begin() + static_cast<std::ptrdiff_t>(i),
+                                                      [tick](const Segment& s) { return s.last_tick < tick; }) -
+                                 segments.begin());
   } else if (i + 8 < segments.size() && segments[i + 8].last_tick < tick) {  // far ahead
-    i = static_cast<std::size_t>(
-        std::partition_point(segments.begin() + static_cast<std::ptrdiff_t>(i),
-                             segments.end(),
-                             [tick](const Segment& s) { return s.last_tick < tick; }) -
-        segments.begin());
+    i = static_cast<std::size_t>(std::partition_point(segments.begin() + static_cast<std::ptrdiff_t>(i), segments.end(),
+                                                      [tick](const Segment& s) { return s.last_tick < tick; }) -
+                                 segments.begin());
   }
   while (i < segments.size() && segments[i].last_tick < tick) ++i;
   *hint = i;
@@ -114,8 +109,7 @@ inline int Reading(const NodeSeries& node, std::int64_t tick, SeriesCursor* curs
   const std::uint64_t h = TickHash(node.key, tick);
   if (const BusySegment* s = FindSegment(node.busy, tick, &cursor->busy)) {
     const double v =
-        s->level_w +
-        s->noise_w * tables.normal[(h >> NoiseTables::kIdleBits) & ((1u << NoiseTables::kNormalBits) - 1)];
+        s->level_w + s->noise_w * tables.normal[(h >> NoiseTables::kIdleBits) & ((1u << NoiseTables::kNormalBits) - 1)];
     const long r = std::lround(v);
     return r < node.idle_w ? std::max(node.idle_w, 1) : static_cast<int>(r);  // never below idle, never 0 W
   }
@@ -140,14 +134,8 @@ struct WindowIntegral {
 // `value(tick)` returns the reading (>= 0) of a tick that has one;
 // `next(tick)`/`prev(tick)` find ticks with readings as the functions above.
 template <typename Value, typename Next, typename Prev>
-WindowIntegral IntegrateLinear(std::int64_t s_ms,
-                               std::int64_t u_ms,
-                               std::int64_t step_ms,
-                               std::int64_t lo_tick,
-                               std::int64_t hi_tick,
-                               Value value,
-                               Next next,
-                               Prev prev) {
+WindowIntegral IntegrateLinear(std::int64_t s_ms, std::int64_t u_ms, std::int64_t step_ms, std::int64_t lo_tick,
+                               std::int64_t hi_tick, Value value, Next next, Prev prev) {
   WindowIntegral out;
   const std::int64_t first = std::max(lo_tick, CeilDivTicks(s_ms, step_ms));
   const std::int64_t last_bound = std::min(hi_tick, FloorDivTicks(u_ms, step_ms));
@@ -195,11 +183,7 @@ WindowIntegral IntegrateLinear(std::int64_t s_ms,
 }
 
 // Integral of the series as written (overrides applied).
-WindowIntegral IntegrateSeries(const NodeSeries& node,
-                               std::int64_t s_ms,
-                               std::int64_t u_ms,
-                               std::int64_t step_ms,
-                               std::int64_t lo_tick,
-                               std::int64_t hi_tick);
+WindowIntegral IntegrateSeries(const NodeSeries& node, std::int64_t s_ms, std::int64_t u_ms, std::int64_t step_ms,
+                               std::int64_t lo_tick, std::int64_t hi_tick);
 
 }  // namespace wattrun::generate

@@ -121,8 +121,7 @@ class DirtPlanner {
       const int s = static_cast<int>(rng_.Int(0, file_.n_nodes - 1));
       bool ok = true;
       for (int d = 0; ok && d <= span; ++d) {
-        ok = !InGuard(plan_, t + d) &&
-             std::find(used_.begin(), used_.end(), std::make_pair(t + d, s)) == used_.end();
+        ok = !InGuard(plan_, t + d) && std::find(used_.begin(), used_.end(), std::make_pair(t + d, s)) == used_.end();
       }
       SeriesCursor cursor;
       for (int d = 0; ok && d <= 1; ++d) ok = Reading(SeriesOf(s), t + d, &cursor) >= 0;
@@ -296,9 +295,7 @@ std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file)
 // Counts each first-occurrence reading into the node histograms.
 class TelemetryFileWriter {
  public:
-  TelemetryFileWriter(const Plan& plan,
-                      const TelemetryFilePlan& file,
-                      const std::string& output_dir,
+  TelemetryFileWriter(const Plan& plan, const TelemetryFilePlan& file, const std::string& output_dir,
                       NodeHistograms* histograms)
       : plan_(plan),
         file_(file),
@@ -361,15 +358,14 @@ class TelemetryFileWriter {
 
   void PutOneRow(std::string_view ts, int slot, int watts) {
     char* const begin = out_.Reserve(kMaxRowBytes);
-    out_.Commit(static_cast<std::size_t>(
-        PutRow(begin, ts, names_[static_cast<std::size_t>(slot)], watts, node_first_) - begin));
+    out_.Commit(static_cast<std::size_t>(PutRow(begin, ts, names_[static_cast<std::size_t>(slot)], watts, node_first_) -
+                                         begin));
   }
 
   // A truth/telemetry_dirt.csv line: index,file,line,kind,node,timestamp,detail.
   void Log(std::int64_t line, Dirt kind, std::string_view node, std::string_view ts, const std::string& detail) {
     stats_.dirt_log += std::to_string(file_.index) + "," + file_.rel_path + "," + std::to_string(line) + "," +
-                       ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," +
-                       CsvField(detail) + "\n";
+                       ToString(kind) + "," + std::string(node) + "," + std::string(ts) + "," + CsvField(detail) + "\n";
   }
 
   // A tick without dirt: all rows through one reservation.
@@ -406,17 +402,13 @@ class TelemetryFileWriter {
   // Out-of-order rows written in place of (tick, slot)'s row; true if any.
   bool WriteReplacements(std::int64_t tick, int slot, std::string_view ts) {
     bool replaced = false;
-    for (std::size_t i = next_event_; i < events_.size() && events_[i].tick == tick && events_[i].slot == slot;
-         ++i) {
+    for (std::size_t i = next_event_; i < events_.size() && events_[i].tick == tick && events_[i].slot == slot; ++i) {
       if (!events_[i].replaces_row) continue;
       const std::string ts_other(side_fmt_.Format(events_[i].target_tick));
       PutOneRow(ts_other, slot, events_[i].value);
       if (events_[i].target_tick > tick) {
         ++stats_.dirt[static_cast<int>(Dirt::kOutOfOrder)];
-        Log(2 + rows_ + clean_,
-            Dirt::kOutOfOrder,
-            names_[static_cast<std::size_t>(slot)],
-            ts_other,
+        Log(2 + rows_ + clean_, Dirt::kOutOfOrder, names_[static_cast<std::size_t>(slot)], ts_other,
             "written before " + std::string(ts));
       }
       replaced = true;
@@ -437,10 +429,7 @@ class TelemetryFileWriter {
         const std::string ts_other(side_fmt_.Format(ev.target_tick));
         PutOneRow(ts_other, slot, ev.value);
         const int truth = ReadingAside(slot, ev.target_tick);
-        Log(1 + rows_ + clean_,
-            ev.kind,
-            node,
-            ts_other,
+        Log(1 + rows_ + clean_, ev.kind, node, ts_other,
             "watts " + std::to_string(ev.value) + ", first (true) " + std::to_string(truth));
       } else {
         out_.Write(ev.text);
@@ -466,12 +455,9 @@ class TelemetryFileWriter {
         ++rows_;
       }
     }
-    Log(first_line,
-        Dirt::kDuplicate,
-        "",
-        "",
-        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows_ + clean_) +
-            ": the next month's first " + std::to_string(kOverlapTicks) + " ticks repeated");
+    Log(first_line, Dirt::kDuplicate, "", "",
+        "lines " + std::to_string(first_line) + "-" + std::to_string(1 + rows_ + clean_) + ": the next month's first " +
+            std::to_string(kOverlapTicks) + " ticks repeated");
   }
 
   const Plan& plan_;
@@ -557,9 +543,7 @@ std::string_view TickFormatter::Format(std::int64_t tick) {
   return std::string_view(text_, static_cast<std::size_t>(q - text_));
 }
 
-TelemetryFileStats WriteTelemetryFile(const Plan& plan,
-                                      const TelemetryFilePlan& file,
-                                      const std::string& output_dir,
+TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan& file, const std::string& output_dir,
                                       NodeHistograms* histograms) {
   return TelemetryFileWriter(plan, file, output_dir, histograms).Write();
 }

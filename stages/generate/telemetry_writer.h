@@ -55,9 +55,7 @@ struct NodeHistograms {
   std::vector<std::int32_t> max_w;
 };
 
-TelemetryFileStats WriteTelemetryFile(const Plan& plan,
-                                      const TelemetryFilePlan& file,
-                                      const std::string& output_dir,
+TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan& file, const std::string& output_dir,
                                       NodeHistograms* histograms);
 
 // Local-time text of ticks, with a cached date prefix ("YYYY-MM-DD HH:MM:SS"

@@ -65,8 +65,7 @@ std::string FormatDouble(double value) {
 
 std::string FormatFixed(double value, int decimals) {
   char buffer[64];
-  const auto result =
-      std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed, decimals);
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed, decimals);
   return std::string(buffer, result.ptr);
 }
 

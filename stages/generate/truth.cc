@@ -103,8 +103,7 @@ class TruthWriter {
       const std::size_t t = static_cast<std::size_t>(plan_.nodes[n].type);
       std::int64_t count = 0;
       for (int w = 0; w < kHistogramBins; ++w) {
-        hist[static_cast<std::size_t>(w)] =
-            in_.histograms->counts[n * kHistogramBins + static_cast<std::size_t>(w)];
+        hist[static_cast<std::size_t>(w)] = in_.histograms->counts[n * kHistogramBins + static_cast<std::size_t>(w)];
         count += hist[static_cast<std::size_t>(w)];
         pooled[t][static_cast<std::size_t>(w)] += hist[static_cast<std::size_t>(w)];
       }
@@ -129,8 +128,7 @@ class TruthWriter {
 
   void ComputeRuns() {
     std::unordered_map<std::string, int> node_index;
-    for (std::size_t n = 0; n < plan_.nodes.size(); ++n)
-      node_index[plan_.nodes[n].name] = static_cast<int>(n);
+    for (std::size_t n = 0; n < plan_.nodes.size(); ++n) node_index[plan_.nodes[n].name] = static_cast<int>(n);
     std::unordered_map<std::string, const PlanJob*> jobs;
     for (const PlanJob& j : plan_.jobs) jobs[j.id] = &j;
     const double step_s = static_cast<double>(plan_.step_ms) / kMsPerSecond;
@@ -164,8 +162,7 @@ class TruthWriter {
           e.status = "job_running";
         } else {
           const NodeSeries& series = plan_.nodes[static_cast<std::size_t>(e.node)].series;
-          const WindowIntegral w =
-              IntegrateSeries(series, s, u, plan_.step_ms, plan_.first_tick, plan_.last_tick);
+          const WindowIntegral w = IntegrateSeries(series, s, u, plan_.step_ms, plan_.first_tick, plan_.last_tick);
           e.samples = w.samples;
           if (w.samples == 0) {
             e.status = "missing_all";
@@ -185,9 +182,8 @@ class TruthWriter {
       ++status_counts_[e.status];
       expected_.push_back(e);
     }
-    std::sort(expected_.begin(), expected_.end(), [](const ExpectedRun& a, const ExpectedRun& b) {
-      return a.run->run_id < b.run->run_id;
-    });
+    std::sort(expected_.begin(), expected_.end(),
+              [](const ExpectedRun& a, const ExpectedRun& b) { return a.run->run_id < b.run->run_id; });
   }
 
   void ComputeFilters() {
@@ -204,8 +200,7 @@ class TruthWriter {
       for (const ExpectedRun* e : members) mean += std::log(e->run_time_s);
       mean /= n;
       double var = 0.0;
-      for (const ExpectedRun* e : members)
-        var += (std::log(e->run_time_s) - mean) * (std::log(e->run_time_s) - mean);
+      for (const ExpectedRun* e : members) var += (std::log(e->run_time_s) - mean) * (std::log(e->run_time_s) - mean);
       const double sd = std::sqrt(var / n);
       for (ExpectedRun* e : members) {
         if (members.size() < 2 || !(sd > 0.0)) {
@@ -233,12 +228,10 @@ class TruthWriter {
         "filter_1,filter_3,filter_3_stdevs,filter,start_time,update_time,level_w\n";
     for (const ExpectedRun& e : expected_) {
       const PlanRun& r = *e.run;
-      t += r.run_id + "," + std::to_string(r.experiment_id) + "," + r.written_job_id + "," + r.written_host +
-           ",";
+      t += r.run_id + "," + std::to_string(r.experiment_id) + "," + r.written_job_id + "," + r.written_host + ",";
       t += plan_.nodes[static_cast<std::size_t>(r.node)].name + ",";
       t += (e.node >= 0 ? TypeName(plan_.nodes[static_cast<std::size_t>(e.node)].type) : std::string()) + ",";
-      t += Bool(r.is_gpu) + "," + plan_.datasets[static_cast<std::size_t>(r.dataset)].name + "," + r.shape +
-           ",";
+      t += Bool(r.is_gpu) + "," + plan_.datasets[static_cast<std::size_t>(r.dataset)].name + "," + r.shape + ",";
       t += std::to_string(r.depth) + "," + std::to_string(r.size) + "," + std::to_string(r.n_params) + ",";
       t += std::string(ToString(r.fault)) + "," + e.status + "," + Num(e.run_time_s) + ",";
       t += (e.samples >= 0 ? std::to_string(e.samples) : std::string()) + ",";
@@ -270,8 +263,8 @@ class TruthWriter {
     std::string t = "node,node_type,count,min,idle_quantile_w,max\n";
     for (std::size_t n = 0; n < plan_.nodes.size(); ++n) {
       const bool any = node_count_[n] > 0;
-      t += plan_.nodes[n].name + "," + TypeName(plan_.nodes[n].type) + "," + std::to_string(node_count_[n]) +
-           "," + (any ? std::to_string(in_.histograms->min_w[n]) : "") + "," + Num(node_quantile_[n]) + "," +
+      t += plan_.nodes[n].name + "," + TypeName(plan_.nodes[n].type) + "," + std::to_string(node_count_[n]) + "," +
+           (any ? std::to_string(in_.histograms->min_w[n]) : "") + "," + Num(node_quantile_[n]) + "," +
            (any ? std::to_string(in_.histograms->max_w[n]) : "") + "\n";
     }
     Emit("node_power.csv", t);
@@ -291,9 +284,8 @@ class TruthWriter {
       }
       std::sort(energy.begin(), energy.end());
       std::sort(runtime.begin(), runtime.end());
-      t += Bool(gpu) + "," + std::to_string(energy.size()) + "," +
-           Num(QuantileSorted(energy, p.overhead_quantile)) + "," +
-           Num(QuantileSorted(runtime, p.overhead_quantile)) + "\n";
+      t += Bool(gpu) + "," + std::to_string(energy.size()) + "," + Num(QuantileSorted(energy, p.overhead_quantile)) +
+           "," + Num(QuantileSorted(runtime, p.overhead_quantile)) + "\n";
     }
     Emit("overheads.csv", t);
   }
@@ -334,17 +326,17 @@ class TruthWriter {
         "runs\n";
     std::vector<const PlanJob*> jobs;
     for (const PlanJob& j : plan_.jobs) jobs.push_back(&j);
-    std::stable_sort(
-        jobs.begin(), jobs.end(), [](const PlanJob* a, const PlanJob* b) { return a->raw_id < b->raw_id; });
+    std::stable_sort(jobs.begin(), jobs.end(),
+                     [](const PlanJob* a, const PlanJob* b) { return a->raw_id < b->raw_id; });
     for (const PlanJob* j : jobs) {
       std::vector<std::string> names;
       for (const int n : j->nodes) names.push_back(plan_.nodes[static_cast<std::size_t>(n)].name);
       t += j->id + "," + std::to_string(j->raw_id) + "," + Bool(j->butter) + "," +
            plan_.classes[static_cast<std::size_t>(j->hw_class)].name + "," +
-           CsvField(names.empty() ? "None assigned" : CompressHostlist(names)) + "," +
-           std::to_string(names.size()) + "," + Utc(j->submit_ms) + "," +
-           (j->started ? Utc(j->start_ms) : "") + "," + (j->started && !j->running ? Utc(j->end_ms) : "") +
-           "," + Bool(j->running) + "," + CsvField(j->state) + "," + std::to_string(j->runs.size()) + "\n";
+           CsvField(names.empty() ? "None assigned" : CompressHostlist(names)) + "," + std::to_string(names.size()) +
+           "," + Utc(j->submit_ms) + "," + (j->started ? Utc(j->start_ms) : "") + "," +
+           (j->started && !j->running ? Utc(j->end_ms) : "") + "," + Bool(j->running) + "," + CsvField(j->state) + "," +
+           std::to_string(j->runs.size()) + "\n";
     }
     Emit("jobs.csv", t);
   }
@@ -370,8 +362,8 @@ class TruthWriter {
         }
         t += std::to_string(r.alloc_cpus) + "," + Num(r.run_time_s) + "," +
              Fixed(r.run_time_s * static_cast<double>(r.nodes) / 3600.0) + "," + std::to_string(r.samples) + "," +
-             Num(r.missing_s) + "," + Fixed(r.energy_j) + "," + Fixed(idle) + "," + Fixed(r.energy_j - idle) +
-             "," + Fixed(r.carbon_g) + ",";
+             Num(r.missing_s) + "," + Fixed(r.energy_j) + "," + Fixed(idle) + "," + Fixed(r.energy_j - idle) + "," +
+             Fixed(r.carbon_g) + ",";
       } else {
         t += ",,,,,,,,,";
       }
@@ -442,8 +434,7 @@ class TruthWriter {
 
   void WriteCounts() {
     std::string t = "section,name,count\n";
-    for (const auto& [section, name, count] : Counts())
-      t += section + "," + name + "," + std::to_string(count) + "\n";
+    for (const auto& [section, name, count] : Counts()) t += section + "," + name + "," + std::to_string(count) + "\n";
     Emit("counts.csv", t);
   }
 
@@ -451,22 +442,20 @@ class TruthWriter {
     const Config& cfg = plan_.config;
     const GenerateOptions& o = plan_.options;
     std::string y = "# Truth of a synthetic facility written by `wattrun generate`.\n";
-    y += "seed: " + std::to_string(o.seed) + "\nscale: " + Num(o.scale) +
-         "\nmonths: " + std::to_string(o.months) + "\ndirty: " + Bool(o.dirty) + "\nstart_date: \"" +
-         cfg.generator.start_date + "\"\n";
+    y += "seed: " + std::to_string(o.seed) + "\nscale: " + Num(o.scale) + "\nmonths: " + std::to_string(o.months) +
+         "\ndirty: " + Bool(o.dirty) + "\nstart_date: \"" + cfg.generator.start_date + "\"\n";
     y += "window:\n  start_utc: \"" + Utc(plan_.window_start) + "\"\n  end_utc: \"" + Utc(plan_.window_end) +
          "\"\n  sacct_snapshot_utc: \"" + Utc(plan_.snapshot_ms) + "\"\n";
     y += "telemetry:\n  timezone: " + cfg.facility.telemetry.timezone +
          "\n  ignore_z: " + Bool(cfg.facility.telemetry.ignore_z) +
          "\n  trailing_z_written: " + Bool(plan_.telemetry_z_suffix) +
          "\n  sampling_interval_s: " + Num(cfg.facility.sampling_interval_s) +
-         "\n  files: " + std::to_string(plan_.files.size()) +
-         "\n  gzip_files: " + std::to_string(gzip_files_) + "\n  gzip_share_of_bytes: " +
+         "\n  files: " + std::to_string(plan_.files.size()) + "\n  gzip_files: " + std::to_string(gzip_files_) +
+         "\n  gzip_share_of_bytes: " +
          Num(totals_.bytes_uncompressed > 0
                  ? static_cast<double>(gzip_bytes_) / static_cast<double>(totals_.bytes_uncompressed)
                  : 0.0) +
-         "\n  rows: " + std::to_string(totals_.rows) +
-         "\n  clean_rows: " + std::to_string(totals_.clean_rows) +
+         "\n  rows: " + std::to_string(totals_.rows) + "\n  clean_rows: " + std::to_string(totals_.clean_rows) +
          "\n  bytes_on_disk: " + std::to_string(totals_.bytes_on_disk) + "\n";
     y += "scheduler:\n  timezone: " + cfg.facility.scheduler.timezone + "\n";
     y += "daylight_saving_transitions_utc: [";
@@ -475,11 +464,9 @@ class TruthWriter {
       y += Utc(plan_.transitions[i]);
       y += "\"";
     }
-    y += "]\nbad_day_utc: {start: \"" + Utc(plan_.bad_day_start) + "\", end: \"" + Utc(plan_.bad_day_end) +
-         "\"}\n";
+    y += "]\nbad_day_utc: {start: \"" + Utc(plan_.bad_day_start) + "\", end: \"" + Utc(plan_.bad_day_end) + "\"}\n";
     y += "unknown_node_name: " + plan_.unknown_node_name + "\n";
-    y += "noise:\n  sigma_cpu: " + Num(cfg.generator.sigma_cpu) +
-         "\n  sigma_gpu: " + Num(cfg.generator.sigma_gpu) +
+    y += "noise:\n  sigma_cpu: " + Num(cfg.generator.sigma_cpu) + "\n  sigma_gpu: " + Num(cfg.generator.sigma_gpu) +
          "\n  law: \"std_energy = model_energy * exp(sigma * z), z ~ N(0,1), redrawn so that 65 s <= "
          "run_time <= 60000 s\"\n";
     y += "node_types:\n";
@@ -490,19 +477,18 @@ class TruthWriter {
       y += "  " + types[k].name + ": {hardware_class: " + types[k].hardware_class +
            ", nodes: " + std::to_string(count) + ", idle_w_config: " + Num(types[k].idle_w) +
            ", idle_w_pooled: " + (std::isnan(idle_pooled_[k]) ? std::string("null") : Num(idle_pooled_[k])) +
-           ", idle_w_median_of_nodes: " +
-           (std::isnan(idle_median_[k]) ? std::string("null") : Num(idle_median_[k])) + "}\n";
+           ", idle_w_median_of_nodes: " + (std::isnan(idle_median_[k]) ? std::string("null") : Num(idle_median_[k])) +
+           "}\n";
     }
     y += "model_parameters:  # spec step 12, Table 4 read as mJ per event (ke in J)\n";
     for (const PlanClass& c : plan_.classes) {
       const auto names = model::ParameterNames(static_cast<int>(c.memory.size()));
       y += "  " + c.name + ": {reference_type: " + TypeName(c.reference_type) + ", sigma: " + Num(c.sigma);
-      for (std::size_t k = 0; k < c.parameters.size(); ++k)
-        y += ", " + names[k] + ": " + Num(c.parameters[k]);
+      for (std::size_t k = 0; k < c.parameters.size(); ++k) y += ", " + names[k] + ": " + Num(c.parameters[k]);
       y += "}\n";
     }
-    y += "loss_law:  # eq. 10: epoch_min^(-1/3) = slope * ln(n_params) + intercept\n  slope: " +
-         Num(kLossSlope) + "\n  intercept:\n";
+    y += "loss_law:  # eq. 10: epoch_min^(-1/3) = slope * ln(n_params) + intercept\n  slope: " + Num(kLossSlope) +
+         "\n  intercept:\n";
     for (const DatasetInfo& d : plan_.datasets) y += "    " + d.name + ": " + Num(LossIntercept(d)) + "\n";
     std::string section;
     for (const auto& [sec, name, count] : Counts()) {

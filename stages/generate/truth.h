@@ -34,7 +34,7 @@ struct TruthInputs {
   const NodeHistograms* histograms = nullptr;              // summed over ranks
   const std::vector<TelemetryFileStats>* files = nullptr;  // per plan file
   const SmallFileStats* small = nullptr;
-  const std::string* dirt_csv = nullptr;  // truth/telemetry_dirt.csv, complete
+  const std::string* dirt_csv = nullptr;      // truth/telemetry_dirt.csv, complete
   const JobAccounting* accounting = nullptr;  // null: no jobs_energy.csv
 };
 

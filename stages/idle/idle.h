@@ -30,15 +30,13 @@ NodeDistribution DescribeNode(const std::string& node, const std::string& node_t
 
 struct IdlePower {
   std::string node_type;
-  std::int64_t nodes = 0;     // nodes of the type with at least one reading
+  std::int64_t nodes = 0;  // nodes of the type with at least one reading
   std::int64_t readings = 0;
-  double idle_w = 0.0;        // NaN if the type has no readings
+  double idle_w = 0.0;  // NaN if the type has no readings
 };
 
 // `pooled[t]` holds all readings of type t; `per_node` every node's row.
-std::vector<IdlePower> ComputeIdlePower(const std::vector<std::string>& types,
-                                        const std::vector<ValueCounts>& pooled,
-                                        const std::vector<NodeDistribution>& per_node, Method method,
-                                        double level);
+std::vector<IdlePower> ComputeIdlePower(const std::vector<std::string>& types, const std::vector<ValueCounts>& pooled,
+                                        const std::vector<NodeDistribution>& per_node, Method method, double level);
 
 }  // namespace wattrun::idle

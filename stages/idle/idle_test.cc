@@ -21,7 +21,8 @@ TEST(Idle, PooledAndMedianOfNodes) {
   EXPECT_EQ(nodes[0].max, 299);
   ValueCounts cpu1 = a;
   cpu1.Merge(b);
-  const auto pooled = ComputeIdlePower({"cpu1", "cpu2", "gpu1"}, {cpu1, c, ValueCounts()}, nodes, Method::kPooled, 0.02);
+  const auto pooled =
+      ComputeIdlePower({"cpu1", "cpu2", "gpu1"}, {cpu1, c, ValueCounts()}, nodes, Method::kPooled, 0.02);
   // 200 readings of cpu1: (200-1)*0.02 = 3.98 -> between the 4th and 5th smallest (203, 204).
   EXPECT_DOUBLE_EQ(pooled[0].idle_w, 203.98);
   EXPECT_EQ(pooled[0].nodes, 2);

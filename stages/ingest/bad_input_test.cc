@@ -17,8 +17,8 @@
 #include "core/config.h"
 #include "core/mpi.h"
 #include "stages/ingest/ingest.h"
-#include "store/store.h"
 #include "stages/ingest/test_facility.h"
+#include "store/store.h"
 
 namespace wattrun::ingest {
 namespace {

@@ -64,7 +64,8 @@ TEST_F(Dedup, FirstInFileThenLineOrderWinsWhicheverChunkCameFirst) {
   Run(utc);
   EXPECT_EQ(time_, (std::vector<TimeMs>{1 * kMinute, 2 * kMinute, 3 * kMinute}));
   EXPECT_EQ(watts_, (std::vector<double>{100, 200, 300}));
-  EXPECT_EQ(dropped_, (std::map<std::pair<std::uint32_t, std::string>, int>{{{1, "conflict"}, 1}, {{1, "duplicate"}, 1}}));
+  EXPECT_EQ(dropped_,
+            (std::map<std::pair<std::uint32_t, std::string>, int>{{{1, "conflict"}, 1}, {{1, "duplicate"}, 1}}));
   EXPECT_EQ(first_file_, 0u);
 }
 
@@ -88,10 +89,10 @@ TEST_F(Dedup, TheRepeatedHourIsDaylightTimeOnTheFirstPassAndStandardTimeOnTheSec
   const TimeMs wall_0130 = 1636248600000;  // 2021-11-07 01:30 as wall time (ms since the epoch of local time)
   const TimeMs utc_0130_mdt = wall_0130 + 6 * 3600000;
   const TimeMs utc_0130_mst = wall_0130 + 7 * 3600000;
-  Add(0, 0, 10, utc_0130_mdt - 31 * kMinute, 1);           // 00:59 MDT, not ambiguous
-  Add(0, 0, 20, wall_0130, 2, /*ambiguous=*/true);          // first pass
+  Add(0, 0, 10, utc_0130_mdt - 31 * kMinute, 1);    // 00:59 MDT, not ambiguous
+  Add(0, 0, 20, wall_0130, 2, /*ambiguous=*/true);  // first pass
   Add(0, 0, 30, wall_0130 + kMinute, 3, true);
-  Add(0, 0, 40, wall_0130, 4, true);                        // wall time went back: second pass
+  Add(0, 0, 40, wall_0130, 4, true);  // wall time went back: second pass
   Add(0, 0, 50, wall_0130 + kMinute, 5, true);
   Run(denver);
   EXPECT_EQ(time_, (std::vector<TimeMs>{utc_0130_mdt - 31 * kMinute, utc_0130_mdt, utc_0130_mdt + kMinute, utc_0130_mst,

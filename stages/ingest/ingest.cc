@@ -6,16 +6,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cctype>
-#include <set>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <future>
 #include <fstream>
+#include <future>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -27,26 +26,24 @@
 #include "core/error.h"
 #include "core/fault_injection.h"
 #include "core/file_io.h"
-#include "core/pack.h"
 #include "core/h5.h"
 #include "core/hostlist.h"
 #include "core/huge_pages.h"
+#include "core/pack.h"
 #include "core/time.h"
 #include "stages/ingest/dedup.h"
 #include "stages/ingest/reading_chunks.h"
-#include "store/store.h"
-#include "store/store_lock.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
+#include "store/store.h"
+#include "store/store_lock.h"
 
 namespace wattrun::ingest {
 namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double SecondsSince(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+double SecondsSince(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // ------------------------------------------------------------ file listing
 
@@ -367,7 +364,7 @@ struct ParseContext {
   std::int64_t bad = 0;
   std::vector<std::string>* warnings;
   TimestampCache timestamp_cache{};
-  std::uint32_t item = 0;  // index of the work item being parsed
+  std::uint32_t item = 0;          // index of the work item being parsed
   HugeVector<char> read_buffer{};  // plain files' text, reused between items
 };
 
@@ -386,7 +383,7 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
   std::int64_t offset = 0;
   std::int64_t line_number = 0;
   while (next_line(&line, &offset, &line_number)) {
-    if (offset == 0) continue;  // the header line is not a row
+    if (offset == 0) continue;                                            // the header line is not a row
     if (line.empty() || (line.size() == 1 && line[0] == '\r')) continue;  // blank lines are not rows
     ++ctx.rows;
     auto where = [&]() {
@@ -437,15 +434,16 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
     }
     std::int64_t offset = static_cast<std::int64_t>(header.size()) + 1;
     try {
-      ParseLines(ctx, item.file, columns, header_ok,
-                 [&](std::string_view* line, std::int64_t* line_offset, std::int64_t* line_number) {
-                   if (!reader.Next(line)) return false;
-                   *line_offset = offset;  // offset in the uncompressed stream
-                   *line_number = reader.line_number();
-                   offset += static_cast<std::int64_t>(line->size()) + 1;
-                   return true;
-                 },
-                 true);
+      ParseLines(
+          ctx, item.file, columns, header_ok,
+          [&](std::string_view* line, std::int64_t* line_offset, std::int64_t* line_number) {
+            if (!reader.Next(line)) return false;
+            *line_offset = offset;  // offset in the uncompressed stream
+            *line_number = reader.line_number();
+            offset += static_cast<std::int64_t>(line->size()) + 1;
+            return true;
+          },
+          true);
     } catch (const InputError& e) {
       // Rows before the damage are kept; the damage is counted and reported.
       CountBad(ctx, item.file, "corrupt_gzip", e.what());
@@ -461,13 +459,14 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
   }
   RangeLineReader reader(path, item.begin, item.end, &ctx.read_buffer);
   std::int64_t line_number = 0;
-  ParseLines(ctx, item.file, columns, header_ok,
-             [&](std::string_view* line, std::int64_t* line_offset, std::int64_t* number) {
-               if (!reader.Next(line, line_offset)) return false;
-               *number = ++line_number;
-               return true;
-             },
-             item.begin == 0);
+  ParseLines(
+      ctx, item.file, columns, header_ok,
+      [&](std::string_view* line, std::int64_t* line_offset, std::int64_t* number) {
+        if (!reader.Next(line, line_offset)) return false;
+        *number = ++line_number;
+        return true;
+      },
+      item.begin == 0);
 }
 
 // ------------------------------------------------------------ sort and dedup
@@ -484,8 +483,8 @@ void RequireFreeSpace(const std::string& dir, std::int64_t bytes, const char* wh
   if (::statvfs(dir.c_str(), &st) != 0) return;  // cannot tell: let the writes report
   const auto available = static_cast<std::int64_t>(st.f_bavail) * static_cast<std::int64_t>(st.f_frsize);
   if (available < bytes) {
-    throw Error(dir + ": not enough disk space for " + what + ": need " + std::to_string(bytes >> 20) +
-                " MiB, " + std::to_string(available >> 20) + " MiB available (disk full?)");
+    throw Error(dir + ": not enough disk space for " + what + ": need " + std::to_string(bytes >> 20) + " MiB, " +
+                std::to_string(available >> 20) + " MiB available (disk full?)");
   }
 }
 
@@ -512,8 +511,7 @@ void MergeByKey(std::vector<Record>* stored, const std::vector<Record>& fresh, K
 void ReplaceQuality(store::Catalogue* c, const std::string& stage, const std::string& file,
                     const std::vector<BadRowCount>& fresh) {
   auto& q = c->quality;
-  q.erase(std::remove_if(q.begin(), q.end(),
-                         [&](const BadRowCount& b) { return b.stage == stage && b.file == file; }),
+  q.erase(std::remove_if(q.begin(), q.end(), [&](const BadRowCount& b) { return b.stage == stage && b.file == file; }),
           q.end());
   for (BadRowCount b : fresh) {
     b.stage = stage;
@@ -526,16 +524,14 @@ void ReplaceQuality(store::Catalogue* c, const std::string& stage, const std::st
 // states less the pending, running and transitional ones).
 bool IsFinalState(std::string_view state) {
   static const std::unordered_set<std::string_view> kNotFinal = {
-      "PENDING",   "RUNNING",   "REQUEUED",     "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SUSPENDED",
+      "PENDING",    "RUNNING",     "REQUEUED",  "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING",    "SUSPENDED",
       "COMPLETING", "CONFIGURING", "SIGNALING", "STAGE_OUT",    "STOPPED",     "SPECIAL_EXIT"};
   const std::string_view word = state.substr(0, state.find(' '));  // "CANCELLED by 123"
   return !word.empty() && kNotFinal.count(word) == 0;
 }
 
 // sacct order: sorted relative path, then line.
-bool ComesFirst(const JobRecord& a, const JobRecord& b) {
-  return a.file != b.file ? a.file < b.file : a.line < b.line;
-}
+bool ComesFirst(const JobRecord& a, const JobRecord& b) { return a.file != b.file ? a.file < b.file : a.line < b.line; }
 
 // Of two lines of one attempt, whether `a` wins: a final state, then an End
 // (not Unknown), then the latest End, then the earlier line. A total order,
@@ -621,9 +617,8 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
     } else if (f.kind == "runs") {
       auto parsed = ParseRunsFile(path);
       // Rows without a run_id cannot be merged by key: key them by line.
-      MergeByKey(&c->runs, parsed.records, [](const RunRecord& r) {
-        return r.run_id.empty() ? "#line" + std::to_string(r.line) : r.run_id;
-      });
+      MergeByKey(&c->runs, parsed.records,
+                 [](const RunRecord& r) { return r.run_id.empty() ? "#line" + std::to_string(r.line) : r.run_id; });
       ReplaceQuality(c, "runs", f.rel, parsed.bad_rows);
       for (const auto& w : parsed.warnings) {  // named by the relative path, as the manifest names it
         warnings->push_back(w.rfind(path, 0) == 0 ? f.rel + w.substr(path.size()) : w);
@@ -667,7 +662,7 @@ void NodeInventoryWarnings(const Config& config, const fs::path& root, const Inp
   const int c_host = header.Find("HOSTNAMES"), c_cpus = header.Find("CPUS"), c_mem = header.Find("MEMORY"),
             c_disk = header.Find("TMP_DISK"), c_gres = header.Find("GRES");
   if (c_host < 0 || c_cpus < 0 || c_mem < 0 || c_disk < 0 || c_gres < 0) return;  // the parser reports it
-  std::map<std::string, std::string> type_of;  // node -> first type ("" if none)
+  std::map<std::string, std::string> type_of;                                     // node -> first type ("" if none)
   std::vector<std::string> untyped, two_types;
   while (reader.Next(&line)) {
     if (!SplitCsvLine(line, ',', &fields, &storage) || fields.size() != header.size()) continue;
@@ -687,9 +682,9 @@ void NodeInventoryWarnings(const Config& config, const fs::path& root, const Inp
     }
     for (const auto& name : names) {
       const auto [it, fresh] = type_of.emplace(name, type);
-      if (fresh && type.empty()) untyped.push_back(name + " (cpus " + std::to_string(sig.cpus) + ", memory " +
-                                                   std::to_string(sig.memory_mb) + " MB, tmp disk " +
-                                                   std::to_string(sig.tmp_disk_mb) + " MB, gres " + sig.gres + ")");
+      if (fresh && type.empty())
+        untyped.push_back(name + " (cpus " + std::to_string(sig.cpus) + ", memory " + std::to_string(sig.memory_mb) +
+                          " MB, tmp disk " + std::to_string(sig.tmp_disk_mb) + " MB, gres " + sig.gres + ")");
       if (!fresh && it->second != type) {
         two_types.push_back(name + " as " + (it->second.empty() ? "no type" : it->second) + " and as " +
                             (type.empty() ? "no type" : type) + " (line " + std::to_string(reader.line_number()) +
@@ -704,8 +699,8 @@ void NodeInventoryWarnings(const Config& config, const fs::path& root, const Inp
     return out;
   };
   if (!two_types.empty()) {
-    warnings->push_back(f.rel + ": " + std::to_string(two_types.size()) + " node(s) listed with two types: " +
-                        list(two_types));
+    warnings->push_back(f.rel + ": " + std::to_string(two_types.size()) +
+                        " node(s) listed with two types: " + list(two_types));
   }
   if (!untyped.empty()) {
     warnings->push_back(f.rel + ": " + std::to_string(untyped.size()) +
@@ -769,9 +764,8 @@ std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::in
 // file's uncompressed size, plus a third for inflating it), rank 0 starting
 // with `root_load` (the small tables its thread parses meanwhile): the same
 // on every rank, so no communication is needed.
-std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& items,
-                                               const std::vector<InputFile>& files, int ranks,
-                                               std::int64_t root_load) {
+std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& items, const std::vector<InputFile>& files,
+                                               int ranks, std::int64_t root_load) {
   std::vector<std::size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
   auto cost = [&](const WorkItem& w) {
@@ -1070,7 +1064,8 @@ void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_
   for (std::size_t i = 0; i < by_file.size() && i < 3; ++i) named += (i ? ", " : "") + by_file[i].second;
   warnings->push_back(std::to_string(conflicts) + " of the " + std::to_string(rows_read) +
                       " new telemetry rows conflict with readings already in the store (the stored values are kept; "
-                      "mostly in " + named + "): another facility's files, or rewritten ones?");
+                      "mostly in " +
+                      named + "): another facility's files, or rewritten ones?");
 }
 
 // What the phases of one ingest hand on to the next. Rank 0 alone holds
@@ -1079,9 +1074,9 @@ void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_
 struct IngestState {
   fs::path root;  // the facility directory
   std::string store_path;
-  std::string batch_dir;  // STORE.h5.d
-  std::string tmp_dir;    // this writer's spill directory
-  std::string tag;        // unique to this writer, in every temporary file's name
+  std::string batch_dir;             // STORE.h5.d
+  std::string tmp_dir;               // this writer's spill directory
+  std::string tag;                   // unique to this writer, in every temporary file's name
   store::Catalogue catalogue;        // rank 0
   std::vector<InputFile> all_files;  // rank 0
   std::vector<InputFile> new_telemetry;
@@ -1106,9 +1101,10 @@ struct ChangedTables {
 
 // A grown telemetry file was appended to; one that is not was rewritten.
 std::string RewrittenWarning(const InputFile& f, std::int64_t stored_size) {
-  return f.rel + (f.size < stored_size ? ": shrank since it was ingested (" + std::to_string(stored_size) + " -> " +
-                                             std::to_string(f.size) + " bytes)"
-                                       : ": rewritten since it was ingested (same size, new mtime)") +
+  return f.rel +
+         (f.size < stored_size ? ": shrank since it was ingested (" + std::to_string(stored_size) + " -> " +
+                                     std::to_string(f.size) + " bytes)"
+                               : ": rewritten since it was ingested (same size, new mtime)") +
          "; parsed again, and readings already stored from it keep their stored values";
 }
 
@@ -1315,8 +1311,9 @@ void ParseTelemetry(const IngestOptions& options, const Comm& comm, const Timest
   const auto all = comm.GatherStringsToRoot(examples);
   std::string text;
   for (const auto& e : all) text += e;
-  throw CollectiveError(std::to_string(bad_rows) + " bad telemetry rows and pipeline.strict is set; first of each kind:" +
-                        comm.BroadcastString(text));
+  throw CollectiveError(
+      std::to_string(bad_rows) +
+      " bad telemetry rows and pipeline.strict is set; first of each kind:" + comm.BroadcastString(text));
 }
 
 // Phase C, the exchange: nodes to their owners, contiguous ranges balanced
@@ -1340,7 +1337,9 @@ std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Co
   RunCollectively(comm, [&] {
     std::unique_ptr<store::TelemetryReader> old_store;
     if (s->next_batch > 1) old_store = std::make_unique<store::TelemetryReader>(s->store_path);
-    const DropCounter count = [&](std::uint32_t file, const char* reason) { ++s->counts[CountKey{file, reason}].count; };
+    const DropCounter count = [&](std::uint32_t file, const char* reason) {
+      ++s->counts[CountKey{file, reason}].count;
+    };
     const DropCounter count_in_ingest = [&](std::uint32_t file, const char* reason) {
       count(file, reason);
       ++(std::strcmp(reason, "duplicate") == 0 ? duplicates : conflicts);

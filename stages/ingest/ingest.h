@@ -25,11 +25,11 @@ struct IngestOptions {
   std::string input_dir;
   std::string store_path;
   std::int64_t memory_budget_bytes = 2048ll << 20;  // a month of Eagle on 2 ranks fits
-  std::int64_t split_bytes = 64ll << 20;  // plain files larger than this are split
-  bool verbose = true;                    // rank 0 prints the summary
-  double wait_seconds = 0;                // for another writer's lock; 0: fail at once
-  bool allow_other_input = false;         // ingest another facility into this store
-  Progress* progress = nullptr;           // parse, sort and write phases; null: no progress lines
+  std::int64_t split_bytes = 64ll << 20;            // plain files larger than this are split
+  bool verbose = true;                              // rank 0 prints the summary
+  double wait_seconds = 0;                          // for another writer's lock; 0: fail at once
+  bool allow_other_input = false;                   // ingest another facility into this store
+  Progress* progress = nullptr;                     // parse, sort and write phases; null: no progress lines
 };
 
 struct IngestSummary {
@@ -37,12 +37,12 @@ struct IngestSummary {
   std::int64_t files_unchanged = 0;
   std::int64_t telemetry_files_new = 0;
   std::int64_t telemetry_bytes = 0;
-  std::int64_t rows_read = 0;       // data lines seen in new telemetry
-  std::int64_t rows_stored = 0;     // readings added to the store
+  std::int64_t rows_read = 0;    // data lines seen in new telemetry
+  std::int64_t rows_stored = 0;  // readings added to the store
   std::int64_t bad_rows = 0;
   std::int64_t duplicates = 0;
   std::int64_t conflicts = 0;
-  std::int64_t batch = 0;           // batch written, 0 if none
+  std::int64_t batch = 0;  // batch written, 0 if none
   double parse_seconds = 0;
   double sort_seconds = 0;
   double write_seconds = 0;

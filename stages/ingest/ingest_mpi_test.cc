@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -64,16 +64,17 @@ void WriteFacility(const fs::path& dir) {
   for (const char* t : {"00:58", "00:59", "01:00", "01:01", "01:02", "01:00", "01:01", "01:02", "02:00"}) {
     a += std::string("2021-11-07 ") + t + ":00Z,n1,300\n";
   }
-  a += "2021-11-07 00:58:00Z,n1,300\n";    // exact duplicate
-  a += "2021-11-07 00:59:00Z,n1,999\n";    // conflict: the first (300) is kept
-  a += "2021-11-07 00:57:00Z,n1,-5\n";     // negative watts
-  a += "2021-11-07 00:57:00Z,n9,100\n";    // unknown node
-  a += "2021-03-14 02:30:00Z,n1,100\n";    // does not exist (spring forward)
-  a += "garbage\n";                          // field count
+  a += "2021-11-07 00:58:00Z,n1,300\n";  // exact duplicate
+  a += "2021-11-07 00:59:00Z,n1,999\n";  // conflict: the first (300) is kept
+  a += "2021-11-07 00:57:00Z,n1,-5\n";   // negative watts
+  a += "2021-11-07 00:57:00Z,n9,100\n";  // unknown node
+  a += "2021-03-14 02:30:00Z,n1,100\n";  // does not exist (spring forward)
+  a += "garbage\n";                      // field count
   Write(dir / "telemetry" / "a.csv", a);
   // b.csv.gz sorts after a.csv: its conflicting value for n1 at 00:59 loses.
-  WriteGz(dir / "telemetry" / "b.csv.gz",
-          "node,watts,timestamp\nn2,210,2021-11-07 00:00:00Z\nn2,220,2021-11-07 00:01:00Z\nn1,777,2021-11-07 00:59:00Z\n");
+  WriteGz(
+      dir / "telemetry" / "b.csv.gz",
+      "node,watts,timestamp\nn2,210,2021-11-07 00:00:00Z\nn2,220,2021-11-07 00:01:00Z\nn1,777,2021-11-07 00:59:00Z\n");
   Write(dir / "telemetry" / "notes.txt", "not telemetry\n");
 }
 
@@ -214,14 +215,16 @@ TEST_F(IngestMpi, ReingestChangesNothingAndANewMonthAppends) {
   const Comm comm = comm_.comm();
   Ingest(config_, Options("store.h5"), comm);
   std::string before;
-  if (comm.is_root()) before = std::to_string(fs::last_write_time(Options("store.h5").store_path).time_since_epoch().count());
+  if (comm.is_root())
+    before = std::to_string(fs::last_write_time(Options("store.h5").store_path).time_since_epoch().count());
   const auto again = Ingest(config_, Options("store.h5"), comm);
   EXPECT_EQ(again.files_new, 0);
   EXPECT_EQ(again.rows_stored, 0);
   if (comm.is_root()) {
     EXPECT_EQ(before, std::to_string(fs::last_write_time(Options("store.h5").store_path).time_since_epoch().count()));
-    Write(fs::path(root_) / "facility" / "telemetry" / "c.csv",
-          "timestamp,node,watts\n2021-11-07 02:00:00Z,n1,300\n2021-11-07 02:01:00Z,n1,310\n2021-11-07 03:00:00Z,n2,5\n");
+    Write(
+        fs::path(root_) / "facility" / "telemetry" / "c.csv",
+        "timestamp,node,watts\n2021-11-07 02:00:00Z,n1,300\n2021-11-07 02:01:00Z,n1,310\n2021-11-07 03:00:00Z,n2,5\n");
   }
   comm.Barrier();
   const auto month = Ingest(config_, Options("store.h5"), comm);

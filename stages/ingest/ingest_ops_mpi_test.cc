@@ -130,10 +130,9 @@ TEST_F(IngestOps, OddTelemetryEntriesAreSkippedNamedAndCounted) {
   if (!comm_.comm().is_root()) return;
   EXPECT_EQ(s.telemetry_files_new, 3);  // a.csv, UPPER.CSV, zipped.Csv.GZ
   EXPECT_EQ(s.rows_stored, 42);
-  for (const std::string p : {"telemetry/loop1.csv: skipped (symbolic link loop)",
-                              "telemetry/loop2.csv: skipped (symbolic link loop)",
-                              "telemetry/dangling.csv: skipped (dangling symbolic link",
-                              "telemetry/sub/up: skipped (directory loop"}) {
+  for (const std::string p :
+       {"telemetry/loop1.csv: skipped (symbolic link loop)", "telemetry/loop2.csv: skipped (symbolic link loop)",
+        "telemetry/dangling.csv: skipped (dangling symbolic link", "telemetry/sub/up: skipped (directory loop"}) {
     EXPECT_TRUE(Has(s.warnings, p)) << p << Joined(s.warnings);
   }
   const store::Catalogue c = store::ReadCatalogue(root_ + "/s.h5");

@@ -11,8 +11,8 @@
 
 #include "core/config.h"
 #include "core/mpi.h"
-#include "store/store.h"
 #include "stages/ingest/test_facility.h"
+#include "store/store.h"
 
 namespace wattrun::ingest {
 namespace {
@@ -82,17 +82,17 @@ class SmallTables : public ::testing::Test {
 void WriteAttempts(const fs::path& sacct, bool completed_in_a) {
   const std::string running = "9|n1|2021-07-01T01:00:00|Unknown|RUNNING\n";
   const std::string completed = "9|n1|2021-07-01T01:00:00|2021-07-01T03:00:00|COMPLETED\n";
-  WriteText(sacct / "a.txt", std::string(kHeader) + "10|None assigned|None|Unknown|PENDING\n" +
-                                 (completed_in_a ? completed : running));
+  WriteText(sacct / "a.txt",
+            std::string(kHeader) + "10|None assigned|None|Unknown|PENDING\n" + (completed_in_a ? completed : running));
   WriteText(sacct / "b.txt", std::string(kHeader) + (completed_in_a ? running : completed) +
                                  "9|n1|2021-07-01T05:00:00|2021-07-01T06:00:00|COMPLETED\n"
                                  "10|None assigned|None|2021-07-01T02:00:00|CANCELLED by 42\n");
 }
 
 TEST_F(SmallTables, AttemptsMergeWhateverTheOrderOfReading) {
-  const std::vector<std::string> expected{
-      "7@sacct/2021-07.txt:2 COMPLETED end+23", "10@sacct/a.txt:2 CANCELLED by 42 end+2",
-      "9@sacct/a.txt:3 COMPLETED end+3", "9@sacct/b.txt:3 COMPLETED end+6"};
+  const std::vector<std::string> expected{"7@sacct/2021-07.txt:2 COMPLETED end+23",
+                                          "10@sacct/a.txt:2 CANCELLED by 42 end+2", "9@sacct/a.txt:3 COMPLETED end+3",
+                                          "9@sacct/b.txt:3 COMPLETED end+6"};
   for (const bool completed_in_a : {true, false}) {
     SCOPED_TRACE(completed_in_a ? "COMPLETED read first" : "RUNNING read first");
     fs::remove_all(dir_ / "store.h5");
@@ -118,9 +118,9 @@ TEST_F(SmallTables, AttemptsMergeWhateverTheOrderOfReading) {
 TEST_F(SmallTables, RewrittenSacctFileReplacesItsRows) {
   RunIngest();
   // Job 7's start moved and a second job added: the old attempt must go.
-  WriteText(facility() / "sacct" / "2021-07.txt",
-            std::string(kHeader) + "7|n1|2021-07-01T00:30:00|2021-07-01T23:00:00|COMPLETED\n"
-                                   "8|n1|2021-07-01T00:00:00|2021-07-01T01:00:00|FAILED\n");
+  WriteText(facility() / "sacct" / "2021-07.txt", std::string(kHeader) +
+                                                      "7|n1|2021-07-01T00:30:00|2021-07-01T23:00:00|COMPLETED\n"
+                                                      "8|n1|2021-07-01T00:00:00|2021-07-01T01:00:00|FAILED\n");
   WriteText(facility() / "sacct" / "2021-08.txt",
             std::string(kHeader) + "11|n1|2021-08-01T00:00:00|2021-08-01T01:00:00|COMPLETED\n");
   RunIngest();
@@ -166,7 +166,8 @@ TEST_F(SmallTables, CarbonIntensityStoredInTimeOrderAndReplaced) {
   EXPECT_EQ(c.carbon_intensity[1].time, kTinyDay + 2 * kHour);
   EXPECT_EQ(QualityCount(c, "carbon_intensity", "carbon_intensity.csv", "bad_time"), 1);
   bool listed = false;
-  for (const auto& m : c.manifest) listed = listed || (m.path == "carbon_intensity.csv" && m.kind == "carbon_intensity");
+  for (const auto& m : c.manifest)
+    listed = listed || (m.path == "carbon_intensity.csv" && m.kind == "carbon_intensity");
   EXPECT_TRUE(listed);
 
   WriteText(facility() / "carbon_intensity.csv", "timestamp,g_per_kwh\n2021-07-01 05:00:00,250.5\n");

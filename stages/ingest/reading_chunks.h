@@ -40,8 +40,8 @@ struct ChunkRef {
   std::int64_t spill_offset = -1;  // byte offset in the spill file; -1 while in the pool
   std::uint32_t chunk = kNoChunk;  // pool index while in the pool
   std::uint32_t count = 0;
-  std::uint32_t item = 0;          // work item parsed from (a chunk never spans two)
-  bool ambiguous = false;          // wall times of a repeated hour, resolved later
+  std::uint32_t item = 0;  // work item parsed from (a chunk never spans two)
+  bool ambiguous = false;  // wall times of a repeated hour, resolved later
 };
 
 inline constexpr int kOrderOffsetBits = 40;  // 1 TiB per file; 2^24 files per ingest
@@ -92,8 +92,7 @@ class NodeStreams {
 
   NodeStreams(std::size_t nodes, ChunkPool* pool);
 
-  void Append(std::uint32_t node, std::uint32_t item, std::uint64_t order, bool ambiguous, TimeMs time,
-              double watts) {
+  void Append(std::uint32_t node, std::uint32_t item, std::uint64_t order, bool ambiguous, TimeMs time, double watts) {
     Tail& tail = tails_[node];
     if (tail.data == nullptr || tail.count == kChunkReadings || tail.item != item || tail.ambiguous != ambiguous)
         [[unlikely]] {

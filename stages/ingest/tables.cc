@@ -22,8 +22,7 @@ constexpr int kMaxLinesPerRecord = 100000;
 // Counts bad rows of one file by reason, to report them sorted by reason.
 class BadRowTally {
  public:
-  BadRowTally(std::string stage, std::string file)
-      : stage_(std::move(stage)), file_(std::move(file)) {}
+  BadRowTally(std::string stage, std::string file) : stage_(std::move(stage)), file_(std::move(file)) {}
   void Add(const std::string& reason) { ++counts_[reason]; }
   std::vector<BadRowCount> Finish() const {
     std::vector<BadRowCount> out;
@@ -90,8 +89,7 @@ bool ReadCsvHeader(CsvRecordReader* reader, CsvHeader* header) {
   return true;
 }
 
-std::vector<std::size_t> RequireColumns(const CsvHeader& header,
-                                        const std::vector<std::string_view>& names,
+std::vector<std::size_t> RequireColumns(const CsvHeader& header, const std::vector<std::string_view>& names,
                                         const std::string& file) {
   std::vector<std::size_t> columns;
   columns.reserve(names.size());
@@ -114,8 +112,7 @@ struct CsvRow {
 // parse_row(row, &records), which returns the bad-row reason to count, or "".
 template <typename Record, typename ParseRow>
 TableParseResult<Record> ParseCountedTable(const std::string& path, const std::string& stage,
-                                           const std::vector<std::string_view>& required,
-                                           ParseRow&& parse_row) {
+                                           const std::vector<std::string_view>& required, ParseRow&& parse_row) {
   TableParseResult<Record> result;
   BadRowTally tally(stage, path);
   CsvRecordReader reader(path);
@@ -187,8 +184,7 @@ JobIdKind ClassifyJobId(std::string_view id) {
   if (!IsDigits(allocation.substr(0, mark))) return JobIdKind::kInvalid;
   if (mark != std::string_view::npos) {
     const std::string_view rest = allocation.substr(mark + 1);
-    const bool pending_array = allocation[mark] == '_' && rest.size() >= 2 &&
-                               rest.front() == '[' && rest.back() == ']';
+    const bool pending_array = allocation[mark] == '_' && rest.size() >= 2 && rest.front() == '[' && rest.back() == ']';
     if (!IsDigits(rest) && !pending_array) return JobIdKind::kInvalid;
   }
   return step ? JobIdKind::kStep : JobIdKind::kAllocation;
@@ -205,8 +201,7 @@ bool IsValidHostlist(std::string_view expression) {
 
 // Reads one sacct time; returns the bad-row reason, or "" when it parsed.
 // All digits is epoch seconds, UTC (SLURM_TIME_FORMAT=%s).
-std::string ParseSacctTime(std::string_view text, const TimestampPolicy& policy, TimeMs* earlier,
-                           TimeMs* later) {
+std::string ParseSacctTime(std::string_view text, const TimestampPolicy& policy, TimeMs* earlier, TimeMs* later) {
   if (IsDigits(text)) {
     std::int64_t seconds = 0;
     // Beyond year 5000 is not a time sacct writes (and would overflow ms).
@@ -239,8 +234,7 @@ struct SacctColumns {
 // False (and *missing set) if a required column is absent.
 bool ResolveSacctHeader(const CsvHeader& header, SacctColumns* c, std::string* missing) {
   const std::pair<const char*, std::size_t*> required[] = {
-      {"JobID", &c->job_id}, {"NodeList", &c->node_list}, {"Start", &c->start}, {"End", &c->end},
-      {"State", &c->state}};
+      {"JobID", &c->job_id}, {"NodeList", &c->node_list}, {"Start", &c->start}, {"End", &c->end}, {"State", &c->state}};
   for (const auto& [name, column] : required) {
     const int at = header.Find(name);
     if (at < 0) {
@@ -334,13 +328,11 @@ void CountHeaderlessSacct(LineReader* reader, std::string_view first_line, const
   for (std::int64_t i = 0; i < lines; ++i) tally->Add("bad_header");
   warnings->push_back(file + ": sacct header lacks column '" + missing +
                       "' (exported without -o, or with --noheader?); every line is counted as a bad row "
-                      "(bad_header). Export it with: " + SacctCommandLine());
+                      "(bad_header). Export it with: " +
+                      SacctCommandLine());
 }
 
-bool StartsWith(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
-
+bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 // Keeps the first row of each run_id (rows without one are all kept); the
 // others are counted as duplicate_run_id and named in a warning (up to 10).
@@ -457,8 +449,7 @@ TableParseResult<JobRecord> ParseSacctFile(const std::string& path, const Timest
       tally.Add("bad_hostlist");
       continue;
     }
-    const std::string reason =
-        ParseSacctWindow(Trim(fields[column.start]), Trim(fields[column.end]), policy, &job);
+    const std::string reason = ParseSacctWindow(Trim(fields[column.start]), Trim(fields[column.end]), policy, &job);
     if (!reason.empty()) {
       tally.Add(reason);
       continue;
@@ -479,15 +470,26 @@ TableParseResult<RunRecord> ParseRunsFile(const std::string& path) {
   CsvHeader header;
   if (!ReadCsvHeader(&reader, &header)) return result;
   enum Column {
-    kRunId, kExperimentId, kSlurmJobId, kStartTime, kUpdateTime, kHostName, kSize,
-    kDepth, kShape, kDataset, kLearningRate, kBatchSize, kOptimizer, kIsGpu,
+    kRunId,
+    kExperimentId,
+    kSlurmJobId,
+    kStartTime,
+    kUpdateTime,
+    kHostName,
+    kSize,
+    kDepth,
+    kShape,
+    kDataset,
+    kLearningRate,
+    kBatchSize,
+    kOptimizer,
+    kIsGpu,
   };
-  const auto column = RequireColumns(
-      header,
-      {"run_id", "experiment_id", "slurm_job_id", "start_time", "update_time", "host_name",
-       "size", "depth", "shape", "dataset", "learning_rate", "batch_size", "optimizer",
-       "is_gpu"},
-      path);
+  const auto column =
+      RequireColumns(header,
+                     {"run_id", "experiment_id", "slurm_job_id", "start_time", "update_time", "host_name", "size",
+                      "depth", "shape", "dataset", "learning_rate", "batch_size", "optimizer", "is_gpu"},
+                     path);
   const TimestampPolicy utc;
   std::vector<std::string_view> fields;
   bool complete = false;
@@ -529,8 +531,7 @@ TableParseResult<RunRecord> ParseRunsFile(const std::string& path) {
   return result;
 }
 
-TableParseResult<NodeRecord> ParseNodesFile(const std::string& path,
-                                            const NodeTypeMatcher& matcher) {
+TableParseResult<NodeRecord> ParseNodesFile(const std::string& path, const NodeTypeMatcher& matcher) {
   std::unordered_map<std::string, std::size_t> seen;  // name -> index in records
   return ParseCountedTable<NodeRecord>(
       path, "nodes", {"HOSTNAMES", "CPUS", "MEMORY", "TMP_DISK", "GRES"},
@@ -554,8 +555,7 @@ TableParseResult<NodeRecord> ParseNodesFile(const std::string& path,
           const auto it = seen.find(name);
           if (it != seen.end()) {
             const NodeRecord& first = (*records)[it->second];
-            conflict = conflict || first.cpus != signature.cpus ||
-                       first.memory_mb != signature.memory_mb ||
+            conflict = conflict || first.cpus != signature.cpus || first.memory_mb != signature.memory_mb ||
                        first.tmp_disk_mb != signature.tmp_disk_mb || first.gres != signature.gres;
             continue;
           }
@@ -583,11 +583,10 @@ TableParseResult<DatasetRecord> ParseDatasetsFile(const std::string& path) {
         dataset.task = Trim(row[4]);
         if (dataset.task != "classification" && dataset.task != "regression") return "bad_task";
         const std::string_view classes = Trim(row[3]);
-        const bool no_classes = dataset.task == "regression" &&
-                                (classes.empty() || classes == "nan" || classes == "NaN");
+        const bool no_classes =
+            dataset.task == "regression" && (classes.empty() || classes == "nan" || classes == "NaN");
         if (dataset.name.empty() || !ParseCount(row[1], &dataset.n_observations) ||
-            !ParseCount(row[2], &dataset.n_features) ||
-            (!no_classes && !ParseCount(classes, &dataset.n_classes))) {
+            !ParseCount(row[2], &dataset.n_features) || (!no_classes && !ParseCount(classes, &dataset.n_classes))) {
           return "bad_number";
         }
         if (!seen.emplace(dataset.name, records->size()).second) return "duplicate_dataset";
@@ -597,18 +596,17 @@ TableParseResult<DatasetRecord> ParseDatasetsFile(const std::string& path) {
 }
 
 TableParseResult<LossRecord> ParseLossesFile(const std::string& path) {
-  return ParseCountedTable<LossRecord>(
-      path, "losses", {"experiment_id", "epoch", "test_loss"},
-      [](const CsvRow& row, std::vector<LossRecord>* records) -> std::string {
-        LossRecord loss;
-        loss.experiment_id = Trim(row[0]);
-        if (loss.experiment_id.empty() || !ParseCount(row[1], &loss.epoch) ||
-            !ParseDouble(Trim(row[2]), &loss.test_loss)) {
-          return "bad_number";
-        }
-        records->push_back(std::move(loss));
-        return "";
-      });
+  return ParseCountedTable<LossRecord>(path, "losses", {"experiment_id", "epoch", "test_loss"},
+                                       [](const CsvRow& row, std::vector<LossRecord>* records) -> std::string {
+                                         LossRecord loss;
+                                         loss.experiment_id = Trim(row[0]);
+                                         if (loss.experiment_id.empty() || !ParseCount(row[1], &loss.epoch) ||
+                                             !ParseDouble(Trim(row[2]), &loss.test_loss)) {
+                                           return "bad_number";
+                                         }
+                                         records->push_back(std::move(loss));
+                                         return "";
+                                       });
 }
 
 TableParseResult<CarbonIntensityRecord> ParseCarbonIntensityFile(const std::string& path) {
@@ -618,8 +616,7 @@ TableParseResult<CarbonIntensityRecord> ParseCarbonIntensityFile(const std::stri
       [&](const CsvRow& row, std::vector<CarbonIntensityRecord>* records) -> std::string {
         CarbonIntensityRecord value;
         if (ParseInstant(Trim(row[0]), utc, &value.time) != TimeParseStatus::kOk) return "bad_time";
-        if (!ParseDouble(Trim(row[1]), &value.g_per_kwh) || !std::isfinite(value.g_per_kwh) ||
-            value.g_per_kwh < 0) {
+        if (!ParseDouble(Trim(row[1]), &value.g_per_kwh) || !std::isfinite(value.g_per_kwh) || value.g_per_kwh < 0) {
           return "bad_number";
         }
         records->push_back(value);

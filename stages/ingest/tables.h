@@ -58,8 +58,7 @@ std::string SacctCommandLine();
 // `gres/gpu:v100=2`): cpu= into *cpus (when > 0), the GPUs into *gpus (the
 // untyped `gres/gpu=` when present, else the typed `gres/gpu:TYPE=` summed).
 // Empty text leaves both absent; false (both absent) if unreadable.
-bool ParseAllocTres(std::string_view text, std::optional<std::int64_t>* cpus,
-                    std::optional<std::int64_t>* gpus);
+bool ParseAllocTres(std::string_view text, std::optional<std::int64_t>* cpus, std::optional<std::int64_t>* gpus);
 
 // runs.csv (BUTTER-E metadata layout; times UTC unless they carry an offset).
 // Every row is kept, in input order; a row that does not parse keeps the
@@ -81,8 +80,7 @@ using NodeTypeMatcher = std::function<std::string(const NodeSignature&)>;
 // it is counted as `conflicting_node` and the first kept. Bad rows (stage
 // `nodes`): field_count, bad_hostlist, bad_number. A null matcher leaves
 // node_type empty.
-TableParseResult<NodeRecord> ParseNodesFile(const std::string& path,
-                                            const NodeTypeMatcher& matcher);
+TableParseResult<NodeRecord> ParseNodesFile(const std::string& path, const NodeTypeMatcher& matcher);
 
 // datasets.csv (PMLB summary). n_classes may be empty or `nan` for a
 // regression task (read as 0). Bad rows (stage `datasets`): field_count,

@@ -38,9 +38,8 @@ Counts Reasons(const std::vector<BadRowCount>& bad_rows, const std::string& stag
 class TablesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("wattrun_tables_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("wattrun_tables_test_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -101,8 +100,8 @@ TEST_F(TablesTest, SacctAllocationsStepsArraysHetJobs) {
     order.push_back(job.job_id);
     by_id[job.job_id] = job;
   }
-  EXPECT_EQ(order, (std::vector<std::string>{"100", "200_4", "300+0", "300+1", "400",
-                                             "401_[1-5%2]", "500", "501", "1001"}));
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"100", "200_4", "300+0", "300+1", "400", "401_[1-5%2]", "500", "501", "1001"}));
 
   const JobRecord& j100 = by_id["100"];
   EXPECT_EQ(j100.node_list, "r1i0n[1-3,5]");
@@ -128,8 +127,12 @@ TEST_F(TablesTest, SacctAllocationsStepsArraysHetJobs) {
   EXPECT_EQ(by_id["1001"].state, "CANCELLED by 1234");
 
   const auto reasons = Reasons(bad_rows, "sacct", path);
-  EXPECT_EQ(reasons, (Counts{{"bad_hostlist", 1}, {"bad_job_id", 1}, {"bad_time", 1}, {"field_count", 2},
-                             {"negative_window", 1}, {"nonexistent_time", 2}}));
+  EXPECT_EQ(reasons, (Counts{{"bad_hostlist", 1},
+                             {"bad_job_id", 1},
+                             {"bad_time", 1},
+                             {"field_count", 2},
+                             {"negative_window", 1},
+                             {"nonexistent_time", 2}}));
   for (std::size_t i = 1; i < bad_rows.size(); ++i) EXPECT_LT(bad_rows[i - 1].reason, bad_rows[i].reason);
 }
 
@@ -139,8 +142,7 @@ TEST_F(TablesTest, SacctColumnsInAnyOrderAndGzip) {
       "COMPLETED|2021-01-05T11:00:00|acct|2021-01-05T10:00:00|n[1-2]|42\n"
       "COMPLETED|2021-01-05T11:00:00|acct|2021-01-05T10:00:00|n1|42.batch\n";
   const TimestampPolicy utc;
-  for (const std::string& path :
-       {Write("a.txt", text), WriteGzip("b.txt", text), WriteGzip("c.txt.gz", text)}) {
+  for (const std::string& path : {Write("a.txt", text), WriteGzip("b.txt", text), WriteGzip("c.txt.gz", text)}) {
     const auto result = ParseSacctFile(path, utc);
     ASSERT_EQ(result.records.size(), 1u) << path;
     EXPECT_EQ(result.records[0].job_id, "42");
@@ -204,19 +206,19 @@ TEST_F(TablesTest, SacctWithoutHeaderCountsEveryLine) {
 
 TEST_F(TablesTest, SacctOptionalAccountingColumns) {
   fs::create_directories(dir_ / "sacct");
-  const std::string path = Write(
-      "sacct/2021-07.txt",
-      "ConsumedEnergyRaw|JobID|User|State|AllocTRES|NodeList|Partition|Start|End|AllocCPUS|Account\n"
-      "123456|1|alice|COMPLETED|billing=36,cpu=36,mem=85G,node=1|n1|std|2021-07-01T10:00:00|"
-      "2021-07-01T11:00:00|36|csc\n"
-      "0|2|bob|COMPLETED|billing=72,cpu=72,gres/gpu:v100=2,gres/gpu=2,mem=170G,node=2|n[1-2]|gpu|"
-      "2021-07-01T10:00:00|2021-07-01T11:00:00|72|hpc\n"
-      "18446744073709551614|3|carol|COMPLETED|cpu=4,gres/gpu:a100=1,gres/gpu:v100=2,gres/gpumem=40G|n1||"
-      "2021-07-01T10:00:00|2021-07-01T11:00:00|4|\n"
-      "|4|dan|PENDING||None assigned|std|Unknown|Unknown|0|csc\n"
-      "lots|5|eve|COMPLETED|cpu=x|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|-3|csc\n"
-      "1.5e3|6|eve|COMPLETED|cpu=0,gres/gpu=0|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|four|csc\n"
-      "-1|7|eve|COMPLETED|billing|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00||csc\n");
+  const std::string path =
+      Write("sacct/2021-07.txt",
+            "ConsumedEnergyRaw|JobID|User|State|AllocTRES|NodeList|Partition|Start|End|AllocCPUS|Account\n"
+            "123456|1|alice|COMPLETED|billing=36,cpu=36,mem=85G,node=1|n1|std|2021-07-01T10:00:00|"
+            "2021-07-01T11:00:00|36|csc\n"
+            "0|2|bob|COMPLETED|billing=72,cpu=72,gres/gpu:v100=2,gres/gpu=2,mem=170G,node=2|n[1-2]|gpu|"
+            "2021-07-01T10:00:00|2021-07-01T11:00:00|72|hpc\n"
+            "18446744073709551614|3|carol|COMPLETED|cpu=4,gres/gpu:a100=1,gres/gpu:v100=2,gres/gpumem=40G|n1||"
+            "2021-07-01T10:00:00|2021-07-01T11:00:00|4|\n"
+            "|4|dan|PENDING||None assigned|std|Unknown|Unknown|0|csc\n"
+            "lots|5|eve|COMPLETED|cpu=x|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|-3|csc\n"
+            "1.5e3|6|eve|COMPLETED|cpu=0,gres/gpu=0|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|four|csc\n"
+            "-1|7|eve|COMPLETED|billing|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00||csc\n");
   const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, {}, "sacct/2021-07.txt");
   ASSERT_EQ(jobs.size(), 7u);  // unreadable values keep their rows
   const JobRecord& j1 = jobs[0];
@@ -230,10 +232,10 @@ TEST_F(TablesTest, SacctOptionalAccountingColumns) {
   EXPECT_EQ(j1.file, "sacct/2021-07.txt");
   EXPECT_EQ(j1.line, 2);
   EXPECT_EQ(jobs[1].tres_cpus, 72);
-  EXPECT_EQ(jobs[1].tres_gpus, 2);  // untyped and typed both written: the untyped one, not 4
+  EXPECT_EQ(jobs[1].tres_gpus, 2);            // untyped and typed both written: the untyped one, not 4
   EXPECT_EQ(jobs[1].consumed_energy_j, 0.0);  // 0 is a value
   EXPECT_EQ(jobs[1].line, 3);
-  EXPECT_EQ(jobs[2].tres_gpus, 3);  // typed only: summed; gpumem is no GPU count
+  EXPECT_EQ(jobs[2].tres_gpus, 3);                      // typed only: summed; gpumem is no GPU count
   EXPECT_FALSE(jobs[2].consumed_energy_j.has_value());  // NO_VAL64
   EXPECT_EQ(jobs[2].partition, "");
   EXPECT_EQ(jobs[2].account, "");
@@ -254,8 +256,9 @@ TEST_F(TablesTest, SacctOptionalAccountingColumns) {
             (Counts{{"bad_alloc_cpus", 2}, {"bad_alloc_tres", 2}, {"bad_consumed_energy", 2}}));
 
   // Without the optional columns every field is empty.
-  const auto plain = ParseSacctFile(Write("plain.txt", "JobID|NodeList|Start|End|State\n"
-                                                      "9|n1|2021-07-01T10:00:00|2021-07-01T11:00:00|COMPLETED\n"),
+  const auto plain = ParseSacctFile(Write("plain.txt",
+                                          "JobID|NodeList|Start|End|State\n"
+                                          "9|n1|2021-07-01T10:00:00|2021-07-01T11:00:00|COMPLETED\n"),
                                     {});
   ASSERT_EQ(plain.records.size(), 1u);
   EXPECT_EQ(plain.records[0].user, "");
@@ -319,26 +322,27 @@ const char kRunsHeader[] =
 
 TEST_F(TablesTest, RunsGoodAndBadRows) {
   const std::string huge_json(1 << 20, 'j');
-  const std::string text =
-      std::string(kRunsHeader) +
-      "r1,e1,100,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,1024,3,rectangle,"
-      "505_tecator,0.001,32,adam,False,\"{\"\"a\"\": 1, \"\"b\"\": [1, 2]}\"\n"
-      "r2,e1,200_4,2021-07-01T16:00:00Z,2021-07-01T16:30:00.250Z,n08,1024.0,3,trapezoid,"
-      "mnist,1e-4,256,adam,true,\"" + huge_json + "\"\n"
-      "\n"
-      "r3,e2,100,2021-02-30 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,1024,3,rectangle,"
-      "505_tecator,0.001,32,adam,False,{}\n"
-      "r4,e2,100,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,1024,3,rectangle,"
-      "505_tecator,0.001,32,adam,yes,{}\n"
-      "r5,e2,100,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,big,3,rectangle,"
-      "505_tecator,0.001,32,adam,1,{}\n"
-      "r6,e2,100,2021-07-01 16:00:00+00:00,2021-07-01 15:00:00+00:00,r1i0n1,1024,3,rectangle,"
-      "505_tecator,0.001,32,adam,0,{}\n"
-      "r7,e2,100,2021-07-01 16:00:00+00:00\n"
-      "r8,e3,300+0,2021-07-01 16:00:00,2021-07-01 17:00:00,a001,16,2,rectangle,wine,0.01,"
-      "32,sgd,TRUE,\"{\"\"multi\"\":\n  \"\"line\"\"}\"\r\n"
-      "r9,e3,300+0,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,a001,16,2,rectangle,"
-      "wine,nan,32,sgd,TRUE,{}\n";
+  const std::string text = std::string(kRunsHeader) +
+                           "r1,e1,100,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,1024,3,rectangle,"
+                           "505_tecator,0.001,32,adam,False,\"{\"\"a\"\": 1, \"\"b\"\": [1, 2]}\"\n"
+                           "r2,e1,200_4,2021-07-01T16:00:00Z,2021-07-01T16:30:00.250Z,n08,1024.0,3,trapezoid,"
+                           "mnist,1e-4,256,adam,true,\"" +
+                           huge_json +
+                           "\"\n"
+                           "\n"
+                           "r3,e2,100,2021-02-30 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,1024,3,rectangle,"
+                           "505_tecator,0.001,32,adam,False,{}\n"
+                           "r4,e2,100,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,1024,3,rectangle,"
+                           "505_tecator,0.001,32,adam,yes,{}\n"
+                           "r5,e2,100,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,r1i0n1,big,3,rectangle,"
+                           "505_tecator,0.001,32,adam,1,{}\n"
+                           "r6,e2,100,2021-07-01 16:00:00+00:00,2021-07-01 15:00:00+00:00,r1i0n1,1024,3,rectangle,"
+                           "505_tecator,0.001,32,adam,0,{}\n"
+                           "r7,e2,100,2021-07-01 16:00:00+00:00\n"
+                           "r8,e3,300+0,2021-07-01 16:00:00,2021-07-01 17:00:00,a001,16,2,rectangle,wine,0.01,"
+                           "32,sgd,TRUE,\"{\"\"multi\"\":\n  \"\"line\"\"}\"\r\n"
+                           "r9,e3,300+0,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,a001,16,2,rectangle,"
+                           "wine,nan,32,sgd,TRUE,{}\n";
   const std::string path = Write("runs.csv", text);
   const auto [runs, bad_rows, warnings] = ParseRunsFile(path);
   ASSERT_EQ(runs.size(), 9u);
@@ -382,9 +386,9 @@ TEST_F(TablesTest, RunsGoodAndBadRows) {
   EXPECT_EQ(runs[8].bad_reason, "bad_number");
   EXPECT_EQ(runs[8].line, 12);  // r8 took lines 10 and 11
 
-  EXPECT_EQ(Reasons(bad_rows, "runs", path),
-            (Counts{{"bad_is_gpu", 1}, {"bad_number", 2}, {"bad_time", 1}, {"field_count", 1},
-                    {"negative_window", 1}}));
+  EXPECT_EQ(
+      Reasons(bad_rows, "runs", path),
+      (Counts{{"bad_is_gpu", 1}, {"bad_number", 2}, {"bad_time", 1}, {"field_count", 1}, {"negative_window", 1}}));
 }
 
 TEST_F(TablesTest, RunsMissingColumnAndEmptyFile) {
@@ -392,9 +396,8 @@ TEST_F(TablesTest, RunsMissingColumnAndEmptyFile) {
   EXPECT_TRUE(ParseRunsFile(Write("e.csv", "")).records.empty());
   EXPECT_TRUE(ParseRunsFile(Write("h.csv", kRunsHeader)).records.empty());
   const auto unterminated =
-      ParseRunsFile(Write("u.csv", std::string(kRunsHeader) +
-                                       "r1,e1,1,2021-01-01 00:00:00,2021-01-01 01:00:00,n1,"
-                                       "1,1,rectangle,d,0.1,1,adam,0,\"{open\n"));
+      ParseRunsFile(Write("u.csv", std::string(kRunsHeader) + "r1,e1,1,2021-01-01 00:00:00,2021-01-01 01:00:00,n1,"
+                                                              "1,1,rectangle,d,0.1,1,adam,0,\"{open\n"));
   ASSERT_EQ(unterminated.records.size(), 1u);
   EXPECT_EQ(unterminated.records[0].bad_reason, "field_count");
 }
@@ -427,18 +430,17 @@ TEST_F(TablesTest, RunsRepeatedRunIdKeepsTheFirst) {
 }
 
 TEST_F(TablesTest, NodesWithHostlistsAndSignatures) {
-  const std::string path = Write(
-      "nodes.csv",
-      "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES,PARTITION\n"
-      "r1i0n[1-2],36,85248,900000,(null),std\n"
-      "r1i0n1,36,85248,900000,(null),debug\n"
-      "r1i0n2,36,190000,900000,(null),bigmem\n"
-      "gpu1,36,85248,900000,gpu:2,gpu\n"
-      "odd1,8,1000,10,(null),misc\n"
-      "bad1,x,1,1,(null),p\n"
-      "n[3-1],36,85248,900000,(null),p\n"
-      ",36,85248,900000,(null),p\n"
-      "short,36\n");
+  const std::string path = Write("nodes.csv",
+                                 "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES,PARTITION\n"
+                                 "r1i0n[1-2],36,85248,900000,(null),std\n"
+                                 "r1i0n1,36,85248,900000,(null),debug\n"
+                                 "r1i0n2,36,190000,900000,(null),bigmem\n"
+                                 "gpu1,36,85248,900000,gpu:2,gpu\n"
+                                 "odd1,8,1000,10,(null),misc\n"
+                                 "bad1,x,1,1,(null),p\n"
+                                 "n[3-1],36,85248,900000,(null),p\n"
+                                 ",36,85248,900000,(null),p\n"
+                                 "short,36\n");
   const NodeTypeMatcher matcher = [](const NodeSignature& s) -> std::string {
     if (s.cpus == 36 && s.tmp_disk_mb == 900000 && s.memory_mb == 85248) {
       return s.gres == "(null)" ? "cpu1" : "gpu1";
@@ -465,22 +467,20 @@ TEST_F(TablesTest, NodesWithHostlistsAndSignatures) {
 
   const auto no_matcher = ParseNodesFile(path, nullptr);
   EXPECT_EQ(no_matcher.records[0].node_type, "");
-  EXPECT_THROW(ParseNodesFile(Write("n.csv", "HOSTNAMES,CPUS,MEMORY,GRES\n"), matcher),
-               InputError);
+  EXPECT_THROW(ParseNodesFile(Write("n.csv", "HOSTNAMES,CPUS,MEMORY,GRES\n"), matcher), InputError);
 }
 
 TEST_F(TablesTest, Datasets) {
-  const std::string path = Write(
-      "datasets.csv",
-      "dataset,n_observations,n_features,n_classes,task,extra\n"
-      "505_tecator,240,124,,regression,x\n"
-      "mnist,70000,784,10,classification,x\n"
-      "wine,178,13,3.0,classification,x\n"
-      "banana,5300,2,2,classification,x\n"
-      "mnist,1,1,1,classification,x\n"
-      "weird,10,10,2,clustering,x\n"
-      "broken,ten,10,2,classification,x\n"
-      "nocls,10,10,,classification,x\n");
+  const std::string path = Write("datasets.csv",
+                                 "dataset,n_observations,n_features,n_classes,task,extra\n"
+                                 "505_tecator,240,124,,regression,x\n"
+                                 "mnist,70000,784,10,classification,x\n"
+                                 "wine,178,13,3.0,classification,x\n"
+                                 "banana,5300,2,2,classification,x\n"
+                                 "mnist,1,1,1,classification,x\n"
+                                 "weird,10,10,2,clustering,x\n"
+                                 "broken,ten,10,2,classification,x\n"
+                                 "nocls,10,10,,classification,x\n");
   const auto [datasets, bad_rows, warnings] = ParseDatasetsFile(path);
   ASSERT_EQ(datasets.size(), 4u);
   EXPECT_EQ(datasets[0].name, "505_tecator");
@@ -510,8 +510,7 @@ TEST_F(TablesTest, Losses) {
   EXPECT_EQ(losses[1].epoch, 2);
   EXPECT_EQ(losses[1].test_loss, 0.5);
   EXPECT_EQ(losses[2].test_loss, 1e-3);
-  EXPECT_EQ(Reasons(bad_rows, "losses", path),
-            (Counts{{"bad_number", 2}, {"field_count", 1}}));
+  EXPECT_EQ(Reasons(bad_rows, "losses", path), (Counts{{"bad_number", 2}, {"field_count", 1}}));
 }
 
 TEST_F(TablesTest, CarbonIntensityInTimeOrder) {

@@ -95,8 +95,7 @@ inline std::string_view FieldAt(const char* p, std::size_t n, std::uint64_t deli
     begin = static_cast<std::size_t>(std::countr_zero(delimiters)) + 1;
     delimiters &= delimiters - 1;
   }
-  const std::size_t end =
-      delimiters != 0 ? static_cast<std::size_t>(std::countr_zero(delimiters)) : n;
+  const std::size_t end = delimiters != 0 ? static_cast<std::size_t>(std::countr_zero(delimiters)) : n;
   return std::string_view(p + begin, end - begin);
 }
 
@@ -146,8 +145,7 @@ inline bool ParseUpTo8Digits(const char* end, std::size_t size, double* value) {
 }
 
 // A cache miss: parse, and remember the text and its result if it fits.
-[[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text,
-                                                   const TimestampPolicy& policy, TimeMs* utc,
+[[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
                                                    std::int64_t* wall_ms, TimestampCache* cache) {
   const TimeParseStatus status = ParseInstant(text, policy, utc, wall_ms);
   if (text.size() <= TimestampCache::kMaxText && !text.empty()) {
@@ -160,16 +158,14 @@ inline bool ParseUpTo8Digits(const char* end, std::size_t size, double* value) {
   return status;
 }
 
-inline TimeParseStatus ParseInstantCached(std::string_view text, const TimestampPolicy& policy,
-                                          TimeMs* utc, std::int64_t* wall_ms,
-                                          TimestampCache* cache) {
+inline TimeParseStatus ParseInstantCached(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
+                                          std::int64_t* wall_ms, TimestampCache* cache) {
   if (cache == nullptr) return ParseInstant(text, policy, utc, wall_ms);
   const std::size_t n = text.size();
   // A cache filled here never holds more than kMaxText bytes; the test keeps
   // the word compare inside cache->text whatever the cache holds.
   if (n == cache->size && n <= TimestampCache::kMaxText &&
-      (n >= 8 ? SameText8(text.data(), cache->text, n)
-              : std::memcmp(text.data(), cache->text, n) == 0)) {
+      (n >= 8 ? SameText8(text.data(), cache->text, n) : std::memcmp(text.data(), cache->text, n) == 0)) {
     *utc = cache->utc;
     *wall_ms = cache->wall_ms;
     return cache->status;
@@ -192,10 +188,10 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
 // fast path; the general paths call the out-of-line copy ParseFields.
 // `readable` is where readable memory before the watts field begins (the
 // line, for the fast path).
-[[gnu::always_inline]] inline TelemetryRowError ParseFieldsInline(
-    std::string_view timestamp, std::string_view node, std::string_view watts,
-    const TimestampPolicy& policy, TelemetryRow* row, TimestampCache* cache,
-    const char* readable) {
+[[gnu::always_inline]] inline TelemetryRowError ParseFieldsInline(std::string_view timestamp, std::string_view node,
+                                                                  std::string_view watts, const TimestampPolicy& policy,
+                                                                  TelemetryRow* row, TimestampCache* cache,
+                                                                  const char* readable) {
   switch (ParseInstantCached(timestamp, policy, &row->utc, &row->wall_ms, cache)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
@@ -219,33 +215,29 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
 }
 
 [[gnu::noinline]] TelemetryRowError ParseFields(std::string_view timestamp, std::string_view node,
-                                                std::string_view watts,
-                                                const TimestampPolicy& policy, TelemetryRow* row,
-                                                TimestampCache* cache) {
+                                                std::string_view watts, const TimestampPolicy& policy,
+                                                TelemetryRow* row, TimestampCache* cache) {
   return ParseFieldsInline(timestamp, node, watts, policy, row, cache, watts.data());
 }
 
-[[gnu::noinline]] TelemetryRowError ParseQuotedLine(std::string_view line,
-                                                    const TelemetryColumns& columns,
-                                                    const TimestampPolicy& policy,
-                                                    TelemetryRow* row, TimestampCache* cache) {
+[[gnu::noinline]] TelemetryRowError ParseQuotedLine(std::string_view line, const TelemetryColumns& columns,
+                                                    const TimestampPolicy& policy, TelemetryRow* row,
+                                                    TimestampCache* cache) {
   thread_local std::vector<std::string_view> fields;
   thread_local std::string storage;
-  if (!SplitCsvLine(line, columns.delimiter, &fields, &storage) ||
-      fields.size() != columns.n_fields) {
+  if (!SplitCsvLine(line, columns.delimiter, &fields, &storage) || fields.size() != columns.n_fields) {
     return TelemetryRowError::kFieldCount;
   }
   return ParseFields(fields[static_cast<std::size_t>(columns.timestamp)],
-                     fields[static_cast<std::size_t>(columns.node)],
-                     fields[static_cast<std::size_t>(columns.watts)], policy, row, cache);
+                     fields[static_cast<std::size_t>(columns.node)], fields[static_cast<std::size_t>(columns.watts)],
+                     policy, row, cache);
 }
 
 // Any line (its trailing '\r' already removed), one memchr per field: the
 // lines and column layouts the fast path does not take.
-[[gnu::noinline]] TelemetryRowError ParseGeneralLine(std::string_view line,
-                                                     const TelemetryColumns& columns,
-                                                     const TimestampPolicy& policy,
-                                                     TelemetryRow* row, TimestampCache* cache) {
+[[gnu::noinline]] TelemetryRowError ParseGeneralLine(std::string_view line, const TelemetryColumns& columns,
+                                                     const TimestampPolicy& policy, TelemetryRow* row,
+                                                     TimestampCache* cache) {
   if (line.empty()) return TelemetryRowError::kFieldCount;
   if (std::memchr(line.data(), '"', line.size()) != nullptr) {
     return ParseQuotedLine(line, columns, policy, row, cache);
@@ -298,8 +290,7 @@ const char* ReasonName(TelemetryRowError error) {
   return "unknown";
 }
 
-bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns,
-                            std::string* missing) {
+bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns, std::string* missing) {
   std::vector<std::string_view> fields;
   std::string storage;
   if (!SplitCsvLine(header_line, columns->delimiter, &fields, &storage)) {
@@ -324,8 +315,7 @@ bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* colu
 }
 
 TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColumns& columns,
-                                     const TimestampPolicy& policy, TelemetryRow* row,
-                                     TimestampCache* cache) {
+                                     const TimestampPolicy& policy, TelemetryRow* row, TimestampCache* cache) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   // The common line, `2021-09-01 00:00:00Z,r1i0n0,221`: one pass finds every
   // delimiter and any quote, and the fields are cut from the delimiters' bit
@@ -353,8 +343,7 @@ TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColum
     timestamp = std::string_view(p, d0);
     node = std::string_view(p + d0 + 1, d1 - d0 - 1);
     watts = std::string_view(p + d1 + 1, n - d1 - 1);
-  } else if (ts < n_fields && nd < n_fields && wt < n_fields && ts != nd && ts != wt &&
-             nd != wt) {
+  } else if (ts < n_fields && nd < n_fields && wt < n_fields && ts != nd && ts != wt && nd != wt) {
     // Any other layout of up to 64 fields.
     const LineScan scan = ScanLine(p, n, columns.delimiter);
     if (scan.quote) return ParseQuotedLine(line, columns, policy, row, cache);

@@ -40,8 +40,7 @@ struct TelemetryColumns {
 // Finds the columns from a header line, split with columns->delimiter (names
 // trimmed, a UTF-8 BOM ignored). Returns false, with *missing set to the
 // first missing of timestamp, node, watts, if a required column is absent.
-bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns,
-                            std::string* missing);
+bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns, std::string* missing);
 
 struct TelemetryRow {
   std::string_view node;  // trimmed; see ParseTelemetryLine for lifetime
@@ -71,7 +70,6 @@ struct TimestampCache {
 // With a cache, a timestamp equal to the previous one is not parsed again
 // (same result as without).
 TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColumns& columns,
-                                     const TimestampPolicy& policy, TelemetryRow* row,
-                                     TimestampCache* cache = nullptr);
+                                     const TimestampPolicy& policy, TelemetryRow* row, TimestampCache* cache = nullptr);
 
 }  // namespace wattrun

@@ -77,29 +77,24 @@ TEST(ParseTelemetryLine, GoodRows) {
   const TelemetryColumns columns = Columns("timestamp,node,watts");
   const TimestampPolicy utc;
   TelemetryRow row;
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, utc, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, utc, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.node, "r1i0n3");
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0));
   EXPECT_EQ(row.wall_ms, Utc(2021, 11, 7, 1, 30, 0));
   EXPECT_FALSE(row.ambiguous);
   EXPECT_EQ(row.watts, 231.0);
 
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07T01:30:00.5,n1,231.75\r", columns, utc, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07T01:30:00.5,n1,231.75\r", columns, utc, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0) + 500);
   EXPECT_EQ(row.watts, 231.75);
 
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00, n1 , 0 ", columns, utc, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00, n1 , 0 ", columns, utc, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.node, "n1");
   EXPECT_EQ(row.watts, 0.0);  // zero is legal (it marks a bad run later)
 
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00,n1,1e3", columns, utc, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00,n1,1e3", columns, utc, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.watts, 1000.0);
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00,n1,-0", columns, utc, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00,n1,-0", columns, utc, &row), TelemetryRowError::kNone);
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00,n1,12345678901234567", columns, utc, &row),
             TelemetryRowError::kNone);
   EXPECT_EQ(row.watts, 12345678901234567.0);
@@ -108,8 +103,7 @@ TEST(ParseTelemetryLine, GoodRows) {
 TEST(ParseTelemetryLine, OtherColumnOrder) {
   const TelemetryColumns columns = Columns("watts,extra,node,timestamp");
   TelemetryRow row;
-  ASSERT_EQ(ParseTelemetryLine("88,,gpu7,2021-07-01 12:00:00-06:00", columns, {}, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("88,,gpu7,2021-07-01 12:00:00-06:00", columns, {}, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.node, "gpu7");
   EXPECT_EQ(row.watts, 88.0);
   EXPECT_EQ(row.utc, Utc(2021, 7, 1, 18, 0, 0));
@@ -119,9 +113,7 @@ TEST(ParseTelemetryLine, BadRows) {
   const TelemetryColumns columns = Columns("timestamp,node,watts");
   const TimestampPolicy utc;
   TelemetryRow row;
-  const auto parse = [&](std::string_view line) {
-    return ParseTelemetryLine(line, columns, utc, &row);
-  };
+  const auto parse = [&](std::string_view line) { return ParseTelemetryLine(line, columns, utc, &row); };
   EXPECT_EQ(parse(""), TelemetryRowError::kFieldCount);
   EXPECT_EQ(parse("2021-11-07 01:30:00,n1"), TelemetryRowError::kFieldCount);
   EXPECT_EQ(parse("2021-11-07 01:30:00,n1,2,3"), TelemetryRowError::kFieldCount);
@@ -147,15 +139,13 @@ TEST(ParseTelemetryLine, DaylightSavingWithIgnoredZ) {
   const TelemetryColumns columns = Columns("timestamp,node,watts");
   const TimestampPolicy butter{TimeZone::Load("America/Denver"), true};
   TelemetryRow row;
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, butter, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, butter, &row), TelemetryRowError::kNone);
   EXPECT_TRUE(row.ambiguous);
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 7, 30, 0));
   EXPECT_EQ(row.wall_ms, Utc(2021, 11, 7, 1, 30, 0));
   EXPECT_EQ(butter.zone.FromLocal(row.wall_ms).later, Utc(2021, 11, 7, 8, 30, 0));
 
-  ASSERT_EQ(ParseTelemetryLine("2021-11-07 02:30:00Z,r1i0n3,231", columns, butter, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 02:30:00Z,r1i0n3,231", columns, butter, &row), TelemetryRowError::kNone);
   EXPECT_FALSE(row.ambiguous);
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 9, 30, 0));
 
@@ -163,23 +153,20 @@ TEST(ParseTelemetryLine, DaylightSavingWithIgnoredZ) {
             TelemetryRowError::kNonexistentTime);
 
   const TimestampPolicy honest_z{TimeZone::Load("America/Denver"), false};
-  ASSERT_EQ(ParseTelemetryLine("2021-03-14 02:30:00Z,r1i0n3,231", columns, honest_z, &row),
-            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-03-14 02:30:00Z,r1i0n3,231", columns, honest_z, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.utc, Utc(2021, 3, 14, 2, 30, 0));
 }
 
 TEST(ParseTelemetryLine, QuotedFields) {
   const TelemetryColumns columns = Columns("timestamp,node,watts,note");
   TelemetryRow row;
-  ASSERT_EQ(ParseTelemetryLine(R"("2021-11-07 01:30:00","r1,n3","231","a ""b"" c")", columns,
-                               {}, &row),
+  ASSERT_EQ(ParseTelemetryLine(R"("2021-11-07 01:30:00","r1,n3","231","a ""b"" c")", columns, {}, &row),
             TelemetryRowError::kNone);
   EXPECT_EQ(row.node, "r1,n3");
   EXPECT_EQ(row.watts, 231.0);
   EXPECT_EQ(ParseTelemetryLine(R"(2021-11-07 01:30:00,n1,231,"open)", columns, {}, &row),
             TelemetryRowError::kFieldCount);
-  EXPECT_EQ(ParseTelemetryLine(R"(2021-11-07 01:30:00,"n1,231,x")", columns, {}, &row),
-            TelemetryRowError::kFieldCount);
+  EXPECT_EQ(ParseTelemetryLine(R"(2021-11-07 01:30:00,"n1,231,x")", columns, {}, &row), TelemetryRowError::kFieldCount);
 }
 
 TEST(ParseTelemetryLine, RandomBytesNeverCrash) {
@@ -208,11 +195,11 @@ TEST(ParseTelemetryLine, TimestampCacheGivesTheSameRows) {
   const TelemetryColumns columns = Columns("timestamp,node,watts");
   const TimestampPolicy denver{TimeZone::Load("America/Denver"), true};
   const std::vector<std::string> lines = {
-      "2021-11-07 01:30:00Z,a,1",  "2021-11-07 01:30:00Z,b,2",  "2021-11-07 01:30:00Z,c,x",
-      "2021-11-07 01:31:00Z,a,1",  "2021-13-07 01:31:00Z,a,1",  "2021-13-07 01:31:00Z,b,1",
-      "2021-11-07 01:31:00Z,b,1",  "2021-03-14 02:30:00Z,a,1",  "2021-03-14 02:30:00Z,b,1",
-      "2021-11-07 03:00:00,a,5",   "2021-11-07 03:00:00Z,a,5",  "\"2021-11-07 03:00:00\",a,5",
-      "2021-11-07 03:00:00.5,a,5", "2021-11-07 03:00:00,a,-1",  ",a,1",
+      "2021-11-07 01:30:00Z,a,1",  "2021-11-07 01:30:00Z,b,2", "2021-11-07 01:30:00Z,c,x",
+      "2021-11-07 01:31:00Z,a,1",  "2021-13-07 01:31:00Z,a,1", "2021-13-07 01:31:00Z,b,1",
+      "2021-11-07 01:31:00Z,b,1",  "2021-03-14 02:30:00Z,a,1", "2021-03-14 02:30:00Z,b,1",
+      "2021-11-07 03:00:00,a,5",   "2021-11-07 03:00:00Z,a,5", "\"2021-11-07 03:00:00\",a,5",
+      "2021-11-07 03:00:00.5,a,5", "2021-11-07 03:00:00,a,-1", ",a,1",
   };
   TimestampCache cache;
   for (const std::string& line : lines) {
@@ -230,8 +217,8 @@ TEST(ParseTelemetryLine, TimestampCacheGivesTheSameRows) {
 
 // The parse written plainly (strip one '\r', split, then time, node, watts),
 // for the tests below to compare the fast paths of ParseTelemetryLine with.
-TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& columns,
-                                 const TimestampPolicy& policy, TelemetryRow* row) {
+TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& columns, const TimestampPolicy& policy,
+                                 TelemetryRow* row) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty()) return TelemetryRowError::kFieldCount;
   std::vector<std::string_view> fields;
@@ -249,8 +236,7 @@ TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& 
     }
   }
   if (fields.size() != columns.n_fields) return TelemetryRowError::kFieldCount;
-  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc,
-                       &row->wall_ms)) {
+  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc, &row->wall_ms)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;
@@ -273,8 +259,8 @@ TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& 
 
 // Parses `line` with and without `cache` and with ReferenceParse; all three
 // must agree on the error and, for a good row, on every field.
-void ExpectSameAsReference(std::string_view text, const TelemetryColumns& columns,
-                           const TimestampPolicy& policy, TimestampCache* cache) {
+void ExpectSameAsReference(std::string_view text, const TelemetryColumns& columns, const TimestampPolicy& policy,
+                           TimestampCache* cache) {
   // In a buffer of exactly its size, so that a sanitizer build sees any read
   // past the end of the line.
   const std::vector<char> bytes(text.begin(), text.end());
@@ -325,9 +311,14 @@ TEST(ParseTelemetryLine, TimestampCacheSeesEveryByte) {
   // loop), changed one at a time after the original filled the cache.
   const std::vector<std::string> timestamps = {
       "2021",  // below 8 bytes
-      "2021-09-01 00:00:0",  "2021-09-01 00:00:00",       "2021-09-01 00:00:00Z",
-      "2021-09-01 00:00:00.5Z", "2021-09-01 00:00:00.123Z", "2021-09-01 00:00:00-06:00",
-      "2021-09-01 00:00:00.123-06:00", "2021-09-01T00:00:00.123456789+01:00",
+      "2021-09-01 00:00:0",
+      "2021-09-01 00:00:00",
+      "2021-09-01 00:00:00Z",
+      "2021-09-01 00:00:00.5Z",
+      "2021-09-01 00:00:00.123Z",
+      "2021-09-01 00:00:00-06:00",
+      "2021-09-01 00:00:00.123-06:00",
+      "2021-09-01T00:00:00.123456789+01:00",
   };
   for (const std::string& ts : timestamps) {
     for (std::size_t i = 0; i < ts.size(); ++i) {
@@ -399,8 +390,8 @@ TEST(ParseTelemetryLine, FastPathEdgeCases) {
   EXPECT_EQ(row.node, "n1");
   EXPECT_EQ(parse("\r"), TelemetryRowError::kFieldCount);
   // Plain integers: the 8-byte conversion (1 to 8 digits) and the loop.
-  for (const std::string watts : {"0", "7", "42", "221", "1234", "00000000", "00000007",
-                                  "99999999", "12345678", "123456789", "999999999999999"}) {
+  for (const std::string watts : {"0", "7", "42", "221", "1234", "00000000", "00000007", "99999999", "12345678",
+                                  "123456789", "999999999999999"}) {
     ASSERT_EQ(parse(ts + ",n1," + watts), TelemetryRowError::kNone) << watts;
     EXPECT_EQ(row.watts, std::stod(watts)) << watts;
   }
@@ -419,19 +410,26 @@ TEST(ParseTelemetryLine, MatchesPlainParseOnRandomLines) {
     char delimiter;
   };
   const std::vector<Layout> layouts = {
-      {"timestamp,node,watts", ','},        {"watts,node,timestamp", ','},
-      {"node,timestamp,watts", ','},        {"timestamp,node,watts,extra", ','},
-      {"a,b,timestamp,c,node,d,watts", ','}, {"timestamp\tnode\twatts", '\t'},
+      {"timestamp,node,watts", ','},       {"watts,node,timestamp", ','},         {"node,timestamp,watts", ','},
+      {"timestamp,node,watts,extra", ','}, {"a,b,timestamp,c,node,d,watts", ','}, {"timestamp\tnode\twatts", '\t'},
   };
   const std::vector<TimestampPolicy> policies = {
       {TimeZone::Load("America/Denver"), true}, {}, {TimeZone::Load("America/Denver"), false}};
-  const std::vector<std::string> times = {
-      "2021-09-01 00:00:00Z", "2021-09-01 00:01:00Z", "2021-11-07 01:30:00Z", "2021-03-14 02:30:00",
-      "2021-09-01T00:00:00.25", "2021-09-01 00:00:00-06:00", " 2021-09-01 00:00:00 ", "2021-02-29 00:00:00",
-      "2021-09-01 00:00:00.123456+0530", "2021-09-01 00:00", "", "x"};
+  const std::vector<std::string> times = {"2021-09-01 00:00:00Z",
+                                          "2021-09-01 00:01:00Z",
+                                          "2021-11-07 01:30:00Z",
+                                          "2021-03-14 02:30:00",
+                                          "2021-09-01T00:00:00.25",
+                                          "2021-09-01 00:00:00-06:00",
+                                          " 2021-09-01 00:00:00 ",
+                                          "2021-02-29 00:00:00",
+                                          "2021-09-01 00:00:00.123456+0530",
+                                          "2021-09-01 00:00",
+                                          "",
+                                          "x"};
   const std::vector<std::string> nodes = {"r1i0n0", "r1i0n17", "n", " n1 ", "", "\t", "gpu-node-with-a-long-name-0001"};
-  const std::vector<std::string> watts = {"221", "0", "7", "1234", "12345678", "123456789", "1e3", "1.5",
-                                          "-5", "-0", " 5", "5 ", "", "nan", "12W", "\"5\"", "5\r"};
+  const std::vector<std::string> watts = {"221", "0",  "7",  "1234", "12345678", "123456789", "1e3",   "1.5", "-5",
+                                          "-0",  " 5", "5 ", "",     "nan",      "12W",       "\"5\"", "5\r"};
   const std::string noise = "0123456789-:.,\"Z+ T\r\t";
   std::mt19937 random(20210901);
   const auto pick = [&](const std::vector<std::string>& from) -> const std::string& {

@@ -65,7 +65,7 @@ class NodeIntegrator {
 };
 
 // Convenience for tests and small data: integrates one window over arrays.
-RunIntegral IntegrateWindow(const std::vector<TimeMs>& time, const std::vector<double>& watts,
-                            RunWindow window, Method method);
+RunIntegral IntegrateWindow(const std::vector<TimeMs>& time, const std::vector<double>& watts, RunWindow window,
+                            Method method);
 
 }  // namespace wattrun::integrate

@@ -63,14 +63,15 @@ TEST(Integrate, ChunkingAndOverlapDoNotChangeResults) {
     t.push_back(i * 60 * S + (i % 3) * 7);
     w.push_back(std::round(watts(rng)));
   }
-  std::vector<RunWindow> windows{{-100 * S, 50 * S}, {100 * S, 90000 * S}, {5000 * S, 6000 * S},
-                                 {5500 * S, 5700 * S}, {299000 * S, 400000 * S}};
+  std::vector<RunWindow> windows{
+      {-100 * S, 50 * S}, {100 * S, 90000 * S}, {5000 * S, 6000 * S}, {5500 * S, 5700 * S}, {299000 * S, 400000 * S}};
   for (Method m : {Method::kLinear, Method::kStep}) {
     NodeIntegrator whole(windows, m);
     whole.Add(t.data(), w.data(), t.size());
     whole.Finish();
     NodeIntegrator pieces(windows, m);
-    for (std::size_t i = 0; i < t.size(); i += 7) pieces.Add(t.data() + i, w.data() + i, std::min<std::size_t>(7, t.size() - i));
+    for (std::size_t i = 0; i < t.size(); i += 7)
+      pieces.Add(t.data() + i, w.data() + i, std::min<std::size_t>(7, t.size() - i));
     pieces.Finish();
     for (std::size_t k = 0; k < windows.size(); ++k) {
       EXPECT_EQ(whole.results()[k].energy_j, pieces.results()[k].energy_j);

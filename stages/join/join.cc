@@ -11,17 +11,28 @@ namespace wattrun::join {
 
 const char* StatusName(RunStatus status) {
   switch (status) {
-    case RunStatus::kBadRunRow: return "bad_run_row";
-    case RunStatus::kBadWindow: return "bad_window";
-    case RunStatus::kUnknownNode: return "unknown_node";
-    case RunStatus::kNoJob: return "no_job";
-    case RunStatus::kHostNotInJob: return "host_not_in_job";
-    case RunStatus::kOutsideJobWindow: return "outside_job_window";
-    case RunStatus::kJobRunning: return "job_running";
-    case RunStatus::kMissingAll: return "missing_all";
-    case RunStatus::kMissingSome: return "missing_some";
-    case RunStatus::kZeroWatts: return "zero_watts";
-    case RunStatus::kOk: return "ok";
+    case RunStatus::kBadRunRow:
+      return "bad_run_row";
+    case RunStatus::kBadWindow:
+      return "bad_window";
+    case RunStatus::kUnknownNode:
+      return "unknown_node";
+    case RunStatus::kNoJob:
+      return "no_job";
+    case RunStatus::kHostNotInJob:
+      return "host_not_in_job";
+    case RunStatus::kOutsideJobWindow:
+      return "outside_job_window";
+    case RunStatus::kJobRunning:
+      return "job_running";
+    case RunStatus::kMissingAll:
+      return "missing_all";
+    case RunStatus::kMissingSome:
+      return "missing_some";
+    case RunStatus::kZeroWatts:
+      return "zero_watts";
+    case RunStatus::kOk:
+      return "ok";
   }
   return "?";
 }

@@ -41,25 +41,33 @@ TEST(Join, StatusesInTheSpecsOrder) {
   jobs[2] = MakeJob("300", "r1i0n2", 1000 * S, 2000 * S, "COMPLETED");
 
   std::vector<RunRecord> runs;
-  runs.push_back(MakeRun("100", "r1i0n1", 1100 * S, 1200 * S));          // ok
+  runs.push_back(MakeRun("100", "r1i0n1", 1100 * S, 1200 * S));  // ok
   runs.push_back(MakeRun("100", "r1i0n1", 1100 * S, 1200 * S));
-  runs.back().bad_reason = "bad_time";                               // bad_run_row
+  runs.back().bad_reason = "bad_time";  // bad_run_row
   runs.push_back(MakeRun("100", "r1i0n1", 1200 * S, 1100 * S));
-  runs.back().bad_reason = "negative_window";                        // bad_window
-  runs.push_back(MakeRun("100", "nowhere", 1100 * S, 1200 * S));         // unknown_node
-  runs.push_back(MakeRun("100", "odd", 1100 * S, 1200 * S));             // unknown_node (untyped)
-  runs.push_back(MakeRun("999", "r1i0n1", 1100 * S, 1200 * S));          // no_job
-  runs.push_back(MakeRun("300", "r1i0n1", 1100 * S, 1200 * S));          // host_not_in_job
-  runs.push_back(MakeRun("100", "r1i0n2", 940 * S, 1200 * S));           // 60 s early: inside tolerance
-  runs.push_back(MakeRun("100", "r1i0n2", 939 * S, 1200 * S));           // outside_job_window
-  runs.push_back(MakeRun("100", "r1i0n2", 1100 * S, 5061 * S));          // outside_job_window
-  runs.push_back(MakeRun("200_3", "r1i0n1", 1100 * S, 99999 * S));       // job_running
-  runs.push_back(MakeRun("200_3", "r1i0n1", 100 * S, 200 * S));          // outside (start is checked)
+  runs.back().bad_reason = "negative_window";                       // bad_window
+  runs.push_back(MakeRun("100", "nowhere", 1100 * S, 1200 * S));    // unknown_node
+  runs.push_back(MakeRun("100", "odd", 1100 * S, 1200 * S));        // unknown_node (untyped)
+  runs.push_back(MakeRun("999", "r1i0n1", 1100 * S, 1200 * S));     // no_job
+  runs.push_back(MakeRun("300", "r1i0n1", 1100 * S, 1200 * S));     // host_not_in_job
+  runs.push_back(MakeRun("100", "r1i0n2", 940 * S, 1200 * S));      // 60 s early: inside tolerance
+  runs.push_back(MakeRun("100", "r1i0n2", 939 * S, 1200 * S));      // outside_job_window
+  runs.push_back(MakeRun("100", "r1i0n2", 1100 * S, 5061 * S));     // outside_job_window
+  runs.push_back(MakeRun("200_3", "r1i0n1", 1100 * S, 99999 * S));  // job_running
+  runs.push_back(MakeRun("200_3", "r1i0n1", 100 * S, 200 * S));     // outside (start is checked)
   const auto joined = JoinRuns(runs, jobs, nodes, {});
-  const std::vector<RunStatus> expected{
-      RunStatus::kOk,          RunStatus::kBadRunRow,        RunStatus::kBadWindow,        RunStatus::kUnknownNode,
-      RunStatus::kUnknownNode, RunStatus::kNoJob,            RunStatus::kHostNotInJob,     RunStatus::kOk,
-      RunStatus::kOutsideJobWindow, RunStatus::kOutsideJobWindow, RunStatus::kJobRunning, RunStatus::kOutsideJobWindow};
+  const std::vector<RunStatus> expected{RunStatus::kOk,
+                                        RunStatus::kBadRunRow,
+                                        RunStatus::kBadWindow,
+                                        RunStatus::kUnknownNode,
+                                        RunStatus::kUnknownNode,
+                                        RunStatus::kNoJob,
+                                        RunStatus::kHostNotInJob,
+                                        RunStatus::kOk,
+                                        RunStatus::kOutsideJobWindow,
+                                        RunStatus::kOutsideJobWindow,
+                                        RunStatus::kJobRunning,
+                                        RunStatus::kOutsideJobWindow};
   ASSERT_EQ(joined.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(joined[i].status, expected[i]) << "run " << i << ": got " << StatusName(joined[i].status);
@@ -95,7 +103,7 @@ TEST(Join, RunJoinsTheAttemptWhoseWindowHoldsIt) {
   std::vector<JobRecord> jobs;
   jobs.push_back(MakeJob("7", "n1", 1000 * S, 2000 * S, "REQUEUED"));  // first attempt, on n1
   jobs.push_back(MakeJob("8", "n1", 1000 * S, 9000 * S, "COMPLETED"));
-  jobs.push_back(MakeJob("7", "n2", 3000 * S, 4000 * S, "COMPLETED"));   // second attempt, on n2
+  jobs.push_back(MakeJob("7", "n2", 3000 * S, 4000 * S, "COMPLETED"));    // second attempt, on n2
   jobs.push_back(MakeJob("7", "n1", 5000 * S, std::nullopt, "RUNNING"));  // third, still running
   std::vector<RunRecord> runs;
   runs.push_back(MakeRun("7", "n1", 1100 * S, 1900 * S));  // ok in attempt 0

@@ -8,13 +8,11 @@
 namespace wattrun::model {
 namespace {
 
-
 // Adds `accesses` accesses of a working set of `bytes` at `level` to the a_c
 // and m_c columns of `row`.
 void AddAccess(std::vector<double>& row, int n_levels, int level, double accesses, double bytes) {
   if (level < 1 || level > n_levels) {
-    throw Error("working set at memory level " + std::to_string(level) + " outside 1.." +
-                std::to_string(n_levels));
+    throw Error("working set at memory level " + std::to_string(level) + " outside 1.." + std::to_string(n_levels));
   }
   const std::size_t a = kFixedParameters + static_cast<std::size_t>(level - 1);
   const std::size_t m = a + static_cast<std::size_t>(n_levels);
@@ -62,8 +60,8 @@ std::vector<double> DesignRow(const topology::RunFeatures& features, int n_level
   std::vector<double> row(kFixedParameters + 2 * static_cast<std::size_t>(n_levels), 0.0);
   row[0] = 1.0;
   row[1] = passes * kJoulesPerMilliJoule;
-  row[2] = (forward_batches * features.fwd_ops + training_batches * features.bwd_ops) /
-           kFlopsPerGflop * kJoulesPerMilliJoule;
+  row[2] = (forward_batches * features.fwd_ops + training_batches * features.bwd_ops) / kFlopsPerGflop *
+           kJoulesPerMilliJoule;
   row[3] = passes * static_cast<double>(features.n_layers) * kJoulesPerMilliJoule;
 
   AddAccess(row, n_levels, features.d_level, forward_batches, features.d_bytes);
@@ -78,8 +76,7 @@ std::vector<double> DesignRow(const topology::RunFeatures& features, int n_level
 
 double PredictEnergy(const topology::RunFeatures& features, const std::vector<double>& k) {
   if (k.size() < kFixedParameters + 2 || (k.size() - kFixedParameters) % 2 != 0) {
-    throw Error("energy model parameters: expected 4 + 2C values, got " +
-                std::to_string(k.size()));
+    throw Error("energy model parameters: expected 4 + 2C values, got " + std::to_string(k.size()));
   }
   const int n_levels = static_cast<int>((k.size() - kFixedParameters) / 2);
   const std::vector<double> row = DesignRow(features, n_levels);

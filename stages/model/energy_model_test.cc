@@ -18,21 +18,20 @@ TEST(EnergyModelGolden, ReproducesEveryModelEnergy) {
   const std::vector<topology::testing::GoldenCase> cases = topology::testing::LoadGoldenCases();
   ASSERT_EQ(cases.size(), 30u);
   for (const topology::testing::GoldenCase& c : cases) {
-    SCOPED_TRACE(c.dataset + " " + c.shape + " d=" + std::to_string(c.depth) +
-                 " size=" + std::to_string(c.size) + (c.is_gpu ? " gpu" : " cpu"));
-    const topology::Network network = topology::BuildNetwork(
-        {c.shape, c.depth, c.size, c.full_widths.front(), c.full_widths.back()});
-    const RunFeatures features = topology::ComputeFeatures(
-        network, topology::testing::GoldenObservations(c.dataset), 256, 3000,
-        c.is_gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy());
+    SCOPED_TRACE(c.dataset + " " + c.shape + " d=" + std::to_string(c.depth) + " size=" + std::to_string(c.size) +
+                 (c.is_gpu ? " gpu" : " cpu"));
+    const topology::Network network =
+        topology::BuildNetwork({c.shape, c.depth, c.size, c.full_widths.front(), c.full_widths.back()});
+    const RunFeatures features =
+        topology::ComputeFeatures(network, topology::testing::GoldenObservations(c.dataset), 256, 3000,
+                                  c.is_gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy());
     const double energy = PredictEnergy(features, Table4Parameters(c.is_gpu));
     EXPECT_NEAR(energy / c.model_energy_j, 1.0, 1e-9) << energy << " vs " << c.model_energy_j;
   }
 }
 
 TEST(EnergyModel, NamesAndUnits) {
-  EXPECT_EQ(ParameterNames(3), (std::vector<std::string>{"ke", "kp", "ko", "kd", "a1", "a2", "a3",
-                                                         "m1", "m2", "m3"}));
+  EXPECT_EQ(ParameterNames(3), (std::vector<std::string>{"ke", "kp", "ko", "kd", "a1", "a2", "a3", "m1", "m2", "m3"}));
   const std::vector<std::string> units = ParameterUnits(4);
   ASSERT_EQ(units.size(), 12u);
   EXPECT_EQ(units[0], "J");

@@ -6,11 +6,11 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <string>
 #include <map>
 #include <memory>
 #include <random>
 #include <sstream>
+#include <string>
 #include <utility>
 
 #include <Eigen/Dense>
@@ -151,8 +151,8 @@ Eigen::VectorXd NonNegativeLeastSquares(const Eigen::MatrixXd& gram, const Eigen
 // scaling, NNLS start, restarts, and the Ceres problem the covariance uses.
 class LogLinearFit {
  public:
-  LogLinearFit(const RowMajorMatrix& design, const std::vector<double>& energy,
-               std::vector<std::size_t> rows, const FitOptions& options)
+  LogLinearFit(const RowMajorMatrix& design, const std::vector<double>& energy, std::vector<std::size_t> rows,
+               const FitOptions& options)
       : design_(design), energy_(energy), rows_(std::move(rows)), options_(options) {
     const Eigen::Index p = design_.cols();
     for (Eigen::Index j = 0; j < p; ++j) {
@@ -183,14 +183,12 @@ class LogLinearFit {
     }
     // Scaled, relative design A_ij = q_ij s_j / E_i, and its NNLS solution
     // of A theta = 1 (relative least squares, close to the log fit).
-    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(pa),
-                                                 static_cast<Eigen::Index>(pa));
+    Eigen::MatrixXd gram = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(pa), static_cast<Eigen::Index>(pa));
     Eigen::VectorXd rhs = Eigen::VectorXd::Zero(static_cast<Eigen::Index>(pa));
     Eigen::VectorXd a(static_cast<Eigen::Index>(pa));
     for (const std::size_t i : rows_) {
       for (std::size_t c = 0; c < pa; ++c) {
-        a(static_cast<Eigen::Index>(c)) =
-            design_(static_cast<Eigen::Index>(i), active_[c]) * scale_[c] / energy_[i];
+        a(static_cast<Eigen::Index>(c)) = design_(static_cast<Eigen::Index>(i), active_[c]) * scale_[c] / energy_[i];
       }
       gram.selfadjointView<Eigen::Lower>().rankUpdate(a);
       rhs += a;
@@ -286,14 +284,11 @@ class LogLinearFit {
       } else {
         problem_->SetParameterBlockVariable(theta_.data());
         problem_->SetManifold(theta_.data(),
-                              constant.empty() ? nullptr
-                                               : new ceres::SubsetManifold(static_cast<int>(pa),
-                                                                           constant));
+                              constant.empty() ? nullptr : new ceres::SubsetManifold(static_cast<int>(pa), constant));
       }
       // The first round only finds the active set; later rounds converge.
-      options.max_num_iterations =
-          round == 0 ? std::min(base_options.max_num_iterations, kFirstRoundIterations)
-                     : base_options.max_num_iterations;
+      options.max_num_iterations = round == 0 ? std::min(base_options.max_num_iterations, kFirstRoundIterations)
+                                              : base_options.max_num_iterations;
       ceres::Solver::Summary summary;
       ceres::Solve(options, problem_.get(), &summary);
       if (round == 0) outcome.initial_cost = summary.initial_cost;
@@ -368,8 +363,7 @@ class LogLinearFit {
       for (std::size_t c = 0; c < pa; ++c) {
         row[c] = design_(static_cast<Eigen::Index>(i), active_[c]);
       }
-      problem_->AddResidualBlock(LogRatioCost::Create(row, scale_, energy_[i]), loss_.get(),
-                                 theta_.data());
+      problem_->AddResidualBlock(LogRatioCost::Create(row, scale_, energy_[i]), loss_.get(), theta_.data());
     }
     for (std::size_t c = 0; c < pa; ++c) {
       problem_->SetParameterLowerBound(theta_.data(), static_cast<int>(c), 0.0);
@@ -427,8 +421,8 @@ std::vector<double> Gather(const std::vector<double>& values, const std::vector<
 
 // Folds made of whole groups: groups sorted by key, dealt round-robin.
 CrossValidation CrossValidate(const RowMajorMatrix& design, const std::vector<double>& energy,
-                              const std::vector<std::size_t>& rows,
-                              const std::vector<std::string>& groups, const FitOptions& options) {
+                              const std::vector<std::size_t>& rows, const std::vector<std::string>& groups,
+                              const FitOptions& options) {
   CrossValidation cv;
   if (options.cross_validation_folds < 2) {
     cv.message = "cross-validation disabled";
@@ -492,9 +486,8 @@ struct Identifiability {
 };
 
 // Null space of the scaled Jacobian J_ic = q_ic s_c / E_hat_i.
-void FindNullSpace(LogLinearFit& fit, const RowMajorMatrix& design,
-                   const std::vector<std::size_t>& rows, const std::vector<double>& predicted,
-                   const FitOptions& options, Identifiability& out) {
+void FindNullSpace(LogLinearFit& fit, const RowMajorMatrix& design, const std::vector<std::size_t>& rows,
+                   const std::vector<double>& predicted, const FitOptions& options, Identifiability& out) {
   const std::vector<Eigen::Index>& active = fit.active();
   const std::vector<double>& scale = fit.scale();
   const auto pa = static_cast<Eigen::Index>(active.size());
@@ -525,8 +518,8 @@ void FindNullSpace(LogLinearFit& fit, const RowMajorMatrix& design,
 
 // Covariance of theta (pseudo-inverse where rank deficient), scaled by
 // the residual variance.
-void ComputeCovariance(LogLinearFit& fit, std::size_t n_rows, const FitOptions& options,
-                       double final_cost, Identifiability& out) {
+void ComputeCovariance(LogLinearFit& fit, std::size_t n_rows, const FitOptions& options, double final_cost,
+                       Identifiability& out) {
   const auto pa = static_cast<Eigen::Index>(fit.active().size());
   const auto n = static_cast<Eigen::Index>(n_rows);
   out.covariance = Eigen::MatrixXd::Constant(pa, pa, kNaN);
@@ -548,8 +541,8 @@ void ComputeCovariance(LogLinearFit& fit, std::size_t n_rows, const FitOptions& 
 
 // " (moves with a, b)": the other active parameters `related` picks.
 template <typename Related>
-std::string Partners(const std::vector<FittedParameter>& parameters,
-                     const std::vector<Eigen::Index>& active, Eigen::Index c, Related&& related) {
+std::string Partners(const std::vector<FittedParameter>& parameters, const std::vector<Eigen::Index>& active,
+                     Eigen::Index c, Related&& related) {
   std::string names;
   for (Eigen::Index other = 0; other < static_cast<Eigen::Index>(active.size()); ++other) {
     if (other != c && related(other)) {
@@ -561,49 +554,43 @@ std::string Partners(const std::vector<FittedParameter>& parameters,
 }
 
 // Determined or not, with the reason, for active parameter c.
-void JudgeParameter(Eigen::Index c, const LogLinearFit& fit, const Identifiability& id,
-                    const FitOptions& options, std::vector<FittedParameter>& parameters) {
+void JudgeParameter(Eigen::Index c, const LogLinearFit& fit, const Identifiability& id, const FitOptions& options,
+                    std::vector<FittedParameter>& parameters) {
   const std::vector<Eigen::Index>& active = fit.active();
   const auto cu = static_cast<std::size_t>(c);
   FittedParameter& parameter = parameters[static_cast<std::size_t>(active[cu])];
   const Eigen::MatrixXd& covariance = id.covariance;
   const double variance = covariance(c, c);
-  parameter.std_error =
-      std::isfinite(variance) ? fit.scale()[cu] * std::sqrt(std::max(0.0, variance)) : kNaN;
+  parameter.std_error = std::isfinite(variance) ? fit.scale()[cu] * std::sqrt(std::max(0.0, variance)) : kNaN;
   parameter.determined = false;
   if (id.null_share(c) > kNullSpaceShare) {
-    parameter.reason = "in the null space of the Jacobian" +
-                       Partners(parameters, active, c, [&](Eigen::Index other) {
+    parameter.reason = "in the null space of the Jacobian" + Partners(parameters, active, c, [&](Eigen::Index other) {
                          return id.null_share(other) > kNullSpaceShare;
                        });
   } else if (fit.theta()[cu] <= kAtBound) {
     parameter.reason = "at its lower bound 0: the term carries none of any run's energy";
   } else if (parameter.max_energy_share < options.min_energy_share) {
-    parameter.reason = "the term carries at most " + Percent(parameter.max_energy_share) +
-                       " of any run's energy (< " + Percent(options.min_energy_share) + ")";
+    parameter.reason = "the term carries at most " + Percent(parameter.max_energy_share) + " of any run's energy (< " +
+                       Percent(options.min_energy_share) + ")";
   } else if (!std::isfinite(parameter.std_error)) {
     parameter.reason = "covariance unavailable";
-  } else if (const double relative = parameter.std_error / parameter.value;
-             relative > options.max_relative_std_error) {
-    parameter.reason = "relative std error " + Percent(relative) + " > " +
-                       Percent(options.max_relative_std_error) +
+  } else if (const double relative = parameter.std_error / parameter.value; relative > options.max_relative_std_error) {
+    parameter.reason = "relative std error " + Percent(relative) + " > " + Percent(options.max_relative_std_error) +
                        Partners(parameters, active, c, [&](Eigen::Index other) {
                          const double denominator = std::sqrt(covariance(c, c) * covariance(other, other));
-                         return denominator > 0.0 &&
-                                std::abs(covariance(c, other)) / denominator > kPartnerCorrelation;
+                         return denominator > 0.0 && std::abs(covariance(c, other)) / denominator > kPartnerCorrelation;
                        });
   } else {
     parameter.determined = true;
-    parameter.reason = "relative std error " + Percent(relative) + ", up to " +
-                       Percent(parameter.max_energy_share) + " of a run's energy";
+    parameter.reason = "relative std error " + Percent(relative) + ", up to " + Percent(parameter.max_energy_share) +
+                       " of a run's energy";
   }
 }
 
 // Marks each parameter determined or not, with the reason (spec step 12).
-void JudgeParameters(LogLinearFit& fit, const RowMajorMatrix& design,
-                     const std::vector<std::size_t>& rows,
-                     const std::vector<double>& predicted, const FitOptions& options,
-                     double final_cost, std::vector<FittedParameter>& parameters) {
+void JudgeParameters(LogLinearFit& fit, const RowMajorMatrix& design, const std::vector<std::size_t>& rows,
+                     const std::vector<double>& predicted, const FitOptions& options, double final_cost,
+                     std::vector<FittedParameter>& parameters) {
   SetEnergyShares(design, rows, predicted, fit.active(), parameters);
   Identifiability id;
   FindNullSpace(fit, design, rows, predicted, options, id);
@@ -732,15 +719,14 @@ LogRatioCost::LogRatioCost(std::vector<double> scaled_row, double energy_j)
   mutable_parameter_block_sizes()->push_back(static_cast<std::int32_t>(scaled_row_.size()));
 }
 
-ceres::CostFunction* LogRatioCost::Create(const std::vector<double>& row,
-                                          const std::vector<double>& scale, double energy_j) {
+ceres::CostFunction* LogRatioCost::Create(const std::vector<double>& row, const std::vector<double>& scale,
+                                          double energy_j) {
   std::vector<double> scaled(row.size());
   for (std::size_t j = 0; j < row.size(); ++j) scaled[j] = row[j] * scale[j];
   return new LogRatioCost(std::move(scaled), energy_j);
 }
 
-bool LogRatioCost::Evaluate(double const* const* parameters, double* residuals,
-                            double** jacobians) const {
+bool LogRatioCost::Evaluate(double const* const* parameters, double* residuals, double** jacobians) const {
   const double* theta = parameters[0];
   double prediction = 0.0;
   for (std::size_t j = 0; j < scaled_row_.size(); ++j) prediction += scaled_row_[j] * theta[j];
@@ -761,8 +747,7 @@ double TotalFlops(const topology::RunFeatures& features) {
               static_cast<double>(features.h_s) * features.fwd_ops);
 }
 
-RatioDistribution DescribeRatios(const std::vector<double>& predicted,
-                                 const std::vector<double>& measured) {
+RatioDistribution DescribeRatios(const std::vector<double>& predicted, const std::vector<double>& measured) {
   RatioDistribution out;
   std::vector<double> ratios;
   std::vector<double> logs;
@@ -777,8 +762,8 @@ RatioDistribution DescribeRatios(const std::vector<double>& predicted,
   }
   out.count = static_cast<std::int64_t>(ratios.size());
   if (ratios.empty()) {
-    out.median_ratio = out.log_sigma = out.q05 = out.q25 = out.q50 = out.q75 = out.q95 =
-        out.median_abs_log_error = kNaN;
+    out.median_ratio = out.log_sigma = out.q05 = out.q25 = out.q50 = out.q75 = out.q95 = out.median_abs_log_error =
+        kNaN;
     return out;
   }
   double mean = 0.0;
@@ -803,8 +788,7 @@ RatioDistribution DescribeRatios(const std::vector<double>& predicted,
   return out;
 }
 
-FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels,
-                         const FitOptions& options) {
+FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels, const FitOptions& options) {
   FitResult result = UnfittedResult(samples.size(), n_levels);
   if (const std::string invalid = options.Validate(); !invalid.empty()) {
     result.message = invalid;
@@ -838,8 +822,7 @@ FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels,
   const std::vector<double> predicted = Predict(data.design, result.k, data.rows);
   for (std::size_t r = 0; r < data.rows.size(); ++r) result.predicted_j[data.rows[r]] = predicted[r];
   result.in_sample = DescribeRatios(predicted, Gather(data.energy, data.rows));
-  JudgeParameters(fit, data.design, data.rows, predicted, options, result.solver.final_cost,
-                  result.parameters);
+  JudgeParameters(fit, data.design, data.rows, predicted, options, result.solver.final_cost, result.parameters);
   result.cross_validation = CrossValidate(data.design, data.energy, data.rows, data.groups, options);
   result.flops_baseline = FitFlopsBaseline(data, options);
   return result;

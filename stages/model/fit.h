@@ -66,7 +66,7 @@ struct SolverReport {
   bool usable = false;
   int iterations = 0;
   int active_set_rounds = 0;
-  std::string termination;  // Ceres TerminationType of the last round, e.g. CONVERGENCE
+  std::string termination;   // Ceres TerminationType of the last round, e.g. CONVERGENCE
   std::string brief_report;  // Ceres Summary::BriefReport() of the last round
   double initial_cost = 0.0;
   double final_cost = 0.0;
@@ -121,14 +121,12 @@ struct FitResult {
 // Fits per hardware class; n_levels is the class's number of memory levels.
 // Never throws for data problems: they come back in `message` and
 // `solver.usable`.
-FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels,
-                         const FitOptions& options);
+FitResult FitEnergyModel(const std::vector<FitSample>& samples, int n_levels, const FitOptions& options);
 
 // n (h_t (fwd + bwd) + h_s fwd): all operations of a run.
 double TotalFlops(const topology::RunFeatures& features);
 
-RatioDistribution DescribeRatios(const std::vector<double>& predicted,
-                                 const std::vector<double>& measured);
+RatioDistribution DescribeRatios(const std::vector<double>& predicted, const std::vector<double>& measured);
 
 // The residual of one run in scaled parameters theta (k_j = scale_j theta_j):
 // r = log(sum_j q_j scale_j theta_j) - log(E). Analytic Jacobian; the fit
@@ -138,10 +136,8 @@ class LogRatioCost final : public ceres::CostFunction {
  public:
   LogRatioCost(std::vector<double> scaled_row, double energy_j);
   // row: the design row q (J per unit of k); scale: k_j = scale_j theta_j.
-  static ceres::CostFunction* Create(const std::vector<double>& row,
-                                     const std::vector<double>& scale, double energy_j);
-  bool Evaluate(double const* const* parameters, double* residuals,
-                double** jacobians) const override;
+  static ceres::CostFunction* Create(const std::vector<double>& row, const std::vector<double>& scale, double energy_j);
+  bool Evaluate(double const* const* parameters, double* residuals, double** jacobians) const override;
 
  private:
   const std::vector<double> scaled_row_;

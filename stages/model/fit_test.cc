@@ -71,15 +71,22 @@ struct SyntheticDataset {
 
 // PMLB summaries of the BUTTER data sets (observations, features, outputs).
 constexpr SyntheticDataset kDatasets[] = {
-    {"529_pollen", 3848, 4, 1},   {"505_tecator", 240, 124, 1},  {"201_pol", 15000, 48, 1},
-    {"294_satellite_image", 6435, 36, 1}, {"537_houses", 20640, 8, 1}, {"adult", 48842, 14, 1},
-    {"banana", 5300, 2, 1},       {"connect_4", 67557, 42, 3},   {"mnist", 70000, 784, 10},
-    {"nursery", 12958, 8, 4},     {"sleep", 105908, 13, 5},      {"splice", 3188, 60, 3},
+    {"529_pollen", 3848, 4, 1},
+    {"505_tecator", 240, 124, 1},
+    {"201_pol", 15000, 48, 1},
+    {"294_satellite_image", 6435, 36, 1},
+    {"537_houses", 20640, 8, 1},
+    {"adult", 48842, 14, 1},
+    {"banana", 5300, 2, 1},
+    {"connect_4", 67557, 42, 3},
+    {"mnist", 70000, 784, 10},
+    {"nursery", 12958, 8, 4},
+    {"sleep", 105908, 13, 5},
+    {"splice", 3188, 60, 3},
     {"wine_quality_white", 4898, 11, 7},
 };
-constexpr const char* kShapes[] = {"rectangle",     "trapezoid",     "exponential",
-                                   "wide_first_2x", "wide_first_4x", "wide_first_8x",
-                                   "wide_first_16x", "rectangle_residual"};
+constexpr const char* kShapes[] = {"rectangle",     "trapezoid",     "exponential",    "wide_first_2x",
+                                   "wide_first_4x", "wide_first_8x", "wide_first_16x", "rectangle_residual"};
 constexpr std::int64_t kDepths[] = {2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 18, 20};
 
 struct Synthetic {
@@ -90,10 +97,8 @@ struct Synthetic {
 // `runs` runs drawn from the sweep, energies from Table 4 with log-normal
 // noise of the given sigma. Deterministic.
 Synthetic MakeSweep(bool is_gpu, std::size_t runs, double sigma, std::uint64_t seed,
-                    const std::vector<std::int64_t>& depths = {std::begin(kDepths),
-                                                               std::end(kDepths)}) {
-  const topology::MemoryHierarchy memory =
-      is_gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy();
+                    const std::vector<std::int64_t>& depths = {std::begin(kDepths), std::end(kDepths)}) {
+  const topology::MemoryHierarchy memory = is_gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy();
   const std::vector<double> k = Table4Parameters(is_gpu);
   std::mt19937_64 random(seed);
   std::normal_distribution<double> noise(0.0, sigma);
@@ -105,8 +110,7 @@ Synthetic MakeSweep(bool is_gpu, std::size_t runs, double sigma, std::uint64_t s
     const char* shape = kShapes[random() % std::size(kShapes)];
     const std::int64_t depth = depths[random() % depths.size()];
     const std::int64_t size = std::int64_t{1} << (5 + random() % 16);  // 2^5 .. 2^20
-    const topology::Network network =
-        topology::BuildNetwork({shape, depth, size, dataset.inputs, dataset.outputs});
+    const topology::Network network = topology::BuildNetwork({shape, depth, size, dataset.inputs, dataset.outputs});
     FitSample sample;
     sample.features = topology::ComputeFeatures(network, dataset.observations, 256, 3000, memory);
     const double truth = PredictEnergy(sample.features, k);
@@ -123,23 +127,21 @@ double MedianAbsLogError(const std::vector<double>& predicted, const std::vector
   for (std::size_t i = 0; i < predicted.size(); ++i) {
     errors.push_back(std::abs(std::log(predicted[i] / truth[i])));
   }
-  std::nth_element(errors.begin(), errors.begin() + static_cast<std::ptrdiff_t>(errors.size() / 2),
-                   errors.end());
+  std::nth_element(errors.begin(), errors.begin() + static_cast<std::ptrdiff_t>(errors.size() / 2), errors.end());
   return errors[errors.size() / 2];
 }
 
 void PrintTable(const char* title, const FitResult& fit, const std::vector<double>& truth) {
   std::printf("%s: %s\n", title, fit.solver.brief_report.c_str());
-  std::printf("  %-4s %12s %12s %12s %8s  %s\n", "k", "true", "fitted", "std_error", "det",
-              "reason");
+  std::printf("  %-4s %12s %12s %12s %8s  %s\n", "k", "true", "fitted", "std_error", "det", "reason");
   for (std::size_t j = 0; j < fit.parameters.size(); ++j) {
     const FittedParameter& p = fit.parameters[j];
-    std::printf("  %-4s %12.4g %12.4g %12.4g %8s  %s\n", p.name.c_str(), truth[j], p.value,
-                p.std_error, p.determined ? "yes" : "no", p.reason.c_str());
+    std::printf("  %-4s %12.4g %12.4g %12.4g %8s  %s\n", p.name.c_str(), truth[j], p.value, p.std_error,
+                p.determined ? "yes" : "no", p.reason.c_str());
   }
   std::printf("  in-sample median|log| %.4f  sigma %.4f  median ratio %.4f  q05 %.3f q95 %.3f\n",
-              fit.in_sample.median_abs_log_error, fit.in_sample.log_sigma,
-              fit.in_sample.median_ratio, fit.in_sample.q05, fit.in_sample.q95);
+              fit.in_sample.median_abs_log_error, fit.in_sample.log_sigma, fit.in_sample.median_ratio,
+              fit.in_sample.q05, fit.in_sample.q95);
   std::printf("  cv (%d folds) median|log| %.4f\n", fit.cross_validation.folds,
               fit.cross_validation.held_out.median_abs_log_error);
   std::printf("  flops baseline c0 %.4g J c1 %.4g J/FLOP: in-sample median|log| %.4f, cv %.4f\n",
@@ -198,8 +200,7 @@ void CheckRecovery(bool is_gpu) {
 
   // The FLOPs-only baseline explains much less.
   ASSERT_TRUE(fit.flops_baseline.solver.usable);
-  EXPECT_GT(fit.flops_baseline.in_sample.median_abs_log_error,
-            2.0 * fit.in_sample.median_abs_log_error);
+  EXPECT_GT(fit.flops_baseline.in_sample.median_abs_log_error, 2.0 * fit.in_sample.median_abs_log_error);
   EXPECT_GT(fit.flops_baseline.cross_validation.held_out.median_abs_log_error,
             fit.cross_validation.held_out.median_abs_log_error);
 }
@@ -230,8 +231,7 @@ TEST(FitSynthetic, FortyThousandRunsConvergeAndRecoverTheModel) {
   EXPECT_NEAR(fit.in_sample.log_sigma, 0.07, 0.005);
   ASSERT_TRUE(fit.cross_validation.available) << fit.cross_validation.message;
   EXPECT_EQ(fit.cross_validation.held_out.count, 40000);
-  EXPECT_LT(fit.cross_validation.held_out.median_abs_log_error,
-            1.1 * fit.in_sample.median_abs_log_error);
+  EXPECT_LT(fit.cross_validation.held_out.median_abs_log_error, 1.1 * fit.in_sample.median_abs_log_error);
 
   // The separable parameters are determined and close to the truth.
   for (const std::size_t j : {std::size_t{0}, std::size_t{2}}) {
@@ -270,8 +270,7 @@ TEST(FitSynthetic, ExactlyCollinearTermsAreInTheNullSpace) {
 
 TEST(FitSynthetic, EveryLossGivesAUsableFit) {
   const Synthetic data = MakeSweep(false, 1500, 0.07, 13);
-  for (const RobustLoss loss :
-       {RobustLoss::kNone, RobustLoss::kHuber, RobustLoss::kCauchy, RobustLoss::kSoftL1}) {
+  for (const RobustLoss loss : {RobustLoss::kNone, RobustLoss::kHuber, RobustLoss::kCauchy, RobustLoss::kSoftL1}) {
     FitOptions options;
     options.loss = loss;
     options.loss_scale = 0.5;
@@ -279,8 +278,7 @@ TEST(FitSynthetic, EveryLossGivesAUsableFit) {
     options.cross_validation_folds = 0;
     const FitResult fit = FitEnergyModel(data.samples, 4, options);
     ASSERT_TRUE(fit.solver.usable) << static_cast<int>(loss) << ": " << fit.message;
-    EXPECT_LT(MedianAbsLogError(fit.predicted_j, data.true_energy_j), 0.05)
-        << static_cast<int>(loss);
+    EXPECT_LT(MedianAbsLogError(fit.predicted_j, data.true_energy_j), 0.05) << static_cast<int>(loss);
     EXPECT_FALSE(fit.cross_validation.available);
   }
 }

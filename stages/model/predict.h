@@ -49,13 +49,13 @@ struct WorkingSetEnergy {
 
 // Ê split by term of spec step 12; the parts add up to total_j.
 struct EnergyBreakdown {
-  double overhead_j = 0.0;       // ke
-  double passes_j = 0.0;         // n (2 h_t + h_s) kp
-  double forward_ops_j = 0.0;    // n (h_t + h_s) o_f ko
-  double backward_ops_j = 0.0;   // n h_t o_b ko
-  double layers_j = 0.0;         // n (2 h_t + h_s) |L| kd
+  double overhead_j = 0.0;      // ke
+  double passes_j = 0.0;        // n (2 h_t + h_s) kp
+  double forward_ops_j = 0.0;   // n (h_t + h_s) o_f ko
+  double backward_ops_j = 0.0;  // n h_t o_b ko
+  double layers_j = 0.0;        // n (2 h_t + h_s) |L| kd
   std::vector<WorkingSetEnergy> working_sets;
-  double working_sets_j = 0.0;   // sum over working_sets
+  double working_sets_j = 0.0;  // sum over working_sets
   double total_j = 0.0;
 };
 

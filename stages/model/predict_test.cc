@@ -44,8 +44,7 @@ TEST(Predict, MatchesTheGoldenEnergies) {
     const Prediction prediction = PredictRun(request);
     EXPECT_EQ(prediction.network.full_widths, c.full_widths);
     EXPECT_NEAR(prediction.breakdown.total_j / c.model_energy_j, 1.0, 1e-9);
-    EXPECT_NEAR(prediction.breakdown.total_j / PredictEnergy(prediction.features, request.k), 1.0,
-                1e-12);
+    EXPECT_NEAR(prediction.breakdown.total_j / PredictEnergy(prediction.features, request.k), 1.0, 1e-12);
   }
 }
 
@@ -101,8 +100,7 @@ TEST(Predict, SizeTableAndEfficientSizes) {
   const PredictRequest request = MnistRectangle(true);
   const Prediction prediction = PredictRun(request);
   ASSERT_EQ(prediction.sizes.size(), 21u);  // 2^5 .. 2^25
-  EXPECT_NEAR(prediction.energy_per_datum_j,
-              prediction.breakdown.total_j / (3000.0 * 0.8 * 70000.0), 1e-15);
+  EXPECT_NEAR(prediction.energy_per_datum_j, prediction.breakdown.total_j / (3000.0 * 0.8 * 70000.0), 1e-15);
   for (std::size_t i = 0; i < prediction.sizes.size(); ++i) {
     const SizePoint& point = prediction.sizes[i];
     EXPECT_EQ(point.size, std::int64_t{1} << (5 + i));
@@ -112,17 +110,15 @@ TEST(Predict, SizeTableAndEfficientSizes) {
     const topology::RunFeatures next =
         i + 1 < prediction.sizes.size()
             ? prediction.sizes[i + 1].features
-            : topology::ComputeFeatures(
-                  topology::BuildNetwork({"rectangle", 3, std::int64_t{1} << 26, 784, 10}), 70000,
-                  256, 3000, request.memory);
-    const bool spills = next.f_test_level > point.features.f_test_level ||
-                        next.b_level > point.features.b_level;
+            : topology::ComputeFeatures(topology::BuildNetwork({"rectangle", 3, std::int64_t{1} << 26, 784, 10}), 70000,
+                                        256, 3000, request.memory);
+    const bool spills = next.f_test_level > point.features.f_test_level || next.b_level > point.features.b_level;
     EXPECT_EQ(point.efficient, spills) << point.size << ": " << point.efficient_reason;
     EXPECT_EQ(point.efficient_reason.empty(), !spills);
-    std::printf("  2^%-2zu P=%-9lld E=%12.1f J  %.3g J/datum  f' L%d b L%d t L%d d L%d %s\n",
-                5 + i, static_cast<long long>(point.network.n_params), point.energy_j,
-                point.energy_per_datum_j, point.features.f_test_level, point.features.b_level,
-                point.t_max_level, point.features.d_level, point.efficient_reason.c_str());
+    std::printf("  2^%-2zu P=%-9lld E=%12.1f J  %.3g J/datum  f' L%d b L%d t L%d d L%d %s\n", 5 + i,
+                static_cast<long long>(point.network.n_params), point.energy_j, point.energy_per_datum_j,
+                point.features.f_test_level, point.features.b_level, point.t_max_level, point.features.d_level,
+                point.efficient_reason.c_str());
   }
   // On the V100 hierarchy, f = 4 P bytes sits in L2 (6 MiB + 112 KiB) up to
   // about 1.6 M parameters: 2^20 is the last size there, 2^21 spills to VRAM.

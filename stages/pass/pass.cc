@@ -34,8 +34,8 @@ void RunsOfUnit(const PassPlan& plan, const std::string& node, const Unit& unit,
 // accounting, the node's jobs. Both also see the readings just outside the
 // block, so that integrals at its edges interpolate (or hold) exactly as
 // over the whole series.
-void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
-                const Unit& unit, std::size_t unit_index, ValueCounts* node_values, PassPartial* partial) {
+void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options, const Unit& unit,
+                std::size_t unit_index, ValueCounts* node_values, PassPartial* partial) {
   const std::string& name = reader.nodes()[unit.node];
   std::vector<std::size_t> unit_runs;
   std::vector<integrate::RunWindow> windows;
@@ -73,7 +73,8 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
     if (accountant) accountant->Add(&t_edge, &w_edge, 1);
   }
   integrator.Finish();
-  for (std::size_t j = 0; j < unit_runs.size(); ++j) partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j]);
+  for (std::size_t j = 0; j < unit_runs.size(); ++j)
+    partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j]);
   if (accountant) accountant->Finish(partial->mutable_account());
   partial->AddReadings(readings);
 }
@@ -109,8 +110,8 @@ PassPartial StreamUnits(store::TelemetryReader& reader, const PassPlan& plan, co
 
 // Rank 0: nodes split between ranks described from their merged counts,
 // all node rows sorted by name, run parts summed.
-void Finish(PassPartial& merged, const store::TelemetryReader& reader, const PassPlan& plan,
-            const PassOptions& options, PassResult* out) {
+void Finish(PassPartial& merged, const store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,
+            PassResult* out) {
   out->nodes = merged.whole_nodes();
   for (const auto& [node, values] : merged.node_parts()) {
     const std::string& name = reader.nodes()[node];
@@ -129,8 +130,8 @@ void Finish(PassPartial& merged, const store::TelemetryReader& reader, const Pas
 
 PassOptions PassOptions::FromConfig(const Config& config, std::size_t chunk_readings) {
   PassOptions o;
-  o.method = config.pipeline.integration == Integration::kLinear ? integrate::Method::kLinear
-                                                                 : integrate::Method::kStep;
+  o.method =
+      config.pipeline.integration == Integration::kLinear ? integrate::Method::kLinear : integrate::Method::kStep;
   o.node_quantiles = config.pipeline.node_quantiles;
   o.idle_quantile = config.pipeline.idle_quantile;
   o.chunk_readings = chunk_readings;

@@ -17,9 +17,9 @@
 #include "core/quantile.h"
 #include "stages/account/account.h"
 #include "stages/idle/idle.h"
-#include "store/store.h"
 #include "stages/integrate/integrate.h"
 #include "stages/join/join.h"
+#include "store/store.h"
 
 namespace wattrun::pass {
 
@@ -61,9 +61,9 @@ struct PassResult {
   std::vector<idle::NodeDistribution> nodes;          // sorted by node name
   std::vector<ValueCounts> type_values;               // every reading of each type
   account::AccountPartial account;                    // every unit's job and ledger parts
-  std::int64_t readings = 0;    // all ranks
-  std::int64_t bytes_read = 0;  // all ranks
-  std::int64_t peak_rss_bytes = 0;  // max over ranks
+  std::int64_t readings = 0;                          // all ranks
+  std::int64_t bytes_read = 0;                        // all ranks
+  std::int64_t peak_rss_bytes = 0;                    // max over ranks
   double seconds = 0;
 };
 

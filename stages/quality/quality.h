@@ -13,8 +13,7 @@
 namespace wattrun::quality {
 
 // missing_all, missing_some, zero_watts or ok, for a run that passed the join.
-join::RunStatus TelemetryStatus(const integrate::RunIntegral& integral, double run_time_s,
-                                double sampling_interval_s);
+join::RunStatus TelemetryStatus(const integrate::RunIntegral& integral, double run_time_s, double sampling_interval_s);
 
 struct FilterOptions {
   double max_run_time_s = 75000.0;

@@ -37,7 +37,7 @@ class Context {
   explicit Context(const results::PipelineResults& results);
 
   const results::PipelineResults& r;
-  std::vector<HardwareClass> classes;  // cpu first
+  std::vector<HardwareClass> classes;                       // cpu first
   std::vector<const results::FeatureRow*> features_of_run;  // nullptr: no features
   std::vector<TrendRun> trend_runs;
 

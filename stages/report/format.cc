@@ -11,11 +11,20 @@ std::string EscapeHtml(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -98,8 +107,8 @@ std::string FormatEnergy(double joules, int sig) {
     double scale;
     const char* name;
   };
-  static const Unit kUnits[] = {{1e12, "TJ"}, {1e9, "GJ"}, {1e6, "MJ"}, {1e3, "kJ"}, {1, "J"},
-                                {1e-3, "mJ"}, {1e-6, "\u00b5J"}, {1e-9, "nJ"}};
+  static const Unit kUnits[] = {{1e12, "TJ"}, {1e9, "GJ"},  {1e6, "MJ"},       {1e3, "kJ"},
+                                {1, "J"},     {1e-3, "mJ"}, {1e-6, "\u00b5J"}, {1e-9, "nJ"}};
   for (const auto& u : kUnits) {
     if (a >= u.scale * 0.99995 || u.scale == 1e-9) return FormatSig(joules / u.scale, sig) + " " + u.name;
   }

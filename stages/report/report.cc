@@ -99,9 +99,10 @@ Context::Context(const results::PipelineResults& results) : r(results) {
     t.energy_j = *e;
     t.per_epoch_j = *e / static_cast<double>(f->epochs);
     t.per_datum_j = t.per_epoch_j / static_cast<double>(f->train_observations);
-    t.flops_per_datum = run.batch_size > 0
-                            ? (f->fwd_ops + f->bwd_ops) / static_cast<double>(run.batch_size)
-                            : f->total_flops / (static_cast<double>(f->epochs) * static_cast<double>(f->train_observations));
+    t.flops_per_datum =
+        run.batch_size > 0
+            ? (f->fwd_ops + f->bwd_ops) / static_cast<double>(run.batch_size)
+            : f->total_flops / (static_cast<double>(f->epochs) * static_cast<double>(f->train_observations));
     trend_runs.push_back(t);
   }
 }
@@ -154,7 +155,8 @@ std::string Header(const Context& c) {
        FormatSig(100 * r.idle_quantile, 3) + " % quantile";
   if (r.telemetry_readings > 0) {
     h += "; telemetry: " + FormatCount(r.telemetry_readings) + " readings";
-    if (r.telemetry_bytes > 0) h += " (" + FormatBytes(static_cast<double>(r.telemetry_bytes)) + " read from the store)";
+    if (r.telemetry_bytes > 0)
+      h += " (" + FormatBytes(static_cast<double>(r.telemetry_bytes)) + " read from the store)";
     if (r.telemetry_seconds > 0) h += " in one pass of " + FormatSig(r.telemetry_seconds, 3) + " s";
   }
   h += ". Every number here is also in the CSV files and results.h5 beside this page.</p>";
@@ -162,8 +164,8 @@ std::string Header(const Context& c) {
   h += Card(FormatCount(static_cast<std::int64_t>(r.runs.size())), "runs in");
   h += Card(FormatCount(usable), "usable runs (ok, not filtered)");
   h += Card(FormatSig(kwh, 4) + " kWh", "energy of the " + FormatCount(ok) + " ok runs");
-  h += Card(FormatSig(kg, 4) + " kg", "CO\u2082e at " + FormatSig(r.carbon_g_per_kwh, 4) + " g/kWh, PUE " +
-                                         FormatSig(r.pue, 3));
+  h += Card(FormatSig(kg, 4) + " kg",
+            "CO\u2082e at " + FormatSig(r.carbon_g_per_kwh, 4) + " g/kWh, PUE " + FormatSig(r.pue, 3));
   h += Card(FormatCount(static_cast<std::int64_t>(r.idle.size())), "node types");
   for (const auto& m : r.models) {
     if (m.fitted) {
@@ -183,10 +185,11 @@ void WriteReport(const results::PipelineResults& results, const std::string& pat
   Context c(results);
   std::string page;
   page.reserve(1 << 20);
-  page += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-          "<title>wattrun report: " +
-          EscapeHtml(results.facility) + "</title><style>" + kStyle + "</style></head><body><main>\n";
+  page +=
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+      "<title>wattrun report: " +
+      EscapeHtml(results.facility) + "</title><style>" + kStyle + "</style></head><body><main>\n";
   page += Header(c) + "\n";
   page += DataAccountSection(c) + "\n";
   page += IdleSection(c) + "\n";
@@ -196,8 +199,9 @@ void WriteReport(const results::PipelineResults& results, const std::string& pat
   page += LossSection(c) + "\n";
   page += CarbonSection(c) + "\n";
   page += FacilitySection(c) + "\n";
-  page += "<p class=\"note\">Written by wattrun. Figures after Tripp et al., BUTTER-E (Figures 2\u20138, Tables 1 and "
-          "4); carbon accounting after CodeCarbon's method (energy \u00d7 PUE \u00d7 carbon intensity).</p>";
+  page +=
+      "<p class=\"note\">Written by wattrun. Figures after Tripp et al., BUTTER-E (Figures 2\u20138, Tables 1 and "
+      "4); carbon accounting after CodeCarbon's method (energy \u00d7 PUE \u00d7 carbon intensity).</p>";
   page += "</main></body></html>\n";
 
   WriteFileAtomically(path, page);

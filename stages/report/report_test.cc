@@ -111,14 +111,13 @@ TEST(Report, HasEverySectionFigureAndNumber) {
   for (const char* id : {"account", "idle", "trends", "cache", "model", "loss", "carbon"}) {
     EXPECT_NE(html.find("<section id=\"" + std::string(id) + "\">"), std::string::npos) << id;
   }
-  for (const char* title : {"Run times of the ok runs (paper Figure 2a)", "Run-time z-scores", "cpu1: lowest readings",
-                            "Per-node p2 against the type's idle power", "(a) Energy per epoch against training-set size",
-                            "(b) Energy per datum against parameter count", "(c) Energy per datum against FLOPs",
-                            "(d) Energy per datum against depth",
-                            "cpu: energy per datum against working-set size (paper Figure 4)",
-                            "gpu: predicted / measured energy (paper Figure 5)", "FLOPs to reach a test loss",
-                            "gpu energy to reach a test loss",
-                            "Emissions per run", "The same energy on other grids"}) {
+  for (const char* title :
+       {"Run times of the ok runs (paper Figure 2a)", "Run-time z-scores", "cpu1: lowest readings",
+        "Per-node p2 against the type's idle power", "(a) Energy per epoch against training-set size",
+        "(b) Energy per datum against parameter count", "(c) Energy per datum against FLOPs",
+        "(d) Energy per datum against depth", "cpu: energy per datum against working-set size (paper Figure 4)",
+        "gpu: predicted / measured energy (paper Figure 5)", "FLOPs to reach a test loss",
+        "gpu energy to reach a test loss", "Emissions per run", "The same energy on other grids"}) {
     EXPECT_NE(html.find(title), std::string::npos) << title;
   }
   EXPECT_NE(html.find("cheapest size's working set / nearest cache"), std::string::npos);
@@ -192,10 +191,10 @@ TEST(Report, FacilitySectionHasItsFiguresTablesAndNoNaN) {
   const std::string part = FacilityPart(html);
   ASSERT_FALSE(part.empty());
   EXPECT_NE(html.find("<a href=\"#facility\">"), std::string::npos);
-  for (const char* title : {"Job energy per month, by partition", "Share of the metered energy that went to jobs",
-                            "The largest accounts", "The largest users", "jobs with the most energy",
-                            "Slurm's energy against wattrun's, per job", "Slurm / wattrun energy",
-                            "Job emissions per month", "Carbon intensity of the grid"}) {
+  for (const char* title :
+       {"Job energy per month, by partition", "Share of the metered energy that went to jobs", "The largest accounts",
+        "The largest users", "jobs with the most energy", "Slurm's energy against wattrun's, per job",
+        "Slurm / wattrun energy", "Job emissions per month", "Carbon intensity of the grid"}) {
     EXPECT_NE(part.find(title), std::string::npos) << title;
   }
   EXPECT_EQ(Count(part, "<svg "), 6u);
@@ -287,8 +286,7 @@ void ExpectSame(const std::optional<double>& a, const std::optional<double>& b, 
 // A table read back against the one written: the same length, then
 // expect(read_row, written_row, "name i") for each row.
 template <typename Row, typename Expect>
-void ExpectRows(const std::vector<Row>& read, const std::vector<Row>& written, const std::string& name,
-                Expect expect) {
+void ExpectRows(const std::vector<Row>& read, const std::vector<Row>& written, const std::string& name, Expect expect) {
   ASSERT_EQ(read.size(), written.size()) << name;
   for (std::size_t i = 0; i < written.size(); ++i) expect(read[i], written[i], name + " " + std::to_string(i));
 }
@@ -330,8 +328,8 @@ auto Fields(const results::UsageRow& u) {
                   u.dynamic_energy_j, u.carbon_g);
 }
 auto Fields(const results::LedgerRow& l) {
-  return std::tie(l.month, l.node_type, l.nodes, l.readings, l.metered_energy_j, l.job_energy_j,
-                  l.unallocated_energy_j, l.missing_s);
+  return std::tie(l.month, l.node_type, l.nodes, l.readings, l.metered_energy_j, l.job_energy_j, l.unallocated_energy_j,
+                  l.missing_s);
 }
 
 template <typename Row>
@@ -410,33 +408,34 @@ TEST(ResultsH5, RoundTripsEveryField) {
   ExpectSameRows(b.nodes, r.nodes, "node");
   ExpectSameRows(b.quality, r.quality, "quality");
   ExpectSameRows(b.overheads, r.overheads, "overhead");
-  ExpectRows(b.models, r.models, "model", [](const results::ModelResult& y, const results::ModelResult& x,
-                                             const std::string& w) {
-    EXPECT_EQ(y.hardware_class, x.hardware_class) << w;
-    EXPECT_EQ(y.fitted, x.fitted) << w;
-    EXPECT_EQ(y.message, x.message) << w;
-    EXPECT_EQ(y.runs, x.runs) << w;
-    ExpectRows(y.parameters, x.parameters, w + " parameter",
-               [](const results::ModelParameterRow& yp, const results::ModelParameterRow& xp, const std::string& wp) {
-                 EXPECT_EQ(yp.parameter, xp.parameter) << wp;
-                 ExpectSame(yp.value, xp.value, wp + " " + xp.parameter);
-                 ExpectSame(yp.std_error, xp.std_error, wp + " " + xp.parameter);
-                 EXPECT_EQ(yp.unit, xp.unit) << wp;
-                 EXPECT_EQ(yp.determined, xp.determined) << wp;
-                 EXPECT_EQ(yp.reason, xp.reason) << wp;
-               });
-    ExpectSame(y.median_ratio, x.median_ratio, w + " median_ratio");
-    ExpectSame(y.sigma_log_ratio, x.sigma_log_ratio, w + " sigma_log_ratio");
-    ExpectSame(y.median_abs_log_error, x.median_abs_log_error, w + " median_abs_log_error");
-    ExpectSame(y.cv_median_abs_log_error, x.cv_median_abs_log_error, w + " cv_median_abs_log_error");
-    EXPECT_EQ(y.ratio_quantiles, x.ratio_quantiles) << w;
-    ExpectSame(y.baseline_c0, x.baseline_c0, w + " baseline_c0");
-    ExpectSame(y.baseline_c1, x.baseline_c1, w + " baseline_c1");
-    ExpectSame(y.baseline_median_abs_log_error, x.baseline_median_abs_log_error, w + " baseline mae");
-    ExpectSame(y.baseline_sigma_log_ratio, x.baseline_sigma_log_ratio, w + " baseline sigma");
-    ExpectSame(y.baseline_cv_median_abs_log_error, x.baseline_cv_median_abs_log_error, w + " baseline cv");
-    EXPECT_EQ(y.fit_seconds, x.fit_seconds) << w;
-  });
+  ExpectRows(b.models, r.models, "model",
+             [](const results::ModelResult& y, const results::ModelResult& x, const std::string& w) {
+               EXPECT_EQ(y.hardware_class, x.hardware_class) << w;
+               EXPECT_EQ(y.fitted, x.fitted) << w;
+               EXPECT_EQ(y.message, x.message) << w;
+               EXPECT_EQ(y.runs, x.runs) << w;
+               ExpectRows(y.parameters, x.parameters, w + " parameter",
+                          [](const results::ModelParameterRow& yp, const results::ModelParameterRow& xp,
+                             const std::string& wp) {
+                            EXPECT_EQ(yp.parameter, xp.parameter) << wp;
+                            ExpectSame(yp.value, xp.value, wp + " " + xp.parameter);
+                            ExpectSame(yp.std_error, xp.std_error, wp + " " + xp.parameter);
+                            EXPECT_EQ(yp.unit, xp.unit) << wp;
+                            EXPECT_EQ(yp.determined, xp.determined) << wp;
+                            EXPECT_EQ(yp.reason, xp.reason) << wp;
+                          });
+               ExpectSame(y.median_ratio, x.median_ratio, w + " median_ratio");
+               ExpectSame(y.sigma_log_ratio, x.sigma_log_ratio, w + " sigma_log_ratio");
+               ExpectSame(y.median_abs_log_error, x.median_abs_log_error, w + " median_abs_log_error");
+               ExpectSame(y.cv_median_abs_log_error, x.cv_median_abs_log_error, w + " cv_median_abs_log_error");
+               EXPECT_EQ(y.ratio_quantiles, x.ratio_quantiles) << w;
+               ExpectSame(y.baseline_c0, x.baseline_c0, w + " baseline_c0");
+               ExpectSame(y.baseline_c1, x.baseline_c1, w + " baseline_c1");
+               ExpectSame(y.baseline_median_abs_log_error, x.baseline_median_abs_log_error, w + " baseline mae");
+               ExpectSame(y.baseline_sigma_log_ratio, x.baseline_sigma_log_ratio, w + " baseline sigma");
+               ExpectSame(y.baseline_cv_median_abs_log_error, x.baseline_cv_median_abs_log_error, w + " baseline cv");
+               EXPECT_EQ(y.fit_seconds, x.fit_seconds) << w;
+             });
   ExpectSameRows(b.predictions, r.predictions, "prediction");
   EXPECT_EQ(b.loss_experiment, r.loss_experiment);
   EXPECT_EQ(b.loss_epoch, r.loss_epoch);
@@ -484,8 +483,8 @@ TEST(ResultsH5, FileFromBeforeFacilityAccountingReadsWithEmptyTables) {
   {
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
     ASSERT_GE(f, 0);
-    for (const char* g : {"jobs_energy", "job_nodes", "usage", "ledger", "carbon_intensity",
-                          "runs_energy/idle_energy", "runs_energy/dynamic_energy"}) {
+    for (const char* g : {"jobs_energy", "job_nodes", "usage", "ledger", "carbon_intensity", "runs_energy/idle_energy",
+                          "runs_energy/dynamic_energy"}) {
       EXPECT_GE(H5Ldelete(f, g, H5P_DEFAULT), 0) << g;
     }
     H5Fclose(f);
@@ -548,10 +547,12 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
 
   const auto jobs = Lines(Slurp(dir / "jobs_energy.csv"));
   ASSERT_EQ(jobs.size(), 3u);
-  EXPECT_EQ(jobs[0], "job_id,user,account,partition,state,status,start,end,nodes,alloc_cpus,run_time,node_hours,"
-                     "samples,missing_s,energy,idle_energy,dynamic_energy,carbon_g,slurm_energy,node_list");
-  EXPECT_EQ(jobs[1], "123_4,alice,ml-lab,standard,CANCELLED by 123,missing_some,2021-11-07T01:30:00Z,"
-                     "2021-11-07T02:30:00Z,4,144,3600,4,230,600,3600000,2500000,1100000,475,,\"r1i0n[1-3,5]\"");
+  EXPECT_EQ(jobs[0],
+            "job_id,user,account,partition,state,status,start,end,nodes,alloc_cpus,run_time,node_hours,"
+            "samples,missing_s,energy,idle_energy,dynamic_energy,carbon_g,slurm_energy,node_list");
+  EXPECT_EQ(jobs[1],
+            "123_4,alice,ml-lab,standard,CANCELLED by 123,missing_some,2021-11-07T01:30:00Z,"
+            "2021-11-07T02:30:00Z,4,144,3600,4,230,600,3600000,2500000,1100000,475,,\"r1i0n[1-3,5]\"");
   EXPECT_EQ(jobs[2], "124+0,,,,PENDING,not_started,,,0,,,,,,,,,,,None assigned");
   const auto usage = Lines(Slurp(dir / "usage.csv"));
   ASSERT_EQ(usage.size(), 2u);
@@ -564,9 +565,10 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   // runs_energy.csv: the new columns come after every earlier one.
   const auto runs = Lines(Slurp(dir / "runs_energy.csv"));
   ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[0], "run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy,filter_1,filter_3,"
-                     "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,"
-                     "depth,size,idle_energy,dynamic_energy");
+  EXPECT_EQ(runs[0],
+            "run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy,filter_1,filter_3,"
+            "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,"
+            "depth,size,idle_energy,dynamic_energy");
   EXPECT_EQ(runs[1], "r1,,,,False,ok,,,,,,,,,,,,,0,0,100,23.5");
 }
 

@@ -87,9 +87,8 @@ FilterCounts CountFilters(const Context& c, const StatusCounts& statuses) {
   }
   n.f1 = count("filter_1", [](const results::RunRow& x) { return x.filter_1.value_or(false); });
   n.f3 = count("filter_3", [](const results::RunRow& x) { return x.filter_3.value_or(false); });
-  n.f3_only = count("filter_3_not_filter_1", [](const results::RunRow& x) {
-    return x.filter_3.value_or(false) && !x.filter_1.value_or(false);
-  });
+  n.f3_only = count("filter_3_not_filter_1",
+                    [](const results::RunRow& x) { return x.filter_3.value_or(false) && !x.filter_1.value_or(false); });
   n.filtered = count("filter", [](const results::RunRow& x) { return x.filter.value_or(false); });
   n.usable = count("usable", [](const results::RunRow& x) { return x.usable; });
   return n;
@@ -144,8 +143,8 @@ std::string InputRowsTable(const results::PipelineResults& r) {
        "telemetry duplicates are kept once, conflicts keep the first value.</p>";
   h += "<table><tr><th class=\"l\">input</th><th class=\"l\">reason</th><th>rows</th></tr>";
   for (const auto* q : input) {
-    h += "<tr><td class=\"l\">" + EscapeHtml(q->stage) + "</td><td class=\"l\">" + EscapeHtml(q->reason) +
-         "</td><td>" + FormatCount(q->count) + "</td></tr>";
+    h += "<tr><td class=\"l\">" + EscapeHtml(q->stage) + "</td><td class=\"l\">" + EscapeHtml(q->reason) + "</td><td>" +
+         FormatCount(q->count) + "</td></tr>";
   }
   h += "</table>";
   return h;
@@ -195,16 +194,26 @@ std::string RunTimeFigure(Context& c, const OkRuns& o) {
     const auto c3 = CountInBins(o.by_f3, edges);
     const auto c1 = CountInBins(o.by_f1, edges);
     std::vector<double> base = ck;
-    p.Histogram(edges, ck, {svg::kCpuColor, 1, 0.85, "", "kept (" + FormatCount(static_cast<std::int64_t>(o.kept.size())) + ")", ""});
-    p.Histogram(edges, c3, {"#e69f00", 1, 0.9, "", "filter 3 only (" + FormatCount(static_cast<std::int64_t>(o.by_f3.size())) + ")", ""}, &base);
+    p.Histogram(
+        edges, ck,
+        {svg::kCpuColor, 1, 0.85, "", "kept (" + FormatCount(static_cast<std::int64_t>(o.kept.size())) + ")", ""});
+    p.Histogram(
+        edges, c3,
+        {"#e69f00", 1, 0.9, "", "filter 3 only (" + FormatCount(static_cast<std::int64_t>(o.by_f3.size())) + ")", ""},
+        &base);
     for (std::size_t i = 0; i < base.size(); ++i) base[i] += c3[i];
-    p.Histogram(edges, c1, {svg::kRed, 1, 0.9, "", "filter 1 (" + FormatCount(static_cast<std::int64_t>(o.by_f1.size())) + ")", ""}, &base);
+    p.Histogram(
+        edges, c1,
+        {svg::kRed, 1, 0.9, "", "filter 1 (" + FormatCount(static_cast<std::int64_t>(o.by_f1.size())) + ")", ""},
+        &base);
   }
   p.VLine(r.filter_max_run_time_s, {"#333", 1.4, 1, "5 3", "", ""},
           FormatCount(static_cast<std::int64_t>(r.filter_max_run_time_s)) + " s");
-  return c.Figure(p, "Histogram of the run time of every <code>ok</code> run on log axes; the dashed line is filter 1 "
-                     "(run time &gt; " + FormatCount(static_cast<std::int64_t>(r.filter_max_run_time_s)) +
-                     " s). Bars are stacked: runs kept, runs removed by filter 3 alone, runs removed by filter 1.");
+  return c.Figure(p,
+                  "Histogram of the run time of every <code>ok</code> run on log axes; the dashed line is filter 1 "
+                  "(run time &gt; " +
+                      FormatCount(static_cast<std::int64_t>(r.filter_max_run_time_s)) +
+                      " s). Bars are stacked: runs kept, runs removed by filter 3 alone, runs removed by filter 1.");
 }
 
 // Figure 2b: the filter-3 z-scores, kept and cut.
@@ -225,12 +234,15 @@ std::string ZScoreFigure(Context& c, const OkRuns& o) {
                 {svg::kCpuColor, 1, 0.85, "", "within " + FormatSig(r.filter_max_stdevs, 3) + " \u03c3", ""});
     p.Histogram(edges, CountInBins(o.z_cut, edges),
                 {svg::kRed, 1, 0.9, "", "beyond (" + FormatCount(static_cast<std::int64_t>(o.z_cut.size())) + ")", ""});
-    if (lo < 0) p.VLine(-r.filter_max_stdevs, {"#333", 1.4, 1, "5 3", "", ""}, "\u2212" + FormatSig(r.filter_max_stdevs, 3) + " \u03c3");
+    if (lo < 0)
+      p.VLine(-r.filter_max_stdevs, {"#333", 1.4, 1, "5 3", "", ""},
+              "\u2212" + FormatSig(r.filter_max_stdevs, 3) + " \u03c3");
   }
   p.VLine(r.filter_max_stdevs, {"#333", 1.4, 1, "5 3", "", ""}, FormatSig(r.filter_max_stdevs, 3) + " \u03c3");
-  return c.Figure(p, "Histogram of <code>filter_3_stdevs</code> over the <code>ok</code> runs (groups of equal "
-                     "hardware class, data set and size; population standard deviation). Runs beyond the dashed "
-                     "threshold are removed by filter 3.");
+  return c.Figure(p,
+                  "Histogram of <code>filter_3_stdevs</code> over the <code>ok</code> runs (groups of equal "
+                  "hardware class, data set and size; population standard deviation). Runs beyond the dashed "
+                  "threshold are removed by filter 3.");
 }
 
 }  // namespace
@@ -244,7 +256,8 @@ std::string DataAccountSection(Context& c) {
        "record (status <code>ok</code>) or is counted under the first reason that applies; <code>ok</code> runs "
        "then pass the two filters of the paper (run time above " +
        FormatCount(static_cast<std::int64_t>(r.filter_max_run_time_s)) + " s; log run time more than " +
-       FormatSig(r.filter_max_stdevs, 3) + " standard deviations from its group's mean). BUTTER-E (paper, "
+       FormatSig(r.filter_max_stdevs, 3) +
+       " standard deviations from its group's mean). BUTTER-E (paper, "
        "section 4): 41,129 runs, 195 with missing and 470 with 0 W power data, 163 removed by filter 1 and 78 more "
        "by filter 3, 40,223 usable.</p>";
   h += AccountTable(r, statuses, counts);

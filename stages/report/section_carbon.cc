@@ -67,9 +67,10 @@ EnergyTotals SumEnergy(const results::PipelineResults& r, double factor_kg_per_j
 // Energy and emissions per class, of all ok runs, and of the incomplete runs.
 std::string EmissionsTable(const results::PipelineResults& r, const EnergyTotals& e, double factor_kg_per_j) {
   const double total_j = e.ok_joules();
-  std::string h = "<table><tr><th class=\"l\">runs</th><th>runs</th><th>energy</th>"
-                  "<th>energy at the meter \u00d7 PUE</th><th>emissions (CO\u2082e)</th><th>per run: median</th>"
-                  "<th>interquartile range</th></tr>";
+  std::string h =
+      "<table><tr><th class=\"l\">runs</th><th>runs</th><th>energy</th>"
+      "<th>energy at the meter \u00d7 PUE</th><th>emissions (CO\u2082e)</th><th>per run: median</th>"
+      "<th>interquartile range</th></tr>";
   for (int g = 0; g < 2; ++g) {
     const Totals& t = e.per_class[g];
     if (t.runs == 0) continue;
@@ -81,9 +82,9 @@ std::string EmissionsTable(const results::PipelineResults& r, const EnergyTotals
          Mass(q.q75 / 1000) + "</td></tr>";
   }
   h += "<tr class=\"sum\"><td class=\"l\">all ok runs</td><td>" +
-       FormatCount(e.per_class[0].runs + e.per_class[1].runs) + "</td><td>" +
-       FormatSig(total_j / kJoulesPerKwh, 4) + " kWh</td><td>" + FormatSig(total_j * r.pue / kJoulesPerKwh, 4) +
-       " kWh</td><td>" + Mass(total_j * factor_kg_per_j) + "</td><td></td><td></td></tr>";
+       FormatCount(e.per_class[0].runs + e.per_class[1].runs) + "</td><td>" + FormatSig(total_j / kJoulesPerKwh, 4) +
+       " kWh</td><td>" + FormatSig(total_j * r.pue / kJoulesPerKwh, 4) + " kWh</td><td>" +
+       Mass(total_j * factor_kg_per_j) + "</td><td></td><td></td></tr>";
   if (e.incomplete.runs > 0) {
     h += "<tr class=\"sub\"><td class=\"l\">runs with incomplete telemetry (lower bound)</td><td>" +
          FormatCount(e.incomplete.runs) + "</td><td>" + FormatSig(e.incomplete.joules / kJoulesPerKwh, 4) +
@@ -138,8 +139,7 @@ std::string OtherGridsFigure(Context& c, double total_j) {
     const double y = static_cast<double>(rows.size() - i);
     const double kg = total_j * r.pue * rows[i].second / 1000 / kJoulesPerKwh;
     const bool current = std::abs(rows[i].second - g_per_kwh) < 1e-9;
-    p.Rect(0, kg, y - 0.35, y + 0.35, {current ? svg::kRed : "#8c9db5", 1, 1, "", "",
-                                       rows[i].first + ": " + Mass(kg)});
+    p.Rect(0, kg, y - 0.35, y + 0.35, {current ? svg::kRed : "#8c9db5", 1, 1, "", "", rows[i].first + ": " + Mass(kg)});
     p.y.custom_ticks.emplace_back(y, rows[i].first + " (" + FormatSig(rows[i].second, 4) + ")");
   }
   p.x.min = 0;
@@ -157,7 +157,8 @@ std::string CarbonSection(Context& c) {
   std::string h = "<section id=\"carbon\"><h2>7 Carbon</h2>";
   h += "<p>Emissions = energy \u00d7 PUE \u00d7 carbon intensity. Carbon intensity: <b>" + FormatSig(g_per_kwh, 4) +
        " g CO\u2082e/kWh</b>, " + IntensitySource(r) + ". PUE (facility overhead: cooling, power conversion): <b>" +
-       FormatSig(r.pue, 3) + "</b>. Energy is the measured node energy of each run (not standardized), so this is "
+       FormatSig(r.pue, 3) +
+       "</b>. Energy is the measured node energy of each run (not standardized), so this is "
        "what the runs drew from the grid through the facility; embodied emissions of the hardware are not "
        "included.</p>";
   const EnergyTotals totals = SumEnergy(r, factor_kg_per_j);

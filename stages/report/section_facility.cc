@@ -100,7 +100,7 @@ std::string EnergyByPartition(Context& c) {
   MonthAxis(&p, slots);
   p.y.label = "energy (" + unit.name + ")";
   p.y.include_zero = true;
-  std::map<std::string, double> stacked;  // month -> top of its stack
+  std::map<std::string, double> stacked;                        // month -> top of its stack
   std::map<std::pair<std::string, std::size_t>, double> cells;  // (month, colour) -> J
   for (const auto& u : usage) cells[{u.month, colour[u.partition]}] += u.energy_j;
   for (const auto& [key, j] : cells) {
@@ -114,8 +114,9 @@ std::string EnergyByPartition(Context& c) {
   for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), 8); ++i) {
     p.LegendEntry(i < 7 ? order[i].second : "other", Color(i), svg::Swatch::kBox);
   }
-  return c.Figure(p, "Energy that jobs received per calendar month (a job spanning months counts in each with its "
-                     "part), stacked by Slurm partition, from <code>usage.csv</code>.");
+  return c.Figure(p,
+                  "Energy that jobs received per calendar month (a job spanning months counts in each with its "
+                  "part), stacked by Slurm partition, from <code>usage.csv</code>.");
 }
 
 // Per node type: metered energy, what jobs received, what no job did.
@@ -148,7 +149,8 @@ std::string LedgerTable(const std::map<std::string, TypeLedger>& types, const En
 
 std::string MeteredShare(Context& c) {
   const auto& ledger = c.r.ledger;
-  if (ledger.empty()) return "<p class=\"note\">No ledger (metered energy per month and node type) in these results.</p>";
+  if (ledger.empty())
+    return "<p class=\"note\">No ledger (metered energy per month and node type) in these results.</p>";
   std::map<std::string, TypeLedger> types;
   std::vector<std::string> months;
   double max_metered = 0;
@@ -183,9 +185,10 @@ std::string MeteredShare(Context& c) {
   }
   for (const auto& [type, t] : type_index) p.LegendEntry("jobs on " + type, Color(t), svg::Swatch::kBox);
   p.LegendEntry("unallocated", kUnallocatedColor, svg::Swatch::kBox);
-  return c.Figure(p, "Per month and node type (one bar each, in the order of the legend): the part of the energy "
-                     "metered on the type's nodes that jobs received (coloured) and the part no job did "
-                     "(<i>unallocated</i>: idle nodes, unallocated CPUs; grey), from <code>ledger.csv</code>.") +
+  return c.Figure(p,
+                  "Per month and node type (one bar each, in the order of the legend): the part of the energy "
+                  "metered on the type's nodes that jobs received (coloured) and the part no job did "
+                  "(<i>unallocated</i>: idle nodes, unallocated CPUs; grey), from <code>ledger.csv</code>.") +
          LedgerTable(types, UnitFor(max_metered));
 }
 
@@ -216,7 +219,8 @@ std::vector<Holder> Largest(const std::vector<results::JobRow>& jobs, bool by_ac
 }
 
 std::string HolderTable(const std::string& title, const std::vector<Holder>& all, double total_j) {
-  std::string h = "<div><h3>" + title + "</h3><table><tr><th>#</th><th class=\"l\">name</th><th>jobs</th>"
+  std::string h = "<div><h3>" + title +
+                  "</h3><table><tr><th>#</th><th class=\"l\">name</th><th>jobs</th>"
                   "<th>node hours</th><th>energy</th><th>share</th><th class=\"l\"></th><th>carbon</th></tr>";
   for (std::size_t i = 0; i < std::min(all.size(), kTop); ++i) {
     const Holder& x = all[i];
@@ -226,8 +230,8 @@ std::string HolderTable(const std::string& title, const std::vector<Holder>& all
          BarCell(share) + Cell(Carbon(x.carbon_g)) + "</tr>";
   }
   if (all.size() > kTop) {
-    h += "<tr class=\"sub\"><td></td><td class=\"l\" colspan=\"7\">" + FormatCount(static_cast<std::int64_t>(all.size() - kTop)) +
-         " more</td></tr>";
+    h += "<tr class=\"sub\"><td></td><td class=\"l\" colspan=\"7\">" +
+         FormatCount(static_cast<std::int64_t>(all.size() - kTop)) + " more</td></tr>";
   }
   return h + "</table></div>";
 }
@@ -238,10 +242,12 @@ std::string TopJobs(const std::vector<results::JobRow>& jobs) {
     if (j.energy_j) order.push_back(&j);
   }
   std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return *a->energy_j > *b->energy_j; });
-  std::string h = "<h3>The " + std::to_string(std::min(order.size(), kTop)) + " jobs with the most energy</h3>"
-                  "<table><tr><th class=\"l\">job</th><th class=\"l\">user</th><th class=\"l\">account</th>"
-                  "<th class=\"l\">partition</th><th>nodes</th><th class=\"l\">start (UTC)</th><th>run time (h)</th>"
-                  "<th>energy</th><th>dynamic</th><th>carbon</th><th>Slurm's energy</th><th class=\"l\">status</th></tr>";
+  std::string h =
+      "<h3>The " + std::to_string(std::min(order.size(), kTop)) +
+      " jobs with the most energy</h3>"
+      "<table><tr><th class=\"l\">job</th><th class=\"l\">user</th><th class=\"l\">account</th>"
+      "<th class=\"l\">partition</th><th>nodes</th><th class=\"l\">start (UTC)</th><th>run time (h)</th>"
+      "<th>energy</th><th>dynamic</th><th>carbon</th><th>Slurm's energy</th><th class=\"l\">status</th></tr>";
   for (std::size_t i = 0; i < std::min(order.size(), kTop); ++i) {
     const results::JobRow& j = *order[i];
     const double dynamic = j.dynamic_energy_j && *j.energy_j > 0 ? *j.dynamic_energy_j / *j.energy_j : std::nan("");
@@ -252,8 +258,9 @@ std::string TopJobs(const std::vector<results::JobRow>& jobs) {
          Cell(FormatPercent(dynamic)) + Cell(j.carbon_g ? Carbon(*j.carbon_g) : "") +
          Cell(j.slurm_energy_j ? FormatEnergy(*j.slurm_energy_j) : "") + Cell(EscapeHtml(j.status), true) + "</tr>";
   }
-  return h + "</table><p class=\"note\">dynamic: the share of the job's energy above its nodes' idle power "
-             "(negative when readings fall below the idle quantile).</p>";
+  return h +
+         "</table><p class=\"note\">dynamic: the share of the job's energy above its nodes' idle power "
+         "(negative when readings fall below the idle quantile).</p>";
 }
 
 // wattrun's job energy against Slurm's ConsumedEnergy, where Slurm had one.
@@ -269,8 +276,9 @@ std::string SlurmComparison(Context& c) {
   }
   std::string h = "<h3>wattrun against Slurm's ConsumedEnergy</h3>";
   if (ratio.empty()) {
-    return h + "<p>Slurm recorded no energy for any job (<code>ConsumedEnergyRaw</code> empty or 0: no "
-               "<code>acct_gather_energy</code> plugin), so there is nothing to compare with.</p>";
+    return h +
+           "<p>Slurm recorded no energy for any job (<code>ConsumedEnergyRaw</code> empty or 0: no "
+           "<code>acct_gather_energy</code> plugin), so there is nothing to compare with.</p>";
   }
   const Quartiles q = Summarize(ratio);
   h += "<p>Slurm's own counter is given for <b>" + FormatCount(static_cast<std::int64_t>(ratio.size())) + "</b> of " +
@@ -288,8 +296,10 @@ std::string SlurmComparison(Context& c) {
       xs.push_back(ours[i]);
       ys.push_back(theirs[i]);
     }
-    const double lo = std::min(*std::min_element(ours.begin(), ours.end()), *std::min_element(theirs.begin(), theirs.end()));
-    const double hi = std::max(*std::max_element(ours.begin(), ours.end()), *std::max_element(theirs.begin(), theirs.end()));
+    const double lo =
+        std::min(*std::min_element(ours.begin(), ours.end()), *std::min_element(theirs.begin(), theirs.end()));
+    const double hi =
+        std::max(*std::max_element(ours.begin(), ours.end()), *std::max_element(theirs.begin(), theirs.end()));
     p.Line({lo, hi}, {lo, hi}, {svg::kGrey, 1.2, 1, "5 3", "equal", ""});
     p.Points(xs, ys, {svg::kCpuColor, 2.2, 0.5, "", "jobs", ""});
     h += c.Figure(p, "One point per job with both energies (log axes); dashed: equal.");
@@ -365,12 +375,14 @@ std::string CarbonOverTime(Context& c) {
     grams[u.month] += u.carbon_g;
     joules[u.month] += u.energy_j;
   }
-  std::string h = "<h3>Carbon over time</h3><p>Each job's emissions = its energy in each intensity interval "
-                  "\u00d7 the interval's intensity \u00d7 PUE " + FormatSig(r.pue, 3) + "; " +
-                  (r.carbon_intensity.empty()
-                       ? "no <code>carbon_intensity.csv</code> was given, so the constant " +
-                             FormatSig(r.carbon_g_per_kwh, 4) + " g CO\u2082e/kWh holds throughout."
-                       : "the intensity series of <code>carbon_intensity.csv</code> below.") + "</p><div class=\"figs\">";
+  std::string h =
+      "<h3>Carbon over time</h3><p>Each job's emissions = its energy in each intensity interval "
+      "\u00d7 the interval's intensity \u00d7 PUE " +
+      FormatSig(r.pue, 3) + "; " +
+      (r.carbon_intensity.empty() ? "no <code>carbon_intensity.csv</code> was given, so the constant " +
+                                        FormatSig(r.carbon_g_per_kwh, 4) + " g CO\u2082e/kWh holds throughout."
+                                  : "the intensity series of <code>carbon_intensity.csv</code> below.") +
+      "</p><div class=\"figs\">";
   if (!grams.empty()) {
     double max_g = 0;
     for (const auto& [m, g] : grams) max_g = std::max(max_g, g);
@@ -387,7 +399,8 @@ std::string CarbonOverTime(Context& c) {
       const double x = slots.at(m);
       const double kwh = joules[m] / kJoulesPerKwh;
       const std::string per_kwh = kwh > 0 ? ", " + FormatSig(g / kwh, 4) + " g/kWh" : "";
-      p.Rect(x - 0.38, x + 0.38, 0, g / (tonnes ? 1e6 : 1e3), {"#6b8e23", 1, 0.9, "", "", m + ": " + Carbon(g) + per_kwh});
+      p.Rect(x - 0.38, x + 0.38, 0, g / (tonnes ? 1e6 : 1e3),
+             {"#6b8e23", 1, 0.9, "", "", m + ": " + Carbon(g) + per_kwh});
     }
     h += c.Figure(p, "Emissions of the jobs' energy per month, from <code>usage.csv</code>.");
   }
@@ -429,8 +442,9 @@ std::string FacilitySection(Context& c) {
   const auto& r = c.r;
   std::string h = "<section id=\"facility\"><h2>8 Facility accounting</h2>";
   if (r.jobs.empty()) {
-    return h + "<p>Facility accounting had no jobs: the sacct logs held no allocation lines, so there is no "
-               "per-job energy, usage or ledger to show.</p></section>";
+    return h +
+           "<p>Facility accounting had no jobs: the sacct logs held no allocation lines, so there is no "
+           "per-job energy, usage or ledger to show.</p></section>";
   }
   h += "<p>Every Slurm job's energy from the same telemetry: a node's power is shared among the jobs on it in "
        "proportion to their allocated CPUs (an exclusive job receives the whole node). Tables: "

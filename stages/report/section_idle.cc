@@ -128,8 +128,8 @@ std::string LowEndFigure(Context& c, const results::TypeDistribution& dist, doub
   std::string caption = "Readings of all " + EscapeHtml(dist.node_type) + " nodes from " + FormatSig(lo, 4) +
                         " W up to about the 10 % quantile (" + FormatPercent(static_cast<double>(shown) / total) +
                         " of " + FormatCount(static_cast<std::int64_t>(total)) + " readings), in " +
-                        FormatSig(width, 3) + " W bins. Red: the idle power (" +
-                        FormatSig(100 * c.r.idle_quantile, 3) + " % quantile).";
+                        FormatSig(width, 3) + " W bins. Red: the idle power (" + FormatSig(100 * c.r.idle_quantile, 3) +
+                        " % quantile).";
   if (below > 0) {
     caption += " Not drawn: " + FormatCount(below) + " readings below " + FormatSig(lo, 4) + " W (lowest " +
                FormatSig(dist.values.front().first, 4) + " W";
@@ -211,8 +211,9 @@ std::string SpreadBetweenNodes(Context& c, const TypeRuns& type_runs, const std:
   p.x.min = 0.4;
   p.x.max = static_cast<double>(order.size()) + 0.6;
   std::vector<double> idle_x, idle_y;
-  std::string table = "<table><tr><th class=\"l\">node type</th><th>nodes</th><th>min</th><th>lower quartile</th>"
-                      "<th>median</th><th>upper quartile</th><th>max</th><th>pooled idle</th></tr>";
+  std::string table =
+      "<table><tr><th class=\"l\">node type</th><th>nodes</th><th>min</th><th>lower quartile</th>"
+      "<th>median</th><th>upper quartile</th><th>max</th><th>pooled idle</th></tr>";
   for (std::size_t i = 0; i < order.size(); ++i) {
     const double x = static_cast<double>(i) + 1;
     p.x.custom_ticks.emplace_back(x, order[i]);
@@ -223,9 +224,10 @@ std::string SpreadBetweenNodes(Context& c, const TypeRuns& type_runs, const std:
   p.Points(idle_x, idle_y, {"#111", 4.5, 0.9, "", "type's pooled idle power (0 on this axis)", ""});
   p.LegendEntry("one dot per node (box: quartiles, whiskers: min\u2013max)", svg::kCpuColor, svg::Swatch::kDot);
   std::string h = "<h3>Spread between nodes</h3><div class=\"figs\">";
-  h += c.Figure(p, "Each node's own " + EscapeHtml(q_name) + " power (from <code>node_power_dist.csv</code>) minus "
-                   "its type's pooled idle power (black, labelled in W). A node far from its type's box idles "
-                   "differently from its siblings (hardware, firmware or a stuck job).");
+  h += c.Figure(p, "Each node's own " + EscapeHtml(q_name) +
+                       " power (from <code>node_power_dist.csv</code>) minus "
+                       "its type's pooled idle power (black, labelled in W). A node far from its type's box idles "
+                       "differently from its siblings (hardware, firmware or a stuck job).");
   h += "<div>" + table + "</div></div>";
   return h;
 }
@@ -233,9 +235,10 @@ std::string SpreadBetweenNodes(Context& c, const TypeRuns& type_runs, const std:
 // Set-up and tear-down per run, per class, beside the paper's.
 std::string OverheadsTable(const results::PipelineResults& r) {
   std::string h = "<h3>Overheads</h3><p>Set-up and tear-down per run: the " +
-                  std::string("5 % quantile of the standardized energy and of the run time of the smallest runs (tiny "
-                              "data set, smallest sizes); subtracted for the trends of sections 3 and 4, kept for the "
-                              "model.</p>");
+                  std::string(
+                      "5 % quantile of the standardized energy and of the run time of the smallest runs (tiny "
+                      "data set, smallest sizes); subtracted for the trends of sections 3 and 4, kept for the "
+                      "model.</p>");
   if (r.overheads.empty()) return h + "<p class=\"note\">No overheads were computed.</p>";
   h += "<table><tr><th class=\"l\">class</th><th>runs</th><th>energy overhead</th><th>run-time overhead</th>"
        "<th>BUTTER-E (paper)</th></tr>";

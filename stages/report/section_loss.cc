@@ -93,7 +93,8 @@ std::map<std::string, Curve> LossCurves(const results::PipelineResults& r) {
   std::map<std::string, Curve> curves;
   std::map<std::string, std::vector<std::pair<double, double>>> pts;
   for (std::size_t i = 0; i < r.loss_experiment.size() && i < r.loss_epoch.size() && i < r.loss_value.size(); ++i) {
-    if (std::isfinite(r.loss_value[i])) pts[r.loss_experiment[i]].emplace_back(static_cast<double>(r.loss_epoch[i]), r.loss_value[i]);
+    if (std::isfinite(r.loss_value[i]))
+      pts[r.loss_experiment[i]].emplace_back(static_cast<double>(r.loss_epoch[i]), r.loss_value[i]);
   }
   for (auto& [id, v] : pts) {
     std::sort(v.begin(), v.end());
@@ -180,7 +181,8 @@ std::string IsolossPanel(Context& c, const std::vector<const Experiment*>& list,
       xs.push_back(pt.n_params);
       ys.push_back(cls < 0 ? pt.flops : pt.energy_j);
     }
-    const std::string color = svg::Sequential(levels.size() > 1 ? 0.85 * static_cast<double>(li) / static_cast<double>(levels.size() - 1) : 0.4);
+    const std::string color = svg::Sequential(
+        levels.size() > 1 ? 0.85 * static_cast<double>(li) / static_cast<double>(levels.size() - 1) : 0.4);
     p.Line(xs, ys, {color, 1.8, 1, "", "L = " + FormatSig(levels[li], 3), ""}, true);
     if (ys.size() >= 3) {
       const auto it = std::min_element(ys.begin(), ys.end());
@@ -235,7 +237,7 @@ void CheapestSizeRatios(const HardwareClass& cls, const std::vector<double>& cac
     const auto pts = Isoline(list, level, ci);
     if (pts.size() < 3) continue;
     const auto it = std::min_element(pts.begin(), pts.end(),
-                                      [](const IsoPoint& a, const IsoPoint& b) { return a.energy_j < b.energy_j; });
+                                     [](const IsoPoint& a, const IsoPoint& b) { return a.energy_j < b.energy_j; });
     if (!it->exp) continue;
     if (it->exp->f_bytes > 0) rf->push_back(nearest_ratio(it->exp->f_bytes));
     if (it->exp->b_bytes > 0) rb->push_back(nearest_ratio(it->exp->b_bytes));
@@ -280,14 +282,16 @@ std::string CheapestSizeFigure(Context& c, const HardwareClass& cls, const Combo
     for (double x : v) n += (x >= a && x <= b) ? 1 : 0;
     return v.empty() ? std::nan("") : n / static_cast<double>(v.size());
   };
-  *summary += "<li>" + EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(rb.size())) +
-              " isoloss lines; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
-              "in " + FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) +
-              ".</li>";
-  return c.Figure(p, "For each (data set, shape, depth) with at least three sizes reaching its middle loss level, "
-                     "the size that reaches it with the least energy: its working set divided by the nearest "
-                     "cache capacity (one cache unit; main memory excluded). Ratios beyond the axis are drawn at "
-                     "its ends.");
+  *summary +=
+      "<li>" + EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(rb.size())) +
+      " isoloss lines; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
+      "in " +
+      FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) + ".</li>";
+  return c.Figure(p,
+                  "For each (data set, shape, depth) with at least three sizes reaching its middle loss level, "
+                  "the size that reaches it with the least energy: its working set divided by the nearest "
+                  "cache capacity (one cache unit; main memory excluded). Ratios beyond the axis are drawn at "
+                  "its ends.");
 }
 
 // Figure 8: where the cheapest size sits against the cache sizes.

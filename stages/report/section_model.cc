@@ -13,8 +13,8 @@ namespace {
 
 // Paper Table 4 in the spec's reading (per-event costs in mJ; ke in J).
 double PaperParameter(const std::string& cls, const std::string& name, std::size_t n_params) {
-  static const std::map<std::string, double> kCpu = {{"ke", 10200}, {"kp", 1460}, {"ko", 744}, {"kd", 0},
-                                                     {"a1", 0},     {"a2", 59.3}, {"a3", 215}, {"a4", 305},
+  static const std::map<std::string, double> kCpu = {{"ke", 10200}, {"kp", 1460}, {"ko", 744},  {"kd", 0},
+                                                     {"a1", 0},     {"a2", 59.3}, {"a3", 215},  {"a4", 305},
                                                      {"m1", 0},     {"m2", 23.0}, {"m3", 22.5}, {"m4", 36.3}};
   static const std::map<std::string, double> kGpu = {{"ke", 272000}, {"kp", 3080}, {"ko", 890}, {"kd", 33.0},
                                                      {"a1", 16.4},   {"a2", 19.8}, {"a3", 0},   {"m1", 0},
@@ -51,8 +51,8 @@ std::string AccuracyTable(const results::PipelineResults& r) {
          FormatSig(m.cv_median_abs_log_error, 3) + Typical(m.cv_median_abs_log_error) + "</td><td>" +
          FormatSig(m.baseline_sigma_log_ratio, 3) + "</td><td>" + FormatSig(m.baseline_median_abs_log_error, 3) +
          Typical(m.baseline_median_abs_log_error) + "</td><td>" + FormatSig(m.baseline_cv_median_abs_log_error, 3) +
-         Typical(m.baseline_cv_median_abs_log_error) + "</td><td class=\"l\">" + FormatEnergy(m.baseline_c0) +
-         " + " + FormatSig(m.baseline_c1 * 1e12, 4) + " mJ/GFLOP</td></tr>";
+         Typical(m.baseline_cv_median_abs_log_error) + "</td><td class=\"l\">" + FormatEnergy(m.baseline_c0) + " + " +
+         FormatSig(m.baseline_c1 * 1e12, 4) + " mJ/GFLOP</td></tr>";
   }
   h += "</table><p class=\"note\">Paper Figure 5: gpu predicted within about \u00b12.7 %, cpu within about "
        "\u00b120 % (\u03c3 \u2248 0.07 and 0.3). Cross-validated errors come from held-out folds.</p>";
@@ -62,9 +62,10 @@ std::string AccuracyTable(const results::PipelineResults& r) {
 // One class's fit: its status, parameters beside the paper's, and the quantiles of Ê/E.
 std::string ParametersTable(const results::ModelResult& m) {
   std::string h = "<div style=\"max-width:640px\"><h3>" + EscapeHtml(m.hardware_class) + ": fitted parameters</h3>";
-  h += "<p class=\"note\">" + std::string(m.fitted ? "<span class=\"ok\">fitted</span>" : "<span class=\"no\">not fitted</span>") +
-       " on " + FormatCount(m.runs) + " runs" + (m.fit_seconds > 0 ? " in " + FormatSig(m.fit_seconds, 3) + " s" : "") +
-       ". " + EscapeHtml(m.message) + "</p>";
+  h += "<p class=\"note\">" +
+       std::string(m.fitted ? "<span class=\"ok\">fitted</span>" : "<span class=\"no\">not fitted</span>") + " on " +
+       FormatCount(m.runs) + " runs" + (m.fit_seconds > 0 ? " in " + FormatSig(m.fit_seconds, 3) + " s" : "") + ". " +
+       EscapeHtml(m.message) + "</p>";
   if (m.parameters.empty()) return h + "</div>";
   h += "<table><tr><th class=\"l\">parameter</th><th>value</th><th>standard error</th><th class=\"l\">unit</th>"
        "<th class=\"l\">determined</th><th>BUTTER-E Table 4</th></tr>";
@@ -163,16 +164,19 @@ std::string PredictedAgainstMeasuredFigure(Context& c, const results::ModelResul
   q.x.min = q.y.min = a;
   q.x.max = q.y.max = b;
   for (const auto& [k, v] : cells) {
-    const double x0 = std::pow(10.0, la + (lb - la) * k.first / n), x1 = std::pow(10.0, la + (lb - la) * (k.first + 1) / n);
-    const double y0 = std::pow(10.0, la + (lb - la) * k.second / n), y1 = std::pow(10.0, la + (lb - la) * (k.second + 1) / n);
+    const double x0 = std::pow(10.0, la + (lb - la) * k.first / n),
+                 x1 = std::pow(10.0, la + (lb - la) * (k.first + 1) / n);
+    const double y0 = std::pow(10.0, la + (lb - la) * k.second / n),
+                 y1 = std::pow(10.0, la + (lb - la) * (k.second + 1) / n);
     const double t = top > 1 ? std::log(static_cast<double>(v)) / std::log(static_cast<double>(top)) : 1.0;
     q.Rect(x0, x1, y0, y1, {svg::Density(t), 1, 1, "", "", FormatCount(v) + " runs"});
   }
   q.Line({a, b}, {a, b}, {svg::kRed, 1.2, 1, "4 3", "\u00ca = E", ""});
   q.LegendEntry("one run", svg::Density(0), svg::Swatch::kBox);
   q.LegendEntry(FormatCount(top) + " runs per cell (log colour scale)", svg::Density(1), svg::Swatch::kBox);
-  return c.Figure(q, "Each cell counts runs by measured and predicted energy (log\u2013log); cells on the dashed "
-                     "diagonal are predicted exactly.");
+  return c.Figure(q,
+                  "Each cell counts runs by measured and predicted energy (log\u2013log); cells on the dashed "
+                  "diagonal are predicted exactly.");
 }
 
 }  // namespace

@@ -37,8 +37,9 @@ std::string Mj(double j) { return FormatSig(1e3 * j, 4); }
 
 // Summary per class (paper section 5: gpu 9.47 mJ/datum, IQR 7.7-13.75; cpu 6.16, IQR 2.41-16.32).
 std::string PerDatumTable(const Context& c) {
-  std::string h = "<table><tr><th class=\"l\">class</th><th>runs</th><th>energy per training datum: median</th>"
-                  "<th>lower quartile</th><th>upper quartile</th><th>BUTTER-E (paper)</th></tr>";
+  std::string h =
+      "<table><tr><th class=\"l\">class</th><th>runs</th><th>energy per training datum: median</th>"
+      "<th>lower quartile</th><th>upper quartile</th><th>BUTTER-E (paper)</th></tr>";
   for (const auto& cls : c.classes) {
     std::vector<double> v;
     for (const auto* t : RunsOf(c, cls.is_gpu)) v.push_back(t->per_datum_j);
@@ -107,10 +108,12 @@ std::string EpochFigure(Context& c) {
     const auto runs = RunsOf(c, cls.is_gpu);
     if (!runs.empty()) fits += EpochTrendOfClass(&p, cls, runs);
   }
-  return c.Figure(p, "Each data set's median energy per epoch (interquartile bars; faint dots: a sample of runs) "
-                     "against its training-set size, with a least-squares line through the medians (drawn on log "
-                     "axes, so it bends near the intercept). The slope is the marginal energy per training datum."
-                     "<ul>" + fits + "</ul>");
+  return c.Figure(p,
+                  "Each data set's median energy per epoch (interquartile bars; faint dots: a sample of runs) "
+                  "against its training-set size, with a least-squares line through the medians (drawn on log "
+                  "axes, so it bends near the intercept). The slope is the marginal energy per training datum."
+                  "<ul>" +
+                      fits + "</ul>");
 }
 
 // One of panels (b)-(d): key groups the runs; x_of_key places each group on the axis.
@@ -126,7 +129,9 @@ struct DatumPanel {
 std::vector<DatumPanel> DatumPanels() {
   return {
       {"(b) Energy per datum against parameter count", "trainable parameters (NTP)", true,
-       [](const TrendRun& t) { return std::round(std::log2(static_cast<double>(std::max<std::int64_t>(1, t.features->n_params)))); },
+       [](const TrendRun& t) {
+         return std::round(std::log2(static_cast<double>(std::max<std::int64_t>(1, t.features->n_params))));
+       },
        [](double k) { return std::exp2(k); }, "Runs grouped by parameter count (nearest power of two)."},
       {"(c) Energy per datum against FLOPs", "training operations per datum (forward + backward, FLOPs)", true,
        [](const TrendRun& t) { return std::floor(4 * std::log10(std::max(1.0, t.flops_per_datum))); },
@@ -155,14 +160,16 @@ std::string DatumFigure(Context& c, const DatumPanel& panel) {
     if (xs.empty()) continue;
     MedianWithBand(&p, GroupBy(key, xs, ys, 3), cls.color, cls.name, 1e3);
   }
-  return c.Figure(p, panel.caption + " Line: median energy per training datum; band: interquartile range (groups of "
-                                     "at least 3 runs).");
+  return c.Figure(p, panel.caption +
+                         " Line: median energy per training datum; band: interquartile range (groups of "
+                         "at least 3 runs).");
 }
 
 // Each class's memory levels and where they came from.
 std::string MemoryLevelsTable(const Context& c) {
-  std::string h = "<table><tr><th class=\"l\">class</th><th class=\"l\">memory levels (capacity \u00d7 units)</th>"
-                  "<th class=\"l\">source</th></tr>";
+  std::string h =
+      "<table><tr><th class=\"l\">class</th><th class=\"l\">memory levels (capacity \u00d7 units)</th>"
+      "<th class=\"l\">source</th></tr>";
   for (const auto& cls : c.classes) {
     std::string levels;
     for (std::size_t i = 0; i < cls.levels.size(); ++i) {
@@ -171,8 +178,7 @@ std::string MemoryLevelsTable(const Context& c) {
                 FormatCount(cls.levels[i].units);
     }
     h += "<tr><td class=\"l\">" + EscapeHtml(cls.name) + "</td><td class=\"l\">" + levels + "</td><td class=\"l\">" +
-         (cls.default_levels ? "Eagle's (paper Table 2; the results carry none)" : "the configuration") +
-         "</td></tr>";
+         (cls.default_levels ? "Eagle's (paper Table 2; the results carry none)" : "the configuration") + "</td></tr>";
   }
   h += "</table>";
   return h;
@@ -283,7 +289,8 @@ std::string CacheFigure(Context& c, const HardwareClass& cls, const std::vector<
     p.y.max = ext.ymax * 1.6;
   }
   return c.Figure(p, EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(runs.size())) +
-                         " usable runs (dots outside the axes are not drawn). Energy per datum rises where a working set spills from one level into the "
+                         " usable runs (dots outside the axes are not drawn). Energy per datum rises where a working "
+                         "set spills from one level into the "
                          "next (paper section 6). Solid lines: one cache; dotted: all units of a level (" +
                          aggregates + ").");
 }

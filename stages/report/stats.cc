@@ -13,8 +13,7 @@ namespace wattrun::report {
 double SortedQuantile(const std::vector<double>& sorted, double q) { return QuantileSorted(sorted, q); }
 
 Quartiles Summarize(std::vector<double> values) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
-               values.end());
+  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }), values.end());
   std::sort(values.begin(), values.end());
   Quartiles q;
   q.n = values.size();
@@ -54,8 +53,10 @@ std::vector<BinStat> WindowedQuartiles(const std::vector<double>& xs, const std:
   std::vector<BinStat> out;
   std::vector<double> window;
   for (double g : grid) {
-    const auto first = std::lower_bound(pts.begin(), pts.end(), std::make_pair(g * lo, -std::numeric_limits<double>::infinity()));
-    const auto last = std::upper_bound(pts.begin(), pts.end(), std::make_pair(g * hi, std::numeric_limits<double>::infinity()));
+    const auto first =
+        std::lower_bound(pts.begin(), pts.end(), std::make_pair(g * lo, -std::numeric_limits<double>::infinity()));
+    const auto last =
+        std::upper_bound(pts.begin(), pts.end(), std::make_pair(g * hi, std::numeric_limits<double>::infinity()));
     if (last - first < static_cast<std::ptrdiff_t>(std::max<std::size_t>(min_n, 1))) continue;
     window.clear();
     for (auto it = first; it != last; ++it) window.push_back(it->second);
@@ -120,8 +121,7 @@ LineFit FitLine(const std::vector<double>& xs, const std::vector<double>& ys) {
   return f;
 }
 
-std::optional<double> EpochToReach(const std::vector<double>& epochs, const std::vector<double>& losses,
-                                   double level) {
+std::optional<double> EpochToReach(const std::vector<double>& epochs, const std::vector<double>& losses, double level) {
   for (std::size_t i = 0; i < epochs.size() && i < losses.size(); ++i) {
     if (!(losses[i] <= level)) continue;
     if (i == 0) return epochs[0];

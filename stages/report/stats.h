@@ -54,8 +54,7 @@ LineFit FitLine(const std::vector<double>& xs, const std::vector<double>& ys);
 // First (fractional) epoch at which a loss curve reaches `level`, with
 // log-log interpolation between the recorded epochs (linear when a value is
 // not positive). nullopt when the curve never reaches it. `epochs` ascending.
-std::optional<double> EpochToReach(const std::vector<double>& epochs, const std::vector<double>& losses,
-                                   double level);
+std::optional<double> EpochToReach(const std::vector<double>& epochs, const std::vector<double>& losses, double level);
 
 // Up to `max_n` indices of 0..n-1, evenly strided (deterministic).
 std::vector<std::size_t> Subsample(std::size_t n, std::size_t max_n);

@@ -89,8 +89,8 @@ std::string LinearLabel(double v, double step) {
 
 struct Tick {
   double value;
-  std::string label;   // empty: minor tick
-  bool major = true;   // majors keep their label first when labels would overlap
+  std::string label;  // empty: minor tick
+  bool major = true;  // majors keep their label first when labels would overlap
 };
 
 // A short label for a tick that is not a power of ten: 3 significant digits,
@@ -225,7 +225,6 @@ std::string TextNode(double x, double y, const std::string& label, const std::st
   return "<text x=\"" + Px(x) + "\" y=\"" + Px(y) + "\" " + attrs + ">" + EscapeHtml(label) + "</text>";
 }
 
-
 // The plot area in pixels and the maps from data to pixels.
 struct Frame {
   double px0, px1;  // left, right
@@ -293,9 +292,11 @@ std::string YTickMarks(const std::vector<Tick>& ticks, const Frame& f) {
 
 // Grid, ticks and tick labels of both axes; overlapping labels are dropped.
 std::string GridAndTicks(const Frame& f, std::vector<Tick> xticks, std::vector<Tick> yticks) {
-  PlaceLabels(&xticks, [&](const Tick& t) { return f.mx(t.value); },
-              [](const Tick& t) { return Chars(t.label) * kCharWidth / 2; });
-  PlaceLabels(&yticks, [&](const Tick& t) { return f.my(t.value); }, [](const Tick&) { return 6.0; });
+  PlaceLabels(
+      &xticks, [&](const Tick& t) { return f.mx(t.value); },
+      [](const Tick& t) { return Chars(t.label) * kCharWidth / 2; });
+  PlaceLabels(
+      &yticks, [&](const Tick& t) { return f.my(t.value); }, [](const Tick&) { return 6.0; });
   return XTickMarks(xticks, f) + YTickMarks(yticks, f);
 }
 
@@ -336,8 +337,7 @@ std::string SwatchNode(Swatch swatch, const std::string& color, const std::strin
 
 }  // namespace
 
-Plot::Plot(std::string title, double width, double height)
-    : title_(std::move(title)), width_(width), height_(height) {}
+Plot::Plot(std::string title, double width, double height) : title_(std::move(title)), width_(width), height_(height) {}
 
 void Plot::AddLegend(const Style& style, Swatch swatch) {
   if (!style.legend.empty()) legend_.push_back({style.legend, style.color, style.dash, swatch});
@@ -397,7 +397,8 @@ void Plot::HLine(double at, const Style& style, const std::string& label) {
   AddLegend(style, Swatch::kLine);
 }
 
-void Plot::Text(double at_x, double at_y, const std::string& text, const std::string& color, const std::string& anchor) {
+void Plot::Text(double at_x, double at_y, const std::string& text, const std::string& color,
+                const std::string& anchor) {
   Style s;
   s.color = color;
   elements_.push_back({Kind::kText, {at_x}, {at_y}, {}, s, text, anchor, false});
@@ -552,16 +553,36 @@ std::string PlotRenderer::Data(const std::string& id, const Frame& f) const {
   std::string labels;  // line labels go on top of everything
   for (const auto& e : p_.elements_) {
     switch (e.kind) {
-      case Kind::kPoints: Points(e, f, &o); break;
-      case Kind::kLine: Line(e, f, &o); break;
-      case Kind::kBand: Band(e, f, &o); break;
-      case Kind::kErrorBars: ErrorBars(e, f, &o); break;
-      case Kind::kHistogram: Histogram(e, f, &o); break;
-      case Kind::kSteps: Steps(e, f, &o); break;
-      case Kind::kRect: Rect(e, f, &o); break;
-      case Kind::kVLine: VLine(e, f, &o, &labels); break;
-      case Kind::kHLine: HLine(e, f, &o, &labels); break;
-      case Kind::kText: Text(e, f, &labels); break;
+      case Kind::kPoints:
+        Points(e, f, &o);
+        break;
+      case Kind::kLine:
+        Line(e, f, &o);
+        break;
+      case Kind::kBand:
+        Band(e, f, &o);
+        break;
+      case Kind::kErrorBars:
+        ErrorBars(e, f, &o);
+        break;
+      case Kind::kHistogram:
+        Histogram(e, f, &o);
+        break;
+      case Kind::kSteps:
+        Steps(e, f, &o);
+        break;
+      case Kind::kRect:
+        Rect(e, f, &o);
+        break;
+      case Kind::kVLine:
+        VLine(e, f, &o, &labels);
+        break;
+      case Kind::kHLine:
+        HLine(e, f, &o, &labels);
+        break;
+      case Kind::kText:
+        Text(e, f, &labels);
+        break;
     }
   }
   o += labels;
@@ -740,14 +761,14 @@ std::string Density(double t) {
 
 std::string Sequential(double t) {
   // Anchors of a perceptually ordered palette (dark blue -> green -> yellow).
-  static const double kAnchors[][3] = {
-      {68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
+  static const double kAnchors[][3] = {{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}};
   t = std::clamp(Finite(t) ? t : 0.0, 0.0, 1.0) * 4;
   const int i = std::min(3, static_cast<int>(t));
   const double f = t - i;
   char buf[16];
   int c[3];
-  for (int k = 0; k < 3; ++k) c[k] = static_cast<int>(std::lround(kAnchors[i][k] + f * (kAnchors[i + 1][k] - kAnchors[i][k])));
+  for (int k = 0; k < 3; ++k)
+    c[k] = static_cast<int>(std::lround(kAnchors[i][k] + f * (kAnchors[i + 1][k] - kAnchors[i][k])));
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);
   return buf;
 }

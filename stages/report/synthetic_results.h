@@ -10,8 +10,8 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "stages/results/results.h"
@@ -39,10 +39,10 @@ class Random {
 };
 
 struct SyntheticOptions {
-  int repeats = 1;          // runs per (experiment, class)
-  bool losses = true;       // loss curves for every experiment
-  bool memory_levels = false;  // carry memory levels in the results
-  bool facility = true;        // jobs, job_nodes, usage, ledger, carbon_intensity
+  int repeats = 1;               // runs per (experiment, class)
+  bool losses = true;            // loss curves for every experiment
+  bool memory_levels = false;    // carry memory levels in the results
+  bool facility = true;          // jobs, job_nodes, usage, ledger, carbon_intensity
   bool intensity_series = true;  // carbon_intensity.csv was given
   int facility_jobs = 600;
   std::uint64_t seed = 7;
@@ -93,12 +93,12 @@ inline void AddSyntheticUsageAndLedger(results::PipelineResults* r) {
 // for `hours`, drawing `watts` per node.
 inline results::JobRow SyntheticJob(std::size_t index, TimeMs start, double hours, int nodes, double watts,
                                     Random& rng) {
-  static const char* kAccounts[] = {"climate", "ml-lab", "bio", "materials", "csc000", "wind", "hpc-ops",
-                                    "astro", "chem", "grid", "fusion", "vision"};
+  static const char* kAccounts[] = {"climate", "ml-lab", "bio",  "materials", "csc000", "wind",
+                                    "hpc-ops", "astro",  "chem", "grid",      "fusion", "vision"};
   results::JobRow j;
   j.job_id = std::to_string(500000 + index);
   if (index % 37 == 5) j.job_id += "_" + std::to_string(index % 7);  // an array task
-  if (index % 53 == 9) j.job_id += "+1";                           // a het component
+  if (index % 53 == 9) j.job_id += "+1";                             // a het component
   const std::size_t a = static_cast<std::size_t>(std::floor(12 * std::pow(rng.Uniform(), 1.8)));
   j.account = kAccounts[a];
   j.user = "u" + std::to_string(a * 3 + static_cast<std::size_t>(3 * rng.Uniform()));
@@ -141,8 +141,8 @@ inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, r
     const double u = rng.Uniform();
     const int type = u < 0.55 ? 0 : u < 0.85 ? 1 : 2;
     const char* partition = type == 2 ? "gpu" : (type == 1 && rng.Uniform() < 0.3 ? "debug" : "standard");
-    const double hours = std::string(partition) == "debug" ? 0.1 + 0.4 * rng.Uniform()
-                                                          : 0.2 + 20 * std::pow(rng.Uniform(), 2.5);
+    const double hours =
+        std::string(partition) == "debug" ? 0.1 + 0.4 * rng.Uniform() : 0.2 + 20 * std::pow(rng.Uniform(), 2.5);
     const int nodes = 1 + static_cast<int>(4 * std::pow(rng.Uniform(), 3));
     const double watts = idle[type] * (1.3 + 0.8 * rng.Uniform());
     const TimeMs start = t0 + static_cast<TimeMs>(rng.Uniform() * (span_h - hours) * 3.6e6);
@@ -174,8 +174,8 @@ inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, r
   pending.status = "not_started";
   pending.node_list = "None assigned";
   r->jobs.push_back(pending);
-  results::JobRow running = SyntheticJob(r->jobs.size(), t0 + static_cast<TimeMs>((span_h - 5) * 3.6e6), 5, 2,
-                                         300, rng);
+  results::JobRow running =
+      SyntheticJob(r->jobs.size(), t0 + static_cast<TimeMs>((span_h - 5) * 3.6e6), 5, 2, 300, rng);
   running.partition = "standard";
   running.state = "RUNNING";
   running.status = "running";
@@ -204,10 +204,8 @@ inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& opt
     const char* name;
     std::int64_t n_obs, n_in, n_out;
   };
-  const Dataset datasets[] = {{"505_tecator", 240, 124, 1},
-                              {"201_pol", 15000, 48, 11},
-                              {"banana", 5300, 2, 1},
-                              {"mnist", 70000, 784, 10}};
+  const Dataset datasets[] = {
+      {"505_tecator", 240, 124, 1}, {"201_pol", 15000, 48, 11}, {"banana", 5300, 2, 1}, {"mnist", 70000, 784, 10}};
   const char* shapes[] = {"rectangle", "trapezoid"};
   const std::int64_t depths[] = {2, 4, 8};
   const double idle_w[] = {220.4, 230.0, 374.25};  // cpu1, cpu2, gpu1
@@ -249,9 +247,12 @@ inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& opt
               double run_time = energy / (gpu ? 450.0 : 300.0);
               std::string status = "ok";
               const double u = rng.Uniform();
-              if (u < 0.01) status = "no_job";
-              else if (u < 0.02) status = "missing_some";
-              else if (u < 0.03) status = "zero_watts";
+              if (u < 0.01)
+                status = "no_job";
+              else if (u < 0.02)
+                status = "missing_some";
+              else if (u < 0.03)
+                status = "zero_watts";
               run.status = status;
               if (status != "no_job") {
                 run.run_time_s = run_time;
@@ -372,13 +373,20 @@ inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& opt
     filtered += run.filter.value_or(false);
     usable += run.usable;
   }
-  r.quality = {{"telemetry", "bad_number", 17},   {"telemetry", "duplicate", 230},
-               {"sacct", "bad_time", 3},          {"status", "bad_run_row", 0},
-               {"status", "no_job", by_status[1]}, {"status", "missing_all", 0},
-               {"status", "missing_some", by_status[2]}, {"status", "zero_watts", by_status[3]},
-               {"status", "ok", by_status[0]},     {"filter", "filter_1", f1},
-               {"filter", "filter_3", f3},         {"filter", "filter_3_not_filter_1", f3_only},
-               {"filter", "filter", filtered},     {"filter", "usable", usable}};
+  r.quality = {{"telemetry", "bad_number", 17},
+               {"telemetry", "duplicate", 230},
+               {"sacct", "bad_time", 3},
+               {"status", "bad_run_row", 0},
+               {"status", "no_job", by_status[1]},
+               {"status", "missing_all", 0},
+               {"status", "missing_some", by_status[2]},
+               {"status", "zero_watts", by_status[3]},
+               {"status", "ok", by_status[0]},
+               {"filter", "filter_1", f1},
+               {"filter", "filter_3", f3},
+               {"filter", "filter_3_not_filter_1", f3_only},
+               {"filter", "filter", filtered},
+               {"filter", "usable", usable}};
   r.overheads = {{false, 40, 14012.5, 52.9}, {true, 40, 27213.0, 656.0}};
 
   // Models: cpu with four memory levels, gpu with three.

@@ -2,13 +2,13 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstdlib>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <limits>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -143,8 +143,8 @@ void Describe(hid_t loc, const std::string& name, const ColumnDoc& doc) {
     h5::SetAttribute(dataset.get(), "description", doc.description);
   }
   // Not rows of the group's table: its metadata arrays, and the root.
-  static const char* const kNotColumns[] = {"quantile_names", "quantile_levels", "low_end_types",
-                                           "classes", "class_is_gpu", "ratio_quantile_levels", "ratio_quantiles"};
+  static const char* const kNotColumns[] = {"quantile_names", "quantile_levels",       "low_end_types",  "classes",
+                                            "class_is_gpu",   "ratio_quantile_levels", "ratio_quantiles"};
   if (std::string(group) == "/") return;
   for (const char* other : kNotColumns) {
     if (name == other) return;
@@ -278,8 +278,7 @@ void WriteMemoryLevelsH5(hid_t f, const PipelineResults& r) {
   Column(g.get(), "units", units);
   // Classes in order, including any without levels.
   Column(g.get(), "classes", Col(r.memory_levels, [](const ClassMemory& v) { return v.hardware_class; }));
-  Column(g.get(), "class_is_gpu",
-                  Col(r.memory_levels, [](const ClassMemory& v) { return std::uint8_t(v.is_gpu); }));
+  Column(g.get(), "class_is_gpu", Col(r.memory_levels, [](const ClassMemory& v) { return std::uint8_t(v.is_gpu); }));
 }
 
 void WriteRunsH5(hid_t f, const PipelineResults& r) {
@@ -340,13 +339,11 @@ void WriteNodeDistH5(hid_t f, const PipelineResults& r) {
   Column(id, "count", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.count; }));
   Column(id, "min", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.min; }));
   Column(id, "max", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.max; }));
-  Column(id, "idle_quantile",
-                  Col(r.nodes, [](const idle::NodeDistribution& v) { return v.idle_quantile; }));
+  Column(id, "idle_quantile", Col(r.nodes, [](const idle::NodeDistribution& v) { return v.idle_quantile; }));
   Column(id, "quantile_names", r.node_quantile_names);
   Column(id, "quantile_levels", r.node_quantile_levels);
   for (std::size_t q = 0; q < r.node_quantile_names.size(); ++q) {
-    Column(id, r.node_quantile_names[q],
-                    Col(r.nodes, [q](const idle::NodeDistribution& v) { return v.quantiles[q]; }));
+    Column(id, r.node_quantile_names[q], Col(r.nodes, [q](const idle::NodeDistribution& v) { return v.quantiles[q]; }));
   }
 }
 
@@ -450,9 +447,7 @@ void BeginResults(const std::string& dir) {
   fs::remove(fs::path(dir) / "_SUCCESS");
 }
 
-void FinishResults(const std::string& dir) {
-  WriteFileAtomically((fs::path(dir) / "_SUCCESS").string(), "complete\n");
-}
+void FinishResults(const std::string& dir) { WriteFileAtomically((fs::path(dir) / "_SUCCESS").string(), "complete\n"); }
 
 void WriteResults(const PipelineResults& r, const std::string& dir) {
   const fs::path d(dir);
@@ -717,7 +712,8 @@ void ReadOverheadsH5(hid_t f, const std::string& path, PipelineResults* r) {
   CheckRows(is_gpu.size(), runs.size(), path + ":overheads", "runs");
   CheckRows(is_gpu.size(), energy.size(), path + ":overheads", "energy_overhead");
   CheckRows(is_gpu.size(), runtime.size(), path + ":overheads", "runtime_overhead");
-  for (std::size_t i = 0; i < is_gpu.size(); ++i) r->overheads.push_back({is_gpu[i] != 0, runs[i], energy[i], runtime[i]});
+  for (std::size_t i = 0; i < is_gpu.size(); ++i)
+    r->overheads.push_back({is_gpu[i] != 0, runs[i], energy[i], runtime[i]});
 }
 
 // The model_<class> groups, in model_classes order (older files: by name).

@@ -127,8 +127,8 @@ struct JobRow {
   std::string user;
   std::string account;
   std::string partition;
-  std::string state;   // as sacct writes it ("CANCELLED by 123")
-  std::string status;  // spec section 4: not_started ... ok
+  std::string state;      // as sacct writes it ("CANCELLED by 123")
+  std::string status;     // spec section 4: not_started ... ok
   std::string node_list;  // as sacct writes it
   std::optional<TimeMs> start;
   std::optional<TimeMs> end;  // running: the store's last instant
@@ -149,7 +149,7 @@ struct JobRow {
 struct JobNodeRow {
   std::size_t job = 0;  // index into jobs
   std::string node;
-  std::string node_type;  // empty: not in nodes.csv
+  std::string node_type;   // empty: not in nodes.csv
   double weight_cpus = 0;  // w_j on this node
   double node_cpus = 0;    // C_h (0 when unknown)
   std::int64_t samples = 0;

@@ -37,8 +37,11 @@ results::ModelResult Describe(const ModelOptions::Class& cls, std::size_t runs, 
   m.median_abs_log_error = fit.in_sample.median_abs_log_error;
   m.cv_median_abs_log_error =
       fit.cross_validation.available ? fit.cross_validation.held_out.median_abs_log_error : std::nan("");
-  m.ratio_quantiles = {{0.05, fit.in_sample.q05}, {0.25, fit.in_sample.q25}, {0.5, fit.in_sample.q50},
-                       {0.75, fit.in_sample.q75}, {0.95, fit.in_sample.q95}};
+  m.ratio_quantiles = {{0.05, fit.in_sample.q05},
+                       {0.25, fit.in_sample.q25},
+                       {0.5, fit.in_sample.q50},
+                       {0.75, fit.in_sample.q75},
+                       {0.95, fit.in_sample.q95}};
   const auto& base = fit.flops_baseline;
   m.baseline_c0 = base.c0_j;
   m.baseline_c1 = base.c1_j_per_flop;

@@ -21,7 +21,8 @@ RunRecord MakeRun(const std::string& id, TimeMs start_s, TimeMs end_s, bool is_g
 
 TEST(MeasureRuns, TelemetryDecidesTheStatusOfJoinedRuns) {
   // A 600 s run needs at least 600/60 - 1 = 9 samples.
-  const std::vector<RunRecord> runs = {MakeRun("a", 0, 600), MakeRun("b", 0, 600), MakeRun("c", 0, 600), MakeRun("d", 0, 600)};
+  const std::vector<RunRecord> runs = {MakeRun("a", 0, 600), MakeRun("b", 0, 600), MakeRun("c", 0, 600),
+                                       MakeRun("d", 0, 600)};
   std::vector<join::JoinedRun> joined(4);
   for (auto& j : joined) j.node_type = "cpu1";
   joined[3].status = join::RunStatus::kNoJob;
@@ -86,8 +87,8 @@ TEST(QualityAccount, BadRowsThenStatusesFiltersAndJobs) {
   rows[2].status = "no_job";
   RunFeatures features;
   features.unknown_dataset = 2;
-  const auto q = QualityAccount({{"telemetry", "f1.csv", "bad_time", 4}, {"telemetry", "f2.csv", "bad_time", 1}},
-                                rows, features, {{"ok", 5}, {"running", 1}});
+  const auto q = QualityAccount({{"telemetry", "f1.csv", "bad_time", 4}, {"telemetry", "f2.csv", "bad_time", 1}}, rows,
+                                features, {{"ok", 5}, {"running", 1}});
   ASSERT_GE(q.size(), 1u);
   EXPECT_EQ(q[0].stage, "telemetry");
   EXPECT_EQ(q[0].count, 5);  // summed over files

@@ -23,7 +23,8 @@ void RecordSettings(const Config& config, results::PipelineResults* out) {
   out->idle_quantile = config.pipeline.idle_quantile;
   out->filter_max_run_time_s = config.pipeline.filter_max_run_time_s;
   out->filter_max_stdevs = config.pipeline.filter_max_stdevs;
-  for (const auto& c : config.facility.hardware_classes) out->memory_levels.push_back({c.name, c.is_gpu, c.memory_levels});
+  for (const auto& c : config.facility.hardware_classes)
+    out->memory_levels.push_back({c.name, c.is_gpu, c.memory_levels});
   const ResolvedCarbon carbon = ResolveCarbon(config.pipeline.carbon);
   out->pue = config.pipeline.carbon.pue;
   out->carbon_g_per_kwh = carbon.g_per_kwh;

@@ -46,8 +46,12 @@ std::vector<standardize::Overhead> SubtractOverheads(const standardize::Overhead
   std::vector<standardize::OverheadInput> input(rows->size());
   for (std::size_t i = 0; i < rows->size(); ++i) {
     const results::RunRow& row = (*rows)[i];
-    input[i] = {row.usable && row.std_energy_j.has_value(), row.is_gpu, row.dataset, row.size,
-                row.std_energy_j.value_or(0.0), row.run_time_s.value_or(0.0)};
+    input[i] = {row.usable && row.std_energy_j.has_value(),
+                row.is_gpu,
+                row.dataset,
+                row.size,
+                row.std_energy_j.value_or(0.0),
+                row.run_time_s.value_or(0.0)};
   }
   std::vector<standardize::Overhead> overheads = standardize::ComputeOverheads(input, options);
   for (auto& row : *rows) {

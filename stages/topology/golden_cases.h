@@ -41,10 +41,18 @@ struct GoldenCase {
 // checked through h_t, h_s, level_d and the energy).
 inline std::int64_t GoldenObservations(const std::string& dataset) {
   static const std::map<std::string, std::int64_t> kObservations = {
-      {"mnist", 70000},       {"banana", 5300},          {"adult", 48842},
-      {"splice", 3188},       {"sleep", 105908},         {"505_tecator", 240},
-      {"201_pol", 15000},     {"connect_4", 67557},      {"529_pollen", 3848},
-      {"nursery", 12958},     {"wine_quality_white", 4898}, {"294_satellite_image", 6435},
+      {"mnist", 70000},
+      {"banana", 5300},
+      {"adult", 48842},
+      {"splice", 3188},
+      {"sleep", 105908},
+      {"505_tecator", 240},
+      {"201_pol", 15000},
+      {"connect_4", 67557},
+      {"529_pollen", 3848},
+      {"nursery", 12958},
+      {"wine_quality_white", 4898},
+      {"294_satellite_image", 6435},
   };
   const auto it = kObservations.find(dataset);
   if (it == kObservations.end()) throw std::runtime_error("no observations for " + dataset);

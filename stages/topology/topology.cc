@@ -34,8 +34,7 @@ struct ParsedShape {
 ParsedShape ParseShape(const std::string& shape) {
   ParsedShape parsed;
   std::string_view name = shape;
-  if (name.size() > kResidualSuffix.size() &&
-      name.substr(name.size() - kResidualSuffix.size()) == kResidualSuffix) {
+  if (name.size() > kResidualSuffix.size() && name.substr(name.size() - kResidualSuffix.size()) == kResidualSuffix) {
     parsed.residual = true;
     name.remove_suffix(kResidualSuffix.size());
   }
@@ -45,10 +44,9 @@ ParsedShape ParseShape(const std::string& shape) {
     parsed.base = BaseShape::kTrapezoid;
   } else if (name == "exponential") {
     parsed.base = BaseShape::kExponential;
-  } else if (name.substr(0, kWideFirstPrefix.size()) == kWideFirstPrefix &&
-             name.size() > kWideFirstPrefix.size() + 1 && name.back() == 'x') {
-    const std::string_view digits =
-        name.substr(kWideFirstPrefix.size(), name.size() - kWideFirstPrefix.size() - 1);
+  } else if (name.substr(0, kWideFirstPrefix.size()) == kWideFirstPrefix && name.size() > kWideFirstPrefix.size() + 1 &&
+             name.back() == 'x') {
+    const std::string_view digits = name.substr(kWideFirstPrefix.size(), name.size() - kWideFirstPrefix.size() - 1);
     std::int64_t factor = 0;
     for (const char c : digits) {
       if (c < '0' || c > '9' || factor > (std::int64_t{1} << 40)) {
@@ -97,11 +95,10 @@ std::vector<std::int64_t> Widths(const ParsedShape& shape, std::int64_t depth, s
       }
       break;
     case BaseShape::kExponential: {
-      const double beta = std::pow(static_cast<double>(n_outputs) / static_cast<double>(w0),
-                                   1.0 / static_cast<double>(depth - 1));
+      const double beta =
+          std::pow(static_cast<double>(n_outputs) / static_cast<double>(w0), 1.0 / static_cast<double>(depth - 1));
       for (std::int64_t k = 0; k < depth; ++k) {
-        const double value =
-            static_cast<double>(w0) * std::pow(beta, static_cast<double>(k));
+        const double value = static_cast<double>(w0) * std::pow(beta, static_cast<double>(k));
         widths.push_back(std::max(n_outputs, static_cast<std::int64_t>(std::nearbyint(value))));
       }
       break;
@@ -141,8 +138,7 @@ struct Placement {
 };
 
 // The walk of spec step 11, exactly as written there.
-Placement Place(const MemoryHierarchy& memory, double replicated, double distributed,
-                double prev_occupied) {
+Placement Place(const MemoryHierarchy& memory, double replicated, double distributed, double prev_occupied) {
   double cap = 0.0;
   double occupied = prev_occupied;
   for (const MemoryLevel& level : memory) {
@@ -171,12 +167,10 @@ MemoryHierarchy DefaultCpuHierarchy() {
   return {{1, 32 * kKiB, 36}, {2, 1 * kMiB, 36}, {3, 24.75 * kMiB, 2}, {4, 96 * kGiB, 1}};
 }
 
-MemoryHierarchy DefaultGpuHierarchy() {
-  return {{1, 112 * kKiB, 168}, {2, 6 * kMiB, 2}, {3, 16 * kGiB, 2}};
-}
+MemoryHierarchy DefaultGpuHierarchy() { return {{1, 112 * kKiB, 168}, {2, 6 * kMiB, 2}, {3, 16 * kGiB, 2}}; }
 
-std::vector<std::int64_t> WidthsForFirstWidth(const std::string& shape, std::int64_t depth,
-                                              std::int64_t w0, std::int64_t n_outputs) {
+std::vector<std::int64_t> WidthsForFirstWidth(const std::string& shape, std::int64_t depth, std::int64_t w0,
+                                              std::int64_t n_outputs) {
   if (depth < 2) {
     throw Error("network depth must be >= 2, got " + std::to_string(depth));
   }
@@ -255,9 +249,8 @@ Network BuildNetwork(const NetworkSpec& spec) {
   return network;
 }
 
-RunFeatures ComputeFeatures(const Network& network, std::int64_t n_observations,
-                            std::int64_t batch_size, std::int64_t epochs,
-                            const MemoryHierarchy& memory) {
+RunFeatures ComputeFeatures(const Network& network, std::int64_t n_observations, std::int64_t batch_size,
+                            std::int64_t epochs, const MemoryHierarchy& memory) {
   if (network.full_widths.size() < 2) {
     throw Error("network needs at least one layer");
   }
@@ -311,13 +304,11 @@ RunFeatures ComputeFeatures(const Network& network, std::int64_t n_observations,
   const Placement f = Place(memory, features.f_bytes, 0.0, t_occupied);
 
   const double b_replicated = 2.0 * kBytesPerFloat * params;
-  const double b_distributed =
-      kBytesPerFloat * batch * static_cast<double>(network.num_nodes) - t_max_bytes;
+  const double b_distributed = kBytesPerFloat * batch * static_cast<double>(network.num_nodes) - t_max_bytes;
   const Placement b = Place(memory, b_replicated, b_distributed, t_occupied);
   features.b_bytes = b_replicated + b_distributed;
 
-  features.d_bytes = static_cast<double>(n_observations) * kBytesPerFloat *
-                     static_cast<double>(w.front() + w.back());
+  features.d_bytes = static_cast<double>(n_observations) * kBytesPerFloat * static_cast<double>(w.front() + w.back());
   const Placement d = Place(memory, 0.0, features.d_bytes, b.occupied);
 
   features.f_test_level = f.level;

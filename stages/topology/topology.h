@@ -36,8 +36,8 @@ struct Network {
 // Throws wattrun::Error for an unknown shape or a depth < 2.
 Network BuildNetwork(const NetworkSpec& spec);
 // Layer widths (without the input) for a given first width w0.
-std::vector<std::int64_t> WidthsForFirstWidth(const std::string& shape, std::int64_t depth,
-                                              std::int64_t w0, std::int64_t n_outputs);
+std::vector<std::int64_t> WidthsForFirstWidth(const std::string& shape, std::int64_t depth, std::int64_t w0,
+                                              std::int64_t n_outputs);
 std::int64_t CountParameters(std::int64_t n_inputs, const std::vector<std::int64_t>& widths);
 
 // Everything of a run that the energy model needs (spec steps 10-11).
@@ -46,8 +46,8 @@ struct RunFeatures {
   std::int64_t h_t = 0;  // training batches per epoch
   std::int64_t h_s = 0;  // test batches per epoch
   std::int64_t epochs = 3000;
-  double fwd_ops = 0.0;  // per batch
-  double bwd_ops = 0.0;  // per batch
+  double fwd_ops = 0.0;       // per batch
+  double bwd_ops = 0.0;       // per batch
   std::int64_t n_layers = 0;  // |L| = number of dense layers
   std::int64_t n_params = 0;
   // Working sets: total bytes (replicated + distributed) and memory level.
@@ -62,8 +62,7 @@ struct RunFeatures {
   int d_level = 0;
 };
 
-RunFeatures ComputeFeatures(const Network& network, std::int64_t n_observations,
-                            std::int64_t batch_size, std::int64_t epochs,
-                            const MemoryHierarchy& memory);
+RunFeatures ComputeFeatures(const Network& network, std::int64_t n_observations, std::int64_t batch_size,
+                            std::int64_t epochs, const MemoryHierarchy& memory);
 
 }  // namespace wattrun::topology

@@ -19,8 +19,7 @@ using Widths = std::vector<std::int64_t>;
 constexpr std::int64_t kBatch = 256;
 constexpr std::int64_t kEpochs = 3000;
 
-Network Build(const std::string& shape, std::int64_t depth, std::int64_t size, std::int64_t n_in,
-              std::int64_t n_out) {
+Network Build(const std::string& shape, std::int64_t depth, std::int64_t size, std::int64_t n_in, std::int64_t n_out) {
   return BuildNetwork({shape, depth, size, n_in, n_out});
 }
 
@@ -28,18 +27,16 @@ TEST(TopologyGolden, ReproducesEveryRow) {
   const std::vector<testing::GoldenCase> cases = testing::LoadGoldenCases();
   ASSERT_EQ(cases.size(), 30u);
   for (const testing::GoldenCase& c : cases) {
-    SCOPED_TRACE(c.dataset + " " + c.shape + " d=" + std::to_string(c.depth) +
-                 " size=" + std::to_string(c.size) + (c.is_gpu ? " gpu" : " cpu"));
-    const Network network =
-        Build(c.shape, c.depth, c.size, c.full_widths.front(), c.full_widths.back());
+    SCOPED_TRACE(c.dataset + " " + c.shape + " d=" + std::to_string(c.depth) + " size=" + std::to_string(c.size) +
+                 (c.is_gpu ? " gpu" : " cpu"));
+    const Network network = Build(c.shape, c.depth, c.size, c.full_widths.front(), c.full_widths.back());
     EXPECT_EQ(network.full_widths, c.full_widths);
     EXPECT_EQ(network.n_params, c.n_params);
     EXPECT_EQ(network.num_nodes, c.num_nodes);
     EXPECT_EQ(network.residual, c.shape.ends_with("_residual"));
 
-    const RunFeatures f =
-        ComputeFeatures(network, testing::GoldenObservations(c.dataset), kBatch, kEpochs,
-                        c.is_gpu ? DefaultGpuHierarchy() : DefaultCpuHierarchy());
+    const RunFeatures f = ComputeFeatures(network, testing::GoldenObservations(c.dataset), kBatch, kEpochs,
+                                          c.is_gpu ? DefaultGpuHierarchy() : DefaultCpuHierarchy());
     EXPECT_EQ(f.fwd_ops, static_cast<double>(c.fwd_ops));
     EXPECT_EQ(f.bwd_ops, static_cast<double>(c.bwd_ops));
     EXPECT_EQ(f.h_t, c.h_t);
@@ -82,11 +79,11 @@ TEST(TopologyWidths, Exponential) {
 }
 
 TEST(TopologyWidths, WideFirst) {
-  EXPECT_EQ(WidthsForFirstWidth("wide_first_2x", 4, 5, 1), (Widths{5, 2, 2, 1}));   // 2.5 -> 2
-  EXPECT_EQ(WidthsForFirstWidth("wide_first_2x", 4, 7, 1), (Widths{7, 4, 4, 1}));   // 3.5 -> 4
-  EXPECT_EQ(WidthsForFirstWidth("wide_first_3x", 3, 10, 2), (Widths{10, 3, 2}));    // 3.33
-  EXPECT_EQ(WidthsForFirstWidth("wide_first_16x", 3, 8, 2), (Widths{8, 1, 2}));     // 0.5 -> 0 -> 1
-  EXPECT_EQ(WidthsForFirstWidth("wide_first_16x", 3, 24, 2), (Widths{24, 2, 2}));   // 1.5 -> 2
+  EXPECT_EQ(WidthsForFirstWidth("wide_first_2x", 4, 5, 1), (Widths{5, 2, 2, 1}));     // 2.5 -> 2
+  EXPECT_EQ(WidthsForFirstWidth("wide_first_2x", 4, 7, 1), (Widths{7, 4, 4, 1}));     // 3.5 -> 4
+  EXPECT_EQ(WidthsForFirstWidth("wide_first_3x", 3, 10, 2), (Widths{10, 3, 2}));      // 3.33
+  EXPECT_EQ(WidthsForFirstWidth("wide_first_16x", 3, 8, 2), (Widths{8, 1, 2}));       // 0.5 -> 0 -> 1
+  EXPECT_EQ(WidthsForFirstWidth("wide_first_16x", 3, 24, 2), (Widths{24, 2, 2}));     // 1.5 -> 2
   EXPECT_EQ(WidthsForFirstWidth("wide_first_100x", 3, 250, 2), (Widths{250, 2, 2}));  // 2.5 -> 2
   EXPECT_EQ(WidthsForFirstWidth("wide_first_2x", 2, 9, 3), (Widths{9, 3}));
 }
@@ -114,9 +111,9 @@ TEST(TopologyWidths, RejectsBadShapesAndDepths) {
 
 TEST(TopologySearch, ClosestCountTiesGoToTheSmallerWidth) {
   // rectangle, depth 2, n_in 2, n_out 1: P(w0) = 3 w0 + (w0 + 1) = 4 w0 + 1.
-  EXPECT_EQ(Build("rectangle", 2, 10, 2, 1).full_widths, (Widths{2, 2, 1}));   // 9 vs 13
-  EXPECT_EQ(Build("rectangle", 2, 12, 2, 1).full_widths, (Widths{2, 3, 1}));   // 13 vs 9
-  EXPECT_EQ(Build("rectangle", 2, 11, 2, 1).full_widths, (Widths{2, 2, 1}));   // tie 9/13
+  EXPECT_EQ(Build("rectangle", 2, 10, 2, 1).full_widths, (Widths{2, 2, 1}));  // 9 vs 13
+  EXPECT_EQ(Build("rectangle", 2, 12, 2, 1).full_widths, (Widths{2, 3, 1}));  // 13 vs 9
+  EXPECT_EQ(Build("rectangle", 2, 11, 2, 1).full_widths, (Widths{2, 2, 1}));  // tie 9/13
   EXPECT_EQ(Build("rectangle", 2, 13, 2, 1).n_params, 13);
   // A target below the smallest network gives w0 = 1.
   EXPECT_EQ(Build("rectangle", 2, 0, 2, 1).full_widths, (Widths{2, 1, 1}));
@@ -126,15 +123,13 @@ TEST(TopologySearch, ClosestCountTiesGoToTheSmallerWidth) {
 }
 
 TEST(TopologySearch, AgreesWithExhaustiveSearchOnSmallSizes) {
-  for (const std::string shape :
-       {"rectangle", "trapezoid", "exponential", "wide_first_2x", "wide_first_5x"}) {
+  for (const std::string shape : {"rectangle", "trapezoid", "exponential", "wide_first_2x", "wide_first_5x"}) {
     for (const std::int64_t depth : {2, 3, 7}) {
       for (std::int64_t size = 8; size <= 4096; size *= 2) {
         std::int64_t best_w0 = 1;
         std::int64_t best_diff = std::numeric_limits<std::int64_t>::max();
         for (std::int64_t w0 = 1; w0 <= 2000; ++w0) {
-          const std::int64_t diff =
-              std::abs(CountParameters(4, WidthsForFirstWidth(shape, depth, w0, 3)) - size);
+          const std::int64_t diff = std::abs(CountParameters(4, WidthsForFirstWidth(shape, depth, w0, 3)) - size);
           if (diff < best_diff) {
             best_diff = diff;
             best_w0 = w0;
@@ -143,8 +138,7 @@ TEST(TopologySearch, AgreesWithExhaustiveSearchOnSmallSizes) {
         Widths expected = {4};
         const Widths widths = WidthsForFirstWidth(shape, depth, best_w0, 3);
         expected.insert(expected.end(), widths.begin(), widths.end());
-        EXPECT_EQ(Build(shape, depth, size, 4, 3).full_widths, expected)
-            << shape << " d=" << depth << " size=" << size;
+        EXPECT_EQ(Build(shape, depth, size, 4, 3).full_widths, expected) << shape << " d=" << depth << " size=" << size;
       }
     }
   }
@@ -177,10 +171,10 @@ TEST(TopologyFeatures, OperationsAndBatches) {
   network.n_params = (2 + 1) * 3 + (3 + 1) * 1;  // 13
   network.num_nodes = 6;
   const RunFeatures f = ComputeFeatures(network, 100, 4, 10, DefaultCpuHierarchy());
-  EXPECT_EQ(f.fwd_ops, 4.0 * ((2 * 3 + 3) + (3 * 1 + 1)));                          // 52
+  EXPECT_EQ(f.fwd_ops, 4.0 * ((2 * 3 + 3) + (3 * 1 + 1)));                           // 52
   EXPECT_EQ(f.bwd_ops, 4.0 * ((2 * 3 + 2 * 3) + (2 * 1 + 3 * 1 + 3 * 1)) + 13 * 5);  // 145
-  EXPECT_EQ(f.h_t, 20);  // ceil(400 / 20)
-  EXPECT_EQ(f.h_s, 5);   // ceil(100 / 20)
+  EXPECT_EQ(f.h_t, 20);                                                              // ceil(400 / 20)
+  EXPECT_EQ(f.h_s, 5);                                                               // ceil(100 / 20)
   EXPECT_EQ(f.n_layers, 2);
   EXPECT_EQ(f.epochs, 10);
   const RunFeatures g = ComputeFeatures(network, 101, 4, 10, DefaultCpuHierarchy());
