@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -475,12 +476,11 @@ std::string GetStringAttribute(hid_t loc, const std::string& name) {
   return value;
 }
 
-#define WATTRUN_H5_INSTANTIATE(T)                                                    \
-  template void WriteVector<T>(hid_t, const std::string&, const std::vector<T>&);    \
-  template std::vector<T> ReadVector<T>(hid_t, const std::string&);                  \
-  template void ReadSlice<T>(hid_t, std::int64_t, std::int64_t, T*,                  \
-                             bool); /* NOLINT(bugprone-macro-parentheses): a type */ \
-  template H5Id CreateDataset<T>(hid_t, const std::string&, std::int64_t);           \
+#define WATTRUN_H5_INSTANTIATE(T)                                                             \
+  template void WriteVector<T>(hid_t, const std::string&, const std::vector<T>&);             \
+  template std::vector<T> ReadVector<T>(hid_t, const std::string&);                           \
+  template void ReadSlice<T>(hid_t, std::int64_t, std::int64_t, std::add_pointer_t<T>, bool); \
+  template H5Id CreateDataset<T>(hid_t, const std::string&, std::int64_t);                    \
   template std::uint32_t WriteSlice<T>(hid_t, std::int64_t, std::int64_t, const T*, bool);
 WATTRUN_H5_INSTANTIATE(double)
 WATTRUN_H5_INSTANTIATE(float)

@@ -1321,7 +1321,7 @@ void ParseTelemetry(const IngestOptions& options, const Comm& comm, const Timest
 std::vector<std::uint32_t> ExchangeToOwners(const IngestState& s, NodeStreams* streams, const Comm& comm) {
   std::vector<std::int64_t> readings(s.node_names.size(), 0);
   for (std::uint32_t n = 0; n < s.node_names.size(); ++n) readings[n] = streams->readings(n);
-  const std::vector<std::uint32_t> first_node = OwnerRanges(comm.AllSumEach(readings), comm.size());
+  std::vector<std::uint32_t> first_node = OwnerRanges(comm.AllSumEach(readings), comm.size());
   if (comm.size() > 1) RunCollectively(comm, [&] { ExchangeChunks(streams, first_node, comm); });
   return first_node;
 }
