@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/mpi.h"
 #include "stages/ingest/ingest.h"
+#include "stages/ingest/test_facility.h"
 #include "store/store.h"
 
 namespace wattrun::ingest {
@@ -30,17 +31,9 @@ facility:
     - {name: cpu1, hardware_class: cpu, signature: {cpus: 36, memory_mb: 85248, tmp_disk_mb: 900000, gres: "(null)"}}
 )yaml";
 
-void Write(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << text;
-}
-
-void WriteGz(const fs::path& p, const std::string& text) {
-  fs::create_directories(p.parent_path());
-  gzFile f = gzopen(p.c_str(), "wb");
-  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
-  gzclose(f);
-}
+// The file writers the ingest tests share (stages/ingest/test_facility.h).
+using testing::WriteGzip;
+using testing::WriteText;
 
 // Telemetry of n1 and n2, minute by minute from 00:00Z, at `watts`.
 std::string Telemetry(int minutes, int watts) {
@@ -54,16 +47,17 @@ std::string Telemetry(int minutes, int watts) {
 }
 
 void WriteFacility(const fs::path& dir, int watts) {
-  Write(dir / "nodes.csv",
-        "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES\nn1,36,85248,900000,(null)\nn2,36,85248,900000,(null)\n");
-  Write(dir / "datasets.csv", "dataset,n_observations,n_features,n_classes,task\nwine,100,11,7,classification\n");
-  Write(dir / "runs.csv",
-        "run_id,experiment_id,slurm_job_id,start_time,update_time,host_name,size,depth,shape,dataset,"
-        "learning_rate,batch_size,optimizer,is_gpu\n"
-        "r1,e1,7,2021-11-07 00:00:00+00:00,2021-11-07 01:00:00+00:00,n1,1024,3,rectangle,wine,0.001,256,adam,False\n");
-  Write(dir / "sacct" / "2021-11.txt",
-        "JobID|NodeList|Start|End|State\n7|n[1-2]|2021-11-07T00:00:00|2021-11-07T03:00:00|COMPLETED\n");
-  Write(dir / "telemetry" / "a.csv", Telemetry(40, watts));
+  WriteText(dir / "nodes.csv",
+            "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES\nn1,36,85248,900000,(null)\nn2,36,85248,900000,(null)\n");
+  WriteText(dir / "datasets.csv", "dataset,n_observations,n_features,n_classes,task\nwine,100,11,7,classification\n");
+  WriteText(
+      dir / "runs.csv",
+      "run_id,experiment_id,slurm_job_id,start_time,update_time,host_name,size,depth,shape,dataset,"
+      "learning_rate,batch_size,optimizer,is_gpu\n"
+      "r1,e1,7,2021-11-07 00:00:00+00:00,2021-11-07 01:00:00+00:00,n1,1024,3,rectangle,wine,0.001,256,adam,False\n");
+  WriteText(dir / "sacct" / "2021-11.txt",
+            "JobID|NodeList|Start|End|State\n7|n[1-2]|2021-11-07T00:00:00|2021-11-07T03:00:00|COMPLETED\n");
+  WriteText(dir / "telemetry" / "a.csv", Telemetry(40, watts));
 }
 
 bool Has(const std::vector<std::string>& warnings, const std::string& text) {
@@ -123,8 +117,8 @@ TEST_F(IngestOps, OddTelemetryEntriesAreSkippedNamedAndCounted) {
     fs::create_symlink("nothere.csv", t / "dangling.csv");
     fs::create_directories(t / "sub");
     fs::create_symlink("..", t / "sub" / "up");
-    Write(t / "UPPER.CSV", "timestamp,node,watts\n2021-11-07 05:00:00Z,n1,300\n");
-    WriteGz(t / "zipped.Csv.GZ", "timestamp,node,watts\n2021-11-07 06:00:00Z,n2,400\n");
+    WriteText(t / "UPPER.CSV", "timestamp,node,watts\n2021-11-07 05:00:00Z,n1,300\n");
+    WriteGzip(t / "zipped.Csv.GZ", "timestamp,node,watts\n2021-11-07 06:00:00Z,n2,400\n");
   });
   const IngestSummary s = Ingest(config_, Options("f", "s.h5"), comm_.comm());
   if (!comm_.comm().is_root()) return;
@@ -182,8 +176,8 @@ TEST_F(IngestOps, RewrittenAndShrunkFilesAreWarned) {
   OnRoot([&] { WriteFacility(fs::path(root_) / "f", 100); });
   Ingest(config_, Options("f", "s.h5"), comm_.comm());
   OnRoot([&] {
-    Write(fs::path(root_) / "f" / "telemetry" / "a.csv", Telemetry(20, 100));
-    Write(fs::path(root_) / "f" / "telemetry" / "b.csv", Telemetry(2, 100));
+    WriteText(fs::path(root_) / "f" / "telemetry" / "a.csv", Telemetry(20, 100));
+    WriteText(fs::path(root_) / "f" / "telemetry" / "b.csv", Telemetry(2, 100));
   });
   const IngestSummary s = Ingest(config_, Options("f", "s.h5"), comm_.comm());
   if (!comm_.comm().is_root()) return;
@@ -194,9 +188,9 @@ TEST_F(IngestOps, RewrittenAndShrunkFilesAreWarned) {
 TEST_F(IngestOps, NodeInventoryProblemsAreNamed) {
   OnRoot([&] {
     WriteFacility(fs::path(root_) / "f", 100);
-    Write(fs::path(root_) / "f" / "nodes.csv",
-          "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES\nn1,36,85248,900000,(null)\nn2,36,85248,900000,(null)\n"
-          "odd,8,1000,0,(null)\nn1,72,85248,900000,(null)\n");
+    WriteText(fs::path(root_) / "f" / "nodes.csv",
+              "HOSTNAMES,CPUS,MEMORY,TMP_DISK,GRES\nn1,36,85248,900000,(null)\nn2,36,85248,900000,(null)\n"
+              "odd,8,1000,0,(null)\nn1,72,85248,900000,(null)\n");
   });
   const IngestSummary s = Ingest(config_, Options("f", "s.h5"), comm_.comm());
   if (!comm_.comm().is_root()) return;
