@@ -93,9 +93,9 @@ void ExpandToken(std::string_view token, std::string_view expression, std::vecto
     names->emplace_back(token);
     return;
   }
-  if (!literals.back().empty()) {
-    Fail(expression, "text after the last bracket in '" + std::string(token) + "'");
-  }
+  // Text after the last bracket (Slurm 23.11+: `r1i[0,2]n2`, `node[1-2]-ib`;
+  // spec section 1) is appended to every name; 22.05 refused it.
+  const std::string& suffix = literals.back();
   std::uint64_t total = 1;
   for (const auto& group : groups) {
     total *= group.size();
@@ -114,6 +114,7 @@ void ExpandToken(std::string_view token, std::string_view expression, std::vecto
       name += literals[g];
       name += groups[g][index[g]];
     }
+    name += suffix;
     names->push_back(std::move(name));
     std::size_t level = k;
     while (level > 0) {

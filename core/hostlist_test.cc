@@ -68,11 +68,9 @@ TEST(ExpandHostlist, Empty) {
 }
 
 TEST(ExpandHostlist, Malformed) {
-  for (const char* bad : {"n[1-3",          "n[1-2]]",    "n]1",     "n[[1-2]]",
-                          "n[3-1]",         "n[]",        "[]",      "n[a-b]",
-                          "n[1x]",          "n[1-2,]",    "n[,1]",   "n[-1]",
-                          "n[1--2]",        "n[1-2-3]",   "n[1-2]x", "a[1-2]b",
-                          "x[1-2]y,z[3-4]", "n[0-70000]", "n[1, 2]", "n[99999999999999999999]"}) {
+  for (const char* bad :
+       {"n[1-3", "n[1-2]]", "n]1", "n[[1-2]]", "n[3-1]", "n[]", "[]", "n[a-b]", "n[1x]", "n[1-2,]", "n[,1]", "n[-1]",
+        "n[1--2]", "n[1-2-3]", "n[0-70000]", "n[1, 2]", "n[99999999999999999999]"}) {
     try {
       ExpandHostlist(bad);
       ADD_FAILURE() << "no error for " << bad;
@@ -80,6 +78,15 @@ TEST(ExpandHostlist, Malformed) {
       EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
     }
   }
+}
+
+// Slurm 23.11 and later write a suffix after the last bracket (spec
+// section 1): it is appended to every name.
+TEST(ExpandHostlist, SuffixAfterTheLastBracket) {
+  EXPECT_EQ(ExpandHostlist("r1i[0,2]n2"), (Names{"r1i0n2", "r1i2n2"}));
+  EXPECT_EQ(ExpandHostlist("node[1-2]-ib"), (Names{"node1-ib", "node2-ib"}));
+  EXPECT_EQ(ExpandHostlist("x[1-2]y,z[3-4]"), (Names{"x1y", "x2y", "z3", "z4"}));
+  EXPECT_EQ(ExpandHostlist("a[1-2]b[3]c"), (Names{"a1b3c", "a2b3c"}));
 }
 
 TEST(ExpandHostlist, RandomInputEitherExpandsOrThrows) {
