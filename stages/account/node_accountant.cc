@@ -88,15 +88,6 @@ RunSums SumRun(const TimeMs* t, const double* w, std::size_t begin, std::size_t 
   return out;
 }
 
-RunSums SumLinearRun(const TimeMs* t, const double* w, std::size_t begin, std::size_t end, TimeMs pt, double pw,
-                     TimeMs gap) {
-  return SumRun<true>(t, w, begin, end, pt, pw, gap);
-}
-RunSums SumStepRun(const TimeMs* t, const double* w, std::size_t begin, std::size_t end, TimeMs pt, double pw,
-                   TimeMs gap) {
-  return SumRun<false>(t, w, begin, end, pt, pw, gap);
-}
-
 // Length of [a, b) ∩ [lo, hi) in ms, as a double (the ends may be the
 // sentinels of the time line).
 double Overlap(double a, double b, double lo, double hi) { return std::max(0.0, std::min(b, hi) - std::max(a, lo)); }
@@ -196,12 +187,8 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     const std::size_t end = static_cast<std::size_t>(std::lower_bound(time + i, time + n, next_bound_) - time);
     const TimeMs run_begin = prev_t_;
     const std::size_t first = i;
-    RunSums sums;
-    if constexpr (kMethod == integrate::Method::kLinear) {
-      sums = SumLinearRun(time, watts, i, end, prev_t_, prev_w_, two_intervals);
-    } else {
-      sums = SumStepRun(time, watts, i, end, prev_t_, prev_w_, two_intervals);
-    }
+    const RunSums sums =
+        SumRun<kMethod == integrate::Method::kLinear>(time, watts, i, end, prev_t_, prev_w_, two_intervals);
     i = end;
     const double energy = sums.energy;
     const double missing = sums.missing;

@@ -70,12 +70,9 @@ std::unique_ptr<ceres::LossFunction> MakeLoss(const FitOptions& options) {
   return nullptr;
 }
 
-// Quantiles are numpy's default (type 7), as everywhere: core/quantile.h.
-double SortedQuantile(const std::vector<double>& sorted, double q) { return QuantileSorted(sorted, q); }
-
 double Median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
-  return SortedQuantile(values, 0.5);
+  return QuantileSorted(values, 0.5);
 }
 
 // Lawson-Hanson non-negative least squares on the normal equations
@@ -778,11 +775,11 @@ RatioDistribution DescribeRatios(const std::vector<double>& predicted, const std
   }
   out.log_sigma = std::sqrt(variance / static_cast<double>(logs.size()));
   std::sort(ratios.begin(), ratios.end());
-  out.q05 = SortedQuantile(ratios, 0.05);
-  out.q25 = SortedQuantile(ratios, 0.25);
-  out.q50 = SortedQuantile(ratios, 0.50);
-  out.q75 = SortedQuantile(ratios, 0.75);
-  out.q95 = SortedQuantile(ratios, 0.95);
+  out.q05 = QuantileSorted(ratios, 0.05);
+  out.q25 = QuantileSorted(ratios, 0.25);
+  out.q50 = QuantileSorted(ratios, 0.50);
+  out.q75 = QuantileSorted(ratios, 0.75);
+  out.q95 = QuantileSorted(ratios, 0.95);
   out.median_ratio = out.q50;
   out.median_abs_log_error = Median(std::move(abs_logs));
   return out;

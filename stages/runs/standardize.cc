@@ -1,6 +1,5 @@
 // Spec steps 7 (standardized energy) and 8 (overheads) on the run table.
 #include <cmath>
-#include <unordered_map>
 
 #include "stages/runs/runs.h"
 
@@ -22,10 +21,7 @@ StandardizeOptions StandardizeOptions::FromConfig(const Config& config) {
 
 void StandardizeRuns(const std::vector<idle::IdlePower>& idle, const StandardizeOptions& options,
                      std::vector<results::RunRow>* rows) {
-  std::unordered_map<std::string, double> idle_w;
-  for (const auto& p : idle) {
-    if (!std::isnan(p.idle_w)) idle_w[p.node_type] = p.idle_w;
-  }
+  const std::map<std::string, double> idle_w = IdlePowerByType(idle);
   for (results::RunRow& row : *rows) {
     if (!row.energy_j) continue;
     const auto own = idle_w.find(row.node_type);
