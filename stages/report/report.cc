@@ -192,7 +192,7 @@ std::string Header(const Context& c) {
        "; idle power: " + EscapeHtml(r.idle_method.empty() ? "pooled" : r.idle_method) + " " +
        FormatSig(100 * r.idle_quantile, 3) + " % quantile";
   if (r.telemetry_readings > 0) {
-    h += "; telemetry: " + FormatCount(r.telemetry_readings) + " readings";
+    h += "; telemetry: " + Counted(r.telemetry_readings, "reading");
     if (r.telemetry_bytes > 0)
       h += " (" + FormatBytes(static_cast<double>(r.telemetry_bytes)) + " read from the store)";
     if (r.telemetry_seconds > 0) h += " in one pass of " + FormatSig(r.telemetry_seconds, 3) + " s";
@@ -201,7 +201,7 @@ std::string Header(const Context& c) {
   h += "<div class=\"cards\">";
   h += Card(FormatCount(static_cast<std::int64_t>(r.runs.size())), "runs in");
   h += Card(FormatCount(usable), "usable runs (ok, not filtered)");
-  h += Card(FormatSig(kwh, 4) + " kWh", "energy of the " + FormatCount(ok) + " ok runs");
+  h += Card(FormatSig(kwh, 4) + " kWh", "energy of the " + Counted(ok, "ok run"));
   h += Card(FormatSig(kg, 4) + " kg",
             "CO\u2082e at " + FormatSig(r.carbon_g_per_kwh, 4) + " g/kWh, PUE " + FormatSig(r.pue, 3));
   h += Card(FormatCount(static_cast<std::int64_t>(r.idle.size())), "node types");

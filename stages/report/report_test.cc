@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -103,6 +104,30 @@ std::string FromBase64(const std::string& text) {
     }
   }
   return out;
+}
+
+// "1 runs", "1 readings" ...: a count of one with a plural noun.
+std::string SingularAsPlural(const std::string& html) {
+  static const std::regex kOneWithPlural(
+      R"((^|[^0-9A-Za-z_,.])1 (runs|readings|days|jobs|nodes|values|sizes|lines)\b)");
+  std::smatch m;
+  return std::regex_search(html, m, kOneWithPlural) ? m.str() : "";
+}
+
+TEST(Report, ACountOfOneTakesTheSingular) {
+  results::PipelineResults r;
+  results::ModelResult m;
+  m.hardware_class = "gpu";
+  m.runs = 1;
+  r.models.push_back(m);
+  r.telemetry_readings = 1;
+  r.coverage = {{19723, "cpu1", 1}};
+  const std::string html = RenderPage(r, "singular");
+  EXPECT_NE(html.find("not fitted</span> on 1 run."), std::string::npos);
+  EXPECT_NE(html.find("telemetry: 1 reading"), std::string::npos);
+  EXPECT_NE(html.find("1 day of telemetry"), std::string::npos);
+  EXPECT_EQ(SingularAsPlural(html), "");
+  EXPECT_EQ(SingularAsPlural(RenderPage(MakeSyntheticResults(), "singular_synthetic")), "");
 }
 
 TEST(Format, Base64MatchesRfc4648) {

@@ -369,11 +369,10 @@ std::string CheapestSizeFigure(Context& c, const HardwareClass& cls, const Combo
     for (double x : v) n += (x >= a && x <= b) ? 1 : 0;
     return v.empty() ? std::nan("") : n / static_cast<double>(v.size());
   };
-  *summary +=
-      "<li>" + EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(rb.size())) +
-      " isoloss lines; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
-      "in " +
-      FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) + ".</li>";
+  *summary += "<li>" + EscapeHtml(cls.name) + ": " + Counted(static_cast<std::int64_t>(rb.size()), "isoloss line") +
+              "; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
+              "in " +
+              FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) + ".</li>";
   return c.Figure(p,
                   "For each (data set, shape, depth) with at least three sizes reaching its middle loss level, "
                   "the size that reaches it with the least energy: its working set divided by the nearest "
@@ -421,18 +420,19 @@ std::string LossSection(Context& c) {
   ComboMap combos;
   for (const auto& [id, e] : exps) combos[combo_of[id]].push_back(&e);
   if (combos.empty()) {
-    h += "<p class=\"note\">" + FormatCount(static_cast<std::int64_t>(curves.size())) +
-         " loss curves were given, but none matches the experiment id of a usable run.</p></section>";
+    h += "<p class=\"note\">" + Counted(static_cast<std::int64_t>(curves.size()), "loss curve") +
+         (curves.size() == 1 ? " was" : " were") +
+         " given, but none matches the experiment id of a usable run.</p></section>";
     return h;
   }
 
   const auto ranked = RankCombos(combos);
   const std::vector<Combo> shown = ShownCombos(ranked);
   const std::size_t n_show = shown.size();
-  h += "<p>" + FormatCount(static_cast<std::int64_t>(exps.size())) + " experiments with loss curves and energy, in " +
-       FormatCount(static_cast<std::int64_t>(combos.size())) + " (data set, shape, depth) combinations, " +
-       FormatCount(static_cast<std::int64_t>(ranked.size())) + " of them with at least " + std::to_string(kMinSizes) +
-       " sizes measured. ";
+  h += "<p>" + Counted(static_cast<std::int64_t>(exps.size()), "experiment") + " with loss curves and energy, in " +
+       Counted(static_cast<std::int64_t>(combos.size()), "(data set, shape, depth) combination") + ", " +
+       FormatCount(static_cast<std::int64_t>(ranked.size())) + " of them with at least " +
+       Counted(static_cast<std::int64_t>(kMinSizes), "size") + " measured. ";
   if (n_show == 0) {
     h += "No combination covers enough sizes for isoloss lines.</p>";
   } else {
