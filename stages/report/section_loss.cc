@@ -249,7 +249,7 @@ std::vector<NormalizedLine> NormalizedLines(const ComboMap& combos, int cls) {
 // One panel of paper Figure 7: the lines against one working set (l, f or
 // b), with the class's cache capacities as vertical lines.
 std::string NormalizedPanel(Context& c, const HardwareClass& cls, const std::vector<NormalizedLine>& lines, int which) {
-  static const char* kNames[] = {"l (largest inter-layer)", "f (forward pass)", "b (backward pass)"};
+  static const char* kNames[] = {"l (inter-layer)", "f (forward)", "b (backward)"};
   svg::Plot p(cls.name + ": energy to reach the loss against " + kNames[which], 420, 330);
   p.x.label = "working-set size (bytes)";
   p.x.scale = svg::Scale::kLog;
