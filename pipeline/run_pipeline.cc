@@ -68,6 +68,16 @@ void AddStage(RunSummary* summary, std::string stage, double seconds, std::int64
   if (summary) summary->stages.push_back({std::move(stage), seconds, readings, bytes, rss});
 }
 
+// Runs outside their jobs by a constant whole-hour offset: sacct written
+// in another zone than scheduler.timezone (the statuses stand as they are).
+void WarnIfZoneShifted(const Config& config, const store::Catalogue& catalogue,
+                       const std::vector<join::JoinedRun>& joined, const join::JoinOptions& options) {
+  const auto shift = join::DetectZoneShift(catalogue.runs, catalogue.jobs, joined, options);
+  if (!shift) return;
+  std::fprintf(stderr, "wattrun: warning: %s\n",
+               join::ZoneShiftWarning(*shift, config.facility.scheduler.timezone).c_str());
+}
+
 }  // namespace
 
 // The spec's section 2, step by step: the collective pass, then rank 0.
@@ -82,6 +92,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     reader = std::make_unique<store::TelemetryReader>(store_path);
   });
   const auto joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o.join);  // step 2
+  if (comm.is_root() && !options.quiet) WarnIfZoneShifted(config, catalogue, joined, o.join);
   auto plan = pass::PassPlan::Build(config, catalogue, joined);
   account::AccountSetup account_setup;
   RunCollectively(comm, [&] {
