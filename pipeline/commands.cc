@@ -206,7 +206,7 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
         m.sigma_log_ratio, m.median_abs_log_error, m.cv_median_abs_log_error, m.baseline_median_abs_log_error);
   }
   std::printf(
-      "\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv overheads.csv "
+      "\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv quality_files.csv overheads.csv "
       "model_cpu.csv model_gpu.csv predictions.csv jobs_energy.csv usage.csv ledger.csv results.h5%s\n",
       args.output.c_str(), o.write_report ? " report.html" : "");
   return 0;

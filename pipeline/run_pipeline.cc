@@ -135,6 +135,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
       runs::ComputeRunFeatures(catalogue.runs, out.runs, catalogue.datasets, o.features);  // steps 9-11
   out.features = features.rows;
   out.quality = runs::QualityAccount(catalogue.quality, out.runs, features, jobs.status_counts, account_setup.bad_rows);
+  out.quality_files = runs::QualityByFile(catalogue.quality, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {
     runs::Models models = runs::FitModels(out.runs, features, o.model);  // step 12
