@@ -187,6 +187,7 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
           static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
           static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
           s.seconds);
+      for (const auto& line : ingest::SourceTotalsLines(s.sources)) std::printf("  %s\n", line.c_str());
     }
     if (comm.is_root() && options.verbose && !options.quiet) {
       for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i)
