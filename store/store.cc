@@ -104,7 +104,7 @@ StoreColumn<Record> Plain(std::string name, Field Record::*member, bool may_be_a
 // An optional member as two datasets: the values (0 where absent) and the
 // `flag` (uint8, 1 where present).
 template <typename Record, typename T>
-StoreColumn<Record> Optional(std::string name, std::string flag, std::optional<T> Record::*member,
+StoreColumn<Record> Optional(std::string name, const std::string& flag, std::optional<T> Record::*member,
                              bool may_be_absent = false) {
   StoreColumn<Record> c{name, {}, {}};
   c.write = [name, flag, member](hid_t g, const std::vector<Record>& rows) {
