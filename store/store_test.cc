@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -19,15 +20,7 @@ namespace fs = std::filesystem;
 
 class StoreCatalogue : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wattrun_store_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = (dir_ / "store.h5").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
+  void SetUp() override { path_ = (dir_ / "store.h5").string(); }
   // Two attempts: one with every accounting field, one with none.
   static Catalogue TwoJobs() {
     Catalogue c;
@@ -59,7 +52,9 @@ class StoreCatalogue : public ::testing::Test {
     return c;
   }
 
-  fs::path dir_;
+  // Removed after each test, also when it fails.
+  testing_util::ScratchDir scratch_{"wattrun_store_test_" + testing_util::CurrentTestName()};
+  fs::path dir_ = scratch_.path();
   std::string path_;
 };
 

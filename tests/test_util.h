@@ -45,6 +45,9 @@ inline CsvTable ReadCsvTable(const std::filesystem::path& path) {
   return rows;
 }
 
+// The running test's name (for a fixture's scratch directory).
+inline std::string CurrentTestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
 // A fresh directory under the test temp dir, removed by the destructor
 // (also when an assertion fails: gtest unwinds the test body).
 class ScratchDir {
