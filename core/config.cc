@@ -323,23 +323,12 @@ void ReadFit(ConfigReader& r, const YAML::Node& node, FitConfig* fit) {
     else
       r.Problem(path + ".loss", "must be one of none, huber, cauchy, soft_l1; got '" + loss + "'");
   }
-  if (r.Get(node, path, "loss_scale", &fit->loss_scale) && !(fit->loss_scale > 0)) {
-    r.Problem(path + ".loss_scale", "must be > 0, got " + Num(fit->loss_scale));
-  }
-  if (r.Get(node, path, "max_iterations", &fit->max_iterations) && fit->max_iterations < 1) {
-    r.Problem(path + ".max_iterations", "must be >= 1");
-  }
-  if (r.Get(node, path, "cross_validation_folds", &fit->cross_validation_folds) &&
-      (fit->cross_validation_folds == 1 || fit->cross_validation_folds < 0)) {
-    r.Problem(path + ".cross_validation_folds", "must be 0 (off) or >= 2");
-  }
-  if (r.Get(node, path, "min_energy_share", &fit->min_energy_share) &&
-      !(fit->min_energy_share >= 0 && fit->min_energy_share < 1)) {
-    r.Problem(path + ".min_energy_share", "must be in [0, 1)");
-  }
-  if (r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error) && !(fit->max_relative_std_error > 0)) {
-    r.Problem(path + ".max_relative_std_error", "must be > 0");
-  }
+  r.Get(node, path, "loss_scale", &fit->loss_scale);
+  r.Get(node, path, "max_iterations", &fit->max_iterations);
+  r.Get(node, path, "cross_validation_folds", &fit->cross_validation_folds);
+  r.Get(node, path, "min_energy_share", &fit->min_energy_share);
+  r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error);
+  for (const auto& [key, reason] : fit->Problems()) r.Problem(path + "." + key, reason);
 }
 
 void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
@@ -590,6 +579,22 @@ const char* ToString(RobustLoss value) {
       return "soft_l1";
   }
   return "?";
+}
+
+std::vector<std::pair<std::string, std::string>> FitConfig::Problems() const {
+  std::vector<std::pair<std::string, std::string>> problems;
+  if (!std::isfinite(loss_scale)) {
+    problems.emplace_back("loss_scale", "must be a finite number, got " + Num(loss_scale));
+  } else if (!(loss_scale > 0)) {
+    problems.emplace_back("loss_scale", "must be > 0, got " + Num(loss_scale));
+  }
+  if (max_iterations < 1) problems.emplace_back("max_iterations", "must be >= 1");
+  if (cross_validation_folds == 1 || cross_validation_folds < 0) {
+    problems.emplace_back("cross_validation_folds", "must be 0 (off) or >= 2");
+  }
+  if (!(min_energy_share >= 0 && min_energy_share < 1)) problems.emplace_back("min_energy_share", "must be in [0, 1)");
+  if (!(max_relative_std_error > 0)) problems.emplace_back("max_relative_std_error", "must be > 0");
+  return problems;
 }
 
 }  // namespace wattrun

@@ -71,6 +71,12 @@ struct FitConfig {
   // some runs' energy and its relative standard error is below the limit.
   double min_energy_share = 0.01;
   double max_relative_std_error = 0.5;
+
+  // What is wrong with the values, as (key under pipeline.fit, reason);
+  // empty when they are valid. The one check of these values: the config
+  // reader reports each problem under its key path, and the fit stage
+  // (model::FitOptions::Validate) refuses options that have any.
+  std::vector<std::pair<std::string, std::string>> Problems() const;
 };
 
 struct CarbonConfig {

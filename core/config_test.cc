@@ -124,6 +124,20 @@ TEST(Config, UnknownTimeZoneNamesItsKey) {
   EXPECT_NO_THROW(ParseConfig(MinimalWith("  name: x", "  name: x\n  scheduler: {timezone: America/Denver}"), "ok"));
 }
 
+TEST(Config, FitFoldsAreZeroOrAtLeastTwo) {
+  const std::string base = std::string(kMinimal) + "pipeline: {fit: {cross_validation_folds: ";
+  EXPECT_TRUE(ErrorSays(base + "1}}\n", "bad.yaml: pipeline.fit.cross_validation_folds: must be 0 (off) or >= 2"));
+  EXPECT_TRUE(ErrorSays(base + "-3}}\n", "bad.yaml: pipeline.fit.cross_validation_folds: must be 0 (off) or >= 2"));
+  EXPECT_EQ(ParseConfig(base + "0}}\n", "ok").pipeline.fit.cross_validation_folds, 0);
+  EXPECT_EQ(ParseConfig(base + "2}}\n", "ok").pipeline.fit.cross_validation_folds, 2);
+  // The reader's check is FitConfig::Problems, which the fit stage uses too.
+  FitConfig one;
+  one.cross_validation_folds = 1;
+  ASSERT_EQ(one.Problems().size(), 1u);
+  EXPECT_EQ(one.Problems()[0].first, "cross_validation_folds");
+  EXPECT_TRUE(FitConfig{}.Problems().empty());
+}
+
 TEST(Config, NonFiniteNumbersAreRejected) {
   // YAML reads .inf and .nan as numbers; a comparison such as "> 0" lets .inf
   // through and every comparison lets .nan through, so finiteness is its own check.

@@ -13,16 +13,15 @@
 #include "stages/model/energy_model.h"
 #include "stages/results/results.h"
 #include "store/store.h"
+#include "tests/test_util.h"
 
 namespace wattrun::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-fs::path TempDir(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("wattrun_predict_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+// A fresh directory, removed when the test ends (also when it fails).
+testing_util::ScratchDir TempDir(const std::string& name) {
+  return testing_util::ScratchDir("wattrun_predict_" + name);
 }
 
 // A catalogue with one data set of the user's, not among BUTTER-E's.
@@ -83,7 +82,8 @@ const DatasetRecord kUsers{"lab_sensors", 5000, 17, 3, "classification"};
 const std::string kFromUsers = "data: 17 inputs, 3 outputs, 5000 observations (lab_sensors from ";
 
 TEST(PredictCommand, UsesTheStoreRecordedInResults) {
-  const fs::path root = TempDir("recorded");
+  const auto scratch = TempDir("recorded");
+  const fs::path& root = scratch.path();
   const fs::path store = root / "elsewhere" / "store.h5";
   WriteStoreWith(store, kUsers);
   WriteResultsDir(root / "results", store.string());
@@ -92,7 +92,8 @@ TEST(PredictCommand, UsesTheStoreRecordedInResults) {
 }
 
 TEST(PredictCommand, ExplicitStoreWinsOverTheRecordedOne) {
-  const fs::path root = TempDir("explicit");
+  const auto scratch = TempDir("explicit");
+  const fs::path& root = scratch.path();
   const fs::path recorded = root / "recorded" / "store.h5";
   WriteStoreWith(recorded, {"lab_sensors", 10, 1, 1, "regression"});
   const fs::path given = root / "given" / "store.h5";
@@ -108,7 +109,8 @@ TEST(PredictCommand, ExplicitStoreWinsOverTheRecordedOne) {
 }
 
 TEST(PredictCommand, FallsBackToTheStoreBesideTheResults) {
-  const fs::path root = TempDir("beside");
+  const auto scratch = TempDir("beside");
+  const fs::path& root = scratch.path();
   WriteStoreWith(root / "results" / "store.h5", kUsers);
   // A results.h5 from before the record, and one whose recorded store moved.
   for (const std::string& recorded : {std::string(), (root / "moved" / "store.h5").string()}) {
@@ -119,7 +121,8 @@ TEST(PredictCommand, FallsBackToTheStoreBesideTheResults) {
 }
 
 TEST(PredictCommand, NoStoreNamesThePathsTried) {
-  const fs::path root = TempDir("none");
+  const auto scratch = TempDir("none");
+  const fs::path& root = scratch.path();
   const std::string moved = (root / "moved" / "store.h5").string();
   WriteResultsDir(root / "results", moved);
   const std::string out = Predict(Args(root / "results", "lab_sensors"));

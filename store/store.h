@@ -89,6 +89,17 @@ void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& 
                  const std::vector<std::int64_t>& expected_offsets);
 
 std::string BatchDirectory(const std::string& store_path);
+// The file name of telemetry batch `batch` (1, 2, ...): batch_NNNNNN.h5.
+std::string BatchFileName(std::int64_t batch);
+
+// The datasets of a batch file (see the layout above): written by ingest,
+// read by VerifyBatch and TelemetryReader.
+namespace batch_file {
+inline constexpr char kNodeNames[] = "node_names";
+inline constexpr char kNodeOffset[] = "node_offset";
+inline constexpr char kTime[] = "time";
+inline constexpr char kWatts[] = "watts";
+}  // namespace batch_file
 
 // fsync of a file or a directory (after a rename into it); throws naming the path.
 void FsyncPath(const std::string& path, bool directory);

@@ -1410,9 +1410,7 @@ BatchLayout LayOutBatch(const IngestState& s, const std::vector<NodeCount>& node
     if (q < comm.rank()) layout.my_offset += totals[static_cast<std::size_t>(q)];
     layout.total_rows += totals[static_cast<std::size_t>(q)];
   }
-  char batch_name[64];
-  std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(s.next_batch));
-  layout.path = s.batch_dir + "/" + batch_name;
+  layout.path = s.batch_dir + "/" + store::BatchFileName(s.next_batch);
   layout.tmp = layout.path + ".tmp." + s.tag;
   return layout;
 }
@@ -1441,8 +1439,8 @@ std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
 std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, const BatchLayout& layout,
                             std::int64_t my_rows, NodeStreams* streams, ChunkPool* pool) {
   h5::File file = h5::File::Open(layout.tmp, h5::Mode::kCreate, comm.get());
-  h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", layout.total_rows);
-  h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", layout.total_rows);
+  h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), store::batch_file::kTime, layout.total_rows);
+  h5::H5Id watts = h5::CreateDataset<double>(file.id(), store::batch_file::kWatts, layout.total_rows);
   std::vector<ChunkRef>& out = streams->output_refs();
   const std::int64_t rounds = comm.AllMax(CountWriteRounds(out));
   HugeVector<TimeMs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
@@ -1493,8 +1491,8 @@ void FinishBatch(const IngestState& s, const BatchLayout& layout, const std::vec
     names.push_back(s.node_names[node]);
     offsets.push_back(offsets.back() + n);
   }
-  h5::WriteStrings(file.id(), "node_names", names);
-  h5::WriteVector(file.id(), "node_offset", offsets);
+  h5::WriteStrings(file.id(), store::batch_file::kNodeNames, names);
+  h5::WriteVector(file.id(), store::batch_file::kNodeOffset, offsets);
   h5::SetAttribute(file.id(), "rows", layout.total_rows);
   h5::SetAttribute(file.id(), "batch", s.next_batch);
   file.Close();
@@ -1591,9 +1589,8 @@ void UpdateCatalogue(IngestState* s, IngestSummary* summary) {
     }
   }
   if (summary->batch > 0) {
-    char name[64];
-    std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(summary->batch));
-    catalogue.batch_files.push_back(fs::path(s->store_path).filename().string() + ".d/" + name);
+    catalogue.batch_files.push_back(fs::path(s->store_path).filename().string() + ".d/" +
+                                    store::BatchFileName(summary->batch));
   }
 }
 
