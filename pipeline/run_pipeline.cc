@@ -168,13 +168,13 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
     const auto s = ingest::Ingest(config, io, comm);
     summary.stages.push_back({"ingest", s.seconds, s.rows_stored, s.telemetry_bytes, s.peak_rss_bytes});
     if (comm.is_root() && options.verbose) {
-      std::printf(
-          "ingest: %lld new files (%lld unchanged), %lld telemetry rows read, %lld stored, %lld bad, "
-          "%lld duplicates, %lld conflicts, %.1f s\n",
-          static_cast<long long>(s.files_new), static_cast<long long>(s.files_unchanged),
-          static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
-          static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
-          s.seconds);
+      std::fprintf(options.summary_to_stderr ? stderr : stdout,
+                   "ingest: %lld new files (%lld unchanged), %lld telemetry rows read, %lld stored, %lld bad, "
+                   "%lld duplicates, %lld conflicts, %.1f s\n",
+                   static_cast<long long>(s.files_new), static_cast<long long>(s.files_unchanged),
+                   static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
+                   static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
+                   static_cast<long long>(s.conflicts), s.seconds);
     }
     if (comm.is_root() && options.verbose && !options.quiet) {
       for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i)
