@@ -79,6 +79,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   RunCollectively(comm, [&] {
     o = StageOptions::FromConfig(config, options);
     catalogue = store::ReadCatalogue(store_path);
+    store::CheckZones(catalogue, config, store_path);
     reader = std::make_unique<store::TelemetryReader>(store_path);
   });
   const auto joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o.join);  // step 2

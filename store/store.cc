@@ -332,6 +332,22 @@ void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
   h5::SetAttribute(file, "inventory_hash", std::string(hex[1]));
 }
 
+void WriteIngestedConfig(hid_t file, const IngestedConfig& c) {
+  if (c.empty()) return;
+  h5::SetAttribute(file, "config_path", c.source_path);
+  h5::SetAttribute(file, "config_yaml", c.yaml_text);
+  h5::SetAttribute(file, "telemetry_timezone", c.telemetry_timezone);
+  h5::SetAttribute(file, "scheduler_timezone", c.scheduler_timezone);
+}
+
+void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
+  if (!h5::HasAttribute(file, "scheduler_timezone")) return;
+  c->source_path = h5::GetStringAttribute(file, "config_path");
+  c->yaml_text = h5::GetStringAttribute(file, "config_yaml");
+  c->telemetry_timezone = h5::GetStringAttribute(file, "telemetry_timezone");
+  c->scheduler_timezone = h5::GetStringAttribute(file, "scheduler_timezone");
+}
+
 void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
   if (!h5::HasAttribute(file, "first_telemetry_file")) return;
   f->input_root = h5::GetStringAttribute(file, "input_root");
@@ -343,6 +359,30 @@ void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
 }  // namespace
 
 std::string BatchDirectory(const std::string& store_path) { return store_path + ".d"; }
+
+IngestedConfig IngestedConfig::Of(const Config& config) {
+  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone};
+}
+
+void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path) {
+  const IngestedConfig& stored = catalogue.ingested_config;
+  if (stored.empty()) return;
+  const std::string from = stored.source_path.empty() ? "" : " (from " + stored.source_path + ")";
+  const std::string given = config.source_path.empty() ? "the config" : "config " + config.source_path;
+  std::string problems;
+  const auto check = [&](const char* key, const std::string& was, const std::string& now) {
+    if (was == now) return;
+    problems += std::string(problems.empty() ? "" : "\n") + key + ": store " + store_path + " was ingested with '" +
+                was + "'" + from + ", " + given + " says '" + now + "'";
+  };
+  check("facility.telemetry.timezone", stored.telemetry_timezone, config.facility.telemetry.timezone);
+  check("facility.scheduler.timezone", stored.scheduler_timezone, config.facility.scheduler.timezone);
+  if (!problems.empty()) {
+    throw Error(problems +
+                "\n(the store's instants were read in its zones: use the config it was ingested with, "
+                "or ingest into a new store)");
+  }
+}
 
 Catalogue ReadCatalogue(const std::string& store_path) {
   if (!fs::exists(store_path)) throw Error(store_path + ": no such store (run `wattrun ingest` first)");
@@ -363,6 +403,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
     ReadTables(file.id(), &c);
     if (h5::HasAttribute(file.id(), "facility")) c.config_facility = h5::GetStringAttribute(file.id(), "facility");
     ReadFingerprint(file.id(), &c.fingerprint);
+    ReadIngestedConfig(file.id(), &c.ingested_config);
     const std::int64_t batches = h5::GetIntAttribute(file.id(), "telemetry_batches");
     for (std::int64_t b = 1; b <= batches; ++b) {
       char name[64];
@@ -380,6 +421,7 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, c
   h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
   h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
+  WriteIngestedConfig(file.id(), catalogue.ingested_config);
   h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
   WriteTables(file.id(), catalogue);
   {

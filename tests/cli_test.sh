@@ -79,4 +79,18 @@ assert any(s["efficient"] for s in d["sizes"]) and all("energy_j" in s for s in 
 ' "$WORK/predict.json"
 check "predict --json: parts add up to the energy (exit $rc)" $?
 
+# The store records the config it was ingested with; a run with other zones is refused.
+sed 's|^    timezone: America/Denver$|    timezone: UTC|' "$SRC/configs/demo.yaml" > "$WORK/utc.yaml"
+out=$("$WATTRUN" run --config "$WORK/utc.yaml" --store "$WORK/res/store.h5" --output "$WORK/res_utc" 2>&1); rc=$?
+[[ $rc -eq 1 && $out == *"facility.scheduler.timezone: store $WORK/res/store.h5 was ingested with 'America/Denver'"*"says 'UTC'"* \
+   && $out == *"facility.telemetry.timezone: "* ]]
+check "run --store with other zones: exit $rc, key path and both zones named" $?
+"$WATTRUN" -q run --config "$SRC/configs/demo.yaml" --store "$WORK/res/store.h5" --output "$WORK/res_same" --no-report \
+  --no-fit >/dev/null 2>&1; rc=$?
+[[ $rc -eq 0 ]]; check "run --store with the same zones: exit $rc" $?
+sed 's|^    timezone: America/Denver$|    timezone: Mars/Olympus|' "$SRC/configs/demo.yaml" > "$WORK/mars.yaml"
+out=$("$WATTRUN" run --config "$WORK/mars.yaml" --store "$WORK/res/store.h5" --output "$WORK/res_mars" 2>&1); rc=$?
+[[ $rc -eq 1 && $out == *"facility.scheduler.timezone"*"unknown time zone 'Mars/Olympus'"* ]]
+check "unknown zone: exit $rc, key path named" $?
+
 [[ $failures -eq 0 ]] && echo "cli: all passed" || { echo "cli: $failures failed"; exit 1; }
