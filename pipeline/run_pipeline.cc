@@ -91,6 +91,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     account_setup = account::BuildAccountSetup(catalogue.jobs, catalogue.nodes, o.account);  // section 4
   });
   if (options.account_jobs) plan.account = &account_setup;
+  plan.carbon = &account_setup;
   const pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
@@ -104,8 +105,8 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   out.command_line = options.command_line;
   out.store_path = fs::absolute(store_path).lexically_normal().string();
   out.runs = runs::MeasureRuns(catalogue.runs, joined, pass.run_integrals, pass.integrated,
-                               config.facility.sampling_interval_s);  // step 4
-  runs::FilterRuns(o.filters, &out.runs);                             // step 5
+                               config.facility.sampling_interval_s, pass.run_carbon_g);  // step 4
+  runs::FilterRuns(o.filters, &out.runs);                                                // step 5
   out.nodes = pass.nodes;
   out.idle = idle::ComputeIdlePower(plan.types, pass.type_values, out.nodes, o.idle_method, o.idle_quantile);  // 6
   for (std::size_t t = 0; t < plan.types.size(); ++t)

@@ -47,6 +47,9 @@ struct PassPlan {
   std::size_t run_count = 0;
   // Facility accounting (spec section 4) in the same pass; null: runs only.
   const account::AccountSetup* account = nullptr;
+  // The carbon intensity steps for the runs' carbon (set with or without
+  // accounting); null: no carbon.
+  const account::AccountSetup* carbon = nullptr;
 
   static PassPlan Build(const Config& config, const store::Catalogue& catalogue,
                         const std::vector<join::JoinedRun>& joined);
@@ -58,6 +61,7 @@ struct PassPlan {
 struct PassResult {
   std::vector<integrate::RunIntegral> run_integrals;  // by run
   std::vector<bool> integrated;                       // false: no unit saw the run's node
+  std::vector<double> run_carbon_g;                   // by run: g CO2e of the energy (0 without plan.carbon)
   std::vector<idle::NodeDistribution> nodes;          // sorted by node name
   std::vector<ValueCounts> type_values;               // every reading of each type
   account::AccountPartial account;                    // every unit's job and ledger parts
