@@ -1,11 +1,10 @@
 #include "stages/account/node_accountant.h"
 
-#include <emmintrin.h>
-
 #include <algorithm>
 #include <utility>
 
 #include "core/error.h"
+#include "stages/account/sum_run.h"
 
 namespace wattrun::account {
 namespace {
@@ -33,59 +32,6 @@ std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
   return points;
-}
-
-// What a run of readings between two change points adds to a segment.
-struct RunSums {
-  double energy = 0;   // Σ (w_{k-1} + w_k)·dt (linear) or Σ w_{k-1}·dt (step), W·ms
-  double missing = 0;  // Σ max(dt − 2Δ, 0), ms (integers: exact in a double)
-  std::int64_t zeros = 0;
-};
-
-// dt (0 < dt < 2^52 ms) as a double without a scalar conversion: the bits of
-// 2^52 + dt, minus 2^52.
-inline __m128d Int64ToDouble(__m128i v) {
-  const __m128i magic = _mm_set1_epi64x(0x4330000000000000LL);
-  return _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(v, magic)), _mm_set1_pd(4503599627370496.0));
-}
-
-// The accounting's hot loop, two readings at a time with SSE2 (every x86-64
-// has it): readings [begin, end) after the one at (prev_t, prev_w). The
-// order of the additions is fixed by the data, so the sums are the same for
-// any number of ranks; with integer watts and whole-ms steps they are exact.
-template <bool kLinear>
-RunSums SumRun(const TimeMs* t, const double* w, std::size_t begin, std::size_t end, TimeMs prev_t, double prev_w,
-               TimeMs two_intervals) {
-  RunSums out;
-  auto scalar = [&](TimeMs pt, double pw, TimeMs ct, double cw) {
-    const double dt = static_cast<double>(ct - pt);
-    out.energy += (kLinear ? pw + cw : pw) * dt;
-    out.missing += std::max(dt - static_cast<double>(two_intervals), 0.0);
-    out.zeros += (cw == 0.0);
-  };
-  scalar(prev_t, prev_w, t[begin], w[begin]);
-  std::size_t k = begin + 1;
-  __m128d energy = _mm_setzero_pd(), missing = _mm_setzero_pd(), zeros = _mm_setzero_pd();
-  const __m128d gap = _mm_set1_pd(static_cast<double>(two_intervals)), zero = _mm_setzero_pd();
-  const __m128d one = _mm_set1_pd(1.0);
-  for (; k + 2 <= end; k += 2) {
-    const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + k));
-    const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + k - 1));
-    const __m128d dt = Int64ToDouble(_mm_sub_epi64(tc, tp));
-    const __m128d wc = _mm_loadu_pd(w + k), wp = _mm_loadu_pd(w + k - 1);
-    energy = _mm_add_pd(energy, _mm_mul_pd(kLinear ? _mm_add_pd(wp, wc) : wp, dt));
-    missing = _mm_add_pd(missing, _mm_max_pd(_mm_sub_pd(dt, gap), zero));
-    zeros = _mm_add_pd(zeros, _mm_and_pd(_mm_cmpeq_pd(wc, zero), one));
-  }
-  double lanes[2];
-  _mm_storeu_pd(lanes, energy);
-  out.energy += lanes[0] + lanes[1];
-  _mm_storeu_pd(lanes, missing);
-  out.missing += lanes[0] + lanes[1];
-  _mm_storeu_pd(lanes, zeros);
-  out.zeros += static_cast<std::int64_t>(lanes[0] + lanes[1]);
-  for (; k < end; ++k) scalar(t[k - 1], w[k - 1], t[k], w[k]);
-  return out;
 }
 
 // The first k in (i, n] with time[k] >= bound, given time[i] < bound:
@@ -199,7 +145,7 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     const TimeMs run_begin = prev_t_;
     const std::size_t first = i;
     const RunSums sums =
-        SumRun<kMethod == integrate::Method::kLinear>(time, watts, i, end, prev_t_, prev_w_, two_intervals);
+        SumRun(kMethod == integrate::Method::kLinear, time, watts, i, end, prev_t_, prev_w_, two_intervals);
     i = end;
     const double energy = sums.energy;
     const double missing = sums.missing;
@@ -292,7 +238,11 @@ void NodeAccountant::AddFirst(TimeMs t, double w) {
 void NodeAccountant::AddPiece(TimeMs a, TimeMs b, TimeMs t, double w) {
   if (b <= a) return;
   const double length = static_cast<double>(b - a);
-  if (method_ == integrate::Method::kLinear && t > prev_t_) {
+  if (method_ == integrate::Method::kLinear && a == prev_t_ && b == t) {
+    // The whole interval (a reading on a change point, as hourly intensity
+    // series and minute readings make): no interpolation needed.
+    piece_energy_wms_ += 0.5 * (prev_w_ + w) * length;
+  } else if (method_ == integrate::Method::kLinear && t > prev_t_) {
     const double span = static_cast<double>(t - prev_t_);
     const double slope = (w - prev_w_) / span;
     const double wa = prev_w_ + slope * static_cast<double>(a - prev_t_);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -65,9 +66,10 @@ struct PassResult {
   std::vector<idle::NodeDistribution> nodes;          // sorted by node name
   std::vector<ValueCounts> type_values;               // every reading of each type
   account::AccountPartial account;                    // every unit's job and ledger parts
-  std::int64_t readings = 0;                          // all ranks
-  std::int64_t bytes_read = 0;                        // all ranks
-  std::int64_t peak_rss_bytes = 0;                    // max over ranks
+  std::map<std::pair<std::int64_t, int>, std::int64_t> day_type_readings;  // (UTC day, type index or -1)
+  std::int64_t readings = 0;                                               // all ranks
+  std::int64_t bytes_read = 0;                                             // all ranks
+  std::int64_t peak_rss_bytes = 0;                                         // max over ranks
   double seconds = 0;
 };
 
