@@ -546,6 +546,7 @@ Config ParseConfig(const std::string& yaml_text, const std::string& source_name)
   ConfigReader r(source_name);
   Config config;
   config.source_path = source_name;
+  config.yaml_text = yaml_text;
   if (!root || !root.IsMap()) {
     throw Error(source_name + ": (top level): must be a mapping with facility, pipeline and generator sections");
   }

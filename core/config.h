@@ -120,6 +120,7 @@ struct GeneratorConfig {
 
 struct Config {
   std::string source_path;  // file it was loaded from, for messages
+  std::string yaml_text;    // the text parsed, as written (the store records it)
   FacilityConfig facility;
   PipelineConfig pipeline;
   GeneratorConfig generator;

@@ -137,5 +137,38 @@ TEST(PredictCommand, NoStoreNamesThePathsTried) {
       << mnist;
 }
 
+TEST(PredictCommand, JsonHoldsTheSameNumbersAsTheText) {
+  const auto scratch = TempDir("json");
+  const fs::path root = scratch.path();
+  const fs::path store = root / "store.h5";
+  WriteStoreWith(store, kUsers);
+  WriteResultsDir(root / "results", store.string());
+  PredictArgs args = Args(root / "results", "lab_sensors");
+  const std::string text = Predict(args);
+  args.json = true;
+  const std::string out = Predict(args);
+  ASSERT_GT(out.size(), 2u) << out;
+  EXPECT_EQ(out.front(), '{');
+  EXPECT_EQ(out.substr(out.size() - 2), "}\n");
+  EXPECT_EQ(out.find("network:"), std::string::npos);  // no text around it
+  EXPECT_NE(out.find("\"network\": {\"shape\": \"rectangle\", \"depth\": 3, \"size\": 1024, \"widths\": ["),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"data\": {\"inputs\": 17, \"outputs\": 3, \"observations\": 5000, \"source\": "
+                     "\"lab_sensors from " +
+                     store.string() + "\", \"epochs\": 3000, \"batch_size\": 256}"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"hardware\": \"cpu\", \"energy_j\": "), std::string::npos) << out;
+  // The parameter count of the text, "(N parameters)", is the JSON's.
+  const auto open = text.find(" parameters)");
+  ASSERT_NE(open, std::string::npos) << text;
+  const std::string n_params = text.substr(text.rfind('(', open) + 1, open - text.rfind('(', open) - 1);
+  EXPECT_NE(out.find("\"parameters\": " + n_params + "}"), std::string::npos) << n_params << "\n" << out;
+  EXPECT_NE(out.find("\"working_sets\": [{\"name\": "), std::string::npos) << out;
+  EXPECT_NE(out.find("\"sizes\": [{\"size\": 32, "), std::string::npos) << out;
+  EXPECT_NE(out.find("\"efficient\": "), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace wattrun::pipeline

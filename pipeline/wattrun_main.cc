@@ -143,6 +143,8 @@ CLI::App* AddRun(CLI::App* app, wattrun::pipeline::RunArgs* run) {
   run_cmd->add_flag("--no-accounting", run->no_accounting,
                     "Skip facility accounting (jobs_energy/usage/ledger stay empty): for benchmarks of its cost");
   run_cmd->add_option("--timings", run->timings, "Write stage timings (CSV) to this file, for benchmarks");
+  run_cmd->add_flag("--json", run->json,
+                    "Print the end-of-run summary as one JSON object on stdout (progress and warnings stay on stderr)");
   return run_cmd;
 }
 
@@ -177,6 +179,7 @@ CLI::App* AddPredict(CLI::App* app, wattrun::pipeline::PredictArgs* pred) {
   predict->add_option("--batch-size", pred->batch_size, "Batch size")
       ->capture_default_str()
       ->check(CLI::Range(kMinWidth, kMaxCount));
+  predict->add_flag("--json", pred->json, "Print the prediction as one JSON object instead of text");
   return predict;
 }
 

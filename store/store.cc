@@ -267,6 +267,11 @@ constexpr char kInputRootAttr[] = "input_root";
 constexpr char kFirstFileAttr[] = "first_telemetry_file";
 constexpr char kFirstHashAttr[] = "first_telemetry_hash";
 constexpr char kInventoryHashAttr[] = "inventory_hash";
+// The config the store was ingested with.
+constexpr char kConfigPathAttr[] = "config_path";
+constexpr char kConfigYamlAttr[] = "config_yaml";
+constexpr char kTelemetryZoneAttr[] = "telemetry_timezone";
+constexpr char kSchedulerZoneAttr[] = "scheduler_timezone";
 
 void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
   if (f.empty()) return;
@@ -278,6 +283,22 @@ void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
   std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(f.inventory_hash));
   h5::SetAttribute(file, kFirstHashAttr, std::string(hex[0]));
   h5::SetAttribute(file, kInventoryHashAttr, std::string(hex[1]));
+}
+
+void WriteIngestedConfig(hid_t file, const IngestedConfig& c) {
+  if (c.empty()) return;
+  h5::SetAttribute(file, kConfigPathAttr, c.source_path);
+  h5::SetAttribute(file, kConfigYamlAttr, c.yaml_text);
+  h5::SetAttribute(file, kTelemetryZoneAttr, c.telemetry_timezone);
+  h5::SetAttribute(file, kSchedulerZoneAttr, c.scheduler_timezone);
+}
+
+void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
+  if (!h5::HasAttribute(file, kSchedulerZoneAttr)) return;
+  c->source_path = h5::GetStringAttribute(file, kConfigPathAttr);
+  c->yaml_text = h5::GetStringAttribute(file, kConfigYamlAttr);
+  c->telemetry_timezone = h5::GetStringAttribute(file, kTelemetryZoneAttr);
+  c->scheduler_timezone = h5::GetStringAttribute(file, kSchedulerZoneAttr);
 }
 
 void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
@@ -296,6 +317,30 @@ std::string BatchFileName(std::int64_t batch) {
   char name[64];
   std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(batch));
   return name;
+}
+
+IngestedConfig IngestedConfig::Of(const Config& config) {
+  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone};
+}
+
+void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path) {
+  const IngestedConfig& stored = catalogue.ingested_config;
+  if (stored.empty()) return;
+  const std::string from = stored.source_path.empty() ? "" : " (from " + stored.source_path + ")";
+  const std::string given = config.source_path.empty() ? "the config" : "config " + config.source_path;
+  std::string problems;
+  const auto check = [&](const char* key, const std::string& was, const std::string& now) {
+    if (was == now) return;
+    problems += std::string(problems.empty() ? "" : "\n") + key + ": store " + store_path + " was ingested with '" +
+                was + "'" + from + ", " + given + " says '" + now + "'";
+  };
+  check("facility.telemetry.timezone", stored.telemetry_timezone, config.facility.telemetry.timezone);
+  check("facility.scheduler.timezone", stored.scheduler_timezone, config.facility.scheduler.timezone);
+  if (!problems.empty()) {
+    throw Error(problems +
+                "\n(the store's instants were read in its zones: use the config it was ingested with, "
+                "or ingest into a new store)");
+  }
 }
 
 Catalogue ReadCatalogue(const std::string& store_path) {
@@ -318,6 +363,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
     if (h5::HasAttribute(file.id(), kFacilityAttr))
       c.config_facility = h5::GetStringAttribute(file.id(), kFacilityAttr);
     ReadFingerprint(file.id(), &c.fingerprint);
+    ReadIngestedConfig(file.id(), &c.ingested_config);
     const std::int64_t batches = h5::GetIntAttribute(file.id(), kBatchesAttr);
     for (std::int64_t b = 1; b <= batches; ++b) {
       c.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + BatchFileName(b));
@@ -333,6 +379,7 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, c
   h5::SetAttribute(file.id(), kVersionAttr, std::int64_t{1});
   h5::SetAttribute(file.id(), kFacilityAttr, catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
+  WriteIngestedConfig(file.id(), catalogue.ingested_config);
   h5::SetAttribute(file.id(), kBatchesAttr, static_cast<std::int64_t>(catalogue.batch_files.size()));
   WriteTables(file.id(), catalogue);
   {

@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/config.h"
 #include "core/h5.h"
 #include "core/records.h"
 #include "core/time.h"
@@ -59,6 +60,18 @@ struct FacilityFingerprint {
   bool empty() const { return first_telemetry_file.empty(); }
 };
 
+// The configuration a store was ingested with (recorded by every ingest;
+// empty in older stores). Its time zones decide every instant in the store,
+// so a run must read the store with the same ones.
+struct IngestedConfig {
+  std::string source_path;  // the config file as given to the ingest
+  std::string yaml_text;
+  std::string telemetry_timezone;  // facility.telemetry.timezone
+  std::string scheduler_timezone;  // facility.scheduler.timezone
+  bool empty() const { return telemetry_timezone.empty() && scheduler_timezone.empty(); }
+  static IngestedConfig Of(const Config& config);
+};
+
 // The small tables and bookkeeping held in the catalogue.
 struct Catalogue {
   std::vector<ManifestEntry> manifest;
@@ -75,7 +88,14 @@ struct Catalogue {
   // ingest that brought telemetry; empty in older stores): a later ingest of
   // another facility into it is refused unless allowed.
   FacilityFingerprint fingerprint;
+  IngestedConfig ingested_config;
 };
+
+// Throws Error when `config` reads time in other zones than the store was
+// ingested with, naming each key path and both values:
+//   facility.scheduler.timezone: store S was ingested with 'America/Denver' (from F0), F says 'UTC'
+// A store that recorded no config (older stores) passes.
+void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path);
 
 Catalogue ReadCatalogue(const std::string& store_path);
 // Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),

@@ -178,5 +178,59 @@ TEST_F(StoreCatalogue, ADamagedCatalogueIsAClearErrorNotACrash) {
   }
 }
 
+// A config with these zones, as ParseConfig would leave it.
+Config WithZones(const std::string& telemetry, const std::string& scheduler, const std::string& path) {
+  Config config;
+  config.source_path = path;
+  config.yaml_text = "facility:\n  name: test\n";
+  config.facility.telemetry.timezone = telemetry;
+  config.facility.scheduler.timezone = scheduler;
+  return config;
+}
+
+// The message of CheckZones, or "" when it passes.
+std::string ZoneProblem(const Catalogue& c, const Config& config, const std::string& store) {
+  try {
+    CheckZones(c, config, store);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(StoreCatalogue, RecordsTheIngestConfigAndChecksItsZones) {
+  Catalogue written = TwoJobs();
+  written.ingested_config = IngestedConfig::Of(WithZones("America/Denver", "America/Denver", "eagle.yaml"));
+  WriteCatalogue(path_, written);
+  const Catalogue c = ReadCatalogue(path_);
+  EXPECT_EQ(c.ingested_config.source_path, "eagle.yaml");
+  EXPECT_EQ(c.ingested_config.yaml_text, "facility:\n  name: test\n");
+  EXPECT_EQ(c.ingested_config.telemetry_timezone, "America/Denver");
+  EXPECT_EQ(c.ingested_config.scheduler_timezone, "America/Denver");
+
+  EXPECT_EQ(ZoneProblem(c, WithZones("America/Denver", "America/Denver", "other.yaml"), "s.h5"), "");
+  const std::string one = ZoneProblem(c, WithZones("America/Denver", "UTC", "utc.yaml"), "s.h5");
+  EXPECT_EQ(one.rfind("facility.scheduler.timezone: store s.h5 was ingested with 'America/Denver' (from eagle.yaml), "
+                      "config utc.yaml says 'UTC'\n",
+                      0),
+            0u)
+      << one;
+  EXPECT_EQ(one.find("facility.telemetry.timezone"), std::string::npos) << one;
+  const std::string both = ZoneProblem(c, WithZones("UTC", "Europe/Berlin", "utc.yaml"), "s.h5");
+  EXPECT_NE(both.find("facility.telemetry.timezone: store s.h5 was ingested with 'America/Denver'"), std::string::npos)
+      << both;
+  EXPECT_NE(both.find("facility.scheduler.timezone: store s.h5 was ingested with 'America/Denver' (from eagle.yaml), "
+                      "config utc.yaml says 'Europe/Berlin'"),
+            std::string::npos)
+      << both;
+}
+
+TEST_F(StoreCatalogue, AStoreThatRecordedNoConfigPassesTheZoneCheck) {
+  WriteCatalogue(path_, TwoJobs());
+  const Catalogue c = ReadCatalogue(path_);
+  EXPECT_TRUE(c.ingested_config.empty());
+  EXPECT_EQ(ZoneProblem(c, WithZones("UTC", "Asia/Tokyo", "any.yaml"), path_), "");
+}
+
 }  // namespace
 }  // namespace wattrun::store

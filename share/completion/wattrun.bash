@@ -21,8 +21,8 @@ _wattrun() {
   case "$cmd" in
     generate) opts="--config --output --scale --months --seed --clean" ;;
     ingest) opts="--config --input --store --memory-budget-mb" ;;
-    run) opts="--config --input --store --output --memory-budget-mb --no-fit --no-report --timings" ;;
-    predict) opts="--model --config --dataset --store --inputs --outputs --observations --shape --depth --size --hardware --epochs --batch-size" ;;
+    run) opts="--config --input --store --output --memory-budget-mb --no-fit --no-report --timings --json" ;;
+    predict) opts="--model --config --dataset --store --inputs --outputs --observations --shape --depth --size --hardware --epochs --batch-size --json" ;;
     report) opts="--output" ;;
     job) opts="--output --json" ;;
     *) COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return ;;

@@ -1134,7 +1134,9 @@ ChangedTables PlanInputs(const Config& config, IngestState* s, IngestSummary* su
   for (const BadRowCount& b : unreadable_links) {
     ReplaceQuality(&catalogue, b.stage, b.file, {b});
   }
+  store::CheckZones(catalogue, config, s->store_path);  // one store, one reading of its times
   catalogue.config_facility = config.facility.name;
+  catalogue.ingested_config = store::IngestedConfig::Of(config);
   std::map<std::string, store::ManifestEntry> known;
   for (const auto& m : catalogue.manifest) known[m.path] = m;
   ChangedTables changed;

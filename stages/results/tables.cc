@@ -46,6 +46,16 @@ const Table<RunRow>& RunsTable() {
          /*optional=*/true),
       Of("dynamic_energy", &R::dynamic_energy_j, "J", "energy above the node type's idle power", Csv::kYes,
          /*optional=*/true),
+      As<OptTime>("start_time", &R::start_time, "ms since 1970-01-01 UTC",
+                  "start of the run's window, runs.csv start (int64 min: unknown; CSV: ISO 8601 UTC)", Csv::kYes,
+                  /*optional=*/true),
+      As<OptTime>("end_time", &R::end_time, "ms since 1970-01-01 UTC",
+                  "end of the run's window, runs.csv update (int64 min: unknown; CSV: ISO 8601 UTC)", Csv::kYes,
+                  /*optional=*/true),
+      Of("carbon_g", &R::carbon_g, "g CO2e",
+         "carbon emissions of the energy: each part of the window at the intensity in effect, PUE applied, as for jobs "
+         "(NaN: not measured)",
+         Csv::kYes, /*optional=*/true),
   };
   return table;
 }
