@@ -159,9 +159,12 @@ std::string Num(double v) {
   return s.str();
 }
 
-void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path, SourceTimeConfig* out) {
+// `extra_keys`: the other keys the section may hold (telemetry's format).
+void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path, SourceTimeConfig* out,
+                    std::set<std::string> extra_keys = {}) {
   if (!r.IsMap(node, path, false)) return;
-  r.CheckKeys(node, path, {"timezone", "ignore_z"});
+  extra_keys.insert({"timezone", "ignore_z"});
+  r.CheckKeys(node, path, extra_keys);
   if (r.Get(node, path, "timezone", &out->timezone)) {
     try {
       TimeZone::Load(out->timezone);  // found now, named by its key, not first met mid-ingest
@@ -170,6 +173,56 @@ void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& 
     }
   }
   r.Get(node, path, "ignore_z", &out->ignore_z);
+}
+
+// One of `names` (a key's allowed words), its index in *out; else a problem
+// listing them.
+bool GetChoice(ConfigReader& r, const YAML::Node& node, const std::string& path, const std::string& key,
+               const std::vector<std::string>& names, int* out) {
+  std::string text;
+  if (!r.Get(node, path, key, &text)) return false;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (text == names[i]) {
+      *out = static_cast<int>(i);
+      return true;
+    }
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  r.Problem(ConfigReader::Join(path, key), "must be one of " + list + "; got '" + text + "'");
+  return false;
+}
+
+// facility.telemetry's layout keys: columns, time_format, watts_unit, kind.
+void ReadTelemetryFormat(ConfigReader& r, const YAML::Node& node, const std::string& path, TelemetryFormatConfig* out) {
+  if (!node || !node.IsMap()) return;
+  const YAML::Node columns = node["columns"];
+  const std::string cpath = ConfigReader::Join(path, "columns");
+  if (r.IsMap(columns, cpath, false)) {
+    r.CheckKeys(columns, cpath, {"timestamp", "node", "watts"});
+    const std::pair<const char*, std::string*> names[] = {
+        {"timestamp", &out->timestamp_column}, {"node", &out->node_column}, {"watts", &out->watts_column}};
+    for (const auto& [key, target] : names) {
+      if (r.Get(columns, cpath, key, target) && target->empty()) {
+        r.Problem(ConfigReader::Join(cpath, key), "must name a column, got an empty string");
+      }
+    }
+    if (out->timestamp_column == out->node_column || out->timestamp_column == out->watts_column ||
+        out->node_column == out->watts_column) {
+      r.Problem(cpath, "timestamp, node and watts must be three different columns");
+    }
+  }
+  int choice = 0;
+  if (GetChoice(r, node, path, "time_format", {"iso", "epoch_s", "epoch_ms", "epoch_us"}, &choice)) {
+    out->time_format = static_cast<TelemetryTimeFormat>(choice);
+  }
+  if (GetChoice(r, node, path, "watts_unit", {"W", "kW", "mW"}, &choice)) {
+    constexpr int kExponents[] = {0, 3, -3};
+    out->watts_exponent = kExponents[choice];
+  }
+  if (GetChoice(r, node, path, "kind", {"power", "energy_counter"}, &choice)) {
+    out->kind = static_cast<TelemetryKind>(choice);
+  }
 }
 
 void ReadMemoryLevels(ConfigReader& r, const YAML::Node& levels, const std::string& lpath,
@@ -281,7 +334,9 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   if (!r.IsMap(node, path, true)) return;
   r.CheckKeys(node, path, {"name", "telemetry", "scheduler", "sampling_interval_s", "node_types", "hardware_classes"});
   r.Get(node, path, "name", &f->name, true);
-  ReadSourceTime(r, node["telemetry"], "facility.telemetry", &f->telemetry);
+  ReadSourceTime(r, node["telemetry"], "facility.telemetry", &f->telemetry,
+                 {"columns", "time_format", "watts_unit", "kind"});
+  ReadTelemetryFormat(r, node["telemetry"], "facility.telemetry", &f->telemetry_format);
   ReadSourceTime(r, node["scheduler"], "facility.scheduler", &f->scheduler);
   if (r.Get(node, path, "sampling_interval_s", &f->sampling_interval_s) && !(f->sampling_interval_s > 0)) {
     r.Problem("facility.sampling_interval_s", "must be > 0, got " + Num(f->sampling_interval_s));
@@ -567,6 +622,20 @@ Config LoadConfigFile(const std::string& path) {
 }
 
 const char* ToString(Integration value) { return value == Integration::kLinear ? "linear" : "step"; }
+const char* ToString(TelemetryTimeFormat value) {
+  switch (value) {
+    case TelemetryTimeFormat::kIso:
+      return "iso";
+    case TelemetryTimeFormat::kEpochSeconds:
+      return "epoch_s";
+    case TelemetryTimeFormat::kEpochMillis:
+      return "epoch_ms";
+    case TelemetryTimeFormat::kEpochMicros:
+      return "epoch_us";
+  }
+  return "?";
+}
+const char* ToString(TelemetryKind value) { return value == TelemetryKind::kPower ? "power" : "energy_counter"; }
 const char* ToString(IdleMethod value) { return value == IdleMethod::kPooled ? "pooled" : "median_of_nodes"; }
 const char* ToString(RobustLoss value) {
   switch (value) {

@@ -43,9 +43,25 @@ struct SourceTimeConfig {
   bool ignore_z = false;  // the BUTTER-E power files' wrong trailing Z
 };
 
+enum class TelemetryTimeFormat { kIso, kEpochSeconds, kEpochMillis, kEpochMicros };
+enum class TelemetryKind { kPower, kEnergyCounter };
+
+// The layout of a facility's telemetry files (facility.telemetry.columns,
+// time_format, watts_unit, kind); the defaults are the spec's
+// `timestamp,node,watts` with ISO times in watts.
+struct TelemetryFormatConfig {
+  std::string timestamp_column = "timestamp";
+  std::string node_column = "node";
+  std::string watts_column = "watts";
+  TelemetryTimeFormat time_format = TelemetryTimeFormat::kIso;
+  int watts_exponent = 0;  // the watts column is in 10^exponent W: kW 3, mW -3
+  TelemetryKind kind = TelemetryKind::kPower;
+};
+
 struct FacilityConfig {
   std::string name;
   SourceTimeConfig telemetry;
+  TelemetryFormatConfig telemetry_format;  // also under facility.telemetry
   SourceTimeConfig scheduler;
   double sampling_interval_s = 60.0;
   std::vector<NodeTypeConfig> node_types;
@@ -136,6 +152,8 @@ Config LoadConfigFile(const std::string& path);
 std::vector<std::pair<std::string, double>> DefaultNodeQuantiles();
 
 const char* ToString(Integration value);
+const char* ToString(TelemetryTimeFormat value);  // iso, epoch_s, epoch_ms, epoch_us
+const char* ToString(TelemetryKind value);        // power, energy_counter
 const char* ToString(IdleMethod value);
 const char* ToString(RobustLoss value);
 

@@ -116,6 +116,58 @@ TEST(Config, FacilityConstraints) {
   EXPECT_TRUE(ErrorSays("facility: {name: [unclosed\n", "bad.yaml:"));
 }
 
+TEST(Config, TelemetryLayoutDefaultsToTheSpecs) {
+  const Config c = ParseConfig(MinimalWith("  name: x", "  name: x"), "ok");
+  const TelemetryFormatConfig& f = c.facility.telemetry_format;
+  EXPECT_EQ(f.timestamp_column, "timestamp");
+  EXPECT_EQ(f.node_column, "node");
+  EXPECT_EQ(f.watts_column, "watts");
+  EXPECT_EQ(f.time_format, TelemetryTimeFormat::kIso);
+  EXPECT_EQ(f.watts_exponent, 0);
+  EXPECT_EQ(f.kind, TelemetryKind::kPower);
+}
+
+TEST(Config, TelemetryLayoutOfAnLdmsExport) {
+  const Config c = ParseConfig(MinimalWith("  name: x", R"(  name: x
+  telemetry:
+    timezone: America/Denver
+    columns: {timestamp: "#Time", node: ProducerName, watts: power}
+    time_format: epoch_s
+    watts_unit: kW
+    kind: energy_counter)"),
+                               "ok");
+  const TelemetryFormatConfig& f = c.facility.telemetry_format;
+  EXPECT_EQ(f.timestamp_column, "#Time");
+  EXPECT_EQ(f.node_column, "ProducerName");
+  EXPECT_EQ(f.watts_column, "power");
+  EXPECT_EQ(f.time_format, TelemetryTimeFormat::kEpochSeconds);
+  EXPECT_EQ(f.watts_exponent, 3);
+  EXPECT_EQ(f.kind, TelemetryKind::kEnergyCounter);
+  EXPECT_EQ(c.facility.telemetry.timezone, "America/Denver");
+  EXPECT_EQ(
+      ParseConfig(MinimalWith("  name: x", "  name: x\n  telemetry: {watts_unit: mW, time_format: epoch_us}"), "ok")
+          .facility.telemetry_format.watts_exponent,
+      -3);
+}
+
+TEST(Config, TelemetryLayoutErrorsNameTheirKey) {
+  const auto with = [](const std::string& telemetry) {
+    return MinimalWith("  name: x", "  name: x\n  telemetry: " + telemetry);
+  };
+  EXPECT_TRUE(ErrorSays(with("{time_format: epoch_ns}"),
+                        "bad.yaml: facility.telemetry.time_format: must be one of iso, epoch_s, epoch_ms, epoch_us; "
+                        "got 'epoch_ns'"));
+  EXPECT_TRUE(ErrorSays(with("{watts_unit: MW}"),
+                        "bad.yaml: facility.telemetry.watts_unit: must be one of W, kW, mW; got 'MW'"));
+  EXPECT_TRUE(ErrorSays(with("{kind: gauge}"), "facility.telemetry.kind: must be one of power, energy_counter"));
+  EXPECT_TRUE(ErrorSays(with("{columns: {time: t}}"), "facility.telemetry.columns.time: unknown key"));
+  EXPECT_TRUE(ErrorSays(with("{columns: {node: \"\"}}"), "facility.telemetry.columns.node: must name a column"));
+  EXPECT_TRUE(ErrorSays(with("{columns: {node: watts}}"),
+                        "facility.telemetry.columns: timestamp, node and watts must be three different columns"));
+  EXPECT_TRUE(ErrorSays(with("{columns: [a, b]}"), "facility.telemetry.columns: must be a mapping"));
+  EXPECT_TRUE(ErrorSays(with("{colums: {}}"), "facility.telemetry.colums: unknown key"));
+}
+
 TEST(Config, UnknownTimeZoneNamesItsKey) {
   const std::string yaml = MinimalWith("  name: x", "  name: x\n  telemetry: {timezone: America/Denverr}");
   EXPECT_TRUE(ErrorSays(yaml, "bad.yaml: facility.telemetry.timezone: unknown time zone 'America/Denverr'"));

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,14 @@ ProgressOptions ProgressFor(const OutputArgs& out) {
   return o;
 }
 
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 void PrintWarnings(const std::vector<std::string>& warnings, const OutputArgs& out) {
   if (out.quiet) return;
   for (std::size_t i = 0; i < warnings.size() && i < 20; ++i)
@@ -52,6 +62,10 @@ int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& 
   o.months = args.months > 0 ? args.months : config.generator.months;
   o.seed = args.seed >= 0 ? static_cast<std::uint64_t>(args.seed) : config.generator.seed;
   o.dirty = !args.clean && config.generator.dirty;
+  if (!generate::ParseTelemetryLayout(args.telemetry_format, &o.telemetry_layout)) {
+    throw Error("generate: unknown --telemetry-format '" + args.telemetry_format + "'");
+  }
+  if (o.telemetry_layout != generate::TelemetryLayout::kSpec) o.config_yaml = ReadTextFile(config.source_path);
   Progress progress(comm.rank(), comm.size(), ProgressFor(out));
   o.progress = &progress;
   generate::GenerateSummary s;

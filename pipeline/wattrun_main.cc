@@ -103,6 +103,13 @@ CLI::App* AddGenerate(CLI::App* app, wattrun::pipeline::GenerateArgs* gen) {
   AddFooter(generate,
             "mpirun -n 4 wattrun generate --config configs/demo.yaml --output demo/facility --scale 0.05 --months 2");
   generate->add_flag("--clean", gen->clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
+  generate
+      ->add_option("--telemetry-format", gen->telemetry_format,
+                   "Layout of the telemetry files: spec (timestamp,node,watts) or ldms (an LDMS CSV store's "
+                   "#Time,Time_usec,ProducerName,component_id,job_id,power; also writes OUTPUT/wattrun.yaml, the "
+                   "config that reads it)")
+      ->check(CLI::IsMember({"spec", "ldms"}))
+      ->capture_default_str();
   return generate;
 }
 

@@ -357,6 +357,7 @@ struct ParseContext {
   const std::vector<InputFile>* files;  // new telemetry files
   const fs::path* root;
   TimestampPolicy policy;
+  const TelemetryFormatConfig* format;  // the config's column names, time format, unit
   NodeIndex* nodes;
   NodeStreams* streams;
   Counts* counts;
@@ -429,7 +430,7 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
       ctx.warnings->push_back(f.rel + ": " + e.what());
       return;
     }
-    header_ok = !header.empty() && ResolveTelemetryHeader(header, &columns, &missing);
+    header_ok = !header.empty() && ResolveTelemetryHeader(header, *ctx.format, &columns, &missing);
     if (!header_ok && item.begin == 0) {
       ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" + missing +
                               "'; every line of the file is counted as a bad row (bad_header)");
@@ -454,9 +455,10 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
     return;
   }
   header = FirstLine(path);
-  header_ok = !header.empty() && ResolveTelemetryHeader(header, &columns, &missing);
+  header_ok = !header.empty() && ResolveTelemetryHeader(header, *ctx.format, &columns, &missing);
   if (!header_ok && item.begin == 0 && f.size > 0) {
-    ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" + (missing.empty() ? "timestamp" : missing) +
+    ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" +
+                            (missing.empty() ? ctx.format->timestamp_column : missing) +
                             "' (not a telemetry CSV?); every line is counted as a bad row (bad_header)");
   }
   RangeLineReader reader(path, item.begin, item.end, &ctx.read_buffer);
@@ -1290,13 +1292,14 @@ void ParseItems(ParseContext* ctx, const std::vector<WorkItem>& mine, const Inge
 
 // Phase B: the new telemetry split into work items, shared out, and parsed
 // into per-node chunk lists; rows and bad rows counted, warnings to rank 0.
-void ParseTelemetry(const IngestOptions& options, const Comm& comm, const TimestampPolicy& policy, IngestState* s,
-                    NodeStreams* streams, IngestSummary* summary) {
+void ParseTelemetry(const IngestOptions& options, const Comm& comm, const TimestampPolicy& policy,
+                    const TelemetryFormatConfig& format, IngestState* s, NodeStreams* streams, IngestSummary* summary) {
   NodeIndex node_index(s->node_names);
   std::vector<std::string> warnings;
   ParseContext ctx{.files = &s->new_telemetry,
                    .root = &s->root,
                    .policy = policy,
+                   .format = &format,
                    .nodes = &node_index,
                    .streams = streams,
                    .counts = &s->counts,
@@ -1544,7 +1547,7 @@ void IngestTelemetry(const Config& config, const IngestOptions& options, const C
   RequireSpillSpace(comm, *s, pool_bytes);
   ChunkPool pool(pool_bytes, s->tmp_dir + "/chunks_r" + std::to_string(comm.rank()) + ".bin");
   NodeStreams streams(s->node_names.size(), &pool);
-  ParseTelemetry(options, comm, policy, s, &streams, summary);
+  ParseTelemetry(options, comm, policy, config.facility.telemetry_format, s, &streams, summary);
   JoinSmallTables(config, comm, s, summary);
   summary->parse_seconds = SecondsSince(t_parse);
   if (config.pipeline.strict && summary->bad_rows > 0) ThrowStrictBadRows(comm, s->counts, summary->bad_rows);
@@ -1636,6 +1639,9 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
 }  // namespace
 
 IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
+  if (config.facility.telemetry_format.kind != TelemetryKind::kPower) {
+    throw Error(config.source_path + ": facility.telemetry.kind: energy_counter is not supported by this build yet");
+  }
   store::StoreLock lock;  // rank 0's, released on return and on failure
   std::vector<std::string> notes;
   std::string tag;
