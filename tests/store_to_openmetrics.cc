@@ -1,7 +1,7 @@
-// Writes a store's telemetry as OpenMetrics text files, one a UTC day
-// (DIR/DAY.om), for `promtool tsdb create-blocks-from openmetrics`
-// (tests/prometheus_test.sh; promtool 2.42 reads its whole input once for
-// every 2-hour block, so one file of months would take hours):
+// Writes a store's telemetry as OpenMetrics text files, one per 2-hour
+// TSDB block (DIR/BLOCK.om), for `promtool tsdb create-blocks-from
+// openmetrics` (tests/prometheus_test.sh; promtool 2.42 reads its whole
+// input once for every 2-hour block, so one file of months takes hours):
 // the readings the file route kept, with their UTC instants, so that a
 // Prometheus loaded with them must give the file route's results. Node
 // labels get a ":9290" or ".cluster" suffix on every second and third
@@ -26,38 +26,36 @@ int main(int argc, char** argv) {
   }
   MPI_Init(&argc, &argv);  // the store's HDF5 is the MPI build
   wattrun::store::TelemetryReader reader(argv[1]);
-  std::map<std::int64_t, std::FILE*> days;
-  auto file_of = [&](wattrun::TimeMs t) {
-    const std::int64_t day = wattrun::FloorDiv(t, 86400000);
-    std::FILE*& f = days[day];
-    if (!f) {
-      const std::string path = std::string(argv[2]) + "/" + std::to_string(day) + ".om";
-      f = std::fopen(path.c_str(), "w");
-      if (!f) {
-        std::perror(path.c_str());
-        std::exit(1);
-      }
-      std::fprintf(f, "# TYPE %s gauge\n", argv[3]);
-    }
-    return f;
-  };
+  constexpr wattrun::TimeMs kBlock = 2 * 3600000;  // promtool's block boundaries
   wattrun::TimeMs first = std::numeric_limits<wattrun::TimeMs>::max(),
                   last = std::numeric_limits<wattrun::TimeMs>::min();
   for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
-    const std::string label = reader.nodes()[n] + (n % 3 == 1 ? ":9290" : n % 3 == 2 ? ".cluster" : "");
-    reader.ForEachChunk(n, 1 << 16, [&](const wattrun::TimeMs* time, const double* watts, std::size_t count) {
-      for (std::size_t i = 0; i < count; ++i) {
-        // Seconds with milliseconds; %.17g gives the double back exactly.
-        std::fprintf(file_of(time[i]), "%s{%s=\"%s\"} %.17g %" PRId64 ".%03" PRId64 "\n", argv[3], argv[4],
-                     label.c_str(), watts[i], time[i] / 1000, time[i] % 1000);
-        first = std::min(first, time[i]);
-        last = std::max(last, time[i]);
-      }
-    });
+    if (reader.ReadingCount(n) == 0) continue;
+    const auto [a, b] = reader.TimeSpan(n);
+    first = std::min(first, a);
+    last = std::max(last, b);
   }
-  for (const auto& [day, f] : days) {
-    std::fprintf(f, "# EOF\n");
-    std::fclose(f);
+  for (wattrun::TimeMs block = wattrun::FloorDiv(first, kBlock) * kBlock; block <= last; block += kBlock) {
+    const std::string path = std::string(argv[2]) + "/" + std::to_string(block / kBlock) + ".om";
+    std::FILE* out = std::fopen(path.c_str(), "w");
+    if (!out) {
+      std::perror(path.c_str());
+      return 1;
+    }
+    std::fprintf(out, "# TYPE %s gauge\n", argv[3]);
+    for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
+      const std::string label = reader.nodes()[n] + (n % 3 == 1 ? ":9290" : n % 3 == 2 ? ".cluster" : "");
+      reader.ForEachChunkInRange(n, block, block + kBlock, 1 << 16,
+                                 [&](const wattrun::TimeMs* time, const double* watts, std::size_t count) {
+                                   for (std::size_t i = 0; i < count; ++i) {
+                                     // Seconds with milliseconds; %.17g gives the double back exactly.
+                                     std::fprintf(out, "%s{%s=\"%s\"} %.17g %" PRId64 ".%03" PRId64 "\n", argv[3],
+                                                  argv[4], label.c_str(), watts[i], time[i] / 1000, time[i] % 1000);
+                                   }
+                                 });
+    }
+    std::fprintf(out, "# EOF\n");
+    std::fclose(out);
   }
   std::printf("%s %s\n", wattrun::FormatUtcIso(first).c_str(), wattrun::FormatUtcIso(last).c_str());
   MPI_Finalize();

@@ -448,7 +448,7 @@ bool AddSample(ParseContext& ctx, const WorkItem& item, std::uint64_t sequence, 
 void FetchUnit(ParseContext& ctx, const WorkItem& item) {
   PrometheusFetch& fetch = *ctx.prometheus;
   const PrometheusUnit& unit = (*fetch.units)[item.file];
-  const std::string query = RangeSelector(*fetch.config, *fetch.node_names, unit.first_node, unit.last_node,
+  const std::string query = RangeSelector(*fetch.config, UnitNodes(unit, *fetch.node_names, *fetch.first_wanted),
                                           EpochMsFromInstant(unit.until) - EpochMsFromInstant(unit.after));
   const std::string body = fetch.client.Query(query, unit.until);
   std::uint64_t sequence = 0;
@@ -1300,28 +1300,6 @@ void JoinSmallTables(const Config& config, const Comm& comm, IngestState* s, Ing
   });
 }
 
-// [start, end] of facility.telemetry.prometheus, by default from the
-// earliest sacct Start to the latest End (now while a job runs or none has
-// ended).
-std::pair<TimeMs, TimeMs> PrometheusWindow(const PrometheusConfig& p, const std::vector<JobRecord>& jobs) {
-  const TimeMs now = InstantFromEpochMs(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  std::optional<TimeMs> first_start, last_end;
-  bool running = false;
-  for (const JobRecord& j : jobs) {
-    if (!j.has_start) continue;
-    first_start = std::min(first_start.value_or(j.start), j.start);
-    if (j.end) last_end = std::max(last_end.value_or(*j.end), *j.end);
-    running = running || !j.end;
-  }
-  if (!p.start && !first_start) {
-    throw Error("facility.telemetry.prometheus.start is not set and sacct has no job with a Start to take it from");
-  }
-  const TimeMs end = p.end ? *p.end : running || !last_end ? now : *last_end;
-  return {p.start ? *p.start : *first_start, end};
-}
-
 // A unit as the "file" its rows are counted by in quality.csv.
 InputFile UnitAsFile(const PrometheusConfig& p, const std::vector<std::string>& nodes, const PrometheusUnit& u,
                      double sampling_interval_s) {
@@ -1348,7 +1326,10 @@ void PlanPrometheus(const Config& config, const Comm& comm, IngestState* s, Inge
   std::vector<TimeMs> plan;                                           // end, then each node's first wanted instant
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    const auto [start, end] = PrometheusWindow(p, s->catalogue.jobs);
+    const TimeMs now = InstantFromEpochMs(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const auto [start, end] = PrometheusWindow(p, s->catalogue.jobs, now);
     plan.push_back(end);
     std::unique_ptr<store::TelemetryReader> stored;
     if (s->next_batch > 1) stored = std::make_unique<store::TelemetryReader>(s->store_path);
@@ -1366,6 +1347,9 @@ void PlanPrometheus(const Config& config, const Comm& comm, IngestState* s, Inge
     s->new_telemetry.push_back(UnitAsFile(p, s->node_names, u, config.facility.sampling_interval_s));
   }
   summary->telemetry_files_new = static_cast<std::int64_t>(s->new_telemetry.size());
+  RunCollectively(comm, [&] {
+    if (comm.is_root() && !s->new_telemetry.empty()) fs::create_directories(s->tmp_dir);
+  });
 }
 
 // The readings' chunk pool: the budget but for what else a rank holds (the
@@ -1710,6 +1694,9 @@ void IngestTelemetry(const Config& config, const IngestOptions& options, const C
   JoinSmallTables(config, comm, s, summary);
   summary->parse_seconds = SecondsSince(t_parse);
   if (config.pipeline.strict && summary->bad_rows > 0) ThrowStrictBadRows(comm, s->counts, summary->bad_rows);
+  // Nothing newer on the server (a re-ingest of an unchanged window): no
+  // empty batch, and the catalogue stays as it is.
+  if (!s->prometheus_units.empty() && summary->rows_read == 0) return;
 
   const auto t_sort = Clock::now();
   const std::vector<std::uint32_t> first_node = ExchangeToOwners(*s, &streams, comm);

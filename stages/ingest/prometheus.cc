@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/error.h"
 
@@ -54,12 +55,21 @@ std::string_view NodeFromLabel(std::string_view label_value) {
   return label_value.substr(0, label_value.find_first_of(":."));
 }
 
-std::string RangeSelector(const PrometheusConfig& config, const std::vector<std::string>& nodes, std::size_t first,
-                          std::size_t last, std::int64_t range_ms) {
+std::string RangeSelector(const PrometheusConfig& config, const std::vector<std::string_view>& nodes,
+                          std::int64_t range_ms) {
   std::string names;
-  for (std::size_t n = first; n < last; ++n) names += (n > first ? "|" : "") + EscapeNodeName(nodes[n]);
+  for (const std::string_view node : nodes) names += (names.empty() ? "" : "|") + EscapeNodeName(node);
   return config.metric + "{" + config.node_label + "=~\"(?:" + names + ")(?:[:.].*)?\"}[" + std::to_string(range_ms) +
          "ms]";
+}
+
+std::vector<std::string_view> UnitNodes(const PrometheusUnit& unit, const std::vector<std::string>& node_names,
+                                        const std::vector<TimeMs>& first_wanted) {
+  std::vector<std::string_view> nodes;
+  for (std::uint32_t n = unit.first_node; n < unit.last_node; ++n) {
+    if (first_wanted[n] <= unit.until) nodes.push_back(node_names[n]);
+  }
+  return nodes;
 }
 
 std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeMs>& first_wanted, TimeMs end,
@@ -106,6 +116,25 @@ void ForEachSample(std::string_view body, const std::string& node_label, const S
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("unexpected JSON response: ") + e.what());
   }
+}
+
+// [start, end] of facility.telemetry.prometheus, by default from the
+// earliest sacct Start to the latest End (now while a job runs or none has
+// ended).
+std::pair<TimeMs, TimeMs> PrometheusWindow(const PrometheusConfig& p, const std::vector<JobRecord>& jobs, TimeMs now) {
+  std::optional<TimeMs> first_start, last_end;
+  bool running = false;
+  for (const JobRecord& j : jobs) {
+    if (!j.has_start) continue;
+    first_start = std::min(first_start.value_or(j.start), j.start);
+    if (j.end) last_end = std::max(last_end.value_or(*j.end), *j.end);
+    running = running || !j.end;
+  }
+  if (!p.start && !first_start) {
+    throw Error("facility.telemetry.prometheus.start is not set and sacct has no job with a Start to take it from");
+  }
+  const TimeMs end = p.end ? *p.end : running || !last_end ? now : *last_end;
+  return {p.start ? *p.start : *first_start, end};
 }
 
 PrometheusClient::PrometheusClient(std::string base_url, double timeout_s) : timeout_s_(timeout_s) {

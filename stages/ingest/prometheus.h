@@ -12,9 +12,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
+#include "core/records.h"
 #include "core/time.h"
 
 namespace wattrun::ingest {
@@ -28,15 +30,15 @@ inline std::int64_t EpochMsFromInstant(TimeMs instant) { return instant; }
 // ("r1i0n3:9290" and "r1i0n3.eagle.nrel.gov" are r1i0n3).
 std::string_view NodeFromLabel(std::string_view label_value);
 
-// `metric{label=~"(?:a|b)(?:[:.].*)?"}[Δms]`: the series of the nodes
-// [first, last) of `nodes` (their names regex-escaped), with any
-// ":port" or ".domain" after the name.
-std::string RangeSelector(const PrometheusConfig& config, const std::vector<std::string>& nodes, std::size_t first,
-                          std::size_t last, std::int64_t range_ms);
+// `metric{label=~"(?:a|b)(?:[:.].*)?"}[Δms]`: the series of the named
+// nodes (regex-escaped), with any ":port" or ".domain" after the name.
+std::string RangeSelector(const PrometheusConfig& config, const std::vector<std::string_view>& nodes,
+                          std::int64_t range_ms);
 
 // A unit of fetching: the nodes [first_node, last_node) of the sorted node
 // names, their samples with time in (after, until]. Each node's own lower
-// bound (re-ingestion: after its last stored reading) is applied on top.
+// bound (re-ingestion: after its last stored reading) is applied on top:
+// a node is asked for only by the units that reach it (UnitNodes).
 struct PrometheusUnit {
   std::uint32_t first_node = 0;
   std::uint32_t last_node = 0;
@@ -52,6 +54,16 @@ struct PrometheusUnit {
 std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeMs>& first_wanted, TimeMs end,
                                                 double sampling_interval_s, std::size_t nodes_per_set,
                                                 std::int64_t samples_per_unit);
+
+// [start, end] of facility.telemetry.prometheus: each unset bound from the
+// earliest sacct Start and the latest End (`now` while a job runs or none
+// has ended). Throws wattrun::Error without a start to be had.
+std::pair<TimeMs, TimeMs> PrometheusWindow(const PrometheusConfig& config, const std::vector<JobRecord>& jobs,
+                                           TimeMs now);
+
+// The nodes of a unit that want any of its instants (first_wanted <= until).
+std::vector<std::string_view> UnitNodes(const PrometheusUnit& unit, const std::vector<std::string>& node_names,
+                                        const std::vector<TimeMs>& first_wanted);
 
 // One sample of a response: the series' node label value, its time and
 // its value as the server wrote it ("231", "NaN", "+Inf").

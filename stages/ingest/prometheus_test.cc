@@ -18,10 +18,9 @@ TEST(Prometheus, RangeSelectorNamesTheNodesEscaped) {
   PrometheusConfig config;
   config.metric = "ipmi_power_watts";
   config.node_label = "instance";
-  const std::vector<std::string> nodes{"a1", "b+2", "c3"};
-  EXPECT_EQ(RangeSelector(config, nodes, 0, 2, 3600000),
+  EXPECT_EQ(RangeSelector(config, {"a1", "b+2"}, 3600000),
             R"(ipmi_power_watts{instance=~"(?:a1|b\\+2)(?:[:.].*)?"}[3600000ms])");
-  EXPECT_EQ(RangeSelector(config, nodes, 2, 3, 1000), R"(ipmi_power_watts{instance=~"(?:c3)(?:[:.].*)?"}[1000ms])");
+  EXPECT_EQ(RangeSelector(config, {"c3"}, 1000), R"(ipmi_power_watts{instance=~"(?:c3)(?:[:.].*)?"}[1000ms])");
 }
 
 TEST(Prometheus, UnitsCoverEachNodeSetFromItsFirstWantedInstant) {
@@ -36,11 +35,35 @@ TEST(Prometheus, UnitsCoverEachNodeSetFromItsFirstWantedInstant) {
   EXPECT_EQ(units[1].until, 3999);
   EXPECT_EQ(units[2].after, 3999);
   EXPECT_EQ(units[2].until, 5000);
+  // Node 1 is stored up to 4999: only the last unit asks for it.
+  const std::vector<std::string> names{"a", "b", "c"};
+  EXPECT_EQ(UnitNodes(units[1], names, {0, 5000, 100000}), (std::vector<std::string_view>{"a"}));
+  EXPECT_EQ(UnitNodes(units[2], names, {0, 5000, 100000}), (std::vector<std::string_view>{"a", "b"}));
   const auto one = PlanPrometheusUnits({7000, 9000}, 100000, 60.0, 1, 100);  // slices of 6000 s
   ASSERT_EQ(one.size(), 2u);
   EXPECT_EQ(one[1].first_node, 1u);
   EXPECT_EQ(one[1].after, 8999);
   EXPECT_EQ(one[1].until, 100000);
+}
+
+TEST(Prometheus, TheWindowDefaultsToTheSacctSpan) {
+  JobRecord ended, later, never;
+  ended.start = 1000;
+  ended.end = 5000;
+  later.start = 3000;
+  later.end = 9000;
+  never.has_start = false;
+  never.start = 10;  // not a Start: the line never ran
+  const PrometheusConfig unset;
+  EXPECT_EQ(PrometheusWindow(unset, {ended, later, never}, 99999), std::make_pair(TimeMs{1000}, TimeMs{9000}));
+  JobRecord running;
+  running.start = 500;
+  EXPECT_EQ(PrometheusWindow(unset, {ended, running}, 99999), std::make_pair(TimeMs{500}, TimeMs{99999}));
+  PrometheusConfig set;
+  set.start = 2000;
+  set.end = 4000;
+  EXPECT_EQ(PrometheusWindow(set, {ended, running}, 99999), std::make_pair(TimeMs{2000}, TimeMs{4000}));
+  EXPECT_THROW(PrometheusWindow(unset, {never}, 99999), Error);
 }
 
 TEST(Prometheus, SamplesOfAMatrixResponse) {
