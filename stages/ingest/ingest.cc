@@ -448,8 +448,10 @@ bool AddSample(ParseContext& ctx, const WorkItem& item, std::uint64_t sequence, 
 void FetchUnit(ParseContext& ctx, const WorkItem& item) {
   PrometheusFetch& fetch = *ctx.prometheus;
   const PrometheusUnit& unit = (*fetch.units)[item.file];
-  const std::string query = RangeSelector(*fetch.config, UnitNodes(unit, *fetch.node_names, *fetch.first_wanted),
-                                          EpochMsFromInstant(unit.until) - EpochMsFromInstant(unit.after));
+  const std::vector<std::string_view> nodes = UnitNodes(unit, *fetch.node_names, *fetch.first_wanted);
+  if (nodes.empty()) return;  // its nodes are stored up to a later instant
+  const std::string query =
+      RangeSelector(*fetch.config, nodes, EpochMsFromInstant(unit.until) - EpochMsFromInstant(unit.after));
   const std::string body = fetch.client.Query(query, unit.until);
   std::uint64_t sequence = 0;
   try {
