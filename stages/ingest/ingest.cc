@@ -1310,8 +1310,8 @@ InputFile UnitAsFile(const PrometheusConfig& p, const std::vector<std::string>& 
           (u.last_node - u.first_node > 1 ? ".." + nodes[u.last_node - 1] : "") + "}(" + FormatUtcIso(u.after) + "," +
           FormatUtcIso(u.until) + "]";
   f.kind = "telemetry";
-  const double samples = static_cast<double>(u.last_node - u.first_node) * static_cast<double>(u.until - u.after) /
-                         (sampling_interval_s * kMsPerSecond);
+  const auto span_ms = static_cast<double>(EpochMsFromInstant(u.until) - EpochMsFromInstant(u.after));
+  const double samples = static_cast<double>(u.last_node - u.first_node) * span_ms / (sampling_interval_s * 1000);
   f.size = f.text_bytes = static_cast<std::int64_t>(samples * 30);  // ~30 bytes of JSON a sample
   return f;
 }

@@ -82,7 +82,9 @@ std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeMs>& first
     const TimeMs from = *std::min_element(first_wanted.begin() + first, first_wanted.begin() + last);
     if (from > end) continue;  // every node of the set is up to date
     const double slice_s = sampling_interval_s * static_cast<double>(samples_per_unit) / (last - first);
-    const TimeMs slice = std::max<TimeMs>(1000, static_cast<TimeMs>(slice_s * 1000));
+    // At least a second; in instants via epoch ms, whatever the instants' unit.
+    const TimeMs slice = InstantFromEpochMs(std::max<std::int64_t>(1000, static_cast<std::int64_t>(slice_s * 1000))) -
+                         InstantFromEpochMs(0);
     for (TimeMs after = from - 1; after < end; after += slice) {
       units.push_back(PrometheusUnit{first, last, after, std::min(end, after + slice)});
     }
