@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   }
   MPI_Init(&argc, &argv);  // the store's HDF5 is the MPI build
   wattrun::store::TelemetryReader reader(argv[1]);
-  constexpr wattrun::TimeMs kBlock = 2 * 3600000;  // promtool's block boundaries
+  constexpr wattrun::TimeMs kBlock = wattrun::TimeMs{2} * 3600000;  // promtool's block boundaries
   wattrun::TimeMs first = std::numeric_limits<wattrun::TimeMs>::max(),
                   last = std::numeric_limits<wattrun::TimeMs>::min();
   for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
