@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -159,12 +160,12 @@ std::string Num(double v) {
   return s.str();
 }
 
-// `extra_keys`: the other keys the section may hold (telemetry's format).
 void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path, SourceTimeConfig* out,
-                    std::set<std::string> extra_keys = {}) {
+                    const std::set<std::string>& other_keys = {}) {
   if (!r.IsMap(node, path, false)) return;
-  extra_keys.insert({"timezone", "ignore_z"});
-  r.CheckKeys(node, path, extra_keys);
+  std::set<std::string> known{"timezone", "ignore_z"};
+  known.insert(other_keys.begin(), other_keys.end());
+  r.CheckKeys(node, path, known);
   if (r.Get(node, path, "timezone", &out->timezone)) {
     try {
       TimeZone::Load(out->timezone);  // found now, named by its key, not first met mid-ingest
@@ -223,6 +224,61 @@ void ReadTelemetryFormat(ConfigReader& r, const YAML::Node& node, const std::str
   if (GetChoice(r, node, path, "kind", {"power", "energy_counter"}, &choice)) {
     out->kind = static_cast<TelemetryKind>(choice);
   }
+}
+
+// An instant of the config, ISO 8601 with a Z or an offset (UTC without).
+void ReadInstant(ConfigReader& r, const YAML::Node& node, const std::string& path, const std::string& key,
+                 std::optional<TimeMs>* out) {
+  std::string text;
+  if (!r.Get(node, path, key, &text)) return;
+  TimeMs utc = 0;
+  if (ParseInstant(text, TimestampPolicy{}, &utc) != TimeParseStatus::kOk) {
+    r.Problem(ConfigReader::Join(path, key), "must be a time such as 2022-03-08T00:00:00Z, got '" + text + "'");
+    return;
+  }
+  *out = utc;
+}
+
+void ReadPrometheus(ConfigReader& r, const YAML::Node& node, const std::string& path, PrometheusConfig* out) {
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"url", "metric", "node_label", "start", "end"});
+  if (r.Get(node, path, "url", &out->url) && out->url.rfind("http://", 0) != 0 && out->url.rfind("https://", 0) != 0) {
+    r.Problem(ConfigReader::Join(path, "url"), "must start with http:// or https://, got '" + out->url + "'");
+  }
+  // Prometheus names: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' in labels.
+  auto check_name = [&](const std::string& key, const std::string& value, bool colon) {
+    bool ok = !value.empty() && !std::isdigit(static_cast<unsigned char>(value[0]));
+    for (const char c : value)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || (colon && c == ':'));
+    if (!ok)
+      r.Problem(ConfigReader::Join(path, key),
+                "not a Prometheus " + std::string(colon ? "metric" : "label") + " name: '" + value + "'");
+  };
+  if (r.Get(node, path, "metric", &out->metric)) check_name("metric", out->metric, true);
+  if (r.Get(node, path, "node_label", &out->node_label)) check_name("node_label", out->node_label, false);
+  ReadInstant(r, node, path, "start", &out->start);
+  ReadInstant(r, node, path, "end", &out->end);
+  if (out->start && out->end && *out->end < *out->start) {
+    r.Problem(ConfigReader::Join(path, "end"), "must not be before start");
+  }
+}
+
+// facility.telemetry: its time settings, and where the readings come from.
+void ReadTelemetry(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
+  const std::string path = "facility.telemetry";
+  ReadSourceTime(r, node, path, &f->telemetry, {"source", "prometheus", "columns", "time_format", "watts_unit", "kind"});
+  if (!node || !node.IsMap()) return;
+  std::string source;
+  if (r.Get(node, path, "source", &source)) {
+    if (source == "files") {
+      f->telemetry_source = TelemetrySource::kFiles;
+    } else if (source == "prometheus") {
+      f->telemetry_source = TelemetrySource::kPrometheus;
+    } else {
+      r.Problem(path + ".source", "must be 'files' or 'prometheus', got '" + source + "'");
+    }
+  }
+  ReadPrometheus(r, node["prometheus"], path + ".prometheus", &f->prometheus);
 }
 
 void ReadMemoryLevels(ConfigReader& r, const YAML::Node& levels, const std::string& lpath,
@@ -334,8 +390,7 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   if (!r.IsMap(node, path, true)) return;
   r.CheckKeys(node, path, {"name", "telemetry", "scheduler", "sampling_interval_s", "node_types", "hardware_classes"});
   r.Get(node, path, "name", &f->name, true);
-  ReadSourceTime(r, node["telemetry"], "facility.telemetry", &f->telemetry,
-                 {"columns", "time_format", "watts_unit", "kind"});
+  ReadTelemetry(r, node["telemetry"], f);
   ReadTelemetryFormat(r, node["telemetry"], "facility.telemetry", &f->telemetry_format);
   ReadSourceTime(r, node["scheduler"], "facility.scheduler", &f->scheduler);
   if (r.Get(node, path, "sampling_interval_s", &f->sampling_interval_s) && !(f->sampling_interval_s > 0)) {
@@ -637,6 +692,8 @@ const char* ToString(TelemetryTimeFormat value) {
 }
 const char* ToString(TelemetryKind value) { return value == TelemetryKind::kPower ? "power" : "energy_counter"; }
 const char* ToString(IdleMethod value) { return value == IdleMethod::kPooled ? "pooled" : "median_of_nodes"; }
+const char* ToString(TelemetrySource value) { return value == TelemetrySource::kFiles ? "files" : "prometheus"; }
+
 const char* ToString(RobustLoss value) {
   switch (value) {
     case RobustLoss::kNone:

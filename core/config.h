@@ -8,10 +8,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/memory_hierarchy.h"
+#include "core/time.h"
 
 namespace wattrun {
 
@@ -58,10 +60,26 @@ struct TelemetryFormatConfig {
   TelemetryKind kind = TelemetryKind::kPower;
 };
 
+// Where the telemetry comes from (facility.telemetry.source).
+enum class TelemetrySource { kFiles, kPrometheus };
+
+// facility.telemetry.prometheus: a server's raw samples of one metric.
+struct PrometheusConfig {
+  std::string url = "http://127.0.0.1:9090";
+  std::string metric = "node_power_watts";
+  std::string node_label = "node";  // its values are cut at the first ':' or '.'
+  // Instants fetched, [start, end] (UTC); unset: from the earliest sacct
+  // Start, to the latest sacct End (now while a job runs).
+  std::optional<TimeMs> start;
+  std::optional<TimeMs> end;
+};
+
 struct FacilityConfig {
   std::string name;
   SourceTimeConfig telemetry;
   TelemetryFormatConfig telemetry_format;  // also under facility.telemetry
+  TelemetrySource telemetry_source = TelemetrySource::kFiles;
+  PrometheusConfig prometheus;
   SourceTimeConfig scheduler;
   double sampling_interval_s = 60.0;
   std::vector<NodeTypeConfig> node_types;
@@ -156,5 +174,6 @@ const char* ToString(TelemetryTimeFormat value);  // iso, epoch_s, epoch_ms, epo
 const char* ToString(TelemetryKind value);        // power, energy_counter
 const char* ToString(IdleMethod value);
 const char* ToString(RobustLoss value);
+const char* ToString(TelemetrySource value);
 
 }  // namespace wattrun

@@ -190,6 +190,45 @@ TEST(Config, FitFoldsAreZeroOrAtLeastTwo) {
   EXPECT_TRUE(FitConfig{}.Problems().empty());
 }
 
+TEST(Config, TelemetryFromPrometheus) {
+  const Config files = ParseConfig(kMinimal, "min.yaml");
+  EXPECT_EQ(files.facility.telemetry_source, TelemetrySource::kFiles);
+  EXPECT_EQ(files.facility.prometheus.url, "http://127.0.0.1:9090");
+  EXPECT_FALSE(files.facility.prometheus.start.has_value());
+  const Config c = ParseConfig(MinimalWith("  name: x", R"(  name: x
+  telemetry:
+    timezone: America/Denver
+    source: prometheus
+    prometheus: {url: "http://prom:9090/", metric: "ipmi:power_watts", node_label: instance,
+                 start: 2022-03-08T00:00:00Z, end: "2022-03-08T01:00:00-07:00"})"),
+                               "p.yaml");
+  EXPECT_EQ(c.facility.telemetry_source, TelemetrySource::kPrometheus);
+  EXPECT_EQ(c.facility.prometheus.url, "http://prom:9090/");
+  EXPECT_EQ(c.facility.prometheus.metric, "ipmi:power_watts");
+  EXPECT_EQ(c.facility.prometheus.node_label, "instance");
+  EXPECT_EQ(c.facility.prometheus.start, 1646697600000);              // 2022-03-08 00:00 UTC
+  EXPECT_EQ(c.facility.prometheus.end, 1646697600000 + 8 * 3600000);  // 01:00 at -07:00
+}
+
+TEST(Config, PrometheusErrorsNameTheirKey) {
+  auto with = [](const std::string& telemetry) {
+    return MinimalWith("  name: x", "  name: x\n  telemetry: " + telemetry);
+  };
+  EXPECT_TRUE(ErrorSays(with("{source: influx}"),
+                        "bad.yaml: facility.telemetry.source: must be 'files' or 'prometheus', got 'influx'"));
+  EXPECT_TRUE(
+      ErrorSays(with("{prometheus: {url: prom:9090}}"), "facility.telemetry.prometheus.url: must start with http://"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {metric: 9watts}}"),
+                        "facility.telemetry.prometheus.metric: not a Prometheus metric name"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {node_label: \"a:b\"}}"),
+                        "facility.telemetry.prometheus.node_label: not a Prometheus label name"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {start: yesterday}}"),
+                        "facility.telemetry.prometheus.start: must be a time such as"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {start: 2022-03-08T00:00:00Z, end: 2022-03-07T00:00:00Z}}"),
+                        "facility.telemetry.prometheus.end: must not be before start"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {step: 5m}}"), "facility.telemetry.prometheus.step: unknown key"));
+}
+
 TEST(Config, NonFiniteNumbersAreRejected) {
   // YAML reads .inf and .nan as numbers; a comparison such as "> 0" lets .inf
   // through and every comparison lets .nan through, so finiteness is its own check.
