@@ -27,7 +27,7 @@ std::string Energy(const std::optional<double>& j) {
   return Printf("%.6g J (%.4g kWh)", *j, *j / kJoulesPerKwh);
 }
 
-std::string Time(const std::optional<TimeMs>& t) { return t ? FormatUtcIso(*t) : "-"; }
+std::string Time(const std::optional<TimeUs>& t) { return t ? FormatUtcIso(*t) : "-"; }
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 
@@ -143,7 +143,7 @@ std::string JsonString(const std::string& s) {
 std::string JsonNumber(double v) { return std::isfinite(v) ? results::FormatDouble(v) : "null"; }
 std::string JsonNumber(const std::optional<double>& v) { return v ? JsonNumber(*v) : "null"; }
 std::string JsonInt(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "null"; }
-std::string JsonTime(const std::optional<TimeMs>& t) { return t ? JsonString(FormatUtcIso(*t)) : "null"; }
+std::string JsonTime(const std::optional<TimeUs>& t) { return t ? JsonString(FormatUtcIso(*t)) : "null"; }
 
 // An object from (key, already encoded value) pairs, in order.
 std::string JsonObject(const std::vector<std::pair<const char*, std::string>>& fields) {

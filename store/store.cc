@@ -89,8 +89,8 @@ void WriteRuns(hid_t file, const Catalogue& c) {
   h5::WritePackedStrings(g.get(), "shape", Column(r, &RunRecord::shape));
   h5::WritePackedStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
   h5::WritePackedStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
-  h5::WriteVector(g.get(), "start_time_ms", Column(r, &RunRecord::start));
-  h5::WriteVector(g.get(), "update_time_ms", Column(r, &RunRecord::update));
+  h5::WriteVector(g.get(), "start_time_us", Column(r, &RunRecord::start));
+  h5::WriteVector(g.get(), "update_time_us", Column(r, &RunRecord::update));
   h5::WriteVector(g.get(), "size", Column(r, &RunRecord::size));
   h5::WriteVector(g.get(), "depth", Column(r, &RunRecord::depth));
   h5::WriteVector(g.get(), "batch_size", Column(r, &RunRecord::batch_size));
@@ -106,7 +106,7 @@ void WriteJobs(hid_t file, const Catalogue& c) {
   h5::WritePackedStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
   h5::WritePackedStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
   h5::WritePackedStrings(g.get(), "state", Column(j, &JobRecord::state));
-  h5::WriteVector(g.get(), "start_ms", Column(j, &JobRecord::start));
+  h5::WriteVector(g.get(), "start_us", Column(j, &JobRecord::start));
   std::vector<std::int64_t> end;
   std::vector<std::uint8_t> has_end, has_start;
   for (const auto& x : j) {
@@ -114,7 +114,7 @@ void WriteJobs(hid_t file, const Catalogue& c) {
     has_end.push_back(x.end.has_value() ? 1 : 0);
     has_start.push_back(x.has_start ? 1 : 0);
   }
-  h5::WriteVector(g.get(), "end_ms", end);
+  h5::WriteVector(g.get(), "end_us", end);
   h5::WriteVector(g.get(), "has_end", has_end);
   h5::WriteVector(g.get(), "has_start", has_start);
   WriteJobAccounting(g.get(), j);
@@ -123,7 +123,7 @@ void WriteJobs(hid_t file, const Catalogue& c) {
 void WriteCarbonIntensity(hid_t file, const Catalogue& c) {
   h5::H5Id g = h5::EnsureGroup(file, "tables/carbon_intensity");
   const auto& ci = c.carbon_intensity;
-  h5::WriteVector(g.get(), "time_ms", Column(ci, &CarbonIntensityRecord::time));
+  h5::WriteVector(g.get(), "time_us", Column(ci, &CarbonIntensityRecord::time));
   h5::WriteVector(g.get(), "g_per_kwh", Column(ci, &CarbonIntensityRecord::g_per_kwh));
 }
 
@@ -234,8 +234,8 @@ void ReadRuns(hid_t file, Catalogue* c) {
   Fill(r, &RunRecord::shape, h5::ReadPackedStrings(g.get(), "shape"));
   Fill(r, &RunRecord::dataset, h5::ReadPackedStrings(g.get(), "dataset"));
   Fill(r, &RunRecord::optimizer, h5::ReadPackedStrings(g.get(), "optimizer"));
-  Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_ms"));
-  Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_ms"));
+  Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_us"));
+  Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_us"));
   Fill(r, &RunRecord::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
   Fill(r, &RunRecord::depth, h5::ReadVector<std::int64_t>(g.get(), "depth"));
   Fill(r, &RunRecord::batch_size, h5::ReadVector<std::int64_t>(g.get(), "batch_size"));
@@ -252,8 +252,8 @@ void ReadJobs(hid_t file, Catalogue* c) {
   Fill(j, &JobRecord::job_id, h5::ReadPackedStrings(g.get(), "job_id"));
   Fill(j, &JobRecord::node_list, h5::ReadPackedStrings(g.get(), "node_list"));
   Fill(j, &JobRecord::state, h5::ReadPackedStrings(g.get(), "state"));
-  Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_ms"));
-  const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_ms");
+  Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_us"));
+  const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_us");
   const auto has_end = h5::ReadVector<std::uint8_t>(g.get(), "has_end");
   const auto has_start = h5::ReadVector<std::uint8_t>(g.get(), "has_start");
   for (std::size_t i = 0; i < j->size(); ++i) {
@@ -267,7 +267,7 @@ void ReadCarbonIntensity(hid_t file, Catalogue* c) {
   if (!h5::Exists(file, "tables/carbon_intensity")) return;  // a store may lack it: the table stays empty
   h5::H5Id g = h5::OpenGroup(file, "tables/carbon_intensity");
   auto* ci = &c->carbon_intensity;
-  Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_ms"));
+  Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_us"));
   Fill(ci, &CarbonIntensityRecord::g_per_kwh, h5::ReadVector<double>(g.get(), "g_per_kwh"));
 }
 
@@ -357,7 +357,10 @@ Catalogue ReadCatalogue(const std::string& store_path) {
     throw Error(store_path + ": not a wattrun store (no wattrun_store_version attribute)");
   }
   const std::int64_t version = h5::GetIntAttribute(file.id(), "wattrun_store_version");
-  if (version != 1) throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
+  if (version == 1) throw Error(store_path + ": store made by an older wattrun (ms timestamps): re-ingest");
+  if (version != kStoreVersion) {
+    throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
+  }
   Catalogue c;
   try {
     ReadTables(file.id(), &c);
@@ -377,7 +380,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag) {
   h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
-  h5::SetAttribute(file.id(), "wattrun_store_version", std::int64_t{1});
+  h5::SetAttribute(file.id(), "wattrun_store_version", kStoreVersion);
   h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
   h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
@@ -577,7 +580,7 @@ bool TelemetryReader::Disjoint(std::size_t node) {
   return true;
 }
 
-std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& span, TimeMs t) {
+std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& span, TimeUs t) {
   // Interpolation search (readings come at a near-constant cadence, so a
   // guess from the times at both ends lands within a few readings),
   // alternating with bisection so that irregular series stay O(log n).
@@ -589,7 +592,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
   const auto batch = static_cast<std::size_t>(s.batch);
   auto time_at = [&](std::int64_t i) { return TimeAt(batch, s.offset + i); };
   std::int64_t lo = 0, hi = s.count - 1;
-  TimeMs t_lo = span.first, t_hi = span.last;
+  TimeUs t_lo = span.first, t_hi = span.last;
   // Invariant: time(lo) < t <= time(hi).
   if (hi - lo > 1) {
     // First probe: the readings around the interpolated guess, in one read;
@@ -601,9 +604,9 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
     const std::int64_t b = std::min(a + kWindow, hi);  // window [a, b) inside (lo, hi)
     probe_window_.resize(static_cast<std::size_t>(b - a));
     ReadTimes(batch, s.offset + a, b - a, probe_window_.data());
-    const TimeMs* const window = probe_window_.data();
-    const TimeMs* const window_end = window + (b - a);
-    const TimeMs* const it = std::lower_bound(window, window_end, t);
+    const TimeUs* const window = probe_window_.data();
+    const TimeUs* const window_end = window + (b - a);
+    const TimeUs* const it = std::lower_bound(window, window_end, t);
     if (it == window_end) {
       lo = b - 1;
       t_lo = window_end[-1];
@@ -622,7 +625,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
       guess =
           std::clamp<std::int64_t>(lo + static_cast<std::int64_t>(f * static_cast<double>(hi - lo)), lo + 1, hi - 1);
     }
-    const TimeMs v = time_at(guess);
+    const TimeUs v = time_at(guess);
     if (v < t) {
       lo = guess;
       t_lo = v;
@@ -635,7 +638,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
   return hi;
 }
 
-std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from, TimeMs until) {
+std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeUs from, TimeUs until) {
   const std::vector<SliceSpan>& spans = Spans(node);
   std::vector<NodeSlice> out;
   for (std::size_t k = 0; k < spans.size(); ++k) {
@@ -648,14 +651,14 @@ std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from,
   return out;
 }
 
-std::int64_t TelemetryReader::CountInRange(std::size_t node, TimeMs from, TimeMs until) {
+std::int64_t TelemetryReader::CountInRange(std::size_t node, TimeUs from, TimeUs until) {
   std::int64_t n = 0;
   for (const NodeSlice& s : SubSlices(node, from, until)) n += s.count;
   return n;
 }
 
-std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
-  TimeMs first = 0, last = 0;
+std::pair<TimeUs, TimeUs> TelemetryReader::TimeSpan(std::size_t node) {
+  TimeUs first = 0, last = 0;
   bool any = false;
   for (const SliceSpan& span : Spans(node)) {
     first = any ? std::min(first, span.first) : span.first;
@@ -665,14 +668,14 @@ std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
   return {first, last};
 }
 
-bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time, double* watts) {
+bool TelemetryReader::ReadingBefore(std::size_t node, TimeUs from, TimeUs* time, double* watts) {
   bool found = false;
   const std::vector<SliceSpan>& spans = Spans(node);
   for (std::size_t k = 0; k < spans.size(); ++k) {
     const NodeSlice& s = slices_[node][k];
     if (spans[k].first >= from || (found && spans[k].last <= *time)) continue;  // nothing before, or not later
     const std::int64_t i = LowerBound(s, spans[k], from) - 1;
-    TimeMs t = 0;
+    TimeUs t = 0;
     double w = 0;
     ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
     if (!found || t > *time) {
@@ -684,14 +687,14 @@ bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time,
   return found;
 }
 
-bool TelemetryReader::ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts) {
+bool TelemetryReader::ReadingFrom(std::size_t node, TimeUs until, TimeUs* time, double* watts) {
   bool found = false;
   const std::vector<SliceSpan>& spans = Spans(node);
   for (std::size_t k = 0; k < spans.size(); ++k) {
     const NodeSlice& s = slices_[node][k];
     if (spans[k].last < until || (found && spans[k].first >= *time)) continue;  // nothing after, or not earlier
     const std::int64_t i = LowerBound(s, spans[k], until);
-    TimeMs t = 0;
+    TimeUs t = 0;
     double w = 0;
     ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
     if (!found || t < *time) {
@@ -703,7 +706,7 @@ bool TelemetryReader::ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, 
   return found;
 }
 
-void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time,
+void TelemetryReader::ReadRange(std::size_t node, TimeUs t_min, TimeUs t_max, std::vector<TimeUs>* time,
                                 std::vector<double>* watts) {
   time->clear();
   watts->clear();
@@ -756,7 +759,7 @@ bool TelemetryReader::MapReadings(std::size_t batch, std::int64_t offset, std::i
     out->regions_[k] = {p, bytes};
     arrays[k] = static_cast<const char*>(p) + (begin - first);
   }
-  out->time_ = static_cast<const TimeMs*>(arrays[0]);
+  out->time_ = static_cast<const TimeUs*>(arrays[0]);
   out->watts_ = static_cast<const double*>(arrays[1]);
   return true;
 }
@@ -770,13 +773,13 @@ std::size_t TelemetryReader::DirectBatches() const {
 // Small and random reads go through pread, not the map: touching a mapped
 // page maps its neighbours too (fault-around), and thousands of probes would
 // show up as gigabytes of resident memory.
-TimeMs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
-  TimeMs v = 0;
+TimeUs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
+  TimeUs v = 0;
   ReadTimes(batch, index, 1, &v);
   return v;
 }
 
-void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time) {
+void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time) {
   const Batch& b = *batches_[batch];
   if (b.plain()) {
     PreadAll(b.fd, b.path, b.time_at + offset * 8, static_cast<std::size_t>(count) * 8, time);
@@ -785,7 +788,7 @@ void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int
   }
 }
 
-void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time,
+void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time,
                                 double* watts) {
   ReadTimes(batch, offset, count, time);
   const Batch& b = *batches_[batch];
@@ -794,7 +797,7 @@ void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int
   } else {
     h5::ReadSlice(b.watts.get(), offset, count, watts);
   }
-  bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
+  bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeUs) + sizeof(double));
 }
 
 }  // namespace wattrun::store

@@ -88,7 +88,7 @@ void SetUpIntensity(const AccountOptions& o, AccountSetup* setup) {
 
 }  // namespace
 
-double AccountSetup::CarbonFactorAt(TimeMs t) const {
+double AccountSetup::CarbonFactorAt(TimeUs t) const {
   const auto it = std::upper_bound(intensity_times.begin(), intensity_times.end(), t);
   const std::size_t index =
       it == intensity_times.begin() ? 0 : static_cast<std::size_t>(it - intensity_times.begin()) - 1;
@@ -106,8 +106,8 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
   }
   SetUpIntensity(options, &setup);
   const bool store_has_readings = options.store_first <= options.store_last;
-  TimeMs first = store_has_readings ? options.store_first : std::numeric_limits<TimeMs>::max();
-  TimeMs last = store_has_readings ? options.store_last : std::numeric_limits<TimeMs>::min();
+  TimeUs first = store_has_readings ? options.store_first : std::numeric_limits<TimeUs>::max();
+  TimeUs last = store_has_readings ? options.store_last : std::numeric_limits<TimeUs>::min();
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const JobRecord& job = jobs[i];
     JobSetup js;

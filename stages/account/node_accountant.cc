@@ -11,17 +11,18 @@
 namespace wattrun::account {
 namespace {
 
-constexpr TimeMs kMinTime = std::numeric_limits<TimeMs>::min();
-constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
+constexpr TimeUs kMinTime = std::numeric_limits<TimeUs>::min();
+constexpr TimeUs kMaxTime = std::numeric_limits<TimeUs>::max();
+constexpr double kMillisPerSecond = 1000.0;  // the integrals are in ms (RunSums)
 
 // The instants where the shares of the node can change, inside [from, until],
 // with the two ends of the time line as sentinels; sorted, unique.
-std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const std::vector<NodeJob>& jobs, TimeMs from,
-                                 TimeMs until) {
-  std::vector<TimeMs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
+std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const std::vector<NodeJob>& jobs, TimeUs from,
+                                 TimeUs until) {
+  std::vector<TimeUs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
   // Only the month starts and intensity changes inside the unit (both lists
   // are sorted): a unit is 30 days, the series may be years.
-  for (const std::vector<TimeMs>* global : {&setup.months.starts, &setup.intensity_times}) {
+  for (const std::vector<TimeUs>* global : {&setup.months.starts, &setup.intensity_times}) {
     points.insert(points.end(), std::lower_bound(global->begin(), global->end(), from),
                   std::upper_bound(global->begin(), global->end(), until));
   }
@@ -29,20 +30,23 @@ std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const std::vector<No
     points.push_back(job.start);
     points.push_back(job.end);
   }
-  std::erase_if(points, [&](TimeMs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
+  std::erase_if(points, [&](TimeUs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
   return points;
 }
 
-// What a run of readings between two change points adds to a segment.
+// What a run of readings between two change points adds to a segment. The
+// sums are kept in ms (dt = µs / 1000, exact for whole-ms steps), so that
+// their rounding, and the results, are what they were before instants
+// became µs.
 struct RunSums {
   double energy = 0;   // Σ (w_{k-1} + w_k)·dt (linear) or Σ w_{k-1}·dt (step), W·ms
-  double missing = 0;  // Σ max(dt − 2Δ, 0), ms (integers: exact in a double)
+  double missing = 0;  // Σ max(dt − 2Δ, 0), ms (whole ms: exact in a double)
   std::int64_t zeros = 0;
 };
 
-// dt (0 < dt < 2^52 ms) as a double without a scalar conversion: the bits of
+// dt (0 < dt < 2^52 µs) as a double without a scalar conversion: the bits of
 // 2^52 + dt, minus 2^52.
 inline __m128d Int64ToDouble(__m128i v) {
   const __m128i magic = _mm_set1_epi64x(0x4330000000000000LL);
@@ -53,25 +57,26 @@ inline __m128d Int64ToDouble(__m128i v) {
 // has it): readings [begin, end) after the one at (prev_t, prev_w). The
 // order of the additions is fixed by the data, so the sums are the same for
 // any number of ranks; with integer watts and whole-ms steps they are exact.
+// two_intervals_ms is 2Δ in ms.
 template <bool kLinear>
-RunSums SumRun(const TimeMs* t, const double* w, std::size_t begin, std::size_t end, TimeMs prev_t, double prev_w,
-               TimeMs two_intervals) {
+RunSums SumRun(const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t, double prev_w,
+               double two_intervals_ms) {
   RunSums out;
-  auto scalar = [&](TimeMs pt, double pw, TimeMs ct, double cw) {
-    const double dt = static_cast<double>(ct - pt);
+  auto scalar = [&](TimeUs pt, double pw, TimeUs ct, double cw) {
+    const double dt = ToMillis(ct - pt);
     out.energy += (kLinear ? pw + cw : pw) * dt;
-    out.missing += std::max(dt - static_cast<double>(two_intervals), 0.0);
+    out.missing += std::max(dt - two_intervals_ms, 0.0);
     out.zeros += (cw == 0.0);
   };
   scalar(prev_t, prev_w, t[begin], w[begin]);
   std::size_t k = begin + 1;
   __m128d energy = _mm_setzero_pd(), missing = _mm_setzero_pd(), zeros = _mm_setzero_pd();
-  const __m128d gap = _mm_set1_pd(static_cast<double>(two_intervals)), zero = _mm_setzero_pd();
-  const __m128d one = _mm_set1_pd(1.0);
+  const __m128d gap = _mm_set1_pd(two_intervals_ms), zero = _mm_setzero_pd();
+  const __m128d one = _mm_set1_pd(1.0), micros_per_ms = _mm_set1_pd(static_cast<double>(kMicrosPerMilli));
   for (; k + 2 <= end; k += 2) {
     const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + k));
     const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + k - 1));
-    const __m128d dt = Int64ToDouble(_mm_sub_epi64(tc, tp));
+    const __m128d dt = _mm_div_pd(Int64ToDouble(_mm_sub_epi64(tc, tp)), micros_per_ms);  // as ToMillis
     const __m128d wc = _mm_loadu_pd(w + k), wp = _mm_loadu_pd(w + k - 1);
     energy = _mm_add_pd(energy, _mm_mul_pd(kLinear ? _mm_add_pd(wp, wc) : wp, dt));
     missing = _mm_add_pd(missing, _mm_max_pd(_mm_sub_pd(dt, gap), zero));
@@ -88,19 +93,21 @@ RunSums SumRun(const TimeMs* t, const double* w, std::size_t begin, std::size_t 
   return out;
 }
 
-// Length of [a, b) ∩ [lo, hi) in ms, as a double (the ends may be the
-// sentinels of the time line).
-double Overlap(double a, double b, double lo, double hi) { return std::max(0.0, std::min(b, hi) - std::max(a, lo)); }
+// Length in ms of [a, b) ∩ [lo, hi), all in µs as doubles (the ends may be
+// the sentinels of the time line).
+double OverlapMs(double a, double b, double lo, double hi) {
+  return std::max(0.0, std::min(b, hi) - std::max(a, lo)) / static_cast<double>(kMicrosPerMilli);
+}
 
 }  // namespace
 
-NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& node, TimeMs from, TimeMs until,
+NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& node, TimeUs from, TimeUs until,
                                std::uint32_t unit_index)
     : setup_(setup),
       unit_(unit_index),
       from_(from),
       until_(until),
-      interval_ms_(setup.options.sampling_interval_ms),
+      interval_us_(setup.options.sampling_interval_us),
       method_(setup.options.integration) {
   const auto it = setup.node_by_name.find(node);
   if (it == setup.node_by_name.end()) throw Error("accounting: node '" + node + "' is not in nodes.csv");
@@ -113,7 +120,7 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
 // One sweep over the change points: the jobs active in each segment (start
 // <= begin < end) and the jobs whose window ends exactly at its begin (a
 // reading there still counts for them).
-void NodeAccountant::BuildSegments(const std::vector<TimeMs>& bounds) {
+void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
   const std::vector<NodeJob>& jobs = node_setup_->jobs;
   std::vector<std::uint32_t> by_start;
   for (std::uint32_t k = 0; k < jobs.size(); ++k) {
@@ -162,7 +169,7 @@ void NodeAccountant::BuildSegments(const std::vector<TimeMs>& bounds) {
   point_zeros_.assign(point_.size(), 0);
 }
 
-void NodeAccountant::Add(const TimeMs* time, const double* watts, std::size_t n) {
+void NodeAccountant::Add(const TimeUs* time, const double* watts, std::size_t n) {
   if (method_ == integrate::Method::kLinear) {
     AddReadings<integrate::Method::kLinear>(time, watts, n);
   } else {
@@ -173,8 +180,8 @@ void NodeAccountant::Add(const TimeMs* time, const double* watts, std::size_t n)
 // The hot loop: while no change point is crossed, a reading costs a few
 // adds into locals; the segment's integrals are updated once per run.
 template <integrate::Method kMethod>
-void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::size_t n) {
-  const TimeMs two_intervals = 2 * interval_ms_;
+void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::size_t n) {
+  const double two_intervals_ms = ToMillis(2 * interval_us_);
   std::size_t i = 0;
   while (i < n) {
     if (time[i] >= next_bound_) {
@@ -185,10 +192,10 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     // The run of readings before the next change point (times are sorted),
     // summed by SumRun.
     const std::size_t end = static_cast<std::size_t>(std::lower_bound(time + i, time + n, next_bound_) - time);
-    const TimeMs run_begin = prev_t_;
+    const TimeUs run_begin = prev_t_;
     const std::size_t first = i;
     const RunSums sums =
-        SumRun<kMethod == integrate::Method::kLinear>(time, watts, i, end, prev_t_, prev_w_, two_intervals);
+        SumRun<kMethod == integrate::Method::kLinear>(time, watts, i, end, prev_t_, prev_w_, two_intervals_ms);
     i = end;
     const double energy = sums.energy;
     const double missing = sums.missing;
@@ -196,7 +203,7 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     Integrals& acc = *cur_;
     acc.energy_wms += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
     acc.missing_ms += missing;
-    acc.covered_ms += time[end - 1] - run_begin;
+    acc.covered_us += time[end - 1] - run_begin;
     acc.readings += static_cast<std::int64_t>(end - first);
     acc.zeros += zeros;
     prev_t_ = time[end - 1];
@@ -212,14 +219,14 @@ void NodeAccountant::EnterSegment(std::size_t s) {
 
 // A reading that crosses change points (or the first one): the interval
 // from the previous reading is cut at each of them.
-void NodeAccountant::AddSlow(TimeMs t, double w) {
+void NodeAccountant::AddSlow(TimeUs t, double w) {
   if (!have_prev_) {
     AddFirst(t, w);
     return;
   }
-  TimeMs a = prev_t_;
+  TimeUs a = prev_t_;
   while (t >= next_bound_) {
-    const TimeMs c = next_bound_;
+    const TimeUs c = next_bound_;
     AddPiece(a, c, t, w);
     a = c;
     EnterSegment(seg_ + 1);
@@ -232,14 +239,14 @@ void NodeAccountant::AddSlow(TimeMs t, double w) {
 
 // The node's first reading: before it W does not exist, and the time more
 // than one interval before it is missing.
-void NodeAccountant::AddFirst(TimeMs t, double w) {
+void NodeAccountant::AddFirst(TimeUs t, double w) {
   const auto it = std::upper_bound(segments_.begin(), segments_.end(), t,
-                                   [](TimeMs value, const Segment& seg) { return value < seg.begin; });
+                                   [](TimeUs value, const Segment& seg) { return value < seg.begin; });
   const std::size_t s = static_cast<std::size_t>(it - segments_.begin()) - 1;
-  const double missing_end = static_cast<double>(t - interval_ms_);
+  const double missing_end = static_cast<double>(t - interval_us_);
   for (std::size_t k = 0; k <= s; ++k) {
     const double end = k == s ? static_cast<double>(t) : static_cast<double>(segments_[k].end);
-    integrals_[k].missing_ms += Overlap(static_cast<double>(segments_[k].begin), end, -1e300, missing_end);
+    integrals_[k].missing_ms += OverlapMs(static_cast<double>(segments_[k].begin), end, -1e300, missing_end);
   }
   EnterSegment(s);
   CountReading(t, w);
@@ -249,24 +256,24 @@ void NodeAccountant::AddFirst(TimeMs t, double w) {
 }
 
 // [a, b] inside the current segment, between the previous reading and (t, w).
-void NodeAccountant::AddPiece(TimeMs a, TimeMs b, TimeMs t, double w) {
+void NodeAccountant::AddPiece(TimeUs a, TimeUs b, TimeUs t, double w) {
   if (b <= a) return;
-  const double length = static_cast<double>(b - a);
+  const double length = ToMillis(b - a);
   if (method_ == integrate::Method::kLinear && t > prev_t_) {
-    const double span = static_cast<double>(t - prev_t_);
+    const double span = ToMillis(t - prev_t_);
     const double slope = (w - prev_w_) / span;
-    const double wa = prev_w_ + slope * static_cast<double>(a - prev_t_);
-    const double wb = prev_w_ + slope * static_cast<double>(b - prev_t_);
+    const double wa = prev_w_ + slope * ToMillis(a - prev_t_);
+    const double wb = prev_w_ + slope * ToMillis(b - prev_t_);
     cur_->energy_wms += 0.5 * (wa + wb) * length;
   } else {
     cur_->energy_wms += prev_w_ * length;
   }
-  cur_->covered_ms += b - a;
-  cur_->missing_ms += Overlap(static_cast<double>(a), static_cast<double>(b),
-                              static_cast<double>(prev_t_ + interval_ms_), static_cast<double>(t - interval_ms_));
+  cur_->covered_us += b - a;
+  cur_->missing_ms += OverlapMs(static_cast<double>(a), static_cast<double>(b),
+                                static_cast<double>(prev_t_ + interval_us_), static_cast<double>(t - interval_us_));
 }
 
-void NodeAccountant::CountReading(TimeMs t, double w) {
+void NodeAccountant::CountReading(TimeUs t, double w) {
   cur_->readings += 1;
   cur_->zeros += (w == 0.0);
   const Segment& seg = segments_[seg_];
@@ -282,13 +289,14 @@ void NodeAccountant::Finish(AccountPartial* partial) {
   finished_ = true;
   if (!have_prev_) {  // no reading at all: every second is missing
     for (std::size_t k = 0; k < segments_.size(); ++k) {
-      integrals_[k].missing_ms += static_cast<double>(segments_[k].end) - static_cast<double>(segments_[k].begin);
+      integrals_[k].missing_ms +=
+          OverlapMs(static_cast<double>(segments_[k].begin), static_cast<double>(segments_[k].end), -1e300, 1e300);
     }
   } else {  // after the last reading
-    const double missing_begin = static_cast<double>(prev_t_ + interval_ms_);
+    const double missing_begin = static_cast<double>(prev_t_ + interval_us_);
     for (std::size_t k = seg_; k < segments_.size(); ++k) {
-      integrals_[k].missing_ms += Overlap(static_cast<double>(std::max(segments_[k].begin, prev_t_)),
-                                          static_cast<double>(segments_[k].end), missing_begin, 1e300);
+      integrals_[k].missing_ms += OverlapMs(static_cast<double>(std::max(segments_[k].begin, prev_t_)),
+                                            static_cast<double>(segments_[k].end), missing_begin, 1e300);
     }
   }
   Distribute(partial);
@@ -309,8 +317,8 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
     const Segment& seg = segments_[s];
     if (!seg.in_range || seg.month < 0) continue;
     const Integrals& g = integrals_[s];
-    const double energy_j = g.energy_wms / 1000.0;
-    const double covered_s = static_cast<double>(g.covered_ms) / 1000.0;
+    const double energy_j = g.energy_wms / kMillisPerSecond;
+    const double covered_s = ToSeconds(g.covered_us);
     double job_j = 0;
     for (std::uint32_t e = seg.jobs_begin; e < seg.jobs_end; ++e) {
       const std::uint32_t k = active_[e];
@@ -319,7 +327,7 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
       part.energy_j += energy_j * share;
       part.share_s += covered_s * share;
       part.carbon_g += energy_j * share * seg.carbon_factor;
-      part.missing_s += g.missing_ms / 1000.0;
+      part.missing_s += g.missing_ms / kMillisPerSecond;
       part.samples += g.readings;
       part.zero_samples += g.zeros;
       job_j += energy_j * share;
@@ -336,7 +344,7 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
     if (seg.in_store) {
       it->second.metered_j += energy_j;
       it->second.job_j += job_j;
-      it->second.missing_s += g.missing_ms / 1000.0;
+      it->second.missing_s += g.missing_ms / kMillisPerSecond;
     }
   }
   for (const auto& [key, part] : jobs) partial->AddJobPart(part);

@@ -406,7 +406,7 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
     }
     const std::uint64_t order =
         (static_cast<std::uint64_t>(file_index) << kOrderOffsetBits) | static_cast<std::uint64_t>(offset);
-    ctx.streams->Append(node, ctx.item, order, row.ambiguous, row.ambiguous ? row.wall_ms : row.utc, row.watts);
+    ctx.streams->Append(node, ctx.item, order, row.ambiguous, row.ambiguous ? row.wall_us : row.utc, row.watts);
   }
 }
 
@@ -852,7 +852,7 @@ std::size_t PackChunks(NodeStreams* streams, ExchangeCursor* c, char* base, std:
     const WireChunk header{ref.order, c->node, ref.count, ref.ambiguous ? 1u : 0u, 0};
     std::memcpy(base + at, &header, sizeof header);
     const std::uint32_t n = ref.count;
-    auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
+    auto* time = reinterpret_cast<TimeUs*>(base + at + sizeof header);
     streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
     at += bytes;
     ++c->ref;
@@ -866,7 +866,7 @@ void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
   for (std::size_t at = 0; at < total;) {
     WireChunk header;
     std::memcpy(&header, data + at, sizeof header);
-    const auto* time = reinterpret_cast<const TimeMs*>(data + at + sizeof header);
+    const auto* time = reinterpret_cast<const TimeUs*>(data + at + sizeof header);
     streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
                          reinterpret_cast<const double*>(time + header.count));
     at += sizeof header + 16 * std::size_t{header.count};
@@ -1345,7 +1345,7 @@ std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Co
       ++(std::strcmp(reason, "duplicate") == 0 ? duplicates : conflicts);
     };
     NodeDeduplicator node_rows(policy.zone);
-    std::vector<TimeMs> old_t;
+    std::vector<TimeUs> old_t;
     std::vector<double> old_w;
     const auto r = static_cast<std::size_t>(comm.rank());
     if (options.progress) {
@@ -1356,7 +1356,7 @@ std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Co
       AddProgress(options.progress, 1);
       if (streams->refs(node).empty()) continue;
       node_rows.Load(&streams->refs(node), pool, count_in_ingest);
-      const HugeVector<TimeMs>& t = node_rows.time();
+      const HugeVector<TimeUs>& t = node_rows.time();
       const std::int64_t old_node = old_store ? old_store->FindNode(s->node_names[node]) : -1;
       if (old_node >= 0 && !t.empty()) {
         old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
@@ -1423,11 +1423,11 @@ std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
 std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, const BatchLayout& layout,
                             std::int64_t my_rows, NodeStreams* streams, ChunkPool* pool) {
   h5::File file = h5::File::Open(layout.tmp, h5::Mode::kCreate, comm.get());
-  h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), "time", layout.total_rows);
+  h5::H5Id time = h5::CreateDataset<TimeUs>(file.id(), "time", layout.total_rows);
   h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", layout.total_rows);
   std::vector<ChunkRef>& out = streams->output_refs();
   const std::int64_t rounds = comm.AllMax(CountWriteRounds(out));
-  HugeVector<TimeMs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
+  HugeVector<TimeUs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
   HugeVector<double> w_buf(t_buf.size());
   std::exception_ptr failure;
   std::size_t next = 0;

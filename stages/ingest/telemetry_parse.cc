@@ -145,32 +145,32 @@ inline bool ParseUpTo8Digits(const char* end, std::size_t size, double* value) {
 }
 
 // A cache miss: parse, and remember the text and its result if it fits.
-[[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
-                                                   std::int64_t* wall_ms, TimestampCache* cache) {
-  const TimeParseStatus status = ParseInstant(text, policy, utc, wall_ms);
+[[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text, const TimestampPolicy& policy, TimeUs* utc,
+                                                   std::int64_t* wall_us, TimestampCache* cache) {
+  const TimeParseStatus status = ParseInstant(text, policy, utc, wall_us);
   if (text.size() <= TimestampCache::kMaxText && !text.empty()) {
     std::memcpy(cache->text, text.data(), text.size());
     cache->size = text.size();
     cache->status = status;
     cache->utc = *utc;
-    cache->wall_ms = *wall_ms;
+    cache->wall_us = *wall_us;
   }
   return status;
 }
 
-inline TimeParseStatus ParseInstantCached(std::string_view text, const TimestampPolicy& policy, TimeMs* utc,
-                                          std::int64_t* wall_ms, TimestampCache* cache) {
-  if (cache == nullptr) return ParseInstant(text, policy, utc, wall_ms);
+inline TimeParseStatus ParseInstantCached(std::string_view text, const TimestampPolicy& policy, TimeUs* utc,
+                                          std::int64_t* wall_us, TimestampCache* cache) {
+  if (cache == nullptr) return ParseInstant(text, policy, utc, wall_us);
   const std::size_t n = text.size();
   // A cache filled here never holds more than kMaxText bytes; the test keeps
   // the word compare inside cache->text whatever the cache holds.
   if (n == cache->size && n <= TimestampCache::kMaxText &&
       (n >= 8 ? SameText8(text.data(), cache->text, n) : std::memcmp(text.data(), cache->text, n) == 0)) {
     *utc = cache->utc;
-    *wall_ms = cache->wall_ms;
+    *wall_us = cache->wall_us;
     return cache->status;
   }
-  return ParseAndRemember(text, policy, utc, wall_ms, cache);
+  return ParseAndRemember(text, policy, utc, wall_us, cache);
 }
 
 // Watts that are not a plain integer: spaces around it, a fraction, an
@@ -192,7 +192,7 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
                                                                   std::string_view watts, const TimestampPolicy& policy,
                                                                   TelemetryRow* row, TimestampCache* cache,
                                                                   const char* readable) {
-  switch (ParseInstantCached(timestamp, policy, &row->utc, &row->wall_ms, cache)) {
+  switch (ParseInstantCached(timestamp, policy, &row->utc, &row->wall_us, cache)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;

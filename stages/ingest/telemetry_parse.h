@@ -44,8 +44,8 @@ bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* colu
 
 struct TelemetryRow {
   std::string_view node;  // trimmed; see ParseTelemetryLine for lifetime
-  TimeMs utc = 0;         // for an ambiguous time: the earlier instant
-  std::int64_t wall_ms = 0;
+  TimeUs utc = 0;         // for an ambiguous time: the earlier instant
+  std::int64_t wall_us = 0;
   bool ambiguous = false;  // repeated hour: the caller resolves by order
   double watts = 0;
 };
@@ -58,8 +58,8 @@ struct TimestampCache {
   char text[kMaxText] = {};
   std::size_t size = 0;  // 0: empty
   TimeParseStatus status = TimeParseStatus::kBadSyntax;
-  TimeMs utc = 0;
-  std::int64_t wall_ms = 0;
+  TimeUs utc = 0;
+  std::int64_t wall_us = 0;
 };
 
 // Parses and validates one line (a trailing '\r' is ignored). Checks, first

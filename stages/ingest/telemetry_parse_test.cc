@@ -29,8 +29,8 @@ void MutateRandomly(int edits, const std::string& noise, std::mt19937* random, s
   }
 }
 
-TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
-  return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000;
+TimeUs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
+  return (DaysFromCivil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s) * kMicrosPerSecond;
 }
 
 TelemetryColumns Columns(std::string_view header) {
@@ -80,12 +80,12 @@ TEST(ParseTelemetryLine, GoodRows) {
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, utc, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.node, "r1i0n3");
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0));
-  EXPECT_EQ(row.wall_ms, Utc(2021, 11, 7, 1, 30, 0));
+  EXPECT_EQ(row.wall_us, Utc(2021, 11, 7, 1, 30, 0));
   EXPECT_FALSE(row.ambiguous);
   EXPECT_EQ(row.watts, 231.0);
 
   ASSERT_EQ(ParseTelemetryLine("2021-11-07T01:30:00.5,n1,231.75\r", columns, utc, &row), TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0) + 500);
+  EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0) + 500 * kMicrosPerMilli);
   EXPECT_EQ(row.watts, 231.75);
 
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00, n1 , 0 ", columns, utc, &row), TelemetryRowError::kNone);
@@ -142,8 +142,8 @@ TEST(ParseTelemetryLine, DaylightSavingWithIgnoredZ) {
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, butter, &row), TelemetryRowError::kNone);
   EXPECT_TRUE(row.ambiguous);
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 7, 30, 0));
-  EXPECT_EQ(row.wall_ms, Utc(2021, 11, 7, 1, 30, 0));
-  EXPECT_EQ(butter.zone.FromLocal(row.wall_ms).later, Utc(2021, 11, 7, 8, 30, 0));
+  EXPECT_EQ(row.wall_us, Utc(2021, 11, 7, 1, 30, 0));
+  EXPECT_EQ(butter.zone.FromLocal(row.wall_us).later, Utc(2021, 11, 7, 8, 30, 0));
 
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 02:30:00Z,r1i0n3,231", columns, butter, &row), TelemetryRowError::kNone);
   EXPECT_FALSE(row.ambiguous);
@@ -209,7 +209,7 @@ TEST(ParseTelemetryLine, TimestampCacheGivesTheSameRows) {
     ASSERT_EQ(e1, e2) << line;
     if (e1 != TelemetryRowError::kNone) continue;
     EXPECT_EQ(plain.utc, cached.utc) << line;
-    EXPECT_EQ(plain.wall_ms, cached.wall_ms) << line;
+    EXPECT_EQ(plain.wall_us, cached.wall_us) << line;
     EXPECT_EQ(plain.ambiguous, cached.ambiguous) << line;
     EXPECT_EQ(plain.watts, cached.watts) << line;
   }
@@ -236,7 +236,7 @@ TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& 
     }
   }
   if (fields.size() != columns.n_fields) return TelemetryRowError::kFieldCount;
-  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc, &row->wall_ms)) {
+  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc, &row->wall_us)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;
@@ -275,7 +275,7 @@ void ExpectSameAsReference(std::string_view text, const TelemetryColumns& column
   if (e0 != TelemetryRowError::kNone) return;
   for (const TelemetryRow* row : {&plain, &cached}) {
     EXPECT_EQ(row->utc, expected.utc) << shown;
-    EXPECT_EQ(row->wall_ms, expected.wall_ms) << shown;
+    EXPECT_EQ(row->wall_us, expected.wall_us) << shown;
     EXPECT_EQ(row->ambiguous, expected.ambiguous) << shown;
     EXPECT_EQ(row->node, expected.node) << shown;
     EXPECT_EQ(std::signbit(row->watts), std::signbit(expected.watts)) << shown;
@@ -293,16 +293,16 @@ TEST(ParseTelemetryLine, TimestampCacheSeesEveryByte) {
   TelemetryRow row;
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:00Z,r1i0n0,221", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  const TimeMs first = row.utc;
+  const TimeUs first = row.utc;
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01Z,r1i0n1,222", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(row.utc, first + kMicrosPerSecond);
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01Z,r1i0n2,223", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(row.utc, first + kMicrosPerSecond);
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01,r1i0n3,224", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(row.utc, first + kMicrosPerSecond);
   EXPECT_EQ(ParseTelemetryLine("2021-09-01 00:00:0Z,r1i0n3,224", columns, denver, &row, &cache),
             TelemetryRowError::kBadTime);
 

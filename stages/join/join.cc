@@ -66,8 +66,8 @@ class JobHosts {
 // attempt is still running.
 RunStatus FitAttempt(const RunRecord& r, const JobRecord& job, bool host_in_job, const JoinOptions& options) {
   if (!host_in_job) return RunStatus::kHostNotInJob;
-  const bool starts_inside = job.has_start && r.start >= job.start - options.tolerance_ms;
-  const bool ends_inside = !job.end.has_value() || r.update <= *job.end + options.tolerance_ms;
+  const bool starts_inside = job.has_start && r.start >= job.start - options.tolerance_us;
+  const bool ends_inside = !job.end.has_value() || r.update <= *job.end + options.tolerance_us;
   if (!starts_inside || !ends_inside) return RunStatus::kOutsideJobWindow;
   if (!job.end.has_value()) return RunStatus::kJobRunning;
   return RunStatus::kOk;

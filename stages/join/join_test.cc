@@ -5,9 +5,9 @@
 namespace wattrun::join {
 namespace {
 
-constexpr TimeMs S = 1000;
+constexpr TimeUs S = kMicrosPerSecond;
 
-RunRecord MakeRun(const std::string& job, const std::string& host, TimeMs start, TimeMs end) {
+RunRecord MakeRun(const std::string& job, const std::string& host, TimeUs start, TimeUs end) {
   RunRecord r;
   r.run_id = job + host;
   r.slurm_job_id = job;
@@ -17,7 +17,7 @@ RunRecord MakeRun(const std::string& job, const std::string& host, TimeMs start,
   return r;
 }
 
-JobRecord MakeJob(const std::string& id, const std::string& nodes, TimeMs start, std::optional<TimeMs> end,
+JobRecord MakeJob(const std::string& id, const std::string& nodes, TimeUs start, std::optional<TimeUs> end,
                   const std::string& state) {
   JobRecord j;
   j.job_id = id;

@@ -14,7 +14,7 @@
 namespace wattrun::pass {
 namespace {
 
-constexpr TimeMs kNoEdge = std::numeric_limits<TimeMs>::min();
+constexpr TimeUs kNoEdge = std::numeric_limits<TimeUs>::min();
 // 8192 readings: 128 KiB of times and watts, well inside a core's L2.
 constexpr std::size_t kSliceReadings = 8192;
 
@@ -47,7 +47,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
     accountant.emplace(*plan.account, name, unit.from, unit.until, static_cast<std::uint32_t>(unit_index));
   }
   const bool want_edges = !unit_runs.empty() || accountant.has_value();
-  TimeMs t_edge = 0;
+  TimeUs t_edge = 0;
   double w_edge = 0;
   if (want_edges && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
     if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
@@ -55,7 +55,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
   }
   std::int64_t readings = 0;
   reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
-                             [&](const TimeMs* t, const double* w, std::size_t n) {
+                             [&](const TimeUs* t, const double* w, std::size_t n) {
                                // The consumers take the chunk a cache-sized
                                // slice at a time, so each slice is read from
                                // memory once, not once per consumer.
@@ -67,7 +67,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
                                }
                                readings += static_cast<std::int64_t>(n);
                              });
-  if (want_edges && unit.until != std::numeric_limits<TimeMs>::max() &&
+  if (want_edges && unit.until != std::numeric_limits<TimeUs>::max() &&
       reader.ReadingFrom(unit.node, unit.until, &t_edge, &w_edge)) {
     if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
     if (accountant) accountant->Add(&t_edge, &w_edge, 1);
@@ -159,8 +159,8 @@ int PassPlan::TypeIndex(const std::string& node) const {
   return t == types.end() ? -1 : static_cast<int>(t - types.begin());
 }
 
-std::pair<TimeMs, TimeMs> StoreSpan(store::TelemetryReader& reader) {
-  TimeMs first = std::numeric_limits<TimeMs>::max(), last = std::numeric_limits<TimeMs>::min();
+std::pair<TimeUs, TimeUs> StoreSpan(store::TelemetryReader& reader) {
+  TimeUs first = std::numeric_limits<TimeUs>::max(), last = std::numeric_limits<TimeUs>::min();
   for (std::size_t node = 0; node < reader.nodes().size(); ++node) {
     if (reader.ReadingCount(node) == 0) continue;
     const auto [a, b] = reader.TimeSpan(node);

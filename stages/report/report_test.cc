@@ -516,8 +516,8 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   ran.state = "CANCELLED by 123";
   ran.status = "missing_some";
   ran.node_list = "r1i0n[1-3,5]";
-  ran.start = DaysFromCivil(2021, 11, 7) * 86400000LL + 90 * 60000LL;  // 01:30 UTC
-  ran.end = *ran.start + 3600000;
+  ran.start = DaysFromCivil(2021, 11, 7) * kMicrosPerDay + 90 * kMicrosPerMinute;  // 01:30 UTC
+  ran.end = *ran.start + kMicrosPerHour;
   ran.nodes = 4;
   ran.alloc_cpus = 144;
   ran.run_time_s = 3600;

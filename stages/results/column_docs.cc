@@ -5,7 +5,7 @@
 namespace wattrun::results {
 namespace {
 
-constexpr const char* kTime = "ms since 1970-01-01 UTC";
+constexpr const char* kTime = "us since 1970-01-01 UTC";
 constexpr const char* kBool = " (uint8: 1 true, 0 false)";
 
 // By name; a few names mean different things in different groups (below).

@@ -8,7 +8,7 @@ namespace {
 TEST(DescribeColumn, UnitsByName) {
   EXPECT_EQ(DescribeColumn("/idle_power", "idle_w").units, "W");
   EXPECT_EQ(DescribeColumn("/features", "t_max_bytes").units, "B");
-  EXPECT_EQ(DescribeColumn("/carbon_intensity", "time").units, "ms since 1970-01-01 UTC");
+  EXPECT_EQ(DescribeColumn("/carbon_intensity", "time").units, "us since 1970-01-01 UTC");
   EXPECT_EQ(DescribeColumn("/predictions", "run_id").units, "text");
 }
 

@@ -180,7 +180,7 @@ void Column(hid_t loc, const std::string& name, const std::vector<std::string>& 
 }
 
 constexpr const char* kMissingValues = "NaN for numbers, -1 for counts, int64 min for times";
-constexpr const char* kTimeUnit = "ms since 1970-01-01 UTC";
+constexpr const char* kTimeUnit = "us since 1970-01-01 UTC";
 
 void WriteJobsH5(hid_t f, const std::vector<JobRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "jobs_energy");
@@ -224,7 +224,7 @@ void WriteFacilityH5(hid_t f, const PipelineResults& r) {
 // Root attributes that say where the file came from.
 void WriteProvenance(hid_t f, const PipelineResults& r) {
   h5::SetAttribute(f, "wattrun_version", std::string(kWattrunVersion));
-  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   h5::SetAttribute(f, "created_utc", FormatUtcIso(now.time_since_epoch().count()));
   h5::SetAttribute(f, "command_line", r.command_line);
   h5::SetAttribute(f, "config_yaml", r.config_yaml);

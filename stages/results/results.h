@@ -130,8 +130,8 @@ struct JobRow {
   std::string state;      // as sacct writes it ("CANCELLED by 123")
   std::string status;     // spec section 4: not_started ... ok
   std::string node_list;  // as sacct writes it
-  std::optional<TimeMs> start;
-  std::optional<TimeMs> end;  // running: the store's last instant
+  std::optional<TimeUs> start;
+  std::optional<TimeUs> end;  // running: the store's last instant
   std::int64_t nodes = 0;     // nodes in the expanded list
   std::optional<std::int64_t> alloc_cpus;
   std::optional<double> run_time_s;
@@ -203,7 +203,7 @@ struct PipelineResults {
   std::vector<LedgerRow> ledger;
   // carbon_intensity.csv as used (UTC ms, g/kWh); empty: the constant
   // carbon_g_per_kwh held throughout.
-  std::vector<std::pair<TimeMs, double>> carbon_intensity;
+  std::vector<std::pair<TimeUs, double>> carbon_intensity;
   // Energy-loss and carbon summaries are derived by the report from these.
   std::vector<std::string> loss_experiment;
   std::vector<std::int64_t> loss_epoch;

@@ -17,7 +17,7 @@ const Column<Row>& Find(const Table<Row>& table, const std::string& name) {
 
 TEST(Schema, UnitsLiveWithTheColumn) {
   EXPECT_STREQ(Find(RunsTable(), "energy").units, "J");
-  EXPECT_STREQ(Find(JobsTable(), "start").units, "ms since 1970-01-01 UTC");
+  EXPECT_STREQ(Find(JobsTable(), "start").units, "us since 1970-01-01 UTC");
   EXPECT_STREQ(Find(UsageTable(), "carbon_g").units, "g CO2e");
   EXPECT_STREQ(Find(RunsTable(), "run_id").units, "text");
   EXPECT_NE(std::string(Find(RunsTable(), "filter_1").description).find("-1 not applied"), std::string::npos);
@@ -55,7 +55,7 @@ TEST(Schema, MissingValueCodes) {
   EXPECT_EQ(codec::OptCount::Put(std::nullopt), -1);
   EXPECT_FALSE(codec::OptCount::Get(-1).has_value());
   EXPECT_FALSE(codec::OptTime::Get(codec::OptTime::Put(std::nullopt)).has_value());
-  EXPECT_EQ(codec::OptTime::Get(codec::OptTime::Put(TimeMs{-5})), TimeMs{-5});  // before 1970 is a time
+  EXPECT_EQ(codec::OptTime::Get(codec::OptTime::Put(TimeUs{-5})), TimeUs{-5});  // before 1970 is a time
   EXPECT_TRUE(std::isnan(codec::OptReal::Put(std::nullopt)));
 }
 

@@ -7,12 +7,12 @@
 namespace wattrun::runs {
 namespace {
 
-RunRecord MakeRun(const std::string& id, TimeMs start_s, TimeMs end_s, bool is_gpu = false) {
+RunRecord MakeRun(const std::string& id, TimeUs start_s, TimeUs end_s, bool is_gpu = false) {
   RunRecord r;
   r.run_id = id;
   r.host_name = "n1";
-  r.start = start_s * 1000;
-  r.update = end_s * 1000;
+  r.start = FromSeconds(start_s);
+  r.update = FromSeconds(end_s);
   r.is_gpu = is_gpu;
   r.dataset = "505_tecator";
   r.size = 512;
