@@ -166,7 +166,7 @@ TEST_F(EndToEnd, EnergiesAgreeWithAnIndependentIntegrationOfTheRawTelemetry) {
       ParseInstant(truth.at(r.at("run_id")).at("start_time") + "Z", {TimeZone::Utc(), false}, &t);
       return t;
     }();
-    const TimeUs u = s + static_cast<TimeUs>(std::llround(D(r.at("run_time")) * 1000));
+    const TimeUs u = s + static_cast<TimeUs>(std::llround(D(r.at("run_time")) * static_cast<double>(kMicrosPerSecond)));
     std::map<TimeUs, double> readings;  // first reading per instant wins
     bool ambiguous_night = false;
     for (const auto& f : files) {
@@ -202,7 +202,7 @@ TEST_F(EndToEnd, EnergiesAgreeWithAnIndependentIntegrationOfTheRawTelemetry) {
     knots.push_back(u);
     double energy = 0;
     for (std::size_t k = 0; k + 1 < knots.size(); ++k) {
-      energy += static_cast<double>(knots[k + 1] - knots[k]) / 1000.0 * (w_at(knots[k]) + w_at(knots[k + 1])) / 2;
+      energy += ToSeconds(knots[k + 1] - knots[k]) * (w_at(knots[k]) + w_at(knots[k + 1])) / 2;
     }
     EXPECT_NEAR(D(r.at("energy")), energy, 1e-9 * energy) << r.at("run_id");
     ++checked;
