@@ -3,10 +3,12 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <tuple>
 
 #include "core/error.h"
+#include "core/time.h"
 #include "stages/account/account.h"
 #include "stages/idle/idle.h"
 #include "stages/ingest/ingest.h"
@@ -102,6 +104,15 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   const auto t_final = Clock::now();
   runs::RecordSettings(config, &out);
   out.command_line = options.command_line;
+  out.created_utc =
+      FormatUtcIso(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
+                       .time_since_epoch()
+                       .count());
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') out.slurm_job_id = job;
+  for (const auto& [key, n] : pass.day_type_readings) {
+    const std::string type = key.second >= 0 ? plan.types[static_cast<std::size_t>(key.second)] : std::string();
+    out.coverage.push_back({key.first, type, n});
+  }
   out.store_path = fs::absolute(store_path).lexically_normal().string();
   out.runs = runs::MeasureRuns(catalogue.runs, joined, pass.run_integrals, pass.integrated,
                                config.facility.sampling_interval_s);  // step 4

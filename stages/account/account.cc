@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <tuple>
 
 #include "core/error.h"
@@ -129,7 +130,24 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
     setup.jobs.push_back(std::move(js));
   }
   if (first <= last) setup.months = MonthsCovering(options.zone, first, last);
+  // By start (stable: jobs that start together stay in job order, the order
+  // in which their weights are summed), so a unit finds its jobs by search.
+  for (NodeSetup& node : setup.nodes) {
+    std::stable_sort(node.jobs.begin(), node.jobs.end(),
+                     [](const NodeJob& a, const NodeJob& b) { return a.start < b.start; });
+    for (const NodeJob& job : node.jobs) node.longest_job = std::max(node.longest_job, job.end - job.start);
+  }
   return setup;
+}
+
+std::pair<std::size_t, std::size_t> NodeSetup::JobsTouching(TimeUs from, TimeUs until) const {
+  // A job with end >= from starts at or after from − longest_job (saturated).
+  const TimeUs earliest =
+      from < std::numeric_limits<TimeUs>::min() + longest_job ? std::numeric_limits<TimeUs>::min() : from - longest_job;
+  auto by_start = [](const NodeJob& job, TimeUs t) { return job.start < t; };
+  const auto lo = std::lower_bound(jobs.begin(), jobs.end(), earliest, by_start);
+  const auto hi = std::upper_bound(lo, jobs.end(), until, [](TimeUs t, const NodeJob& job) { return t < job.start; });
+  return {static_cast<std::size_t>(lo - jobs.begin()), static_cast<std::size_t>(hi - jobs.begin())};
 }
 
 }  // namespace wattrun::account

@@ -71,7 +71,12 @@ struct NodeSetup {
   std::string name;
   std::string node_type;
   double cpus = 0;            // C_h
-  std::vector<NodeJob> jobs;  // in job order
+  std::vector<NodeJob> jobs;  // by start, then job order
+  TimeUs longest_job = 0;     // the longest end − start among them
+
+  // [first, last) of `jobs` that can touch [from, until]: start <= until and
+  // end >= from (a superset; callers check each job).
+  std::pair<std::size_t, std::size_t> JobsTouching(TimeUs from, TimeUs until) const;
 };
 
 struct AccountSetup {

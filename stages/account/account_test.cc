@@ -278,7 +278,26 @@ TEST(Account, CarbonFollowsAnIntensityStepInsideAJob) {
   EXPECT_NEAR(*c.jobs[0].carbon_g, 60000.0 * 475 / 3.6e6, 1e-12);
 }
 
-// A random node series with jitter, gaps and zeros, and jobs over it.
+TEST(Account, CarbonSplitsAReadingIntervalAtAnIntensityChange) {
+  // Readings 100 W at 0 and 400 W at 600 s, linear; intensity 100 g/kWh, then
+  // 400 from 150 s (between the readings). W(150) = 175:
+  // [0,150]: 137.5 W * 150 s = 20625 J; [150,600]: 287.5 W * 450 s = 129375 J;
+  // carbon (20625*100 + 129375*400) / 3.6e6 = 14.947916... g, shared 12:24.
+  AccountOptions o = Options(kT0, kT0 + 600 * S);
+  o.intensity = {{kT0, 100.0}, {kT0 + 150 * S, 400.0}};
+  Series s;
+  s.t = {kT0, kT0 + 600 * S};
+  s.w = {100, 400};
+  const auto r = Account({Job("A", "n1", kT0, kT0 + 600 * S, 12), Job("B", "n1", kT0, kT0 + 600 * S, 24)},
+                         {Node("n1", 36)}, {{"n1", s}}, o);
+  const double carbon = (20625.0 * 100 + 129375.0 * 400) / 3.6e6;
+  EXPECT_NEAR(*r.jobs[0].carbon_g, carbon / 3, 1e-12);
+  EXPECT_NEAR(*r.jobs[1].carbon_g, carbon * 2 / 3, 1e-12);
+  EXPECT_NEAR(*r.jobs[0].energy_j + *r.jobs[1].energy_j, 150000.0, 1e-9);
+}
+
+// A random node series with jitter, gaps and zeros, jobs over it, and an
+// intensity that changes about hourly at instants between readings.
 struct Scenario {
   std::vector<JobRecord> jobs;
   std::vector<NodeRecord> nodes{Node("n1", 36), Node("n2", 36)};
@@ -309,6 +328,9 @@ Scenario RandomScenario(unsigned seed) {
   sc.options = Options(std::min(sc.series["n1"].t.front(), sc.series["n2"].t.front()),
                        std::max(sc.series["n1"].t.back(), sc.series["n2"].t.back()));
   sc.options.zone = TimeZone::Load("America/Denver");
+  for (TimeUs t = kT0; t < sc.options.store_last; t += 3600 * S + static_cast<TimeUs>(rng() % 600000)) {
+    sc.options.intensity.push_back({t, 200.0 + static_cast<double>(rng() % 300)});
+  }
   return sc;
 }
 

@@ -1,34 +1,32 @@
 #include "stages/account/node_accountant.h"
 
-#include <emmintrin.h>
-
 #include <algorithm>
-#include <map>
 #include <utility>
 
 #include "core/error.h"
+#include "stages/account/sum_run.h"
 
 namespace wattrun::account {
 namespace {
 
 constexpr TimeUs kMinTime = std::numeric_limits<TimeUs>::min();
 constexpr TimeUs kMaxTime = std::numeric_limits<TimeUs>::max();
-constexpr double kMillisPerSecond = 1000.0;  // the integrals are in ms (RunSums)
 
 // The instants where the shares of the node can change, inside [from, until],
 // with the two ends of the time line as sentinels; sorted, unique.
-std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const std::vector<NodeJob>& jobs, TimeUs from,
-                                 TimeUs until) {
+std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& node, TimeUs from, TimeUs until) {
   std::vector<TimeUs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
-  // Only the month starts and intensity changes inside the unit (both lists
-  // are sorted): a unit is 30 days, the series may be years.
-  for (const std::vector<TimeUs>* global : {&setup.months.starts, &setup.intensity_times}) {
-    points.insert(points.end(), std::lower_bound(global->begin(), global->end(), from),
-                  std::upper_bound(global->begin(), global->end(), until));
-  }
-  for (const NodeJob& job : jobs) {
-    points.push_back(job.start);
-    points.push_back(job.end);
+  // Only the month starts inside the unit (sorted): a unit is 30 days. Carbon
+  // intensity changes do not cut segments: the reading loop weighs energy by
+  // the intensity in effect (see SwitchIntensity), which costs far less than
+  // a segment's set-up and share-out every hour.
+  const std::vector<TimeUs>& months = setup.months.starts;
+  points.insert(points.end(), std::lower_bound(months.begin(), months.end(), from),
+                std::upper_bound(months.begin(), months.end(), until));
+  const auto [first, last] = node.JobsTouching(from, until);
+  for (std::size_t k = first; k < last; ++k) {
+    points.push_back(node.jobs[k].start);
+    points.push_back(node.jobs[k].end);
   }
   std::erase_if(points, [&](TimeUs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
   std::sort(points.begin(), points.end());
@@ -36,68 +34,25 @@ std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const std::vector<No
   return points;
 }
 
-// What a run of readings between two change points adds to a segment. The
-// sums are kept in ms (dt = µs / 1000, exact for whole-ms steps), so that
-// their rounding, and the results, are what they were before instants
-// became µs.
-struct RunSums {
-  double energy = 0;   // Σ (w_{k-1} + w_k)·dt (linear) or Σ w_{k-1}·dt (step), W·ms
-  double missing = 0;  // Σ max(dt − 2Δ, 0), ms (whole ms: exact in a double)
-  std::int64_t zeros = 0;
-};
-
-// dt (0 < dt < 2^52 µs) as a double without a scalar conversion: the bits of
-// 2^52 + dt, minus 2^52.
-inline __m128d Int64ToDouble(__m128i v) {
-  const __m128i magic = _mm_set1_epi64x(0x4330000000000000LL);
-  return _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(v, magic)), _mm_set1_pd(4503599627370496.0));
-}
-
-// The accounting's hot loop, two readings at a time with SSE2 (every x86-64
-// has it): readings [begin, end) after the one at (prev_t, prev_w). The
-// order of the additions is fixed by the data, so the sums are the same for
-// any number of ranks; with integer watts and whole-ms steps they are exact.
-// two_intervals_ms is 2Δ in ms.
-template <bool kLinear>
-RunSums SumRun(const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t, double prev_w,
-               double two_intervals_ms) {
-  RunSums out;
-  auto scalar = [&](TimeUs pt, double pw, TimeUs ct, double cw) {
-    const double dt = ToMillis(ct - pt);
-    out.energy += (kLinear ? pw + cw : pw) * dt;
-    out.missing += std::max(dt - two_intervals_ms, 0.0);
-    out.zeros += (cw == 0.0);
-  };
-  scalar(prev_t, prev_w, t[begin], w[begin]);
-  std::size_t k = begin + 1;
-  __m128d energy = _mm_setzero_pd(), missing = _mm_setzero_pd(), zeros = _mm_setzero_pd();
-  const __m128d gap = _mm_set1_pd(two_intervals_ms), zero = _mm_setzero_pd();
-  const __m128d one = _mm_set1_pd(1.0), micros_per_ms = _mm_set1_pd(static_cast<double>(kMicrosPerMilli));
-  for (; k + 2 <= end; k += 2) {
-    const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + k));
-    const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + k - 1));
-    const __m128d dt = _mm_div_pd(Int64ToDouble(_mm_sub_epi64(tc, tp)), micros_per_ms);  // as ToMillis
-    const __m128d wc = _mm_loadu_pd(w + k), wp = _mm_loadu_pd(w + k - 1);
-    energy = _mm_add_pd(energy, _mm_mul_pd(kLinear ? _mm_add_pd(wp, wc) : wp, dt));
-    missing = _mm_add_pd(missing, _mm_max_pd(_mm_sub_pd(dt, gap), zero));
-    zeros = _mm_add_pd(zeros, _mm_and_pd(_mm_cmpeq_pd(wc, zero), one));
+// The first k in (i, n] with time[k] >= bound, given time[i] < bound:
+// galloping, because a run between change points is often short (an hourly
+// intensity series ends one every 60 readings) and a slice has 8192.
+std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound) {
+  std::size_t lo = i + 1, step = 1;
+  while (lo + step < n && time[lo + step] < bound) {
+    lo += step;
+    step *= 2;
   }
-  double lanes[2];
-  _mm_storeu_pd(lanes, energy);
-  out.energy += lanes[0] + lanes[1];
-  _mm_storeu_pd(lanes, missing);
-  out.missing += lanes[0] + lanes[1];
-  _mm_storeu_pd(lanes, zeros);
-  out.zeros += static_cast<std::int64_t>(lanes[0] + lanes[1]);
-  for (; k < end; ++k) scalar(t[k - 1], w[k - 1], t[k], w[k]);
-  return out;
+  const std::size_t hi = std::min(lo + step, n);
+  return static_cast<std::size_t>(std::lower_bound(time + lo, time + hi, bound) - time);
 }
 
 // Length in ms of [a, b) ∩ [lo, hi), all in µs as doubles (the ends may be
-// the sentinels of the time line).
+// the sentinels of the time line). The integrals are kept in ms (RunSums).
 double OverlapMs(double a, double b, double lo, double hi) {
   return std::max(0.0, std::min(b, hi) - std::max(a, lo)) / static_cast<double>(kMicrosPerMilli);
 }
+constexpr double kMillisPerSecond = 1000.0;
 
 }  // namespace
 
@@ -114,7 +69,7 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
   if (from > until) throw Error("accounting: unit of node '" + node + "' ends before it begins");
   node_ = it->second;
   node_setup_ = &setup.nodes[node_];
-  BuildSegments(ChangePoints(setup, node_setup_->jobs, from, until));
+  BuildSegments(ChangePoints(setup, *node_setup_, from, until));
 }
 
 // One sweep over the change points: the jobs active in each segment (start
@@ -122,12 +77,11 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
 // reading there still counts for them).
 void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
   const std::vector<NodeJob>& jobs = node_setup_->jobs;
-  std::vector<std::uint32_t> by_start;
-  for (std::uint32_t k = 0; k < jobs.size(); ++k) {
-    if (jobs[k].start < until_ && jobs[k].end >= from_) by_start.push_back(k);
+  std::vector<std::uint32_t> by_start;  // jobs are sorted by start already
+  const auto [first, last] = node_setup_->JobsTouching(from_, until_);
+  for (std::size_t k = first; k < last; ++k) {
+    if (jobs[k].start < until_ && jobs[k].end >= from_) by_start.push_back(static_cast<std::uint32_t>(k));
   }
-  std::stable_sort(by_start.begin(), by_start.end(),
-                   [&](std::uint32_t a, std::uint32_t b) { return jobs[a].start < jobs[b].start; });
   std::vector<std::uint32_t> active;
   std::size_t next = 0;
   const AccountOptions& o = setup_.options;
@@ -161,7 +115,6 @@ void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
     seg.in_range = seg.begin >= from_ && seg.begin < until_;
     seg.in_store = seg.begin >= o.store_first && seg.end <= o.store_last;
     seg.month = seg.begin == kMinTime ? -1 : setup_.months.IndexOf(seg.begin);
-    seg.carbon_factor = setup_.CarbonFactorAt(seg.begin);
     segments_.push_back(seg);
   }
   integrals_.assign(segments_.size(), Integrals{});
@@ -181,7 +134,7 @@ void NodeAccountant::Add(const TimeUs* time, const double* watts, std::size_t n)
 // adds into locals; the segment's integrals are updated once per run.
 template <integrate::Method kMethod>
 void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::size_t n) {
-  const double two_intervals_ms = ToMillis(2 * interval_us_);
+  const TimeUs two_intervals = 2 * interval_us_;
   std::size_t i = 0;
   while (i < n) {
     if (time[i] >= next_bound_) {
@@ -191,17 +144,17 @@ void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::s
     }
     // The run of readings before the next change point (times are sorted),
     // summed by SumRun.
-    const std::size_t end = static_cast<std::size_t>(std::lower_bound(time + i, time + n, next_bound_) - time);
+    const std::size_t end = RunEnd(time, i, n, next_bound_);
     const TimeUs run_begin = prev_t_;
     const std::size_t first = i;
     const RunSums sums =
-        SumRun<kMethod == integrate::Method::kLinear>(time, watts, i, end, prev_t_, prev_w_, two_intervals_ms);
+        SumRun(kMethod == integrate::Method::kLinear, time, watts, i, end, prev_t_, prev_w_, two_intervals);
     i = end;
     const double energy = sums.energy;
     const double missing = sums.missing;
     const std::int64_t zeros = sums.zeros;
     Integrals& acc = *cur_;
-    acc.energy_wms += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
+    piece_energy_wms_ += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
     acc.missing_ms += missing;
     acc.covered_us += time[end - 1] - run_begin;
     acc.readings += static_cast<std::int64_t>(end - first);
@@ -211,10 +164,37 @@ void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::s
   }
 }
 
+// The energy since the last segment or intensity change goes to the current
+// segment, weighed by the intensity in effect over it.
+void NodeAccountant::FlushPiece() {
+  if (cur_ == nullptr) return;
+  cur_->energy_wms += piece_energy_wms_;
+  cur_->carbon_wms += piece_energy_wms_ * carbon_factor_;
+  piece_energy_wms_ = 0;
+}
+
 void NodeAccountant::EnterSegment(std::size_t s) {
+  FlushPiece();
   seg_ = s;
   cur_ = &integrals_[s];
-  next_bound_ = segments_[s].end;
+  next_bound_ = std::min(segments_[s].end, next_intensity_);
+}
+
+// The intensity in effect from t on (the first value also before its time, as
+// AccountSetup::CarbonFactorAt), and the next instant it changes. Readings
+// come in time order, so after the first call the next change is the next
+// entry of the series.
+void NodeAccountant::SwitchIntensity(TimeUs t) {
+  FlushPiece();
+  const std::vector<TimeUs>& times = setup_.intensity_times;
+  if (next_intensity_index_ < times.size() && times[next_intensity_index_] == t) {
+    carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
+  } else {
+    next_intensity_index_ = static_cast<std::size_t>(std::upper_bound(times.begin(), times.end(), t) - times.begin());
+    carbon_factor_ = setup_.CarbonFactorAt(t);
+  }
+  next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
+  if (cur_ != nullptr) next_bound_ = std::min(segments_[seg_].end, next_intensity_);
 }
 
 // A reading that crosses change points (or the first one): the interval
@@ -229,7 +209,8 @@ void NodeAccountant::AddSlow(TimeUs t, double w) {
     const TimeUs c = next_bound_;
     AddPiece(a, c, t, w);
     a = c;
-    EnterSegment(seg_ + 1);
+    if (c == segments_[seg_].end) EnterSegment(seg_ + 1);
+    if (c == next_intensity_) SwitchIntensity(c);
   }
   AddPiece(a, t, t, w);
   CountReading(t, w);
@@ -248,6 +229,7 @@ void NodeAccountant::AddFirst(TimeUs t, double w) {
     const double end = k == s ? static_cast<double>(t) : static_cast<double>(segments_[k].end);
     integrals_[k].missing_ms += OverlapMs(static_cast<double>(segments_[k].begin), end, -1e300, missing_end);
   }
+  SwitchIntensity(t);
   EnterSegment(s);
   CountReading(t, w);
   have_prev_ = true;
@@ -259,14 +241,18 @@ void NodeAccountant::AddFirst(TimeUs t, double w) {
 void NodeAccountant::AddPiece(TimeUs a, TimeUs b, TimeUs t, double w) {
   if (b <= a) return;
   const double length = ToMillis(b - a);
-  if (method_ == integrate::Method::kLinear && t > prev_t_) {
+  if (method_ == integrate::Method::kLinear && a == prev_t_ && b == t) {
+    // The whole interval (a reading on a change point, as hourly intensity
+    // series and minute readings make): no interpolation needed.
+    piece_energy_wms_ += 0.5 * (prev_w_ + w) * length;
+  } else if (method_ == integrate::Method::kLinear && t > prev_t_) {
     const double span = ToMillis(t - prev_t_);
     const double slope = (w - prev_w_) / span;
     const double wa = prev_w_ + slope * ToMillis(a - prev_t_);
     const double wb = prev_w_ + slope * ToMillis(b - prev_t_);
-    cur_->energy_wms += 0.5 * (wa + wb) * length;
+    piece_energy_wms_ += 0.5 * (wa + wb) * length;
   } else {
-    cur_->energy_wms += prev_w_ * length;
+    piece_energy_wms_ += prev_w_ * length;
   }
   cur_->covered_us += b - a;
   cur_->missing_ms += OverlapMs(static_cast<double>(a), static_cast<double>(b),
@@ -287,6 +273,7 @@ void NodeAccountant::CountReading(TimeUs t, double w) {
 void NodeAccountant::Finish(AccountPartial* partial) {
   if (finished_) throw Error("accounting: NodeAccountant::Finish called twice");
   finished_ = true;
+  FlushPiece();
   if (!have_prev_) {  // no reading at all: every second is missing
     for (std::size_t k = 0; k < segments_.size(); ++k) {
       integrals_[k].missing_ms +=
@@ -304,20 +291,27 @@ void NodeAccountant::Finish(AccountPartial* partial) {
 
 // Each in-range segment's integrals go to its jobs by share, and to the
 // node's month for the ledger; summed per (job, month) in segment order.
+// Months only grow along the segments, so each job's current part and the
+// current month's node part are found without a search.
 void NodeAccountant::Distribute(AccountPartial* partial) const {
-  std::map<std::pair<std::uint32_t, std::int32_t>, JobPart> jobs;
-  std::map<std::int32_t, NodePart> months;
   const std::vector<NodeJob>& node_jobs = node_setup_->jobs;
+  std::vector<JobPart> jobs;
+  std::vector<std::int32_t> part_of_job(node_jobs.size(), -1);  // into jobs, for the job's latest month
+  std::vector<NodePart> months;
   auto job_part = [&](std::uint32_t k, std::int32_t month) -> JobPart& {
-    auto [it, added] = jobs.try_emplace({node_jobs[k].job, month});
-    if (added) it->second = JobPart{node_jobs[k].job, node_, month, unit_};
-    return it->second;
+    std::int32_t& slot = part_of_job[k];
+    if (slot < 0 || jobs[static_cast<std::size_t>(slot)].month != month) {
+      slot = static_cast<std::int32_t>(jobs.size());
+      jobs.push_back(JobPart{node_jobs[k].job, node_, month, unit_});
+    }
+    return jobs[static_cast<std::size_t>(slot)];
   };
   for (std::size_t s = 0; s < segments_.size(); ++s) {
     const Segment& seg = segments_[s];
     if (!seg.in_range || seg.month < 0) continue;
     const Integrals& g = integrals_[s];
     const double energy_j = g.energy_wms / kMillisPerSecond;
+    const double carbon_g = g.carbon_wms / kMillisPerSecond;
     const double covered_s = ToSeconds(g.covered_us);
     double job_j = 0;
     for (std::uint32_t e = seg.jobs_begin; e < seg.jobs_end; ++e) {
@@ -326,7 +320,7 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
       JobPart& part = job_part(k, seg.month);
       part.energy_j += energy_j * share;
       part.share_s += covered_s * share;
-      part.carbon_g += energy_j * share * seg.carbon_factor;
+      part.carbon_g += carbon_g * share;
       part.missing_s += g.missing_ms / kMillisPerSecond;
       part.samples += g.readings;
       part.zero_samples += g.zeros;
@@ -338,17 +332,17 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
       part.zero_samples += point_zeros_[p];
     }
     if (!seg.in_store && g.readings == 0) continue;
-    auto [it, added] = months.try_emplace(seg.month);
-    if (added) it->second = NodePart{node_, seg.month, unit_};
-    it->second.readings += g.readings;
+    if (months.empty() || months.back().month != seg.month) months.push_back(NodePart{node_, seg.month, unit_});
+    NodePart& month = months.back();
+    month.readings += g.readings;
     if (seg.in_store) {
-      it->second.metered_j += energy_j;
-      it->second.job_j += job_j;
-      it->second.missing_s += g.missing_ms / kMillisPerSecond;
+      month.metered_j += energy_j;
+      month.job_j += job_j;
+      month.missing_s += g.missing_ms / kMillisPerSecond;
     }
   }
-  for (const auto& [key, part] : jobs) partial->AddJobPart(part);
-  for (const auto& [key, part] : months) partial->AddNodePart(part);
+  for (const JobPart& part : jobs) partial->AddJobPart(part);
+  for (const NodePart& part : months) partial->AddNodePart(part);
 }
 
 }  // namespace wattrun::account

@@ -4,11 +4,12 @@
 //
 // The time line of the unit is cut once, at construction, into segments at
 // every instant where the shares can change: job starts and ends, month
-// starts, carbon intensity changes, the store's first and last instant and
-// the unit's own edges. Inside a segment the set of jobs, the month and the
-// intensity are constant, so a reading only adds to the current segment's
-// integrals (∫W dt, covered time, missing time, readings, zeros); the
-// segments are distributed to their jobs once, in Finish.
+// starts, the store's first and last instant and the unit's own edges.
+// Inside a segment the set of jobs and the month are constant, so a reading
+// only adds to the current segment's integrals (∫W dt, ∫W·carbon dt, covered
+// time, missing time, readings, zeros); the segments are distributed to their
+// jobs once, in Finish. A carbon intensity change inside a segment only cuts
+// the reading interval that crosses it, for the carbon integral.
 #pragma once
 
 #include <cstddef>
@@ -44,17 +45,17 @@ class NodeAccountant {
     TimeUs begin = 0;
     TimeUs end = 0;
     std::int32_t month = -1;
-    bool in_range = false;  // inside [from, until)
-    bool in_store = false;  // inside [store_first, store_last]
-    double carbon_factor = 0;
+    bool in_range = false;                         // inside [from, until)
+    bool in_store = false;                         // inside [store_first, store_last]
     double denominator = 1;                        // max(C_h, Σ w_k)
     std::uint32_t jobs_begin = 0, jobs_end = 0;    // into active_ (NodeJob indices)
     std::uint32_t point_begin = 0, point_end = 0;  // jobs ending at `begin`
   };
   // What the readings add to a segment.
   struct Integrals {
-    double energy_wms = 0;        // ∫ W dt in W·ms (see RunSums)
-    double missing_ms = 0;        // time more than Δ from any reading, ms
+    double energy_wms = 0;        // ∫ W dt in W·ms
+    double carbon_wms = 0;        // ∫ W·(g/J) dt in g·ms/s: energy weighed by intensity
+    double missing_ms = 0;        // time more than Δ from any reading
     std::int64_t covered_us = 0;  // time where W exists
     std::int64_t readings = 0;
     std::int64_t zeros = 0;
@@ -67,7 +68,9 @@ class NodeAccountant {
   void AddFirst(TimeUs t, double w);
   void AddPiece(TimeUs a, TimeUs b, TimeUs t, double w);
   void CountReading(TimeUs t, double w);
+  void FlushPiece();
   void EnterSegment(std::size_t s);
+  void SwitchIntensity(TimeUs t);
   void Distribute(AccountPartial* partial) const;
 
   const AccountSetup& setup_;
@@ -86,6 +89,10 @@ class NodeAccountant {
   std::size_t seg_ = 0;
   Integrals* cur_ = nullptr;
   TimeUs next_bound_ = std::numeric_limits<TimeUs>::min();  // first reading takes the slow path
+  TimeUs next_intensity_ = std::numeric_limits<TimeUs>::max();
+  std::size_t next_intensity_index_ = 0;  // into setup_.intensity_times
+  double carbon_factor_ = 0;              // g/J in effect since the last intensity change
+  double piece_energy_wms_ = 0;           // ∫ W dt since the last segment or intensity change
   bool have_prev_ = false;
   TimeUs prev_t_ = 0;
   double prev_w_ = 0;

@@ -30,6 +30,17 @@ void RunsOfUnit(const PassPlan& plan, const std::string& node, const Unit& unit,
   }
 }
 
+// The chunk's readings per UTC day (times ascend: one search per day).
+void CountDays(const TimeUs* t, std::size_t n, int type, PassPartial* partial) {
+  for (std::size_t at = 0; at < n;) {
+    const TimeUs day = t[at] >= 0 ? t[at] / kMicrosPerDay : -((-t[at] + kMicrosPerDay - 1) / kMicrosPerDay);
+    const TimeUs next_day = (day + 1) * kMicrosPerDay;
+    const std::size_t end = static_cast<std::size_t>(std::lower_bound(t + at, t + n, next_day) - t);
+    partial->AddDayReadings(day, type, static_cast<std::int64_t>(end - at));
+    at = end;
+  }
+}
+
 // Streams one unit: the runs of its node that touch it and, with facility
 // accounting, the node's jobs. Both also see the readings just outside the
 // block, so that integrals at its edges interpolate (or hold) exactly as
@@ -54,8 +65,10 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
     if (accountant) accountant->Add(&t_edge, &w_edge, 1);
   }
   std::int64_t readings = 0;
+  const int type = plan.TypeIndex(name);
   reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
                              [&](const TimeUs* t, const double* w, std::size_t n) {
+                               CountDays(t, n, type, partial);
                                // The consumers take the chunk a cache-sized
                                // slice at a time, so each slice is read from
                                // memory once, not once per consumer.
@@ -120,6 +133,7 @@ void Finish(PassPartial& merged, const store::TelemetryReader& reader, const Pas
     out->nodes.push_back(idle::DescribeNode(name, type_name, values, options.node_quantiles, options.idle_quantile));
   }
   std::sort(out->nodes.begin(), out->nodes.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
+  out->day_type_readings = merged.day_type_readings();
   out->type_values = merged.type_values();
   out->type_values.resize(plan.types.size());
   merged.SumRuns(plan.run_count, &out->run_integrals, &out->integrated);

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -56,14 +57,15 @@ struct PassPlan {
 
 // Rank 0's view after the reduction (other ranks: only the totals).
 struct PassResult {
-  std::vector<integrate::RunIntegral> run_integrals;  // by run
-  std::vector<bool> integrated;                       // false: no unit saw the run's node
-  std::vector<idle::NodeDistribution> nodes;          // sorted by node name
-  std::vector<ValueCounts> type_values;               // every reading of each type
-  account::AccountPartial account;                    // every unit's job and ledger parts
-  std::int64_t readings = 0;                          // all ranks
-  std::int64_t bytes_read = 0;                        // all ranks
-  std::int64_t peak_rss_bytes = 0;                    // max over ranks
+  std::vector<integrate::RunIntegral> run_integrals;                       // by run
+  std::vector<bool> integrated;                                            // false: no unit saw the run's node
+  std::vector<idle::NodeDistribution> nodes;                               // sorted by node name
+  std::vector<ValueCounts> type_values;                                    // every reading of each type
+  account::AccountPartial account;                                         // every unit's job and ledger parts
+  std::map<std::pair<std::int64_t, int>, std::int64_t> day_type_readings;  // (UTC day, type index or -1)
+  std::int64_t readings = 0;                                               // all ranks
+  std::int64_t bytes_read = 0;                                             // all ranks
+  std::int64_t peak_rss_bytes = 0;                                         // max over ranks
   double seconds = 0;
 };
 

@@ -53,6 +53,7 @@ void PassPartial::Merge(const PassPartial& other) {
   whole_nodes_.insert(whole_nodes_.end(), other.whole_nodes_.begin(), other.whole_nodes_.end());
   for (const auto& [node, values] : other.node_parts_) node_parts_[node].Merge(values);
   for (std::size_t t = 0; t < other.type_values_.size(); ++t) AddTypeValues(t, other.type_values_[t]);
+  for (const auto& [key, n] : other.day_type_readings_) day_type_readings_[key] += n;
   readings_ += other.readings_;
   bytes_read_ += other.bytes_read_;
   peak_rss_ = std::max(peak_rss_, other.peak_rss_);
@@ -71,6 +72,12 @@ std::vector<char> PassPartial::Pack() const {
   }
   w.Put<std::uint64_t>(type_values_.size());
   for (const auto& values : type_values_) PutValueCounts(&w, values);
+  w.Put<std::uint64_t>(day_type_readings_.size());
+  for (const auto& [key, n] : day_type_readings_) {
+    w.Put(key.first);
+    w.Put<std::int32_t>(key.second);
+    w.Put(n);
+  }
   w.Put(readings_);
   w.Put(bytes_read_);
   w.Put(peak_rss_);
@@ -88,6 +95,11 @@ PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
     p.node_parts_[node] = GetValueCounts(&r);
   }
   for (auto n = r.Get<std::uint64_t>(); n > 0; --n) p.type_values_.push_back(GetValueCounts(&r));
+  for (auto n = r.Get<std::uint64_t>(); n > 0; --n) {
+    const auto day = r.Get<std::int64_t>();
+    const auto type = r.Get<std::int32_t>();
+    p.day_type_readings_[{day, type}] = r.Get<std::int64_t>();
+  }
   p.readings_ = r.Get<std::int64_t>();
   p.bytes_read_ = r.Get<std::int64_t>();
   p.peak_rss_ = r.Get<std::int64_t>();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/quantile.h"
@@ -27,6 +28,9 @@ struct RunPart {
   std::int64_t has_zero = 0;
 };
 
+// Readings per (UTC day, node type index), ordered by day then type.
+using DayTypeCounts = std::map<std::pair<std::int64_t, int>, std::int64_t>;
+
 class PassPartial {
  public:
   void AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part);
@@ -36,6 +40,10 @@ class PassPartial {
   void AddNodePart(std::size_t node, const ValueCounts& values) { node_parts_[node].Merge(values); }
   void AddTypeValues(std::size_t type, const ValueCounts& values);
   void AddReadings(std::int64_t n) { readings_ += n; }
+  // `n` readings of node type `type` (-1: not in nodes.csv) on UTC day
+  // `day` (days since 1970-01-01): the report's coverage over time. One
+  // count per (day, type), whatever the number of readings.
+  void AddDayReadings(std::int64_t day, int type, std::int64_t n) { day_type_readings_[{day, type}] += n; }
   void AddBytesRead(std::int64_t n) { bytes_read_ += n; }
   void NotePeakRss(std::int64_t bytes) { peak_rss_ = std::max(peak_rss_, bytes); }
   // Facility accounting's parts: accountants append to it.
@@ -53,6 +61,7 @@ class PassPartial {
   const std::map<std::size_t, ValueCounts>& node_parts() const { return node_parts_; }
   const std::vector<ValueCounts>& type_values() const { return type_values_; }
   std::int64_t readings() const { return readings_; }
+  const DayTypeCounts& day_type_readings() const { return day_type_readings_; }
   std::int64_t bytes_read() const { return bytes_read_; }
   std::int64_t peak_rss() const { return peak_rss_; }
   const account::AccountPartial& account() const { return account_; }
@@ -64,6 +73,7 @@ class PassPartial {
   std::map<std::size_t, ValueCounts> node_parts_;
   std::vector<ValueCounts> type_values_;
   account::AccountPartial account_;
+  DayTypeCounts day_type_readings_;
   std::int64_t readings_ = 0;
   std::int64_t bytes_read_ = 0;
   std::int64_t peak_rss_ = 0;

@@ -28,6 +28,9 @@ PassPartial RankA() {
   p.AddNodePart(1, Values({5, 6}));
   p.AddTypeValues(0, Values({1, 2, 5, 6}));
   p.AddReadings(4);
+  p.AddDayReadings(19000, 0, 3);   // node 0 and 1's first half: day 19000 ...
+  p.AddDayReadings(19001, 0, 1);   // ... and the next
+  p.AddDayReadings(19000, -1, 5);  // a node not in nodes.csv
   p.AddBytesRead(64);
   p.NotePeakRss(1000);
   return p;
@@ -39,6 +42,7 @@ PassPartial RankB() {
   p.AddNodePart(1, Values({6, 7}));
   p.AddTypeValues(0, Values({6, 7}));
   p.AddReadings(2);
+  p.AddDayReadings(19001, 0, 2);  // node 1's second half, on day 19001
   p.AddBytesRead(32);
   p.NotePeakRss(3000);
   return p;
@@ -62,6 +66,16 @@ TEST(PassPartial, SumsARunsPartsInUnitOrder) {
   EXPECT_EQ(p.node_parts().at(1).total(), 4);
   EXPECT_EQ(p.node_parts().at(1).CountEqual(6), 2);
   EXPECT_EQ(p.type_values()[0].total(), 6);
+  // Readings per (day, type): day 19001 of type 0 has both ranks' parts.
+  const DayTypeCounts expected = {{{19000, -1}, 5}, {{19000, 0}, 3}, {{19001, 0}, 3}};
+  EXPECT_EQ(p.day_type_readings(), expected);
+}
+
+TEST(PassPartial, DayCountsOfOneDayAddUp) {
+  PassPartial p;
+  for (int i = 0; i < 1000; ++i) p.AddDayReadings(20000, 1, 1);
+  ASSERT_EQ(p.day_type_readings().size(), 1u);  // one count, not one entry per reading
+  EXPECT_EQ(p.day_type_readings().at({20000, 1}), 1000);
 }
 
 TEST(PassPartial, MergeOrderDoesNotChangeTheResult) {
@@ -80,6 +94,7 @@ TEST(PassPartial, MergeOrderDoesNotChangeTheResult) {
   }
   EXPECT_EQ(ab.node_parts().at(1).Sorted(), ba.node_parts().at(1).Sorted());
   EXPECT_EQ(ab.type_values()[0].Sorted(), ba.type_values()[0].Sorted());
+  EXPECT_EQ(ab.day_type_readings(), ba.day_type_readings());
 }
 
 TEST(PassPartial, PackAndUnpackRoundTrip) {
@@ -91,6 +106,8 @@ TEST(PassPartial, PackAndUnpackRoundTrip) {
   EXPECT_EQ(b.whole_nodes()[0].node, "n0");
   EXPECT_EQ(b.whole_nodes()[0].quantiles, (std::vector<double>{1.0, 2.0}));
   EXPECT_EQ(b.node_parts().at(1).Sorted(), a.node_parts().at(1).Sorted());
+  EXPECT_EQ(b.day_type_readings(), a.day_type_readings());
+  EXPECT_EQ(b.day_type_readings().at({19000, -1}), 5);
 }
 
 TEST(PassPartial, ATruncatedBufferIsAnErrorNotACrash) {

@@ -65,5 +65,6 @@ std::string ModelSection(Context& c);
 std::string LossSection(Context& c);
 std::string CarbonSection(Context& c);
 std::string FacilitySection(Context& c);
+std::string CoverageSection(Context& c);
 
 }  // namespace wattrun::report

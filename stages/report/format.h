@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace wattrun::report {
 
@@ -23,6 +24,13 @@ std::string FormatEnergy(double joules, int sig = 4);
 std::string FormatBytes(double bytes);
 // A fraction as a percentage, e.g. 0.01617 -> "1.62 %".
 std::string FormatPercent(double fraction, int sig = 3);
+// A count with its noun, singular or plural as the count needs:
+// (1, "run") -> "1 run", (2, "run") -> "2 runs", (0, "run") -> "0 runs",
+// (41129, "reading") -> "41,129 readings"; `plural` for irregular nouns,
+// (3, "data set") -> "3 data sets", (2, "class", "classes") -> "2 classes".
+std::string Counted(std::int64_t n, const std::string& singular, const std::string& plural = "");
+// Standard base64 (RFC 4648, with padding), for data: URIs.
+std::string Base64(std::string_view bytes);
 // "10⁻⁹"-style superscript digits.
 std::string Superscript(int exponent);
 

@@ -2,12 +2,15 @@
 
 #include "core/file_io.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "core/version.h"
 #include "stages/report/context.h"
 #include "stages/report/format.h"
 
@@ -43,6 +46,9 @@ tr.sub td{color:#555}
 .undet{color:#999}
 .ok{color:#1a7f37}.no{color:#c0392b}
 svg.plot{max-width:100%;height:auto}
+table.prov{font-size:12.5px;margin:4px 0}table.prov th{background:none;font-weight:600;color:#555}
+details{font-size:12.5px;margin:2px 0 6px}pre.yaml{background:#f6f8fa;border:1px solid #e3e3e3;padding:8px;max-height:420px;overflow:auto;font-size:12px}
+.dl{font-size:11.5px;color:#777;padding:0 6px 3px}.dl a{color:#1f5f99}
 )";
 
 }  // namespace
@@ -121,11 +127,43 @@ std::int64_t Context::QualityCount(const std::string& stage, const std::string& 
   return -1;
 }
 
+namespace {
+
+// "figure-07-cpu-energy-to-reach-a-test-loss": the figure's number and its
+// title in lower-case ASCII words, for the downloaded files' names.
+std::string FigureFileName(int number, const std::string& title) {
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "figure-%02d", number);
+  std::string name = prefix;
+  bool dash = true;
+  for (unsigned char ch : title) {
+    if (std::isalnum(ch) && ch < 0x80) {
+      if (dash) name += '-';
+      name += static_cast<char>(std::tolower(ch));
+      dash = false;
+    } else {
+      dash = true;
+    }
+    if (name.size() >= 64) break;
+  }
+  return name;
+}
+
+}  // namespace
+
 std::string Context::Figure(const svg::Plot& plot, const std::string& caption_html) {
+  const int number = ++next_id_;
+  const std::string svg = plot.Render("p" + std::to_string(number));
+  const std::string name = FigureFileName(number, plot.title());
   char style[96];
   std::snprintf(style, sizeof style, "width:%.0fpx;max-width:calc(100%% - 14px)", plot.width());
-  return "<figure style=\"" + std::string(style) + "\">" + plot.Render("p" + std::to_string(++next_id_)) +
-         "<figcaption>" + caption_html + "</figcaption></figure>";
+  // Data URIs keep the page one file with no network; `download` names the file.
+  const std::string links =
+      "<div class=\"dl\">Download <a download=\"" + name + ".svg\" href=\"data:image/svg+xml;base64," + Base64(svg) +
+      "\">SVG</a> \u00b7 <a download=\"" + name + ".csv\" href=\"data:text/csv;charset=utf-8;base64," +
+      Base64(plot.Csv()) + "\">data (CSV)</a></div>";
+  return "<figure style=\"" + std::string(style) + "\">" + svg + "<figcaption>" + caption_html + "</figcaption>" +
+         links + "</figure>";
 }
 
 namespace {
@@ -154,7 +192,7 @@ std::string Header(const Context& c) {
        "; idle power: " + EscapeHtml(r.idle_method.empty() ? "pooled" : r.idle_method) + " " +
        FormatSig(100 * r.idle_quantile, 3) + " % quantile";
   if (r.telemetry_readings > 0) {
-    h += "; telemetry: " + FormatCount(r.telemetry_readings) + " readings";
+    h += "; telemetry: " + Counted(r.telemetry_readings, "reading");
     if (r.telemetry_bytes > 0)
       h += " (" + FormatBytes(static_cast<double>(r.telemetry_bytes)) + " read from the store)";
     if (r.telemetry_seconds > 0) h += " in one pass of " + FormatSig(r.telemetry_seconds, 3) + " s";
@@ -163,7 +201,7 @@ std::string Header(const Context& c) {
   h += "<div class=\"cards\">";
   h += Card(FormatCount(static_cast<std::int64_t>(r.runs.size())), "runs in");
   h += Card(FormatCount(usable), "usable runs (ok, not filtered)");
-  h += Card(FormatSig(kwh, 4) + " kWh", "energy of the " + FormatCount(ok) + " ok runs");
+  h += Card(FormatSig(kwh, 4) + " kWh", "energy of the " + Counted(ok, "ok run"));
   h += Card(FormatSig(kg, 4) + " kg",
             "CO\u2082e at " + FormatSig(r.carbon_g_per_kwh, 4) + " g/kWh, PUE " + FormatSig(r.pue, 3));
   h += Card(FormatCount(static_cast<std::int64_t>(r.idle.size())), "node types");
@@ -175,7 +213,41 @@ std::string Header(const Context& c) {
   h += "</div>";
   h += "<nav><a href=\"#account\">1 Data account</a><a href=\"#idle\">2 Idle power</a><a href=\"#trends\">3 Trends</a>"
        "<a href=\"#cache\">4 Cache effects</a><a href=\"#model\">5 Model</a><a href=\"#loss\">6 Energy\u2013loss</a>"
-       "<a href=\"#carbon\">7 Carbon</a><a href=\"#facility\">8 Facility</a></nav>";
+       "<a href=\"#carbon\">7 Carbon</a><a href=\"#facility\">8 Facility</a><a href=\"#coverage\">9 Coverage</a><a "
+       "href=\"#provenance\">Provenance</a></nav>";
+  return h;
+}
+
+// Where the results came from: version, time, command, store, Slurm job,
+// and the configuration (collapsed), as results.h5's root attributes say.
+std::string Provenance(const results::PipelineResults& r) {
+  auto row = [](const std::string& label, const std::string& value_html) {
+    return "<tr><th class=\"l\">" + label + "</th><td class=\"l\">" + value_html + "</td></tr>";
+  };
+  auto code_or = [](const std::string& text, const std::string& missing) {
+    return text.empty() ? "<span class=\"undet\">" + missing + "</span>" : "<code>" + EscapeHtml(text) + "</code>";
+  };
+  const std::string version = r.wattrun_version.empty() ? std::string(kWattrunVersion) : r.wattrun_version;
+  std::string h = "<section id=\"provenance\"><h2>Provenance</h2><table class=\"prov\">";
+  h += row("wattrun version",
+           "<code>" + EscapeHtml(version) + "</code>" +
+               (version != kWattrunVersion ? " (this page written by <code>" + EscapeHtml(kWattrunVersion) + "</code>)"
+                                           : ""));
+  h += row("results made (UTC)", code_or(r.created_utc, "not recorded"));
+  h += row("command line", code_or(r.command_line, "not recorded"));
+  h += row("telemetry store read", code_or(r.store_path, "not recorded"));
+  h += row("Slurm job", code_or(r.slurm_job_id, "not run under Slurm"));
+  h += "</table>";
+  if (r.config_yaml.empty()) {
+    h += "<p class=\"note\">The configuration was not recorded with these results.</p>";
+  } else {
+    const auto lines = static_cast<std::int64_t>(std::count(r.config_yaml.begin(), r.config_yaml.end(), '\n'));
+    h += "<details><summary>Configuration (YAML, " + Counted(lines, "line") + ")</summary><pre class=\"yaml\">" +
+         EscapeHtml(r.config_yaml) + "</pre></details>";
+  }
+  h += "<p class=\"note\">The same record is in results.h5's root attributes (<code>wattrun_version</code>, "
+       "<code>created_utc</code>, <code>command_line</code>, <code>store_path</code>, <code>slurm_job_id</code>, "
+       "<code>config_yaml</code>).</p></section>";
   return h;
 }
 
@@ -191,6 +263,7 @@ void WriteReport(const results::PipelineResults& results, const std::string& pat
       "<title>wattrun report: " +
       EscapeHtml(results.facility) + "</title><style>" + kStyle + "</style></head><body><main>\n";
   page += Header(c) + "\n";
+  page += Provenance(results) + "\n";
   page += DataAccountSection(c) + "\n";
   page += IdleSection(c) + "\n";
   page += TrendsSection(c) + "\n";
@@ -199,6 +272,7 @@ void WriteReport(const results::PipelineResults& results, const std::string& pat
   page += LossSection(c) + "\n";
   page += CarbonSection(c) + "\n";
   page += FacilitySection(c) + "\n";
+  page += CoverageSection(c) + "\n";
   page +=
       "<p class=\"note\">Written by wattrun. Figures after Tripp et al., BUTTER-E (Figures 2\u20138, Tables 1 and "
       "4); carbon accounting after CodeCarbon's method (energy \u00d7 PUE \u00d7 carbon intensity).</p>";

@@ -5,14 +5,19 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <tuple>
 
 #include <hdf5.h>
 
 #include "core/time.h"
+#include "core/version.h"
 #include "stages/report/format.h"
 #include "stages/report/stats.h"
+#include "stages/report/svg.h"
 #include "stages/report/synthetic_results.h"
 
 namespace wattrun::report {
@@ -67,6 +72,244 @@ TEST(Format, Numbers) {
   EXPECT_EQ(FormatBytes(32768), "32 KiB");
   EXPECT_EQ(FormatPercent(0.01617), "1.62 %");
   EXPECT_EQ(EscapeHtml("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+}
+
+TEST(Format, CountedNounsAgreeWithTheirCount) {
+  EXPECT_EQ(Counted(1, "run"), "1 run");
+  EXPECT_EQ(Counted(2, "run"), "2 runs");
+  EXPECT_EQ(Counted(0, "run"), "0 runs");
+  EXPECT_EQ(Counted(1, "node"), "1 node");
+  EXPECT_EQ(Counted(41129, "reading"), "41,129 readings");
+  EXPECT_EQ(Counted(-1, "day"), "-1 days");
+  EXPECT_EQ(Counted(1, "class", "classes"), "1 class");
+  EXPECT_EQ(Counted(3, "class", "classes"), "3 classes");
+  EXPECT_EQ(Counted(3, "data set"), "3 data sets");
+}
+
+// Standard base64 decoding (the test's own, to check the page's encoder).
+std::string FromBase64(const std::string& text) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t bits = 0;
+  int n = 0;
+  for (char ch : text) {
+    if (ch == '=') break;
+    const auto v = kAlphabet.find(ch);
+    if (v == std::string::npos) ADD_FAILURE() << "not base64: " << ch;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    n += 6;
+    if (n >= 8) {
+      n -= 8;
+      out += static_cast<char>((bits >> n) & 0xFF);
+    }
+  }
+  return out;
+}
+
+// "1 runs", "1 readings" ...: a count of one with a plural noun.
+std::string SingularAsPlural(const std::string& html) {
+  static const std::regex kOneWithPlural(
+      R"((^|[^0-9A-Za-z_,.])1 (runs|readings|days|jobs|nodes|values|sizes|lines)\b)");
+  std::smatch m;
+  return std::regex_search(html, m, kOneWithPlural) ? m.str() : "";
+}
+
+TEST(Report, ACountOfOneTakesTheSingular) {
+  results::PipelineResults r;
+  results::ModelResult m;
+  m.hardware_class = "gpu";
+  m.runs = 1;
+  r.models.push_back(m);
+  r.telemetry_readings = 1;
+  r.coverage = {{19723, "cpu1", 1}};
+  const std::string html = RenderPage(r, "singular");
+  EXPECT_NE(html.find("not fitted</span> on 1 run."), std::string::npos);
+  EXPECT_NE(html.find("telemetry: 1 reading"), std::string::npos);
+  EXPECT_NE(html.find("1 day of telemetry"), std::string::npos);
+  EXPECT_EQ(SingularAsPlural(html), "");
+  EXPECT_EQ(SingularAsPlural(RenderPage(MakeSyntheticResults(), "singular_synthetic")), "");
+}
+
+TEST(Format, Base64MatchesRfc4648) {
+  EXPECT_EQ(Base64(""), "");
+  EXPECT_EQ(Base64("f"), "Zg==");
+  EXPECT_EQ(Base64("fo"), "Zm8=");
+  EXPECT_EQ(Base64("foo"), "Zm9v");
+  EXPECT_EQ(Base64("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64("\xff\xfe<svg>"), "//48c3ZnPg==");
+  EXPECT_EQ(FromBase64(Base64("energy \u00d7 PUE")), "energy \u00d7 PUE");
+}
+
+TEST(Plot, CsvIsThePlottedData) {
+  svg::Plot p("t");
+  p.x.label = "size, bytes";
+  p.y.label = "energy (J)";
+  p.Points({1, 3}, {2, 4.5}, {"#000", 2, 1, "", "cpu", ""});
+  p.Histogram({0, 1, 2}, {5, 0}, {"#000", 1, 1, "", "", "counts"});
+  p.ErrorBars({7}, {1}, {2}, {"#000", 1, 1, "", "", ""});
+  p.VLine(32768, {"#333", 1, 1, "", "", ""}, "L1 32 KiB");
+  p.Text(0.5, 0.25, "note \"a\"");
+  EXPECT_EQ(p.Csv(),
+            "series,element,\"x: size, bytes\",x_end,y: energy (J),y_end\n"
+            "cpu,point,1,,2,\n"
+            "cpu,point,3,,4.5,\n"
+            "counts,bar,0,1,5,\n"
+            "counts,bar,1,2,0,\n"
+            ",error_bar,7,,1,2\n"
+            "L1 32 KiB,vline,32768,,,\n"
+            "\"note \"\"a\"\"\",text,0.5,,0.25,\n");
+}
+
+// Each <figure> of the page: its inline SVG and its two download links.
+struct PageFigure {
+  std::string svg, svg_name, svg_data, csv_name, csv;
+};
+
+std::string Between(const std::string& text, std::size_t from, const std::string& open, const std::string& close) {
+  const auto a = text.find(open, from);
+  if (a == std::string::npos) return "";
+  const auto b = text.find(close, a + open.size());
+  return b == std::string::npos ? "" : text.substr(a + open.size(), b - a - open.size());
+}
+
+std::vector<PageFigure> Figures(const std::string& html) {
+  std::vector<PageFigure> out;
+  for (auto at = html.find("<figure "); at != std::string::npos; at = html.find("<figure ", at + 1)) {
+    const auto end = html.find("</figure>", at);
+    const std::string fig = html.substr(at, end - at);
+    PageFigure f;
+    const auto s0 = fig.find("<svg "), s1 = fig.find("</svg>");
+    if (s0 != std::string::npos && s1 != std::string::npos) f.svg = fig.substr(s0, s1 + 6 - s0);
+    const auto svg_link = fig.find("href=\"data:image/svg+xml;base64,");
+    const auto csv_link = fig.find("href=\"data:text/csv;charset=utf-8;base64,");
+    if (svg_link != std::string::npos) {
+      f.svg_name = Between(fig, fig.rfind("download=\"", svg_link), "download=\"", "\"");
+      f.svg_data = FromBase64(Between(fig, svg_link, "base64,", "\""));
+    }
+    if (csv_link != std::string::npos) {
+      f.csv_name = Between(fig, fig.rfind("download=\"", csv_link), "download=\"", "\"");
+      f.csv = FromBase64(Between(fig, csv_link, "base64,", "\""));
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(Report, EveryFigureDownloadsAsSvgAndCsv) {
+  const std::string html = RenderPage(MakeSyntheticResults(), "downloads");
+  const auto figures = Figures(html);
+  ASSERT_GE(figures.size(), 20u);
+  std::set<std::string> names;
+  for (const auto& f : figures) {
+    ASSERT_FALSE(f.svg.empty());
+    const std::string title = Between(f.svg, 0, "aria-label=\"", "\"");
+    EXPECT_EQ(f.svg_data, f.svg) << title;  // the download is the drawn figure
+    EXPECT_NE(f.svg_data.find("xmlns=\"http://www.w3.org/2000/svg\""), std::string::npos) << title;
+    EXPECT_EQ(f.svg_name.substr(0, 7), "figure-") << title;
+    EXPECT_EQ(f.svg_name.substr(f.svg_name.size() - 4), ".svg") << title;
+    EXPECT_EQ(f.csv_name, f.svg_name.substr(0, f.svg_name.size() - 4) + ".csv") << title;
+    EXPECT_TRUE(names.insert(f.svg_name).second) << "two figures named " << f.svg_name;
+    const auto lines = Lines(f.csv);
+    ASSERT_GE(lines.size(), 2u) << title << ": no data rows";
+    EXPECT_EQ(lines[0].rfind("series,element,", 0), 0u) << title;
+  }
+  // No network: every link is a data: URI.
+  EXPECT_EQ(html.find("href=\"http"), std::string::npos);
+}
+
+TEST(Report, CoverageFigureAndTableShowTheReadingsPerDay) {
+  const auto r = MakeSyntheticResults();
+  const std::string html = RenderPage(r, "coverage");
+  const auto from = html.find("<section id=\"coverage\">");
+  ASSERT_NE(from, std::string::npos);
+  EXPECT_NE(html.find("<a href=\"#coverage\">"), std::string::npos);
+  const std::string part = html.substr(from, html.find("</section>", from) - from);
+  EXPECT_NE(part.find("30 days of telemetry, 2024-01-01 to 2024-01-30 (UTC), 4 node types"), std::string::npos);
+  // cpu2: 28 days with readings, 1 without (day 10), fewest on that day.
+  EXPECT_NE(part.find("<td class=\"l\">cpu2</td><td>" + Counted(28 * 17280 + 8640, "reading") +
+                      "</td><td>29 days</td><td class=\"no\">1 day</td><td>17,280 readings</td><td class=\"l\">0 "
+                      "readings (2024-01-11)</td>"),
+            std::string::npos);
+  EXPECT_NE(part.find("<td class=\"l\">not in nodes.csv</td><td>12 readings</td><td>1 day</td>"), std::string::npos);
+  const auto figures = Figures(part);
+  ASSERT_EQ(figures.size(), 1u);
+  // The CSV holds each type's count per day, with 0 for the missing day.
+  const auto lines = Lines(figures[0].csv);
+  ASSERT_EQ(lines.size(), 1u + 4 * 30);
+  EXPECT_EQ(lines[0], "series,element,x: day (UTC),x_end,y: readings per day (count),y_end");
+  auto has = [&](const std::string& row) { return std::find(lines.begin(), lines.end(), row) != lines.end(); };
+  EXPECT_TRUE(has("cpu2,line,19733,,0,"));
+  EXPECT_TRUE(has("cpu2,line,19734,,8640,"));
+  EXPECT_TRUE(has("cpu1,line,19752,,34560,"));
+  EXPECT_TRUE(has("not in nodes.csv,line,19723,,12,"));
+  EXPECT_TRUE(has("not in nodes.csv,line,19724,,0,"));
+}
+
+TEST(Report, ProvenanceBlockSaysWhereTheResultsCameFrom) {
+  auto r = MakeSyntheticResults();
+  r.config_yaml += "note: \"<b>\"\n";
+  const std::string html = RenderPage(r, "provenance");
+  const auto from = html.find("<section id=\"provenance\">");
+  ASSERT_NE(from, std::string::npos);
+  EXPECT_LT(from, html.find("<section id=\"account\">"));  // at the top
+  const std::string part = html.substr(from, html.find("</section>", from) - from);
+  EXPECT_NE(part.find(std::string("<code>") + kWattrunVersion + "</code>"), std::string::npos);
+  EXPECT_NE(part.find("<code>2024-02-01T08:30:00.000Z</code>"), std::string::npos);
+  EXPECT_NE(part.find("<code>" + EscapeHtml(r.command_line) + "</code>"), std::string::npos);
+  EXPECT_NE(part.find("<code>/scratch/eagle/store.h5</code>"), std::string::npos);
+  EXPECT_NE(part.find("<th class=\"l\">Slurm job</th><td class=\"l\"><code>4242</code>"), std::string::npos);
+  EXPECT_NE(part.find("<details><summary>Configuration (YAML, 6 lines)</summary><pre class=\"yaml\">" +
+                      EscapeHtml(r.config_yaml) + "</pre></details>"),
+            std::string::npos);
+  EXPECT_NE(part.find("note: &quot;&lt;b&gt;&quot;"), std::string::npos);
+  // Without a record it says so instead of leaving blanks.
+  results::PipelineResults bare;
+  const std::string empty = RenderPage(bare, "provenance_bare");
+  EXPECT_NE(empty.find("not run under Slurm"), std::string::npos);
+  EXPECT_NE(empty.find("The configuration was not recorded"), std::string::npos);
+}
+
+TEST(Report, Figure7DrawsNormalizedIsolossLinesWithCacheLines) {
+  SyntheticOptions o;
+  o.memory_levels = true;
+  const std::string html = RenderPage(MakeSyntheticResults(o), "figure7");
+  const auto at = html.find("Normalized isoloss lines against working-set sizes (paper Figure 7)");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LT(at, html.find("(paper Figure 8)"));
+  for (const char* title :
+       {"cpu: energy to reach the loss against l (inter-layer)", "cpu: energy to reach the loss against f (forward)",
+        "cpu: energy to reach the loss against b (backward)", "gpu: energy to reach the loss against b (backward)"}) {
+    EXPECT_NE(html.find("aria-label=\"" + std::string(title) + "\""), std::string::npos) << title;
+  }
+  // Each panel's CSV: the lines' points at ratio >= 1 with one at exactly 1
+  // per line, and the cache capacities as vertical lines.
+  int panels = 0;
+  for (const auto& f : Figures(html)) {
+    if (f.svg.find("aria-label=\"cpu: energy to reach the loss against b") == std::string::npos) continue;
+    ++panels;
+    EXPECT_NE(f.csv.find("L1 32 KiB,vline,32768,,,"), std::string::npos);
+    EXPECT_NE(f.csv.find("L2 1 MiB,vline,1048576,,,"), std::string::npos);
+    EXPECT_NE(f.csv.find("L3 24.75 MiB,vline,25952256,,,"), std::string::npos);
+    EXPECT_EQ(f.csv.find("RAM"), std::string::npos);  // main memory is no cache boundary
+    std::map<std::string, int> minima;
+    for (const auto& line : Lines(f.csv)) {
+      if (line.find(",line,") == std::string::npos) continue;
+      const auto cells = line.substr(line.find(",line,") + 6);
+      const double ratio = std::stod(cells.substr(cells.find(",,") + 2));
+      EXPECT_GE(ratio, 1.0) << line;
+      if (ratio == 1.0) ++minima[line.substr(0, line.find(','))];
+    }
+    EXPECT_GE(minima.size(), 3u);
+    for (const auto& [line, n] : minima) EXPECT_GE(n, 1) << line;
+  }
+  EXPECT_EQ(panels, 1);
 }
 
 TEST(Stats, QuantilesAndWindows) {
@@ -159,7 +402,9 @@ TEST(Report, HasEverySectionFigureAndNumber) {
   EXPECT_NE(html.find("L3 24.75 MiB \u00d7 2"), std::string::npos);
   EXPECT_NE(html.find("Eagle's"), std::string::npos);
 
-  EXPECT_LT(fs::file_size(page), 1u << 20);
+  // Each figure is on the page twice (inline, and base64 for its download)
+  // with its data as CSV: still well under 2 MiB.
+  EXPECT_LT(fs::file_size(page), 2u << 20);
 }
 
 TEST(Report, SaysSoWithoutLossesAndUsesGivenLevels) {
@@ -452,6 +697,16 @@ TEST(ResultsH5, RoundTripsEveryField) {
   ExpectSameRows(b.usage, r.usage, "usage");
   ExpectSameRows(b.ledger, r.ledger, "ledger");
   EXPECT_EQ(b.carbon_intensity, r.carbon_intensity);
+  ASSERT_FALSE(r.coverage.empty());
+  ExpectRows(b.coverage, r.coverage, "coverage",
+             [](const results::CoverageRow& y, const results::CoverageRow& x, const std::string& w) {
+               EXPECT_EQ(std::tie(y.day, y.node_type, y.readings), std::tie(x.day, x.node_type, x.readings)) << w;
+             });
+  EXPECT_EQ(b.created_utc, r.created_utc);
+  EXPECT_EQ(b.command_line, r.command_line);
+  EXPECT_EQ(b.config_yaml, r.config_yaml);
+  EXPECT_EQ(b.slurm_job_id, r.slurm_job_id);
+  EXPECT_EQ(b.wattrun_version, kWattrunVersion);
   EXPECT_EQ(b.runs[2].idle_energy_j, 1234.5);
   EXPECT_EQ(b.runs[2].dynamic_energy_j, -0.25);
 
@@ -497,13 +752,6 @@ TEST(ResultsH5, FileFromBeforeFacilityAccountingReadsWithEmptyTables) {
   EXPECT_TRUE(b.usage.empty());
   EXPECT_TRUE(b.ledger.empty());
   EXPECT_TRUE(b.carbon_intensity.empty());
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::stringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
 }
 
 TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {

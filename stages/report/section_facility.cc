@@ -282,7 +282,7 @@ std::string SlurmComparison(Context& c) {
   }
   const Quartiles q = Summarize(ratio);
   h += "<p>Slurm's own counter is given for <b>" + FormatCount(static_cast<std::int64_t>(ratio.size())) + "</b> of " +
-       FormatCount(static_cast<std::int64_t>(started)) + " started jobs. Slurm / wattrun: median <b>" +
+       Counted(static_cast<std::int64_t>(started), "started job") + ". Slurm / wattrun: median <b>" +
        FormatSig(q.q50, 3) + "</b>, quartiles " + FormatSig(q.q25, 3) + "\u2013" + FormatSig(q.q75, 3) +
        ". Slurm's counters (RAPL, IPMI) usually measure less of the node than the facility's meter.</p>";
   h += "<div class=\"figs\">";
@@ -364,9 +364,10 @@ std::string IntensityFigure(Context& c) {
     p.x.custom_ticks.emplace_back(static_cast<double>(t - t0) / static_cast<double>(kMicrosPerDay), label);
   if (starts.empty()) p.x.label = "days since " + FormatUtc(t0).substr(0, 10) + " (UTC)";
   const Quartiles q = Summarize(ys);
-  return c.Figure(p, "<code>carbon_intensity.csv</code> as used: " + FormatCount(static_cast<std::int64_t>(ys.size())) +
-                         " values, median " + FormatSig(q.q50, 4) + " g/kWh (quartiles " + FormatSig(q.q25, 4) +
-                         "\u2013" + FormatSig(q.q75, 4) + "); each holds until the next.");
+  return c.Figure(
+      p, "<code>carbon_intensity.csv</code> as used: " + Counted(static_cast<std::int64_t>(ys.size()), "value") +
+             ", median " + FormatSig(q.q50, 4) + " g/kWh (quartiles " + FormatSig(q.q25, 4) + "\u2013" +
+             FormatSig(q.q75, 4) + "); each holds until the next.");
 }
 
 std::string CarbonOverTime(Context& c) {

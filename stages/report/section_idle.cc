@@ -127,11 +127,10 @@ std::string LowEndFigure(Context& c, const results::TypeDistribution& dist, doub
   }
   std::string caption = "Readings of all " + EscapeHtml(dist.node_type) + " nodes from " + FormatSig(lo, 4) +
                         " W up to about the 10 % quantile (" + FormatPercent(static_cast<double>(shown) / total) +
-                        " of " + FormatCount(static_cast<std::int64_t>(total)) + " readings), in " +
-                        FormatSig(width, 3) + " W bins. Red: the idle power (" + FormatSig(100 * c.r.idle_quantile, 3) +
-                        " % quantile).";
+                        " of " + Counted(static_cast<std::int64_t>(total), "reading") + "), in " + FormatSig(width, 3) +
+                        " W bins. Red: the idle power (" + FormatSig(100 * c.r.idle_quantile, 3) + " % quantile).";
   if (below > 0) {
-    caption += " Not drawn: " + FormatCount(below) + " readings below " + FormatSig(lo, 4) + " W (lowest " +
+    caption += " Not drawn: " + Counted(below, "reading") + " below " + FormatSig(lo, 4) + " W (lowest " +
                FormatSig(dist.values.front().first, 4) + " W";
     caption += zero > 0 ? "; " + FormatCount(zero) + " at 0 W)." : ").";
   }

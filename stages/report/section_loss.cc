@@ -1,6 +1,7 @@
-// Section 6: the energy-loss trade-off (paper section 8, Figures 6 and 8).
+// Section 6: the energy-loss trade-off (paper section 8, Figures 6, 7 and 8).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 #include <tuple>
@@ -21,7 +22,7 @@ struct Experiment {
   std::string id;
   double n_params = 0;
   double flops_per_epoch = 0;
-  double f_bytes = 0, b_bytes = 0;
+  double t_max_bytes = 0, f_bytes = 0, b_bytes = 0;
   std::vector<double> per_epoch_j[2];  // cpu, gpu: std_energy / epochs of each run
   const Curve* curve = nullptr;
 };
@@ -123,6 +124,7 @@ void CollectExperiments(const Context& c, const std::map<std::string, Curve>& cu
       e.id = run.experiment_id;
       e.n_params = static_cast<double>(f->n_params);
       e.flops_per_epoch = f->total_flops / static_cast<double>(f->epochs);
+      e.t_max_bytes = f->t_max_bytes;
       e.f_bytes = f->f_bytes;
       e.b_bytes = f->b_bytes;
       e.curve = &cv->second;
@@ -217,6 +219,91 @@ std::string IsolossFigures(Context& c, const Combo& k, const std::vector<const E
   return h;
 }
 
+// One isoloss line of paper Figure 7: a combination's energy to reach its
+// middle loss level at each size, over the line's minimum.
+struct NormalizedLine {
+  std::vector<const Experiment*> exps;  // by size
+  std::vector<double> ratio;            // energy / the line's minimum
+};
+
+std::vector<NormalizedLine> NormalizedLines(const ComboMap& combos, int cls) {
+  std::vector<NormalizedLine> lines;
+  for (const auto& [k, list] : combos) {
+    const auto levels = Levels(list);
+    if (levels.empty()) continue;
+    const auto pts = Isoline(list, levels[levels.size() / 2], cls);
+    if (pts.size() < kMinSizes) continue;
+    double lowest = std::numeric_limits<double>::infinity();
+    for (const auto& pt : pts) lowest = std::min(lowest, pt.energy_j);
+    if (!(lowest > 0)) continue;
+    NormalizedLine line;
+    for (const auto& pt : pts) {
+      line.exps.push_back(pt.exp);
+      line.ratio.push_back(pt.energy_j / lowest);
+    }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+// One panel of paper Figure 7: the lines against one working set (l, f or
+// b), with the class's cache capacities as vertical lines.
+std::string NormalizedPanel(Context& c, const HardwareClass& cls, const std::vector<NormalizedLine>& lines, int which) {
+  static const char* kNames[] = {"l (inter-layer)", "f (forward)", "b (backward)"};
+  svg::Plot p(cls.name + ": energy to reach the loss against " + kNames[which], 420, 330);
+  p.x.label = "working-set size (bytes)";
+  p.x.scale = svg::Scale::kLog;
+  p.x.ticks = svg::Ticks::kBytes;
+  p.y.label = "energy / the line's minimum (1)";
+  p.y.scale = svg::Scale::kLog;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    std::vector<double> xs;
+    for (const auto* e : lines[i].exps) {
+      const double bytes = which == 0 ? e->t_max_bytes : which == 1 ? e->f_bytes : e->b_bytes;
+      xs.push_back(bytes > 0 ? bytes : std::nan(""));
+    }
+    const double t = lines.size() > 1 ? 0.85 * static_cast<double>(i) / static_cast<double>(lines.size() - 1) : 0.4;
+    p.Line(xs, lines[i].ratio, {svg::Sequential(t), 1.3, 0.75, "", "", "isoloss line " + std::to_string(i + 1)}, true);
+  }
+  for (std::size_t i = 0; i + 1 < cls.levels.size(); ++i) {
+    const double bytes = cls.levels[i].bytes_per_unit;
+    p.VLine(bytes, {"#333", 1, 0.8, "4 3", "", LevelName(cls, i) + " " + FormatBytes(bytes)},
+            LevelName(cls, i) + " " + FormatBytes(bytes));
+  }
+  p.LegendEntry("one isoloss line per (data set, shape, depth)", svg::Sequential(0.4), svg::Swatch::kLine);
+  p.LegendEntry("cache capacity (per unit)", "#333", svg::Swatch::kLine, "4 3");
+  return c.Figure(p, "Working set <i>" + std::string(1, "lfb"[which]) +
+                         "</i> of each size on the line (its median experiment's run); the line's lowest point is 1.");
+}
+
+// Paper Figure 7: for each class, every combination's middle isoloss line
+// normalized to its minimum, against the three working sets.
+std::string NormalizedSection(Context& c, const ComboMap& combos) {
+  std::string h = "<h3>Normalized isoloss lines against working-set sizes (paper Figure 7)</h3>";
+  std::string body;
+  for (const auto& cls : c.classes) {
+    const auto lines = NormalizedLines(combos, cls.is_gpu ? 1 : 0);
+    if (lines.empty()) continue;
+    body += "<p>" + EscapeHtml(cls.name) + ": " + Counted(static_cast<std::int64_t>(lines.size()), "isoloss line") +
+            ", one per (data set, shape, depth) with at least " +
+            Counted(static_cast<std::int64_t>(kMinSizes), "size") +
+            " reaching its middle loss level.</p><div class=\"figs\">";
+    for (int which = 0; which < 3; ++which) body += NormalizedPanel(c, cls, lines, which);
+    body += "</div>";
+  }
+  if (body.empty()) {
+    return h +
+           "<p class=\"note\">Too few sizes per combination reach a common loss level to draw normalized "
+           "isoloss lines.</p>";
+  }
+  return h +
+         "<p>Each line: the energy to reach the combination's middle loss level (the level Figure 8 uses) at each "
+         "network size, divided by the line's lowest energy, drawn against the size's working sets. Dashed "
+         "vertical lines: cache capacities, where a working set spills into the next memory level. Paper: the "
+         "minimum sits at or just past a spill.</p>" +
+         body;
+}
+
 // For each combination with three sizes reaching its middle loss level, the
 // cheapest size's working sets (f, b) over the nearest cache capacity.
 void CheapestSizeRatios(const HardwareClass& cls, const std::vector<double>& caches, const ComboMap& combos,
@@ -282,11 +369,10 @@ std::string CheapestSizeFigure(Context& c, const HardwareClass& cls, const Combo
     for (double x : v) n += (x >= a && x <= b) ? 1 : 0;
     return v.empty() ? std::nan("") : n / static_cast<double>(v.size());
   };
-  *summary +=
-      "<li>" + EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(rb.size())) +
-      " isoloss lines; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
-      "in " +
-      FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) + ".</li>";
+  *summary += "<li>" + EscapeHtml(cls.name) + ": " + Counted(static_cast<std::int64_t>(rb.size()), "isoloss line") +
+              "; the cheapest size's <i>b</i> is within a factor of two of a cache size (0.5\u20132\u00d7) "
+              "in " +
+              FormatPercent(share(rb, 0.5, 2)) + " of them, <i>f</i> in " + FormatPercent(share(rf, 0.5, 2)) + ".</li>";
   return c.Figure(p,
                   "For each (data set, shape, depth) with at least three sizes reaching its middle loss level, "
                   "the size that reaches it with the least energy: its working set divided by the nearest "
@@ -334,18 +420,19 @@ std::string LossSection(Context& c) {
   ComboMap combos;
   for (const auto& [id, e] : exps) combos[combo_of[id]].push_back(&e);
   if (combos.empty()) {
-    h += "<p class=\"note\">" + FormatCount(static_cast<std::int64_t>(curves.size())) +
-         " loss curves were given, but none matches the experiment id of a usable run.</p></section>";
+    h += "<p class=\"note\">" + Counted(static_cast<std::int64_t>(curves.size()), "loss curve") +
+         (curves.size() == 1 ? " was" : " were") +
+         " given, but none matches the experiment id of a usable run.</p></section>";
     return h;
   }
 
   const auto ranked = RankCombos(combos);
   const std::vector<Combo> shown = ShownCombos(ranked);
   const std::size_t n_show = shown.size();
-  h += "<p>" + FormatCount(static_cast<std::int64_t>(exps.size())) + " experiments with loss curves and energy, in " +
-       FormatCount(static_cast<std::int64_t>(combos.size())) + " (data set, shape, depth) combinations, " +
-       FormatCount(static_cast<std::int64_t>(ranked.size())) + " of them with at least " + std::to_string(kMinSizes) +
-       " sizes measured. ";
+  h += "<p>" + Counted(static_cast<std::int64_t>(exps.size()), "experiment") + " with loss curves and energy, in " +
+       Counted(static_cast<std::int64_t>(combos.size()), "(data set, shape, depth) combination") + ", " +
+       FormatCount(static_cast<std::int64_t>(ranked.size())) + " of them with at least " +
+       Counted(static_cast<std::int64_t>(kMinSizes), "size") + " measured. ";
   if (n_show == 0) {
     h += "No combination covers enough sizes for isoloss lines.</p>";
   } else {
@@ -354,6 +441,7 @@ std::string LossSection(Context& c) {
          "measured energy keeps falling with size until a key working set just spills from a cache.</p>";
   }
   for (const Combo& k : shown) h += IsolossFigures(c, k, combos[k]);
+  h += NormalizedSection(c, combos);
   h += CheapestSizeSection(c, combos);
   h += "</section>";
   return h;

@@ -64,7 +64,7 @@ std::string ParametersTable(const results::ModelResult& m) {
   std::string h = "<div style=\"max-width:640px\"><h3>" + EscapeHtml(m.hardware_class) + ": fitted parameters</h3>";
   h += "<p class=\"note\">" +
        std::string(m.fitted ? "<span class=\"ok\">fitted</span>" : "<span class=\"no\">not fitted</span>") + " on " +
-       FormatCount(m.runs) + " runs" + (m.fit_seconds > 0 ? " in " + FormatSig(m.fit_seconds, 3) + " s" : "") + ". " +
+       Counted(m.runs, "run") + (m.fit_seconds > 0 ? " in " + FormatSig(m.fit_seconds, 3) + " s" : "") + ". " +
        EscapeHtml(m.message) + "</p>";
   if (m.parameters.empty()) return h + "</div>";
   h += "<table><tr><th class=\"l\">parameter</th><th>value</th><th>standard error</th><th class=\"l\">unit</th>"
@@ -131,9 +131,9 @@ std::string RatioFigure(Context& c, const results::ModelResult& m, const ClassPr
   p.Histogram(edges, CountInBins(pr.ratio, edges), {color, 1, 0.75, "", "energy model", ""});
   if (!pr.base.empty()) p.Steps(edges, CountInBins(pr.base, edges), {"#333", 1.4, 1, "", "FLOPs-only baseline", ""});
   p.VLine(1.0, {"#333", 1, 1, "4 3", "", ""}, "");
-  return c.Figure(p, "Histogram of \u00ca/E over the " + FormatCount(static_cast<std::int64_t>(pr.ratio.size())) + " " +
-                         EscapeHtml(m.hardware_class) +
-                         " runs of <code>predictions.csv</code> (filled), and of the FLOPs-only baseline "
+  return c.Figure(p, "Histogram of \u00ca/E over the " +
+                         Counted(static_cast<std::int64_t>(pr.ratio.size()), EscapeHtml(m.hardware_class) + " run") +
+                         " of <code>predictions.csv</code> (filled), and of the FLOPs-only baseline "
                          "<i>E</i> = <i>c</i><sub>0</sub> + <i>c</i><sub>1</sub>\u00b7FLOPs fitted with the same loss "
                          "(outline); values beyond the axis are not drawn. \u03c3 of ln(\u00ca/E) = " +
                          FormatSig(m.sigma_log_ratio, 3) + ".");
@@ -169,11 +169,11 @@ std::string PredictedAgainstMeasuredFigure(Context& c, const results::ModelResul
     const double y0 = std::pow(10.0, la + (lb - la) * k.second / n),
                  y1 = std::pow(10.0, la + (lb - la) * (k.second + 1) / n);
     const double t = top > 1 ? std::log(static_cast<double>(v)) / std::log(static_cast<double>(top)) : 1.0;
-    q.Rect(x0, x1, y0, y1, {svg::Density(t), 1, 1, "", "", FormatCount(v) + " runs"});
+    q.Rect(x0, x1, y0, y1, {svg::Density(t), 1, 1, "", "", Counted(v, "run")});
   }
   q.Line({a, b}, {a, b}, {svg::kRed, 1.2, 1, "4 3", "\u00ca = E", ""});
   q.LegendEntry("one run", svg::Density(0), svg::Swatch::kBox);
-  q.LegendEntry(FormatCount(top) + " runs per cell (log colour scale)", svg::Density(1), svg::Swatch::kBox);
+  q.LegendEntry(Counted(top, "run") + " per cell (log colour scale)", svg::Density(1), svg::Swatch::kBox);
   return c.Figure(q,
                   "Each cell counts runs by measured and predicted energy (log\u2013log); cells on the dashed "
                   "diagonal are predicted exactly.");

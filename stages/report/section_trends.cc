@@ -93,7 +93,7 @@ std::string EpochTrendOfClass(svg::Plot* p, const HardwareClass& cls, const std:
   p->Line(grid, fy, {cls.color, 1.6, 1, "6 3", cls.name + " linear fit", ""});
   return "<li>" + EscapeHtml(cls.name) + ": energy per epoch = " + FormatEnergy(fit.intercept) + " + " +
          FormatEnergy(fit.slope) + " \u00d7 training observations (R\u00b2 = " + FormatSig(fit.r2, 3) + ", " +
-         FormatCount(static_cast<std::int64_t>(bins.size())) + " data sets)</li>";
+         Counted(static_cast<std::int64_t>(bins.size()), "data set") + ")</li>";
 }
 
 // (a) energy per epoch against training-set size.
@@ -288,8 +288,8 @@ std::string CacheFigure(Context& c, const HardwareClass& cls, const std::vector<
     p.y.min = ext.ymin / 1.6;
     p.y.max = ext.ymax * 1.6;
   }
-  return c.Figure(p, EscapeHtml(cls.name) + ": " + FormatCount(static_cast<std::int64_t>(runs.size())) +
-                         " usable runs (dots outside the axes are not drawn). Energy per datum rises where a working "
+  return c.Figure(p, EscapeHtml(cls.name) + ": " + Counted(static_cast<std::int64_t>(runs.size()), "usable run") +
+                         " (dots outside the axes are not drawn). Energy per datum rises where a working "
                          "set spills from one level into the "
                          "next (paper section 6). Solid lines: one cache; dotted: all units of a level (" +
                          aggregates + ").");

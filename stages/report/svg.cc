@@ -1,6 +1,7 @@
 #include "stages/report/svg.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -748,6 +749,70 @@ std::string PlotRenderer::Legend(const LegendRows& rows, const Frame& f) const {
 }
 
 std::string Plot::Render(const std::string& id) const { return PlotRenderer(*this).Render(id); }
+
+namespace {
+
+// A CSV field, quoted when it holds a comma, quote or line break.
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// Shortest text that reads back as the same double; empty for NaN.
+std::string CsvNumber(double v) {
+  if (std::isnan(v)) return "";
+  char buf[64];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
+}  // namespace
+
+std::string Plot::Csv() const {
+  const double nan = std::nan("");
+  std::string o = "series,element," + CsvField("x: " + x.label) + ",x_end," + CsvField("y: " + y.label) + ",y_end\n";
+  auto row = [&o](const std::string& series, const char* element, double x0, double x1, double y0, double y1) {
+    o += CsvField(series) + "," + element + "," + CsvNumber(x0) + "," + CsvNumber(x1) + "," + CsvNumber(y0) + "," +
+         CsvNumber(y1) + "\n";
+  };
+  for (const auto& e : elements_) {
+    const std::string& series = !e.style.legend.empty()  ? e.style.legend
+                                : !e.style.title.empty() ? e.style.title
+                                                         : e.text;
+    switch (e.kind) {
+      case Kind::kPoints:
+      case Kind::kLine:
+        for (std::size_t i = 0; i < e.xs.size() && i < e.ys.size(); ++i)
+          row(series, e.kind == Kind::kPoints ? "point" : "line", e.xs[i], nan, e.ys[i], nan);
+        break;
+      case Kind::kBand:
+      case Kind::kErrorBars:
+        for (std::size_t i = 0; i < e.xs.size(); ++i)
+          row(series, e.kind == Kind::kBand ? "band" : "error_bar", e.xs[i], nan, e.ys[i], e.y2[i]);
+        break;
+      case Kind::kHistogram:
+      case Kind::kSteps:
+        for (std::size_t i = 0; i + 1 < e.xs.size() && i < e.ys.size(); ++i)
+          row(series, e.kind == Kind::kHistogram ? "bar" : "step", e.xs[i], e.xs[i + 1], e.ys[i], nan);
+        break;
+      case Kind::kRect:
+        row(series, "rect", e.xs[0], e.xs[1], e.ys[0], e.ys[1]);
+        break;
+      case Kind::kVLine:
+        row(series, "vline", e.xs[0], nan, nan, nan);
+        break;
+      case Kind::kHLine:
+        row(series, "hline", nan, nan, e.ys[0], nan);
+        break;
+      case Kind::kText:
+        row(e.text, "text", e.xs[0], nan, e.ys[0], nan);
+        break;
+    }
+  }
+  return o;
+}
 
 std::string Density(double t) {
   static const double kLight[3] = {210, 227, 243}, kDark[3] = {8, 48, 107};

@@ -77,8 +77,15 @@ class Plot {
   void LegendEntry(const std::string& label, const std::string& color, Swatch swatch, const std::string& dash = "");
 
   double width() const { return width_; }
+  const std::string& title() const { return title_; }
   // `id` must be unique on the page (clip path).
   std::string Render(const std::string& id) const;
+  // The plotted data as CSV, one row per drawn value: columns series,
+  // element, x, x_end, y, y_end (header names carry the axis labels).
+  // point/line: x, y; band/error_bar: x, y (low), y_end (high); bar/step:
+  // bin x..x_end, height y; rect: x..x_end, y..y_end; vline: x; hline: y;
+  // text: x, y. Numbers in shortest round-trip form.
+  std::string Csv() const;
 
  private:
   enum class Kind { kPoints, kLine, kBand, kErrorBars, kHistogram, kSteps, kRect, kVLine, kHLine, kText };

@@ -44,6 +44,7 @@ struct SyntheticOptions {
   bool memory_levels = false;    // carry memory levels in the results
   bool facility = true;          // jobs, job_nodes, usage, ledger, carbon_intensity
   bool intensity_series = true;  // carbon_intensity.csv was given
+  bool provenance = true;        // command, config, creation time, readings per day
   int facility_jobs = 600;
   std::uint64_t seed = 7;
 };
@@ -185,6 +186,24 @@ inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, r
   running.node_list = "cpu1n[1-2]";
   r->jobs.push_back(running);
   AddSyntheticUsageAndLedger(r);
+}
+
+// What the driver records: the command, the config, when, and the readings
+// per day: 30 days from 2024-01-01 (day 19723); cpu2 lost day 10 and half
+// of day 11; a node not in nodes.csv reported on the first day.
+inline void AddSyntheticProvenance(results::PipelineResults* r) {
+  r->created_utc = "2024-02-01T08:30:00.000Z";
+  r->command_line = "wattrun run --config eagle.yaml --input /scratch/eagle/in --output out";
+  r->config_yaml = "facility:\n  name: synthetic-eagle\n  time_zone: America/Denver\npipeline:\n  pue: 1.1\n";
+  r->slurm_job_id = "4242";
+  r->store_path = "/scratch/eagle/store.h5";
+  for (std::int64_t d = 0; d < 30; ++d) {
+    const std::int64_t day = 19723 + d;
+    if (d == 0) r->coverage.push_back({day, "", 12});
+    r->coverage.push_back({day, "cpu1", 34560});
+    if (d != 10) r->coverage.push_back({day, "cpu2", d == 11 ? 8640 : 17280});
+    r->coverage.push_back({day, "gpu1", 8640});
+  }
 }
 
 inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& options = {}) {
@@ -439,6 +458,7 @@ inline results::PipelineResults MakeSyntheticResults(const SyntheticOptions& opt
                        {"gpu", true, {{1, 114688, 168}, {2, 6291456, 2}, {3, 17179869184.0, 2}}}};
   }
   if (options.facility) AddSyntheticFacility(options, rng, &r);
+  if (options.provenance) AddSyntheticProvenance(&r);
   return r;
 }
 

@@ -84,6 +84,11 @@ ColumnDoc DescribeColumn(const std::string& group, const std::string& name) {
   if (group == "/quality" && name == "count") return {"1", "rows or runs dropped or counted for the reason"};
   if (group == "/node_power_dist" && name == "count") return {"1", "readings of the node"};
   if (group == "/carbon_intensity" && name == "time") return {kTime, "instant the intensity holds from"};
+  if (group == "/telemetry_coverage" && name == "day") return {"days since 1970-01-01 UTC", "UTC day of the readings"};
+  if (group == "/telemetry_coverage" && name == "node_type")
+    return {"text", "node type (empty: node not in nodes.csv)"};
+  if (group == "/telemetry_coverage" && name == "readings")
+    return {"1", "power readings of the node type's nodes on the day"};
   const auto& docs = ByName();
   if (const auto it = docs.find(name); it != docs.end()) return it->second;
   if (group == "/node_power_dist") return {"W", "the node's power quantile " + name};

@@ -225,10 +225,13 @@ void WriteFacilityH5(hid_t f, const PipelineResults& r) {
 void WriteProvenance(hid_t f, const PipelineResults& r) {
   h5::SetAttribute(f, "wattrun_version", std::string(kWattrunVersion));
   const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  h5::SetAttribute(f, "created_utc", FormatUtcIso(now.time_since_epoch().count()));
+  h5::SetAttribute(f, "created_utc",
+                   r.created_utc.empty() ? FormatUtcIso(now.time_since_epoch().count()) : r.created_utc);
   h5::SetAttribute(f, "command_line", r.command_line);
   h5::SetAttribute(f, "config_yaml", r.config_yaml);
-  if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') {
+  if (!r.slurm_job_id.empty()) {
+    h5::SetAttribute(f, "slurm_job_id", r.slurm_job_id);
+  } else if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') {
     h5::SetAttribute(f, "slurm_job_id", std::string(job));
   }
   h5::SetAttribute(f, "units_convention",
@@ -410,6 +413,14 @@ void WriteLossesH5(hid_t f, const PipelineResults& r) {
   Column(g.get(), "test_loss", r.loss_value);
 }
 
+// Readings per (UTC day, node type): the report's telemetry coverage.
+void WriteCoverageH5(hid_t f, const PipelineResults& r) {
+  h5::H5Id g = h5::EnsureGroup(f, "telemetry_coverage");
+  Column(g.get(), "day", Col(r.coverage, [](const CoverageRow& v) { return v.day; }));
+  Column(g.get(), "node_type", Col(r.coverage, [](const CoverageRow& v) { return v.node_type; }));
+  Column(g.get(), "readings", Col(r.coverage, [](const CoverageRow& v) { return v.readings; }));
+}
+
 void WriteH5(const PipelineResults& r, const std::string& path) {
   {
     h5::File file = h5::File::CreateInMemory(path);
@@ -429,6 +440,7 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
     WritePredictionsH5(f, r);
     WriteLossesH5(f, r);
     WriteFacilityH5(f, r);
+    WriteCoverageH5(f, r);
     file.WriteImage(path);
   }
 }
@@ -795,6 +807,28 @@ void ReadLossesH5(hid_t f, const std::string& path, PipelineResults* r) {
   CheckRows(r->loss_experiment.size(), r->loss_value.size(), path + ":losses", "test_loss");
 }
 
+// Readings per (day, node type) (absent from older files: then none).
+void ReadCoverageH5(hid_t f, const std::string& path, PipelineResults* r) {
+  if (!h5::Exists(f, "telemetry_coverage")) return;
+  h5::H5Id g = h5::OpenGroup(f, "telemetry_coverage");
+  const auto day = h5::ReadVector<std::int64_t>(g.get(), "day");
+  const auto type = h5::ReadStrings(g.get(), "node_type");
+  const auto readings = h5::ReadVector<std::int64_t>(g.get(), "readings");
+  CheckRows(day.size(), type.size(), path + ":telemetry_coverage", "node_type");
+  CheckRows(day.size(), readings.size(), path + ":telemetry_coverage", "readings");
+  for (std::size_t i = 0; i < day.size(); ++i) r->coverage.push_back({day[i], type[i], readings[i]});
+}
+
+// Root attributes that say where the file came from (older files: none).
+void ReadProvenance(hid_t f, PipelineResults* r) {
+  auto text = [f](const char* name) { return h5::HasAttribute(f, name) ? h5::GetStringAttribute(f, name) : ""; };
+  r->wattrun_version = text("wattrun_version");
+  r->created_utc = text("created_utc");
+  r->command_line = text("command_line");
+  r->config_yaml = text("config_yaml");
+  r->slurm_job_id = text("slurm_job_id");
+}
+
 // The memory levels per class (absent from older files: then none).
 void ReadMemoryLevelsH5(hid_t f, const std::string& path, PipelineResults* r) {
   if (!h5::Exists(f, "memory_levels")) return;
@@ -854,6 +888,8 @@ PipelineResults ReadResultsH5(const std::string& path) {
   ReadLossesH5(f, path, &r);
   ReadMemoryLevelsH5(f, path, &r);
   ReadFacilityH5(f, path, &r);
+  ReadCoverageH5(f, path, &r);
+  ReadProvenance(f, &r);
   file.Close();
   return r;
 }

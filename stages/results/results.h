@@ -184,6 +184,14 @@ struct LedgerRow {
   double missing_s = 0;
 };
 
+// Readings of one node type on one UTC day, from the telemetry pass (an
+// empty node type: nodes not in nodes.csv).
+struct CoverageRow {
+  std::int64_t day = 0;  // days since 1970-01-01 UTC
+  std::string node_type;
+  std::int64_t readings = 0;
+};
+
 struct PipelineResults {
   std::vector<RunRow> runs;
   std::vector<FeatureRow> features;
@@ -232,6 +240,14 @@ struct PipelineResults {
   // empty: unknown): the command as typed and the configuration's YAML text.
   std::string command_line;
   std::string config_yaml;
+  // When the results were made (ISO 8601 UTC; empty: when results.h5 is
+  // written), the Slurm job that made them (empty: none), and the version
+  // that wrote the results.h5 read back (empty: this binary).
+  std::string created_utc;
+  std::string slurm_job_id;
+  std::string wattrun_version;
+  // Telemetry readings per UTC day and node type (results.h5 only).
+  std::vector<CoverageRow> coverage;
 };
 
 // Writes every CSV of spec section 3 and results.h5 into dir. Each file is
