@@ -98,4 +98,10 @@ struct BadRowCount {
   std::int64_t count = 0;
 };
 
+// Reasons that count a row kept once already (a telemetry reading read
+// twice, or already in the store): counted, but not bad input.
+inline bool IsDuplicateReason(const std::string& reason) {
+  return reason == "duplicate" || reason == "duplicate_of_stored";
+}
+
 }  // namespace wattrun

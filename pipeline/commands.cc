@@ -90,6 +90,8 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
     std::printf("  bad rows %lld, duplicates %lld, conflicts %lld (by file and reason in the store's /quality)\n",
                 static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
                 static_cast<long long>(s.conflicts));
+    std::printf("  in the store, by input:\n");
+    for (const auto& line : ingest::SourceTotalsLines(s.sources)) std::printf("    %s\n", line.c_str());
     std::printf("  time %.2f s (parse %.2f, sort %.2f, write %.2f), %.1f MB/s per rank, peak memory %s per rank\n",
                 s.seconds, s.parse_seconds, s.sort_seconds, s.write_seconds,
                 s.seconds > 0 ? static_cast<double>(s.telemetry_bytes) / s.seconds / comm.size() / 1e6 : 0.0,
@@ -206,7 +208,7 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
         m.sigma_log_ratio, m.median_abs_log_error, m.cv_median_abs_log_error, m.baseline_median_abs_log_error);
   }
   std::printf(
-      "\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv overheads.csv "
+      "\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv quality_files.csv overheads.csv "
       "model_cpu.csv model_gpu.csv predictions.csv jobs_energy.csv usage.csv ledger.csv results.h5%s\n",
       args.output.c_str(), o.write_report ? " report.html" : "");
   return 0;

@@ -71,6 +71,16 @@ void AddStage(RunSummary* summary, std::string stage, double seconds, std::int64
   if (summary) summary->stages.push_back({std::move(stage), seconds, readings, bytes, rss});
 }
 
+// Runs outside their jobs by a constant whole-hour offset: sacct written
+// in another zone than scheduler.timezone (the statuses stand as they are).
+void WarnIfZoneShifted(const Config& config, const store::Catalogue& catalogue,
+                       const std::vector<join::JoinedRun>& joined, const join::JoinOptions& options) {
+  const auto shift = join::DetectZoneShift(catalogue.runs, catalogue.jobs, joined, options);
+  if (!shift) return;
+  std::fprintf(stderr, "wattrun: warning: %s\n",
+               join::ZoneShiftWarning(*shift, config.facility.scheduler.timezone).c_str());
+}
+
 }  // namespace
 
 // The spec's section 2, step by step: the collective pass, then rank 0.
@@ -85,6 +95,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     reader = std::make_unique<store::TelemetryReader>(store_path);
   });
   const auto joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o.join);  // step 2
+  if (comm.is_root() && !options.quiet) WarnIfZoneShifted(config, catalogue, joined, o.join);
   auto plan = pass::PassPlan::Build(config, catalogue, joined);
   account::AccountSetup account_setup;
   RunCollectively(comm, [&] {
@@ -136,6 +147,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
       runs::ComputeRunFeatures(catalogue.runs, out.runs, catalogue.datasets, o.features);  // steps 9-11
   out.features = features.rows;
   out.quality = runs::QualityAccount(catalogue.quality, out.runs, features, jobs.status_counts, account_setup.bad_rows);
+  out.quality_files = runs::QualityByFile(catalogue.quality, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {
     runs::Models models = runs::FitModels(out.runs, features, o.model);  // step 12
@@ -187,6 +199,7 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
           static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
           static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
           s.seconds);
+      for (const auto& line : ingest::SourceTotalsLines(s.sources)) std::printf("  %s\n", line.c_str());
     }
     if (comm.is_root() && options.verbose && !options.quiet) {
       for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i)

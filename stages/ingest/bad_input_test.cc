@@ -172,5 +172,32 @@ TEST_F(BadInput, SacctWithoutHeaderIsWarnedCountedAndTheOthersIngested) {
   EXPECT_EQ(catalogue.runs.size(), 1u);
 }
 
+TEST_F(BadInput, MostlyBadFilesAreWarnedAndEachSourceIsTotalled) {
+  // Times in a format sacct's reader does not know (day first): 3 of the 4
+  // allocation lines bad; the steps are not rows.
+  wattrun::testing::WriteText(dir_ / "facility" / "sacct" / "2021-06.txt",
+                              "JobID|NodeList|Start|End|State\n"
+                              "5|n1|01/06/2021 00:00|01/06/2021 01:00|COMPLETED\n"
+                              "5.batch|n1|01/06/2021 00:00|01/06/2021 01:00|COMPLETED\n"
+                              "6|n1|01/06/2021 00:00|01/06/2021 01:00|COMPLETED\n"
+                              "6.0|n1|01/06/2021 00:00|01/06/2021 01:00|COMPLETED\n"
+                              "8|n1|02/06/2021 00:00|02/06/2021 01:00|COMPLETED\n"
+                              "9|n1|2021-06-03T00:00:00|2021-06-03T01:00:00|COMPLETED\n");
+  // Telemetry: 2 good readings, 3 bad ones.
+  wattrun::testing::WriteText(dir_ / "facility" / "telemetry" / "t.csv",
+                              "timestamp,node,watts\n2021-07-01 00:00:00Z,n1,300\n2021-07-01 00:01:00Z,n1,301\n"
+                              "2021-07-01 00:02:00Z,n1,-1\n2021-07-01 00:03:00Z,n1,x\n2021-07-01 00:04:00Z,n1\n");
+  const IngestSummary summary = RunIngest();
+  EXPECT_TRUE(WarnsAbout(summary, "sacct/2021-06.txt: 3 of its 4 rows are bad (mostly bad_time: 3)", ""));
+  EXPECT_TRUE(WarnsAbout(summary, "telemetry/t.csv: 3 of its 5 rows are bad", "mostly "));
+  EXPECT_FALSE(WarnsAbout(summary, "sacct/2021-07.txt", "rows are bad"));
+  std::vector<std::string> lines = SourceTotalsLines(summary.sources);
+  ASSERT_EQ(lines.size(), 5u);  // telemetry, sacct, runs, nodes, datasets
+  EXPECT_EQ(lines[1], "sacct: 2 files, 2 allocations, 3 bad rows (bad_time 3)");
+  EXPECT_EQ(lines[2], "runs: 1 file, 1 run, 0 bad rows");
+  EXPECT_EQ(summary.sources[0].kind, "telemetry");
+  EXPECT_EQ(summary.sources[0].bad_rows, 3);
+}
+
 }  // namespace
 }  // namespace wattrun::ingest

@@ -364,8 +364,9 @@ struct ParseContext {
   std::int64_t bad = 0;
   std::vector<std::string>* warnings;
   TimestampCache timestamp_cache{};
-  std::uint32_t item = 0;          // index of the work item being parsed
-  HugeVector<char> read_buffer{};  // plain files' text, reused between items
+  std::uint32_t item = 0;                          // index of the work item being parsed
+  HugeVector<char> read_buffer{};                  // plain files' text, reused between items
+  std::vector<std::int64_t>* file_rows = nullptr;  // rows per new telemetry file, this rank's
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -386,6 +387,7 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
     if (offset == 0) continue;                                            // the header line is not a row
     if (line.empty() || (line.size() == 1 && line[0] == '\r')) continue;  // blank lines are not rows
     ++ctx.rows;
+    ++(*ctx.file_rows)[file_index];
     auto where = [&]() {
       return exact_line_numbers ? rel + ":" + std::to_string(line_number) : rel + " at byte " + std::to_string(offset);
     };
@@ -520,6 +522,12 @@ void ReplaceQuality(store::Catalogue* c, const std::string& stage, const std::st
   }
 }
 
+// A file most of whose rows are bad is named (source_totals.h).
+void WarnIfMostlyBad(const std::string& file, std::int64_t rows, const std::vector<BadRowCount>& counts,
+                     std::vector<std::string>* warnings) {
+  if (auto w = MostlyBadWarning(file, rows, counts)) warnings->push_back(std::move(*w));
+}
+
 // States after which an attempt's line no longer changes (Slurm's job
 // states less the pending, running and transitional ones).
 bool IsFinalState(std::string_view state) {
@@ -610,16 +618,19 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
       auto parsed = ParseNodesFile(path, matcher);
       MergeByKey(&c->nodes, parsed.records, [](const NodeRecord& n) { return n.name; });
       ReplaceQuality(c, "nodes", f.rel, parsed.bad_rows);
+      WarnIfMostlyBad(f.rel, parsed.rows, parsed.bad_rows, warnings);
     } else if (f.kind == "datasets") {
       auto parsed = ParseDatasetsFile(path);
       MergeByKey(&c->datasets, parsed.records, [](const DatasetRecord& d) { return d.name; });
       ReplaceQuality(c, "datasets", f.rel, parsed.bad_rows);
+      WarnIfMostlyBad(f.rel, parsed.rows, parsed.bad_rows, warnings);
     } else if (f.kind == "runs") {
       auto parsed = ParseRunsFile(path);
       // Rows without a run_id cannot be merged by key: key them by line.
       MergeByKey(&c->runs, parsed.records,
                  [](const RunRecord& r) { return r.run_id.empty() ? "#line" + std::to_string(r.line) : r.run_id; });
       ReplaceQuality(c, "runs", f.rel, parsed.bad_rows);
+      WarnIfMostlyBad(f.rel, parsed.rows, parsed.bad_rows, warnings);
       for (const auto& w : parsed.warnings) {  // named by the relative path, as the manifest names it
         warnings->push_back(w.rfind(path, 0) == 0 ? f.rel + w.substr(path.size()) : w);
       }
@@ -627,16 +638,19 @@ void IngestSmallTables(const Config& config, const fs::path& root, const std::ve
       auto parsed = ParseSacctFile(path, sacct_policy, f.rel);
       MergeAttempts(&c->jobs, parsed.records);
       ReplaceQuality(c, "sacct", f.rel, parsed.bad_rows);
+      WarnIfMostlyBad(f.rel, parsed.rows, parsed.bad_rows, warnings);
       warnings->insert(warnings->end(), parsed.warnings.begin(), parsed.warnings.end());
     } else if (f.kind == "carbon_intensity") {
       auto parsed = ParseCarbonIntensityFile(path);
       c->carbon_intensity = std::move(parsed.records);  // one file: a changed one replaces it
       ReplaceQuality(c, "carbon_intensity", f.rel, parsed.bad_rows);
+      WarnIfMostlyBad(f.rel, parsed.rows, parsed.bad_rows, warnings);
     } else if (f.kind == "losses") {
       auto parsed = ParseLossesFile(path);
       MergeByKey(&c->losses, parsed.records,
                  [](const LossRecord& l) { return l.experiment_id + "\t" + std::to_string(l.epoch); });
       ReplaceQuality(c, "losses", f.rel, parsed.bad_rows);
+      WarnIfMostlyBad(f.rel, parsed.rows, parsed.bad_rows, warnings);
     }
   }
   // Types are re-matched with the current config, so a config fix applies
@@ -1084,6 +1098,7 @@ struct IngestState {
   std::int64_t next_batch = 0;
   std::int64_t small_table_bytes = 0;  // of the changed small tables but nodes.csv
   Counts counts;  // telemetry rows dropped, by (file, reason): this rank's, after phase D all on rank 0
+  std::vector<std::int64_t> telemetry_file_rows;       // rows of each new telemetry file, all ranks
   std::map<std::string, std::int64_t> new_file_batch;  // new telemetry file -> its batch
   std::int64_t spilled_bytes = 0;                      // this rank's
   std::vector<std::string> small_table_warnings;       // written by the small tables' thread only
@@ -1284,6 +1299,8 @@ void ParseTelemetry(const IngestOptions& options, const Comm& comm, const Timest
                    .streams = streams,
                    .counts = &s->counts,
                    .warnings = &warnings};
+  std::vector<std::int64_t> file_rows(s->new_telemetry.size(), 0);
+  ctx.file_rows = &file_rows;
   // Small enough pieces that every rank gets a fair share, large enough to stream.
   const std::int64_t split = std::clamp<std::int64_t>(summary->telemetry_bytes / (std::int64_t{8} * comm.size()),
                                                       4ll << 20, options.split_bytes);
@@ -1298,6 +1315,7 @@ void ParseTelemetry(const IngestOptions& options, const Comm& comm, const Timest
   });
   summary->rows_read = comm.AllSum(ctx.rows);
   summary->bad_rows = comm.AllSum(ctx.bad);
+  s->telemetry_file_rows = comm.AllSumEach(file_rows);
   for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
     for (const auto& line : SplitLines(w)) summary->warnings.push_back(line);
   }
@@ -1552,7 +1570,12 @@ void UpdateCatalogue(IngestState* s, IngestSummary* summary) {
   for (const auto& [k, v] : s->counts) {
     telemetry_quality[s->new_telemetry[k.file].rel].push_back(BadRowCount{"telemetry", "", k.reason, v.count});
   }
-  for (const auto& f : s->new_telemetry) ReplaceQuality(&catalogue, "telemetry", f.rel, telemetry_quality[f.rel]);
+  for (std::size_t i = 0; i < s->new_telemetry.size(); ++i) {
+    const std::string& rel = s->new_telemetry[i].rel;
+    ReplaceQuality(&catalogue, "telemetry", rel, telemetry_quality[rel]);
+    if (i < s->telemetry_file_rows.size())
+      WarnIfMostlyBad(rel, s->telemetry_file_rows[i], telemetry_quality[rel], &summary->warnings);
+  }
   WarnConflictingRows(s->new_telemetry, summary->rows_read, s->counts, &summary->warnings);
   std::map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < catalogue.manifest.size(); ++i) index[catalogue.manifest[i].path] = i;
@@ -1602,6 +1625,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   if (!s.new_telemetry.empty()) IngestTelemetry(config, options, comm, &s, &summary);
   JoinSmallTables(config, comm, &s, &summary);  // if there was no telemetry to overlap it with
   WriteNewCatalogue(comm, &s, &summary);
+  if (comm.is_root()) summary.sources = SourceTotalsOf(s.catalogue);
   comm.Barrier();
   if (comm.is_root() && fs::exists(s.tmp_dir)) fs::remove_all(s.tmp_dir);
   summary.seconds = SecondsSince(t0);

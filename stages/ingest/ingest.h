@@ -18,6 +18,7 @@
 #include "core/mpi.h"
 #include "core/progress.h"
 #include "core/records.h"
+#include "stages/ingest/source_totals.h"
 
 namespace wattrun::ingest {
 
@@ -52,6 +53,7 @@ struct IngestSummary {
   // Writes of the batch that HDF5 did not do collectively (H5Pget_mpio_no_collective_cause), summed over ranks.
   std::int64_t non_collective_writes = 0;
   std::vector<std::string> warnings;  // files reported by name
+  std::vector<SourceTotals> sources;  // rank 0: each kind of input in the store after the ingest
 };
 
 // Collective over comm. Creates the store if it does not exist. Rank 0

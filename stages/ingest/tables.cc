@@ -122,6 +122,7 @@ TableParseResult<Record> ParseCountedTable(const std::string& path, const std::s
   std::vector<std::string_view> fields;
   bool complete = false;
   while (reader.Next(&fields, &complete)) {
+    ++result.rows;
     if (!complete || fields.size() != header.size()) {
       tally.Add("field_count");
       continue;
@@ -318,8 +319,9 @@ std::string ParseSacctWindow(std::string_view start, std::string_view end, const
 
 // A sacct file whose header lacks a required column: the warning, and every
 // line counted as bad_header (a first line that is no job line is a header).
-void CountHeaderlessSacct(LineReader* reader, std::string_view first_line, const std::string& missing,
-                          const std::string& file, BadRowTally* tally, std::vector<std::string>* warnings) {
+// Returns the lines counted.
+std::int64_t CountHeaderlessSacct(LineReader* reader, std::string_view first_line, const std::string& missing,
+                                  const std::string& file, BadRowTally* tally, std::vector<std::string>* warnings) {
   std::vector<std::string_view> fields;
   SplitPipes(first_line, &fields);
   std::int64_t lines = ClassifyJobId(Trim(fields[0])) != JobIdKind::kInvalid ? 1 : 0;
@@ -330,6 +332,7 @@ void CountHeaderlessSacct(LineReader* reader, std::string_view first_line, const
                       "' (exported without -o, or with --noheader?); every line is counted as a bad row "
                       "(bad_header). Export it with: " +
                       SacctCommandLine());
+  return lines;
 }
 
 bool StartsWith(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
@@ -422,7 +425,7 @@ TableParseResult<JobRecord> ParseSacctFile(const std::string& path, const Timest
   SacctColumns column;
   std::string missing;
   if (!ResolveSacctHeader(header, &column, &missing)) {
-    CountHeaderlessSacct(&reader, header_line, missing, file, &tally, &result.warnings);
+    result.rows = CountHeaderlessSacct(&reader, header_line, missing, file, &tally, &result.warnings);
     result.bad_rows = tally.Finish();
     return result;
   }
@@ -431,12 +434,14 @@ TableParseResult<JobRecord> ParseSacctFile(const std::string& path, const Timest
     if (Trim(line).empty() || Trim(line) == header_text) continue;
     SplitPipes(line, &fields);
     if (fields.size() != header.size()) {
+      ++result.rows;
       tally.Add("field_count");
       continue;
     }
     const std::string_view job_id = Trim(fields[column.job_id]);
     const JobIdKind kind = ClassifyJobId(job_id);
     if (kind == JobIdKind::kStep) continue;
+    ++result.rows;
     if (kind == JobIdKind::kInvalid) {
       tally.Add("bad_job_id");
       continue;
@@ -494,6 +499,7 @@ TableParseResult<RunRecord> ParseRunsFile(const std::string& path) {
   std::vector<std::string_view> fields;
   bool complete = false;
   while (reader.Next(&fields, &complete)) {
+    ++result.rows;
     RunRecord run;
     run.line = reader.first_line();
     if (!complete || fields.size() != header.size()) {

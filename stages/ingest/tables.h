@@ -26,6 +26,7 @@ struct TableParseResult {
   std::vector<Record> records;
   std::vector<BadRowCount> bad_rows;
   std::vector<std::string> warnings;  // about the whole file, naming it
+  std::int64_t rows = 0;              // data lines read as rows (not the header, blank lines or sacct steps)
 };
 
 // `sacct --parsable2` output (`|`-separated, header line). Allocation lines

@@ -92,7 +92,7 @@ TEST_F(TablesTest, SacctAllocationsStepsArraysHetJobs) {
   fs::create_directories(dir_ / "sacct");
   const std::string path = Write("sacct/2021-07.txt", kSacct);
   const TimestampPolicy denver{TimeZone::Load("America/Denver"), false};
-  const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, denver);
+  const auto [jobs, bad_rows, warnings, rows] = ParseSacctFile(path, denver);
 
   std::map<std::string, JobRecord> by_id;
   std::vector<std::string> order;
@@ -134,6 +134,7 @@ TEST_F(TablesTest, SacctAllocationsStepsArraysHetJobs) {
                              {"negative_window", 1},
                              {"nonexistent_time", 2}}));
   for (std::size_t i = 1; i < bad_rows.size(); ++i) EXPECT_LT(bad_rows[i - 1].reason, bad_rows[i].reason);
+  EXPECT_EQ(rows, 17);  // 9 allocations and 8 bad lines; steps, the blank line and the repeated header are no rows
 }
 
 TEST_F(TablesTest, SacctColumnsInAnyOrderAndGzip) {
@@ -219,7 +220,7 @@ TEST_F(TablesTest, SacctOptionalAccountingColumns) {
             "lots|5|eve|COMPLETED|cpu=x|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|-3|csc\n"
             "1.5e3|6|eve|COMPLETED|cpu=0,gres/gpu=0|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00|four|csc\n"
             "-1|7|eve|COMPLETED|billing|n1|std|2021-07-01T10:00:00|2021-07-01T11:00:00||csc\n");
-  const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, {}, "sacct/2021-07.txt");
+  const auto [jobs, bad_rows, warnings, rows] = ParseSacctFile(path, {}, "sacct/2021-07.txt");
   ASSERT_EQ(jobs.size(), 7u);  // unreadable values keep their rows
   const JobRecord& j1 = jobs[0];
   EXPECT_EQ(j1.user, "alice");
@@ -305,7 +306,7 @@ TEST_F(TablesTest, SacctEpochAndOtherTimeFormats) {
                                  "4|n1|1625137200|1625133600|COMPLETED\n"
                                  "5|n1|99999999999999999999|1625133600|COMPLETED\n");
   const TimestampPolicy denver{TimeZone::Load("America/Denver"), false};
-  const auto [jobs, bad_rows, warnings] = ParseSacctFile(path, denver);
+  const auto [jobs, bad_rows, warnings, rows] = ParseSacctFile(path, denver);
   ASSERT_EQ(jobs.size(), 3u);
   EXPECT_EQ(jobs[0].start, Utc(2021, 7, 1, 10, 0, 0));
   EXPECT_EQ(*jobs[0].end, Utc(2021, 7, 1, 11, 0, 0));
@@ -344,7 +345,7 @@ TEST_F(TablesTest, RunsGoodAndBadRows) {
                            "r9,e3,300+0,2021-07-01 16:00:00+00:00,2021-07-01 17:00:00+00:00,a001,16,2,rectangle,"
                            "wine,nan,32,sgd,TRUE,{}\n";
   const std::string path = Write("runs.csv", text);
-  const auto [runs, bad_rows, warnings] = ParseRunsFile(path);
+  const auto [runs, bad_rows, warnings, rows] = ParseRunsFile(path);
   ASSERT_EQ(runs.size(), 9u);
 
   const RunRecord& r1 = runs[0];
@@ -417,7 +418,7 @@ TEST_F(TablesTest, RunsRepeatedRunIdKeepsTheFirst) {
     text += row(id, "n2");
   }
   const std::string path = Write("runs.csv", text);
-  const auto [runs, bad_rows, warnings] = ParseRunsFile(path);
+  const auto [runs, bad_rows, warnings, rows] = ParseRunsFile(path);
   ASSERT_EQ(runs.size(), 14u);
   EXPECT_EQ(runs[0].run_id, "r1");
   EXPECT_EQ(runs[0].host_name, "n1");  // the first kept
@@ -447,7 +448,7 @@ TEST_F(TablesTest, NodesWithHostlistsAndSignatures) {
     }
     return "";
   };
-  const auto [nodes, bad_rows, warnings] = ParseNodesFile(path, matcher);
+  const auto [nodes, bad_rows, warnings, rows] = ParseNodesFile(path, matcher);
   ASSERT_EQ(nodes.size(), 4u);
   EXPECT_EQ(nodes[0].name, "r1i0n1");
   EXPECT_EQ(nodes[0].node_type, "cpu1");
@@ -481,7 +482,7 @@ TEST_F(TablesTest, Datasets) {
                                  "weird,10,10,2,clustering,x\n"
                                  "broken,ten,10,2,classification,x\n"
                                  "nocls,10,10,,classification,x\n");
-  const auto [datasets, bad_rows, warnings] = ParseDatasetsFile(path);
+  const auto [datasets, bad_rows, warnings, rows] = ParseDatasetsFile(path);
   ASSERT_EQ(datasets.size(), 4u);
   EXPECT_EQ(datasets[0].name, "505_tecator");
   EXPECT_EQ(datasets[0].n_observations, 240);
@@ -504,7 +505,7 @@ TEST_F(TablesTest, Losses) {
                                  "e1,3,nan\n"
                                  "e2,1,1e-3\n"
                                  "e2,1\n");
-  const auto [losses, bad_rows, warnings] = ParseLossesFile(path);
+  const auto [losses, bad_rows, warnings, rows] = ParseLossesFile(path);
   ASSERT_EQ(losses.size(), 3u);
   EXPECT_EQ(losses[0].experiment_id, "e1");
   EXPECT_EQ(losses[1].epoch, 2);
@@ -525,7 +526,7 @@ TEST_F(TablesTest, CarbonIntensityInTimeOrder) {
                                  "x,nan,2021-07-01 02:00:00\n"
                                  "x,300,yesterday\n"
                                  "x,300\n");
-  const auto [values, bad_rows, warnings] = ParseCarbonIntensityFile(path);
+  const auto [values, bad_rows, warnings, rows] = ParseCarbonIntensityFile(path);
   ASSERT_EQ(values.size(), 4u);
   EXPECT_EQ(values[0].time, Utc(2021, 7, 1, 0, 0, 0));
   EXPECT_EQ(values[0].g_per_kwh, 400);

@@ -64,11 +64,16 @@ class JobHosts {
 
 // How a run fits one attempt of its job: host, window, then whether the
 // attempt is still running.
+// Whether the run's window, moved by shift_us, lies in the job's window.
+bool InsideWindow(const RunRecord& r, const JobRecord& job, TimeUs shift_us, const JoinOptions& options) {
+  const bool starts_inside = job.has_start && r.start + shift_us >= job.start - options.tolerance_us;
+  const bool ends_inside = !job.end.has_value() || r.update + shift_us <= *job.end + options.tolerance_us;
+  return starts_inside && ends_inside;
+}
+
 RunStatus FitAttempt(const RunRecord& r, const JobRecord& job, bool host_in_job, const JoinOptions& options) {
   if (!host_in_job) return RunStatus::kHostNotInJob;
-  const bool starts_inside = job.has_start && r.start >= job.start - options.tolerance_us;
-  const bool ends_inside = !job.end.has_value() || r.update <= *job.end + options.tolerance_us;
-  if (!starts_inside || !ends_inside) return RunStatus::kOutsideJobWindow;
+  if (!InsideWindow(r, job, 0, options)) return RunStatus::kOutsideJobWindow;
   if (!job.end.has_value()) return RunStatus::kJobRunning;
   return RunStatus::kOk;
 }
@@ -125,6 +130,47 @@ std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::v
     }
   }
   return out;
+}
+
+std::optional<ZoneShift> DetectZoneShift(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
+                                         const std::vector<JoinedRun>& joined, const JoinOptions& options) {
+  constexpr int kMaxHours = 14;  // zone offsets from UTC are within 14 h; a larger site mix-up is implausible
+  constexpr TimeUs kHour = kMicrosPerHour;
+  std::vector<std::int64_t> fits(2 * kMaxHours + 1, 0);  // index: hours + kMaxHours
+  ZoneShift best;
+  for (std::size_t i = 0; i < runs.size() && i < joined.size(); ++i) {
+    const RunStatus status = joined[i].status;
+    if (status < RunStatus::kOutsideJobWindow) continue;
+    ++best.joined;
+    if (status != RunStatus::kOutsideJobWindow || joined[i].job < 0) continue;
+    ++best.outside;
+    const JobRecord& job = jobs[static_cast<std::size_t>(joined[i].job)];
+    for (int h = -kMaxHours; h <= kMaxHours; ++h) {
+      if (h != 0 && InsideWindow(runs[i], job, h * kHour, options)) ++fits[static_cast<std::size_t>(h + kMaxHours)];
+    }
+  }
+  // Candidates by |hours|, positive first, so a strict > keeps the tie rule.
+  for (int magnitude = 1; magnitude <= kMaxHours; ++magnitude) {
+    for (const int h : {magnitude, -magnitude}) {
+      const std::int64_t n = fits[static_cast<std::size_t>(h + kMaxHours)];
+      if (n > best.shifted) {
+        best.shifted = n;
+        best.hours = h;
+      }
+    }
+  }
+  if (best.shifted < 3 || 2 * best.shifted < best.outside) return std::nullopt;
+  return best;
+}
+
+std::string ZoneShiftWarning(const ZoneShift& shift, const std::string& scheduler_timezone) {
+  const std::string hours = (shift.hours > 0 ? "+" : "") + std::to_string(shift.hours) + " h";
+  const int magnitude = shift.hours < 0 ? -shift.hours : shift.hours;
+  return std::to_string(shift.shifted) + " of " + std::to_string(shift.joined) +
+         " runs fall outside their Slurm job by " + hours + " (their job windows read " + std::to_string(magnitude) +
+         " h " + (shift.hours > 0 ? "late" : "early") +
+         "); sacct looks exported in another time zone than scheduler.timezone (" + scheduler_timezone +
+         "): check scheduler.timezone or the SLURM_TIME_FORMAT/TZ sacct ran with";
 }
 
 }  // namespace wattrun::join

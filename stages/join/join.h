@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,27 @@ struct JoinedRun {
 // whose window holds it.
 std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
                                 const std::vector<NodeRecord>& nodes, const JoinOptions& options);
+
+// sacct exported in another time zone than scheduler.timezone moves every
+// job window by whole hours. `hours` is the shift that puts the runs back
+// inside their jobs (run window + hours inside the job window): positive
+// when the windows read late, as when sacct wrote its local times in a zone
+// `hours` east of scheduler.timezone.
+struct ZoneShift {
+  int hours = 0;
+  std::int64_t shifted = 0;  // outside_job_window runs that fit their job after the shift
+  std::int64_t outside = 0;  // outside_job_window runs
+  std::int64_t joined = 0;   // runs on a host of their job (outside_job_window and every later status)
+};
+
+// The non-zero shift of -14..+14 h that the most outside_job_window runs
+// agree on (ties: the smaller |hours|, then the positive one), if at least
+// 3 runs and half of the outside ones agree; else nullopt. Statuses are not
+// changed: this only explains them.
+std::optional<ZoneShift> DetectZoneShift(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
+                                         const std::vector<JoinedRun>& joined, const JoinOptions& options);
+
+// The console warning for a detected shift, naming the key to check.
+std::string ZoneShiftWarning(const ZoneShift& shift, const std::string& scheduler_timezone);
 
 }  // namespace wattrun::join

@@ -140,5 +140,70 @@ TEST(Join, RunJoinsTheAttemptWhoseWindowHoldsIt) {
   EXPECT_EQ(again[2].job, 0);
 }
 
+// Ten of fourteen runs whose jobs' windows read `shift_h` hours late (sacct
+// written in a zone that many hours east), four whose jobs are right.
+struct ShiftCase {
+  std::vector<NodeRecord> nodes;
+  std::vector<JobRecord> jobs;
+  std::vector<RunRecord> runs;
+};
+ShiftCase MakeShiftCase(int shifted_runs, int right_runs, int shift_h) {
+  constexpr TimeUs H = 3600 * S;
+  ShiftCase c;
+  c.nodes.resize(1);
+  c.nodes[0].name = "n1";
+  c.nodes[0].node_type = "cpu1";
+  for (int i = 0; i < shifted_runs + right_runs; ++i) {
+    const TimeUs t = (100 + 10 * i) * H;  // the job's true start
+    const TimeUs read_as = i < shifted_runs ? t + shift_h * H : t;
+    const std::string id = std::to_string(1000 + i);
+    c.jobs.push_back(MakeJob(id, "n1", read_as, read_as + H, "COMPLETED"));
+    c.runs.push_back(MakeRun(id, "n1", t + 300 * S, t + 3300 * S));
+  }
+  return c;
+}
+
+TEST(ZoneShift, TenOfFourteenRunsOneHourLateAreNamedWithTheKeyToCheck) {
+  const ShiftCase c = MakeShiftCase(10, 4, 1);
+  const auto joined = JoinRuns(c.runs, c.jobs, c.nodes, {});
+  for (int i = 0; i < 14; ++i) EXPECT_EQ(joined[i].status, i < 10 ? RunStatus::kOutsideJobWindow : RunStatus::kOk);
+  const auto shift = DetectZoneShift(c.runs, c.jobs, joined, {});
+  ASSERT_TRUE(shift.has_value());
+  EXPECT_EQ(shift->hours, 1);
+  EXPECT_EQ(shift->shifted, 10);
+  EXPECT_EQ(shift->outside, 10);
+  EXPECT_EQ(shift->joined, 14);
+  EXPECT_EQ(ZoneShiftWarning(*shift, "America/Denver"),
+            "10 of 14 runs fall outside their Slurm job by +1 h (their job windows read 1 h late); sacct looks "
+            "exported in another time zone than scheduler.timezone (America/Denver): check scheduler.timezone or "
+            "the SLURM_TIME_FORMAT/TZ sacct ran with");
+  // The statuses stay what the join said.
+  EXPECT_EQ(JoinRuns(c.runs, c.jobs, c.nodes, {})[0].status, RunStatus::kOutsideJobWindow);
+}
+
+TEST(ZoneShift, NegativeShiftOfSevenHours) {
+  const ShiftCase c = MakeShiftCase(5, 0, -7);  // sacct in UTC read as America/Denver (MST)
+  const auto shift = DetectZoneShift(c.runs, c.jobs, JoinRuns(c.runs, c.jobs, c.nodes, {}), {});
+  ASSERT_TRUE(shift.has_value());
+  EXPECT_EQ(shift->hours, -7);
+  EXPECT_EQ(shift->shifted, 5);
+  EXPECT_NE(ZoneShiftWarning(*shift, "UTC").find("by -7 h (their job windows read 7 h early)"), std::string::npos);
+}
+
+TEST(ZoneShift, TooFewOrNoMajorityGivesNoWarning) {
+  const ShiftCase two = MakeShiftCase(2, 12, 1);  // two runs agree: below 3
+  EXPECT_FALSE(DetectZoneShift(two.runs, two.jobs, JoinRuns(two.runs, two.jobs, two.nodes, {}), {}).has_value());
+  // Three agree on +1 h, four outside runs fit no whole hour: not half.
+  ShiftCase mixed = MakeShiftCase(3, 4, 1);
+  for (int i = 3; i < 7; ++i) mixed.runs[i].update += 2 * 3600 * S;  // longer than its job
+  const auto joined = JoinRuns(mixed.runs, mixed.jobs, mixed.nodes, {});
+  EXPECT_EQ(joined[6].status, RunStatus::kOutsideJobWindow);
+  EXPECT_FALSE(DetectZoneShift(mixed.runs, mixed.jobs, joined, {}).has_value());
+  // No outside runs at all.
+  const ShiftCase right = MakeShiftCase(0, 5, 1);
+  EXPECT_FALSE(
+      DetectZoneShift(right.runs, right.jobs, JoinRuns(right.runs, right.jobs, right.nodes, {}), {}).has_value());
+}
+
 }  // namespace
 }  // namespace wattrun::join

@@ -67,4 +67,8 @@ std::string CarbonSection(Context& c);
 std::string FacilitySection(Context& c);
 std::string CoverageSection(Context& c);
 
+// Part of the data account: the input files with the most bad rows
+// (results.quality_files, duplicates not counted), at most `max_files`.
+std::string WorstFilesTable(const Context& c, std::size_t max_files = 10);
+
 }  // namespace wattrun::report

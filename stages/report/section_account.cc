@@ -262,6 +262,7 @@ std::string DataAccountSection(Context& c) {
        "by filter 3, 40,223 usable.</p>";
   h += AccountTable(r, statuses, counts);
   h += InputRowsTable(r);
+  h += WorstFilesTable(c);
   const OkRuns ok_runs = CollectOkRuns(r);
   h += "<div class=\"figs\">";
   h += RunTimeFigure(c, ok_runs);

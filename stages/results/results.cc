@@ -203,6 +203,11 @@ void WriteUsageH5(hid_t f, const std::vector<UsageRow>& x) {
   WriteTableH5(id, schema::UsageTable(), x);
 }
 
+void WriteQualityFilesH5(hid_t f, const std::vector<QualityFileRow>& x) {
+  h5::H5Id g = h5::EnsureGroup(f, "quality_files");
+  WriteTableH5(g.get(), schema::QualityFilesTable(), x);
+}
+
 void WriteLedgerH5(hid_t f, const std::vector<LedgerRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "ledger");
   const hid_t id = g.get();
@@ -435,6 +440,7 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
     WriteIdlePowerH5(f, r);
     WriteNodeDistH5(f, r);
     WriteQualityH5(f, r);
+    WriteQualityFilesH5(f, r.quality_files);
     WriteOverheadsH5(f, r);
     for (const auto& m : r.models) WriteModelH5(f, m);
     WritePredictionsH5(f, r);
@@ -473,6 +479,7 @@ void WriteResults(const PipelineResults& r, const std::string& dir) {
   WriteTableCsv(schema::JobsTable(), r.jobs, (d / "jobs_energy.csv").string());
   WriteTableCsv(schema::UsageTable(), r.usage, (d / "usage.csv").string());
   WriteTableCsv(schema::LedgerTable(), r.ledger, (d / "ledger.csv").string());
+  WriteTableCsv(schema::QualityFilesTable(), r.quality_files, (d / "quality_files.csv").string());
   WriteH5(r, (d / "results.h5").string());
 }
 
@@ -705,6 +712,13 @@ void ReadNodeDistH5(hid_t f, const std::string& path, PipelineResults* r) {
   }
 }
 
+// A results.h5 from before the table has no group (the rows stay empty).
+void ReadQualityFilesH5(hid_t f, const std::string& path, PipelineResults* r) {
+  if (!h5::Exists(f, "quality_files")) return;
+  h5::H5Id g = h5::OpenGroup(f, "quality_files");
+  r->quality_files = ReadTableH5(g.get(), path + ":quality_files", schema::QualityFilesTable());
+}
+
 void ReadQualityH5(hid_t f, const std::string& path, PipelineResults* r) {
   h5::H5Id g = h5::OpenGroup(f, "quality");
   const auto stage = h5::ReadStrings(g.get(), "stage");
@@ -882,6 +896,7 @@ PipelineResults ReadResultsH5(const std::string& path) {
   ReadIdlePowerH5(f, path, &r);
   ReadNodeDistH5(f, path, &r);
   ReadQualityH5(f, path, &r);
+  ReadQualityFilesH5(f, path, &r);
   ReadOverheadsH5(f, path, &r);
   ReadModelsH5(f, path, &r);
   ReadPredictionsH5(f, path, &r);

@@ -77,6 +77,15 @@ struct QualityRow {
   std::int64_t count = 0;
 };
 
+// One row of quality_files.csv: the rows of one input file set aside for
+// one reason (quality.csv sums them by stage and reason).
+struct QualityFileRow {
+  std::string stage;  // telemetry, sacct, runs, nodes, datasets, losses, carbon_intensity
+  std::string file;   // relative to the facility directory
+  std::string reason;
+  std::int64_t count = 0;
+};
+
 struct ModelParameterRow {
   std::string parameter;
   double value = 0;
@@ -201,6 +210,7 @@ struct PipelineResults {
   std::vector<idle::NodeDistribution> nodes;
   std::vector<TypeDistribution> type_low_end;
   std::vector<QualityRow> quality;
+  std::vector<QualityFileRow> quality_files;  // count > 0, by stage, file, reason
   std::vector<standardize::Overhead> overheads;
   std::vector<ModelResult> models;
   std::vector<PredictionRow> predictions;

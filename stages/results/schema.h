@@ -232,5 +232,6 @@ const Table<JobRow>& JobsTable();
 const Table<JobNodeRow>& JobNodesTable();
 const Table<UsageRow>& UsageTable();
 const Table<LedgerRow>& LedgerTable();
+const Table<QualityFileRow>& QualityFilesTable();
 
 }  // namespace wattrun::results::schema

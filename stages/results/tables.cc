@@ -123,4 +123,16 @@ const Table<LedgerRow>& LedgerTable() {
   return table;
 }
 
+const Table<QualityFileRow>& QualityFilesTable() {
+  using R = QualityFileRow;
+  static const Table<R> table = {
+      As<Word>("stage", &R::stage, "text",
+               "input the rows came from (telemetry, sacct, runs, nodes, datasets, losses, carbon_intensity)"),
+      Of("file", &R::file, "text", "input file, relative to the facility directory"),
+      As<Word>("reason", &R::reason, "text", "why the rows were set aside (as in quality.csv)"),
+      Of("count", &R::count, "1", "rows of the file set aside for the reason (always > 0)"),
+  };
+  return table;
+}
+
 }  // namespace wattrun::results::schema

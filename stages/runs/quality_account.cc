@@ -1,4 +1,7 @@
 // quality.csv: every dropped row and run, by stage and reason.
+#include <map>
+#include <tuple>
+
 #include "stages/runs/runs.h"
 
 namespace wattrun::runs {
@@ -46,6 +49,19 @@ std::vector<results::QualityRow> QualityAccount(
   if (features.bad_network) Add(&out, "runs", "unknown_shape_or_depth", features.bad_network);
   for (const auto& q : job_bad_rows) Add(&out, q.stage, q.reason, q.count);
   for (const auto& [status, count] : job_status_counts) Add(&out, "jobs", status, count);
+  return out;
+}
+
+std::vector<results::QualityFileRow> QualityByFile(const std::vector<BadRowCount>& bad_rows,
+                                                   const std::vector<BadRowCount>& job_bad_rows) {
+  std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> counts;
+  for (const auto* list : {&bad_rows, &job_bad_rows}) {
+    for (const auto& b : *list) counts[{b.stage, b.file, b.reason}] += b.count;
+  }
+  std::vector<results::QualityFileRow> out;
+  for (const auto& [key, count] : counts) {
+    if (count > 0) out.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), count});
+  }
   return out;
 }
 

@@ -90,6 +90,12 @@ std::vector<results::QualityRow> QualityAccount(
     const std::vector<std::pair<std::string, std::int64_t>>& job_status_counts = {},
     const std::vector<BadRowCount>& job_bad_rows = {});
 
+// quality_files.csv: the per-file counts of both lists (the store's and
+// facility accounting's), those of one (stage, file, reason) summed, zero
+// counts left out, sorted by stage, file, reason.
+std::vector<results::QualityFileRow> QualityByFile(const std::vector<BadRowCount>& bad_rows,
+                                                   const std::vector<BadRowCount>& job_bad_rows = {});
+
 // Idle power by node type, for the types that have one (not NaN).
 std::map<std::string, double> IdlePowerByType(const std::vector<idle::IdlePower>& idle);
 

@@ -108,6 +108,21 @@ TEST(QualityAccount, BadRowsThenStatusesFiltersAndJobs) {
   EXPECT_EQ(q.back().stage, "jobs");
 }
 
+TEST(QualityByFile, SumsEqualKeysDropsZerosAndSorts) {
+  const auto rows = QualityByFile({{"telemetry", "t/b.csv", "bad_time", 2},
+                                   {"sacct", "s/1.txt", "bad_time", 1},
+                                   {"telemetry", "t/a.csv", "bad_watts", 0},
+                                   {"telemetry", "t/b.csv", "bad_time", 3}},
+                                  {{"sacct", "s/1.txt", "bad_node_list", 4}});
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].stage, "sacct");
+  EXPECT_EQ(rows[0].reason, "bad_node_list");
+  EXPECT_EQ(rows[0].count, 4);
+  EXPECT_EQ(rows[1].reason, "bad_time");
+  EXPECT_EQ(rows[2].file, "t/b.csv");
+  EXPECT_EQ(rows[2].count, 5);
+}
+
 TEST(ResolveCarbon, AnEnergyMixIsTheShareWeightedIntensity) {
   CarbonConfig c;
   c.mix = {{"coal", 0.25}, {"wind", 0.75}};
