@@ -3,9 +3,10 @@
 # base image is debootstrapped from this machine's apt mirror and imported
 # as localhost/debian:bookworm, then the Dockerfile is built on it with
 # chroot isolation, from the context containers/stage_context.sh writes
-# (the checkout and ../shared/spec beside it). The Dockerfile's last steps run jobs/test.sh and
-# jobs/demo.sh, so a finished build is the check (running the image is not
-# needed, and some sandboxes refuse it).
+# (the checkout and ../shared/spec beside it). The Dockerfile's build stage
+# runs jobs/test.sh and jobs/demo.sh, and its runtime stage runs the
+# installed binary as the non-root user on 2 ranks, so a finished build is
+# the check (running the image is not needed, and some sandboxes refuse it).
 #
 # Usage: bash containers/build_podman.sh [IMAGE_TAG]     (default: wattrun)
 # Environment:
@@ -92,5 +93,6 @@ if ((status != 0)); then
   log "FAILED after $((elapsed / 60)) min $((elapsed % 60)) s (exit $status)"
   exit "$status"
 fi
-log "built $TAG in $((elapsed / 60)) min $((elapsed % 60)) s: tests and demo passed inside the build"
+log "built $TAG in $((elapsed / 60)) min $((elapsed % 60)) s: tests and demo passed in the build stage," \
+  "the installed binary ran as user wattrun in the runtime stage"
 $SUDO podman image ls "$TAG"

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -159,9 +160,12 @@ std::string Num(double v) {
   return s.str();
 }
 
-void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path, SourceTimeConfig* out) {
+void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& path, SourceTimeConfig* out,
+                    const std::set<std::string>& other_keys = {}) {
   if (!r.IsMap(node, path, false)) return;
-  r.CheckKeys(node, path, {"timezone", "ignore_z"});
+  std::set<std::string> known{"timezone", "ignore_z"};
+  known.insert(other_keys.begin(), other_keys.end());
+  r.CheckKeys(node, path, known);
   if (r.Get(node, path, "timezone", &out->timezone)) {
     try {
       TimeZone::Load(out->timezone);  // found now, named by its key, not first met mid-ingest
@@ -170,6 +174,111 @@ void ReadSourceTime(ConfigReader& r, const YAML::Node& node, const std::string& 
     }
   }
   r.Get(node, path, "ignore_z", &out->ignore_z);
+}
+
+// One of `names` (a key's allowed words), its index in *out; else a problem
+// listing them.
+bool GetChoice(ConfigReader& r, const YAML::Node& node, const std::string& path, const std::string& key,
+               const std::vector<std::string>& names, int* out) {
+  std::string text;
+  if (!r.Get(node, path, key, &text)) return false;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (text == names[i]) {
+      *out = static_cast<int>(i);
+      return true;
+    }
+  }
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  r.Problem(ConfigReader::Join(path, key), "must be one of " + list + "; got '" + text + "'");
+  return false;
+}
+
+// facility.telemetry's layout keys: columns, time_format, watts_unit, kind.
+void ReadTelemetryFormat(ConfigReader& r, const YAML::Node& node, const std::string& path, TelemetryFormatConfig* out) {
+  if (!node || !node.IsMap()) return;
+  const YAML::Node columns = node["columns"];
+  const std::string cpath = ConfigReader::Join(path, "columns");
+  if (r.IsMap(columns, cpath, false)) {
+    r.CheckKeys(columns, cpath, {"timestamp", "node", "watts"});
+    const std::pair<const char*, std::string*> names[] = {
+        {"timestamp", &out->timestamp_column}, {"node", &out->node_column}, {"watts", &out->watts_column}};
+    for (const auto& [key, target] : names) {
+      if (r.Get(columns, cpath, key, target) && target->empty()) {
+        r.Problem(ConfigReader::Join(cpath, key), "must name a column, got an empty string");
+      }
+    }
+    if (out->timestamp_column == out->node_column || out->timestamp_column == out->watts_column ||
+        out->node_column == out->watts_column) {
+      r.Problem(cpath, "timestamp, node and watts must be three different columns");
+    }
+  }
+  int choice = 0;
+  if (GetChoice(r, node, path, "time_format", {"iso", "epoch_s", "epoch_ms", "epoch_us"}, &choice)) {
+    out->time_format = static_cast<TelemetryTimeFormat>(choice);
+  }
+  if (GetChoice(r, node, path, "watts_unit", {"W", "kW", "mW"}, &choice)) {
+    constexpr int kExponents[] = {0, 3, -3};
+    out->watts_exponent = kExponents[choice];
+  }
+  if (GetChoice(r, node, path, "kind", {"power", "energy_counter"}, &choice)) {
+    out->kind = static_cast<TelemetryKind>(choice);
+  }
+}
+
+// An instant of the config, ISO 8601 with a Z or an offset (UTC without).
+void ReadInstant(ConfigReader& r, const YAML::Node& node, const std::string& path, const std::string& key,
+                 std::optional<TimeUs>* out) {
+  std::string text;
+  if (!r.Get(node, path, key, &text)) return;
+  TimeUs utc = 0;
+  if (ParseInstant(text, TimestampPolicy{}, &utc) != TimeParseStatus::kOk) {
+    r.Problem(ConfigReader::Join(path, key), "must be a time such as 2022-03-08T00:00:00Z, got '" + text + "'");
+    return;
+  }
+  *out = utc;
+}
+
+void ReadPrometheus(ConfigReader& r, const YAML::Node& node, const std::string& path, PrometheusConfig* out) {
+  if (!r.IsMap(node, path, false)) return;
+  r.CheckKeys(node, path, {"url", "metric", "node_label", "start", "end"});
+  if (r.Get(node, path, "url", &out->url) && out->url.rfind("http://", 0) != 0 && out->url.rfind("https://", 0) != 0) {
+    r.Problem(ConfigReader::Join(path, "url"), "must start with http:// or https://, got '" + out->url + "'");
+  }
+  // Prometheus names: [a-zA-Z_:][a-zA-Z0-9_:]* for metrics, no ':' in labels.
+  auto check_name = [&](const std::string& key, const std::string& value, bool colon) {
+    bool ok = !value.empty() && !std::isdigit(static_cast<unsigned char>(value[0]));
+    for (const char c : value)
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || (colon && c == ':'));
+    if (!ok)
+      r.Problem(ConfigReader::Join(path, key),
+                "not a Prometheus " + std::string(colon ? "metric" : "label") + " name: '" + value + "'");
+  };
+  if (r.Get(node, path, "metric", &out->metric)) check_name("metric", out->metric, true);
+  if (r.Get(node, path, "node_label", &out->node_label)) check_name("node_label", out->node_label, false);
+  ReadInstant(r, node, path, "start", &out->start);
+  ReadInstant(r, node, path, "end", &out->end);
+  if (out->start && out->end && *out->end < *out->start) {
+    r.Problem(ConfigReader::Join(path, "end"), "must not be before start");
+  }
+}
+
+// facility.telemetry: its time settings, and where the readings come from.
+void ReadTelemetry(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
+  const std::string path = "facility.telemetry";
+  ReadSourceTime(r, node, path, &f->telemetry, {"source", "prometheus", "columns", "time_format", "watts_unit", "kind"});
+  if (!node || !node.IsMap()) return;
+  std::string source;
+  if (r.Get(node, path, "source", &source)) {
+    if (source == "files") {
+      f->telemetry_source = TelemetrySource::kFiles;
+    } else if (source == "prometheus") {
+      f->telemetry_source = TelemetrySource::kPrometheus;
+    } else {
+      r.Problem(path + ".source", "must be 'files' or 'prometheus', got '" + source + "'");
+    }
+  }
+  ReadPrometheus(r, node["prometheus"], path + ".prometheus", &f->prometheus);
 }
 
 void ReadMemoryLevels(ConfigReader& r, const YAML::Node& levels, const std::string& lpath,
@@ -281,7 +390,8 @@ void ReadFacility(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   if (!r.IsMap(node, path, true)) return;
   r.CheckKeys(node, path, {"name", "telemetry", "scheduler", "sampling_interval_s", "node_types", "hardware_classes"});
   r.Get(node, path, "name", &f->name, true);
-  ReadSourceTime(r, node["telemetry"], "facility.telemetry", &f->telemetry);
+  ReadTelemetry(r, node["telemetry"], f);
+  ReadTelemetryFormat(r, node["telemetry"], "facility.telemetry", &f->telemetry_format);
   ReadSourceTime(r, node["scheduler"], "facility.scheduler", &f->scheduler);
   if (r.Get(node, path, "sampling_interval_s", &f->sampling_interval_s) && !(f->sampling_interval_s > 0)) {
     r.Problem("facility.sampling_interval_s", "must be > 0, got " + Num(f->sampling_interval_s));
@@ -323,23 +433,12 @@ void ReadFit(ConfigReader& r, const YAML::Node& node, FitConfig* fit) {
     else
       r.Problem(path + ".loss", "must be one of none, huber, cauchy, soft_l1; got '" + loss + "'");
   }
-  if (r.Get(node, path, "loss_scale", &fit->loss_scale) && !(fit->loss_scale > 0)) {
-    r.Problem(path + ".loss_scale", "must be > 0, got " + Num(fit->loss_scale));
-  }
-  if (r.Get(node, path, "max_iterations", &fit->max_iterations) && fit->max_iterations < 1) {
-    r.Problem(path + ".max_iterations", "must be >= 1");
-  }
-  if (r.Get(node, path, "cross_validation_folds", &fit->cross_validation_folds) &&
-      (fit->cross_validation_folds == 1 || fit->cross_validation_folds < 0)) {
-    r.Problem(path + ".cross_validation_folds", "must be 0 (off) or >= 2");
-  }
-  if (r.Get(node, path, "min_energy_share", &fit->min_energy_share) &&
-      !(fit->min_energy_share >= 0 && fit->min_energy_share < 1)) {
-    r.Problem(path + ".min_energy_share", "must be in [0, 1)");
-  }
-  if (r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error) && !(fit->max_relative_std_error > 0)) {
-    r.Problem(path + ".max_relative_std_error", "must be > 0");
-  }
+  r.Get(node, path, "loss_scale", &fit->loss_scale);
+  r.Get(node, path, "max_iterations", &fit->max_iterations);
+  r.Get(node, path, "cross_validation_folds", &fit->cross_validation_folds);
+  r.Get(node, path, "min_energy_share", &fit->min_energy_share);
+  r.Get(node, path, "max_relative_std_error", &fit->max_relative_std_error);
+  for (const auto& [key, reason] : fit->Problems()) r.Problem(path + "." + key, reason);
 }
 
 void ReadCarbon(ConfigReader& r, const YAML::Node& node, CarbonConfig* carbon) {
@@ -557,6 +656,7 @@ Config ParseConfig(const std::string& yaml_text, const std::string& source_name)
   ConfigReader r(source_name);
   Config config;
   config.source_path = source_name;
+  config.yaml_text = yaml_text;
   if (!root || !root.IsMap()) {
     throw Error(source_name + ": (top level): must be a mapping with facility, pipeline and generator sections");
   }
@@ -577,7 +677,23 @@ Config LoadConfigFile(const std::string& path) {
 }
 
 const char* ToString(Integration value) { return value == Integration::kLinear ? "linear" : "step"; }
+const char* ToString(TelemetryTimeFormat value) {
+  switch (value) {
+    case TelemetryTimeFormat::kIso:
+      return "iso";
+    case TelemetryTimeFormat::kEpochSeconds:
+      return "epoch_s";
+    case TelemetryTimeFormat::kEpochMillis:
+      return "epoch_ms";
+    case TelemetryTimeFormat::kEpochMicros:
+      return "epoch_us";
+  }
+  return "?";
+}
+const char* ToString(TelemetryKind value) { return value == TelemetryKind::kPower ? "power" : "energy_counter"; }
 const char* ToString(IdleMethod value) { return value == IdleMethod::kPooled ? "pooled" : "median_of_nodes"; }
+const char* ToString(TelemetrySource value) { return value == TelemetrySource::kFiles ? "files" : "prometheus"; }
+
 const char* ToString(RobustLoss value) {
   switch (value) {
     case RobustLoss::kNone:
@@ -590,6 +706,22 @@ const char* ToString(RobustLoss value) {
       return "soft_l1";
   }
   return "?";
+}
+
+std::vector<std::pair<std::string, std::string>> FitConfig::Problems() const {
+  std::vector<std::pair<std::string, std::string>> problems;
+  if (!std::isfinite(loss_scale)) {
+    problems.emplace_back("loss_scale", "must be a finite number, got " + Num(loss_scale));
+  } else if (!(loss_scale > 0)) {
+    problems.emplace_back("loss_scale", "must be > 0, got " + Num(loss_scale));
+  }
+  if (max_iterations < 1) problems.emplace_back("max_iterations", "must be >= 1");
+  if (cross_validation_folds == 1 || cross_validation_folds < 0) {
+    problems.emplace_back("cross_validation_folds", "must be 0 (off) or >= 2");
+  }
+  if (!(min_energy_share >= 0 && min_energy_share < 1)) problems.emplace_back("min_energy_share", "must be in [0, 1)");
+  if (!(max_relative_std_error > 0)) problems.emplace_back("max_relative_std_error", "must be > 0");
+  return problems;
 }
 
 }  // namespace wattrun

@@ -8,10 +8,12 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/memory_hierarchy.h"
+#include "core/time.h"
 
 namespace wattrun {
 
@@ -43,9 +45,41 @@ struct SourceTimeConfig {
   bool ignore_z = false;  // the BUTTER-E power files' wrong trailing Z
 };
 
+enum class TelemetryTimeFormat { kIso, kEpochSeconds, kEpochMillis, kEpochMicros };
+enum class TelemetryKind { kPower, kEnergyCounter };
+
+// The layout of a facility's telemetry files (facility.telemetry.columns,
+// time_format, watts_unit, kind); the defaults are the spec's
+// `timestamp,node,watts` with ISO times in watts.
+struct TelemetryFormatConfig {
+  std::string timestamp_column = "timestamp";
+  std::string node_column = "node";
+  std::string watts_column = "watts";
+  TelemetryTimeFormat time_format = TelemetryTimeFormat::kIso;
+  int watts_exponent = 0;  // the watts column is in 10^exponent W: kW 3, mW -3
+  TelemetryKind kind = TelemetryKind::kPower;
+};
+
+// Where the telemetry comes from (facility.telemetry.source).
+enum class TelemetrySource { kFiles, kPrometheus };
+
+// facility.telemetry.prometheus: a server's raw samples of one metric.
+struct PrometheusConfig {
+  std::string url = "http://127.0.0.1:9090";
+  std::string metric = "node_power_watts";
+  std::string node_label = "node";  // its values are cut at the first ':' or '.'
+  // Instants fetched, [start, end] (UTC); unset: from the earliest sacct
+  // Start, to the latest sacct End (now while a job runs).
+  std::optional<TimeUs> start;
+  std::optional<TimeUs> end;
+};
+
 struct FacilityConfig {
   std::string name;
   SourceTimeConfig telemetry;
+  TelemetryFormatConfig telemetry_format;  // also under facility.telemetry
+  TelemetrySource telemetry_source = TelemetrySource::kFiles;
+  PrometheusConfig prometheus;
   SourceTimeConfig scheduler;
   double sampling_interval_s = 60.0;
   std::vector<NodeTypeConfig> node_types;
@@ -71,6 +105,12 @@ struct FitConfig {
   // some runs' energy and its relative standard error is below the limit.
   double min_energy_share = 0.01;
   double max_relative_std_error = 0.5;
+
+  // What is wrong with the values, as (key under pipeline.fit, reason);
+  // empty when they are valid. The one check of these values: the config
+  // reader reports each problem under its key path, and the fit stage
+  // (model::FitOptions::Validate) refuses options that have any.
+  std::vector<std::pair<std::string, std::string>> Problems() const;
 };
 
 struct CarbonConfig {
@@ -114,6 +154,7 @@ struct GeneratorConfig {
 
 struct Config {
   std::string source_path;  // file it was loaded from, for messages
+  std::string yaml_text;    // the text parsed, as written (the store records it)
   FacilityConfig facility;
   PipelineConfig pipeline;
   GeneratorConfig generator;
@@ -129,7 +170,10 @@ Config LoadConfigFile(const std::string& path);
 std::vector<std::pair<std::string, double>> DefaultNodeQuantiles();
 
 const char* ToString(Integration value);
+const char* ToString(TelemetryTimeFormat value);  // iso, epoch_s, epoch_ms, epoch_us
+const char* ToString(TelemetryKind value);        // power, energy_counter
 const char* ToString(IdleMethod value);
 const char* ToString(RobustLoss value);
+const char* ToString(TelemetrySource value);
 
 }  // namespace wattrun

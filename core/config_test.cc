@@ -116,12 +116,117 @@ TEST(Config, FacilityConstraints) {
   EXPECT_TRUE(ErrorSays("facility: {name: [unclosed\n", "bad.yaml:"));
 }
 
+TEST(Config, TelemetryLayoutDefaultsToTheSpecs) {
+  const Config c = ParseConfig(MinimalWith("  name: x", "  name: x"), "ok");
+  const TelemetryFormatConfig& f = c.facility.telemetry_format;
+  EXPECT_EQ(f.timestamp_column, "timestamp");
+  EXPECT_EQ(f.node_column, "node");
+  EXPECT_EQ(f.watts_column, "watts");
+  EXPECT_EQ(f.time_format, TelemetryTimeFormat::kIso);
+  EXPECT_EQ(f.watts_exponent, 0);
+  EXPECT_EQ(f.kind, TelemetryKind::kPower);
+}
+
+TEST(Config, TelemetryLayoutOfAnLdmsExport) {
+  const Config c = ParseConfig(MinimalWith("  name: x", R"(  name: x
+  telemetry:
+    timezone: America/Denver
+    columns: {timestamp: "#Time", node: ProducerName, watts: power}
+    time_format: epoch_s
+    watts_unit: kW
+    kind: energy_counter)"),
+                               "ok");
+  const TelemetryFormatConfig& f = c.facility.telemetry_format;
+  EXPECT_EQ(f.timestamp_column, "#Time");
+  EXPECT_EQ(f.node_column, "ProducerName");
+  EXPECT_EQ(f.watts_column, "power");
+  EXPECT_EQ(f.time_format, TelemetryTimeFormat::kEpochSeconds);
+  EXPECT_EQ(f.watts_exponent, 3);
+  EXPECT_EQ(f.kind, TelemetryKind::kEnergyCounter);
+  EXPECT_EQ(c.facility.telemetry.timezone, "America/Denver");
+  EXPECT_EQ(
+      ParseConfig(MinimalWith("  name: x", "  name: x\n  telemetry: {watts_unit: mW, time_format: epoch_us}"), "ok")
+          .facility.telemetry_format.watts_exponent,
+      -3);
+}
+
+TEST(Config, TelemetryLayoutErrorsNameTheirKey) {
+  const auto with = [](const std::string& telemetry) {
+    return MinimalWith("  name: x", "  name: x\n  telemetry: " + telemetry);
+  };
+  EXPECT_TRUE(ErrorSays(with("{time_format: epoch_ns}"),
+                        "bad.yaml: facility.telemetry.time_format: must be one of iso, epoch_s, epoch_ms, epoch_us; "
+                        "got 'epoch_ns'"));
+  EXPECT_TRUE(ErrorSays(with("{watts_unit: MW}"),
+                        "bad.yaml: facility.telemetry.watts_unit: must be one of W, kW, mW; got 'MW'"));
+  EXPECT_TRUE(ErrorSays(with("{kind: gauge}"), "facility.telemetry.kind: must be one of power, energy_counter"));
+  EXPECT_TRUE(ErrorSays(with("{columns: {time: t}}"), "facility.telemetry.columns.time: unknown key"));
+  EXPECT_TRUE(ErrorSays(with("{columns: {node: \"\"}}"), "facility.telemetry.columns.node: must name a column"));
+  EXPECT_TRUE(ErrorSays(with("{columns: {node: watts}}"),
+                        "facility.telemetry.columns: timestamp, node and watts must be three different columns"));
+  EXPECT_TRUE(ErrorSays(with("{columns: [a, b]}"), "facility.telemetry.columns: must be a mapping"));
+  EXPECT_TRUE(ErrorSays(with("{colums: {}}"), "facility.telemetry.colums: unknown key"));
+}
+
 TEST(Config, UnknownTimeZoneNamesItsKey) {
   const std::string yaml = MinimalWith("  name: x", "  name: x\n  telemetry: {timezone: America/Denverr}");
   EXPECT_TRUE(ErrorSays(yaml, "bad.yaml: facility.telemetry.timezone: unknown time zone 'America/Denverr'"));
   EXPECT_TRUE(ErrorSays(MinimalWith("  name: x", "  name: x\n  scheduler: {timezone: Mars/Olympus}"),
                         "bad.yaml: facility.scheduler.timezone: unknown time zone 'Mars/Olympus'"));
   EXPECT_NO_THROW(ParseConfig(MinimalWith("  name: x", "  name: x\n  scheduler: {timezone: America/Denver}"), "ok"));
+}
+
+TEST(Config, FitFoldsAreZeroOrAtLeastTwo) {
+  const std::string base = std::string(kMinimal) + "pipeline: {fit: {cross_validation_folds: ";
+  EXPECT_TRUE(ErrorSays(base + "1}}\n", "bad.yaml: pipeline.fit.cross_validation_folds: must be 0 (off) or >= 2"));
+  EXPECT_TRUE(ErrorSays(base + "-3}}\n", "bad.yaml: pipeline.fit.cross_validation_folds: must be 0 (off) or >= 2"));
+  EXPECT_EQ(ParseConfig(base + "0}}\n", "ok").pipeline.fit.cross_validation_folds, 0);
+  EXPECT_EQ(ParseConfig(base + "2}}\n", "ok").pipeline.fit.cross_validation_folds, 2);
+  // The reader's check is FitConfig::Problems, which the fit stage uses too.
+  FitConfig one;
+  one.cross_validation_folds = 1;
+  ASSERT_EQ(one.Problems().size(), 1u);
+  EXPECT_EQ(one.Problems()[0].first, "cross_validation_folds");
+  EXPECT_TRUE(FitConfig{}.Problems().empty());
+}
+
+TEST(Config, TelemetryFromPrometheus) {
+  const Config files = ParseConfig(kMinimal, "min.yaml");
+  EXPECT_EQ(files.facility.telemetry_source, TelemetrySource::kFiles);
+  EXPECT_EQ(files.facility.prometheus.url, "http://127.0.0.1:9090");
+  EXPECT_FALSE(files.facility.prometheus.start.has_value());
+  const Config c = ParseConfig(MinimalWith("  name: x", R"(  name: x
+  telemetry:
+    timezone: America/Denver
+    source: prometheus
+    prometheus: {url: "http://prom:9090/", metric: "ipmi:power_watts", node_label: instance,
+                 start: 2022-03-08T00:00:00Z, end: "2022-03-08T01:00:00-07:00"})"),
+                               "p.yaml");
+  EXPECT_EQ(c.facility.telemetry_source, TelemetrySource::kPrometheus);
+  EXPECT_EQ(c.facility.prometheus.url, "http://prom:9090/");
+  EXPECT_EQ(c.facility.prometheus.metric, "ipmi:power_watts");
+  EXPECT_EQ(c.facility.prometheus.node_label, "instance");
+  EXPECT_EQ(c.facility.prometheus.start, FromSeconds(1646697600));                     // 2022-03-08 00:00 UTC
+  EXPECT_EQ(c.facility.prometheus.end, FromSeconds(1646697600) + 8 * kMicrosPerHour);  // 01:00 at -07:00
+}
+
+TEST(Config, PrometheusErrorsNameTheirKey) {
+  auto with = [](const std::string& telemetry) {
+    return MinimalWith("  name: x", "  name: x\n  telemetry: " + telemetry);
+  };
+  EXPECT_TRUE(ErrorSays(with("{source: influx}"),
+                        "bad.yaml: facility.telemetry.source: must be 'files' or 'prometheus', got 'influx'"));
+  EXPECT_TRUE(
+      ErrorSays(with("{prometheus: {url: prom:9090}}"), "facility.telemetry.prometheus.url: must start with http://"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {metric: 9watts}}"),
+                        "facility.telemetry.prometheus.metric: not a Prometheus metric name"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {node_label: \"a:b\"}}"),
+                        "facility.telemetry.prometheus.node_label: not a Prometheus label name"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {start: yesterday}}"),
+                        "facility.telemetry.prometheus.start: must be a time such as"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {start: 2022-03-08T00:00:00Z, end: 2022-03-07T00:00:00Z}}"),
+                        "facility.telemetry.prometheus.end: must not be before start"));
+  EXPECT_TRUE(ErrorSays(with("{prometheus: {step: 5m}}"), "facility.telemetry.prometheus.step: unknown key"));
 }
 
 TEST(Config, NonFiniteNumbersAreRejected) {

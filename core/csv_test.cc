@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace wattrun {
 namespace {
@@ -20,14 +21,6 @@ namespace fs = std::filesystem;
 // A fresh directory under the system temp dir, removed at the end.
 class CsvFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wattrun_csv_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& bytes) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << bytes;
@@ -58,7 +51,9 @@ class CsvFiles : public ::testing::Test {
     return lines;
   }
 
-  fs::path dir_;
+  // Removed after each test, also when it fails.
+  testing_util::ScratchDir scratch_{"wattrun_csv_test_" + testing_util::CurrentTestName()};
+  fs::path dir_ = scratch_.path();
 };
 
 std::vector<std::string> Split(std::string_view line, char delimiter = ',') {

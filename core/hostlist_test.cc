@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace wattrun {
 namespace {
@@ -151,8 +152,8 @@ std::string ShellQuote(const std::string& text) {
 TEST(ExpandHostlist, MatchesScontrol) {
   if (RunCommand("command -v scontrol").first.empty()) GTEST_SKIP() << "scontrol is not installed";
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("wattrun_scontrol_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const testing_util::ScratchDir scratch("wattrun_scontrol");
+  const fs::path& dir = scratch.path();
   {
     std::ofstream conf(dir / "slurm.conf");
     conf << "ClusterName=x\nSlurmctldHost=localhost\nNodeName=n1\nPartitionName=p Nodes=n1\n";
@@ -198,7 +199,6 @@ TEST(ExpandHostlist, MatchesScontrol) {
     for (std::string line; std::getline(lines, line);) expected.push_back(line);
     EXPECT_EQ(ExpandHostlist(expression), expected) << expression;
   }
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -10,7 +10,8 @@ for t in "$@"; do TARGETS+=(--target "$t"); done
 
 PACKAGES=(build-essential cmake pkg-config zlib1g-dev libisal-dev tzdata
           libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libeigen3-dev libceres-dev
-          libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client hdf5-tools)
+          libyaml-cpp-dev libgtest-dev libhowardhinnant-date-dev libcli11-dev slurm-client hdf5-tools
+          libcurl4-openssl-dev nlohmann-json3-dev)
 bash jobs/install_packages.sh setup "${PACKAGES[@]}"
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null

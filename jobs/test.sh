@@ -17,5 +17,8 @@ if ! /usr/bin/python3 -c "import h5py, pandas" 2>/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-h5py python3-pandas \
     >/dev/null 2>&1 || echo "test: python3-h5py/python3-pandas could not be installed; e2e/python_h5 will skip"
 fi
+# A real Prometheus server and promtool for e2e/prometheus (started by the
+# test itself on a free port, never as a service).
+bash jobs/install_packages.sh test prometheus curl iproute2
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"

@@ -3,10 +3,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "pipeline/run_pipeline.h"
 #include "stages/generate/generate.h"
@@ -35,6 +38,14 @@ ProgressOptions ProgressFor(const OutputArgs& out) {
   return o;
 }
 
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open configuration file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 void PrintWarnings(const std::vector<std::string>& warnings, const OutputArgs& out) {
   if (out.quiet) return;
   for (std::size_t i = 0; i < warnings.size() && i < 20; ++i)
@@ -51,6 +62,10 @@ int GenerateCommand(const GenerateArgs& args, const Config& config, const Comm& 
   o.months = args.months > 0 ? args.months : config.generator.months;
   o.seed = args.seed >= 0 ? static_cast<std::uint64_t>(args.seed) : config.generator.seed;
   o.dirty = !args.clean && config.generator.dirty;
+  if (!generate::ParseTelemetryLayout(args.telemetry_format, &o.telemetry_layout)) {
+    throw Error("generate: unknown --telemetry-format '" + args.telemetry_format + "'");
+  }
+  if (o.telemetry_layout != generate::TelemetryLayout::kSpec) o.config_yaml = ReadTextFile(config.source_path);
   Progress progress(comm.rank(), comm.size(), ProgressFor(out));
   o.progress = &progress;
   generate::GenerateSummary s;
@@ -125,6 +140,7 @@ RunOptions OptionsFor(const RunArgs& args, const OutputArgs& out, Progress* prog
   o.write_report = !args.no_report;
   o.account_jobs = !args.no_accounting;
   o.command_line = args.command_line;
+  o.summary_to_stderr = args.json;
   if (o.input_dir.empty() && o.store_path.empty()) {
     o.store_path = (fs::path(args.output) / "store.h5").string();
     if (!fs::exists(o.store_path))
@@ -176,15 +192,74 @@ void PrintFacility(const results::PipelineResults& r) {
   std::printf("\nfacility: %.4g kWh metered, %.4g kWh (%.1f %%) to jobs, %.4g kg CO2e of jobs\n", metered / 3.6e6,
               to_jobs / 3.6e6, metered > 0 ? 100 * to_jobs / metered : 0.0, carbon / 1000);
 }
-}  // namespace
 
-int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
-  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
-  const RunOptions o = OptionsFor(args, out, &progress);
-  results::PipelineResults r;
-  const RunSummary s = RunPipeline(config, o, comm, &r);
-  if (!comm.is_root()) return 0;
-  if (!args.timings.empty()) WriteTimings(args.timings, s, comm);
+// The files of a results directory the run wrote, in the order of the text
+// summary (report.html only when it was written).
+std::vector<std::string> ResultFiles(const RunOptions& o, const results::PipelineResults& r) {
+  std::vector<std::string> files = {"runs_energy.csv", "idle_power.csv", "node_power_dist.csv", "quality.csv",
+                                    "overheads.csv"};
+  for (const auto& m : r.models) files.push_back("model_" + m.hardware_class + ".csv");
+  for (const char* f : {"predictions.csv", "jobs_energy.csv", "usage.csv", "ledger.csv", "results.h5"})
+    files.push_back(f);
+  if (o.write_report) files.push_back("report.html");
+  return files;
+}
+
+// quality.csv's rows of one stage as {reason: count}.
+std::string CountsJson(const results::PipelineResults& r, const std::string& stage) {
+  json::Fields counts;
+  for (const auto& q : r.quality) {
+    if (q.stage == stage && q.count > 0) counts.emplace_back(q.reason, json::Int(q.count));
+  }
+  return json::Object(counts);
+}
+
+// The facility ledger's totals, or null when jobs were not accounted.
+std::string FacilityJson(const results::PipelineResults& r) {
+  if (r.jobs.empty()) return "null";
+  double metered = 0, to_jobs = 0, carbon = 0;
+  for (const auto& l : r.ledger) {
+    metered += l.metered_energy_j;
+    to_jobs += l.job_energy_j;
+  }
+  for (const auto& u : r.usage) carbon += u.carbon_g;
+  return json::Object({{"jobs", json::Int(static_cast<std::int64_t>(r.jobs.size()))},
+                       {"job_statuses", CountsJson(r, "jobs")},
+                       {"metered_energy_j", json::Number(metered)},
+                       {"job_energy_j", json::Number(to_jobs)},
+                       {"carbon_g", json::Number(carbon)}});
+}
+
+std::string ModelsJson(const results::PipelineResults& r) {
+  json::Fields models;
+  for (const auto& m : r.models) {
+    models.emplace_back(
+        m.hardware_class,
+        json::Object({{"fitted", json::Bool(m.fitted)},
+                      {"runs", json::Int(m.runs)},
+                      {"median_ratio", json::Number(m.median_ratio)},
+                      {"sigma_log_ratio", json::Number(m.sigma_log_ratio)},
+                      {"median_abs_log_error", json::Number(m.median_abs_log_error)},
+                      {"cv_median_abs_log_error", json::Number(m.cv_median_abs_log_error)},
+                      {"baseline_median_abs_log_error", json::Number(m.baseline_median_abs_log_error)}}));
+  }
+  return json::Object(models);
+}
+
+std::string StagesJson(const RunSummary& s) {
+  std::vector<std::string> stages;
+  for (const auto& st : s.stages) {
+    stages.push_back(json::Object({{"stage", json::String(st.stage)},
+                                   {"seconds", json::Number(st.seconds)},
+                                   {"readings", json::Int(st.readings)},
+                                   {"bytes", json::Int(st.bytes)},
+                                   {"peak_rss_bytes", json::Int(st.peak_rss_bytes)}}));
+  }
+  return json::Array(stages);
+}
+
+// The text summary of a run, on stdout.
+void PrintRunSummary(const RunOptions& o, const RunSummary& s, const results::PipelineResults& r, const Comm& comm) {
   std::printf("\nwattrun run: %lld runs, %lld usable (ok and not filtered), %d rank%s\n",
               static_cast<long long>(s.runs), static_cast<long long>(s.usable_runs), comm.size(),
               comm.size() > 1 ? "s" : "");
@@ -210,7 +285,48 @@ int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, cons
   std::printf(
       "\nresults in %s: runs_energy.csv idle_power.csv node_power_dist.csv quality.csv quality_files.csv overheads.csv "
       "model_cpu.csv model_gpu.csv predictions.csv jobs_energy.csv usage.csv ledger.csv results.h5%s\n",
-      args.output.c_str(), o.write_report ? " report.html" : "");
+      o.output_dir.c_str(), o.write_report ? " report.html" : "");
+}
+
+}  // namespace
+
+std::string RunSummaryJson(const RunOptions& o, const RunSummary& s, const results::PipelineResults& r, int ranks) {
+  json::Fields idle;
+  for (const auto& p : r.idle) {
+    idle.emplace_back(p.node_type, json::Object({{"nodes", json::Int(p.nodes)},
+                                                 {"readings", json::Int(p.readings)},
+                                                 {"idle_w", json::Number(p.idle_w)}}));
+  }
+  std::vector<std::string> files;
+  for (const auto& f : ResultFiles(o, r)) files.push_back(json::String((fs::path(o.output_dir) / f).string()));
+  return json::Object({{"output", json::String(o.output_dir)},
+                       {"ranks", json::Int(ranks)},
+                       {"runs", json::Int(s.runs)},
+                       {"usable_runs", json::Int(s.usable_runs)},
+                       {"run_statuses", CountsJson(r, "status")},
+                       {"idle_method", json::String(r.idle_method)},
+                       {"idle_power", json::Object(idle)},
+                       {"facility", FacilityJson(r)},
+                       {"models", ModelsJson(r)},
+                       {"stages", StagesJson(s)},
+                       {"files", json::Array(files)}}) +
+         "\n";
+}
+
+int RunCommand(const RunArgs& args, const Config& config, const Comm& comm, const OutputArgs& out) {
+  Progress progress(comm.rank(), comm.size(), ProgressFor(out));
+  const RunOptions o = OptionsFor(args, out, &progress);
+  results::PipelineResults r;
+  const RunSummary s = RunPipeline(config, o, comm, &r);
+  if (!comm.is_root()) return 0;
+  if (!args.timings.empty()) WriteTimings(args.timings, s, comm);
+  if (args.json) {
+    const std::string text = RunSummaryJson(o, s, r, comm.size());
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    PrintRunSummary(o, s, r, comm);
+  }
+  std::fflush(stdout);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/time.h"
 
 namespace wattrun::pipeline {
@@ -107,65 +108,21 @@ std::string DescribeJob(const results::PipelineResults& r, std::size_t row) {
   return s + SlurmLine(j);
 }
 
-// --- JSON, written by hand: strings escaped, non-finite numbers as null ---
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += Printf("\\u%04x", c);
-        } else {
-          out += ch;  // UTF-8 passes through
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonNumber(double v) { return std::isfinite(v) ? results::FormatDouble(v) : "null"; }
-std::string JsonNumber(const std::optional<double>& v) { return v ? JsonNumber(*v) : "null"; }
-std::string JsonInt(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : "null"; }
-std::string JsonTime(const std::optional<TimeUs>& t) { return t ? JsonString(FormatUtcIso(*t)) : "null"; }
-
-// An object from (key, already encoded value) pairs, in order.
-std::string JsonObject(const std::vector<std::pair<const char*, std::string>>& fields) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    out += (i ? ", " : "") + JsonString(fields[i].first) + ": " + fields[i].second;
-  }
-  return out + "}";
-}
+// An instant as ISO 8601 UTC text, or null.
+std::string JsonTime(const std::optional<TimeUs>& t) { return t ? json::String(FormatUtcIso(*t)) : "null"; }
 
 std::string NodeJson(const results::JobNodeRow& n) {
   const std::optional<double> share =
       n.node_cpus > 0 ? std::optional<double>(n.weight_cpus / n.node_cpus) : std::nullopt;
-  return JsonObject({{"node", JsonString(n.node)},
-                     {"node_type", n.node_type.empty() ? "null" : JsonString(n.node_type)},
-                     {"weight_cpus", JsonNumber(n.weight_cpus)},
-                     {"node_cpus", n.node_cpus > 0 ? JsonNumber(n.node_cpus) : "null"},
-                     {"share", JsonNumber(share)},
-                     {"samples", std::to_string(n.samples)},
-                     {"missing_s", JsonNumber(n.missing_s)},
-                     {"energy_j", JsonNumber(n.energy_j)},
-                     {"idle_energy_j", JsonNumber(n.idle_energy_j)}});
+  return json::Object({{"node", json::String(n.node)},
+                       {"node_type", n.node_type.empty() ? "null" : json::String(n.node_type)},
+                       {"weight_cpus", json::Number(n.weight_cpus)},
+                       {"node_cpus", n.node_cpus > 0 ? json::Number(n.node_cpus) : "null"},
+                       {"share", json::Number(share)},
+                       {"samples", std::to_string(n.samples)},
+                       {"missing_s", json::Number(n.missing_s)},
+                       {"energy_j", json::Number(n.energy_j)},
+                       {"idle_energy_j", json::Number(n.idle_energy_j)}});
 }
 
 std::string JobJson(const results::PipelineResults& r, std::size_t row) {
@@ -174,33 +131,32 @@ std::string JobJson(const results::PipelineResults& r, std::size_t row) {
   std::optional<double> ratio;
   if (j.slurm_energy_j && *j.slurm_energy_j > 0 && j.energy_j && *j.energy_j > 0)
     ratio = *j.slurm_energy_j / *j.energy_j;
-  std::string nodes = "[";
-  for (const auto* part : NodesOf(r, row)) nodes += (nodes.size() > 1 ? ", " : "") + NodeJson(*part);
-  nodes += "]";
-  return JsonObject({{"job_id", JsonString(j.job_id)},
-                     {"attempt", std::to_string(k)},
-                     {"attempts", std::to_string(n)},
-                     {"user", JsonString(j.user)},
-                     {"account", JsonString(j.account)},
-                     {"partition", JsonString(j.partition)},
-                     {"state", JsonString(j.state)},
-                     {"status", JsonString(j.status)},
-                     {"node_list", JsonString(j.node_list)},
-                     {"start", JsonTime(j.start)},
-                     {"end", JsonTime(j.end)},
-                     {"nodes", std::to_string(j.nodes)},
-                     {"alloc_cpus", JsonInt(j.alloc_cpus)},
-                     {"run_time_s", JsonNumber(j.run_time_s)},
-                     {"node_hours", JsonNumber(j.node_hours)},
-                     {"samples", JsonInt(j.samples)},
-                     {"missing_s", JsonNumber(j.missing_s)},
-                     {"energy_j", JsonNumber(j.energy_j)},
-                     {"idle_energy_j", JsonNumber(j.idle_energy_j)},
-                     {"dynamic_energy_j", JsonNumber(j.dynamic_energy_j)},
-                     {"carbon_g", JsonNumber(j.carbon_g)},
-                     {"slurm_energy_j", JsonNumber(j.slurm_energy_j)},
-                     {"slurm_ratio", JsonNumber(ratio)},
-                     {"node_parts", nodes}});
+  std::vector<std::string> nodes;
+  for (const auto* part : NodesOf(r, row)) nodes.push_back(NodeJson(*part));
+  return json::Object({{"job_id", json::String(j.job_id)},
+                       {"attempt", std::to_string(k)},
+                       {"attempts", std::to_string(n)},
+                       {"user", json::String(j.user)},
+                       {"account", json::String(j.account)},
+                       {"partition", json::String(j.partition)},
+                       {"state", json::String(j.state)},
+                       {"status", json::String(j.status)},
+                       {"node_list", json::String(j.node_list)},
+                       {"start", JsonTime(j.start)},
+                       {"end", JsonTime(j.end)},
+                       {"nodes", std::to_string(j.nodes)},
+                       {"alloc_cpus", json::Int(j.alloc_cpus)},
+                       {"run_time_s", json::Number(j.run_time_s)},
+                       {"node_hours", json::Number(j.node_hours)},
+                       {"samples", json::Int(j.samples)},
+                       {"missing_s", json::Number(j.missing_s)},
+                       {"energy_j", json::Number(j.energy_j)},
+                       {"idle_energy_j", json::Number(j.idle_energy_j)},
+                       {"dynamic_energy_j", json::Number(j.dynamic_energy_j)},
+                       {"carbon_g", json::Number(j.carbon_g)},
+                       {"slurm_energy_j", json::Number(j.slurm_energy_j)},
+                       {"slurm_ratio", json::Number(ratio)},
+                       {"node_parts", json::Array(nodes)}});
 }
 
 // An array task's or het component's parent id ("123" of "123_4", "123+0").
@@ -244,9 +200,9 @@ std::string DescribeJobs(const results::PipelineResults& r, const std::vector<st
 }
 
 std::string JobsJson(const results::PipelineResults& r, const std::vector<std::size_t>& rows) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < rows.size(); ++i) out += std::string(i ? ",\n " : "") + JobJson(r, rows[i]);
-  return out + "]\n";
+  std::vector<std::string> jobs;
+  for (const std::size_t row : rows) jobs.push_back(JobJson(r, row));
+  return json::Array(jobs, ",\n ") + "\n";
 }
 
 int JobCommand(const JobArgs& args, const Comm& comm) {

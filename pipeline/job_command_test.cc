@@ -12,17 +12,14 @@
 
 #include "core/error.h"
 #include "core/time.h"
+#include "tests/test_util.h"
 
 namespace wattrun::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-fs::path TempDir(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("wattrun_job_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+// A fresh directory, removed when the test ends (also when it fails).
+testing_util::ScratchDir TempDir(const std::string& name) { return testing_util::ScratchDir("wattrun_job_" + name); }
 
 constexpr TimeUs kStart = FromSeconds(1636248600);  // 2021-11-07T01:30:00Z
 
@@ -78,9 +75,9 @@ results::PipelineResults Results() {
   return r;
 }
 
-fs::path WriteResultsDir(const std::string& name) {
-  const fs::path dir = TempDir(name);
-  results::WriteResults(Results(), dir.string());
+testing_util::ScratchDir WriteResultsDir(const std::string& name) {
+  testing_util::ScratchDir dir = TempDir(name);
+  results::WriteResults(Results(), dir.path().string());
   return dir;
 }
 
@@ -106,7 +103,7 @@ std::size_t Count(const std::string& text, const std::string& what) {
 }
 
 TEST(JobCommand, ShowsAnArrayTaskWithItsNodesEnergyAndSlurmsEnergy) {
-  const std::string out = RunJob(WriteResultsDir("text"), {"200_4"}, false);
+  const std::string out = RunJob(WriteResultsDir("text").path(), {"200_4"}, false);
   EXPECT_NE(out.find("Job ID:        200_4\n"), std::string::npos) << out;
   EXPECT_NE(out.find("State:         CANCELLED by 1234 (status ok)"), std::string::npos) << out;
   EXPECT_NE(out.find("Window:        2021-11-07T01:30:00Z .. 2021-11-07T02:30:00Z (3600 s, 1 h)"), std::string::npos)
@@ -123,7 +120,8 @@ TEST(JobCommand, ShowsAnArrayTaskWithItsNodesEnergyAndSlurmsEnergy) {
 }
 
 TEST(JobCommand, EveryAttemptHetComponentsAndAJobThatNeverStarted) {
-  const fs::path dir = WriteResultsDir("attempts");
+  const auto scratch = WriteResultsDir("attempts");
+  const fs::path& dir = scratch.path();
   const std::string requeued = RunJob(dir, {"123"}, false);
   EXPECT_NE(requeued.find("Job ID:        123 (attempt 1 of 2)"), std::string::npos) << requeued;
   EXPECT_NE(requeued.find("Job ID:        123 (attempt 2 of 2)"), std::string::npos) << requeued;
@@ -141,7 +139,7 @@ TEST(JobCommand, EveryAttemptHetComponentsAndAJobThatNeverStarted) {
 }
 
 TEST(JobCommand, JsonIsAnArrayWithEscapedStringsAndNulls) {
-  const std::string out = RunJob(WriteResultsDir("json"), {"200_4", "400", "123"}, true);
+  const std::string out = RunJob(WriteResultsDir("json").path(), {"200_4", "400", "123"}, true);
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.front(), '[');
   EXPECT_EQ(out.substr(out.size() - 2), "]\n");
@@ -166,17 +164,20 @@ TEST(JobCommand, JsonIsAnArrayWithEscapedStringsAndNulls) {
 }
 
 TEST(JobCommand, UnknownJobAndMissingResultsAreClearErrors) {
-  const fs::path dir = WriteResultsDir("errors");
+  const auto scratch = WriteResultsDir("errors");
+  const fs::path& dir = scratch.path();
   const std::string unknown = RunJob(dir, {"123", "999", "30"}, false);
   EXPECT_EQ(unknown.rfind("error: ", 0), 0u) << unknown;
   EXPECT_NE(unknown.find("job 999, 30 not in " + (dir / "results.h5").string()), std::string::npos) << unknown;
   EXPECT_NE(unknown.find("6 jobs there"), std::string::npos) << unknown;
-  const fs::path empty = TempDir("no_h5");
+  const auto empty_dir = TempDir("no_h5");
+  const fs::path& empty = empty_dir.path();
   const std::string missing = RunJob(empty, {"123"}, false);
   EXPECT_NE(missing.find((empty / "results.h5").string() + ": no such file"), std::string::npos) << missing;
   EXPECT_EQ(missing.find("HDF5"), std::string::npos) << missing;
   // Results from before facility accounting have no jobs: say so.
-  const fs::path old = TempDir("old");
+  const auto old_dir = TempDir("old");
+  const fs::path& old = old_dir.path();
   results::WriteResults(results::PipelineResults{}, old.string());
   EXPECT_NE(RunJob(old, {"123"}, false).find("before facility accounting"), std::string::npos);
 }

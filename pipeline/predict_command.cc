@@ -7,6 +7,7 @@
 
 #include "core/csv.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "pipeline/commands.h"
 #include "stages/generate/catalog.h"
 #include "stages/model/energy_model.h"
@@ -143,27 +144,9 @@ std::string Bytes(double b) {
   return buf;
 }
 
-}  // namespace
-
-int PredictCommand(const PredictArgs& args, const Comm& comm) {
-  if (!comm.is_root()) return 0;
-  model::PredictRequest req;
-  const std::string data_source = FindDataset(args, &req.n_inputs, &req.n_outputs, &req.n_observations);
-  const bool gpu = args.hardware == "gpu";
-  if (!args.config.empty()) {
-    req.memory = LoadConfigFile(args.config).facility.ClassOf(gpu).memory_levels;
-  } else {
-    req.memory = gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy();
-  }
-  req.shape = args.shape;
-  req.depth = args.depth;
-  req.size = args.size;
-  req.epochs = args.epochs;
-  req.batch_size = args.batch_size;
-  req.k =
-      ReadModel(fs::path(args.model_dir) / ("model_" + args.hardware + ".csv"), static_cast<int>(req.memory.size()));
-  const model::Prediction p = model::PredictRun(req);
-
+// The prediction as text, for people.
+void PrintPrediction(const PredictArgs& args, const model::PredictRequest& req, const std::string& data_source,
+                     const model::Prediction& p) {
   std::printf("network: %s, depth %lld, target size %lld -> widths", args.shape.c_str(),
               static_cast<long long>(args.depth), static_cast<long long>(args.size));
   for (auto w : p.network.full_widths) std::printf(" %lld", static_cast<long long>(w));
@@ -198,6 +181,95 @@ int PredictCommand(const PredictArgs& args, const Comm& comm) {
                 static_cast<long long>(s.network.n_params), s.energy_j, s.energy_per_datum_j, f.c_str(), bb.c_str(),
                 s.efficient ? "*" : "", s.efficient ? s.efficient_reason.c_str() : "");
   }
+}
+
+std::string BreakdownJson(const model::EnergyBreakdown& b) {
+  std::vector<std::string> sets;
+  for (const auto& ws : b.working_sets) {
+    sets.push_back(json::Object({{"name", json::String(ws.name)},
+                                 {"bytes", json::Number(ws.bytes)},
+                                 {"level", json::Int(ws.level)},
+                                 {"energy_j", json::Number(ws.energy_j)}}));
+  }
+  return json::Object({{"overhead_j", json::Number(b.overhead_j)},
+                       {"passes_j", json::Number(b.passes_j)},
+                       {"forward_ops_j", json::Number(b.forward_ops_j)},
+                       {"backward_ops_j", json::Number(b.backward_ops_j)},
+                       {"layers_j", json::Number(b.layers_j)},
+                       {"working_sets", json::Array(sets)}});
+}
+
+std::string SizesJson(const std::vector<model::SizePoint>& sizes) {
+  std::vector<std::string> rows;
+  for (const auto& s : sizes) {
+    rows.push_back(json::Object({{"size", json::Int(s.size)},
+                                 {"parameters", json::Int(s.network.n_params)},
+                                 {"energy_j", json::Number(s.energy_j)},
+                                 {"energy_per_datum_j", json::Number(s.energy_per_datum_j)},
+                                 {"f_bytes", json::Number(s.features.f_bytes)},
+                                 {"f_level", json::Int(s.features.f_level)},
+                                 {"b_bytes", json::Number(s.features.b_bytes)},
+                                 {"b_level", json::Int(s.features.b_level)},
+                                 {"efficient", json::Bool(s.efficient)},
+                                 {"efficient_reason", s.efficient ? json::String(s.efficient_reason) : "null"}}));
+  }
+  return json::Array(rows);
+}
+
+// The prediction as one JSON object, for scripts.
+std::string PredictionJson(const PredictArgs& args, const model::PredictRequest& req, const std::string& data_source,
+                           const model::Prediction& p) {
+  std::vector<std::string> widths;
+  for (auto w : p.network.full_widths) widths.push_back(json::Int(w));
+  const std::string network = json::Object({{"shape", json::String(args.shape)},
+                                            {"depth", json::Int(args.depth)},
+                                            {"size", json::Int(args.size)},
+                                            {"widths", json::Array(widths)},
+                                            {"parameters", json::Int(p.network.n_params)}});
+  const std::string data = json::Object({{"inputs", json::Int(req.n_inputs)},
+                                         {"outputs", json::Int(req.n_outputs)},
+                                         {"observations", json::Int(req.n_observations)},
+                                         {"source", json::String(data_source)},
+                                         {"epochs", json::Int(req.epochs)},
+                                         {"batch_size", json::Int(req.batch_size)}});
+  return json::Object({{"network", network},
+                       {"data", data},
+                       {"hardware", json::String(args.hardware)},
+                       {"energy_j", json::Number(p.breakdown.total_j)},
+                       {"energy_kwh", json::Number(p.breakdown.total_j / 3.6e6)},
+                       {"energy_per_datum_j", json::Number(p.energy_per_datum_j)},
+                       {"breakdown", BreakdownJson(p.breakdown)},
+                       {"sizes", SizesJson(p.sizes)}}) +
+         "\n";
+}
+
+}  // namespace
+
+int PredictCommand(const PredictArgs& args, const Comm& comm) {
+  if (!comm.is_root()) return 0;
+  model::PredictRequest req;
+  const std::string data_source = FindDataset(args, &req.n_inputs, &req.n_outputs, &req.n_observations);
+  const bool gpu = args.hardware == "gpu";
+  if (!args.config.empty()) {
+    req.memory = LoadConfigFile(args.config).facility.ClassOf(gpu).memory_levels;
+  } else {
+    req.memory = gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy();
+  }
+  req.shape = args.shape;
+  req.depth = args.depth;
+  req.size = args.size;
+  req.epochs = args.epochs;
+  req.batch_size = args.batch_size;
+  req.k =
+      ReadModel(fs::path(args.model_dir) / ("model_" + args.hardware + ".csv"), static_cast<int>(req.memory.size()));
+  const model::Prediction p = model::PredictRun(req);
+  if (args.json) {
+    const std::string text = PredictionJson(args, req, data_source, p);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  } else {
+    PrintPrediction(args, req, data_source, p);
+  }
+  std::fflush(stdout);
   return 0;
 }
 

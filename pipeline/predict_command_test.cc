@@ -13,16 +13,15 @@
 #include "stages/model/energy_model.h"
 #include "stages/results/results.h"
 #include "store/store.h"
+#include "tests/test_util.h"
 
 namespace wattrun::pipeline {
 namespace {
 namespace fs = std::filesystem;
 
-fs::path TempDir(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("wattrun_predict_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+// A fresh directory, removed when the test ends (also when it fails).
+testing_util::ScratchDir TempDir(const std::string& name) {
+  return testing_util::ScratchDir("wattrun_predict_" + name);
 }
 
 // A catalogue with one data set of the user's, not among BUTTER-E's.
@@ -83,7 +82,8 @@ const DatasetRecord kUsers{"lab_sensors", 5000, 17, 3, "classification"};
 const std::string kFromUsers = "data: 17 inputs, 3 outputs, 5000 observations (lab_sensors from ";
 
 TEST(PredictCommand, UsesTheStoreRecordedInResults) {
-  const fs::path root = TempDir("recorded");
+  const auto scratch = TempDir("recorded");
+  const fs::path& root = scratch.path();
   const fs::path store = root / "elsewhere" / "store.h5";
   WriteStoreWith(store, kUsers);
   WriteResultsDir(root / "results", store.string());
@@ -92,7 +92,8 @@ TEST(PredictCommand, UsesTheStoreRecordedInResults) {
 }
 
 TEST(PredictCommand, ExplicitStoreWinsOverTheRecordedOne) {
-  const fs::path root = TempDir("explicit");
+  const auto scratch = TempDir("explicit");
+  const fs::path& root = scratch.path();
   const fs::path recorded = root / "recorded" / "store.h5";
   WriteStoreWith(recorded, {"lab_sensors", 10, 1, 1, "regression"});
   const fs::path given = root / "given" / "store.h5";
@@ -108,7 +109,8 @@ TEST(PredictCommand, ExplicitStoreWinsOverTheRecordedOne) {
 }
 
 TEST(PredictCommand, FallsBackToTheStoreBesideTheResults) {
-  const fs::path root = TempDir("beside");
+  const auto scratch = TempDir("beside");
+  const fs::path& root = scratch.path();
   WriteStoreWith(root / "results" / "store.h5", kUsers);
   // A results.h5 from before the record, and one whose recorded store moved.
   for (const std::string& recorded : {std::string(), (root / "moved" / "store.h5").string()}) {
@@ -119,7 +121,8 @@ TEST(PredictCommand, FallsBackToTheStoreBesideTheResults) {
 }
 
 TEST(PredictCommand, NoStoreNamesThePathsTried) {
-  const fs::path root = TempDir("none");
+  const auto scratch = TempDir("none");
+  const fs::path& root = scratch.path();
   const std::string moved = (root / "moved" / "store.h5").string();
   WriteResultsDir(root / "results", moved);
   const std::string out = Predict(Args(root / "results", "lab_sensors"));
@@ -132,6 +135,39 @@ TEST(PredictCommand, NoStoreNamesThePathsTried) {
   EXPECT_NE(mnist.find("data: 784 inputs, 10 outputs, 70000 observations (mnist from BUTTER-E's list)"),
             std::string::npos)
       << mnist;
+}
+
+TEST(PredictCommand, JsonHoldsTheSameNumbersAsTheText) {
+  const auto scratch = TempDir("json");
+  const fs::path root = scratch.path();
+  const fs::path store = root / "store.h5";
+  WriteStoreWith(store, kUsers);
+  WriteResultsDir(root / "results", store.string());
+  PredictArgs args = Args(root / "results", "lab_sensors");
+  const std::string text = Predict(args);
+  args.json = true;
+  const std::string out = Predict(args);
+  ASSERT_GT(out.size(), 2u) << out;
+  EXPECT_EQ(out.front(), '{');
+  EXPECT_EQ(out.substr(out.size() - 2), "}\n");
+  EXPECT_EQ(out.find("network:"), std::string::npos);  // no text around it
+  EXPECT_NE(out.find("\"network\": {\"shape\": \"rectangle\", \"depth\": 3, \"size\": 1024, \"widths\": ["),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"data\": {\"inputs\": 17, \"outputs\": 3, \"observations\": 5000, \"source\": "
+                     "\"lab_sensors from " +
+                     store.string() + "\", \"epochs\": 3000, \"batch_size\": 256}"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"hardware\": \"cpu\", \"energy_j\": "), std::string::npos) << out;
+  // The parameter count of the text, "(N parameters)", is the JSON's.
+  const auto open = text.find(" parameters)");
+  ASSERT_NE(open, std::string::npos) << text;
+  const std::string n_params = text.substr(text.rfind('(', open) + 1, open - text.rfind('(', open) - 1);
+  EXPECT_NE(out.find("\"parameters\": " + n_params + "}"), std::string::npos) << n_params << "\n" << out;
+  EXPECT_NE(out.find("\"working_sets\": [{\"name\": "), std::string::npos) << out;
+  EXPECT_NE(out.find("\"sizes\": [{\"size\": 32, "), std::string::npos) << out;
+  EXPECT_NE(out.find("\"efficient\": "), std::string::npos) << out;
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   RunCollectively(comm, [&] {
     o = StageOptions::FromConfig(config, options);
     catalogue = store::ReadCatalogue(store_path);
+    store::CheckZones(catalogue, config, store_path);
     reader = std::make_unique<store::TelemetryReader>(store_path);
   });
   const auto joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o.join);  // step 2
@@ -104,6 +105,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     account_setup = account::BuildAccountSetup(catalogue.jobs, catalogue.nodes, o.account);  // section 4
   });
   if (options.account_jobs) plan.account = &account_setup;
+  plan.carbon = &account_setup;
   const pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
@@ -126,8 +128,8 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   }
   out.store_path = fs::absolute(store_path).lexically_normal().string();
   out.runs = runs::MeasureRuns(catalogue.runs, joined, pass.run_integrals, pass.integrated,
-                               config.facility.sampling_interval_s);  // step 4
-  runs::FilterRuns(o.filters, &out.runs);                             // step 5
+                               config.facility.sampling_interval_s, pass.run_carbon_g);  // step 4
+  runs::FilterRuns(o.filters, &out.runs);                                                // step 5
   out.nodes = pass.nodes;
   out.idle = idle::ComputeIdlePower(plan.types, pass.type_values, out.nodes, o.idle_method, o.idle_quantile);  // 6
   for (std::size_t t = 0; t < plan.types.size(); ++t)
@@ -192,14 +194,15 @@ RunSummary RunPipeline(const Config& config, const RunOptions& options, const Co
     const auto s = ingest::Ingest(config, io, comm);
     summary.stages.push_back({"ingest", s.seconds, s.rows_stored, s.telemetry_bytes, s.peak_rss_bytes});
     if (comm.is_root() && options.verbose) {
-      std::printf(
-          "ingest: %lld new files (%lld unchanged), %lld telemetry rows read, %lld stored, %lld bad, "
-          "%lld duplicates, %lld conflicts, %.1f s\n",
-          static_cast<long long>(s.files_new), static_cast<long long>(s.files_unchanged),
-          static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
-          static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
-          s.seconds);
-      for (const auto& line : ingest::SourceTotalsLines(s.sources)) std::printf("  %s\n", line.c_str());
+      std::fprintf(options.summary_to_stderr ? stderr : stdout,
+                   "ingest: %lld new files (%lld unchanged), %lld telemetry rows read, %lld stored, %lld bad, "
+                   "%lld duplicates, %lld conflicts, %.1f s\n",
+                   static_cast<long long>(s.files_new), static_cast<long long>(s.files_unchanged),
+                   static_cast<long long>(s.rows_read), static_cast<long long>(s.rows_stored),
+                   static_cast<long long>(s.bad_rows), static_cast<long long>(s.duplicates),
+                   static_cast<long long>(s.conflicts), s.seconds);
+      for (const auto& line : ingest::SourceTotalsLines(s.sources))
+        std::fprintf(options.summary_to_stderr ? stderr : stdout, "  %s\n", line.c_str());
     }
     if (comm.is_root() && options.verbose && !options.quiet) {
       for (std::size_t i = 0; i < s.warnings.size() && i < 20; ++i)

@@ -22,11 +22,11 @@ struct RunOptions {
   std::size_t chunk_readings = 1 << 20;  // telemetry streamed per node in chunks of this size
   bool fit_model = true;
   bool write_report = true;
-  bool account_jobs = true;
-  std::string
-      command_line;  // recorded in results.h5 (provenance)  // facility accounting (spec section 4) in the same pass
+  bool account_jobs = true;  // facility accounting (spec section 4) in the same pass
+  std::string command_line;  // recorded in results.h5 (provenance)
   bool verbose = true;
-  bool quiet = false;                               // no warnings summary (--quiet)
+  bool summary_to_stderr = false;  // the ingest's line on stderr: stdout holds only `run --json`'s object
+  bool quiet = false;              // no warnings summary (--quiet)
   std::int64_t memory_budget_bytes = 2048ll << 20;  // the ingest's (--memory-budget-mb)
   Progress* progress = nullptr;                     // ingest and telemetry pass lines; null: none
 };

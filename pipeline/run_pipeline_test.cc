@@ -5,15 +5,13 @@
 #include "pipeline/run_pipeline.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "core/mpi.h"
 #include "stages/ingest/test_facility.h"
+#include "tests/test_util.h"
 
 namespace wattrun::pipeline {
 namespace {
@@ -27,8 +25,8 @@ std::int64_t QualityCount(const results::PipelineResults& r, const std::string& 
 }
 
 TEST(RunPipeline, RunWithADatasetMissingFromDatasetsCsvIsMeasuredAndCounted) {
-  const fs::path dir = fs::temp_directory_path() / ("wattrun_run_pipeline_test_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const testing_util::ScratchDir scratch("wattrun_run_pipeline_test");
+  const fs::path& dir = scratch.path();
   wattrun::testing::WriteTinyFacility(dir / "facility",
                                       wattrun::testing::TinyRun("r1", "00:10", "00:40", "wine") +
                                           wattrun::testing::TinyRun("r2", "01:10", "01:40", "mystery"));
@@ -54,11 +52,8 @@ TEST(RunPipeline, RunWithADatasetMissingFromDatasetsCsvIsMeasuredAndCounted) {
   ASSERT_EQ(r.features.size(), 1u);  // only r1's data set is known
   EXPECT_EQ(r.features[0].run, 0u);
 
-  std::ifstream quality_csv(dir / "results" / "quality.csv");
-  std::stringstream text;
-  text << quality_csv.rdbuf();
-  EXPECT_NE(text.str().find("\ndatasets,run_dataset_not_in_datasets_csv,1\n"), std::string::npos) << text.str();
-  fs::remove_all(dir);
+  const std::string text = testing_util::Slurp(dir / "results" / "quality.csv");
+  EXPECT_NE(text.find("\ndatasets,run_dataset_not_in_datasets_csv,1\n"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -103,6 +103,13 @@ CLI::App* AddGenerate(CLI::App* app, wattrun::pipeline::GenerateArgs* gen) {
   AddFooter(generate,
             "mpirun -n 4 wattrun generate --config configs/demo.yaml --output demo/facility --scale 0.05 --months 2");
   generate->add_flag("--clean", gen->clean, "No dirt (bad rows, duplicates, ...): faults of the paper only");
+  generate
+      ->add_option("--telemetry-format", gen->telemetry_format,
+                   "Layout of the telemetry files: spec (timestamp,node,watts) or ldms (an LDMS CSV store's "
+                   "#Time,Time_usec,ProducerName,component_id,job_id,power; also writes OUTPUT/wattrun.yaml, the "
+                   "config that reads it)")
+      ->check(CLI::IsMember({"spec", "ldms"}))
+      ->capture_default_str();
   return generate;
 }
 
@@ -143,6 +150,8 @@ CLI::App* AddRun(CLI::App* app, wattrun::pipeline::RunArgs* run) {
   run_cmd->add_flag("--no-accounting", run->no_accounting,
                     "Skip facility accounting (jobs_energy/usage/ledger stay empty): for benchmarks of its cost");
   run_cmd->add_option("--timings", run->timings, "Write stage timings (CSV) to this file, for benchmarks");
+  run_cmd->add_flag("--json", run->json,
+                    "Print the end-of-run summary as one JSON object on stdout (progress and warnings stay on stderr)");
   return run_cmd;
 }
 
@@ -177,6 +186,7 @@ CLI::App* AddPredict(CLI::App* app, wattrun::pipeline::PredictArgs* pred) {
   predict->add_option("--batch-size", pred->batch_size, "Batch size")
       ->capture_default_str()
       ->check(CLI::Range(kMinWidth, kMaxCount));
+  predict->add_flag("--json", pred->json, "Print the prediction as one JSON object instead of text");
   return predict;
 }
 

@@ -11,6 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <optional>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -28,6 +31,23 @@ void FsyncPath(const std::string& path, bool directory) {
 
 namespace {
 
+// One dataset of a catalogue table: its name, and how one member of the
+// table's record is written to it and read back. Each dataset of the
+// catalogue is named here once; the writer and the reader both iterate these.
+template <typename Record>
+struct StoreColumn {
+  std::string name;
+  std::function<void(hid_t, const std::vector<Record>&)> write;
+  std::function<void(hid_t, std::vector<Record>*)> read;
+};
+
+template <typename Record>
+struct StoreTable {
+  const char* group;
+  bool may_be_absent;  // stores written before the table existed lack its group
+  std::vector<StoreColumn<Record>> columns;
+};
+
 template <typename Record, typename Field>
 std::vector<Field> Column(const std::vector<Record>& rows, Field Record::*member) {
   std::vector<Field> out;
@@ -36,313 +56,292 @@ std::vector<Field> Column(const std::vector<Record>& rows, Field Record::*member
   return out;
 }
 
-std::vector<std::uint8_t> BoolColumn(const std::vector<RunRecord>& rows) {
-  std::vector<std::uint8_t> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back(r.is_gpu ? 1 : 0);
-  return out;
+// The table's rows take their count from the first column read; every other
+// column must have as many.
+template <typename Record>
+void CheckLength(std::vector<Record>* rows, std::size_t n) {
+  if (rows->empty()) rows->resize(n);
+  if (n != rows->size()) throw Error("store catalogue: columns of one table differ in length");
 }
 
-// An optional column as values (0 where absent) and a has_<name> flag.
+template <typename Record, typename Field, typename Value>
+void Fill(std::vector<Record>* rows, Field Record::*member, const std::vector<Value>& values) {
+  CheckLength(rows, values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = static_cast<Field>(values[i]);
+}
+
+// A member as one dataset: strings packed, booleans as uint8. A column that
+// `may_be_absent` (added after stores existed) leaves the member as it is.
+template <typename Record, typename Field>
+StoreColumn<Record> Plain(std::string name, Field Record::*member, bool may_be_absent = false) {
+  using Stored = std::conditional_t<std::is_same_v<Field, bool>, std::uint8_t, Field>;
+  StoreColumn<Record> c{name, {}, {}};
+  c.write = [name, member](hid_t g, const std::vector<Record>& rows) {
+    if constexpr (std::is_same_v<Field, std::string>) {
+      h5::WritePackedStrings(g, name, Column(rows, member));
+    } else {
+      std::vector<Stored> values;
+      values.reserve(rows.size());
+      for (const auto& r : rows) values.push_back(static_cast<Stored>(r.*member));
+      h5::WriteVector(g, name, values);
+    }
+  };
+  c.read = [name, member, may_be_absent](hid_t g, std::vector<Record>* rows) {
+    if (may_be_absent && !h5::Exists(g, name)) return;
+    if constexpr (std::is_same_v<Field, std::string>) {
+      Fill(rows, member, h5::ReadPackedStrings(g, name));
+    } else if constexpr (std::is_same_v<Field, bool>) {
+      const auto values = h5::ReadVector<Stored>(g, name);
+      CheckLength(rows, values.size());
+      for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = values[i] != 0;
+    } else {
+      Fill(rows, member, h5::ReadVector<Stored>(g, name));
+    }
+  };
+  return c;
+}
+
+// An optional member as two datasets: the values (0 where absent) and the
+// `flag` (uint8, 1 where present).
+template <typename Record, typename T>
+StoreColumn<Record> Optional(std::string name, const std::string& flag, std::optional<T> Record::*member,
+                             bool may_be_absent = false) {
+  StoreColumn<Record> c{name, {}, {}};
+  c.write = [name, flag, member](hid_t g, const std::vector<Record>& rows) {
+    std::vector<T> values;
+    std::vector<std::uint8_t> has;
+    for (const auto& r : rows) {
+      values.push_back((r.*member).value_or(T{}));
+      has.push_back((r.*member).has_value() ? 1 : 0);
+    }
+    h5::WriteVector(g, name, values);
+    h5::WriteVector(g, flag, has);
+  };
+  c.read = [name, flag, member, may_be_absent](hid_t g, std::vector<Record>* rows) {
+    if (may_be_absent && !h5::Exists(g, name)) return;
+    const auto values = h5::ReadVector<T>(g, name);
+    const auto has = h5::ReadVector<std::uint8_t>(g, flag);
+    CheckLength(rows, values.size());
+    CheckLength(rows, has.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (has[i]) (*rows)[i].*member = values[i];
+    }
+  };
+  return c;
+}
+
+// An optional sacct column, added after stores existed: value + has_<name>.
 template <typename T>
-void WriteOptional(hid_t group, const std::string& name, const std::vector<JobRecord>& jobs,
-                   std::optional<T> JobRecord::*member) {
-  std::vector<T> values;
-  std::vector<std::uint8_t> has;
-  for (const auto& j : jobs) {
-    values.push_back((j.*member).value_or(T{}));
-    has.push_back((j.*member).has_value() ? 1 : 0);
-  }
-  h5::WriteVector(group, name, values);
-  h5::WriteVector(group, "has_" + name, has);
+StoreColumn<JobRecord> Accounting(const std::string& name, std::optional<T> JobRecord::*member) {
+  return Optional(name, "has_" + name, member, /*may_be_absent=*/true);
 }
 
-// The optional sacct columns (spec section 4) and each attempt's position.
-void WriteJobAccounting(hid_t g, const std::vector<JobRecord>& j) {
-  h5::WritePackedStrings(g, "user", Column(j, &JobRecord::user));
-  h5::WritePackedStrings(g, "account", Column(j, &JobRecord::account));
-  h5::WritePackedStrings(g, "partition", Column(j, &JobRecord::partition));
-  WriteOptional(g, "alloc_cpus", j, &JobRecord::alloc_cpus);
-  WriteOptional(g, "tres_cpus", j, &JobRecord::tres_cpus);
-  WriteOptional(g, "tres_gpus", j, &JobRecord::tres_gpus);
-  WriteOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
-  h5::WritePackedStrings(g, "file", Column(j, &JobRecord::file));
-  h5::WriteVector(g, "line", Column(j, &JobRecord::line));
+constexpr bool kAdded = true;  // a column stores written before it lack
+
+const StoreTable<ManifestEntry>& ManifestTable() {
+  using R = ManifestEntry;
+  static const StoreTable<R> table{"manifest",
+                                   false,
+                                   {Plain("path", &R::path), Plain("kind", &R::kind), Plain("size", &R::size),
+                                    Plain("mtime_ns", &R::mtime_ns), Plain("batch", &R::batch)}};
+  return table;
 }
 
-void WriteManifest(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "manifest");
-  h5::WritePackedStrings(g.get(), "path", Column(c.manifest, &ManifestEntry::path));
-  h5::WritePackedStrings(g.get(), "kind", Column(c.manifest, &ManifestEntry::kind));
-  h5::WriteVector(g.get(), "size", Column(c.manifest, &ManifestEntry::size));
-  h5::WriteVector(g.get(), "mtime_ns", Column(c.manifest, &ManifestEntry::mtime_ns));
-  h5::WriteVector(g.get(), "batch", Column(c.manifest, &ManifestEntry::batch));
+const StoreTable<RunRecord>& RunsTable() {
+  using R = RunRecord;
+  static const StoreTable<R> table{
+      "tables/runs",
+      false,
+      {Plain("run_id", &R::run_id), Plain("experiment_id", &R::experiment_id), Plain("slurm_job_id", &R::slurm_job_id),
+       Plain("host_name", &R::host_name), Plain("shape", &R::shape), Plain("dataset", &R::dataset),
+       Plain("optimizer", &R::optimizer), Plain("start_time_us", &R::start), Plain("update_time_us", &R::update),
+       Plain("size", &R::size), Plain("depth", &R::depth), Plain("batch_size", &R::batch_size),
+       Plain("learning_rate", &R::learning_rate), Plain("is_gpu", &R::is_gpu), Plain("bad_reason", &R::bad_reason),
+       Plain("line", &R::line)}};
+  return table;
 }
 
-void WriteRuns(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "tables/runs");
-  const auto& r = c.runs;
-  h5::WritePackedStrings(g.get(), "run_id", Column(r, &RunRecord::run_id));
-  h5::WritePackedStrings(g.get(), "experiment_id", Column(r, &RunRecord::experiment_id));
-  h5::WritePackedStrings(g.get(), "slurm_job_id", Column(r, &RunRecord::slurm_job_id));
-  h5::WritePackedStrings(g.get(), "host_name", Column(r, &RunRecord::host_name));
-  h5::WritePackedStrings(g.get(), "shape", Column(r, &RunRecord::shape));
-  h5::WritePackedStrings(g.get(), "dataset", Column(r, &RunRecord::dataset));
-  h5::WritePackedStrings(g.get(), "optimizer", Column(r, &RunRecord::optimizer));
-  h5::WriteVector(g.get(), "start_time_us", Column(r, &RunRecord::start));
-  h5::WriteVector(g.get(), "update_time_us", Column(r, &RunRecord::update));
-  h5::WriteVector(g.get(), "size", Column(r, &RunRecord::size));
-  h5::WriteVector(g.get(), "depth", Column(r, &RunRecord::depth));
-  h5::WriteVector(g.get(), "batch_size", Column(r, &RunRecord::batch_size));
-  h5::WriteVector(g.get(), "learning_rate", Column(r, &RunRecord::learning_rate));
-  h5::WriteVector(g.get(), "is_gpu", BoolColumn(r));
-  h5::WritePackedStrings(g.get(), "bad_reason", Column(r, &RunRecord::bad_reason));
-  h5::WriteVector(g.get(), "line", Column(r, &RunRecord::line));
+// Jobs by attempt, in sacct order; the accounting columns came later.
+const StoreTable<JobRecord>& JobsTable() {
+  using R = JobRecord;
+  static const StoreTable<R> table{
+      "tables/jobs",
+      false,
+      {Plain("job_id", &R::job_id), Plain("node_list", &R::node_list), Plain("state", &R::state),
+       Plain("start_us", &R::start), Optional("end_us", "has_end", &R::end), Plain("has_start", &R::has_start),
+       Plain("user", &R::user, kAdded), Plain("account", &R::account, kAdded),
+       Plain("partition", &R::partition, kAdded), Accounting("alloc_cpus", &R::alloc_cpus),
+       Accounting("tres_cpus", &R::tres_cpus), Accounting("tres_gpus", &R::tres_gpus),
+       Accounting("consumed_energy_j", &R::consumed_energy_j), Plain("file", &R::file, kAdded),
+       Plain("line", &R::line, kAdded)}};
+  return table;
 }
 
-void WriteJobs(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "tables/jobs");
-  const auto& j = c.jobs;
-  h5::WritePackedStrings(g.get(), "job_id", Column(j, &JobRecord::job_id));
-  h5::WritePackedStrings(g.get(), "node_list", Column(j, &JobRecord::node_list));
-  h5::WritePackedStrings(g.get(), "state", Column(j, &JobRecord::state));
-  h5::WriteVector(g.get(), "start_us", Column(j, &JobRecord::start));
-  std::vector<std::int64_t> end;
-  std::vector<std::uint8_t> has_end, has_start;
-  for (const auto& x : j) {
-    end.push_back(x.end.value_or(0));
-    has_end.push_back(x.end.has_value() ? 1 : 0);
-    has_start.push_back(x.has_start ? 1 : 0);
-  }
-  h5::WriteVector(g.get(), "end_us", end);
-  h5::WriteVector(g.get(), "has_end", has_end);
-  h5::WriteVector(g.get(), "has_start", has_start);
-  WriteJobAccounting(g.get(), j);
+const StoreTable<CarbonIntensityRecord>& CarbonIntensityTable() {
+  using R = CarbonIntensityRecord;
+  static const StoreTable<R> table{"tables/carbon_intensity",
+                                   /*may_be_absent=*/true,
+                                   {Plain("time_us", &R::time), Plain("g_per_kwh", &R::g_per_kwh)}};
+  return table;
 }
 
-void WriteCarbonIntensity(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "tables/carbon_intensity");
-  const auto& ci = c.carbon_intensity;
-  h5::WriteVector(g.get(), "time_us", Column(ci, &CarbonIntensityRecord::time));
-  h5::WriteVector(g.get(), "g_per_kwh", Column(ci, &CarbonIntensityRecord::g_per_kwh));
+const StoreTable<NodeRecord>& NodesTable() {
+  using R = NodeRecord;
+  static const StoreTable<R> table{
+      "tables/nodes",
+      false,
+      {Plain("name", &R::name), Plain("cpus", &R::cpus), Plain("memory_mb", &R::memory_mb),
+       Plain("tmp_disk_mb", &R::tmp_disk_mb), Plain("gres", &R::gres), Plain("node_type", &R::node_type)}};
+  return table;
 }
 
-void WriteNodes(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "tables/nodes");
-  const auto& n = c.nodes;
-  h5::WritePackedStrings(g.get(), "name", Column(n, &NodeRecord::name));
-  h5::WriteVector(g.get(), "cpus", Column(n, &NodeRecord::cpus));
-  h5::WriteVector(g.get(), "memory_mb", Column(n, &NodeRecord::memory_mb));
-  h5::WriteVector(g.get(), "tmp_disk_mb", Column(n, &NodeRecord::tmp_disk_mb));
-  h5::WritePackedStrings(g.get(), "gres", Column(n, &NodeRecord::gres));
-  h5::WritePackedStrings(g.get(), "node_type", Column(n, &NodeRecord::node_type));
+const StoreTable<DatasetRecord>& DatasetsTable() {
+  using R = DatasetRecord;
+  static const StoreTable<R> table{
+      "tables/datasets",
+      false,
+      {Plain("dataset", &R::name), Plain("n_observations", &R::n_observations), Plain("n_features", &R::n_features),
+       Plain("n_classes", &R::n_classes), Plain("task", &R::task)}};
+  return table;
 }
 
-void WriteDatasets(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "tables/datasets");
-  const auto& d = c.datasets;
-  h5::WritePackedStrings(g.get(), "dataset", Column(d, &DatasetRecord::name));
-  h5::WriteVector(g.get(), "n_observations", Column(d, &DatasetRecord::n_observations));
-  h5::WriteVector(g.get(), "n_features", Column(d, &DatasetRecord::n_features));
-  h5::WriteVector(g.get(), "n_classes", Column(d, &DatasetRecord::n_classes));
-  h5::WritePackedStrings(g.get(), "task", Column(d, &DatasetRecord::task));
+const StoreTable<LossRecord>& LossesTable() {
+  using R = LossRecord;
+  static const StoreTable<R> table{
+      "tables/losses",
+      false,
+      {Plain("experiment_id", &R::experiment_id), Plain("epoch", &R::epoch), Plain("test_loss", &R::test_loss)}};
+  return table;
 }
 
-void WriteLosses(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "tables/losses");
-  const auto& l = c.losses;
-  h5::WritePackedStrings(g.get(), "experiment_id", Column(l, &LossRecord::experiment_id));
-  h5::WriteVector(g.get(), "epoch", Column(l, &LossRecord::epoch));
-  h5::WriteVector(g.get(), "test_loss", Column(l, &LossRecord::test_loss));
+const StoreTable<BadRowCount>& QualityTable() {
+  using R = BadRowCount;
+  static const StoreTable<R> table{
+      "quality",
+      false,
+      {Plain("stage", &R::stage), Plain("file", &R::file), Plain("reason", &R::reason), Plain("count", &R::count)}};
+  return table;
 }
 
-void WriteQuality(hid_t file, const Catalogue& c) {
-  h5::H5Id g = h5::EnsureGroup(file, "quality");
-  const auto& q = c.quality;
-  h5::WritePackedStrings(g.get(), "stage", Column(q, &BadRowCount::stage));
-  h5::WritePackedStrings(g.get(), "file", Column(q, &BadRowCount::file));
-  h5::WritePackedStrings(g.get(), "reason", Column(q, &BadRowCount::reason));
-  h5::WriteVector(g.get(), "count", Column(q, &BadRowCount::count));
+template <typename Record>
+void WriteTable(hid_t file, const StoreTable<Record>& table, const std::vector<Record>& rows) {
+  h5::H5Id g = h5::EnsureGroup(file, table.group);
+  for (const auto& c : table.columns) c.write(g.get(), rows);
+}
+
+template <typename Record>
+void ReadTable(hid_t file, const StoreTable<Record>& table, std::vector<Record>* rows) {
+  if (table.may_be_absent && !h5::Exists(file, table.group)) return;  // the table stays empty
+  h5::H5Id g = h5::OpenGroup(file, table.group);
+  for (const auto& c : table.columns) c.read(g.get(), rows);
 }
 
 // One table after another, always in this order: the file's layout follows it.
 void WriteTables(hid_t file, const Catalogue& c) {
-  WriteManifest(file, c);
-  WriteRuns(file, c);
-  WriteJobs(file, c);
-  WriteCarbonIntensity(file, c);
-  WriteNodes(file, c);
-  WriteDatasets(file, c);
-  WriteLosses(file, c);
-  WriteQuality(file, c);
-}
-
-template <typename Record, typename Field>
-void Fill(std::vector<Record>* rows, Field Record::*member, const std::vector<Field>& values) {
-  if (rows->empty()) rows->resize(values.size());
-  if (values.size() != rows->size()) throw Error("store catalogue: columns of one table differ in length");
-  for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = values[i];
-}
-
-template <typename T>
-void ReadOptional(hid_t group, const std::string& name, std::vector<JobRecord>* jobs,
-                  std::optional<T> JobRecord::*member) {
-  if (!h5::Exists(group, name)) return;
-  const auto values = h5::ReadVector<T>(group, name);
-  const auto has = h5::ReadVector<std::uint8_t>(group, "has_" + name);
-  if (values.size() != jobs->size() || has.size() != jobs->size()) {
-    throw Error("store catalogue: columns of one table differ in length");
-  }
-  for (std::size_t i = 0; i < jobs->size(); ++i) {
-    if (has[i]) (*jobs)[i].*member = values[i];
-  }
-}
-
-// Stores written before these columns existed lack them: the fields stay
-// absent (empty strings, no values, line 0).
-void ReadJobAccounting(hid_t g, std::vector<JobRecord>* j) {
-  const auto strings = [&](const char* name, std::string JobRecord::*member) {
-    if (h5::Exists(g, name)) Fill(j, member, h5::ReadPackedStrings(g, name));
-  };
-  strings("user", &JobRecord::user);
-  strings("account", &JobRecord::account);
-  strings("partition", &JobRecord::partition);
-  strings("file", &JobRecord::file);
-  if (h5::Exists(g, "line")) Fill(j, &JobRecord::line, h5::ReadVector<std::int64_t>(g, "line"));
-  ReadOptional(g, "alloc_cpus", j, &JobRecord::alloc_cpus);
-  ReadOptional(g, "tres_cpus", j, &JobRecord::tres_cpus);
-  ReadOptional(g, "tres_gpus", j, &JobRecord::tres_gpus);
-  ReadOptional(g, "consumed_energy_j", j, &JobRecord::consumed_energy_j);
-}
-
-void ReadManifest(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "manifest");
-  Fill(&c->manifest, &ManifestEntry::path, h5::ReadPackedStrings(g.get(), "path"));
-  Fill(&c->manifest, &ManifestEntry::kind, h5::ReadPackedStrings(g.get(), "kind"));
-  Fill(&c->manifest, &ManifestEntry::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
-  Fill(&c->manifest, &ManifestEntry::mtime_ns, h5::ReadVector<std::int64_t>(g.get(), "mtime_ns"));
-  Fill(&c->manifest, &ManifestEntry::batch, h5::ReadVector<std::int64_t>(g.get(), "batch"));
-}
-
-void ReadRuns(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "tables/runs");
-  auto* r = &c->runs;
-  Fill(r, &RunRecord::run_id, h5::ReadPackedStrings(g.get(), "run_id"));
-  Fill(r, &RunRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
-  Fill(r, &RunRecord::slurm_job_id, h5::ReadPackedStrings(g.get(), "slurm_job_id"));
-  Fill(r, &RunRecord::host_name, h5::ReadPackedStrings(g.get(), "host_name"));
-  Fill(r, &RunRecord::shape, h5::ReadPackedStrings(g.get(), "shape"));
-  Fill(r, &RunRecord::dataset, h5::ReadPackedStrings(g.get(), "dataset"));
-  Fill(r, &RunRecord::optimizer, h5::ReadPackedStrings(g.get(), "optimizer"));
-  Fill(r, &RunRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_time_us"));
-  Fill(r, &RunRecord::update, h5::ReadVector<std::int64_t>(g.get(), "update_time_us"));
-  Fill(r, &RunRecord::size, h5::ReadVector<std::int64_t>(g.get(), "size"));
-  Fill(r, &RunRecord::depth, h5::ReadVector<std::int64_t>(g.get(), "depth"));
-  Fill(r, &RunRecord::batch_size, h5::ReadVector<std::int64_t>(g.get(), "batch_size"));
-  Fill(r, &RunRecord::learning_rate, h5::ReadVector<double>(g.get(), "learning_rate"));
-  const auto gpu = h5::ReadVector<std::uint8_t>(g.get(), "is_gpu");
-  for (std::size_t i = 0; i < gpu.size() && i < r->size(); ++i) (*r)[i].is_gpu = gpu[i] != 0;
-  Fill(r, &RunRecord::bad_reason, h5::ReadPackedStrings(g.get(), "bad_reason"));
-  Fill(r, &RunRecord::line, h5::ReadVector<std::int64_t>(g.get(), "line"));
-}
-
-void ReadJobs(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "tables/jobs");
-  auto* j = &c->jobs;
-  Fill(j, &JobRecord::job_id, h5::ReadPackedStrings(g.get(), "job_id"));
-  Fill(j, &JobRecord::node_list, h5::ReadPackedStrings(g.get(), "node_list"));
-  Fill(j, &JobRecord::state, h5::ReadPackedStrings(g.get(), "state"));
-  Fill(j, &JobRecord::start, h5::ReadVector<std::int64_t>(g.get(), "start_us"));
-  const auto end = h5::ReadVector<std::int64_t>(g.get(), "end_us");
-  const auto has_end = h5::ReadVector<std::uint8_t>(g.get(), "has_end");
-  const auto has_start = h5::ReadVector<std::uint8_t>(g.get(), "has_start");
-  for (std::size_t i = 0; i < j->size(); ++i) {
-    if (has_end[i]) (*j)[i].end = end[i];
-    (*j)[i].has_start = has_start[i] != 0;
-  }
-  ReadJobAccounting(g.get(), j);
-}
-
-void ReadCarbonIntensity(hid_t file, Catalogue* c) {
-  if (!h5::Exists(file, "tables/carbon_intensity")) return;  // a store may lack it: the table stays empty
-  h5::H5Id g = h5::OpenGroup(file, "tables/carbon_intensity");
-  auto* ci = &c->carbon_intensity;
-  Fill(ci, &CarbonIntensityRecord::time, h5::ReadVector<std::int64_t>(g.get(), "time_us"));
-  Fill(ci, &CarbonIntensityRecord::g_per_kwh, h5::ReadVector<double>(g.get(), "g_per_kwh"));
-}
-
-void ReadNodes(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "tables/nodes");
-  auto* n = &c->nodes;
-  Fill(n, &NodeRecord::name, h5::ReadPackedStrings(g.get(), "name"));
-  Fill(n, &NodeRecord::cpus, h5::ReadVector<std::int64_t>(g.get(), "cpus"));
-  Fill(n, &NodeRecord::memory_mb, h5::ReadVector<std::int64_t>(g.get(), "memory_mb"));
-  Fill(n, &NodeRecord::tmp_disk_mb, h5::ReadVector<std::int64_t>(g.get(), "tmp_disk_mb"));
-  Fill(n, &NodeRecord::gres, h5::ReadPackedStrings(g.get(), "gres"));
-  Fill(n, &NodeRecord::node_type, h5::ReadPackedStrings(g.get(), "node_type"));
-}
-
-void ReadDatasets(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "tables/datasets");
-  auto* d = &c->datasets;
-  Fill(d, &DatasetRecord::name, h5::ReadPackedStrings(g.get(), "dataset"));
-  Fill(d, &DatasetRecord::n_observations, h5::ReadVector<std::int64_t>(g.get(), "n_observations"));
-  Fill(d, &DatasetRecord::n_features, h5::ReadVector<std::int64_t>(g.get(), "n_features"));
-  Fill(d, &DatasetRecord::n_classes, h5::ReadVector<std::int64_t>(g.get(), "n_classes"));
-  Fill(d, &DatasetRecord::task, h5::ReadPackedStrings(g.get(), "task"));
-}
-
-void ReadLosses(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "tables/losses");
-  auto* l = &c->losses;
-  Fill(l, &LossRecord::experiment_id, h5::ReadPackedStrings(g.get(), "experiment_id"));
-  Fill(l, &LossRecord::epoch, h5::ReadVector<std::int64_t>(g.get(), "epoch"));
-  Fill(l, &LossRecord::test_loss, h5::ReadVector<double>(g.get(), "test_loss"));
-}
-
-void ReadQuality(hid_t file, Catalogue* c) {
-  h5::H5Id g = h5::OpenGroup(file, "quality");
-  auto* q = &c->quality;
-  Fill(q, &BadRowCount::stage, h5::ReadPackedStrings(g.get(), "stage"));
-  Fill(q, &BadRowCount::file, h5::ReadPackedStrings(g.get(), "file"));
-  Fill(q, &BadRowCount::reason, h5::ReadPackedStrings(g.get(), "reason"));
-  Fill(q, &BadRowCount::count, h5::ReadVector<std::int64_t>(g.get(), "count"));
+  WriteTable(file, ManifestTable(), c.manifest);
+  WriteTable(file, RunsTable(), c.runs);
+  WriteTable(file, JobsTable(), c.jobs);
+  WriteTable(file, CarbonIntensityTable(), c.carbon_intensity);
+  WriteTable(file, NodesTable(), c.nodes);
+  WriteTable(file, DatasetsTable(), c.datasets);
+  WriteTable(file, LossesTable(), c.losses);
+  WriteTable(file, QualityTable(), c.quality);
 }
 
 void ReadTables(hid_t file, Catalogue* c) {
-  ReadManifest(file, c);
-  ReadRuns(file, c);
-  ReadJobs(file, c);
-  ReadCarbonIntensity(file, c);
-  ReadNodes(file, c);
-  ReadDatasets(file, c);
-  ReadLosses(file, c);
-  ReadQuality(file, c);
+  ReadTable(file, ManifestTable(), &c->manifest);
+  ReadTable(file, RunsTable(), &c->runs);
+  ReadTable(file, JobsTable(), &c->jobs);
+  ReadTable(file, CarbonIntensityTable(), &c->carbon_intensity);
+  ReadTable(file, NodesTable(), &c->nodes);
+  ReadTable(file, DatasetsTable(), &c->datasets);
+  ReadTable(file, LossesTable(), &c->losses);
+  ReadTable(file, QualityTable(), &c->quality);
 }
+
+// The catalogue's root attributes, each written and read under this name.
+constexpr char kVersionAttr[] = "wattrun_store_version";
+constexpr char kFacilityAttr[] = "facility";  // the config's facility name
+constexpr char kBatchesAttr[] = "telemetry_batches";
+constexpr char kInputRootAttr[] = "input_root";
+constexpr char kFirstFileAttr[] = "first_telemetry_file";
+constexpr char kFirstHashAttr[] = "first_telemetry_hash";
+constexpr char kInventoryHashAttr[] = "inventory_hash";
+// The config the store was ingested with.
+constexpr char kConfigPathAttr[] = "config_path";
+constexpr char kConfigYamlAttr[] = "config_yaml";
+constexpr char kTelemetryZoneAttr[] = "telemetry_timezone";
+constexpr char kSchedulerZoneAttr[] = "scheduler_timezone";
 
 void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
   if (f.empty()) return;
-  h5::SetAttribute(file, "input_root", f.input_root);
-  h5::SetAttribute(file, "first_telemetry_file", f.first_telemetry_file);
+  h5::SetAttribute(file, kInputRootAttr, f.input_root);
+  h5::SetAttribute(file, kFirstFileAttr, f.first_telemetry_file);
   // As hex text: HDF5 attributes here are signed.
   char hex[2][24];
   std::snprintf(hex[0], sizeof hex[0], "%016llx", static_cast<unsigned long long>(f.first_telemetry_hash));
   std::snprintf(hex[1], sizeof hex[1], "%016llx", static_cast<unsigned long long>(f.inventory_hash));
-  h5::SetAttribute(file, "first_telemetry_hash", std::string(hex[0]));
-  h5::SetAttribute(file, "inventory_hash", std::string(hex[1]));
+  h5::SetAttribute(file, kFirstHashAttr, std::string(hex[0]));
+  h5::SetAttribute(file, kInventoryHashAttr, std::string(hex[1]));
+}
+
+void WriteIngestedConfig(hid_t file, const IngestedConfig& c) {
+  if (c.empty()) return;
+  h5::SetAttribute(file, kConfigPathAttr, c.source_path);
+  h5::SetAttribute(file, kConfigYamlAttr, c.yaml_text);
+  h5::SetAttribute(file, kTelemetryZoneAttr, c.telemetry_timezone);
+  h5::SetAttribute(file, kSchedulerZoneAttr, c.scheduler_timezone);
+}
+
+void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
+  if (!h5::HasAttribute(file, kSchedulerZoneAttr)) return;
+  c->source_path = h5::GetStringAttribute(file, kConfigPathAttr);
+  c->yaml_text = h5::GetStringAttribute(file, kConfigYamlAttr);
+  c->telemetry_timezone = h5::GetStringAttribute(file, kTelemetryZoneAttr);
+  c->scheduler_timezone = h5::GetStringAttribute(file, kSchedulerZoneAttr);
 }
 
 void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
-  if (!h5::HasAttribute(file, "first_telemetry_file")) return;
-  f->input_root = h5::GetStringAttribute(file, "input_root");
-  f->first_telemetry_file = h5::GetStringAttribute(file, "first_telemetry_file");
-  f->first_telemetry_hash = std::strtoull(h5::GetStringAttribute(file, "first_telemetry_hash").c_str(), nullptr, 16);
-  f->inventory_hash = std::strtoull(h5::GetStringAttribute(file, "inventory_hash").c_str(), nullptr, 16);
+  if (!h5::HasAttribute(file, kFirstFileAttr)) return;
+  f->input_root = h5::GetStringAttribute(file, kInputRootAttr);
+  f->first_telemetry_file = h5::GetStringAttribute(file, kFirstFileAttr);
+  f->first_telemetry_hash = std::strtoull(h5::GetStringAttribute(file, kFirstHashAttr).c_str(), nullptr, 16);
+  f->inventory_hash = std::strtoull(h5::GetStringAttribute(file, kInventoryHashAttr).c_str(), nullptr, 16);
 }
 
 }  // namespace
 
 std::string BatchDirectory(const std::string& store_path) { return store_path + ".d"; }
+
+std::string BatchFileName(std::int64_t batch) {
+  char name[64];
+  std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(batch));
+  return name;
+}
+
+IngestedConfig IngestedConfig::Of(const Config& config) {
+  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone};
+}
+
+void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path) {
+  const IngestedConfig& stored = catalogue.ingested_config;
+  if (stored.empty()) return;
+  const std::string from = stored.source_path.empty() ? "" : " (from " + stored.source_path + ")";
+  const std::string given = config.source_path.empty() ? "the config" : "config " + config.source_path;
+  std::string problems;
+  const auto check = [&](const char* key, const std::string& was, const std::string& now) {
+    if (was == now) return;
+    problems += std::string(problems.empty() ? "" : "\n") + key + ": store " + store_path + " was ingested with '" +
+                was + "'" + from + ", " + given + " says '" + now + "'";
+  };
+  check("facility.telemetry.timezone", stored.telemetry_timezone, config.facility.telemetry.timezone);
+  check("facility.scheduler.timezone", stored.scheduler_timezone, config.facility.scheduler.timezone);
+  if (!problems.empty()) {
+    throw Error(problems +
+                "\n(the store's instants were read in its zones: use the config it was ingested with, "
+                "or ingest into a new store)");
+  }
+}
 
 Catalogue ReadCatalogue(const std::string& store_path) {
   if (!fs::exists(store_path)) throw Error(store_path + ": no such store (run `wattrun ingest` first)");
@@ -353,10 +352,10 @@ Catalogue ReadCatalogue(const std::string& store_path) {
                 "; restore it from a backup or re-ingest into a new store");
   }
   h5::File file = h5::File::Open(store_path, h5::Mode::kReadOnly);
-  if (!h5::HasAttribute(file.id(), "wattrun_store_version")) {
+  if (!h5::HasAttribute(file.id(), kVersionAttr)) {
     throw Error(store_path + ": not a wattrun store (no wattrun_store_version attribute)");
   }
-  const std::int64_t version = h5::GetIntAttribute(file.id(), "wattrun_store_version");
+  const std::int64_t version = h5::GetIntAttribute(file.id(), kVersionAttr);
   if (version == 1) throw Error(store_path + ": store made by an older wattrun (ms timestamps): re-ingest");
   if (version != kStoreVersion) {
     throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
@@ -364,13 +363,13 @@ Catalogue ReadCatalogue(const std::string& store_path) {
   Catalogue c;
   try {
     ReadTables(file.id(), &c);
-    if (h5::HasAttribute(file.id(), "facility")) c.config_facility = h5::GetStringAttribute(file.id(), "facility");
+    if (h5::HasAttribute(file.id(), kFacilityAttr))
+      c.config_facility = h5::GetStringAttribute(file.id(), kFacilityAttr);
     ReadFingerprint(file.id(), &c.fingerprint);
-    const std::int64_t batches = h5::GetIntAttribute(file.id(), "telemetry_batches");
+    ReadIngestedConfig(file.id(), &c.ingested_config);
+    const std::int64_t batches = h5::GetIntAttribute(file.id(), kBatchesAttr);
     for (std::int64_t b = 1; b <= batches; ++b) {
-      char name[64];
-      std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(b));
-      c.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + name);
+      c.batch_files.push_back(fs::path(store_path).filename().string() + ".d/" + BatchFileName(b));
     }
   } catch (const Error& e) {
     throw Error(store_path + ": store catalogue is damaged: " + e.what());
@@ -380,10 +379,11 @@ Catalogue ReadCatalogue(const std::string& store_path) {
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag) {
   h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
-  h5::SetAttribute(file.id(), "wattrun_store_version", kStoreVersion);
-  h5::SetAttribute(file.id(), "facility", catalogue.config_facility);
+  h5::SetAttribute(file.id(), kVersionAttr, kStoreVersion);
+  h5::SetAttribute(file.id(), kFacilityAttr, catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
-  h5::SetAttribute(file.id(), "telemetry_batches", static_cast<std::int64_t>(catalogue.batch_files.size()));
+  WriteIngestedConfig(file.id(), catalogue.ingested_config);
+  h5::SetAttribute(file.id(), kBatchesAttr, static_cast<std::int64_t>(catalogue.batch_files.size()));
   WriteTables(file.id(), catalogue);
   {
     h5::H5Id tel = h5::EnsureGroup(file.id(), "telemetry");
@@ -404,8 +404,8 @@ void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& 
                  const std::vector<std::int64_t>& expected_offsets) {
   try {
     h5::File file = h5::File::Open(batch_path, h5::Mode::kReadOnly);
-    const auto names = h5::ReadStrings(file.id(), "node_names");
-    const auto offsets = h5::ReadVector<std::int64_t>(file.id(), "node_offset");
+    const auto names = h5::ReadStrings(file.id(), batch_file::kNodeNames);
+    const auto offsets = h5::ReadVector<std::int64_t>(file.id(), batch_file::kNodeOffset);
     if (names != expected_names) throw Error("node_names differ from what was written");
     if (offsets != expected_offsets) throw Error("node_offset differs from what was written");
     if (!std::is_sorted(names.begin(), names.end()) || std::adjacent_find(names.begin(), names.end()) != names.end()) {
@@ -415,7 +415,7 @@ void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& 
       throw Error("node_offset is not a CSR index of node_names");
     }
     const std::int64_t rows = offsets.back();
-    if (h5::Length(file.id(), "time") != rows || h5::Length(file.id(), "watts") != rows) {
+    if (h5::Length(file.id(), batch_file::kTime) != rows || h5::Length(file.id(), batch_file::kWatts) != rows) {
       throw Error("time and watts do not hold the " + std::to_string(rows) + " readings the offsets count");
     }
   } catch (const Error& e) {
@@ -499,16 +499,18 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
     auto batch = std::make_unique<Batch>();
     batch->path = path;
     batch->file = h5::File::Open(path, h5::Mode::kReadOnly);
-    const auto names = h5::ReadPackedStrings(batch->file.id(), "node_names");
-    const auto offsets = h5::ReadVector<std::int64_t>(batch->file.id(), "node_offset");
+    const auto names = h5::ReadPackedStrings(batch->file.id(), batch_file::kNodeNames);
+    const auto offsets = h5::ReadVector<std::int64_t>(batch->file.id(), batch_file::kNodeOffset);
     if (offsets.size() != names.size() + 1) throw Error(path + ": node_offset does not match node_names");
-    const std::int64_t rows = h5::Length(batch->file.id(), "time");
-    if (offsets.back() != rows || h5::Length(batch->file.id(), "watts") != rows) {
+    const std::int64_t rows = h5::Length(batch->file.id(), batch_file::kTime);
+    if (offsets.back() != rows || h5::Length(batch->file.id(), batch_file::kWatts) != rows) {
       throw Error(path + ": batch is truncated or damaged (offsets do not match the readings)");
     }
-    batch->time = h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "time", H5P_DEFAULT), "H5Dopen2", path + ":/time"));
-    batch->watts =
-        h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), "watts", H5P_DEFAULT), "H5Dopen2", path + ":/watts"));
+    const auto open = [&](const char* name) {
+      return h5::H5Id(h5::CheckId(H5Dopen2(batch->file.id(), name, H5P_DEFAULT), "H5Dopen2", path + ":/" + name));
+    };
+    batch->time = open(batch_file::kTime);
+    batch->watts = open(batch_file::kWatts);
     batch->OpenPlain(rows);
     if (batch->plain()) {
       // Read without HDF5 from here on: close the file, so that its caches

@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/config.h"
 #include "core/h5.h"
 #include "core/records.h"
 #include "core/time.h"
@@ -63,6 +64,18 @@ struct FacilityFingerprint {
   bool empty() const { return first_telemetry_file.empty(); }
 };
 
+// The configuration a store was ingested with (recorded by every ingest;
+// empty in older stores). Its time zones decide every instant in the store,
+// so a run must read the store with the same ones.
+struct IngestedConfig {
+  std::string source_path;  // the config file as given to the ingest
+  std::string yaml_text;
+  std::string telemetry_timezone;  // facility.telemetry.timezone
+  std::string scheduler_timezone;  // facility.scheduler.timezone
+  bool empty() const { return telemetry_timezone.empty() && scheduler_timezone.empty(); }
+  static IngestedConfig Of(const Config& config);
+};
+
 // The small tables and bookkeeping held in the catalogue.
 struct Catalogue {
   std::vector<ManifestEntry> manifest;
@@ -79,7 +92,14 @@ struct Catalogue {
   // ingest that brought telemetry; empty in older stores): a later ingest of
   // another facility into it is refused unless allowed.
   FacilityFingerprint fingerprint;
+  IngestedConfig ingested_config;
 };
+
+// Throws Error when `config` reads time in other zones than the store was
+// ingested with, naming each key path and both values:
+//   facility.scheduler.timezone: store S was ingested with 'America/Denver' (from F0), F says 'UTC'
+// A store that recorded no config (older stores) passes.
+void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path);
 
 Catalogue ReadCatalogue(const std::string& store_path);
 // Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),
@@ -93,6 +113,17 @@ void VerifyBatch(const std::string& batch_path, const std::vector<std::string>& 
                  const std::vector<std::int64_t>& expected_offsets);
 
 std::string BatchDirectory(const std::string& store_path);
+// The file name of telemetry batch `batch` (1, 2, ...): batch_NNNNNN.h5.
+std::string BatchFileName(std::int64_t batch);
+
+// The datasets of a batch file (see the layout above): written by ingest,
+// read by VerifyBatch and TelemetryReader.
+namespace batch_file {
+inline constexpr char kNodeNames[] = "node_names";
+inline constexpr char kNodeOffset[] = "node_offset";
+inline constexpr char kTime[] = "time";
+inline constexpr char kWatts[] = "watts";
+}  // namespace batch_file
 
 // fsync of a file or a directory (after a rename into it); throws naming the path.
 void FsyncPath(const std::string& path, bool directory);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -19,15 +20,7 @@ namespace fs = std::filesystem;
 
 class StoreCatalogue : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wattrun_store_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    path_ = (dir_ / "store.h5").string();
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
+  void SetUp() override { path_ = (dir_ / "store.h5").string(); }
   // Two attempts: one with every accounting field, one with none.
   static Catalogue TwoJobs() {
     Catalogue c;
@@ -59,7 +52,9 @@ class StoreCatalogue : public ::testing::Test {
     return c;
   }
 
-  fs::path dir_;
+  // Removed after each test, also when it fails.
+  testing_util::ScratchDir scratch_{"wattrun_store_test_" + testing_util::CurrentTestName()};
+  fs::path dir_ = scratch_.path();
   std::string path_;
 };
 
@@ -155,6 +150,43 @@ TEST_F(StoreCatalogue, AStoreWithMillisecondTimestampsAsksForAReingest) {
   EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
 }
 
+TEST_F(StoreCatalogue, RunsRoundTripAndAShortColumnIsDamage) {
+  Catalogue c = TwoJobs();
+  RunRecord gpu;
+  gpu.run_id = "r1";
+  gpu.is_gpu = true;
+  gpu.learning_rate = 0.25;
+  RunRecord cpu;
+  cpu.run_id = "r2";
+  cpu.bad_reason = "bad_time";
+  c.runs = {gpu, cpu};
+  WriteCatalogue(path_, c);
+  const Catalogue back = ReadCatalogue(path_);
+  ASSERT_EQ(back.runs.size(), 2u);
+  EXPECT_TRUE(back.runs[0].is_gpu);
+  EXPECT_FALSE(back.runs[1].is_gpu);
+  EXPECT_EQ(back.runs[0].learning_rate, 0.25);
+  EXPECT_EQ(back.runs[1].bad_reason, "bad_time");
+  {
+    h5::File file = h5::File::Open(path_, h5::Mode::kReadWrite);
+    ASSERT_GE(H5Ldelete(file.id(), "tables/runs/is_gpu", H5P_DEFAULT), 0);
+    h5::H5Id runs = h5::OpenGroup(file.id(), "tables/runs");
+    h5::WriteVector(runs.get(), "is_gpu", std::vector<std::uint8_t>{1});
+    runs.Close();
+    file.Close();
+  }
+  {
+    std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
+    f.write(std::string(64, '\0').data(), 64);  // no seal, as in stores written before it
+  }
+  try {
+    ReadCatalogue(path_);
+    ADD_FAILURE() << "a column of 1 row in a table of 2 was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("differ in length"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(StoreCatalogue, ADamagedCatalogueIsAClearErrorNotACrash) {
   WriteCatalogue(path_, TwoJobs());
   EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
@@ -174,6 +206,60 @@ TEST_F(StoreCatalogue, ADamagedCatalogueIsAClearErrorNotACrash) {
       EXPECT_NE(std::string(e.what()).find(path_), std::string::npos) << e.what();
     }
   }
+}
+
+// A config with these zones, as ParseConfig would leave it.
+Config WithZones(const std::string& telemetry, const std::string& scheduler, const std::string& path) {
+  Config config;
+  config.source_path = path;
+  config.yaml_text = "facility:\n  name: test\n";
+  config.facility.telemetry.timezone = telemetry;
+  config.facility.scheduler.timezone = scheduler;
+  return config;
+}
+
+// The message of CheckZones, or "" when it passes.
+std::string ZoneProblem(const Catalogue& c, const Config& config, const std::string& store) {
+  try {
+    CheckZones(c, config, store);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_F(StoreCatalogue, RecordsTheIngestConfigAndChecksItsZones) {
+  Catalogue written = TwoJobs();
+  written.ingested_config = IngestedConfig::Of(WithZones("America/Denver", "America/Denver", "eagle.yaml"));
+  WriteCatalogue(path_, written);
+  const Catalogue c = ReadCatalogue(path_);
+  EXPECT_EQ(c.ingested_config.source_path, "eagle.yaml");
+  EXPECT_EQ(c.ingested_config.yaml_text, "facility:\n  name: test\n");
+  EXPECT_EQ(c.ingested_config.telemetry_timezone, "America/Denver");
+  EXPECT_EQ(c.ingested_config.scheduler_timezone, "America/Denver");
+
+  EXPECT_EQ(ZoneProblem(c, WithZones("America/Denver", "America/Denver", "other.yaml"), "s.h5"), "");
+  const std::string one = ZoneProblem(c, WithZones("America/Denver", "UTC", "utc.yaml"), "s.h5");
+  EXPECT_EQ(one.rfind("facility.scheduler.timezone: store s.h5 was ingested with 'America/Denver' (from eagle.yaml), "
+                      "config utc.yaml says 'UTC'\n",
+                      0),
+            0u)
+      << one;
+  EXPECT_EQ(one.find("facility.telemetry.timezone"), std::string::npos) << one;
+  const std::string both = ZoneProblem(c, WithZones("UTC", "Europe/Berlin", "utc.yaml"), "s.h5");
+  EXPECT_NE(both.find("facility.telemetry.timezone: store s.h5 was ingested with 'America/Denver'"), std::string::npos)
+      << both;
+  EXPECT_NE(both.find("facility.scheduler.timezone: store s.h5 was ingested with 'America/Denver' (from eagle.yaml), "
+                      "config utc.yaml says 'Europe/Berlin'"),
+            std::string::npos)
+      << both;
+}
+
+TEST_F(StoreCatalogue, AStoreThatRecordedNoConfigPassesTheZoneCheck) {
+  WriteCatalogue(path_, TwoJobs());
+  const Catalogue c = ReadCatalogue(path_);
+  EXPECT_TRUE(c.ingested_config.empty());
+  EXPECT_EQ(ZoneProblem(c, WithZones("UTC", "Asia/Tokyo", "any.yaml"), path_), "");
 }
 
 }  // namespace

@@ -213,6 +213,26 @@ Expected IntegrateShare(const std::map<TimeUs, double>& r, const std::vector<con
   return out;
 }
 
+// carbon_intensity.csv in time order (empty when there is none).
+std::vector<std::pair<TimeUs, double>> ReadIntensity(const fs::path& file) {
+  std::vector<std::pair<TimeUs, double>> intensity;
+  if (!fs::exists(file)) return intensity;
+  for (const auto& row : ReadCsvTable(file)) {
+    TimeUs t = 0;
+    ParseInstant(row.at("timestamp"), {TimeZone::Utc(), false}, &t);
+    intensity.emplace_back(t, D(row.at("g_per_kwh")));
+  }
+  std::stable_sort(intensity.begin(), intensity.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return intensity;
+}
+
+// Near the repeated hour of 2021-11-07 the raw reader skips readings.
+bool NearDst(TimeUs start, TimeUs end) {
+  const TimeUs dst_end = FromSeconds(1636275600);  // 2021-11-07 09:00 UTC (02:00 MST)
+  return std::llabs(start - dst_end) < 2 * kMicrosPerDay || std::llabs(end - dst_end) < 2 * kMicrosPerDay ||
+         (start < dst_end && end > dst_end);
+}
+
 TEST_F(Accounting, TheNewTablesAreWrittenAndIdenticalOnOneAndThreeRanks) {
   for (const char* f : {"jobs_energy.csv", "usage.csv", "ledger.csv", "quality.csv", "runs_energy.csv"}) {
     const std::string one = Slurp(Out(f));
@@ -237,16 +257,7 @@ TEST_F(Accounting, JobEnergiesAgreeWithAnIndependentComputationFromTheRawFiles) 
   }
   std::map<std::string, double> idle_w;
   for (const auto& row : ReadCsvTable(Out("idle_power.csv"))) idle_w[row.at("node_type")] = D(row.at("idle_w"));
-  std::vector<std::pair<TimeUs, double>> intensity;
-  if (fs::exists(In("carbon_intensity.csv"))) {
-    for (const auto& row : ReadCsvTable(In("carbon_intensity.csv"))) {
-      TimeUs t = 0;
-      ParseInstant(row.at("timestamp"), {TimeZone::Utc(), false}, &t);
-      intensity.emplace_back(t, D(row.at("g_per_kwh")));
-    }
-    std::stable_sort(intensity.begin(), intensity.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
-  }
+  const std::vector<std::pair<TimeUs, double>> intensity = ReadIntensity(In("carbon_intensity.csv"));
   std::map<std::string, std::vector<const RawJob*>> jobs_on_node;
   for (const auto& j : raw) {
     for (const auto& n : j.nodes) jobs_on_node[n].push_back(&j);
@@ -275,15 +286,8 @@ TEST_F(Accounting, JobEnergiesAgreeWithAnIndependentComputationFromTheRawFiles) 
       const auto type = node_type.find(n);
       if (type != node_type.end() && idle_w.count(type->second)) idle += idle_w[type->second] * e.share_s;
     }
-    if (near_dst && (job.end - job.start) > 0) {
-      // The repeated hour's readings were skipped above: compare only jobs
-      // far from it.
-      const TimeUs dst_end = FromSeconds(1636275600);  // 2021-11-07 09:00 UTC (02:00 MST)
-      if (std::llabs(job.start - dst_end) < 2 * kMicrosPerDay || std::llabs(job.end - dst_end) < 2 * kMicrosPerDay ||
-          (job.start < dst_end && job.end > dst_end)) {
-        continue;
-      }
-    }
+    // The repeated hour's readings were skipped above: compare only jobs far from it.
+    if (near_dst && (job.end - job.start) > 0 && NearDst(job.start, job.end)) continue;
     const double tol = 1e-9 * std::max(1.0, sum.energy);
     EXPECT_NEAR(D(row.at("energy")), sum.energy, tol) << row.at("job_id");
     EXPECT_NEAR(D(row.at("idle_energy")), idle, 1e-9 * std::max(1.0, idle)) << row.at("job_id");
@@ -295,6 +299,40 @@ TEST_F(Accounting, JobEnergiesAgreeWithAnIndependentComputationFromTheRawFiles) 
   }
   EXPECT_GE(checked, 20);
   std::printf("checked %d ok jobs (%d sharing a node, %d multi-node)\n", checked, shared, multi);
+}
+
+// A run is a job of its own over its window: its carbon_g follows every
+// intensity step inside the window as a job's does, and its start_time and
+// end_time are the window in ISO 8601 UTC.
+TEST_F(Accounting, RunCarbonFollowsTheIntensityOverTheRunsWindowAsForJobs) {
+  std::set<std::string> dst_nodes;
+  const auto telemetry = ReadRawTelemetry(In("telemetry"), &dst_nodes);
+  const auto intensity = ReadIntensity(In("carbon_intensity.csv"));
+  ASSERT_FALSE(intensity.empty()) << "the demo facility has an intensity series";
+  int checked = 0, crossing = 0;
+  for (const auto& row : ReadCsvTable(Out("runs_energy.csv"))) {
+    if (row.at("status") != "ok") continue;
+    RawJob run;
+    ASSERT_EQ(ParseInstant(row.at("start_time"), {TimeZone::Utc(), false}, &run.start), TimeParseStatus::kOk)
+        << row.at("run_id") << " " << row.at("start_time");
+    ASSERT_EQ(ParseInstant(row.at("end_time"), {TimeZone::Utc(), false}, &run.end), TimeParseStatus::kOk);
+    EXPECT_EQ(row.at("start_time").back(), 'Z');
+    EXPECT_NEAR(ToSeconds(run.end - run.start), D(row.at("run_time")), 1e-3) << row.at("run_id");
+    const auto tel = telemetry.find(row.at("node"));
+    if (tel == telemetry.end() || (dst_nodes.count(row.at("node")) && NearDst(run.start, run.end))) continue;
+    // Readings on both sides of the window: no value held beyond the data.
+    if (tel->second.begin()->first > run.start || tel->second.rbegin()->first < run.end) continue;
+    run.nodes = {row.at("node")};
+    const Expected e = IntegrateShare(tel->second, {&run}, run, 1.0, intensity);  // the whole node
+    EXPECT_NEAR(D(row.at("energy")), e.energy, 1e-9 * std::max(1.0, e.energy)) << row.at("run_id");
+    EXPECT_NEAR(D(row.at("carbon_g")), e.carbon, 1e-9 * std::max(1.0, e.carbon)) << row.at("run_id");
+    ++checked;
+    crossing += std::any_of(intensity.begin(), intensity.end(),
+                            [&](const auto& g) { return g.first > run.start && g.first < run.end; });
+  }
+  EXPECT_GE(checked, 20);
+  EXPECT_GE(crossing, 5) << "runs whose window crosses an intensity step";
+  std::printf("checked %d ok runs (%d crossing an intensity step)\n", checked, crossing);
 }
 
 TEST_F(Accounting, StatusesAndEnergiesMatchTheGeneratorsTruth) {

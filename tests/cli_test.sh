@@ -51,4 +51,46 @@ check "progress on stderr, summary on stdout" $?
 "$WATTRUN" -q generate --config "$SRC/configs/demo.yaml" --output "$WORK/fac" --scale 0.002 --months 1 2>"$err" >/dev/null
 [[ ! -s $err ]]; check "--quiet: nothing on stderr" $?
 
+# --json: one JSON object on stdout that a script parses; progress stays on stderr.
+"$WATTRUN" run --config "$SRC/configs/demo.yaml" --input "$WORK/fac" --output "$WORK/res" --no-report --json \
+  >"$WORK/run.json" 2>"$err"; rc=$?
+[[ $rc -eq 0 ]] && grep -q "telemetry pass" "$err" && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["runs"] == sum(d["run_statuses"].values()), d["run_statuses"]
+assert 0 < d["usable_runs"] <= d["run_statuses"]["ok"]
+assert d["idle_power"]["cpu1"]["idle_w"] > 0
+assert set(d["models"]) == {"cpu", "gpu"}
+assert d["facility"]["jobs"] == sum(d["facility"]["job_statuses"].values())
+assert any(f.endswith("/runs_energy.csv") for f in d["files"])
+' "$WORK/run.json"
+check "run --json: one object, counts per status add up (exit $rc)" $?
+"$WATTRUN" predict --model "$WORK/res" --dataset mnist --shape rectangle --depth 3 --size 4096 --hardware cpu \
+  --json >"$WORK/predict.json"; rc=$?
+[[ $rc -eq 0 ]] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["data"]["inputs"] == 784 and d["hardware"] == "cpu", d["data"]
+b = d["breakdown"]
+parts = b["overhead_j"] + b["passes_j"] + b["forward_ops_j"] + b["backward_ops_j"] + b["layers_j"]
+parts += sum(w["energy_j"] for w in b["working_sets"])
+assert abs(parts - d["energy_j"]) <= 1e-9 * abs(d["energy_j"]), (parts, d["energy_j"])
+assert any(s["efficient"] for s in d["sizes"]) and all("energy_j" in s for s in d["sizes"])
+' "$WORK/predict.json"
+check "predict --json: parts add up to the energy (exit $rc)" $?
+
+# The store records the config it was ingested with; a run with other zones is refused.
+sed 's|^    timezone: America/Denver$|    timezone: UTC|' "$SRC/configs/demo.yaml" > "$WORK/utc.yaml"
+out=$("$WATTRUN" run --config "$WORK/utc.yaml" --store "$WORK/res/store.h5" --output "$WORK/res_utc" 2>&1); rc=$?
+[[ $rc -eq 1 && $out == *"facility.scheduler.timezone: store $WORK/res/store.h5 was ingested with 'America/Denver'"*"says 'UTC'"* \
+   && $out == *"facility.telemetry.timezone: "* ]]
+check "run --store with other zones: exit $rc, key path and both zones named" $?
+"$WATTRUN" -q run --config "$SRC/configs/demo.yaml" --store "$WORK/res/store.h5" --output "$WORK/res_same" --no-report \
+  --no-fit >/dev/null 2>&1; rc=$?
+[[ $rc -eq 0 ]]; check "run --store with the same zones: exit $rc" $?
+sed 's|^    timezone: America/Denver$|    timezone: Mars/Olympus|' "$SRC/configs/demo.yaml" > "$WORK/mars.yaml"
+out=$("$WATTRUN" run --config "$WORK/mars.yaml" --store "$WORK/res/store.h5" --output "$WORK/res_mars" 2>&1); rc=$?
+[[ $rc -eq 1 && $out == *"facility.scheduler.timezone"*"unknown time zone 'Mars/Olympus'"* ]]
+check "unknown zone: exit $rc, key path named" $?
+
 [[ $failures -eq 0 ]] && echo "cli: all passed" || { echo "cli: $failures failed"; exit 1; }

@@ -45,6 +45,9 @@ inline CsvTable ReadCsvTable(const std::filesystem::path& path) {
   return rows;
 }
 
+// The running test's name (for a fixture's scratch directory).
+inline std::string CurrentTestName() { return ::testing::UnitTest::GetInstance()->current_test_info()->name(); }
+
 // A fresh directory under the test temp dir, removed by the destructor
 // (also when an assertion fails: gtest unwinds the test body).
 class ScratchDir {
@@ -55,11 +58,15 @@ class ScratchDir {
     std::filesystem::create_directories(path_);
   }
   ~ScratchDir() {
+    if (path_.empty()) return;  // moved from
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
+  // Movable, so that a helper can make one and hand it to the test.
+  ScratchDir(ScratchDir&& other) noexcept : path_(std::move(other.path_)) { other.path_.clear(); }
+  ScratchDir& operator=(ScratchDir&&) = delete;
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -15,14 +15,15 @@ _wattrun() {
     --input|--output|--model) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --store|--timings) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --hardware) COMPREPLY=($(compgen -W "cpu gpu" -- "$cur")); return ;;
+    --telemetry-format) COMPREPLY=($(compgen -W "spec ldms" -- "$cur")); return ;;
     --shape) COMPREPLY=($(compgen -W "rectangle trapezoid exponential wide_first_2x rectangle_residual" -- "$cur")); return ;;
   esac
   local opts
   case "$cmd" in
-    generate) opts="--config --output --scale --months --seed --clean" ;;
+    generate) opts="--config --output --scale --months --seed --clean --telemetry-format" ;;
     ingest) opts="--config --input --store --memory-budget-mb" ;;
-    run) opts="--config --input --store --output --memory-budget-mb --no-fit --no-report --timings" ;;
-    predict) opts="--model --config --dataset --store --inputs --outputs --observations --shape --depth --size --hardware --epochs --batch-size" ;;
+    run) opts="--config --input --store --output --memory-budget-mb --no-fit --no-report --timings --json" ;;
+    predict) opts="--model --config --dataset --store --inputs --outputs --observations --shape --depth --size --hardware --epochs --batch-size --json" ;;
     report) opts="--output" ;;
     job) opts="--output --json" ;;
     *) COMPREPLY=($(compgen -W "$commands $global" -- "$cur")); return ;;

@@ -374,7 +374,9 @@ void WriteBrokenTelemetryFiles(const Plan& plan, const std::string& dir, SmallFi
   const std::string base = "telemetry/" + plan.months.front().label + "/";
   {
     OutputFile out(dir + "/" + base + "part-9000.csv", false);
-    out.Write("timestamp,node,watts\n");
+    out.Write(plan.options.telemetry_layout == TelemetryLayout::kLdms
+                  ? "#Time,Time_usec,ProducerName,component_id,job_id,power\n"
+                  : "timestamp,node,watts\n");
     stats->bytes += out.Close();
     stats->broken_telemetry_files.emplace_back(base + "part-9000.csv", "header_only");
   }

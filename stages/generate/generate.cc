@@ -1,6 +1,7 @@
 #include "stages/generate/generate.h"
 
 #include <mpi.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "stages/generate/job_accounting.h"
 #include "stages/generate/plan.h"
 #include "stages/generate/telemetry_writer.h"
+#include "stages/generate/text_format.h"
 #include "stages/generate/truth.h"
 
 namespace wattrun::generate {
@@ -42,7 +44,7 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
                     " is not empty and was not written by `wattrun generate`; choose another --output");
       }
       for (const char* name : {"nodes.csv", "datasets.csv", "runs.csv", "losses.csv", "carbon_intensity.csv", "sacct",
-                               "telemetry", "truth"}) {
+                               "telemetry", "truth", "wattrun.yaml"}) {
         fs::remove_all(fs::path(dir) / name, ec);
         if (ec) throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
       }
@@ -132,6 +134,11 @@ void WriteSmallFiles(const Plan& plan, const std::string& dir, SmallFileStats* s
   WriteCarbonIntensityCsv(plan, dir, small);
   WriteLossesCsv(plan, dir, small);
   WriteBrokenTelemetryFiles(plan, dir, small);
+  if (plan.options.telemetry_layout != TelemetryLayout::kSpec && !plan.options.config_yaml.empty()) {
+    OutputFile out(dir + "/wattrun.yaml", false);
+    out.Write(ConfigYamlForLayout(plan.options.config_yaml, plan.options.telemetry_layout));
+    small->bytes += out.Close();
+  }
 }
 
 // This rank's share of the telemetry files, ticking `progress` per file.
@@ -260,6 +267,36 @@ GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<
 }
 
 }  // namespace
+
+const char* ToString(TelemetryLayout layout) { return layout == TelemetryLayout::kSpec ? "spec" : "ldms"; }
+
+bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout) {
+  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms}) {
+    if (name == ToString(l)) {
+      *layout = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string ConfigYamlForLayout(const std::string& yaml_text, TelemetryLayout layout) {
+  if (layout == TelemetryLayout::kSpec) return yaml_text;
+  YAML::Node root = YAML::Load(yaml_text);
+  YAML::Node telemetry = root["facility"]["telemetry"];
+  YAML::Node columns;
+  columns["timestamp"] = "#Time";
+  columns["node"] = "ProducerName";
+  columns["watts"] = "power";
+  telemetry["columns"] = columns;
+  telemetry["time_format"] = "epoch_s";
+  telemetry["watts_unit"] = "W";
+  telemetry["kind"] = "power";
+  YAML::Emitter out;
+  out << root;
+  return std::string("# written by `wattrun generate --telemetry-format ") + ToString(layout) +
+         "`: the generator's config with the facility.telemetry keys that read its telemetry\n" + out.c_str() + "\n";
+}
 
 GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& options, MPI_Comm mpi_comm) {
   const double t0 = MPI_Wtime();

@@ -6,6 +6,8 @@
 //   sacct/YYYY-MM.txt                    (one per month of the window)
 //   telemetry/YYYY-MM/part-NNNN.csv[.gz] (64 nodes per file per month)
 //   truth/                               (what the pipeline should find)
+//   wattrun.yaml                         (--telemetry-format other than spec:
+//                                         the config with the keys reading it)
 // The result depends only on (config, options): the same bytes for a seed
 // whatever the number of ranks.
 #pragma once
@@ -21,6 +23,18 @@
 
 namespace wattrun::generate {
 
+// How telemetry files are written: the spec's layout (`timestamp,node,watts`,
+// local ISO times), or an LDMS CSV store's (`#Time,Time_usec,ProducerName,
+// component_id,job_id,power`, epoch seconds UTC) with the same readings.
+enum class TelemetryLayout { kSpec, kLdms };
+// "spec", "ldms"; and back (false for an unknown name).
+const char* ToString(TelemetryLayout layout);
+bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout);
+
+// `yaml_text` (a facility config) with the facility.telemetry keys that read
+// `layout` (columns, time_format) set; for kSpec the text unchanged.
+std::string ConfigYamlForLayout(const std::string& yaml_text, TelemetryLayout layout);
+
 struct GenerateOptions {
   std::string output_dir;
   double scale = 1.0;  // node counts and runs relative to Eagle / BUTTER-E
@@ -28,6 +42,10 @@ struct GenerateOptions {
   std::uint64_t seed = 1;
   bool dirty = true;             // inject the dirt of a real facility (bad rows, ...)
   Progress* progress = nullptr;  // ticked per telemetry file; null: no progress lines
+  TelemetryLayout telemetry_layout = TelemetryLayout::kSpec;
+  // The config's text: for another layout than the spec's, written with the
+  // keys that read it as OUTPUT/wattrun.yaml. Empty: not written.
+  std::string config_yaml;
 };
 
 struct GenerateSummary {

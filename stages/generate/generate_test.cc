@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -143,6 +144,39 @@ TEST(Generate, SameSeedSameBytesOtherSeedOtherBytes) {
   GenerateFacility(DemoConfig(), a, MPI_COMM_SELF);
   EXPECT_EQ(testing::ReadTree(a.output_dir).size(), ta.size());
   for (const auto* o : {&a, &b, &c}) fs::remove_all(o->output_dir);
+}
+
+TEST(Generate, LdmsLayoutWritesTheSameReadingsAndItsConfig) {
+  GenerateOptions spec = Options("layout_spec", 0.002);
+  GenerateOptions ldms = Options("layout_ldms", 0.002);
+  ldms.telemetry_layout = TelemetryLayout::kLdms;
+  const char* source = std::getenv("WATTRUN_SOURCE_DIR");
+  const fs::path root =
+      source != nullptr ? fs::path(source) : fs::path(__FILE__).parent_path().parent_path().parent_path();
+  ldms.config_yaml = ReadAll((root / "configs" / "demo.yaml").string());
+  GenerateFacility(DemoConfig(), spec, MPI_COMM_SELF);
+  GenerateFacility(DemoConfig(), ldms, MPI_COMM_SELF);
+  // Everything but telemetry is the same; every clean reading is there in both.
+  EXPECT_EQ(ReadAll(spec.output_dir + "/runs.csv"), ReadAll(ldms.output_dir + "/runs.csv"));
+  EXPECT_EQ(ReadAll(spec.output_dir + "/truth/counts.csv"), ReadAll(ldms.output_dir + "/truth/counts.csv"));
+  const std::vector<std::string> lines = Lines(ReadAll(ldms.output_dir + "/telemetry/2021-10/part-0000.csv"));
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "#Time,Time_usec,ProducerName,component_id,job_id,power");
+  // The first tick, 2021-10-20 00:00 in Denver (MDT, UTC-6), is 06:00 UTC.
+  const std::vector<std::string> first = Split(lines[1], ',');
+  ASSERT_EQ(first.size(), 6u);
+  EXPECT_EQ(first[0], std::to_string(DaysFromCivil(2021, 10, 20) * 86400 + 6 * 3600) + ".000000");
+  EXPECT_EQ(first[1], "000000");
+  const Config config = ParseConfig(ReadAll(ldms.output_dir + "/wattrun.yaml"), "wattrun.yaml");
+  EXPECT_EQ(config.facility.telemetry_format.timestamp_column, "#Time");
+  EXPECT_EQ(config.facility.telemetry_format.node_column, "ProducerName");
+  EXPECT_EQ(config.facility.telemetry_format.watts_column, "power");
+  EXPECT_EQ(config.facility.telemetry_format.time_format, TelemetryTimeFormat::kEpochSeconds);
+  EXPECT_EQ(config.facility.telemetry.timezone, "America/Denver");  // kept from the config given
+  EXPECT_TRUE(config.facility.telemetry.ignore_z);
+  EXPECT_EQ(config.facility.node_types.size(), 6u);
+  EXPECT_FALSE(fs::exists(spec.output_dir + "/wattrun.yaml"));
+  for (const auto* o : {&spec, &ldms}) fs::remove_all(o->output_dir);
 }
 
 TEST(Generate, RefusesAForeignNonEmptyDirectory) {

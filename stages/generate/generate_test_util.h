@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/memory_hierarchy.h"
+#include "tests/test_util.h"
 
 namespace wattrun::generate::testing {
 
@@ -79,19 +80,12 @@ inline std::string ReadAll(const std::string& path) {
   return out;
 }
 
-inline std::string ReadRaw(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Relative path -> raw bytes of every regular file under dir.
 inline std::map<std::string, std::string> ReadTree(const std::string& dir) {
   std::map<std::string, std::string> out;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
-    out[std::filesystem::relative(e.path(), dir).string()] = ReadRaw(e.path().string());
+    out[std::filesystem::relative(e.path(), dir).string()] = testing_util::Slurp(e.path());
   }
   return out;
 }

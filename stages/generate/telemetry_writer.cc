@@ -1,6 +1,7 @@
 #include "stages/generate/telemetry_writer.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "stages/generate/rng.h"
@@ -9,8 +10,9 @@
 namespace wattrun::generate {
 namespace {
 
-constexpr std::size_t kMaxRowBytes = 64;
+constexpr std::size_t kMaxRowBytes = 96;  // an LDMS row is longer than the spec's
 constexpr std::int64_t kOverlapTicks = 10;
+constexpr std::int64_t kMsPerSecond = 1000;  // the generator's instants are ms (plan.h)
 
 inline char* PutUint(char* q, int v) {
   char digits[12];
@@ -45,6 +47,29 @@ inline char* PutRow(char* q, std::string_view ts, std::string_view node, int wat
   return q;
 }
 
+// The `Time_usec` field of an LDMS row: the digits after the point of its
+// `#Time` (epoch seconds with six decimals).
+inline std::string_view MicrosOf(std::string_view epoch_ts) {
+  const std::size_t dot = epoch_ts.find('.');
+  return dot == std::string_view::npos ? std::string_view("0") : epoch_ts.substr(dot + 1);
+}
+
+// One LDMS row at q: "#Time,Time_usec,<ProducerName,component_id,job_id>,power\n",
+// `middle` holding the three fields of the node.
+inline char* PutLdmsRow(char* q, std::string_view ts, std::string_view middle, int watts) {
+  q = PutText(q, ts);
+  *q++ = ',';
+  q = PutText(q, MicrosOf(ts));
+  *q++ = ',';
+  q = PutText(q, middle);
+  *q++ = ',';
+  q = PutUint(q, watts);
+  *q++ = '\n';
+  return q;
+}
+
+bool IsLdms(const Plan& plan) { return plan.options.telemetry_layout == TelemetryLayout::kLdms; }
+
 struct DirtEvent {
   std::int64_t tick = 0;  // emitted right after the row of (tick, slot)
   int slot = 0;
@@ -76,7 +101,7 @@ class DirtPlanner {
         hi_(plan.months[static_cast<std::size_t>(file.month)].last_tick - 6),
         rng_(plan.seed, Stream::kFileDirt, static_cast<std::uint64_t>(file.index)),
         rows_(static_cast<double>(hi_ - lo_) * file.n_nodes),
-        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix) {}
+        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix, IsLdms(plan)) {}
 
   std::vector<DirtEvent> Events() {
     if (!plan_.options.dirty || hi_ <= lo_) return {};
@@ -90,7 +115,7 @@ class DirtPlanner {
     AddMalformed(Dirt::kBadTime, HowMany(0.3));
     AddMalformed(Dirt::kUnknownNode, HowMany(0.3));
     AddMalformed(Dirt::kEmptyNode, static_cast<int>(rng_.Int(0, 1)));
-    if (file_.group == 0 && !plan_.telemetry_zone.is_utc()) AddNonexistentTimes();
+    if (file_.group == 0 && !plan_.telemetry_zone.is_utc() && !IsLdms(plan_)) AddNonexistentTimes();
     std::sort(events_.begin(), events_.end(), [](const DirtEvent& a, const DirtEvent& b) {
       if (a.tick != b.tick) return a.tick < b.tick;
       if (a.slot != b.slot) return a.slot < b.slot;
@@ -191,9 +216,13 @@ class DirtPlanner {
     }
   }
 
-  // A line of three fields in the file's column order, without newline.
+  // A line of three fields in the file's column order (an LDMS line: the
+  // layout's six), without newline.
   std::string Line(std::string_view ts, std::string_view node, std::string_view watts) const {
     std::string out;
+    if (IsLdms(plan_)) {
+      return std::string(ts) + "," + std::string(MicrosOf(ts)) + "," + std::string(node) + ",0,0," + std::string(watts);
+    }
     out += file_.node_first_columns ? node : ts;
     out += ',';
     out += file_.node_first_columns ? ts : node;
@@ -215,7 +244,9 @@ class DirtPlanner {
         return Line(ts, node, "-" + w);
       case Dirt::kBadTime: {
         std::string bad = ts;
-        if (variant == 0) {
+        if (IsLdms(plan_)) {
+          bad = variant == 0 ? bad.replace(bad.find('.'), 1, ":") : variant == 1 ? bad + "s" : "N/A";
+        } else if (variant == 0) {
           bad.replace(11, 2, "25");  // hour 25
         } else if (variant == 1) {
           bad.replace(8, 2, "32");  // day 32
@@ -302,24 +333,30 @@ class TelemetryFileWriter {
         events_(PlanDirt(plan, file)),
         out_(output_dir + "/" + file.rel_path, file.gzip),
         n_(file.n_nodes),
-        node_first_(file.node_first_columns),
+        ldms_(IsLdms(plan)),
+        node_first_(file.node_first_columns && !ldms_),
         series_(static_cast<std::size_t>(n_)),
         names_(static_cast<std::size_t>(n_)),
         cursors_(static_cast<std::size_t>(n_)),
         hist_(histograms->counts.data() + static_cast<std::size_t>(file.first_node) * kHistogramBins),
         min_w_(histograms->min_w.data() + file.first_node),
         max_w_(histograms->max_w.data() + file.first_node),
-        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix),
-        side_fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix) {
+        fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix, ldms_),
+        side_fmt_(plan.telemetry_offsets, plan.step_ms, plan.telemetry_z_suffix, ldms_) {
     for (int k = 0; k < n_; ++k) {
-      const PlanNode& node = plan.nodes[static_cast<std::size_t>(file.first_node) + static_cast<std::size_t>(k)];
+      const std::size_t index = static_cast<std::size_t>(file.first_node) + static_cast<std::size_t>(k);
+      const PlanNode& node = plan.nodes[index];
       series_[static_cast<std::size_t>(k)] = &node.series;
       names_[static_cast<std::size_t>(k)] = node.name;
+      // ProducerName, component_id (the node's index from 1), job_id (none: 0).
+      if (ldms_) ldms_middles_.push_back(node.name + "," + std::to_string(index + 1) + ",0");
     }
   }
 
   TelemetryFileStats Write() {
-    out_.Write(node_first_ ? "node,timestamp,watts\n" : "timestamp,node,watts\n");
+    out_.Write(ldms_         ? "#Time,Time_usec,ProducerName,component_id,job_id,power\n"
+               : node_first_ ? "node,timestamp,watts\n"
+                             : "timestamp,node,watts\n");
     const MonthSpan& month = plan_.months[static_cast<std::size_t>(file_.month)];
     for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
       const std::string_view ts = fmt_.Format(tick);
@@ -356,10 +393,14 @@ class TelemetryFileWriter {
     max_w_[slot] = std::max(max_w_[slot], v);
   }
 
+  char* PutSlotRow(char* q, std::string_view ts, int slot, int watts) const {
+    const auto k = static_cast<std::size_t>(slot);
+    return ldms_ ? PutLdmsRow(q, ts, ldms_middles_[k], watts) : PutRow(q, ts, names_[k], watts, node_first_);
+  }
+
   void PutOneRow(std::string_view ts, int slot, int watts) {
     char* const begin = out_.Reserve(kMaxRowBytes);
-    out_.Commit(static_cast<std::size_t>(PutRow(begin, ts, names_[static_cast<std::size_t>(slot)], watts, node_first_) -
-                                         begin));
+    out_.Commit(static_cast<std::size_t>(PutSlotRow(begin, ts, slot, watts) - begin));
   }
 
   // A truth/telemetry_dirt.csv line: index,file,line,kind,node,timestamp,detail.
@@ -376,7 +417,7 @@ class TelemetryFileWriter {
       const int v = ReadingOf(k, tick);
       if (v < 0) continue;
       Count(k, v);
-      q = PutRow(q, ts, names_[static_cast<std::size_t>(k)], v, node_first_);
+      q = PutSlotRow(q, ts, k, v);
       ++clean_;
     }
     out_.Commit(static_cast<std::size_t>(q - begin));
@@ -466,9 +507,11 @@ class TelemetryFileWriter {
   const std::vector<DirtEvent> events_;
   OutputFile out_;
   const int n_;
+  const bool ldms_;
   const bool node_first_;
   std::vector<const NodeSeries*> series_;
   std::vector<std::string_view> names_;
+  std::vector<std::string> ldms_middles_;  // per slot, LDMS layout only
   std::vector<SeriesCursor> cursors_;
   std::uint32_t* const hist_;
   std::int32_t* const min_w_;
@@ -512,6 +555,12 @@ const char* ToString(Dirt dirt) {
 
 std::string_view TickFormatter::Format(std::int64_t tick) {
   const TimeMs utc = tick * step_ms_;
+  if (epoch_) {
+    const std::int64_t seconds = FloorDiv(utc, kMsPerSecond);
+    const auto n = std::snprintf(text_, sizeof text_, "%lld.%03lld000", static_cast<long long>(seconds),
+                                 static_cast<long long>(utc - seconds * kMsPerSecond));
+    return std::string_view(text_, static_cast<std::size_t>(n));
+  }
   const auto& at = offsets_.change_at;
   if (!zone_valid_ || (zone_index_ > 0 && utc < at[zone_index_ - 1])) {
     zone_index_ = static_cast<std::size_t>(std::upper_bound(at.begin(), at.end(), utc) - at.begin());

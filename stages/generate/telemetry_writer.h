@@ -59,17 +59,19 @@ TelemetryFileStats WriteTelemetryFile(const Plan& plan, const TelemetryFilePlan&
                                       NodeHistograms* histograms);
 
 // Local-time text of ticks, with a cached date prefix ("YYYY-MM-DD HH:MM:SS"
-// plus "Z" when asked).
+// plus "Z" when asked); or, `epoch`, UTC epoch seconds with six decimals as
+// LDMS writes them ("1646748131.000000").
 class TickFormatter {
  public:
-  TickFormatter(const ZoneOffsets& offsets, std::int64_t step_ms, bool z_suffix)
-      : offsets_(offsets), step_ms_(step_ms), z_suffix_(z_suffix) {}
+  TickFormatter(const ZoneOffsets& offsets, std::int64_t step_ms, bool z_suffix, bool epoch = false)
+      : offsets_(offsets), step_ms_(step_ms), z_suffix_(z_suffix), epoch_(epoch) {}
   std::string_view Format(std::int64_t tick);
 
  private:
   const ZoneOffsets& offsets_;
   std::int64_t step_ms_;
   bool z_suffix_;
+  bool epoch_;
   std::size_t zone_index_ = 0;
   bool zone_valid_ = false;
   std::int64_t cached_day_ = INT64_MIN;

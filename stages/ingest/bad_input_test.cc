@@ -19,6 +19,7 @@
 #include "stages/ingest/ingest.h"
 #include "stages/ingest/test_facility.h"
 #include "store/store.h"
+#include "tests/test_util.h"
 
 namespace wattrun::ingest {
 namespace {
@@ -78,14 +79,9 @@ bool WarnsAbout(const IngestSummary& summary, const std::string& file, const std
 class BadInput : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wattrun_bad_input_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     wattrun::testing::WriteTinyFacility(dir_ / "facility", wattrun::testing::TinyRun("r1", "00:10", "00:40", "wine"));
     config_ = ParseConfig(wattrun::testing::kTinyFacilityConfig, "tiny.yaml");
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   IngestSummary RunIngest() {
     IngestOptions o;
     o.input_dir = (dir_ / "facility").string();
@@ -95,7 +91,9 @@ class BadInput : public ::testing::Test {
   }
 
   OwnedComm comm_;  // this process alone (a plain test is one rank)
-  fs::path dir_;
+  // Removed after each test, also when it fails.
+  testing_util::ScratchDir scratch_{"wattrun_bad_input_" + testing_util::CurrentTestName()};
+  fs::path dir_ = scratch_.path();
   Config config_;
 };
 

@@ -4,14 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/hostlist.h"
 #include "core/time.h"
 #include "stages/ingest/tables.h"
+#include "tests/test_util.h"
 
 namespace wattrun {
 namespace {
@@ -32,12 +31,7 @@ std::vector<fs::path> Inputs(const std::string& target) {
   return out;
 }
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing_util::Slurp;
 
 TEST(FuzzRegressions, ConfigLoaderGivesClearErrors) {
   for (const auto& p : Inputs("config")) {

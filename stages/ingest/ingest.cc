@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -32,6 +33,7 @@
 #include "core/pack.h"
 #include "core/time.h"
 #include "stages/ingest/dedup.h"
+#include "stages/ingest/prometheus.h"
 #include "stages/ingest/reading_chunks.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
@@ -353,10 +355,20 @@ class NodeIndex {
   std::uint32_t last_ = kNone;
 };
 
+// facility.telemetry.source: prometheus: what a rank needs to fetch units.
+struct PrometheusFetch {
+  const PrometheusConfig* config;
+  const std::vector<std::string>* node_names;
+  const std::vector<PrometheusUnit>* units;  // one per "file" of the new telemetry
+  const std::vector<TimeUs>* first_wanted;   // per node: readings before it are stored already
+  PrometheusClient client;
+};
+
 struct ParseContext {
   const std::vector<InputFile>* files;  // new telemetry files
   const fs::path* root;
   TimestampPolicy policy;
+  const TelemetryFormatConfig* format;  // the config's column names, time format, unit
   NodeIndex* nodes;
   NodeStreams* streams;
   Counts* counts;
@@ -367,6 +379,7 @@ struct ParseContext {
   std::uint32_t item = 0;                          // index of the work item being parsed
   HugeVector<char> read_buffer{};                  // plain files' text, reused between items
   std::vector<std::int64_t>* file_rows = nullptr;  // rows per new telemetry file, this rank's
+  PrometheusFetch* prometheus = nullptr;           // set: the items are Prometheus units, not files
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -412,7 +425,61 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
   }
 }
 
+// One sample of a unit's response into its node's stream; false for a bad
+// value (counted).
+bool AddSample(ParseContext& ctx, const WorkItem& item, std::uint64_t sequence, std::uint32_t node, TimeUs time,
+               std::string_view label, std::string_view value) {
+  double watts = 0;
+  const char* bad = !ParseDouble(value, &watts) || !std::isfinite(watts) ? "bad_watts"
+                    : watts < 0                                          ? "negative_watts"
+                                                                         : nullptr;
+  if (bad) {
+    CountBad(ctx, item.file, bad,
+             (*ctx.files)[item.file].rel + ": " + std::string(label) + " at " + FormatUtcIso(time) + " (" +
+                 std::string(value) + ")");
+    return false;
+  }
+  const std::uint64_t order = (static_cast<std::uint64_t>(item.file) << kOrderOffsetBits) | sequence;
+  ctx.streams->Append(node, ctx.item, order, false, time, watts);
+  return true;
+}
+
+// A Prometheus unit fetched and its samples streamed like a file's rows:
+// those in (after, until] (Prometheus 2's range selectors include t - Δ,
+// the previous unit's last instant) and not before their node's first
+// wanted instant. An error names the URL and the query.
+void FetchUnit(ParseContext& ctx, const WorkItem& item) {
+  PrometheusFetch& fetch = *ctx.prometheus;
+  const PrometheusUnit& unit = (*fetch.units)[item.file];
+  const std::vector<std::string_view> nodes = UnitNodes(unit, *fetch.node_names, *fetch.first_wanted);
+  if (nodes.empty()) return;  // its nodes are stored up to a later instant
+  const std::string query =
+      RangeSelector(*fetch.config, nodes, EpochMsFromInstant(unit.until) - EpochMsFromInstant(unit.after));
+  const std::string body = fetch.client.Query(query, unit.until);
+  std::uint64_t sequence = 0;
+  try {
+    ForEachSample(body, fetch.config->node_label, [&](std::string_view label, TimeUs time, std::string_view value) {
+      if (time <= unit.after || time > unit.until) return;
+      std::uint32_t node = 0;
+      const bool known = ctx.nodes->Find(NodeFromLabel(label), &node);
+      if (known && time < (*fetch.first_wanted)[node]) return;
+      ++ctx.rows;
+      if (!known) {
+        CountBad(ctx, item.file, "unknown_node", (*ctx.files)[item.file].rel + ": " + std::string(label));
+        return;
+      }
+      AddSample(ctx, item, sequence++, node, time, label, value);
+    });
+  } catch (const Error& e) {
+    throw Error(fetch.client.endpoint() + ": " + DescribeQuery(query, unit.until) + ": " + e.what());
+  }
+}
+
 void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
+  if (ctx.prometheus) {
+    FetchUnit(ctx, item);
+    return;
+  }
   const InputFile& f = (*ctx.files)[item.file];
   const std::string path = (*ctx.root / f.rel).string();
   TelemetryColumns columns;
@@ -429,7 +496,7 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
       ctx.warnings->push_back(f.rel + ": " + e.what());
       return;
     }
-    header_ok = !header.empty() && ResolveTelemetryHeader(header, &columns, &missing);
+    header_ok = !header.empty() && ResolveTelemetryHeader(header, *ctx.format, &columns, &missing);
     if (!header_ok && item.begin == 0) {
       ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" + missing +
                               "'; every line of the file is counted as a bad row (bad_header)");
@@ -454,9 +521,10 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
     return;
   }
   header = FirstLine(path);
-  header_ok = !header.empty() && ResolveTelemetryHeader(header, &columns, &missing);
+  header_ok = !header.empty() && ResolveTelemetryHeader(header, *ctx.format, &columns, &missing);
   if (!header_ok && item.begin == 0 && f.size > 0) {
-    ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" + (missing.empty() ? "timestamp" : missing) +
+    ctx.warnings->push_back(f.rel + ": telemetry header lacks column '" +
+                            (missing.empty() ? ctx.format->timestamp_column : missing) +
                             "' (not a telemetry CSV?); every line is counted as a bad row (bad_header)");
   }
   RangeLineReader reader(path, item.begin, item.end, &ctx.read_buffer);
@@ -1102,6 +1170,10 @@ struct IngestState {
   std::map<std::string, std::int64_t> new_file_batch;  // new telemetry file -> its batch
   std::int64_t spilled_bytes = 0;                      // this rank's
   std::vector<std::string> small_table_warnings;       // written by the small tables' thread only
+  // facility.telemetry.source: prometheus: the units to fetch (one a
+  // "file" of new_telemetry), and each node's first instant wanted.
+  std::vector<PrometheusUnit> prometheus_units;
+  std::vector<TimeUs> first_wanted;
   // Last, so destroyed first: waits for the thread that writes the
   // catalogue and small_table_warnings.
   std::future<void> small_tables;  // rank 0: the small tables but nodes.csv
@@ -1123,18 +1195,34 @@ std::string RewrittenWarning(const InputFile& f, std::int64_t stored_size) {
          "; parsed again, and readings already stored from it keep their stored values";
 }
 
+// With the Prometheus source, files under telemetry/ are not read (they are
+// not in the manifest either, so a later run from files reads them).
+void DropTelemetryFiles(IngestState* s, IngestSummary* summary) {
+  const auto telemetry = std::remove_if(s->all_files.begin(), s->all_files.end(),
+                                        [](const InputFile& f) { return f.kind == "telemetry"; });
+  const auto dropped = std::distance(telemetry, s->all_files.end());
+  s->all_files.erase(telemetry, s->all_files.end());
+  if (dropped > 0) {
+    summary->warnings.push_back(std::to_string(dropped) +
+                                " files under telemetry/ ignored: facility.telemetry.source is prometheus");
+  }
+}
+
 // Phase A on rank 0: the inputs listed and held against the catalogue's
 // manifest. Unchanged files are counted and skipped; the changed ones are
 // new telemetry or changed small tables.
 ChangedTables PlanInputs(const Config& config, IngestState* s, IngestSummary* summary) {
   std::vector<BadRowCount> unreadable_links;
   s->all_files = ListInputs(s->root, &summary->warnings, &unreadable_links);
+  if (config.facility.telemetry_source == TelemetrySource::kPrometheus) DropTelemetryFiles(s, summary);
   store::Catalogue& catalogue = s->catalogue;
   if (fs::exists(s->store_path)) catalogue = store::ReadCatalogue(s->store_path);
   for (const BadRowCount& b : unreadable_links) {
     ReplaceQuality(&catalogue, b.stage, b.file, {b});
   }
+  store::CheckZones(catalogue, config, s->store_path);  // one store, one reading of its times
   catalogue.config_facility = config.facility.name;
+  catalogue.ingested_config = store::IngestedConfig::Of(config);
   std::map<std::string, store::ManifestEntry> known;
   for (const auto& m : catalogue.manifest) known[m.path] = m;
   ChangedTables changed;
@@ -1233,6 +1321,58 @@ void JoinSmallTables(const Config& config, const Comm& comm, IngestState* s, Ing
   });
 }
 
+// A unit as the "file" its rows are counted by in quality.csv.
+InputFile UnitAsFile(const PrometheusConfig& p, const std::vector<std::string>& nodes, const PrometheusUnit& u,
+                     double sampling_interval_s) {
+  InputFile f;
+  f.rel = "prometheus:" + p.metric + "{" + p.node_label + "=" + nodes[u.first_node] +
+          (u.last_node - u.first_node > 1 ? ".." + nodes[u.last_node - 1] : "") + "}(" + FormatUtcIso(u.after) + "," +
+          FormatUtcIso(u.until) + "]";
+  f.kind = "telemetry";
+  const auto span_ms = static_cast<double>(EpochMsFromInstant(u.until) - EpochMsFromInstant(u.after));
+  const double samples = static_cast<double>(u.last_node - u.first_node) * span_ms / (sampling_interval_s * 1000);
+  f.size = f.text_bytes = static_cast<std::int64_t>(samples * 30);  // ~30 bytes of JSON a sample
+  return f;
+}
+
+// With the Prometheus source: each node's first wanted instant (the
+// window's start, or after its last stored reading), the units that fetch
+// them, as the new telemetry "files"; the same on every rank.
+void PlanPrometheus(const Config& config, const Comm& comm, IngestState* s, IngestSummary* summary) {
+  // Sample counts per unit keep a response to a few MB; node sets keep the query short.
+  constexpr std::size_t kNodesPerSet = 64;
+  constexpr std::int64_t kSamplesPerUnit = 100000;
+  const PrometheusConfig& p = config.facility.prometheus;
+  if (!p.start || !p.end) JoinSmallTables(config, comm, s, summary);  // the window's defaults are in sacct
+  std::vector<TimeUs> plan;                                           // end, then each node's first wanted instant
+  RunCollectively(comm, [&] {
+    if (!comm.is_root()) return;
+    const TimeUs now = InstantFromEpochMs(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    const auto [start, end] = PrometheusWindow(p, s->catalogue.jobs, now);
+    plan.push_back(end);
+    std::unique_ptr<store::TelemetryReader> stored;
+    if (s->next_batch > 1) stored = std::make_unique<store::TelemetryReader>(s->store_path);
+    for (const auto& name : s->node_names) {
+      const std::int64_t node = stored ? stored->FindNode(name) : -1;
+      const bool any = node >= 0 && stored->ReadingCount(static_cast<std::size_t>(node)) > 0;
+      plan.push_back(any ? std::max(start, stored->TimeSpan(static_cast<std::size_t>(node)).second + 1) : start);
+    }
+  });
+  comm.Broadcast(&plan);
+  s->first_wanted.assign(plan.begin() + 1, plan.end());
+  s->prometheus_units =
+      PlanPrometheusUnits(s->first_wanted, plan[0], config.facility.sampling_interval_s, kNodesPerSet, kSamplesPerUnit);
+  for (const PrometheusUnit& u : s->prometheus_units) {
+    s->new_telemetry.push_back(UnitAsFile(p, s->node_names, u, config.facility.sampling_interval_s));
+  }
+  summary->telemetry_files_new = static_cast<std::int64_t>(s->new_telemetry.size());
+  RunCollectively(comm, [&] {
+    if (comm.is_root() && !s->new_telemetry.empty()) fs::create_directories(s->tmp_dir);
+  });
+}
+
 // The readings' chunk pool: the budget but for what else a rank holds (the
 // libraries ~60 MB, the catalogue ~90 MB at Eagle's scale on rank 0, the
 // exchange and write buffers ~30 MB); beyond it chunks are spilled to a
@@ -1286,21 +1426,53 @@ void ParseItems(ParseContext* ctx, const std::vector<WorkItem>& mine, const Inge
   if (options.progress) options.progress->End();
 }
 
+// Phase B with the Prometheus source: unit i fetched by rank i mod ranks
+// (each rank's in unit order, so a node's chunks are in time order).
+void FetchUnits(ParseContext* ctx, const IngestOptions& options, const Comm& comm, IngestSummary* summary) {
+  std::vector<WorkItem> mine;
+  for (std::uint32_t i = static_cast<std::uint32_t>(comm.rank()); i < ctx->files->size();
+       i += static_cast<std::uint32_t>(comm.size())) {
+    mine.push_back(WorkItem{i, 0, (*ctx->files)[i].size});
+  }
+  std::vector<std::string>& warnings = *ctx->warnings;
+  RunCollectively(comm, [&] {
+    MaybeInjectFault("ingest", comm.rank());
+    ParseItems(ctx, mine, options, summary->telemetry_bytes);
+  });
+  summary->rows_read = comm.AllSum(ctx->rows);
+  summary->bad_rows = comm.AllSum(ctx->bad);
+  for (const auto& w : comm.GatherStringsToRoot(JoinLines(warnings))) {
+    for (const auto& line : SplitLines(w)) summary->warnings.push_back(line);
+  }
+}
+
 // Phase B: the new telemetry split into work items, shared out, and parsed
 // into per-node chunk lists; rows and bad rows counted, warnings to rank 0.
-void ParseTelemetry(const IngestOptions& options, const Comm& comm, const TimestampPolicy& policy, IngestState* s,
-                    NodeStreams* streams, IngestSummary* summary) {
+void ParseTelemetry(const Config& config, const IngestOptions& options, const Comm& comm, const TimestampPolicy& policy,
+                    IngestState* s, NodeStreams* streams, IngestSummary* summary) {
+  const TelemetryFormatConfig& format = config.facility.telemetry_format;
   NodeIndex node_index(s->node_names);
   std::vector<std::string> warnings;
   ParseContext ctx{.files = &s->new_telemetry,
                    .root = &s->root,
                    .policy = policy,
+                   .format = &format,
                    .nodes = &node_index,
                    .streams = streams,
                    .counts = &s->counts,
                    .warnings = &warnings};
   std::vector<std::int64_t> file_rows(s->new_telemetry.size(), 0);
   ctx.file_rows = &file_rows;
+  if (!s->prometheus_units.empty()) {
+    std::unique_ptr<PrometheusFetch> fetch;
+    RunCollectively(comm, [&] {
+      fetch.reset(new PrometheusFetch{&config.facility.prometheus, &s->node_names, &s->prometheus_units,
+                                      &s->first_wanted, PrometheusClient(config.facility.prometheus.url)});
+    });
+    ctx.prometheus = fetch.get();
+    FetchUnits(&ctx, options, comm, summary);
+    return;
+  }
   // Small enough pieces that every rank gets a fair share, large enough to stream.
   const std::int64_t split = std::clamp<std::int64_t>(summary->telemetry_bytes / (std::int64_t{8} * comm.size()),
                                                       4ll << 20, options.split_bytes);
@@ -1410,9 +1582,7 @@ BatchLayout LayOutBatch(const IngestState& s, const std::vector<NodeCount>& node
     if (q < comm.rank()) layout.my_offset += totals[static_cast<std::size_t>(q)];
     layout.total_rows += totals[static_cast<std::size_t>(q)];
   }
-  char batch_name[64];
-  std::snprintf(batch_name, sizeof batch_name, "batch_%06lld.h5", static_cast<long long>(s.next_batch));
-  layout.path = s.batch_dir + "/" + batch_name;
+  layout.path = s.batch_dir + "/" + store::BatchFileName(s.next_batch);
   layout.tmp = layout.path + ".tmp." + s.tag;
   return layout;
 }
@@ -1441,8 +1611,8 @@ std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
 std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, const BatchLayout& layout,
                             std::int64_t my_rows, NodeStreams* streams, ChunkPool* pool) {
   h5::File file = h5::File::Open(layout.tmp, h5::Mode::kCreate, comm.get());
-  h5::H5Id time = h5::CreateDataset<TimeUs>(file.id(), "time", layout.total_rows);
-  h5::H5Id watts = h5::CreateDataset<double>(file.id(), "watts", layout.total_rows);
+  h5::H5Id time = h5::CreateDataset<TimeUs>(file.id(), store::batch_file::kTime, layout.total_rows);
+  h5::H5Id watts = h5::CreateDataset<double>(file.id(), store::batch_file::kWatts, layout.total_rows);
   std::vector<ChunkRef>& out = streams->output_refs();
   const std::int64_t rounds = comm.AllMax(CountWriteRounds(out));
   HugeVector<TimeUs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
@@ -1493,8 +1663,8 @@ void FinishBatch(const IngestState& s, const BatchLayout& layout, const std::vec
     names.push_back(s.node_names[node]);
     offsets.push_back(offsets.back() + n);
   }
-  h5::WriteStrings(file.id(), "node_names", names);
-  h5::WriteVector(file.id(), "node_offset", offsets);
+  h5::WriteStrings(file.id(), store::batch_file::kNodeNames, names);
+  h5::WriteVector(file.id(), store::batch_file::kNodeOffset, offsets);
   h5::SetAttribute(file.id(), "rows", layout.total_rows);
   h5::SetAttribute(file.id(), "batch", s.next_batch);
   file.Close();
@@ -1544,10 +1714,13 @@ void IngestTelemetry(const Config& config, const IngestOptions& options, const C
   RequireSpillSpace(comm, *s, pool_bytes);
   ChunkPool pool(pool_bytes, s->tmp_dir + "/chunks_r" + std::to_string(comm.rank()) + ".bin");
   NodeStreams streams(s->node_names.size(), &pool);
-  ParseTelemetry(options, comm, policy, s, &streams, summary);
+  ParseTelemetry(config, options, comm, policy, s, &streams, summary);
   JoinSmallTables(config, comm, s, summary);
   summary->parse_seconds = SecondsSince(t_parse);
   if (config.pipeline.strict && summary->bad_rows > 0) ThrowStrictBadRows(comm, s->counts, summary->bad_rows);
+  // Nothing newer on the server (a re-ingest of an unchanged window): no
+  // empty batch, and the catalogue stays as it is.
+  if (!s->prometheus_units.empty() && summary->rows_read == 0) return;
 
   const auto t_sort = Clock::now();
   const std::vector<std::uint32_t> first_node = ExchangeToOwners(*s, &streams, comm);
@@ -1591,9 +1764,8 @@ void UpdateCatalogue(IngestState* s, IngestSummary* summary) {
     }
   }
   if (summary->batch > 0) {
-    char name[64];
-    std::snprintf(name, sizeof name, "batch_%06lld.h5", static_cast<long long>(summary->batch));
-    catalogue.batch_files.push_back(fs::path(s->store_path).filename().string() + ".d/" + name);
+    catalogue.batch_files.push_back(fs::path(s->store_path).filename().string() + ".d/" +
+                                    store::BatchFileName(summary->batch));
   }
 }
 
@@ -1601,7 +1773,7 @@ void UpdateCatalogue(IngestState* s, IngestSummary* summary) {
 void WriteNewCatalogue(const Comm& comm, IngestState* s, IngestSummary* summary) {
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    if (summary->files_new == 0 && fs::exists(s->store_path)) return;  // nothing changed: store untouched
+    if (summary->files_new == 0 && summary->batch == 0 && fs::exists(s->store_path)) return;  // nothing changed
     UpdateCatalogue(s, summary);
     fs::create_directories(fs::absolute(s->store_path).parent_path());
     store::WriteCatalogue(s->store_path, s->catalogue, s->tag);
@@ -1622,6 +1794,7 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   s.tmp_dir = WriterTmpDir(s.store_path, tag);
   s.tag = tag;
   PlanIngest(config, options, comm, &s, &summary);
+  if (config.facility.telemetry_source == TelemetrySource::kPrometheus) PlanPrometheus(config, comm, &s, &summary);
   if (!s.new_telemetry.empty()) IngestTelemetry(config, options, comm, &s, &summary);
   JoinSmallTables(config, comm, &s, &summary);  // if there was no telemetry to overlap it with
   WriteNewCatalogue(comm, &s, &summary);
@@ -1637,6 +1810,9 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
 }  // namespace
 
 IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
+  if (config.facility.telemetry_format.kind != TelemetryKind::kPower) {
+    throw Error(config.source_path + ": facility.telemetry.kind: energy_counter is not supported by this build yet");
+  }
   store::StoreLock lock;  // rank 0's, released on return and on failure
   std::vector<std::string> notes;
   std::string tag;

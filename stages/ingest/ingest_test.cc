@@ -13,6 +13,7 @@
 #include "core/mpi.h"
 #include "stages/ingest/test_facility.h"
 #include "store/store.h"
+#include "tests/test_util.h"
 
 namespace wattrun::ingest {
 namespace {
@@ -52,14 +53,9 @@ std::vector<std::string> Attempts(const store::Catalogue& c) {
 class SmallTables : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wattrun_ingest_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
     wattrun::testing::WriteTinyFacility(facility(), wattrun::testing::TinyRun("r1", "00:10", "00:40", "wine"));
     config_ = ParseConfig(wattrun::testing::kTinyFacilityConfig, "tiny.yaml");
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path facility() const { return dir_ / "facility"; }
   std::string store_path() const { return (dir_ / "store.h5").string(); }
   IngestSummary RunIngest() {
@@ -72,7 +68,9 @@ class SmallTables : public ::testing::Test {
   store::Catalogue Catalogue() const { return store::ReadCatalogue(store_path()); }
 
   OwnedComm comm_;
-  fs::path dir_;
+  // Removed after each test, also when it fails.
+  testing_util::ScratchDir scratch_{"wattrun_ingest_test_" + testing_util::CurrentTestName()};
+  fs::path dir_ = scratch_.path();
   Config config_;
 };
 

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "tests/test_util.h"
 
 namespace wattrun {
 namespace {
@@ -37,14 +38,6 @@ Counts Reasons(const std::vector<BadRowCount>& bad_rows, const std::string& stag
 // Writes each test's input files into its own temp directory.
 class TablesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("wattrun_tables_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << text;
@@ -58,7 +51,9 @@ class TablesTest : public ::testing::Test {
     return path;
   }
 
-  fs::path dir_;
+  // Removed after each test, also when it fails.
+  testing_util::ScratchDir scratch_{"wattrun_tables_test_" + testing_util::CurrentTestName()};
+  fs::path dir_ = scratch_.path();
 };
 
 const char kSacct[] =

@@ -144,10 +144,21 @@ inline bool ParseUpTo8Digits(const char* end, std::size_t size, double* value) {
   }
 }
 
+// Text of either time format into an instant; epoch times are UTC, never
+// ambiguous (wall_us is the instant itself).
+TimeParseStatus ParseAnyInstant(std::string_view text, TelemetryTimeFormat format, const TimestampPolicy& policy,
+                                TimeUs* utc, std::int64_t* wall_us) {
+  if (format == TelemetryTimeFormat::kIso) return ParseInstant(text, policy, utc, wall_us);
+  if (!ParseEpochInstant(text, format, utc)) return TimeParseStatus::kBadSyntax;
+  *wall_us = *utc;
+  return TimeParseStatus::kOk;
+}
+
 // A cache miss: parse, and remember the text and its result if it fits.
-[[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text, const TimestampPolicy& policy, TimeUs* utc,
-                                                   std::int64_t* wall_us, TimestampCache* cache) {
-  const TimeParseStatus status = ParseInstant(text, policy, utc, wall_us);
+[[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text, TelemetryTimeFormat format,
+                                                   const TimestampPolicy& policy, TimeUs* utc, std::int64_t* wall_us,
+                                                   TimestampCache* cache) {
+  const TimeParseStatus status = ParseAnyInstant(text, format, policy, utc, wall_us);
   if (text.size() <= TimestampCache::kMaxText && !text.empty()) {
     std::memcpy(cache->text, text.data(), text.size());
     cache->size = text.size();
@@ -158,9 +169,10 @@ inline bool ParseUpTo8Digits(const char* end, std::size_t size, double* value) {
   return status;
 }
 
-inline TimeParseStatus ParseInstantCached(std::string_view text, const TimestampPolicy& policy, TimeUs* utc,
-                                          std::int64_t* wall_us, TimestampCache* cache) {
-  if (cache == nullptr) return ParseInstant(text, policy, utc, wall_us);
+inline TimeParseStatus ParseInstantCached(std::string_view text, TelemetryTimeFormat format,
+                                          const TimestampPolicy& policy, TimeUs* utc, std::int64_t* wall_us,
+                                          TimestampCache* cache) {
+  if (cache == nullptr) return ParseAnyInstant(text, format, policy, utc, wall_us);
   const std::size_t n = text.size();
   // A cache filled here never holds more than kMaxText bytes; the test keeps
   // the word compare inside cache->text whatever the cache holds.
@@ -170,16 +182,38 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
     *wall_us = cache->wall_us;
     return cache->status;
   }
-  return ParseAndRemember(text, policy, utc, wall_us, cache);
+  return ParseAndRemember(text, format, policy, utc, wall_us, cache);
 }
 
-// Watts that are not a plain integer: spaces around it, a fraction, an
-// exponent, a sign, or not a number.
-[[gnu::noinline]] TelemetryRowError ParseOtherWatts(std::string_view watts, double* value) {
-  watts = Trim(watts);
-  if (!ParseSmallInteger(watts, value) && !ParseDouble(watts, value)) {
-    return TelemetryRowError::kBadWatts;
+// A decimal number times 10^shift, rounded once (as the same number written
+// in watts would be): the exponent is moved, not the value multiplied, so
+// `0.231` kW is exactly what `231` W is.
+bool ParseShiftedDecimal(std::string_view text, int shift, double* value) {
+  const std::size_t e = text.find_first_of("eE");
+  std::int64_t exponent = 0;
+  if (e != std::string_view::npos) {
+    std::string_view digits = text.substr(e + 1);
+    if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+    if (!ParseInt64(digits, &exponent) || exponent > 100000 || exponent < -100000) return false;
   }
+  const std::string_view mantissa = text.substr(0, e);
+  if (mantissa.empty() || mantissa.find_first_not_of("+-.0123456789") != std::string_view::npos) return false;
+  const std::string shifted = std::string(mantissa) + "e" + std::to_string(exponent + shift);
+  return ParseDouble(shifted, value);
+}
+
+// Watts that are not a plain integer in watts: spaces around it, a
+// fraction, an exponent, a sign, another unit, or not a number.
+[[gnu::noinline]] TelemetryRowError ParseOtherWatts(std::string_view watts, int exponent, double* value) {
+  watts = Trim(watts);
+  if (exponent != 0 && ParseSmallInteger(watts, value)) {
+    // Exact integers: one correctly rounded operation, the same double.
+    *value = exponent > 0 ? *value * 1e3 : *value / 1e3;
+    return TelemetryRowError::kNone;
+  }
+  const bool parsed = exponent == 0 ? ParseSmallInteger(watts, value) || ParseDouble(watts, value)
+                                    : ParseShiftedDecimal(watts, exponent, value);
+  if (!parsed) return TelemetryRowError::kBadWatts;
   if (*value < 0) return TelemetryRowError::kNegativeWatts;
   return TelemetryRowError::kNone;
 }
@@ -189,10 +223,11 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
 // `readable` is where readable memory before the watts field begins (the
 // line, for the fast path).
 [[gnu::always_inline]] inline TelemetryRowError ParseFieldsInline(std::string_view timestamp, std::string_view node,
-                                                                  std::string_view watts, const TimestampPolicy& policy,
-                                                                  TelemetryRow* row, TimestampCache* cache,
-                                                                  const char* readable) {
-  switch (ParseInstantCached(timestamp, policy, &row->utc, &row->wall_us, cache)) {
+                                                                  std::string_view watts,
+                                                                  const TelemetryColumns& columns,
+                                                                  const TimestampPolicy& policy, TelemetryRow* row,
+                                                                  TimestampCache* cache, const char* readable) {
+  switch (ParseInstantCached(timestamp, columns.time_format, policy, &row->utc, &row->wall_us, cache)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;
@@ -207,17 +242,18 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
   row->node = TrimIfNeeded(node);
   if (row->node.empty()) return TelemetryRowError::kEmptyNode;
   const char* const watts_end = watts.data() + watts.size();
-  const bool plain = watts.size() - 1 < 8 && watts_end - readable >= 8
-                         ? ParseUpTo8Digits(watts_end, watts.size(), &row->watts)
-                         : ParseSmallInteger(watts, &row->watts);
-  if (!plain) return ParseOtherWatts(watts, &row->watts);
+  const bool plain = columns.watts_exponent == 0 && (watts.size() - 1 < 8 && watts_end - readable >= 8
+                                                         ? ParseUpTo8Digits(watts_end, watts.size(), &row->watts)
+                                                         : ParseSmallInteger(watts, &row->watts));
+  if (!plain) return ParseOtherWatts(watts, columns.watts_exponent, &row->watts);
   return TelemetryRowError::kNone;
 }
 
 [[gnu::noinline]] TelemetryRowError ParseFields(std::string_view timestamp, std::string_view node,
-                                                std::string_view watts, const TimestampPolicy& policy,
-                                                TelemetryRow* row, TimestampCache* cache) {
-  return ParseFieldsInline(timestamp, node, watts, policy, row, cache, watts.data());
+                                                std::string_view watts, const TelemetryColumns& columns,
+                                                const TimestampPolicy& policy, TelemetryRow* row,
+                                                TimestampCache* cache) {
+  return ParseFieldsInline(timestamp, node, watts, columns, policy, row, cache, watts.data());
 }
 
 [[gnu::noinline]] TelemetryRowError ParseQuotedLine(std::string_view line, const TelemetryColumns& columns,
@@ -230,7 +266,7 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
   }
   return ParseFields(fields[static_cast<std::size_t>(columns.timestamp)],
                      fields[static_cast<std::size_t>(columns.node)], fields[static_cast<std::size_t>(columns.watts)],
-                     policy, row, cache);
+                     columns, policy, row, cache);
 }
 
 // Any line (its trailing '\r' already removed), one memchr per field: the
@@ -265,7 +301,7 @@ inline TimeParseStatus ParseInstantCached(std::string_view text, const Timestamp
     start = stop + 1;
   }
   if (field != columns.n_fields) return TelemetryRowError::kFieldCount;
-  return ParseFields(timestamp, node, watts, policy, row, cache);
+  return ParseFields(timestamp, node, watts, columns, policy, row, cache);
 }
 
 }  // namespace
@@ -290,28 +326,80 @@ const char* ReasonName(TelemetryRowError error) {
   return "unknown";
 }
 
-bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns, std::string* missing) {
+bool ResolveTelemetryHeader(std::string_view header_line, const TelemetryFormatConfig& format,
+                            TelemetryColumns* columns, std::string* missing) {
+  columns->time_format = format.time_format;
+  columns->watts_exponent = format.watts_exponent;
   std::vector<std::string_view> fields;
   std::string storage;
   if (!SplitCsvLine(header_line, columns->delimiter, &fields, &storage)) {
-    *missing = "timestamp";
+    *missing = format.timestamp_column;
     return false;
   }
   const CsvHeader header(fields);
-  columns->timestamp = header.Find("timestamp");
-  columns->node = header.Find("node");
-  columns->watts = header.Find("watts");
+  columns->timestamp = header.Find(format.timestamp_column);
+  columns->node = header.Find(format.node_column);
+  columns->watts = header.Find(format.watts_column);
   columns->n_fields = header.size();
   if (columns->timestamp < 0) {
-    *missing = "timestamp";
+    *missing = format.timestamp_column;
   } else if (columns->node < 0) {
-    *missing = "node";
+    *missing = format.node_column;
   } else if (columns->watts < 0) {
-    *missing = "watts";
+    *missing = format.watts_column;
   } else {
     return true;
   }
   return false;
+}
+
+bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns, std::string* missing) {
+  return ResolveTelemetryHeader(header_line, TelemetryFormatConfig{}, columns, missing);
+}
+
+bool InstantFromEpoch(std::int64_t whole, std::int64_t fraction, int fraction_digits, std::int64_t units_per_second,
+                      TimeUs* instant) {
+  constexpr std::int64_t kInstantsPerSecond = kMicrosPerSecond;  // the instant's resolution
+  __extension__ typedef __int128 Wide;                           // exact for 18 digits times 10^15
+  Wide scale = 1;
+  for (int i = 0; i < fraction_digits; ++i) scale *= 10;
+  // floor((whole + fraction / scale) * instants per unit), in exact integers.
+  const Wide numerator = (static_cast<Wide>(whole) * scale + fraction) * kInstantsPerSecond;
+  const Wide denominator = scale * units_per_second;
+  Wide q = numerator / denominator;
+  if (numerator % denominator != 0 && numerator < 0) --q;
+  if (q > INT64_MAX || q < INT64_MIN) return false;
+  *instant = static_cast<TimeUs>(q);
+  return true;
+}
+
+bool ParseEpochInstant(std::string_view text, TelemetryTimeFormat format, TimeUs* instant) {
+  text = TrimIfNeeded(text);
+  const std::size_t dot = text.find('.');
+  const std::string_view whole_text = text.substr(0, dot);
+  std::string_view fraction_text = dot == std::string_view::npos ? std::string_view() : text.substr(dot + 1);
+  // Digits beyond nanoseconds cannot change an instant; 18 keep it exact.
+  constexpr std::size_t kMaxDigits = 18;
+  if (whole_text.empty() || whole_text.size() > kMaxDigits) return false;
+  if (dot != std::string_view::npos && fraction_text.empty()) return false;
+  std::int64_t whole = 0;
+  std::int64_t fraction = 0;
+  for (const char c : whole_text) {
+    if (c < '0' || c > '9') return false;
+    whole = whole * 10 + (c - '0');
+  }
+  if (fraction_text.size() > 9) {
+    if (fraction_text.find_first_not_of("0123456789", 9) != std::string_view::npos) return false;
+    fraction_text = fraction_text.substr(0, 9);
+  }
+  for (const char c : fraction_text) {
+    if (c < '0' || c > '9') return false;
+    fraction = fraction * 10 + (c - '0');
+  }
+  std::int64_t units_per_second = 1;
+  if (format == TelemetryTimeFormat::kEpochMillis) units_per_second = 1000;
+  if (format == TelemetryTimeFormat::kEpochMicros) units_per_second = 1000000;
+  return InstantFromEpoch(whole, fraction, static_cast<int>(fraction_text.size()), units_per_second, instant);
 }
 
 TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColumns& columns,
@@ -357,7 +445,7 @@ TelemetryRowError ParseTelemetryLine(std::string_view line, const TelemetryColum
   } else {
     return ParseGeneralLine(line, columns, policy, row, cache);
   }
-  return ParseFieldsInline(timestamp, node, watts, policy, row, cache, p);
+  return ParseFieldsInline(timestamp, node, watts, columns, policy, row, cache, p);
 }
 
 }  // namespace wattrun

@@ -1,6 +1,8 @@
 // The hot loop of ingest: one telemetry line (`timestamp,node,watts` in any
-// column order) into a validated row, with no heap allocation for unquoted
-// lines. About 1e9 such lines make up a facility's nine months.
+// column order, or the columns a facility's config names, e.g. an LDMS
+// export's `#Time,...,ProducerName,...,power` with epoch times) into a
+// validated row, with no heap allocation for unquoted lines. About 1e9 such
+// lines make up a facility's nine months.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/config.h"
 #include "core/time.h"
 
 namespace wattrun {
@@ -27,20 +30,39 @@ enum class TelemetryRowError {
 // "negative_watts", "empty_node" ("ok" for kNone).
 const char* ReasonName(TelemetryRowError error);
 
-// Where the three required columns sit in a file, and how many fields a
-// line must have.
+// Where the three required columns sit in a file, how many fields a line
+// must have, and how its times and watts are written.
 struct TelemetryColumns {
   int timestamp = -1;
   int node = -1;
   int watts = -1;
   std::size_t n_fields = 0;
   char delimiter = ',';
+  TelemetryTimeFormat time_format = TelemetryTimeFormat::kIso;
+  int watts_exponent = 0;  // watts are value * 10^exponent (kW: 3, mW: -3)
 };
 
-// Finds the columns from a header line, split with columns->delimiter (names
-// trimmed, a UTF-8 BOM ignored). Returns false, with *missing set to the
-// first missing of timestamp, node, watts, if a required column is absent.
+// Finds the columns `format` names from a header line, split with
+// columns->delimiter (names trimmed, a UTF-8 BOM ignored), and takes the
+// format's time format and watts unit. Returns false, with *missing set to
+// the first missing column's name (timestamp, node, watts order), if a
+// required column is absent.
+bool ResolveTelemetryHeader(std::string_view header_line, const TelemetryFormatConfig& format,
+                            TelemetryColumns* columns, std::string* missing);
+// The same for the spec's layout (`timestamp`, `node`, `watts`, ISO, W).
 bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* columns, std::string* missing);
+
+// The instant `whole + fraction / 10^fraction_digits` epoch units after
+// 1970-01-01 UTC, for units of 1 / units_per_second s, truncated to the
+// instant's resolution (as ISO fractions are). The one place that knows the
+// instant's unit. False if it does not fit an instant.
+bool InstantFromEpoch(std::int64_t whole, std::int64_t fraction, int fraction_digits, std::int64_t units_per_second,
+                      TimeUs* instant);
+
+// Epoch text of `format` (digits, optionally `.` and more digits, spaces
+// around allowed) into an instant; false for anything else (signs,
+// exponents, an empty field).
+bool ParseEpochInstant(std::string_view text, TelemetryTimeFormat format, TimeUs* instant);
 
 struct TelemetryRow {
   std::string_view node;  // trimmed; see ParseTelemetryLine for lifetime

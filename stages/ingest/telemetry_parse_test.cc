@@ -464,5 +464,129 @@ TEST(ParseTelemetryLine, MatchesPlainParseOnRandomLines) {
   }
 }
 
+TelemetryFormatConfig LdmsFormat(TelemetryTimeFormat time_format, int watts_exponent) {
+  TelemetryFormatConfig f;
+  f.timestamp_column = "#Time";
+  f.node_column = "ProducerName";
+  f.watts_column = "power";
+  f.time_format = time_format;
+  f.watts_exponent = watts_exponent;
+  return f;
+}
+
+constexpr std::string_view kLdmsHeader = "#Time,Time_usec,ProducerName,component_id,job_id,power";
+
+TEST(ResolveTelemetryHeader, ConfiguredColumnNames) {
+  TelemetryColumns c;
+  std::string missing;
+  ASSERT_TRUE(ResolveTelemetryHeader(kLdmsHeader, LdmsFormat(TelemetryTimeFormat::kEpochSeconds, 3), &c, &missing));
+  EXPECT_EQ(c.timestamp, 0);
+  EXPECT_EQ(c.node, 2);
+  EXPECT_EQ(c.watts, 5);
+  EXPECT_EQ(c.n_fields, 6u);
+  EXPECT_EQ(c.time_format, TelemetryTimeFormat::kEpochSeconds);
+  EXPECT_EQ(c.watts_exponent, 3);
+  // The spec's names are not found under an LDMS config, and vice versa.
+  EXPECT_FALSE(ResolveTelemetryHeader("timestamp,node,watts", LdmsFormat(TelemetryTimeFormat::kIso, 0), &c, &missing));
+  EXPECT_EQ(missing, "#Time");
+  EXPECT_FALSE(
+      ResolveTelemetryHeader("#Time,ProducerName,watts", LdmsFormat(TelemetryTimeFormat::kIso, 0), &c, &missing));
+  EXPECT_EQ(missing, "power");
+  EXPECT_FALSE(ResolveTelemetryHeader(kLdmsHeader, &c, &missing));
+  EXPECT_EQ(missing, "timestamp");
+}
+
+TEST(InstantFromEpoch, TruncatesToTheInstantsResolution) {
+  TimeUs t = 0;
+  ASSERT_TRUE(InstantFromEpoch(1646748131, 1239999, 7, 1, &t));  // 1646748131.1239999 s
+  EXPECT_EQ(t, 1646748131123999);
+  ASSERT_TRUE(InstantFromEpoch(1646748131123, 9, 1, 1000, &t));  // 1646748131123.9 ms
+  EXPECT_EQ(t, 1646748131123900);
+  ASSERT_TRUE(InstantFromEpoch(1646748131123999, 9, 1, 1000000, &t));  // 1646748131123999.9 µs
+  EXPECT_EQ(t, 1646748131123999);
+  ASSERT_TRUE(InstantFromEpoch(0, 5, 1, 1, &t));
+  EXPECT_EQ(t, 500000);
+  EXPECT_FALSE(InstantFromEpoch(999999999999999999, 0, 0, 1, &t));  // 1e18 s: no instant holds it
+}
+
+TEST(ParseEpochInstant, FormatsAndBadText) {
+  TimeUs t = 0;
+  ASSERT_TRUE(ParseEpochInstant("1646748131.000123", TelemetryTimeFormat::kEpochSeconds, &t));
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 123);
+  ASSERT_TRUE(ParseEpochInstant(" 1646748131 ", TelemetryTimeFormat::kEpochSeconds, &t));
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11));
+  ASSERT_TRUE(ParseEpochInstant("1646748131250", TelemetryTimeFormat::kEpochMillis, &t));
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 250 * kMicrosPerMilli);
+  ASSERT_TRUE(ParseEpochInstant("1646748131250999.5", TelemetryTimeFormat::kEpochMicros, &t));
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 250999);
+  ASSERT_TRUE(ParseEpochInstant("1.9999999999999", TelemetryTimeFormat::kEpochSeconds, &t));  // > 9 digits
+  EXPECT_EQ(t, 1999999);
+  for (const char* bad : {"", ".5", "1.", "-1", "+1", "1e9", "1646748131.0x", "2022-03-08 14:02:11", "1 2", "1.2.3",
+                          "1234567890123456789"}) {
+    EXPECT_FALSE(ParseEpochInstant(bad, TelemetryTimeFormat::kEpochSeconds, &t)) << bad;
+  }
+}
+
+TEST(ParseTelemetryLine, LdmsExportGivesTheSpecsRows) {
+  TelemetryColumns ldms;
+  std::string missing;
+  ASSERT_TRUE(ResolveTelemetryHeader(kLdmsHeader, LdmsFormat(TelemetryTimeFormat::kEpochSeconds, 0), &ldms, &missing));
+  const TelemetryColumns spec = Columns("timestamp,node,watts");
+  const TimestampPolicy denver{TimeZone::Load("America/Denver"), true};  // ignored by epoch times
+  TimestampCache cache;
+  TelemetryRow a, b;
+  ASSERT_EQ(ParseTelemetryLine("1636273800.000000,0,r1i0n3,17,0,231", ldms, denver, &a, &cache),
+            TelemetryRowError::kNone);
+  ASSERT_EQ(ParseTelemetryLine("2021-11-07 08:30:00+00:00,r1i0n3,231", spec, {}, &b), TelemetryRowError::kNone);
+  EXPECT_EQ(a.utc, b.utc);
+  EXPECT_EQ(a.wall_us, a.utc);
+  EXPECT_FALSE(a.ambiguous);  // 01:30 MST/MDT repeats in Denver, not in UTC
+  EXPECT_EQ(a.node, "r1i0n3");
+  EXPECT_EQ(a.watts, 231.0);
+  // The cached timestamp, a long line through the general path, bad times.
+  ASSERT_EQ(ParseTelemetryLine("1636273800.000000,0,r1i0n4,18,0,230", ldms, denver, &a, &cache),
+            TelemetryRowError::kNone);
+  EXPECT_EQ(a.utc, b.utc);
+  ASSERT_EQ(ParseTelemetryLine("1636273800.000000,0,a-very-long-node-name-beyond-the-fast-path-r1i0n4,18,0,230", ldms,
+                               denver, &a, &cache),
+            TelemetryRowError::kNone);
+  EXPECT_EQ(a.utc, b.utc);
+  EXPECT_EQ(ParseTelemetryLine("2021-11-07 08:30:00,0,r1i0n3,17,0,231", ldms, denver, &a, &cache),
+            TelemetryRowError::kBadTime);
+  EXPECT_EQ(ParseTelemetryLine("N/A,0,r1i0n3,17,0,231", ldms, denver, &a, &cache), TelemetryRowError::kBadTime);
+  EXPECT_EQ(ParseTelemetryLine("1636273800,0,r1i0n3,17,231", ldms, denver, &a, &cache), TelemetryRowError::kFieldCount);
+}
+
+TEST(ParseTelemetryLine, WattsUnitsScaleAsTheSameNumberInWatts) {
+  TelemetryColumns kw = Columns("timestamp,node,watts");
+  kw.watts_exponent = 3;
+  TelemetryColumns mw = kw;
+  mw.watts_exponent = -3;
+  const TelemetryColumns w = Columns("timestamp,node,watts");
+  TelemetryRow row, same;
+  const auto watts_of = [&](const TelemetryColumns& c, const std::string& text, TelemetryRow* r) {
+    return ParseTelemetryLine("2021-11-07 01:30:00Z,n1," + text, c, {}, r);
+  };
+  // Each pair: the reading in kW or mW, and the same reading in W.
+  const std::pair<const char*, const char*> kilo[] = {{"0.231", "231"},   {"0.2315", "231.5"},   {"2", "2000"},
+                                                      {"2.31e-1", "231"}, {"2.31E+2", "231000"}, {" 0.1 ", "100"}};
+  for (const auto& [text, watts] : kilo) {
+    ASSERT_EQ(watts_of(kw, text, &row), TelemetryRowError::kNone) << text;
+    ASSERT_EQ(watts_of(w, watts, &same), TelemetryRowError::kNone) << watts;
+    EXPECT_EQ(row.watts, same.watts) << text;
+  }
+  const std::pair<const char*, const char*> milli[] = {
+      {"231000", "231"}, {"231500", "231.5"}, {"1", "0.001"}, {"7.5", "0.0075"}, {"1e3", "1"}};
+  for (const auto& [text, watts] : milli) {
+    ASSERT_EQ(watts_of(mw, text, &row), TelemetryRowError::kNone) << text;
+    ASSERT_EQ(watts_of(w, watts, &same), TelemetryRowError::kNone) << watts;
+    EXPECT_EQ(row.watts, same.watts) << text;
+  }
+  EXPECT_EQ(watts_of(kw, "-0.2", &row), TelemetryRowError::kNegativeWatts);
+  for (const char* bad : {"n/a", "", "1e", "e3", "0.2kW", "1e3e3", "inf", "nan"}) {
+    EXPECT_EQ(watts_of(kw, bad, &row), TelemetryRowError::kBadWatts) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace wattrun

@@ -57,15 +57,15 @@ std::string TerminationName(ceres::TerminationType type) {
 }
 
 std::unique_ptr<ceres::LossFunction> MakeLoss(const FitOptions& options) {
-  switch (options.loss) {
+  switch (options.config.loss) {
     case RobustLoss::kNone:
       return nullptr;
     case RobustLoss::kHuber:
-      return std::make_unique<ceres::HuberLoss>(options.loss_scale);
+      return std::make_unique<ceres::HuberLoss>(options.config.loss_scale);
     case RobustLoss::kCauchy:
-      return std::make_unique<ceres::CauchyLoss>(options.loss_scale);
+      return std::make_unique<ceres::CauchyLoss>(options.config.loss_scale);
     case RobustLoss::kSoftL1:
-      return std::make_unique<ceres::SoftLOneLoss>(options.loss_scale);
+      return std::make_unique<ceres::SoftLOneLoss>(options.config.loss_scale);
   }
   return nullptr;
 }
@@ -209,7 +209,7 @@ class LogLinearFit {
     BuildProblem();
     ceres::Solver::Options solver_options;
     solver_options.linear_solver_type = ceres::DENSE_NORMAL_CHOLESKY;
-    solver_options.max_num_iterations = options_.max_iterations;
+    solver_options.max_num_iterations = options_.config.max_iterations;
     solver_options.num_threads = std::max(1, options_.num_threads);
     solver_options.function_tolerance = 1e-10;
     solver_options.gradient_tolerance = 1e-14;
@@ -421,7 +421,7 @@ CrossValidation CrossValidate(const RowMajorMatrix& design, const std::vector<do
                               const std::vector<std::size_t>& rows, const std::vector<std::string>& groups,
                               const FitOptions& options) {
   CrossValidation cv;
-  if (options.cross_validation_folds < 2) {
+  if (options.config.cross_validation_folds < 2) {
     cv.message = "cross-validation disabled";
     return cv;
   }
@@ -431,7 +431,7 @@ CrossValidation CrossValidate(const RowMajorMatrix& design, const std::vector<do
     cv.message = "fewer than two groups";
     return cv;
   }
-  const int folds = std::min<int>(options.cross_validation_folds, static_cast<int>(fold_of.size()));
+  const int folds = std::min<int>(options.config.cross_validation_folds, static_cast<int>(fold_of.size()));
   int next = 0;
   for (auto& [group, fold] : fold_of) fold = next++ % folds;
 
@@ -566,13 +566,15 @@ void JudgeParameter(Eigen::Index c, const LogLinearFit& fit, const Identifiabili
                        });
   } else if (fit.theta()[cu] <= kAtBound) {
     parameter.reason = "at its lower bound 0: the term carries none of any run's energy";
-  } else if (parameter.max_energy_share < options.min_energy_share) {
+  } else if (parameter.max_energy_share < options.config.min_energy_share) {
     parameter.reason = "the term carries at most " + Percent(parameter.max_energy_share) + " of any run's energy (< " +
-                       Percent(options.min_energy_share) + ")";
+                       Percent(options.config.min_energy_share) + ")";
   } else if (!std::isfinite(parameter.std_error)) {
     parameter.reason = "covariance unavailable";
-  } else if (const double relative = parameter.std_error / parameter.value; relative > options.max_relative_std_error) {
-    parameter.reason = "relative std error " + Percent(relative) + " > " + Percent(options.max_relative_std_error) +
+  } else if (const double relative = parameter.std_error / parameter.value;
+             relative > options.config.max_relative_std_error) {
+    parameter.reason = "relative std error " + Percent(relative) + " > " +
+                       Percent(options.config.max_relative_std_error) +
                        Partners(parameters, active, c, [&](Eigen::Index other) {
                          const double denominator = std::sqrt(covariance(c, c) * covariance(other, other));
                          return denominator > 0.0 && std::abs(covariance(c, other)) / denominator > kPartnerCorrelation;
@@ -681,27 +683,14 @@ BaselineFit FitFlopsBaseline(const FitData& data, const FitOptions& options) {
 
 FitOptions FitOptions::FromConfig(const FitConfig& c) {
   FitOptions o;
-  o.loss = c.loss;
-  o.loss_scale = c.loss_scale;
-  o.max_iterations = c.max_iterations;
-  o.cross_validation_folds = c.cross_validation_folds;
-  o.min_energy_share = c.min_energy_share;
-  o.max_relative_std_error = c.max_relative_std_error;
+  o.config = c;
   return o;
 }
 
 std::string FitOptions::Validate() const {
-  if (!(loss_scale > 0.0) || !std::isfinite(loss_scale)) {
-    return "fit.loss_scale: must be > 0";
+  if (const auto problems = config.Problems(); !problems.empty()) {
+    return "fit." + problems.front().first + ": " + problems.front().second;
   }
-  if (max_iterations < 1) return "fit.max_iterations: must be >= 1";
-  if (cross_validation_folds < 0 || cross_validation_folds == 1) {
-    return "fit.cross_validation_folds: must be 0 (off) or >= 2";  // as the config reader says
-  }
-  if (!(min_energy_share >= 0.0 && min_energy_share < 1.0)) {
-    return "fit.min_energy_share: must be in [0, 1)";
-  }
-  if (!(max_relative_std_error > 0.0)) return "fit.max_relative_std_error: must be > 0";
   if (restarts < 1) return "fit.restarts: must be >= 1";
   if (num_threads < 1) return "fit.num_threads: must be >= 1";
   if (!(min_reciprocal_condition_number > 0.0 && min_reciprocal_condition_number < 1.0)) {

@@ -24,26 +24,25 @@ struct FitSample {
   std::string group;
 };
 
-// How the fit runs. The lead maps the YAML `FitConfig` onto this.
+// How the fit runs: the configuration's pipeline.fit section as it is, and
+// the settings that are not configurable.
 struct FitOptions {
-  RobustLoss loss = RobustLoss::kSoftL1;
-  double loss_scale = 1.0;
-  int max_iterations = 500;
-  int cross_validation_folds = 5;  // < 2 disables cross-validation
-  // A parameter is determined when its term carries at least this share of
-  // some run's predicted energy and its relative standard error is at most
-  // max_relative_std_error.
-  double min_energy_share = 0.01;
-  double max_relative_std_error = 0.5;
+  // loss, loss_scale, max_iterations, cross_validation_folds (0: off) and the
+  // limits of a determined parameter: its term carries at least
+  // min_energy_share of some run's predicted energy and its relative
+  // standard error is at most max_relative_std_error.
+  FitConfig config;
   int restarts = 3;     // starting points of the full fit (>= 1)
   int num_threads = 1;  // Ceres threads
   // Singular values of the scaled Jacobian below sqrt(this) * the largest
   // span its null space (Ceres Covariance's min_reciprocal_condition_number).
   double min_reciprocal_condition_number = 1e-14;
 
-  // Empty when valid, else a message naming the broken option.
+  // Empty when valid, else a message naming the broken option ("fit.<key>:
+  // reason"); the configured part is checked by FitConfig::Problems, as the
+  // config reader checks it.
   std::string Validate() const;
-  // The fit options of the configuration (validated by the config reader).
+  // The configuration's fit section, the other settings at their defaults.
   static FitOptions FromConfig(const FitConfig& config);
 };
 

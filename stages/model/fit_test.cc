@@ -219,7 +219,7 @@ TEST(FitSynthetic, FortyThousandRunsConvergeAndRecoverTheModel) {
   ASSERT_TRUE(fit.solver.usable) << fit.message;
   EXPECT_TRUE(fit.message.empty()) << fit.message;
   EXPECT_EQ(fit.solver.termination, "CONVERGENCE") << fit.solver.brief_report;
-  EXPECT_LT(fit.solver.iterations, FitOptions{}.max_iterations);
+  EXPECT_LT(fit.solver.iterations, FitOptions{}.config.max_iterations);
   EXPECT_LE(fit.solver.final_cost, fit.solver.initial_cost);
   EXPECT_EQ(fit.used_samples, 40000);
   EXPECT_EQ(fit.skipped_samples, 0);
@@ -272,10 +272,10 @@ TEST(FitSynthetic, EveryLossGivesAUsableFit) {
   const Synthetic data = MakeSweep(false, 1500, 0.07, 13);
   for (const RobustLoss loss : {RobustLoss::kNone, RobustLoss::kHuber, RobustLoss::kCauchy, RobustLoss::kSoftL1}) {
     FitOptions options;
-    options.loss = loss;
-    options.loss_scale = 0.5;
+    options.config.loss = loss;
+    options.config.loss_scale = 0.5;
     options.restarts = 1;
-    options.cross_validation_folds = 0;
+    options.config.cross_validation_folds = 0;
     const FitResult fit = FitEnergyModel(data.samples, 4, options);
     ASSERT_TRUE(fit.solver.usable) << static_cast<int>(loss) << ": " << fit.message;
     EXPECT_LT(MedianAbsLogError(fit.predicted_j, data.true_energy_j), 0.05) << static_cast<int>(loss);
@@ -287,7 +287,7 @@ TEST(FitSynthetic, CrossValidationIsDeterministicAndByGroup) {
   const Synthetic data = MakeSweep(true, 1200, 0.07, 17);
   FitOptions options;
   options.restarts = 1;
-  options.cross_validation_folds = 20;  // more folds than the 13 data sets
+  options.config.cross_validation_folds = 20;  // more folds than the 13 data sets
   const FitResult first = FitEnergyModel(data.samples, 3, options);
   const FitResult second = FitEnergyModel(data.samples, 3, options);
   ASSERT_TRUE(first.cross_validation.available) << first.cross_validation.message;
@@ -306,6 +306,25 @@ TEST(FitSynthetic, CrossValidationIsDeterministicAndByGroup) {
   EXPECT_FALSE(single.cross_validation.message.empty());
 }
 
+// The fit refuses what the config reader refuses (FitConfig::Problems), in
+// the same words: one fold would fit on nothing and test on everything.
+TEST(Fit, FoldsOfOneAreRefusedAsByTheConfigReader) {
+  FitOptions options;
+  options.config.cross_validation_folds = 1;
+  EXPECT_EQ(options.Validate(), "fit.cross_validation_folds: must be 0 (off) or >= 2");
+  options.config.cross_validation_folds = -1;
+  EXPECT_FALSE(options.Validate().empty());
+  options.config.cross_validation_folds = 0;
+  EXPECT_TRUE(options.Validate().empty());
+  options.config.cross_validation_folds = 2;
+  EXPECT_TRUE(options.Validate().empty());
+  options.restarts = 0;  // not configurable, checked by FitOptions alone
+  EXPECT_EQ(options.Validate(), "fit.restarts: must be >= 1");
+  FitConfig config;
+  config.cross_validation_folds = 1;
+  EXPECT_FALSE(FitOptions::FromConfig(config).Validate().empty());
+}
+
 TEST(Fit, BadInputComesBackAsStatus) {
   const FitResult empty = FitEnergyModel({}, 4, FitOptions{});
   EXPECT_FALSE(empty.solver.usable);
@@ -313,7 +332,7 @@ TEST(Fit, BadInputComesBackAsStatus) {
   EXPECT_EQ(empty.parameters.size(), 12u);
 
   FitOptions bad;
-  bad.loss_scale = 0.0;
+  bad.config.loss_scale = 0.0;
   EXPECT_NE(bad.Validate().find("loss_scale"), std::string::npos);
   const Synthetic data = MakeSweep(false, 300, 0.07, 19);
   EXPECT_NE(FitEnergyModel(data.samples, 4, bad).message.find("loss_scale"), std::string::npos);
@@ -326,7 +345,7 @@ TEST(Fit, BadInputComesBackAsStatus) {
   samples[2].energy_j = -5.0;
   FitOptions quick;
   quick.restarts = 1;
-  quick.cross_validation_folds = 0;
+  quick.config.cross_validation_folds = 0;
   const FitResult fit = FitEnergyModel(samples, 4, quick);
   EXPECT_TRUE(fit.solver.usable) << fit.message;
   EXPECT_EQ(fit.skipped_samples, 3);

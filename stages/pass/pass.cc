@@ -30,6 +30,53 @@ void RunsOfUnit(const PassPlan& plan, const std::string& node, const Unit& unit,
   }
 }
 
+// A run's window split where the carbon intensity steps inside it: the
+// pieces after the first (which is the window's start up to the first step)
+// go to `pieces`, and every piece's carbon factor (g/J, in effect from its
+// start) to `factors`, the first piece's first. The jobs' rule (spec 4).
+void SplitAtIntensitySteps(const account::AccountSetup& carbon, const integrate::RunWindow& w,
+                           std::vector<integrate::RunWindow>* pieces, std::vector<double>* factors) {
+  const auto& steps = carbon.intensity_times;
+  TimeUs from = w.start;
+  factors->push_back(carbon.CarbonFactorAt(from));
+  for (auto it = std::upper_bound(steps.begin(), steps.end(), w.start); it != steps.end() && *it < w.end; ++it) {
+    pieces->push_back({from, *it});
+    factors->push_back(carbon.CarbonFactorAt(*it));
+    from = *it;
+  }
+  if (!pieces->empty()) pieces->push_back({from, w.end});
+}
+
+// Where each run's carbon comes from: with no step inside its window, its
+// energy at one factor; else the sum over its pieces, integrated as extra
+// windows after the runs' own.
+struct RunCarbonPlan {
+  std::vector<std::size_t> first_piece;  // per run: index of its first piece window, or npos
+  std::vector<std::vector<double>> factors;
+
+  RunCarbonPlan(const account::AccountSetup* carbon, std::vector<integrate::RunWindow>* windows) {
+    const std::size_t runs = windows->size();
+    first_piece.assign(runs, std::string::npos);
+    factors.resize(runs);
+    if (!carbon) return;
+    for (std::size_t j = 0; j < runs; ++j) {
+      std::vector<integrate::RunWindow> pieces;
+      SplitAtIntensitySteps(*carbon, (*windows)[j], &pieces, &factors[j]);
+      if (pieces.empty()) continue;
+      first_piece[j] = windows->size();
+      windows->insert(windows->end(), pieces.begin(), pieces.end());
+    }
+  }
+
+  double CarbonOf(std::size_t j, const std::vector<integrate::RunIntegral>& results) const {
+    if (factors[j].empty()) return 0;
+    if (first_piece[j] == std::string::npos) return results[j].energy_j * factors[j][0];
+    double g = 0;
+    for (std::size_t p = 0; p < factors[j].size(); ++p) g += results[first_piece[j] + p].energy_j * factors[j][p];
+    return g;
+  }
+};
+
 // The chunk's readings per UTC day (times ascend: one search per day).
 void CountDays(const TimeUs* t, std::size_t n, int type, PassPartial* partial) {
   for (std::size_t at = 0; at < n;) {
@@ -51,6 +98,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
   std::vector<std::size_t> unit_runs;
   std::vector<integrate::RunWindow> windows;
   RunsOfUnit(plan, name, unit, &unit_runs, &windows);
+  const RunCarbonPlan carbon(plan.carbon, &windows);
   integrate::NodeIntegrator integrator(std::move(windows), options.method);
   integrator.SetCountRange(unit.from, unit.until);
   std::optional<account::NodeAccountant> accountant;
@@ -87,7 +135,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
   }
   integrator.Finish();
   for (std::size_t j = 0; j < unit_runs.size(); ++j)
-    partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j]);
+    partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j], carbon.CarbonOf(j, integrator.results()));
   if (accountant) accountant->Finish(partial->mutable_account());
   partial->AddReadings(readings);
 }
@@ -136,7 +184,7 @@ void Finish(PassPartial& merged, const store::TelemetryReader& reader, const Pas
   out->day_type_readings = merged.day_type_readings();
   out->type_values = merged.type_values();
   out->type_values.resize(plan.types.size());
-  merged.SumRuns(plan.run_count, &out->run_integrals, &out->integrated);
+  merged.SumRuns(plan.run_count, &out->run_integrals, &out->integrated, &out->run_carbon_g);
   out->account = merged.TakeAccount();
 }
 

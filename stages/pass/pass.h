@@ -48,6 +48,9 @@ struct PassPlan {
   std::size_t run_count = 0;
   // Facility accounting (spec section 4) in the same pass; null: runs only.
   const account::AccountSetup* account = nullptr;
+  // The carbon intensity steps for the runs' carbon (set with or without
+  // accounting); null: no carbon.
+  const account::AccountSetup* carbon = nullptr;
 
   static PassPlan Build(const Config& config, const store::Catalogue& catalogue,
                         const std::vector<join::JoinedRun>& joined);
@@ -57,11 +60,12 @@ struct PassPlan {
 
 // Rank 0's view after the reduction (other ranks: only the totals).
 struct PassResult {
-  std::vector<integrate::RunIntegral> run_integrals;                       // by run
-  std::vector<bool> integrated;                                            // false: no unit saw the run's node
-  std::vector<idle::NodeDistribution> nodes;                               // sorted by node name
-  std::vector<ValueCounts> type_values;                                    // every reading of each type
-  account::AccountPartial account;                                         // every unit's job and ledger parts
+  std::vector<integrate::RunIntegral> run_integrals;  // by run
+  std::vector<bool> integrated;                       // false: no unit saw the run's node
+  std::vector<double> run_carbon_g;                   // by run: g CO2e of the energy (0 without plan.carbon)
+  std::vector<idle::NodeDistribution> nodes;          // sorted by node name
+  std::vector<ValueCounts> type_values;               // every reading of each type
+  account::AccountPartial account;                    // every unit's job and ledger parts
   std::map<std::pair<std::int64_t, int>, std::int64_t> day_type_readings;  // (UTC day, type index or -1)
   std::int64_t readings = 0;                                               // all ranks
   std::int64_t bytes_read = 0;                                             // all ranks

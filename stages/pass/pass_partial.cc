@@ -38,9 +38,9 @@ idle::NodeDistribution GetNode(ByteReader* r) {
 
 }  // namespace
 
-void PassPartial::AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part) {
+void PassPartial::AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part, double carbon_g) {
   runs_.push_back({static_cast<std::int64_t>(run), static_cast<std::int64_t>(unit), part.energy_j, part.samples,
-                   part.has_zero ? 1 : 0});
+                   part.has_zero ? 1 : 0, carbon_g});
 }
 
 void PassPartial::AddTypeValues(std::size_t type, const ValueCounts& values) {
@@ -110,14 +110,16 @@ PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
 }
 
 void PassPartial::SumRuns(std::size_t run_count, std::vector<integrate::RunIntegral>* integrals,
-                          std::vector<bool>* integrated) const {
+                          std::vector<bool>* integrated, std::vector<double>* carbon_g) const {
   std::vector<RunPart> parts = runs_;
   std::sort(parts.begin(), parts.end(),
             [](const RunPart& a, const RunPart& b) { return a.run != b.run ? a.run < b.run : a.unit < b.unit; });
   integrals->assign(run_count, {});
   integrated->assign(run_count, false);
+  if (carbon_g) carbon_g->assign(run_count, 0.0);
   for (const RunPart& p : parts) {
     const auto i = static_cast<std::size_t>(p.run);
+    if (carbon_g) (*carbon_g)[i] += p.carbon_g;
     (*integrals)[i].energy_j += p.energy_j;
     (*integrals)[i].samples += p.samples;
     (*integrals)[i].has_zero = (*integrals)[i].has_zero || p.has_zero != 0;

@@ -26,6 +26,7 @@ struct RunPart {
   double energy_j = 0;
   std::int64_t samples = 0;
   std::int64_t has_zero = 0;
+  double carbon_g = 0;  // of energy_j, at the intensity in effect in each part of the window
 };
 
 // Readings per (UTC day, node type index), ordered by day then type.
@@ -33,7 +34,7 @@ using DayTypeCounts = std::map<std::pair<std::int64_t, int>, std::int64_t>;
 
 class PassPartial {
  public:
-  void AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part);
+  void AddRunPart(std::size_t run, std::size_t unit, const integrate::RunIntegral& part, double carbon_g = 0);
   // A node streamed whole by this rank, described here.
   void AddWholeNode(idle::NodeDistribution row) { whole_nodes_.push_back(std::move(row)); }
   // Part of a node whose units are split between ranks (merged exactly on rank 0).
@@ -54,9 +55,10 @@ class PassPartial {
   static PassPartial Unpack(const char* data, std::size_t size);
 
   // Run integrals in run order, each the sum of its parts in unit order;
-  // `integrated[i]` is false for runs no unit saw.
-  void SumRuns(std::size_t run_count, std::vector<integrate::RunIntegral>* integrals,
-               std::vector<bool>* integrated) const;
+  // `integrated[i]` is false for runs no unit saw; `carbon_g`, if given,
+  // the runs' carbon summed the same way.
+  void SumRuns(std::size_t run_count, std::vector<integrate::RunIntegral>* integrals, std::vector<bool>* integrated,
+               std::vector<double>* carbon_g = nullptr) const;
   const std::vector<idle::NodeDistribution>& whole_nodes() const { return whole_nodes_; }
   const std::map<std::size_t, ValueCounts>& node_parts() const { return node_parts_; }
   const std::vector<ValueCounts>& type_values() const { return type_values_; }

@@ -17,7 +17,7 @@ ValueCounts Values(std::initializer_list<double> v) {
 // node 1; rank B the second half of node 1. Run 7 has a part in each.
 PassPartial RankA() {
   PassPartial p;
-  p.AddRunPart(7, 2, {100.0, 3, false});
+  p.AddRunPart(7, 2, {100.0, 3, false}, 0.5);
   p.AddRunPart(3, 0, {10.0, 1, true});
   idle::NodeDistribution d;
   d.node = "n0";
@@ -38,7 +38,7 @@ PassPartial RankA() {
 
 PassPartial RankB() {
   PassPartial p;
-  p.AddRunPart(7, 3, {0.25, 2, true});
+  p.AddRunPart(7, 3, {0.25, 2, true}, 0.125);
   p.AddNodePart(1, Values({6, 7}));
   p.AddTypeValues(0, Values({6, 7}));
   p.AddReadings(2);
@@ -53,8 +53,11 @@ TEST(PassPartial, SumsARunsPartsInUnitOrder) {
   p.Merge(RankB());
   std::vector<integrate::RunIntegral> integrals;
   std::vector<bool> integrated;
-  p.SumRuns(8, &integrals, &integrated);
+  std::vector<double> carbon;
+  p.SumRuns(8, &integrals, &integrated, &carbon);
   EXPECT_DOUBLE_EQ(integrals[7].energy_j, 100.25);  // 100 + 0.25
+  EXPECT_DOUBLE_EQ(carbon[7], 0.625);               // 0.5 + 0.125
+  EXPECT_EQ(carbon[3], 0.0);
   EXPECT_EQ(integrals[7].samples, 5);
   EXPECT_TRUE(integrals[7].has_zero);
   EXPECT_TRUE(integrated[3] && integrated[7]);
@@ -106,6 +109,11 @@ TEST(PassPartial, PackAndUnpackRoundTrip) {
   EXPECT_EQ(b.whole_nodes()[0].node, "n0");
   EXPECT_EQ(b.whole_nodes()[0].quantiles, (std::vector<double>{1.0, 2.0}));
   EXPECT_EQ(b.node_parts().at(1).Sorted(), a.node_parts().at(1).Sorted());
+  std::vector<integrate::RunIntegral> integrals;
+  std::vector<bool> integrated;
+  std::vector<double> carbon;
+  b.SumRuns(8, &integrals, &integrated, &carbon);
+  EXPECT_EQ(carbon[7], 0.5);  // the run's carbon travels with its part
   EXPECT_EQ(b.day_type_readings(), a.day_type_readings());
   EXPECT_EQ(b.day_type_readings().at({19000, -1}), 5);
 }

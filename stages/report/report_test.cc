@@ -789,7 +789,15 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   run.status = "ok";
   run.idle_energy_j = 100;
   run.dynamic_energy_j = 23.5;
-  r.runs = {run};
+  run.start_time = 1646748131000000;  // 2022-03-08T14:02:11Z: whole seconds, no fraction
+  run.end_time = 1646748191250000;    // a fraction only when there is one
+  run.carbon_g = 0.125;
+  results::RunRow unknown = run;  // a row whose window did not parse
+  unknown.run_id = "r2";
+  unknown.start_time.reset();
+  unknown.end_time.reset();
+  unknown.carbon_g.reset();
+  r.runs = {run, unknown};
   const fs::path dir = TempDir("facility_csv");
   results::WriteResults(r, dir.string());
 
@@ -812,12 +820,13 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   EXPECT_EQ(ledger[1], "2021-11,cpu1,7,10080,5e+06,3600000,1400000,60");
   // runs_energy.csv: the new columns come after every earlier one.
   const auto runs = Lines(Slurp(dir / "runs_energy.csv"));
-  ASSERT_EQ(runs.size(), 2u);
+  ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[0],
             "run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy,filter_1,filter_3,"
             "filter_3_stdevs,filter,std_energy,non_overhead_energy,non_overhead_run_time,dataset,shape,"
-            "depth,size,idle_energy,dynamic_energy");
-  EXPECT_EQ(runs[1], "r1,,,,False,ok,,,,,,,,,,,,,0,0,100,23.5");
+            "depth,size,idle_energy,dynamic_energy,start_time,end_time,carbon_g");
+  EXPECT_EQ(runs[1], "r1,,,,False,ok,,,,,,,,,,,,,0,0,100,23.5,2022-03-08T14:02:11Z,2022-03-08T14:03:11.250Z,0.125");
+  EXPECT_EQ(runs[2], "r2,,,,False,ok,,,,,,,,,,,,,0,0,100,23.5,,,");
 }
 
 TEST(ResultsH5, MissingFileIsAClearError) {

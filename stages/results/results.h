@@ -38,6 +38,12 @@ struct RunRow {
   // P_idle[type] * run_time and energy minus it, where energy is defined.
   std::optional<double> idle_energy_j;
   std::optional<double> dynamic_energy_j;
+  // Then, for carbon users: the window as runs.csv gives it (where it
+  // parsed and start <= update) and the carbon of the energy, by the jobs'
+  // rule (section 4) over the run's window.
+  std::optional<TimeUs> start_time;
+  std::optional<TimeUs> end_time;
+  std::optional<double> carbon_g;
   // Run description, for the model and the report.
   std::string dataset;
   std::string shape;

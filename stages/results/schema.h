@@ -20,8 +20,9 @@
 namespace wattrun::results::schema {
 
 // Where a column goes in the CSV: in table order, not at all (results.h5
-// only), or after the others (jobs_energy's node_list follows the spec's columns).
-enum class Csv { kYes, kNo, kLast };
+// only), after the kYes ones (node_power_dist's max follows its quantiles), or
+// at the end (jobs_energy's node_list follows the spec's columns).
+enum class Csv { kYes, kNo, kLater, kLast };
 
 // Every column of a table must have as many rows as its first.
 inline void CheckRows(std::size_t expected, std::size_t got, const std::string& path, const std::string& column) {
@@ -36,9 +37,9 @@ class TableReader {
   TableReader(hid_t group, std::string where) : id_(group), where_(std::move(where)) {}
   hid_t id() const { return id_; }
   std::size_t rows() const { return rows_.value_or(0); }
-  std::vector<std::string> Strings(const char* name) { return Checked(h5::ReadStrings(id_, name), name); }
+  std::vector<std::string> Strings(const std::string& name) { return Checked(h5::ReadStrings(id_, name), name); }
   template <typename T>
-  std::vector<T> Column(const char* name) {
+  std::vector<T> Column(const std::string& name) {
     if constexpr (std::is_same_v<T, std::string>) {
       return Strings(name);
     } else {
@@ -48,7 +49,7 @@ class TableReader {
 
  private:
   template <typename V>
-  V Checked(V v, const char* name) {
+  V Checked(V v, const std::string& name) {
     if (!rows_) rows_ = v.size();
     CheckRows(*rows_, v.size(), where_, name);
     return v;
@@ -60,14 +61,22 @@ class TableReader {
 
 template <typename Row>
 struct Column {
-  const char* name;
-  const char* units;        // SI-style, "1" for counts and ratios, "text" for strings
-  const char* description;  // one line, booleans and missing values spelled out
+  std::string name;
+  std::string units;        // SI-style, "1" for counts and ratios, "text" for strings
+  std::string description;  // one line, booleans and missing values spelled out
   Csv csv = Csv::kYes;
   bool optional = false;  // may be absent from older results.h5 (then left at its default)
   std::function<std::string(const Row&)> csv_field;
   std::function<void(hid_t, const std::vector<Row>&)> write_h5;
-  std::function<void(TableReader&, std::vector<Row>*)> read_h5;
+  std::function<void(TableReader&, std::vector<Row>*)> read_h5;  // empty: derived, not read back
+};
+
+// A dataset of a group that is not a row of its table: the order or levels
+// of other datasets (quantile_names, model_classes, ...).
+struct Array {
+  const char* name;
+  const char* units;
+  const char* description;
 };
 
 template <typename Row>
@@ -196,22 +205,31 @@ struct Default<std::size_t> {
 
 }  // namespace codec
 
-// A column holding `member`, stored as Codec says.
-template <typename Codec, typename Row, typename T>
-Column<Row> As(const char* name, T Row::*member, const char* units, const char* description, Csv csv = Csv::kYes,
-               bool optional = false) {
-  Column<Row> c{name, units, description, csv, optional, {}, {}, {}};
-  c.csv_field = [member](const Row& r) { return Codec::Csv(r.*member); };
-  c.write_h5 = [name, member](hid_t loc, const std::vector<Row>& rows) {
+// A column of the value `get` derives from a row (written, not read back).
+template <typename Codec, typename Row, typename Get>
+Column<Row> Derived(std::string name, Get get, std::string units, std::string description, Csv csv = Csv::kYes) {
+  Column<Row> c{name, std::move(units), std::move(description), csv, false, {}, {}, {}};
+  c.csv_field = [get](const Row& r) { return Codec::Csv(get(r)); };
+  c.write_h5 = [name, get](hid_t loc, const std::vector<Row>& rows) {
     std::vector<typename Codec::Stored> values;
     values.reserve(rows.size());
-    for (const Row& r : rows) values.push_back(Codec::Put(r.*member));
+    for (const Row& r : rows) values.push_back(Codec::Put(get(r)));
     if constexpr (std::is_same_v<typename Codec::Stored, std::string>) {
       h5::WriteStrings(loc, name, values);
     } else {
       h5::WriteVector(loc, name, values);
     }
   };
+  return c;
+}
+
+// A column holding `member`, stored as Codec says.
+template <typename Codec, typename Row, typename T>
+Column<Row> As(std::string name, T Row::*member, std::string units, std::string description, Csv csv = Csv::kYes,
+               bool optional = false) {
+  Column<Row> c = Derived<Codec, Row>(
+      name, [member](const Row& r) -> const T& { return r.*member; }, std::move(units), std::move(description), csv);
+  c.optional = optional;
   c.read_h5 = [name, member](TableReader& t, std::vector<Row>* rows) {
     const auto values = t.Column<typename Codec::Stored>(name);
     rows->resize(t.rows());
@@ -222,10 +240,27 @@ Column<Row> As(const char* name, T Row::*member, const char* units, const char* 
 
 // The same with the codec of the member's type.
 template <typename Row, typename T>
-Column<Row> Of(const char* name, T Row::*member, const char* units, const char* description, Csv csv = Csv::kYes,
+Column<Row> Of(std::string name, T Row::*member, std::string units, std::string description, Csv csv = Csv::kYes,
                bool optional = false) {
-  return As<typename codec::Default<T>::Type>(name, member, units, description, csv, optional);
+  return As<typename codec::Default<T>::Type>(std::move(name), member, std::move(units), std::move(description), csv,
+                                              optional);
 }
+
+// Rows of the tables that PipelineResults holds as parallel vectors or nested.
+struct MemoryLevelRow {  // one per (class, level)
+  std::string hardware_class;
+  bool is_gpu = false;
+  int level = 0;
+  double bytes_per_unit = 0.0;
+  std::int64_t units = 0;
+};
+struct LossRow {
+  std::string experiment_id;
+  std::int64_t epoch = 0;
+  double test_loss = 0.0;
+};
+using LowEndRow = std::pair<double, std::int64_t>;  // (reading value, readings with it)
+using IntensityRow = std::pair<TimeUs, double>;     // (from, g CO2e/kWh)
 
 const Table<RunRow>& RunsTable();
 const Table<JobRow>& JobsTable();
@@ -233,5 +268,32 @@ const Table<JobNodeRow>& JobNodesTable();
 const Table<UsageRow>& UsageTable();
 const Table<LedgerRow>& LedgerTable();
 const Table<QualityFileRow>& QualityFilesTable();
+const Table<CoverageRow>& CoverageTable();  // /telemetry_coverage (no CSV)
+const Table<idle::IdlePower>& IdlePowerTable();
+const Table<LowEndRow>& LowEndTable();  // /idle_power/low_end/<type>
+// The node_power_dist columns with one quantile column per name, in order.
+Table<idle::NodeDistribution> NodeDistTable(const std::vector<std::string>& quantile_names);
+const Table<QualityRow>& QualityTable();
+const Table<standardize::Overhead>& OverheadsTable();
+const Table<ModelParameterRow>& ModelTable();  // model_<class>.csv, /model_<class>
+const Table<PredictionRow>& PredictionsTable();
+const Table<FeatureRow>& FeaturesTable();
+const Table<MemoryLevelRow>& MemoryLevelsTable();
+const Table<LossRow>& LossesTable();
+const Table<IntensityRow>& CarbonIntensityTable();
+
+// The datasets beside the tables.
+extern const Array kModelClasses;                          // /
+extern const Array kLowEndTypes;                           // /idle_power
+extern const Array kQuantileNames, kQuantileLevels;        // /node_power_dist
+extern const Array kRatioQuantileLevels, kRatioQuantiles;  // /model_<class>
+extern const Array kClasses, kClassIsGpu;                  // /memory_levels
+
+// A model_<class> group's summary figures, written as its attributes.
+struct ModelFigure {
+  const char* name;
+  double ModelResult::*member;
+};
+const std::vector<ModelFigure>& ModelFigures();
 
 }  // namespace wattrun::results::schema

@@ -16,11 +16,59 @@ const Column<Row>& Find(const Table<Row>& table, const std::string& name) {
 }
 
 TEST(Schema, UnitsLiveWithTheColumn) {
-  EXPECT_STREQ(Find(RunsTable(), "energy").units, "J");
-  EXPECT_STREQ(Find(JobsTable(), "start").units, "us since 1970-01-01 UTC");
-  EXPECT_STREQ(Find(UsageTable(), "carbon_g").units, "g CO2e");
-  EXPECT_STREQ(Find(RunsTable(), "run_id").units, "text");
-  EXPECT_NE(std::string(Find(RunsTable(), "filter_1").description).find("-1 not applied"), std::string::npos);
+  EXPECT_EQ(Find(RunsTable(), "energy").units, "J");
+  EXPECT_EQ(Find(JobsTable(), "start").units, "us since 1970-01-01 UTC");
+  EXPECT_EQ(Find(UsageTable(), "carbon_g").units, "g CO2e");
+  EXPECT_EQ(Find(RunsTable(), "run_id").units, "text");
+  EXPECT_NE(Find(RunsTable(), "filter_1").description.find("-1 not applied"), std::string::npos);
+  EXPECT_EQ(Find(IdlePowerTable(), "idle_w").units, "W");
+  EXPECT_EQ(Find(FeaturesTable(), "t_max_bytes").units, "B");
+  EXPECT_EQ(Find(CarbonIntensityTable(), "time").units, "us since 1970-01-01 UTC");
+  EXPECT_EQ(Find(PredictionsTable(), "run_id").units, "text");
+  EXPECT_EQ(Find(LowEndTable(), "value").units, "W");
+}
+
+TEST(Schema, BooleansSpellTheirEncoding) {
+  EXPECT_NE(Find(ModelTable(), "determined").description.find("1 true, 0 false"), std::string::npos);
+  EXPECT_NE(Find(OverheadsTable(), "is_gpu").description.find("1 true, 0 false"), std::string::npos);
+  EXPECT_NE(std::string(kClassIsGpu.description).find("1 true, 0 false"), std::string::npos);
+}
+
+TEST(Schema, SameNameDifferentMeaning) {
+  EXPECT_NE(Find(QualityTable(), "count").description, Find(NodeDistTable({}), "count").description);
+  EXPECT_NE(Find(LowEndTable(), "count").description, Find(NodeDistTable({}), "count").description);
+}
+
+TEST(Schema, NodeDistQuantileColumnsSitBetweenMinAndMaxInTheCsv) {
+  const auto table = NodeDistTable({"p1", "p50"});
+  EXPECT_EQ(Find(table, "p50").units, "W");
+  EXPECT_EQ(Find(table, "p50").description, "the node's power quantile p50");
+  EXPECT_EQ(Find(table, "max").csv, Csv::kLater);
+  EXPECT_EQ(Find(table, "node_type").csv, Csv::kLast);
+  EXPECT_EQ(Find(table, "idle_quantile").csv, Csv::kNo);
+  idle::NodeDistribution node;
+  node.quantiles = {1.5, 7};
+  EXPECT_EQ(Find(table, "p1").csv_field(node), "1.5");
+  EXPECT_EQ(Find(table, "p50").csv_field(node), "7");
+}
+
+TEST(Schema, DerivedColumnsAreWrittenNotRead) {
+  PredictionRow p;
+  p.measured = 4;
+  p.predicted = 2;
+  EXPECT_EQ(Find(PredictionsTable(), "ratio").csv_field(p), "0.5");
+  EXPECT_FALSE(Find(PredictionsTable(), "ratio").read_h5);
+  EXPECT_TRUE(Find(PredictionsTable(), "measured").read_h5);
+}
+
+TEST(Schema, CsvQuotingFollowsTheCodec) {
+  QualityRow q{"ingest", "bad, row", 3};
+  EXPECT_EQ(Find(QualityTable(), "stage").csv_field(q), "ingest");
+  EXPECT_EQ(Find(QualityTable(), "reason").csv_field(q), "\"bad, row\"");
+  ModelParameterRow m;
+  m.determined = true;
+  EXPECT_EQ(Find(ModelTable(), "std_error").csv_field(m), "");  // not determined: empty
+  EXPECT_EQ(Find(ModelTable(), "determined").csv_field(m), "True");
 }
 
 TEST(Schema, CsvPlaces) {

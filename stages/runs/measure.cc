@@ -15,7 +15,8 @@ join::RunStatus StatusOf(const std::string& name) {
 
 std::vector<results::RunRow> MeasureRuns(const std::vector<RunRecord>& runs, const std::vector<join::JoinedRun>& joined,
                                          const std::vector<integrate::RunIntegral>& integrals,
-                                         const std::vector<bool>& integrated, double sampling_interval_s) {
+                                         const std::vector<bool>& integrated, double sampling_interval_s,
+                                         const std::vector<double>& carbon_g) {
   std::vector<results::RunRow> rows(runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const RunRecord& rec = runs[i];
@@ -33,7 +34,11 @@ std::vector<results::RunRow> MeasureRuns(const std::vector<RunRecord>& runs, con
     row.batch_size = rec.batch_size;
     join::RunStatus status = joined[i].status;
     const double run_time_s = ToSeconds(rec.update - rec.start);
-    if (status != join::RunStatus::kBadRunRow && status != join::RunStatus::kBadWindow) row.run_time_s = run_time_s;
+    if (status != join::RunStatus::kBadRunRow && status != join::RunStatus::kBadWindow) {
+      row.run_time_s = run_time_s;
+      row.start_time = rec.start;
+      row.end_time = rec.update;
+    }
     if (status == join::RunStatus::kOk) {
       // Passed the join: the telemetry decides (a node with no telemetry at
       // all was never integrated: no sample).
@@ -43,6 +48,7 @@ std::vector<results::RunRow> MeasureRuns(const std::vector<RunRecord>& runs, con
       if (status == join::RunStatus::kOk || status == join::RunStatus::kMissingSome ||
           status == join::RunStatus::kZeroWatts) {
         row.energy_j = integral.energy_j;
+        if (i < carbon_g.size()) row.carbon_g = carbon_g[i];
       }
     }
     row.status = join::StatusName(status);

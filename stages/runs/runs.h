@@ -25,9 +25,12 @@ namespace wattrun::runs {
 // Step 4: one row per input run with its status (join, then telemetry), run
 // time, samples and energy (for ok, missing_some and zero_watts runs).
 // `integrated[i]` false: the run's node has no telemetry (no sample).
+// Every run whose window parsed gets start_time and end_time; a run with
+// energy gets carbon_g[i] (when given).
 std::vector<results::RunRow> MeasureRuns(const std::vector<RunRecord>& runs, const std::vector<join::JoinedRun>& joined,
                                          const std::vector<integrate::RunIntegral>& integrals,
-                                         const std::vector<bool>& integrated, double sampling_interval_s);
+                                         const std::vector<bool>& integrated, double sampling_interval_s,
+                                         const std::vector<double>& carbon_g = {});
 
 // Step 5: filter_1, filter_3 and their z-scores; `usable` = ok and not filtered.
 void FilterRuns(const quality::FilterOptions& options, std::vector<results::RunRow>* rows);

@@ -38,6 +38,24 @@ TEST(MeasureRuns, TelemetryDecidesTheStatusOfJoinedRuns) {
   EXPECT_EQ(*rows[3].run_time_s, 600.0);
 }
 
+TEST(MeasureRuns, WindowForEveryParsedRunCarbonWhereThereIsEnergy) {
+  std::vector<RunRecord> runs = {MakeRun("a", 100, 700), MakeRun("b", 0, 600), MakeRun("c", 0, 600)};
+  std::vector<join::JoinedRun> joined(3);
+  joined[1].status = join::RunStatus::kNoJob;
+  joined[2].status = join::RunStatus::kBadRunRow;
+  const std::vector<integrate::RunIntegral> integrals = {{1000.0, 11, false}, {}, {}};
+  const auto rows = MeasureRuns(runs, joined, integrals, {true, false, false}, 60.0, {0.125, 0, 0});
+  EXPECT_EQ(rows[0].start_time, std::optional<TimeUs>(FromSeconds(100)));
+  EXPECT_EQ(rows[0].end_time, std::optional<TimeUs>(FromSeconds(700)));
+  EXPECT_EQ(rows[0].carbon_g, std::optional<double>(0.125));
+  EXPECT_EQ(rows[1].start_time, std::optional<TimeUs>(0));  // no job: a window but no energy, no carbon
+  EXPECT_FALSE(rows[1].carbon_g.has_value());
+  EXPECT_FALSE(rows[2].start_time.has_value());  // the row did not parse
+  EXPECT_FALSE(rows[2].end_time.has_value());
+  // Without carbon (tests, older callers) the energy stands alone.
+  EXPECT_FALSE(MeasureRuns(runs, joined, integrals, {true, false, false}, 60.0)[0].carbon_g.has_value());
+}
+
 TEST(StandardizeRuns, AddsTheReferenceMinusOwnIdleTimesRunTime) {
   std::vector<results::RunRow> rows(2);
   rows[0].node_type = "cpu2";

@@ -34,6 +34,8 @@ class Wattrun(CMakePackage):
     depends_on("yaml-cpp")
     depends_on("cli11")
     depends_on("isa-l")
+    depends_on("curl")  # the Prometheus telemetry source: HTTP
+    depends_on("nlohmann-json@3:")  # and its JSON responses
     # The time-zone library of date (scheduler and telemetry zones), with the
     # operating system's zone database: compute nodes cannot download one.
     depends_on("date+tz tzdb=system")
