@@ -9,7 +9,7 @@
 //                    [--no-cache] [--dump OUT]
 //   defaults: --zone America/Denver --ignore-z 1 --repeat 5 (Eagle's policy)
 //   --dump OUT writes one text line of results per data line (error, utc,
-//   wall_ms, ambiguous, watts as %a, node) for an exact diff of two builds.
+//   wall_us, ambiguous, watts as %a, node) for an exact diff of two builds.
 // A file to run on: `wattrun generate --config configs/eagle.yaml --output
 // /tmp/b/fac1 --scale 0.05 --months 1` writes
 // /tmp/b/fac1/telemetry/2021-09/part-0000.csv (90 MB).
@@ -63,10 +63,10 @@ inline std::uint64_t Mix(std::uint64_t h, std::uint64_t v) { return (h ^ v) * 0x
 // last one weights each row by its line number, so that a difference that
 // only moves values between rows is seen too.
 struct Sums {
-  std::uint64_t error = 0, utc = 0, wall_ms = 0, ambiguous = 0, watts = 0, node_size = 0, node_ends = 0, weighted = 0;
+  std::uint64_t error = 0, utc = 0, wall_us = 0, ambiguous = 0, watts = 0, node_size = 0, node_ends = 0, weighted = 0;
   std::uint64_t Combine() const {
     std::uint64_t h = 0xcbf29ce484222325ull;
-    for (const std::uint64_t v : {error, utc, wall_ms, ambiguous, watts, node_size, node_ends, weighted}) {
+    for (const std::uint64_t v : {error, utc, wall_us, ambiguous, watts, node_size, node_ends, weighted}) {
       h = Mix(h, v);
     }
     return h;
@@ -113,7 +113,7 @@ Result Parse(ForEachLine&& for_each_line, const wattrun::TelemetryColumns& colum
     if (error == TelemetryRowError::kNone) {
       const auto watts = std::bit_cast<std::uint64_t>(row.watts);
       sums.utc += static_cast<std::uint64_t>(row.utc);
-      sums.wall_ms += static_cast<std::uint64_t>(row.wall_ms);
+      sums.wall_us += static_cast<std::uint64_t>(row.wall_us);
       sums.ambiguous += row.ambiguous ? 1 : 0;
       sums.watts += watts;
       sums.node_size += row.node.size();
@@ -124,7 +124,7 @@ Result Parse(ForEachLine&& for_each_line, const wattrun::TelemetryColumns& colum
     if (dump != nullptr) {
       std::fprintf(dump, "%s", wattrun::ReasonName(error));
       if (error == TelemetryRowError::kNone) {
-        std::fprintf(dump, " %" PRId64 " %" PRId64 " %d %a %.*s", row.utc, row.wall_ms, row.ambiguous ? 1 : 0,
+        std::fprintf(dump, " %" PRId64 " %" PRId64 " %d %a %.*s", row.utc, row.wall_us, row.ambiguous ? 1 : 0,
                      row.watts, static_cast<int>(row.node.size()), row.node.data());
       }
       std::fputc('\n', dump);

@@ -228,10 +228,10 @@ void ReadTelemetryFormat(ConfigReader& r, const YAML::Node& node, const std::str
 
 // An instant of the config, ISO 8601 with a Z or an offset (UTC without).
 void ReadInstant(ConfigReader& r, const YAML::Node& node, const std::string& path, const std::string& key,
-                 std::optional<TimeMs>* out) {
+                 std::optional<TimeUs>* out) {
   std::string text;
   if (!r.Get(node, path, key, &text)) return;
-  TimeMs utc = 0;
+  TimeUs utc = 0;
   if (ParseInstant(text, TimestampPolicy{}, &utc) != TimeParseStatus::kOk) {
     r.Problem(ConfigReader::Join(path, key), "must be a time such as 2022-03-08T00:00:00Z, got '" + text + "'");
     return;

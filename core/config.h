@@ -70,8 +70,8 @@ struct PrometheusConfig {
   std::string node_label = "node";  // its values are cut at the first ':' or '.'
   // Instants fetched, [start, end] (UTC); unset: from the earliest sacct
   // Start, to the latest sacct End (now while a job runs).
-  std::optional<TimeMs> start;
-  std::optional<TimeMs> end;
+  std::optional<TimeUs> start;
+  std::optional<TimeUs> end;
 };
 
 struct FacilityConfig {

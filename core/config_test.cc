@@ -206,8 +206,8 @@ TEST(Config, TelemetryFromPrometheus) {
   EXPECT_EQ(c.facility.prometheus.url, "http://prom:9090/");
   EXPECT_EQ(c.facility.prometheus.metric, "ipmi:power_watts");
   EXPECT_EQ(c.facility.prometheus.node_label, "instance");
-  EXPECT_EQ(c.facility.prometheus.start, 1646697600000);              // 2022-03-08 00:00 UTC
-  EXPECT_EQ(c.facility.prometheus.end, 1646697600000 + 8 * 3600000);  // 01:00 at -07:00
+  EXPECT_EQ(c.facility.prometheus.start, FromSeconds(1646697600));                     // 2022-03-08 00:00 UTC
+  EXPECT_EQ(c.facility.prometheus.end, FromSeconds(1646697600) + 8 * kMicrosPerHour);  // 01:00 at -07:00
 }
 
 TEST(Config, PrometheusErrorsNameTheirKey) {

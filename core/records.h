@@ -16,8 +16,8 @@ namespace wattrun {
 struct JobRecord {
   std::string job_id;     // as written: "123", "123_4", "123+0"
   std::string node_list;  // hostlist expression as written
-  TimeMs start = 0;
-  std::optional<TimeMs> end;  // empty: `Unknown` (still running)
+  TimeUs start = 0;
+  std::optional<TimeUs> end;  // empty: `Unknown` (still running)
   std::string state;
   bool has_start = true;  // false for `Unknown`/`None` start (never ran)
   // Optional sacct columns (spec section 4); empty / absent when the export
@@ -37,7 +37,7 @@ struct JobRecord {
 
 // One row of carbon_intensity.csv: g CO2 per kWh from `time` (UTC) on.
 struct CarbonIntensityRecord {
-  TimeMs time = 0;
+  TimeUs time = 0;
   double g_per_kwh = 0.0;
 };
 
@@ -51,8 +51,8 @@ struct RunRecord {
   std::string shape;
   std::string dataset;
   std::string optimizer;
-  TimeMs start = 0;
-  TimeMs update = 0;
+  TimeUs start = 0;
+  TimeUs update = 0;
   std::int64_t size = 0;
   std::int64_t depth = 0;
   std::int64_t batch_size = 0;

@@ -18,8 +18,9 @@ namespace wattrun {
 
 namespace {
 
-constexpr std::int64_t kMsPerDay = 86400 * kMsPerSecond;
-constexpr std::int64_t kMinMs = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t kMinTime = std::numeric_limits<std::int64_t>::min();
+constexpr std::size_t kMaxFractionDigits = 9;
+constexpr std::size_t kKeptFractionDigits = 6;  // microseconds
 
 inline bool IsDigit(char c) { return static_cast<unsigned char>(c - '0') <= 9; }
 
@@ -48,15 +49,15 @@ void AppendPadded(std::string* out, std::int64_t value, int width) {
   while (n > 0) out->push_back(buffer[--n]);
 }
 
-// "YYYY-MM-DD<sep>HH:MM:SS[.mmm]" of local milliseconds.
-std::string FormatMs(std::int64_t ms, char separator, bool with_ms) {
-  const std::int64_t days = FloorDiv(ms, kMsPerDay);
-  std::int64_t rest = ms - days * kMsPerDay;
+// "YYYY-MM-DD<sep>HH:MM:SS[.mmm|.uuuuuu]" of local microseconds.
+std::string FormatMicros(std::int64_t us, char separator, bool with_fraction) {
+  const std::int64_t days = FloorDiv(us, kMicrosPerDay);
+  std::int64_t rest = us - days * kMicrosPerDay;
   const CivilDate date = CivilFromDays(days);
-  const std::int64_t millis = rest % 1000;
-  rest /= 1000;
+  const std::int64_t micros = rest % kMicrosPerSecond;
+  rest /= kMicrosPerSecond;
   std::string out;
-  out.reserve(24);
+  out.reserve(27);
   AppendPadded(&out, date.year, 4);
   out.push_back('-');
   AppendPadded(&out, date.month, 2);
@@ -68,9 +69,13 @@ std::string FormatMs(std::int64_t ms, char separator, bool with_ms) {
   AppendPadded(&out, rest / 60 % 60, 2);
   out.push_back(':');
   AppendPadded(&out, rest % 60, 2);
-  if (with_ms && millis != 0) {
+  if (with_fraction && micros != 0) {
     out.push_back('.');
-    AppendPadded(&out, millis, 3);
+    if (micros % kMicrosPerMilli == 0) {
+      AppendPadded(&out, micros / kMicrosPerMilli, 3);
+    } else {
+      AppendPadded(&out, micros, kKeptFractionDigits);
+    }
   }
   return out;
 }
@@ -129,16 +134,16 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out) {
     return false;
   }
   std::size_t i = 19;
-  int millis = 0;
+  int micros = 0;
   if (i < n && p[i] == '.') {
     ++i;
     const std::size_t first = i;
     while (i < n && IsDigit(p[i])) {
-      if (i - first < 3) millis = millis * 10 + (p[i] - '0');
+      if (i - first < kKeptFractionDigits) micros = micros * 10 + (p[i] - '0');
       ++i;
     }
-    if (i == first) return false;
-    for (std::size_t k = i - first; k < 3; ++k) millis *= 10;
+    if (i == first || i - first > kMaxFractionDigits) return false;
+    for (std::size_t k = i - first; k < kKeptFractionDigits; ++k) micros *= 10;
   }
   ParsedTimestamp result;
   if (i < n) {
@@ -164,8 +169,8 @@ bool ParseTimestamp(std::string_view text, ParsedTimestamp* out) {
     if (i != n) return false;
   }
   const std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  result.wall_ms =
-      days * kMsPerDay + (static_cast<std::int64_t>(hour) * 3600 + std::int64_t{minute} * 60 + second) * 1000 + millis;
+  result.wall_us = days * kMicrosPerDay +
+                   FromSeconds(static_cast<std::int64_t>(hour) * 3600 + std::int64_t{minute} * 60 + second) + micros;
   *out = result;
   return true;
 }
@@ -177,16 +182,16 @@ struct TimeZone::Impl {
   // A stretch of local time with one way of mapping to UTC.
   struct LocalSegment {
     LocalTimeKind kind = LocalTimeKind::kUnique;
-    std::int64_t earlier_offset_ms = 0;  // offset giving the earlier instant
-    std::int64_t later_offset_ms = 0;    // offset giving the later instant
-    TimeMs transition = 0;               // the instant of a gap (kNonexistent)
+    std::int64_t earlier_offset_us = 0;  // offset giving the earlier instant
+    std::int64_t later_offset_us = 0;    // offset giving the later instant
+    TimeUs transition = 0;               // the instant of a gap (kNonexistent)
   };
 
   std::string name;
   bool utc = false;
   std::uint64_t id = 0;
-  std::vector<TimeMs> period_begin;  // UTC begin of each period, ascending
-  std::vector<std::int64_t> period_offset_ms;
+  std::vector<TimeUs> period_begin;  // UTC begin of each period, ascending
+  std::vector<std::int64_t> period_offset_us;
   std::vector<std::int64_t> segment_begin;  // local begin of each segment
   std::vector<LocalSegment> segments;
 
@@ -203,20 +208,20 @@ struct TimeZone::Impl {
 
   void BuildSegments() {
     LocalSegment unique;
-    unique.earlier_offset_ms = unique.later_offset_ms = period_offset_ms.front();
-    std::int64_t start = kMinMs;
+    unique.earlier_offset_us = unique.later_offset_us = period_offset_us.front();
+    std::int64_t start = kMinTime;
     for (std::size_t i = 1; i < period_begin.size(); ++i) {
-      const std::int64_t before = period_offset_ms[i - 1];
-      const std::int64_t after = period_offset_ms[i];
+      const std::int64_t before = period_offset_us[i - 1];
+      const std::int64_t after = period_offset_us[i];
       if (before == after) continue;
-      const TimeMs t = period_begin[i];
+      const TimeUs t = period_begin[i];
       const std::int64_t old_end = t + before;   // local end of the old offset
       const std::int64_t new_start = t + after;  // local start of the new one
-      unique.earlier_offset_ms = unique.later_offset_ms = before;
+      unique.earlier_offset_us = unique.later_offset_us = before;
       AddSegment(start, unique);
       LocalSegment change;
-      change.earlier_offset_ms = before;
-      change.later_offset_ms = after;
+      change.earlier_offset_us = before;
+      change.later_offset_us = after;
       change.transition = t;
       if (new_start > old_end) {
         change.kind = LocalTimeKind::kNonexistent;
@@ -228,7 +233,7 @@ struct TimeZone::Impl {
         start = old_end;
       }
     }
-    unique.earlier_offset_ms = unique.later_offset_ms = period_offset_ms.back();
+    unique.earlier_offset_us = unique.later_offset_us = period_offset_us.back();
     AddSegment(start, unique);
   }
 };
@@ -242,8 +247,8 @@ ImplPtr MakeUtcImpl() {
   impl->name = "UTC";
   impl->utc = true;
   impl->id = NextZoneId();
-  impl->period_begin = {kMinMs};
-  impl->period_offset_ms = {0};
+  impl->period_begin = {kMinTime};
+  impl->period_offset_us = {0};
   impl->BuildSegments();
   return impl;
 }
@@ -262,14 +267,14 @@ ImplPtr MakeZoneImpl(const std::string& name) {
   // Well inside the tz database's range (years -32767 to 32767).
   const Seconds far{std::int64_t{1} << 39};
   date::sys_info info = zone->get_info(date::sys_seconds{-far});
-  impl->period_begin.push_back(kMinMs);
-  impl->period_offset_ms.push_back(info.offset.count() * kMsPerSecond);
+  impl->period_begin.push_back(kMinTime);
+  impl->period_offset_us.push_back(info.offset.count() * kMicrosPerSecond);
   const date::sys_seconds horizon{far};
   while (info.end < horizon) {
     const date::sys_seconds t = info.end;
     info = zone->get_info(t);
-    impl->period_begin.push_back(t.time_since_epoch().count() * kMsPerSecond);
-    impl->period_offset_ms.push_back(info.offset.count() * kMsPerSecond);
+    impl->period_begin.push_back(t.time_since_epoch().count() * kMicrosPerSecond);
+    impl->period_offset_us.push_back(info.offset.count() * kMicrosPerSecond);
   }
   impl->BuildSegments();
   return impl;
@@ -321,39 +326,39 @@ const std::string& TimeZone::name() const { return impl_->name; }
 
 bool TimeZone::is_utc() const { return impl_->utc; }
 
-LocalTimeResult TimeZone::FromLocal(std::int64_t wall_ms) const {
+LocalTimeResult TimeZone::FromLocal(std::int64_t wall_us) const {
   LocalTimeResult result;
   if (impl_->utc) {
-    result.earlier = result.later = wall_ms;
+    result.earlier = result.later = wall_us;
     return result;
   }
-  const std::size_t index = FindIndex(impl_->segment_begin, wall_ms, impl_->id, local_memo);
+  const std::size_t index = FindIndex(impl_->segment_begin, wall_us, impl_->id, local_memo);
   const Impl::LocalSegment& segment = impl_->segments[index];
   result.kind = segment.kind;
   if (segment.kind == LocalTimeKind::kNonexistent) {
     result.earlier = result.later = segment.transition;
   } else {
-    result.earlier = wall_ms - segment.earlier_offset_ms;
-    result.later = wall_ms - segment.later_offset_ms;
+    result.earlier = wall_us - segment.earlier_offset_us;
+    result.later = wall_us - segment.later_offset_us;
   }
   return result;
 }
 
-std::int64_t TimeZone::OffsetAt(TimeMs utc) const {
+std::int64_t TimeZone::OffsetAt(TimeUs utc) const {
   if (impl_->utc) return 0;
   const std::size_t index = FindIndex(impl_->period_begin, utc, impl_->id, utc_memo);
-  return impl_->period_offset_ms[index];
+  return impl_->period_offset_us[index];
 }
 
-TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& policy, TimeMs* utc, std::int64_t* wall_ms) {
+TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& policy, TimeUs* utc, std::int64_t* wall_us) {
   ParsedTimestamp parsed;
   if (!ParseTimestamp(text, &parsed)) return TimeParseStatus::kBadSyntax;
-  if (wall_ms != nullptr) *wall_ms = parsed.wall_ms;
+  if (wall_us != nullptr) *wall_us = parsed.wall_us;
   if (parsed.has_offset && !(parsed.is_z && policy.ignore_z)) {
-    *utc = parsed.wall_ms - static_cast<std::int64_t>(parsed.offset_minutes) * kMsPerMinute;
+    *utc = parsed.wall_us - static_cast<std::int64_t>(parsed.offset_minutes) * kMicrosPerMinute;
     return TimeParseStatus::kOk;
   }
-  const LocalTimeResult local = policy.zone.FromLocal(parsed.wall_ms);
+  const LocalTimeResult local = policy.zone.FromLocal(parsed.wall_us);
   *utc = local.earlier;
   switch (local.kind) {
     case LocalTimeKind::kUnique:
@@ -366,12 +371,12 @@ TimeParseStatus ParseInstant(std::string_view text, const TimestampPolicy& polic
   return TimeParseStatus::kBadSyntax;
 }
 
-std::string FormatUtc(TimeMs utc) { return FormatMs(utc, ' ', true); }
+std::string FormatUtc(TimeUs utc) { return FormatMicros(utc, ' ', true); }
 
-std::string FormatUtcIso(TimeMs utc) { return FormatMs(utc, 'T', true) + "Z"; }
+std::string FormatUtcIso(TimeUs utc) { return FormatMicros(utc, 'T', true) + "Z"; }
 
-std::string FormatWall(std::int64_t wall_ms) { return FormatMs(wall_ms, ' ', true); }
+std::string FormatWall(std::int64_t wall_us) { return FormatMicros(wall_us, ' ', true); }
 
-std::string FormatLocal(TimeMs utc, const TimeZone& zone) { return FormatMs(utc + zone.OffsetAt(utc), ' ', false); }
+std::string FormatLocal(TimeUs utc, const TimeZone& zone) { return FormatMicros(utc + zone.OffsetAt(utc), ' ', false); }
 
 }  // namespace wattrun

@@ -13,11 +13,11 @@
 namespace wattrun {
 namespace {
 
-constexpr std::int64_t kHourMs = 3600 * kMsPerSecond;
+constexpr std::int64_t kHourUs = kMicrosPerHour;
 
-// UTC milliseconds of a calendar time, computed independently of the parser.
-TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s, int ms = 0) {
-  return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
+// UTC microseconds of a calendar time, computed independently of the parser.
+TimeUs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s, int ms = 0, int us = 0) {
+  return ((DaysFromCivil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s) * 1000 + ms) * 1000 + us;
 }
 
 ParsedTimestamp Parse(std::string_view text) {
@@ -56,20 +56,32 @@ TEST(CivilFromDays, InvertsDaysFromCivilDayByDay) {
 }
 
 TEST(ParseTimestamp, Layouts) {
-  const TimeMs expected = Utc(2021, 3, 4, 5, 6, 7);
+  const TimeUs expected = Utc(2021, 3, 4, 5, 6, 7);
   ParsedTimestamp p = Parse("2021-03-04 05:06:07");
-  EXPECT_EQ(p.wall_ms, expected);
+  EXPECT_EQ(p.wall_us, expected);
   EXPECT_FALSE(p.has_offset);
-  EXPECT_EQ(Parse("2021-03-04T05:06:07").wall_ms, expected);
-  EXPECT_EQ(Parse("  2021-03-04 05:06:07\t").wall_ms, expected);
+  EXPECT_EQ(Parse("2021-03-04T05:06:07").wall_us, expected);
+  EXPECT_EQ(Parse("  2021-03-04 05:06:07\t").wall_us, expected);
 }
 
-TEST(ParseTimestamp, FractionsKeepMillisecondsTruncated) {
-  EXPECT_EQ(Parse("2021-03-04 05:06:07.5").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 500));
-  EXPECT_EQ(Parse("2021-03-04 05:06:07.05").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 50));
-  EXPECT_EQ(Parse("2021-03-04 05:06:07.123").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 123));
-  EXPECT_EQ(Parse("2021-03-04 05:06:07.123999999").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 123));
-  EXPECT_EQ(Parse("2021-03-04 05:06:07.000001+00:00").wall_ms, Utc(2021, 3, 4, 5, 6, 7));
+TEST(ParseTimestamp, FractionsKeepMicrosecondsTruncated) {
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.5").wall_us, Utc(2021, 3, 4, 5, 6, 7, 500));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.05").wall_us, Utc(2021, 3, 4, 5, 6, 7, 50));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.123").wall_us, Utc(2021, 3, 4, 5, 6, 7, 123));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.000001+00:00").wall_us, Utc(2021, 3, 4, 5, 6, 7, 0, 1));
+  // BUTTER-E's runs.csv: six digits, kept whole. 1615000000 s is 2021-03-06
+  // 03:06:40 UTC, so this is 1615000000123456 µs.
+  EXPECT_EQ(Parse("2021-03-06 03:06:40.123456").wall_us, 1615000000123456);
+  EXPECT_EQ(Parse("2022-03-08 14:02:11.123456").wall_us, Utc(2022, 3, 8, 14, 2, 11, 123, 456));
+  // Digits 7 to 9 are truncated (the instant rounds down), never rounded up.
+  EXPECT_EQ(Parse("2022-03-08 14:02:11.1234567").wall_us, Utc(2022, 3, 8, 14, 2, 11, 123, 456));
+  EXPECT_EQ(Parse("2022-03-08 14:02:11.123999999").wall_us, Utc(2022, 3, 8, 14, 2, 11, 123, 999));
+  EXPECT_EQ(Parse("2022-12-31 23:59:59.9999999Z").wall_us, Utc(2022, 12, 31, 23, 59, 59, 999, 999));
+  EXPECT_EQ(Parse("1969-12-31 23:59:59.9999995").wall_us, -1);  // before 1970: still toward the past
+  // Ten digits and more are not a timestamp.
+  ParsedTimestamp p;
+  EXPECT_FALSE(ParseTimestamp("2022-03-08 14:02:11.1234567890", &p));
+  EXPECT_FALSE(ParseTimestamp("2022-03-08 14:02:11.0000000000Z", &p));
 }
 
 TEST(ParseTimestamp, Offsets) {
@@ -88,7 +100,7 @@ TEST(ParseTimestamp, Offsets) {
   EXPECT_EQ(Parse("2021-03-04 05:06:07-0600").offset_minutes, -360);
   EXPECT_EQ(Parse("2021-03-04 05:06:07-06").offset_minutes, -360);
   EXPECT_EQ(Parse("2021-03-04 05:06:07.250+00:00").offset_minutes, 0);
-  EXPECT_EQ(Parse("2021-03-04 05:06:07.250+00:00").wall_ms, Utc(2021, 3, 4, 5, 6, 7, 250));
+  EXPECT_EQ(Parse("2021-03-04 05:06:07.250+00:00").wall_us, Utc(2021, 3, 4, 5, 6, 7, 250));
 }
 
 TEST(ParseTimestamp, RejectsInvalid) {
@@ -184,17 +196,17 @@ TEST(TimeZone, HalfHourDaylightSavingOfLordHowe) {
   EXPECT_EQ(zone.FromLocal(Utc(2021, 10, 3, 2, 30, 0)).kind, LocalTimeKind::kUnique);
   const LocalTimeResult twice = zone.FromLocal(Utc(2021, 4, 4, 1, 45, 0));
   EXPECT_EQ(twice.kind, LocalTimeKind::kAmbiguous);
-  EXPECT_EQ(twice.later - twice.earlier, 30 * kMsPerMinute);
+  EXPECT_EQ(twice.later - twice.earlier, 30 * kMicrosPerMinute);
 }
 
 TEST(TimeZone, OffsetAt) {
   const TimeZone denver = TimeZone::Load("America/Denver");
-  EXPECT_EQ(denver.OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), -6 * kHourMs);
-  EXPECT_EQ(denver.OffsetAt(Utc(2021, 1, 1, 0, 0, 0)), -7 * kHourMs);
-  EXPECT_EQ(denver.OffsetAt(Utc(2021, 11, 7, 7, 59, 59)), -6 * kHourMs);
-  EXPECT_EQ(denver.OffsetAt(Utc(2021, 11, 7, 8, 0, 0)), -7 * kHourMs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), -6 * kHourUs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 1, 1, 0, 0, 0)), -7 * kHourUs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 11, 7, 7, 59, 59)), -6 * kHourUs);
+  EXPECT_EQ(denver.OffsetAt(Utc(2021, 11, 7, 8, 0, 0)), -7 * kHourUs);
   EXPECT_EQ(TimeZone::Utc().OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), 0);
-  EXPECT_EQ(TimeZone::Load("Asia/Kolkata").OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), 330 * kMsPerMinute);
+  EXPECT_EQ(TimeZone::Load("Asia/Kolkata").OffsetAt(Utc(2021, 7, 1, 0, 0, 0)), 330 * kMicrosPerMinute);
 }
 
 // FromLocal's tables agree with the tz library asked directly.
@@ -203,31 +215,31 @@ TEST(TimeZone, AgreesWithDateLibrary) {
     const TimeZone zone = TimeZone::Load(name);
     const date::time_zone* reference = date::locate_zone(name);
     std::mt19937_64 random(7);
-    std::uniform_int_distribution<std::int64_t> seconds(Utc(1990, 1, 1, 0, 0, 0) / 1000,
-                                                        Utc(2036, 1, 1, 0, 0, 0) / 1000);
+    std::uniform_int_distribution<std::int64_t> seconds(Utc(1990, 1, 1, 0, 0, 0) / kMicrosPerSecond,
+                                                        Utc(2036, 1, 1, 0, 0, 0) / kMicrosPerSecond);
     for (int i = 0; i < 20000; ++i) {
       std::int64_t wall_s = seconds(random);
       if (i % 2 == 1) wall_s = wall_s / 1800 * 1800;  // near transitions more often
-      const LocalTimeResult got = zone.FromLocal(wall_s * 1000);
+      const LocalTimeResult got = zone.FromLocal(wall_s * kMicrosPerSecond);
       const auto info = reference->get_info(date::local_seconds{std::chrono::seconds{wall_s}});
-      const std::int64_t first = (wall_s - info.first.offset.count()) * 1000;
+      const std::int64_t first = (wall_s - info.first.offset.count()) * kMicrosPerSecond;
       switch (info.result) {
         case date::local_info::unique:
-          ASSERT_EQ(got.kind, LocalTimeKind::kUnique) << name << " " << FormatWall(wall_s * 1000);
+          ASSERT_EQ(got.kind, LocalTimeKind::kUnique) << name << " " << FormatWall(wall_s * kMicrosPerSecond);
           ASSERT_EQ(got.earlier, first);
           break;
         case date::local_info::ambiguous:
-          ASSERT_EQ(got.kind, LocalTimeKind::kAmbiguous) << name << " " << FormatWall(wall_s * 1000);
+          ASSERT_EQ(got.kind, LocalTimeKind::kAmbiguous) << name << " " << FormatWall(wall_s * kMicrosPerSecond);
           ASSERT_EQ(got.earlier, first);
-          ASSERT_EQ(got.later, (wall_s - info.second.offset.count()) * 1000);
+          ASSERT_EQ(got.later, (wall_s - info.second.offset.count()) * kMicrosPerSecond);
           break;
         case date::local_info::nonexistent:
-          ASSERT_EQ(got.kind, LocalTimeKind::kNonexistent) << name << " " << FormatWall(wall_s * 1000);
+          ASSERT_EQ(got.kind, LocalTimeKind::kNonexistent) << name << " " << FormatWall(wall_s * kMicrosPerSecond);
           break;
       }
-      const TimeMs utc = wall_s * 1000;
+      const TimeUs utc = wall_s * kMicrosPerSecond;
       const auto sys = reference->get_info(date::sys_seconds{std::chrono::seconds{wall_s}});
-      ASSERT_EQ(zone.OffsetAt(utc), sys.offset.count() * 1000);
+      ASSERT_EQ(zone.OffsetAt(utc), sys.offset.count() * kMicrosPerSecond);
     }
   }
 }
@@ -237,11 +249,11 @@ TEST(TimeZone, CacheIsPerZoneAndPerThread) {
   const TimeZone berlin = TimeZone::Load("Europe/Berlin");
   auto check = [&] {
     for (int i = 0; i < 1000; ++i) {
-      const TimeMs wall = Utc(2021, 7, 1, 12, 0, 0) + i * kMsPerMinute;
-      if (denver.FromLocal(wall).earlier != wall + 6 * kHourMs) return false;
-      if (berlin.FromLocal(wall).earlier != wall - 2 * kHourMs) return false;
-      const TimeMs winter = Utc(2021, 1, 10, 12, 0, 0) + i * kMsPerMinute;
-      if (denver.FromLocal(winter).earlier != winter + 7 * kHourMs) return false;
+      const TimeUs wall = Utc(2021, 7, 1, 12, 0, 0) + i * kMicrosPerMinute;
+      if (denver.FromLocal(wall).earlier != wall + 6 * kHourUs) return false;
+      if (berlin.FromLocal(wall).earlier != wall - 2 * kHourUs) return false;
+      const TimeUs winter = Utc(2021, 1, 10, 12, 0, 0) + i * kMicrosPerMinute;
+      if (denver.FromLocal(winter).earlier != winter + 7 * kHourUs) return false;
     }
     return true;
   };
@@ -254,7 +266,7 @@ TEST(TimeZone, CacheIsPerZoneAndPerThread) {
 
 TEST(ParseInstant, Policies) {
   TimestampPolicy denver{TimeZone::Load("America/Denver"), false};
-  TimeMs utc = 0;
+  TimeUs utc = 0;
   std::int64_t wall = 0;
 
   EXPECT_EQ(ParseInstant("2021-07-01 12:00:00", denver, &utc, &wall), TimeParseStatus::kOk);
@@ -298,9 +310,34 @@ TEST(Format, Utc) {
   EXPECT_EQ(FormatUtc(Utc(2021, 3, 4, 5, 6, 7, 8)), "2021-03-04 05:06:07.008");
   EXPECT_EQ(FormatUtcIso(Utc(2021, 3, 4, 5, 6, 7)), "2021-03-04T05:06:07Z");
   EXPECT_EQ(FormatUtc(0), "1970-01-01 00:00:00");
-  EXPECT_EQ(FormatUtc(-1), "1969-12-31 23:59:59.999");
+  EXPECT_EQ(FormatUtc(-1000), "1969-12-31 23:59:59.999");
   EXPECT_EQ(FormatUtc(Utc(2000, 2, 29, 23, 59, 59)), "2000-02-29 23:59:59");
   EXPECT_EQ(FormatWall(Utc(2021, 11, 7, 1, 30, 0)), "2021-11-07 01:30:00");
+}
+
+// A fraction only when not zero; three digits for whole ms (as before µs),
+// else six.
+TEST(Format, Microseconds) {
+  EXPECT_EQ(FormatUtc(1615000000123456), "2021-03-06 03:06:40.123456");
+  EXPECT_EQ(FormatUtcIso(Utc(2022, 3, 8, 14, 2, 11, 123, 456)), "2022-03-08T14:02:11.123456Z");
+  EXPECT_EQ(FormatUtc(Utc(2022, 3, 8, 14, 2, 11, 0, 1)), "2022-03-08 14:02:11.000001");
+  EXPECT_EQ(FormatUtc(Utc(2022, 3, 8, 14, 2, 11, 120)), "2022-03-08 14:02:11.120");
+  EXPECT_EQ(FormatUtc(Utc(2022, 3, 8, 14, 2, 11, 120, 500)), "2022-03-08 14:02:11.120500");
+  EXPECT_EQ(FormatUtc(-1), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(FormatWall(Utc(2021, 11, 7, 1, 30, 0, 0, 7)), "2021-11-07 01:30:00.000007");
+  EXPECT_EQ(FormatLocal(Utc(2021, 11, 7, 7, 30, 0, 0, 7), TimeZone::Utc()), "2021-11-07 07:30:00");
+}
+
+// Whole-ms durations give the doubles that ms / 1e3 gave.
+TEST(Durations, SecondsAreTheMillisecondValues) {
+  EXPECT_EQ(ToSeconds(FromSeconds(3600)), 3600.0);
+  EXPECT_EQ(ToSeconds(1), 1e-6);
+  EXPECT_EQ(ToSeconds(-2500000), -2.5);
+  for (std::int64_t ms : {1LL, 7LL, 123LL, 999LL, 86399999LL, 7776000001LL, 123456789012LL}) {
+    EXPECT_EQ(ToSeconds(ms * kMicrosPerMilli), static_cast<double>(ms) / 1000.0) << ms;
+    EXPECT_EQ(ToMillis(ms * kMicrosPerMilli), static_cast<double>(ms)) << ms;
+  }
+  EXPECT_EQ(ToMillis(1500), 1.5);
 }
 
 TEST(Format, LocalAndRoundTrip) {
@@ -310,14 +347,14 @@ TEST(Format, LocalAndRoundTrip) {
   EXPECT_EQ(FormatLocal(Utc(2021, 3, 14, 9, 0, 0), denver), "2021-03-14 03:00:00");
   EXPECT_EQ(FormatLocal(Utc(2021, 3, 14, 9, 0, 0, 999), denver), "2021-03-14 03:00:00");
   std::mt19937_64 random(3);
-  std::uniform_int_distribution<TimeMs> instants(Utc(1950, 1, 1, 0, 0, 0), Utc(2100, 1, 1, 0, 0, 0));
+  std::uniform_int_distribution<TimeUs> instants(Utc(1950, 1, 1, 0, 0, 0), Utc(2100, 1, 1, 0, 0, 0));
   for (int i = 0; i < 10000; ++i) {
-    const TimeMs t = instants(random);
+    const TimeUs t = instants(random);
     ParsedTimestamp parsed;
     ASSERT_TRUE(ParseTimestamp(FormatUtc(t), &parsed));
-    ASSERT_EQ(parsed.wall_ms, t);
+    ASSERT_EQ(parsed.wall_us, t);
     ASSERT_TRUE(ParseTimestamp(FormatUtcIso(t), &parsed));
-    ASSERT_EQ(parsed.wall_ms, t);
+    ASSERT_EQ(parsed.wall_us, t);
   }
 }
 

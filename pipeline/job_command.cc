@@ -28,7 +28,7 @@ std::string Energy(const std::optional<double>& j) {
   return Printf("%.6g J (%.4g kWh)", *j, *j / kJoulesPerKwh);
 }
 
-std::string Time(const std::optional<TimeMs>& t) { return t ? FormatUtcIso(*t) : "-"; }
+std::string Time(const std::optional<TimeUs>& t) { return t ? FormatUtcIso(*t) : "-"; }
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
 
@@ -109,7 +109,7 @@ std::string DescribeJob(const results::PipelineResults& r, std::size_t row) {
 }
 
 // An instant as ISO 8601 UTC text, or null.
-std::string JsonTime(const std::optional<TimeMs>& t) { return t ? json::String(FormatUtcIso(*t)) : "null"; }
+std::string JsonTime(const std::optional<TimeUs>& t) { return t ? json::String(FormatUtcIso(*t)) : "null"; }
 
 std::string NodeJson(const results::JobNodeRow& n) {
   const std::optional<double> share =

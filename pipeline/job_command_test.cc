@@ -21,9 +21,9 @@ namespace fs = std::filesystem;
 // A fresh directory, removed when the test ends (also when it fails).
 testing_util::ScratchDir TempDir(const std::string& name) { return testing_util::ScratchDir("wattrun_job_" + name); }
 
-constexpr TimeMs kStart = 1636248600000;  // 2021-11-07T01:30:00Z
+constexpr TimeUs kStart = FromSeconds(1636248600);  // 2021-11-07T01:30:00Z
 
-results::JobRow Job(const std::string& id, const std::string& state, TimeMs start, double hours, double energy_j) {
+results::JobRow Job(const std::string& id, const std::string& state, TimeUs start, double hours, double energy_j) {
   results::JobRow j;
   j.job_id = id;
   j.user = "alice";
@@ -33,7 +33,7 @@ results::JobRow Job(const std::string& id, const std::string& state, TimeMs star
   j.status = "ok";
   j.node_list = "r1i0n1";
   j.start = start;
-  j.end = start + static_cast<TimeMs>(hours * 3600000);
+  j.end = start + static_cast<TimeUs>(hours * static_cast<double>(kMicrosPerHour));
   j.nodes = 1;
   j.alloc_cpus = 36;
   j.run_time_s = hours * 3600;
@@ -52,7 +52,7 @@ results::JobRow Job(const std::string& id, const std::string& state, TimeMs star
 results::PipelineResults Results() {
   results::PipelineResults r;
   r.jobs.push_back(Job("123", "NODE_FAIL", kStart, 1, 3.6e6));
-  r.jobs.push_back(Job("123", "COMPLETED", kStart + 7200000, 2, 7.2e6));
+  r.jobs.push_back(Job("123", "COMPLETED", kStart + 2 * kMicrosPerHour, 2, 7.2e6));
   results::JobRow task = Job("200_4", "CANCELLED by 1234", kStart, 1, 1.8e6);
   task.node_list = "r1i0n[2-3]";
   task.nodes = 2;

@@ -45,7 +45,8 @@ struct StageOptions {
     StageOptions o;
     o.pass = pass::PassOptions::FromConfig(config, run.chunk_readings);
     o.pass.progress = run.progress;
-    o.join = {static_cast<TimeMs>(std::llround(config.facility.sampling_interval_s * 1000.0))};
+    o.join = {
+        static_cast<TimeUs>(std::llround(config.facility.sampling_interval_s * static_cast<double>(kMicrosPerSecond)))};
     o.filters = {config.pipeline.filter_max_run_time_s, config.pipeline.filter_max_stdevs};
     o.idle_method =
         config.pipeline.idle_method == IdleMethod::kPooled ? idle::Method::kPooled : idle::Method::kMedianOfNodes;
@@ -57,7 +58,7 @@ struct StageOptions {
     o.model = runs::ModelOptions::FromConfig(config);
     if (const std::string bad = o.model.fit.Validate(); !bad.empty()) throw Error("pipeline." + bad);
     o.account.zone = TimeZone::Load(config.facility.scheduler.timezone);
-    o.account.sampling_interval_ms = o.join.tolerance_ms;  // one sampling interval
+    o.account.sampling_interval_us = o.join.tolerance_us;  // one sampling interval
     o.account.integration = o.pass.method;
     o.account.pue = config.pipeline.carbon.pue;
     o.account.constant_g_per_kwh = runs::ResolveCarbon(config.pipeline.carbon).g_per_kwh;
@@ -117,7 +118,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   runs::RecordSettings(config, &out);
   out.command_line = options.command_line;
   out.created_utc =
-      FormatUtcIso(std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now())
+      FormatUtcIso(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
                        .time_since_epoch()
                        .count());
   if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') out.slurm_job_id = job;

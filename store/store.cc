@@ -154,7 +154,7 @@ const StoreTable<RunRecord>& RunsTable() {
       false,
       {Plain("run_id", &R::run_id), Plain("experiment_id", &R::experiment_id), Plain("slurm_job_id", &R::slurm_job_id),
        Plain("host_name", &R::host_name), Plain("shape", &R::shape), Plain("dataset", &R::dataset),
-       Plain("optimizer", &R::optimizer), Plain("start_time_ms", &R::start), Plain("update_time_ms", &R::update),
+       Plain("optimizer", &R::optimizer), Plain("start_time_us", &R::start), Plain("update_time_us", &R::update),
        Plain("size", &R::size), Plain("depth", &R::depth), Plain("batch_size", &R::batch_size),
        Plain("learning_rate", &R::learning_rate), Plain("is_gpu", &R::is_gpu), Plain("bad_reason", &R::bad_reason),
        Plain("line", &R::line)}};
@@ -168,7 +168,7 @@ const StoreTable<JobRecord>& JobsTable() {
       "tables/jobs",
       false,
       {Plain("job_id", &R::job_id), Plain("node_list", &R::node_list), Plain("state", &R::state),
-       Plain("start_ms", &R::start), Optional("end_ms", "has_end", &R::end), Plain("has_start", &R::has_start),
+       Plain("start_us", &R::start), Optional("end_us", "has_end", &R::end), Plain("has_start", &R::has_start),
        Plain("user", &R::user, kAdded), Plain("account", &R::account, kAdded),
        Plain("partition", &R::partition, kAdded), Accounting("alloc_cpus", &R::alloc_cpus),
        Accounting("tres_cpus", &R::tres_cpus), Accounting("tres_gpus", &R::tres_gpus),
@@ -181,7 +181,7 @@ const StoreTable<CarbonIntensityRecord>& CarbonIntensityTable() {
   using R = CarbonIntensityRecord;
   static const StoreTable<R> table{"tables/carbon_intensity",
                                    /*may_be_absent=*/true,
-                                   {Plain("time_ms", &R::time), Plain("g_per_kwh", &R::g_per_kwh)}};
+                                   {Plain("time_us", &R::time), Plain("g_per_kwh", &R::g_per_kwh)}};
   return table;
 }
 
@@ -356,7 +356,10 @@ Catalogue ReadCatalogue(const std::string& store_path) {
     throw Error(store_path + ": not a wattrun store (no wattrun_store_version attribute)");
   }
   const std::int64_t version = h5::GetIntAttribute(file.id(), kVersionAttr);
-  if (version != 1) throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
+  if (version == 1) throw Error(store_path + ": store made by an older wattrun (ms timestamps): re-ingest");
+  if (version != kStoreVersion) {
+    throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
+  }
   Catalogue c;
   try {
     ReadTables(file.id(), &c);
@@ -376,7 +379,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag) {
   h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
-  h5::SetAttribute(file.id(), kVersionAttr, std::int64_t{1});
+  h5::SetAttribute(file.id(), kVersionAttr, kStoreVersion);
   h5::SetAttribute(file.id(), kFacilityAttr, catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
   WriteIngestedConfig(file.id(), catalogue.ingested_config);
@@ -579,7 +582,7 @@ bool TelemetryReader::Disjoint(std::size_t node) {
   return true;
 }
 
-std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& span, TimeMs t) {
+std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& span, TimeUs t) {
   // Interpolation search (readings come at a near-constant cadence, so a
   // guess from the times at both ends lands within a few readings),
   // alternating with bisection so that irregular series stay O(log n).
@@ -591,7 +594,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
   const auto batch = static_cast<std::size_t>(s.batch);
   auto time_at = [&](std::int64_t i) { return TimeAt(batch, s.offset + i); };
   std::int64_t lo = 0, hi = s.count - 1;
-  TimeMs t_lo = span.first, t_hi = span.last;
+  TimeUs t_lo = span.first, t_hi = span.last;
   // Invariant: time(lo) < t <= time(hi).
   if (hi - lo > 1) {
     // First probe: the readings around the interpolated guess, in one read;
@@ -603,9 +606,9 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
     const std::int64_t b = std::min(a + kWindow, hi);  // window [a, b) inside (lo, hi)
     probe_window_.resize(static_cast<std::size_t>(b - a));
     ReadTimes(batch, s.offset + a, b - a, probe_window_.data());
-    const TimeMs* const window = probe_window_.data();
-    const TimeMs* const window_end = window + (b - a);
-    const TimeMs* const it = std::lower_bound(window, window_end, t);
+    const TimeUs* const window = probe_window_.data();
+    const TimeUs* const window_end = window + (b - a);
+    const TimeUs* const it = std::lower_bound(window, window_end, t);
     if (it == window_end) {
       lo = b - 1;
       t_lo = window_end[-1];
@@ -624,7 +627,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
       guess =
           std::clamp<std::int64_t>(lo + static_cast<std::int64_t>(f * static_cast<double>(hi - lo)), lo + 1, hi - 1);
     }
-    const TimeMs v = time_at(guess);
+    const TimeUs v = time_at(guess);
     if (v < t) {
       lo = guess;
       t_lo = v;
@@ -637,7 +640,7 @@ std::int64_t TelemetryReader::LowerBound(const NodeSlice& s, const SliceSpan& sp
   return hi;
 }
 
-std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from, TimeMs until) {
+std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeUs from, TimeUs until) {
   const std::vector<SliceSpan>& spans = Spans(node);
   std::vector<NodeSlice> out;
   for (std::size_t k = 0; k < spans.size(); ++k) {
@@ -650,14 +653,14 @@ std::vector<NodeSlice> TelemetryReader::SubSlices(std::size_t node, TimeMs from,
   return out;
 }
 
-std::int64_t TelemetryReader::CountInRange(std::size_t node, TimeMs from, TimeMs until) {
+std::int64_t TelemetryReader::CountInRange(std::size_t node, TimeUs from, TimeUs until) {
   std::int64_t n = 0;
   for (const NodeSlice& s : SubSlices(node, from, until)) n += s.count;
   return n;
 }
 
-std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
-  TimeMs first = 0, last = 0;
+std::pair<TimeUs, TimeUs> TelemetryReader::TimeSpan(std::size_t node) {
+  TimeUs first = 0, last = 0;
   bool any = false;
   for (const SliceSpan& span : Spans(node)) {
     first = any ? std::min(first, span.first) : span.first;
@@ -667,14 +670,14 @@ std::pair<TimeMs, TimeMs> TelemetryReader::TimeSpan(std::size_t node) {
   return {first, last};
 }
 
-bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time, double* watts) {
+bool TelemetryReader::ReadingBefore(std::size_t node, TimeUs from, TimeUs* time, double* watts) {
   bool found = false;
   const std::vector<SliceSpan>& spans = Spans(node);
   for (std::size_t k = 0; k < spans.size(); ++k) {
     const NodeSlice& s = slices_[node][k];
     if (spans[k].first >= from || (found && spans[k].last <= *time)) continue;  // nothing before, or not later
     const std::int64_t i = LowerBound(s, spans[k], from) - 1;
-    TimeMs t = 0;
+    TimeUs t = 0;
     double w = 0;
     ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
     if (!found || t > *time) {
@@ -686,14 +689,14 @@ bool TelemetryReader::ReadingBefore(std::size_t node, TimeMs from, TimeMs* time,
   return found;
 }
 
-bool TelemetryReader::ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts) {
+bool TelemetryReader::ReadingFrom(std::size_t node, TimeUs until, TimeUs* time, double* watts) {
   bool found = false;
   const std::vector<SliceSpan>& spans = Spans(node);
   for (std::size_t k = 0; k < spans.size(); ++k) {
     const NodeSlice& s = slices_[node][k];
     if (spans[k].last < until || (found && spans[k].first >= *time)) continue;  // nothing after, or not earlier
     const std::int64_t i = LowerBound(s, spans[k], until);
-    TimeMs t = 0;
+    TimeUs t = 0;
     double w = 0;
     ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
     if (!found || t < *time) {
@@ -705,7 +708,7 @@ bool TelemetryReader::ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, 
   return found;
 }
 
-void TelemetryReader::ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time,
+void TelemetryReader::ReadRange(std::size_t node, TimeUs t_min, TimeUs t_max, std::vector<TimeUs>* time,
                                 std::vector<double>* watts) {
   time->clear();
   watts->clear();
@@ -758,7 +761,7 @@ bool TelemetryReader::MapReadings(std::size_t batch, std::int64_t offset, std::i
     out->regions_[k] = {p, bytes};
     arrays[k] = static_cast<const char*>(p) + (begin - first);
   }
-  out->time_ = static_cast<const TimeMs*>(arrays[0]);
+  out->time_ = static_cast<const TimeUs*>(arrays[0]);
   out->watts_ = static_cast<const double*>(arrays[1]);
   return true;
 }
@@ -772,13 +775,13 @@ std::size_t TelemetryReader::DirectBatches() const {
 // Small and random reads go through pread, not the map: touching a mapped
 // page maps its neighbours too (fault-around), and thousands of probes would
 // show up as gigabytes of resident memory.
-TimeMs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
-  TimeMs v = 0;
+TimeUs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
+  TimeUs v = 0;
   ReadTimes(batch, index, 1, &v);
   return v;
 }
 
-void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time) {
+void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time) {
   const Batch& b = *batches_[batch];
   if (b.plain()) {
     PreadAll(b.fd, b.path, b.time_at + offset * 8, static_cast<std::size_t>(count) * 8, time);
@@ -787,7 +790,7 @@ void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int
   }
 }
 
-void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time,
+void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time,
                                 double* watts) {
   ReadTimes(batch, offset, count, time);
   const Batch& b = *batches_[batch];
@@ -796,7 +799,7 @@ void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int
   } else {
     h5::ReadSlice(b.watts.get(), offset, count, watts);
   }
-  bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
+  bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeUs) + sizeof(double));
 }
 
 }  // namespace wattrun::store

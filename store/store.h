@@ -6,7 +6,7 @@
 //   STORE.h5.lock            the write lock while an ingest runs (store_lock.h)
 //     /manifest/{path,kind,size,mtime_ns,batch}   every input file ingested
 //     /tables/runs/*, /tables/jobs/*, /tables/nodes/*, /tables/datasets/*,
-//     /tables/losses/*, /tables/carbon_intensity/{time_ms,g_per_kwh}
+//     /tables/losses/*, /tables/carbon_intensity/{time_us,g_per_kwh}
 //                            the small inputs, parsed, merged by key (jobs: by
 //                            attempt, in sacct order; optional job columns as
 //                            value + has_<name>)
@@ -16,7 +16,7 @@
 //                            with parallel HDF5 (collective writes):
 //     /node_names            nodes of this batch, sorted by name
 //     /node_offset           CSR offsets into time/watts (n_nodes + 1)
-//     /time                  int64 ms since the Unix epoch, UTC
+//     /time                  int64 µs since the Unix epoch, UTC (core/time.h)
 //     /watts                 float64
 //   Readings are sorted by (node, time) and unique on (node, instant) within
 //   and across batches: each batch is deduplicated against the older ones at
@@ -43,6 +43,10 @@
 #include "core/time.h"
 
 namespace wattrun::store {
+
+// The catalogue's `wattrun_store_version`. 2: instants in µs (1: ms, refused
+// with "re-ingest", as its numbers would be read 1000 times too small).
+inline constexpr std::int64_t kStoreVersion = 2;
 
 struct ManifestEntry {
   std::string path;  // relative to the facility directory
@@ -154,34 +158,34 @@ class TelemetryReader {
   // Readings of a node with time in [t_min, t_max], from every batch (sorted
   // per batch, not merged); found by binary search, so re-ingesting one month
   // reads only that month of the old store.
-  void ReadRange(std::size_t node, TimeMs t_min, TimeMs t_max, std::vector<TimeMs>* time, std::vector<double>* watts);
+  void ReadRange(std::size_t node, TimeUs t_min, TimeUs t_max, std::vector<TimeUs>* time, std::vector<double>* watts);
 
   // Streams node's readings in time order: calls visit(time, watts, n) on
   // consecutive chunks of at most chunk_size readings (the pointers are
   // valid during the call only).
   template <typename Visit>
   void ForEachChunk(std::size_t node, std::size_t chunk_size, Visit&& visit) {
-    ForEachChunkOf(SubSlices(node, std::numeric_limits<TimeMs>::min(), std::numeric_limits<TimeMs>::max()),
+    ForEachChunkOf(SubSlices(node, std::numeric_limits<TimeUs>::min(), std::numeric_limits<TimeUs>::max()),
                    Disjoint(node), chunk_size, std::forward<Visit>(visit));
   }
   // The same for the readings with time in [from, until).
   template <typename Visit>
-  void ForEachChunkInRange(std::size_t node, TimeMs from, TimeMs until, std::size_t chunk_size, Visit&& visit) {
+  void ForEachChunkInRange(std::size_t node, TimeUs from, TimeUs until, std::size_t chunk_size, Visit&& visit) {
     ForEachChunkOf(SubSlices(node, from, until), Disjoint(node), chunk_size, std::forward<Visit>(visit));
   }
   // First and last reading time of a node (over all batches).
-  std::pair<TimeMs, TimeMs> TimeSpan(std::size_t node);
+  std::pair<TimeUs, TimeUs> TimeSpan(std::size_t node);
   // Readings in [from, until) (by binary search, without reading them).
-  std::int64_t CountInRange(std::size_t node, TimeMs from, TimeMs until);
+  std::int64_t CountInRange(std::size_t node, TimeUs from, TimeUs until);
   // The last reading before `from` and the first at or after `until`, if any.
-  bool ReadingBefore(std::size_t node, TimeMs from, TimeMs* time, double* watts);
-  bool ReadingFrom(std::size_t node, TimeMs until, TimeMs* time, double* watts);
+  bool ReadingBefore(std::size_t node, TimeUs from, TimeUs* time, double* watts);
+  bool ReadingFrom(std::size_t node, TimeUs until, TimeUs* time, double* watts);
 
  private:
   // First and last time of one slice.
   struct SliceSpan {
-    TimeMs first = 0;
-    TimeMs last = 0;
+    TimeUs first = 0;
+    TimeUs last = 0;
   };
   // The node's slices' spans, read once (two readings a slice) and cached:
   // a batch a month means a node has as many slices as months. The first
@@ -196,9 +200,9 @@ class TelemetryReader {
   // Index of the first reading of the slice with time >= t: interpolation
   // search, with the last few answers remembered (consecutive units of the
   // pass ask for the same boundaries).
-  std::int64_t LowerBound(const NodeSlice& slice, const SliceSpan& span, TimeMs t);
+  std::int64_t LowerBound(const NodeSlice& slice, const SliceSpan& span, TimeUs t);
   // Sub-slices with time in [from, until), in order of the slices' first time.
-  std::vector<NodeSlice> SubSlices(std::size_t node, TimeMs from, TimeMs until);
+  std::vector<NodeSlice> SubSlices(std::size_t node, TimeUs from, TimeUs until);
   struct Batch;
   // Readings [offset, offset + count) of a batch mapped into memory for as
   // long as the object lives.
@@ -208,7 +212,7 @@ class TelemetryReader {
     ~MappedReadings();
     MappedReadings(const MappedReadings&) = delete;
     MappedReadings& operator=(const MappedReadings&) = delete;
-    const TimeMs* time() const { return time_; }
+    const TimeUs* time() const { return time_; }
     const double* watts() const { return watts_; }
 
    private:
@@ -218,14 +222,14 @@ class TelemetryReader {
       std::size_t bytes = 0;
     };
     std::array<Region, 2> regions_{};
-    const TimeMs* time_ = nullptr;
+    const TimeUs* time_ = nullptr;
     const double* watts_ = nullptr;
   };
   // False if the batch is read through HDF5 only (or mapping fails).
   bool MapReadings(std::size_t batch, std::int64_t offset, std::int64_t count, MappedReadings* out);
-  TimeMs TimeAt(std::size_t batch, std::int64_t index);
-  void ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time);
-  void ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeMs* time, double* watts);
+  TimeUs TimeAt(std::size_t batch, std::int64_t index);
+  void ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time);
+  void ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time, double* watts);
   std::vector<std::unique_ptr<Batch>> batches_;
   std::vector<std::string> node_names_;
   std::vector<std::vector<NodeSlice>> slices_;  // per node
@@ -233,14 +237,14 @@ class TelemetryReader {
   struct BoundMemo {
     int batch = -1;
     std::int64_t offset = 0;
-    TimeMs t = 0;
+    TimeUs t = 0;
     std::int64_t index = 0;
   };
   std::array<BoundMemo, 4> bound_memo_{};
-  std::vector<TimeMs> probe_window_;
+  std::vector<TimeUs> probe_window_;
   std::size_t bound_memo_next_ = 0;
   std::int64_t bytes_read_ = 0;
-  std::vector<TimeMs> buffer_time_;
+  std::vector<TimeUs> buffer_time_;
   std::vector<double> buffer_watts_;
 };
 
@@ -257,7 +261,7 @@ void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, bool 
         MappedReadings mapped;
         if (!MapReadings(batch, s.offset + done, n, &mapped)) break;
         visit(mapped.time(), mapped.watts(), static_cast<std::size_t>(n));
-        bytes_read_ += n * static_cast<std::int64_t>(sizeof(TimeMs) + sizeof(double));
+        bytes_read_ += n * static_cast<std::int64_t>(sizeof(TimeUs) + sizeof(double));
         done += n;
       }
       if (done == s.count) continue;
@@ -282,7 +286,7 @@ void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, bool 
   struct Cursor {
     NodeSlice slice;
     std::int64_t consumed = 0;  // from the slice
-    std::vector<TimeMs> t;
+    std::vector<TimeUs> t;
     std::vector<double> w;
     std::size_t pos = 0;
   };
@@ -298,7 +302,7 @@ void TelemetryReader::ForEachChunkOf(const std::vector<NodeSlice>& slices, bool 
     c.consumed += n;
     c.pos = 0;
   };
-  std::vector<TimeMs> out_t;
+  std::vector<TimeUs> out_t;
   std::vector<double> out_w;
   out_t.reserve(chunk_size);
   out_w.reserve(chunk_size);

@@ -120,6 +120,36 @@ TEST_F(StoreCatalogue, OlderStoreWithoutTheNewColumnsReadsThemAbsent) {
   EXPECT_TRUE(c.carbon_intensity.empty());
 }
 
+// A store of an older wattrun with another version: its seal blanked, as
+// such stores had none (the edit would otherwise read as damage).
+void SetVersion(const std::string& path, std::int64_t version) {
+  {
+    h5::File file = h5::File::Open(path, h5::Mode::kReadWrite);
+    ASSERT_GE(H5Adelete(file.id(), "wattrun_store_version"), 0);
+    h5::SetAttribute(file.id(), "wattrun_store_version", version);
+    file.Close();
+  }
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.write(std::string(64, '\0').data(), 64);
+}
+
+// Version 1 kept ms timestamps: read as µs they would be 1000 times too
+// small, so such a store is refused, not read.
+TEST_F(StoreCatalogue, AStoreWithMillisecondTimestampsAsksForAReingest) {
+  WriteCatalogue(path_, TwoJobs());
+  SetVersion(path_, 1);
+  try {
+    ReadCatalogue(path_);
+    ADD_FAILURE() << "a version-1 store was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path_ + ": store made by an older wattrun (ms timestamps): re-ingest");
+  }
+  SetVersion(path_, kStoreVersion + 1);
+  EXPECT_THROW(ReadCatalogue(path_), Error);
+  SetVersion(path_, kStoreVersion);
+  EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
+}
+
 TEST_F(StoreCatalogue, RunsRoundTripAndAShortColumnIsDamage) {
   Catalogue c = TwoJobs();
   RunRecord gpu;

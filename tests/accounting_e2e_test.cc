@@ -44,7 +44,7 @@ std::vector<std::string> SplitPipes(std::string_view line) {
 struct RawJob {
   std::string job_id;
   std::vector<std::string> nodes;
-  TimeMs start = 0, end = 0;
+  TimeUs start = 0, end = 0;
   double cpus = 0;  // the job's CPU count (0: whole nodes)
 };
 
@@ -128,14 +128,14 @@ std::vector<RawJob> ReadRawJobs(const fs::path& sacct_dir) {
 // Every node's readings, first per instant in sorted file order, skipping
 // the repeated hour's readings (this simple reader does not resolve it:
 // jobs near it are not checked).
-std::map<std::string, std::map<TimeMs, double>> ReadRawTelemetry(const fs::path& dir, std::set<std::string>* dst) {
+std::map<std::string, std::map<TimeUs, double>> ReadRawTelemetry(const fs::path& dir, std::set<std::string>* dst) {
   std::vector<std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (e.path().string().find(".csv") != std::string::npos) files.push_back(e.path().string());
   }
   std::sort(files.begin(), files.end());
   const TimestampPolicy policy{TimeZone::Load("America/Denver"), true};
-  std::map<std::string, std::map<TimeMs, double>> readings;
+  std::map<std::string, std::map<TimeUs, double>> readings;
   for (const auto& f : files) {
     if (f.find("part-9") != std::string::npos) continue;  // the generator's broken files
     LineReader reader(f);
@@ -154,7 +154,7 @@ std::map<std::string, std::map<TimeMs, double>> ReadRawTelemetry(const fs::path&
     if (c_time == 9 || c_node == 9 || c_watts == 9) continue;
     while (reader.Next(&line)) {
       if (!SplitCsvLine(line, ',', &fields, &storage) || fields.size() != 3) continue;
-      TimeMs t = 0;
+      TimeUs t = 0;
       double w = 0;
       const auto status = ParseInstant(fields[c_time], policy, &t);
       if (status == TimeParseStatus::kAmbiguous) dst->insert(std::string(fields[c_node]));
@@ -172,23 +172,23 @@ struct Expected {
 // ∫ W·share dt over [s, e] ∩ [first, last reading] on one node, cut at every
 // reading, every start and end of a job on the node and every intensity
 // change; on each piece the share is constant and W linear.
-Expected IntegrateShare(const std::map<TimeMs, double>& r, const std::vector<const RawJob*>& on_node, const RawJob& job,
-                        double node_cpus, const std::vector<std::pair<TimeMs, double>>& g) {
+Expected IntegrateShare(const std::map<TimeUs, double>& r, const std::vector<const RawJob*>& on_node, const RawJob& job,
+                        double node_cpus, const std::vector<std::pair<TimeUs, double>>& g) {
   Expected out;
   if (r.empty()) return out;
-  const TimeMs lo = std::max(job.start, r.begin()->first), hi = std::min(job.end, r.rbegin()->first);
+  const TimeUs lo = std::max(job.start, r.begin()->first), hi = std::min(job.end, r.rbegin()->first);
   if (lo >= hi) return out;
-  std::set<TimeMs> cuts{lo, hi};
+  std::set<TimeUs> cuts{lo, hi};
   for (auto it = r.lower_bound(lo); it != r.end() && it->first < hi; ++it) cuts.insert(it->first);
   for (const RawJob* k : on_node) {
-    for (TimeMs t : {k->start, k->end}) {
+    for (TimeUs t : {k->start, k->end}) {
       if (t > lo && t < hi) cuts.insert(t);
     }
   }
   for (const auto& [t, v] : g) {
     if (t > lo && t < hi) cuts.insert(t);
   }
-  auto w_at = [&](TimeMs t) {
+  auto w_at = [&](TimeUs t) {
     auto up = r.lower_bound(t);
     if (up->first == t) return up->second;
     auto down = std::prev(up);
@@ -196,29 +196,29 @@ Expected IntegrateShare(const std::map<TimeMs, double>& r, const std::vector<con
   };
   auto weight = [&](const RawJob& k) { return k.cpus > 0 ? k.cpus / double(k.nodes.size()) : node_cpus; };
   for (auto a = cuts.begin(), b = std::next(a); b != cuts.end(); ++a, ++b) {
-    const TimeMs mid = *a + (*b - *a) / 2;
+    const TimeUs mid = *a + (*b - *a) / 2;
     double sum = 0;
     for (const RawJob* k : on_node) {
       if (k->start <= mid && mid < k->end) sum += weight(*k);
     }
     const double share = weight(job) / std::max(node_cpus, sum);
-    const double piece = share * (w_at(*a) + w_at(*b)) / 2 * double(*b - *a) / 1000.0;
+    const double piece = share * (w_at(*a) + w_at(*b)) / 2 * ToSeconds(*b - *a);
     // Each value holds from its time on; the first also before it.
-    const auto next = std::upper_bound(g.begin(), g.end(), mid, [](TimeMs x, const auto& p) { return x < p.first; });
+    const auto next = std::upper_bound(g.begin(), g.end(), mid, [](TimeUs x, const auto& p) { return x < p.first; });
     const double g_per_kwh = g.empty() ? 475.0 : (next == g.begin() ? g.front().second : std::prev(next)->second);
     out.energy += piece;
-    out.share_s += share * double(*b - *a) / 1000.0;
+    out.share_s += share * ToSeconds(*b - *a);
     out.carbon += piece * g_per_kwh / 3.6e6;
   }
   return out;
 }
 
 // carbon_intensity.csv in time order (empty when there is none).
-std::vector<std::pair<TimeMs, double>> ReadIntensity(const fs::path& file) {
-  std::vector<std::pair<TimeMs, double>> intensity;
+std::vector<std::pair<TimeUs, double>> ReadIntensity(const fs::path& file) {
+  std::vector<std::pair<TimeUs, double>> intensity;
   if (!fs::exists(file)) return intensity;
   for (const auto& row : ReadCsvTable(file)) {
-    TimeMs t = 0;
+    TimeUs t = 0;
     ParseInstant(row.at("timestamp"), {TimeZone::Utc(), false}, &t);
     intensity.emplace_back(t, D(row.at("g_per_kwh")));
   }
@@ -227,9 +227,9 @@ std::vector<std::pair<TimeMs, double>> ReadIntensity(const fs::path& file) {
 }
 
 // Near the repeated hour of 2021-11-07 the raw reader skips readings.
-bool NearDst(TimeMs start, TimeMs end) {
-  const TimeMs dst_end = 1636275600000;  // 2021-11-07 09:00 UTC (02:00 MST)
-  return std::llabs(start - dst_end) < 2 * 86400000LL || std::llabs(end - dst_end) < 2 * 86400000LL ||
+bool NearDst(TimeUs start, TimeUs end) {
+  const TimeUs dst_end = FromSeconds(1636275600);  // 2021-11-07 09:00 UTC (02:00 MST)
+  return std::llabs(start - dst_end) < 2 * kMicrosPerDay || std::llabs(end - dst_end) < 2 * kMicrosPerDay ||
          (start < dst_end && end > dst_end);
 }
 
@@ -257,7 +257,7 @@ TEST_F(Accounting, JobEnergiesAgreeWithAnIndependentComputationFromTheRawFiles) 
   }
   std::map<std::string, double> idle_w;
   for (const auto& row : ReadCsvTable(Out("idle_power.csv"))) idle_w[row.at("node_type")] = D(row.at("idle_w"));
-  const std::vector<std::pair<TimeMs, double>> intensity = ReadIntensity(In("carbon_intensity.csv"));
+  const std::vector<std::pair<TimeUs, double>> intensity = ReadIntensity(In("carbon_intensity.csv"));
   std::map<std::string, std::vector<const RawJob*>> jobs_on_node;
   for (const auto& j : raw) {
     for (const auto& n : j.nodes) jobs_on_node[n].push_back(&j);
@@ -317,7 +317,7 @@ TEST_F(Accounting, RunCarbonFollowsTheIntensityOverTheRunsWindowAsForJobs) {
         << row.at("run_id") << " " << row.at("start_time");
     ASSERT_EQ(ParseInstant(row.at("end_time"), {TimeZone::Utc(), false}, &run.end), TimeParseStatus::kOk);
     EXPECT_EQ(row.at("start_time").back(), 'Z');
-    EXPECT_NEAR(double(run.end - run.start) / 1000.0, D(row.at("run_time")), 1e-3) << row.at("run_id");
+    EXPECT_NEAR(ToSeconds(run.end - run.start), D(row.at("run_time")), 1e-3) << row.at("run_id");
     const auto tel = telemetry.find(row.at("node"));
     if (tel == telemetry.end() || (dst_nodes.count(row.at("node")) && NearDst(run.start, run.end))) continue;
     // Readings on both sides of the window: no value held beyond the data.

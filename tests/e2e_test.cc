@@ -161,13 +161,13 @@ TEST_F(EndToEnd, EnergiesAgreeWithAnIndependentIntegrationOfTheRawTelemetry) {
   for (const auto& r : runs) {
     if (r.at("status") != "ok" || checked >= 12) continue;
     const std::string node = r.at("node");
-    const TimeMs s = [&] {
-      TimeMs t = 0;
+    const TimeUs s = [&] {
+      TimeUs t = 0;
       ParseInstant(truth.at(r.at("run_id")).at("start_time") + "Z", {TimeZone::Utc(), false}, &t);
       return t;
     }();
-    const TimeMs u = s + static_cast<TimeMs>(std::llround(D(r.at("run_time")) * 1000));
-    std::map<TimeMs, double> readings;  // first reading per instant wins
+    const TimeUs u = s + static_cast<TimeUs>(std::llround(D(r.at("run_time")) * static_cast<double>(kMicrosPerSecond)));
+    std::map<TimeUs, double> readings;  // first reading per instant wins
     bool ambiguous_night = false;
     for (const auto& f : files) {
       if (f.find("part-9") != std::string::npos) continue;  // the generator's broken files (not telemetry)
@@ -178,7 +178,7 @@ TEST_F(EndToEnd, EnergiesAgreeWithAnIndependentIntegrationOfTheRawTelemetry) {
       reader.Next(&line);
       while (reader.Next(&line)) {
         if (!SplitCsvLine(line, ',', &fields, &storage) || fields.size() != 3 || fields[1] != node) continue;
-        TimeMs t = 0;
+        TimeUs t = 0;
         const auto status = ParseInstant(fields[0], policy, &t);
         double w = 0;
         if (status == TimeParseStatus::kAmbiguous) ambiguous_night = true;
@@ -187,22 +187,22 @@ TEST_F(EndToEnd, EnergiesAgreeWithAnIndependentIntegrationOfTheRawTelemetry) {
       }
     }
     if (ambiguous_night) return;  // this simple reader does not resolve the repeated hour
-    std::vector<std::pair<TimeMs, double>> v(readings.begin(), readings.end());
-    auto w_at = [&](TimeMs x) {
+    std::vector<std::pair<TimeUs, double>> v(readings.begin(), readings.end());
+    auto w_at = [&](TimeUs x) {
       if (x <= v.front().first) return v.front().second;
       if (x >= v.back().first) return v.back().second;
       auto hi = std::lower_bound(v.begin(), v.end(), std::make_pair(x, -1.0));
       auto lo = hi - 1;
       return lo->second + (hi->second - lo->second) * double(x - lo->first) / double(hi->first - lo->first);
     };
-    std::vector<TimeMs> knots{s};
+    std::vector<TimeUs> knots{s};
     for (const auto& [t, w] : v) {
       if (t > s && t < u) knots.push_back(t);
     }
     knots.push_back(u);
     double energy = 0;
     for (std::size_t k = 0; k + 1 < knots.size(); ++k) {
-      energy += static_cast<double>(knots[k + 1] - knots[k]) / 1000.0 * (w_at(knots[k]) + w_at(knots[k + 1])) / 2;
+      energy += ToSeconds(knots[k + 1] - knots[k]) * (w_at(knots[k]) + w_at(knots[k + 1])) / 2;
     }
     EXPECT_NEAR(D(r.at("energy")), energy, 1e-9 * energy) << r.at("run_id");
     ++checked;

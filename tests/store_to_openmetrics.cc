@@ -26,16 +26,16 @@ int main(int argc, char** argv) {
   }
   MPI_Init(&argc, &argv);  // the store's HDF5 is the MPI build
   wattrun::store::TelemetryReader reader(argv[1]);
-  constexpr wattrun::TimeMs kBlock = wattrun::TimeMs{2} * 3600000;  // promtool's block boundaries
-  wattrun::TimeMs first = std::numeric_limits<wattrun::TimeMs>::max(),
-                  last = std::numeric_limits<wattrun::TimeMs>::min();
+  constexpr wattrun::TimeUs kBlock = 2 * wattrun::kMicrosPerHour;  // promtool's block boundaries
+  wattrun::TimeUs first = std::numeric_limits<wattrun::TimeUs>::max(),
+                  last = std::numeric_limits<wattrun::TimeUs>::min();
   for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
     if (reader.ReadingCount(n) == 0) continue;
     const auto [a, b] = reader.TimeSpan(n);
     first = std::min(first, a);
     last = std::max(last, b);
   }
-  for (wattrun::TimeMs block = wattrun::FloorDiv(first, kBlock) * kBlock; block <= last; block += kBlock) {
+  for (wattrun::TimeUs block = wattrun::FloorDiv(first, kBlock) * kBlock; block <= last; block += kBlock) {
     const std::string path = std::string(argv[2]) + "/" + std::to_string(block / kBlock) + ".om";
     std::FILE* out = std::fopen(path.c_str(), "w");
     if (!out) {
@@ -45,14 +45,18 @@ int main(int argc, char** argv) {
     std::fprintf(out, "# TYPE %s gauge\n", argv[3]);
     for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
       const std::string label = reader.nodes()[n] + (n % 3 == 1 ? ":9290" : n % 3 == 2 ? ".cluster" : "");
-      reader.ForEachChunkInRange(n, block, block + kBlock, 1 << 16,
-                                 [&](const wattrun::TimeMs* time, const double* watts, std::size_t count) {
-                                   for (std::size_t i = 0; i < count; ++i) {
-                                     // Seconds with milliseconds; %.17g gives the double back exactly.
-                                     std::fprintf(out, "%s{%s=\"%s\"} %.17g %" PRId64 ".%03" PRId64 "\n", argv[3],
-                                                  argv[4], label.c_str(), watts[i], time[i] / 1000, time[i] % 1000);
-                                   }
-                                 });
+      reader.ForEachChunkInRange(
+          n, block, block + kBlock, 1 << 16, [&](const wattrun::TimeUs* time, const double* watts, std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) {
+              // Seconds with milliseconds, Prometheus's resolution (the
+              // instants are µs; the test's readings are whole seconds);
+              // %.17g gives the double back exactly.
+              const std::int64_t s = wattrun::FloorDiv(time[i], wattrun::kMicrosPerSecond);
+              const std::int64_t ms = (time[i] - s * wattrun::kMicrosPerSecond) / wattrun::kMicrosPerMilli;
+              std::fprintf(out, "%s{%s=\"%s\"} %.17g %" PRId64 ".%03" PRId64 "\n", argv[3], argv[4], label.c_str(),
+                           watts[i], s, ms);
+            }
+          });
     }
     std::fprintf(out, "# EOF\n");
     std::fclose(out);

@@ -89,7 +89,7 @@ void SetUpIntensity(const AccountOptions& o, AccountSetup* setup) {
 
 }  // namespace
 
-double AccountSetup::CarbonFactorAt(TimeMs t) const {
+double AccountSetup::CarbonFactorAt(TimeUs t) const {
   const auto it = std::upper_bound(intensity_times.begin(), intensity_times.end(), t);
   const std::size_t index =
       it == intensity_times.begin() ? 0 : static_cast<std::size_t>(it - intensity_times.begin()) - 1;
@@ -107,8 +107,8 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
   }
   SetUpIntensity(options, &setup);
   const bool store_has_readings = options.store_first <= options.store_last;
-  TimeMs first = store_has_readings ? options.store_first : std::numeric_limits<TimeMs>::max();
-  TimeMs last = store_has_readings ? options.store_last : std::numeric_limits<TimeMs>::min();
+  TimeUs first = store_has_readings ? options.store_first : std::numeric_limits<TimeUs>::max();
+  TimeUs last = store_has_readings ? options.store_last : std::numeric_limits<TimeUs>::min();
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const JobRecord& job = jobs[i];
     JobSetup js;
@@ -140,13 +140,13 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
   return setup;
 }
 
-std::pair<std::size_t, std::size_t> NodeSetup::JobsTouching(TimeMs from, TimeMs until) const {
+std::pair<std::size_t, std::size_t> NodeSetup::JobsTouching(TimeUs from, TimeUs until) const {
   // A job with end >= from starts at or after from − longest_job (saturated).
-  const TimeMs earliest =
-      from < std::numeric_limits<TimeMs>::min() + longest_job ? std::numeric_limits<TimeMs>::min() : from - longest_job;
-  auto by_start = [](const NodeJob& job, TimeMs t) { return job.start < t; };
+  const TimeUs earliest =
+      from < std::numeric_limits<TimeUs>::min() + longest_job ? std::numeric_limits<TimeUs>::min() : from - longest_job;
+  auto by_start = [](const NodeJob& job, TimeUs t) { return job.start < t; };
   const auto lo = std::lower_bound(jobs.begin(), jobs.end(), earliest, by_start);
-  const auto hi = std::upper_bound(lo, jobs.end(), until, [](TimeMs t, const NodeJob& job) { return t < job.start; });
+  const auto hi = std::upper_bound(lo, jobs.end(), until, [](TimeUs t, const NodeJob& job) { return t < job.start; });
   return {static_cast<std::size_t>(lo - jobs.begin()), static_cast<std::size_t>(hi - jobs.begin())};
 }
 

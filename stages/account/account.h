@@ -33,15 +33,15 @@ namespace wattrun::account {
 
 struct AccountOptions {
   TimeZone zone = TimeZone::Utc();  // scheduler.timezone: months
-  TimeMs sampling_interval_ms = kMsPerMinute;
+  TimeUs sampling_interval_us = kMicrosPerMinute;
   integrate::Method integration = integrate::Method::kLinear;
   double pue = 1.0;
   double constant_g_per_kwh = 475.0;
   std::vector<CarbonIntensityRecord> intensity;  // empty: the constant holds
   // First and last instant of the store over all nodes; first > last: the
   // store has no reading (no ledger rows, every job missing).
-  TimeMs store_first = 0;
-  TimeMs store_last = -1;
+  TimeUs store_first = 0;
+  TimeUs store_last = -1;
 };
 
 // What happened before any telemetry is read.
@@ -51,8 +51,8 @@ enum class PreStatus { kStarted, kNotStarted, kUnknownNode, kRunning };
 struct JobSetup {
   PreStatus pre_status = PreStatus::kStarted;
   bool has_window = false;  // false: not_started (no numbers)
-  TimeMs start = 0;         // window [start, end], both inclusive
-  TimeMs end = 0;
+  TimeUs start = 0;         // window [start, end], both inclusive
+  TimeUs end = 0;
   std::vector<std::string> nodes;    // expanded node list, duplicates dropped
   std::vector<int> node_index;       // into AccountSetup::nodes, -1 unknown
   std::vector<double> weights;       // w_j on each node (CPUs)
@@ -63,8 +63,8 @@ struct JobSetup {
 struct NodeJob {
   std::uint32_t job = 0;  // index into AccountSetup::jobs
   double weight = 0;
-  TimeMs start = 0;
-  TimeMs end = 0;
+  TimeUs start = 0;
+  TimeUs end = 0;
 };
 
 struct NodeSetup {
@@ -72,11 +72,11 @@ struct NodeSetup {
   std::string node_type;
   double cpus = 0;            // C_h
   std::vector<NodeJob> jobs;  // by start, then job order
-  TimeMs longest_job = 0;     // the longest end − start among them
+  TimeUs longest_job = 0;     // the longest end − start among them
 
   // [first, last) of `jobs` that can touch [from, until]: start <= until and
   // end >= from (a superset; callers check each job).
-  std::pair<std::size_t, std::size_t> JobsTouching(TimeMs from, TimeMs until) const;
+  std::pair<std::size_t, std::size_t> JobsTouching(TimeUs from, TimeUs until) const;
 };
 
 struct AccountSetup {
@@ -87,14 +87,14 @@ struct AccountSetup {
   MonthTable months;  // covers every window and the store's span
   // Carbon factor in g per J (g/kWh / 3.6e6 · pue), from each change time
   // on; the first factor also holds before the first time.
-  std::vector<TimeMs> intensity_times;
+  std::vector<TimeUs> intensity_times;
   std::vector<double> carbon_factor;
   std::vector<BadRowCount> bad_rows;  // e.g. sacct bad_node_list
   // The job rows' text fields, kept for FinalizeAccount.
   std::vector<JobRecord> records;
 
   // g CO2 per J at instant t.
-  double CarbonFactorAt(TimeMs t) const;
+  double CarbonFactorAt(TimeUs t) const;
 };
 
 AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,

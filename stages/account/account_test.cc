@@ -14,14 +14,14 @@
 namespace wattrun::account {
 namespace {
 
-constexpr TimeMs S = 1000;  // one second in ms
-constexpr TimeMs kMin = std::numeric_limits<TimeMs>::min();
-constexpr TimeMs kMax = std::numeric_limits<TimeMs>::max();
+constexpr TimeUs S = kMicrosPerSecond;
+constexpr TimeUs kMin = std::numeric_limits<TimeUs>::min();
+constexpr TimeUs kMax = std::numeric_limits<TimeUs>::max();
 
 // 2021-06-15 00:00:00 UTC: far from any month boundary.
-const TimeMs kT0 = DaysFromCivil(2021, 6, 15) * 86400 * S;
+const TimeUs kT0 = DaysFromCivil(2021, 6, 15) * 86400 * S;
 
-TimeMs Utc(int y, int mo, int d, int h, int mi) {
+TimeUs Utc(int y, int mo, int d, int h, int mi) {
   return (DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 + mi * 60) * S;
 }
 
@@ -31,7 +31,7 @@ NodeRecord Node(const std::string& name, std::int64_t cpus, const std::string& t
   return n;
 }
 
-JobRecord Job(const std::string& id, const std::string& nodes, TimeMs start, std::optional<TimeMs> end,
+JobRecord Job(const std::string& id, const std::string& nodes, TimeUs start, std::optional<TimeUs> end,
               std::optional<std::int64_t> tres = std::nullopt) {
   JobRecord j;
   j.job_id = id, j.node_list = nodes, j.start = start, j.end = end, j.tres_cpus = tres;
@@ -40,18 +40,18 @@ JobRecord Job(const std::string& id, const std::string& nodes, TimeMs start, std
 }
 
 struct Series {
-  std::vector<TimeMs> t;
+  std::vector<TimeUs> t;
   std::vector<double> w;
 };
 
 // Readings every `step` from `first` to `last` inclusive, constant watts.
-Series Constant(TimeMs first, TimeMs last, TimeMs step, double watts) {
+Series Constant(TimeUs first, TimeUs last, TimeUs step, double watts) {
   Series s;
-  for (TimeMs t = first; t <= last; t += step) s.t.push_back(t), s.w.push_back(watts);
+  for (TimeUs t = first; t <= last; t += step) s.t.push_back(t), s.w.push_back(watts);
   return s;
 }
 
-AccountOptions Options(TimeMs first, TimeMs last) {
+AccountOptions Options(TimeUs first, TimeUs last) {
   AccountOptions o;
   o.store_first = first, o.store_last = last;
   return o;
@@ -311,16 +311,16 @@ Scenario RandomScenario(unsigned seed) {
   Scenario sc;
   for (const char* name : {"n1", "n2"}) {
     Series s;
-    TimeMs t = kT0 + static_cast<TimeMs>(rng() % 60000);
+    TimeUs t = kT0 + static_cast<TimeUs>(rng() % 60000);
     for (int i = 0; i < 2000; ++i) {
-      t += 60 * S + static_cast<TimeMs>(rng() % 3000) - 1500 + (rng() % 100 == 0 ? 900 * S : 0);
+      t += 60 * S + static_cast<TimeUs>(rng() % 3000) - 1500 + (rng() % 100 == 0 ? 900 * S : 0);
       s.t.push_back(t), s.w.push_back(rng() % 500 == 0 ? 0.0 : watts(rng));
     }
     sc.series[name] = s;
   }
   for (int j = 0; j < 40; ++j) {
-    const TimeMs start = kT0 + static_cast<TimeMs>(rng() % (130000 * S));
-    const TimeMs end = start + static_cast<TimeMs>(rng() % (20000 * S));
+    const TimeUs start = kT0 + static_cast<TimeUs>(rng() % (130000 * S));
+    const TimeUs end = start + static_cast<TimeUs>(rng() % (20000 * S));
     const std::int64_t cpus = static_cast<std::int64_t>(rng() % 48) + 1;
     sc.jobs.push_back(Job(std::string("j").append(std::to_string(j)),
                           j % 3 == 0 ? "n[1-2]" : (j % 3 == 1 ? "n1" : "n2"), start, end, cpus));
@@ -328,7 +328,7 @@ Scenario RandomScenario(unsigned seed) {
   sc.options = Options(std::min(sc.series["n1"].t.front(), sc.series["n2"].t.front()),
                        std::max(sc.series["n1"].t.back(), sc.series["n2"].t.back()));
   sc.options.zone = TimeZone::Load("America/Denver");
-  for (TimeMs t = kT0; t < sc.options.store_last; t += 3600 * S + static_cast<TimeMs>(rng() % 600000)) {
+  for (TimeUs t = kT0; t < sc.options.store_last; t += 3600 * S + static_cast<TimeUs>(rng() % 600000)) {
     sc.options.intensity.push_back({t, 200.0 + static_cast<double>(rng() % 300)});
   }
   return sc;
@@ -366,7 +366,7 @@ TEST(Account, ChunkingDoesNotChangeResults) {
 }
 
 // n1 split at T into [-inf, T) and [T, +inf), each with its neighbour.
-AccountPartial RunSplit(const AccountSetup& setup, const Scenario& sc, TimeMs split) {
+AccountPartial RunSplit(const AccountSetup& setup, const Scenario& sc, TimeUs split) {
   AccountPartial partial;
   const Series& s = sc.series.at("n1");
   const std::size_t k = static_cast<std::size_t>(std::lower_bound(s.t.begin(), s.t.end(), split) - s.t.begin());
@@ -388,7 +388,7 @@ TEST(Account, SplittingANodeIntoTwoUnitsGivesTheSameTotals) {
   const AccountSetup setup = BuildAccountSetup(sc.jobs, sc.nodes, sc.options);
   const auto whole = FinalizeAccount(setup, RunUnits(setup, sc.series), {{"cpu1", 100.0}}, {"cpu1"});
   const Series& s = sc.series.at("n1");
-  for (const TimeMs split : {s.t[1000], s.t[1000] + 7 * S, s.t[700] + 1, s.t.front() - 5 * S, s.t.back() + 5 * S}) {
+  for (const TimeUs split : {s.t[1000], s.t[1000] + 7 * S, s.t[700] + 1, s.t.front() - 5 * S, s.t.back() + 5 * S}) {
     const auto parts = FinalizeAccount(setup, RunSplit(setup, sc, split), {{"cpu1", 100.0}}, {"cpu1"});
     ExpectSameResults(whole, parts, 1e-12);
   }
@@ -486,22 +486,22 @@ double NanosecondsPerReading(bool hourly_intensity, std::size_t* segments) {
   constexpr std::size_t kReadings = 10'000'000, kChunk = 1 << 16;
   std::vector<JobRecord> jobs;
   for (int j = 0; j < 200; ++j) {
-    const TimeMs start = kT0 + j * 3000 * 60 * S;
+    const TimeUs start = kT0 + j * 3000 * 60 * S;
     jobs.push_back(Job(std::string("b").append(std::to_string(j)), "n1", start, start + 4000 * 60 * S, 12));
   }
-  AccountOptions o = Options(kT0, kT0 + static_cast<TimeMs>(kReadings) * 60 * S);
-  for (TimeMs t = kT0; hourly_intensity && t < o.store_last; t += 3600 * S) {
+  AccountOptions o = Options(kT0, kT0 + static_cast<TimeUs>(kReadings) * 60 * S);
+  for (TimeUs t = kT0; hourly_intensity && t < o.store_last; t += 3600 * S) {
     o.intensity.push_back({t, 300.0 + static_cast<double>(t % 7)});
   }
   const AccountSetup setup = BuildAccountSetup(jobs, {Node("n1", 36)}, o);
   NodeAccountant a(setup, "n1", kMin, kMax, 0);
-  std::vector<TimeMs> t(kChunk);
+  std::vector<TimeUs> t(kChunk);
   std::vector<double> w(kChunk);
   double seconds = 0;
   for (std::size_t done = 0; done < kReadings; done += kChunk) {
     const std::size_t n = std::min(kChunk, kReadings - done);
     for (std::size_t i = 0; i < n; ++i) {
-      t[i] = kT0 + static_cast<TimeMs>(done + i) * 60 * S, w[i] = 200.0 + static_cast<double>((done + i) % 97);
+      t[i] = kT0 + static_cast<TimeUs>(done + i) * 60 * S, w[i] = 200.0 + static_cast<double>((done + i) % 97);
     }
     const auto begin = std::chrono::steady_clock::now();
     a.Add(t.data(), w.data(), n);

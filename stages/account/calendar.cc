@@ -6,15 +6,13 @@
 namespace wattrun::account {
 namespace {
 
-constexpr std::int64_t kMsPerDay = 86400000;
-
 struct YearMonth {
   int year = 1970;
   int month = 1;
 };
 
-YearMonth LocalYearMonth(const TimeZone& zone, TimeMs t) {
-  const CivilDate d = CivilFromDays(FloorDiv(t + zone.OffsetAt(t), kMsPerDay));
+YearMonth LocalYearMonth(const TimeZone& zone, TimeUs t) {
+  const CivilDate d = CivilFromDays(FloorDiv(t + zone.OffsetAt(t), kMicrosPerDay));
   return {d.year, d.month};
 }
 
@@ -28,18 +26,18 @@ std::string Label(YearMonth m) {
 
 }  // namespace
 
-int MonthTable::IndexOf(TimeMs t) const {
+int MonthTable::IndexOf(TimeUs t) const {
   if (labels.empty() || t < starts.front() || t >= starts.back()) return -1;
   const auto it = std::upper_bound(starts.begin(), starts.end(), t);
   return static_cast<int>(it - starts.begin()) - 1;
 }
 
-TimeMs LocalMonthStart(const TimeZone& zone, int year, int month) {
-  const std::int64_t wall = DaysFromCivil(year, static_cast<unsigned>(month), 1) * kMsPerDay;
+TimeUs LocalMonthStart(const TimeZone& zone, int year, int month) {
+  const std::int64_t wall = DaysFromCivil(year, static_cast<unsigned>(month), 1) * kMicrosPerDay;
   return zone.FromLocal(wall).earlier;
 }
 
-MonthTable MonthsCovering(const TimeZone& zone, TimeMs first, TimeMs last) {
+MonthTable MonthsCovering(const TimeZone& zone, TimeUs first, TimeUs last) {
   MonthTable table;
   YearMonth m = LocalYearMonth(zone, first);
   const YearMonth end = LocalYearMonth(zone, last);

@@ -10,7 +10,9 @@
 namespace wattrun::account {
 namespace {
 
-constexpr double kMsPerS = 1000.0;
+// The readings a window needs are computed in ms, as they always were, so
+// that whole-ms windows give the same threshold to the bit.
+constexpr double kMillisPerSecond = 1000.0;
 
 // A job's sums over the units of one of its nodes.
 struct NodeSums {
@@ -80,11 +82,11 @@ const char* PreStatusName(PreStatus s) {
 std::string FillJob(const AccountSetup& setup, std::size_t i, const JobSums& sums, const std::vector<bool>& has_units,
                     results::JobRow* row, std::vector<results::JobNodeRow>* job_nodes) {
   const JobSetup& js = setup.jobs[i];
-  const double run_time_s = static_cast<double>(js.end - js.start) / kMsPerS;
+  const double run_time_s = ToSeconds(js.end - js.start);
   std::int64_t samples = 0, zeros = 0;
   double missing = 0, energy = 0, idle = 0, carbon = 0;
   bool some_node_short = false;
-  const double needed = run_time_s * kMsPerS / static_cast<double>(setup.options.sampling_interval_ms) - 1.0;
+  const double needed = run_time_s * kMillisPerSecond / ToMillis(setup.options.sampling_interval_us) - 1.0;
   for (std::size_t k = 0; k < js.nodes.size(); ++k) {
     results::JobNodeRow nr;
     nr.job = i, nr.node = js.nodes[k], nr.weight_cpus = js.weights[k];
@@ -117,7 +119,7 @@ using UsageKey = std::tuple<std::string, std::string, std::string, std::string>;
 
 // The months a window meets (with a part of positive length; a window of
 // length 0 meets the month of its start) and the seconds in each.
-std::vector<std::pair<int, double>> MonthsMet(const MonthTable& months, TimeMs start, TimeMs end) {
+std::vector<std::pair<int, double>> MonthsMet(const MonthTable& months, TimeUs start, TimeUs end) {
   std::vector<std::pair<int, double>> met;
   if (start == end) {
     const int m = months.IndexOf(start);
@@ -125,10 +127,10 @@ std::vector<std::pair<int, double>> MonthsMet(const MonthTable& months, TimeMs s
     return met;
   }
   for (int m = std::max(0, months.IndexOf(start)); m < static_cast<int>(months.size()); ++m) {
-    const TimeMs lo = std::max(start, months.starts[static_cast<std::size_t>(m)]);
-    const TimeMs hi = std::min(end, months.starts[static_cast<std::size_t>(m) + 1]);
+    const TimeUs lo = std::max(start, months.starts[static_cast<std::size_t>(m)]);
+    const TimeUs hi = std::min(end, months.starts[static_cast<std::size_t>(m) + 1]);
     if (lo >= end) break;
-    if (hi > lo) met.emplace_back(m, static_cast<double>(hi - lo) / kMsPerS);
+    if (hi > lo) met.emplace_back(m, ToSeconds(hi - lo));
   }
   return met;
 }
@@ -174,8 +176,8 @@ std::vector<results::LedgerRow> BuildLedger(const AccountSetup& setup, const Acc
   std::vector<results::LedgerRow> ledger;
   for (int m = first; m <= last; ++m) {
     const auto mi = static_cast<std::size_t>(m);
-    const TimeMs lo = std::max(o.store_first, setup.months.starts[mi]);
-    const TimeMs hi = std::min(o.store_last, setup.months.starts[mi + 1]);
+    const TimeUs lo = std::max(o.store_first, setup.months.starts[mi]);
+    const TimeUs hi = std::min(o.store_last, setup.months.starts[mi + 1]);
     for (const std::string& type : types) {
       results::LedgerRow row;
       row.month = setup.months.labels[mi], row.node_type = type;
@@ -186,7 +188,7 @@ std::vector<results::LedgerRow> BuildLedger(const AccountSetup& setup, const Acc
         const results::LedgerRow& r = per[h * month_count + static_cast<std::size_t>(m - first)];
         if (r.readings > 0) ++row.nodes;
         row.readings += r.readings, row.metered_energy_j += r.metered_energy_j, row.job_energy_j += r.job_energy_j;
-        row.missing_s += has_units[h] ? r.missing_s : static_cast<double>(hi - lo) / kMsPerS;
+        row.missing_s += has_units[h] ? r.missing_s : ToSeconds(hi - lo);
       }
       if (!any) continue;
       row.unallocated_energy_j = row.metered_energy_j - row.job_energy_j;

@@ -9,18 +9,18 @@
 namespace wattrun::account {
 namespace {
 
-constexpr TimeMs kMinTime = std::numeric_limits<TimeMs>::min();
-constexpr TimeMs kMaxTime = std::numeric_limits<TimeMs>::max();
+constexpr TimeUs kMinTime = std::numeric_limits<TimeUs>::min();
+constexpr TimeUs kMaxTime = std::numeric_limits<TimeUs>::max();
 
 // The instants where the shares of the node can change, inside [from, until],
 // with the two ends of the time line as sentinels; sorted, unique.
-std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const NodeSetup& node, TimeMs from, TimeMs until) {
-  std::vector<TimeMs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
+std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& node, TimeUs from, TimeUs until) {
+  std::vector<TimeUs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
   // Only the month starts inside the unit (sorted): a unit is 30 days. Carbon
   // intensity changes do not cut segments: the reading loop weighs energy by
   // the intensity in effect (see SwitchIntensity), which costs far less than
   // a segment's set-up and share-out every hour.
-  const std::vector<TimeMs>& months = setup.months.starts;
+  const std::vector<TimeUs>& months = setup.months.starts;
   points.insert(points.end(), std::lower_bound(months.begin(), months.end(), from),
                 std::upper_bound(months.begin(), months.end(), until));
   const auto [first, last] = node.JobsTouching(from, until);
@@ -28,7 +28,7 @@ std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
     points.push_back(node.jobs[k].start);
     points.push_back(node.jobs[k].end);
   }
-  std::erase_if(points, [&](TimeMs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
+  std::erase_if(points, [&](TimeUs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
   return points;
@@ -37,7 +37,7 @@ std::vector<TimeMs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
 // The first k in (i, n] with time[k] >= bound, given time[i] < bound:
 // galloping, because a run between change points is often short (an hourly
 // intensity series ends one every 60 readings) and a slice has 8192.
-std::size_t RunEnd(const TimeMs* time, std::size_t i, std::size_t n, TimeMs bound) {
+std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound) {
   std::size_t lo = i + 1, step = 1;
   while (lo + step < n && time[lo + step] < bound) {
     lo += step;
@@ -47,19 +47,22 @@ std::size_t RunEnd(const TimeMs* time, std::size_t i, std::size_t n, TimeMs boun
   return static_cast<std::size_t>(std::lower_bound(time + lo, time + hi, bound) - time);
 }
 
-// Length of [a, b) ∩ [lo, hi) in ms, as a double (the ends may be the
-// sentinels of the time line).
-double Overlap(double a, double b, double lo, double hi) { return std::max(0.0, std::min(b, hi) - std::max(a, lo)); }
+// Length in ms of [a, b) ∩ [lo, hi), all in µs as doubles (the ends may be
+// the sentinels of the time line). The integrals are kept in ms (RunSums).
+double OverlapMs(double a, double b, double lo, double hi) {
+  return std::max(0.0, std::min(b, hi) - std::max(a, lo)) / static_cast<double>(kMicrosPerMilli);
+}
+constexpr double kMillisPerSecond = 1000.0;
 
 }  // namespace
 
-NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& node, TimeMs from, TimeMs until,
+NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& node, TimeUs from, TimeUs until,
                                std::uint32_t unit_index)
     : setup_(setup),
       unit_(unit_index),
       from_(from),
       until_(until),
-      interval_ms_(setup.options.sampling_interval_ms),
+      interval_us_(setup.options.sampling_interval_us),
       method_(setup.options.integration) {
   const auto it = setup.node_by_name.find(node);
   if (it == setup.node_by_name.end()) throw Error("accounting: node '" + node + "' is not in nodes.csv");
@@ -72,7 +75,7 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
 // One sweep over the change points: the jobs active in each segment (start
 // <= begin < end) and the jobs whose window ends exactly at its begin (a
 // reading there still counts for them).
-void NodeAccountant::BuildSegments(const std::vector<TimeMs>& bounds) {
+void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
   const std::vector<NodeJob>& jobs = node_setup_->jobs;
   std::vector<std::uint32_t> by_start;  // jobs are sorted by start already
   const auto [first, last] = node_setup_->JobsTouching(from_, until_);
@@ -119,7 +122,7 @@ void NodeAccountant::BuildSegments(const std::vector<TimeMs>& bounds) {
   point_zeros_.assign(point_.size(), 0);
 }
 
-void NodeAccountant::Add(const TimeMs* time, const double* watts, std::size_t n) {
+void NodeAccountant::Add(const TimeUs* time, const double* watts, std::size_t n) {
   if (method_ == integrate::Method::kLinear) {
     AddReadings<integrate::Method::kLinear>(time, watts, n);
   } else {
@@ -130,8 +133,8 @@ void NodeAccountant::Add(const TimeMs* time, const double* watts, std::size_t n)
 // The hot loop: while no change point is crossed, a reading costs a few
 // adds into locals; the segment's integrals are updated once per run.
 template <integrate::Method kMethod>
-void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::size_t n) {
-  const TimeMs two_intervals = 2 * interval_ms_;
+void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::size_t n) {
+  const TimeUs two_intervals = 2 * interval_us_;
   std::size_t i = 0;
   while (i < n) {
     if (time[i] >= next_bound_) {
@@ -142,7 +145,7 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     // The run of readings before the next change point (times are sorted),
     // summed by SumRun.
     const std::size_t end = RunEnd(time, i, n, next_bound_);
-    const TimeMs run_begin = prev_t_;
+    const TimeUs run_begin = prev_t_;
     const std::size_t first = i;
     const RunSums sums =
         SumRun(kMethod == integrate::Method::kLinear, time, watts, i, end, prev_t_, prev_w_, two_intervals);
@@ -153,7 +156,7 @@ void NodeAccountant::AddReadings(const TimeMs* time, const double* watts, std::s
     Integrals& acc = *cur_;
     piece_energy_wms_ += kMethod == integrate::Method::kLinear ? 0.5 * energy : energy;
     acc.missing_ms += missing;
-    acc.covered_ms += time[end - 1] - run_begin;
+    acc.covered_us += time[end - 1] - run_begin;
     acc.readings += static_cast<std::int64_t>(end - first);
     acc.zeros += zeros;
     prev_t_ = time[end - 1];
@@ -181,9 +184,9 @@ void NodeAccountant::EnterSegment(std::size_t s) {
 // AccountSetup::CarbonFactorAt), and the next instant it changes. Readings
 // come in time order, so after the first call the next change is the next
 // entry of the series.
-void NodeAccountant::SwitchIntensity(TimeMs t) {
+void NodeAccountant::SwitchIntensity(TimeUs t) {
   FlushPiece();
-  const std::vector<TimeMs>& times = setup_.intensity_times;
+  const std::vector<TimeUs>& times = setup_.intensity_times;
   if (next_intensity_index_ < times.size() && times[next_intensity_index_] == t) {
     carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
   } else {
@@ -196,14 +199,14 @@ void NodeAccountant::SwitchIntensity(TimeMs t) {
 
 // A reading that crosses change points (or the first one): the interval
 // from the previous reading is cut at each of them.
-void NodeAccountant::AddSlow(TimeMs t, double w) {
+void NodeAccountant::AddSlow(TimeUs t, double w) {
   if (!have_prev_) {
     AddFirst(t, w);
     return;
   }
-  TimeMs a = prev_t_;
+  TimeUs a = prev_t_;
   while (t >= next_bound_) {
-    const TimeMs c = next_bound_;
+    const TimeUs c = next_bound_;
     AddPiece(a, c, t, w);
     a = c;
     if (c == segments_[seg_].end) EnterSegment(seg_ + 1);
@@ -217,14 +220,14 @@ void NodeAccountant::AddSlow(TimeMs t, double w) {
 
 // The node's first reading: before it W does not exist, and the time more
 // than one interval before it is missing.
-void NodeAccountant::AddFirst(TimeMs t, double w) {
+void NodeAccountant::AddFirst(TimeUs t, double w) {
   const auto it = std::upper_bound(segments_.begin(), segments_.end(), t,
-                                   [](TimeMs value, const Segment& seg) { return value < seg.begin; });
+                                   [](TimeUs value, const Segment& seg) { return value < seg.begin; });
   const std::size_t s = static_cast<std::size_t>(it - segments_.begin()) - 1;
-  const double missing_end = static_cast<double>(t - interval_ms_);
+  const double missing_end = static_cast<double>(t - interval_us_);
   for (std::size_t k = 0; k <= s; ++k) {
     const double end = k == s ? static_cast<double>(t) : static_cast<double>(segments_[k].end);
-    integrals_[k].missing_ms += Overlap(static_cast<double>(segments_[k].begin), end, -1e300, missing_end);
+    integrals_[k].missing_ms += OverlapMs(static_cast<double>(segments_[k].begin), end, -1e300, missing_end);
   }
   SwitchIntensity(t);
   EnterSegment(s);
@@ -235,28 +238,28 @@ void NodeAccountant::AddFirst(TimeMs t, double w) {
 }
 
 // [a, b] inside the current segment, between the previous reading and (t, w).
-void NodeAccountant::AddPiece(TimeMs a, TimeMs b, TimeMs t, double w) {
+void NodeAccountant::AddPiece(TimeUs a, TimeUs b, TimeUs t, double w) {
   if (b <= a) return;
-  const double length = static_cast<double>(b - a);
+  const double length = ToMillis(b - a);
   if (method_ == integrate::Method::kLinear && a == prev_t_ && b == t) {
     // The whole interval (a reading on a change point, as hourly intensity
     // series and minute readings make): no interpolation needed.
     piece_energy_wms_ += 0.5 * (prev_w_ + w) * length;
   } else if (method_ == integrate::Method::kLinear && t > prev_t_) {
-    const double span = static_cast<double>(t - prev_t_);
+    const double span = ToMillis(t - prev_t_);
     const double slope = (w - prev_w_) / span;
-    const double wa = prev_w_ + slope * static_cast<double>(a - prev_t_);
-    const double wb = prev_w_ + slope * static_cast<double>(b - prev_t_);
+    const double wa = prev_w_ + slope * ToMillis(a - prev_t_);
+    const double wb = prev_w_ + slope * ToMillis(b - prev_t_);
     piece_energy_wms_ += 0.5 * (wa + wb) * length;
   } else {
     piece_energy_wms_ += prev_w_ * length;
   }
-  cur_->covered_ms += b - a;
-  cur_->missing_ms += Overlap(static_cast<double>(a), static_cast<double>(b),
-                              static_cast<double>(prev_t_ + interval_ms_), static_cast<double>(t - interval_ms_));
+  cur_->covered_us += b - a;
+  cur_->missing_ms += OverlapMs(static_cast<double>(a), static_cast<double>(b),
+                                static_cast<double>(prev_t_ + interval_us_), static_cast<double>(t - interval_us_));
 }
 
-void NodeAccountant::CountReading(TimeMs t, double w) {
+void NodeAccountant::CountReading(TimeUs t, double w) {
   cur_->readings += 1;
   cur_->zeros += (w == 0.0);
   const Segment& seg = segments_[seg_];
@@ -273,13 +276,14 @@ void NodeAccountant::Finish(AccountPartial* partial) {
   FlushPiece();
   if (!have_prev_) {  // no reading at all: every second is missing
     for (std::size_t k = 0; k < segments_.size(); ++k) {
-      integrals_[k].missing_ms += static_cast<double>(segments_[k].end) - static_cast<double>(segments_[k].begin);
+      integrals_[k].missing_ms +=
+          OverlapMs(static_cast<double>(segments_[k].begin), static_cast<double>(segments_[k].end), -1e300, 1e300);
     }
   } else {  // after the last reading
-    const double missing_begin = static_cast<double>(prev_t_ + interval_ms_);
+    const double missing_begin = static_cast<double>(prev_t_ + interval_us_);
     for (std::size_t k = seg_; k < segments_.size(); ++k) {
-      integrals_[k].missing_ms += Overlap(static_cast<double>(std::max(segments_[k].begin, prev_t_)),
-                                          static_cast<double>(segments_[k].end), missing_begin, 1e300);
+      integrals_[k].missing_ms += OverlapMs(static_cast<double>(std::max(segments_[k].begin, prev_t_)),
+                                            static_cast<double>(segments_[k].end), missing_begin, 1e300);
     }
   }
   Distribute(partial);
@@ -306,9 +310,9 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
     const Segment& seg = segments_[s];
     if (!seg.in_range || seg.month < 0) continue;
     const Integrals& g = integrals_[s];
-    const double energy_j = g.energy_wms / 1000.0;
-    const double carbon_g = g.carbon_wms / 1000.0;
-    const double covered_s = static_cast<double>(g.covered_ms) / 1000.0;
+    const double energy_j = g.energy_wms / kMillisPerSecond;
+    const double carbon_g = g.carbon_wms / kMillisPerSecond;
+    const double covered_s = ToSeconds(g.covered_us);
     double job_j = 0;
     for (std::uint32_t e = seg.jobs_begin; e < seg.jobs_end; ++e) {
       const std::uint32_t k = active_[e];
@@ -317,7 +321,7 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
       part.energy_j += energy_j * share;
       part.share_s += covered_s * share;
       part.carbon_g += carbon_g * share;
-      part.missing_s += g.missing_ms / 1000.0;
+      part.missing_s += g.missing_ms / kMillisPerSecond;
       part.samples += g.readings;
       part.zero_samples += g.zeros;
       job_j += energy_j * share;
@@ -334,7 +338,7 @@ void NodeAccountant::Distribute(AccountPartial* partial) const {
     if (seg.in_store) {
       month.metered_j += energy_j;
       month.job_j += job_j;
-      month.missing_s += g.missing_ms / 1000.0;
+      month.missing_s += g.missing_ms / kMillisPerSecond;
     }
   }
   for (const JobPart& part : jobs) partial->AddJobPart(part);

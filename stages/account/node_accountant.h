@@ -26,7 +26,7 @@ class NodeAccountant {
  public:
   // from may be INT64_MIN and until INT64_MAX. Throws wattrun::Error if the
   // node is not in the inventory.
-  NodeAccountant(const AccountSetup& setup, const std::string& node, TimeMs from, TimeMs until,
+  NodeAccountant(const AccountSetup& setup, const std::string& node, TimeUs from, TimeUs until,
                  std::uint32_t unit_index);
 
   // Readings in strictly increasing time (the store's order; not checked,
@@ -34,7 +34,7 @@ class NodeAccountant {
   // neighbour before `from` and the one at or after `until` when the node
   // has them (they shape the integrals at the edges and are never counted
   // as samples; further readings outside the range only cost time).
-  void Add(const TimeMs* time, const double* watts, std::size_t n);
+  void Add(const TimeUs* time, const double* watts, std::size_t n);
   // Appends what the unit learned to partial. Call once, after the last Add.
   void Finish(AccountPartial* partial);
 
@@ -42,8 +42,8 @@ class NodeAccountant {
 
  private:
   struct Segment {
-    TimeMs begin = 0;
-    TimeMs end = 0;
+    TimeUs begin = 0;
+    TimeUs end = 0;
     std::int32_t month = -1;
     bool in_range = false;                         // inside [from, until)
     bool in_store = false;                         // inside [store_first, store_last]
@@ -56,28 +56,28 @@ class NodeAccountant {
     double energy_wms = 0;        // ∫ W dt in W·ms
     double carbon_wms = 0;        // ∫ W·(g/J) dt in g·ms/s: energy weighed by intensity
     double missing_ms = 0;        // time more than Δ from any reading
-    std::int64_t covered_ms = 0;  // time where W exists
+    std::int64_t covered_us = 0;  // time where W exists
     std::int64_t readings = 0;
     std::int64_t zeros = 0;
   };
 
-  void BuildSegments(const std::vector<TimeMs>& bounds);
+  void BuildSegments(const std::vector<TimeUs>& bounds);
   template <integrate::Method kMethod>
-  void AddReadings(const TimeMs* time, const double* watts, std::size_t n);
-  void AddSlow(TimeMs t, double w);
-  void AddFirst(TimeMs t, double w);
-  void AddPiece(TimeMs a, TimeMs b, TimeMs t, double w);
-  void CountReading(TimeMs t, double w);
+  void AddReadings(const TimeUs* time, const double* watts, std::size_t n);
+  void AddSlow(TimeUs t, double w);
+  void AddFirst(TimeUs t, double w);
+  void AddPiece(TimeUs a, TimeUs b, TimeUs t, double w);
+  void CountReading(TimeUs t, double w);
   void FlushPiece();
   void EnterSegment(std::size_t s);
-  void SwitchIntensity(TimeMs t);
+  void SwitchIntensity(TimeUs t);
   void Distribute(AccountPartial* partial) const;
 
   const AccountSetup& setup_;
   std::uint32_t node_ = 0;
   std::uint32_t unit_ = 0;
-  TimeMs from_, until_;
-  TimeMs interval_ms_;
+  TimeUs from_, until_;
+  TimeUs interval_us_;
   integrate::Method method_;
   const NodeSetup* node_setup_ = nullptr;
   std::vector<Segment> segments_;
@@ -88,13 +88,13 @@ class NodeAccountant {
 
   std::size_t seg_ = 0;
   Integrals* cur_ = nullptr;
-  TimeMs next_bound_ = std::numeric_limits<TimeMs>::min();  // first reading takes the slow path
-  TimeMs next_intensity_ = std::numeric_limits<TimeMs>::max();
+  TimeUs next_bound_ = std::numeric_limits<TimeUs>::min();  // first reading takes the slow path
+  TimeUs next_intensity_ = std::numeric_limits<TimeUs>::max();
   std::size_t next_intensity_index_ = 0;  // into setup_.intensity_times
   double carbon_factor_ = 0;              // g/J in effect since the last intensity change
   double piece_energy_wms_ = 0;           // ∫ W dt since the last segment or intensity change
   bool have_prev_ = false;
-  TimeMs prev_t_ = 0;
+  TimeUs prev_t_ = 0;
   double prev_w_ = 0;
   bool finished_ = false;
 };

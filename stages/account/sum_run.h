@@ -14,16 +14,16 @@ namespace wattrun::account {
 
 struct RunSums {
   double energy = 0;   // Σ (w_{k-1} + w_k)·dt (linear) or Σ w_{k-1}·dt (step), W·ms
-  double missing = 0;  // Σ max(dt − 2Δ, 0), ms (integers: exact in a double)
+  double missing = 0;  // Σ max(dt − 2Δ, 0), ms (whole ms: exact in a double)
   std::int64_t zeros = 0;
 };
 
 enum class SumRunPath { kBest, kSse2, kAvx2 };
 
 // Readings [begin, end) (begin < end) after the one at (prev_t, prev_w);
-// 0 < dt < 2^52 ms. kBest takes AVX2 when the CPU has it.
-RunSums SumRun(bool linear, const TimeMs* t, const double* w, std::size_t begin, std::size_t end, TimeMs prev_t,
-               double prev_w, TimeMs two_intervals, SumRunPath path = SumRunPath::kBest);
+// 0 < dt < 2^52 µs. kBest takes AVX2 when the CPU has it.
+RunSums SumRun(bool linear, const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
+               double prev_w, TimeUs two_intervals, SumRunPath path = SumRunPath::kBest);
 
 bool CpuHasAvx2();
 

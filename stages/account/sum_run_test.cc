@@ -11,14 +11,16 @@ namespace {
 
 TEST(SumRun, HandComputedLinearAndStep) {
   // After (0 ms, 100 W): (60 s, 200 W), (120 s, 0 W), (300 s, 50 W); Δ = 60 s.
-  const std::vector<TimeMs> t{60000, 120000, 300000};
+  // Times in µs; the sums come back in ms (W·ms).
+  constexpr TimeUs kMs = kMicrosPerMilli;
+  const std::vector<TimeUs> t{60000 * kMs, 120000 * kMs, 300000 * kMs};
   const std::vector<double> w{200, 0, 50};
   for (const SumRunPath path : {SumRunPath::kSse2, SumRunPath::kBest}) {
-    const RunSums linear = SumRun(true, t.data(), w.data(), 0, 3, 0, 100, 120000, path);
+    const RunSums linear = SumRun(true, t.data(), w.data(), 0, 3, 0, 100, 120000 * kMs, path);
     EXPECT_EQ(linear.energy, 300.0 * 60000 + 200.0 * 60000 + 50.0 * 180000);  // twice the trapezoids
-    EXPECT_EQ(linear.missing, 60000.0);                                      // 180 s gap − 2Δ
+    EXPECT_EQ(linear.missing, 60000.0);                                       // 180 s gap − 2Δ
     EXPECT_EQ(linear.zeros, 1);
-    const RunSums step = SumRun(false, t.data(), w.data(), 0, 3, 0, 100, 120000, path);
+    const RunSums step = SumRun(false, t.data(), w.data(), 0, 3, 0, 100, 120000 * kMs, path);
     EXPECT_EQ(step.energy, 100.0 * 60000 + 200.0 * 60000 + 0.0 * 180000);
   }
 }
@@ -29,21 +31,21 @@ TEST(SumRun, Sse2AndAvx2GiveTheSameBits) {
   if (!CpuHasAvx2()) GTEST_SKIP() << "this CPU has no AVX2";
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> watts(0, 700);
-  std::vector<TimeMs> t(300);
+  std::vector<TimeUs> t(300);
   std::vector<double> w(300);
-  TimeMs now = 1'600'000'000'000;
+  TimeUs now = 1'600'000'000'000'000;
   for (std::size_t i = 0; i < t.size(); ++i) {
-    now += 60000 + static_cast<TimeMs>(rng() % 4000) - 2000 + (rng() % 40 == 0 ? 500000 : 0);
+    now += 60000000 + static_cast<TimeUs>(rng() % 4000000) - 2000000 + (rng() % 40 == 0 ? 500000000 : 0) + 7;
     t[i] = now;
     w[i] = rng() % 25 == 0 ? 0.0 : watts(rng);
   }
   for (const bool linear : {true, false}) {
     for (std::size_t begin = 1; begin < 9; ++begin) {
       for (std::size_t end = begin + 1; end <= t.size(); end += 7) {
-        const RunSums a = SumRun(linear, t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000,
-                                 SumRunPath::kSse2);
-        const RunSums b = SumRun(linear, t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000,
-                                 SumRunPath::kAvx2);
+        const RunSums a =
+            SumRun(linear, t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000000, SumRunPath::kSse2);
+        const RunSums b =
+            SumRun(linear, t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000000, SumRunPath::kAvx2);
         EXPECT_EQ(std::memcmp(&a.energy, &b.energy, sizeof(double)), 0) << begin << " " << end;
         EXPECT_EQ(a.missing, b.missing);
         EXPECT_EQ(a.zeros, b.zeros);

@@ -195,7 +195,7 @@ TEST(Generate, RefusesAForeignNonEmptyDirectory) {
 // sorted path order, bad rows dropped, first value of an instant kept, the
 // repeated hour resolved by passes in each node's file order.
 struct Readings {
-  std::unordered_map<std::string, std::vector<std::pair<TimeMs, double>>> by_node;  // sorted
+  std::unordered_map<std::string, std::vector<std::pair<TimeUs, double>>> by_node;  // sorted
   std::int64_t bad_rows = 0;
   std::int64_t duplicates = 0;
   std::int64_t conflicts = 0;
@@ -210,7 +210,7 @@ Readings ReadTelemetry(const std::string& dir, const std::set<std::string>& inve
   TimestampPolicy policy;
   policy.zone = TimeZone::Load("America/Denver");
   policy.ignore_z = true;
-  std::unordered_map<std::string, std::map<TimeMs, double>> first;
+  std::unordered_map<std::string, std::map<TimeUs, double>> first;
   std::unordered_map<std::string, std::pair<std::int64_t, int>> pass;  // last ambiguous wall, pass
   Readings out;
   for (const std::string& rel : files) {
@@ -230,7 +230,7 @@ Readings ReadTelemetry(const std::string& dir, const std::set<std::string>& inve
       }
       const std::string& node = f[static_cast<std::size_t>(cn)];
       const std::string& w = f[static_cast<std::size_t>(cw)];
-      TimeMs utc = 0;
+      TimeUs utc = 0;
       std::int64_t wall = 0;
       const TimeParseStatus st = ParseInstant(f[static_cast<std::size_t>(ct)], policy, &utc, &wall);
       const bool number = !w.empty() && w.find_first_not_of("0123456789") == std::string::npos;
@@ -256,12 +256,12 @@ Readings ReadTelemetry(const std::string& dir, const std::set<std::string>& inve
 }
 
 // Spec step 3 on an independent series.
-double Integrate(const std::vector<std::pair<TimeMs, double>>& s, TimeMs a, TimeMs b, int* samples) {
+double Integrate(const std::vector<std::pair<TimeUs, double>>& s, TimeUs a, TimeUs b, int* samples) {
   const auto lo = std::lower_bound(s.begin(), s.end(), std::make_pair(a, -1e300));
   const auto hi = std::upper_bound(s.begin(), s.end(), std::make_pair(b, 1e300));
   *samples = static_cast<int>(hi - lo);
   if (lo == hi) return std::nan("");
-  auto sec = [](TimeMs t) { return static_cast<double>(t) / 1000.0; };
+  auto sec = [](TimeUs t) { return ToSeconds(t); };
   double ws = lo->second;
   if (lo != s.begin()) {
     const auto p = lo - 1;
@@ -278,9 +278,9 @@ double Integrate(const std::vector<std::pair<TimeMs, double>>& s, TimeMs a, Time
   return e + 0.5 * (last->second + wu) * (sec(b) - sec(last->first));
 }
 
-TimeMs ParseUtc(const std::string& text) {
+TimeUs ParseUtc(const std::string& text) {
   TimestampPolicy utc;
-  TimeMs t = 0;
+  TimeUs t = 0;
   EXPECT_EQ(ParseInstant(text, utc, &t), TimeParseStatus::kOk) << text;
   return t;
 }
@@ -525,10 +525,10 @@ std::vector<std::map<std::string, std::string>> SacctAllocations(const std::stri
   return out;
 }
 
-TimeMs DenverTime(const std::string& text) {
+TimeUs DenverTime(const std::string& text) {
   TimestampPolicy policy;
   policy.zone = TimeZone::Load("America/Denver");
-  TimeMs t = 0;
+  TimeUs t = 0;
   const TimeParseStatus status = ParseInstant(text, policy, &t);
   // A single ambiguous sacct time is the earlier instant (spec section 1).
   EXPECT_TRUE(status == TimeParseStatus::kOk || status == TimeParseStatus::kAmbiguous) << text;
@@ -617,7 +617,7 @@ TEST(GenerateAccounting, JobsOfEveryKindExist) {
 }
 
 TEST(GenerateAccounting, SharedNodesOverlapBelowAndAboveTheirCpus) {
-  std::map<std::string, std::vector<std::tuple<TimeMs, TimeMs, std::int64_t>>> by_node;
+  std::map<std::string, std::vector<std::tuple<TimeUs, TimeUs, std::int64_t>>> by_node;
   for (const auto& row : SacctAllocations(DemoDir())) {
     if (row.at("Partition") != "shared") continue;
     if (row.at("Start") == "Unknown" || row.at("Start") == "None") continue;
@@ -647,14 +647,14 @@ TEST(GenerateAccounting, SharedNodesOverlapBelowAndAboveTheirCpus) {
 TEST(GenerateAccounting, CarbonIntensityIsHourlyAndSorted) {
   const Table t = ReadCsv(DemoDir() + "/carbon_intensity.csv");
   ASSERT_GT(t.rows.size(), 24u * 30);
-  TimeMs previous = 0;
+  TimeUs previous = 0;
   double lo = 1e9, hi = 0;
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
     const std::string& ts = t.At(i, "timestamp");
     EXPECT_TRUE(ts.find('Z') != std::string::npos || ts.find("+00:00") != std::string::npos) << ts;
-    const TimeMs at = ParseUtc(ts);
+    const TimeUs at = ParseUtc(ts);
     if (i > 0) {
-      EXPECT_EQ(at - previous, 3600 * 1000) << ts;
+      EXPECT_EQ(at - previous, kMicrosPerHour) << ts;
     }
     previous = at;
     const double g = std::stod(t.At(i, "g_per_kwh"));
@@ -669,16 +669,16 @@ TEST(GenerateAccounting, CarbonIntensityIsHourlyAndSorted) {
 
 // The share rule computed here from the files alone: node power linear
 // between the readings, split at every reading and job boundary.
-double SharedEnergy(const std::vector<std::pair<TimeMs, double>>& series,
-                    const std::vector<std::tuple<TimeMs, TimeMs, double>>& jobs, std::size_t which, double cpus) {
-  std::vector<TimeMs> cuts;
+double SharedEnergy(const std::vector<std::pair<TimeUs, double>>& series,
+                    const std::vector<std::tuple<TimeUs, TimeUs, double>>& jobs, std::size_t which, double cpus) {
+  std::vector<TimeUs> cuts;
   for (const auto& [s, e, w] : jobs) {
     cuts.push_back(s);
     cuts.push_back(e);
   }
   for (const auto& [t, w] : series) cuts.push_back(t);
   std::sort(cuts.begin(), cuts.end());
-  auto power = [&](TimeMs t) {
+  auto power = [&](TimeUs t) {
     const auto hi = std::lower_bound(series.begin(), series.end(), std::make_pair(t, -1e300));
     if (hi->first == t || hi == series.begin()) return hi->second;
     const auto lo = hi - 1;
@@ -688,11 +688,11 @@ double SharedEnergy(const std::vector<std::pair<TimeMs, double>>& series,
   const auto [s, e, w] = jobs[which];
   double energy = 0.0;
   for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
-    const TimeMs p = cuts[i], q = cuts[i + 1];
+    const TimeUs p = cuts[i], q = cuts[i + 1];
     if (q <= p || p < s || q > e) continue;
     double total = 0.0;
     for (const auto& [s2, e2, w2] : jobs) total += s2 <= p && e2 >= q ? w2 : 0.0;
-    energy += w / std::max(cpus, total) * 0.5 * (power(p) + power(q)) * static_cast<double>(q - p) / 1000.0;
+    energy += w / std::max(cpus, total) * 0.5 * (power(p) + power(q)) * ToSeconds(q - p);
   }
   return energy;
 }
@@ -710,7 +710,7 @@ TEST(GenerateAccounting, JobsEnergyTruthMatchesTheFiles) {
   for (std::size_t i = 0; i < nodes.rows.size(); ++i) inventory.insert(nodes.At(i, "HOSTNAMES"));
   const Readings r = ReadTelemetry(dir, inventory);
   // Every started single-node job, by node, with its sacct weight.
-  std::map<std::string, std::vector<std::tuple<TimeMs, TimeMs, double>>> on_node;
+  std::map<std::string, std::vector<std::tuple<TimeUs, TimeUs, double>>> on_node;
   std::map<std::string, std::vector<std::size_t>> rows_on_node;
   int exclusive = 0, shared = 0;
   for (std::size_t i = 0; i < truth.rows.size(); ++i) {

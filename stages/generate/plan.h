@@ -19,6 +19,13 @@
 
 namespace wattrun::generate {
 
+// The generator's instants: int64 ms since the epoch, UTC (it writes whole
+// seconds, so ms suffice and its facility stays as it was). Core's instants
+// are µs (core/time.h): these convert at the calls into core's time zones.
+using TimeMs = std::int64_t;
+inline TimeUs ToCoreTime(TimeMs t) { return t * kMicrosPerMilli; }
+inline TimeMs FromCoreTime(TimeUs t) { return FloorDiv(t, kMicrosPerMilli); }
+
 inline constexpr int kNodesPerFile = 64;
 
 // What happened to a run, by design (the truth's `fault` column).

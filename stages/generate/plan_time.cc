@@ -37,16 +37,16 @@ std::int64_t AddMonths(int year, int month, int day, int add) {
 
 ZoneOffsets ScanOffsets(const TimeZone& zone, TimeMs from, TimeMs to) {
   ZoneOffsets out;
-  std::int64_t current = zone.OffsetAt(from);
+  std::int64_t current = FromCoreTime(zone.OffsetAt(ToCoreTime(from)));
   out.offset_ms.push_back(current);
   for (TimeMs t = from + kMsPerHour; t <= to; t += kMsPerHour) {
-    const std::int64_t offset = zone.OffsetAt(t);
+    const std::int64_t offset = FromCoreTime(zone.OffsetAt(ToCoreTime(t)));
     if (offset == current) continue;
     TimeMs lo = t - kMsPerHour;
     TimeMs hi = t;
     while (hi - lo > 1) {
       const TimeMs mid = lo + (hi - lo) / 2;
-      (zone.OffsetAt(mid) == current ? lo : hi) = mid;
+      (FromCoreTime(zone.OffsetAt(ToCoreTime(mid))) == current ? lo : hi) = mid;
     }
     out.change_at.push_back(hi);
     out.offset_ms.push_back(offset);
@@ -61,8 +61,8 @@ bool PlanBuilder::SchedulerTimeOk(TimeMs t) const {
   // A local time read back as a different instant (the second pass of a
   // repeated hour reads as the first) would move a job: avoid such times.
   const std::int64_t wall = t + plan_.scheduler_offsets.At(t);
-  const LocalTimeResult r = plan_.scheduler_zone.FromLocal(wall);
-  return r.kind != LocalTimeKind::kNonexistent && r.earlier == t;
+  const LocalTimeResult r = plan_.scheduler_zone.FromLocal(ToCoreTime(wall));
+  return r.kind != LocalTimeKind::kNonexistent && r.earlier == ToCoreTime(t);
 }
 
 bool PlanBuilder::NearTransition(TimeMs from, TimeMs to) const {
@@ -81,8 +81,8 @@ void PlanBuilder::SetUpTime() {
   const std::int64_t start_day = DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   const std::int64_t end_day = AddMonths(y, m, d, plan_.options.months);
   const TimeZone& tz = plan_.telemetry_zone;
-  plan_.window_start = tz.FromLocal(start_day * kMsPerDay).earlier;
-  plan_.window_end = tz.FromLocal(end_day * kMsPerDay).earlier;
+  plan_.window_start = FromCoreTime(tz.FromLocal(ToCoreTime(start_day * kMsPerDay)).earlier);
+  plan_.window_end = FromCoreTime(tz.FromLocal(ToCoreTime(end_day * kMsPerDay)).earlier);
   plan_.snapshot_ms = plan_.window_end - std::int64_t{2} * 60 * kMsPerSecond;
   plan_.first_tick = CeilTick(plan_.window_start);
   plan_.last_tick = CeilTick(plan_.window_end) - 1;
@@ -93,8 +93,8 @@ void PlanBuilder::SetUpTime() {
     const std::int64_t hi_day = std::min(end_day, AddMonths(y, m, 1, k + 1));
     MonthSpan span;
     span.label = MonthLabel(lo_day);
-    span.first_tick = CeilTick(tz.FromLocal(lo_day * kMsPerDay).earlier);
-    span.last_tick = CeilTick(tz.FromLocal(hi_day * kMsPerDay).earlier) - 1;
+    span.first_tick = CeilTick(FromCoreTime(tz.FromLocal(ToCoreTime(lo_day * kMsPerDay)).earlier));
+    span.last_tick = CeilTick(FromCoreTime(tz.FromLocal(ToCoreTime(hi_day * kMsPerDay)).earlier)) - 1;
     plan_.months.push_back(span);
   }
   const TimeMs scan_from = plan_.window_start - 2 * kMsPerDay;
@@ -116,8 +116,8 @@ void PlanBuilder::SetUpTime() {
   const TimeMs probe = plan_.window_start + (plan_.window_end - plan_.window_start) * 2 / 5;
   std::int64_t day = FloorDivTicks(probe + plan_.scheduler_offsets.At(probe), kMsPerDay);
   for (int tries = 0; tries < 5; ++tries, ++day) {
-    plan_.bad_day_start = plan_.scheduler_zone.FromLocal(day * kMsPerDay).earlier;
-    plan_.bad_day_end = plan_.scheduler_zone.FromLocal((day + 1) * kMsPerDay).earlier;
+    plan_.bad_day_start = FromCoreTime(plan_.scheduler_zone.FromLocal(ToCoreTime(day * kMsPerDay)).earlier);
+    plan_.bad_day_end = FromCoreTime(plan_.scheduler_zone.FromLocal(ToCoreTime((day + 1) * kMsPerDay)).earlier);
     if (!NearTransition(plan_.bad_day_start, plan_.bad_day_end)) break;
   }
   if (plan_.bad_day_end > plan_.window_end - 2 * kMsPerHour) {

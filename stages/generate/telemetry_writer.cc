@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxRowBytes = 96;  // an LDMS row is longer than the spec's
 constexpr std::int64_t kOverlapTicks = 10;
+constexpr std::int64_t kMsPerSecond = 1000;  // the generator's instants are ms (plan.h)
 
 inline char* PutUint(char* q, int v) {
   char digits[12];

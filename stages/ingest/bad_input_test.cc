@@ -122,16 +122,16 @@ TEST_F(BadInput, DamagedGzipCountsOnceAndKeepsTheCompleteLinesBeforeTheDamage) {
   // The kept readings are exactly the first `complete` minutes, in order.
   store::TelemetryReader reader((dir_ / "store.h5").string());
   ASSERT_EQ(reader.nodes(), std::vector<std::string>{"n1"});
-  std::vector<TimeMs> times;
+  std::vector<TimeUs> times;
   std::vector<double> watts;
-  reader.ForEachChunk(0, 1 << 10, [&](const TimeMs* t, const double* w, std::size_t n) {
+  reader.ForEachChunk(0, 1 << 10, [&](const TimeUs* t, const double* w, std::size_t n) {
     times.insert(times.end(), t, t + n);
     watts.insert(watts.end(), w, w + n);
   });
   ASSERT_EQ(static_cast<std::int64_t>(times.size()), complete);
   for (std::int64_t m = 0; m < complete; ++m) {
     const auto i = static_cast<std::size_t>(m);
-    ASSERT_EQ(times[i], kTinyDay + m * 60000) << m;
+    ASSERT_EQ(times[i], kTinyDay + m * kMicrosPerMinute) << m;
     ASSERT_EQ(watts[i], 300 + m % 7) << m;
   }
 }

@@ -63,13 +63,13 @@ void NodeDeduplicator::Load(std::vector<ChunkRef>* refs, ChunkPool* pool, const 
   watts_.resize(kept);
 }
 
-void NodeDeduplicator::DropStored(std::vector<TimeMs>* stored_time, std::vector<double>* stored_watts,
+void NodeDeduplicator::DropStored(std::vector<TimeUs>* stored_time, std::vector<double>* stored_watts,
                                   const DropCounter& count) {
-  std::vector<TimeMs>& st = *stored_time;
+  std::vector<TimeUs>& st = *stored_time;
   std::vector<double>& sw = *stored_watts;
   if (st.empty() || time_.empty()) return;
   if (!std::is_sorted(st.begin(), st.end())) {
-    std::vector<std::pair<TimeMs, double>> stored;
+    std::vector<std::pair<TimeUs, double>> stored;
     for (std::size_t k = 0; k < st.size(); ++k) stored.emplace_back(st[k], sw[k]);
     std::sort(stored.begin(), stored.end());
     for (std::size_t k = 0; k < stored.size(); ++k) std::tie(st[k], sw[k]) = stored[k];
@@ -109,7 +109,7 @@ void NodeDeduplicator::ResolveRepeatedHour() {
     for (std::size_t k = segments_[s].begin; k < end; ++k) {
       const std::int64_t wall = time_[k];
       const LocalTimeResult local = zone_.FromLocal(wall);
-      const std::int64_t day = FloorDiv(wall, 86400000);
+      const std::int64_t day = FloorDiv(wall, kMicrosPerDay);
       int pass = 0;
       const auto it = state.find(day);
       if (it == state.end()) {

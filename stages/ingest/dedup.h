@@ -33,9 +33,9 @@ class NodeDeduplicator {
   // "conflict_with_stored". `stored_*`: the node's stored readings over the
   // loaded time range, sorted per batch (sorted here when several batches
   // interleave).
-  void DropStored(std::vector<TimeMs>* stored_time, std::vector<double>* stored_watts, const DropCounter& count);
+  void DropStored(std::vector<TimeUs>* stored_time, std::vector<double>* stored_watts, const DropCounter& count);
 
-  const HugeVector<TimeMs>& time() const { return time_; }
+  const HugeVector<TimeUs>& time() const { return time_; }
   const HugeVector<double>& watts() const { return watts_; }
   // File of the node's earliest reading (for counts against the store).
   std::uint32_t first_file() const { return first_file_; }
@@ -51,11 +51,11 @@ class NodeDeduplicator {
 
   const TimeZone& zone_;
   // Not zeroed on resize: every element is written before it is read.
-  HugeVector<TimeMs> time_;
+  HugeVector<TimeUs> time_;
   HugeVector<double> watts_;
   std::vector<Segment> segments_;
   std::vector<std::size_t> permutation_;  // only when rows are out of time order
-  HugeVector<TimeMs> sorted_time_;
+  HugeVector<TimeUs> sorted_time_;
   HugeVector<double> sorted_watts_;
   std::uint32_t first_file_ = 0;
 };

@@ -17,7 +17,7 @@ namespace wattrun::ingest {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr TimeMs kMinute = 60000;
+constexpr TimeUs kMinute = kMicrosPerMinute;
 
 std::uint64_t Order(std::uint32_t file, std::uint64_t offset) {
   return (std::uint64_t{file} << kOrderOffsetBits) | offset;
@@ -30,11 +30,11 @@ class Dedup : public ::testing::Test {
               (fs::temp_directory_path() / ("wattrun_dedup_" + std::to_string(::getpid()) + ".bin")).string()),
         streams_(1, &pool_) {}
 
-  void Add(std::uint32_t item, std::uint32_t file, std::uint64_t offset, TimeMs t, double w, bool ambiguous = false) {
+  void Add(std::uint32_t item, std::uint32_t file, std::uint64_t offset, TimeUs t, double w, bool ambiguous = false) {
     streams_.Append(0, item, Order(file, offset), ambiguous, t, w);
   }
   // Loads the node, then drops what `stored_*` already holds (if anything).
-  void Run(const TimeZone& zone, std::vector<TimeMs> stored_time = {}, std::vector<double> stored_watts = {}) {
+  void Run(const TimeZone& zone, std::vector<TimeUs> stored_time = {}, std::vector<double> stored_watts = {}) {
     streams_.Close();
     NodeDeduplicator dedup(zone);
     const DropCounter count = [this](std::uint32_t file, const char* reason) { ++dropped_[{file, reason}]; };
@@ -48,7 +48,7 @@ class Dedup : public ::testing::Test {
   ChunkPool pool_;
   NodeStreams streams_;
   std::map<std::pair<std::uint32_t, std::string>, int> dropped_;
-  std::vector<TimeMs> time_;
+  std::vector<TimeUs> time_;
   std::vector<double> watts_;
   std::uint32_t first_file_ = 99;
 };
@@ -62,7 +62,7 @@ TEST_F(Dedup, FirstInFileThenLineOrderWinsWhicheverChunkCameFirst) {
   Add(1, 0, 40, 2 * kMinute, 200);
   Add(1, 0, 70, 3 * kMinute, 300);
   Run(utc);
-  EXPECT_EQ(time_, (std::vector<TimeMs>{1 * kMinute, 2 * kMinute, 3 * kMinute}));
+  EXPECT_EQ(time_, (std::vector<TimeUs>{1 * kMinute, 2 * kMinute, 3 * kMinute}));
   EXPECT_EQ(watts_, (std::vector<double>{100, 200, 300}));
   EXPECT_EQ(dropped_,
             (std::map<std::pair<std::uint32_t, std::string>, int>{{{1, "conflict"}, 1}, {{1, "duplicate"}, 1}}));
@@ -77,7 +77,7 @@ TEST_F(Dedup, RowsOutOfOrderAreSortedAndTheEarlierLineOfAnInstantIsKept) {
   Add(0, 0, 40, 3 * kMinute, 31);  // same instant as line 20, later line: the conflict dropped
   Add(0, 0, 50, 1 * kMinute, 10);
   Run(utc);
-  EXPECT_EQ(time_, (std::vector<TimeMs>{1 * kMinute, 3 * kMinute, 4 * kMinute, 5 * kMinute}));
+  EXPECT_EQ(time_, (std::vector<TimeUs>{1 * kMinute, 3 * kMinute, 4 * kMinute, 5 * kMinute}));
   EXPECT_EQ(watts_, (std::vector<double>{10, 30, 40, 50}));
   EXPECT_EQ(dropped_.at({0, "conflict"}), 1);
   EXPECT_EQ(dropped_.size(), 1u);
@@ -86,16 +86,16 @@ TEST_F(Dedup, RowsOutOfOrderAreSortedAndTheEarlierLineOfAnInstantIsKept) {
 TEST_F(Dedup, TheRepeatedHourIsDaylightTimeOnTheFirstPassAndStandardTimeOnTheSecond) {
   // America/Denver, 2021-11-07: 01:00-01:59 local happens twice (MDT, UTC-6, then MST, UTC-7).
   const TimeZone denver = TimeZone::Load("America/Denver");
-  const TimeMs wall_0130 = 1636248600000;  // 2021-11-07 01:30 as wall time (ms since the epoch of local time)
-  const TimeMs utc_0130_mdt = wall_0130 + 6 * 3600000;
-  const TimeMs utc_0130_mst = wall_0130 + 7 * 3600000;
+  const TimeUs wall_0130 = FromSeconds(1636248600);  // 2021-11-07 01:30 as wall time (µs since the local epoch)
+  const TimeUs utc_0130_mdt = wall_0130 + 6 * kMicrosPerHour;
+  const TimeUs utc_0130_mst = wall_0130 + 7 * kMicrosPerHour;
   Add(0, 0, 10, utc_0130_mdt - 31 * kMinute, 1);    // 00:59 MDT, not ambiguous
   Add(0, 0, 20, wall_0130, 2, /*ambiguous=*/true);  // first pass
   Add(0, 0, 30, wall_0130 + kMinute, 3, true);
   Add(0, 0, 40, wall_0130, 4, true);  // wall time went back: second pass
   Add(0, 0, 50, wall_0130 + kMinute, 5, true);
   Run(denver);
-  EXPECT_EQ(time_, (std::vector<TimeMs>{utc_0130_mdt - 31 * kMinute, utc_0130_mdt, utc_0130_mdt + kMinute, utc_0130_mst,
+  EXPECT_EQ(time_, (std::vector<TimeUs>{utc_0130_mdt - 31 * kMinute, utc_0130_mdt, utc_0130_mdt + kMinute, utc_0130_mst,
                                         utc_0130_mst + kMinute}));
   EXPECT_EQ(watts_, (std::vector<double>{1, 2, 3, 4, 5}));
   EXPECT_TRUE(dropped_.empty());
@@ -110,7 +110,7 @@ TEST_F(Dedup, ReadingsAlreadyStoredWinAndAreCountedForTheNodesFirstFile) {
   // Two stored batches, each sorted, not sorted together: 3 min (other
   // watts: a conflict), then 2 min (same watts: a duplicate) and 9 min.
   Run(utc, {3 * kMinute, 2 * kMinute, 9 * kMinute}, {31, 20, 90});
-  EXPECT_EQ(time_, (std::vector<TimeMs>{1 * kMinute, 4 * kMinute}));
+  EXPECT_EQ(time_, (std::vector<TimeUs>{1 * kMinute, 4 * kMinute}));
   EXPECT_EQ(watts_, (std::vector<double>{10, 40}));
   EXPECT_EQ(dropped_, (std::map<std::pair<std::uint32_t, std::string>, int>{{{2, "conflict_with_stored"}, 1},
                                                                             {{2, "duplicate_of_stored"}, 1}}));

@@ -360,7 +360,7 @@ struct PrometheusFetch {
   const PrometheusConfig* config;
   const std::vector<std::string>* node_names;
   const std::vector<PrometheusUnit>* units;  // one per "file" of the new telemetry
-  const std::vector<TimeMs>* first_wanted;   // per node: readings before it are stored already
+  const std::vector<TimeUs>* first_wanted;   // per node: readings before it are stored already
   PrometheusClient client;
 };
 
@@ -379,7 +379,7 @@ struct ParseContext {
   std::uint32_t item = 0;                          // index of the work item being parsed
   HugeVector<char> read_buffer{};                  // plain files' text, reused between items
   std::vector<std::int64_t>* file_rows = nullptr;  // rows per new telemetry file, this rank's
-  PrometheusFetch* prometheus = nullptr;         // set: the items are Prometheus units, not files
+  PrometheusFetch* prometheus = nullptr;           // set: the items are Prometheus units, not files
 };
 
 void CountBad(ParseContext& ctx, std::uint32_t file, const char* reason, const std::string& where) {
@@ -421,13 +421,13 @@ void ParseLines(ParseContext& ctx, std::uint32_t file_index, const TelemetryColu
     }
     const std::uint64_t order =
         (static_cast<std::uint64_t>(file_index) << kOrderOffsetBits) | static_cast<std::uint64_t>(offset);
-    ctx.streams->Append(node, ctx.item, order, row.ambiguous, row.ambiguous ? row.wall_ms : row.utc, row.watts);
+    ctx.streams->Append(node, ctx.item, order, row.ambiguous, row.ambiguous ? row.wall_us : row.utc, row.watts);
   }
 }
 
 // One sample of a unit's response into its node's stream; false for a bad
 // value (counted).
-bool AddSample(ParseContext& ctx, const WorkItem& item, std::uint64_t sequence, std::uint32_t node, TimeMs time,
+bool AddSample(ParseContext& ctx, const WorkItem& item, std::uint64_t sequence, std::uint32_t node, TimeUs time,
                std::string_view label, std::string_view value) {
   double watts = 0;
   const char* bad = !ParseDouble(value, &watts) || !std::isfinite(watts) ? "bad_watts"
@@ -458,7 +458,7 @@ void FetchUnit(ParseContext& ctx, const WorkItem& item) {
   const std::string body = fetch.client.Query(query, unit.until);
   std::uint64_t sequence = 0;
   try {
-    ForEachSample(body, fetch.config->node_label, [&](std::string_view label, TimeMs time, std::string_view value) {
+    ForEachSample(body, fetch.config->node_label, [&](std::string_view label, TimeUs time, std::string_view value) {
       if (time <= unit.after || time > unit.until) return;
       std::uint32_t node = 0;
       const bool known = ctx.nodes->Find(NodeFromLabel(label), &node);
@@ -934,7 +934,7 @@ std::size_t PackChunks(NodeStreams* streams, ExchangeCursor* c, char* base, std:
     const WireChunk header{ref.order, c->node, ref.count, ref.ambiguous ? 1u : 0u, 0};
     std::memcpy(base + at, &header, sizeof header);
     const std::uint32_t n = ref.count;
-    auto* time = reinterpret_cast<TimeMs*>(base + at + sizeof header);
+    auto* time = reinterpret_cast<TimeUs*>(base + at + sizeof header);
     streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
     at += bytes;
     ++c->ref;
@@ -948,7 +948,7 @@ void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
   for (std::size_t at = 0; at < total;) {
     WireChunk header;
     std::memcpy(&header, data + at, sizeof header);
-    const auto* time = reinterpret_cast<const TimeMs*>(data + at + sizeof header);
+    const auto* time = reinterpret_cast<const TimeUs*>(data + at + sizeof header);
     streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
                          reinterpret_cast<const double*>(time + header.count));
     at += sizeof header + 16 * std::size_t{header.count};
@@ -1173,7 +1173,7 @@ struct IngestState {
   // facility.telemetry.source: prometheus: the units to fetch (one a
   // "file" of new_telemetry), and each node's first instant wanted.
   std::vector<PrometheusUnit> prometheus_units;
-  std::vector<TimeMs> first_wanted;
+  std::vector<TimeUs> first_wanted;
   // Last, so destroyed first: waits for the thread that writes the
   // catalogue and small_table_warnings.
   std::future<void> small_tables;  // rank 0: the small tables but nodes.csv
@@ -1344,10 +1344,10 @@ void PlanPrometheus(const Config& config, const Comm& comm, IngestState* s, Inge
   constexpr std::int64_t kSamplesPerUnit = 100000;
   const PrometheusConfig& p = config.facility.prometheus;
   if (!p.start || !p.end) JoinSmallTables(config, comm, s, summary);  // the window's defaults are in sacct
-  std::vector<TimeMs> plan;                                           // end, then each node's first wanted instant
+  std::vector<TimeUs> plan;                                           // end, then each node's first wanted instant
   RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
-    const TimeMs now = InstantFromEpochMs(
+    const TimeUs now = InstantFromEpochMs(
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
             .count());
     const auto [start, end] = PrometheusWindow(p, s->catalogue.jobs, now);
@@ -1535,7 +1535,7 @@ std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Co
       ++(std::strcmp(reason, "duplicate") == 0 ? duplicates : conflicts);
     };
     NodeDeduplicator node_rows(policy.zone);
-    std::vector<TimeMs> old_t;
+    std::vector<TimeUs> old_t;
     std::vector<double> old_w;
     const auto r = static_cast<std::size_t>(comm.rank());
     if (options.progress) {
@@ -1546,7 +1546,7 @@ std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Co
       AddProgress(options.progress, 1);
       if (streams->refs(node).empty()) continue;
       node_rows.Load(&streams->refs(node), pool, count_in_ingest);
-      const HugeVector<TimeMs>& t = node_rows.time();
+      const HugeVector<TimeUs>& t = node_rows.time();
       const std::int64_t old_node = old_store ? old_store->FindNode(s->node_names[node]) : -1;
       if (old_node >= 0 && !t.empty()) {
         old_store->ReadRange(static_cast<std::size_t>(old_node), t.front(), t.back(), &old_t, &old_w);
@@ -1611,11 +1611,11 @@ std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
 std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, const BatchLayout& layout,
                             std::int64_t my_rows, NodeStreams* streams, ChunkPool* pool) {
   h5::File file = h5::File::Open(layout.tmp, h5::Mode::kCreate, comm.get());
-  h5::H5Id time = h5::CreateDataset<TimeMs>(file.id(), store::batch_file::kTime, layout.total_rows);
+  h5::H5Id time = h5::CreateDataset<TimeUs>(file.id(), store::batch_file::kTime, layout.total_rows);
   h5::H5Id watts = h5::CreateDataset<double>(file.id(), store::batch_file::kWatts, layout.total_rows);
   std::vector<ChunkRef>& out = streams->output_refs();
   const std::int64_t rounds = comm.AllMax(CountWriteRounds(out));
-  HugeVector<TimeMs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
+  HugeVector<TimeUs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
   HugeVector<double> w_buf(t_buf.size());
   std::exception_ptr failure;
   std::size_t next = 0;

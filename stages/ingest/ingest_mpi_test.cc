@@ -80,7 +80,7 @@ void WriteFacility(const fs::path& dir) {
 
 struct StoreContents {
   std::vector<std::string> nodes;
-  std::vector<std::vector<TimeMs>> time;
+  std::vector<std::vector<TimeUs>> time;
   std::vector<std::vector<double>> watts;
   bool operator==(const StoreContents&) const = default;
 };
@@ -92,7 +92,7 @@ StoreContents ReadAll(const std::string& store) {
   for (std::size_t n = 0; n < reader.nodes().size(); ++n) {
     c.time.emplace_back();
     c.watts.emplace_back();
-    reader.ForEachChunk(n, 3, [&](const TimeMs* t, const double* w, std::size_t k) {
+    reader.ForEachChunk(n, 3, [&](const TimeUs* t, const double* w, std::size_t k) {
       c.time.back().insert(c.time.back().end(), t, t + k);
       c.watts.back().insert(c.watts.back().end(), w, w + k);
     });
@@ -106,9 +106,9 @@ std::int64_t Quality(const store::Catalogue& c, const std::string& reason) {
   return n;
 }
 
-TimeMs Utc(int hour, int minute) {
+TimeUs Utc(int hour, int minute) {
   // 2021-11-07 is day 18938 since the epoch.
-  return (18938LL * 86400 + hour * 3600 + minute * 60) * 1000;
+  return FromSeconds(18938LL * 86400 + hour * 3600 + minute * 60);
 }
 
 class IngestMpi : public ::testing::Test {
@@ -152,11 +152,11 @@ TEST_F(IngestMpi, StoresValidDeduplicatedReadingsAndCountsTheRest) {
   const StoreContents c = ReadAll(Options("store.h5").store_path);
   ASSERT_EQ(c.nodes, (std::vector<std::string>{"n1", "n2"}));
   // n1: 06:58Z, 06:59Z (MDT, UTC-6), 07:00-07:02Z (first pass), 08:00-08:02Z (second pass), 09:00Z (MST).
-  const std::vector<TimeMs> expected{Utc(6, 58), Utc(6, 59), Utc(7, 0), Utc(7, 1), Utc(7, 2),
+  const std::vector<TimeUs> expected{Utc(6, 58), Utc(6, 59), Utc(7, 0), Utc(7, 1), Utc(7, 2),
                                      Utc(8, 0),  Utc(8, 1),  Utc(8, 2), Utc(9, 0)};
   EXPECT_EQ(c.time[0], expected);
   EXPECT_EQ(c.watts[0][1], 300);  // the conflict kept the first file's value
-  EXPECT_EQ(c.time[1], (std::vector<TimeMs>{Utc(6, 0), Utc(6, 1)}));
+  EXPECT_EQ(c.time[1], (std::vector<TimeUs>{Utc(6, 0), Utc(6, 1)}));
   const auto cat = store::ReadCatalogue(Options("store.h5").store_path);
   EXPECT_EQ(Quality(cat, "negative_watts"), 1);
   EXPECT_EQ(Quality(cat, "unknown_node"), 1);
@@ -262,7 +262,7 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
   Ingest(config_, Options("store.h5"), comm);
   if (!comm.is_root()) return;
   const StoreContents all = ReadAll(Options("store.h5").store_path);
-  const std::vector<TimeMs>& t = all.time[0];  // n1
+  const std::vector<TimeUs>& t = all.time[0];  // n1
   ASSERT_EQ(t.size(), 9u + 2u + 2u);
   EXPECT_TRUE(std::is_sorted(t.begin(), t.end()));
   EXPECT_EQ(std::adjacent_find(t.begin(), t.end()), t.end());
@@ -276,24 +276,24 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
     SCOPED_TRACE(mode);
     store::TelemetryReader reader(Options("store.h5").store_path);
     EXPECT_EQ(reader.DirectBatches(), mode == "hdf5" ? 0u : 3u);
-    std::vector<TimeMs> probes;
-    for (const TimeMs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
-    probes.push_back(std::numeric_limits<TimeMs>::min());
-    probes.push_back(std::numeric_limits<TimeMs>::max());
-    for (const TimeMs from : probes) {
-      for (const TimeMs until : probes) {
+    std::vector<TimeUs> probes;
+    for (const TimeUs x : t) probes.insert(probes.end(), {x - 1, x, x + 1});
+    probes.push_back(std::numeric_limits<TimeUs>::min());
+    probes.push_back(std::numeric_limits<TimeUs>::max());
+    for (const TimeUs from : probes) {
+      for (const TimeUs until : probes) {
         if (until < from) continue;
-        std::vector<TimeMs> expected, got;
-        for (const TimeMs x : t) {
+        std::vector<TimeUs> expected, got;
+        for (const TimeUs x : t) {
           if (x >= from && x < until) expected.push_back(x);
         }
-        reader.ForEachChunkInRange(0, from, until, 2, [&](const TimeMs* tt, const double*, std::size_t k) {
+        reader.ForEachChunkInRange(0, from, until, 2, [&](const TimeUs* tt, const double*, std::size_t k) {
           got.insert(got.end(), tt, tt + k);
         });
         ASSERT_EQ(got, expected) << from << " " << until;
         ASSERT_EQ(reader.CountInRange(0, from, until), static_cast<std::int64_t>(expected.size()));
       }
-      TimeMs found = 0;
+      TimeUs found = 0;
       double w = 0;
       const auto before = std::lower_bound(t.begin(), t.end(), from);
       ASSERT_EQ(reader.ReadingBefore(0, from, &found, &w), before != t.begin()) << from;

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using wattrun::testing::kTinyDay;
 using wattrun::testing::WriteText;
 
-constexpr TimeMs kHour = 3600 * 1000;
+constexpr TimeUs kHour = kMicrosPerHour;
 const char kHeader[] = "JobID|NodeList|Start|End|State\n";
 
 std::int64_t QualityCount(const store::Catalogue& c, const std::string& stage, const std::string& file,
@@ -140,7 +140,7 @@ TEST_F(SmallTables, RepeatedRunIdsCountedAndRewrittenRunsReplaced) {
   EXPECT_TRUE(WarnsAbout(first, "runs.csv", "repeat a run_id"));
   store::Catalogue c = Catalogue();
   ASSERT_EQ(c.runs.size(), 2u);
-  EXPECT_EQ(c.runs[0].start, kTinyDay + 10 * 60000);  // the first r1
+  EXPECT_EQ(c.runs[0].start, kTinyDay + 10 * kMicrosPerMinute);  // the first r1
   EXPECT_EQ(QualityCount(c, "runs", "runs.csv", "duplicate_run_id"), 1);
 
   WriteText(facility() / "runs.csv", wattrun::testing::kRunsHeader + TinyRun("r1", "03:10", "03:40", "wine") +
@@ -148,8 +148,8 @@ TEST_F(SmallTables, RepeatedRunIdsCountedAndRewrittenRunsReplaced) {
   RunIngest();
   c = Catalogue();
   ASSERT_EQ(c.runs.size(), 2u);
-  EXPECT_EQ(c.runs[0].start, kTinyDay + (3 * 60 + 10) * 60000);
-  EXPECT_EQ(c.runs[1].start, kTinyDay + (4 * 60 + 10) * 60000);
+  EXPECT_EQ(c.runs[0].start, kTinyDay + (3 * 60 + 10) * kMicrosPerMinute);
+  EXPECT_EQ(c.runs[1].start, kTinyDay + (4 * 60 + 10) * kMicrosPerMinute);
   EXPECT_EQ(QualityCount(c, "runs", "runs.csv", "duplicate_run_id"), 0);
 }
 

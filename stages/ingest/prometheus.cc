@@ -27,7 +27,7 @@ std::string EscapeNodeName(std::string_view name) {
 }
 
 // "1646748131.123": epoch seconds with milliseconds, as the API takes them.
-std::string EpochSecondsText(TimeMs instant) {
+std::string EpochSecondsText(TimeUs instant) {
   const std::int64_t ms = EpochMsFromInstant(instant);
   char text[40];
   std::snprintf(text, sizeof text, "%lld.%03lld", static_cast<long long>(FloorDiv(ms, 1000)),
@@ -64,7 +64,7 @@ std::string RangeSelector(const PrometheusConfig& config, const std::vector<std:
 }
 
 std::vector<std::string_view> UnitNodes(const PrometheusUnit& unit, const std::vector<std::string>& node_names,
-                                        const std::vector<TimeMs>& first_wanted) {
+                                        const std::vector<TimeUs>& first_wanted) {
   std::vector<std::string_view> nodes;
   for (std::uint32_t n = unit.first_node; n < unit.last_node; ++n) {
     if (first_wanted[n] <= unit.until) nodes.push_back(node_names[n]);
@@ -72,20 +72,20 @@ std::vector<std::string_view> UnitNodes(const PrometheusUnit& unit, const std::v
   return nodes;
 }
 
-std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeMs>& first_wanted, TimeMs end,
+std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeUs>& first_wanted, TimeUs end,
                                                 double sampling_interval_s, std::size_t nodes_per_set,
                                                 std::int64_t samples_per_unit) {
   std::vector<PrometheusUnit> units;
   const auto n_nodes = static_cast<std::uint32_t>(first_wanted.size());
   for (std::uint32_t first = 0; first < n_nodes; first += static_cast<std::uint32_t>(nodes_per_set)) {
     const std::uint32_t last = std::min<std::uint32_t>(n_nodes, first + static_cast<std::uint32_t>(nodes_per_set));
-    const TimeMs from = *std::min_element(first_wanted.begin() + first, first_wanted.begin() + last);
+    const TimeUs from = *std::min_element(first_wanted.begin() + first, first_wanted.begin() + last);
     if (from > end) continue;  // every node of the set is up to date
     const double slice_s = sampling_interval_s * static_cast<double>(samples_per_unit) / (last - first);
     // At least a second; in instants via epoch ms, whatever the instants' unit.
-    const TimeMs slice = InstantFromEpochMs(std::max<std::int64_t>(1000, static_cast<std::int64_t>(slice_s * 1000))) -
+    const TimeUs slice = InstantFromEpochMs(std::max<std::int64_t>(1000, static_cast<std::int64_t>(slice_s * 1000))) -
                          InstantFromEpochMs(0);
-    for (TimeMs after = from - 1; after < end; after += slice) {
+    for (TimeUs after = from - 1; after < end; after += slice) {
       units.push_back(PrometheusUnit{first, last, after, std::min(end, after + slice)});
     }
   }
@@ -123,8 +123,8 @@ void ForEachSample(std::string_view body, const std::string& node_label, const S
 // [start, end] of facility.telemetry.prometheus, by default from the
 // earliest sacct Start to the latest End (now while a job runs or none has
 // ended).
-std::pair<TimeMs, TimeMs> PrometheusWindow(const PrometheusConfig& p, const std::vector<JobRecord>& jobs, TimeMs now) {
-  std::optional<TimeMs> first_start, last_end;
+std::pair<TimeUs, TimeUs> PrometheusWindow(const PrometheusConfig& p, const std::vector<JobRecord>& jobs, TimeUs now) {
+  std::optional<TimeUs> first_start, last_end;
   bool running = false;
   for (const JobRecord& j : jobs) {
     if (!j.has_start) continue;
@@ -135,7 +135,7 @@ std::pair<TimeMs, TimeMs> PrometheusWindow(const PrometheusConfig& p, const std:
   if (!p.start && !first_start) {
     throw Error("facility.telemetry.prometheus.start is not set and sacct has no job with a Start to take it from");
   }
-  const TimeMs end = p.end ? *p.end : running || !last_end ? now : *last_end;
+  const TimeUs end = p.end ? *p.end : running || !last_end ? now : *last_end;
   return {p.start ? *p.start : *first_start, end};
 }
 
@@ -150,11 +150,11 @@ PrometheusClient::PrometheusClient(std::string base_url, double timeout_s) : tim
 
 PrometheusClient::~PrometheusClient() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 
-std::string DescribeQuery(const std::string& query, TimeMs at) {
+std::string DescribeQuery(const std::string& query, TimeUs at) {
   return "query '" + query + "' at " + FormatUtcIso(at) + " (time=" + EpochSecondsText(at) + ")";
 }
 
-std::string PrometheusClient::Query(const std::string& query, TimeMs at) {
+std::string PrometheusClient::Query(const std::string& query, TimeUs at) {
   CURL* curl = static_cast<CURL*>(curl_);
   char* escaped = curl_easy_escape(curl, query.c_str(), static_cast<int>(query.size()));
   const std::string form = std::string("query=") + escaped + "&time=" + EpochSecondsText(at);

@@ -22,9 +22,11 @@
 namespace wattrun::ingest {
 
 // Prometheus timestamps are UTC epoch milliseconds; the store's instants
-// are TimeMs. The one place where the two meet.
-inline TimeMs InstantFromEpochMs(std::int64_t epoch_ms) { return epoch_ms; }
-inline std::int64_t EpochMsFromInstant(TimeMs instant) { return instant; }
+// are TimeUs (µs). The one place where the two meet: an instant between
+// two milliseconds goes to the earlier one, so a sample at a whole
+// millisecond is at or before an instant exactly when its ms is.
+inline TimeUs InstantFromEpochMs(std::int64_t epoch_ms) { return epoch_ms * kMicrosPerMilli; }
+inline std::int64_t EpochMsFromInstant(TimeUs instant) { return FloorDiv(instant, kMicrosPerMilli); }
 
 // A node label's value as a node name: cut at the first ':' or '.'
 // ("r1i0n3:9290" and "r1i0n3.eagle.nrel.gov" are r1i0n3).
@@ -42,8 +44,8 @@ std::string RangeSelector(const PrometheusConfig& config, const std::vector<std:
 struct PrometheusUnit {
   std::uint32_t first_node = 0;
   std::uint32_t last_node = 0;
-  TimeMs after = 0;
-  TimeMs until = 0;
+  TimeUs after = 0;
+  TimeUs until = 0;
 };
 
 // Units covering, for every node n, the instants [first_wanted[n], end]
@@ -51,23 +53,23 @@ struct PrometheusUnit {
 // `nodes_per_set` consecutive nodes, time slices long enough for about
 // `samples_per_unit` samples at one sample per `sampling_interval_s` and
 // node. In node-set order, then time order.
-std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeMs>& first_wanted, TimeMs end,
+std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeUs>& first_wanted, TimeUs end,
                                                 double sampling_interval_s, std::size_t nodes_per_set,
                                                 std::int64_t samples_per_unit);
 
 // [start, end] of facility.telemetry.prometheus: each unset bound from the
 // earliest sacct Start and the latest End (`now` while a job runs or none
 // has ended). Throws wattrun::Error without a start to be had.
-std::pair<TimeMs, TimeMs> PrometheusWindow(const PrometheusConfig& config, const std::vector<JobRecord>& jobs,
-                                           TimeMs now);
+std::pair<TimeUs, TimeUs> PrometheusWindow(const PrometheusConfig& config, const std::vector<JobRecord>& jobs,
+                                           TimeUs now);
 
 // The nodes of a unit that want any of its instants (first_wanted <= until).
 std::vector<std::string_view> UnitNodes(const PrometheusUnit& unit, const std::vector<std::string>& node_names,
-                                        const std::vector<TimeMs>& first_wanted);
+                                        const std::vector<TimeUs>& first_wanted);
 
 // One sample of a response: the series' node label value, its time and
 // its value as the server wrote it ("231", "NaN", "+Inf").
-using SampleVisitor = std::function<void(std::string_view label_value, TimeMs time, std::string_view value)>;
+using SampleVisitor = std::function<void(std::string_view label_value, TimeUs time, std::string_view value)>;
 
 // Calls visit for every sample of a successful instant-query response of
 // result type matrix. Throws wattrun::Error (what went wrong, the caller
@@ -87,7 +89,7 @@ class PrometheusClient {
   // POST /api/v1/query with query and time; the response body of a 200.
   // Throws wattrun::Error naming the URL, the query and the time, with the
   // transport error, or the HTTP status and the server's error text.
-  std::string Query(const std::string& query, TimeMs at);
+  std::string Query(const std::string& query, TimeUs at);
   const std::string& endpoint() const { return endpoint_; }
 
  private:
@@ -97,6 +99,6 @@ class PrometheusClient {
 };
 
 // "query 'Q' at T (epoch seconds S)": the words every fetch error ends with.
-std::string DescribeQuery(const std::string& query, TimeMs at);
+std::string DescribeQuery(const std::string& query, TimeUs at);
 
 }  // namespace wattrun::ingest

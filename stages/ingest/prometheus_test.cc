@@ -25,45 +25,45 @@ TEST(Prometheus, RangeSelectorNamesTheNodesEscaped) {
 
 TEST(Prometheus, UnitsCoverEachNodeSetFromItsFirstWantedInstant) {
   // Two nodes a set, 1 s sampling, 4 samples a unit: slices of 4 / 2 = 2 s.
-  const auto units = PlanPrometheusUnits({0, 5000, 100000}, 5000, 1.0, 2, 4);
+  const auto units = PlanPrometheusUnits({0, 5000000, 100000000}, 5000000, 1.0, 2, 4);
   ASSERT_EQ(units.size(), 3u);  // node 2 wants nothing before the end
   EXPECT_EQ(units[0].first_node, 0u);
   EXPECT_EQ(units[0].last_node, 2u);
   EXPECT_EQ(units[0].after, -1);
-  EXPECT_EQ(units[0].until, 1999);
-  EXPECT_EQ(units[1].after, 1999);
-  EXPECT_EQ(units[1].until, 3999);
-  EXPECT_EQ(units[2].after, 3999);
-  EXPECT_EQ(units[2].until, 5000);
-  // Node 1 is stored up to 4999: only the last unit asks for it.
+  EXPECT_EQ(units[0].until, 1999999);
+  EXPECT_EQ(units[1].after, 1999999);
+  EXPECT_EQ(units[1].until, 3999999);
+  EXPECT_EQ(units[2].after, 3999999);
+  EXPECT_EQ(units[2].until, 5000000);
+  // Node 1 is stored up to 4999999 µs: only the last unit asks for it.
   const std::vector<std::string> names{"a", "b", "c"};
-  EXPECT_EQ(UnitNodes(units[1], names, {0, 5000, 100000}), (std::vector<std::string_view>{"a"}));
-  EXPECT_EQ(UnitNodes(units[2], names, {0, 5000, 100000}), (std::vector<std::string_view>{"a", "b"}));
-  const auto one = PlanPrometheusUnits({7000, 9000}, 100000, 60.0, 1, 100);  // slices of 6000 s
+  EXPECT_EQ(UnitNodes(units[1], names, {0, 5000000, 100000000}), (std::vector<std::string_view>{"a"}));
+  EXPECT_EQ(UnitNodes(units[2], names, {0, 5000000, 100000000}), (std::vector<std::string_view>{"a", "b"}));
+  const auto one = PlanPrometheusUnits({7000000, 9000000}, 100000000, 60.0, 1, 100);  // slices of 6000 s
   ASSERT_EQ(one.size(), 2u);
   EXPECT_EQ(one[1].first_node, 1u);
-  EXPECT_EQ(one[1].after, 8999);
-  EXPECT_EQ(one[1].until, 100000);
+  EXPECT_EQ(one[1].after, 8999999);
+  EXPECT_EQ(one[1].until, 100000000);
 }
 
 TEST(Prometheus, TheWindowDefaultsToTheSacctSpan) {
   JobRecord ended, later, never;
-  ended.start = 1000;
-  ended.end = 5000;
-  later.start = 3000;
-  later.end = 9000;
+  ended.start = 1000000;
+  ended.end = 5000000;
+  later.start = 3000000;
+  later.end = 9000000;
   never.has_start = false;
-  never.start = 10;  // not a Start: the line never ran
+  never.start = 10000;  // not a Start: the line never ran
   const PrometheusConfig unset;
-  EXPECT_EQ(PrometheusWindow(unset, {ended, later, never}, 99999), std::make_pair(TimeMs{1000}, TimeMs{9000}));
+  EXPECT_EQ(PrometheusWindow(unset, {ended, later, never}, 99999000), std::make_pair(TimeUs{1000000}, TimeUs{9000000}));
   JobRecord running;
-  running.start = 500;
-  EXPECT_EQ(PrometheusWindow(unset, {ended, running}, 99999), std::make_pair(TimeMs{500}, TimeMs{99999}));
+  running.start = 500000;
+  EXPECT_EQ(PrometheusWindow(unset, {ended, running}, 99999000), std::make_pair(TimeUs{500000}, TimeUs{99999000}));
   PrometheusConfig set;
-  set.start = 2000;
-  set.end = 4000;
-  EXPECT_EQ(PrometheusWindow(set, {ended, running}, 99999), std::make_pair(TimeMs{2000}, TimeMs{4000}));
-  EXPECT_THROW(PrometheusWindow(unset, {never}, 99999), Error);
+  set.start = 2000000;
+  set.end = 4000000;
+  EXPECT_EQ(PrometheusWindow(set, {ended, running}, 99999000), std::make_pair(TimeUs{2000000}, TimeUs{4000000}));
+  EXPECT_THROW(PrometheusWindow(unset, {never}, 99999000), Error);
 }
 
 TEST(Prometheus, SamplesOfAMatrixResponse) {
@@ -71,16 +71,16 @@ TEST(Prometheus, SamplesOfAMatrixResponse) {
     {"metric":{"__name__":"p","node":"r1:9290"},"values":[[1646748131.123,"231"],[1646748191,"0.5"]]},
     {"metric":{"node":"r2.x"},"values":[[1646748131.999,"NaN"]]}]}})";
   std::vector<std::string> seen;
-  ForEachSample(body, "node", [&](std::string_view label, TimeMs t, std::string_view value) {
+  ForEachSample(body, "node", [&](std::string_view label, TimeUs t, std::string_view value) {
     seen.push_back(std::string(label) + " " + std::to_string(t) + " " + std::string(value));
   });
-  EXPECT_EQ(seen, (std::vector<std::string>{"r1:9290 1646748131123 231", "r1:9290 1646748191000 0.5",
-                                            "r2.x 1646748131999 NaN"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{"r1:9290 1646748131123000 231", "r1:9290 1646748191000000 0.5",
+                                            "r2.x 1646748131999000 NaN"}));
 }
 
 std::string ErrorOf(const std::string& body) {
   try {
-    ForEachSample(body, "node", [](std::string_view, TimeMs, std::string_view) {});
+    ForEachSample(body, "node", [](std::string_view, TimeUs, std::string_view) {});
   } catch (const Error& e) {
     return e.what();
   }
@@ -109,7 +109,7 @@ TEST(Prometheus, BadResponsesAreClearErrors) {
 TEST(Prometheus, AServerThatIsNotThereIsNamedWithTheQuery) {
   PrometheusClient client("http://127.0.0.1:1/", 5);  // port 1: nothing listens
   try {
-    client.Query("up[1m]", 1646748131123);
+    client.Query("up[1m]", 1646748131123000);
     FAIL() << "no error";
   } catch (const Error& e) {
     const std::string what = e.what();

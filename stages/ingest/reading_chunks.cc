@@ -66,7 +66,7 @@ void ChunkPool::Spill(ChunkRef* ref) {
     if (spill_fd_ < 0) throw Error(spill_path_ + ": cannot create the ingest's spill file: " + std::strerror(errno));
   }
   const ReadingChunk& c = at(ref->chunk);
-  const std::size_t bytes = ref->count * sizeof(TimeMs);
+  const std::size_t bytes = ref->count * sizeof(TimeUs);
   PwriteAll(spill_fd_, spill_path_, spill_end_, bytes, c.time);
   PwriteAll(spill_fd_, spill_path_, spill_end_ + static_cast<std::int64_t>(bytes), bytes, c.watts);
   ref->spill_offset = spill_end_;
@@ -75,8 +75,8 @@ void ChunkPool::Spill(ChunkRef* ref) {
   ref->chunk = kNoChunk;
 }
 
-void ChunkPool::Take(ChunkRef* ref, TimeMs* time, double* watts) {
-  const std::size_t bytes = ref->count * sizeof(TimeMs);
+void ChunkPool::Take(ChunkRef* ref, TimeUs* time, double* watts) {
+  const std::size_t bytes = ref->count * sizeof(TimeUs);
   if (ref->chunk != kNoChunk) {
     const ReadingChunk& c = at(ref->chunk);
     std::memcpy(time, c.time, bytes);
@@ -116,22 +116,22 @@ void NodeStreams::CloseTail(std::uint32_t list) {
 }
 
 void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count,
-                              const TimeMs* time, const double* watts) {
+                              const TimeUs* time, const double* watts) {
   CloseTail(node);
   const std::uint32_t chunk = AllocateOrSpill();
   ReadingChunk& c = pool_->at(chunk);
-  std::memcpy(c.time, time, count * sizeof(TimeMs));
+  std::memcpy(c.time, time, count * sizeof(TimeUs));
   std::memcpy(c.watts, watts, count * sizeof(double));
   refs_[node].push_back(ChunkRef{order, -1, chunk, count, kNoItem, ambiguous});
 }
 
-void NodeStreams::AppendOutput(const TimeMs* time, const double* watts, std::size_t count) {
+void NodeStreams::AppendOutput(const TimeUs* time, const double* watts, std::size_t count) {
   const auto list = static_cast<std::uint32_t>(refs_.size() - 1);
   Tail& tail = tails_[list];
   while (count > 0) {
     if (tail.data == nullptr || tail.count == kChunkReadings) Open(list, kNoItem, 0, false);
     const std::size_t n = std::min<std::size_t>(count, kChunkReadings - tail.count);
-    std::memcpy(tail.data->time + tail.count, time, n * sizeof(TimeMs));
+    std::memcpy(tail.data->time + tail.count, time, n * sizeof(TimeUs));
     std::memcpy(tail.data->watts + tail.count, watts, n * sizeof(double));
     tail.count += static_cast<std::uint32_t>(n);
     time += n;

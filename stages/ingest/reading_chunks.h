@@ -26,7 +26,7 @@ inline constexpr std::size_t kChunkReadings = 512;
 inline constexpr std::uint32_t kNoChunk = ~0u;
 
 struct ReadingChunk {
-  TimeMs time[kChunkReadings];
+  TimeUs time[kChunkReadings];
   double watts[kChunkReadings];
 };
 static_assert(sizeof(ReadingChunk) == 8192);
@@ -64,7 +64,7 @@ class ChunkPool {
   void Spill(ChunkRef* ref);
   // Appends the ref's readings to time/watts (from the pool or the spill
   // file) and frees its memory; the ref is empty afterwards.
-  void Take(ChunkRef* ref, TimeMs* time, double* watts);
+  void Take(ChunkRef* ref, TimeUs* time, double* watts);
 
   std::int64_t chunks_in_use() const { return in_use_; }
   std::int64_t capacity_chunks() const { return max_chunks_; }
@@ -92,7 +92,7 @@ class NodeStreams {
 
   NodeStreams(std::size_t nodes, ChunkPool* pool);
 
-  void Append(std::uint32_t node, std::uint32_t item, std::uint64_t order, bool ambiguous, TimeMs time, double watts) {
+  void Append(std::uint32_t node, std::uint32_t item, std::uint64_t order, bool ambiguous, TimeUs time, double watts) {
     Tail& tail = tails_[node];
     if (tail.data == nullptr || tail.count == kChunkReadings || tail.item != item || tail.ambiguous != ambiguous)
         [[unlikely]] {
@@ -103,10 +103,10 @@ class NodeStreams {
     ++tail.count;
   }
   // A whole chunk received from another rank.
-  void AppendChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count, const TimeMs* time,
+  void AppendChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count, const TimeUs* time,
                    const double* watts);
   // Readings of the sorted output (the list after the nodes').
-  void AppendOutput(const TimeMs* time, const double* watts, std::size_t count);
+  void AppendOutput(const TimeUs* time, const double* watts, std::size_t count);
 
   // Closes every open chunk, so that refs() holds every reading.
   void Close();

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Reading {
-  TimeMs time;
+  TimeUs time;
   double watts;
   bool operator==(const Reading&) const = default;
 };
@@ -22,7 +22,7 @@ struct Reading {
 std::vector<Reading> TakeAll(std::vector<ChunkRef>* refs, ChunkPool* pool) {
   std::vector<Reading> out;
   for (ChunkRef& ref : *refs) {
-    std::vector<TimeMs> t(ref.count);
+    std::vector<TimeUs> t(ref.count);
     std::vector<double> w(ref.count);
     pool->Take(&ref, t.data(), w.data());
     for (std::size_t k = 0; k < t.size(); ++k) out.push_back({t[k], w[k]});
@@ -104,7 +104,7 @@ TEST_F(ReadingChunks, ChunksTakenAreReusedForTheOutput) {
   for (int k = 0; k < 10 * static_cast<int>(kChunkReadings); ++k) streams.Append(0, 0, 0, false, k, k);
   streams.Close();
   EXPECT_EQ(pool.chunks_in_use(), 10);
-  std::vector<TimeMs> t(10 * kChunkReadings);
+  std::vector<TimeUs> t(10 * kChunkReadings);
   std::vector<double> w(t.size());
   std::size_t at = 0;
   for (ChunkRef& ref : streams.refs(0)) {

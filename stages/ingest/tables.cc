@@ -202,21 +202,21 @@ bool IsValidHostlist(std::string_view expression) {
 
 // Reads one sacct time; returns the bad-row reason, or "" when it parsed.
 // All digits is epoch seconds, UTC (SLURM_TIME_FORMAT=%s).
-std::string ParseSacctTime(std::string_view text, const TimestampPolicy& policy, TimeMs* earlier, TimeMs* later) {
+std::string ParseSacctTime(std::string_view text, const TimestampPolicy& policy, TimeUs* earlier, TimeUs* later) {
   if (IsDigits(text)) {
     std::int64_t seconds = 0;
-    // Beyond year 5000 is not a time sacct writes (and would overflow ms).
+    // Beyond year 5000 is not a time sacct writes (and far from overflowing µs).
     if (!ParseInt64(text, &seconds) || seconds > 95617584000LL) return "bad_time";
-    *earlier = *later = seconds * kMsPerSecond;
+    *earlier = *later = FromSeconds(seconds);
     return "";
   }
-  std::int64_t wall_ms = 0;
-  switch (ParseInstant(text, policy, earlier, &wall_ms)) {
+  std::int64_t wall_us = 0;
+  switch (ParseInstant(text, policy, earlier, &wall_us)) {
     case TimeParseStatus::kOk:
       *later = *earlier;
       return "";
     case TimeParseStatus::kAmbiguous:
-      *later = policy.zone.FromLocal(wall_ms).later;
+      *later = policy.zone.FromLocal(wall_us).later;
       return "";
     case TimeParseStatus::kNonexistent:
       return "nonexistent_time";
@@ -303,11 +303,11 @@ std::string ParseSacctWindow(std::string_view start, std::string_view end, const
   if (start == "Unknown" || start == "None") {
     job->has_start = false;
   } else {
-    TimeMs later = 0;
+    TimeUs later = 0;
     reason = ParseSacctTime(start, policy, &job->start, &later);
   }
   if (reason.empty() && end != "Unknown" && end != "None") {
-    TimeMs earlier = 0, later = 0;
+    TimeUs earlier = 0, later = 0;
     reason = ParseSacctTime(end, policy, &earlier, &later);
     if (reason.empty()) {
       job->end = (job->has_start && earlier < job->start) ? later : earlier;

@@ -17,8 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
-  return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000;
+TimeUs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
+  return (DaysFromCivil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s) * kMicrosPerSecond;
 }
 
 // Bad-row counts by reason.
@@ -365,7 +365,7 @@ TEST_F(TablesTest, RunsGoodAndBadRows) {
   EXPECT_EQ(runs[1].slurm_job_id, "200_4");
   EXPECT_EQ(runs[1].size, 1024);
   EXPECT_TRUE(runs[1].is_gpu);
-  EXPECT_EQ(runs[1].update, Utc(2021, 7, 1, 16, 30, 0) + 250);
+  EXPECT_EQ(runs[1].update, Utc(2021, 7, 1, 16, 30, 0) + 250 * kMicrosPerMilli);
   EXPECT_EQ(runs[1].learning_rate, 1e-4);
 
   EXPECT_EQ(runs[2].bad_reason, "bad_time");

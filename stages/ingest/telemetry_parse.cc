@@ -145,44 +145,44 @@ inline bool ParseUpTo8Digits(const char* end, std::size_t size, double* value) {
 }
 
 // Text of either time format into an instant; epoch times are UTC, never
-// ambiguous (wall_ms is the instant itself).
+// ambiguous (wall_us is the instant itself).
 TimeParseStatus ParseAnyInstant(std::string_view text, TelemetryTimeFormat format, const TimestampPolicy& policy,
-                                TimeMs* utc, std::int64_t* wall_ms) {
-  if (format == TelemetryTimeFormat::kIso) return ParseInstant(text, policy, utc, wall_ms);
+                                TimeUs* utc, std::int64_t* wall_us) {
+  if (format == TelemetryTimeFormat::kIso) return ParseInstant(text, policy, utc, wall_us);
   if (!ParseEpochInstant(text, format, utc)) return TimeParseStatus::kBadSyntax;
-  *wall_ms = *utc;
+  *wall_us = *utc;
   return TimeParseStatus::kOk;
 }
 
 // A cache miss: parse, and remember the text and its result if it fits.
 [[gnu::noinline]] TimeParseStatus ParseAndRemember(std::string_view text, TelemetryTimeFormat format,
-                                                   const TimestampPolicy& policy, TimeMs* utc, std::int64_t* wall_ms,
+                                                   const TimestampPolicy& policy, TimeUs* utc, std::int64_t* wall_us,
                                                    TimestampCache* cache) {
-  const TimeParseStatus status = ParseAnyInstant(text, format, policy, utc, wall_ms);
+  const TimeParseStatus status = ParseAnyInstant(text, format, policy, utc, wall_us);
   if (text.size() <= TimestampCache::kMaxText && !text.empty()) {
     std::memcpy(cache->text, text.data(), text.size());
     cache->size = text.size();
     cache->status = status;
     cache->utc = *utc;
-    cache->wall_ms = *wall_ms;
+    cache->wall_us = *wall_us;
   }
   return status;
 }
 
 inline TimeParseStatus ParseInstantCached(std::string_view text, TelemetryTimeFormat format,
-                                          const TimestampPolicy& policy, TimeMs* utc, std::int64_t* wall_ms,
+                                          const TimestampPolicy& policy, TimeUs* utc, std::int64_t* wall_us,
                                           TimestampCache* cache) {
-  if (cache == nullptr) return ParseAnyInstant(text, format, policy, utc, wall_ms);
+  if (cache == nullptr) return ParseAnyInstant(text, format, policy, utc, wall_us);
   const std::size_t n = text.size();
   // A cache filled here never holds more than kMaxText bytes; the test keeps
   // the word compare inside cache->text whatever the cache holds.
   if (n == cache->size && n <= TimestampCache::kMaxText &&
       (n >= 8 ? SameText8(text.data(), cache->text, n) : std::memcmp(text.data(), cache->text, n) == 0)) {
     *utc = cache->utc;
-    *wall_ms = cache->wall_ms;
+    *wall_us = cache->wall_us;
     return cache->status;
   }
-  return ParseAndRemember(text, format, policy, utc, wall_ms, cache);
+  return ParseAndRemember(text, format, policy, utc, wall_us, cache);
 }
 
 // A decimal number times 10^shift, rounded once (as the same number written
@@ -227,7 +227,7 @@ bool ParseShiftedDecimal(std::string_view text, int shift, double* value) {
                                                                   const TelemetryColumns& columns,
                                                                   const TimestampPolicy& policy, TelemetryRow* row,
                                                                   TimestampCache* cache, const char* readable) {
-  switch (ParseInstantCached(timestamp, columns.time_format, policy, &row->utc, &row->wall_ms, cache)) {
+  switch (ParseInstantCached(timestamp, columns.time_format, policy, &row->utc, &row->wall_us, cache)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;
@@ -358,9 +358,9 @@ bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* colu
 }
 
 bool InstantFromEpoch(std::int64_t whole, std::int64_t fraction, int fraction_digits, std::int64_t units_per_second,
-                      TimeMs* instant) {
-  constexpr std::int64_t kInstantsPerSecond = kMsPerSecond;  // the instant's resolution
-  __extension__ typedef __int128 Wide;                       // exact for 18 digits times 10^15
+                      TimeUs* instant) {
+  constexpr std::int64_t kInstantsPerSecond = kMicrosPerSecond;  // the instant's resolution
+  __extension__ typedef __int128 Wide;                           // exact for 18 digits times 10^15
   Wide scale = 1;
   for (int i = 0; i < fraction_digits; ++i) scale *= 10;
   // floor((whole + fraction / scale) * instants per unit), in exact integers.
@@ -369,11 +369,11 @@ bool InstantFromEpoch(std::int64_t whole, std::int64_t fraction, int fraction_di
   Wide q = numerator / denominator;
   if (numerator % denominator != 0 && numerator < 0) --q;
   if (q > INT64_MAX || q < INT64_MIN) return false;
-  *instant = static_cast<TimeMs>(q);
+  *instant = static_cast<TimeUs>(q);
   return true;
 }
 
-bool ParseEpochInstant(std::string_view text, TelemetryTimeFormat format, TimeMs* instant) {
+bool ParseEpochInstant(std::string_view text, TelemetryTimeFormat format, TimeUs* instant) {
   text = TrimIfNeeded(text);
   const std::size_t dot = text.find('.');
   const std::string_view whole_text = text.substr(0, dot);

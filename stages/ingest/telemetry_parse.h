@@ -57,17 +57,17 @@ bool ResolveTelemetryHeader(std::string_view header_line, TelemetryColumns* colu
 // instant's resolution (as ISO fractions are). The one place that knows the
 // instant's unit. False if it does not fit an instant.
 bool InstantFromEpoch(std::int64_t whole, std::int64_t fraction, int fraction_digits, std::int64_t units_per_second,
-                      TimeMs* instant);
+                      TimeUs* instant);
 
 // Epoch text of `format` (digits, optionally `.` and more digits, spaces
 // around allowed) into an instant; false for anything else (signs,
 // exponents, an empty field).
-bool ParseEpochInstant(std::string_view text, TelemetryTimeFormat format, TimeMs* instant);
+bool ParseEpochInstant(std::string_view text, TelemetryTimeFormat format, TimeUs* instant);
 
 struct TelemetryRow {
   std::string_view node;  // trimmed; see ParseTelemetryLine for lifetime
-  TimeMs utc = 0;         // for an ambiguous time: the earlier instant
-  std::int64_t wall_ms = 0;
+  TimeUs utc = 0;         // for an ambiguous time: the earlier instant
+  std::int64_t wall_us = 0;
   bool ambiguous = false;  // repeated hour: the caller resolves by order
   double watts = 0;
 };
@@ -80,8 +80,8 @@ struct TimestampCache {
   char text[kMaxText] = {};
   std::size_t size = 0;  // 0: empty
   TimeParseStatus status = TimeParseStatus::kBadSyntax;
-  TimeMs utc = 0;
-  std::int64_t wall_ms = 0;
+  TimeUs utc = 0;
+  std::int64_t wall_us = 0;
 };
 
 // Parses and validates one line (a trailing '\r' is ignored). Checks, first

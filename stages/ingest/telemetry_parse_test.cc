@@ -29,8 +29,8 @@ void MutateRandomly(int edits, const std::string& noise, std::mt19937* random, s
   }
 }
 
-TimeMs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
-  return DaysFromCivil(y, mo, d) * 86400000 + ((h * 60 + mi) * 60 + s) * 1000;
+TimeUs Utc(int y, unsigned mo, unsigned d, int h, int mi, int s) {
+  return (DaysFromCivil(y, mo, d) * 86400 + (h * 60 + mi) * 60 + s) * kMicrosPerSecond;
 }
 
 TelemetryColumns Columns(std::string_view header) {
@@ -80,12 +80,12 @@ TEST(ParseTelemetryLine, GoodRows) {
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, utc, &row), TelemetryRowError::kNone);
   EXPECT_EQ(row.node, "r1i0n3");
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0));
-  EXPECT_EQ(row.wall_ms, Utc(2021, 11, 7, 1, 30, 0));
+  EXPECT_EQ(row.wall_us, Utc(2021, 11, 7, 1, 30, 0));
   EXPECT_FALSE(row.ambiguous);
   EXPECT_EQ(row.watts, 231.0);
 
   ASSERT_EQ(ParseTelemetryLine("2021-11-07T01:30:00.5,n1,231.75\r", columns, utc, &row), TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0) + 500);
+  EXPECT_EQ(row.utc, Utc(2021, 11, 7, 1, 30, 0) + 500 * kMicrosPerMilli);
   EXPECT_EQ(row.watts, 231.75);
 
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00, n1 , 0 ", columns, utc, &row), TelemetryRowError::kNone);
@@ -142,8 +142,8 @@ TEST(ParseTelemetryLine, DaylightSavingWithIgnoredZ) {
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 01:30:00Z,r1i0n3,231", columns, butter, &row), TelemetryRowError::kNone);
   EXPECT_TRUE(row.ambiguous);
   EXPECT_EQ(row.utc, Utc(2021, 11, 7, 7, 30, 0));
-  EXPECT_EQ(row.wall_ms, Utc(2021, 11, 7, 1, 30, 0));
-  EXPECT_EQ(butter.zone.FromLocal(row.wall_ms).later, Utc(2021, 11, 7, 8, 30, 0));
+  EXPECT_EQ(row.wall_us, Utc(2021, 11, 7, 1, 30, 0));
+  EXPECT_EQ(butter.zone.FromLocal(row.wall_us).later, Utc(2021, 11, 7, 8, 30, 0));
 
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 02:30:00Z,r1i0n3,231", columns, butter, &row), TelemetryRowError::kNone);
   EXPECT_FALSE(row.ambiguous);
@@ -209,7 +209,7 @@ TEST(ParseTelemetryLine, TimestampCacheGivesTheSameRows) {
     ASSERT_EQ(e1, e2) << line;
     if (e1 != TelemetryRowError::kNone) continue;
     EXPECT_EQ(plain.utc, cached.utc) << line;
-    EXPECT_EQ(plain.wall_ms, cached.wall_ms) << line;
+    EXPECT_EQ(plain.wall_us, cached.wall_us) << line;
     EXPECT_EQ(plain.ambiguous, cached.ambiguous) << line;
     EXPECT_EQ(plain.watts, cached.watts) << line;
   }
@@ -236,7 +236,7 @@ TelemetryRowError ReferenceParse(std::string_view line, const TelemetryColumns& 
     }
   }
   if (fields.size() != columns.n_fields) return TelemetryRowError::kFieldCount;
-  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc, &row->wall_ms)) {
+  switch (ParseInstant(fields[static_cast<std::size_t>(columns.timestamp)], policy, &row->utc, &row->wall_us)) {
     case TimeParseStatus::kOk:
       row->ambiguous = false;
       break;
@@ -275,7 +275,7 @@ void ExpectSameAsReference(std::string_view text, const TelemetryColumns& column
   if (e0 != TelemetryRowError::kNone) return;
   for (const TelemetryRow* row : {&plain, &cached}) {
     EXPECT_EQ(row->utc, expected.utc) << shown;
-    EXPECT_EQ(row->wall_ms, expected.wall_ms) << shown;
+    EXPECT_EQ(row->wall_us, expected.wall_us) << shown;
     EXPECT_EQ(row->ambiguous, expected.ambiguous) << shown;
     EXPECT_EQ(row->node, expected.node) << shown;
     EXPECT_EQ(std::signbit(row->watts), std::signbit(expected.watts)) << shown;
@@ -293,16 +293,16 @@ TEST(ParseTelemetryLine, TimestampCacheSeesEveryByte) {
   TelemetryRow row;
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:00Z,r1i0n0,221", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  const TimeMs first = row.utc;
+  const TimeUs first = row.utc;
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01Z,r1i0n1,222", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(row.utc, first + kMicrosPerSecond);
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01Z,r1i0n2,223", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(row.utc, first + kMicrosPerSecond);
   ASSERT_EQ(ParseTelemetryLine("2021-09-01 00:00:01,r1i0n3,224", columns, denver, &row, &cache),
             TelemetryRowError::kNone);
-  EXPECT_EQ(row.utc, first + 1000);
+  EXPECT_EQ(row.utc, first + kMicrosPerSecond);
   EXPECT_EQ(ParseTelemetryLine("2021-09-01 00:00:0Z,r1i0n3,224", columns, denver, &row, &cache),
             TelemetryRowError::kBadTime);
 
@@ -497,30 +497,30 @@ TEST(ResolveTelemetryHeader, ConfiguredColumnNames) {
 }
 
 TEST(InstantFromEpoch, TruncatesToTheInstantsResolution) {
-  TimeMs t = 0;
-  ASSERT_TRUE(InstantFromEpoch(1646748131, 123999, 6, 1, &t));  // 1646748131.123999 s
-  EXPECT_EQ(t, 1646748131123);
+  TimeUs t = 0;
+  ASSERT_TRUE(InstantFromEpoch(1646748131, 1239999, 7, 1, &t));  // 1646748131.1239999 s
+  EXPECT_EQ(t, 1646748131123999);
   ASSERT_TRUE(InstantFromEpoch(1646748131123, 9, 1, 1000, &t));  // 1646748131123.9 ms
-  EXPECT_EQ(t, 1646748131123);
-  ASSERT_TRUE(InstantFromEpoch(1646748131123999, 0, 0, 1000000, &t));  // µs
-  EXPECT_EQ(t, 1646748131123);
+  EXPECT_EQ(t, 1646748131123900);
+  ASSERT_TRUE(InstantFromEpoch(1646748131123999, 9, 1, 1000000, &t));  // 1646748131123999.9 µs
+  EXPECT_EQ(t, 1646748131123999);
   ASSERT_TRUE(InstantFromEpoch(0, 5, 1, 1, &t));
-  EXPECT_EQ(t, 500);
+  EXPECT_EQ(t, 500000);
   EXPECT_FALSE(InstantFromEpoch(999999999999999999, 0, 0, 1, &t));  // 1e18 s: no instant holds it
 }
 
 TEST(ParseEpochInstant, FormatsAndBadText) {
-  TimeMs t = 0;
+  TimeUs t = 0;
   ASSERT_TRUE(ParseEpochInstant("1646748131.000123", TelemetryTimeFormat::kEpochSeconds, &t));
-  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11));
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 123);
   ASSERT_TRUE(ParseEpochInstant(" 1646748131 ", TelemetryTimeFormat::kEpochSeconds, &t));
   EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11));
   ASSERT_TRUE(ParseEpochInstant("1646748131250", TelemetryTimeFormat::kEpochMillis, &t));
-  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 250);
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 250 * kMicrosPerMilli);
   ASSERT_TRUE(ParseEpochInstant("1646748131250999.5", TelemetryTimeFormat::kEpochMicros, &t));
-  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 250);
+  EXPECT_EQ(t, Utc(2022, 3, 8, 14, 2, 11) + 250999);
   ASSERT_TRUE(ParseEpochInstant("1.9999999999999", TelemetryTimeFormat::kEpochSeconds, &t));  // > 9 digits
-  EXPECT_EQ(t, 1999);
+  EXPECT_EQ(t, 1999999);
   for (const char* bad : {"", ".5", "1.", "-1", "+1", "1e9", "1646748131.0x", "2022-03-08 14:02:11", "1 2", "1.2.3",
                           "1234567890123456789"}) {
     EXPECT_FALSE(ParseEpochInstant(bad, TelemetryTimeFormat::kEpochSeconds, &t)) << bad;
@@ -539,7 +539,7 @@ TEST(ParseTelemetryLine, LdmsExportGivesTheSpecsRows) {
             TelemetryRowError::kNone);
   ASSERT_EQ(ParseTelemetryLine("2021-11-07 08:30:00+00:00,r1i0n3,231", spec, {}, &b), TelemetryRowError::kNone);
   EXPECT_EQ(a.utc, b.utc);
-  EXPECT_EQ(a.wall_ms, a.utc);
+  EXPECT_EQ(a.wall_us, a.utc);
   EXPECT_FALSE(a.ambiguous);  // 01:30 MST/MDT repeats in Denver, not in UTC
   EXPECT_EQ(a.node, "r1i0n3");
   EXPECT_EQ(a.watts, 231.0);

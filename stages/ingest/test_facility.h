@@ -39,7 +39,7 @@ facility:
 )yaml";
 
 // 2021-07-01 00:00:00 UTC, where the tiny facility's day starts.
-inline constexpr TimeMs kTinyDay = 18809LL * 86400 * 1000;
+inline constexpr TimeUs kTinyDay = 18809 * kMicrosPerDay;
 
 inline const char* kRunsHeader =
     "run_id,experiment_id,slurm_job_id,start_time,update_time,host_name,size,depth,shape,dataset,"

@@ -5,7 +5,7 @@
 
 namespace wattrun::integrate {
 
-bool CounterIntervals::Add(TimeMs t, double joules, CounterInterval* interval) {
+bool CounterIntervals::Add(TimeUs t, double joules, CounterInterval* interval) {
   const bool have = have_prev_;
   if (have) {
     interval->begin = prev_t_;
@@ -20,14 +20,14 @@ bool CounterIntervals::Add(TimeMs t, double joules, CounterInterval* interval) {
   return have;
 }
 
-double CounterEnergy(const std::vector<TimeMs>& time, const std::vector<double>& joules, TimeMs s, TimeMs u) {
+double CounterEnergy(const std::vector<TimeUs>& time, const std::vector<double>& joules, TimeUs s, TimeUs u) {
   CounterIntervals intervals;
   CounterInterval interval;
   double energy = 0;
   for (std::size_t i = 0; i < time.size() && i < joules.size(); ++i) {
     if (!intervals.Add(time[i], joules[i], &interval)) continue;
-    const TimeMs from = std::max(s, interval.begin);
-    const TimeMs to = std::min(u, interval.end);
+    const TimeUs from = std::max(s, interval.begin);
+    const TimeUs to = std::min(u, interval.end);
     if (to <= from) continue;
     // The whole increment when the window holds the interval, so that
     // windows at readings give C(u) - C(s) exactly; else its share.

@@ -22,11 +22,11 @@ namespace wattrun::integrate {
 
 // One interval between consecutive counter readings.
 struct CounterInterval {
-  TimeMs begin = 0;
-  TimeMs end = 0;      // > begin
+  TimeUs begin = 0;
+  TimeUs end = 0;      // > begin
   double joules = 0;   // the increment, >= 0 when readings are
   bool reset = false;  // the counter dropped across it
-  double watts() const { return joules / (static_cast<double>(end - begin) / kMsPerSecond); }
+  double watts() const { return joules / ToSeconds(end - begin); }
 };
 
 // Turns one node's readings, in increasing time and in any chunking, into
@@ -34,17 +34,17 @@ struct CounterInterval {
 class CounterIntervals {
  public:
   // The interval ending at (t, joules), if there was an earlier reading.
-  bool Add(TimeMs t, double joules, CounterInterval* interval);
+  bool Add(TimeUs t, double joules, CounterInterval* interval);
   std::int64_t resets() const { return resets_; }
 
  private:
   bool have_prev_ = false;
-  TimeMs prev_t_ = 0;
+  TimeUs prev_t_ = 0;
   double prev_joules_ = 0;
   std::int64_t resets_ = 0;
 };
 
 // Energy over [s, u] from one node's readings by the rules above.
-double CounterEnergy(const std::vector<TimeMs>& time, const std::vector<double>& joules, TimeMs s, TimeMs u);
+double CounterEnergy(const std::vector<TimeUs>& time, const std::vector<double>& joules, TimeUs s, TimeUs u);
 
 }  // namespace wattrun::integrate

@@ -5,7 +5,7 @@
 namespace wattrun::integrate {
 namespace {
 
-constexpr TimeMs S = kMsPerSecond;
+constexpr TimeUs S = kMicrosPerSecond;
 
 TEST(CounterEnergy, LinearBetweenReadings) {
   // 6000 J over 60 s: 100 W; [15 s, 45 s] holds half of it.
@@ -22,7 +22,7 @@ TEST(CounterEnergy, HeldBeyondTheEndsAddsNothing) {
 
 TEST(CounterEnergy, ResetTakesTheNewValueAsTheIncrement) {
   // 5000 -> 8000 (3000 J), drop to 1200 (reset: 1200 J), -> 4200 (3000 J).
-  const std::vector<TimeMs> t = {0, 60 * S, 120 * S, 180 * S};
+  const std::vector<TimeUs> t = {0, 60 * S, 120 * S, 180 * S};
   const std::vector<double> c = {5000, 8000, 1200, 4200};
   EXPECT_DOUBLE_EQ(CounterEnergy(t, c, 0, 180 * S), 7200.0);
   EXPECT_DOUBLE_EQ(CounterEnergy(t, c, 90 * S, 150 * S), 600.0 + 1500.0);  // half of 1200 J, half of 3000 J
@@ -44,7 +44,7 @@ TEST(CounterEnergy, ResetTakesTheNewValueAsTheIncrement) {
 
 TEST(CounterEnergy, ZeroIntervalIsZeroWatts) {
   // No increase from 0 to 60 s: 0 W there, 10 W after.
-  const std::vector<TimeMs> t = {0, 60 * S, 120 * S};
+  const std::vector<TimeUs> t = {0, 60 * S, 120 * S};
   const std::vector<double> c = {100, 100, 700};
   EXPECT_DOUBLE_EQ(CounterEnergy(t, c, 0, 60 * S), 0.0);
   EXPECT_DOUBLE_EQ(CounterEnergy(t, c, 30 * S, 90 * S), 300.0);

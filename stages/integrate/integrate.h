@@ -18,8 +18,8 @@ enum class Method {
 };
 
 struct RunWindow {
-  TimeMs start = 0;
-  TimeMs end = 0;
+  TimeUs start = 0;
+  TimeUs end = 0;
 };
 
 struct RunIntegral {
@@ -37,35 +37,35 @@ class NodeIntegrator {
   // Counts samples (and 0 W readings) only with from <= t < until: when a
   // node's series is split into time blocks, each block counts its own
   // samples while its integrals still see the neighbours on either side.
-  void SetCountRange(TimeMs from, TimeMs until) {
+  void SetCountRange(TimeUs from, TimeUs until) {
     count_from_ = from;
     count_until_ = until;
   }
 
   // Readings in increasing time, in as many calls as convenient.
-  void Add(const TimeMs* time, const double* watts, std::size_t n);
+  void Add(const TimeUs* time, const double* watts, std::size_t n);
   // Closes the windows that extend past the last reading. Call once.
   void Finish();
   const std::vector<RunIntegral>& results() const { return results_; }
 
  private:
-  void AddSample(TimeMs t, double w);
-  void Contribute(std::size_t run, TimeMs t, double w);
+  void AddSample(TimeUs t, double w);
+  void Contribute(std::size_t run, TimeUs t, double w);
   std::vector<RunWindow> windows_;
   std::vector<std::size_t> by_start_;  // window indices sorted by start
   std::size_t next_ = 0;               // next window in by_start_ to activate
   std::vector<std::size_t> active_;
   std::vector<RunIntegral> results_;
   Method method_;
-  TimeMs count_from_ = std::numeric_limits<TimeMs>::min();
-  TimeMs count_until_ = std::numeric_limits<TimeMs>::max();
+  TimeUs count_from_ = std::numeric_limits<TimeUs>::min();
+  TimeUs count_until_ = std::numeric_limits<TimeUs>::max();
   bool have_prev_ = false;
-  TimeMs prev_t_ = 0;
+  TimeUs prev_t_ = 0;
   double prev_w_ = 0.0;
 };
 
 // Convenience for tests and small data: integrates one window over arrays.
-RunIntegral IntegrateWindow(const std::vector<TimeMs>& time, const std::vector<double>& watts, RunWindow window,
+RunIntegral IntegrateWindow(const std::vector<TimeUs>& time, const std::vector<double>& watts, RunWindow window,
                             Method method);
 
 }  // namespace wattrun::integrate

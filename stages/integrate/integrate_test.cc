@@ -7,7 +7,7 @@
 namespace wattrun::integrate {
 namespace {
 
-constexpr TimeMs S = 1000;  // one second in ms
+constexpr TimeUs S = kMicrosPerSecond;
 
 TEST(Integrate, LinearInterpolatesBothEnds) {
   // W(30)=150, W(60)=200, W(90)=250: 30*(150+200)/2 + 30*(200+250)/2.
@@ -24,7 +24,7 @@ TEST(Integrate, StepRuleAsTheNotebooks) {
 }
 
 TEST(Integrate, NoSampleBeforeStartHoldsTheFirst) {
-  const std::vector<TimeMs> t{60 * S, 120 * S};
+  const std::vector<TimeUs> t{60 * S, 120 * S};
   const std::vector<double> w{200, 300};
   // Linear: 200 held for 30 s, then 30*(200+250)/2.
   EXPECT_DOUBLE_EQ(IntegrateWindow(t, w, {30 * S, 90 * S}, Method::kLinear).energy_j, 6000.0 + 6750.0);
@@ -33,7 +33,7 @@ TEST(Integrate, NoSampleBeforeStartHoldsTheFirst) {
 }
 
 TEST(Integrate, NoSampleAfterEndHoldsTheLast) {
-  const std::vector<TimeMs> t{0, 60 * S};
+  const std::vector<TimeUs> t{0, 60 * S};
   const std::vector<double> w{100, 200};
   EXPECT_DOUBLE_EQ(IntegrateWindow(t, w, {30 * S, 90 * S}, Method::kLinear).energy_j, 5250.0 + 6000.0);
   EXPECT_DOUBLE_EQ(IntegrateWindow(t, w, {30 * S, 90 * S}, Method::kStep).energy_j, 9000.0);
@@ -57,7 +57,7 @@ TEST(Integrate, NoSampleInsideTheWindow) {
 TEST(Integrate, ChunkingAndOverlapDoNotChangeResults) {
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> watts(200, 600);
-  std::vector<TimeMs> t;
+  std::vector<TimeUs> t;
   std::vector<double> w;
   for (int i = 0; i < 5000; ++i) {
     t.push_back(i * 60 * S + (i % 3) * 7);
@@ -86,21 +86,21 @@ TEST(Integrate, ChunkingAndOverlapDoNotChangeResults) {
 // integrated with its neighbours on either side and counts only its own
 // samples. The parts add up to the whole.
 TEST(Integrate, BlocksWithTheirNeighboursAddUpToTheWhole) {
-  std::vector<TimeMs> t;
+  std::vector<TimeUs> t;
   std::vector<double> w;
   for (int i = 0; i < 600; ++i) {
     t.push_back(i * 60 * S + 5 * S);
     w.push_back(300 + (i * 37) % 101);
   }
   const RunWindow run{1000 * S, 30000 * S};
-  const TimeMs block = 7200 * S;
+  const TimeUs block = 7200 * S;
   for (Method m : {Method::kLinear, Method::kStep}) {
     const RunIntegral whole = IntegrateWindow(t, w, run, m);
     double energy = 0;
     std::int64_t samples = 0;
-    for (TimeMs from = 0; from < 40000 * S; from += block) {
-      const TimeMs until = from + block;
-      std::vector<TimeMs> bt;
+    for (TimeUs from = 0; from < 40000 * S; from += block) {
+      const TimeUs until = from + block;
+      std::vector<TimeUs> bt;
       std::vector<double> bw;
       for (std::size_t i = 0; i < t.size(); ++i) {
         const bool inside = t[i] >= from && t[i] < until;

@@ -64,10 +64,10 @@ class JobHosts {
 
 // How a run fits one attempt of its job: host, window, then whether the
 // attempt is still running.
-// Whether the run's window, moved by shift_ms, lies in the job's window.
-bool InsideWindow(const RunRecord& r, const JobRecord& job, TimeMs shift_ms, const JoinOptions& options) {
-  const bool starts_inside = job.has_start && r.start + shift_ms >= job.start - options.tolerance_ms;
-  const bool ends_inside = !job.end.has_value() || r.update + shift_ms <= *job.end + options.tolerance_ms;
+// Whether the run's window, moved by shift_us, lies in the job's window.
+bool InsideWindow(const RunRecord& r, const JobRecord& job, TimeUs shift_us, const JoinOptions& options) {
+  const bool starts_inside = job.has_start && r.start + shift_us >= job.start - options.tolerance_us;
+  const bool ends_inside = !job.end.has_value() || r.update + shift_us <= *job.end + options.tolerance_us;
   return starts_inside && ends_inside;
 }
 
@@ -135,7 +135,7 @@ std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::v
 std::optional<ZoneShift> DetectZoneShift(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
                                          const std::vector<JoinedRun>& joined, const JoinOptions& options) {
   constexpr int kMaxHours = 14;  // zone offsets from UTC are within 14 h; a larger site mix-up is implausible
-  constexpr TimeMs kHourMs = 3600 * kMsPerSecond;
+  constexpr TimeUs kHour = kMicrosPerHour;
   std::vector<std::int64_t> fits(2 * kMaxHours + 1, 0);  // index: hours + kMaxHours
   ZoneShift best;
   for (std::size_t i = 0; i < runs.size() && i < joined.size(); ++i) {
@@ -146,7 +146,7 @@ std::optional<ZoneShift> DetectZoneShift(const std::vector<RunRecord>& runs, con
     ++best.outside;
     const JobRecord& job = jobs[static_cast<std::size_t>(joined[i].job)];
     for (int h = -kMaxHours; h <= kMaxHours; ++h) {
-      if (h != 0 && InsideWindow(runs[i], job, h * kHourMs, options)) ++fits[static_cast<std::size_t>(h + kMaxHours)];
+      if (h != 0 && InsideWindow(runs[i], job, h * kHour, options)) ++fits[static_cast<std::size_t>(h + kMaxHours)];
     }
   }
   // Candidates by |hours|, positive first, so a strict > keeps the tie rule.

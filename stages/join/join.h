@@ -31,7 +31,7 @@ inline constexpr int kStatusCount = 11;
 const char* StatusName(RunStatus status);
 
 struct JoinOptions {
-  TimeMs tolerance_ms = 60 * kMsPerSecond;  // one sampling interval
+  TimeUs tolerance_us = 60 * kMicrosPerSecond;  // one sampling interval
 };
 
 struct JoinedRun {

@@ -5,9 +5,9 @@
 namespace wattrun::join {
 namespace {
 
-constexpr TimeMs S = 1000;
+constexpr TimeUs S = kMicrosPerSecond;
 
-RunRecord MakeRun(const std::string& job, const std::string& host, TimeMs start, TimeMs end) {
+RunRecord MakeRun(const std::string& job, const std::string& host, TimeUs start, TimeUs end) {
   RunRecord r;
   r.run_id = job + host;
   r.slurm_job_id = job;
@@ -17,7 +17,7 @@ RunRecord MakeRun(const std::string& job, const std::string& host, TimeMs start,
   return r;
 }
 
-JobRecord MakeJob(const std::string& id, const std::string& nodes, TimeMs start, std::optional<TimeMs> end,
+JobRecord MakeJob(const std::string& id, const std::string& nodes, TimeUs start, std::optional<TimeUs> end,
                   const std::string& state) {
   JobRecord j;
   j.job_id = id;
@@ -148,14 +148,14 @@ struct ShiftCase {
   std::vector<RunRecord> runs;
 };
 ShiftCase MakeShiftCase(int shifted_runs, int right_runs, int shift_h) {
-  constexpr TimeMs H = 3600 * S;
+  constexpr TimeUs H = 3600 * S;
   ShiftCase c;
   c.nodes.resize(1);
   c.nodes[0].name = "n1";
   c.nodes[0].node_type = "cpu1";
   for (int i = 0; i < shifted_runs + right_runs; ++i) {
-    const TimeMs t = (100 + 10 * i) * H;  // the job's true start
-    const TimeMs read_as = i < shifted_runs ? t + shift_h * H : t;
+    const TimeUs t = (100 + 10 * i) * H;  // the job's true start
+    const TimeUs read_as = i < shifted_runs ? t + shift_h * H : t;
     const std::string id = std::to_string(1000 + i);
     c.jobs.push_back(MakeJob(id, "n1", read_as, read_as + H, "COMPLETED"));
     c.runs.push_back(MakeRun(id, "n1", t + 300 * S, t + 3300 * S));

@@ -14,7 +14,7 @@
 namespace wattrun::pass {
 namespace {
 
-constexpr TimeMs kNoEdge = std::numeric_limits<TimeMs>::min();
+constexpr TimeUs kNoEdge = std::numeric_limits<TimeUs>::min();
 // 8192 readings: 128 KiB of times and watts, well inside a core's L2.
 constexpr std::size_t kSliceReadings = 8192;
 
@@ -37,7 +37,7 @@ void RunsOfUnit(const PassPlan& plan, const std::string& node, const Unit& unit,
 void SplitAtIntensitySteps(const account::AccountSetup& carbon, const integrate::RunWindow& w,
                            std::vector<integrate::RunWindow>* pieces, std::vector<double>* factors) {
   const auto& steps = carbon.intensity_times;
-  TimeMs from = w.start;
+  TimeUs from = w.start;
   factors->push_back(carbon.CarbonFactorAt(from));
   for (auto it = std::upper_bound(steps.begin(), steps.end(), w.start); it != steps.end() && *it < w.end; ++it) {
     pieces->push_back({from, *it});
@@ -77,13 +77,11 @@ struct RunCarbonPlan {
   }
 };
 
-constexpr TimeMs kMsPerDay = 86'400'000;
-
 // The chunk's readings per UTC day (times ascend: one search per day).
-void CountDays(const TimeMs* t, std::size_t n, int type, PassPartial* partial) {
+void CountDays(const TimeUs* t, std::size_t n, int type, PassPartial* partial) {
   for (std::size_t at = 0; at < n;) {
-    const TimeMs day = t[at] >= 0 ? t[at] / kMsPerDay : -((-t[at] + kMsPerDay - 1) / kMsPerDay);
-    const TimeMs next_day = (day + 1) * kMsPerDay;
+    const TimeUs day = t[at] >= 0 ? t[at] / kMicrosPerDay : -((-t[at] + kMicrosPerDay - 1) / kMicrosPerDay);
+    const TimeUs next_day = (day + 1) * kMicrosPerDay;
     const std::size_t end = static_cast<std::size_t>(std::lower_bound(t + at, t + n, next_day) - t);
     partial->AddDayReadings(day, type, static_cast<std::int64_t>(end - at));
     at = end;
@@ -108,7 +106,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
     accountant.emplace(*plan.account, name, unit.from, unit.until, static_cast<std::uint32_t>(unit_index));
   }
   const bool want_edges = !unit_runs.empty() || accountant.has_value();
-  TimeMs t_edge = 0;
+  TimeUs t_edge = 0;
   double w_edge = 0;
   if (want_edges && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
     if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
@@ -117,7 +115,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
   std::int64_t readings = 0;
   const int type = plan.TypeIndex(name);
   reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
-                             [&](const TimeMs* t, const double* w, std::size_t n) {
+                             [&](const TimeUs* t, const double* w, std::size_t n) {
                                CountDays(t, n, type, partial);
                                // The consumers take the chunk a cache-sized
                                // slice at a time, so each slice is read from
@@ -130,7 +128,7 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
                                }
                                readings += static_cast<std::int64_t>(n);
                              });
-  if (want_edges && unit.until != std::numeric_limits<TimeMs>::max() &&
+  if (want_edges && unit.until != std::numeric_limits<TimeUs>::max() &&
       reader.ReadingFrom(unit.node, unit.until, &t_edge, &w_edge)) {
     if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
     if (accountant) accountant->Add(&t_edge, &w_edge, 1);
@@ -223,8 +221,8 @@ int PassPlan::TypeIndex(const std::string& node) const {
   return t == types.end() ? -1 : static_cast<int>(t - types.begin());
 }
 
-std::pair<TimeMs, TimeMs> StoreSpan(store::TelemetryReader& reader) {
-  TimeMs first = std::numeric_limits<TimeMs>::max(), last = std::numeric_limits<TimeMs>::min();
+std::pair<TimeUs, TimeUs> StoreSpan(store::TelemetryReader& reader) {
+  TimeUs first = std::numeric_limits<TimeUs>::max(), last = std::numeric_limits<TimeUs>::min();
   for (std::size_t node = 0; node < reader.nodes().size(); ++node) {
     if (reader.ReadingCount(node) == 0) continue;
     const auto [a, b] = reader.TimeSpan(node);

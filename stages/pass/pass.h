@@ -39,8 +39,8 @@ struct PassOptions {
 struct PassPlan {
   struct RunOnNode {
     std::size_t run = 0;
-    TimeMs start = 0;
-    TimeMs end = 0;
+    TimeUs start = 0;
+    TimeUs end = 0;
   };
   std::vector<std::string> types;  // config order
   std::unordered_map<std::string, std::string> type_of_node;
@@ -75,7 +75,7 @@ struct PassResult {
 
 // First and last instant of the store over all nodes (first > last when
 // it holds no reading).
-std::pair<TimeMs, TimeMs> StoreSpan(store::TelemetryReader& reader);
+std::pair<TimeUs, TimeUs> StoreSpan(store::TelemetryReader& reader);
 
 // Collective.
 PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options,

@@ -9,18 +9,18 @@ std::vector<Unit> PlanUnits(store::TelemetryReader& reader) {
   std::vector<Unit> units;
   for (std::size_t node = 0; node < reader.nodes().size(); ++node) {
     const auto [first, last] = reader.TimeSpan(node);
-    const TimeMs b0 = FloorDiv(first, kBlockMs), b1 = FloorDiv(last, kBlockMs);
-    const double span = static_cast<double>(std::max<TimeMs>(last - first, 1));
+    const TimeUs b0 = FloorDiv(first, kBlockUs), b1 = FloorDiv(last, kBlockUs);
+    const double span = static_cast<double>(std::max<TimeUs>(last - first, 1));
     const double readings = static_cast<double>(reader.ReadingCount(node));
-    for (TimeMs b = b0; b <= b1; ++b) {
+    for (TimeUs b = b0; b <= b1; ++b) {
       Unit u;
       u.node = node;
-      u.from = b == b0 ? std::numeric_limits<TimeMs>::min() : b * kBlockMs;
-      u.until = b == b1 ? std::numeric_limits<TimeMs>::max() : (b + 1) * kBlockMs;
+      u.from = b == b0 ? std::numeric_limits<TimeUs>::min() : b * kBlockUs;
+      u.until = b == b1 ? std::numeric_limits<TimeUs>::max() : (b + 1) * kBlockUs;
       u.first_of_node = b == b0;
       u.last_of_node = b == b1;
-      const double lo = static_cast<double>(std::max(first, b * kBlockMs));
-      const double hi = static_cast<double>(std::min(last + 1, (b + 1) * kBlockMs));
+      const double lo = static_cast<double>(std::max(first, b * kBlockUs));
+      const double hi = static_cast<double>(std::min(last + 1, (b + 1) * kBlockUs));
       u.estimated_readings = b0 == b1 ? readings : readings * std::max(hi - lo, 0.0) / span;
       units.push_back(u);
     }

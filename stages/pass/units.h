@@ -12,16 +12,16 @@
 namespace wattrun::pass {
 
 // One node over one time block. Blocks have fixed boundaries (multiples of
-// kBlockMs since the epoch), so the units, and the order in which a run's
+// kBlockUs since the epoch), so the units, and the order in which a run's
 // partial integrals are added, do not depend on the number of ranks: results
 // are bit-identical for any rank count. The first and last block of a node
 // extend to -inf/+inf so that every window on the node falls in some unit.
-inline constexpr TimeMs kBlockMs = 30LL * 86400 * 1000;
+inline constexpr TimeUs kBlockUs = 30 * kMicrosPerDay;
 
 struct Unit {
   std::size_t node = 0;  // index into the reader's nodes()
-  TimeMs from = 0;
-  TimeMs until = 0;
+  TimeUs from = 0;
+  TimeUs until = 0;
   double estimated_readings = 0;
   bool first_of_node = false;
   bool last_of_node = false;

@@ -764,8 +764,8 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   ran.state = "CANCELLED by 123";
   ran.status = "missing_some";
   ran.node_list = "r1i0n[1-3,5]";
-  ran.start = DaysFromCivil(2021, 11, 7) * 86400000LL + 90 * 60000LL;  // 01:30 UTC
-  ran.end = *ran.start + 3600000;
+  ran.start = DaysFromCivil(2021, 11, 7) * kMicrosPerDay + 90 * kMicrosPerMinute;  // 01:30 UTC
+  ran.end = *ran.start + kMicrosPerHour;
   ran.nodes = 4;
   ran.alloc_cpus = 144;
   ran.run_time_s = 3600;
@@ -789,8 +789,8 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   run.status = "ok";
   run.idle_energy_j = 100;
   run.dynamic_energy_j = 23.5;
-  run.start_time = 1646748131000;  // 2022-03-08T14:02:11Z: whole seconds, no fraction
-  run.end_time = 1646748191250;    // a fraction only when there is one
+  run.start_time = 1646748131000000;  // 2022-03-08T14:02:11Z: whole seconds, no fraction
+  run.end_time = 1646748191250000;    // a fraction only when there is one
   run.carbon_g = 0.125;
   results::RunRow unknown = run;  // a row whose window did not parse
   unknown.run_id = "r2";

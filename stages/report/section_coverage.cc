@@ -13,9 +13,7 @@
 namespace wattrun::report {
 namespace {
 
-constexpr TimeMs kMsPerDay = 86'400'000;
-
-std::string DayName(std::int64_t day) { return FormatUtcIso(day * kMsPerDay).substr(0, 10); }
+std::string DayName(std::int64_t day) { return FormatUtcIso(day * kMicrosPerDay).substr(0, 10); }
 
 std::string TypeName(const std::string& type) { return type.empty() ? "not in nodes.csv" : type; }
 

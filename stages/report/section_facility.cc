@@ -321,12 +321,12 @@ std::string SlurmComparison(Context& c) {
 }
 
 // Month starts as instants (UTC), for the intensity series' ticks.
-std::vector<std::pair<TimeMs, std::string>> MonthStarts(TimeMs from, TimeMs to) {
-  std::vector<std::pair<TimeMs, std::string>> out;
-  const CivilDate d = CivilFromDays(FloorDiv(from, 86400000LL));
+std::vector<std::pair<TimeUs, std::string>> MonthStarts(TimeUs from, TimeUs to) {
+  std::vector<std::pair<TimeUs, std::string>> out;
+  const CivilDate d = CivilFromDays(FloorDiv(from, kMicrosPerDay));
   int year = d.year, month = d.month;
   for (int guard = 0; guard < 1200; ++guard) {
-    const TimeMs t = DaysFromCivil(year, static_cast<unsigned>(month), 1) * 86400000LL;
+    const TimeUs t = DaysFromCivil(year, static_cast<unsigned>(month), 1) * kMicrosPerDay;
     if (t > to) break;
     char label[16];
     std::snprintf(label, sizeof label, "%04d-%02d", year, month);
@@ -338,14 +338,14 @@ std::vector<std::pair<TimeMs, std::string>> MonthStarts(TimeMs from, TimeMs to) 
 
 std::string IntensityFigure(Context& c) {
   const auto& series = c.r.carbon_intensity;
-  const TimeMs t0 = series.front().first, t1 = series.back().first;
+  const TimeUs t0 = series.front().first, t1 = series.back().first;
   svg::Plot p("Carbon intensity of the grid", 640, 320);
   p.x.label = "time (UTC)";
   p.y.label = "g CO\u2082e/kWh";
   p.y.include_zero = true;
   std::vector<double> xs, ys;
   for (const auto& [t, g] : series) {
-    xs.push_back(static_cast<double>(t - t0) / 86400000.0);
+    xs.push_back(static_cast<double>(t - t0) / static_cast<double>(kMicrosPerDay));
     ys.push_back(g);
   }
   // A step per value: each holds until the next.
@@ -360,7 +360,8 @@ std::string IntensityFigure(Context& c) {
   }
   p.Line(sx, sy, {"#2ca02c", 1.2, 1, "", "", ""});
   const auto starts = MonthStarts(t0, t1);
-  for (const auto& [t, label] : starts) p.x.custom_ticks.emplace_back(static_cast<double>(t - t0) / 86400000.0, label);
+  for (const auto& [t, label] : starts)
+    p.x.custom_ticks.emplace_back(static_cast<double>(t - t0) / static_cast<double>(kMicrosPerDay), label);
   if (starts.empty()) p.x.label = "days since " + FormatUtc(t0).substr(0, 10) + " (UTC)";
   const Quartiles q = Summarize(ys);
   return c.Figure(

@@ -92,7 +92,7 @@ inline void AddSyntheticUsageAndLedger(results::PipelineResults* r) {
 
 // One synthetic job: started at `start` (UTC ms) on `nodes` nodes of one type
 // for `hours`, drawing `watts` per node.
-inline results::JobRow SyntheticJob(std::size_t index, TimeMs start, double hours, int nodes, double watts,
+inline results::JobRow SyntheticJob(std::size_t index, TimeUs start, double hours, int nodes, double watts,
                                     Random& rng) {
   static const char* kAccounts[] = {"climate", "ml-lab", "bio",  "materials", "csc000", "wind",
                                     "hpc-ops", "astro",  "chem", "grid",      "fusion", "vision"};
@@ -106,7 +106,7 @@ inline results::JobRow SyntheticJob(std::size_t index, TimeMs start, double hour
   j.state = rng.Uniform() < 0.85 ? "COMPLETED" : (rng.Uniform() < 0.5 ? "FAILED" : "CANCELLED by 1234");
   j.status = rng.Uniform() < 0.06 ? "missing_some" : "ok";
   j.start = start;
-  j.end = start + static_cast<TimeMs>(hours * 3.6e6);
+  j.end = start + static_cast<TimeUs>(hours * 3.6e6);
   j.nodes = nodes;
   j.alloc_cpus = 36 * nodes;
   j.run_time_s = hours * 3600;
@@ -120,16 +120,16 @@ inline results::JobRow SyntheticJob(std::size_t index, TimeMs start, double hour
 // Jobs on the partitions standard (cpu1, cpu2), gpu (gpu1) and debug (cpu2),
 // their per-node parts, usage by month, the ledger and the intensity series.
 inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, results::PipelineResults* r) {
-  const TimeMs t0 = DaysFromCivil(2021, 1, 1) * 86400000LL;
+  const TimeUs t0 = DaysFromCivil(2021, 1, 1) * kMicrosPerDay;
   const double span_h = 181 * 24.0;  // January to June
   if (options.intensity_series) {
     for (int h = 0; h < 181 * 24; h += 6) {
       const double day = h / 24.0;
-      r->carbon_intensity.emplace_back(t0 + static_cast<TimeMs>(h) * 3600000LL,
+      r->carbon_intensity.emplace_back(t0 + static_cast<TimeUs>(h) * kMicrosPerHour,
                                        420 + 90 * std::sin(day / 29.0) + 60 * std::cos(6.2832 * h / 24.0));
     }
   }
-  auto intensity_at = [&](TimeMs t) {
+  auto intensity_at = [&](TimeUs t) {
     double g = r->carbon_g_per_kwh;
     for (const auto& [from, v] : r->carbon_intensity) {
       if (from <= t) g = v;
@@ -146,7 +146,7 @@ inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, r
         std::string(partition) == "debug" ? 0.1 + 0.4 * rng.Uniform() : 0.2 + 20 * std::pow(rng.Uniform(), 2.5);
     const int nodes = 1 + static_cast<int>(4 * std::pow(rng.Uniform(), 3));
     const double watts = idle[type] * (1.3 + 0.8 * rng.Uniform());
-    const TimeMs start = t0 + static_cast<TimeMs>(rng.Uniform() * (span_h - hours) * 3.6e6);
+    const TimeUs start = t0 + static_cast<TimeUs>(rng.Uniform() * (span_h - hours) * 3.6e6);
     results::JobRow j = SyntheticJob(r->jobs.size(), start, hours, nodes, watts, rng);
     j.partition = partition;
     j.idle_energy_j = idle[type] * nodes * *j.run_time_s;
@@ -176,7 +176,7 @@ inline void AddSyntheticFacility(const SyntheticOptions& options, Random& rng, r
   pending.node_list = "None assigned";
   r->jobs.push_back(pending);
   results::JobRow running =
-      SyntheticJob(r->jobs.size(), t0 + static_cast<TimeMs>((span_h - 5) * 3.6e6), 5, 2, 300, rng);
+      SyntheticJob(r->jobs.size(), t0 + static_cast<TimeUs>((span_h - 5) * 3.6e6), 5, 2, 300, rng);
   running.partition = "standard";
   running.state = "RUNNING";
   running.status = "running";

@@ -99,7 +99,7 @@ void WriteArray(hid_t loc, const schema::Array& array, const std::vector<T>& val
 }
 
 constexpr const char* kMissingValues = "NaN for numbers, -1 for counts, int64 min for times";
-constexpr const char* kTimeUnit = "ms since 1970-01-01 UTC";
+constexpr const char* kTimeUnit = "us since 1970-01-01 UTC";
 
 void WriteJobsH5(hid_t f, const std::vector<JobRow>& x) {
   h5::H5Id g = h5::EnsureGroup(f, "jobs_energy");
@@ -137,7 +137,7 @@ void WriteFacilityH5(hid_t f, const PipelineResults& r) {
 // Root attributes that say where the file came from.
 void WriteProvenance(hid_t f, const PipelineResults& r) {
   h5::SetAttribute(f, "wattrun_version", std::string(kWattrunVersion));
-  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
   h5::SetAttribute(f, "created_utc",
                    r.created_utc.empty() ? FormatUtcIso(now.time_since_epoch().count()) : r.created_utc);
   h5::SetAttribute(f, "command_line", r.command_line);

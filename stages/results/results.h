@@ -41,8 +41,8 @@ struct RunRow {
   // Then, for carbon users: the window as runs.csv gives it (where it
   // parsed and start <= update) and the carbon of the energy, by the jobs'
   // rule (section 4) over the run's window.
-  std::optional<TimeMs> start_time;
-  std::optional<TimeMs> end_time;
+  std::optional<TimeUs> start_time;
+  std::optional<TimeUs> end_time;
   std::optional<double> carbon_g;
   // Run description, for the model and the report.
   std::string dataset;
@@ -145,8 +145,8 @@ struct JobRow {
   std::string state;      // as sacct writes it ("CANCELLED by 123")
   std::string status;     // spec section 4: not_started ... ok
   std::string node_list;  // as sacct writes it
-  std::optional<TimeMs> start;
-  std::optional<TimeMs> end;  // running: the store's last instant
+  std::optional<TimeUs> start;
+  std::optional<TimeUs> end;  // running: the store's last instant
   std::int64_t nodes = 0;     // nodes in the expanded list
   std::optional<std::int64_t> alloc_cpus;
   std::optional<double> run_time_s;
@@ -227,7 +227,7 @@ struct PipelineResults {
   std::vector<LedgerRow> ledger;
   // carbon_intensity.csv as used (UTC ms, g/kWh); empty: the constant
   // carbon_g_per_kwh held throughout.
-  std::vector<std::pair<TimeMs, double>> carbon_intensity;
+  std::vector<std::pair<TimeUs, double>> carbon_intensity;
   // Energy-loss and carbon summaries are derived by the report from these.
   std::vector<std::string> loss_experiment;
   std::vector<std::int64_t> loss_epoch;

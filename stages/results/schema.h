@@ -147,9 +147,9 @@ struct OptCount {  // -1: none
 struct OptTime {  // int64 min: none (h5py users test `== np.iinfo(np.int64).min`)
   using Stored = std::int64_t;
   static constexpr Stored kNone = std::numeric_limits<std::int64_t>::min();
-  static Stored Put(const std::optional<TimeMs>& v) { return v.value_or(kNone); }
-  static std::optional<TimeMs> Get(Stored s) { return s == kNone ? std::nullopt : std::optional<TimeMs>(s); }
-  static std::string Csv(const std::optional<TimeMs>& v) { return v ? FormatUtcIso(*v) : ""; }
+  static Stored Put(const std::optional<TimeUs>& v) { return v.value_or(kNone); }
+  static std::optional<TimeUs> Get(Stored s) { return s == kNone ? std::nullopt : std::optional<TimeUs>(s); }
+  static std::string Csv(const std::optional<TimeUs>& v) { return v ? FormatUtcIso(*v) : ""; }
 };
 struct Level {
   using Stored = std::int32_t;
@@ -260,7 +260,7 @@ struct LossRow {
   double test_loss = 0.0;
 };
 using LowEndRow = std::pair<double, std::int64_t>;  // (reading value, readings with it)
-using IntensityRow = std::pair<TimeMs, double>;     // (from, g CO2e/kWh)
+using IntensityRow = std::pair<TimeUs, double>;     // (from, g CO2e/kWh)
 
 const Table<RunRow>& RunsTable();
 const Table<JobRow>& JobsTable();

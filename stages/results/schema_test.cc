@@ -17,13 +17,13 @@ const Column<Row>& Find(const Table<Row>& table, const std::string& name) {
 
 TEST(Schema, UnitsLiveWithTheColumn) {
   EXPECT_EQ(Find(RunsTable(), "energy").units, "J");
-  EXPECT_EQ(Find(JobsTable(), "start").units, "ms since 1970-01-01 UTC");
+  EXPECT_EQ(Find(JobsTable(), "start").units, "us since 1970-01-01 UTC");
   EXPECT_EQ(Find(UsageTable(), "carbon_g").units, "g CO2e");
   EXPECT_EQ(Find(RunsTable(), "run_id").units, "text");
   EXPECT_NE(Find(RunsTable(), "filter_1").description.find("-1 not applied"), std::string::npos);
   EXPECT_EQ(Find(IdlePowerTable(), "idle_w").units, "W");
   EXPECT_EQ(Find(FeaturesTable(), "t_max_bytes").units, "B");
-  EXPECT_EQ(Find(CarbonIntensityTable(), "time").units, "ms since 1970-01-01 UTC");
+  EXPECT_EQ(Find(CarbonIntensityTable(), "time").units, "us since 1970-01-01 UTC");
   EXPECT_EQ(Find(PredictionsTable(), "run_id").units, "text");
   EXPECT_EQ(Find(LowEndTable(), "value").units, "W");
 }
@@ -103,7 +103,7 @@ TEST(Schema, MissingValueCodes) {
   EXPECT_EQ(codec::OptCount::Put(std::nullopt), -1);
   EXPECT_FALSE(codec::OptCount::Get(-1).has_value());
   EXPECT_FALSE(codec::OptTime::Get(codec::OptTime::Put(std::nullopt)).has_value());
-  EXPECT_EQ(codec::OptTime::Get(codec::OptTime::Put(TimeMs{-5})), TimeMs{-5});  // before 1970 is a time
+  EXPECT_EQ(codec::OptTime::Get(codec::OptTime::Put(TimeUs{-5})), TimeUs{-5});  // before 1970 is a time
   EXPECT_TRUE(std::isnan(codec::OptReal::Put(std::nullopt)));
 }
 

@@ -46,10 +46,10 @@ const Table<RunRow>& RunsTable() {
          /*optional=*/true),
       Of("dynamic_energy", &R::dynamic_energy_j, "J", "energy above the node type's idle power", Csv::kYes,
          /*optional=*/true),
-      As<OptTime>("start_time", &R::start_time, "ms since 1970-01-01 UTC",
+      As<OptTime>("start_time", &R::start_time, "us since 1970-01-01 UTC",
                   "start of the run's window, runs.csv start (int64 min: unknown; CSV: ISO 8601 UTC)", Csv::kYes,
                   /*optional=*/true),
-      As<OptTime>("end_time", &R::end_time, "ms since 1970-01-01 UTC",
+      As<OptTime>("end_time", &R::end_time, "us since 1970-01-01 UTC",
                   "end of the run's window, runs.csv update (int64 min: unknown; CSV: ISO 8601 UTC)", Csv::kYes,
                   /*optional=*/true),
       Of("carbon_g", &R::carbon_g, "g CO2e",
@@ -70,8 +70,8 @@ const Table<JobRow>& JobsTable() {
       Of("state", &R::state, "text", "Slurm job state"),
       As<Word>("status", &R::status, "text", "status (spec section 2)"),
       Of("node_list", &R::node_list, "text", "Slurm node list expression", kLast),
-      As<OptTime>("start", &R::start, "ms since 1970-01-01 UTC", "start of the window (int64 min: unknown)"),
-      As<OptTime>("end", &R::end, "ms since 1970-01-01 UTC", "end of the window (int64 min: unknown)"),
+      As<OptTime>("start", &R::start, "us since 1970-01-01 UTC", "start of the window (int64 min: unknown)"),
+      As<OptTime>("end", &R::end, "us since 1970-01-01 UTC", "end of the window (int64 min: unknown)"),
       Of("nodes", &R::nodes, "1", "number of nodes"),
       Of("alloc_cpus", &R::alloc_cpus, "1", "CPUs allocated to the job (-1: unknown)"),
       Of("run_time", &R::run_time_s, "s", "run time (NaN: unknown)"),
@@ -302,7 +302,7 @@ const Table<LossRow>& LossesTable() {
 const Table<IntensityRow>& CarbonIntensityTable() {
   using R = IntensityRow;
   static const Table<R> table = {
-      Of("time", &R::first, "ms since 1970-01-01 UTC", "instant the intensity holds from", kNo),
+      Of("time", &R::first, "us since 1970-01-01 UTC", "instant the intensity holds from", kNo),
       Of("g_per_kwh", &R::second, "g CO2e/kWh", "carbon intensity from this instant on", kNo),
   };
   return table;

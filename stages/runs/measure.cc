@@ -33,7 +33,7 @@ std::vector<results::RunRow> MeasureRuns(const std::vector<RunRecord>& runs, con
     row.size = rec.size;
     row.batch_size = rec.batch_size;
     join::RunStatus status = joined[i].status;
-    const double run_time_s = static_cast<double>(rec.update - rec.start) / 1000.0;
+    const double run_time_s = ToSeconds(rec.update - rec.start);
     if (status != join::RunStatus::kBadRunRow && status != join::RunStatus::kBadWindow) {
       row.run_time_s = run_time_s;
       row.start_time = rec.start;

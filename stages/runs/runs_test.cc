@@ -7,12 +7,12 @@
 namespace wattrun::runs {
 namespace {
 
-RunRecord MakeRun(const std::string& id, TimeMs start_s, TimeMs end_s, bool is_gpu = false) {
+RunRecord MakeRun(const std::string& id, TimeUs start_s, TimeUs end_s, bool is_gpu = false) {
   RunRecord r;
   r.run_id = id;
   r.host_name = "n1";
-  r.start = start_s * 1000;
-  r.update = end_s * 1000;
+  r.start = FromSeconds(start_s);
+  r.update = FromSeconds(end_s);
   r.is_gpu = is_gpu;
   r.dataset = "505_tecator";
   r.size = 512;
@@ -45,10 +45,10 @@ TEST(MeasureRuns, WindowForEveryParsedRunCarbonWhereThereIsEnergy) {
   joined[2].status = join::RunStatus::kBadRunRow;
   const std::vector<integrate::RunIntegral> integrals = {{1000.0, 11, false}, {}, {}};
   const auto rows = MeasureRuns(runs, joined, integrals, {true, false, false}, 60.0, {0.125, 0, 0});
-  EXPECT_EQ(rows[0].start_time, std::optional<TimeMs>(100000));
-  EXPECT_EQ(rows[0].end_time, std::optional<TimeMs>(700000));
+  EXPECT_EQ(rows[0].start_time, std::optional<TimeUs>(FromSeconds(100)));
+  EXPECT_EQ(rows[0].end_time, std::optional<TimeUs>(FromSeconds(700)));
   EXPECT_EQ(rows[0].carbon_g, std::optional<double>(0.125));
-  EXPECT_EQ(rows[1].start_time, std::optional<TimeMs>(0));  // no job: a window but no energy, no carbon
+  EXPECT_EQ(rows[1].start_time, std::optional<TimeUs>(0));  // no job: a window but no energy, no carbon
   EXPECT_FALSE(rows[1].carbon_g.has_value());
   EXPECT_FALSE(rows[2].start_time.has_value());  // the row did not parse
   EXPECT_FALSE(rows[2].end_time.has_value());
