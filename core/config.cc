@@ -266,7 +266,8 @@ void ReadPrometheus(ConfigReader& r, const YAML::Node& node, const std::string& 
 // facility.telemetry: its time settings, and where the readings come from.
 void ReadTelemetry(ConfigReader& r, const YAML::Node& node, FacilityConfig* f) {
   const std::string path = "facility.telemetry";
-  ReadSourceTime(r, node, path, &f->telemetry, {"source", "prometheus", "columns", "time_format", "watts_unit", "kind"});
+  ReadSourceTime(r, node, path, &f->telemetry,
+                 {"source", "prometheus", "columns", "time_format", "watts_unit", "kind"});
   if (!node || !node.IsMap()) return;
   std::string source;
   if (r.Get(node, path, "source", &source)) {

@@ -14,6 +14,7 @@
 #include "stages/ingest/ingest.h"
 #include "stages/join/join.h"
 #include "stages/pass/pass.h"
+#include "stages/pass/pass_partial.h"
 #include "stages/report/report.h"
 #include "stages/runs/runs.h"
 #include "store/store.h"
@@ -81,6 +82,37 @@ void WarnIfZoneShifted(const Config& config, const store::Catalogue& catalogue,
                join::ZoneShiftWarning(*shift, config.facility.scheduler.timezone).c_str());
 }
 
+// Where the results came from: command, time, Slurm job, store (results.h5
+// root attributes and the report's provenance block).
+void RecordProvenance(const RunOptions& options, const std::string& store_path, PipelineResults* out) {
+  out->command_line = options.command_line;
+  out->created_utc =
+      FormatUtcIso(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
+                       .time_since_epoch()
+                       .count());
+  if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') out->slurm_job_id = job;
+  out->store_path = fs::absolute(store_path).lexically_normal().string();
+}
+
+// The pass's readings per (UTC day, type index) as rows naming the type.
+std::vector<results::CoverageRow> CoverageRows(const pass::DayTypeCounts& counts,
+                                               const std::vector<std::string>& types) {
+  std::vector<results::CoverageRow> rows;
+  for (const auto& [key, n] : counts) {
+    const std::string type = key.second >= 0 ? types[static_cast<std::size_t>(key.second)] : std::string();
+    rows.push_back({key.first, type, n});
+  }
+  return rows;
+}
+
+void CopyLosses(const std::vector<LossRecord>& losses, PipelineResults* out) {
+  for (const auto& l : losses) {
+    out->loss_experiment.push_back(l.experiment_id);
+    out->loss_epoch.push_back(l.epoch);
+    out->loss_value.push_back(l.test_loss);
+  }
+}
+
 }  // namespace
 
 // The spec's section 2, step by step: the collective pass, then rank 0.
@@ -116,17 +148,8 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
 
   const auto t_final = Clock::now();
   runs::RecordSettings(config, &out);
-  out.command_line = options.command_line;
-  out.created_utc =
-      FormatUtcIso(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now())
-                       .time_since_epoch()
-                       .count());
-  if (const char* job = std::getenv("SLURM_JOB_ID"); job != nullptr && *job != '\0') out.slurm_job_id = job;
-  for (const auto& [key, n] : pass.day_type_readings) {
-    const std::string type = key.second >= 0 ? plan.types[static_cast<std::size_t>(key.second)] : std::string();
-    out.coverage.push_back({key.first, type, n});
-  }
-  out.store_path = fs::absolute(store_path).lexically_normal().string();
+  RecordProvenance(options, store_path, &out);
+  out.coverage = CoverageRows(pass.day_type_readings, plan.types);
   out.runs = runs::MeasureRuns(catalogue.runs, joined, pass.run_integrals, pass.integrated,
                                config.facility.sampling_interval_s, pass.run_carbon_g);  // step 4
   runs::FilterRuns(o.filters, &out.runs);                                                // step 5
@@ -161,11 +184,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     out.models = std::move(models.models);
     out.predictions = std::move(models.predictions);
   }
-  for (const auto& l : catalogue.losses) {  // step 13's input
-    out.loss_experiment.push_back(l.experiment_id);
-    out.loss_epoch.push_back(l.epoch);
-    out.loss_value.push_back(l.test_loss);
-  }
+  CopyLosses(catalogue.losses, &out);  // step 13's input
   if (summary) {
     summary->runs = static_cast<std::int64_t>(out.runs.size());
     for (const auto& row : out.runs) summary->usable_runs += row.usable;

@@ -229,7 +229,6 @@ void WriteLossesH5(hid_t f, const PipelineResults& r) {
   WriteGroupH5(f, "losses", schema::LossesTable(), rows);
 }
 
-
 void WriteH5(const PipelineResults& r, const std::string& path) {
   {
     h5::File file = h5::File::CreateInMemory(path);
@@ -438,7 +437,6 @@ void ReadLossesH5(hid_t f, const std::string& path, PipelineResults* r) {
     r->loss_value.push_back(x.test_loss);
   }
 }
-
 
 // Root attributes that say where the file came from (older files: none).
 void ReadProvenance(hid_t f, PipelineResults* r) {
