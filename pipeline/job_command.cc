@@ -201,6 +201,7 @@ std::string DescribeJobs(const results::PipelineResults& r, const std::vector<st
 
 std::string JobsJson(const results::PipelineResults& r, const std::vector<std::size_t>& rows) {
   std::vector<std::string> jobs;
+  jobs.reserve(rows.size());
   for (const std::size_t row : rows) jobs.push_back(JobJson(r, row));
   return json::Array(jobs, ",\n ") + "\n";
 }

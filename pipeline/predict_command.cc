@@ -201,6 +201,7 @@ std::string BreakdownJson(const model::EnergyBreakdown& b) {
 
 std::string SizesJson(const std::vector<model::SizePoint>& sizes) {
   std::vector<std::string> rows;
+  rows.reserve(sizes.size());
   for (const auto& s : sizes) {
     rows.push_back(json::Object({{"size", json::Int(s.size)},
                                  {"parameters", json::Int(s.network.n_params)},

@@ -146,13 +146,15 @@ std::optional<ZoneShift> DetectZoneShift(const std::vector<RunRecord>& runs, con
     ++best.outside;
     const JobRecord& job = jobs[static_cast<std::size_t>(joined[i].job)];
     for (int h = -kMaxHours; h <= kMaxHours; ++h) {
-      if (h != 0 && InsideWindow(runs[i], job, h * kHour, options)) ++fits[static_cast<std::size_t>(h + kMaxHours)];
+      const int slot = h + kMaxHours;
+      if (h != 0 && InsideWindow(runs[i], job, h * kHour, options)) ++fits[static_cast<std::size_t>(slot)];
     }
   }
   // Candidates by |hours|, positive first, so a strict > keeps the tie rule.
   for (int magnitude = 1; magnitude <= kMaxHours; ++magnitude) {
     for (const int h : {magnitude, -magnitude}) {
-      const std::int64_t n = fits[static_cast<std::size_t>(h + kMaxHours)];
+      const int slot = h + kMaxHours;
+      const std::int64_t n = fits[static_cast<std::size_t>(slot)];
       if (n > best.shifted) {
         best.shifted = n;
         best.hours = h;

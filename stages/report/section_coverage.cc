@@ -33,6 +33,7 @@ std::vector<TypeSeries> Series(const results::PipelineResults& r, std::int64_t f
     s.readings[static_cast<std::size_t>(row.day - first)] += static_cast<double>(row.readings);
   }
   std::vector<TypeSeries> out;
+  out.reserve(by_type.size());
   for (auto& [type, s] : by_type) out.push_back(std::move(s));
   return out;
 }

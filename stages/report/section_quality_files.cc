@@ -37,6 +37,7 @@ std::vector<FileBadRows> RankFiles(const std::vector<results::QualityFileRow>& r
     }
   }
   std::vector<FileBadRows> out;
+  out.reserve(by_file.size());
   for (auto& [key, f] : by_file) out.push_back(std::move(f));
   std::stable_sort(out.begin(), out.end(), [](const FileBadRows& a, const FileBadRows& b) { return a.bad > b.bad; });
   return out;
