@@ -479,9 +479,9 @@ TEST(Account, LedgerIdentityOnARandomScenario) {
 
 // Not a check: what the hot loop costs per reading on 1e7 synthetic
 // readings of one node with 200 jobs, with and without an hourly carbon
-// intensity (a change point every 60 readings). Measured on the build
-// machine's two cores while other builds shared them (load 3-5): 1.4-1.8 ns
-// with a constant intensity, 2.6-4 ns with an hourly one.
+// intensity (an intensity change every 60 readings: it splits one reading
+// interval, it no longer cuts a segment). Timings on this VM vary with its
+// load by several times; compare the two lines of one run, not runs.
 double NanosecondsPerReading(bool hourly_intensity, std::size_t* segments) {
   constexpr std::size_t kReadings = 10'000'000, kChunk = 1 << 16;
   std::vector<JobRecord> jobs;
