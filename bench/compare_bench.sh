@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # wattrun against what a user would reach for instead: DuckDB (Node.js,
-# @duckdb/node-api, 2 threads) and pandas (Debian's python3-pandas, one
-# process), on the same CSV facility and the same 2 cores, end to end from CSV.
+# @duckdb/node-api, 2 threads), Polars (Node.js, nodejs-polars 0.25.2,
+# POLARS_MAX_THREADS=2) and pandas (Debian's python3-pandas, one process), on
+# the same CSV facility and the same 2 cores, end to end from CSV.
 #
 # Generates (once, cached in WORK_DIR) a facility of about 10 million
 # readings, then in the same run times, REPEATS times in turn (page cache warm):
 #   mpirun -n 2 wattrun run --config configs/eagle.yaml --input FAC --output OUT --no-fit --no-report
 #   node bench/compare/duckdb_job.mjs ...      (ingest, join, energies, idle power, per-node table)
+#   POLARS_MAX_THREADS=2 node bench/compare/polars_job.mjs ...   (the same job)
 #   /usr/bin/python3 bench/compare/pandas_job.py ...
 # and prints wall time (best and median), readings/s, the ratio of each tool's
 # time to wattrun's and peak RSS (/usr/bin/time -v; for wattrun the sum over
-# its ranks). Then checks that the three agree (bench/compare/check_agreement.py):
+# its ranks). The tools alternate within each round. Then checks that the four agree (bench/compare/check_agreement.py):
 # per-run status, energy of runs all call ok (relative difference <= 1e-6),
 # idle_w per node type (exact), per-node table.
 #
@@ -28,7 +30,10 @@ SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
 /usr/bin/python3 -c "import pandas" 2>/dev/null ||
   { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pandas >/dev/null; }
 command -v node >/dev/null || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null; }
-[[ -d bench/compare/node_modules/@duckdb/node-api ]] || npm install --prefix bench/compare --no-audit --no-fund >/dev/null
+# nodejs-polars-linux-x64-gnu is named in package.json: npm skips the native
+# part on Debian's node 20 otherwise (it asks for node >= 22 but runs on 20).
+[[ -d bench/compare/node_modules/@duckdb/node-api && -d bench/compare/node_modules/nodejs-polars-linux-x64-gnu ]] ||
+  npm install --prefix bench/compare --no-audit --no-fund >/dev/null 2>&1
 
 # The same two cores for every tool (all of them on a 2-core machine).
 PIN=(); [[ $(nproc) -gt 2 ]] && command -v taskset >/dev/null && PIN=(taskset -c 0,1)
@@ -66,6 +71,12 @@ run_duckdb() {
     2> "$out/log_duckdb_$1.txt"
   rss_of "$out/time_duckdb_$1.txt" > "$out/rss_duckdb_$1"
 }
+run_polars() {
+  POLARS_MAX_THREADS=2 "${PIN[@]}" /usr/bin/time -v -o "$out/time_polars_$1.txt" \
+    node bench/compare/polars_job.mjs --config configs/eagle.yaml --input "$fac" --output "$out/polars" --threads 2 \
+    2> "$out/log_polars_$1.txt"
+  rss_of "$out/time_polars_$1.txt" > "$out/rss_polars_$1"
+}
 run_pandas() {
   "${PIN[@]}" /usr/bin/time -v -o "$out/time_pandas_$1.txt" \
     /usr/bin/python3 bench/compare/pandas_job.py --config configs/eagle.yaml --input "$fac" --output "$out/pandas" \
@@ -78,7 +89,7 @@ echo "compare: facility $fac"
 printf "  %d telemetry files (%d gzip), %.1f MB on disk (%.1f MB of it gzip); %d cores; load average before: %s\n" \
   "$files" "$gz" "$(awk -v b="$bytes" 'BEGIN {print b / 1e6}')" "$(awk -v b="$gz_bytes" 'BEGIN {print b / 1e6}')" \
   "$(nproc)" "$load_before"
-tools=(wattrun duckdb pandas)
+tools=(wattrun duckdb polars pandas)
 for ((r = 1; r <= REPEATS; ++r)); do
   for t in "${tools[@]}"; do
     "run_$t" "$r"
@@ -100,7 +111,8 @@ echo
 printf "%s readings (valid, deduplicated), %d rounds, 2 cores; load average before %s, after %s\n\n" \
   "$readings" "$REPEATS" "$load_before" "$load_after"
 printf "%-34s %10s %10s %14s %14s %14s\n" tool "best s" "median s" "readings/s" "time / wattrun" "peak RSS MB"
-label() { case $1 in wattrun) echo "wattrun (mpirun -n 2, from CSV)";; duckdb) echo "DuckDB $(grep -o 'DuckDB v[0-9.]*' "$out/log_duckdb_1.txt" | cut -d' ' -f2) (node, 2 threads)";; pandas) echo "pandas $(/usr/bin/python3 -c 'import pandas; print(pandas.__version__)') (1 process)";; esac; }
+label() { case $1 in wattrun) echo "wattrun (mpirun -n 2, from CSV)";; duckdb) echo "DuckDB $(grep -o 'DuckDB v[0-9.]*' "$out/log_duckdb_1.txt" | cut -d' ' -f2) (node, 2 threads)";;
+  polars) echo "Polars $(grep -o 'Polars [0-9.]*' "$out/log_polars_1.txt" | cut -d' ' -f2) (node, 2 threads)";; pandas) echo "pandas $(/usr/bin/python3 -c 'import pandas; print(pandas.__version__)') (1 process)";; esac; }
 for t in "${tools[@]}"; do
   printf "%-34s %10.2f %10.2f %14.3g %13.2fx %14.1f\n" "$(label "$t")" "${best[$t]}" "${median[$t]}" \
     "$(awk -v n="$readings" -v s="${best[$t]}" 'BEGIN {print n / s}')" \
@@ -112,6 +124,7 @@ echo
 echo "wattrun's own stage times (last round):"
 grep -E "^(stage|ingest|telemetry pass|statuses|write tables)" "$out/log_wattrun_$REPEATS.txt" | sed 's/^/  /'
 echo "DuckDB job steps (last round):"; grep -E "^  [a-z].*: [0-9.]+ s$" "$out/log_duckdb_$REPEATS.txt" | sed 's/^/ /'
+echo "Polars job steps (last round):"; grep -E "^  [a-z].*: [0-9.]+ s$" "$out/log_polars_$REPEATS.txt" | sed 's/^/ /'
 echo "pandas job steps (last round):"; grep -E "^  [a-z].*: [0-9.]+ s$" "$out/log_pandas_$REPEATS.txt" | sed 's/^/ /'
 echo
-/usr/bin/python3 bench/compare/check_agreement.py "$out/wattrun" duckdb="$out/duckdb" pandas="$out/pandas"
+/usr/bin/python3 bench/compare/check_agreement.py "$out/wattrun" duckdb="$out/duckdb" polars="$out/polars" pandas="$out/pandas"

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Do wattrun and the comparison jobs agree?  Used by bench/compare_bench.sh.
+"""Do wattrun and the comparison jobs agree?  Used by bench/compare_bench.sh
+(four tools there: wattrun as the reference, DuckDB, Polars and pandas).
 
 Usage: check_agreement.py REF_DIR NAME=DIR [NAME=DIR ...]
 REF_DIR is wattrun's results directory; each NAME=DIR another tool's output.
