@@ -7,8 +7,14 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "core/error.h"
 
@@ -23,6 +29,10 @@ constexpr std::size_t kMaxLineBytes = std::size_t{256} << 20;
 constexpr std::size_t kGzipInputBytes = std::size_t{1} << 18;
 // At most this much output per inflate call (ISA-L counts in 32 bits).
 constexpr std::size_t kMaxInflateOutBytes = std::size_t{1} << 30;
+// The inflater thread runs at most this many blocks of this size ahead of
+// the reader: a gzip reader's memory is fixed, whatever the file's size.
+constexpr std::size_t kInflatedBlockBytes = std::size_t{1} << 20;
+constexpr std::size_t kInflatedBlocks = 4;
 
 std::uint32_t LoadLe32(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
@@ -32,6 +42,128 @@ std::uint32_t LoadLe32(const std::uint8_t* p) {
 bool EndsWith(const std::string& text, std::string_view suffix) {
   return text.size() >= suffix.size() && std::string_view(text).substr(text.size() - suffix.size()) == suffix;
 }
+
+// Runs a byte producer (a gzip stream's inflation) in a thread of its own,
+// at most kInflatedBlocks blocks of kInflatedBlockBytes ahead of the reader,
+// so that parsing the lines of one block overlaps inflating the next ones
+// (a rank parsing a big .gz file uses a second core, the one its idle peers
+// leave). The bytes taken are those the producer gives, in order; its error
+// (a damaged stream) comes after the bytes before the damage.
+class ReadAhead {
+ public:
+  // Fills dst with up to room bytes; returns how many, fewer only at the end
+  // of the stream or with *error set.
+  using Producer = std::function<std::size_t(char* dst, std::size_t room, std::string* error)>;
+
+  explicit ReadAhead(Producer produce) : produce_(std::move(produce)) {
+    for (std::size_t i = 0; i < kInflatedBlocks; ++i) {
+      free_.push_back(Block{std::make_unique_for_overwrite<char[]>(kInflatedBlockBytes), 0, {}});
+    }
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~ReadAhead() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    freed_.notify_one();
+    thread_.join();
+  }
+  ReadAhead(const ReadAhead&) = delete;
+  ReadAhead& operator=(const ReadAhead&) = delete;
+
+  // Copies up to room (> 0) of the next bytes into dst and returns how many;
+  // 0 at the end of the stream, or with *error set once the bytes before
+  // the damage are taken (and on every call after).
+  std::size_t Take(char* dst, std::size_t room, std::string* error) {
+    for (;;) {
+      if (finished_) {
+        *error = final_error_;
+        return 0;
+      }
+      if (!have_current_) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        filled_.wait(lock, [this] { return !full_.empty(); });
+        current_ = std::move(full_.front());
+        full_.pop_front();
+        have_current_ = true;
+        taken_ = 0;
+      }
+      const std::size_t n = std::min(room, current_.size - taken_);
+      std::memcpy(dst, current_.data.get() + taken_, n);
+      taken_ += n;
+      if (taken_ == current_.size) {
+        if (current_.size == 0 || !current_.error.empty()) {
+          if (n > 0) return n;  // the error comes on the next call
+          finished_ = true;
+          final_error_ = current_.error;
+          continue;
+        }
+        Recycle();
+      }
+      if (n > 0) return n;
+    }
+  }
+
+ private:
+  struct Block {
+    std::unique_ptr<char[]> data;
+    std::size_t size = 0;
+    std::string error;
+  };
+
+  // The thread: fills free blocks in order until the stream ends or fails.
+  void Run() {
+    for (;;) {
+      Block block;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        freed_.wait(lock, [this] { return stop_ || !free_.empty(); });
+        if (stop_) return;
+        block = std::move(free_.back());
+        free_.pop_back();
+      }
+      block.size = 0;
+      block.error.clear();
+      try {
+        block.size = produce_(block.data.get(), kInflatedBlockBytes, &block.error);
+      } catch (const std::exception& e) {
+        block.error = e.what();
+      }
+      const bool last = block.size == 0 || !block.error.empty();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        full_.push_back(std::move(block));
+      }
+      filled_.notify_one();
+      if (last) return;
+    }
+  }
+
+  void Recycle() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      free_.push_back(std::move(current_));
+    }
+    have_current_ = false;
+    freed_.notify_one();
+  }
+
+  Producer produce_;
+  std::mutex mutex_;
+  std::condition_variable filled_;  // a block was produced
+  std::condition_variable freed_;   // a block was taken, or stop_ set
+  std::deque<Block> full_;          // produced, not yet taken, in order
+  std::vector<Block> free_;         // guarded by mutex_, like full_ and stop_
+  bool stop_ = false;
+  // The reader's side (its thread only).
+  Block current_;
+  std::size_t taken_ = 0;
+  bool have_current_ = false;
+  bool finished_ = false;
+  std::string final_error_;
+  std::thread thread_;  // last: started once the rest is built
+};
 
 }  // namespace
 
@@ -133,8 +265,11 @@ struct LineReader::Source {
   std::unique_ptr<std::uint8_t[]> in;  // kGzipInputBytes; inflate->next_in points into it
   bool in_eof = false;                 // read(2) returned 0
   bool done = false;                   // the last member ended with a good trailer
+  // Inflates ahead in a thread; stopped before the state it uses goes.
+  std::unique_ptr<ReadAhead> ahead;
 
   ~Source() {
+    ahead.reset();
     if (fd >= 0) ::close(fd);
   }
 
@@ -277,6 +412,9 @@ LineReader::LineReader(const std::string& path) : path_(path), source_(new Sourc
     source_->inflate->crc_flag = ISAL_GZIP;
     source_->inflate->next_in = source_->in.get();
     source_->inflate->avail_in = 0;
+    Source* source = source_.get();
+    source_->ahead = std::make_unique<ReadAhead>(
+        [source](char* dst, std::size_t room, std::string* damage) { return source->Inflate(dst, room, damage); });
   } else if (got > 0 && EndsWith(path_, ".gz")) {
     source_->named_gz_but_plain = true;
   }
@@ -293,7 +431,7 @@ bool LineReader::Fill() {
   if (source_->gzip) {
     if (!pending_error_.empty()) throw InputError(path_, 0, pending_error_);
     std::string damage;
-    const std::size_t got = source_->Inflate(dst, room, &damage);
+    const std::size_t got = source_->ahead->Take(dst, room, &damage);
     if (!damage.empty()) {
       const std::string error = "corrupt gzip stream: " + damage;
       // Hand out the complete lines decompressed before the damage first;

@@ -202,6 +202,58 @@ TEST_F(CsvFiles, GzipMagicFollowedByGarbageThrows) {
   EXPECT_THROW(ReadAll(Write("magic_only.csv", "\x1f\x8b")), InputError);
 }
 
+// The inflater thread runs a few 1 MiB blocks ahead of the reader: a file
+// of many blocks (the thread waits for free ones) reads whole and in order,
+// lines cut by block ends included.
+TEST_F(CsvFiles, GzipReadAheadKeepsEveryLineInOrder) {
+  std::string content;
+  Fields expected;
+  for (int i = 0; i < 400000; ++i) {  // ~13 MiB inflated: 13 blocks
+    expected.push_back(std::to_string(i) + ",r1i0n" + std::to_string(i % 97) + ",2021-11-07 01:30:00Z");
+    content += expected.back() + "\n";
+  }
+  ASSERT_GT(content.size(), std::size_t{12} << 20);
+  EXPECT_EQ(ReadAll(WriteGzip("ahead.csv.gz", content)), expected);
+}
+
+// Damage several blocks in: the lines before it come first, whole, then the
+// error (on that and every later read); lines after it never come.
+TEST_F(CsvFiles, GzipReadAheadDamageComesAfterTheLinesBeforeIt) {
+  std::string content;
+  for (int i = 0; i < 600000; ++i) content += std::to_string(i) + ",n1,230\n";  // ~8 MiB
+  std::string bytes = ReadBytes(WriteGzip("good.csv.gz", content));
+  const std::string path = Write("damaged.csv.gz", bytes.substr(0, bytes.size() * 3 / 4));  // truncated
+  LineReader reader(path);
+  std::string_view line;
+  std::int64_t lines = 0;
+  try {
+    while (reader.Next(&line)) {
+      ASSERT_EQ(line, std::to_string(lines) + ",n1,230");  // in order, none cut
+      ++lines;
+    }
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt gzip stream"), std::string::npos) << e.what();
+  }
+  EXPECT_GT(lines, 300000);  // most of the first three quarters
+  EXPECT_LT(lines, 600000);
+  EXPECT_THROW(reader.Next(&line), InputError);
+}
+
+// A reader dropped after its first line stops its thread (which is waiting
+// for a free block) without reading the rest.
+TEST_F(CsvFiles, GzipReaderDroppedEarlyStopsItsThread) {
+  std::string content;
+  for (int i = 0; i < 400000; ++i) content += std::to_string(i) + ",n1,230,some padding to fill blocks\n";
+  const std::string path = WriteGzip("early.csv.gz", content);
+  for (int round = 0; round < 20; ++round) {
+    LineReader reader(path);
+    std::string_view line;
+    ASSERT_TRUE(reader.Next(&line));
+    EXPECT_EQ(line, "0,n1,230,some padding to fill blocks");
+  }
+}
+
 // ---------------------------------------------------------------- gzip
 // The .gz reader (ISA-L) against gzip written and read here with zlib.
 
