@@ -28,8 +28,8 @@
 // - runs -> sacct allocation lines (last line of a JobID wins) -> hostlist
 //   (expanded in JS) -> windows with one sampling interval of tolerance.
 // - energy: linear interpolation, ends interpolated or held (spec step 3),
-//   from each node's cumulative trapezoid sums and two sorted (asof) joins
-//   that find each window's first and last sample and their neighbours.
+//   from each node's cumulative trapezoid sums and two sorted (asof) joins on
+//   the (node, instant) key that find each window's first and last sample.
 // - statuses of spec step 4; idle power = quantile(watts, q, 'linear') pooled
 //   per node type; per-node quantile table (BUTTER-E levels) from one sort by
 //   (node, watts) and the type-7 order statistics gathered per node.
@@ -215,7 +215,7 @@ function scanTelemetry(file, order, index) {
                            ignoreErrors: true, truncateRaggedLines: true, missingIsNull: false })
     .filter(col('__extra').isNull().and(col('node').isNotNull()).and(col('timestamp').isNotNull()))
     .withRowIndex('row')
-    .select(lit(index).cast(pl.Int64).mul(lit(2 ** 40)).add(col('row').cast(pl.Int64)).alias('rid'),
+    .select(lit(index).cast(pl.Int64).mul(lit(2 ** 40).cast(pl.Int64)).add(col('row').cast(pl.Int64)).alias('rid'),
       col('timestamp').alias('ts'), col('node'), col('watts'));
 }
 // The rows of known nodes with a watts >= 0, in file order.
@@ -294,10 +294,10 @@ instants = instants.select('node_id', 'watts',
 // (one int64 key, node << 36 | ms since the first instant: Polars sorts one
 // integer column much faster than two).
 const tMin = instants.select(col('t').min()).collectSync().getColumn('t').get(0);
-const rd = instants.withColumns(col('node_id').cast(pl.Int64).mul(lit(2 ** 36)).add(col('t').sub(lit(tMin))).alias('key'))
+const rd = instants.withColumns(col('node_id').cast(pl.Int64).mul(lit(2 ** 36).cast(pl.Int64)).add(col('t').sub(lit(tMin).cast(pl.Int64))).alias('key'))
   .sort('key', false, false, true)
   .filter(col('key').neq(col('key').shift(1)).fillNull(true))
-  .select(col('node_id'), col('t'), col('watts').alias('w'))
+  .select(col('key'), col('node_id'), col('t'), col('watts').alias('w'))
   .collectSync();
 step('dedup');
 
@@ -375,38 +375,48 @@ const out = runRows.map((r) => {
 // ---------- energies ----------
 // W(t) is the node's readings joined linearly and held beyond its first and
 // last. Per node, C = the cumulative trapezoid integral up to each reading;
-// per run, two sorted (asof) joins by node find a = the first reading at or
+// per run, two sorted (asof) joins find a = the first reading at or
 // after s and b = the last at or before u (with their neighbours): samples
 // = b - a + 1, zeros likewise from a cumulative count, and
 // energy = [s, t_a] + (C_b - C_a) + [t_b, u], each end piece the trapezoid of
 // the interpolated (or held) values. The readings are sorted by (node, t):
 // within each node, as an asof join by node needs.
-const sameNode = (e) => e.over('node_id');
+// (The readings are sorted by key = node << 36 | ms since the first reading,
+// so one asof join on the key finds a reading of the run's node or of a
+// neighbouring node, which is then no match; and neighbours along the sorted
+// column are the node's own where their node_id is the same.)
+const ownShift = (c, offset) => pl.when(col('node_id').eq(col('node_id').shift(offset))).then(col(c).shift(offset))
+  .otherwise(lit(null));
 const series = rd.lazy().withRowIndex('i')
   .withColumns(
-    sameNode(col('t').shift(1)).alias('t_prev'), sameNode(col('w').shift(1)).alias('w_prev'),
-    sameNode(col('t').shift(-1)).alias('t_next'), sameNode(col('w').shift(-1)).alias('w_next'))
+    ownShift('t', 1).alias('t_prev'), ownShift('w', 1).alias('w_prev'),
+    ownShift('t', -1).alias('t_next'), ownShift('w', -1).alias('w_next'))
   .withColumns(
-    sameNode(col('t').sub(col('t_prev')).div(1000).mul(col('w').add(col('w_prev'))).div(2).fillNull(0).cumSum()).alias('C'),
-    sameNode(col('w').eq(0).cast(pl.Int64).cumSum()).alias('Z'))
+    col('t').sub(col('t_prev')).div(1000).mul(col('w').add(col('w_prev'))).div(2).fillNull(0).cumSum().over('node_id').alias('C'),
+    col('w').eq(0).cast(pl.Int64).cumSum().alias('Z'))  // exact across nodes: only differences within one are used
   .collectSync();
 const measured = out.map((o, k) => [o, k]).filter(([o]) => o.status === 'measure');
+const keyOf = (id, ms) => id * 2 ** 36 + (ms - tMin);
 const q = pl.DataFrame({
   k: pl.Series('k', measured.map(([, k]) => k), pl.Int32),
   node_id: pl.Series('node_id', measured.map(([o]) => o.node_id), pl.Int32),
   s: pl.Series('s', measured.map(([o]) => o.s), pl.Int64), u: pl.Series('u', measured.map(([o]) => o.u), pl.Int64),
+  key_s: pl.Series('key_s', measured.map(([o]) => keyOf(o.node_id, o.s)), pl.Int64),
+  key_u: pl.Series('key_u', measured.map(([o]) => keyOf(o.node_id, o.u)), pl.Int64),
 });
-const pick = (side) => series.lazy().select(col('node_id'), col('t').alias(`t_${side}`), col('w').alias(`w_${side}`),
-  col('i').alias(`i_${side}`), col('C').alias(`C_${side}`), col('Z').alias(`Z_${side}`),
-  col(side === 'a' ? 't_prev' : 't_next').alias(`t_o${side}`), col(side === 'a' ? 'w_prev' : 'w_next').alias(`w_o${side}`));
+const pick = (side) => series.lazy().select(col('key').alias(`key_${side}`), col('node_id').alias(`node_${side}`),
+  col('t').alias(`t_${side}`), col('w').alias(`w_${side}`), col('i').alias(`i_${side}`), col('C').alias(`C_${side}`),
+  col('Z').alias(`Z_${side}`), col(side === 'a' ? 't_prev' : 't_next').alias(`t_o${side}`),
+  col(side === 'a' ? 'w_prev' : 'w_next').alias(`w_o${side}`));
 // Interpolated value at x on the segment (t0, w0)-(t1, w1); held if no t0.
 const at = (x, t0, w0, t1, w1) => pl.when(col(t0).isNull()).then(col(w1))
   .otherwise(col(w0).add(col(w1).sub(col(w0)).mul(col(x).sub(col(t0)).cast(pl.Float64).div(col(t1).sub(col(t0)).cast(pl.Float64)))));
-const energies = q.lazy().sort('s')
-  .joinAsof(pick('a'), { leftOn: 's', rightOn: 't_a', by: 'node_id', strategy: 'forward', checkSortedness: false })
-  .sort('u')
-  .joinAsof(pick('b'), { leftOn: 'u', rightOn: 't_b', by: 'node_id', strategy: 'backward', checkSortedness: false })
-  .withColumns(pl.when(col('i_a').isNotNull().and(col('i_b').isNotNull()).and(col('i_b').gtEq(col('i_a'))))
+const found = (side) => col(`node_${side}`).eq(col('node_id')).fillNull(false);
+const energies = q.lazy().sort('key_s')
+  .joinAsof(pick('a'), { leftOn: 'key_s', rightOn: 'key_a', strategy: 'forward' })
+  .sort('key_u')
+  .joinAsof(pick('b'), { leftOn: 'key_u', rightOn: 'key_b', strategy: 'backward' })
+  .withColumns(pl.when(found('a').and(found('b')).and(col('i_b').gtEq(col('i_a'))))
     .then(col('i_b').sub(col('i_a')).add(1)).otherwise(lit(0)).alias('samples'))
   .select(col('k'), col('samples'),
     col('Z_b').sub(col('Z_a')).add(col('w_a').eq(0).cast(pl.Int64)).alias('zeros'),
@@ -433,13 +443,13 @@ const idle = typed.filter(col('node_type').neq(lit(''))).groupBy('node_type')
     col('w').quantile(cfg.idleQ, 'linear').alias('idle_w'))
   .sort('node_type').collectSync();
 idle.writeCSV(path.join(outDir, 'idle_power.csv'));
-// Per-node table: the readings sorted by (node, watts) (two stable one-key
-// sorts: Polars sorts one numeric column much faster than two), then per node
-// and level the type-7 order statistics x[lo] + (h - lo) * (x[lo + 1] - x[lo]),
-// h = (n - 1) q, gathered from the sorted column by position.
-const byValue = rd.lazy().select('node_id', 'w').sort('w', false, false, true).sort('node_id', false, false, true)
+// Per-node table: each node's watts sorted (in a group-by: 236 sorts of a
+// node's readings run in parallel, faster than one sort by two columns),
+// then per node and level the type-7 order statistics
+// x[lo] + (h - lo) * (x[lo + 1] - x[lo]), h = (n - 1) q, gathered by position.
+const byValue = rd.lazy().groupBy('node_id').agg(col('w').sort().alias('w')).sort('node_id').explode('w')
   .collectSync();
-const perNode = byValue.lazy().groupBy('node_id')
+const perNode = rd.lazy().groupBy('node_id')
   .agg(col('w').count().alias('count'), col('w').min().alias('min'), col('w').max().alias('max'))
   .sort('node_id').collectSync().toRecords();
 const positions = [];
