@@ -56,9 +56,6 @@ class ReadAhead {
   using Producer = std::function<std::size_t(char* dst, std::size_t room, std::string* error)>;
 
   explicit ReadAhead(Producer produce) : produce_(std::move(produce)) {
-    for (std::size_t i = 0; i < kInflatedBlocks; ++i) {
-      free_.push_back(Block{std::make_unique_for_overwrite<char[]>(kInflatedBlockBytes), 0, {}});
-    }
     thread_ = std::thread([this] { Run(); });
   }
   ~ReadAhead() {
@@ -116,7 +113,12 @@ class ReadAhead {
   void Run() {
     for (;;) {
       Block block;
-      {
+      if (allocated_ < kInflatedBlocks) {
+        // Blocks come as the stream needs them (a small file uses one), zeroed
+        // like the reader's own buffer: nothing read depends on old contents.
+        ++allocated_;
+        block.data = std::make_unique<char[]>(kInflatedBlockBytes);
+      } else {
         std::unique_lock<std::mutex> lock(mutex_);
         freed_.wait(lock, [this] { return stop_ || !free_.empty(); });
         if (stop_) return;
@@ -156,6 +158,7 @@ class ReadAhead {
   std::deque<Block> full_;          // produced, not yet taken, in order
   std::vector<Block> free_;         // guarded by mutex_, like full_ and stop_
   bool stop_ = false;
+  std::size_t allocated_ = 0;  // the thread's: blocks made so far
   // The reader's side (its thread only).
   Block current_;
   std::size_t taken_ = 0;
@@ -405,7 +408,7 @@ LineReader::LineReader(const std::string& path) : path_(path), source_(new Sourc
   } while (got < 0 && errno == EINTR);
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
     source_->gzip = true;
-    source_->inflate.reset(new inflate_state);  // isal_inflate_init sets what it reads
+    source_->inflate = std::make_unique<inflate_state>();  // zeroed: a damaged stream reads nothing left over
     source_->in.reset(new std::uint8_t[kGzipInputBytes]);
     isal_inflate_init(source_->inflate.get());
     isal_gzip_header_init(&source_->header);
