@@ -190,11 +190,20 @@ std::vector<InputFile> ListInputs(const fs::path& root, std::vector<std::string>
 
 // ------------------------------------------------------------ work items and counts
 
+// A plain file's byte range [begin, end), or for a gzip file a range of
+// offsets in its uncompressed text (every piece inflates the stream from the
+// start and parses the lines that start in its range; the last ends at
+// kGzipTextEnd, as the whole file's one item does).
 struct WorkItem {
   std::uint32_t file = 0;  // index into the new telemetry files
   std::int64_t begin = 0;
   std::int64_t end = 0;
 };
+constexpr std::int64_t kGzipTextEnd = std::numeric_limits<std::int64_t>::max();
+// A gzip file of more text than a work item is parsed by at most this many
+// ranks: each piece inflates the text before it again (ISA-L inflates ~5x
+// faster than the lines parse), so more pieces would cost more than they save.
+constexpr std::int64_t kMaxGzipPieces = 4;
 
 // Counts of bad rows and dedup outcomes per (file, reason), with the first
 // example location of each, reduced to rank 0 at the end.
@@ -492,6 +501,7 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
     try {
       if (reader.Next(&first)) header = std::string(first);
     } catch (const InputError& e) {
+      if (item.begin > 0) return;  // the first piece counts it
       CountBad(ctx, item.file, "corrupt_gzip", e.what());
       ctx.warnings->push_back(f.rel + ": " + e.what());
       return;
@@ -506,14 +516,20 @@ void ParseWorkItem(ParseContext& ctx, const WorkItem& item) {
       ParseLines(
           ctx, item.file, columns, header_ok,
           [&](std::string_view* line, std::int64_t* line_offset, std::int64_t* line_number) {
-            if (!reader.Next(line)) return false;
-            *line_offset = offset;  // offset in the uncompressed stream
-            *line_number = reader.line_number();
-            offset += static_cast<std::int64_t>(line->size()) + 1;
-            return true;
+            for (;;) {
+              if (!reader.Next(line)) return false;
+              const std::int64_t at = offset;  // offset in the uncompressed stream
+              offset += static_cast<std::int64_t>(line->size()) + 1;
+              if (at < item.begin) continue;  // an earlier piece's line
+              if (at >= item.end) return false;
+              *line_offset = at;
+              *line_number = reader.line_number();
+              return true;
+            }
           },
           true);
     } catch (const InputError& e) {
+      if (offset < item.begin) return;  // the damage is in an earlier piece, which counts it
       // Rows before the damage are kept; the damage is counted and reported.
       CountBad(ctx, item.file, "corrupt_gzip", e.what());
       ctx.warnings->push_back(f.rel + ": " + e.what() + " (rows before the damage were kept)");
@@ -829,17 +845,51 @@ std::vector<std::string> SplitLines(const std::string& bytes) {
   return out;
 }
 
-std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::int64_t split_bytes) {
+// A gzip file of more than split_bytes of text (by its trailer's estimate)
+// in up to min(ranks, kMaxGzipPieces) pieces of its text, so that its lines
+// are not all parsed by one rank while the others wait.
+void AddGzipItems(std::uint32_t file, const InputFile& f, std::int64_t split_bytes, int ranks,
+                  std::vector<WorkItem>* items) {
+  const std::int64_t wanted = (f.text_bytes + split_bytes - 1) / std::max<std::int64_t>(split_bytes, 1);
+  const std::int64_t pieces = std::clamp<std::int64_t>(std::min<std::int64_t>(wanted, ranks), 1, kMaxGzipPieces);
+  const std::int64_t piece_bytes = (f.text_bytes + pieces - 1) / pieces;
+  for (std::int64_t k = 0; k < pieces; ++k) {
+    items->push_back({file, k * piece_bytes, k + 1 == pieces ? kGzipTextEnd : (k + 1) * piece_bytes});
+  }
+}
+
+std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::int64_t split_bytes, int ranks) {
   std::vector<WorkItem> items;
   for (std::uint32_t i = 0; i < files.size(); ++i) {
     const InputFile& f = files[i];
-    if (f.gzip || f.size <= split_bytes) {
+    if (f.gzip) {
+      AddGzipItems(i, f, split_bytes, ranks, &items);
+      continue;
+    }
+    if (f.size <= split_bytes) {
       items.push_back({i, 0, f.size});
       continue;
     }
     for (std::int64_t b = 0; b < f.size; b += split_bytes) items.push_back({i, b, std::min(f.size, b + split_bytes)});
   }
   return items;
+}
+
+// The bytes of text a work item parses, plus for a gzip piece a third of the
+// text it inflates (all of it up to its end).
+std::int64_t ItemCost(const WorkItem& w, const InputFile& f) {
+  if (!f.gzip) return w.end - w.begin;
+  const std::int64_t end = std::min(w.end, std::max(f.text_bytes, w.begin));
+  return end - w.begin + end / 3;
+}
+
+// The compressed bytes of a work item (its share of a gzip file): progress.
+std::int64_t ItemFileBytes(const WorkItem& w, const InputFile& f) {
+  if (!f.gzip) return w.end - w.begin;
+  if (f.text_bytes <= 0) return w.begin == 0 ? f.size : 0;
+  const double share = static_cast<double>(std::min(w.end, f.text_bytes) - std::min(w.begin, f.text_bytes)) /
+                       static_cast<double>(f.text_bytes);
+  return static_cast<std::int64_t>(share * static_cast<double>(f.size));
 }
 
 // Longest-processing-time assignment by the bytes of text to parse (a gzip
@@ -850,10 +900,7 @@ std::vector<std::vector<WorkItem>> AssignItems(const std::vector<WorkItem>& item
                                                int ranks, std::int64_t root_load) {
   std::vector<std::size_t> order(items.size());
   std::iota(order.begin(), order.end(), 0);
-  auto cost = [&](const WorkItem& w) {
-    const InputFile& f = files[w.file];
-    return f.gzip ? f.text_bytes + f.text_bytes / 3 : w.end - w.begin;
-  };
+  auto cost = [&](const WorkItem& w) { return ItemCost(w, files[w.file]); };
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return cost(items[a]) > cost(items[b]); });
   std::vector<std::vector<WorkItem>> per_rank(static_cast<std::size_t>(ranks));
@@ -1413,14 +1460,14 @@ void ParseItems(ParseContext* ctx, const std::vector<WorkItem>& mine, const Inge
                 std::int64_t telemetry_bytes) {
   std::uint32_t item_index = 0;
   std::int64_t my_bytes = 0;
-  for (const WorkItem& item : mine) my_bytes += item.end - item.begin;
+  for (const WorkItem& item : mine) my_bytes += ItemFileBytes(item, (*ctx->files)[item.file]);
   if (options.progress) {
     options.progress->Begin("ingest: parse", my_bytes, telemetry_bytes, "bytes", ProgressUnit::kBytes);
   }
   for (const WorkItem& item : mine) {
     ctx->item = item_index++;
     ParseWorkItem(*ctx, item);
-    AddProgress(options.progress, item.end - item.begin);
+    AddProgress(options.progress, ItemFileBytes(item, (*ctx->files)[item.file]));
   }
   ctx->streams->Close();
   if (options.progress) options.progress->End();
@@ -1479,7 +1526,7 @@ void ParseTelemetry(const Config& config, const IngestOptions& options, const Co
   // Small tables parse ~12x slower a byte than telemetry (rows of many
   // strings, merged by key): their weight on rank 0 in telemetry bytes.
   constexpr std::int64_t kSmallTableCostFactor = 12;
-  const auto items = AssignItems(MakeWorkItems(s->new_telemetry, std::min(split, options.split_bytes)),
+  const auto items = AssignItems(MakeWorkItems(s->new_telemetry, std::min(split, options.split_bytes), comm.size()),
                                  s->new_telemetry, comm.size(), s->small_table_bytes * kSmallTableCostFactor);
   RunCollectively(comm, [&] {
     MaybeInjectFault("ingest", comm.rank());

@@ -181,6 +181,43 @@ TEST_F(IngestMpi, OneAndTwoRanksWriteTheSameStore) {
   MPI_Comm_free(&self_comm);
 }
 
+// A gzip file of more text than a work item is parsed in pieces by both
+// ranks (each inflates from the start, parses the lines starting in its
+// range): the same store as one rank parsing it whole, and its damage (in
+// the first half: the second piece meets it while skipping) counted once,
+// the rows before it kept.
+TEST_F(IngestMpi, AGzipFileSplitAcrossRanksIsParsedOnceAndItsDamageCountedOnce) {
+  const Comm comm = comm_.comm();
+  if (comm.is_root()) {
+    std::string text = "timestamp,node,watts\n";
+    for (int m = 0; m < 3000; ++m) {
+      text += "2021-11-10 " + std::string(m / 60 < 10 ? "0" : "") + std::to_string(m / 60 % 24) + ":" +
+              (m % 60 < 10 ? "0" : "") + std::to_string(m % 60) + ":00Z," + (m % 2 ? "n1" : "n2") + ",250\n";
+    }
+    const fs::path full = fs::path(root_) / "full.gz";
+    WriteGz(full, text);
+    std::ifstream in(full, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::string damaged = bytes;  // the trailer (ISIZE) intact: the pieces split the text in halves
+    for (std::size_t i = damaged.size() / 4; i < damaged.size() / 4 + 64; ++i) damaged[i] ^= 0x5a;
+    Write(fs::path(root_) / "facility" / "telemetry" / "c.csv.gz", damaged);
+  }
+  comm.Barrier();
+  const auto two = Ingest(config_, Options("two.h5"), comm);
+  MPI_Comm self_comm;
+  MPI_Comm_split(comm.get(), comm.rank(), 0, &self_comm);
+  if (comm.is_root()) {
+    const auto one = Ingest(config_, Options("one.h5"), Comm(self_comm));
+    EXPECT_EQ(ReadAll(Options("one.h5").store_path), ReadAll(Options("two.h5").store_path));
+    EXPECT_EQ(one.rows_read, two.rows_read);
+    EXPECT_GT(two.rows_stored, 11 + 300);  // the rows before the damage
+    EXPECT_LT(two.rows_stored, 11 + 1500);
+    EXPECT_EQ(Quality(store::ReadCatalogue(Options("two.h5").store_path), "corrupt_gzip"), 1);
+    EXPECT_EQ(Quality(store::ReadCatalogue(Options("one.h5").store_path), "corrupt_gzip"), 1);
+  }
+  MPI_Comm_free(&self_comm);
+}
+
 TEST_F(IngestMpi, AnIngestOverItsMemoryBudgetSpillsAndWritesTheSameStore) {
   const Comm comm = comm_.comm();
   Ingest(config_, Options("in_memory.h5"), comm);
