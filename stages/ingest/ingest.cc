@@ -845,11 +845,18 @@ std::vector<std::string> SplitLines(const std::string& bytes) {
   return out;
 }
 
-// A gzip file of more than split_bytes of text (by its trailer's estimate)
-// in up to min(ranks, kMaxGzipPieces) pieces of its text, so that its lines
-// are not all parsed by one rank while the others wait.
-void AddGzipItems(std::uint32_t file, const InputFile& f, std::int64_t split_bytes, int ranks,
+// A gzip file whose parse alone is more than a rank's fair share of the work
+// (its text by the trailer's estimate, plus a third for inflating, against
+// all files' over the ranks) in up to min(ranks, kMaxGzipPieces) pieces of
+// more than split_bytes of text, so that its lines are not all parsed by one
+// rank while the others wait. Below that share the ranks balance it with the
+// other files, and a piece's inflating of the text before it would be waste.
+void AddGzipItems(std::uint32_t file, const InputFile& f, std::int64_t split_bytes, int ranks, std::int64_t fair_share,
                   std::vector<WorkItem>* items) {
+  if (f.text_bytes + f.text_bytes / 3 <= fair_share) {
+    items->push_back({file, 0, kGzipTextEnd});
+    return;
+  }
   const std::int64_t wanted = (f.text_bytes + split_bytes - 1) / std::max<std::int64_t>(split_bytes, 1);
   const std::int64_t pieces = std::clamp<std::int64_t>(std::min<std::int64_t>(wanted, ranks), 1, kMaxGzipPieces);
   const std::int64_t piece_bytes = (f.text_bytes + pieces - 1) / pieces;
@@ -859,11 +866,14 @@ void AddGzipItems(std::uint32_t file, const InputFile& f, std::int64_t split_byt
 }
 
 std::vector<WorkItem> MakeWorkItems(const std::vector<InputFile>& files, std::int64_t split_bytes, int ranks) {
+  std::int64_t total = 0;
+  for (const InputFile& f : files) total += f.gzip ? f.text_bytes + f.text_bytes / 3 : f.size;
+  const std::int64_t fair_share = total / std::max(ranks, 1);
   std::vector<WorkItem> items;
   for (std::uint32_t i = 0; i < files.size(); ++i) {
     const InputFile& f = files[i];
     if (f.gzip) {
-      AddGzipItems(i, f, split_bytes, ranks, &items);
+      AddGzipItems(i, f, split_bytes, ranks, fair_share, &items);
       continue;
     }
     if (f.size <= split_bytes) {
