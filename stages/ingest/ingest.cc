@@ -200,8 +200,8 @@ struct WorkItem {
   std::int64_t end = 0;
 };
 constexpr std::int64_t kGzipTextEnd = std::numeric_limits<std::int64_t>::max();
-// A gzip file of more text than a work item is parsed by at most this many
-// ranks: each piece inflates the text before it again (ISA-L inflates ~5x
+// A gzip file split across ranks is parsed by at most this many of them:
+// each piece inflates the text before it again (ISA-L inflates ~5x
 // faster than the lines parse), so more pieces would cost more than they save.
 constexpr std::int64_t kMaxGzipPieces = 4;
 
@@ -893,13 +893,17 @@ std::int64_t ItemCost(const WorkItem& w, const InputFile& f) {
   return end - w.begin + end / 3;
 }
 
-// The compressed bytes of a work item (its share of a gzip file): progress.
+// The compressed bytes of a work item (its share of a gzip file, the pieces'
+// shares adding up to the file's size): progress.
 std::int64_t ItemFileBytes(const WorkItem& w, const InputFile& f) {
   if (!f.gzip) return w.end - w.begin;
   if (f.text_bytes <= 0) return w.begin == 0 ? f.size : 0;
-  const double share = static_cast<double>(std::min(w.end, f.text_bytes) - std::min(w.begin, f.text_bytes)) /
-                       static_cast<double>(f.text_bytes);
-  return static_cast<std::int64_t>(share * static_cast<double>(f.size));
+  auto file_bytes_before = [&](std::int64_t text_offset) {
+    if (text_offset >= f.text_bytes) return f.size;
+    return static_cast<std::int64_t>(static_cast<double>(text_offset) / static_cast<double>(f.text_bytes) *
+                                     static_cast<double>(f.size));
+  };
+  return file_bytes_before(w.end) - file_bytes_before(w.begin);
 }
 
 // Longest-processing-time assignment by the bytes of text to parse (a gzip
