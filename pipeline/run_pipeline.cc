@@ -138,7 +138,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   });
   if (options.account_jobs) plan.account = &account_setup;
   plan.carbon = &account_setup;
-  const pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
+  pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
   out.telemetry_seconds = pass.seconds;
@@ -159,9 +159,9 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
     out.type_low_end.push_back({plan.types[t], pass.type_values[t].Sorted()});
   runs::StandardizeRuns(out.idle, o.standardize, &out.runs);  // step 7
   const account::AccountResult jobs =
-      options.account_jobs
-          ? account::FinalizeAccount(account_setup, pass.account, runs::IdlePowerByType(out.idle), plan.types)
-          : account::AccountResult{};
+      options.account_jobs ? account::FinalizeAccount(account_setup, catalogue.jobs, std::move(pass.account),
+                                                      runs::IdlePowerByType(out.idle), plan.types)
+                           : account::AccountResult{};
   out.jobs = jobs.jobs;  // section 4
   out.job_nodes = jobs.job_nodes;
   out.usage = jobs.usage;
