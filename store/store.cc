@@ -248,10 +248,10 @@ void WriteTables(hid_t file, const Catalogue& c) {
   WriteTable(file, QualityTable(), c.quality);
 }
 
-void ReadTables(hid_t file, Catalogue* c) {
+void ReadTables(hid_t file, JobTable jobs, Catalogue* c) {
   ReadTable(file, ManifestTable(), &c->manifest);
   ReadTable(file, RunsTable(), &c->runs);
-  ReadTable(file, JobsTable(), &c->jobs);
+  if (jobs == JobTable::kRead) ReadTable(file, JobsTable(), &c->jobs);
   ReadTable(file, CarbonIntensityTable(), &c->carbon_intensity);
   ReadTable(file, NodesTable(), &c->nodes);
   ReadTable(file, DatasetsTable(), &c->datasets);
@@ -343,7 +343,7 @@ void CheckZones(const Catalogue& catalogue, const Config& config, const std::str
   }
 }
 
-Catalogue ReadCatalogue(const std::string& store_path) {
+Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs) {
   if (!fs::exists(store_path)) throw Error(store_path + ": no such store (run `wattrun ingest` first)");
   try {
     h5::VerifySeal(store_path);  // stores written before seals are read as they are
@@ -362,7 +362,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
   }
   Catalogue c;
   try {
-    ReadTables(file.id(), &c);
+    ReadTables(file.id(), jobs, &c);
     if (h5::HasAttribute(file.id(), kFacilityAttr))
       c.config_facility = h5::GetStringAttribute(file.id(), kFacilityAttr);
     ReadFingerprint(file.id(), &c.fingerprint);

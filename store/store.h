@@ -101,7 +101,11 @@ struct Catalogue {
 // A store that recorded no config (older stores) passes.
 void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path);
 
-Catalogue ReadCatalogue(const std::string& store_path);
+// Whether ReadCatalogue reads the job table: it holds every sacct line of the
+// facility's history (the largest table by far), and only the rank that
+// joins and finalizes needs it whole.
+enum class JobTable { kRead, kSkip };
+Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs = JobTable::kRead);
 // Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),
 // fsyncs, renames over store_path.
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag = "");

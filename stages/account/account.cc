@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/hostlist.h"
+#include "core/pack.h"
 
 namespace wattrun::account {
 namespace {
@@ -176,6 +177,45 @@ std::pair<std::size_t, std::size_t> NodeSetup::JobsTouching(TimeUs from, TimeUs 
   const auto lo = std::lower_bound(jobs.begin(), jobs.end(), earliest, by_start);
   const auto hi = std::upper_bound(lo, jobs.end(), until, [](TimeUs t, const NodeJob& job) { return t < job.start; });
   return {static_cast<std::size_t>(lo - jobs.begin()), static_cast<std::size_t>(hi - jobs.begin())};
+}
+
+void ShareSetupForUnits(const Comm& comm, AccountSetup* setup) {
+  if (comm.size() == 1) return;
+  ByteWriter out;
+  if (comm.is_root()) {
+    out.Put<std::uint64_t>(setup->nodes.size());
+    for (const NodeSetup& n : setup->nodes) {
+      out.PutString(n.name);
+      out.PutString(n.node_type);
+      out.Put(n.cpus);
+      out.Put(n.longest_job);
+      out.PutVector(n.jobs);
+    }
+    out.PutVector(setup->months.starts);
+    out.Put<std::uint64_t>(setup->months.labels.size());
+    for (const std::string& label : setup->months.labels) out.PutString(label);
+    out.PutVector(setup->intensity_times);
+    out.PutVector(setup->carbon_factor);
+  }
+  std::vector<char> bytes = std::move(out.bytes());
+  comm.Broadcast(&bytes);
+  if (comm.is_root()) return;
+  ByteReader in(bytes.data(), bytes.size());
+  setup->nodes.assign(in.Get<std::uint64_t>(), NodeSetup{});
+  setup->node_by_name.clear();
+  for (NodeSetup& n : setup->nodes) {
+    n.name = in.GetString();
+    n.node_type = in.GetString();
+    n.cpus = in.Get<double>();
+    n.longest_job = in.Get<TimeUs>();
+    n.jobs = in.GetVector<NodeJob>();
+    setup->node_by_name.emplace(n.name, static_cast<std::uint32_t>(&n - setup->nodes.data()));
+  }
+  setup->months.starts = in.GetVector<TimeUs>();
+  setup->months.labels.assign(in.Get<std::uint64_t>(), std::string());
+  for (std::string& label : setup->months.labels) label = in.GetString();
+  setup->intensity_times = in.GetVector<TimeUs>();
+  setup->carbon_factor = in.GetVector<double>();
 }
 
 }  // namespace wattrun::account

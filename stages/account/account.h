@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/mpi.h"
 #include "core/records.h"
 #include "core/time.h"
 #include "stages/account/calendar.h"
@@ -109,6 +110,13 @@ struct AccountSetup {
 
 AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,
                                const AccountOptions& options);
+
+// Collective: rank 0's setup (built from the job table, which only rank 0
+// reads) to the other ranks, as much of it as their units need: the nodes
+// with their jobs, the months and the intensity steps. On the other ranks
+// `setup` must hold the options and is filled; jobs, job_nodes and bad_rows
+// stay rank 0's, for FinalizeAccount.
+void ShareSetupForUnits(const Comm& comm, AccountSetup* setup);
 
 // A job's part on one node in one month, learned by one unit.
 struct JobPart {
