@@ -4,7 +4,12 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <random>
+
+#include "core/records.h"
+#include "stages/account/account.h"
+#include "stages/account/node_accountant.h"
 
 namespace wattrun::pass {
 namespace {
@@ -139,6 +144,57 @@ TEST(CounterPowers, AnySplitIntoUnitsMatchesCounterEnergy) {
         UnitIntegral(t, c, kMin, cut, {s, u}).energy_j + UnitIntegral(t, c, cut, kMax, {s, u}).energy_j;
     EXPECT_NEAR(whole, expected, 1e-9 * std::max(1.0, expected)) << s << " " << u;
     EXPECT_NEAR(split, expected, 1e-9 * std::max(1.0, expected)) << s << " " << u << " cut " << cut;
+  }
+}
+
+// The facility accountant fed the same powers (step rule), in one unit or
+// two split at 90 s: each exclusive job gets C(end) - C(start), nothing
+// before the node's first or after its last reading.
+TEST(CounterPowers, JobsGetTheCounterDifference) {
+  const TimeUs t0 = DaysFromCivil(2021, 6, 15) * 86400 * S;  // far from a month boundary
+  std::vector<TimeUs> t;
+  for (const TimeUs x : kT) t.push_back(t0 + x);
+  const auto job = [&](const std::string& id, TimeUs start, TimeUs end) {
+    JobRecord j;
+    j.job_id = id, j.node_list = "n1", j.start = t0 + start, j.end = t0 + end, j.tres_cpus = 36;
+    j.state = "COMPLETED";
+    return j;
+  };
+  NodeRecord node;
+  node.name = "n1", node.cpus = 36, node.node_type = "cpu1";
+  account::AccountOptions options;
+  options.integration = integrate::Method::kStep;
+  options.store_first = t.front(), options.store_last = t.back();
+  const account::AccountSetup setup = account::BuildAccountSetup(
+      {job("A", 30 * S, 150 * S), job("B", -60 * S, 20 * S), job("C", 170 * S, 300 * S)}, {node}, options);
+  for (const TimeUs cut : {kMax, t0 + 90 * S}) {
+    account::AccountPartial partial;
+    const std::vector<std::pair<TimeUs, TimeUs>> units =
+        cut == kMax ? std::vector<std::pair<TimeUs, TimeUs>>{{kMin, kMax}}
+                    : std::vector<std::pair<TimeUs, TimeUs>>{{kMin, cut}, {cut, kMax}};
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      const auto [from, until] = units[u];
+      account::NodeAccountant accountant(setup, "n1", from, until, static_cast<std::uint32_t>(u));
+      CounterPowers p;
+      const std::size_t lo = static_cast<std::size_t>(std::lower_bound(t.begin(), t.end(), from) - t.begin());
+      const std::size_t hi = static_cast<std::size_t>(std::lower_bound(t.begin(), t.end(), until) - t.begin());
+      if (lo > 0) p.Add(&t[lo - 1], &kC[lo - 1], 1, false);
+      p.Add(t.data() + lo, kC.data() + lo, hi - lo, true);
+      if (hi < t.size()) p.Add(&t[hi], &kC[hi], 1, false);
+      p.Finish();
+      accountant.Add(p.times().data(), p.watts().data(), p.times().size());
+      accountant.Finish(&partial);
+    }
+    const account::AccountResult r = account::FinalizeAccount(setup, partial, {{"cpu1", 0.0}}, {"cpu1"});
+    ASSERT_EQ(r.jobs.size(), 3u);
+    // Hand-computed: half of 3000 J, the reset's 1200 J, half of 3000 J.
+    EXPECT_DOUBLE_EQ(*r.jobs[0].energy_j, 1500.0 + 1200.0 + 1500.0) << cut;
+    EXPECT_DOUBLE_EQ(*r.jobs[1].energy_j, 1000.0) << cut;  // from the first reading at 0 s
+    EXPECT_DOUBLE_EQ(*r.jobs[2].energy_j, 500.0) << cut;   // up to the last at 180 s
+    for (std::size_t k = 0; k < 3; ++k) {
+      const TimeUs s = *r.jobs[k].start - t0, e = *r.jobs[k].end - t0;
+      EXPECT_NEAR(*r.jobs[k].energy_j, integrate::CounterEnergy(kT, kC, s, e), 1e-9) << k;
+    }
   }
 }
 
