@@ -131,6 +131,17 @@ void JoinAndSetUpAccounting(const Config& config, const store::Catalogue& catalo
   account::ShareSetupForUnits(comm, setup);
 }
 
+// The telemetry rows of quality.csv and, for energy counters, the counter
+// drops the pass read as resets (pass,counter_reset: counted even when 0, so
+// that a counter facility's quality.csv always says).
+std::vector<BadRowCount> CounterResetRows(const Config& config, const std::vector<BadRowCount>& telemetry_rows,
+                                          std::int64_t resets) {
+  std::vector<BadRowCount> rows = telemetry_rows;
+  if (config.facility.telemetry_format.kind == TelemetryKind::kEnergyCounter)
+    rows.push_back({"pass", "", "counter_reset", resets});
+  return rows;
+}
+
 }  // namespace
 
 // The spec's section 2, step by step: the collective pass, then rank 0.
@@ -185,7 +196,8 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   const runs::RunFeatures features =
       runs::ComputeRunFeatures(catalogue.runs, out.runs, catalogue.datasets, o.features);  // steps 9-11
   out.features = features.rows;
-  out.quality = runs::QualityAccount(catalogue.quality, out.runs, features, jobs.status_counts, account_setup.bad_rows);
+  out.quality = runs::QualityAccount(CounterResetRows(config, catalogue.quality, pass.counter_resets), out.runs,
+                                     features, jobs.status_counts, account_setup.bad_rows);
   out.quality_files = runs::QualityByFile(catalogue.quality, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {

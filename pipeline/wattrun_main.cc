@@ -107,8 +107,9 @@ CLI::App* AddGenerate(CLI::App* app, wattrun::pipeline::GenerateArgs* gen) {
       ->add_option("--telemetry-format", gen->telemetry_format,
                    "Layout of the telemetry files: spec (timestamp,node,watts) or ldms (an LDMS CSV store's "
                    "#Time,Time_usec,ProducerName,component_id,job_id,power; also writes OUTPUT/wattrun.yaml, the "
-                   "config that reads it)")
-      ->check(CLI::IsMember({"spec", "ldms"}))
+                   "config that reads it); energy-counter (timestamp,node,joules: each node's cumulative energy, "
+                   "and OUTPUT/wattrun.yaml with facility.telemetry.kind: energy_counter)")
+      ->check(CLI::IsMember({"spec", "ldms", "energy-counter"}))
       ->capture_default_str();
   return generate;
 }

@@ -272,6 +272,7 @@ constexpr char kConfigPathAttr[] = "config_path";
 constexpr char kConfigYamlAttr[] = "config_yaml";
 constexpr char kTelemetryZoneAttr[] = "telemetry_timezone";
 constexpr char kSchedulerZoneAttr[] = "scheduler_timezone";
+constexpr char kTelemetryKindAttr[] = "telemetry_kind";
 
 void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
   if (f.empty()) return;
@@ -291,6 +292,7 @@ void WriteIngestedConfig(hid_t file, const IngestedConfig& c) {
   h5::SetAttribute(file, kConfigYamlAttr, c.yaml_text);
   h5::SetAttribute(file, kTelemetryZoneAttr, c.telemetry_timezone);
   h5::SetAttribute(file, kSchedulerZoneAttr, c.scheduler_timezone);
+  if (!c.telemetry_kind.empty()) h5::SetAttribute(file, kTelemetryKindAttr, c.telemetry_kind);
 }
 
 void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
@@ -299,6 +301,7 @@ void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
   c->yaml_text = h5::GetStringAttribute(file, kConfigYamlAttr);
   c->telemetry_timezone = h5::GetStringAttribute(file, kTelemetryZoneAttr);
   c->scheduler_timezone = h5::GetStringAttribute(file, kSchedulerZoneAttr);
+  if (h5::HasAttribute(file, kTelemetryKindAttr)) c->telemetry_kind = h5::GetStringAttribute(file, kTelemetryKindAttr);
 }
 
 void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
@@ -320,7 +323,8 @@ std::string BatchFileName(std::int64_t batch) {
 }
 
 IngestedConfig IngestedConfig::Of(const Config& config) {
-  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone};
+  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone,
+          ToString(config.facility.telemetry_format.kind)};
 }
 
 void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path) {
@@ -336,9 +340,12 @@ void CheckZones(const Catalogue& catalogue, const Config& config, const std::str
   };
   check("facility.telemetry.timezone", stored.telemetry_timezone, config.facility.telemetry.timezone);
   check("facility.scheduler.timezone", stored.scheduler_timezone, config.facility.scheduler.timezone);
+  // Stores older than the key hold power readings.
+  check("facility.telemetry.kind", stored.telemetry_kind.empty() ? "power" : stored.telemetry_kind,
+        ToString(config.facility.telemetry_format.kind));
   if (!problems.empty()) {
     throw Error(problems +
-                "\n(the store's instants were read in its zones: use the config it was ingested with, "
+                "\n(the store's instants and values were read by these keys: use the config it was ingested with, "
                 "or ingest into a new store)");
   }
 }

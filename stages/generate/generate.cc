@@ -266,12 +266,38 @@ GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<
   return summary;
 }
 
+// The keys that read --telemetry-format energy-counter: the spec's layout
+// with the counter in `joules`.
+std::string CounterConfigYaml(YAML::Node root) {
+  YAML::Node telemetry = root["facility"]["telemetry"];
+  YAML::Node columns;
+  columns["watts"] = "joules";
+  telemetry["columns"] = columns;
+  telemetry["kind"] = "energy_counter";
+  YAML::Emitter out;
+  out << root;
+  return std::string(
+             "# written by `wattrun generate --telemetry-format energy-counter`: the generator's config "
+             "with the facility.telemetry keys that read its energy counters\n") +
+         out.c_str() + "\n";
+}
+
 }  // namespace
 
-const char* ToString(TelemetryLayout layout) { return layout == TelemetryLayout::kSpec ? "spec" : "ldms"; }
+const char* ToString(TelemetryLayout layout) {
+  switch (layout) {
+    case TelemetryLayout::kSpec:
+      return "spec";
+    case TelemetryLayout::kLdms:
+      return "ldms";
+    case TelemetryLayout::kEnergyCounter:
+      return "energy-counter";
+  }
+  return "?";
+}
 
 bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout) {
-  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms}) {
+  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms, TelemetryLayout::kEnergyCounter}) {
     if (name == ToString(l)) {
       *layout = l;
       return true;
@@ -284,6 +310,7 @@ std::string ConfigYamlForLayout(const std::string& yaml_text, TelemetryLayout la
   if (layout == TelemetryLayout::kSpec) return yaml_text;
   YAML::Node root = YAML::Load(yaml_text);
   YAML::Node telemetry = root["facility"]["telemetry"];
+  if (layout == TelemetryLayout::kEnergyCounter) return CounterConfigYaml(root);
   YAML::Node columns;
   columns["timestamp"] = "#Time";
   columns["node"] = "ProducerName";

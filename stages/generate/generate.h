@@ -26,8 +26,11 @@ namespace wattrun::generate {
 // How telemetry files are written: the spec's layout (`timestamp,node,watts`,
 // local ISO times), or an LDMS CSV store's (`#Time,Time_usec,ProducerName,
 // component_id,job_id,power`, epoch seconds UTC) with the same readings.
-enum class TelemetryLayout { kSpec, kLdms };
-// "spec", "ldms"; and back (false for an unknown name).
+// Or energy counters: the spec's layout with `joules` for `watts`, each
+// node's cumulative energy (facility.telemetry.kind: energy_counter; clean
+// telemetry only, the other files keep their dirt).
+enum class TelemetryLayout { kSpec, kLdms, kEnergyCounter };
+// "spec", "ldms", "energy-counter"; and back (false for an unknown name).
 const char* ToString(TelemetryLayout layout);
 bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout);
 

@@ -1810,9 +1810,6 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
 }  // namespace
 
 IngestSummary Ingest(const Config& config, const IngestOptions& options, const Comm& comm) {
-  if (config.facility.telemetry_format.kind != TelemetryKind::kPower) {
-    throw Error(config.source_path + ": facility.telemetry.kind: energy_counter is not supported by this build yet");
-  }
   store::StoreLock lock;  // rank 0's, released on return and on failure
   std::vector<std::string> notes;
   std::string tag;
