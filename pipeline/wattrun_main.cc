@@ -106,9 +106,10 @@ CLI::App* AddGenerate(CLI::App* app, wattrun::pipeline::GenerateArgs* gen) {
   generate
       ->add_option("--telemetry-format", gen->telemetry_format,
                    "Layout of the telemetry files: spec (timestamp,node,watts) or ldms (an LDMS CSV store's "
-                   "#Time,Time_usec,ProducerName,component_id,job_id,power; also writes OUTPUT/wattrun.yaml, the "
-                   "config that reads it)")
-      ->check(CLI::IsMember({"spec", "ldms"}))
+                   "#Time,Time_usec,ProducerName,component_id,job_id,power), or openmetrics (spec files plus "
+                   "OUTPUT/openmetrics/*.om for promtool tsdb create-blocks-from openmetrics); the last two also "
+                   "write OUTPUT/wattrun.yaml, the config that reads them")
+      ->check(CLI::IsMember({"spec", "ldms", "openmetrics"}))
       ->capture_default_str();
   return generate;
 }

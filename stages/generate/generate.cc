@@ -16,6 +16,7 @@
 #include "core/mpi.h"
 #include "stages/generate/facility_files.h"
 #include "stages/generate/job_accounting.h"
+#include "stages/generate/openmetrics_writer.h"
 #include "stages/generate/plan.h"
 #include "stages/generate/telemetry_writer.h"
 #include "stages/generate/text_format.h"
@@ -44,7 +45,7 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
                     " is not empty and was not written by `wattrun generate`; choose another --output");
       }
       for (const char* name : {"nodes.csv", "datasets.csv", "runs.csv", "losses.csv", "carbon_intensity.csv", "sacct",
-                               "telemetry", "truth", "wattrun.yaml"}) {
+                               "telemetry", "truth", "wattrun.yaml", "openmetrics"}) {
         fs::remove_all(fs::path(dir) / name, ec);
         if (ec) throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
       }
@@ -53,6 +54,8 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
   fs::create_directories(fs::path(dir) / "sacct");
   fs::create_directories(fs::path(dir) / "truth");
   for (const MonthSpan& m : plan.months) fs::create_directories(fs::path(dir) / "telemetry" / m.label);
+  if (plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics)
+    fs::create_directories(fs::path(dir) / "openmetrics");
   std::ofstream(fs::path(dir) / kMarker) << "written by wattrun generate; the directory may be replaced by it\n";
 }
 
@@ -117,6 +120,16 @@ std::vector<std::vector<std::size_t>> AssignFiles(const Plan& plan, int ranks) {
   return out;
 }
 
+// This rank's share of the OpenMetrics blocks: a contiguous range (the
+// series are read sequentially), the blocks split evenly over the ranks.
+OpenMetricsStats WriteRankOpenMetrics(const Plan& plan, const Comm& comm, const std::string& dir) {
+  const OpenMetricsBlocks all = OpenMetricsBlocksOf(plan);
+  const std::int64_t count = all.last_block - all.first_block + 1;
+  const std::int64_t first = all.first_block + count * comm.rank() / comm.size();
+  const std::int64_t last = all.first_block + count * (comm.rank() + 1) / comm.size() - 1;
+  return WriteOpenMetricsBlocks(plan, dir, first, last);
+}
+
 // What one rank wrote in the telemetry phase.
 struct RankTelemetry {
   std::int64_t rows = 0;
@@ -136,7 +149,9 @@ void WriteSmallFiles(const Plan& plan, const std::string& dir, SmallFileStats* s
   WriteBrokenTelemetryFiles(plan, dir, small);
   if (plan.options.telemetry_layout != TelemetryLayout::kSpec && !plan.options.config_yaml.empty()) {
     OutputFile out(dir + "/wattrun.yaml", false);
-    out.Write(ConfigYamlForLayout(plan.options.config_yaml, plan.options.telemetry_layout));
+    out.Write(plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics
+                  ? OpenMetricsConfigYaml(plan, plan.options.config_yaml)
+                  : ConfigYamlForLayout(plan.options.config_yaml, plan.options.telemetry_layout));
     small->bytes += out.Close();
   }
 }
@@ -159,6 +174,10 @@ RankTelemetry WriteRankTelemetry(const Plan& plan, const Comm& comm, const std::
     AddProgress(progress, 1);
   }
   if (progress) progress->End();
+  if (plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics) {
+    const OpenMetricsStats om = WriteRankOpenMetrics(plan, comm, dir);
+    mine.bytes += om.bytes;
+  }
   mine.seconds = MPI_Wtime() - t1;
   return mine;
 }
@@ -268,10 +287,20 @@ GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<
 
 }  // namespace
 
-const char* ToString(TelemetryLayout layout) { return layout == TelemetryLayout::kSpec ? "spec" : "ldms"; }
+const char* ToString(TelemetryLayout layout) {
+  switch (layout) {
+    case TelemetryLayout::kSpec:
+      return "spec";
+    case TelemetryLayout::kLdms:
+      return "ldms";
+    case TelemetryLayout::kOpenMetrics:
+      return "openmetrics";
+  }
+  return "?";
+}
 
 bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout) {
-  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms}) {
+  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms, TelemetryLayout::kOpenMetrics}) {
     if (name == ToString(l)) {
       *layout = l;
       return true;
