@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "stages/ingest/prometheus_json.h"
 
 namespace wattrun::ingest {
 namespace {
@@ -93,6 +94,17 @@ std::vector<PrometheusUnit> PlanPrometheusUnits(const std::vector<TimeUs>& first
 }
 
 void ForEachSample(std::string_view body, const std::string& node_label, const SampleVisitor& visit) {
+  // The server's own compact form in one pass; anything else (or an error)
+  // through the general parser below, for the same samples or a clear error.
+  std::vector<std::string_view> label_values;
+  std::vector<MatrixSample> samples;
+  samples.reserve(body.size() / 24);
+  if (ScanCompactMatrix(body, node_label, &label_values, &samples)) {
+    for (const MatrixSample& sample : samples) {
+      visit(label_values[sample.series], InstantFromEpochMs(sample.epoch_ms), sample.value);
+    }
+    return;
+  }
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(body);
