@@ -360,9 +360,9 @@ class NodeIndex {
 struct PrometheusFetch {
   const PrometheusConfig* config;
   const std::vector<std::string>* node_names;
-  const std::vector<PrometheusUnit>* units;  // one per "file" of the new telemetry
-  const std::vector<TimeUs>* first_wanted;   // per node: readings before it are stored already
-  PrometheusClient client;
+  const std::vector<PrometheusUnit>* units;          // one per "file" of the new telemetry
+  const std::vector<TimeUs>* first_wanted;           // per node: readings before it are stored already
+  std::unique_ptr<PrometheusPrefetcher> prefetcher;  // this rank's units, fetched one ahead
   // Where this rank's time went: waiting for responses, scanning their
   // JSON, streaming their samples into the ingest.
   double http_seconds = 0;
@@ -459,10 +459,13 @@ void FetchUnit(ParseContext& ctx, const WorkItem& item) {
   const PrometheusUnit& unit = (*fetch.units)[item.file];
   const std::vector<std::string_view> nodes = UnitNodes(unit, *fetch.node_names, *fetch.first_wanted);
   if (nodes.empty()) return;  // its nodes are stored up to a later instant
-  const std::string query =
-      RangeSelector(*fetch.config, nodes, EpochMsFromInstant(unit.until) - EpochMsFromInstant(unit.after));
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string body = fetch.client.Query(query, unit.until);
+  PrometheusResponse response;
+  if (!fetch.prefetcher->Next(&response) || response.unit != item.file) {
+    throw Error("internal: Prometheus responses out of step with the units (unit " + std::to_string(item.file) + ")");
+  }
+  const std::string& query = response.query;
+  const std::string& body = response.body;
   const auto t1 = std::chrono::steady_clock::now();
   std::uint64_t sequence = 0;
   const auto add = [&](std::string_view label, TimeUs time, std::string_view value) {
@@ -492,7 +495,7 @@ void FetchUnit(ParseContext& ctx, const WorkItem& item) {
       ForEachSample(body, fetch.config->node_label, add);
     }
   } catch (const Error& e) {
-    throw Error(fetch.client.endpoint() + ": " + DescribeQuery(query, unit.until) + ": " + e.what());
+    throw Error(fetch.prefetcher->endpoint() + ": " + DescribeQuery(query, unit.until) + ": " + e.what());
   }
   const auto t3 = std::chrono::steady_clock::now();
   fetch.http_seconds += std::chrono::duration<double>(t1 - t0).count();
@@ -1460,10 +1463,16 @@ void FetchUnits(ParseContext* ctx, const IngestOptions& options, const Comm& com
     mine.push_back(WorkItem{i, 0, (*ctx->files)[i].size});
   }
   std::vector<std::string>& warnings = *ctx->warnings;
+  PrometheusFetch& fetch = *ctx->prometheus;
   RunCollectively(comm, [&] {
     MaybeInjectFault("ingest", comm.rank());
+    std::vector<std::uint32_t> order;
+    for (const WorkItem& item : mine) order.push_back(item.file);
+    fetch.prefetcher = std::make_unique<PrometheusPrefetcher>(*fetch.config, *fetch.node_names, *fetch.units,
+                                                              *fetch.first_wanted, std::move(order));
     ParseItems(ctx, mine, options, summary->telemetry_bytes);
   });
+  fetch.prefetcher.reset();
   summary->rows_read = comm.AllSum(ctx->rows);
   summary->bad_rows = comm.AllSum(ctx->bad);
   summary->prometheus_http_seconds = comm.AllMaxDouble(ctx->prometheus->http_seconds);
@@ -1495,7 +1504,7 @@ void ParseTelemetry(const Config& config, const IngestOptions& options, const Co
     std::unique_ptr<PrometheusFetch> fetch;
     RunCollectively(comm, [&] {
       fetch.reset(new PrometheusFetch{&config.facility.prometheus, &s->node_names, &s->prometheus_units,
-                                      &s->first_wanted, PrometheusClient(config.facility.prometheus.url)});
+                                      &s->first_wanted, nullptr});
     });
     ctx.prometheus = fetch.get();
     FetchUnits(&ctx, options, comm, summary);
