@@ -134,6 +134,7 @@ OpenMetricsStats WriteRankOpenMetrics(const Plan& plan, const Comm& comm, const 
 struct RankTelemetry {
   std::int64_t rows = 0;
   std::int64_t bytes = 0;
+  std::int64_t openmetrics_bytes = 0;  // of which OpenMetrics blocks
   double seconds = 0.0;
 };
 
@@ -175,8 +176,8 @@ RankTelemetry WriteRankTelemetry(const Plan& plan, const Comm& comm, const std::
   }
   if (progress) progress->End();
   if (plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics) {
-    const OpenMetricsStats om = WriteRankOpenMetrics(plan, comm, dir);
-    mine.bytes += om.bytes;
+    mine.openmetrics_bytes = WriteRankOpenMetrics(plan, comm, dir).bytes;
+    mine.bytes += mine.openmetrics_bytes;
   }
   mine.seconds = MPI_Wtime() - t1;
   return mine;
@@ -270,7 +271,7 @@ GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<
   summary.telemetry_rows = comm.AllMax(comm.is_root() ? rows : 0);
   summary.telemetry_clean_rows = comm.AllMax(comm.is_root() ? clean : 0);
   summary.telemetry_files = static_cast<std::int64_t>(plan.files.size());
-  summary.bytes_written = comm.AllMax(comm.is_root() ? bytes + other_bytes : 0);
+  summary.bytes_written = comm.AllMax(comm.is_root() ? bytes + other_bytes : 0) + comm.AllSum(mine.openmetrics_bytes);
   std::int64_t runs = 0;
   for (const PlanRun& r : plan.runs) runs += r.dropped ? 0 : 1;
   summary.runs = runs;
