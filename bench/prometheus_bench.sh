@@ -115,8 +115,9 @@ grep "prometheus:" "$out/prom_best.log" | sed 's/^ */(b) best run: /'
 
 if [[ ${PERF:-0} == 1 ]]; then
   rm -rf "$out/prom.h5" "$out/prom.h5.d"
-  mpirun -n 2 bash -c 'exec perf record -q -e cpu-clock -F 999 -g -o "$0.rank$OMPI_COMM_WORLD_RANK" "$@"' \
+  mpirun -n 2 bash -c 'exec perf record -q -e cpu-clock -F 999 -o "$0.rank$OMPI_COMM_WORLD_RANK" "$@"' \
     "$out/perf.data" "$BIN" ingest --config "$out/prometheus_route.yaml" --input "$fac" --store "$out/prom.h5" >/dev/null
+  echo "perf, rank 0 of the Prometheus route (its own CPU; the server's is not in it):"
   perf report -i "$out/perf.data.rank0" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' |
-    grep '%' | head -25
+    grep '%' | cut -c1-120 | head -25 || true
 fi

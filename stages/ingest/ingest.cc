@@ -489,8 +489,9 @@ void FetchUnit(ParseContext& ctx, const WorkItem& item) {
   const auto t2 = std::chrono::steady_clock::now();
   try {
     if (compact) {
-      for (const MatrixSample& sample : samples)
+      for (const MatrixSample& sample : samples) {
         add(labels[sample.series], InstantFromEpochMs(sample.epoch_ms), sample.value);
+      }
     } else {
       ForEachSample(body, fetch.config->node_label, add);
     }
