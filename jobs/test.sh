@@ -18,7 +18,9 @@ if ! /usr/bin/python3 -c "import h5py, pandas" 2>/dev/null; then
     echo "test: python3-h5py/python3-pandas could not be installed; e2e/python_h5 will skip"
 fi
 # A real Prometheus server and promtool for e2e/prometheus (started by the
-# test itself on a free port, never as a service).
-bash jobs/install_packages.sh test prometheus curl iproute2
+# test itself on a free port, never as a service); python3 (e2e/cli's --json
+# checks) and gawk (gensub in e2e/telemetry_formats), which a minimal Debian
+# such as the container's build stage lacks.
+bash jobs/install_packages.sh test prometheus curl iproute2 python3 gawk
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 ctest --test-dir build --output-on-failure -j"$(nproc)" "$@"
