@@ -67,7 +67,7 @@ TEST(WorstFiles, MostBadRowsFirstWithTheMainReasonAndNoDuplicates) {
   ASSERT_NE(third, std::string::npos);
   EXPECT_LT(first, second);
   EXPECT_LT(second, third);
-  EXPECT_NE(h.find("<td>8</td><td class=\"l\">field_count (5)</td><td>2</td>"), std::string::npos);  // 3 + 5
+  EXPECT_NE(h.find("<td>8</td><td class=\"l\">field_count (5 rows)</td><td>2</td>"), std::string::npos);  // 3 + 5
   EXPECT_EQ(h.find("dup.csv"), std::string::npos);
   const std::string two = WorstFilesTable(c, 2);
   EXPECT_EQ(two.find("sacct/2021-04.txt"), std::string::npos);
