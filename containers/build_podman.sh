@@ -6,7 +6,8 @@
 # (the checkout and ../shared/spec beside it). The Dockerfile's build stage
 # runs jobs/test.sh and jobs/demo.sh, and its runtime stage runs the
 # installed binary as the non-root user on 2 ranks, so a finished build is
-# the check (running the image is not needed, and some sandboxes refuse it).
+# the check (running the image is not needed, and some sandboxes refuse it;
+# containers/run_demo_podman.sh runs the demo in it either way).
 #
 # Usage: bash containers/build_podman.sh [IMAGE_TAG]     (default: wattrun)
 # Environment:
