@@ -165,8 +165,8 @@ TEST(CounterPowers, JobsGetTheCounterDifference) {
   account::AccountOptions options;
   options.integration = integrate::Method::kStep;
   options.store_first = t.front(), options.store_last = t.back();
-  const account::AccountSetup setup = account::BuildAccountSetup(
-      {job("A", 30 * S, 150 * S), job("B", -60 * S, 20 * S), job("C", 170 * S, 300 * S)}, {node}, options);
+  const std::vector<JobRecord> jobs{job("A", 30 * S, 150 * S), job("B", -60 * S, 20 * S), job("C", 170 * S, 300 * S)};
+  const account::AccountSetup setup = account::BuildAccountSetup(jobs, {node}, options);
   for (const TimeUs cut : {kMax, t0 + 90 * S}) {
     account::AccountPartial partial;
     const std::vector<std::pair<TimeUs, TimeUs>> units =
@@ -185,7 +185,7 @@ TEST(CounterPowers, JobsGetTheCounterDifference) {
       accountant.Add(p.times().data(), p.watts().data(), p.times().size());
       accountant.Finish(&partial);
     }
-    const account::AccountResult r = account::FinalizeAccount(setup, partial, {{"cpu1", 0.0}}, {"cpu1"});
+    const account::AccountResult r = account::FinalizeAccount(setup, jobs, partial, {{"cpu1", 0.0}}, {"cpu1"});
     ASSERT_EQ(r.jobs.size(), 3u);
     // Hand-computed: half of 3000 J, the reset's 1200 J, half of 3000 J.
     EXPECT_DOUBLE_EQ(*r.jobs[0].energy_j, 1500.0 + 1200.0 + 1500.0) << cut;
