@@ -6,7 +6,8 @@
 # (the checkout and ../shared/spec beside it). The Dockerfile's build stage
 # runs jobs/test.sh and jobs/demo.sh, and its runtime stage runs the
 # installed binary as the non-root user on 2 ranks, so a finished build is
-# the check (running the image is not needed, and some sandboxes refuse it).
+# the check (running the image is not needed, and some sandboxes refuse it;
+# containers/run_demo_podman.sh runs the demo in it either way).
 #
 # Usage: bash containers/build_podman.sh [IMAGE_TAG]     (default: wattrun)
 # Environment:
@@ -17,6 +18,13 @@
 #   REBUILD_BASE=1  debootstrap the base image again even if it exists
 #   BASE_ONLY=1     stop after making the base image
 #   PODMAN_BUILD_ARGS extra `podman build` options, e.g. "--no-cache"
+#   CCACHE_HOST_DIR a ccache directory mounted into the build stage at
+#                   /ccache (default: this host's, if ccache is installed;
+#                   "none" for a build without it)
+#   TEST_ARGS       ctest options for the build stage's suite (default
+#                   "-LE slurm|multihost|prometheus": all but the three tests
+#                   that start a Slurm cluster, network namespaces or a
+#                   Prometheus server inside the build; "" runs every test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TAG="${1:-wattrun}"
@@ -80,13 +88,22 @@ if [[ "${BASE_ONLY:-0}" == 1 ]]; then
 fi
 
 read -r -a extra <<<"${PODMAN_BUILD_ARGS:-}"
+ccache_dir="${CCACHE_HOST_DIR:-}"
+if [[ -z "$ccache_dir" ]] && command -v ccache >/dev/null; then ccache_dir="$(ccache -k cache_dir)"; fi
+if [[ -n "$ccache_dir" && "$ccache_dir" != none ]]; then
+  mkdir -p "$ccache_dir"
+  extra+=(--volume "$ccache_dir:/ccache")
+  log "compiler cache: $ccache_dir mounted at /ccache"
+fi
+test_args="${TEST_ARGS--LE slurm|multihost|prometheus}"
+log "test step: jobs/test.sh ${test_args:-(every test)}"
 context="$WORK/context"
 bash containers/stage_context.sh "$context"
 log "podman build -f containers/Dockerfile -t $TAG (FROM $BASE): installs, builds, tests, runs the demo"
 start=$(date +%s)
 status=0
 $SUDO podman build --isolation=chroot --network=host \
-  --build-arg BASE_IMAGE="$BASE" \
+  --build-arg BASE_IMAGE="$BASE" --build-arg TEST_ARGS="$test_args" \
   -f containers/Dockerfile -t "$TAG" "${extra[@]}" "$context" || status=$?
 elapsed=$(( $(date +%s) - start ))
 if ((status != 0)); then

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <type_traits>
 
 #include "core/error.h"
@@ -118,11 +119,13 @@ namespace {
 constexpr std::size_t kSealBytes = 512;
 constexpr char kSealMagic[] = "WATTRUN-SEAL crc32=";
 
-std::string SealText(const char* data, std::size_t size) {
-  const uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size));
+std::string SealText(uLong crc, std::size_t size) {
   char text[96];
   std::snprintf(text, sizeof text, "%s%08lx size=%zu\n", kSealMagic, static_cast<unsigned long>(crc), size);
   return text;
+}
+std::string SealText(const char* data, std::size_t size) {
+  return SealText(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)), size);
 }
 }  // namespace
 
@@ -139,19 +142,27 @@ File File::CreateInMemory(const std::string& name, bool sealed) {
   return f;
 }
 
+// Streams the file through the checksum: a catalogue is as large as its job
+// table (hundreds of MB for a facility's year), and every rank checks it.
 bool VerifySeal(const std::string& path) {
-  std::FILE* in = std::fopen(path.c_str(), "rb");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-  std::vector<char> bytes;
-  char buf[1 << 16];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, in)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
-  std::fclose(in);
+  char seal[kSealBytes];
   const std::size_t magic = sizeof kSealMagic - 1;
-  if (bytes.size() < kSealBytes || std::memcmp(bytes.data(), kSealMagic, magic) != 0) return false;
-  const std::string expected = SealText(bytes.data() + kSealBytes, bytes.size() - kSealBytes);
-  if (std::memcmp(bytes.data(), expected.data(), expected.size()) != 0) {
+  if (std::fread(seal, 1, kSealBytes, in.get()) != kSealBytes || std::memcmp(seal, kSealMagic, magic) != 0) {
+    return false;
+  }
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::size_t size = 0;
+  std::vector<char> buf(1 << 20);
+  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), in.get())) > 0; size += n) {
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n));
+  }
+  if (std::ferror(in.get())) throw Error(path + ": cannot read: " + std::strerror(errno));
+  const std::string expected = SealText(crc, size);
+  if (std::memcmp(seal, expected.data(), expected.size()) != 0) {
     throw Error(path + ": damaged (its checksum does not match its contents: " +
-                std::string(bytes.data(), std::find(bytes.data(), bytes.data() + 80, '\n')) + ", computed " +
+                std::string(seal, std::find(seal, seal + 80, '\n')) + ", computed " +
                 expected.substr(0, expected.size() - 1) + ")");
   }
   return true;

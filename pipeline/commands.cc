@@ -111,6 +111,10 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
                 s.seconds, s.parse_seconds, s.sort_seconds, s.write_seconds,
                 s.seconds > 0 ? static_cast<double>(s.telemetry_bytes) / s.seconds / comm.size() / 1e6 : 0.0,
                 Mb(s.peak_rss_bytes).c_str());
+    if (s.prometheus_http_seconds > 0) {
+      std::printf("  prometheus: waiting for responses %.2f s, JSON %.2f s, into the ingest %.2f s (slowest rank)\n",
+                  s.prometheus_http_seconds, s.prometheus_json_seconds, s.prometheus_ingest_seconds);
+    }
     if (s.spilled_bytes > 0) {
       std::printf(
           "  over the memory budget: %s of readings spilled to disk (raise --memory-budget-mb to keep them in "

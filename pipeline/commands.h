@@ -25,7 +25,7 @@ struct GenerateArgs {
   int months = -1;
   std::int64_t seed = -1;
   bool clean = false;
-  std::string telemetry_format = "spec";  // spec | ldms
+  std::string telemetry_format = "spec";  // spec | ldms | openmetrics
 };
 struct IngestArgs {
   std::string config, input, store;

@@ -113,6 +113,35 @@ void CopyLosses(const std::vector<LossRecord>& losses, PipelineResults* out) {
   }
 }
 
+// Step 2 and the set-up of section 4 on rank 0, the one rank that read the
+// job table; the other ranks get what their units need.
+void JoinAndSetUpAccounting(const Config& config, const store::Catalogue& catalogue, const RunOptions& options,
+                            const Comm& comm, store::TelemetryReader& reader, StageOptions* o,
+                            std::vector<join::JoinedRun>* joined, account::AccountSetup* setup) {
+  RunCollectively(comm, [&] {
+    std::tie(o->account.store_first, o->account.store_last) = pass::StoreSpan(reader);
+    o->account.intensity = catalogue.carbon_intensity;
+    setup->options = o->account;
+    if (!comm.is_root()) return;
+    *joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o->join);
+    *setup = account::BuildAccountSetup(catalogue.jobs, catalogue.nodes, o->account);
+    if (!options.quiet) WarnIfZoneShifted(config, catalogue, *joined, o->join);
+  });
+  join::ShareJoinedRuns(comm, joined);
+  account::ShareSetupForUnits(comm, setup);
+}
+
+// The telemetry rows of quality.csv and, for energy counters, the counter
+// drops the pass read as resets (pass,counter_reset: counted even when 0, so
+// that a counter facility's quality.csv always says).
+std::vector<BadRowCount> CounterResetRows(const Config& config, const std::vector<BadRowCount>& telemetry_rows,
+                                          std::int64_t resets) {
+  std::vector<BadRowCount> rows = telemetry_rows;
+  if (config.facility.telemetry_format.kind == TelemetryKind::kEnergyCounter)
+    rows.push_back({"pass", "", "counter_reset", resets});
+  return rows;
+}
+
 }  // namespace
 
 // The spec's section 2, step by step: the collective pass, then rank 0.
@@ -123,22 +152,18 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   std::unique_ptr<store::TelemetryReader> reader;
   RunCollectively(comm, [&] {
     o = StageOptions::FromConfig(config, options);
-    catalogue = store::ReadCatalogue(store_path);
+    // The job table only on rank 0, which joins and sets up the accounting.
+    catalogue = store::ReadCatalogue(store_path, comm.is_root() ? store::JobTable::kRead : store::JobTable::kSkip);
     store::CheckZones(catalogue, config, store_path);
     reader = std::make_unique<store::TelemetryReader>(store_path);
   });
-  const auto joined = join::JoinRuns(catalogue.runs, catalogue.jobs, catalogue.nodes, o.join);  // step 2
-  if (comm.is_root() && !options.quiet) WarnIfZoneShifted(config, catalogue, joined, o.join);
-  auto plan = pass::PassPlan::Build(config, catalogue, joined);
+  std::vector<join::JoinedRun> joined;
   account::AccountSetup account_setup;
-  RunCollectively(comm, [&] {
-    std::tie(o.account.store_first, o.account.store_last) = pass::StoreSpan(*reader);
-    o.account.intensity = catalogue.carbon_intensity;
-    account_setup = account::BuildAccountSetup(catalogue.jobs, catalogue.nodes, o.account);  // section 4
-  });
+  JoinAndSetUpAccounting(config, catalogue, options, comm, *reader, &o, &joined, &account_setup);  // 2, section 4
+  auto plan = pass::PassPlan::Build(config, catalogue, joined);
   if (options.account_jobs) plan.account = &account_setup;
   plan.carbon = &account_setup;
-  const pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
+  pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
   out.telemetry_seconds = pass.seconds;
@@ -158,20 +183,21 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   for (std::size_t t = 0; t < plan.types.size(); ++t)
     out.type_low_end.push_back({plan.types[t], pass.type_values[t].Sorted()});
   runs::StandardizeRuns(out.idle, o.standardize, &out.runs);  // step 7
-  const account::AccountResult jobs =
-      options.account_jobs
-          ? account::FinalizeAccount(account_setup, pass.account, runs::IdlePowerByType(out.idle), plan.types)
-          : account::AccountResult{};
-  out.jobs = jobs.jobs;  // section 4
-  out.job_nodes = jobs.job_nodes;
-  out.usage = jobs.usage;
-  out.ledger = jobs.ledger;
+  account::AccountResult jobs = options.account_jobs
+                                    ? account::FinalizeAccount(account_setup, catalogue.jobs, std::move(pass.account),
+                                                               runs::IdlePowerByType(out.idle), plan.types)
+                                    : account::AccountResult{};
+  out.jobs = std::move(jobs.jobs);  // section 4
+  out.job_nodes = std::move(jobs.job_nodes);
+  out.usage = std::move(jobs.usage);
+  out.ledger = std::move(jobs.ledger);
   for (const auto& c : catalogue.carbon_intensity) out.carbon_intensity.emplace_back(c.time, c.g_per_kwh);
   out.overheads = runs::SubtractOverheads(o.overheads, &out.runs);  // step 8
   const runs::RunFeatures features =
       runs::ComputeRunFeatures(catalogue.runs, out.runs, catalogue.datasets, o.features);  // steps 9-11
   out.features = features.rows;
-  out.quality = runs::QualityAccount(catalogue.quality, out.runs, features, jobs.status_counts, account_setup.bad_rows);
+  out.quality = runs::QualityAccount(CounterResetRows(config, catalogue.quality, pass.counter_resets), out.runs,
+                                     features, jobs.status_counts, account_setup.bad_rows);
   out.quality_files = runs::QualityByFile(catalogue.quality, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {

@@ -106,9 +106,11 @@ CLI::App* AddGenerate(CLI::App* app, wattrun::pipeline::GenerateArgs* gen) {
   generate
       ->add_option("--telemetry-format", gen->telemetry_format,
                    "Layout of the telemetry files: spec (timestamp,node,watts) or ldms (an LDMS CSV store's "
-                   "#Time,Time_usec,ProducerName,component_id,job_id,power; also writes OUTPUT/wattrun.yaml, the "
-                   "config that reads it)")
-      ->check(CLI::IsMember({"spec", "ldms"}))
+                   "#Time,Time_usec,ProducerName,component_id,job_id,power), openmetrics (spec files plus "
+                   "OUTPUT/openmetrics/*.om for promtool tsdb create-blocks-from openmetrics) or energy-counter "
+                   "(timestamp,node,joules: each node's cumulative energy); the last three also write "
+                   "OUTPUT/wattrun.yaml, the config that reads them")
+      ->check(CLI::IsMember({"spec", "ldms", "openmetrics", "energy-counter"}))
       ->capture_default_str();
   return generate;
 }

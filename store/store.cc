@@ -248,10 +248,10 @@ void WriteTables(hid_t file, const Catalogue& c) {
   WriteTable(file, QualityTable(), c.quality);
 }
 
-void ReadTables(hid_t file, Catalogue* c) {
+void ReadTables(hid_t file, JobTable jobs, Catalogue* c) {
   ReadTable(file, ManifestTable(), &c->manifest);
   ReadTable(file, RunsTable(), &c->runs);
-  ReadTable(file, JobsTable(), &c->jobs);
+  if (jobs == JobTable::kRead) ReadTable(file, JobsTable(), &c->jobs);
   ReadTable(file, CarbonIntensityTable(), &c->carbon_intensity);
   ReadTable(file, NodesTable(), &c->nodes);
   ReadTable(file, DatasetsTable(), &c->datasets);
@@ -272,6 +272,7 @@ constexpr char kConfigPathAttr[] = "config_path";
 constexpr char kConfigYamlAttr[] = "config_yaml";
 constexpr char kTelemetryZoneAttr[] = "telemetry_timezone";
 constexpr char kSchedulerZoneAttr[] = "scheduler_timezone";
+constexpr char kTelemetryKindAttr[] = "telemetry_kind";
 
 void WriteFingerprint(hid_t file, const FacilityFingerprint& f) {
   if (f.empty()) return;
@@ -291,6 +292,7 @@ void WriteIngestedConfig(hid_t file, const IngestedConfig& c) {
   h5::SetAttribute(file, kConfigYamlAttr, c.yaml_text);
   h5::SetAttribute(file, kTelemetryZoneAttr, c.telemetry_timezone);
   h5::SetAttribute(file, kSchedulerZoneAttr, c.scheduler_timezone);
+  if (!c.telemetry_kind.empty()) h5::SetAttribute(file, kTelemetryKindAttr, c.telemetry_kind);
 }
 
 void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
@@ -299,6 +301,7 @@ void ReadIngestedConfig(hid_t file, IngestedConfig* c) {
   c->yaml_text = h5::GetStringAttribute(file, kConfigYamlAttr);
   c->telemetry_timezone = h5::GetStringAttribute(file, kTelemetryZoneAttr);
   c->scheduler_timezone = h5::GetStringAttribute(file, kSchedulerZoneAttr);
+  if (h5::HasAttribute(file, kTelemetryKindAttr)) c->telemetry_kind = h5::GetStringAttribute(file, kTelemetryKindAttr);
 }
 
 void ReadFingerprint(hid_t file, FacilityFingerprint* f) {
@@ -320,7 +323,8 @@ std::string BatchFileName(std::int64_t batch) {
 }
 
 IngestedConfig IngestedConfig::Of(const Config& config) {
-  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone};
+  return {config.source_path, config.yaml_text, config.facility.telemetry.timezone, config.facility.scheduler.timezone,
+          ToString(config.facility.telemetry_format.kind)};
 }
 
 void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path) {
@@ -336,14 +340,17 @@ void CheckZones(const Catalogue& catalogue, const Config& config, const std::str
   };
   check("facility.telemetry.timezone", stored.telemetry_timezone, config.facility.telemetry.timezone);
   check("facility.scheduler.timezone", stored.scheduler_timezone, config.facility.scheduler.timezone);
+  // Stores older than the key hold power readings.
+  check("facility.telemetry.kind", stored.telemetry_kind.empty() ? "power" : stored.telemetry_kind,
+        ToString(config.facility.telemetry_format.kind));
   if (!problems.empty()) {
     throw Error(problems +
-                "\n(the store's instants were read in its zones: use the config it was ingested with, "
+                "\n(the store's instants and values were read by these keys: use the config it was ingested with, "
                 "or ingest into a new store)");
   }
 }
 
-Catalogue ReadCatalogue(const std::string& store_path) {
+Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs) {
   if (!fs::exists(store_path)) throw Error(store_path + ": no such store (run `wattrun ingest` first)");
   try {
     h5::VerifySeal(store_path);  // stores written before seals are read as they are
@@ -362,7 +369,7 @@ Catalogue ReadCatalogue(const std::string& store_path) {
   }
   Catalogue c;
   try {
-    ReadTables(file.id(), &c);
+    ReadTables(file.id(), jobs, &c);
     if (h5::HasAttribute(file.id(), kFacilityAttr))
       c.config_facility = h5::GetStringAttribute(file.id(), kFacilityAttr);
     ReadFingerprint(file.id(), &c.fingerprint);

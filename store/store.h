@@ -72,6 +72,9 @@ struct IngestedConfig {
   std::string yaml_text;
   std::string telemetry_timezone;  // facility.telemetry.timezone
   std::string scheduler_timezone;  // facility.scheduler.timezone
+  // facility.telemetry.kind: what the readings' values are (power, or
+  // energy_counter joules); empty in stores older than the key (power).
+  std::string telemetry_kind;
   bool empty() const { return telemetry_timezone.empty() && scheduler_timezone.empty(); }
   static IngestedConfig Of(const Config& config);
 };
@@ -96,12 +99,17 @@ struct Catalogue {
 };
 
 // Throws Error when `config` reads time in other zones than the store was
-// ingested with, naming each key path and both values:
+// ingested with, or its readings as another kind (facility.telemetry.kind:
+// watts against energy counters), naming each key path and both values:
 //   facility.scheduler.timezone: store S was ingested with 'America/Denver' (from F0), F says 'UTC'
 // A store that recorded no config (older stores) passes.
 void CheckZones(const Catalogue& catalogue, const Config& config, const std::string& store_path);
 
-Catalogue ReadCatalogue(const std::string& store_path);
+// Whether ReadCatalogue reads the job table: it holds every sacct line of the
+// facility's history (the largest table by far), and only the rank that
+// joins and finalizes needs it whole.
+enum class JobTable { kRead, kSkip };
+Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs = JobTable::kRead);
 // Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),
 // fsyncs, renames over store_path.
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag = "");

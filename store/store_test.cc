@@ -255,6 +255,32 @@ TEST_F(StoreCatalogue, RecordsTheIngestConfigAndChecksItsZones) {
       << both;
 }
 
+TEST_F(StoreCatalogue, RecordsTheTelemetryKindAndRefusesAnother) {
+  Config counters = WithZones("UTC", "UTC", "counters.yaml");
+  counters.facility.telemetry_format.kind = TelemetryKind::kEnergyCounter;
+  Catalogue written = TwoJobs();
+  written.ingested_config = IngestedConfig::Of(counters);
+  WriteCatalogue(path_, written);
+  const Catalogue c = ReadCatalogue(path_);
+  EXPECT_EQ(c.ingested_config.telemetry_kind, "energy_counter");
+  EXPECT_EQ(ZoneProblem(c, counters, "s.h5"), "");
+  const std::string power = ZoneProblem(c, WithZones("UTC", "UTC", "power.yaml"), "s.h5");
+  EXPECT_EQ(power.rfind("facility.telemetry.kind: store s.h5 was ingested with 'energy_counter' (from counters.yaml), "
+                        "config power.yaml says 'power'\n",
+                        0),
+            0u)
+      << power;
+  // A store written before the kind was recorded holds power readings.
+  Catalogue older = TwoJobs();
+  older.ingested_config = IngestedConfig::Of(WithZones("UTC", "UTC", "old.yaml"));
+  older.ingested_config.telemetry_kind.clear();
+  WriteCatalogue(path_, older);
+  const Catalogue o = ReadCatalogue(path_);
+  EXPECT_EQ(o.ingested_config.telemetry_kind, "");
+  EXPECT_EQ(ZoneProblem(o, WithZones("UTC", "UTC", "power.yaml"), "s.h5"), "");
+  EXPECT_NE(ZoneProblem(o, counters, "s.h5").find("ingested with 'power'"), std::string::npos);
+}
+
 TEST_F(StoreCatalogue, AStoreThatRecordedNoConfigPassesTheZoneCheck) {
   WriteCatalogue(path_, TwoJobs());
   const Catalogue c = ReadCatalogue(path_);

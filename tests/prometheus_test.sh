@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Telemetry from a real Prometheus (issue 16): a generated facility's
-# readings (as the file route stored them) loaded into a TSDB with promtool,
-# Debian's prometheus started on a free port on that data; `wattrun run`
-# with facility.telemetry.source: prometheus must give every output table
-# of the file route byte for byte (quality.csv but its telemetry rows).
+# readings, as `wattrun generate --telemetry-format openmetrics` writes them
+# (openmetrics/*.om, checked against the readings the file route stored),
+# loaded into a TSDB with promtool, Debian's prometheus started on a free
+# port on that data; `wattrun run` with the generator's wattrun.yaml
+# (facility.telemetry.source: prometheus) must give every output table of
+# the file route byte for byte (quality.csv but its telemetry rows).
 # Then: a re-ingest fetches nothing new, and a server killed mid-ingest is
 # a clear error naming the URL and query, with the store left as it was.
 # The server is stopped by its PID whatever happens.
@@ -28,19 +30,28 @@ check() {  # name, condition-as-exit-status
 
 # The facility (a month from 2021-10-15: the November fall-back hour of its
 # Denver local times included), and the file route's results and store.
-mpirun -n 2 "$BIN" generate --config "$CONFIG" --output "$WORK/facility" --scale 0.01 --months 1 --seed 5 >/dev/null ||
-  { echo "FAIL: generate"; exit 1; }
+mpirun -n 2 "$BIN" generate --config "$CONFIG" --output "$WORK/facility" --scale 0.01 --months 1 --seed 5 \
+  --telemetry-format openmetrics >/dev/null || { echo "FAIL: generate"; exit 1; }
 mpirun -n 2 "$BIN" run --config "$CONFIG" --input "$WORK/facility" --output "$WORK/files" >"$WORK/files.log" 2>&1 ||
   { echo "FAIL: file route"; cat "$WORK/files.log"; exit 1; }
 
-# Its readings into a TSDB, and a server on it.
+# The generator's OpenMetrics are the readings the file route stored (the
+# store written out as OpenMetrics by the test's helper; labels without
+# their exporter suffixes).
 mkdir -p "$WORK/om"
 read -r FIRST LAST < <("$CONVERT" "$WORK/files/store.h5" "$WORK/om" node_power_watts node)
-echo "readings $FIRST .. $LAST: $(cat "$WORK"/om/*.om | grep -c '^node_power_watts') samples"
+OM="$WORK/facility/openmetrics"
+echo "readings $FIRST .. $LAST: $(cat "$OM"/*.om | grep -c '^node_power_watts') samples in $(ls "$OM" | wc -l) files"
+readings_of() { cat "$1"/*.om | grep -v '^#' | sed -E 's/(:9290|\.cluster)"/"/' | sort; }
+cmp -s <(readings_of "$WORK/om") <(readings_of "$OM")
+check "the generator's openmetrics/*.om hold the readings of the file route's store" $?
+grep -q "source: prometheus" "$WORK/facility/wattrun.yaml"; check "the generator's wattrun.yaml reads Prometheus" $?
+
+# Its readings into a TSDB, and a server on it.
 t0=$(date +%s)
-ls "$WORK"/om/*.om | xargs -P 2 -I{} sh -c 'promtool tsdb create-blocks-from openmetrics -q "$1" "$2" >/dev/null || { echo "FAIL: promtool on $1"; exit 255; }' _ {} "$WORK/tsdb" ||
+ls "$OM"/*.om | xargs -P 2 -I{} sh -c 'promtool tsdb create-blocks-from openmetrics -q "$1" "$2" >/dev/null || { echo "FAIL: promtool on $1"; exit 255; }' _ {} "$WORK/tsdb" ||
   exit 1
-echo "promtool: $(ls "$WORK"/om | wc -l) files into $(ls "$WORK/tsdb" | wc -l) blocks in $(( $(date +%s) - t0 )) s"
+echo "promtool: $(ls "$OM" | wc -l) files into $(ls "$WORK/tsdb" | wc -l) blocks in $(( $(date +%s) - t0 )) s"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start_server() {
   PORT=$(free_port)
@@ -57,9 +68,11 @@ start_server() {
 }
 start_server
 
-# The config of the Prometheus route: the demo's, its telemetry from the server.
-prometheus_config() {  # END -> a config reading [FIRST, END] from the server
-  sed "s|^  telemetry:|  telemetry:\n    source: prometheus\n    prometheus: {url: \"http://127.0.0.1:$PORT\", metric: node_power_watts, node_label: node, start: \"$FIRST\", end: \"$1\"}|" "$CONFIG"
+# The config of the Prometheus route: the generator's wattrun.yaml, the
+# server on its port.
+prometheus_config() {  # END -> the config reading [start, END] from the server
+  sed -e "s|url: http://127.0.0.1:9090|url: http://127.0.0.1:$PORT|" -e "s|^\( *end: \).*|\1$1|" \
+    "$WORK/facility/wattrun.yaml"
 }
 prometheus_config "$LAST" >"$WORK/prometheus_route.yaml"
 mpirun -n 2 "$BIN" run --config "$WORK/prometheus_route.yaml" --input "$WORK/facility" --output "$WORK/prom" \

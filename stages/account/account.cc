@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/hostlist.h"
+#include "core/pack.h"
 
 namespace wattrun::account {
 namespace {
@@ -44,8 +45,31 @@ std::vector<std::string> ExpandNodes(const JobRecord& job, AccountSetup* setup, 
   return unique;
 }
 
-// Window, node indices and weights of one started job (spec section 4,
-// "Shares of a node" and "Details that decide numbers").
+// The job's nodes into setup->job_nodes (weights 0: set for started jobs);
+// a name not in the inventory is kept once in setup->unknown_nodes.
+void AddJobNodes(const std::vector<std::string>& names, std::unordered_map<std::string, std::int32_t>* unknown_index,
+                 AccountSetup* setup, JobSetup* js) {
+  if (setup->job_nodes.size() + names.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw Error("accounting: more than 2^32 (job, node) pairs in the sacct files");
+  }
+  js->nodes_begin = static_cast<std::uint32_t>(setup->job_nodes.size());
+  for (const std::string& name : names) {
+    const auto it = setup->node_by_name.find(name);
+    std::int32_t index = 0;
+    if (it != setup->node_by_name.end()) {
+      index = static_cast<std::int32_t>(it->second);
+    } else {
+      const auto [u, added] = unknown_index->emplace(name, -1 - static_cast<std::int32_t>(setup->unknown_nodes.size()));
+      if (added) setup->unknown_nodes.push_back(name);
+      index = u->second;
+    }
+    setup->job_nodes.push_back({index, 0.0});
+  }
+  js->nodes_end = static_cast<std::uint32_t>(setup->job_nodes.size());
+}
+
+// Window and node weights of one started job (spec section 4, "Shares of a
+// node" and "Details that decide numbers").
 void SetUpStartedJob(const JobRecord& job, bool bad_list, AccountSetup* setup, JobSetup* js) {
   const AccountOptions& o = setup->options;
   js->has_window = true;
@@ -54,20 +78,18 @@ void SetUpStartedJob(const JobRecord& job, bool bad_list, AccountSetup* setup, J
   js->end = std::max(js->end, js->start);  // an End before Start: a window of length 0
   bool unknown = bad_list;
   std::int64_t whole_node_cpus = 0;
-  for (const std::string& name : js->nodes) {
-    const auto it = setup->node_by_name.find(name);
-    const int index = it == setup->node_by_name.end() ? -1 : static_cast<int>(it->second);
-    js->node_index.push_back(index);
-    if (index < 0)
+  const auto first = setup->job_nodes.begin() + js->nodes_begin, last = setup->job_nodes.begin() + js->nodes_end;
+  for (auto n = first; n != last; ++n) {
+    if (n->node < 0)
       unknown = true;
     else
-      whole_node_cpus += static_cast<std::int64_t>(setup->nodes[static_cast<std::size_t>(index)].cpus);
+      whole_node_cpus += static_cast<std::int64_t>(setup->nodes[static_cast<std::size_t>(n->node)].cpus);
   }
   const std::optional<std::int64_t> count = CpuCount(job);
   js->cpus = count ? *count : whole_node_cpus;
-  for (const int index : js->node_index) {
-    const double node_cpus = index < 0 ? 0.0 : setup->nodes[static_cast<std::size_t>(index)].cpus;
-    js->weights.push_back(count ? static_cast<double>(*count) / static_cast<double>(js->nodes.size()) : node_cpus);
+  for (auto n = first; n != last; ++n) {
+    const double node_cpus = n->node < 0 ? 0.0 : setup->nodes[static_cast<std::size_t>(n->node)].cpus;
+    n->weight = count ? static_cast<double>(*count) / static_cast<double>(js->node_count()) : node_cpus;
   }
   js->pre_status = unknown ? PreStatus::kUnknownNode : (job.end ? PreStatus::kStarted : PreStatus::kRunning);
 }
@@ -100,7 +122,7 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
                                const AccountOptions& options) {
   AccountSetup setup;
   setup.options = options;
-  setup.records = jobs;
+  setup.jobs.reserve(jobs.size());
   for (const NodeRecord& node : nodes) {
     if (!setup.node_by_name.emplace(node.name, static_cast<std::uint32_t>(setup.nodes.size())).second) continue;
     setup.nodes.push_back({node.name, node.node_type, static_cast<double>(node.cpus), {}});
@@ -109,22 +131,24 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
   const bool store_has_readings = options.store_first <= options.store_last;
   TimeUs first = store_has_readings ? options.store_first : std::numeric_limits<TimeUs>::max();
   TimeUs last = store_has_readings ? options.store_last : std::numeric_limits<TimeUs>::min();
+  std::unordered_map<std::string, std::int32_t> unknown_index;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const JobRecord& job = jobs[i];
     JobSetup js;
     bool bad_list = false;
-    js.nodes = ExpandNodes(job, &setup, &bad_list);
-    if (!job.has_start || (js.nodes.empty() && !bad_list)) {
+    AddJobNodes(ExpandNodes(job, &setup, &bad_list), &unknown_index, &setup, &js);
+    if (!job.has_start || (js.node_count() == 0 && !bad_list)) {
       js.pre_status = PreStatus::kNotStarted;
       js.cpus = CpuCount(job);
     } else {
       SetUpStartedJob(job, bad_list, &setup, &js);
       first = std::min(first, js.start);
       last = std::max(last, js.end);
-      for (std::size_t k = 0; k < js.nodes.size(); ++k) {
-        if (js.node_index[k] < 0) continue;
-        setup.nodes[static_cast<std::size_t>(js.node_index[k])].jobs.push_back(
-            {static_cast<std::uint32_t>(i), js.weights[k], js.start, js.end});
+      for (std::uint32_t k = js.nodes_begin; k < js.nodes_end; ++k) {
+        const JobNode& n = setup.job_nodes[k];
+        if (n.node < 0) continue;
+        setup.nodes[static_cast<std::size_t>(n.node)].jobs.push_back(
+            {static_cast<std::uint32_t>(i), n.weight, js.start, js.end});
       }
     }
     setup.jobs.push_back(std::move(js));
@@ -140,6 +164,11 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
   return setup;
 }
 
+const std::string& AccountSetup::NodeName(const JobNode& node) const {
+  return node.node >= 0 ? nodes[static_cast<std::size_t>(node.node)].name
+                        : unknown_nodes[static_cast<std::size_t>(-1 - node.node)];
+}
+
 std::pair<std::size_t, std::size_t> NodeSetup::JobsTouching(TimeUs from, TimeUs until) const {
   // A job with end >= from starts at or after from − longest_job (saturated).
   const TimeUs earliest =
@@ -148,6 +177,45 @@ std::pair<std::size_t, std::size_t> NodeSetup::JobsTouching(TimeUs from, TimeUs 
   const auto lo = std::lower_bound(jobs.begin(), jobs.end(), earliest, by_start);
   const auto hi = std::upper_bound(lo, jobs.end(), until, [](TimeUs t, const NodeJob& job) { return t < job.start; });
   return {static_cast<std::size_t>(lo - jobs.begin()), static_cast<std::size_t>(hi - jobs.begin())};
+}
+
+void ShareSetupForUnits(const Comm& comm, AccountSetup* setup) {
+  if (comm.size() == 1) return;
+  ByteWriter out;
+  if (comm.is_root()) {
+    out.Put<std::uint64_t>(setup->nodes.size());
+    for (const NodeSetup& n : setup->nodes) {
+      out.PutString(n.name);
+      out.PutString(n.node_type);
+      out.Put(n.cpus);
+      out.Put(n.longest_job);
+      out.PutVector(n.jobs);
+    }
+    out.PutVector(setup->months.starts);
+    out.Put<std::uint64_t>(setup->months.labels.size());
+    for (const std::string& label : setup->months.labels) out.PutString(label);
+    out.PutVector(setup->intensity_times);
+    out.PutVector(setup->carbon_factor);
+  }
+  std::vector<char> bytes = std::move(out.bytes());
+  comm.Broadcast(&bytes);
+  if (comm.is_root()) return;
+  ByteReader in(bytes.data(), bytes.size());
+  setup->nodes.assign(in.Get<std::uint64_t>(), NodeSetup{});
+  setup->node_by_name.clear();
+  for (NodeSetup& n : setup->nodes) {
+    n.name = in.GetString();
+    n.node_type = in.GetString();
+    n.cpus = in.Get<double>();
+    n.longest_job = in.Get<TimeUs>();
+    n.jobs = in.GetVector<NodeJob>();
+    setup->node_by_name.emplace(n.name, static_cast<std::uint32_t>(&n - setup->nodes.data()));
+  }
+  setup->months.starts = in.GetVector<TimeUs>();
+  setup->months.labels.assign(in.Get<std::uint64_t>(), std::string());
+  for (std::string& label : setup->months.labels) label = in.GetString();
+  setup->intensity_times = in.GetVector<TimeUs>();
+  setup->carbon_factor = in.GetVector<double>();
 }
 
 }  // namespace wattrun::account

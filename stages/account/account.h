@@ -9,7 +9,7 @@
 //     a.Add(...) for the unit's readings (plus one neighbour on each side);
 //     a.Finish(&partial);
 //   reduce the partials (Pack / Unpack / Merge), then on one rank
-//   AccountResult r = FinalizeAccount(setup, merged, idle_w_by_type, types);
+//   AccountResult r = FinalizeAccount(setup, jobs, std::move(merged), idle_w_by_type, types);
 // The units of one node must tile the time line (or the node has no unit at
 // all: no telemetry). unit_index must be unique over all units of all nodes.
 #pragma once
@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/mpi.h"
 #include "core/records.h"
 #include "core/time.h"
 #include "stages/account/calendar.h"
@@ -47,16 +48,25 @@ struct AccountOptions {
 // What happened before any telemetry is read.
 enum class PreStatus { kStarted, kNotStarted, kUnknownNode, kRunning };
 
-// One job as the accounting sees it.
+// One node of a job's expanded node list (duplicates dropped).
+struct JobNode {
+  // >= 0: index into AccountSetup::nodes; < 0: not in the inventory, its
+  // name is AccountSetup::unknown_nodes[-1 - node].
+  std::int32_t node = 0;
+  double weight = 0;  // w_j on the node (CPUs); 0 for a job that never started
+};
+
+// One job as the accounting sees it. Every rank holds one per sacct line,
+// so it is kept small: no strings, its nodes in AccountSetup::job_nodes.
 struct JobSetup {
   PreStatus pre_status = PreStatus::kStarted;
   bool has_window = false;  // false: not_started (no numbers)
   TimeUs start = 0;         // window [start, end], both inclusive
   TimeUs end = 0;
-  std::vector<std::string> nodes;    // expanded node list, duplicates dropped
-  std::vector<int> node_index;       // into AccountSetup::nodes, -1 unknown
-  std::vector<double> weights;       // w_j on each node (CPUs)
   std::optional<std::int64_t> cpus;  // the count used (alloc_cpus)
+  std::uint32_t nodes_begin = 0;     // [nodes_begin, nodes_end) of AccountSetup::job_nodes
+  std::uint32_t nodes_end = 0;
+  std::size_t node_count() const { return nodes_end - nodes_begin; }
 };
 
 // A job on one node, as the node's accountant needs it.
@@ -81,8 +91,10 @@ struct NodeSetup {
 
 struct AccountSetup {
   AccountOptions options;
-  std::vector<JobSetup> jobs;    // one per JobRecord, same order
-  std::vector<NodeSetup> nodes;  // inventory order
+  std::vector<JobSetup> jobs;              // one per JobRecord, same order
+  std::vector<JobNode> job_nodes;          // every job's nodes, job after job
+  std::vector<std::string> unknown_nodes;  // names of nodes not in the inventory
+  std::vector<NodeSetup> nodes;            // inventory order
   std::unordered_map<std::string, std::uint32_t> node_by_name;
   MonthTable months;  // covers every window and the store's span
   // Carbon factor in g per J (g/kWh / 3.6e6 · pue), from each change time
@@ -90,15 +102,21 @@ struct AccountSetup {
   std::vector<TimeUs> intensity_times;
   std::vector<double> carbon_factor;
   std::vector<BadRowCount> bad_rows;  // e.g. sacct bad_node_list
-  // The job rows' text fields, kept for FinalizeAccount.
-  std::vector<JobRecord> records;
 
   // g CO2 per J at instant t.
   double CarbonFactorAt(TimeUs t) const;
+  const std::string& NodeName(const JobNode& node) const;
 };
 
 AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,
                                const AccountOptions& options);
+
+// Collective: rank 0's setup (built from the job table, which only rank 0
+// reads) to the other ranks, as much of it as their units need: the nodes
+// with their jobs, the months and the intensity steps. On the other ranks
+// `setup` must hold the options and is filled; jobs, job_nodes and bad_rows
+// stay rank 0's, for FinalizeAccount.
+void ShareSetupForUnits(const Comm& comm, AccountSetup* setup);
 
 // A job's part on one node in one month, learned by one unit.
 struct JobPart {
@@ -139,6 +157,7 @@ class AccountPartial {
 
   const std::vector<JobPart>& job_parts() const { return job_parts_; }
   const std::vector<NodePart>& node_parts() const { return node_parts_; }
+  std::vector<JobPart> TakeJobParts() { return std::move(job_parts_); }
 
  private:
   std::vector<JobPart> job_parts_;
@@ -157,7 +176,9 @@ struct AccountResult {
 // The job statuses of spec section 4, first that applies wins.
 const std::vector<std::string>& JobStatusNames();
 
-AccountResult FinalizeAccount(const AccountSetup& setup, const AccountPartial& merged,
+// jobs: the same rows BuildAccountSetup was given (their text fields). The
+// merged partial is taken by value: its parts are sorted in place.
+AccountResult FinalizeAccount(const AccountSetup& setup, const std::vector<JobRecord>& jobs, AccountPartial merged,
                               const std::map<std::string, double>& idle_w_by_type,
                               const std::vector<std::string>& node_types_in_config_order);
 

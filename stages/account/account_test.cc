@@ -75,7 +75,7 @@ AccountPartial RunUnits(const AccountSetup& setup, const std::map<std::string, S
 AccountResult Account(const std::vector<JobRecord>& jobs, const std::vector<NodeRecord>& nodes,
                       const std::map<std::string, Series>& series, const AccountOptions& o, std::size_t chunk = 0) {
   const AccountSetup setup = BuildAccountSetup(jobs, nodes, o);
-  return FinalizeAccount(setup, RunUnits(setup, series, chunk), {{"cpu1", 100.0}}, {"cpu1"});
+  return FinalizeAccount(setup, jobs, RunUnits(setup, series, chunk), {{"cpu1", 100.0}}, {"cpu1"});
 }
 
 TEST(Account, TwoJobsBelowTheNodeCpusShareByCpusOverCpus) {
@@ -386,10 +386,10 @@ AccountPartial RunSplit(const AccountSetup& setup, const Scenario& sc, TimeUs sp
 TEST(Account, SplittingANodeIntoTwoUnitsGivesTheSameTotals) {
   const Scenario sc = RandomScenario(11);
   const AccountSetup setup = BuildAccountSetup(sc.jobs, sc.nodes, sc.options);
-  const auto whole = FinalizeAccount(setup, RunUnits(setup, sc.series), {{"cpu1", 100.0}}, {"cpu1"});
+  const auto whole = FinalizeAccount(setup, sc.jobs, RunUnits(setup, sc.series), {{"cpu1", 100.0}}, {"cpu1"});
   const Series& s = sc.series.at("n1");
   for (const TimeUs split : {s.t[1000], s.t[1000] + 7 * S, s.t[700] + 1, s.t.front() - 5 * S, s.t.back() + 5 * S}) {
-    const auto parts = FinalizeAccount(setup, RunSplit(setup, sc, split), {{"cpu1", 100.0}}, {"cpu1"});
+    const auto parts = FinalizeAccount(setup, sc.jobs, RunSplit(setup, sc, split), {{"cpu1", 100.0}}, {"cpu1"});
     ExpectSameResults(whole, parts, 1e-12);
   }
 }
@@ -410,7 +410,7 @@ TEST(Account, AReadingAtAJobsEndBelongsToTheUnitHoldingThatInstant) {
   for (const JobPart& p : partial.job_parts()) (p.unit == 10 ? left : right) += p.samples;
   EXPECT_EQ(left, 5);
   EXPECT_EQ(right, 1);
-  const auto r = FinalizeAccount(setup, partial, {}, {"cpu1"});
+  const auto r = FinalizeAccount(setup, sc.jobs, partial, {}, {"cpu1"});
   EXPECT_EQ(*r.jobs[0].samples, 6);
   EXPECT_NEAR(*r.jobs[0].energy_j, 30000.0, 1e-9);
 }
@@ -445,8 +445,8 @@ TEST(Account, PackUnpackRoundTripAndMergeOrder) {
   AccountPartial forward, backward;
   for (std::size_t i = 0; i < units.size(); ++i) forward.Merge(units[i]);
   for (std::size_t i = units.size(); i-- > 0;) backward.Merge(units[i]);
-  const auto a = FinalizeAccount(setup, forward, {{"cpu1", 100.0}}, {"cpu1"});
-  const auto b = FinalizeAccount(setup, backward, {{"cpu1", 100.0}}, {"cpu1"});
+  const auto a = FinalizeAccount(setup, sc.jobs, forward, {{"cpu1", 100.0}}, {"cpu1"});
+  const auto b = FinalizeAccount(setup, sc.jobs, backward, {{"cpu1", 100.0}}, {"cpu1"});
   for (std::size_t i = 0; i < a.jobs.size(); ++i) {
     EXPECT_EQ(*a.jobs[i].energy_j, *b.jobs[i].energy_j);
     EXPECT_EQ(*a.jobs[i].carbon_g, *b.jobs[i].carbon_g);
@@ -456,7 +456,7 @@ TEST(Account, PackUnpackRoundTripAndMergeOrder) {
   // Merging a unit twice is an error, not a double count.
   AccountPartial twice = forward;
   twice.Merge(units[0]);
-  EXPECT_THROW(FinalizeAccount(setup, twice, {}, {"cpu1"}), Error);
+  EXPECT_THROW(FinalizeAccount(setup, sc.jobs, twice, {}, {"cpu1"}), Error);
 }
 
 TEST(Account, LedgerIdentityOnARandomScenario) {

@@ -24,10 +24,21 @@ struct MonthSums {
   double energy_j = 0, idle_j = 0, carbon_g = 0;
 };
 
-// Everything the parts say about one job.
+// Everything the parts say about one job: per node (by node) and per month
+// (in the order the parts first name them).
 struct JobSums {
-  std::map<std::uint32_t, NodeSums> nodes;
-  std::map<std::int32_t, MonthSums> months;
+  std::vector<std::pair<std::uint32_t, NodeSums>> nodes;
+  std::vector<std::pair<std::int32_t, MonthSums>> months;
+
+  const NodeSums* Node(std::uint32_t node) const {
+    const auto it = std::lower_bound(nodes.begin(), nodes.end(), node,
+                                     [](const auto& entry, std::uint32_t n) { return entry.first < n; });
+    return it != nodes.end() && it->first == node ? &it->second : nullptr;
+  }
+  const MonthSums* Month(std::int32_t month) const {
+    const auto it = std::find_if(months.begin(), months.end(), [&](const auto& entry) { return entry.first == month; });
+    return it == months.end() ? nullptr : &it->second;
+  }
 };
 
 double IdleWatts(const std::map<std::string, double>& idle, const std::string& type) {
@@ -35,26 +46,54 @@ double IdleWatts(const std::map<std::string, double>& idle, const std::string& t
   return it == idle.end() ? 0.0 : it->second;
 }
 
-std::vector<JobSums> SumJobParts(const AccountSetup& setup, std::vector<JobPart> parts,
-                                 const std::map<std::string, double>& idle_w_by_type) {
-  auto key = [](const JobPart& p) { return std::make_tuple(p.job, p.node, p.month, p.unit); };
-  std::sort(parts.begin(), parts.end(), [&](const JobPart& a, const JobPart& b) { return key(a) < key(b); });
-  std::vector<JobSums> sums(setup.jobs.size());
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    const JobPart& p = parts[i];
-    if (i > 0 && key(parts[i - 1]) == key(p)) {
+auto PartKey(const JobPart& p) { return std::make_tuple(p.job, p.node, p.month, p.unit); }
+
+// Walks the parts sorted by (job, node, month, unit), one job at a time, so
+// that no per-job table of the whole facility is held: the sums of a job are
+// added in key order, whatever the ranks and merge order were.
+class JobPartCursor {
+ public:
+  JobPartCursor(const AccountSetup& setup, std::vector<JobPart> parts,
+                const std::map<std::string, double>& idle_w_by_type)
+      : setup_(setup), parts_(std::move(parts)) {
+    std::sort(parts_.begin(), parts_.end(), [](const JobPart& a, const JobPart& b) { return PartKey(a) < PartKey(b); });
+    for (const NodeSetup& node : setup.nodes) idle_w_.push_back(IdleWatts(idle_w_by_type, node.node_type));
+  }
+
+  // The sums of job i; jobs must be asked for in increasing order.
+  const JobSums& SumsOf(std::size_t job) {
+    sums_.nodes.clear();
+    sums_.months.clear();
+    for (; at_ < parts_.size() && parts_[at_].job == job; ++at_) Add(parts_[at_]);
+    return sums_;
+  }
+  // Throws unless every part named a job that was asked for.
+  void CheckAllUsed() const {
+    if (at_ != parts_.size()) throw Error("accounting: a part names no job or node");
+  }
+
+ private:
+  void Add(const JobPart& p) {
+    if (at_ > 0 && PartKey(parts_[at_ - 1]) == PartKey(p)) {
       throw Error("accounting: unit " + std::to_string(p.unit) + " was merged twice");
     }
-    if (p.job >= sums.size() || p.node >= setup.nodes.size()) throw Error("accounting: a part names no job or node");
-    const double idle_j = IdleWatts(idle_w_by_type, setup.nodes[p.node].node_type) * p.share_s;
-    NodeSums& n = sums[p.job].nodes[p.node];
+    if (p.node >= setup_.nodes.size()) throw Error("accounting: a part names no job or node");
+    const double idle_j = idle_w_[p.node] * p.share_s;
+    if (sums_.nodes.empty() || sums_.nodes.back().first != p.node) sums_.nodes.emplace_back(p.node, NodeSums{});
+    NodeSums& n = sums_.nodes.back().second;
     n.samples += p.samples, n.zeros += p.zero_samples;
     n.missing_s += p.missing_s, n.energy_j += p.energy_j, n.idle_j += idle_j, n.carbon_g += p.carbon_g;
-    MonthSums& m = sums[p.job].months[p.month];
-    m.energy_j += p.energy_j, m.idle_j += idle_j, m.carbon_g += p.carbon_g;
+    auto m = std::find_if(sums_.months.begin(), sums_.months.end(), [&](const auto& e) { return e.first == p.month; });
+    if (m == sums_.months.end()) m = sums_.months.emplace(sums_.months.end(), p.month, MonthSums{});
+    m->second.energy_j += p.energy_j, m->second.idle_j += idle_j, m->second.carbon_g += p.carbon_g;
   }
-  return sums;
-}
+
+  const AccountSetup& setup_;
+  std::vector<JobPart> parts_;
+  std::vector<double> idle_w_;  // per node of the inventory
+  std::size_t at_ = 0;
+  JobSums sums_;
+};
 
 // Nodes that some unit accounted for (the others have no telemetry).
 std::vector<bool> NodesWithUnits(const AccountSetup& setup, const AccountPartial& merged) {
@@ -87,15 +126,15 @@ std::string FillJob(const AccountSetup& setup, std::size_t i, const JobSums& sum
   double missing = 0, energy = 0, idle = 0, carbon = 0;
   bool some_node_short = false;
   const double needed = run_time_s * kMillisPerSecond / ToMillis(setup.options.sampling_interval_us) - 1.0;
-  for (std::size_t k = 0; k < js.nodes.size(); ++k) {
+  for (std::uint32_t k = js.nodes_begin; k < js.nodes_end; ++k) {
+    const JobNode& jn = setup.job_nodes[k];
     results::JobNodeRow nr;
-    nr.job = i, nr.node = js.nodes[k], nr.weight_cpus = js.weights[k];
-    const int index = js.node_index[k];
-    if (index >= 0) {
-      const auto node = static_cast<std::uint32_t>(index);
+    nr.job = i, nr.node = setup.NodeName(jn), nr.weight_cpus = jn.weight;
+    if (jn.node >= 0) {
+      const auto node = static_cast<std::uint32_t>(jn.node);
       nr.node_type = setup.nodes[node].node_type, nr.node_cpus = setup.nodes[node].cpus;
-      const auto it = sums.nodes.find(node);
-      NodeSums n = it == sums.nodes.end() ? NodeSums{} : it->second;
+      const NodeSums* found = sums.Node(node);
+      NodeSums n = found ? *found : NodeSums{};
       if (!has_units[node]) n.missing_s = run_time_s;  // no telemetry: the whole window is missing
       nr.samples = n.samples, nr.missing_s = n.missing_s, nr.energy_j = n.energy_j, nr.idle_energy_j = n.idle_j;
       samples += n.samples, zeros += n.zeros, missing += n.missing_s;
@@ -105,7 +144,7 @@ std::string FillJob(const AccountSetup& setup, std::size_t i, const JobSums& sum
     job_nodes->push_back(std::move(nr));
   }
   row->run_time_s = run_time_s;
-  row->node_hours = run_time_s * static_cast<double>(js.nodes.size()) / 3600.0;
+  row->node_hours = run_time_s * static_cast<double>(js.node_count()) / 3600.0;
   row->samples = samples, row->missing_s = missing;
   row->energy_j = energy, row->idle_energy_j = idle, row->dynamic_energy_j = energy - idle, row->carbon_g = carbon;
   if (js.pre_status != PreStatus::kStarted) return PreStatusName(js.pre_status);
@@ -135,19 +174,18 @@ std::vector<std::pair<int, double>> MonthsMet(const MonthTable& months, TimeUs s
   return met;
 }
 
-void AddUsage(const AccountSetup& setup, std::size_t i, const JobSums& sums,
+void AddUsage(const AccountSetup& setup, const JobRecord& job, std::size_t i, const JobSums& sums,
               std::map<UsageKey, results::UsageRow>* usage) {
   const JobSetup& js = setup.jobs[i];
-  const JobRecord& job = setup.records[i];
   for (const auto& [m, seconds] : MonthsMet(setup.months, js.start, js.end)) {
     const std::string& label = setup.months.labels[static_cast<std::size_t>(m)];
     results::UsageRow& row = (*usage)[{label, job.partition, job.account, job.user}];
     row.month = label, row.partition = job.partition, row.account = job.account, row.user = job.user;
     row.jobs += 1;
-    row.node_hours += seconds * static_cast<double>(js.nodes.size()) / 3600.0;
-    const auto it = sums.months.find(m);
-    if (it == sums.months.end()) continue;
-    row.energy_j += it->second.energy_j, row.idle_energy_j += it->second.idle_j, row.carbon_g += it->second.carbon_g;
+    row.node_hours += seconds * static_cast<double>(js.node_count()) / 3600.0;
+    const MonthSums* sum = sums.Month(m);
+    if (!sum) continue;
+    row.energy_j += sum->energy_j, row.idle_energy_j += sum->idle_j, row.carbon_g += sum->carbon_g;
   }
 }
 
@@ -206,21 +244,25 @@ const std::vector<std::string>& JobStatusNames() {
   return names;
 }
 
-AccountResult FinalizeAccount(const AccountSetup& setup, const AccountPartial& merged,
+AccountResult FinalizeAccount(const AccountSetup& setup, const std::vector<JobRecord>& jobs, AccountPartial merged,
                               const std::map<std::string, double>& idle_w_by_type,
                               const std::vector<std::string>& node_types_in_config_order) {
+  if (jobs.size() != setup.jobs.size()) throw Error("accounting: the job rows are not the ones set up");
   AccountResult result;
-  const std::vector<JobSums> sums = SumJobParts(setup, merged.job_parts(), idle_w_by_type);
+  result.jobs.reserve(jobs.size());
   const std::vector<bool> has_units = NodesWithUnits(setup, merged);
+  result.ledger = BuildLedger(setup, merged, node_types_in_config_order);
+  JobPartCursor parts(setup, merged.TakeJobParts(), idle_w_by_type);
   std::map<std::string, std::int64_t> counts;
   std::map<UsageKey, results::UsageRow> usage;
   for (std::size_t i = 0; i < setup.jobs.size(); ++i) {
-    const JobRecord& job = setup.records[i];
+    const JobRecord& job = jobs[i];
     const JobSetup& js = setup.jobs[i];
+    const JobSums& sums = parts.SumsOf(i);
     results::JobRow row;
     row.job_id = job.job_id, row.user = job.user, row.account = job.account, row.partition = job.partition;
     row.state = job.state, row.node_list = job.node_list;
-    row.nodes = static_cast<std::int64_t>(js.nodes.size());
+    row.nodes = static_cast<std::int64_t>(js.node_count());
     row.alloc_cpus = js.cpus;
     row.slurm_energy_j = job.consumed_energy_j;
     if (!js.has_window) {
@@ -229,17 +271,17 @@ AccountResult FinalizeAccount(const AccountSetup& setup, const AccountPartial& m
       row.end = job.end;
     } else {
       row.start = js.start, row.end = js.end;
-      row.status = FillJob(setup, i, sums[i], has_units, &row, &result.job_nodes);
-      AddUsage(setup, i, sums[i], &usage);
+      row.status = FillJob(setup, i, sums, has_units, &row, &result.job_nodes);
+      AddUsage(setup, job, i, sums, &usage);
     }
     ++counts[row.status];
     result.jobs.push_back(std::move(row));
   }
+  parts.CheckAllUsed();
   for (auto& [key, row] : usage) {
     row.dynamic_energy_j = row.energy_j - row.idle_energy_j;
     result.usage.push_back(std::move(row));
   }
-  result.ledger = BuildLedger(setup, merged, node_types_in_config_order);
   for (const std::string& name : JobStatusNames()) result.status_counts.emplace_back(name, counts[name]);
   return result;
 }

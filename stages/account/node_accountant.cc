@@ -1,6 +1,7 @@
 #include "stages/account/node_accountant.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
 #include "core/error.h"
@@ -34,17 +35,31 @@ std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
   return points;
 }
 
-// The first k in (i, n] with time[k] >= bound, given time[i] < bound:
-// galloping, because a run between change points is often short (an hourly
-// intensity series ends one every 60 readings) and a slice has 8192.
-std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound) {
-  std::size_t lo = i + 1, step = 1;
+// The first k in (i, n] with time[k] >= bound, given time[i] < bound. The
+// readings are about one interval apart, so the guess from the time left
+// to the bound is usually right and costs one or two compares; else a
+// gallop from the guess (a run is often short: an hourly intensity series
+// ends one every 60 readings; a slice has 8192).
+std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound, TimeUs interval) {
+  const TimeUs ahead = (bound - time[i] + interval - 1) / std::max<TimeUs>(interval, 1);
+  std::size_t k = i + static_cast<std::size_t>(std::clamp<TimeUs>(ahead, 1, static_cast<TimeUs>(n - i)));
+  if (k == n || time[k] >= bound) {  // the end is at or before the guess
+    if (time[k - 1] < bound) return k;
+    std::size_t hi = k - 1, step = 1;  // time[hi] >= bound; find the first such after i
+    while (hi - step > i && time[hi - step] >= bound) {
+      hi -= step;
+      step *= 2;
+    }
+    const std::size_t lo = hi - step > i ? hi - step : i;
+    return static_cast<std::size_t>(std::lower_bound(time + lo + 1, time + hi, bound) - time);
+  }
+  std::size_t lo = k, step = 1;  // time[lo] < bound
   while (lo + step < n && time[lo + step] < bound) {
     lo += step;
     step *= 2;
   }
   const std::size_t hi = std::min(lo + step, n);
-  return static_cast<std::size_t>(std::lower_bound(time + lo, time + hi, bound) - time);
+  return static_cast<std::size_t>(std::lower_bound(time + lo + 1, time + hi, bound) - time);
 }
 
 // Length in ms of [a, b) ∩ [lo, hi), all in µs as doubles (the ends may be
@@ -63,7 +78,8 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
       from_(from),
       until_(until),
       interval_us_(setup.options.sampling_interval_us),
-      method_(setup.options.integration) {
+      method_(setup.options.integration),
+      sum_run_(SumRunFor(setup.options.integration == integrate::Method::kLinear, SumRunPath::kBest)) {
   const auto it = setup.node_by_name.find(node);
   if (it == setup.node_by_name.end()) throw Error("accounting: node '" + node + "' is not in nodes.csv");
   if (from > until) throw Error("accounting: unit of node '" + node + "' ends before it begins");
@@ -78,8 +94,8 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
 void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
   const std::vector<NodeJob>& jobs = node_setup_->jobs;
   std::vector<std::uint32_t> by_start;  // jobs are sorted by start already
-  const auto [first, last] = node_setup_->JobsTouching(from_, until_);
-  for (std::size_t k = first; k < last; ++k) {
+  std::tie(jobs_first_, jobs_last_) = node_setup_->JobsTouching(from_, until_);
+  for (std::size_t k = jobs_first_; k < jobs_last_; ++k) {
     if (jobs[k].start < until_ && jobs[k].end >= from_) by_start.push_back(static_cast<std::uint32_t>(k));
   }
   std::vector<std::uint32_t> active;
@@ -138,17 +154,20 @@ void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::s
   std::size_t i = 0;
   while (i < n) {
     if (time[i] >= next_bound_) {
-      AddSlow(time[i], watts[i]);
+      if (time[i] == next_intensity_ && segments_[seg_].end > time[i] && have_prev_) {
+        AddOnIntensityStep(time[i], watts[i]);
+      } else {
+        AddSlow(time[i], watts[i]);
+      }
       ++i;
       continue;
     }
     // The run of readings before the next change point (times are sorted),
     // summed by SumRun.
-    const std::size_t end = RunEnd(time, i, n, next_bound_);
+    const std::size_t end = RunEnd(time, i, n, next_bound_, interval_us_);
     const TimeUs run_begin = prev_t_;
     const std::size_t first = i;
-    const RunSums sums =
-        SumRun(kMethod == integrate::Method::kLinear, time, watts, i, end, prev_t_, prev_w_, two_intervals);
+    const RunSums sums = sum_run_(time, watts, i, end, prev_t_, prev_w_, two_intervals);
     i = end;
     const double energy = sums.energy;
     const double missing = sums.missing;
@@ -195,6 +214,18 @@ void NodeAccountant::SwitchIntensity(TimeUs t) {
   }
   next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
   if (cur_ != nullptr) next_bound_ = std::min(segments_[seg_].end, next_intensity_);
+}
+
+// A reading exactly on an intensity change inside the segment (hourly series
+// and minute readings make one an hour): what AddSlow does for it, without
+// its general loop. The interval before it lies wholly before the change.
+void NodeAccountant::AddOnIntensityStep(TimeUs t, double w) {
+  AddPiece(prev_t_, t, t, w);
+  SwitchIntensity(t);
+  cur_->readings += 1;
+  cur_->zeros += (w == 0.0);
+  prev_t_ = t;
+  prev_w_ = w;
 }
 
 // A reading that crosses change points (or the first one): the interval
@@ -296,10 +327,12 @@ void NodeAccountant::Finish(AccountPartial* partial) {
 void NodeAccountant::Distribute(AccountPartial* partial) const {
   const std::vector<NodeJob>& node_jobs = node_setup_->jobs;
   std::vector<JobPart> jobs;
-  std::vector<std::int32_t> part_of_job(node_jobs.size(), -1);  // into jobs, for the job's latest month
+  // Into jobs, for the job's latest month; by NodeJob index from jobs_first_
+  // (every job of a segment touches the unit).
+  std::vector<std::int32_t> part_of_job(jobs_last_ - jobs_first_, -1);
   std::vector<NodePart> months;
   auto job_part = [&](std::uint32_t k, std::int32_t month) -> JobPart& {
-    std::int32_t& slot = part_of_job[k];
+    std::int32_t& slot = part_of_job[k - jobs_first_];
     if (slot < 0 || jobs[static_cast<std::size_t>(slot)].month != month) {
       slot = static_cast<std::int32_t>(jobs.size());
       jobs.push_back(JobPart{node_jobs[k].job, node_, month, unit_});

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "stages/account/account.h"
+#include "stages/account/sum_run.h"
 
 namespace wattrun::account {
 
@@ -65,6 +66,7 @@ class NodeAccountant {
   template <integrate::Method kMethod>
   void AddReadings(const TimeUs* time, const double* watts, std::size_t n);
   void AddSlow(TimeUs t, double w);
+  void AddOnIntensityStep(TimeUs t, double w);
   void AddFirst(TimeUs t, double w);
   void AddPiece(TimeUs a, TimeUs b, TimeUs t, double w);
   void CountReading(TimeUs t, double w);
@@ -79,7 +81,9 @@ class NodeAccountant {
   TimeUs from_, until_;
   TimeUs interval_us_;
   integrate::Method method_;
+  SumRunFunction sum_run_;  // chosen once: the CPU and the method do not change
   const NodeSetup* node_setup_ = nullptr;
+  std::size_t jobs_first_ = 0, jobs_last_ = 0;  // the node's jobs that can touch the unit
   std::vector<Segment> segments_;
   std::vector<Integrals> integrals_;
   std::vector<std::uint32_t> active_;                       // NodeJob indices per segment

@@ -103,15 +103,15 @@ bool CpuHasAvx2() {
   return has;
 }
 
+SumRunFunction SumRunFor(bool linear, SumRunPath path) {
+  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
+  if (avx2) return linear ? &SumRunAvx2<true> : &SumRunAvx2<false>;
+  return linear ? &SumRunSse2<true> : &SumRunSse2<false>;
+}
+
 RunSums SumRun(bool linear, const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
                double prev_w, TimeUs two_intervals, SumRunPath path) {
-  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
-  if (avx2) {
-    return linear ? SumRunAvx2<true>(t, w, begin, end, prev_t, prev_w, two_intervals)
-                  : SumRunAvx2<false>(t, w, begin, end, prev_t, prev_w, two_intervals);
-  }
-  return linear ? SumRunSse2<true>(t, w, begin, end, prev_t, prev_w, two_intervals)
-                : SumRunSse2<false>(t, w, begin, end, prev_t, prev_w, two_intervals);
+  return SumRunFor(linear, path)(t, w, begin, end, prev_t, prev_w, two_intervals);
 }
 
 }  // namespace wattrun::account

@@ -25,6 +25,12 @@ enum class SumRunPath { kBest, kSse2, kAvx2 };
 RunSums SumRun(bool linear, const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
                double prev_w, TimeUs two_intervals, SumRunPath path = SumRunPath::kBest);
 
+// The same sums as SumRun with the choice of method and path made once, for a
+// loop that calls it per run.
+using SumRunFunction = RunSums (*)(const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
+                                   double prev_w, TimeUs two_intervals);
+SumRunFunction SumRunFor(bool linear, SumRunPath path = SumRunPath::kBest);
+
 bool CpuHasAvx2();
 
 }  // namespace wattrun::account

@@ -376,7 +376,8 @@ void WriteBrokenTelemetryFiles(const Plan& plan, const std::string& dir, SmallFi
     OutputFile out(dir + "/" + base + "part-9000.csv", false);
     out.Write(plan.options.telemetry_layout == TelemetryLayout::kLdms
                   ? "#Time,Time_usec,ProducerName,component_id,job_id,power\n"
-                  : "timestamp,node,watts\n");
+              : plan.options.telemetry_layout == TelemetryLayout::kEnergyCounter ? "timestamp,node,joules\n"
+                                                                                 : "timestamp,node,watts\n");
     stats->bytes += out.Close();
     stats->broken_telemetry_files.emplace_back(base + "part-9000.csv", "header_only");
   }

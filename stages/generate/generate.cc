@@ -16,6 +16,7 @@
 #include "core/mpi.h"
 #include "stages/generate/facility_files.h"
 #include "stages/generate/job_accounting.h"
+#include "stages/generate/openmetrics_writer.h"
 #include "stages/generate/plan.h"
 #include "stages/generate/telemetry_writer.h"
 #include "stages/generate/text_format.h"
@@ -44,7 +45,7 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
                     " is not empty and was not written by `wattrun generate`; choose another --output");
       }
       for (const char* name : {"nodes.csv", "datasets.csv", "runs.csv", "losses.csv", "carbon_intensity.csv", "sacct",
-                               "telemetry", "truth", "wattrun.yaml"}) {
+                               "telemetry", "truth", "wattrun.yaml", "openmetrics"}) {
         fs::remove_all(fs::path(dir) / name, ec);
         if (ec) throw Error("generate: cannot remove " + (fs::path(dir) / name).string() + ": " + ec.message());
       }
@@ -53,6 +54,8 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
   fs::create_directories(fs::path(dir) / "sacct");
   fs::create_directories(fs::path(dir) / "truth");
   for (const MonthSpan& m : plan.months) fs::create_directories(fs::path(dir) / "telemetry" / m.label);
+  if (plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics)
+    fs::create_directories(fs::path(dir) / "openmetrics");
   std::ofstream(fs::path(dir) / kMarker) << "written by wattrun generate; the directory may be replaced by it\n";
 }
 
@@ -117,10 +120,21 @@ std::vector<std::vector<std::size_t>> AssignFiles(const Plan& plan, int ranks) {
   return out;
 }
 
+// This rank's share of the OpenMetrics blocks: a contiguous range (the
+// series are read sequentially), the blocks split evenly over the ranks.
+OpenMetricsStats WriteRankOpenMetrics(const Plan& plan, const Comm& comm, const std::string& dir) {
+  const OpenMetricsBlocks all = OpenMetricsBlocksOf(plan);
+  const std::int64_t count = all.last_block - all.first_block + 1;
+  const std::int64_t first = all.first_block + count * comm.rank() / comm.size();
+  const std::int64_t last = all.first_block + count * (comm.rank() + 1) / comm.size() - 1;
+  return WriteOpenMetricsBlocks(plan, dir, first, last);
+}
+
 // What one rank wrote in the telemetry phase.
 struct RankTelemetry {
   std::int64_t rows = 0;
   std::int64_t bytes = 0;
+  std::int64_t openmetrics_bytes = 0;  // of which OpenMetrics blocks
   double seconds = 0.0;
 };
 
@@ -136,7 +150,9 @@ void WriteSmallFiles(const Plan& plan, const std::string& dir, SmallFileStats* s
   WriteBrokenTelemetryFiles(plan, dir, small);
   if (plan.options.telemetry_layout != TelemetryLayout::kSpec && !plan.options.config_yaml.empty()) {
     OutputFile out(dir + "/wattrun.yaml", false);
-    out.Write(ConfigYamlForLayout(plan.options.config_yaml, plan.options.telemetry_layout));
+    out.Write(plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics
+                  ? OpenMetricsConfigYaml(plan, plan.options.config_yaml)
+                  : ConfigYamlForLayout(plan.options.config_yaml, plan.options.telemetry_layout));
     small->bytes += out.Close();
   }
 }
@@ -159,6 +175,10 @@ RankTelemetry WriteRankTelemetry(const Plan& plan, const Comm& comm, const std::
     AddProgress(progress, 1);
   }
   if (progress) progress->End();
+  if (plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics) {
+    mine.openmetrics_bytes = WriteRankOpenMetrics(plan, comm, dir).bytes;
+    mine.bytes += mine.openmetrics_bytes;
+  }
   mine.seconds = MPI_Wtime() - t1;
   return mine;
 }
@@ -251,7 +271,7 @@ GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<
   summary.telemetry_rows = comm.AllMax(comm.is_root() ? rows : 0);
   summary.telemetry_clean_rows = comm.AllMax(comm.is_root() ? clean : 0);
   summary.telemetry_files = static_cast<std::int64_t>(plan.files.size());
-  summary.bytes_written = comm.AllMax(comm.is_root() ? bytes + other_bytes : 0);
+  summary.bytes_written = comm.AllMax(comm.is_root() ? bytes + other_bytes : 0) + comm.AllSum(mine.openmetrics_bytes);
   std::int64_t runs = 0;
   for (const PlanRun& r : plan.runs) runs += r.dropped ? 0 : 1;
   summary.runs = runs;
@@ -266,12 +286,41 @@ GenerateSummary Summarize(const Comm& comm, const Plan& plan, const std::vector<
   return summary;
 }
 
+// The keys that read --telemetry-format energy-counter: the spec's layout
+// with the counter in `joules`.
+std::string CounterConfigYaml(YAML::Node root) {
+  YAML::Node telemetry = root["facility"]["telemetry"];
+  YAML::Node columns;
+  columns["watts"] = "joules";
+  telemetry["columns"] = columns;
+  telemetry["kind"] = "energy_counter";
+  YAML::Emitter out;
+  out << root;
+  return std::string(
+             "# written by `wattrun generate --telemetry-format energy-counter`: the generator's config "
+             "with the facility.telemetry keys that read its energy counters\n") +
+         out.c_str() + "\n";
+}
+
 }  // namespace
 
-const char* ToString(TelemetryLayout layout) { return layout == TelemetryLayout::kSpec ? "spec" : "ldms"; }
+const char* ToString(TelemetryLayout layout) {
+  switch (layout) {
+    case TelemetryLayout::kSpec:
+      return "spec";
+    case TelemetryLayout::kLdms:
+      return "ldms";
+    case TelemetryLayout::kOpenMetrics:
+      return "openmetrics";
+    case TelemetryLayout::kEnergyCounter:
+      return "energy-counter";
+  }
+  return "?";
+}
 
 bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout) {
-  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms}) {
+  for (const TelemetryLayout l : {TelemetryLayout::kSpec, TelemetryLayout::kLdms, TelemetryLayout::kOpenMetrics,
+                                  TelemetryLayout::kEnergyCounter}) {
     if (name == ToString(l)) {
       *layout = l;
       return true;
@@ -284,6 +333,7 @@ std::string ConfigYamlForLayout(const std::string& yaml_text, TelemetryLayout la
   if (layout == TelemetryLayout::kSpec) return yaml_text;
   YAML::Node root = YAML::Load(yaml_text);
   YAML::Node telemetry = root["facility"]["telemetry"];
+  if (layout == TelemetryLayout::kEnergyCounter) return CounterConfigYaml(root);
   YAML::Node columns;
   columns["timestamp"] = "#Time";
   columns["node"] = "ProducerName";

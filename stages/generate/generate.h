@@ -5,6 +5,7 @@
 //   nodes.csv, datasets.csv, runs.csv, losses.csv
 //   sacct/YYYY-MM.txt                    (one per month of the window)
 //   telemetry/YYYY-MM/part-NNNN.csv[.gz] (64 nodes per file per month)
+//   openmetrics/BLOCK.om                 (--telemetry-format openmetrics)
 //   truth/                               (what the pipeline should find)
 //   wattrun.yaml                         (--telemetry-format other than spec:
 //                                         the config with the keys reading it)
@@ -25,9 +26,14 @@ namespace wattrun::generate {
 
 // How telemetry files are written: the spec's layout (`timestamp,node,watts`,
 // local ISO times), or an LDMS CSV store's (`#Time,Time_usec,ProducerName,
-// component_id,job_id,power`, epoch seconds UTC) with the same readings.
-enum class TelemetryLayout { kSpec, kLdms };
-// "spec", "ldms"; and back (false for an unknown name).
+// component_id,job_id,power`, epoch seconds UTC) with the same readings;
+// or the spec's files plus the readings as OpenMetrics text for a
+// Prometheus TSDB (openmetrics_writer.h); or energy counters: the spec's
+// layout with `joules` for `watts`, each node's cumulative energy
+// (facility.telemetry.kind: energy_counter; clean telemetry only, the other
+// files keep their dirt).
+enum class TelemetryLayout { kSpec, kLdms, kOpenMetrics, kEnergyCounter };
+// "spec", "ldms", "openmetrics", "energy-counter"; and back (false for an unknown name).
 const char* ToString(TelemetryLayout layout);
 bool ParseTelemetryLayout(const std::string& name, TelemetryLayout* layout);
 

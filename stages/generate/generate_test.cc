@@ -179,6 +179,68 @@ TEST(Generate, LdmsLayoutWritesTheSameReadingsAndItsConfig) {
   for (const auto* o : {&spec, &ldms}) fs::remove_all(o->output_dir);
 }
 
+// "YYYY-MM-DD HH:MM:SS[Z]" as seconds of its wall clock (no zone).
+std::int64_t LocalSeconds(const std::string& text) {
+  const auto n = [&](std::size_t at, std::size_t len) { return std::stoi(text.substr(at, len)); };
+  return DaysFromCivil(n(0, 4), n(5, 2), n(8, 2)) * 86400 + n(11, 2) * 3600 + n(14, 2) * 60 + n(17, 2);
+}
+
+// Rows of a telemetry file by node: (time text, value text), in file order.
+std::map<std::string, std::vector<std::pair<std::string, std::string>>> RowsByNode(const std::string& path) {
+  const std::vector<std::string> lines = Lines(ReadAll(path));
+  const bool node_first = !lines.empty() && lines[0].rfind("node,", 0) == 0;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> out;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const std::vector<std::string> f = Split(lines[i], ',');
+    if (f.size() == 3) out[node_first ? f[0] : f[1]].emplace_back(node_first ? f[1] : f[0], f[2]);
+  }
+  return out;
+}
+
+TEST(Generate, EnergyCounterLayoutIntegratesTheSameReadings) {
+  GenerateOptions spec = Options("layout_power", 0.002);
+  GenerateOptions counter = Options("layout_counter", 0.002);
+  spec.dirty = counter.dirty = false;
+  counter.telemetry_layout = TelemetryLayout::kEnergyCounter;
+  const char* source = std::getenv("WATTRUN_SOURCE_DIR");
+  const fs::path root =
+      source != nullptr ? fs::path(source) : fs::path(__FILE__).parent_path().parent_path().parent_path();
+  counter.config_yaml = ReadAll((root / "configs" / "demo.yaml").string());
+  GenerateFacility(DemoConfig(), spec, MPI_COMM_SELF);
+  GenerateFacility(DemoConfig(), counter, MPI_COMM_SELF);
+  const std::string file = "/telemetry/2021-10/part-0000.csv";
+  EXPECT_EQ(Lines(ReadAll(counter.output_dir + file))[0], "timestamp,node,joules");
+  const auto watts = RowsByNode(spec.output_dir + file);
+  const auto joules = RowsByNode(counter.output_dir + file);
+  ASSERT_EQ(watts.size(), joules.size());
+  std::int64_t resets = 0;
+  for (const auto& [node, w] : watts) {
+    const auto& c = joules.at(node);
+    ASSERT_EQ(c.size(), w.size()) << node;
+    EXPECT_EQ(c[0].second, "0.0000");  // the facility's first tick
+    for (std::size_t i = 1; i < c.size(); ++i) {
+      ASSERT_EQ(c[i].first, w[i].first);
+      // The trapezoid between consecutive readings (a minute apart, or
+      // across a gap of the series); a drop only where the counter restarts,
+      // to the one trapezoid since.
+      const double dt = static_cast<double>(LocalSeconds(c[i].first) - LocalSeconds(c[i - 1].first));
+      const double trapezoid = (std::stod(w[i - 1].second) + std::stod(w[i].second)) / 2 * dt;
+      const double increment = std::stod(c[i].second) - std::stod(c[i - 1].second);
+      if (increment < 0) {
+        ++resets;
+        EXPECT_NEAR(std::stod(c[i].second), trapezoid, 1e-6) << node << " reset at " << c[i].first;
+      } else {
+        EXPECT_NEAR(increment, trapezoid, 1e-4) << node << " at " << c[i].first;
+      }
+    }
+  }
+  EXPECT_GT(resets, 0);
+  const Config config = ParseConfig(ReadAll(counter.output_dir + "/wattrun.yaml"), "wattrun.yaml");
+  EXPECT_EQ(config.facility.telemetry_format.kind, TelemetryKind::kEnergyCounter);
+  EXPECT_EQ(config.facility.telemetry_format.watts_column, "joules");
+  for (const auto* o : {&spec, &counter}) fs::remove_all(o->output_dir);
+}
+
 TEST(Generate, RefusesAForeignNonEmptyDirectory) {
   const std::string dir = TempDir("foreign");
   fs::create_directories(dir);

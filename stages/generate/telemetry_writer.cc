@@ -69,6 +69,62 @@ inline char* PutLdmsRow(char* q, std::string_view ts, std::string_view middle, i
 }
 
 bool IsLdms(const Plan& plan) { return plan.options.telemetry_layout == TelemetryLayout::kLdms; }
+bool IsCounter(const Plan& plan) { return plan.options.telemetry_layout == TelemetryLayout::kEnergyCounter; }
+
+// A node's energy counter (--telemetry-format energy-counter): the
+// generating power integrated linearly between the node's readings (the
+// trapezoids, exact in units of 0.5 mJ: integer watts over whole ms), from
+// the facility's first tick on. Some nodes' counters restart from 0 every
+// two weeks: the interval that crosses a restart then reads only its own
+// increment (a reset, as the ingest's rules take it).
+class NodeCounter {
+ public:
+  // The counter after the reading w >= 0 at `tick`, in units of 0.5 mJ.
+  std::int64_t Advance(std::int64_t tick, int w, bool reset, std::int64_t step_ms) {
+    if (have_prev_) {
+      const std::int64_t increment = (std::int64_t{prev_w_} + w) * (tick - prev_tick_) * step_ms;  // 2 x W·ms
+      half_mj_ = reset ? increment : half_mj_ + increment;
+    }
+    have_prev_ = true;
+    prev_tick_ = tick;
+    prev_w_ = w;
+    return half_mj_;
+  }
+
+ private:
+  bool have_prev_ = false;
+  std::int64_t prev_tick_ = 0;
+  int prev_w_ = 0;
+  std::int64_t half_mj_ = 0;
+};
+
+// Whether node `index`'s counter restarts at `tick`: every seventh node
+// (from the fourth), in the middle of every two weeks of the facility.
+bool CounterResetAt(const Plan& plan, std::size_t index, std::int64_t tick) {
+  constexpr std::int64_t kPeriodMs = 14LL * 24 * 3600 * 1000;
+  const std::int64_t period = std::max<std::int64_t>(2, kPeriodMs / plan.step_ms);
+  const std::int64_t since = tick - plan.months.front().first_tick;
+  return index % 7 == 3 && since > 0 && since % period == period / 2;
+}
+
+// "J.jjjj" of a counter in units of 0.5 mJ (5 units of 0.1 mJ each).
+inline char* PutCounter(char* q, std::int64_t half_mj) {
+  const std::int64_t tenth_mj = half_mj * 5;
+  const auto n = std::snprintf(q, 32, "%lld.%04lld", static_cast<long long>(tenth_mj / 10000),
+                               static_cast<long long>(tenth_mj % 10000));
+  return q + n;
+}
+
+// One counter row at q: "ts,node,joules\n" (or "node,ts,joules\n").
+inline char* PutCounterRow(char* q, std::string_view ts, std::string_view node, std::int64_t half_mj, bool node_first) {
+  q = PutText(q, node_first ? node : ts);
+  *q++ = ',';
+  q = PutText(q, node_first ? ts : node);
+  *q++ = ',';
+  q = PutCounter(q, half_mj);
+  *q++ = '\n';
+  return q;
+}
 
 struct DirtEvent {
   std::int64_t tick = 0;  // emitted right after the row of (tick, slot)
@@ -318,6 +374,7 @@ class DirtPlanner {
 };
 
 std::vector<DirtEvent> PlanDirt(const Plan& plan, const TelemetryFilePlan& file) {
+  if (IsCounter(plan)) return {};  // counters are written clean
   return DirtPlanner(plan, file).Events();
 }
 
@@ -334,6 +391,7 @@ class TelemetryFileWriter {
         out_(output_dir + "/" + file.rel_path, file.gzip),
         n_(file.n_nodes),
         ldms_(IsLdms(plan)),
+        counter_(IsCounter(plan)),
         node_first_(file.node_first_columns && !ldms_),
         series_(static_cast<std::size_t>(n_)),
         names_(static_cast<std::size_t>(n_)),
@@ -351,12 +409,14 @@ class TelemetryFileWriter {
       // ProducerName, component_id (the node's index from 1), job_id (none: 0).
       if (ldms_) ldms_middles_.push_back(node.name + "," + std::to_string(index + 1) + ",0");
     }
+    if (counter_) StartCounters();
   }
 
   TelemetryFileStats Write() {
-    out_.Write(ldms_         ? "#Time,Time_usec,ProducerName,component_id,job_id,power\n"
-               : node_first_ ? "node,timestamp,watts\n"
-                             : "timestamp,node,watts\n");
+    const char* value = counter_ ? "joules" : "watts";
+    out_.Write(ldms_         ? std::string("#Time,Time_usec,ProducerName,component_id,job_id,power\n")
+               : node_first_ ? std::string("node,timestamp,") + value + "\n"
+                             : std::string("timestamp,node,") + value + "\n");
     const MonthSpan& month = plan_.months[static_cast<std::size_t>(file_.month)];
     for (std::int64_t tick = month.first_tick; tick <= month.last_tick; ++tick) {
       const std::string_view ts = fmt_.Format(tick);
@@ -366,7 +426,7 @@ class TelemetryFileWriter {
         WriteDirtyTick(tick, ts);
       }
     }
-    if (plan_.options.dirty && static_cast<std::size_t>(file_.month) + 1 < plan_.months.size()) {
+    if (plan_.options.dirty && !counter_ && static_cast<std::size_t>(file_.month) + 1 < plan_.months.size()) {
       WriteNextMonthOverlap();
     }
     stats_.clean_rows = clean_;
@@ -393,6 +453,27 @@ class TelemetryFileWriter {
     max_w_[slot] = std::max(max_w_[slot], v);
   }
 
+  // The counters at the file's month start: every earlier reading of its
+  // nodes integrated (the writer of each month's file does it again, so that
+  // files stay independent of each other and of the ranks).
+  void StartCounters() {
+    counters_.resize(static_cast<std::size_t>(n_));
+    const std::int64_t month_start = plan_.months[static_cast<std::size_t>(file_.month)].first_tick;
+    for (int k = 0; k < n_; ++k) {
+      SeriesCursor cursor;
+      for (std::int64_t tick = plan_.months.front().first_tick; tick < month_start; ++tick) {
+        const int v = Reading(*series_[static_cast<std::size_t>(k)], tick, &cursor);
+        if (v >= 0) AdvanceCounter(k, tick, v);
+      }
+    }
+  }
+
+  std::int64_t AdvanceCounter(int slot, std::int64_t tick, int watts) {
+    const std::size_t index = static_cast<std::size_t>(file_.first_node) + static_cast<std::size_t>(slot);
+    return counters_[static_cast<std::size_t>(slot)].Advance(tick, watts, CounterResetAt(plan_, index, tick),
+                                                             plan_.step_ms);
+  }
+
   char* PutSlotRow(char* q, std::string_view ts, int slot, int watts) const {
     const auto k = static_cast<std::size_t>(slot);
     return ldms_ ? PutLdmsRow(q, ts, ldms_middles_[k], watts) : PutRow(q, ts, names_[k], watts, node_first_);
@@ -417,7 +498,8 @@ class TelemetryFileWriter {
       const int v = ReadingOf(k, tick);
       if (v < 0) continue;
       Count(k, v);
-      q = PutSlotRow(q, ts, k, v);
+      q = counter_ ? PutCounterRow(q, ts, names_[static_cast<std::size_t>(k)], AdvanceCounter(k, tick, v), node_first_)
+                   : PutSlotRow(q, ts, k, v);
       ++clean_;
     }
     out_.Commit(static_cast<std::size_t>(q - begin));
@@ -508,11 +590,13 @@ class TelemetryFileWriter {
   OutputFile out_;
   const int n_;
   const bool ldms_;
+  const bool counter_;
   const bool node_first_;
   std::vector<const NodeSeries*> series_;
   std::vector<std::string_view> names_;
   std::vector<std::string> ldms_middles_;  // per slot, LDMS layout only
   std::vector<SeriesCursor> cursors_;
+  std::vector<NodeCounter> counters_;  // per slot, energy counters only
   std::uint32_t* const hist_;
   std::int32_t* const min_w_;
   std::int32_t* const max_w_;

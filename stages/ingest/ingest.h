@@ -48,6 +48,12 @@ struct IngestSummary {
   double sort_seconds = 0;
   double write_seconds = 0;
   double seconds = 0;
+  // facility.telemetry.source: prometheus, of parse_seconds (slowest rank
+  // each): waiting for the server's responses, scanning their JSON,
+  // streaming their samples into the ingest.
+  double prometheus_http_seconds = 0;
+  double prometheus_json_seconds = 0;
+  double prometheus_ingest_seconds = 0;
   std::int64_t peak_rss_bytes = 0;  // max over ranks
   std::int64_t spilled_bytes = 0;   // readings written to spill files, all ranks (0: it fitted the budget)
   // Writes of the batch that HDF5 did not do collectively (H5Pget_mpio_no_collective_cause), summed over ranks.

@@ -7,11 +7,17 @@
 // ingest, fetched by one rank.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -91,11 +97,63 @@ class PrometheusClient {
   // transport error, or the HTTP status and the server's error text.
   std::string Query(const std::string& query, TimeUs at);
   const std::string& endpoint() const { return endpoint_; }
+  // While *abort is true, a query under way fails at once (a client on a
+  // thread that is being stopped). Null: never.
+  void set_abort_flag(const std::atomic<bool>* abort) { abort_ = abort; }
 
  private:
   std::string endpoint_;  // .../api/v1/query
   double timeout_s_;
   void* curl_;  // CURL*
+  const std::atomic<bool>* abort_ = nullptr;
+  bool loopback_ = false;  // no gzip asked for
+};
+
+// Whether an http(s) URL's host is this machine's loopback (localhost,
+// 127.x.y.z, [::1]).
+bool IsLoopback(std::string_view url);
+
+// One fetched unit: its query and the response body, or the fetch's error.
+struct PrometheusResponse {
+  std::uint32_t unit = 0;
+  std::string query;
+  std::string body;
+  std::exception_ptr error;
+};
+
+// Fetches a rank's units, in the order given, on a thread of its own and
+// one response ahead of the caller, so that the server prepares the next
+// response while the caller parses this one (one connection, kept alive).
+// Units whose nodes are all stored up to a later instant are not asked for.
+class PrometheusPrefetcher {
+ public:
+  PrometheusPrefetcher(const PrometheusConfig& config, const std::vector<std::string>& node_names,
+                       const std::vector<PrometheusUnit>& units, const std::vector<TimeUs>& first_wanted,
+                       std::vector<std::uint32_t> order);
+  ~PrometheusPrefetcher();  // stops the thread (a query under way is aborted)
+  PrometheusPrefetcher(const PrometheusPrefetcher&) = delete;
+  PrometheusPrefetcher& operator=(const PrometheusPrefetcher&) = delete;
+
+  // The next unit's response (the units come in the order given, those
+  // with nodes to ask for); false after the last.
+  bool Next(PrometheusResponse* response);
+  const std::string& endpoint() const { return client_.endpoint(); }
+
+ private:
+  void Run();
+
+  const PrometheusConfig& config_;
+  const std::vector<std::string>& node_names_;
+  const std::vector<PrometheusUnit>& units_;
+  const std::vector<TimeUs>& first_wanted_;
+  const std::vector<std::uint32_t> order_;
+  PrometheusClient client_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<PrometheusResponse> ready_;  // at most one waiting
+  bool done_ = false;                     // the thread has queued its last
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
 };
 
 // "query 'Q' at T (epoch seconds S)": the words every fetch error ends with.

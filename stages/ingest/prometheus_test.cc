@@ -14,6 +14,16 @@ TEST(Prometheus, NodeLabelsAreCutAtPortOrDomain) {
   EXPECT_EQ(NodeFromLabel(""), "");
 }
 
+TEST(Prometheus, LoopbackUrlsAreThisMachines) {
+  EXPECT_TRUE(IsLoopback("http://127.0.0.1:9090"));
+  EXPECT_TRUE(IsLoopback("http://localhost:9090/prom"));
+  EXPECT_TRUE(IsLoopback("https://127.8.0.2"));
+  EXPECT_TRUE(IsLoopback("http://[::1]:9090"));
+  EXPECT_FALSE(IsLoopback("http://prometheus.example.org:9090"));
+  EXPECT_FALSE(IsLoopback("http://10.0.0.127:9090"));
+  EXPECT_FALSE(IsLoopback("http://localhost.example.org"));
+}
+
 TEST(Prometheus, RangeSelectorNamesTheNodesEscaped) {
   PrometheusConfig config;
   config.metric = "ipmi_power_watts";

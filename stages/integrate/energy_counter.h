@@ -8,9 +8,10 @@
 //   interval, attributed to it (0 W: an interval with no increase);
 // - C is held outside the readings: no energy before the first or after the
 //   last reading.
-// Energy over [s, u] is then C(u) - C(s) with resets added back. Not yet
-// wired into the ingest and the pass (ingest refuses the kind): this is the
-// reference those will follow, and what their tests compare with.
+// Energy over [s, u] is then C(u) - C(s) with resets added back. The pass
+// reads counters through pass::CounterPowers (stages/pass/counter_powers.h),
+// built on CounterIntervals; CounterEnergy is the reference its tests
+// compare with.
 #pragma once
 
 #include <cstdint>

@@ -71,6 +71,10 @@ void NodeIntegrator::Contribute(std::size_t run, TimeUs t, double w) {
     }
   } else if (t > win.end && have_prev_ && prev_t_ >= win.start && prev_t_ <= win.end) {
     r.energy_j += ToSeconds(win.end - prev_t_) * prev_w_;
+  } else if (t > win.end && have_prev_ && prev_t_ < win.start) {
+    // No sample inside the window (a short run, or a run's piece in a time
+    // block of the pass): W[prev] held over all of it.
+    r.energy_j += ToSeconds(win.end - win.start) * prev_w_;
   }
 }
 

@@ -82,6 +82,20 @@ TEST(Integrate, ChunkingAndOverlapDoNotChangeResults) {
   }
 }
 
+TEST(Integrate, StepHoldsOverAWindowWithNoSampleInside) {
+  // W = 200 from 60 s to 120 s: [70 s, 100 s] gets 30 s of it, as the same
+  // window split at 80 s into two time blocks does (each with its
+  // neighbours on either side).
+  const std::vector<TimeUs> t = {0, 60 * S, 120 * S};
+  const std::vector<double> w = {100, 200, 300};
+  const RunIntegral r = IntegrateWindow(t, w, {70 * S, 100 * S}, Method::kStep);
+  EXPECT_DOUBLE_EQ(r.energy_j, 6000.0);
+  EXPECT_EQ(r.samples, 0);
+  EXPECT_DOUBLE_EQ(IntegrateWindow(t, w, {70 * S, 80 * S}, Method::kStep).energy_j +
+                       IntegrateWindow(t, w, {80 * S, 100 * S}, Method::kStep).energy_j,
+                   6000.0);
+}
+
 // The telemetry pass splits a node's series into time blocks: each block is
 // integrated with its neighbours on either side and counts only its own
 // samples. The parts add up to the whole.

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/hostlist.h"
+#include "core/pack.h"
 
 namespace wattrun::join {
 
@@ -173,6 +174,31 @@ std::string ZoneShiftWarning(const ZoneShift& shift, const std::string& schedule
          " h " + (shift.hours > 0 ? "late" : "early") +
          "); sacct looks exported in another time zone than scheduler.timezone (" + scheduler_timezone +
          "): check scheduler.timezone or the SLURM_TIME_FORMAT/TZ sacct ran with";
+}
+
+void ShareJoinedRuns(const Comm& comm, std::vector<JoinedRun>* joined) {
+  if (comm.size() == 1) return;
+  ByteWriter out;
+  if (comm.is_root()) {
+    out.Put<std::uint64_t>(joined->size());
+    for (const JoinedRun& r : *joined) {
+      out.Put(r.status);
+      out.Put(r.node);
+      out.Put(r.job);
+      out.PutString(r.node_type);
+    }
+  }
+  std::vector<char> bytes = std::move(out.bytes());
+  comm.Broadcast(&bytes);
+  if (comm.is_root()) return;
+  ByteReader in(bytes.data(), bytes.size());
+  joined->assign(in.Get<std::uint64_t>(), JoinedRun{});
+  for (JoinedRun& r : *joined) {
+    r.status = in.Get<RunStatus>();
+    r.node = in.Get<std::int64_t>();
+    r.job = in.Get<std::int64_t>();
+    r.node_type = in.GetString();
+  }
 }
 
 }  // namespace wattrun::join

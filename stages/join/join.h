@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/mpi.h"
 #include "core/records.h"
 #include "core/time.h"
 
@@ -50,6 +51,10 @@ struct JoinedRun {
 // whose window holds it.
 std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::vector<JobRecord>& jobs,
                                 const std::vector<NodeRecord>& nodes, const JoinOptions& options);
+
+// Rank 0's joined runs on every rank (collective): the join needs the job
+// table, which only rank 0 reads.
+void ShareJoinedRuns(const Comm& comm, std::vector<JoinedRun>* joined);
 
 // sacct exported in another time zone than scheduler.timezone moves every
 // job window by whole hours. `hours` is the shift that puts the runs back

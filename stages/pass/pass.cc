@@ -8,6 +8,7 @@
 #include "core/fault_injection.h"
 #include "core/file_io.h"
 #include "stages/account/node_accountant.h"
+#include "stages/pass/counter_powers.h"
 #include "stages/pass/pass_partial.h"
 #include "stages/pass/units.h"
 
@@ -88,16 +89,100 @@ void CountDays(const TimeUs* t, std::size_t n, int type, PassPartial* partial) {
   }
 }
 
+// The consumers of one unit's readings (power readings, or the step-held
+// powers of energy counters): the node's runs and, with facility
+// accounting, its jobs.
+struct UnitConsumers {
+  integrate::NodeIntegrator* integrator = nullptr;
+  account::NodeAccountant* accountant = nullptr;  // null: no accounting
+  bool runs = false;                              // the unit has runs
+
+  bool want_edges() const { return runs || accountant != nullptr; }
+  // A neighbour just outside the unit (only shapes the integrals at its edges).
+  void Edge(TimeUs t, double w) {
+    if (runs) integrator->Add(&t, &w, 1);
+    if (accountant) accountant->Add(&t, &w, 1);
+  }
+  // The consumers take readings a cache-sized slice at a time, so each slice
+  // is read from memory once, not once per consumer; so do the unit's value
+  // counts when given.
+  void Readings(const TimeUs* t, const double* w, std::size_t n, ValueCounts* values) {
+    for (std::size_t at = 0; at < n; at += kSliceReadings) {
+      const std::size_t m = std::min(kSliceReadings, n - at);
+      integrator->Add(t + at, w + at, m);
+      if (accountant) accountant->Add(t + at, w + at, m);
+      if (values) values->AddAll(w + at, m);
+    }
+  }
+};
+
+// A unit of power readings, with the readings just outside the block, so
+// that integrals at its edges interpolate (or hold) exactly as over the
+// whole series. Returns the unit's readings.
+std::int64_t StreamPowerUnit(store::TelemetryReader& reader, const PassOptions& options, const Unit& unit, int type,
+                             UnitConsumers* to, ValueCounts* node_values, PassPartial* partial) {
+  TimeUs t_edge = 0;
+  double w_edge = 0;
+  if (to->want_edges() && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge))
+    to->Edge(t_edge, w_edge);
+  std::int64_t readings = 0;
+  reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
+                             [&](const TimeUs* t, const double* w, std::size_t n) {
+                               CountDays(t, n, type, partial);
+                               to->Readings(t, w, n, node_values);
+                               readings += static_cast<std::int64_t>(n);
+                             });
+  if (to->want_edges() && unit.until != std::numeric_limits<TimeUs>::max() &&
+      reader.ReadingFrom(unit.node, unit.until, &t_edge, &w_edge))
+    to->Edge(t_edge, w_edge);
+  return readings;
+}
+
+// A unit of energy counter readings, turned into powers by CounterPowers.
+// The reading before the block is always read: the interval ending at the
+// block's first reading starts there (its power and any reset are this
+// unit's). Returns the unit's readings.
+std::int64_t StreamCounterUnit(store::TelemetryReader& reader, const PassOptions& options, const Unit& unit, int type,
+                               UnitConsumers* to, ValueCounts* node_values, PassPartial* partial) {
+  CounterPowers powers;
+  const auto release = [&] {
+    to->Readings(powers.times().data(), powers.watts().data(), powers.times().size(), nullptr);
+    node_values->AddAll(powers.interval_watts().data(), powers.interval_watts().size());
+    powers.Clear();
+  };
+  TimeUs t_edge = 0;
+  double c_edge = 0;
+  if (unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &c_edge))
+    powers.Add(&t_edge, &c_edge, 1, false);
+  std::int64_t readings = 0;
+  reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
+                             [&](const TimeUs* t, const double* c, std::size_t n) {
+                               CountDays(t, n, type, partial);
+                               powers.Add(t, c, n, true);
+                               release();
+                               readings += static_cast<std::int64_t>(n);
+                             });
+  if (to->want_edges() && unit.until != std::numeric_limits<TimeUs>::max() &&
+      reader.ReadingFrom(unit.node, unit.until, &t_edge, &c_edge))
+    powers.Add(&t_edge, &c_edge, 1, false);
+  powers.Finish();
+  release();
+  partial->AddCounterResets(powers.resets());
+  return readings;
+}
+
 // Streams one unit: the runs of its node that touch it and, with facility
-// accounting, the node's jobs. Both also see the readings just outside the
-// block, so that integrals at its edges interpolate (or hold) exactly as
-// over the whole series.
+// accounting, the node's jobs.
 void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const PassOptions& options, const Unit& unit,
                 std::size_t unit_index, ValueCounts* node_values, PassPartial* partial) {
   const std::string& name = reader.nodes()[unit.node];
   std::vector<std::size_t> unit_runs;
   std::vector<integrate::RunWindow> windows;
   RunsOfUnit(plan, name, unit, &unit_runs, &windows);
+  if (options.energy_counters && !windows.empty() && reader.ReadingCount(unit.node) > 0) {
+    const auto [first, last] = reader.TimeSpan(unit.node);
+    ClipToCounterSpan(first, last, &windows);
+  }
   const RunCarbonPlan carbon(plan.carbon, &windows);
   integrate::NodeIntegrator integrator(std::move(windows), options.method);
   integrator.SetCountRange(unit.from, unit.until);
@@ -105,34 +190,11 @@ void StreamUnit(store::TelemetryReader& reader, const PassPlan& plan, const Pass
   if (plan.account && plan.account->node_by_name.count(name)) {
     accountant.emplace(*plan.account, name, unit.from, unit.until, static_cast<std::uint32_t>(unit_index));
   }
-  const bool want_edges = !unit_runs.empty() || accountant.has_value();
-  TimeUs t_edge = 0;
-  double w_edge = 0;
-  if (want_edges && unit.from != kNoEdge && reader.ReadingBefore(unit.node, unit.from, &t_edge, &w_edge)) {
-    if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
-    if (accountant) accountant->Add(&t_edge, &w_edge, 1);
-  }
-  std::int64_t readings = 0;
+  UnitConsumers to{&integrator, accountant ? &*accountant : nullptr, !unit_runs.empty()};
   const int type = plan.TypeIndex(name);
-  reader.ForEachChunkInRange(unit.node, unit.from, unit.until, options.chunk_readings,
-                             [&](const TimeUs* t, const double* w, std::size_t n) {
-                               CountDays(t, n, type, partial);
-                               // The consumers take the chunk a cache-sized
-                               // slice at a time, so each slice is read from
-                               // memory once, not once per consumer.
-                               for (std::size_t at = 0; at < n; at += kSliceReadings) {
-                                 const std::size_t m = std::min(kSliceReadings, n - at);
-                                 integrator.Add(t + at, w + at, m);
-                                 if (accountant) accountant->Add(t + at, w + at, m);
-                                 node_values->AddAll(w + at, m);
-                               }
-                               readings += static_cast<std::int64_t>(n);
-                             });
-  if (want_edges && unit.until != std::numeric_limits<TimeUs>::max() &&
-      reader.ReadingFrom(unit.node, unit.until, &t_edge, &w_edge)) {
-    if (!unit_runs.empty()) integrator.Add(&t_edge, &w_edge, 1);
-    if (accountant) accountant->Add(&t_edge, &w_edge, 1);
-  }
+  const std::int64_t readings = options.energy_counters
+                                    ? StreamCounterUnit(reader, options, unit, type, &to, node_values, partial)
+                                    : StreamPowerUnit(reader, options, unit, type, &to, node_values, partial);
   integrator.Finish();
   for (std::size_t j = 0; j < unit_runs.size(); ++j)
     partial->AddRunPart(unit_runs[j], unit_index, integrator.results()[j], carbon.CarbonOf(j, integrator.results()));
@@ -192,8 +254,10 @@ void Finish(PassPartial& merged, const store::TelemetryReader& reader, const Pas
 
 PassOptions PassOptions::FromConfig(const Config& config, std::size_t chunk_readings) {
   PassOptions o;
-  o.method =
-      config.pipeline.integration == Integration::kLinear ? integrate::Method::kLinear : integrate::Method::kStep;
+  o.energy_counters = config.facility.telemetry_format.kind == TelemetryKind::kEnergyCounter;
+  // Counters are integrated as their step-held interval powers (CounterPowers).
+  o.method = config.pipeline.integration == Integration::kLinear && !o.energy_counters ? integrate::Method::kLinear
+                                                                                       : integrate::Method::kStep;
   o.node_quantiles = config.pipeline.node_quantiles;
   o.idle_quantile = config.pipeline.idle_quantile;
   o.chunk_readings = chunk_readings;
@@ -260,6 +324,7 @@ PassResult RunTelemetryPass(store::TelemetryReader& reader, const PassPlan& plan
   });
   out.readings = comm.AllSum(comm.is_root() ? merged.readings() : 0);
   out.bytes_read = comm.AllSum(comm.is_root() ? merged.bytes_read() : 0);
+  out.counter_resets = comm.AllSum(comm.is_root() ? merged.counter_resets() : 0);
   out.peak_rss_bytes = comm.AllMax(comm.is_root() ? merged.peak_rss() : 0);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

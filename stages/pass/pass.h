@@ -28,6 +28,9 @@ struct PassOptions {
   integrate::Method method = integrate::Method::kLinear;
   std::vector<std::pair<std::string, double>> node_quantiles;  // node_power_dist.csv levels
   double idle_quantile = 0.02;
+  // facility.telemetry.kind: energy_counter: the store holds cumulative
+  // joules, integrated by their interval powers (method is then kStep).
+  bool energy_counters = false;
   std::size_t chunk_readings = 1 << 20;  // readings streamed per read
   Progress* progress = nullptr;          // ticked per unit; null: no progress lines
 
@@ -69,7 +72,8 @@ struct PassResult {
   std::map<std::pair<std::int64_t, int>, std::int64_t> day_type_readings;  // (UTC day, type index or -1)
   std::int64_t readings = 0;                                               // all ranks
   std::int64_t bytes_read = 0;                                             // all ranks
-  std::int64_t peak_rss_bytes = 0;                                         // max over ranks
+  std::int64_t counter_resets = 0;  // all ranks: drops of energy counters (quality.csv counter_reset)
+  std::int64_t peak_rss_bytes = 0;  // max over ranks
   double seconds = 0;
 };
 

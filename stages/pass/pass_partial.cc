@@ -56,6 +56,7 @@ void PassPartial::Merge(const PassPartial& other) {
   for (const auto& [key, n] : other.day_type_readings_) day_type_readings_[key] += n;
   readings_ += other.readings_;
   bytes_read_ += other.bytes_read_;
+  counter_resets_ += other.counter_resets_;
   peak_rss_ = std::max(peak_rss_, other.peak_rss_);
   account_.Merge(other.account_);
 }
@@ -80,6 +81,7 @@ std::vector<char> PassPartial::Pack() const {
   }
   w.Put(readings_);
   w.Put(bytes_read_);
+  w.Put(counter_resets_);
   w.Put(peak_rss_);
   w.PutVector(account_.Pack());
   return std::move(w.bytes());
@@ -102,6 +104,7 @@ PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
   }
   p.readings_ = r.Get<std::int64_t>();
   p.bytes_read_ = r.Get<std::int64_t>();
+  p.counter_resets_ = r.Get<std::int64_t>();
   p.peak_rss_ = r.Get<std::int64_t>();
   const std::vector<char> account = r.GetVector<char>();
   p.account_ = account::AccountPartial::Unpack(account.data(), account.size());

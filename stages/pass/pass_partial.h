@@ -46,6 +46,8 @@ class PassPartial {
   // count per (day, type), whatever the number of readings.
   void AddDayReadings(std::int64_t day, int type, std::int64_t n) { day_type_readings_[{day, type}] += n; }
   void AddBytesRead(std::int64_t n) { bytes_read_ += n; }
+  // Drops of energy counters (facility.telemetry.kind: energy_counter).
+  void AddCounterResets(std::int64_t n) { counter_resets_ += n; }
   void NotePeakRss(std::int64_t bytes) { peak_rss_ = std::max(peak_rss_, bytes); }
   // Facility accounting's parts: accountants append to it.
   account::AccountPartial* mutable_account() { return &account_; }
@@ -65,6 +67,7 @@ class PassPartial {
   std::int64_t readings() const { return readings_; }
   const DayTypeCounts& day_type_readings() const { return day_type_readings_; }
   std::int64_t bytes_read() const { return bytes_read_; }
+  std::int64_t counter_resets() const { return counter_resets_; }
   std::int64_t peak_rss() const { return peak_rss_; }
   const account::AccountPartial& account() const { return account_; }
   account::AccountPartial TakeAccount() { return std::move(account_); }
@@ -78,6 +81,7 @@ class PassPartial {
   DayTypeCounts day_type_readings_;
   std::int64_t readings_ = 0;
   std::int64_t bytes_read_ = 0;
+  std::int64_t counter_resets_ = 0;
   std::int64_t peak_rss_ = 0;
 };
 

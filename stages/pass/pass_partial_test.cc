@@ -32,6 +32,7 @@ PassPartial RankA() {
   p.AddDayReadings(19001, 0, 1);   // ... and the next
   p.AddDayReadings(19000, -1, 5);  // a node not in nodes.csv
   p.AddBytesRead(64);
+  p.AddCounterResets(2);
   p.NotePeakRss(1000);
   return p;
 }
@@ -44,6 +45,7 @@ PassPartial RankB() {
   p.AddReadings(2);
   p.AddDayReadings(19001, 0, 2);  // node 1's second half, on day 19001
   p.AddBytesRead(32);
+  p.AddCounterResets(1);
   p.NotePeakRss(3000);
   return p;
 }
@@ -98,6 +100,7 @@ TEST(PassPartial, MergeOrderDoesNotChangeTheResult) {
   EXPECT_EQ(ab.node_parts().at(1).Sorted(), ba.node_parts().at(1).Sorted());
   EXPECT_EQ(ab.type_values()[0].Sorted(), ba.type_values()[0].Sorted());
   EXPECT_EQ(ab.day_type_readings(), ba.day_type_readings());
+  EXPECT_EQ(ab.counter_resets(), 3);
 }
 
 TEST(PassPartial, PackAndUnpackRoundTrip) {
@@ -116,6 +119,7 @@ TEST(PassPartial, PackAndUnpackRoundTrip) {
   EXPECT_EQ(carbon[7], 0.5);  // the run's carbon travels with its part
   EXPECT_EQ(b.day_type_readings(), a.day_type_readings());
   EXPECT_EQ(b.day_type_readings().at({19000, -1}), 5);
+  EXPECT_EQ(b.counter_resets(), 2);
 }
 
 TEST(PassPartial, ATruncatedBufferIsAnErrorNotACrash) {

@@ -62,10 +62,16 @@ std::string FormatCount(std::int64_t n) {
   return out;
 }
 
-std::string Counted(std::int64_t n, const std::string& singular, const std::string& plural) {
-  const std::string& noun = n == 1 ? singular : (plural.empty() ? singular + "s" : plural);
-  return FormatCount(n) + " " + noun;
+std::string Noun(std::int64_t n, const std::string& singular, const std::string& plural) {
+  if (n == 1) return singular;
+  return plural.empty() ? singular + "s" : plural;
 }
+
+std::string Counted(std::int64_t n, const std::string& singular, const std::string& plural) {
+  return FormatCount(n) + " " + Noun(n, singular, plural);
+}
+
+std::string FormatKgCo2e(double kg) { return FormatSig(kg, 4) + " kg CO\u2082e"; }
 
 std::string Base64(std::string_view bytes) {
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -29,6 +29,12 @@ std::string FormatPercent(double fraction, int sig = 3);
 // (41129, "reading") -> "41,129 readings"; `plural` for irregular nouns,
 // (3, "data set") -> "3 data sets", (2, "class", "classes") -> "2 classes".
 std::string Counted(std::int64_t n, const std::string& singular, const std::string& plural = "");
+// The noun alone, as Counted would write it after n, for a count shown
+// apart from its noun (a summary card's value and label):
+// (1, "run") -> "run", (480, "run") -> "runs".
+std::string Noun(std::int64_t n, const std::string& singular, const std::string& plural = "");
+// A mass of CO₂ equivalent with its unit, e.g. 105.7 -> "105.7 kg CO₂e".
+std::string FormatKgCo2e(double kg);
 // Standard base64 (RFC 4648, with padding), for data: URIs.
 std::string Base64(std::string_view bytes);
 // "10⁻⁹"-style superscript digits.

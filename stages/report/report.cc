@@ -199,12 +199,14 @@ std::string Header(const Context& c) {
   }
   h += ". Every number here is also in the CSV files and results.h5 beside this page.</p>";
   h += "<div class=\"cards\">";
-  h += Card(FormatCount(static_cast<std::int64_t>(r.runs.size())), "runs in");
-  h += Card(FormatCount(usable), "usable runs (ok, not filtered)");
+  const auto runs_in = static_cast<std::int64_t>(r.runs.size());
+  const auto node_types = static_cast<std::int64_t>(r.idle.size());
+  h += Card(FormatCount(runs_in), Noun(runs_in, "run") + " in");
+  h += Card(FormatCount(usable), "usable " + Noun(usable, "run") + " (ok, not filtered)");
   h += Card(FormatSig(kwh, 4) + " kWh", "energy of the " + Counted(ok, "ok run"));
-  h += Card(FormatSig(kg, 4) + " kg",
-            "CO\u2082e at " + FormatSig(r.carbon_g_per_kwh, 4) + " g/kWh, PUE " + FormatSig(r.pue, 3));
-  h += Card(FormatCount(static_cast<std::int64_t>(r.idle.size())), "node types");
+  h += Card(FormatKgCo2e(kg),
+            "emissions at " + FormatSig(r.carbon_g_per_kwh, 4) + " g CO\u2082e/kWh, PUE " + FormatSig(r.pue, 3));
+  h += Card(FormatCount(node_types), Noun(node_types, "node type"));
   for (const auto& m : r.models) {
     if (m.fitted) {
       h += Card(FormatSig(m.sigma_log_ratio, 3), "\u03c3 of ln(\u00ca/E), " + EscapeHtml(m.hardware_class) + " model");

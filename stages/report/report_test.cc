@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -19,6 +18,7 @@
 #include "stages/report/stats.h"
 #include "stages/report/svg.h"
 #include "stages/report/synthetic_results.h"
+#include "tests/test_util.h"
 
 namespace wattrun::report {
 namespace {
@@ -26,24 +26,13 @@ namespace {
 namespace fs = std::filesystem;
 using testing::MakeSyntheticResults;
 using testing::SyntheticOptions;
-
-fs::path TempDir(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("wattrun_report_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing_util::ScratchDir;
+using testing_util::Slurp;
 
 // Writes the page of r into a fresh directory and returns its text.
 std::string RenderPage(const results::PipelineResults& r, const std::string& name) {
-  const fs::path page = TempDir(name) / "report.html";
+  const ScratchDir scratch("wattrun_report_" + name);
+  const fs::path page = scratch.path() / "report.html";
   WriteReport(r, page.string());
   return Slurp(page);
 }
@@ -84,6 +73,11 @@ TEST(Format, CountedNounsAgreeWithTheirCount) {
   EXPECT_EQ(Counted(1, "class", "classes"), "1 class");
   EXPECT_EQ(Counted(3, "class", "classes"), "3 classes");
   EXPECT_EQ(Counted(3, "data set"), "3 data sets");
+  EXPECT_EQ(Noun(1, "run"), "run");
+  EXPECT_EQ(Noun(480, "run"), "runs");
+  EXPECT_EQ(Noun(0, "node type"), "node types");
+  EXPECT_EQ(Noun(2, "class", "classes"), "classes");
+  EXPECT_EQ(FormatKgCo2e(105.66), "105.7 kg CO\u2082e");
 }
 
 // Standard base64 decoding (the test's own, to check the page's encoder).
@@ -128,6 +122,52 @@ TEST(Report, ACountOfOneTakesTheSingular) {
   EXPECT_NE(html.find("1 day of telemetry"), std::string::npos);
   EXPECT_EQ(SingularAsPlural(html), "");
   EXPECT_EQ(SingularAsPlural(RenderPage(MakeSyntheticResults(), "singular_synthetic")), "");
+}
+
+// A summary card shows its count apart from its noun: the noun agrees too.
+TEST(Report, SummaryCardsOfOneTakeTheSingular) {
+  results::PipelineResults r;
+  results::RunRow run;
+  run.run_id = "r1";
+  run.status = "ok";
+  run.usable = true;
+  run.energy_j = 3.6e6;
+  r.runs = {run};
+  r.idle = {{"cpu1", 1, 10, 200.0}};
+  results::JobRow job;
+  job.job_id = "1";
+  job.status = "ok";
+  job.energy_j = 3.6e6;
+  job.node_hours = 1;
+  job.carbon_g = 475;
+  r.jobs = {job};
+  const std::string html = RenderPage(r, "singular_cards");
+  for (const char* card : {"run in", "usable run (ok, not filtered)", "node type", "job (sacct allocations)",
+                           "job that started", "node hour"}) {
+    EXPECT_NE(html.find(">1</div><div class=\"l\">" + std::string(card) + "<"), std::string::npos) << card;
+  }
+  EXPECT_NE(html.find(">1 kWh</div><div class=\"l\">energy of the 1 ok run<"), std::string::npos);
+  EXPECT_EQ(SingularAsPlural(html), "");
+}
+
+// Every summary card: a value with its unit, or a plain count (or the
+// dimensionless σ) whose label starts with what it counts.
+TEST(Report, EveryCardValueCarriesAUnitOrCountsANoun) {
+  const std::string html = RenderPage(MakeSyntheticResults(), "card_units");
+  static const std::regex kCard(R"re(<div class="v">([^<]*)</div><div class="l">([^<]*)</div>)re");
+  static const std::regex kWithUnit("^[0-9.,]+ (kWh|MWh|GWh|kg CO\u2082e|t CO\u2082e|%)$");
+  static const std::regex kPlain("^[0-9.,]+$");
+  static const std::regex kNounFirst("^(runs?|usable runs?|node types?|jobs?|node hours?|\u03c3) ");
+  int cards = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kCard); it != std::sregex_iterator(); ++it) {
+    const std::string value = (*it)[1];
+    const std::string label = (*it)[2];
+    ++cards;
+    EXPECT_TRUE(std::regex_match(value, kWithUnit) ||
+                (std::regex_match(value, kPlain) && std::regex_search(label + " ", kNounFirst)))
+        << value << " | " << label;
+  }
+  EXPECT_EQ(cards, 13);  // 7 above the sections (two σ), 6 of the facility
 }
 
 TEST(Format, Base64MatchesRfc4648) {
@@ -344,7 +384,8 @@ TEST(Stats, EpochToReachInterpolatesInLogLog) {
 
 TEST(Report, HasEverySectionFigureAndNumber) {
   const auto r = MakeSyntheticResults();
-  const fs::path dir = TempDir("sections");
+  const ScratchDir scratch("wattrun_report_sections");
+  const fs::path& dir = scratch.path();
   const fs::path page = dir / "report.html";
   WriteReport(r, page.string());
   ASSERT_TRUE(fs::exists(page));
@@ -396,7 +437,11 @@ TEST(Report, HasEverySectionFigureAndNumber) {
     if (run.status == "ok" && run.energy_j) joules += *run.energy_j;
   }
   const double kg = joules / 3.6e6 * r.pue * r.carbon_g_per_kwh / 1000;
-  EXPECT_NE(html.find(FormatSig(kg, 4) + " kg"), std::string::npos) << kg;
+  EXPECT_NE(html.find(FormatKgCo2e(kg)), std::string::npos) << kg;
+  EXPECT_NE(html.find("coal (995 g/kWh)"), std::string::npos);
+  // Legends count runs with their noun.
+  EXPECT_TRUE(std::regex_search(html, std::regex(R"(kept \([0-9,]+ runs?\))"))) << "kept (N runs)";
+  EXPECT_TRUE(std::regex_search(html, std::regex(R"(beyond \([0-9,]+ runs?\))"))) << "beyond (N runs)";
   EXPECT_NE(html.find("475 g CO\u2082e/kWh</b>, world average"), std::string::npos);
   // Eagle's cache sizes are the default.
   EXPECT_NE(html.find("L3 24.75 MiB \u00d7 2"), std::string::npos);
@@ -505,7 +550,8 @@ TEST(Report, FortyThousandRunsStayUnderAFewMegabytes) {
   o.repeats = 84;  // 240 experiments × 2 classes × 84 = 40,320 runs
   const auto r = MakeSyntheticResults(o);
   ASSERT_GE(r.runs.size(), 40000u);
-  const fs::path page = TempDir("large") / "report.html";
+  const ScratchDir scratch("wattrun_report_large");
+  const fs::path page = scratch.path() / "report.html";
   WriteReport(r, page.string());
   const auto bytes = fs::file_size(page);
   std::printf("report for %zu runs: %.0f kB\n", r.runs.size(), static_cast<double>(bytes) / 1024);
@@ -606,7 +652,8 @@ TEST(ResultsH5, RoundTripsEveryField) {
   r.runs[2].dynamic_energy_j = -0.25;
   r.jobs[0].alloc_cpus.reset();
   r.jobs[0].slurm_energy_j = 0.0;
-  const fs::path dir = TempDir("roundtrip");
+  const ScratchDir scratch("wattrun_report_roundtrip");
+  const fs::path& dir = scratch.path();
   results::WriteResults(r, dir.string());
   const auto b = results::ReadResultsH5((dir / "results.h5").string());
 
@@ -718,7 +765,8 @@ TEST(ResultsH5, RoundTripsEveryField) {
 
 TEST(ResultsH5, EmptyResultsRoundTrip) {
   results::PipelineResults r;
-  const fs::path dir = TempDir("empty_h5");
+  const ScratchDir scratch("wattrun_report_empty_h5");
+  const fs::path& dir = scratch.path();
   results::WriteResults(r, dir.string());
   const auto b = results::ReadResultsH5((dir / "results.h5").string());
   EXPECT_TRUE(b.runs.empty());
@@ -732,7 +780,8 @@ TEST(ResultsH5, EmptyResultsRoundTrip) {
 TEST(ResultsH5, FileFromBeforeFacilityAccountingReadsWithEmptyTables) {
   auto r = MakeSyntheticResults();
   r.runs[0].idle_energy_j = 5.0;
-  const fs::path dir = TempDir("old_h5");
+  const ScratchDir scratch("wattrun_report_old_h5");
+  const fs::path& dir = scratch.path();
   results::WriteResults(r, dir.string());
   const std::string path = (dir / "results.h5").string();
   {
@@ -798,7 +847,8 @@ TEST(ResultsCsv, FacilityTablesHaveTheSpecsColumnsAndCells) {
   unknown.end_time.reset();
   unknown.carbon_g.reset();
   r.runs = {run, unknown};
-  const fs::path dir = TempDir("facility_csv");
+  const ScratchDir scratch("wattrun_report_facility_csv");
+  const fs::path& dir = scratch.path();
   results::WriteResults(r, dir.string());
 
   const auto jobs = Lines(Slurp(dir / "jobs_energy.csv"));

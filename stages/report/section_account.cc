@@ -118,7 +118,7 @@ std::string AccountTable(const results::PipelineResults& r, const StatusCounts& 
        "</td><td>" + FormatPercent(static_cast<double>(n.f1) / denom) + "</td>" +
        BarCell(static_cast<double>(n.f1) / denom, true) + "</tr>";
   h += "<tr class=\"sub\"><td class=\"l\">filter 3</td><td class=\"l\">|z| of ln run time &gt; " +
-       FormatSig(r.filter_max_stdevs, 3) + " (" + FormatCount(n.f3) + " in all, " + FormatCount(n.f3_only) +
+       FormatSig(r.filter_max_stdevs, 3) + " \u03c3 (" + Counted(n.f3, "run") + " in all, " + FormatCount(n.f3_only) +
        " beyond filter 1)</td><td>\u2212" + FormatCount(n.f3_only) + "</td><td>" +
        FormatPercent(static_cast<double>(n.f3_only) / denom) + "</td>" +
        BarCell(static_cast<double>(n.f3_only) / denom, true) + "</tr>";
@@ -196,15 +196,15 @@ std::string RunTimeFigure(Context& c, const OkRuns& o) {
     std::vector<double> base = ck;
     p.Histogram(
         edges, ck,
-        {svg::kCpuColor, 1, 0.85, "", "kept (" + FormatCount(static_cast<std::int64_t>(o.kept.size())) + ")", ""});
-    p.Histogram(
-        edges, c3,
-        {"#e69f00", 1, 0.9, "", "filter 3 only (" + FormatCount(static_cast<std::int64_t>(o.by_f3.size())) + ")", ""},
-        &base);
+        {svg::kCpuColor, 1, 0.85, "", "kept (" + Counted(static_cast<std::int64_t>(o.kept.size()), "run") + ")", ""});
+    p.Histogram(edges, c3,
+                {"#e69f00", 1, 0.9, "",
+                 "filter 3 only (" + Counted(static_cast<std::int64_t>(o.by_f3.size()), "run") + ")", ""},
+                &base);
     for (std::size_t i = 0; i < base.size(); ++i) base[i] += c3[i];
     p.Histogram(
         edges, c1,
-        {svg::kRed, 1, 0.9, "", "filter 1 (" + FormatCount(static_cast<std::int64_t>(o.by_f1.size())) + ")", ""},
+        {svg::kRed, 1, 0.9, "", "filter 1 (" + Counted(static_cast<std::int64_t>(o.by_f1.size()), "run") + ")", ""},
         &base);
   }
   p.VLine(r.filter_max_run_time_s, {"#333", 1.4, 1, "5 3", "", ""},
@@ -232,8 +232,9 @@ std::string ZScoreFigure(Context& c, const OkRuns& o) {
     const auto edges = LinearEdges(lo, hi, 60);
     p.Histogram(edges, CountInBins(o.z_kept, edges),
                 {svg::kCpuColor, 1, 0.85, "", "within " + FormatSig(r.filter_max_stdevs, 3) + " \u03c3", ""});
-    p.Histogram(edges, CountInBins(o.z_cut, edges),
-                {svg::kRed, 1, 0.9, "", "beyond (" + FormatCount(static_cast<std::int64_t>(o.z_cut.size())) + ")", ""});
+    p.Histogram(
+        edges, CountInBins(o.z_cut, edges),
+        {svg::kRed, 1, 0.9, "", "beyond (" + Counted(static_cast<std::int64_t>(o.z_cut.size()), "run") + ")", ""});
     if (lo < 0)
       p.VLine(-r.filter_max_stdevs, {"#333", 1.4, 1, "5 3", "", ""},
               "\u2212" + FormatSig(r.filter_max_stdevs, 3) + " \u03c3");

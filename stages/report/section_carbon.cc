@@ -23,7 +23,7 @@ const std::vector<std::pair<std::string, double>>& SourceIntensities() {
 }
 
 // Emissions are stated in kg CO2e throughout.
-std::string Mass(double kg) { return FormatSig(kg, 4) + " kg"; }
+std::string Mass(double kg) { return FormatKgCo2e(kg); }
 
 // Where the carbon intensity came from, as HTML.
 std::string IntensitySource(const results::PipelineResults& r) {
@@ -140,7 +140,7 @@ std::string OtherGridsFigure(Context& c, double total_j) {
     const double kg = total_j * r.pue * rows[i].second / 1000 / kJoulesPerKwh;
     const bool current = std::abs(rows[i].second - g_per_kwh) < 1e-9;
     p.Rect(0, kg, y - 0.35, y + 0.35, {current ? svg::kRed : "#8c9db5", 1, 1, "", "", rows[i].first + ": " + Mass(kg)});
-    p.y.custom_ticks.emplace_back(y, rows[i].first + " (" + FormatSig(rows[i].second, 4) + ")");
+    p.y.custom_ticks.emplace_back(y, rows[i].first + " (" + FormatSig(rows[i].second, 4) + " g/kWh)");
   }
   p.x.min = 0;
   return c.Figure(p, "Total emissions of the same " + FormatSig(total_j / kJoulesPerKwh, 4) +

@@ -37,7 +37,7 @@ EnergyUnit UnitFor(double max_j) {
 // "kg" below a tonne, then "t".
 std::string Carbon(double grams) {
   if (!std::isfinite(grams)) return FormatSig(grams);
-  return grams >= 1e6 ? FormatSig(grams / 1e6, 4) + " t" : FormatSig(grams / 1e3, 4) + " kg";
+  return grams >= 1e6 ? FormatSig(grams / 1e6, 4) + " t CO\u2082e" : FormatKgCo2e(grams / 1e3);
 }
 
 std::string Cell(const std::string& text, bool left = false) {
@@ -242,9 +242,10 @@ std::string TopJobs(const std::vector<results::JobRow>& jobs) {
     if (j.energy_j) order.push_back(&j);
   }
   std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return *a->energy_j > *b->energy_j; });
+  const auto shown = static_cast<std::int64_t>(std::min(order.size(), kTop));
   std::string h =
-      "<h3>The " + std::to_string(std::min(order.size(), kTop)) +
-      " jobs with the most energy</h3>"
+      "<h3>" + (shown == 1 ? std::string("The job") : "The " + Counted(shown, "job")) +
+      " with the most energy</h3>"
       "<table><tr><th class=\"l\">job</th><th class=\"l\">user</th><th class=\"l\">account</th>"
       "<th class=\"l\">partition</th><th>nodes</th><th class=\"l\">start (UTC)</th><th>run time (h)</th>"
       "<th>energy</th><th>dynamic</th><th>carbon</th><th>Slurm's energy</th><th class=\"l\">status</th></tr>";
@@ -429,11 +430,12 @@ std::string Summary(const Context& c) {
     return "<div class=\"card\"><div class=\"v\">" + v + "</div><div class=\"l\">" + l + "</div></div>";
   };
   std::string h = "<div class=\"cards\">";
-  h += card(FormatCount(static_cast<std::int64_t>(r.jobs.size())), "jobs (sacct allocations)");
-  h += card(FormatCount(started), "jobs that started");
+  const auto jobs = static_cast<std::int64_t>(r.jobs.size());
+  h += card(FormatCount(jobs), Noun(jobs, "job") + " (sacct allocations)");
+  h += card(FormatCount(started), Noun(started, "job") + " that started");
   h += card(FormatSig(energy / kJoulesPerKwh, 4) + " kWh", "energy of the jobs");
-  h += card(FormatSig(node_hours, 4), "node hours");
-  h += card(Carbon(carbon), "CO\u2082e of the jobs");
+  h += card(FormatSig(node_hours, 4), node_hours == 1 ? "node hour" : "node hours");
+  h += card(Carbon(carbon), "emissions of the jobs");
   if (metered > 0) h += card(FormatPercent(to_jobs / metered), "of the metered energy went to jobs");
   return h + "</div>";
 }

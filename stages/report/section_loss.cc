@@ -436,8 +436,9 @@ std::string LossSection(Context& c) {
   if (n_show == 0) {
     h += "No combination covers enough sizes for isoloss lines.</p>";
   } else {
-    h += "The " + FormatCount(static_cast<std::int64_t>(n_show)) +
-         " with the most sizes are drawn; rings mark each line's cheapest size. Paper: FLOPs favour small networks, "
+    h += n_show == 1 ? std::string("The one with the most sizes is drawn")
+                     : "The " + FormatCount(static_cast<std::int64_t>(n_show)) + " with the most sizes are drawn";
+    h += "; rings mark each line's cheapest size. Paper: FLOPs favour small networks, "
          "measured energy keeps falling with size until a key working set just spills from a cache.</p>";
   }
   for (const Combo& k : shown) h += IsolossFigures(c, k, combos[k]);

@@ -60,7 +60,7 @@ std::string WorstFilesTable(const Context& c, std::size_t max_files) {
     const FileBadRows& f = files[i];
     h += "<tr><td class=\"l\">" + EscapeHtml(f.stage) + "</td><td class=\"l\"><code>" + EscapeHtml(f.file) +
          "</code></td><td>" + FormatCount(f.bad) + "</td><td class=\"l\">" + EscapeHtml(f.top_reason) + " (" +
-         FormatCount(f.top_count) + ")</td><td>" + FormatCount(f.reasons) + "</td></tr>";
+         Counted(f.top_count, "row") + ")</td><td>" + FormatCount(f.reasons) + "</td></tr>";
   }
   return h + "</table>";
 }

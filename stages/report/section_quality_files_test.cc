@@ -3,29 +3,16 @@
 #include <hdf5.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "stages/report/context.h"
 #include "stages/results/results.h"
+#include "tests/test_util.h"
 
 namespace wattrun::report {
 namespace {
 namespace fs = std::filesystem;
-
-fs::path TempDir(const std::string& name) {
-  const fs::path d = fs::path(::testing::TempDir()) / ("wattrun_quality_files_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing_util::ScratchDir;
+using testing_util::Slurp;
 
 results::PipelineResults WithFileRows() {
   results::PipelineResults r;
@@ -38,7 +25,8 @@ results::PipelineResults WithFileRows() {
 }
 
 TEST(QualityFilesCsv, OneRowPerFileAndReasonWithItsCount) {
-  const fs::path dir = TempDir("csv");
+  const ScratchDir scratch("wattrun_quality_files_csv");
+  const fs::path& dir = scratch.path();
   results::WriteResults(WithFileRows(), dir.string());
   EXPECT_EQ(Slurp(dir / "quality_files.csv"),
             "stage,file,reason,count\n"
@@ -56,7 +44,8 @@ TEST(QualityFilesCsv, OneRowPerFileAndReasonWithItsCount) {
 }
 
 TEST(QualityFilesCsv, ResultsFromBeforeTheTableReadWithNoRows) {
-  const fs::path dir = TempDir("old");
+  const ScratchDir scratch("wattrun_quality_files_old");
+  const fs::path& dir = scratch.path();
   results::WriteResults(WithFileRows(), dir.string());
   const std::string path = (dir / "results.h5").string();
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
@@ -78,7 +67,7 @@ TEST(WorstFiles, MostBadRowsFirstWithTheMainReasonAndNoDuplicates) {
   ASSERT_NE(third, std::string::npos);
   EXPECT_LT(first, second);
   EXPECT_LT(second, third);
-  EXPECT_NE(h.find("<td>8</td><td class=\"l\">field_count (5)</td><td>2</td>"), std::string::npos);  // 3 + 5
+  EXPECT_NE(h.find("<td>8</td><td class=\"l\">field_count (5 rows)</td><td>2</td>"), std::string::npos);  // 3 + 5
   EXPECT_EQ(h.find("dup.csv"), std::string::npos);
   const std::string two = WorstFilesTable(c, 2);
   EXPECT_EQ(two.find("sacct/2021-04.txt"), std::string::npos);
