@@ -677,42 +677,46 @@ std::pair<TimeUs, TimeUs> TelemetryReader::TimeSpan(std::size_t node) {
   return {first, last};
 }
 
+// The neighbours of a unit: the slices (one per batch, so one per month)
+// are chosen by their spans, known without a read, and only the winner's
+// reading is read: a node's unit in month m used to read one reading of each
+// of the m slices before it, and under gVisor each is a system call.
 bool TelemetryReader::ReadingBefore(std::size_t node, TimeUs from, TimeUs* time, double* watts) {
-  bool found = false;
   const std::vector<SliceSpan>& spans = Spans(node);
+  std::size_t best = spans.size();
+  std::int64_t best_index = 0;
+  TimeUs best_time = 0;
   for (std::size_t k = 0; k < spans.size(); ++k) {
+    if (spans[k].first >= from || (best < spans.size() && spans[k].last <= best_time)) continue;
     const NodeSlice& s = slices_[node][k];
-    if (spans[k].first >= from || (found && spans[k].last <= *time)) continue;  // nothing before, or not later
-    const std::int64_t i = LowerBound(s, spans[k], from) - 1;
-    TimeUs t = 0;
-    double w = 0;
-    ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
-    if (!found || t > *time) {
-      *time = t;
-      *watts = w;
-      found = true;
-    }
+    // A slice wholly before `from` ends with its last reading, whose time the span holds.
+    const std::int64_t i = spans[k].last < from ? s.count - 1 : LowerBound(s, spans[k], from) - 1;
+    const TimeUs t = spans[k].last < from ? spans[k].last : TimeAt(static_cast<std::size_t>(s.batch), s.offset + i);
+    if (best == spans.size() || t > best_time) best = k, best_index = i, best_time = t;
   }
-  return found;
+  if (best == spans.size()) return false;
+  const NodeSlice& s = slices_[node][best];
+  ReadChunk(static_cast<std::size_t>(s.batch), s.offset + best_index, 1, time, watts);
+  return true;
 }
 
 bool TelemetryReader::ReadingFrom(std::size_t node, TimeUs until, TimeUs* time, double* watts) {
-  bool found = false;
   const std::vector<SliceSpan>& spans = Spans(node);
+  std::size_t best = spans.size();
+  std::int64_t best_index = 0;
+  TimeUs best_time = 0;
   for (std::size_t k = 0; k < spans.size(); ++k) {
+    if (spans[k].last < until || (best < spans.size() && spans[k].first >= best_time)) continue;
     const NodeSlice& s = slices_[node][k];
-    if (spans[k].last < until || (found && spans[k].first >= *time)) continue;  // nothing after, or not earlier
-    const std::int64_t i = LowerBound(s, spans[k], until);
-    TimeUs t = 0;
-    double w = 0;
-    ReadChunk(static_cast<std::size_t>(s.batch), s.offset + i, 1, &t, &w);
-    if (!found || t < *time) {
-      *time = t;
-      *watts = w;
-      found = true;
-    }
+    // A slice wholly at or after `until` starts with its first reading.
+    const std::int64_t i = spans[k].first >= until ? 0 : LowerBound(s, spans[k], until);
+    const TimeUs t = spans[k].first >= until ? spans[k].first : TimeAt(static_cast<std::size_t>(s.batch), s.offset + i);
+    if (best == spans.size() || t < best_time) best = k, best_index = i, best_time = t;
   }
-  return found;
+  if (best == spans.size()) return false;
+  const NodeSlice& s = slices_[node][best];
+  ReadChunk(static_cast<std::size_t>(s.batch), s.offset + best_index, 1, time, watts);
+  return true;
 }
 
 void TelemetryReader::ReadRange(std::size_t node, TimeUs t_min, TimeUs t_max, std::vector<TimeUs>* time,
