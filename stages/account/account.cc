@@ -151,7 +151,7 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
             {static_cast<std::uint32_t>(i), n.weight, js.start, js.end});
       }
     }
-    setup.jobs.push_back(std::move(js));
+    setup.jobs.push_back(js);
   }
   if (first <= last) setup.months = MonthsCovering(options.zone, first, last);
   // By start (stable: jobs that start together stay in job order, the order

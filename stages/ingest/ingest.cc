@@ -1529,6 +1529,7 @@ void FetchUnits(ParseContext* ctx, const IngestOptions& options, const Comm& com
   RunCollectively(comm, [&] {
     MaybeInjectFault("ingest", comm.rank());
     std::vector<std::uint32_t> order;
+    order.reserve(mine.size());
     for (const WorkItem& item : mine) order.push_back(item.file);
     fetch.prefetcher = std::make_unique<PrometheusPrefetcher>(*fetch.config, *fetch.node_names, *fetch.units,
                                                               *fetch.first_wanted, std::move(order));
