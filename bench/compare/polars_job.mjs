@@ -36,132 +36,19 @@
 // Not done: filters, standardization, overheads, model, quality.csv.
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
+import { LEVELS, expandHostlist, inputFiles, parseArgs, readConfig, stepTimer } from './job_common.mjs';
 import { createRequire } from 'node:module';
 
-// ---------- arguments and configuration ----------
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-for (const k of ['config', 'input', 'output']) {
-  if (!args[k]) { console.error(`usage: node polars_job.mjs --config F --input DIR --output DIR [--threads N]`); process.exit(2); }
-}
+// ---------- arguments, configuration, input files (job_common.mjs) ----------
+const args = parseArgs('polars_job.mjs');
 const t0 = performance.now();
-let tPrev = t0;
-const step = (name) => { const t = performance.now(); console.error(`  ${name}: ${((t - tPrev) / 1000).toFixed(2)} s`); tPrev = t; };
-
-// The few config keys the job needs, read with regular expressions (no YAML
-// package): zones, ignore_z, sampling interval, idle quantile, node types.
-function readConfig(file) {
-  const text = fs.readFileSync(file, 'utf8').replace(/#.*$/gm, '');
-  const section = (name) => {
-    const m = text.match(new RegExp(`^(\\s*)${name}:\\s*\\n([\\s\\S]*?)(?=^\\1\\S|(?![\\s\\S]))`, 'm'));
-    return m ? m[2] : '';
-  };
-  const tel = section('telemetry'), sch = section('scheduler');
-  const get = (src, key, dflt) => { const m = src.match(new RegExp(`\\b${key}:\\s*"?([^"\\s,}]+)"?`)); return m ? m[1] : dflt; };
-  const types = [];
-  const nt = section('node_types');
-  const re = /name:\s*"?([\w.-]+)"?[\s\S]*?signature:\s*\{([^}]*)\}/g;
-  let m;
-  while ((m = re.exec(nt))) {
-    const sig = m[2];
-    types.push({
-      name: m[1],
-      cpus: Number(get(sig, 'cpus')), memory: Number(get(sig, 'memory_mb')),
-      tmp_disk: Number(get(sig, 'tmp_disk_mb')), gres: get(sig, 'gres', '(null)'),
-    });
-  }
-  const idle = text.match(/idle:\s*\{[^}]*quantile:\s*([\d.eE+-]+)/);
-  return {
-    telTz: get(tel, 'timezone', 'UTC'), ignoreZ: get(tel, 'ignore_z', 'false') === 'true',
-    schedTz: get(sch, 'timezone', 'UTC'),
-    interval: Number(get(text, 'sampling_interval_s', '60')),
-    idleQ: idle ? Number(idle[1]) : 0.02, types,
-  };
-}
+const step = stepTimer();
 const cfg = readConfig(args.config);
-
-// BUTTER-E node_power_dist.csv levels.
-const LEVELS = [['p000001', 1e-6], ['p00001', 1e-5], ['p0001', 1e-4], ['p001', 1e-3]];
-for (let p = 1; p <= 99; ++p) LEVELS.push([`p${p}`, p / 100]);
-LEVELS.push(['p999', 0.999], ['p9999', 0.9999], ['p99999', 0.99999], ['p999999', 0.999999]);
-
-// Slurm hostlist expansion: `r1i0n[1-3,5]`, `r1i[0-1]n[2,4]`, `a[001-003],b7`.
-function expandHostlist(expr) {
-  expr = expr.trim();
-  if (!expr || expr === 'None assigned' || expr === '(null)') return [];
-  const items = [];
-  let depth = 0, start = 0;
-  for (let i = 0; i < expr.length; ++i) {
-    if (expr[i] === '[') ++depth;
-    else if (expr[i] === ']') --depth;
-    else if (expr[i] === ',' && depth === 0) { items.push(expr.slice(start, i)); start = i + 1; }
-  }
-  items.push(expr.slice(start));
-  const out = [];
-  for (const item of items) {
-    let names = [''];
-    const re = /([^[]*)(?:\[([^\]]*)\])?/g;
-    let m;
-    while ((m = re.exec(item)) && m[0].length) {
-      let parts = [m[1]];
-      if (m[2] !== undefined) {
-        parts = [];
-        for (const r of m[2].split(',')) {
-          const [lo, hi] = r.split('-');
-          if (hi === undefined) { parts.push(m[1] + lo); continue; }
-          for (let v = Number(lo); v <= Number(hi); ++v) parts.push(m[1] + String(v).padStart(lo.length, '0'));
-        }
-      }
-      names = names.flatMap((n) => parts.map((p) => n + p));
-    }
-    out.push(...names);
-  }
-  return out;
-}
-
-// ---------- input files ----------
 const input = path.resolve(args.input);
 const outDir = path.resolve(args.output);
 fs.mkdirSync(outDir, { recursive: true });
-function listFiles(dir, ok) {
-  if (!fs.existsSync(dir)) return [];
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...listFiles(p, ok));
-    else if (ok(e.name)) out.push(p);
-  }
-  return out;
-}
-const byPath = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
-const allTelemetry = listFiles(path.join(input, 'telemetry'), (n) => n.endsWith('.csv') || n.endsWith('.csv.gz')).sort(byPath);
-// Header probe: the first line (of the first 64 KiB, inflated if gzip). A file
-// whose header lacks the three columns, an empty file or a fake gzip is skipped.
-const telemetryGroups = []; // [header column order, files]: consecutive files in path order
-const skipped = [];
-for (const f of allTelemetry) {
-  let head, n;
-  const buf = Buffer.alloc(65536);
-  try {
-    const fd = fs.openSync(f, 'r');
-    n = fs.readSync(fd, buf, 0, buf.length, 0);
-    fs.closeSync(fd);
-    head = buf.subarray(0, n);
-    if (f.endsWith('.gz')) head = zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-  } catch (e) { skipped.push(`${f} (${e.code ?? e.message})`); continue; }
-  const line = head.toString('utf8').split('\n')[0].replace(/\r$/, '');
-  const cols = line.split(',').map((s) => s.trim().replace(/^"|"$/g, ''));
-  if (!['timestamp', 'node', 'watts'].every((c) => cols.includes(c))) { skipped.push(`${f} (header '${line.slice(0, 40)}')`); continue; }
-  // A header-only file has no rows to read (and Polars' scan fails on it).
-  if (n < buf.length && head.toString('utf8').split('\n').slice(1).every((l) => l.trim() === '')) continue;
-  const key = cols.join(',');
-  const last = telemetryGroups[telemetryGroups.length - 1];
-  if (last && last[0] === key) last[1].push(f);
-  else telemetryGroups.push([key, [f]]);
-}
-
-const sacctFiles = listFiles(path.join(input, 'sacct'), (n) => n.endsWith('.txt')).sort(byPath);
+// Header-only files skipped too: Polars' scan fails on them (they have no rows).
+const { telemetryGroups, skipped, sacctFiles } = inputFiles(input, { skipHeaderOnly: true });
 
 // ---------- Polars ----------
 // The thread pool is sized from the environment when the native module loads.
