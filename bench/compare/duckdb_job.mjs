@@ -30,7 +30,7 @@
 // Not done: filters, standardization, overheads, model, quality.csv.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LEVELS, expandHostlist, inputFiles, parseArgs, readConfig, stepTimer } from './job_common.mjs';
+import { LEVELS, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer } from './job_common.mjs';
 import duckdb, { DuckDBInstance } from '@duckdb/node-api';
 
 // ---------- arguments, configuration, input files (job_common.mjs) ----------
@@ -173,29 +173,7 @@ for (const j of sacct) {
 step('runs + sacct');
 
 // ---------- join and statuses up to job_running ----------
-const tolMs = cfg.interval * 1000;
-const isCount = (x) => x !== null && Number.isInteger(x) && x >= 0;
-const boolOf = { True: true, False: false, true: true, false: false, 1: true, 0: false };
-const out = runRows.map((r) => {
-  const o = { run_id: r.run_id, slurm_job_id: r.slurm_job_id, node: r.host, node_type: '', is_gpu: '', status: '',
-              run_time: null, samples: null, energy: null, s: r.s === null ? null : Number(r.s), u: r.u === null ? null : Number(r.u) };
-  if (r.s === null || r.u === null || !isCount(r.size) || !isCount(r.depth) || !isCount(r.bs) || r.lr === null ||
-      !(r.is_gpu in boolOf)) { o.status = 'bad_run_row'; return o; }
-  o.is_gpu = boolOf[r.is_gpu] ? 'True' : 'False';
-  if (o.u < o.s) { o.status = 'bad_window'; return o; }
-  o.run_time = (o.u - o.s) / 1000;
-  const n = nodes.get(r.host);
-  if (!n || !n.type) { o.status = 'unknown_node'; return o; }
-  o.node_type = n.type; o.node_id = n.id;
-  const job = jobs.get(r.slurm_job_id);
-  if (!job) { o.status = 'no_job'; return o; }
-  job.hosts ??= new Set(expandHostlist(job.nl));
-  if (!job.hosts.has(r.host)) { o.status = 'host_not_in_job'; return o; }
-  if (!job.hasStart || o.s < job.start - tolMs || (job.end !== null && o.u > job.end + tolMs)) { o.status = 'outside_job_window'; return o; }
-  if (job.end === null) { o.status = 'job_running'; return o; }
-  o.status = 'measure';
-  return o;
-});
+const out = joinStatuses(runRows, nodes, jobs, cfg);
 
 // ---------- energies ----------
 // Per run: the samples inside [s, u] and the nearest sample on each side,
@@ -212,7 +190,7 @@ await run(`CREATE TABLE q (k INTEGER, node_id INTEGER, s BIGINT, u BIGINT)`);
   });
   app.closeSync();
 }
-const M = 5 * tolMs;
+const M = 5 * cfg.interval * 1000;  // five sampling intervals, in ms
 await run(`CREATE TABLE j AS SELECT q.k, q.s, q.u, rd.t, rd.w FROM q JOIN rd ON rd.node_id = q.node_id AND rd.t BETWEEN q.s - ${M} AND q.u + ${M}`);
 await run(`CREATE TABLE stats AS SELECT k, count(*) AS samples, count(*) FILTER (WHERE w = 0) AS zeros,
   arg_min(w, t) AS w_first, arg_max(w, t) AS w_last FROM j WHERE t BETWEEN s AND u GROUP BY k`);

@@ -93,6 +93,36 @@ export function expandHostlist(expr) {
   return out;
 }
 
+// Spec step 4's statuses up to job_running, for each runs.csv row (fields
+// run_id, slurm_job_id, host, s and u in ms, size, depth, bs, lr, is_gpu),
+// given the node inventory (name -> {id, type}) and the sacct jobs (JobID ->
+// {nl, hasStart, start, end, hosts}); a run that passes gets 'measure'.
+export function joinStatuses(runRows, nodes, jobs, cfg) {
+  const tolMs = cfg.interval * 1000;
+  const isCount = (x) => x !== null && Number.isInteger(x) && x >= 0;
+  const boolOf = { True: true, False: false, true: true, false: false, 1: true, 0: false };
+  return runRows.map((r) => {
+    const o = { run_id: r.run_id, slurm_job_id: r.slurm_job_id, node: r.host, node_type: '', is_gpu: '', status: '',
+                run_time: null, samples: null, energy: null, s: r.s === null ? null : Number(r.s), u: r.u === null ? null : Number(r.u) };
+    if (r.s === null || r.u === null || !isCount(r.size) || !isCount(r.depth) || !isCount(r.bs) || r.lr === null ||
+        !(r.is_gpu in boolOf)) { o.status = 'bad_run_row'; return o; }
+    o.is_gpu = boolOf[r.is_gpu] ? 'True' : 'False';
+    if (o.u < o.s) { o.status = 'bad_window'; return o; }
+    o.run_time = (o.u - o.s) / 1000;
+    const n = nodes.get(r.host);
+    if (!n || !n.type) { o.status = 'unknown_node'; return o; }
+    o.node_type = n.type; o.node_id = n.id;
+    const job = jobs.get(r.slurm_job_id);
+    if (!job) { o.status = 'no_job'; return o; }
+    job.hosts ??= new Set(expandHostlist(job.nl));
+    if (!job.hosts.has(r.host)) { o.status = 'host_not_in_job'; return o; }
+    if (!job.hasStart || o.s < job.start - tolMs || (job.end !== null && o.u > job.end + tolMs)) { o.status = 'outside_job_window'; return o; }
+    if (job.end === null) { o.status = 'job_running'; return o; }
+    o.status = 'measure';
+    return o;
+  });
+}
+
 // The input's files: telemetry/**/*.csv[.gz] in sorted path order, grouped in
 // runs of consecutive files with the same header column order (a header probe
 // of the first 64 KiB, inflated if gzip: a file whose header lacks timestamp,
