@@ -30,7 +30,7 @@
 // Not done: filters, standardization, overheads, model, quality.csv.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LEVELS, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer } from './job_common.mjs';
+import { LEVELS, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer, writeRunsEnergy } from './job_common.mjs';
 import duckdb, { DuckDBInstance } from '@duckdb/node-api';
 
 // ---------- arguments, configuration, input files (job_common.mjs) ----------
@@ -253,18 +253,9 @@ await run(`COPY (
 step('quantiles');
 
 // ---------- runs_energy.csv ----------
-const csvField = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
-const lines = ['run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy'];
-for (const o of out) {
-  const measured = ['ok', 'missing_some', 'zero_watts'].includes(o.status);
-  lines.push([o.run_id, o.slurm_job_id, o.node, o.node_type, o.is_gpu, o.status, o.run_time,
-    o.samples, measured ? o.energy : null].map(csvField).join(','));
-}
-fs.writeFileSync(path.join(outDir, 'runs_energy.csv'), lines.join('\n') + '\n');
+const runsSummary = writeRunsEnergy(outDir, out);
 step('write');
-const counts = {};
-for (const o of out) counts[o.status] = (counts[o.status] ?? 0) + 1;
 const nReadings = (await rows(`SELECT count(*) AS n FROM rd`))[0].n;
-console.error(`duckdb_job (DuckDB ${duckdb.version()}): ${out.length} runs (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}), ` +
+console.error(`duckdb_job (DuckDB ${duckdb.version()}): ${runsSummary}, ` +
   `${nReadings} readings, ${skipped.length} telemetry files skipped, ${((performance.now() - t0) / 1000).toFixed(2)} s`);
 for (const s of skipped) console.error(`  skipped: ${s}`);

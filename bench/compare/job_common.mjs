@@ -123,6 +123,22 @@ export function joinStatuses(runRows, nodes, jobs, cfg) {
   });
 }
 
+// runs_energy.csv of the spec from the joined runs (energy only for the
+// statuses that have one), and a one-line summary of the statuses.
+export function writeRunsEnergy(outDir, out) {
+  const csvField = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? `"${String(v).replaceAll('"', '""')}"` : String(v));
+  const lines = ['run_id,slurm_job_id,node,node_type,is_gpu,status,run_time,samples,energy'];
+  for (const o of out) {
+    const measured = ['ok', 'missing_some', 'zero_watts'].includes(o.status);
+    lines.push([o.run_id, o.slurm_job_id, o.node, o.node_type, o.is_gpu, o.status, o.run_time,
+      o.samples, measured ? o.energy : null].map(csvField).join(','));
+  }
+  fs.writeFileSync(path.join(outDir, 'runs_energy.csv'), lines.join('\n') + '\n');
+  const counts = {};
+  for (const o of out) counts[o.status] = (counts[o.status] ?? 0) + 1;
+  return `${out.length} runs (${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')})`;
+}
+
 // The input's files: telemetry/**/*.csv[.gz] in sorted path order, grouped in
 // runs of consecutive files with the same header column order (a header probe
 // of the first 64 KiB, inflated if gzip: a file whose header lacks timestamp,
