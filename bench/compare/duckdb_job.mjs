@@ -30,7 +30,7 @@
 // Not done: filters, standardization, overheads, model, quality.csv.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LEVELS, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer, writeRunsEnergy } from './job_common.mjs';
+import { LEVELS, applyEnergies, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer, writeRunsEnergy } from './job_common.mjs';
 import duckdb, { DuckDBInstance } from '@duckdb/node-api';
 
 // ---------- arguments, configuration, input files (job_common.mjs) ----------
@@ -215,15 +215,7 @@ const energies = await rows(`
              FROM clip GROUP BY k)
   SELECT q.k, coalesce(st.samples, 0) AS samples, coalesce(st.zeros, 0) AS zeros, e.energy
   FROM q LEFT JOIN stats st USING (k) LEFT JOIN e USING (k)`);
-for (const e of energies) {
-  const o = out[e.k];
-  o.samples = Number(e.samples);
-  if (o.samples === 0) { o.status = 'missing_all'; continue; }
-  o.energy = e.energy;
-  if (o.samples < (o.u - o.s) / 1000 / cfg.interval - 1) o.status = 'missing_some';
-  else if (Number(e.zeros) > 0) o.status = 'zero_watts';
-  else o.status = 'ok';
-}
+applyEnergies(out, energies, cfg);
 step('join + energies');
 
 // ---------- idle power and per-node quantiles ----------

@@ -123,6 +123,21 @@ export function joinStatuses(runRows, nodes, jobs, cfg) {
   });
 }
 
+// The statuses of the measured runs from their samples, zeros and energy
+// (spec step 4 after job_running): energies[i] = {k (index into out), samples,
+// zeros, energy}.
+export function applyEnergies(out, energies, cfg) {
+  for (const e of energies) {
+    const o = out[e.k];
+    o.samples = Number(e.samples);
+    if (o.samples === 0) { o.status = 'missing_all'; continue; }
+    o.energy = e.energy;
+    if (o.samples < (o.u - o.s) / 1000 / cfg.interval - 1) o.status = 'missing_some';
+    else if (Number(e.zeros) > 0) o.status = 'zero_watts';
+    else o.status = 'ok';
+  }
+}
+
 // runs_energy.csv of the spec from the joined runs (energy only for the
 // statuses that have one), and a one-line summary of the statuses.
 export function writeRunsEnergy(outDir, out) {

@@ -36,7 +36,7 @@
 // Not done: filters, standardization, overheads, model, quality.csv.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LEVELS, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer, writeRunsEnergy } from './job_common.mjs';
+import { LEVELS, applyEnergies, expandHostlist, inputFiles, joinStatuses, parseArgs, readConfig, stepTimer, writeRunsEnergy } from './job_common.mjs';
 import { createRequire } from 'node:module';
 
 // ---------- arguments, configuration, input files (job_common.mjs) ----------
@@ -298,15 +298,7 @@ for (const e of energies) {
   for (let i = Number(e.i_a) + 1; i <= Number(e.i_b); ++i) sum += traps[next++];
   e.energy = sum + e.tail;
 }
-for (const e of energies) {
-  const o = out[e.k];
-  o.samples = Number(e.samples);
-  if (o.samples === 0) { o.status = 'missing_all'; continue; }
-  o.energy = e.energy;
-  if (o.samples < (o.u - o.s) / 1000 / cfg.interval - 1) o.status = 'missing_some';
-  else if (Number(e.zeros) > 0) o.status = 'zero_watts';
-  else o.status = 'ok';
-}
+applyEnergies(out, energies, cfg);
 step('join + energies');
 
 // ---------- idle power and per-node quantiles ----------

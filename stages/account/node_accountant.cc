@@ -36,30 +36,16 @@ std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
 }
 
 // The first k in (i, n] with time[k] >= bound, given time[i] < bound. The
-// readings are about one interval apart, so the guess from the time left
-// to the bound is usually right and costs one or two compares; else a
-// gallop from the guess (a run is often short: an hourly intensity series
-// ends one every 60 readings; a slice has 8192).
+// readings are about one interval apart, so the guess from the time left to
+// the bound is usually right and costs two compares (a run is often short:
+// an hourly intensity series ends one every 60 readings); else a binary
+// search on the side of the guess where the end lies.
 std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound, TimeUs interval) {
   const TimeUs ahead = (bound - time[i] + interval - 1) / std::max<TimeUs>(interval, 1);
-  std::size_t k = i + static_cast<std::size_t>(std::clamp<TimeUs>(ahead, 1, static_cast<TimeUs>(n - i)));
-  if (k == n || time[k] >= bound) {  // the end is at or before the guess
-    if (time[k - 1] < bound) return k;
-    std::size_t hi = k - 1, step = 1;  // time[hi] >= bound; find the first such after i
-    while (hi - step > i && time[hi - step] >= bound) {
-      hi -= step;
-      step *= 2;
-    }
-    const std::size_t lo = hi - step > i ? hi - step : i;
-    return static_cast<std::size_t>(std::lower_bound(time + lo + 1, time + hi, bound) - time);
-  }
-  std::size_t lo = k, step = 1;  // time[lo] < bound
-  while (lo + step < n && time[lo + step] < bound) {
-    lo += step;
-    step *= 2;
-  }
-  const std::size_t hi = std::min(lo + step, n);
-  return static_cast<std::size_t>(std::lower_bound(time + lo + 1, time + hi, bound) - time);
+  const std::size_t k = i + static_cast<std::size_t>(std::clamp<TimeUs>(ahead, 1, static_cast<TimeUs>(n - i)));
+  if (k < n && time[k] < bound) return static_cast<std::size_t>(std::lower_bound(time + k + 1, time + n, bound) - time);
+  if (time[k - 1] < bound) return k;
+  return static_cast<std::size_t>(std::lower_bound(time + i + 1, time + k - 1, bound) - time);
 }
 
 // Length in ms of [a, b) ∩ [lo, hi), all in µs as doubles (the ends may be
@@ -154,16 +140,12 @@ void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::s
   std::size_t i = 0;
   while (i < n) {
     if (time[i] >= next_bound_) {
-      if (time[i] == next_intensity_ && segments_[seg_].end > time[i] && have_prev_) {
-        AddOnIntensityStep(time[i], watts[i]);
-      } else {
-        AddSlow(time[i], watts[i]);
-      }
+      AddSlow(time[i], watts[i]);
       ++i;
       continue;
     }
     // The run of readings before the next change point (times are sorted),
-    // summed by SumRun.
+    // summed by sum_run_ (SumRunFor).
     const std::size_t end = RunEnd(time, i, n, next_bound_, interval_us_);
     const TimeUs run_begin = prev_t_;
     const std::size_t first = i;
@@ -214,18 +196,6 @@ void NodeAccountant::SwitchIntensity(TimeUs t) {
   }
   next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
   if (cur_ != nullptr) next_bound_ = std::min(segments_[seg_].end, next_intensity_);
-}
-
-// A reading exactly on an intensity change inside the segment (hourly series
-// and minute readings make one an hour): what AddSlow does for it, without
-// its general loop. The interval before it lies wholly before the change.
-void NodeAccountant::AddOnIntensityStep(TimeUs t, double w) {
-  AddPiece(prev_t_, t, t, w);
-  SwitchIntensity(t);
-  cur_->readings += 1;
-  cur_->zeros += (w == 0.0);
-  prev_t_ = t;
-  prev_w_ = w;
 }
 
 // A reading that crosses change points (or the first one): the interval

@@ -66,7 +66,6 @@ class NodeAccountant {
   template <integrate::Method kMethod>
   void AddReadings(const TimeUs* time, const double* watts, std::size_t n);
   void AddSlow(TimeUs t, double w);
-  void AddOnIntensityStep(TimeUs t, double w);
   void AddFirst(TimeUs t, double w);
   void AddPiece(TimeUs a, TimeUs b, TimeUs t, double w);
   void CountReading(TimeUs t, double w);

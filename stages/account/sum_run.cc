@@ -109,9 +109,4 @@ SumRunFunction SumRunFor(bool linear, SumRunPath path) {
   return linear ? &SumRunSse2<true> : &SumRunSse2<false>;
 }
 
-RunSums SumRun(bool linear, const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
-               double prev_w, TimeUs two_intervals, SumRunPath path) {
-  return SumRunFor(linear, path)(t, w, begin, end, prev_t, prev_w, two_intervals);
-}
-
 }  // namespace wattrun::account

@@ -20,13 +20,9 @@ struct RunSums {
 
 enum class SumRunPath { kBest, kSse2, kAvx2 };
 
-// Readings [begin, end) (begin < end) after the one at (prev_t, prev_w);
-// 0 < dt < 2^52 µs. kBest takes AVX2 when the CPU has it.
-RunSums SumRun(bool linear, const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
-               double prev_w, TimeUs two_intervals, SumRunPath path = SumRunPath::kBest);
-
-// The same sums as SumRun with the choice of method and path made once, for a
-// loop that calls it per run.
+// The sums of readings [begin, end) (begin < end) after the one at (prev_t,
+// prev_w), 0 < dt < 2^52 µs, by the method (linear or step) and path chosen
+// once, for a loop that calls it per run. kBest takes AVX2 when the CPU has it.
 using SumRunFunction = RunSums (*)(const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t,
                                    double prev_w, TimeUs two_intervals);
 SumRunFunction SumRunFor(bool linear, SumRunPath path = SumRunPath::kBest);

@@ -16,11 +16,11 @@ TEST(SumRun, HandComputedLinearAndStep) {
   const std::vector<TimeUs> t{60000 * kMs, 120000 * kMs, 300000 * kMs};
   const std::vector<double> w{200, 0, 50};
   for (const SumRunPath path : {SumRunPath::kSse2, SumRunPath::kBest}) {
-    const RunSums linear = SumRun(true, t.data(), w.data(), 0, 3, 0, 100, 120000 * kMs, path);
+    const RunSums linear = SumRunFor(true, path)(t.data(), w.data(), 0, 3, 0, 100, 120000 * kMs);
     EXPECT_EQ(linear.energy, 300.0 * 60000 + 200.0 * 60000 + 50.0 * 180000);  // twice the trapezoids
     EXPECT_EQ(linear.missing, 60000.0);                                       // 180 s gap − 2Δ
     EXPECT_EQ(linear.zeros, 1);
-    const RunSums step = SumRun(false, t.data(), w.data(), 0, 3, 0, 100, 120000 * kMs, path);
+    const RunSums step = SumRunFor(false, path)(t.data(), w.data(), 0, 3, 0, 100, 120000 * kMs);
     EXPECT_EQ(step.energy, 100.0 * 60000 + 200.0 * 60000 + 0.0 * 180000);
   }
 }
@@ -43,9 +43,9 @@ TEST(SumRun, Sse2AndAvx2GiveTheSameBits) {
     for (std::size_t begin = 1; begin < 9; ++begin) {
       for (std::size_t end = begin + 1; end <= t.size(); end += 7) {
         const RunSums a =
-            SumRun(linear, t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000000, SumRunPath::kSse2);
+            SumRunFor(linear, SumRunPath::kSse2)(t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000000);
         const RunSums b =
-            SumRun(linear, t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000000, SumRunPath::kAvx2);
+            SumRunFor(linear, SumRunPath::kAvx2)(t.data(), w.data(), begin, end, t[begin - 1], w[begin - 1], 120000000);
         EXPECT_EQ(std::memcmp(&a.energy, &b.energy, sizeof(double)), 0) << begin << " " << end;
         EXPECT_EQ(a.missing, b.missing);
         EXPECT_EQ(a.zeros, b.zeros);
