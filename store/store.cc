@@ -385,8 +385,7 @@ Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs) {
 }
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag) {
-  h5::File file =
-      h5::File::CreateStaged(store_path, /*sealed=*/true, writer_tag.empty() ? "" : store_path + ".tmp." + writer_tag);
+  h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
   h5::SetAttribute(file.id(), kVersionAttr, kStoreVersion);
   h5::SetAttribute(file.id(), kFacilityAttr, catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
@@ -403,7 +402,7 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, c
   }
   // Temporary name, fsync, rename: the previous catalogue stays in force
   // until the new one is complete on disk.
-  file.Commit();
+  file.WriteImage(store_path, writer_tag.empty() ? "" : store_path + ".tmp." + writer_tag);
   const fs::path parent = fs::absolute(store_path).parent_path();
   FsyncPath(parent.string(), true);
 }
