@@ -1,6 +1,8 @@
 #include "core/mpi.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <cstring>
 #include <limits>
@@ -17,12 +19,33 @@ void CheckMpi(int code, const char* call) {
   throw Error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
+void WaitWithoutSpinning(MPI_Request* request, const char* call) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kSpin = std::chrono::microseconds(50);
+  constexpr auto kFirstPause = std::chrono::microseconds(20);
+  constexpr auto kLongestPause = std::chrono::microseconds(1000);
+  const auto spin_until = Clock::now() + kSpin;
+  auto pause = kFirstPause;
+  for (;;) {
+    int done = 0;
+    CheckMpi(MPI_Test(request, &done, MPI_STATUS_IGNORE), call);
+    if (done) return;
+    if (Clock::now() < spin_until) continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, kLongestPause);
+  }
+}
+
 Comm::Comm(MPI_Comm comm) : comm_(comm) {
   CheckMpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   CheckMpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
-void Comm::Barrier() const { CheckMpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Comm::Barrier() const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+  WaitWithoutSpinning(&request, "MPI_Ibarrier");
+}
 
 void Comm::BroadcastBytes(void* data, std::size_t bytes) const {
   // MPI counts are int: send in pieces below 1 GiB.
@@ -109,7 +132,14 @@ double Comm::AllMaxDouble(double value) const {
   return out;
 }
 
-bool Comm::AnyTrue(bool flag) const { return AllMax(flag ? 1 : 0) != 0; }
+bool Comm::AnyTrue(bool flag) const {
+  const int local = flag ? 1 : 0;
+  int any = 0;
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Iallreduce(&local, &any, 1, MPI_INT, MPI_MAX, comm_, &request), "MPI_Iallreduce");
+  WaitWithoutSpinning(&request, "MPI_Iallreduce");
+  return any != 0;
+}
 
 OwnedComm::OwnedComm() {
   CheckMpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");

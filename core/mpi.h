@@ -18,6 +18,14 @@ namespace wattrun {
 // Throws wattrun::Error naming the MPI call if `code` is not MPI_SUCCESS.
 void CheckMpi(int code, const char* call);
 
+// Completes a non-blocking request without busy-polling for long: tests it
+// in a loop for a few microseconds (the other ranks are usually there
+// already), then sleeps between tests, the pauses growing to 1 ms. Open MPI
+// spins in a blocking wait; on a machine whose cores are shared (2 ranks on
+// 2 cores, helper threads, other jobs) that spinning takes the CPU from the
+// rank still working. `call` names the operation in an error.
+void WaitWithoutSpinning(MPI_Request* request, const char* call);
+
 // A non-owning view of a communicator with rank/size cached. The pipeline's
 // communicator is a dup of MPI_COMM_WORLD with MPI_ERRORS_RETURN set, so that
 // CheckMpi sees failures instead of MPI aborting silently.
@@ -29,6 +37,7 @@ class Comm {
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
 
+  // Waits asleep (WaitWithoutSpinning) for the other ranks.
   void Barrier() const;
   // Rank 0's string on every rank.
   std::string BroadcastString(const std::string& value) const;
@@ -69,7 +78,9 @@ class Comm {
   std::vector<std::int64_t> AllSumEach(const std::vector<std::int64_t>& values) const;
   std::int64_t AllMax(std::int64_t value) const;
   double AllMaxDouble(double value) const;
-  // True on every rank if `flag` is true on any rank.
+  // True on every rank if `flag` is true on any rank. Waits asleep for the
+  // other ranks (WaitWithoutSpinning): it is the wait at the end of each
+  // rank's local work in RunCollectively.
   bool AnyTrue(bool flag) const;
 
  private:
