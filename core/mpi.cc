@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -17,6 +18,21 @@ void CheckMpi(int code, const char* call) {
   int length = 0;
   MPI_Error_string(code, text, &length);
   throw Error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
+}
+
+bool LaunchedOnOneNode(const std::function<const char*(const char*)>& env) {
+  const char* world = env("OMPI_COMM_WORLD_SIZE");
+  const char* local = env("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (world != nullptr) return local != nullptr && std::strcmp(world, local) == 0;
+  if (const char* nodes = env("SLURM_STEP_NUM_NODES"); nodes != nullptr && env("SLURM_PROCID") != nullptr)
+    return std::strcmp(nodes, "1") == 0;
+  return env("PMIX_RANK") == nullptr && env("PMI_RANK") == nullptr && env("SLURM_PROCID") == nullptr;
+}
+
+bool PreferSharedMemoryOnOneNode() {
+  const auto env = [](const char* name) -> const char* { return std::getenv(name); };
+  if (env("OMPI_MCA_pml") != nullptr || env("OMPI_MCA_mtl") != nullptr || !LaunchedOnOneNode(env)) return false;
+  return ::setenv("OMPI_MCA_pml", "ob1", /*overwrite=*/0) == 0;
 }
 
 void WaitWithoutSpinning(MPI_Request* request, const char* call) {

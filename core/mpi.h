@@ -18,6 +18,22 @@ namespace wattrun {
 // Throws wattrun::Error naming the MPI call if `code` is not MPI_SUCCESS.
 void CheckMpi(int code, const char* call);
 
+// Whether the launcher says every rank runs on this node: mpirun's
+// OMPI_COMM_WORLD_LOCAL_SIZE equal to OMPI_COMM_WORLD_SIZE, srun's
+// SLURM_STEP_NUM_NODES of 1, or no launcher at all (a plain process: none of
+// OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK, SLURM_PROCID). `env` looks a
+// variable up (nullptr: unset); std::getenv in the program.
+bool LaunchedOnOneNode(const std::function<const char*(const char*)>& env);
+
+// Call before MPI_Init. Open MPI's start-up probes the network libraries
+// (libfabric, PSM2: 0.2 s of each rank's start on a machine without them)
+// even when every rank is on this node and only shared memory is used. With
+// LaunchedOnOneNode and no transport chosen by the user (OMPI_MCA_pml,
+// OMPI_MCA_mtl unset), sets OMPI_MCA_pml=ob1 (shared memory and self, no
+// probe) in the environment, where MPI_Init reads its MCA parameters.
+// Returns whether it did.
+bool PreferSharedMemoryOnOneNode();
+
 // Completes a non-blocking request without busy-polling for long: tests it
 // in a loop for a few microseconds (the other ranks are usually there
 // already), then sleeps between tests, the pauses growing to 1 ms. Open MPI
