@@ -383,6 +383,56 @@ AccountPartial RunSplit(const AccountSetup& setup, const Scenario& sc, TimeUs sp
   return partial;
 }
 
+// The usual telemetry: minute readings on the minute and an hourly
+// intensity on the hour, as the generator and most facilities make them;
+// one node with a zero, a gap and a late reading in some hours. The fast
+// paths for such stretches must give the general path's bits.
+TEST(Account, UniformStretchesGiveTheGeneralPathsBits) {
+  std::mt19937_64 rng(13);
+  std::uniform_real_distribution<double> watts(150, 600);
+  Scenario sc;
+  for (const char* name : {"n1", "n2"}) {
+    Series s;
+    for (int i = 0; i < 3 * 1440; ++i) {
+      const bool n1 = std::string(name) == "n1";
+      if (n1 && i >= 9 * 60 + 10 && i < 9 * 60 + 20) continue;                  // a gap in hour 9
+      s.t.push_back(kT0 + i * 60 * S + (n1 && i == 14 * 60 + 30 ? 3 * S : 0));  // late in hour 14
+      s.w.push_back(n1 && i == 5 * 60 + 7 ? 0.0 : watts(rng));                  // zero in hour 5
+    }
+    sc.series[name] = s;
+  }
+  for (int j = 0; j < 30; ++j) {
+    const TimeUs start = kT0 + static_cast<TimeUs>(rng() % (2 * 86400)) * S / (j % 2 ? 60 : 1) * (j % 2 ? 60 : 1);
+    const TimeUs end = start + static_cast<TimeUs>(rng() % 30000) * S;
+    sc.jobs.push_back(Job("j" + std::to_string(j), j % 3 == 0 ? "n[1-2]" : (j % 3 == 1 ? "n1" : "n2"), start, end,
+                          static_cast<std::int64_t>(rng() % 48) + 1));
+  }
+  sc.options = Options(kT0, sc.series["n2"].t.back());
+  for (TimeUs t = kT0 - 3600 * S; t < sc.options.store_last + 7200 * S; t += 3600 * S)
+    sc.options.intensity.push_back({t, 200.0 + static_cast<double>(rng() % 300)});
+  for (const integrate::Method method : {integrate::Method::kLinear, integrate::Method::kStep}) {
+    sc.options.integration = method;
+    const AccountSetup setup = BuildAccountSetup(sc.jobs, sc.nodes, sc.options);
+    for (const std::size_t chunk : {std::size_t{0}, std::size_t{1000}, std::size_t{61}}) {
+      std::vector<char> packed[2];
+      for (const bool general : {false, true}) {
+        AccountPartial partial;
+        std::uint32_t unit = 0;
+        for (const auto& [name, s] : sc.series) {
+          NodeAccountant a(setup, name, kMin, kMax, unit++);
+          if (general) a.UseGeneralPathOnly();
+          const std::size_t step = chunk == 0 ? s.t.size() : chunk;
+          for (std::size_t i = 0; i < s.t.size(); i += step)
+            a.Add(s.t.data() + i, s.w.data() + i, std::min(step, s.t.size() - i));
+          a.Finish(&partial);
+        }
+        packed[general] = partial.Pack();
+      }
+      EXPECT_EQ(packed[0], packed[1]) << "chunk " << chunk << " method " << static_cast<int>(method);
+    }
+  }
+}
+
 TEST(Account, SplittingANodeIntoTwoUnitsGivesTheSameTotals) {
   const Scenario sc = RandomScenario(11);
   const AccountSetup setup = BuildAccountSetup(sc.jobs, sc.nodes, sc.options);

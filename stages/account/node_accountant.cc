@@ -12,6 +12,9 @@ namespace {
 
 constexpr TimeUs kMinTime = std::numeric_limits<TimeUs>::min();
 constexpr TimeUs kMaxTime = std::numeric_limits<TimeUs>::max();
+// Runs summed without trying the uniform functions after one said no:
+// telemetry with gaps, zeros or jitter everywhere would pay for both.
+constexpr int kRunsBeforeRetry = 16;
 
 // The instants where the shares of the node can change, inside [from, until],
 // with the two ends of the time line as sentinels; sorted, unique.
@@ -39,10 +42,16 @@ std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
 // readings are about one interval apart, so the guess from the time left to
 // the bound is usually right and costs two compares (a run is often short:
 // an hourly intensity series ends one every 60 readings); else a binary
-// search on the side of the guess where the end lies.
-std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound, TimeUs interval) {
-  const TimeUs ahead = (bound - time[i] + interval - 1) / std::max<TimeUs>(interval, 1);
-  const std::size_t k = i + static_cast<std::size_t>(std::clamp<TimeUs>(ahead, 1, static_cast<TimeUs>(n - i)));
+// search on the side of the guess where the end lies. The guess multiplies
+// by 1/interval: an integer division would cost more than the compares.
+std::size_t RunEnd(const TimeUs* time, std::size_t i, std::size_t n, TimeUs bound, TimeUs interval,
+                   double per_interval) {
+  const double ahead = (static_cast<double>(bound) - static_cast<double>(time[i])) * per_interval;
+  std::size_t k = n;
+  if (ahead < static_cast<double>(n - i)) {
+    const TimeUs whole = std::max<TimeUs>(static_cast<TimeUs>(ahead), 1);
+    k = i + static_cast<std::size_t>(whole) + (time[i] + whole * interval < bound && i + whole < n ? 1 : 0);
+  }
   if (k < n && time[k] < bound) return static_cast<std::size_t>(std::lower_bound(time + k + 1, time + n, bound) - time);
   if (time[k - 1] < bound) return k;
   return static_cast<std::size_t>(std::lower_bound(time + i + 1, time + k - 1, bound) - time);
@@ -64,8 +73,11 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
       from_(from),
       until_(until),
       interval_us_(setup.options.sampling_interval_us),
+      per_interval_(1.0 / static_cast<double>(std::max<TimeUs>(interval_us_, 1))),
       method_(setup.options.integration),
-      sum_run_(SumRunFor(setup.options.integration == integrate::Method::kLinear, SumRunPath::kBest)) {
+      sum_run_(SumRunFor(setup.options.integration == integrate::Method::kLinear, SumRunPath::kBest)),
+      uniform_run_(UniformRunFor(setup.options.integration == integrate::Method::kLinear, SumRunPath::kBest)),
+      uniform_pieces_(UniformPiecesFor(setup.options.integration == integrate::Method::kLinear, SumRunPath::kBest)) {
   const auto it = setup.node_by_name.find(node);
   if (it == setup.node_by_name.end()) throw Error("accounting: node '" + node + "' is not in nodes.csv");
   if (from > until) throw Error("accounting: unit of node '" + node + "' ends before it begins");
@@ -124,6 +136,28 @@ void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
   point_zeros_.assign(point_.size(), 0);
 }
 
+// A reading exactly on a carbon intensity change inside the current segment
+// (an hourly series and minute readings make one an hour): what AddSlow,
+// AddPiece, SwitchIntensity and CountReading do in that case, in their
+// order, without their loops and searches.
+template <integrate::Method kMethod>
+inline void NodeAccountant::AddOnIntensityChange(TimeUs t, double w) {
+  const double length = ToMillis(t - prev_t_);
+  piece_energy_wms_ += kMethod == integrate::Method::kLinear ? 0.5 * (prev_w_ + w) * length : prev_w_ * length;
+  cur_->covered_us += t - prev_t_;
+  cur_->missing_ms += OverlapMs(static_cast<double>(prev_t_), static_cast<double>(t),
+                                static_cast<double>(prev_t_ + interval_us_), static_cast<double>(t - interval_us_));
+  FlushPiece();
+  const std::vector<TimeUs>& times = setup_.intensity_times;
+  carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
+  next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
+  next_bound_ = std::min(segments_[seg_].end, next_intensity_);
+  cur_->readings += 1;  // t is after the segment's begin: no job ends at it
+  cur_->zeros += (w == 0.0);
+  prev_t_ = t;
+  prev_w_ = w;
+}
+
 void NodeAccountant::Add(const TimeUs* time, const double* watts, std::size_t n) {
   if (method_ == integrate::Method::kLinear) {
     AddReadings<integrate::Method::kLinear>(time, watts, n);
@@ -140,16 +174,21 @@ void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::s
   std::size_t i = 0;
   while (i < n) {
     if (time[i] >= next_bound_) {
-      AddSlow(time[i], watts[i]);
+      if (time[i] == next_intensity_ && next_intensity_ < segments_[seg_].end && have_prev_ && !general_only_) {
+        AddOnIntensityChange<kMethod>(time[i], watts[i]);
+        i = AddWholePieces(time, watts, i, n);
+      } else {
+        AddSlow(time[i], watts[i]);
+      }
       ++i;
       continue;
     }
     // The run of readings before the next change point (times are sorted),
-    // summed by sum_run_ (SumRunFor).
-    const std::size_t end = RunEnd(time, i, n, next_bound_, interval_us_);
+    // summed by uniform_run_ when it is the usual run, else by sum_run_.
+    const std::size_t end = RunEnd(time, i, n, next_bound_, interval_us_, per_interval_);
     const TimeUs run_begin = prev_t_;
     const std::size_t first = i;
-    const RunSums sums = sum_run_(time, watts, i, end, prev_t_, prev_w_, two_intervals);
+    const RunSums sums = SumRun(time, watts, i, end, two_intervals);
     i = end;
     const double energy = sums.energy;
     const double missing = sums.missing;
@@ -163,6 +202,59 @@ void NodeAccountant::AddReadings(const TimeUs* time, const double* watts, std::s
     prev_t_ = time[end - 1];
     prev_w_ = watts[end - 1];
   }
+}
+
+// Right after a reading on an intensity change (time[b]; the piece just
+// flushed): the whole pieces up to the next changes inside the segment that
+// fall on readings of this chunk, as AddReadings and AddOnIntensityChange
+// would add them, by uniform_pieces_. Returns the last reading taken (b
+// when none).
+std::size_t NodeAccountant::AddWholePieces(const TimeUs* time, const double* watts, std::size_t b, std::size_t n) {
+  constexpr std::size_t kPiecesAtOnce = 64;
+  const std::vector<TimeUs>& times = setup_.intensity_times;
+  const TimeUs segment_end = segments_[seg_].end;
+  double pieces[kPiecesAtOnce];
+  const std::size_t first = b;
+  while (uniform_skips_ == 0 && next_intensity_ < segment_end) {
+    const auto cuts = times.begin() + static_cast<std::ptrdiff_t>(next_intensity_index_);
+    const auto cuts_end = std::lower_bound(
+        cuts, cuts + static_cast<std::ptrdiff_t>(std::min(kPiecesAtOnce, times.size() - next_intensity_index_)),
+        segment_end);
+    const std::size_t wanted = static_cast<std::size_t>(cuts_end - cuts);
+    std::size_t last = b;
+    const std::size_t got = uniform_pieces_(time, watts, b, n, &*cuts, wanted, 2 * interval_us_, pieces, &last);
+    for (std::size_t h = 0; h < got; ++h) {
+      cur_->energy_wms += pieces[h];
+      cur_->carbon_wms += pieces[h] * carbon_factor_;
+      carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
+    }
+    next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
+    b = last;
+    // No piece although the next change is in this chunk: not the usual stretch.
+    if (got == 0 && b == first && *cuts <= time[n - 1]) uniform_skips_ = kRunsBeforeRetry;
+    if (got < wanted) break;
+  }
+  if (b == first) return b;
+  cur_->covered_us += time[b] - time[first];
+  cur_->readings += static_cast<std::int64_t>(b - first);
+  next_bound_ = std::min(segment_end, next_intensity_);
+  prev_t_ = time[b];
+  prev_w_ = watts[b];
+  return b;
+}
+
+// Telemetry with gaps, zeros or jitter in most runs would pay for both
+// functions; after uniform_run_ says no, the next runs skip it.
+RunSums NodeAccountant::SumRun(const TimeUs* time, const double* watts, std::size_t begin, std::size_t end,
+                               TimeUs two_intervals) {
+  RunSums sums;
+  if (uniform_skips_ == 0) {
+    if (uniform_run_(time, watts, begin, end, prev_t_, prev_w_, two_intervals, &sums)) return sums;
+    uniform_skips_ = kRunsBeforeRetry;
+  } else {
+    --uniform_skips_;
+  }
+  return sum_run_(time, watts, begin, end, prev_t_, prev_w_, two_intervals);
 }
 
 // The energy since the last segment or intensity change goes to the current

@@ -41,6 +41,14 @@ class NodeAccountant {
 
   std::size_t segment_count() const { return segments_.size(); }
 
+  // Every reading through the general path (AddSlow, SumRun), without the
+  // fast paths for the usual stretch: for the tests that check they give
+  // the same bits. Call before the first Add.
+  void UseGeneralPathOnly() {
+    general_only_ = true;
+    uniform_skips_ = std::numeric_limits<int>::max();
+  }
+
  private:
   struct Segment {
     TimeUs begin = 0;
@@ -65,6 +73,10 @@ class NodeAccountant {
   void BuildSegments(const std::vector<TimeUs>& bounds);
   template <integrate::Method kMethod>
   void AddReadings(const TimeUs* time, const double* watts, std::size_t n);
+  RunSums SumRun(const TimeUs* time, const double* watts, std::size_t begin, std::size_t end, TimeUs two_intervals);
+  template <integrate::Method kMethod>
+  void AddOnIntensityChange(TimeUs t, double w);
+  std::size_t AddWholePieces(const TimeUs* time, const double* watts, std::size_t b, std::size_t n);
   void AddSlow(TimeUs t, double w);
   void AddFirst(TimeUs t, double w);
   void AddPiece(TimeUs a, TimeUs b, TimeUs t, double w);
@@ -79,8 +91,13 @@ class NodeAccountant {
   std::uint32_t unit_ = 0;
   TimeUs from_, until_;
   TimeUs interval_us_;
+  double per_interval_;  // 1 / interval_us_, for RunEnd's guess
   integrate::Method method_;
   SumRunFunction sum_run_;  // chosen once: the CPU and the method do not change
+  UniformRunFunction uniform_run_;
+  UniformPiecesFunction uniform_pieces_;
+  int uniform_skips_ = 0;  // runs left to sum without trying uniform_run_ (after it said no)
+  bool general_only_ = false;
   const NodeSetup* node_setup_ = nullptr;
   std::size_t jobs_first_ = 0, jobs_last_ = 0;  // the node's jobs that can touch the unit
   std::vector<Segment> segments_;

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace wattrun::account {
 namespace {
@@ -96,7 +97,141 @@ __attribute__((target("avx2"))) RunSums SumRunAvx2(const TimeUs* t, const double
   return out;
 }
 
+// The intervals ending at readings [begin, end) (begin >= 1), each `step`
+// long and ending at a reading not 0, added to *energy as SumRun adds them
+// after a run's first interval: four lanes, summed (l0 + l1) + (l2 + l3),
+// then a scalar tail (SumRun's missing and zeros add +0 for them). False at
+// the first interval off the step or reading of 0; *energy is then
+// unspecified.
+template <bool kLinear>
+bool UniformTailSse2(const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs step,
+                     double* energy_wms) {
+  std::size_t k = begin;
+  __m128d energy[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
+  __m128d off = _mm_setzero_pd();  // lanes with an interval off the step or a reading of 0
+  const double dt_ms = ToMillis(step);
+  const __m128d dt = _mm_set1_pd(dt_ms), step_us = _mm_set1_pd(static_cast<double>(step));
+  const __m128d zero = _mm_setzero_pd(), magic = _mm_set1_pd(kMagic);
+  const __m128i magic_bits = _mm_set1_epi64x(kMagicBits);
+  for (; k + 4 <= end; k += 4) {
+    for (int half = 0; half < 2; ++half) {
+      const std::size_t j = k + 2 * static_cast<std::size_t>(half);
+      const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + j));
+      const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + j - 1));
+      const __m128d dt_us = _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(_mm_sub_epi64(tc, tp), magic_bits)), magic);
+      const __m128d wc = _mm_loadu_pd(w + j), wp = _mm_loadu_pd(w + j - 1);
+      energy[half] = _mm_add_pd(energy[half], _mm_mul_pd(kLinear ? _mm_add_pd(wp, wc) : wp, dt));
+      off = _mm_or_pd(off, _mm_or_pd(_mm_cmpneq_pd(dt_us, step_us), _mm_cmpeq_pd(wc, zero)));
+    }
+  }
+  if (_mm_movemask_pd(off) != 0) return false;
+  double l[4];
+  _mm_storeu_pd(l, energy[0]);
+  _mm_storeu_pd(l + 2, energy[1]);
+  *energy_wms += (l[0] + l[1]) + (l[2] + l[3]);
+  for (; k < end; ++k) {
+    if (t[k] - t[k - 1] != step || w[k] == 0.0) return false;
+    *energy_wms += (kLinear ? w[k - 1] + w[k] : w[k - 1]) * dt_ms;
+  }
+  return true;
+}
+
+template <bool kLinear>
+__attribute__((target("avx2"))) bool UniformTailAvx2(const TimeUs* t, const double* w, std::size_t begin,
+                                                     std::size_t end, TimeUs step, double* energy_wms) {
+  std::size_t k = begin;
+  __m256d energy = _mm256_setzero_pd();
+  __m256i off_step = _mm256_setzero_si256();
+  // The smallest reading, compared with 0 once at the end instead of per
+  // block (a negative reading also says no, and SumRun takes the run; a NaN
+  // is passed over, as it is no zero and adds the same NaN either way).
+  __m256d least = _mm256_set1_pd(1.0);
+  const double dt_ms = ToMillis(step);
+  const __m256d dt = _mm256_set1_pd(dt_ms);
+  const __m256i step_us = _mm256_set1_epi64x(step);
+#pragma GCC unroll 2
+  for (; k + 4 <= end; k += 4) {
+    const __m256i tc = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + k));
+    const __m256i tp = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + k - 1));
+    const __m256d wc = _mm256_loadu_pd(w + k), wp = _mm256_loadu_pd(w + k - 1);
+    energy = _mm256_add_pd(energy, _mm256_mul_pd(kLinear ? _mm256_add_pd(wp, wc) : wp, dt));
+    off_step = _mm256_or_si256(off_step, _mm256_xor_si256(_mm256_sub_epi64(tc, tp), step_us));
+    least = _mm256_min_pd(wc, least);
+  }
+  if (!_mm256_testz_si256(off_step, off_step) ||
+      _mm256_movemask_pd(_mm256_cmp_pd(least, _mm256_setzero_pd(), _CMP_GT_OQ)) != 0xF)
+    return false;
+  *energy_wms += SumLanes(energy);
+  for (; k < end; ++k) {
+    if (t[k] - t[k - 1] != step || w[k] == 0.0) return false;
+    *energy_wms += (kLinear ? w[k - 1] + w[k] : w[k - 1]) * dt_ms;
+  }
+  return true;
+}
+
+using UniformTailFunction = bool (*)(const TimeUs*, const double*, std::size_t, std::size_t, TimeUs, double*);
+
+template <bool kLinear, UniformTailFunction kTail>
+bool UniformRun(const TimeUs* t, const double* w, std::size_t begin, std::size_t end, TimeUs prev_t, double prev_w,
+                TimeUs two_intervals, RunSums* out) {
+  *out = RunSums{};
+  AddScalar<kLinear>(prev_t, prev_w, t[begin], w[begin], two_intervals, out);
+  if (begin + 1 == end) return true;
+  const TimeUs step = t[begin + 1] - t[begin];
+  return step <= two_intervals && kTail(t, w, begin + 1, end, step, &out->energy);
+}
+
+// Piece h ends at the reading on cuts[h] and is what NodeAccountant adds to
+// its piece from the reading before: 0.5·SumRun's energy of the readings in
+// between (SumRun's for step) plus the trapezoid (or step) up to the cut.
+template <bool kLinear, UniformTailFunction kTail>
+std::size_t UniformPieces(const TimeUs* t, const double* w, std::size_t b, std::size_t n, const TimeUs* cuts,
+                          std::size_t cut_count, TimeUs two_intervals, double* pieces, std::size_t* last) {
+  *last = b;
+  if (b + 1 >= n) return 0;
+  const TimeUs step = t[b + 1] - t[b];
+  if (step > two_intervals) return 0;
+  const double dt = ToMillis(step), per_step = 1.0 / static_cast<double>(step);
+  std::size_t h = 0;
+  for (; h < cut_count; ++h) {
+    const double ahead = (static_cast<double>(cuts[h]) - static_cast<double>(t[b])) * per_step;
+    if (!(ahead > 1.5 && ahead < static_cast<double>(n - b - 1))) break;  // b + 2 <= j < n
+    const std::size_t j = b + static_cast<std::size_t>(std::lround(ahead));
+    if (t[j] != cuts[h] || t[b + 1] - t[b] != step || w[b + 1] == 0.0) break;
+    double energy = 0;  // SumRun's first interval, then the rest of the run
+    energy += (kLinear ? w[b] + w[b + 1] : w[b]) * dt;
+    if (!kTail(t, w, b + 2, j, step, &energy) || t[j] - t[j - 1] != step || w[j] == 0.0) break;
+    double piece = 0;
+    piece += kLinear ? 0.5 * energy : energy;
+    piece += kLinear ? 0.5 * (w[j - 1] + w[j]) * dt : w[j - 1] * dt;
+    pieces[h] = piece;
+    b = j;
+  }
+  *last = b;
+  return h;
+}
+
+template <bool kLinear>
+__attribute__((target("avx2"))) bool UniformRunAvx2(const TimeUs* t, const double* w, std::size_t begin,
+                                                    std::size_t end, TimeUs prev_t, double prev_w, TimeUs two_intervals,
+                                                    RunSums* out) {
+  return UniformRun<kLinear, &UniformTailAvx2<kLinear>>(t, w, begin, end, prev_t, prev_w, two_intervals, out);
+}
+
 }  // namespace
+
+UniformRunFunction UniformRunFor(bool linear, SumRunPath path) {
+  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
+  if (avx2) return linear ? &UniformRunAvx2<true> : &UniformRunAvx2<false>;
+  return linear ? &UniformRun<true, &UniformTailSse2<true>> : &UniformRun<false, &UniformTailSse2<false>>;
+}
+
+UniformPiecesFunction UniformPiecesFor(bool linear, SumRunPath path) {
+  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
+  if (avx2)
+    return linear ? &UniformPieces<true, &UniformTailAvx2<true>> : &UniformPieces<false, &UniformTailAvx2<false>>;
+  return linear ? &UniformPieces<true, &UniformTailSse2<true>> : &UniformPieces<false, &UniformTailSse2<false>>;
+}
 
 bool CpuHasAvx2() {
   static const bool has = __builtin_cpu_supports("avx2") != 0;
