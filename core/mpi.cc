@@ -122,38 +122,46 @@ std::vector<std::string> Comm::GatherStringsToRoot(const std::string& local) con
   return out;
 }
 
+void Comm::AllReduce(const void* in, void* out, int count, MPI_Datatype type, MPI_Op op) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Iallreduce(in, out, count, type, op, comm_, &request), "MPI_Iallreduce");
+  WaitWithoutSpinning(&request, "MPI_Iallreduce");
+}
+
+void Comm::BroadcastCount(std::uint64_t* n) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Ibcast(n, 1, MPI_UINT64_T, 0, comm_, &request), "MPI_Ibcast");
+  WaitWithoutSpinning(&request, "MPI_Ibcast");
+}
+
 std::int64_t Comm::AllSum(std::int64_t value) const {
   std::int64_t out = 0;
-  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  AllReduce(&value, &out, 1, MPI_INT64_T, MPI_SUM);
   return out;
 }
 
 std::vector<std::int64_t> Comm::AllSumEach(const std::vector<std::int64_t>& values) const {
   std::vector<std::int64_t> out(values.size(), 0);
-  // NOLINTNEXTLINE(mpi-type-mismatch): int64_t is long here; the check does not see through the typedef.
-  CheckMpi(MPI_Allreduce(values.data(), out.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm_),
-           "MPI_Allreduce");
+  AllReduce(values.data(), out.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM);
   return out;
 }
 
 std::int64_t Comm::AllMax(std::int64_t value) const {
   std::int64_t out = 0;
-  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, comm_), "MPI_Allreduce");
+  AllReduce(&value, &out, 1, MPI_INT64_T, MPI_MAX);
   return out;
 }
 
 double Comm::AllMaxDouble(double value) const {
   double out = 0;
-  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  AllReduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX);
   return out;
 }
 
 bool Comm::AnyTrue(bool flag) const {
   const int local = flag ? 1 : 0;
   int any = 0;
-  MPI_Request request = MPI_REQUEST_NULL;
-  CheckMpi(MPI_Iallreduce(&local, &any, 1, MPI_INT, MPI_MAX, comm_, &request), "MPI_Iallreduce");
-  WaitWithoutSpinning(&request, "MPI_Iallreduce");
+  AllReduce(&local, &any, 1, MPI_INT, MPI_MAX);
   return any != 0;
 }
 

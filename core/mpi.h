@@ -62,7 +62,7 @@ class Comm {
   void Broadcast(std::vector<T>* values) const {
     static_assert(std::is_trivially_copyable_v<T>);
     std::uint64_t n = values->size();
-    CheckMpi(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm_), "MPI_Bcast");
+    BroadcastCount(&n);
     values->resize(n);
     BroadcastBytes(values->data(), n * sizeof(T));
   }
@@ -94,12 +94,16 @@ class Comm {
   std::vector<std::int64_t> AllSumEach(const std::vector<std::int64_t>& values) const;
   std::int64_t AllMax(std::int64_t value) const;
   double AllMaxDouble(double value) const;
-  // True on every rank if `flag` is true on any rank. Waits asleep for the
-  // other ranks (WaitWithoutSpinning): it is the wait at the end of each
-  // rank's local work in RunCollectively.
+  // True on every rank if `flag` is true on any rank: the wait at the end of
+  // each rank's local work in RunCollectively.
   bool AnyTrue(bool flag) const;
 
  private:
+  // The reductions above, Broadcast's count and Barrier wait for the other
+  // ranks asleep (WaitWithoutSpinning): any of them can be where a rank
+  // waits for another's local work.
+  void AllReduce(const void* in, void* out, int count, MPI_Datatype type, MPI_Op op) const;
+  void BroadcastCount(std::uint64_t* n) const;
   void BroadcastBytes(void* data, std::size_t bytes) const;
   std::vector<char> GatherBytes(const char* data, std::size_t bytes, bool all) const;
   MPI_Comm comm_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <ctime>
 #include <thread>
+#include <vector>
 
 #include "core/mpi.h"
 
@@ -49,6 +50,25 @@ TEST(CommWaits, BarrierWaitsForTheLateRankAsleep) {
   if (comm.rank() == 1) {
     EXPECT_LT(ThreadCpuSeconds() - cpu0, 0.1);
   }
+}
+
+TEST(CommWaits, ReductionsAndBroadcastWaitForALateRootAsleep) {
+  const Comm comm(MPI_COMM_WORLD);
+  comm.Barrier();
+  const double cpu0 = ThreadCpuSeconds();
+  if (comm.is_root()) std::this_thread::sleep_for(kLateBy);
+  std::vector<std::int64_t> values;
+  if (comm.is_root()) values = {7, -2, 40};
+  comm.Broadcast(&values);  // rank 1 waits here for the late root
+  const double cpu = ThreadCpuSeconds() - cpu0;
+  EXPECT_EQ(values, (std::vector<std::int64_t>{7, -2, 40}));
+  if (comm.rank() == 1) {
+    EXPECT_LT(cpu, 0.1);
+  }
+  EXPECT_EQ(comm.AllSum(comm.rank() + 1), 3);
+  EXPECT_EQ(comm.AllMax(10 - comm.rank()), 10);
+  EXPECT_EQ(comm.AllMaxDouble(comm.rank() * 0.5), 0.5);
+  EXPECT_EQ(comm.AllSumEach({comm.rank(), 2}), (std::vector<std::int64_t>{1, 4}));
 }
 
 TEST(CommWaits, WaitWithoutSpinningCompletesARequest) {
