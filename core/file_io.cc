@@ -57,6 +57,10 @@ void WriteFileAtomically(const std::string& path, std::string_view bytes, const 
     ::unlink(tmp.c_str());
     throw Error(tmp + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full?)" : ""));
   }
+  RenameDurably(tmp, path);
+}
+
+void RenameDurably(const std::string& tmp, const std::string& path) {
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int saved = errno;
     ::unlink(tmp.c_str());

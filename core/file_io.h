@@ -21,6 +21,9 @@ void PwriteAll(int fd, const std::string& path, std::int64_t offset, std::size_t
 // the file and say why (" (disk full?)" for ENOSPC); the temporary file is
 // removed on failure.
 void WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& tmp_path = "");
+// Renames tmp (complete and fsynced) over path, then fsyncs the directory
+// (best effort). On failure tmp is removed and the error names both.
+void RenameDurably(const std::string& tmp, const std::string& path);
 
 // This process's peak resident set (VmHWM), bytes; 0 where /proc is absent.
 std::int64_t PeakRssBytes();

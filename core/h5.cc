@@ -9,6 +9,8 @@
 #include <cstring>
 #include <memory>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/file_io.h"
@@ -124,23 +126,7 @@ std::string SealText(uLong crc, std::size_t size) {
   std::snprintf(text, sizeof text, "%s%08lx size=%zu\n", kSealMagic, static_cast<unsigned long>(crc), size);
   return text;
 }
-std::string SealText(const char* data, std::size_t size) {
-  return SealText(crc32(0L, reinterpret_cast<const Bytef*>(data), static_cast<uInt>(size)), size);
-}
 }  // namespace
-
-File File::CreateInMemory(const std::string& name, bool sealed) {
-  SilenceErrorPrinting();
-  File f;
-  f.path_ = name;
-  f.sealed_ = sealed;
-  H5Id fapl(CheckId(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", name));
-  Check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "H5Pset_fapl_core", name);
-  H5Id fcpl(CheckId(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", name));
-  if (sealed) Check(H5Pset_userblock(fcpl.get(), kSealBytes), "H5Pset_userblock", name);
-  f.id_ = H5Id(CheckId(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", name));
-  return f;
-}
 
 // Streams the file through the checksum: a catalogue is as large as its job
 // table (hundreds of MB for a facility's year), and every rank checks it.
@@ -168,25 +154,96 @@ bool VerifySeal(const std::string& path) {
   return true;
 }
 
-void File::WriteImage(const std::string& path, const std::string& tmp_path) {
-  Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_);
-  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
-  if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
-  std::vector<char> image(static_cast<std::size_t>(size));
-  if (H5Fget_file_image(id_.get(), image.data(), image.size()) != size) {
-    throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+File File::CreateStaged(const std::string& path, bool sealed, const std::string& tmp_path) {
+  SilenceErrorPrinting();
+  File f;
+  f.path_ = path;
+  f.sealed_ = sealed;
+  f.staged_tmp_ = tmp_path.empty() ? path + ".tmp" : tmp_path;
+  H5Id fapl(CheckId(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path));
+  Check(H5Pset_fapl_sec2(fapl.get()), "H5Pset_fapl_sec2", path);
+  H5Id fcpl(CheckId(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", path));
+  if (sealed) Check(H5Pset_userblock(fcpl.get(), kSealBytes), "H5Pset_userblock", path);
+  const hid_t id = H5Fcreate(f.staged_tmp_.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get());
+  if (id < 0) {
+    const std::string stack = ErrorStack();
+    const std::string tmp = std::exchange(f.staged_tmp_, std::string());  // nothing of ours to remove
+    throw Error(tmp + ": cannot create (permission denied, no such directory or disk full?):" + stack);
   }
+  f.id_ = H5Id(id);
+  return f;
+}
+
+namespace {
+// The seal of a file whose user block is kSealBytes: the CRC-32 and size of
+// everything after it, as SealText of an image, streamed from disk.
+void SealOnDisk(int fd, const std::string& path) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::size_t size = 0;
+  std::vector<char> buf(1 << 20);
+  for (std::int64_t at = kSealBytes;;) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(path + ": cannot read back to seal it: " + std::strerror(errno));
+    if (n == 0) break;
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buf.data()), static_cast<uInt>(n));
+    size += static_cast<std::size_t>(n);
+    at += n;
+  }
+  const std::string seal = SealText(crc, size);
+  PwriteAll(fd, path, 0, seal.size(), seal.data());
+}
+}  // namespace
+
+void File::Commit() {
+  if (staged_tmp_.empty()) throw Error(path_ + ": Commit of a file not made by CreateStaged");
   Close();
-  if (sealed_) {
-    // The image leaves the user block out (its superblock already says the
-    // data start at kSealBytes): put the seal in front of it.
-    std::vector<char> sealed(kSealBytes, '\0');
-    const std::string seal = SealText(image.data(), image.size());
-    std::memcpy(sealed.data(), seal.data(), seal.size());
-    sealed.insert(sealed.end(), image.begin(), image.end());
-    image.swap(sealed);
+  const int fd = ::open(staged_tmp_.c_str(), O_RDWR);
+  if (fd < 0) throw Error(staged_tmp_ + ": cannot reopen: " + std::strerror(errno));
+  try {
+    if (sealed_) SealOnDisk(fd, staged_tmp_);
+  } catch (const Error&) {
+    ::close(fd);
+    throw;
   }
-  WriteFileAtomically(path, std::string_view(image.data(), image.size()), tmp_path);
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  if (::close(fd) != 0 || !synced) {
+    const int saved = synced ? errno : sync_errno;
+    throw Error(staged_tmp_ + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full?)" : ""));
+  }
+  RenameDurably(staged_tmp_, path_);
+  staged_tmp_.clear();
+}
+
+File::File(File&& other) noexcept
+    : id_(std::move(other.id_)),
+      path_(std::move(other.path_)),
+      parallel_(other.parallel_),
+      sealed_(other.sealed_),
+      staged_tmp_(std::exchange(other.staged_tmp_, std::string())) {}
+
+File& File::operator=(File&& other) noexcept {
+  if (this != &other) {
+    Abandon();
+    id_ = std::move(other.id_);
+    path_ = std::move(other.path_);
+    parallel_ = other.parallel_;
+    sealed_ = other.sealed_;
+    staged_tmp_ = std::exchange(other.staged_tmp_, std::string());
+  }
+  return *this;
+}
+
+File::~File() { Abandon(); }
+
+// A staged file dropped before its Commit: closed and removed; the file at
+// path_ is as it was.
+void File::Abandon() noexcept {
+  if (staged_tmp_.empty()) return;
+  if (id_.valid()) H5Fclose(id_.Release());
+  ::unlink(staged_tmp_.c_str());
+  staged_tmp_.clear();
 }
 
 void File::Flush() { Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_); }

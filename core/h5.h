@@ -52,17 +52,25 @@ enum class Mode { kReadOnly, kReadWrite, kCreate };
 class File {
  public:
   static File Open(const std::string& path, Mode mode, MPI_Comm comm = MPI_COMM_NULL);
-  // A new file held in memory (HDF5 core driver) until WriteImage: for the
-  // small files (catalogue, results.h5), so that a full disk or a failing
-  // write is our own checked write(2), never an HDF5 file left half-closed.
+  // A new file written to disk under a temporary name (tmp_path, else
+  // path + ".tmp") and put in place by Commit: closed, sealed when asked,
+  // fsynced, renamed over path, the directory fsynced. Readers see the old
+  // file or the whole new one, and the file is never held in memory (a
+  // results.h5 or a catalogue is as large as the job table: about 0.5 GB for
+  // nine months of a 2,600-node facility). Dropped without Commit (an error
+  // on the way, a full disk), the temporary file is removed.
   // sealed: the file starts with a 512-byte user block (HDF5 skips it) that
-  // WriteImage fills with a CRC-32 of the rest, checked by VerifySeal before
-  // the file is opened: a damaged catalogue is a clear error, never a read
-  // of damaged HDF5 structures (which can crash the library).
-  static File CreateInMemory(const std::string& name, bool sealed = false);
-  // Writes the in-memory file's image to path (temporary name, fsync, rename)
-  // and closes the file. The temporary name is tmp_path, else path + ".tmp".
-  void WriteImage(const std::string& path, const std::string& tmp_path = "");
+  // Commit fills with a CRC-32 of the rest, checked by VerifySeal before the
+  // file is opened: a damaged catalogue is a clear error, never a read of
+  // damaged HDF5 structures (which can crash the library).
+  static File CreateStaged(const std::string& path, bool sealed = false, const std::string& tmp_path = "");
+  void Commit();
+  File() = default;
+  File(File&& other) noexcept;
+  File& operator=(File&& other) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File();
   hid_t id() const { return id_.get(); }
   const std::string& path() const { return path_; }
   bool parallel() const { return parallel_; }
@@ -70,13 +78,16 @@ class File {
   void Close();
 
  private:
+  void Abandon() noexcept;
+
   H5Id id_;
   std::string path_;
   bool parallel_ = false;
   bool sealed_ = false;
+  std::string staged_tmp_;  // CreateStaged's temporary file until Commit
 };
 
-// Checks the seal of a file written with CreateInMemory(name, true): throws
+// Checks the seal of a file written with CreateStaged(path, true): throws
 // wattrun::Error naming the file when its bytes do not match the seal;
 // returns false (and checks nothing) for a file without a seal.
 bool VerifySeal(const std::string& path);

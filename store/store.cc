@@ -385,7 +385,8 @@ Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs) {
 }
 
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag) {
-  h5::File file = h5::File::CreateInMemory(store_path, /*sealed=*/true);
+  h5::File file =
+      h5::File::CreateStaged(store_path, /*sealed=*/true, writer_tag.empty() ? "" : store_path + ".tmp." + writer_tag);
   h5::SetAttribute(file.id(), kVersionAttr, kStoreVersion);
   h5::SetAttribute(file.id(), kFacilityAttr, catalogue.config_facility);
   WriteFingerprint(file.id(), catalogue.fingerprint);
@@ -402,7 +403,7 @@ void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, c
   }
   // Temporary name, fsync, rename: the previous catalogue stays in force
   // until the new one is complete on disk.
-  file.WriteImage(store_path, writer_tag.empty() ? "" : store_path + ".tmp." + writer_tag);
+  file.Commit();
   const fs::path parent = fs::absolute(store_path).parent_path();
   FsyncPath(parent.string(), true);
 }
@@ -498,7 +499,8 @@ struct TelemetryReader::Batch {
 };
 
 TelemetryReader::TelemetryReader(const std::string& store_path) {
-  const Catalogue catalogue = ReadCatalogue(store_path);
+  // Only the batch list: the job table (the largest) is for rank 0 to read once.
+  const Catalogue catalogue = ReadCatalogue(store_path, JobTable::kSkip);
   const fs::path base = fs::absolute(store_path).parent_path();
   std::map<std::string, std::vector<NodeSlice>> by_node;
   for (std::size_t b = 0; b < catalogue.batch_files.size(); ++b) {

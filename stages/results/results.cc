@@ -229,7 +229,7 @@ void WriteLossesH5(hid_t f, const PipelineResults& r) {
 
 void WriteH5(const PipelineResults& r, const std::string& path) {
   {
-    h5::File file = h5::File::CreateInMemory(path);
+    h5::File file = h5::File::CreateStaged(path);  // on disk: never an image in memory
     const hid_t f = file.id();
     WriteProvenance(f, r);
     WriteSettings(f, r);
@@ -248,7 +248,7 @@ void WriteH5(const PipelineResults& r, const std::string& path) {
     WriteLossesH5(f, r);
     WriteFacilityH5(f, r);
     WriteGroupH5(f, "telemetry_coverage", schema::CoverageTable(), r.coverage);
-    file.WriteImage(path);
+    file.Commit();
   }
 }
 
