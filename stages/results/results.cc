@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <limits>
 #include <sstream>
 
@@ -270,10 +269,6 @@ void FinishResults(const std::string& dir) { WriteFileAtomically((fs::path(dir) 
 
 void WriteResults(const PipelineResults& r, const std::string& dir) {
   const fs::path d(dir);
-  // results.h5 (HDF5's part, the largest) in a thread while this one writes
-  // the CSVs and waits for their fsyncs: only that thread calls HDF5, and
-  // both only read r. The future's destructor joins it on any exception.
-  std::future<void> h5 = std::async(std::launch::async, [&r, &d] { WriteH5(r, (d / "results.h5").string()); });
   WriteTableCsv(schema::RunsTable(), r.runs, (d / "runs_energy.csv").string());
   WriteTableCsv(schema::IdlePowerTable(), r.idle, (d / "idle_power.csv").string());
   WriteTableCsv(schema::NodeDistTable(r.node_quantile_names), r.nodes, (d / "node_power_dist.csv").string());
@@ -287,7 +282,7 @@ void WriteResults(const PipelineResults& r, const std::string& dir) {
   WriteTableCsv(schema::UsageTable(), r.usage, (d / "usage.csv").string());
   WriteTableCsv(schema::LedgerTable(), r.ledger, (d / "ledger.csv").string());
   WriteTableCsv(schema::QualityFilesTable(), r.quality_files, (d / "quality_files.csv").string());
-  h5.get();
+  WriteH5(r, (d / "results.h5").string());
 }
 
 }  // namespace wattrun::results
