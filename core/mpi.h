@@ -120,14 +120,24 @@ class Comm {
 // the reduction costs nothing) and merges the others' after it.
 template <typename Partial>
 Partial ReduceToRoot(const Comm& comm, Partial local) {
-  std::string bytes;
+  std::vector<char> packed;
   if (!comm.is_root()) {
-    const std::vector<char> packed = local.Pack();
-    bytes.assign(packed.begin(), packed.end());
+    packed = local.Pack();
+    // Its bytes are in `packed` now: the partial (a pass's job parts grow
+    // with the facility's jobs) is not held beside them while gathering.
+    local = Partial{};
   }
-  const std::vector<std::string> all = comm.GatherStringsToRoot(bytes);
+  const std::vector<std::int64_t> sizes =
+      comm.GatherToRoot(std::vector<std::int64_t>{static_cast<std::int64_t>(packed.size())});
+  const std::vector<char> all = comm.GatherToRoot(packed);
+  std::vector<char>().swap(packed);
   if (!comm.is_root()) return Partial{};
-  for (std::size_t r = 1; r < all.size(); ++r) local.Merge(Partial::Unpack(all[r].data(), all[r].size()));
+  std::size_t at = 0;
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    const auto n = static_cast<std::size_t>(sizes[r]);
+    if (r > 0) local.Merge(Partial::Unpack(all.data() + at, n));
+    at += n;
+  }
   return local;
 }
 

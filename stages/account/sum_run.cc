@@ -23,6 +23,14 @@ void AddScalar(TimeUs pt, double pw, TimeUs ct, double cw, TimeUs two_intervals,
   out->zeros += (cw == 0.0);
 }
 
+// The intervals ending at t[0] and t[1], in µs as doubles (exact below 2^52).
+inline __m128d IntervalsUs(const TimeUs* t) {
+  const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t));
+  const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t - 1));
+  return _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(_mm_sub_epi64(tc, tp), _mm_set1_epi64x(kMagicBits))),
+                    _mm_set1_pd(kMagic));
+}
+
 // Four lanes as two SSE2 pairs: lanes 0-1 take readings k, k+1; lanes 2-3
 // take k+2, k+3.
 template <bool kLinear>
@@ -35,14 +43,11 @@ RunSums SumRunSse2(const TimeUs* t, const double* w, std::size_t begin, std::siz
   __m128d missing[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
   __m128d zeros[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
   const __m128d gap = _mm_set1_pd(ToMillis(two_intervals)), zero = _mm_setzero_pd();
-  const __m128d one = _mm_set1_pd(1.0), magic = _mm_set1_pd(kMagic), per_ms = _mm_set1_pd(kMicrosPerMs);
-  const __m128i magic_bits = _mm_set1_epi64x(kMagicBits);
+  const __m128d one = _mm_set1_pd(1.0), per_ms = _mm_set1_pd(kMicrosPerMs);
   for (; k + 4 <= end; k += 4) {
     for (int half = 0; half < 2; ++half) {
       const std::size_t j = k + 2 * static_cast<std::size_t>(half);
-      const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + j));
-      const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + j - 1));
-      const __m128d dt_us = _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(_mm_sub_epi64(tc, tp), magic_bits)), magic);
+      const __m128d dt_us = IntervalsUs(t + j);
       const __m128d dt = _mm_div_pd(dt_us, per_ms);  // as ToMillis
       const __m128d wc = _mm_loadu_pd(w + j), wp = _mm_loadu_pd(w + j - 1);
       energy[half] = _mm_add_pd(energy[half], _mm_mul_pd(kLinear ? _mm_add_pd(wp, wc) : wp, dt));
@@ -111,14 +116,11 @@ bool UniformTailSse2(const TimeUs* t, const double* w, std::size_t begin, std::s
   __m128d off = _mm_setzero_pd();  // lanes with an interval off the step or a reading of 0
   const double dt_ms = ToMillis(step);
   const __m128d dt = _mm_set1_pd(dt_ms), step_us = _mm_set1_pd(static_cast<double>(step));
-  const __m128d zero = _mm_setzero_pd(), magic = _mm_set1_pd(kMagic);
-  const __m128i magic_bits = _mm_set1_epi64x(kMagicBits);
+  const __m128d zero = _mm_setzero_pd();
   for (; k + 4 <= end; k += 4) {
     for (int half = 0; half < 2; ++half) {
       const std::size_t j = k + 2 * static_cast<std::size_t>(half);
-      const __m128i tc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + j));
-      const __m128i tp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + j - 1));
-      const __m128d dt_us = _mm_sub_pd(_mm_castsi128_pd(_mm_or_si128(_mm_sub_epi64(tc, tp), magic_bits)), magic);
+      const __m128d dt_us = IntervalsUs(t + j);
       const __m128d wc = _mm_loadu_pd(w + j), wp = _mm_loadu_pd(w + j - 1);
       energy[half] = _mm_add_pd(energy[half], _mm_mul_pd(kLinear ? _mm_add_pd(wp, wc) : wp, dt));
       off = _mm_or_pd(off, _mm_or_pd(_mm_cmpneq_pd(dt_us, step_us), _mm_cmpeq_pd(wc, zero)));
