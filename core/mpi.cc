@@ -1,7 +1,10 @@
 #include "core/mpi.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -17,12 +20,48 @@ void CheckMpi(int code, const char* call) {
   throw Error(std::string(call) + " failed: " + std::string(text, static_cast<std::size_t>(length)));
 }
 
+bool LaunchedOnOneNode(const std::function<const char*(const char*)>& env) {
+  const char* world = env("OMPI_COMM_WORLD_SIZE");
+  const char* local = env("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (world != nullptr) return local != nullptr && std::strcmp(world, local) == 0;
+  if (const char* nodes = env("SLURM_STEP_NUM_NODES"); nodes != nullptr && env("SLURM_PROCID") != nullptr)
+    return std::strcmp(nodes, "1") == 0;
+  return env("PMIX_RANK") == nullptr && env("PMI_RANK") == nullptr && env("SLURM_PROCID") == nullptr;
+}
+
+bool PreferSharedMemoryOnOneNode() {
+  const auto env = [](const char* name) -> const char* { return std::getenv(name); };
+  if (env("OMPI_MCA_pml") != nullptr || env("OMPI_MCA_mtl") != nullptr || !LaunchedOnOneNode(env)) return false;
+  return ::setenv("OMPI_MCA_pml", "ob1", /*overwrite=*/0) == 0;
+}
+
+void WaitWithoutSpinning(MPI_Request* request, const char* call) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kSpin = std::chrono::microseconds(50);
+  constexpr auto kFirstPause = std::chrono::microseconds(20);
+  constexpr auto kLongestPause = std::chrono::microseconds(1000);
+  const auto spin_until = Clock::now() + kSpin;
+  auto pause = kFirstPause;
+  for (;;) {
+    int done = 0;
+    CheckMpi(MPI_Test(request, &done, MPI_STATUS_IGNORE), call);
+    if (done) return;
+    if (Clock::now() < spin_until) continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, kLongestPause);
+  }
+}
+
 Comm::Comm(MPI_Comm comm) : comm_(comm) {
   CheckMpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
   CheckMpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
-void Comm::Barrier() const { CheckMpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Comm::Barrier() const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+  WaitWithoutSpinning(&request, "MPI_Ibarrier");
+}
 
 void Comm::BroadcastBytes(void* data, std::size_t bytes) const {
   // MPI counts are int: send in pieces below 1 GiB.
@@ -83,33 +122,48 @@ std::vector<std::string> Comm::GatherStringsToRoot(const std::string& local) con
   return out;
 }
 
+void Comm::AllReduce(const void* in, void* out, int count, MPI_Datatype type, MPI_Op op) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Iallreduce(in, out, count, type, op, comm_, &request), "MPI_Iallreduce");
+  WaitWithoutSpinning(&request, "MPI_Iallreduce");
+}
+
+void Comm::BroadcastCount(std::uint64_t* n) const {
+  MPI_Request request = MPI_REQUEST_NULL;
+  CheckMpi(MPI_Ibcast(n, 1, MPI_UINT64_T, 0, comm_, &request), "MPI_Ibcast");
+  WaitWithoutSpinning(&request, "MPI_Ibcast");
+}
+
 std::int64_t Comm::AllSum(std::int64_t value) const {
   std::int64_t out = 0;
-  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_SUM, comm_), "MPI_Allreduce");
+  AllReduce(&value, &out, 1, MPI_INT64_T, MPI_SUM);
   return out;
 }
 
 std::vector<std::int64_t> Comm::AllSumEach(const std::vector<std::int64_t>& values) const {
   std::vector<std::int64_t> out(values.size(), 0);
-  // NOLINTNEXTLINE(mpi-type-mismatch): int64_t is long here; the check does not see through the typedef.
-  CheckMpi(MPI_Allreduce(values.data(), out.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM, comm_),
-           "MPI_Allreduce");
+  AllReduce(values.data(), out.data(), static_cast<int>(values.size()), MPI_INT64_T, MPI_SUM);
   return out;
 }
 
 std::int64_t Comm::AllMax(std::int64_t value) const {
   std::int64_t out = 0;
-  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_INT64_T, MPI_MAX, comm_), "MPI_Allreduce");
+  AllReduce(&value, &out, 1, MPI_INT64_T, MPI_MAX);
   return out;
 }
 
 double Comm::AllMaxDouble(double value) const {
   double out = 0;
-  CheckMpi(MPI_Allreduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  AllReduce(&value, &out, 1, MPI_DOUBLE, MPI_MAX);
   return out;
 }
 
-bool Comm::AnyTrue(bool flag) const { return AllMax(flag ? 1 : 0) != 0; }
+bool Comm::AnyTrue(bool flag) const {
+  const int local = flag ? 1 : 0;
+  int any = 0;
+  AllReduce(&local, &any, 1, MPI_INT, MPI_MAX);
+  return any != 0;
+}
 
 OwnedComm::OwnedComm() {
   CheckMpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");

@@ -18,6 +18,30 @@ namespace wattrun {
 // Throws wattrun::Error naming the MPI call if `code` is not MPI_SUCCESS.
 void CheckMpi(int code, const char* call);
 
+// Whether the launcher says every rank runs on this node: mpirun's
+// OMPI_COMM_WORLD_LOCAL_SIZE equal to OMPI_COMM_WORLD_SIZE, srun's
+// SLURM_STEP_NUM_NODES of 1, or no launcher at all (a plain process: none of
+// OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK, SLURM_PROCID). `env` looks a
+// variable up (nullptr: unset); std::getenv in the program.
+bool LaunchedOnOneNode(const std::function<const char*(const char*)>& env);
+
+// Call before MPI_Init. Open MPI's start-up probes the network libraries
+// (libfabric, PSM2: 0.2 s of each rank's start on a machine without them)
+// even when every rank is on this node and only shared memory is used. With
+// LaunchedOnOneNode and no transport chosen by the user (OMPI_MCA_pml,
+// OMPI_MCA_mtl unset), sets OMPI_MCA_pml=ob1 (shared memory and self, no
+// probe) in the environment, where MPI_Init reads its MCA parameters.
+// Returns whether it did.
+bool PreferSharedMemoryOnOneNode();
+
+// Completes a non-blocking request without busy-polling for long: tests it
+// in a loop for a few microseconds (the other ranks are usually there
+// already), then sleeps between tests, the pauses growing to 1 ms. Open MPI
+// spins in a blocking wait; on a machine whose cores are shared (2 ranks on
+// 2 cores, helper threads, other jobs) that spinning takes the CPU from the
+// rank still working. `call` names the operation in an error.
+void WaitWithoutSpinning(MPI_Request* request, const char* call);
+
 // A non-owning view of a communicator with rank/size cached. The pipeline's
 // communicator is a dup of MPI_COMM_WORLD with MPI_ERRORS_RETURN set, so that
 // CheckMpi sees failures instead of MPI aborting silently.
@@ -29,6 +53,7 @@ class Comm {
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
 
+  // Waits asleep (WaitWithoutSpinning) for the other ranks.
   void Barrier() const;
   // Rank 0's string on every rank.
   std::string BroadcastString(const std::string& value) const;
@@ -37,7 +62,7 @@ class Comm {
   void Broadcast(std::vector<T>* values) const {
     static_assert(std::is_trivially_copyable_v<T>);
     std::uint64_t n = values->size();
-    CheckMpi(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm_), "MPI_Bcast");
+    BroadcastCount(&n);
     values->resize(n);
     BroadcastBytes(values->data(), n * sizeof(T));
   }
@@ -69,10 +94,16 @@ class Comm {
   std::vector<std::int64_t> AllSumEach(const std::vector<std::int64_t>& values) const;
   std::int64_t AllMax(std::int64_t value) const;
   double AllMaxDouble(double value) const;
-  // True on every rank if `flag` is true on any rank.
+  // True on every rank if `flag` is true on any rank: the wait at the end of
+  // each rank's local work in RunCollectively.
   bool AnyTrue(bool flag) const;
 
  private:
+  // The reductions above, Broadcast's count and Barrier wait for the other
+  // ranks asleep (WaitWithoutSpinning): any of them can be where a rank
+  // waits for another's local work.
+  void AllReduce(const void* in, void* out, int count, MPI_Datatype type, MPI_Op op) const;
+  void BroadcastCount(std::uint64_t* n) const;
   void BroadcastBytes(void* data, std::size_t bytes) const;
   std::vector<char> GatherBytes(const char* data, std::size_t bytes, bool all) const;
   MPI_Comm comm_;

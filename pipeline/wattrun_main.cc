@@ -294,7 +294,8 @@ int ParseAndRun(int argc, char** argv, const wattrun::Comm& comm, int world_rank
 }  // namespace
 
 int main(int argc, char** argv) {
-  wattrun::MakeOutputLineBuffered();  // before any output: `tail -f` of a Slurm output file sees each line
+  wattrun::MakeOutputLineBuffered();       // before any output: `tail -f` of a Slurm output file sees each line
+  wattrun::PreferSharedMemoryOnOneNode();  // 0.2 s less start-up for a job on one node
   int provided = 0;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int exit_code = 0;

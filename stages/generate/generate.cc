@@ -4,13 +4,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <chrono>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <numeric>
-#include <thread>
 
 #include "core/error.h"
 #include "core/mpi.h"
@@ -57,33 +54,6 @@ void PrepareOutputDir(const Plan& plan, const std::string& dir) {
   if (plan.options.telemetry_layout == TelemetryLayout::kOpenMetrics)
     fs::create_directories(fs::path(dir) / "openmetrics");
   std::ofstream(fs::path(dir) / kMarker) << "written by wattrun generate; the directory may be replaced by it\n";
-}
-
-// A barrier that sleeps instead of spinning: on a small machine a rank that
-// waits for rank 0 (small files, truth) must not take a core from it.
-void PoliteBarrier(const Comm& comm) {
-  MPI_Request request = MPI_REQUEST_NULL;
-  CheckMpi(MPI_Ibarrier(comm.get(), &request), "MPI_Ibarrier");
-  int done = 0;
-  for (;;) {
-    CheckMpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
-
-// RunCollectively, with the wait for slower ranks spent asleep.
-void RunPolitely(const Comm& comm, const std::function<void()>& body) {
-  std::exception_ptr error;
-  try {
-    body();
-  } catch (...) {
-    error = std::current_exception();
-  }
-  PoliteBarrier(comm);
-  RunCollectively(comm, [&] {
-    if (error) std::rethrow_exception(error);
-  });
 }
 
 // Telemetry files per rank: longest first to the least loaded rank (gzip
@@ -356,7 +326,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   Plan plan;
   RunCollectively(comm, [&] { plan = BuildPlan(config, options); });
   const std::string& dir = options.output_dir;
-  RunPolitely(comm, [&] {
+  RunCollectively(comm, [&] {
     if (comm.is_root()) PrepareOutputDir(plan, dir);
   });
 
@@ -367,7 +337,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   NodeHistograms histograms(plan.nodes.size());
   std::vector<TelemetryFileStats> file_stats(plan.files.size());
   RankTelemetry mine;
-  RunPolitely(comm, [&] {
+  RunCollectively(comm, [&] {
     if (comm.is_root()) WriteSmallFiles(plan, dir, &small, &accounting);
     mine = WriteRankTelemetry(plan, comm, dir, options.progress, &histograms, &file_stats);
   });
@@ -376,7 +346,7 @@ GenerateSummary GenerateFacility(const Config& config, const GenerateOptions& op
   const std::string dirt_csv = GatherDirtCsv(comm, file_stats);
 
   std::int64_t truth_bytes = 0;
-  RunPolitely(comm, [&] {
+  RunCollectively(comm, [&] {
     if (!comm.is_root()) return;
     TruthInputs in;
     in.plan = &plan;

@@ -63,28 +63,25 @@ auto Col(const std::vector<Row>& rows, F get) {
   return out;
 }
 
-// The dataset's `units` and `description` attributes; a table's column is
-// also appended to the group's `columns` attribute (comma-separated, in
-// table order), so that the file says what each column is and their order.
-void Describe(hid_t loc, const std::string& name, const std::string& units, const std::string& description,
-              bool is_column) {
-  {
-    h5::H5Id dataset(h5::CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
-    h5::SetAttribute(dataset.get(), "units", units);
-    h5::SetAttribute(dataset.get(), "description", description);
-  }
-  if (!is_column) return;
-  std::string columns = h5::HasAttribute(loc, "columns") ? h5::GetStringAttribute(loc, "columns") + "," : "";
-  h5::SetAttribute(loc, "columns", columns + name);
+// The dataset's `units` and `description` attributes.
+void Describe(hid_t loc, const std::string& name, const std::string& units, const std::string& description) {
+  h5::H5Id dataset(h5::CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));
+  h5::SetAttribute(dataset.get(), "units", units);
+  h5::SetAttribute(dataset.get(), "description", description);
 }
 
-// A schema table's columns as datasets of the group, described.
+// A schema table's columns as datasets of the group, described; their names
+// are appended to the group's `columns` attribute (comma-separated, in table
+// order, set once), so that the file says what each column is and their order.
 template <typename Row>
 void WriteTableH5(hid_t group, const schema::Table<Row>& table, const std::vector<Row>& rows) {
+  std::string columns = h5::HasAttribute(group, "columns") ? h5::GetStringAttribute(group, "columns") : "";
   for (const auto& c : table) {
     c.write_h5(group, rows);
-    Describe(group, c.name, c.units, c.description, /*is_column=*/true);
+    Describe(group, c.name, c.units, c.description);
+    columns += (columns.empty() ? "" : ",") + c.name;
   }
+  if (!columns.empty()) h5::SetAttribute(group, "columns", columns);
 }
 
 // A dataset beside the tables (not one of the group's columns), described.
@@ -95,7 +92,7 @@ void WriteArray(hid_t loc, const schema::Array& array, const std::vector<T>& val
   } else {
     h5::WriteVector(loc, array.name, values);
   }
-  Describe(loc, array.name, array.units, array.description, /*is_column=*/false);
+  Describe(loc, array.name, array.units, array.description);
 }
 
 constexpr const char* kMissingValues = "NaN for numbers, -1 for counts, int64 min for times";
