@@ -136,6 +136,18 @@ void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
   point_zeros_.assign(point_.size(), 0);
 }
 
+// The next change of the intensity series (at next_intensity_index_) takes
+// effect: its factor from now on, and the change after it ahead.
+inline void NodeAccountant::TakeNextIntensity() {
+  carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
+  next_intensity_ = NextIntensityTime();
+}
+
+TimeUs NodeAccountant::NextIntensityTime() const {
+  const std::vector<TimeUs>& times = setup_.intensity_times;
+  return next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
+}
+
 // A reading exactly on a carbon intensity change inside the current segment
 // (an hourly series and minute readings make one an hour): what AddSlow,
 // AddPiece, SwitchIntensity and CountReading do in that case, in their
@@ -148,9 +160,7 @@ inline void NodeAccountant::AddOnIntensityChange(TimeUs t, double w) {
   cur_->missing_ms += OverlapMs(static_cast<double>(prev_t_), static_cast<double>(t),
                                 static_cast<double>(prev_t_ + interval_us_), static_cast<double>(t - interval_us_));
   FlushPiece();
-  const std::vector<TimeUs>& times = setup_.intensity_times;
-  carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
-  next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
+  TakeNextIntensity();
   next_bound_ = std::min(segments_[seg_].end, next_intensity_);
   cur_->readings += 1;  // t is after the segment's begin: no job ends at it
   cur_->zeros += (w == 0.0);
@@ -226,9 +236,8 @@ std::size_t NodeAccountant::AddWholePieces(const TimeUs* time, const double* wat
     for (std::size_t h = 0; h < got; ++h) {
       cur_->energy_wms += pieces[h];
       cur_->carbon_wms += pieces[h] * carbon_factor_;
-      carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
+      TakeNextIntensity();
     }
-    next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
     b = last;
     // No piece although the next change is in this chunk: not the usual stretch.
     if (got == 0 && b == first && *cuts <= time[n - 1]) uniform_skips_ = kRunsBeforeRetry;
@@ -281,12 +290,12 @@ void NodeAccountant::SwitchIntensity(TimeUs t) {
   FlushPiece();
   const std::vector<TimeUs>& times = setup_.intensity_times;
   if (next_intensity_index_ < times.size() && times[next_intensity_index_] == t) {
-    carbon_factor_ = setup_.carbon_factor[next_intensity_index_++];
+    TakeNextIntensity();
   } else {
     next_intensity_index_ = static_cast<std::size_t>(std::upper_bound(times.begin(), times.end(), t) - times.begin());
     carbon_factor_ = setup_.CarbonFactorAt(t);
+    next_intensity_ = NextIntensityTime();
   }
-  next_intensity_ = next_intensity_index_ < times.size() ? times[next_intensity_index_] : kMaxTime;
   if (cur_ != nullptr) next_bound_ = std::min(segments_[seg_].end, next_intensity_);
 }
 

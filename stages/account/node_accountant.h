@@ -77,6 +77,8 @@ class NodeAccountant {
   template <integrate::Method kMethod>
   void AddOnIntensityChange(TimeUs t, double w);
   std::size_t AddWholePieces(const TimeUs* time, const double* watts, std::size_t b, std::size_t n);
+  void TakeNextIntensity();
+  TimeUs NextIntensityTime() const;
   void AddSlow(TimeUs t, double w);
   void AddFirst(TimeUs t, double w);
   void AddPiece(TimeUs a, TimeUs b, TimeUs t, double w);

@@ -102,6 +102,19 @@ __attribute__((target("avx2"))) RunSums SumRunAvx2(const TimeUs* t, const double
   return out;
 }
 
+// The intervals ending at readings [k, end) one by one, the scalar tail of
+// the uniform sums below: false at the first off the step or ending at 0.
+template <bool kLinear>
+bool AddUniformScalars(const TimeUs* t, const double* w, std::size_t k, std::size_t end, TimeUs step,
+                       double* energy_wms) {
+  const double dt_ms = ToMillis(step);
+  for (; k < end; ++k) {
+    if (t[k] - t[k - 1] != step || w[k] == 0.0) return false;
+    *energy_wms += (kLinear ? w[k - 1] + w[k] : w[k - 1]) * dt_ms;
+  }
+  return true;
+}
+
 // The intervals ending at readings [begin, end) (begin >= 1), each `step`
 // long and ending at a reading not 0, added to *energy as SumRun adds them
 // after a run's first interval: four lanes, summed (l0 + l1) + (l2 + l3),
@@ -114,8 +127,7 @@ bool UniformTailSse2(const TimeUs* t, const double* w, std::size_t begin, std::s
   std::size_t k = begin;
   __m128d energy[2] = {_mm_setzero_pd(), _mm_setzero_pd()};
   __m128d off = _mm_setzero_pd();  // lanes with an interval off the step or a reading of 0
-  const double dt_ms = ToMillis(step);
-  const __m128d dt = _mm_set1_pd(dt_ms), step_us = _mm_set1_pd(static_cast<double>(step));
+  const __m128d dt = _mm_set1_pd(ToMillis(step)), step_us = _mm_set1_pd(static_cast<double>(step));
   const __m128d zero = _mm_setzero_pd();
   for (; k + 4 <= end; k += 4) {
     for (int half = 0; half < 2; ++half) {
@@ -131,11 +143,7 @@ bool UniformTailSse2(const TimeUs* t, const double* w, std::size_t begin, std::s
   _mm_storeu_pd(l, energy[0]);
   _mm_storeu_pd(l + 2, energy[1]);
   *energy_wms += (l[0] + l[1]) + (l[2] + l[3]);
-  for (; k < end; ++k) {
-    if (t[k] - t[k - 1] != step || w[k] == 0.0) return false;
-    *energy_wms += (kLinear ? w[k - 1] + w[k] : w[k - 1]) * dt_ms;
-  }
-  return true;
+  return AddUniformScalars<kLinear>(t, w, k, end, step, energy_wms);
 }
 
 template <bool kLinear>
@@ -148,8 +156,7 @@ __attribute__((target("avx2"))) bool UniformTailAvx2(const TimeUs* t, const doub
   // block (a negative reading also says no, and SumRun takes the run; a NaN
   // is passed over, as it is no zero and adds the same NaN either way).
   __m256d least = _mm256_set1_pd(1.0);
-  const double dt_ms = ToMillis(step);
-  const __m256d dt = _mm256_set1_pd(dt_ms);
+  const __m256d dt = _mm256_set1_pd(ToMillis(step));
   const __m256i step_us = _mm256_set1_epi64x(step);
 #pragma GCC unroll 2
   for (; k + 4 <= end; k += 4) {
@@ -164,11 +171,7 @@ __attribute__((target("avx2"))) bool UniformTailAvx2(const TimeUs* t, const doub
       _mm256_movemask_pd(_mm256_cmp_pd(least, _mm256_setzero_pd(), _CMP_GT_OQ)) != 0xF)
     return false;
   *energy_wms += SumLanes(energy);
-  for (; k < end; ++k) {
-    if (t[k] - t[k - 1] != step || w[k] == 0.0) return false;
-    *energy_wms += (kLinear ? w[k - 1] + w[k] : w[k - 1]) * dt_ms;
-  }
-  return true;
+  return AddUniformScalars<kLinear>(t, w, k, end, step, energy_wms);
 }
 
 using UniformTailFunction = bool (*)(const TimeUs*, const double*, std::size_t, std::size_t, TimeUs, double*);
@@ -213,24 +216,19 @@ std::size_t UniformPieces(const TimeUs* t, const double* w, std::size_t b, std::
   return h;
 }
 
-template <bool kLinear>
-__attribute__((target("avx2"))) bool UniformRunAvx2(const TimeUs* t, const double* w, std::size_t begin,
-                                                    std::size_t end, TimeUs prev_t, double prev_w, TimeUs two_intervals,
-                                                    RunSums* out) {
-  return UniformRun<kLinear, &UniformTailAvx2<kLinear>>(t, w, begin, end, prev_t, prev_w, two_intervals, out);
-}
+// The path a caller asked for: AVX2 when asked, or when best and the CPU has it.
+bool UseAvx2(SumRunPath path) { return path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2()); }
 
 }  // namespace
 
 UniformRunFunction UniformRunFor(bool linear, SumRunPath path) {
-  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
-  if (avx2) return linear ? &UniformRunAvx2<true> : &UniformRunAvx2<false>;
+  if (UseAvx2(path))
+    return linear ? &UniformRun<true, &UniformTailAvx2<true>> : &UniformRun<false, &UniformTailAvx2<false>>;
   return linear ? &UniformRun<true, &UniformTailSse2<true>> : &UniformRun<false, &UniformTailSse2<false>>;
 }
 
 UniformPiecesFunction UniformPiecesFor(bool linear, SumRunPath path) {
-  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
-  if (avx2)
+  if (UseAvx2(path))
     return linear ? &UniformPieces<true, &UniformTailAvx2<true>> : &UniformPieces<false, &UniformTailAvx2<false>>;
   return linear ? &UniformPieces<true, &UniformTailSse2<true>> : &UniformPieces<false, &UniformTailSse2<false>>;
 }
@@ -241,8 +239,7 @@ bool CpuHasAvx2() {
 }
 
 SumRunFunction SumRunFor(bool linear, SumRunPath path) {
-  const bool avx2 = path == SumRunPath::kAvx2 || (path == SumRunPath::kBest && CpuHasAvx2());
-  if (avx2) return linear ? &SumRunAvx2<true> : &SumRunAvx2<false>;
+  if (UseAvx2(path)) return linear ? &SumRunAvx2<true> : &SumRunAvx2<false>;
   return linear ? &SumRunSse2<true> : &SumRunSse2<false>;
 }
 
