@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <type_traits>
 
 #include "core/error.h"
@@ -281,7 +282,37 @@ void WriteVector(hid_t loc, const std::string& name, const std::vector<T>& value
     Check(H5Dwrite(dset.get(), NativeType<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "H5Dwrite", name);
 }
 
-void WriteStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+namespace {
+// The longest string, if a fixed-length column of that size pads at most
+// kMaxPadPerString bytes per string on average; else nullopt.
+std::optional<std::size_t> CompactFixedSize(const std::vector<std::string>& values) {
+  std::size_t longest = 0, total = 0;
+  for (const auto& v : values) {
+    longest = std::max(longest, v.size());
+    total += v.size();
+  }
+  if ((longest - std::min(longest, total / std::max<std::size_t>(values.size(), 1))) > kMaxPadPerString) {
+    return std::nullopt;
+  }
+  return std::max<std::size_t>(longest, 1);  // HDF5 has no 0-byte string type
+}
+
+void WriteFixedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values, std::size_t size) {
+  H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+  Check(H5Tset_size(type.get(), size), "H5Tset_size", name);
+  Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad", name);
+  Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
+  const hsize_t n = values.size();
+  H5Id space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
+  H5Id dset(CheckId(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    "H5Dcreate2", name));
+  std::vector<char> bytes(values.size() * size, '\0');
+  for (std::size_t i = 0; i < values.size(); ++i)
+    std::memcpy(bytes.data() + i * size, values[i].data(), values[i].size());
+  if (n > 0) Check(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), "H5Dwrite", name);
+}
+
+void WriteVariableStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
   H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
   Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
   Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
@@ -292,6 +323,14 @@ void WriteStrings(hid_t loc, const std::string& name, const std::vector<std::str
   std::vector<const char*> pointers(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) pointers[i] = values[i].c_str();
   if (n > 0) Check(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dwrite", name);
+}
+}  // namespace
+
+void WriteStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values, StringLayout layout) {
+  if (layout == StringLayout::kFixedWhenCompact) {
+    if (const auto size = CompactFixedSize(values)) return WriteFixedStrings(loc, name, values, *size);
+  }
+  WriteVariableStrings(loc, name, values);
 }
 
 std::int64_t Length(hid_t loc, const std::string& name) {
@@ -320,12 +359,28 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name) {
   H5Id space(CheckId(H5Dget_space(dset.get()), "H5Dget_space", name));
   hsize_t n = 0;
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  H5Id file_type(CheckId(H5Dget_type(dset.get()), "H5Dget_type", name));
+  if (H5Tget_class(file_type.get()) != H5T_STRING) throw Error("HDF5 dataset " + name + " does not hold strings");
+  std::vector<std::string> out;
+  out.reserve(n);
+  if (H5Tis_variable_str(file_type.get()) <= 0) {
+    const std::size_t size = H5Tget_size(file_type.get());
+    H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
+    Check(H5Tset_size(type.get(), size), "H5Tset_size", name);
+    Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad", name);
+    Check(H5Tset_cset(type.get(), H5Tget_cset(file_type.get())), "H5Tset_cset", name);
+    std::vector<char> bytes(n * size);
+    if (n > 0) Check(H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), "H5Dread", name);
+    for (std::size_t i = 0; i < n; ++i) {
+      const char* s = bytes.data() + i * size;
+      out.emplace_back(s, static_cast<std::size_t>(std::find(s, s + size, '\0') - s));
+    }
+    return out;
+  }
   H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
   Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
   Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
   std::vector<char*> pointers(n, nullptr);
-  std::vector<std::string> out;
-  out.reserve(n);
   if (n > 0) {
     Check(H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dread", name);
     for (char* p : pointers) out.emplace_back(p ? p : "");

@@ -81,7 +81,7 @@ void WriteTableH5(hid_t group, const schema::Table<Row>& table, const std::vecto
 template <typename T>
 void WriteArray(hid_t loc, const schema::Array& array, const std::vector<T>& values) {
   if constexpr (std::is_same_v<T, std::string>) {
-    h5::WriteStrings(loc, array.name, values);
+    h5::WriteStrings(loc, array.name, values, h5::StringLayout::kFixedWhenCompact);
   } else {
     h5::WriteVector(loc, array.name, values);
   }

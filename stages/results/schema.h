@@ -215,7 +215,7 @@ Column<Row> Derived(std::string name, Get get, std::string units, std::string de
     values.reserve(rows.size());
     for (const Row& r : rows) values.push_back(Codec::Put(get(r)));
     if constexpr (std::is_same_v<typename Codec::Stored, std::string>) {
-      h5::WriteStrings(loc, name, values);
+      h5::WriteStrings(loc, name, values, h5::StringLayout::kFixedWhenCompact);
     } else {
       h5::WriteVector(loc, name, values);
     }

@@ -1,0 +1,62 @@
+#include "core/h5.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+#include <string>
+#include <vector>
+
+namespace wattrun::h5 {
+namespace {
+
+// The file's type of a dataset: fixed size in bytes, or 0 when variable-length.
+std::size_t FixedSize(hid_t loc, const std::string& name) {
+  H5Id dset(H5Dopen2(loc, name.c_str(), H5P_DEFAULT));
+  H5Id type(H5Dget_type(dset.get()));
+  EXPECT_EQ(H5Tget_cset(type.get()), H5T_CSET_UTF8) << name;
+  return H5Tis_variable_str(type.get()) > 0 ? 0 : H5Tget_size(type.get());
+}
+
+TEST(Strings, ShortColumnsAreFixedLengthToTheLongestAndReadBackWhole) {
+  File f = File::CreateInMemory("strings.h5");
+  // Empty strings, a multi-byte UTF-8 name (its bytes count) and the longest.
+  const std::vector<std::string> users = {"ana", "", "zoë", "bartholomew"};
+  WriteStrings(f.id(), "user", users, StringLayout::kFixedWhenCompact);
+  EXPECT_EQ(FixedSize(f.id(), "user"), 11u);
+  EXPECT_EQ(ReadStrings(f.id(), "user"), users);
+}
+
+TEST(Strings, AnOutlierThatWouldPadEveryRowKeepsTheColumnVariableLength) {
+  File f = File::CreateInMemory("strings.h5");
+  std::vector<std::string> lists(100, "r1i0n1");
+  lists[7] = std::string(kMaxPadPerString + 40, 'x');  // one job's long node list
+  WriteStrings(f.id(), "node_list", lists, StringLayout::kFixedWhenCompact);
+  EXPECT_EQ(FixedSize(f.id(), "node_list"), 0u);
+  EXPECT_EQ(ReadStrings(f.id(), "node_list"), lists);
+  // Within the pad allowance the column is fixed.
+  lists[7] = std::string(6 + kMaxPadPerString / 2, 'x');
+  WriteStrings(f.id(), "node_list_2", lists, StringLayout::kFixedWhenCompact);
+  EXPECT_EQ(FixedSize(f.id(), "node_list_2"), lists[7].size());
+  EXPECT_EQ(ReadStrings(f.id(), "node_list_2"), lists);
+}
+
+TEST(Strings, EmptyColumnsAndVariableLengthFilesReadBack) {
+  File f = File::CreateInMemory("strings.h5");
+  WriteStrings(f.id(), "none", {}, StringLayout::kFixedWhenCompact);
+  EXPECT_TRUE(ReadStrings(f.id(), "none").empty());
+  // Files written before the fixed layout (and the store) hold variable-length strings.
+  const std::vector<std::string> names = {"cpu1", "gpu-large", ""};
+  WriteStrings(f.id(), "types", names);
+  EXPECT_EQ(FixedSize(f.id(), "types"), 0u);
+  EXPECT_EQ(ReadStrings(f.id(), "types"), names);
+}
+
+TEST(Strings, NumbersAreNotReadAsStrings) {
+  File f = File::CreateInMemory("strings.h5");
+  WriteVector(f.id(), "energy", std::vector<double>{1.5});
+  EXPECT_THROW(ReadStrings(f.id(), "energy"), Error);
+}
+
+}  // namespace
+}  // namespace wattrun::h5
