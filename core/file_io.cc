@@ -39,37 +39,77 @@ void PwriteAll(int fd, const std::string& path, std::int64_t offset, std::size_t
   }
 }
 
-void WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& tmp_path) {
-  const std::string tmp = tmp_path.empty() ? path + ".tmp" : tmp_path;
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) {
-    throw Error(tmp + ": cannot create (" + std::strerror(errno) + "; permission denied or no such directory?)");
+AtomicFileWriter::AtomicFileWriter(std::string path, const std::string& tmp_path)
+    : path_(std::move(path)), tmp_(tmp_path.empty() ? path_ + ".tmp" : tmp_path) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd_ < 0) {
+    throw Error(tmp_ + ": cannot create (" + std::strerror(errno) + "; permission denied or no such directory?)");
   }
+  buffer_.reserve(kFlushBytes + kFlushBytes / 4);
+}
+
+AtomicFileWriter::~AtomicFileWriter() { Discard(); }
+
+void AtomicFileWriter::Discard() noexcept {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+}
+
+void AtomicFileWriter::Flush() {
+  if (buffer_.empty()) return;
+  Append(std::string_view());  // writes the buffer
+}
+
+void AtomicFileWriter::Append(std::string_view bytes) {
+  if (fd_ < 0) throw Error(path_ + ": written after it was committed or failed");
   try {
-    PwriteAll(fd, tmp, 0, bytes.size(), bytes.data());
+    // Small appends gather in the buffer; a large one goes straight out.
+    if (!bytes.empty() && buffer_.size() + bytes.size() < kFlushBytes) {
+      buffer_.append(bytes);
+      return;
+    }
+    PwriteAll(fd_, tmp_, offset_, buffer_.size(), buffer_.data());
+    offset_ += static_cast<std::int64_t>(buffer_.size());
+    buffer_.clear();
+    PwriteAll(fd_, tmp_, offset_, bytes.size(), bytes.data());
+    offset_ += static_cast<std::int64_t>(bytes.size());
   } catch (const Error&) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
+    Discard();
     throw;
   }
+}
+
+void AtomicFileWriter::Commit() {
+  Flush();
+  if (fd_ < 0) throw Error(path_ + ": committed twice or after a failure");
+  const int fd = fd_;
+  fd_ = -1;
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const int saved = errno;
-    ::unlink(tmp.c_str());
-    throw Error(tmp + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full?)" : ""));
+    ::unlink(tmp_.c_str());
+    throw Error(tmp_ + ": write failed: " + std::strerror(saved) + (saved == ENOSPC ? " (disk full?)" : ""));
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int saved = errno;
-    ::unlink(tmp.c_str());
-    throw Error(path + ": cannot rename " + tmp + " into place: " + std::strerror(saved));
+    ::unlink(tmp_.c_str());
+    throw Error(path_ + ": cannot rename " + tmp_ + " into place: " + std::strerror(saved));
   }
   // The rename is durable only once the directory is.
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-  if (dir.empty()) dir = path.find('/') == 0 ? "/" : ".";
+  std::string dir = path_.substr(0, path_.find_last_of('/') == std::string::npos ? 0 : path_.find_last_of('/'));
+  if (dir.empty()) dir = path_.find('/') == 0 ? "/" : ".";
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     ::fsync(dfd);  // best effort: some file systems refuse fsync on a directory
     ::close(dfd);
   }
+}
+
+void WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& tmp_path) {
+  AtomicFileWriter file(path, tmp_path);
+  file.Append(bytes);
+  file.Commit();
 }
 
 std::int64_t PeakRssBytes() {

@@ -15,11 +15,42 @@ void PreadAll(int fd, const std::string& path, std::int64_t offset, std::size_t 
 void PwriteAll(int fd, const std::string& path, std::int64_t offset, std::size_t bytes, const void* data);
 
 // The one way wattrun replaces a file (catalogue, results.h5, every table,
-// report.html): `bytes` go to tmp_path (default path + ".tmp"), are
+// report.html): the bytes go to tmp_path (default path + ".tmp"), are
 // fsynced, renamed over path, and the directory is fsynced, so a crash or a
 // full disk leaves the old file or the new one, never a part. Errors name
 // the file and say why (" (disk full?)" for ENOSPC); the temporary file is
-// removed on failure.
+// removed on failure, and when the writer is destroyed uncommitted.
+//
+// Streamed: a table of a facility's jobs is written as it is formatted,
+// through a small buffer, instead of being held whole first.
+class AtomicFileWriter {
+ public:
+  explicit AtomicFileWriter(std::string path, const std::string& tmp_path = "");
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  // Text to append to; written out by Append and Commit once it is large.
+  std::string& buffer() { return buffer_; }
+  void Append(std::string_view bytes);
+  // Writes the buffer out when it holds kFlushBytes or more.
+  void FlushIfFull() {
+    if (buffer_.size() >= kFlushBytes) Flush();
+  }
+  void Commit();
+
+  static constexpr std::size_t kFlushBytes = std::size_t{1} << 20;
+
+ private:
+  void Flush();
+  void Discard() noexcept;
+
+  std::string path_, tmp_;
+  int fd_ = -1;
+  std::int64_t offset_ = 0;
+  std::string buffer_;
+};
+
 void WriteFileAtomically(const std::string& path, std::string_view bytes, const std::string& tmp_path = "");
 
 // This process's peak resident set (VmHWM), bytes; 0 where /proc is absent.

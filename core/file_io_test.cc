@@ -1,5 +1,6 @@
 // PreadAll/PwriteAll: whole transfers at an offset, and errors that name the
-// file and say what went wrong.
+// file and say what went wrong. AtomicFileWriter: a streamed file appears
+// whole or not at all.
 #include "core/file_io.h"
 
 #include <fcntl.h>
@@ -7,7 +8,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -42,6 +45,50 @@ TEST(FileIo, WritesAndReadsBackAtOffsetsAndNamesTheFileOnErrors) {
   EXPECT_NE(failed_write.find(path + ": write failed"), std::string::npos) << failed_write;
   ::close(read_only);
   std::filesystem::remove(path);
+}
+
+std::string Contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(AtomicFileWriter, AStreamedFileAppearsWholeOnlyOnCommitAndAnAbandonedOneLeavesTheOldFile) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("wattrun_atomic_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "jobs_energy.csv").string();
+  WriteFileAtomically(path, "old\n");
+  std::string expected;
+  {
+    // Rows through the buffer (several flushes) and one large append straight out.
+    AtomicFileWriter file(path);
+    for (int row = 0; row < 200000; ++row) {
+      const std::string line = std::to_string(row) + ",ok\n";
+      file.buffer() += line;
+      expected += line;
+      file.FlushIfFull();
+    }
+    const std::string large(3 * AtomicFileWriter::kFlushBytes, 'x');
+    file.Append(large);
+    expected += large;
+    file.Append("end\n");
+    expected += "end\n";
+    ASSERT_GT(expected.size(), 4 * AtomicFileWriter::kFlushBytes);
+    EXPECT_EQ(Contents(path), "old\n");  // not yet replaced
+    file.Commit();
+  }
+  EXPECT_EQ(Contents(path), expected);
+  {
+    AtomicFileWriter abandoned(path);  // e.g. an exception while formatting
+    abandoned.Append(std::string(2 * AtomicFileWriter::kFlushBytes, 'y'));
+  }
+  EXPECT_EQ(Contents(path), expected);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  const std::string missing_dir = ErrorOf([&] { AtomicFileWriter file((dir / "no" / "such.csv").string()); });
+  EXPECT_NE(missing_dir.find("no/such.csv.tmp: cannot create"), std::string::npos) << missing_dir;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
