@@ -1,6 +1,7 @@
 #include "stages/join/join.h"
 
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -85,9 +86,14 @@ std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::v
                                 const std::vector<NodeRecord>& nodes, const JoinOptions& options) {
   std::unordered_map<std::string, std::size_t> node_index;
   for (std::size_t i = 0; i < nodes.size(); ++i) node_index.emplace(nodes[i].name, i);
-  // A JobID's attempts (requeued, cron), in sacct order.
-  std::unordered_map<std::string, std::vector<std::size_t>> attempts;
-  for (std::size_t i = 0; i < jobs.size(); ++i) attempts[jobs[i].job_id].push_back(i);
+  // A JobID's attempts (requeued, cron), in sacct order: only for the ids
+  // some run names (a facility's sacct has ~20x more jobs than runs).
+  std::unordered_map<std::string_view, std::vector<std::size_t>> attempts;
+  for (const RunRecord& r : runs) attempts.try_emplace(r.slurm_job_id);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto it = attempts.find(jobs[i].job_id);
+    if (it != attempts.end()) it->second.push_back(i);
+  }
   JobHosts job_hosts(jobs);
 
   std::vector<JoinedRun> out(runs.size());
@@ -113,7 +119,7 @@ std::vector<JoinedRun> JoinRuns(const std::vector<RunRecord>& runs, const std::v
     j.node = static_cast<std::int64_t>(n->second);
     j.node_type = nodes[n->second].node_type;
     const auto job_it = attempts.find(r.slurm_job_id);
-    if (job_it == attempts.end()) {
+    if (job_it == attempts.end() || job_it->second.empty()) {
       j.status = RunStatus::kNoJob;
       continue;
     }
