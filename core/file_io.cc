@@ -112,6 +112,16 @@ void WriteFileAtomically(const std::string& path, std::string_view bytes, const 
   file.Commit();
 }
 
+EarlyWriteback::EarlyWriteback(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+
+EarlyWriteback::~EarlyWriteback() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void EarlyWriteback::Start() const {
+  if (fd_ >= 0) (void)::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 std::int64_t PeakRssBytes() {
   std::ifstream status("/proc/self/status");
   std::string line;

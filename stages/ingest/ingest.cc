@@ -1724,6 +1724,7 @@ std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, cons
   std::exception_ptr failure;
   std::size_t next = 0;
   std::int64_t written = 0, non_collective = 0;
+  const EarlyWriteback writeback(layout.tmp);  // the disk writes each round while the next is gathered
   if (options.progress) {
     options.progress->Begin("ingest: write batch", my_rows * 16, layout.total_rows * 16, "bytes", ProgressUnit::kBytes);
   }
@@ -1743,6 +1744,7 @@ std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, cons
     non_collective += h5::WriteSlice(time.get(), layout.my_offset + written, rows, t_buf.data(), true) != 0;
     non_collective += h5::WriteSlice(watts.get(), layout.my_offset + written, rows, w_buf.data(), true) != 0;
     written += rows;
+    writeback.Start();
     AddProgress(options.progress, rows * 16);
   }
   if (options.progress) options.progress->End();
