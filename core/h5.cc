@@ -297,32 +297,34 @@ std::optional<std::size_t> CompactFixedSize(const std::vector<std::string>& valu
   return std::max<std::size_t>(longest, 1);  // HDF5 has no 0-byte string type
 }
 
-void WriteFixedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values, std::size_t size) {
+// A UTF-8 string type: `size` bytes, NUL-padded, or H5T_VARIABLE.
+H5Id Utf8StringType(std::size_t size, const std::string& name) {
   H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
   Check(H5Tset_size(type.get(), size), "H5Tset_size", name);
-  Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad", name);
+  if (size != H5T_VARIABLE) Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad", name);
   Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
-  const hsize_t n = values.size();
+  return type;
+}
+
+// A 1-D dataset of n strings of `type`, written from `data`.
+void WriteStringDataset(hid_t loc, const std::string& name, const H5Id& type, hsize_t n, const void* data) {
   H5Id space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
   H5Id dset(CheckId(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                     "H5Dcreate2", name));
+  if (n > 0) Check(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite", name);
+}
+
+void WriteFixedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values, std::size_t size) {
   std::vector<char> bytes(values.size() * size, '\0');
   for (std::size_t i = 0; i < values.size(); ++i)
     std::memcpy(bytes.data() + i * size, values[i].data(), values[i].size());
-  if (n > 0) Check(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), "H5Dwrite", name);
+  WriteStringDataset(loc, name, Utf8StringType(size, name), values.size(), bytes.data());
 }
 
 void WriteVariableStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
-  H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
-  Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
-  Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
-  const hsize_t n = values.size();
-  H5Id space(CheckId(H5Screate_simple(1, &n, nullptr), "H5Screate_simple", name));
-  H5Id dset(CheckId(H5Dcreate2(loc, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                    "H5Dcreate2", name));
   std::vector<const char*> pointers(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) pointers[i] = values[i].c_str();
-  if (n > 0) Check(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dwrite", name);
+  WriteStringDataset(loc, name, Utf8StringType(H5T_VARIABLE, name), values.size(), pointers.data());
 }
 }  // namespace
 
@@ -365,10 +367,8 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name) {
   out.reserve(n);
   if (H5Tis_variable_str(file_type.get()) <= 0) {
     const std::size_t size = H5Tget_size(file_type.get());
-    H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
-    Check(H5Tset_size(type.get(), size), "H5Tset_size", name);
-    Check(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), "H5Tset_strpad", name);
-    Check(H5Tset_cset(type.get(), H5Tget_cset(file_type.get())), "H5Tset_cset", name);
+    const H5Id type = Utf8StringType(size, name);
+    Check(H5Tset_cset(type.get(), H5Tget_cset(file_type.get())), "H5Tset_cset", name);  // as written (h5py: ASCII)
     std::vector<char> bytes(n * size);
     if (n > 0) Check(H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes.data()), "H5Dread", name);
     for (std::size_t i = 0; i < n; ++i) {
@@ -377,9 +377,7 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name) {
     }
     return out;
   }
-  H5Id type(CheckId(H5Tcopy(H5T_C_S1), "H5Tcopy", name));
-  Check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", name);
-  Check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", name);
+  const H5Id type = Utf8StringType(H5T_VARIABLE, name);
   std::vector<char*> pointers(n, nullptr);
   if (n > 0) {
     Check(H5Dread(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, pointers.data()), "H5Dread", name);

@@ -52,6 +52,19 @@ TEST(Strings, EmptyColumnsAndVariableLengthFilesReadBack) {
   EXPECT_EQ(ReadStrings(f.id(), "types"), names);
 }
 
+TEST(Strings, FixedLengthAsciiStringsAsH5pyWritesThemReadBack) {
+  File f = File::CreateInMemory("strings.h5");
+  H5Id type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), 4);
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);  // numpy "S4", cset ASCII
+  const hsize_t n = 2;
+  H5Id space(H5Screate_simple(1, &n, nullptr));
+  H5Id dset(H5Dcreate2(f.id(), "node", type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const char bytes[] = {'r', '1', 'n', '2', 'g', 'p', 'u', '\0'};
+  ASSERT_GE(H5Dwrite(dset.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, bytes), 0);
+  EXPECT_EQ(ReadStrings(f.id(), "node"), (std::vector<std::string>{"r1n2", "gpu"}));
+}
+
 TEST(Strings, NumbersAreNotReadAsStrings) {
   File f = File::CreateInMemory("strings.h5");
   WriteVector(f.id(), "energy", std::vector<double>{1.5});
