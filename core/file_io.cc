@@ -57,33 +57,35 @@ void AtomicFileWriter::Discard() noexcept {
   ::unlink(tmp_.c_str());
 }
 
-void AtomicFileWriter::Flush() {
-  if (buffer_.empty()) return;
-  Append(std::string_view());  // writes the buffer
-}
-
-void AtomicFileWriter::Append(std::string_view bytes) {
+void AtomicFileWriter::WriteOut(std::string_view bytes) {
   if (fd_ < 0) throw Error(path_ + ": written after it was committed or failed");
   try {
-    // Small appends gather in the buffer; a large one goes straight out.
-    if (!bytes.empty() && buffer_.size() + bytes.size() < kFlushBytes) {
-      buffer_.append(bytes);
-      return;
-    }
-    PwriteAll(fd_, tmp_, offset_, buffer_.size(), buffer_.data());
-    offset_ += static_cast<std::int64_t>(buffer_.size());
-    buffer_.clear();
     PwriteAll(fd_, tmp_, offset_, bytes.size(), bytes.data());
-    offset_ += static_cast<std::int64_t>(bytes.size());
   } catch (const Error&) {
     Discard();
     throw;
   }
+  offset_ += static_cast<std::int64_t>(bytes.size());
+}
+
+void AtomicFileWriter::Flush() {
+  WriteOut(buffer_);
+  buffer_.clear();
+}
+
+void AtomicFileWriter::Append(std::string_view bytes) {
+  // Small appends gather in the buffer; a large one goes straight out.
+  if (buffer_.size() + bytes.size() < kFlushBytes) {
+    buffer_.append(bytes);
+    return;
+  }
+  Flush();
+  WriteOut(bytes);
 }
 
 void AtomicFileWriter::Commit() {
-  Flush();
   if (fd_ < 0) throw Error(path_ + ": committed twice or after a failure");
+  Flush();
   const int fd = fd_;
   fd_ = -1;
   if (::fsync(fd) != 0 || ::close(fd) != 0) {

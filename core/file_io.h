@@ -43,6 +43,7 @@ class AtomicFileWriter {
 
  private:
   void Flush();
+  void WriteOut(std::string_view bytes);  // at the end of the temporary file
   void Discard() noexcept;
 
   std::string path_, tmp_;

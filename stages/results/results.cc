@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <thread>
 
 #include "core/error.h"
@@ -24,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // A schema table as CSV: its kYes columns in table order, then the kLater
-// ones, then the kLast ones. Written whole through core's one atomic write
+// ones, then the kLast ones. Streamed through core's AtomicFileWriter
 // (temporary, fsync, rename, fsync of the directory): a killed run never
 // leaves a half table. Formatted into the writer's buffer, not a stream: a
 // facility's jobs_energy.csv is ~20 M fields, and a stream's per-insert
