@@ -81,6 +81,17 @@ TEST(AtomicFileWriter, AStreamedFileAppearsWholeOnlyOnCommitAndAnAbandonedOneLea
   }
   EXPECT_EQ(Contents(path), expected);
   {
+    AtomicFileWriter twice(path);
+    twice.Append("once\n");
+    twice.Commit();
+    const std::string again = ErrorOf([&] { twice.Commit(); });
+    EXPECT_NE(again.find("jobs_energy.csv: committed twice or after a failure"), std::string::npos) << again;
+    const std::string late = ErrorOf([&] { twice.Append(std::string(2 * AtomicFileWriter::kFlushBytes, 'z')); });
+    EXPECT_NE(late.find("jobs_energy.csv: written after it was committed or failed"), std::string::npos) << late;
+  }
+  EXPECT_EQ(Contents(path), "once\n");
+  expected = "once\n";
+  {
     AtomicFileWriter abandoned(path);  // e.g. an exception while formatting
     abandoned.Append(std::string(2 * AtomicFileWriter::kFlushBytes, 'y'));
   }
