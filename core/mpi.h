@@ -117,7 +117,9 @@ class Comm {
 // empty Partial). Partial decides its own bytes; a Partial whose Merge is
 // exact (counts, keyed records) gives the same result for any rank count.
 // Rank 0 keeps its own partial as it is (no pack, no copy: for one rank
-// the reduction costs nothing) and merges the others' after it.
+// the reduction costs nothing) and merges the others' after it. A Partial
+// with `MergePacked(data, size)` merges from the bytes instead (the same
+// result as Merge(Unpack(...)), one copy fewer).
 template <typename Partial>
 Partial ReduceToRoot(const Comm& comm, Partial local) {
   std::vector<char> packed;
@@ -132,10 +134,14 @@ Partial ReduceToRoot(const Comm& comm, Partial local) {
   const std::vector<char> all = comm.GatherToRoot(packed);
   std::vector<char>().swap(packed);
   if (!comm.is_root()) return Partial{};
-  std::size_t at = 0;
-  for (std::size_t r = 0; r < sizes.size(); ++r) {
+  std::size_t at = static_cast<std::size_t>(sizes[0]);  // rank 0 packed nothing
+  for (std::size_t r = 1; r < sizes.size(); ++r) {
     const auto n = static_cast<std::size_t>(sizes[r]);
-    if (r > 0) local.Merge(Partial::Unpack(all.data() + at, n));
+    if constexpr (requires(Partial & p) { p.MergePacked(all.data(), n); }) {
+      local.MergePacked(all.data() + at, n);  // no unpacked copy of large records
+    } else {
+      local.Merge(Partial::Unpack(all.data() + at, n));
+    }
     at += n;
   }
   return local;

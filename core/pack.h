@@ -34,6 +34,8 @@ class ByteWriter {
     const auto* p = reinterpret_cast<const char*>(v.data());
     bytes_.insert(bytes_.end(), p, p + v.size() * sizeof(T));
   }
+  // Room for n more bytes: a large partial is packed without regrowing.
+  void Reserve(std::size_t n) { bytes_.reserve(bytes_.size() + n); }
   std::vector<char>& bytes() { return bytes_; }
 
  private:
@@ -63,6 +65,18 @@ class ByteReader {
     std::vector<T> v(n);
     if (n) std::memcpy(v.data(), Take(n * sizeof(T)), n * sizeof(T));
     return v;
+  }
+  // Reads a vector PutVector wrote onto the end of *out (no copy of it
+  // first: a reduction's large record vectors go straight where they stay).
+  template <typename T>
+  void AppendVector(std::vector<T>* out) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto n = static_cast<std::size_t>(Get<std::uint64_t>());
+    if (n > size_ / sizeof(T) + 1) throw Error("packed data: vector length " + std::to_string(n) + " past the end");
+    const char* p = Take(n * sizeof(T));
+    const std::size_t at = out->size();
+    out->resize(at + n);
+    if (n) std::memcpy(out->data() + at, p, n * sizeof(T));
   }
   bool done() const { return pos_ == size_; }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/mpi.h"
+#include "core/pack.h"
 #include "core/records.h"
 #include "core/time.h"
 #include "stages/account/calendar.h"
@@ -151,9 +152,16 @@ class AccountPartial {
   void AddJobPart(const JobPart& part) { job_parts_.push_back(part); }
   void AddNodePart(const NodePart& part) { node_parts_.push_back(part); }
   void Merge(const AccountPartial& other);
+  void Merge(AccountPartial&& other);
   std::vector<char> Pack() const;
   // Throws wattrun::Error on a truncated or foreign buffer.
   static AccountPartial Unpack(const char* data, std::size_t size);
+  // The same bytes inside a larger partial's (the pass's): written into its
+  // writer and read back onto the end of this partial's records, so the
+  // records are not copied once more on either side.
+  std::size_t PackedSize() const;
+  void PackTo(ByteWriter* w) const;
+  void MergePacked(ByteReader* r);
 
   const std::vector<JobPart>& job_parts() const { return job_parts_; }
   const std::vector<NodePart>& node_parts() const { return node_parts_; }

@@ -1,6 +1,7 @@
 #include "stages/pass/pass_partial.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "core/pack.h"
 
@@ -51,6 +52,19 @@ void PassPartial::AddTypeValues(std::size_t type, const ValueCounts& values) {
 void PassPartial::Merge(const PassPartial& other) {
   runs_.insert(runs_.end(), other.runs_.begin(), other.runs_.end());
   whole_nodes_.insert(whole_nodes_.end(), other.whole_nodes_.begin(), other.whole_nodes_.end());
+  MergeCounts(other);
+  account_.Merge(other.account_);
+}
+
+void PassPartial::Merge(PassPartial&& other) {
+  runs_.insert(runs_.end(), other.runs_.begin(), other.runs_.end());
+  whole_nodes_.insert(whole_nodes_.end(), std::make_move_iterator(other.whole_nodes_.begin()),
+                      std::make_move_iterator(other.whole_nodes_.end()));
+  MergeCounts(other);
+  account_.Merge(std::move(other.account_));
+}
+
+void PassPartial::MergeCounts(const PassPartial& other) {
   for (const auto& [node, values] : other.node_parts_) node_parts_[node].Merge(values);
   for (std::size_t t = 0; t < other.type_values_.size(); ++t) AddTypeValues(t, other.type_values_[t]);
   for (const auto& [key, n] : other.day_type_readings_) day_type_readings_[key] += n;
@@ -58,11 +72,13 @@ void PassPartial::Merge(const PassPartial& other) {
   bytes_read_ += other.bytes_read_;
   counter_resets_ += other.counter_resets_;
   peak_rss_ = std::max(peak_rss_, other.peak_rss_);
-  account_.Merge(other.account_);
 }
 
 std::vector<char> PassPartial::Pack() const {
   ByteWriter w;
+  // The job parts are most of the bytes at a facility: room for them and
+  // the runs up front, then the rest grows as it may.
+  w.Reserve(account_.PackedSize() + runs_.size() * sizeof(RunPart) + (std::size_t{1} << 16));
   w.PutVector(runs_);
   w.Put<std::uint64_t>(whole_nodes_.size());
   for (const auto& d : whole_nodes_) PutNode(&w, d);
@@ -83,11 +99,17 @@ std::vector<char> PassPartial::Pack() const {
   w.Put(bytes_read_);
   w.Put(counter_resets_);
   w.Put(peak_rss_);
-  w.PutVector(account_.Pack());
+  account_.PackTo(&w);
   return std::move(w.bytes());
 }
 
 PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
+  PassPartial p;
+  p.MergePacked(data, size);
+  return p;
+}
+
+void PassPartial::MergePacked(const char* data, std::size_t size) {
   PassPartial p;
   ByteReader r(data, size);
   p.runs_ = r.GetVector<RunPart>();
@@ -106,10 +128,9 @@ PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
   p.bytes_read_ = r.Get<std::int64_t>();
   p.counter_resets_ = r.Get<std::int64_t>();
   p.peak_rss_ = r.Get<std::int64_t>();
-  const std::vector<char> account = r.GetVector<char>();
-  p.account_ = account::AccountPartial::Unpack(account.data(), account.size());
+  account_.MergePacked(&r);
   if (!r.done()) throw Error("pass partial: " + std::to_string(size) + " bytes, not all read");
-  return p;
+  Merge(std::move(p));
 }
 
 void PassPartial::SumRuns(std::size_t run_count, std::vector<integrate::RunIntegral>* integrals,

@@ -53,8 +53,12 @@ class PassPartial {
   account::AccountPartial* mutable_account() { return &account_; }
 
   void Merge(const PassPartial& other);
+  void Merge(PassPartial&& other);
   std::vector<char> Pack() const;
   static PassPartial Unpack(const char* data, std::size_t size);
+  // Merge(Unpack(data, size)) without the unpacked copy of the job parts:
+  // they are appended from the bytes (what ReduceToRoot calls).
+  void MergePacked(const char* data, std::size_t size);
 
   // Run integrals in run order, each the sum of its parts in unit order;
   // `integrated[i]` is false for runs no unit saw; `carbon_g`, if given,
@@ -73,6 +77,8 @@ class PassPartial {
   account::AccountPartial TakeAccount() { return std::move(account_); }
 
  private:
+  void MergeCounts(const PassPartial& other);
+
   std::vector<RunPart> runs_;
   std::vector<idle::NodeDistribution> whole_nodes_;
   std::map<std::size_t, ValueCounts> node_parts_;

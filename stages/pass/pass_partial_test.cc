@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "core/error.h"
 
 namespace wattrun::pass {
@@ -120,6 +122,58 @@ TEST(PassPartial, PackAndUnpackRoundTrip) {
   EXPECT_EQ(b.day_type_readings(), a.day_type_readings());
   EXPECT_EQ(b.day_type_readings().at({19000, -1}), 5);
   EXPECT_EQ(b.counter_resets(), 2);
+}
+
+// A partial's records as text, field by field (Pack() would also compare
+// the structs' padding bytes, which no copy need keep).
+std::string Describe(PassPartial& p) {
+  std::string out;
+  for (const auto& j : p.mutable_account()->job_parts()) {
+    out += "job " + std::to_string(j.job) + " " + std::to_string(j.node) + " " + std::to_string(j.month) + " " +
+           std::to_string(j.unit) + " " + std::to_string(j.energy_j) + " " + std::to_string(j.share_s) + " " +
+           std::to_string(j.carbon_g) + " " + std::to_string(j.samples) + "\n";
+  }
+  for (const auto& n : p.mutable_account()->node_parts()) {
+    out += "node " + std::to_string(n.node) + " " + std::to_string(n.unit) + " " + std::to_string(n.metered_j) + " " +
+           std::to_string(n.job_j) + " " + std::to_string(n.readings) + "\n";
+  }
+  std::vector<integrate::RunIntegral> integrals;
+  std::vector<bool> integrated;
+  std::vector<double> carbon;
+  p.SumRuns(8, &integrals, &integrated, &carbon);
+  for (std::size_t i = 0; i < 8; ++i)
+    out += "run " + std::to_string(integrals[i].energy_j) + " " + std::to_string(carbon[i]) + "\n";
+  for (const auto& [key, n] : p.day_type_readings()) out += "day " + std::to_string(n) + "\n";
+  return out + std::to_string(p.readings()) + " " + std::to_string(p.whole_nodes().size());
+}
+
+// The reduction merges from the bytes (ReduceToRoot calls MergePacked):
+// the same partial, job parts in the same order, as Merge(Unpack(...)).
+TEST(PassPartial, MergingFromTheBytesEqualsMergingTheUnpackedPartial) {
+  const auto with_jobs = [](PassPartial p, std::uint32_t first_job) {
+    for (std::uint32_t j = first_job; j < first_job + 3; ++j)
+      p.mutable_account()->AddJobPart({j, 1, 0, j, 10.0 * j, 0.5, 0.25, 0, 4, 0});
+    p.mutable_account()->AddNodePart({1, 0, first_job, 99.0, 30.0, 0, 4});
+    return p;
+  };
+  const PassPartial b = with_jobs(RankB(), 10);
+  const std::vector<char> bytes = b.Pack();
+  PassPartial from_bytes = with_jobs(RankA(), 1);
+  from_bytes.MergePacked(bytes.data(), bytes.size());
+  PassPartial unpacked = with_jobs(RankA(), 1);
+  unpacked.Merge(PassPartial::Unpack(bytes.data(), bytes.size()));
+  EXPECT_EQ(Describe(from_bytes), Describe(unpacked));
+  std::vector<std::uint32_t> jobs;
+  for (const auto& part : from_bytes.mutable_account()->job_parts()) jobs.push_back(part.job);
+  EXPECT_EQ(jobs, (std::vector<std::uint32_t>{1, 2, 3, 10, 11, 12}));  // this rank's, then the other's
+  EXPECT_EQ(from_bytes.mutable_account()->node_parts().size(), 2u);
+  EXPECT_EQ(from_bytes.readings(), 6);
+  // Into an empty partial (one rank had no parts): exactly the other's.
+  PassPartial empty;
+  empty.MergePacked(bytes.data(), bytes.size());
+  PassPartial other = b;
+  EXPECT_EQ(Describe(empty), Describe(other));
+  EXPECT_THROW(empty.MergePacked(bytes.data(), bytes.size() - 1), Error);
 }
 
 TEST(PassPartial, ATruncatedBufferIsAnErrorNotACrash) {
