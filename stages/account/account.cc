@@ -148,7 +148,7 @@ AccountSetup BuildAccountSetup(const std::vector<JobRecord>& jobs, const std::ve
         const JobNode& n = setup.job_nodes[k];
         if (n.node < 0) continue;
         setup.nodes[static_cast<std::size_t>(n.node)].jobs.push_back(
-            {static_cast<std::uint32_t>(i), n.weight, js.start, js.end});
+            {static_cast<std::uint32_t>(i), 0, n.weight, js.start, js.end});
       }
     }
     setup.jobs.push_back(js);

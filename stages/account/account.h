@@ -72,7 +72,8 @@ struct JobSetup {
 
 // A job on one node, as the node's accountant needs it.
 struct NodeJob {
-  std::uint32_t job = 0;  // index into AccountSetup::jobs
+  std::uint32_t job = 0;     // index into AccountSetup::jobs
+  std::uint32_t unused = 0;  // what would be padding: packed bytes are all set
   double weight = 0;
   TimeUs start = 0;
   TimeUs end = 0;
@@ -138,6 +139,7 @@ struct NodePart {
   std::uint32_t node = 0;
   std::int32_t month = 0;
   std::uint32_t unit = 0;
+  std::uint32_t unused = 0;  // what would be padding: packed bytes are all set
   double metered_j = 0;
   double job_j = 0;
   double missing_s = 0;

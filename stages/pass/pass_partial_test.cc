@@ -153,7 +153,7 @@ TEST(PassPartial, MergingFromTheBytesEqualsMergingTheUnpackedPartial) {
   const auto with_jobs = [](PassPartial p, std::uint32_t first_job) {
     for (std::uint32_t j = first_job; j < first_job + 3; ++j)
       p.mutable_account()->AddJobPart({j, 1, 0, j, 10.0 * j, 0.5, 0.25, 0, 4, 0});
-    p.mutable_account()->AddNodePart({1, 0, first_job, 99.0, 30.0, 0, 4});
+    p.mutable_account()->AddNodePart({1, 0, first_job, 0, 99.0, 30.0, 0, 4});
     return p;
   };
   const PassPartial b = with_jobs(RankB(), 10);
