@@ -17,9 +17,14 @@ constexpr TimeUs kMaxTime = std::numeric_limits<TimeUs>::max();
 constexpr int kRunsBeforeRetry = 16;
 
 // The instants where the shares of the node can change, inside [from, until],
-// with the two ends of the time line as sentinels; sorted, unique.
-std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& node, TimeUs from, TimeUs until) {
-  std::vector<TimeUs> points{kMinTime, kMaxTime, from, until, setup.options.store_first, setup.options.store_last};
+// with the two ends of the time line as sentinels; sorted, unique. `touching`
+// gets the node's jobs (NodeJob indices, by start) whose window meets the
+// unit: start < until and end >= from.
+std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& node, TimeUs from, TimeUs until,
+                                 std::vector<std::uint32_t>* touching) {
+  const auto [first, last] = node.JobsTouching(from, until);
+  std::vector<TimeUs> points;
+  points.reserve(2 * (last - first) + setup.months.starts.size() + 6);
   // Only the month starts inside the unit (sorted): a unit is 30 days. Carbon
   // intensity changes do not cut segments: the reading loop weighs energy by
   // the intensity in effect (see SwitchIntensity), which costs far less than
@@ -27,14 +32,23 @@ std::vector<TimeUs> ChangePoints(const AccountSetup& setup, const NodeSetup& nod
   const std::vector<TimeUs>& months = setup.months.starts;
   points.insert(points.end(), std::lower_bound(months.begin(), months.end(), from),
                 std::upper_bound(months.begin(), months.end(), until));
-  const auto [first, last] = node.JobsTouching(from, until);
-  for (std::size_t k = first; k < last; ++k) {
-    points.push_back(node.jobs[k].start);
-    points.push_back(node.jobs[k].end);
+  for (const TimeUs p : {from, until, setup.options.store_first, setup.options.store_last}) {
+    if (p >= from && p <= until) points.push_back(p);
   }
-  std::erase_if(points, [&](TimeUs p) { return p != kMinTime && p != kMaxTime && (p < from || p > until); });
+  // JobsTouching is a superset (it goes back by the node's longest job):
+  // only the jobs that meet the unit add points.
+  for (std::size_t k = first; k < last; ++k) {
+    const NodeJob& job = node.jobs[k];
+    if (job.start > until || job.end < from) continue;
+    if (job.start >= from) points.push_back(job.start);
+    if (job.end <= until) points.push_back(job.end);
+    if (job.start < until) touching->push_back(static_cast<std::uint32_t>(k));
+  }
   std::sort(points.begin(), points.end());
   points.erase(std::unique(points.begin(), points.end()), points.end());
+  points.insert(points.begin(), kMinTime);
+  if (points.back() != kMaxTime) points.push_back(kMaxTime);
+  if (points[1] == kMinTime) points.erase(points.begin());
   return points;
 }
 
@@ -83,22 +97,24 @@ NodeAccountant::NodeAccountant(const AccountSetup& setup, const std::string& nod
   if (from > until) throw Error("accounting: unit of node '" + node + "' ends before it begins");
   node_ = it->second;
   node_setup_ = &setup.nodes[node_];
-  BuildSegments(ChangePoints(setup, *node_setup_, from, until));
+  std::tie(jobs_first_, jobs_last_) = node_setup_->JobsTouching(from_, until_);
+  std::vector<std::uint32_t> touching;
+  const std::vector<TimeUs> bounds = ChangePoints(setup, *node_setup_, from, until, &touching);
+  BuildSegments(bounds, touching);
 }
 
 // One sweep over the change points: the jobs active in each segment (start
 // <= begin < end) and the jobs whose window ends exactly at its begin (a
 // reading there still counts for them).
-void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
+void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds, const std::vector<std::uint32_t>& by_start) {
   const std::vector<NodeJob>& jobs = node_setup_->jobs;
-  std::vector<std::uint32_t> by_start;  // jobs are sorted by start already
-  std::tie(jobs_first_, jobs_last_) = node_setup_->JobsTouching(from_, until_);
-  for (std::size_t k = jobs_first_; k < jobs_last_; ++k) {
-    if (jobs[k].start < until_ && jobs[k].end >= from_) by_start.push_back(static_cast<std::uint32_t>(k));
-  }
   std::vector<std::uint32_t> active;
   std::size_t next = 0;
   const AccountOptions& o = setup_.options;
+  segments_.reserve(bounds.size() - 1);
+  // Segments ascend, so their months do: one search, then steps forward.
+  const std::vector<TimeUs>& month_starts = setup_.months.starts;
+  int month = -1;
   for (std::size_t s = 0; s + 1 < bounds.size(); ++s) {
     Segment seg;
     seg.begin = bounds[s];
@@ -128,7 +144,17 @@ void NodeAccountant::BuildSegments(const std::vector<TimeUs>& bounds) {
     if (seg.denominator <= 0) seg.denominator = 1;
     seg.in_range = seg.begin >= from_ && seg.begin < until_;
     seg.in_store = seg.begin >= o.store_first && seg.end <= o.store_last;
-    seg.month = seg.begin == kMinTime ? -1 : setup_.months.IndexOf(seg.begin);
+    if (seg.begin != kMinTime) {
+      if (month < 0) {
+        month = setup_.months.IndexOf(seg.begin);
+      } else {
+        while (static_cast<std::size_t>(month) + 1 < month_starts.size() &&
+               seg.begin >= month_starts[static_cast<std::size_t>(month) + 1])
+          ++month;
+        if (static_cast<std::size_t>(month) + 1 >= month_starts.size()) month = -1;  // past the table's end
+      }
+    }
+    seg.month = seg.begin == kMinTime ? -1 : month;
     segments_.push_back(seg);
   }
   integrals_.assign(segments_.size(), Integrals{});
@@ -233,10 +259,21 @@ std::size_t NodeAccountant::AddWholePieces(const TimeUs* time, const double* wat
     const std::size_t wanted = static_cast<std::size_t>(cuts_end - cuts);
     std::size_t last = b;
     const std::size_t got = uniform_pieces_(time, watts, b, n, &*cuts, wanted, 2 * interval_us_, pieces, &last);
+    // In locals (the same additions in the same order), not through cur_:
+    // piece h at the factor in effect, then the change at its end taken.
+    double energy = cur_->energy_wms, carbon = cur_->carbon_wms, factor = carbon_factor_;
+    const double* next_factor = setup_.carbon_factor.data() + next_intensity_index_;
     for (std::size_t h = 0; h < got; ++h) {
-      cur_->energy_wms += pieces[h];
-      cur_->carbon_wms += pieces[h] * carbon_factor_;
-      TakeNextIntensity();
+      energy += pieces[h];
+      carbon += pieces[h] * factor;
+      factor = next_factor[h];
+    }
+    cur_->energy_wms = energy;
+    cur_->carbon_wms = carbon;
+    carbon_factor_ = factor;
+    if (got > 0) {
+      next_intensity_index_ += got;
+      next_intensity_ = NextIntensityTime();
     }
     b = last;
     // No piece although the next change is in this chunk: not the usual stretch.
@@ -398,6 +435,7 @@ void NodeAccountant::Finish(AccountPartial* partial) {
 void NodeAccountant::Distribute(AccountPartial* partial) const {
   const std::vector<NodeJob>& node_jobs = node_setup_->jobs;
   std::vector<JobPart> jobs;
+  jobs.reserve(jobs_last_ - jobs_first_);  // a job a node and month: usually one month
   // Into jobs, for the job's latest month; by NodeJob index from jobs_first_
   // (every job of a segment touches the unit).
   std::vector<std::int32_t> part_of_job(jobs_last_ - jobs_first_, -1);

@@ -70,7 +70,7 @@ class NodeAccountant {
     std::int64_t zeros = 0;
   };
 
-  void BuildSegments(const std::vector<TimeUs>& bounds);
+  void BuildSegments(const std::vector<TimeUs>& bounds, const std::vector<std::uint32_t>& by_start);
   template <integrate::Method kMethod>
   void AddReadings(const TimeUs* time, const double* watts, std::size_t n);
   RunSums SumRun(const TimeUs* time, const double* watts, std::size_t begin, std::size_t end, TimeUs two_intervals);

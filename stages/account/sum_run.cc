@@ -201,7 +201,9 @@ std::size_t UniformPieces(const TimeUs* t, const double* w, std::size_t b, std::
   for (; h < cut_count; ++h) {
     const double ahead = (static_cast<double>(cuts[h]) - static_cast<double>(t[b])) * per_step;
     if (!(ahead > 1.5 && ahead < static_cast<double>(n - b - 1))) break;  // b + 2 <= j < n
-    const std::size_t j = b + static_cast<std::size_t>(std::lround(ahead));
+    // Rounded to nearest as lround would (exact: ahead + 0.5 is a double for
+    // ahead < 2^51), without lround's call.
+    const std::size_t j = b + static_cast<std::size_t>(ahead + 0.5);  // NOLINT(bugprone-incorrect-roundings)
     if (t[j] != cuts[h] || t[b + 1] - t[b] != step || w[b + 1] == 0.0) break;
     double energy = 0;  // SumRun's first interval, then the rest of the run
     energy += (kLinear ? w[b] + w[b + 1] : w[b]) * dt;
