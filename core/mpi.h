@@ -73,6 +73,9 @@ class Comm {
     static_assert(std::is_trivially_copyable_v<T>);
     std::vector<char> all =
         GatherBytes(reinterpret_cast<const char*>(local.data()), local.size() * sizeof(T), /*all=*/false);
+    // Bytes as they came (a reduction's packed partials: tens of MB not
+    // copied again into fresh pages).
+    if constexpr (std::is_same_v<T, char>) return all;
     std::vector<T> out(all.size() / sizeof(T));
     if (!all.empty()) std::memcpy(out.data(), all.data(), all.size());
     return out;
