@@ -48,14 +48,6 @@ struct StoreTable {
   std::vector<StoreColumn<Record>> columns;
 };
 
-template <typename Record, typename Field>
-std::vector<Field> Column(const std::vector<Record>& rows, Field Record::*member) {
-  std::vector<Field> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.push_back(r.*member);
-  return out;
-}
-
 // The table's rows take their count from the first column read; every other
 // column must have as many.
 template <typename Record>
@@ -64,10 +56,11 @@ void CheckLength(std::vector<Record>* rows, std::size_t n) {
   if (n != rows->size()) throw Error("store catalogue: columns of one table differ in length");
 }
 
+// Moves each value in (strings: no second copy of a column's text).
 template <typename Record, typename Field, typename Value>
-void Fill(std::vector<Record>* rows, Field Record::*member, const std::vector<Value>& values) {
+void Fill(std::vector<Record>* rows, Field Record::*member, std::vector<Value>&& values) {
   CheckLength(rows, values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = static_cast<Field>(values[i]);
+  for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = static_cast<Field>(std::move(values[i]));
 }
 
 // A member as one dataset: strings packed, booleans as uint8. A column that
@@ -78,7 +71,10 @@ StoreColumn<Record> Plain(std::string name, Field Record::*member, bool may_be_a
   StoreColumn<Record> c{name, {}, {}};
   c.write = [name, member](hid_t g, const std::vector<Record>& rows) {
     if constexpr (std::is_same_v<Field, std::string>) {
-      h5::WritePackedStrings(g, name, Column(rows, member));
+      std::vector<std::string_view> views;
+      views.reserve(rows.size());
+      for (const auto& r : rows) views.emplace_back(r.*member);
+      h5::WritePackedStrings(g, name, views);
     } else {
       std::vector<Stored> values;
       values.reserve(rows.size());
@@ -110,6 +106,8 @@ StoreColumn<Record> Optional(std::string name, const std::string& flag, std::opt
   c.write = [name, flag, member](hid_t g, const std::vector<Record>& rows) {
     std::vector<T> values;
     std::vector<std::uint8_t> has;
+    values.reserve(rows.size());
+    has.reserve(rows.size());
     for (const auto& r : rows) {
       values.push_back((r.*member).value_or(T{}));
       has.push_back((r.*member).has_value() ? 1 : 0);
@@ -251,7 +249,11 @@ void WriteTables(hid_t file, const Catalogue& c) {
 void ReadTables(hid_t file, JobTable jobs, Catalogue* c) {
   ReadTable(file, ManifestTable(), &c->manifest);
   ReadTable(file, RunsTable(), &c->runs);
-  if (jobs == JobTable::kRead) ReadTable(file, JobsTable(), &c->jobs);
+  if (jobs == JobTable::kReadWithRoom) {
+    const std::int64_t rows = h5::Length(h5::OpenGroup(file, JobsTable().group).get(), "start_us");
+    c->jobs.reserve(static_cast<std::size_t>(rows + rows / 4 + 1024));
+  }
+  if (jobs != JobTable::kSkip) ReadTable(file, JobsTable(), &c->jobs);
   ReadTable(file, CarbonIntensityTable(), &c->carbon_intensity);
   ReadTable(file, NodesTable(), &c->nodes);
   ReadTable(file, DatasetsTable(), &c->datasets);
@@ -348,6 +350,35 @@ void CheckZones(const Catalogue& catalogue, const Config& config, const std::str
                 "\n(the store's instants and values were read by these keys: use the config it was ingested with, "
                 "or ingest into a new store)");
   }
+}
+
+namespace {
+// A string's heap block beyond its inline buffer (glibc: 8 bytes of header,
+// 16-byte granules), 0 when the text fits the inline 15 characters.
+std::int64_t StringHeapBytes(const std::string& s) {
+  constexpr std::size_t kInline = 15;
+  return s.capacity() <= kInline ? 0 : static_cast<std::int64_t>((s.capacity() + 1 + 8 + 15) / 16 * 16);
+}
+
+template <typename Record, typename... Strings>
+std::int64_t RowsHeldBytes(const std::vector<Record>& rows, Strings Record::*... strings) {
+  auto bytes = static_cast<std::int64_t>(rows.capacity() * sizeof(Record));
+  for (const Record& r : rows) bytes += (StringHeapBytes(r.*strings) + ... + 0);
+  return bytes;
+}
+}  // namespace
+
+std::int64_t HeldBytes(const Catalogue& c) {
+  using J = JobRecord;
+  using R = RunRecord;
+  return RowsHeldBytes(c.jobs, &J::job_id, &J::node_list, &J::state, &J::user, &J::account, &J::partition, &J::file) +
+         RowsHeldBytes(c.runs, &R::run_id, &R::experiment_id, &R::slurm_job_id, &R::host_name, &R::shape, &R::dataset,
+                       &R::optimizer, &R::bad_reason) +
+         RowsHeldBytes(c.manifest, &ManifestEntry::path, &ManifestEntry::kind) +
+         RowsHeldBytes(c.nodes, &NodeRecord::name, &NodeRecord::gres, &NodeRecord::node_type) +
+         RowsHeldBytes(c.datasets, &DatasetRecord::name, &DatasetRecord::task) +
+         RowsHeldBytes(c.losses, &LossRecord::experiment_id) + RowsHeldBytes(c.carbon_intensity) +
+         RowsHeldBytes(c.quality, &BadRowCount::stage, &BadRowCount::file, &BadRowCount::reason);
 }
 
 Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs) {

@@ -108,8 +108,15 @@ void CheckZones(const Catalogue& catalogue, const Config& config, const std::str
 // Whether ReadCatalogue reads the job table: it holds every sacct line of the
 // facility's history (the largest table by far), and only the rank that
 // joins and finalizes needs it whole.
-enum class JobTable { kRead, kSkip };
+// kReadWithRoom reads it with a quarter more capacity, for the ingest: a
+// month's new sacct lines then merge in without the vector moving (which
+// holds the table twice, three times with the doubling, at that moment).
+enum class JobTable { kRead, kReadWithRoom, kSkip };
 Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs = JobTable::kRead);
+// About how many bytes of memory the catalogue's tables hold (records and
+// the strings beyond their inline buffers), for a rank's memory budget.
+std::int64_t HeldBytes(const Catalogue& catalogue);
+
 // Atomic: writes store_path + ".tmp." + writer_tag (".tmp" without a tag),
 // fsyncs, renames over store_path.
 void WriteCatalogue(const std::string& store_path, const Catalogue& catalogue, const std::string& writer_tag = "");

@@ -1,6 +1,7 @@
 #include "stages/ingest/ingest.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -672,20 +673,37 @@ bool LineWins(const JobRecord& a, const JobRecord& b) {
 // each keep their row. A line without a Start (pending, or cancelled before
 // it ran) is keyed by its JobID alone: all such lines of one JobID are one
 // attempt, the line that never started.
-std::string AttemptKey(const JobRecord& j) {
-  return j.has_start ? j.job_id + "\t" + std::to_string(j.start) : j.job_id + "\tnot_started";
+bool SameAttempt(const JobRecord& a, const JobRecord& b) {
+  return a.has_start == b.has_start && (!a.has_start || a.start == b.start) && a.job_id == b.job_id;
+}
+
+// The attempt's hash: the index of MergeAttempts keeps 8 bytes a key, not
+// the key as a string (~100 bytes an allocation with its node, at millions
+// of allocations on rank 0); equal hashes are told apart by SameAttempt.
+std::uint64_t AttemptHash(const JobRecord& j) {
+  const std::uint64_t id = std::hash<std::string_view>{}(j.job_id);
+  const std::uint64_t start = j.has_start ? static_cast<std::uint64_t>(j.start) : 0x9e3779b97f4a7c15ULL;
+  return id ^ (start * 0xff51afd7ed558ccdULL + (id << 6) + (id >> 2));
 }
 
 // Merges fresh sacct lines into the stored attempts: each attempt takes the
 // winning line's fields and the position of its first line; the result is in
-// sacct order.
+// sacct order. Rank 0 holds the facility's whole job history here, so the
+// merge adds little to it: an 8-byte key a job, no second copy of the table
+// when it grows into the room ReadCatalogue left (JobTable::kReadWithRoom),
+// and no sort when the new lines come after the stored ones (a new month's
+// file), which is the usual case.
 void MergeAttempts(std::vector<JobRecord>* stored, const std::vector<JobRecord>& fresh) {
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_multimap<std::uint64_t, std::size_t> index;
   index.reserve(stored->size() + fresh.size());
-  for (std::size_t i = 0; i < stored->size(); ++i) index.emplace(AttemptKey((*stored)[i]), i);
+  for (std::size_t i = 0; i < stored->size(); ++i) index.emplace(AttemptHash((*stored)[i]), i);
+  if (stored->capacity() < stored->size() + fresh.size()) stored->reserve(stored->size() + fresh.size());
   for (const JobRecord& line : fresh) {
-    const auto [it, added] = index.emplace(AttemptKey(line), stored->size());
-    if (added) {
+    const std::uint64_t hash = AttemptHash(line);
+    auto [it, end] = index.equal_range(hash);
+    while (it != end && !SameAttempt((*stored)[it->second], line)) ++it;
+    if (it == end) {
+      index.emplace(hash, stored->size());
       stored->push_back(line);
       continue;
     }
@@ -697,7 +715,11 @@ void MergeAttempts(std::vector<JobRecord>* stored, const std::vector<JobRecord>&
     attempt.file = std::move(file);
     attempt.line = first_line;
   }
-  std::stable_sort(stored->begin(), stored->end(), ComesFirst);
+  // Stable: stores written before `file` and `line` were kept hold them
+  // empty, and their rows keep the order they were stored in.
+  if (!std::is_sorted(stored->begin(), stored->end(), ComesFirst)) {
+    std::stable_sort(stored->begin(), stored->end(), ComesFirst);
+  }
 }
 
 // A rewritten sacct file's old lines cannot be taken out of the merged
@@ -1247,6 +1269,11 @@ void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_
 // What the phases of one ingest hand on to the next. Rank 0 alone holds
 // the catalogue and the full file list; the rest is the same on every
 // rank once phase A has broadcast it.
+// Bytes of rank 0's memory a byte of a changed small table takes while it
+// is parsed and merged (measured at scale 1: a month's 57 MB of sacct text,
+// its steps' lines included, took 72 MB beside the catalogue).
+constexpr std::int64_t kSmallTableHeldPerByte = 2;
+
 struct IngestState {
   fs::path root;  // the facility directory
   std::string store_path;
@@ -1259,6 +1286,7 @@ struct IngestState {
   std::vector<std::string> node_names;  // sorted, unique
   std::int64_t next_batch = 0;
   std::int64_t small_table_bytes = 0;  // of the changed small tables but nodes.csv
+  std::int64_t catalogue_bytes = 0;    // rank 0: its catalogue's memory once the small tables are in (estimated)
   Counts counts;  // telemetry rows dropped, by (file, reason): this rank's, after phase D all on rank 0
   std::vector<std::int64_t> telemetry_file_rows;       // rows of each new telemetry file, all ranks
   std::map<std::string, std::int64_t> new_file_batch;  // new telemetry file -> its batch
@@ -1310,7 +1338,7 @@ ChangedTables PlanInputs(const Config& config, IngestState* s, IngestSummary* su
   s->all_files = ListInputs(s->root, &summary->warnings, &unreadable_links);
   if (config.facility.telemetry_source == TelemetrySource::kPrometheus) DropTelemetryFiles(s, summary);
   store::Catalogue& catalogue = s->catalogue;
-  if (fs::exists(s->store_path)) catalogue = store::ReadCatalogue(s->store_path);
+  if (fs::exists(s->store_path)) catalogue = store::ReadCatalogue(s->store_path, store::JobTable::kReadWithRoom);
   for (const BadRowCount& b : unreadable_links) {
     ReplaceQuality(&catalogue, b.stage, b.file, {b});
   }
@@ -1373,6 +1401,7 @@ void PlanOnRoot(const Config& config, const IngestOptions& options, IngestState*
   if (!s->new_telemetry.empty()) fs::create_directories(s->tmp_dir);
   s->next_batch = static_cast<std::int64_t>(catalogue.batch_files.size()) + 1;
   for (const auto& f : changed.other) s->small_table_bytes += f.size;
+  s->catalogue_bytes = store::HeldBytes(catalogue) + kSmallTableHeldPerByte * s->small_table_bytes;
   // Until it is joined, only this thread touches the catalogue's tables
   // (it uses no MPI and no HDF5).
   s->small_tables = std::async(std::launch::async, [&config, s, other = std::move(changed.other)] {
@@ -1468,13 +1497,14 @@ void PlanPrometheus(const Config& config, const Comm& comm, IngestState* s, Inge
 }
 
 // The readings' chunk pool: the budget but for what else a rank holds (the
-// libraries ~60 MB, the catalogue ~90 MB at Eagle's scale on rank 0, the
-// exchange and write buffers ~30 MB); beyond it chunks are spilled to a
-// file beside the store.
+// libraries ~60 MB, the exchange and write buffers ~30 MB, the small
+// tables' parse, and on rank 0 the catalogue, which grows with the
+// facility's job history: 0.47 KB an sacct allocation); beyond it chunks
+// are spilled to a file beside the store, so the budget holds at any month.
 std::int64_t ChunkPoolBytes(const IngestOptions& options, const Comm& comm, const IngestState& s,
                             IngestSummary* summary) {
   const std::int64_t fixed_bytes = std::min<std::int64_t>(384ll << 20, options.memory_budget_bytes / 4);
-  const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes;
+  const std::int64_t pool_bytes = options.memory_budget_bytes - fixed_bytes - (comm.is_root() ? s.catalogue_bytes : 0);
   // Below two chunks a node every chunk would be spilled as soon as it is
   // started (tiny writes, > 100x slower): raise the pool and say so.
   const auto min_pool_bytes = static_cast<std::int64_t>(2 * s.node_names.size() * sizeof(ReadingChunk));
@@ -1905,7 +1935,13 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   s.tag = tag;
   PlanIngest(config, options, comm, &s, &summary);
   if (config.facility.telemetry_source == TelemetrySource::kPrometheus) PlanPrometheus(config, comm, &s, &summary);
-  if (!s.new_telemetry.empty()) IngestTelemetry(config, options, comm, &s, &summary);
+  if (!s.new_telemetry.empty()) {
+    IngestTelemetry(config, options, comm, &s, &summary);
+    // The readings' memory, freed, goes back to the system before rank 0
+    // builds the new catalogue (else glibc keeps the chunks' slabs, which
+    // came from its heap, and the two add up at the ingest's peak).
+    ::malloc_trim(0);
+  }
   JoinSmallTables(config, comm, &s, &summary);  // if there was no telemetry to overlap it with
   WriteNewCatalogue(comm, &s, &summary);
   if (comm.is_root()) summary.sources = SourceTotalsOf(s.catalogue);
