@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wattrun::h5 {
@@ -118,6 +119,8 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name);
 // crash the reader), damaged packed strings are a clear error. The store's
 // catalogue uses them; results.h5 keeps plain strings for h5py users.
 void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
+// The same from views (a table's column written without copying its strings).
+void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string_view>& values);
 // Reads packed strings, or plain variable-length ones (stores written
 // before packing).
 std::vector<std::string> ReadPackedStrings(hid_t loc, const std::string& name);

@@ -4,6 +4,12 @@
 
 #include "core/error.h"
 
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -74,6 +80,37 @@ TEST(Strings, NumbersAreNotReadAsStrings) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "HDF5 dataset energy does not hold strings");
   }
+}
+
+// The seal in front of a sealed file is zlib's CRC-32 of the bytes after the
+// 512-byte user block and their count, as stores written by earlier builds
+// (zlib's crc32) have it: they keep verifying; a changed byte does not.
+TEST(Seal, IsZlibsCrcOfTheImageAndAChangedByteFailsIt) {
+  const std::string path = (std::filesystem::temp_directory_path() / "wattrun_h5_seal_test.h5").string();
+  {
+    File f = File::CreateInMemory(path, /*sealed=*/true);
+    WriteVector(f.id(), "values", std::vector<double>(100000, 1.5));
+    f.WriteImage(path);
+  }
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(bytes.size(), 512U);
+  const auto* body = reinterpret_cast<const Bytef*>(bytes.data() + 512);
+  const uLong crc = crc32(0L, body, static_cast<uInt>(bytes.size() - 512));
+  char expected[96];
+  std::snprintf(expected, sizeof expected, "WATTRUN-SEAL crc32=%08lx size=%zu\n", crc, bytes.size() - 512);
+  EXPECT_EQ(bytes.substr(0, std::string(expected).size()), expected);
+  EXPECT_TRUE(VerifySeal(path));
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  EXPECT_THROW(VerifySeal(path), Error);
+  std::filesystem::remove(path);
 }
 
 }  // namespace
