@@ -37,10 +37,11 @@ int main(int argc, char** argv) {
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("catalogue: %zu jobs, %zu runs; read %.3f s; write best of %d %.3f s, %.1f MB; held %.1f MB; peak RSS %.1f MB\n",
-                c.jobs.size(), c.runs.size(), read_s, repeats, best,
-                static_cast<double>(std::filesystem::file_size(out)) / 1e6,
-                static_cast<double>(wattrun::store::HeldBytes(c)) / 1e6, static_cast<double>(ru.ru_maxrss) / 1024);
+    std::printf(
+        "catalogue: %zu jobs, %zu runs; read %.3f s; write best of %d %.3f s, %.1f MB; held %.1f MB; peak RSS %.1f "
+        "MB\n",
+        c.jobs.size(), c.runs.size(), read_s, repeats, best, static_cast<double>(std::filesystem::file_size(out)) / 1e6,
+        static_cast<double>(wattrun::store::HeldBytes(c)) / 1e6, static_cast<double>(ru.ru_maxrss) / 1024);
     std::filesystem::remove(out);
   } catch (const wattrun::Error& e) {
     std::fprintf(stderr, "catalogue_bench: %s\n", e.what());

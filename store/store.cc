@@ -63,17 +63,31 @@ void Fill(std::vector<Record>* rows, Field Record::*member, std::vector<Value>&&
   for (std::size_t i = 0; i < values.size(); ++i) (*rows)[i].*member = static_cast<Field>(std::move(values[i]));
 }
 
-// A member as one dataset: strings packed, booleans as uint8. A column that
-// `may_be_absent` (added after stores existed) leaves the member as it is.
+// Symbols as their texts, made once for each run of equal values (a sorted
+// column, or one state that most rows share, takes no lock at all).
+template <typename Record>
+void FillSymbols(std::vector<Record>* rows, Symbol Record::*member, const std::vector<std::string>& values) {
+  CheckLength(rows, values.size());
+  Symbol last;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != last.view()) last = Symbol(values[i]);
+    (*rows)[i].*member = last;
+  }
+}
+
+// A member as one dataset: strings (and Symbols) packed, booleans as uint8.
+// A column that `may_be_absent` (added after stores existed) leaves the
+// member as it is.
 template <typename Record, typename Field>
 StoreColumn<Record> Plain(std::string name, Field Record::*member, bool may_be_absent = false) {
   using Stored = std::conditional_t<std::is_same_v<Field, bool>, std::uint8_t, Field>;
+  constexpr bool kText = std::is_same_v<Field, std::string> || std::is_same_v<Field, Symbol>;
   StoreColumn<Record> c{name, {}, {}};
   c.write = [name, member](hid_t g, const std::vector<Record>& rows) {
-    if constexpr (std::is_same_v<Field, std::string>) {
+    if constexpr (kText) {
       std::vector<std::string_view> views;
       views.reserve(rows.size());
-      for (const auto& r : rows) views.emplace_back(r.*member);
+      for (const auto& r : rows) views.emplace_back(static_cast<const std::string&>(r.*member));
       h5::WritePackedStrings(g, name, views);
     } else {
       std::vector<Stored> values;
@@ -84,7 +98,9 @@ StoreColumn<Record> Plain(std::string name, Field Record::*member, bool may_be_a
   };
   c.read = [name, member, may_be_absent](hid_t g, std::vector<Record>* rows) {
     if (may_be_absent && !h5::Exists(g, name)) return;
-    if constexpr (std::is_same_v<Field, std::string>) {
+    if constexpr (std::is_same_v<Field, Symbol>) {
+      FillSymbols(rows, member, h5::ReadPackedStrings(g, name));
+    } else if constexpr (std::is_same_v<Field, std::string>) {
       Fill(rows, member, h5::ReadPackedStrings(g, name));
     } else if constexpr (std::is_same_v<Field, bool>) {
       const auto values = h5::ReadVector<Stored>(g, name);
@@ -371,7 +387,7 @@ std::int64_t RowsHeldBytes(const std::vector<Record>& rows, Strings Record::*...
 std::int64_t HeldBytes(const Catalogue& c) {
   using J = JobRecord;
   using R = RunRecord;
-  return RowsHeldBytes(c.jobs, &J::job_id, &J::node_list, &J::state, &J::user, &J::account, &J::partition, &J::file) +
+  return RowsHeldBytes(c.jobs, &J::job_id, &J::node_list) +
          RowsHeldBytes(c.runs, &R::run_id, &R::experiment_id, &R::slurm_job_id, &R::host_name, &R::shape, &R::dataset,
                        &R::optimizer, &R::bad_reason) +
          RowsHeldBytes(c.manifest, &ManifestEntry::path, &ManifestEntry::kind) +

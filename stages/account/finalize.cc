@@ -183,7 +183,8 @@ void AddUsage(const AccountSetup& setup, const JobRecord& job, std::size_t i, co
   const JobSetup& js = setup.jobs[i];
   for (const auto& [m, seconds] : MonthsMet(setup.months, js.start, js.end)) {
     const std::string& label = setup.months.labels[static_cast<std::size_t>(m)];
-    const auto [it, added] = usage->try_emplace(UsageKey{label, job.partition, job.account, job.user});
+    const auto [it, added] =
+        usage->try_emplace(UsageKey{label, job.partition.view(), job.account.view(), job.user.view()});
     results::UsageRow& row = it->second;
     if (added) row.month = label, row.partition = job.partition, row.account = job.account, row.user = job.user;
     row.jobs += 1;

@@ -662,7 +662,7 @@ bool ComesFirst(const JobRecord& a, const JobRecord& b) { return a.file != b.fil
 // (not Unknown), then the latest End, then the earlier line. A total order,
 // so the merged attempt does not depend on the order files are read in.
 bool LineWins(const JobRecord& a, const JobRecord& b) {
-  const bool a_final = IsFinalState(a.state), b_final = IsFinalState(b.state);
+  const bool a_final = IsFinalState(a.state.view()), b_final = IsFinalState(b.state.view());
   if (a_final != b_final) return a_final;
   if (a.end.has_value() != b.end.has_value()) return a.end.has_value();
   if (a.end && *a.end != *b.end) return *a.end > *b.end;
@@ -709,10 +709,10 @@ void MergeAttempts(std::vector<JobRecord>* stored, const std::vector<JobRecord>&
     }
     JobRecord& attempt = (*stored)[it->second];
     const JobRecord& first = ComesFirst(line, attempt) ? line : attempt;
-    std::string file = first.file;
+    const Symbol file = first.file;
     const std::int64_t first_line = first.line;
     if (LineWins(line, attempt)) attempt = line;
-    attempt.file = std::move(file);
+    attempt.file = file;
     attempt.line = first_line;
   }
   // Stable: stores written before `file` and `line` were kept hold them
