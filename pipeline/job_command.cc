@@ -114,8 +114,8 @@ std::string JsonTime(const std::optional<TimeUs>& t) { return t ? json::String(F
 std::string NodeJson(const results::JobNodeRow& n) {
   const std::optional<double> share =
       n.node_cpus > 0 ? std::optional<double>(n.weight_cpus / n.node_cpus) : std::nullopt;
-  return json::Object({{"node", json::String(n.node)},
-                       {"node_type", n.node_type.empty() ? "null" : json::String(n.node_type)},
+  return json::Object({{"node", json::String(n.node.view())},
+                       {"node_type", n.node_type.empty() ? "null" : json::String(n.node_type.view())},
                        {"weight_cpus", json::Number(n.weight_cpus)},
                        {"node_cpus", n.node_cpus > 0 ? json::Number(n.node_cpus) : "null"},
                        {"share", json::Number(share)},
@@ -136,11 +136,11 @@ std::string JobJson(const results::PipelineResults& r, std::size_t row) {
   return json::Object({{"job_id", json::String(j.job_id)},
                        {"attempt", std::to_string(k)},
                        {"attempts", std::to_string(n)},
-                       {"user", json::String(j.user)},
-                       {"account", json::String(j.account)},
-                       {"partition", json::String(j.partition)},
-                       {"state", json::String(j.state)},
-                       {"status", json::String(j.status)},
+                       {"user", json::String(j.user.view())},
+                       {"account", json::String(j.account.view())},
+                       {"partition", json::String(j.partition.view())},
+                       {"state", json::String(j.state.view())},
+                       {"status", json::String(j.status.view())},
                        {"node_list", json::String(j.node_list)},
                        {"start", JsonTime(j.start)},
                        {"end", JsonTime(j.end)},

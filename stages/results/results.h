@@ -9,6 +9,7 @@
 
 #include "core/memory_hierarchy.h"
 #include "core/quantile.h"
+#include "core/symbol.h"
 #include "core/time.h"
 #include "stages/idle/idle.h"
 #include "stages/standardize/standardize.h"
@@ -139,11 +140,11 @@ struct ClassMemory {
 // order. Numbers are empty (nullopt) for not_started jobs.
 struct JobRow {
   std::string job_id;
-  std::string user;
-  std::string account;
-  std::string partition;
-  std::string state;      // as sacct writes it ("CANCELLED by 123")
-  std::string status;     // spec section 4: not_started ... ok
+  Symbol user;  // the texts that repeat over rows are Symbols (core/symbol.h)
+  Symbol account;
+  Symbol partition;
+  Symbol state;           // as sacct writes it ("CANCELLED by 123")
+  Symbol status;          // spec section 4: not_started ... ok
   std::string node_list;  // as sacct writes it
   std::optional<TimeUs> start;
   std::optional<TimeUs> end;  // running: the store's last instant
@@ -163,8 +164,8 @@ struct JobRow {
 // A job's part on one of its nodes (results.h5 only; `wattrun job` shows it).
 struct JobNodeRow {
   std::size_t job = 0;  // index into jobs
-  std::string node;
-  std::string node_type;   // empty: not in nodes.csv
+  Symbol node;
+  Symbol node_type;        // empty: not in nodes.csv
   double weight_cpus = 0;  // w_j on this node
   double node_cpus = 0;    // C_h (0 when unknown)
   std::int64_t samples = 0;

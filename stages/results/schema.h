@@ -171,6 +171,10 @@ struct Default<std::string> {
   using Type = Text;
 };
 template <>
+struct Default<Symbol> {
+  using Type = Text;
+};
+template <>
 struct Default<bool> {
   using Type = Flag;
 };
