@@ -21,7 +21,7 @@ class Symbol {
  public:
   Symbol() : text_(&Empty()) {}
   // Implicit, as a drop-in for the std::string it replaces in records.
-  Symbol(std::string_view text);                            // NOLINT(google-explicit-constructor)
+  Symbol(std::string_view text);                                       // NOLINT(google-explicit-constructor)
   Symbol(const std::string& text) : Symbol(std::string_view(text)) {}  // NOLINT(google-explicit-constructor)
   Symbol(const char* text) : Symbol(std::string_view(text)) {}         // NOLINT(google-explicit-constructor)
 

@@ -142,7 +142,7 @@ std::string FillJob(const AccountSetup& setup, std::size_t i, const JobSums& sum
       energy += n.energy_j, idle += n.idle_j, carbon += n.carbon_g;
       if (static_cast<double>(n.samples) < needed) some_node_short = true;
     }
-    job_nodes->push_back(std::move(nr));
+    job_nodes->push_back(nr);
   }
   row->run_time_s = run_time_s;
   row->node_hours = run_time_s * static_cast<double>(js.node_count()) / 3600.0;
