@@ -7,7 +7,8 @@
 # months; runs the telemetry pass on the store after 1, 3 and all months
 # (memory against months). Then runs `wattrun run --store` with 1, 2 and 4
 # ranks (4 is oversubscribed on a 2-core machine) and prints per stage: wall
-# time, readings/s per rank, bytes read, peak RSS per rank; and, measured in
+# time, readings/s per rank, bytes read, peak RSS per rank (the ingest's also
+# without rank 0, which alone holds the catalogue); and, measured in
 # the same run, the time of `cat store > /dev/null` (page cache warm) and of a
 # single-threaded memory scan of the same bytes, with the telemetry pass given
 # as a ratio to each. When it builds the store it also prints each month's
@@ -34,14 +35,15 @@ if [[ ! -f $fac/nodes.csv ]]; then
 fi
 fac=$(realpath "$fac")
 peak_mb() { sed -n 's/.*peak memory \([0-9.]*\) MB.*/\1/p'; }
+others_mb() { sed -n 's/.*peak memory .* (\([0-9.]*\) MB on the ranks but 0.*/\1/p'; }
 if [[ ! -f $store ]]; then
   incoming="$WORK/incoming_s${SCALE}_m${MONTHS}"   # what has "arrived" so far: links into the facility
   rm -rf "$incoming" "$store" "$store.d"
   mkdir -p "$incoming/telemetry" "$incoming/sacct"
   for f in nodes.csv runs.csv datasets.csv losses.csv; do ln -s "$fac/$f" "$incoming/$f"; done
   echo "store: one ingest per month (mpirun -n 2), as the re-ingestion job does"
-  printf "%-8s %12s %9s %16s %16s %14s %16s\n" month "rows read" seconds "rows/s/rank" "file MB/s/rank" "peak RSS MB" \
-    "pass peak RSS MB"
+  printf "%-8s %12s %9s %16s %16s %14s %18s %16s\n" month "rows read" seconds "rows/s/rank" "file MB/s/rank" "peak RSS MB" \
+    "ranks but 0 MB" "pass peak RSS MB"
   m=0; ingest_total=0
   for month_dir in "$fac"/telemetry/*/; do
     month=$(basename "$month_dir"); m=$((m + 1))
@@ -57,9 +59,9 @@ if [[ ! -f $store ]]; then
         --no-fit --no-report --timings "$WORK/timings_month$m.csv" > /dev/null
       pass_rss=$(awk -F, '$1 == "\"telemetry pass\"" {printf "%.1f", $6 / 1e6}' "$WORK/timings_month$m.csv")
     fi
-    printf "%-8s %12s %9s %16.0f %16s %14s %16s\n" "$month" "$rows" "$secs" \
+    printf "%-8s %12s %9s %16.0f %16s %14s %18s %16s\n" "$month" "$rows" "$secs" \
       "$(awk -v n="$rows" -v s="$secs" 'BEGIN {print n / s / 2}')" "$(echo "$out" | sed -n 's/.* \([0-9.]*\) MB\/s per rank.*/\1/p')" \
-      "$(echo "$out" | peak_mb)" "$pass_rss"
+      "$(echo "$out" | peak_mb)" "$(echo "$out" | others_mb)" "$pass_rss"
     ingest_total=$(awk -v a="$ingest_total" -v b="$secs" 'BEGIN {print a + b}')
   done
   printf "%d monthly ingests: %.1f s in all\n" "$m" "$ingest_total"

@@ -107,10 +107,13 @@ int IngestCommand(const IngestArgs& args, const Config& config, const Comm& comm
                 static_cast<long long>(s.conflicts));
     std::printf("  in the store, by input:\n");
     for (const auto& line : ingest::SourceTotalsLines(s.sources)) std::printf("    %s\n", line.c_str());
-    std::printf("  time %.2f s (parse %.2f, sort %.2f, write %.2f), %.1f MB/s per rank, peak memory %s per rank\n",
+    const std::string others =
+        comm.size() > 1 ? " (" + Mb(s.peak_rss_bytes_other_ranks) + " on the ranks but 0, which holds the catalogue)"
+                        : "";
+    std::printf("  time %.2f s (parse %.2f, sort %.2f, write %.2f), %.1f MB/s per rank, peak memory %s per rank%s\n",
                 s.seconds, s.parse_seconds, s.sort_seconds, s.write_seconds,
                 s.seconds > 0 ? static_cast<double>(s.telemetry_bytes) / s.seconds / comm.size() / 1e6 : 0.0,
-                Mb(s.peak_rss_bytes).c_str());
+                Mb(s.peak_rss_bytes).c_str(), others.c_str());
     if (s.prometheus_http_seconds > 0) {
       std::printf("  prometheus: waiting for responses %.2f s, JSON %.2f s, into the ingest %.2f s (slowest rank)\n",
                   s.prometheus_http_seconds, s.prometheus_json_seconds, s.prometheus_ingest_seconds);

@@ -1948,7 +1948,9 @@ IngestSummary IngestUnderLock(const Config& config, const IngestOptions& options
   comm.Barrier();
   if (comm.is_root() && fs::exists(s.tmp_dir)) fs::remove_all(s.tmp_dir);
   summary.seconds = SecondsSince(t0);
-  summary.peak_rss_bytes = comm.AllMax(PeakRssBytes());
+  const std::int64_t peak_rss = PeakRssBytes();
+  summary.peak_rss_bytes = comm.AllMax(peak_rss);
+  summary.peak_rss_bytes_other_ranks = comm.AllMax(comm.is_root() ? 0 : peak_rss);
   summary.spilled_bytes = comm.AllSum(s.spilled_bytes);
   return summary;
 }

@@ -55,7 +55,10 @@ struct IngestSummary {
   double prometheus_json_seconds = 0;
   double prometheus_ingest_seconds = 0;
   std::int64_t peak_rss_bytes = 0;  // max over ranks
-  std::int64_t spilled_bytes = 0;   // readings written to spill files, all ranks (0: it fitted the budget)
+  // Max over the ranks but 0, which alone holds the catalogue (the job
+  // history): these stay flat as months are added; 0 with one rank.
+  std::int64_t peak_rss_bytes_other_ranks = 0;
+  std::int64_t spilled_bytes = 0;  // readings written to spill files, all ranks (0: it fitted the budget)
   // Writes of the batch that HDF5 did not do collectively (H5Pget_mpio_no_collective_cause), summed over ranks.
   std::int64_t non_collective_writes = 0;
   std::vector<std::string> warnings;  // files reported by name
