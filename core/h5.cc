@@ -407,10 +407,6 @@ void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<st
   WriteVector(loc, name + "_offsets", offsets);
 }
 
-void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
-  WritePackedStrings(loc, name, std::vector<std::string_view>(values.begin(), values.end()));
-}
-
 std::vector<std::string> ReadPackedStrings(hid_t loc, const std::string& name) {
   {
     H5Id dset(CheckId(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "H5Dopen2", name));

@@ -118,8 +118,7 @@ std::vector<std::string> ReadStrings(hid_t loc, const std::string& name);
 // strings, whose global heap HDF5 dereferences unchecked (a damaged file can
 // crash the reader), damaged packed strings are a clear error. The store's
 // catalogue uses them; results.h5 keeps plain strings for h5py users.
-void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
-// The same from views (a table's column written without copying its strings).
+// Written from views: a table's column goes out without its strings copied.
 void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<std::string_view>& values);
 // Reads packed strings, or plain variable-length ones (stores written
 // before packing).

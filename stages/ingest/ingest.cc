@@ -697,7 +697,7 @@ void MergeAttempts(std::vector<JobRecord>* stored, const std::vector<JobRecord>&
   std::unordered_multimap<std::uint64_t, std::size_t> index;
   index.reserve(stored->size() + fresh.size());
   for (std::size_t i = 0; i < stored->size(); ++i) index.emplace(AttemptHash((*stored)[i]), i);
-  if (stored->capacity() < stored->size() + fresh.size()) stored->reserve(stored->size() + fresh.size());
+  stored->reserve(stored->size() + fresh.size());  // a no-op within the room
   for (const JobRecord& line : fresh) {
     const std::uint64_t hash = AttemptHash(line);
     auto [it, end] = index.equal_range(hash);
@@ -1266,14 +1266,14 @@ void WarnConflictingRows(const std::vector<InputFile>& files, std::int64_t rows_
                       named + "): another facility's files, or rewritten ones?");
 }
 
-// What the phases of one ingest hand on to the next. Rank 0 alone holds
-// the catalogue and the full file list; the rest is the same on every
-// rank once phase A has broadcast it.
 // Bytes of rank 0's memory a byte of a changed small table takes while it
 // is parsed and merged (measured at scale 1: a month's 57 MB of sacct text,
 // its steps' lines included, took 72 MB beside the catalogue).
 constexpr std::int64_t kSmallTableHeldPerByte = 2;
 
+// What the phases of one ingest hand on to the next. Rank 0 alone holds
+// the catalogue and the full file list; the rest is the same on every
+// rank once phase A has broadcast it.
 struct IngestState {
   fs::path root;  // the facility directory
   std::string store_path;
@@ -1499,7 +1499,7 @@ void PlanPrometheus(const Config& config, const Comm& comm, IngestState* s, Inge
 // The readings' chunk pool: the budget but for what else a rank holds (the
 // libraries ~60 MB, the exchange and write buffers ~30 MB, the small
 // tables' parse, and on rank 0 the catalogue, which grows with the
-// facility's job history: 0.47 KB an sacct allocation); beyond it chunks
+// facility's job history: ~0.28 KB an sacct allocation with its room); beyond it chunks
 // are spilled to a file beside the store, so the budget holds at any month.
 std::int64_t ChunkPoolBytes(const IngestOptions& options, const Comm& comm, const IngestState& s,
                             IngestSummary* summary) {
