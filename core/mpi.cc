@@ -79,24 +79,40 @@ std::string Comm::BroadcastString(const std::string& value) const {
   return std::string(bytes.begin(), bytes.end());
 }
 
-std::vector<char> Comm::GatherBytes(const char* data, std::size_t bytes, bool all) const {
+namespace {
+
+// Each rank's offset in a gather of `counts` bytes (MPI's are int: a gather
+// of 2 GiB or more, or of that much from one rank, is refused by name).
+std::vector<int> GatherOffsets(const std::vector<int>& counts, std::int64_t* total) {
+  std::vector<int> displs(counts.size(), 0);
+  *total = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (*total > std::numeric_limits<int>::max()) throw Error("a gather of more than 2 GiB is not supported");
+    displs[i] = static_cast<int>(*total);
+    *total += counts[i];
+  }
+  return displs;
+}
+
+int GatherCount(std::size_t bytes) {
   if (bytes > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
     throw Error("a gather of more than 2 GiB from one rank is not supported");
   }
-  const int count = static_cast<int>(bytes);
+  return static_cast<int>(bytes);
+}
+
+}  // namespace
+
+std::vector<char> Comm::GatherBytes(const char* data, std::size_t bytes, bool all) const {
+  const int count = GatherCount(bytes);
   std::vector<int> counts(static_cast<std::size_t>(size_));
   if (all) {
     CheckMpi(MPI_Allgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_), "MPI_Allgather");
   } else {
     CheckMpi(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm_), "MPI_Gather");
   }
-  std::vector<int> displs(counts.size(), 0);
   std::int64_t total = 0;
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    if (total > std::numeric_limits<int>::max()) throw Error("a gather of more than 2 GiB is not supported");
-    displs[i] = static_cast<int>(total);
-    total += counts[i];
-  }
+  const std::vector<int> displs = GatherOffsets(counts, &total);
   std::vector<char> out;
   if (all || rank_ == 0) out.resize(static_cast<std::size_t>(total));
   if (all) {
@@ -107,6 +123,20 @@ std::vector<char> Comm::GatherBytes(const char* data, std::size_t bytes, bool al
              "MPI_Gatherv");
   }
   return out;
+}
+
+void Comm::GatherBytesInto(const char* data, std::size_t bytes, const std::vector<std::int64_t>& counts,
+                           char* into) const {
+  const int count = GatherCount(bytes);
+  std::vector<int> int_counts;
+  std::vector<int> displs;
+  if (rank_ == 0) {
+    for (const std::int64_t n : counts) int_counts.push_back(GatherCount(static_cast<std::size_t>(n)));
+    std::int64_t total = 0;
+    displs = GatherOffsets(int_counts, &total);
+  }
+  CheckMpi(MPI_Gatherv(data, count, MPI_BYTE, into, int_counts.data(), displs.data(), MPI_BYTE, 0, comm_),
+           "MPI_Gatherv");
 }
 
 std::vector<std::string> Comm::GatherStringsToRoot(const std::string& local) const {

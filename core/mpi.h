@@ -6,9 +6,11 @@
 
 #include <stdexcept>
 
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -91,6 +93,11 @@ class Comm {
     return out;
   }
   std::vector<std::string> GatherStringsToRoot(const std::string& local) const;
+  // This rank's `bytes` bytes at `data`, every rank's in rank order, written
+  // on rank 0 at `into`, which has room for the sum of `counts` (each rank's
+  // byte count; read on rank 0 only, nullptr `into` elsewhere). Nothing is
+  // copied on the sending side nor into a buffer of the gather's own.
+  void GatherBytesInto(const char* data, std::size_t bytes, const std::vector<std::int64_t>& counts, char* into) const;
 
   std::int64_t AllSum(std::int64_t value) const;
   // Element-wise sums of every rank's vector (all the same length), on every rank.
@@ -114,6 +121,25 @@ class Comm {
   int size_ = 1;
 };
 
+// How a partial with bulk records (BulkRecordsOf below) packs itself: its
+// bulk records inside the bytes, or apart (sent as they lie in memory).
+enum class BulkRecords { kPacked, kApart };
+
+// A Partial whose largest records (trivially copyable, tens of MB at a
+// facility) travel to rank 0 as they lie in memory: BulkBytes() gives them
+// on a sending rank, BulkRoom(n) makes room for n more bytes of them at
+// their end on rank 0 (where MPI writes the other ranks'), and Pack and
+// MergePacked leave them out when given BulkRecords::kApart. Neither side
+// copies them into a buffer of the reduction's: on this VM first touch of
+// fresh pages costs more than the copy.
+template <typename Partial>
+concept HasBulkRecords = requires(Partial& p, const Partial& c, const char* data, std::size_t n) {
+  { c.BulkBytes() } -> std::convertible_to<std::span<const char>>;
+  { p.BulkRoom(n) } -> std::same_as<char*>;
+  { c.Pack(BulkRecords::kApart) } -> std::same_as<std::vector<char>>;
+  p.MergePacked(data, n, BulkRecords::kApart);
+};
+
 // Reduces a mergeable partial result to rank 0: every rank's
 // `local.Pack()` bytes are gathered, unpacked with `Partial::Unpack(data,
 // size)` and merged in rank order into rank 0's copy (other ranks get an
@@ -122,25 +148,45 @@ class Comm {
 // Rank 0 keeps its own partial as it is (no pack, no copy: for one rank
 // the reduction costs nothing) and merges the others' after it. A Partial
 // with `MergePacked(data, size)` merges from the bytes instead (the same
-// result as Merge(Unpack(...)), one copy fewer).
+// result as Merge(Unpack(...)), one copy fewer); one with bulk records
+// (HasBulkRecords) has them written straight after rank 0's, in rank order.
 template <typename Partial>
 Partial ReduceToRoot(const Comm& comm, Partial local) {
+  constexpr bool kBulk = HasBulkRecords<Partial>;
   std::vector<char> packed;
+  std::span<const char> bulk;
   if (!comm.is_root()) {
-    packed = local.Pack();
-    // Its bytes are in `packed` now: the partial (a pass's job parts grow
-    // with the facility's jobs) is not held beside them while gathering.
-    local = Partial{};
+    if constexpr (kBulk) {
+      packed = local.Pack(BulkRecords::kApart);
+      bulk = local.BulkBytes();  // sent from where they lie: `local` is kept until then
+    } else {
+      packed = local.Pack();
+      // Its bytes are in `packed` now: the partial is not held beside them while gathering.
+      local = Partial{};
+    }
   }
-  const std::vector<std::int64_t> sizes =
-      comm.GatherToRoot(std::vector<std::int64_t>{static_cast<std::int64_t>(packed.size())});
+  const std::vector<std::int64_t> sizes = comm.GatherToRoot(
+      std::vector<std::int64_t>{static_cast<std::int64_t>(packed.size()), static_cast<std::int64_t>(bulk.size())});
   const std::vector<char> all = comm.GatherToRoot(packed);
   std::vector<char>().swap(packed);
+  if constexpr (kBulk) {
+    std::vector<std::int64_t> bulk_sizes;
+    std::size_t incoming = 0;
+    for (std::size_t r = 0; r < sizes.size() / 2; ++r) {
+      bulk_sizes.push_back(sizes[2 * r + 1]);
+      incoming += static_cast<std::size_t>(sizes[2 * r + 1]);
+    }
+    char* room = comm.is_root() ? local.BulkRoom(incoming) : nullptr;
+    comm.GatherBytesInto(bulk.data(), bulk.size(), bulk_sizes, room);
+    if (!comm.is_root()) local = Partial{};
+  }
   if (!comm.is_root()) return Partial{};
   std::size_t at = static_cast<std::size_t>(sizes[0]);  // rank 0 packed nothing
-  for (std::size_t r = 1; r < sizes.size(); ++r) {
-    const auto n = static_cast<std::size_t>(sizes[r]);
-    if constexpr (requires(Partial & p) { p.MergePacked(all.data(), n); }) {
+  for (std::size_t r = 1; r < sizes.size() / 2; ++r) {
+    const auto n = static_cast<std::size_t>(sizes[2 * r]);
+    if constexpr (kBulk) {
+      local.MergePacked(all.data() + at, n, BulkRecords::kApart);
+    } else if constexpr (requires(Partial & p) { p.MergePacked(all.data(), n); }) {
       local.MergePacked(all.data() + at, n);  // no unpacked copy of large records
     } else {
       local.Merge(Partial::Unpack(all.data() + at, n));

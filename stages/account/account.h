@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -160,10 +161,16 @@ class AccountPartial {
   static AccountPartial Unpack(const char* data, std::size_t size);
   // The same bytes inside a larger partial's (the pass's): written into its
   // writer and read back onto the end of this partial's records, so the
-  // records are not copied once more on either side.
-  std::size_t PackedSize() const;
-  void PackTo(ByteWriter* w) const;
-  void MergePacked(ByteReader* r);
+  // records are not copied once more on either side. With
+  // BulkRecords::kApart the job parts (most of the bytes) are left out: they
+  // travel as they lie, through JobPartBytes and JobPartRoom.
+  std::size_t PackedSize(BulkRecords bulk = BulkRecords::kPacked) const;
+  void PackTo(ByteWriter* w, BulkRecords bulk = BulkRecords::kPacked) const;
+  void MergePacked(ByteReader* r, BulkRecords bulk = BulkRecords::kPacked);
+  std::span<const char> JobPartBytes() const;
+  // Room for `bytes` of job parts after this partial's (a whole number of
+  // JobParts, else wattrun::Error), to be written there by the caller.
+  char* JobPartRoom(std::size_t bytes);
 
   const std::vector<JobPart>& job_parts() const { return job_parts_; }
   const std::vector<NodePart>& node_parts() const { return node_parts_; }

@@ -74,11 +74,11 @@ void PassPartial::MergeCounts(const PassPartial& other) {
   peak_rss_ = std::max(peak_rss_, other.peak_rss_);
 }
 
-std::vector<char> PassPartial::Pack() const {
+std::vector<char> PassPartial::Pack(BulkRecords bulk) const {
   ByteWriter w;
   // The job parts are most of the bytes at a facility: room for them and
   // the runs up front, then the rest grows as it may.
-  w.Reserve(account_.PackedSize() + runs_.size() * sizeof(RunPart) + (std::size_t{1} << 16));
+  w.Reserve(account_.PackedSize(bulk) + runs_.size() * sizeof(RunPart) + (std::size_t{1} << 16));
   w.PutVector(runs_);
   w.Put<std::uint64_t>(whole_nodes_.size());
   for (const auto& d : whole_nodes_) PutNode(&w, d);
@@ -99,7 +99,7 @@ std::vector<char> PassPartial::Pack() const {
   w.Put(bytes_read_);
   w.Put(counter_resets_);
   w.Put(peak_rss_);
-  account_.PackTo(&w);
+  account_.PackTo(&w, bulk);
   return std::move(w.bytes());
 }
 
@@ -109,7 +109,7 @@ PassPartial PassPartial::Unpack(const char* data, std::size_t size) {
   return p;
 }
 
-void PassPartial::MergePacked(const char* data, std::size_t size) {
+void PassPartial::MergePacked(const char* data, std::size_t size, BulkRecords bulk) {
   PassPartial p;
   ByteReader r(data, size);
   p.runs_ = r.GetVector<RunPart>();
@@ -128,7 +128,7 @@ void PassPartial::MergePacked(const char* data, std::size_t size) {
   p.bytes_read_ = r.Get<std::int64_t>();
   p.counter_resets_ = r.Get<std::int64_t>();
   p.peak_rss_ = r.Get<std::int64_t>();
-  account_.MergePacked(&r);
+  account_.MergePacked(&r, bulk);
   if (!r.done()) throw Error("pass partial: " + std::to_string(size) + " bytes, not all read");
   Merge(std::move(p));
 }

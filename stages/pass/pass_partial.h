@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,11 +55,16 @@ class PassPartial {
 
   void Merge(const PassPartial& other);
   void Merge(PassPartial&& other);
-  std::vector<char> Pack() const;
+  // With BulkRecords::kApart the accounting's job parts are left out of the
+  // bytes: ReduceToRoot sends them as they lie (BulkBytes) and writes
+  // them after rank 0's (BulkRoom), not copied into a buffer on either side.
+  std::vector<char> Pack(BulkRecords bulk = BulkRecords::kPacked) const;
   static PassPartial Unpack(const char* data, std::size_t size);
   // Merge(Unpack(data, size)) without the unpacked copy of the job parts:
-  // they are appended from the bytes (what ReduceToRoot calls).
-  void MergePacked(const char* data, std::size_t size);
+  // they are appended from the bytes.
+  void MergePacked(const char* data, std::size_t size, BulkRecords bulk = BulkRecords::kPacked);
+  std::span<const char> BulkBytes() const { return account_.JobPartBytes(); }
+  char* BulkRoom(std::size_t bytes) { return account_.JobPartRoom(bytes); }
 
   // Run integrals in run order, each the sum of its parts in unit order;
   // `integrated[i]` is false for runs no unit saw; `carbon_g`, if given,

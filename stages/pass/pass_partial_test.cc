@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <span>
 #include <string>
 
 #include "core/error.h"
@@ -174,6 +176,35 @@ TEST(PassPartial, MergingFromTheBytesEqualsMergingTheUnpackedPartial) {
   PassPartial other = b;
   EXPECT_EQ(Describe(empty), Describe(other));
   EXPECT_THROW(empty.MergePacked(bytes.data(), bytes.size() - 1), Error);
+}
+
+// ReduceToRoot sends the job parts apart (BulkRecords::kApart): packed
+// without them, then written after the root's through BulkRoom, the partial
+// is the one MergePacked makes of the whole bytes.
+TEST(PassPartial, JobPartsSentApartMergeAsIfPacked) {
+  const auto with_jobs = [](PassPartial p, std::uint32_t first_job) {
+    for (std::uint32_t j = first_job; j < first_job + 3; ++j)
+      p.mutable_account()->AddJobPart({j, 1, 0, j, 10.0 * j, 0.5, 0.25, 0, 4, 0});
+    p.mutable_account()->AddNodePart({1, 0, first_job, 0, 99.0, 30.0, 0, 4});
+    return p;
+  };
+  const PassPartial b = with_jobs(RankB(), 10);
+  const std::vector<char> whole = b.Pack();
+  PassPartial packed = with_jobs(RankA(), 1);
+  packed.MergePacked(whole.data(), whole.size());
+
+  const std::vector<char> small = b.Pack(BulkRecords::kApart);
+  EXPECT_LT(small.size(), whole.size());
+  const std::span<const char> bulk = b.BulkBytes();
+  EXPECT_EQ(bulk.size(), 3 * sizeof(account::JobPart));
+  PassPartial apart = with_jobs(RankA(), 1);
+  std::memcpy(apart.BulkRoom(bulk.size()), bulk.data(), bulk.size());  // what MPI does
+  apart.MergePacked(small.data(), small.size(), BulkRecords::kApart);
+  EXPECT_EQ(Describe(apart), Describe(packed));
+  EXPECT_THROW(apart.BulkRoom(sizeof(account::JobPart) + 1), Error);  // not a whole part
+  // Bytes that hold job parts are not taken for bytes without them.
+  PassPartial wrong;
+  EXPECT_THROW(wrong.MergePacked(whole.data(), whole.size(), BulkRecords::kApart), Error);
 }
 
 TEST(PassPartial, ATruncatedBufferIsAnErrorNotACrash) {
