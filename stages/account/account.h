@@ -153,6 +153,9 @@ struct NodePart {
 class AccountPartial {
  public:
   void AddJobPart(const JobPart& part) { job_parts_.push_back(part); }
+  // Room for n job parts in all: reserved pages are not touched until
+  // written, and each regrowth would copy the parts into fresh ones.
+  void ReserveJobParts(std::size_t n) { job_parts_.reserve(n); }
   void AddNodePart(const NodePart& part) { node_parts_.push_back(part); }
   void Merge(const AccountPartial& other);
   void Merge(AccountPartial&& other);
