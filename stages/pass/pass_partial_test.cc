@@ -149,20 +149,22 @@ std::string Describe(PassPartial& p) {
   return out + std::to_string(p.readings()) + " " + std::to_string(p.whole_nodes().size());
 }
 
+// A rank's partial with three job parts (jobs first_job...) and a node part.
+PassPartial WithJobs(PassPartial p, std::uint32_t first_job) {
+  for (std::uint32_t j = first_job; j < first_job + 3; ++j)
+    p.mutable_account()->AddJobPart({j, 1, 0, j, 10.0 * j, 0.5, 0.25, 0, 4, 0});
+  p.mutable_account()->AddNodePart({1, 0, first_job, 0, 99.0, 30.0, 0, 4});
+  return p;
+}
+
 // The reduction merges from the bytes (ReduceToRoot calls MergePacked):
 // the same partial, job parts in the same order, as Merge(Unpack(...)).
 TEST(PassPartial, MergingFromTheBytesEqualsMergingTheUnpackedPartial) {
-  const auto with_jobs = [](PassPartial p, std::uint32_t first_job) {
-    for (std::uint32_t j = first_job; j < first_job + 3; ++j)
-      p.mutable_account()->AddJobPart({j, 1, 0, j, 10.0 * j, 0.5, 0.25, 0, 4, 0});
-    p.mutable_account()->AddNodePart({1, 0, first_job, 0, 99.0, 30.0, 0, 4});
-    return p;
-  };
-  const PassPartial b = with_jobs(RankB(), 10);
+  const PassPartial b = WithJobs(RankB(), 10);
   const std::vector<char> bytes = b.Pack();
-  PassPartial from_bytes = with_jobs(RankA(), 1);
+  PassPartial from_bytes = WithJobs(RankA(), 1);
   from_bytes.MergePacked(bytes.data(), bytes.size());
-  PassPartial unpacked = with_jobs(RankA(), 1);
+  PassPartial unpacked = WithJobs(RankA(), 1);
   unpacked.Merge(PassPartial::Unpack(bytes.data(), bytes.size()));
   EXPECT_EQ(Describe(from_bytes), Describe(unpacked));
   std::vector<std::uint32_t> jobs;
@@ -182,22 +184,16 @@ TEST(PassPartial, MergingFromTheBytesEqualsMergingTheUnpackedPartial) {
 // without them, then written after the root's through BulkRoom, the partial
 // is the one MergePacked makes of the whole bytes.
 TEST(PassPartial, JobPartsSentApartMergeAsIfPacked) {
-  const auto with_jobs = [](PassPartial p, std::uint32_t first_job) {
-    for (std::uint32_t j = first_job; j < first_job + 3; ++j)
-      p.mutable_account()->AddJobPart({j, 1, 0, j, 10.0 * j, 0.5, 0.25, 0, 4, 0});
-    p.mutable_account()->AddNodePart({1, 0, first_job, 0, 99.0, 30.0, 0, 4});
-    return p;
-  };
-  const PassPartial b = with_jobs(RankB(), 10);
+  const PassPartial b = WithJobs(RankB(), 10);
   const std::vector<char> whole = b.Pack();
-  PassPartial packed = with_jobs(RankA(), 1);
+  PassPartial packed = WithJobs(RankA(), 1);
   packed.MergePacked(whole.data(), whole.size());
 
   const std::vector<char> small = b.Pack(BulkRecords::kApart);
   EXPECT_LT(small.size(), whole.size());
   const std::span<const char> bulk = b.BulkBytes();
   EXPECT_EQ(bulk.size(), 3 * sizeof(account::JobPart));
-  PassPartial apart = with_jobs(RankA(), 1);
+  PassPartial apart = WithJobs(RankA(), 1);
   std::memcpy(apart.BulkRoom(bulk.size()), bulk.data(), bulk.size());  // what MPI does
   apart.MergePacked(small.data(), small.size(), BulkRecords::kApart);
   EXPECT_EQ(Describe(apart), Describe(packed));
