@@ -7,6 +7,8 @@
 # Generates (once, cached in WORK_DIR) a facility of about 10 million
 # readings, then in the same run times, REPEATS times in turn (page cache warm):
 #   mpirun -n 2 wattrun run --config configs/eagle.yaml --input FAC --output OUT --no-fit --no-report
+#   the same with the model fits (issue 19's end to end: ingest, pass, statuses,
+#   idle power, model fit, tables; the other tools fit no model)
 #   node bench/compare/duckdb_job.mjs ...      (ingest, join, energies, idle power, per-node table)
 #   POLARS_MAX_THREADS=2 node bench/compare/polars_job.mjs ...   (the same job)
 #   /usr/bin/python3 bench/compare/pandas_job.py ...
@@ -56,15 +58,21 @@ mkdir -p "$out"
 wall_of() { awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; ++i) s = s * 60 + p[i]; print s}' "$1"; }
 rss_of() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 
-run_wattrun() {  # $1 = repeat index
-  local o="$out/wattrun"
+# $1 = repeat index, $2 = the tool's name in the tables, then run's flags.
+wattrun_as() {
+  local r=$1 name=$2; shift 2
+  local o="$out/$name"
   rm -rf "$o"   # the store lives in the output directory: a fresh one, so the ingest is timed too
-  "${PIN[@]}" /usr/bin/time -v -o "$out/time_wattrun_$1.txt" \
-    mpirun -n 2 bash -c '/usr/bin/time -f %M -o "$0.rank$OMPI_COMM_WORLD_RANK" "$@"' "$out/rss_wattrun_$1" \
-    "$BIN" run --config configs/eagle.yaml --input "$fac" --output "$o" --no-fit --no-report > "$out/log_wattrun_$1.txt"
-  awk '{s += $1} END {print s}' "$out/rss_wattrun_$1".rank* > "$out/rss_wattrun_$1"
-  rm -f "$out/rss_wattrun_$1".rank*
+  "${PIN[@]}" /usr/bin/time -v -o "$out/time_${name}_$r.txt" \
+    mpirun -n 2 bash -c '/usr/bin/time -f %M -o "$0.rank$OMPI_COMM_WORLD_RANK" "$@"' "$out/rss_${name}_$r" \
+    "$BIN" run --config configs/eagle.yaml --input "$fac" --output "$o" --no-report "$@" > "$out/log_${name}_$r.txt"
+  awk '{s += $1} END {print s}' "$out/rss_${name}_$r".rank* > "$out/rss_${name}_$r"
+  rm -f "$out/rss_${name}_$r".rank*
 }
+# The job the other tools do (no model fit), and the issue's end to end:
+# ingest, pass, statuses, idle power, both hardware classes' model fits, tables.
+run_wattrun() { wattrun_as "$1" wattrun --no-fit; }
+run_wattrun_fit() { wattrun_as "$1" wattrun_fit; }
 run_duckdb() {
   "${PIN[@]}" /usr/bin/time -v -o "$out/time_duckdb_$1.txt" \
     node bench/compare/duckdb_job.mjs --config configs/eagle.yaml --input "$fac" --output "$out/duckdb" --threads 2 \
@@ -89,7 +97,7 @@ echo "compare: facility $fac"
 printf "  %d telemetry files (%d gzip), %.1f MB on disk (%.1f MB of it gzip); %d cores; load average before: %s\n" \
   "$files" "$gz" "$(awk -v b="$bytes" 'BEGIN {print b / 1e6}')" "$(awk -v b="$gz_bytes" 'BEGIN {print b / 1e6}')" \
   "$(nproc)" "$load_before"
-tools=(wattrun duckdb polars pandas)
+tools=(wattrun wattrun_fit duckdb polars pandas)
 for ((r = 1; r <= REPEATS; ++r)); do
   for t in "${tools[@]}"; do
     "run_$t" "$r"
@@ -110,19 +118,20 @@ done
 echo
 printf "%s readings (valid, deduplicated), %d rounds, 2 cores; load average before %s, after %s\n\n" \
   "$readings" "$REPEATS" "$load_before" "$load_after"
-printf "%-34s %10s %10s %14s %14s %14s\n" tool "best s" "median s" "readings/s" "time / wattrun" "peak RSS MB"
-label() { case $1 in wattrun) echo "wattrun (mpirun -n 2, from CSV)";; duckdb) echo "DuckDB $(grep -o 'DuckDB v[0-9.]*' "$out/log_duckdb_1.txt" | cut -d' ' -f2) (node, 2 threads)";;
+printf "%-40s %10s %10s %14s %14s %18s %14s\n" tool "best s" "median s" "readings/s" "time / wattrun" "/ wattrun with fit" "peak RSS MB"
+label() { case $1 in wattrun) echo "wattrun (mpirun -n 2, from CSV)";; wattrun_fit) echo "wattrun with the model fits";; duckdb) echo "DuckDB $(grep -o 'DuckDB v[0-9.]*' "$out/log_duckdb_1.txt" | cut -d' ' -f2) (node, 2 threads)";;
   polars) echo "Polars $(grep -o 'Polars [0-9.]*' "$out/log_polars_1.txt" | cut -d' ' -f2) (node, 2 threads)";; pandas) echo "pandas $(/usr/bin/python3 -c 'import pandas; print(pandas.__version__)') (1 process)";; esac; }
 for t in "${tools[@]}"; do
-  printf "%-34s %10.2f %10.2f %14.3g %13.2fx %14.1f\n" "$(label "$t")" "${best[$t]}" "${median[$t]}" \
+  printf "%-40s %10.2f %10.2f %14.3g %13.2fx %17.2fx %14.1f\n" "$(label "$t")" "${best[$t]}" "${median[$t]}" \
     "$(awk -v n="$readings" -v s="${best[$t]}" 'BEGIN {print n / s}')" \
     "$(awk -v a="${best[$t]}" -v b="${best[wattrun]}" 'BEGIN {print a / b}')" \
+    "$(awk -v a="${best[$t]}" -v b="${best[wattrun_fit]}" 'BEGIN {print a / b}')" \
     "$(awk -v k="${rss[$t]}" 'BEGIN {print k / 1024}')"
 done
 echo "(peak RSS: wattrun = sum over its 2 ranks; others = the one process; largest over the rounds)"
 echo
 echo "wattrun's own stage times (last round):"
-grep -E "^(stage|ingest|telemetry pass|statuses|write tables)" "$out/log_wattrun_$REPEATS.txt" | sed 's/^/  /'
+grep -E "^(stage|ingest|telemetry pass|statuses|model fit|write tables)" "$out/log_wattrun_fit_$REPEATS.txt" | sed 's/^/  /'
 echo "DuckDB job steps (last round):"; grep -E "^  [a-z].*: [0-9.]+ s$" "$out/log_duckdb_$REPEATS.txt" | sed 's/^/ /'
 echo "Polars job steps (last round):"; grep -E "^  [a-z].*: [0-9.]+ s$" "$out/log_polars_$REPEATS.txt" | sed 's/^/ /'
 echo "pandas job steps (last round):"; grep -E "^  [a-z].*: [0-9.]+ s$" "$out/log_pandas_$REPEATS.txt" | sed 's/^/ /'
