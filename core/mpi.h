@@ -121,7 +121,7 @@ class Comm {
   int size_ = 1;
 };
 
-// How a partial with bulk records (BulkRecordsOf below) packs itself: its
+// How a partial with bulk records (HasBulkRecords below) packs itself: its
 // bulk records inside the bytes, or apart (sent as they lie in memory).
 enum class BulkRecords { kPacked, kApart };
 

@@ -169,7 +169,10 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   out.telemetry_seconds = pass.seconds;
   out.telemetry_readings = pass.readings;
   out.telemetry_bytes = pass.bytes_read;
-  if (!comm.is_root()) return out;
+  if (!comm.is_root()) {
+    if (options.fit_model) runs::FitModels({}, {}, o.model, comm);  // the classes this rank fits
+    return out;
+  }
 
   const auto t_final = Clock::now();
   runs::RecordSettings(config, &out);
@@ -201,7 +204,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   out.quality_files = runs::QualityByFile(catalogue.quality, account_setup.bad_rows);
   AddStage(summary, "statuses filters idle standardize", SecondsSince(t_final));
   if (options.fit_model) {
-    runs::Models models = runs::FitModels(out.runs, features, o.model);  // step 12
+    runs::Models models = runs::FitModels(out.runs, features, o.model, comm);  // step 12, on the ranks
     for (const auto& m : models.models) {
       if (m.fitted || m.fit_seconds > 0) {
         AddStage(summary, "model fit " + m.hardware_class + " (" + std::to_string(m.runs) + " runs)", m.fit_seconds);

@@ -1,8 +1,8 @@
 // Spec step 12: the energy model per hardware class, on usable runs.
-#include <chrono>
 #include <cmath>
 
 #include "stages/model/energy_model.h"
+#include "stages/model/fit_ranks.h"
 #include "stages/runs/runs.h"
 
 namespace wattrun::runs {
@@ -63,32 +63,53 @@ ModelOptions ModelOptions::FromConfig(const Config& config) {
   return o;
 }
 
-Models FitModels(const std::vector<results::RunRow>& rows, const RunFeatures& features, const ModelOptions& options) {
-  Models out;
-  for (const auto& cls : options.classes) {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<model::FitSample> samples;
+// Rank 0 builds each class's samples; the classes with enough of them are
+// fitted on the ranks (FitOnRanks: class after class, one per rank at once);
+// rank 0 describes them in class order.
+Models FitModels(const std::vector<results::RunRow>& rows, const RunFeatures& features, const ModelOptions& options,
+                 const Comm& comm) {
+  std::vector<model::FitTask> tasks;
+  std::vector<std::vector<std::size_t>> task_runs;             // each task's sample -> row
+  std::vector<int> task_of_class(options.classes.size(), -1);  // -1: too few samples
+  std::vector<std::size_t> class_samples(options.classes.size(), 0);
+  for (std::size_t c = 0; c < options.classes.size() && comm.is_root(); ++c) {
+    const auto& cls = options.classes[c];
+    model::FitTask task;
+    task.n_levels = cls.levels;
     std::vector<std::size_t> sample_run;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& row = rows[i];
       if (row.is_gpu != cls.is_gpu || !row.usable || !features.per_run[i] || !row.std_energy_j) continue;
-      samples.push_back({*features.per_run[i], *row.std_energy_j, row.dataset});
+      task.samples.push_back({*features.per_run[i], *row.std_energy_j, row.dataset});
       sample_run.push_back(i);
     }
-    if (samples.size() < 3) {
-      out.models.push_back(NotFitted(cls, samples.size()));
+    class_samples[c] = task.samples.size();
+    if (task.samples.size() < 3) continue;
+    task_of_class[c] = static_cast<int>(tasks.size());
+    tasks.push_back(std::move(task));
+    task_runs.push_back(std::move(sample_run));
+  }
+  const std::vector<model::TimedFit> fits = model::FitOnRanks(tasks, options.fit, comm);
+  Models out;
+  if (!comm.is_root()) return out;
+  for (std::size_t c = 0; c < options.classes.size(); ++c) {
+    const auto& cls = options.classes[c];
+    if (task_of_class[c] < 0) {
+      out.models.push_back(NotFitted(cls, class_samples[c]));
       continue;
     }
-    const model::FitResult fit = model::FitEnergyModel(samples, cls.levels, options.fit);
+    const auto t = static_cast<std::size_t>(task_of_class[c]);
+    const model::FitResult& fit = fits[t].result;
+    const std::vector<model::FitSample>& samples = tasks[t].samples;
     results::ModelResult m = Describe(cls, samples.size(), fit);
     for (std::size_t s = 0; s < samples.size(); ++s) {
       if (std::isnan(fit.predicted_j[s])) continue;
-      const auto& row = rows[sample_run[s]];
+      const auto& row = rows[task_runs[t][s]];
       const double baseline =
           fit.flops_baseline.c0_j + fit.flops_baseline.c1_j_per_flop * model::TotalFlops(samples[s].features);
       out.predictions.push_back({row.run_id, row.is_gpu, samples[s].energy_j, fit.predicted_j[s], baseline});
     }
-    m.fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m.fit_seconds = fits[t].seconds;
     out.models.push_back(std::move(m));
   }
   return out;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/mpi.h"
 #include "core/records.h"
 #include "stages/idle/idle.h"
 #include "stages/integrate/integrate.h"
@@ -84,7 +85,10 @@ struct Models {
   std::vector<results::ModelResult> models;
   std::vector<results::PredictionRow> predictions;
 };
-Models FitModels(const std::vector<results::RunRow>& rows, const RunFeatures& features, const ModelOptions& options);
+// Collective: rank 0 gives the rows and features (the other ranks' are not
+// read) and gets the models; the classes are fitted on the ranks at once.
+Models FitModels(const std::vector<results::RunRow>& rows, const RunFeatures& features, const ModelOptions& options,
+                 const Comm& comm);
 
 // quality.csv: bad input rows, then run statuses, filters, features, and
 // the job statuses of facility accounting (stage `jobs`).
