@@ -210,7 +210,8 @@ std::vector<TimedFit> FitOnRanks(const std::vector<FitTask>& tasks, const FitOpt
   ByteReader r(all.data(), all.size());
   while (!r.done()) {
     const auto c = static_cast<std::size_t>(r.Get<std::uint64_t>());
-    if (c >= out.size() || have[c]) throw Error("model fits: class " + std::to_string(c) + " came back twice or unasked");
+    if (c >= out.size() || have[c])
+      throw Error("model fits: class " + std::to_string(c) + " came back twice or unasked");
     out[c].seconds = r.Get<double>();
     out[c].result = GetFitResult(&r);
     have[c] = true;

@@ -50,7 +50,7 @@ struct Synthetic {
 // `runs` runs drawn from the sweep, energies from Table 4 with log-normal
 // noise of the given sigma. Deterministic.
 inline Synthetic MakeSweep(bool is_gpu, std::size_t runs, double sigma, std::uint64_t seed,
-                    const std::vector<std::int64_t>& depths = {std::begin(kDepths), std::end(kDepths)}) {
+                           const std::vector<std::int64_t>& depths = {std::begin(kDepths), std::end(kDepths)}) {
   const topology::MemoryHierarchy memory = is_gpu ? topology::DefaultGpuHierarchy() : topology::DefaultCpuHierarchy();
   const std::vector<double> k = Table4Parameters(is_gpu);
   std::mt19937_64 random(seed);
