@@ -158,7 +158,7 @@ Partial ReduceToRoot(const Comm& comm, Partial local) {
   if (!comm.is_root()) {
     if constexpr (kBulk) {
       packed = local.Pack(BulkRecords::kApart);
-      bulk = local.BulkBytes();  // sent from where they lie: `local` is kept until then
+      bulk = local.BulkBytes();  // sent from where they lie: `local` is kept until the gather is done
     } else {
       packed = local.Pack();
       // Its bytes are in `packed` now: the partial is not held beside them while gathering.
@@ -178,7 +178,6 @@ Partial ReduceToRoot(const Comm& comm, Partial local) {
     }
     char* room = comm.is_root() ? local.BulkRoom(incoming) : nullptr;
     comm.GatherBytesInto(bulk.data(), bulk.size(), bulk_sizes, room);
-    if (!comm.is_root()) local = Partial{};
   }
   if (!comm.is_root()) return Partial{};
   std::size_t at = static_cast<std::size_t>(sizes[0]);  // rank 0 packed nothing
