@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -264,6 +265,10 @@ hid_t NativeType<std::uint32_t>() {
   return H5T_NATIVE_UINT32;
 }
 template <>
+hid_t NativeType<std::uint16_t>() {
+  return H5T_NATIVE_UINT16;
+}
+template <>
 hid_t NativeType<std::uint8_t>() {
   return H5T_NATIVE_UINT8;
 }
@@ -396,15 +401,26 @@ void WritePackedStrings(hid_t loc, const std::string& name, const std::vector<st
   std::size_t total = 0;
   for (const auto& v : values) total += v.size();
   std::vector<std::uint8_t> bytes(total);
-  std::vector<std::int64_t> offsets(values.size() + 1);
   std::size_t at = 0;
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    std::memcpy(bytes.data() + at, values[i].data(), values[i].size());
-    at += values[i].size();
-    offsets[i + 1] = static_cast<std::int64_t>(at);
+  for (const auto& v : values) {
+    std::memcpy(bytes.data() + at, v.data(), v.size());
+    at += v.size();
   }
   WriteVector(loc, name, bytes);
-  WriteVector(loc, name + "_offsets", offsets);
+  // The offsets in 4 bytes while the text is under 4 GiB (half the bytes of
+  // a column of short strings); readers widen them to int64 on read
+  // (HDF5 converts), so stores with either width read alike.
+  const auto write_offsets = [&]<typename Offset>(Offset) {
+    std::vector<Offset> offsets(values.size() + 1);
+    Offset end = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) offsets[i + 1] = end += static_cast<Offset>(values[i].size());
+    WriteVector(loc, name + "_offsets", offsets);
+  };
+  if (total <= std::numeric_limits<std::uint32_t>::max()) {
+    write_offsets(std::uint32_t{});
+  } else {
+    write_offsets(std::int64_t{});
+  }
 }
 
 std::vector<std::string> ReadPackedStrings(hid_t loc, const std::string& name) {
@@ -560,6 +576,7 @@ WATTRUN_H5_INSTANTIATE(std::int64_t)
 WATTRUN_H5_INSTANTIATE(std::uint64_t)
 WATTRUN_H5_INSTANTIATE(std::int32_t)
 WATTRUN_H5_INSTANTIATE(std::uint32_t)
+WATTRUN_H5_INSTANTIATE(std::uint16_t)
 WATTRUN_H5_INSTANTIATE(std::uint8_t)
 WATTRUN_H5_INSTANTIATE(std::int8_t)
 #undef WATTRUN_H5_INSTANTIATE

@@ -46,7 +46,12 @@ namespace wattrun::store {
 
 // The catalogue's `wattrun_store_version`. 2: instants in µs (1: ms, refused
 // with "re-ingest", as its numbers would be read 1000 times too small).
-inline constexpr std::int64_t kStoreVersion = 2;
+// 3: the job table's repeated texts (user, account, partition, state, file)
+// as codes into a dictionary; version 2 stores still read (and are written
+// as 3 at their next ingest), a version-3 store is refused by a wattrun
+// that knows only 2.
+inline constexpr std::int64_t kStoreVersion = 3;
+inline constexpr std::int64_t kOldestReadableStoreVersion = 2;
 
 struct ManifestEntry {
   std::string path;  // relative to the facility directory

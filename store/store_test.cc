@@ -94,9 +94,27 @@ TEST_F(StoreCatalogue, OlderStoreWithoutTheNewColumnsReadsThemAbsent) {
   WriteCatalogue(path_, TwoJobs());
   {
     h5::File file = h5::File::Open(path_, h5::Mode::kReadWrite);
-    for (const char* name :
-         {"user", "account", "partition", "alloc_cpus", "has_alloc_cpus", "tres_cpus", "has_tres_cpus", "tres_gpus",
-          "has_tres_gpus", "consumed_energy_j", "has_consumed_energy_j", "file", "line"}) {
+    for (const char* name : {"user_codes",
+                             "user_dictionary",
+                             "user_dictionary_offsets",
+                             "account_codes",
+                             "account_dictionary",
+                             "account_dictionary_offsets",
+                             "partition_codes",
+                             "partition_dictionary",
+                             "partition_dictionary_offsets",
+                             "alloc_cpus",
+                             "has_alloc_cpus",
+                             "tres_cpus",
+                             "has_tres_cpus",
+                             "tres_gpus",
+                             "has_tres_gpus",
+                             "consumed_energy_j",
+                             "has_consumed_energy_j",
+                             "file_codes",
+                             "file_dictionary",
+                             "file_dictionary_offsets",
+                             "line"}) {
       ASSERT_GE(H5Ldelete(file.id(), (std::string("tables/jobs/") + name).c_str(), H5P_DEFAULT), 0) << name;
     }
     ASSERT_GE(H5Ldelete(file.id(), "tables/carbon_intensity", H5P_DEFAULT), 0);
@@ -148,6 +166,92 @@ TEST_F(StoreCatalogue, AStoreWithMillisecondTimestampsAsksForAReingest) {
   EXPECT_THROW(ReadCatalogue(path_), Error);
   SetVersion(path_, kStoreVersion);
   EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
+}
+
+// Version 2 wrote the job table's Symbol columns as one packed text a row
+// with 8-byte offsets; such a store reads the same rows.
+TEST_F(StoreCatalogue, AVersion2StoreWithATextPerRowReads) {
+  Catalogue written = TwoJobs();
+  written.jobs.push_back(written.jobs[0]);
+  written.jobs.back().job_id = "9";
+  WriteCatalogue(path_, written);
+  {
+    h5::File file = h5::File::Open(path_, h5::Mode::kReadWrite);
+    h5::H5Id jobs = h5::OpenGroup(file.id(), "tables/jobs");
+    for (const char* name : {"user", "account", "partition", "state", "file"}) {
+      const std::string n = name;
+      for (const std::string& gone : {n + "_codes", n + "_dictionary", n + "_dictionary_offsets"}) {
+        ASSERT_GE(H5Ldelete(jobs.get(), gone.c_str(), H5P_DEFAULT), 0) << gone;
+      }
+      std::string text;
+      std::vector<std::int64_t> offsets{0};
+      for (const JobRecord& j : written.jobs) {
+        const Symbol JobRecord::*member = n == "user"        ? &JobRecord::user
+                                          : n == "account"   ? &JobRecord::account
+                                          : n == "partition" ? &JobRecord::partition
+                                          : n == "state"     ? &JobRecord::state
+                                                             : &JobRecord::file;
+        text += (j.*member).str();
+        offsets.push_back(static_cast<std::int64_t>(text.size()));
+      }
+      h5::WriteVector(jobs.get(), n, std::vector<std::uint8_t>(text.begin(), text.end()));
+      h5::WriteVector(jobs.get(), n + "_offsets", offsets);
+    }
+    file.Close();
+  }
+  SetVersion(path_, 2);
+  const Catalogue c = ReadCatalogue(path_);
+  ASSERT_EQ(c.jobs.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(c.jobs[i].job_id, written.jobs[i].job_id);
+    EXPECT_EQ(c.jobs[i].user, written.jobs[i].user);
+    EXPECT_EQ(c.jobs[i].account, written.jobs[i].account);
+    EXPECT_EQ(c.jobs[i].partition, written.jobs[i].partition);
+    EXPECT_EQ(c.jobs[i].state, written.jobs[i].state);
+    EXPECT_EQ(c.jobs[i].file, written.jobs[i].file);
+  }
+}
+
+// Each distinct text is stored once; a code past the dictionary is damage,
+// named, not a crash.
+TEST_F(StoreCatalogue, RepeatedJobTextsAreStoredOnceAndABadCodeIsDamage) {
+  Catalogue written = TwoJobs();
+  for (int i = 0; i < 300; ++i) {
+    written.jobs.push_back(written.jobs[i % 2]);
+    written.jobs.back().user = "user" + std::to_string(i);  // past a byte's 256 codes
+  }
+  WriteCatalogue(path_, written);
+  {
+    h5::File file = h5::File::Open(path_, h5::Mode::kReadOnly);
+    h5::H5Id jobs = h5::OpenGroup(file.id(), "tables/jobs");
+    EXPECT_EQ(h5::ReadPackedStrings(jobs.get(), "state_dictionary"),
+              (std::vector<std::string>{"COMPLETED", "PENDING"}));
+    EXPECT_EQ(h5::Length(jobs.get(), "state_codes"), 302);
+    EXPECT_EQ(h5::ReadVector<std::uint32_t>(jobs.get(), "user_codes").back(), 301u);  // "alice", "", then 300 more
+    const h5::H5Id codes(H5Dopen2(jobs.get(), "user_codes", H5P_DEFAULT));
+    const h5::H5Id type(H5Dget_type(codes.get()));
+    EXPECT_EQ(H5Tget_size(type.get()), 2u);  // 302 texts: two bytes a row
+  }
+  const Catalogue c = ReadCatalogue(path_);
+  ASSERT_EQ(c.jobs.size(), written.jobs.size());
+  for (std::size_t i = 0; i < c.jobs.size(); ++i) {
+    EXPECT_EQ(c.jobs[i].user, written.jobs[i].user) << i;
+    EXPECT_EQ(c.jobs[i].state, written.jobs[i].state) << i;
+  }
+  {
+    h5::File file = h5::File::Open(path_, h5::Mode::kReadWrite);
+    h5::H5Id jobs = h5::OpenGroup(file.id(), "tables/jobs");
+    ASSERT_GE(H5Ldelete(jobs.get(), "state_codes", H5P_DEFAULT), 0);
+    h5::WriteVector(jobs.get(), "state_codes", std::vector<std::uint8_t>(written.jobs.size(), 7));
+    file.Close();
+  }
+  SetVersion(path_, kStoreVersion);
+  try {
+    ReadCatalogue(path_);
+    ADD_FAILURE() << "a code past the dictionary was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("state_codes holds 7, past its 2 texts"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(StoreCatalogue, RunsRoundTripAndAShortColumnIsDamage) {
