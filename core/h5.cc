@@ -133,13 +133,68 @@ std::string SealText(const char* data, std::size_t size) {
 }
 }  // namespace
 
+struct File::ImageBuffer {
+  void* data = nullptr;
+  std::size_t capacity = 0;
+  bool closed = false;  // HDF5 closed the file and left the buffer to us
+  ImageBuffer() = default;
+  ImageBuffer(const ImageBuffer&) = delete;
+  ImageBuffer& operator=(const ImageBuffer&) = delete;
+  ~ImageBuffer() { std::free(data); }
+};
+
+namespace {
+// The core driver allocates, grows and frees its one buffer through these
+// (no image is given at creation, so nothing is copied in).
+using ImageBuffer = File::ImageBuffer;
+ImageBuffer* BufferOf(void* udata) { return static_cast<ImageBuffer*>(udata); }
+void* ImageMalloc(std::size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
+  ImageBuffer* b = BufferOf(udata);
+  std::free(b->data);
+  b->data = std::malloc(size);
+  b->capacity = b->data != nullptr ? size : 0;
+  return b->data;
+}
+void* ImageMemcpy(void* dest, const void* src, std::size_t size, H5FD_file_image_op_t /*op*/, void* /*udata*/) {
+  return std::memcpy(dest, src, size);
+}
+void* ImageRealloc(void* ptr, std::size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
+  ImageBuffer* b = BufferOf(udata);
+  void* grown = std::realloc(ptr, size);
+  if (grown == nullptr) return nullptr;  // HDF5 reports it; ptr is still b->data
+  b->data = grown;
+  b->capacity = size;
+  return grown;
+}
+herr_t ImageFree(void* ptr, H5FD_file_image_op_t op, void* udata) {
+  ImageBuffer* b = BufferOf(udata);
+  if (ptr == b->data && op == H5FD_FILE_IMAGE_OP_FILE_CLOSE) {
+    b->closed = true;  // kept for WriteImage; ~ImageBuffer frees it
+    return 0;
+  }
+  if (ptr == b->data) {
+    b->data = nullptr;
+    b->capacity = 0;
+  }
+  std::free(ptr);
+  return 0;
+}
+// The property list's copies share the one buffer record, owned by File.
+void* ShareImageBuffer(void* udata) { return udata; }
+herr_t KeepImageBuffer(void* /*udata*/) { return 0; }
+}  // namespace
+
 File File::CreateInMemory(const std::string& name, bool sealed) {
   SilenceErrorPrinting();
   File f;
   f.path_ = name;
   f.sealed_ = sealed;
+  f.image_ = std::make_shared<ImageBuffer>();
   H5Id fapl(CheckId(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", name));
   Check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "H5Pset_fapl_core", name);
+  H5FD_file_image_callbacks_t callbacks{&ImageMalloc,      &ImageMemcpy,     &ImageRealloc, &ImageFree,
+                                        &ShareImageBuffer, &KeepImageBuffer, f.image_.get()};
+  Check(H5Pset_file_image_callbacks(fapl.get(), &callbacks), "H5Pset_file_image_callbacks", name);
   H5Id fcpl(CheckId(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", name));
   if (sealed) Check(H5Pset_userblock(fcpl.get(), kSealBytes), "H5Pset_userblock", name);
   f.id_ = H5Id(CheckId(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", name));
@@ -174,6 +229,29 @@ bool VerifySeal(const std::string& path) {
 
 void File::WriteImage(const std::string& path, const std::string& tmp_path) {
   Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_);
+  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
+  if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+  // The driver's buffer holds the file from address 0, the user block's
+  // room included: [seal_room, seal_room + size) is what H5Fget_file_image
+  // would copy out. Only a close that really closes hands it over.
+  const std::size_t seal_room = sealed_ ? kSealBytes : 0;
+  const std::size_t image_bytes = seal_room + static_cast<std::size_t>(size);
+  if (!image_ || H5Fget_obj_count(id_.get(), H5F_OBJ_ALL) != 1) return WriteImageCopy(path, tmp_path);
+  Close();
+  if (!image_->closed || image_->capacity < image_bytes) {
+    throw Error("HDF5 did not hand over the image of " + path_ + " at its close (internal)");
+  }
+  char* image = static_cast<char*>(image_->data);
+  if (sealed_) {
+    const std::string seal = SealText(image + seal_room, static_cast<std::size_t>(size));
+    std::memset(image, 0, seal_room);
+    seal.copy(image, seal.size());
+  }
+  WriteFileAtomically(path, std::string_view(image, image_bytes), tmp_path);
+  image_.reset();
+}
+
+void File::WriteImageCopy(const std::string& path, const std::string& tmp_path) {
   const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
   if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
   // The image leaves the user block out (its superblock already says the

@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,9 @@ class File {
   static File CreateInMemory(const std::string& name, bool sealed = false);
   // Writes the in-memory file's image to path (temporary name, fsync, rename)
   // and closes the file. The temporary name is tmp_path, else path + ".tmp".
+  // The image is written from the buffer HDF5 built it in, handed over when
+  // the file closes, so it is held once (a copy is taken only while other
+  // objects of the file are still open).
   void WriteImage(const std::string& path, const std::string& tmp_path = "");
   hid_t id() const { return id_.get(); }
   const std::string& path() const { return path_; }
@@ -70,7 +74,15 @@ class File {
   void Flush();
   void Close();
 
+  // The core driver's buffer of a file made by CreateInMemory, through
+  // HDF5's file-image callbacks; kept when the file closes (WriteImage
+  // writes it), freed with the File.
+  struct ImageBuffer;
+
  private:
+  void WriteImageCopy(const std::string& path, const std::string& tmp_path);
+  // Before id_: destroyed after the file is closed, which hands the buffer here.
+  std::shared_ptr<ImageBuffer> image_;
   H5Id id_;
   std::string path_;
   bool parallel_ = false;

@@ -113,5 +113,44 @@ TEST(Seal, IsZlibsCrcOfTheImageAndAChangedByteFailsIt) {
   std::filesystem::remove(path);
 }
 
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// A file of a few MB (past the core driver's 1 MB growth steps), written
+// with a group still open or not.
+void WriteSample(const std::string& path, bool sealed, bool keep_group_open) {
+  File f = File::CreateInMemory(path, sealed);
+  H5Id group = EnsureGroup(f.id(), "tables/runs");
+  WriteVector(group.get(), "watts", std::vector<double>(400000, 2.25));
+  WriteStrings(group.get(), "names", std::vector<std::string>(5000, "r1i0n17"));
+  SetAttribute(f.id(), "rows", std::int64_t{400000});
+  if (!keep_group_open) group.Close();
+  f.WriteImage(path);
+}
+
+// WriteImage writes the core driver's own buffer once the file has closed;
+// while another object of the file is open it copies the image out as
+// before. Both give the same bytes, sealed or not, and the file reads back.
+TEST(Image, TheHandedOverBufferIsTheSameFileAsTheCopiedImage) {
+  const auto dir = std::filesystem::temp_directory_path();
+  for (const bool sealed : {false, true}) {
+    const std::string handed = (dir / "wattrun_h5_image_handed.h5").string();
+    const std::string copied = (dir / "wattrun_h5_image_copied.h5").string();
+    WriteSample(handed, sealed, /*keep_group_open=*/false);
+    WriteSample(copied, sealed, /*keep_group_open=*/true);
+    const std::string a = FileBytes(handed);
+    EXPECT_GT(a.size(), std::size_t{3} << 20);
+    EXPECT_TRUE(a == FileBytes(copied)) << "sealed " << sealed << ": " << a.size() << " bytes";
+    EXPECT_EQ(VerifySeal(handed), sealed);
+    File f = File::Open(handed, Mode::kReadOnly);
+    EXPECT_EQ(ReadVector<double>(f.id(), "tables/runs/watts"), std::vector<double>(400000, 2.25));
+    f.Close();
+    std::filesystem::remove(handed);
+    std::filesystem::remove(copied);
+  }
+}
+
 }  // namespace
 }  // namespace wattrun::h5
