@@ -1,6 +1,7 @@
 #include "core/h5.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,14 +134,34 @@ std::string SealText(const char* data, std::size_t size) {
 }
 }  // namespace
 
+// Mapped, not malloc'ed: the core driver grows its buffer in 1 MB steps,
+// and glibc's realloc moves a block it cannot extend by copying it (the
+// whole image held twice for a moment, seen on rank 0 at a few hundred MB
+// in some runs and not others); mremap moves a mapping's pages without a copy.
 struct File::ImageBuffer {
   void* data = nullptr;
-  std::size_t capacity = 0;
-  bool closed = false;  // HDF5 closed the file and left the buffer to us
+  std::size_t capacity = 0;  // bytes HDF5 asked for
+  std::size_t mapped = 0;    // bytes mapped (whole pages)
+  bool written = false;      // grown by the file's writes (not an image HDF5 read in)
+  bool closed = false;       // HDF5 closed the written file and left the buffer to us
   ImageBuffer() = default;
   ImageBuffer(const ImageBuffer&) = delete;
   ImageBuffer& operator=(const ImageBuffer&) = delete;
-  ~ImageBuffer() { std::free(data); }
+  ~ImageBuffer() { Release(); }
+  void Release() {
+    if (data != nullptr) ::munmap(data, mapped);
+    data = nullptr, capacity = 0, mapped = 0, written = false;
+  }
+  // The buffer at `size` bytes (its contents kept); nullptr if it cannot be.
+  void* Resize(std::size_t size) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t want = std::max<std::size_t>((size + page - 1) / page * page, page);
+    void* p = data == nullptr ? ::mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                              : ::mremap(data, mapped, want, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED) return nullptr;  // HDF5 reports it; the old buffer is still ours
+    data = p, capacity = size, mapped = want;
+    return p;
+  }
 };
 
 namespace {
@@ -148,35 +169,29 @@ namespace {
 // (no image is given at creation, so nothing is copied in).
 using ImageBuffer = File::ImageBuffer;
 ImageBuffer* BufferOf(void* udata) { return static_cast<ImageBuffer*>(udata); }
+// Only for reading a file in (HDF5 does so when a file of the name exists).
 void* ImageMalloc(std::size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
   ImageBuffer* b = BufferOf(udata);
-  std::free(b->data);
-  b->data = std::malloc(size);
-  b->capacity = b->data != nullptr ? size : 0;
-  return b->data;
+  b->Release();
+  return b->Resize(size);
 }
 void* ImageMemcpy(void* dest, const void* src, std::size_t size, H5FD_file_image_op_t /*op*/, void* /*udata*/) {
   return std::memcpy(dest, src, size);
 }
 void* ImageRealloc(void* ptr, std::size_t size, H5FD_file_image_op_t /*op*/, void* udata) {
   ImageBuffer* b = BufferOf(udata);
-  void* grown = std::realloc(ptr, size);
-  if (grown == nullptr) return nullptr;  // HDF5 reports it; ptr is still b->data
-  b->data = grown;
-  b->capacity = size;
-  return grown;
+  if (ptr != b->data) return nullptr;  // not the buffer these callbacks made
+  b->written = true;
+  return b->Resize(size);
 }
 herr_t ImageFree(void* ptr, H5FD_file_image_op_t op, void* udata) {
   ImageBuffer* b = BufferOf(udata);
-  if (ptr == b->data && op == H5FD_FILE_IMAGE_OP_FILE_CLOSE) {
-    b->closed = true;  // kept for WriteImage; ~ImageBuffer frees it
-    return 0;
+  if (ptr != b->data) return -1;
+  if (op == H5FD_FILE_IMAGE_OP_FILE_CLOSE && b->written) {
+    b->closed = true;  // kept for WriteImage; ~ImageBuffer unmaps it
+  } else {
+    b->Release();
   }
-  if (ptr == b->data) {
-    b->data = nullptr;
-    b->capacity = 0;
-  }
-  std::free(ptr);
   return 0;
 }
 // The property list's copies share the one buffer record, owned by File.
@@ -197,7 +212,12 @@ File File::CreateInMemory(const std::string& name, bool sealed) {
   Check(H5Pset_file_image_callbacks(fapl.get(), &callbacks), "H5Pset_file_image_callbacks", name);
   H5Id fcpl(CheckId(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", name));
   if (sealed) Check(H5Pset_userblock(fcpl.get(), kSealBytes), "H5Pset_userblock", name);
-  f.id_ = H5Id(CheckId(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", name));
+  // Under a name no file has: HDF5 reads a file of the create's name in
+  // whole first (to see whether it is open already), which for a rerun
+  // into the same directory was the previous results.h5, hundreds of MB.
+  // Without a backing store the name is only a label.
+  const std::string label = name + ".in-memory";
+  f.id_ = H5Id(CheckId(H5Fcreate(label.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()), "H5Fcreate", name));
   return f;
 }
 
