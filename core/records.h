@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/maybe.h"
 #include "core/symbol.h"
 #include "core/time.h"
 
@@ -18,18 +19,18 @@ struct JobRecord {
   std::string job_id;     // as written: "123", "123_4", "123+0"
   std::string node_list;  // hostlist expression as written
   TimeUs start = 0;
-  std::optional<TimeUs> end;  // empty: `Unknown` (still running)
-  Symbol state;               // texts that repeat over the table are Symbols (core/symbol.h)
-  bool has_start = true;      // false for `Unknown`/`None` start (never ran)
+  Maybe<TimeUs> end;      // empty: `Unknown` (still running)
+  Symbol state;           // texts that repeat over the table are Symbols (core/symbol.h)
+  bool has_start = true;  // false for `Unknown`/`None` start (never ran)
   // Optional sacct columns (spec section 4); empty / absent when the export
   // lacks the column or its value is unreadable (counted as a bad value).
   Symbol user;
   Symbol account;
   Symbol partition;
-  std::optional<std::int64_t> alloc_cpus;   // AllocCPUS (> 0 when set)
-  std::optional<std::int64_t> tres_cpus;    // cpu= of AllocTRES (> 0 when set)
-  std::optional<std::int64_t> tres_gpus;    // gres/gpu= or gres/gpu:TYPE= summed
-  std::optional<double> consumed_energy_j;  // ConsumedEnergyRaw, joules, as given
+  Maybe<std::int64_t> alloc_cpus;   // AllocCPUS (> 0 when set)
+  Maybe<std::int64_t> tres_cpus;    // cpu= of AllocTRES (> 0 when set)
+  Maybe<std::int64_t> tres_gpus;    // gres/gpu= or gres/gpu:TYPE= summed
+  Maybe<double> consumed_energy_j;  // ConsumedEnergyRaw, joules, as given
   // Where the attempt's first line is (file relative to the facility
   // directory, 1-based line): sacct order is sorted paths, then lines.
   Symbol file;

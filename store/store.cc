@@ -188,8 +188,8 @@ StoreColumn<Record> Plain(std::string name, Field Record::*member, bool may_be_a
 
 // An optional member as two datasets: the values (0 where absent) and the
 // `flag` (uint8, 1 where present).
-template <typename Record, typename T>
-StoreColumn<Record> Optional(std::string name, const std::string& flag, std::optional<T> Record::*member,
+template <typename Record, typename Member, typename T = typename Member::value_type>
+StoreColumn<Record> Optional(std::string name, const std::string& flag, Member Record::*member,
                              bool may_be_absent = false) {
   StoreColumn<Record> c{name, {}, {}};
   c.write = [name, flag, member](hid_t g, const std::vector<Record>& rows) {
@@ -218,8 +218,8 @@ StoreColumn<Record> Optional(std::string name, const std::string& flag, std::opt
 }
 
 // An optional sacct column, added after stores existed: value + has_<name>.
-template <typename T>
-StoreColumn<JobRecord> Accounting(const std::string& name, std::optional<T> JobRecord::*member) {
+template <typename Member>
+StoreColumn<JobRecord> Accounting(const std::string& name, Member JobRecord::*member) {
   return Optional(name, "has_" + name, member, /*may_be_absent=*/true);
 }
 

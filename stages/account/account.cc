@@ -14,7 +14,7 @@ namespace {
 
 constexpr double kJoulesPerKwh = 3.6e6;
 
-std::optional<std::int64_t> CpuCount(const JobRecord& job) {
+Maybe<std::int64_t> CpuCount(const JobRecord& job) {
   if (job.tres_cpus && *job.tres_cpus > 0) return job.tres_cpus;
   if (job.alloc_cpus && *job.alloc_cpus > 0) return job.alloc_cpus;
   return std::nullopt;
@@ -85,7 +85,7 @@ void SetUpStartedJob(const JobRecord& job, bool bad_list, AccountSetup* setup, J
     else
       whole_node_cpus += static_cast<std::int64_t>(setup->nodes[static_cast<std::size_t>(n->node)].cpus);
   }
-  const std::optional<std::int64_t> count = CpuCount(job);
+  const Maybe<std::int64_t> count = CpuCount(job);
   js->cpus = count ? *count : whole_node_cpus;
   for (auto n = first; n != last; ++n) {
     const double node_cpus = n->node < 0 ? 0.0 : setup->nodes[static_cast<std::size_t>(n->node)].cpus;

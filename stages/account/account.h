@@ -65,8 +65,8 @@ struct JobSetup {
   bool has_window = false;  // false: not_started (no numbers)
   TimeUs start = 0;         // window [start, end], both inclusive
   TimeUs end = 0;
-  std::optional<std::int64_t> cpus;  // the count used (alloc_cpus)
-  std::uint32_t nodes_begin = 0;     // [nodes_begin, nodes_end) of AccountSetup::job_nodes
+  Maybe<std::int64_t> cpus;       // the count used (alloc_cpus)
+  std::uint32_t nodes_begin = 0;  // [nodes_begin, nodes_end) of AccountSetup::job_nodes
   std::uint32_t nodes_end = 0;
   std::size_t node_count() const { return nodes_end - nodes_begin; }
 };

@@ -256,6 +256,7 @@ AccountResult FinalizeAccount(const AccountSetup& setup, const std::vector<JobRe
   if (jobs.size() != setup.jobs.size()) throw Error("accounting: the job rows are not the ones set up");
   AccountResult result;
   result.jobs.reserve(jobs.size());
+  result.job_nodes.reserve(setup.job_nodes.size());  // at most one row a job node: no regrowth copies
   const std::vector<bool> has_units = NodesWithUnits(setup, merged);
   result.ledger = BuildLedger(setup, merged, node_types_in_config_order);
   JobPartCursor parts(setup, merged.TakeJobParts(), idle_w_by_type);

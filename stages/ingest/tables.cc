@@ -290,10 +290,12 @@ void ParseSacctOptionalFields(const std::vector<std::string_view>& fields, const
   } else if (count > 0) {
     job->alloc_cpus = count;  // 0 (a pending job) is absent
   }
-  if (!ParseAllocTres(field(c.alloc_tres), &job->tres_cpus, &job->tres_gpus)) tally->Add("bad_alloc_tres");
-  if (!ParseConsumedEnergy(field(c.consumed_energy), &job->consumed_energy_j)) {
-    tally->Add("bad_consumed_energy");
-  }
+  std::optional<std::int64_t> tres_cpus, tres_gpus;
+  if (!ParseAllocTres(field(c.alloc_tres), &tres_cpus, &tres_gpus)) tally->Add("bad_alloc_tres");
+  job->tres_cpus = tres_cpus, job->tres_gpus = tres_gpus;
+  std::optional<double> consumed;
+  if (!ParseConsumedEnergy(field(c.consumed_energy), &consumed)) tally->Add("bad_consumed_energy");
+  job->consumed_energy_j = consumed;
 }
 
 // Start and End of one line into job; returns the bad-row reason, or "".

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/maybe.h"
 #include "core/memory_hierarchy.h"
 #include "core/quantile.h"
 #include "core/symbol.h"
@@ -146,19 +147,19 @@ struct JobRow {
   Symbol state;           // as sacct writes it ("CANCELLED by 123")
   Symbol status;          // spec section 4: not_started ... ok
   std::string node_list;  // as sacct writes it
-  std::optional<TimeUs> start;
-  std::optional<TimeUs> end;  // running: the store's last instant
-  std::int64_t nodes = 0;     // nodes in the expanded list
-  std::optional<std::int64_t> alloc_cpus;
-  std::optional<double> run_time_s;
-  std::optional<double> node_hours;
-  std::optional<std::int64_t> samples;
-  std::optional<double> missing_s;
-  std::optional<double> energy_j;
-  std::optional<double> idle_energy_j;
-  std::optional<double> dynamic_energy_j;
-  std::optional<double> carbon_g;
-  std::optional<double> slurm_energy_j;  // ConsumedEnergyRaw as given
+  Maybe<TimeUs> start;
+  Maybe<TimeUs> end;       // running: the store's last instant
+  std::int64_t nodes = 0;  // nodes in the expanded list
+  Maybe<std::int64_t> alloc_cpus;
+  Maybe<double> run_time_s;
+  Maybe<double> node_hours;
+  Maybe<std::int64_t> samples;
+  Maybe<double> missing_s;
+  Maybe<double> energy_j;
+  Maybe<double> idle_energy_j;
+  Maybe<double> dynamic_energy_j;
+  Maybe<double> carbon_g;
+  Maybe<double> slurm_energy_j;  // ConsumedEnergyRaw as given
 };
 
 // A job's part on one of its nodes (results.h5 only; `wattrun job` shows it).

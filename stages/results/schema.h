@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -14,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/h5.h"
+#include "core/maybe.h"
 #include "core/time.h"
 #include "stages/results/results.h"
 
@@ -131,6 +133,15 @@ struct OptReal {  // NaN: none
   static Stored Put(const std::optional<double>& v) { return v ? *v : std::nan(""); }
   static std::optional<double> Get(Stored s) { return std::isnan(s) ? std::nullopt : std::optional<double>(s); }
   static std::string Csv(const std::optional<double>& v) { return v ? FormatDouble(*v) : ""; }
+  // Maybe<double> members (core/maybe.h) as the std::optional they stand for.
+  template <std::same_as<Maybe<double>> M>
+  static Stored Put(const M& v) {
+    return Put(v.optional());
+  }
+  template <std::same_as<Maybe<double>> M>
+  static std::string Csv(const M& v) {
+    return Csv(v.optional());
+  }
 };
 struct Count {
   using Stored = std::int64_t;
@@ -143,6 +154,14 @@ struct OptCount {  // -1: none
   static Stored Put(const std::optional<std::int64_t>& v) { return v.value_or(-1); }
   static std::optional<std::int64_t> Get(Stored s) { return s < 0 ? std::nullopt : std::optional<std::int64_t>(s); }
   static std::string Csv(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : ""; }
+  template <std::same_as<Maybe<std::int64_t>> M>
+  static Stored Put(const M& v) {
+    return Put(v.optional());
+  }
+  template <std::same_as<Maybe<std::int64_t>> M>
+  static std::string Csv(const M& v) {
+    return Csv(v.optional());
+  }
 };
 struct OptTime {  // int64 min: none (h5py users test `== np.iinfo(np.int64).min`)
   using Stored = std::int64_t;
@@ -150,6 +169,14 @@ struct OptTime {  // int64 min: none (h5py users test `== np.iinfo(np.int64).min
   static Stored Put(const std::optional<TimeUs>& v) { return v.value_or(kNone); }
   static std::optional<TimeUs> Get(Stored s) { return s == kNone ? std::nullopt : std::optional<TimeUs>(s); }
   static std::string Csv(const std::optional<TimeUs>& v) { return v ? FormatUtcIso(*v) : ""; }
+  template <std::same_as<Maybe<TimeUs>> M>
+  static Stored Put(const M& v) {
+    return Put(v.optional());
+  }
+  template <std::same_as<Maybe<TimeUs>> M>
+  static std::string Csv(const M& v) {
+    return Csv(v.optional());
+  }
 };
 struct Level {
   using Stored = std::int32_t;
@@ -189,6 +216,14 @@ struct Default<double> {
 template <>
 struct Default<std::optional<double>> {
   using Type = OptReal;
+};
+template <>
+struct Default<Maybe<double>> {
+  using Type = OptReal;
+};
+template <>
+struct Default<Maybe<std::int64_t>> {
+  using Type = OptCount;
 };
 template <>
 struct Default<std::int64_t> {
