@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cmath>
-#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -133,15 +132,6 @@ struct OptReal {  // NaN: none
   static Stored Put(const std::optional<double>& v) { return v ? *v : std::nan(""); }
   static std::optional<double> Get(Stored s) { return std::isnan(s) ? std::nullopt : std::optional<double>(s); }
   static std::string Csv(const std::optional<double>& v) { return v ? FormatDouble(*v) : ""; }
-  // Maybe<double> members (core/maybe.h) as the std::optional they stand for.
-  template <std::same_as<Maybe<double>> M>
-  static Stored Put(const M& v) {
-    return Put(v.optional());
-  }
-  template <std::same_as<Maybe<double>> M>
-  static std::string Csv(const M& v) {
-    return Csv(v.optional());
-  }
 };
 struct Count {
   using Stored = std::int64_t;
@@ -154,14 +144,6 @@ struct OptCount {  // -1: none
   static Stored Put(const std::optional<std::int64_t>& v) { return v.value_or(-1); }
   static std::optional<std::int64_t> Get(Stored s) { return s < 0 ? std::nullopt : std::optional<std::int64_t>(s); }
   static std::string Csv(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : ""; }
-  template <std::same_as<Maybe<std::int64_t>> M>
-  static Stored Put(const M& v) {
-    return Put(v.optional());
-  }
-  template <std::same_as<Maybe<std::int64_t>> M>
-  static std::string Csv(const M& v) {
-    return Csv(v.optional());
-  }
 };
 struct OptTime {  // int64 min: none (h5py users test `== np.iinfo(np.int64).min`)
   using Stored = std::int64_t;
@@ -169,14 +151,6 @@ struct OptTime {  // int64 min: none (h5py users test `== np.iinfo(np.int64).min
   static Stored Put(const std::optional<TimeUs>& v) { return v.value_or(kNone); }
   static std::optional<TimeUs> Get(Stored s) { return s == kNone ? std::nullopt : std::optional<TimeUs>(s); }
   static std::string Csv(const std::optional<TimeUs>& v) { return v ? FormatUtcIso(*v) : ""; }
-  template <std::same_as<Maybe<TimeUs>> M>
-  static Stored Put(const M& v) {
-    return Put(v.optional());
-  }
-  template <std::same_as<Maybe<TimeUs>> M>
-  static std::string Csv(const M& v) {
-    return Csv(v.optional());
-  }
 };
 struct Level {
   using Stored = std::int32_t;
