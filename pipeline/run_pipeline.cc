@@ -164,6 +164,7 @@ PipelineResults ComputeResults(const Config& config, const std::string& store_pa
   if (options.account_jobs) plan.account = &account_setup;
   plan.carbon = &account_setup;
   pass::PassResult pass = pass::RunTelemetryPass(*reader, plan, o.pass, comm);  // steps 3 and 6's counts
+  account_setup.ReleaseNodeJobs();
   AddStage(summary, "telemetry pass", pass.seconds, pass.readings, pass.bytes_read, pass.peak_rss_bytes);
   PipelineResults out;
   out.telemetry_seconds = pass.seconds;

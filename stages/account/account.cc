@@ -111,6 +111,10 @@ void SetUpIntensity(const AccountOptions& o, AccountSetup* setup) {
 
 }  // namespace
 
+void AccountSetup::ReleaseNodeJobs() {
+  for (NodeSetup& n : nodes) std::vector<NodeJob>().swap(n.jobs);
+}
+
 double AccountSetup::CarbonFactorAt(TimeUs t) const {
   const auto it = std::upper_bound(intensity_times.begin(), intensity_times.end(), t);
   const std::size_t index =

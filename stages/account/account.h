@@ -108,6 +108,10 @@ struct AccountSetup {
 
   // g CO2 per J at instant t.
   double CarbonFactorAt(TimeUs t) const;
+  // Frees each node's job list once the pass is over (its accountants were
+  // the only readers; FinalizeAccount needs jobs and job_nodes): 32 B a job
+  // and node off rank 0's peak, which comes in FinalizeAccount.
+  void ReleaseNodeJobs();
   const std::string& NodeName(const JobNode& node) const;
 };
 
