@@ -247,51 +247,51 @@ bool VerifySeal(const std::string& path) {
   return true;
 }
 
+namespace {
+// The image, its first seal_room bytes the user block's room: the seal put
+// there (when there is room for one), then the whole written atomically.
+void SealAndWrite(char* image, std::size_t seal_room, std::size_t size, const std::string& path,
+                  const std::string& tmp_path) {
+  if (seal_room > 0) {
+    const std::string seal = SealText(image + seal_room, size);
+    std::memset(image, 0, seal_room);
+    seal.copy(image, seal.size());
+  }
+  WriteFileAtomically(path, std::string_view(image, seal_room + size), tmp_path);
+}
+}  // namespace
+
 void File::WriteImage(const std::string& path, const std::string& tmp_path) {
   Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_);
-  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
-  if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+  const ssize_t image_size = H5Fget_file_image(id_.get(), nullptr, 0);
+  if (image_size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+  const auto size = static_cast<std::size_t>(image_size);
   // The driver's buffer holds the file from address 0, the user block's
   // room included: [seal_room, seal_room + size) is what H5Fget_file_image
   // would copy out. Only a close that really closes hands it over.
   const std::size_t seal_room = sealed_ ? kSealBytes : 0;
-  const std::size_t image_bytes = seal_room + static_cast<std::size_t>(size);
-  if (!image_ || H5Fget_obj_count(id_.get(), H5F_OBJ_ALL) != 1) return WriteImageCopy(path, tmp_path);
+  if (!image_ || H5Fget_obj_count(id_.get(), H5F_OBJ_ALL) != 1) return WriteImageCopy(path, tmp_path, size);
   Close();
-  if (!image_->closed || image_->capacity < image_bytes) {
+  if (!image_->closed || image_->capacity < seal_room + size) {
     throw Error("HDF5 did not hand over the image of " + path_ + " at its close (internal)");
   }
-  char* image = static_cast<char*>(image_->data);
-  if (sealed_) {
-    const std::string seal = SealText(image + seal_room, static_cast<std::size_t>(size));
-    std::memset(image, 0, seal_room);
-    seal.copy(image, seal.size());
-  }
-  WriteFileAtomically(path, std::string_view(image, image_bytes), tmp_path);
+  SealAndWrite(static_cast<char*>(image_->data), seal_room, size, path, tmp_path);
   image_.reset();
 }
 
-void File::WriteImageCopy(const std::string& path, const std::string& tmp_path) {
-  const ssize_t size = H5Fget_file_image(id_.get(), nullptr, 0);
-  if (size < 0) throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
+void File::WriteImageCopy(const std::string& path, const std::string& tmp_path, std::size_t size) {
   // The image leaves the user block out (its superblock already says the
   // data start at kSealBytes): it is copied in after room for the seal, so
   // that a catalogue of hundreds of MB is held twice at most (HDF5's and
   // this copy), not three times.
   // Not zeroed first (new char[]): HDF5 fills all of it but the seal's room.
   const std::size_t seal_room = sealed_ ? kSealBytes : 0;
-  const std::size_t image_bytes = seal_room + static_cast<std::size_t>(size);
-  const std::unique_ptr<char[]> image(new char[image_bytes]);
-  if (H5Fget_file_image(id_.get(), image.get() + seal_room, static_cast<std::size_t>(size)) != size) {
+  const std::unique_ptr<char[]> image(new char[seal_room + size]);
+  if (H5Fget_file_image(id_.get(), image.get() + seal_room, size) != static_cast<ssize_t>(size)) {
     throw Error("HDF5 H5Fget_file_image failed on " + path_ + ":" + ErrorStack());
   }
   Close();
-  if (sealed_) {
-    const std::string seal = SealText(image.get() + seal_room, static_cast<std::size_t>(size));
-    std::memset(image.get(), 0, seal_room);
-    std::memcpy(image.get(), seal.data(), seal.size());
-  }
-  WriteFileAtomically(path, std::string_view(image.get(), image_bytes), tmp_path);
+  SealAndWrite(image.get(), seal_room, size, path, tmp_path);
 }
 
 void File::Flush() { Check(H5Fflush(id_.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path_); }

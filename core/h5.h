@@ -80,7 +80,8 @@ class File {
   struct ImageBuffer;
 
  private:
-  void WriteImageCopy(const std::string& path, const std::string& tmp_path);
+  // WriteImage for a file whose image of `size` bytes must be copied out.
+  void WriteImageCopy(const std::string& path, const std::string& tmp_path, std::size_t size);
   // Before id_: destroyed after the file is closed, which hands the buffer here.
   std::shared_ptr<ImageBuffer> image_;
   H5Id id_;
