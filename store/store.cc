@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/file_io.h"
+#include "store/batch_encoding.h"
 
 namespace wattrun::store {
 namespace fs = std::filesystem;
@@ -484,7 +485,7 @@ Catalogue ReadCatalogue(const std::string& store_path, JobTable jobs) {
   }
   const std::int64_t version = h5::GetIntAttribute(file.id(), kVersionAttr);
   if (version == 1) throw Error(store_path + ": store made by an older wattrun (ms timestamps): re-ingest");
-  if (version != kStoreVersion && version != kOldestReadableStoreVersion) {
+  if (version < kOldestReadableStoreVersion || version > kStoreVersion) {
     throw Error(store_path + ": store version " + std::to_string(version) + " is not supported");
   }
   Catalogue c;
@@ -562,7 +563,8 @@ std::int64_t PlainArrayOffset(hid_t dataset, hid_t native) {
   const h5::H5Id type(H5Dget_type(dataset));
   if (type.get() < 0 || H5Tequal(type.get(), native) <= 0) return -1;
   const haddr_t offset = H5Dget_offset(dataset);
-  if (offset == HADDR_UNDEF || offset % 8 != 0) return -1;  // unaligned: read through HDF5
+  // Unaligned: read through HDF5.
+  if (offset == HADDR_UNDEF || offset % static_cast<haddr_t>(H5Tget_size(native)) != 0) return -1;
   return static_cast<std::int64_t>(offset);
 }
 
@@ -586,6 +588,7 @@ struct TelemetryReader::Batch {
   bool map_chunks = false;
   std::int64_t time_at = -1;   // file offset of time[0]
   std::int64_t watts_at = -1;  // file offset of watts[0]
+  BatchEncoding encoding;      // plain (int64, float64) or compact (uint32, int32)
 
   Batch() = default;
   Batch(const Batch&) = delete;
@@ -600,20 +603,37 @@ struct TelemetryReader::Batch {
     // WATTRUN_NO_MMAP=1: every read through HDF5 (the fallback, for tests).
     if (rows == 0 || std::getenv("WATTRUN_NO_MMAP") != nullptr) return;
     const char* map = std::getenv("WATTRUN_MMAP");
-    map_chunks = map != nullptr && std::string(map) == "1";
-    const std::int64_t t = PlainArrayOffset(time.get(), H5T_NATIVE_INT64);
-    const std::int64_t w = PlainArrayOffset(watts.get(), H5T_NATIVE_DOUBLE);
+    // Compact columns are decoded into buffers: there is nothing to map.
+    map_chunks = map != nullptr && std::string(map) == "1" && !encoding.compact_time() && !encoding.compact_watts();
+    const std::int64_t t = PlainArrayOffset(time.get(), encoding.time_type());
+    const std::int64_t w = PlainArrayOffset(watts.get(), encoding.watts_type());
     if (t < 0 || w < 0) return;
     const int f = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (f < 0) return;
     struct stat st {};
-    if (::fstat(f, &st) != 0 || t + rows * 8 > st.st_size || w + rows * 8 > st.st_size) {
+    const auto time_bytes = static_cast<std::int64_t>(encoding.time_bytes());
+    const auto watts_bytes = static_cast<std::int64_t>(encoding.watts_bytes());
+    if (::fstat(f, &st) != 0 || t + rows * time_bytes > st.st_size || w + rows * watts_bytes > st.st_size) {
       ::close(f);  // a short file: the HDF5 reads report it
       return;
     }
     fd = f;
     time_at = t;
     watts_at = w;
+  }
+
+  // The columns' stored types must be the ones the attributes say (a
+  // damaged or foreign batch would otherwise be decoded into wrong numbers).
+  void CheckColumnTypes() const {
+    const auto stored_size = [&](hid_t dataset, const char* name) {
+      const h5::H5Id type(H5Dget_type(dataset));
+      if (type.get() < 0) throw Error(path + ":/" + name + ": cannot read its type");
+      return H5Tget_size(type.get());
+    };
+    if (stored_size(time.get(), batch_file::kTime) != encoding.time_bytes() ||
+        stored_size(watts.get(), batch_file::kWatts) != encoding.watts_bytes()) {
+      throw Error(path + ": batch is damaged: its time and watts types are not the ones its attributes name");
+    }
   }
 };
 
@@ -639,6 +659,8 @@ TelemetryReader::TelemetryReader(const std::string& store_path) {
     };
     batch->time = open(batch_file::kTime);
     batch->watts = open(batch_file::kWatts);
+    batch->encoding = BatchEncoding::ReadAttributes(batch->file.id(), path);
+    batch->CheckColumnTypes();
     batch->OpenPlain(rows);
     if (batch->plain()) {
       // Read without HDF5 from here on: close the file, so that its caches
@@ -915,10 +937,16 @@ TimeUs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
 
 void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time) {
   const Batch& b = *batches_[batch];
-  if (b.plain()) {
-    PreadAll(b.fd, b.path, b.time_at + offset * 8, static_cast<std::size_t>(count) * 8, time);
+  const auto n = static_cast<std::size_t>(count);
+  if (!b.plain()) {
+    h5::ReadSlice(b.time.get(), offset, count, time);  // HDF5 widens compact offsets
+    b.encoding.FinishTimes(time, n);
+  } else if (b.encoding.compact_time()) {
+    if (time_codes_.size() < n) time_codes_.resize(n);
+    PreadAll(b.fd, b.path, b.time_at + offset * 4, n * 4, time_codes_.data());
+    b.encoding.DecodeTimes(time_codes_.data(), n, time);
   } else {
-    h5::ReadSlice(b.time.get(), offset, count, time);
+    PreadAll(b.fd, b.path, b.time_at + offset * 8, n * 8, time);
   }
 }
 
@@ -926,12 +954,18 @@ void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int
                                 double* watts) {
   ReadTimes(batch, offset, count, time);
   const Batch& b = *batches_[batch];
-  if (b.plain()) {
-    PreadAll(b.fd, b.path, b.watts_at + offset * 8, static_cast<std::size_t>(count) * 8, watts);
+  const auto n = static_cast<std::size_t>(count);
+  if (!b.plain()) {
+    h5::ReadSlice(b.watts.get(), offset, count, watts);  // HDF5 widens compact codes
+    b.encoding.FinishWatts(watts, n);
+  } else if (b.encoding.compact_watts()) {
+    if (watts_codes_.size() < n) watts_codes_.resize(n);
+    PreadAll(b.fd, b.path, b.watts_at + offset * 4, n * 4, watts_codes_.data());
+    b.encoding.DecodeWatts(watts_codes_.data(), n, watts);
   } else {
-    h5::ReadSlice(b.watts.get(), offset, count, watts);
+    PreadAll(b.fd, b.path, b.watts_at + offset * 8, n * 8, watts);
   }
-  bytes_read_ += count * static_cast<std::int64_t>(sizeof(TimeUs) + sizeof(double));
+  bytes_read_ += count * static_cast<std::int64_t>(b.encoding.bytes_per_reading());
 }
 
 }  // namespace wattrun::store

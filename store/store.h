@@ -16,8 +16,10 @@
 //                            with parallel HDF5 (collective writes):
 //     /node_names            nodes of this batch, sorted by name
 //     /node_offset           CSR offsets into time/watts (n_nodes + 1)
-//     /time                  int64 µs since the Unix epoch, UTC (core/time.h)
-//     /watts                 float64
+//     /time                  int64 µs since the Unix epoch, UTC (core/time.h),
+//                            or uint32 offsets from the attribute time_base_us
+//                            in units of time_unit_us (batch_encoding.h)
+//     /watts                 float64, or int32 codes: watts = code / watts_scale
 //   Readings are sorted by (node, time) and unique on (node, instant) within
 //   and across batches: each batch is deduplicated against the older ones at
 //   ingest, so a reader only merges sorted runs.
@@ -47,10 +49,12 @@ namespace wattrun::store {
 // The catalogue's `wattrun_store_version`. 2: instants in µs (1: ms, refused
 // with "re-ingest", as its numbers would be read 1000 times too small).
 // 3: the job table's repeated texts (user, account, partition, state, file)
-// as codes into a dictionary; version 2 stores still read (and are written
-// as 3 at their next ingest), a version-3 store is refused by a wattrun
-// that knows only 2.
-inline constexpr std::int64_t kStoreVersion = 3;
+// as codes into a dictionary. 4: a batch may hold its readings compact
+// (batch_encoding.h: uint32 time offsets, int32 watts codes, 8 bytes a
+// reading). Versions 2 and 3 still read (and are written as 4 at their next
+// ingest; their batches stay as they are); a newer store is refused by a
+// wattrun that does not know its version, which would misread compact batches.
+inline constexpr std::int64_t kStoreVersion = 4;
 inline constexpr std::int64_t kOldestReadableStoreVersion = 2;
 
 struct ManifestEntry {
@@ -266,6 +270,9 @@ class TelemetryReader {
   std::int64_t bytes_read_ = 0;
   std::vector<TimeUs> buffer_time_;
   std::vector<double> buffer_watts_;
+  // Compact columns as read, before decoding (batch_encoding.h).
+  std::vector<std::uint32_t> time_codes_;
+  std::vector<std::int32_t> watts_codes_;
 };
 
 template <typename Visit>

@@ -166,6 +166,8 @@ TEST_F(StoreCatalogue, AStoreWithMillisecondTimestampsAsksForAReingest) {
   EXPECT_THROW(ReadCatalogue(path_), Error);
   SetVersion(path_, kStoreVersion);
   EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
+  SetVersion(path_, 3);  // before compact batches: still read
+  EXPECT_EQ(ReadCatalogue(path_).jobs.size(), 2u);
 }
 
 // Version 2 wrote the job table's Symbol columns as one packed text a row

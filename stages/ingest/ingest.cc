@@ -39,6 +39,7 @@
 #include "stages/ingest/reading_chunks.h"
 #include "stages/ingest/tables.h"
 #include "stages/ingest/telemetry_parse.h"
+#include "store/batch_encoding.h"
 #include "store/store.h"
 #include "store/store_lock.h"
 
@@ -1291,6 +1292,7 @@ struct IngestState {
   std::vector<std::int64_t> telemetry_file_rows;       // rows of each new telemetry file, all ranks
   std::map<std::string, std::int64_t> new_file_batch;  // new telemetry file -> its batch
   std::int64_t spilled_bytes = 0;                      // this rank's
+  store::EncodingScan batch_scan;                      // this rank's readings of the new batch
   std::vector<std::string> small_table_warnings;       // written by the small tables' thread only
   // facility.telemetry.source: prometheus: the units to fetch (one a
   // "file" of new_telemetry), and each node's first instant wanted.
@@ -1692,6 +1694,7 @@ std::vector<NodeCount> SortAndDeduplicate(const IngestOptions& options, const Co
       }
       if (t.empty()) continue;
       streams->AppendOutput(t.data(), node_rows.watts().data(), t.size());
+      s->batch_scan.Add(t.data(), node_rows.watts().data(), t.size());
       node_counts.push_back(NodeCount{node, static_cast<std::int64_t>(t.size())});
     }
     streams->Close();
@@ -1709,6 +1712,7 @@ struct BatchLayout {
   std::string tmp;  // written there, renamed to path once whole
   std::int64_t my_offset = 0;
   std::int64_t total_rows = 0;
+  store::BatchEncoding encoding;  // the same on every rank
 };
 
 BatchLayout LayOutBatch(const IngestState& s, const std::vector<NodeCount>& node_counts, const Comm& comm) {
@@ -1720,6 +1724,10 @@ BatchLayout LayOutBatch(const IngestState& s, const std::vector<NodeCount>& node
     if (q < comm.rank()) layout.my_offset += totals[static_cast<std::size_t>(q)];
     layout.total_rows += totals[static_cast<std::size_t>(q)];
   }
+  // WATTRUN_PLAIN_BATCHES=1: int64 and float64 columns whatever the
+  // readings allow (for comparisons, and readers that know no attributes).
+  const bool plain = comm.AnyTrue(std::getenv("WATTRUN_PLAIN_BATCHES") != nullptr);
+  layout.encoding = plain ? store::BatchEncoding{} : s.batch_scan.AllChoose(comm);
   layout.path = s.batch_dir + "/" + store::BatchFileName(s.next_batch);
   layout.tmp = layout.path + ".tmp." + s.tag;
   return layout;
@@ -1748,19 +1756,28 @@ std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
 // were not collective.
 std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, const BatchLayout& layout,
                             std::int64_t my_rows, NodeStreams* streams, ChunkPool* pool) {
+  const store::BatchEncoding& encoding = layout.encoding;
   h5::File file = h5::File::Open(layout.tmp, h5::Mode::kCreate, comm.get());
-  h5::H5Id time = h5::CreateDataset<TimeUs>(file.id(), store::batch_file::kTime, layout.total_rows);
-  h5::H5Id watts = h5::CreateDataset<double>(file.id(), store::batch_file::kWatts, layout.total_rows);
+  h5::H5Id time = encoding.compact_time()
+                      ? h5::CreateDataset<std::uint32_t>(file.id(), store::batch_file::kTime, layout.total_rows)
+                      : h5::CreateDataset<TimeUs>(file.id(), store::batch_file::kTime, layout.total_rows);
+  h5::H5Id watts = encoding.compact_watts()
+                       ? h5::CreateDataset<std::int32_t>(file.id(), store::batch_file::kWatts, layout.total_rows)
+                       : h5::CreateDataset<double>(file.id(), store::batch_file::kWatts, layout.total_rows);
   std::vector<ChunkRef>& out = streams->output_refs();
   const std::int64_t rounds = comm.AllMax(CountWriteRounds(out));
   HugeVector<TimeUs> t_buf(std::min<std::size_t>(kWriteRound, static_cast<std::size_t>(layout.total_rows)));
   HugeVector<double> w_buf(t_buf.size());
+  std::vector<std::uint32_t> t_codes(encoding.compact_time() ? t_buf.size() : 0);
+  std::vector<std::int32_t> w_codes(encoding.compact_watts() ? t_buf.size() : 0);
   std::exception_ptr failure;
   std::size_t next = 0;
   std::int64_t written = 0, non_collective = 0;
   const EarlyWriteback writeback(layout.tmp);  // the disk writes each round while the next is gathered
+  const auto bytes = static_cast<std::int64_t>(encoding.bytes_per_reading());
   if (options.progress) {
-    options.progress->Begin("ingest: write batch", my_rows * 16, layout.total_rows * 16, "bytes", ProgressUnit::kBytes);
+    options.progress->Begin("ingest: write batch", my_rows * bytes, layout.total_rows * bytes, "bytes",
+                            ProgressUnit::kBytes);
   }
   for (std::int64_t round = 0; round < rounds; ++round) {
     std::size_t n = 0;
@@ -1775,11 +1792,22 @@ std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, cons
       n = 0;
     }
     const auto rows = static_cast<std::int64_t>(n);
-    non_collective += h5::WriteSlice(time.get(), layout.my_offset + written, rows, t_buf.data(), true) != 0;
-    non_collective += h5::WriteSlice(watts.get(), layout.my_offset + written, rows, w_buf.data(), true) != 0;
+    const std::int64_t at = layout.my_offset + written;
+    if (encoding.compact_time()) {
+      encoding.EncodeTimes(t_buf.data(), n, t_codes.data());
+      non_collective += h5::WriteSlice(time.get(), at, rows, t_codes.data(), true) != 0;
+    } else {
+      non_collective += h5::WriteSlice(time.get(), at, rows, t_buf.data(), true) != 0;
+    }
+    if (encoding.compact_watts()) {
+      encoding.EncodeWatts(w_buf.data(), n, w_codes.data());
+      non_collective += h5::WriteSlice(watts.get(), at, rows, w_codes.data(), true) != 0;
+    } else {
+      non_collective += h5::WriteSlice(watts.get(), at, rows, w_buf.data(), true) != 0;
+    }
     written += rows;
     writeback.Start();
-    AddProgress(options.progress, rows * 16);
+    AddProgress(options.progress, rows * bytes);
   }
   if (options.progress) options.progress->End();
   if (failure) std::rethrow_exception(failure);
@@ -1807,6 +1835,7 @@ void FinishBatch(const IngestState& s, const BatchLayout& layout, const std::vec
   h5::WriteVector(file.id(), store::batch_file::kNodeOffset, offsets);
   h5::SetAttribute(file.id(), "rows", layout.total_rows);
   h5::SetAttribute(file.id(), "batch", s.next_batch);
+  layout.encoding.WriteAttributes(file.id());
   file.Close();
   store::FsyncPath(layout.tmp, false);
   if (std::rename(layout.tmp.c_str(), layout.path.c_str()) != 0) {
@@ -1826,7 +1855,10 @@ void WriteBatch(const IngestOptions& options, const Comm& comm, const std::vecto
   summary->rows_stored = layout.total_rows;
   std::int64_t non_collective = 0;
   RunCollectively(comm, [&] {
-    if (comm.is_root()) RequireFreeSpace(s->batch_dir, layout.total_rows * 16 + (4 << 20), "the new telemetry batch");
+    if (comm.is_root()) {
+      const auto bytes = static_cast<std::int64_t>(layout.encoding.bytes_per_reading());
+      RequireFreeSpace(s->batch_dir, layout.total_rows * bytes + (4 << 20), "the new telemetry batch");
+    }
   });
   RunCollectively(comm, [&] {
     std::int64_t my_rows = 0;

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,8 +14,10 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/h5.h"
 #include "core/mpi.h"
 #include "stages/ingest/ingest.h"
+#include "store/batch_encoding.h"
 #include "store/store.h"
 
 namespace wattrun::ingest {
@@ -340,6 +343,90 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
       ASSERT_EQ(reader.ReadingFrom(0, from, &found, &w), before != t.end()) << from;
       if (before != t.end()) {
         EXPECT_EQ(found, *before);
+      }
+    }
+  }
+  ::unsetenv("WATTRUN_NO_MMAP");
+  ::unsetenv("WATTRUN_MMAP");
+}
+
+// The batch's encoding (store/batch_encoding.h): the sizes of its time and
+// watts types, and its watts scale.
+struct BatchTypes {
+  std::size_t time_bytes = 0;
+  std::size_t watts_bytes = 0;
+  std::int64_t watts_scale = 0;
+  std::int64_t time_unit_us = 0;
+};
+
+BatchTypes TypesOf(const fs::path& batch) {
+  h5::File file = h5::File::Open(batch.string(), h5::Mode::kReadOnly);
+  const auto size_of = [&](const char* name) {
+    const h5::H5Id d(H5Dopen2(file.id(), name, H5P_DEFAULT));
+    const h5::H5Id type(H5Dget_type(d.get()));
+    return H5Tget_size(type.get());
+  };
+  const store::BatchEncoding e = store::BatchEncoding::ReadAttributes(file.id(), batch.string());
+  return {size_of("time"), size_of("watts"), e.watts_scale, e.time_unit_us};
+}
+
+// Each batch is as compact as its readings allow (here: whole seconds and
+// integer watts, then ms and two decimals, then a value only float64
+// holds), and reads back the very readings a plain store holds, through
+// every read path, on 2 ranks that chose the encoding together.
+TEST_F(IngestMpi, CompactBatchesHoldTheReadingsOfPlainOnesBitForBit) {
+  const Comm comm = comm_.comm();
+  const fs::path telemetry = fs::path(root_) / "facility" / "telemetry";
+  const std::vector<std::string> later = {
+      "timestamp,node,watts\n2021-11-07 03:00:00.250Z,n1,231.45\n2021-11-07 03:01:00Z,n2,0.5\n",
+      "timestamp,node,watts\n2021-11-08 00:00:00Z,n1,0.30000000000000004\n2021-11-08 00:01:00Z,n2,7\n"};
+  for (std::size_t round = 0; round <= later.size(); ++round) {
+    if (round > 0 && comm.is_root()) Write(telemetry / ("later" + std::to_string(round) + ".csv"), later[round - 1]);
+    comm.Barrier();
+    Ingest(config_, Options("compact.h5"), comm);
+    ::setenv("WATTRUN_PLAIN_BATCHES", "1", 1);
+    Ingest(config_, Options("plain.h5"), comm);
+    ::unsetenv("WATTRUN_PLAIN_BATCHES");
+  }
+  if (!comm.is_root()) return;
+  const std::string compact = Options("compact.h5").store_path;
+  const std::string plain = Options("plain.h5").store_path;
+  const auto batch = [](const std::string& store, std::size_t b) {
+    return fs::path(store).parent_path() / store::ReadCatalogue(store).batch_files.at(b);
+  };
+  const BatchTypes first = TypesOf(batch(compact, 0));
+  EXPECT_EQ(first.time_bytes, 4u);
+  EXPECT_EQ(first.watts_bytes, 4u);
+  EXPECT_EQ(first.watts_scale, 1);
+  EXPECT_EQ(first.time_unit_us, kMicrosPerSecond);
+  const BatchTypes second = TypesOf(batch(compact, 1));
+  EXPECT_EQ(second.time_unit_us, 1000);
+  EXPECT_EQ(second.watts_scale, 100);
+  const BatchTypes third = TypesOf(batch(compact, 2));
+  EXPECT_EQ(third.time_bytes, 4u);
+  EXPECT_EQ(third.watts_bytes, 8u);  // 0.30000000000000004
+  for (std::size_t b = 0; b < 3; ++b) {
+    const BatchTypes p = TypesOf(batch(plain, b));
+    EXPECT_EQ(p.time_bytes, 8u);
+    EXPECT_EQ(p.watts_bytes, 8u);
+  }
+  EXPECT_LT(fs::file_size(batch(compact, 0)), fs::file_size(batch(plain, 0)));
+  const StoreContents expected = ReadAll(plain);
+  ASSERT_EQ(expected.time[0].size(), 9u + 2u);
+  for (const std::string mode : {"pread", "mmap", "hdf5"}) {
+    ::unsetenv("WATTRUN_NO_MMAP");
+    ::unsetenv("WATTRUN_MMAP");
+    if (mode == "mmap") ::setenv("WATTRUN_MMAP", "1", 1);
+    if (mode == "hdf5") ::setenv("WATTRUN_NO_MMAP", "1", 1);
+    const StoreContents got = ReadAll(compact);
+    EXPECT_EQ(got.nodes, expected.nodes) << mode;
+    EXPECT_EQ(got.time, expected.time) << mode;
+    ASSERT_EQ(got.watts.size(), expected.watts.size()) << mode;
+    for (std::size_t n = 0; n < got.watts.size(); ++n) {
+      ASSERT_EQ(got.watts[n].size(), expected.watts[n].size()) << mode;
+      for (std::size_t i = 0; i < got.watts[n].size(); ++i) {
+        EXPECT_EQ(std::bit_cast<std::uint64_t>(got.watts[n][i]), std::bit_cast<std::uint64_t>(expected.watts[n][i]))
+            << mode << " node " << n << " reading " << i << ": " << got.watts[n][i];
       }
     }
   }
