@@ -180,8 +180,9 @@ class TelemetryReader {
   // Index of a node in nodes(), or -1.
   std::int64_t FindNode(const std::string& name) const;
   // Readings of a node with time in [t_min, t_max], from every batch (sorted
-  // per batch, not merged); found by binary search, so re-ingesting one month
-  // reads only that month of the old store.
+  // per batch, not merged); found by the slices' spans and a search of the
+  // overlapping ones, so re-ingesting one month reads only that month of the
+  // old store.
   void ReadRange(std::size_t node, TimeUs t_min, TimeUs t_max, std::vector<TimeUs>* time, std::vector<double>* watts);
 
   // Streams node's readings in time order: calls visit(time, watts, n) on

@@ -332,6 +332,15 @@ TEST_F(IngestMpi, ReaderQueriesAgreeWithAScanAcrossOverlappingAndDisjointBatches
         });
         ASSERT_EQ(got, expected) << from << " " << until;
         ASSERT_EQ(reader.CountInRange(0, from, until), static_cast<std::int64_t>(expected.size()));
+        // ReadRange's bounds are both inclusive; its batches come unmerged.
+        std::vector<TimeUs> ranged, range_expected;
+        std::vector<double> ranged_w;
+        for (const TimeUs x : t) {
+          if (x >= from && x <= until) range_expected.push_back(x);
+        }
+        reader.ReadRange(0, from, until, &ranged, &ranged_w);
+        std::sort(ranged.begin(), ranged.end());
+        ASSERT_EQ(ranged, range_expected) << from << " " << until;
       }
       TimeUs found = 0;
       double w = 0;
