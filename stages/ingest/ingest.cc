@@ -1083,7 +1083,7 @@ void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
 void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& first_node, const Comm& comm) {
   const auto ranks = static_cast<std::size_t>(comm.size());
   const auto me = static_cast<std::size_t>(comm.rank());
-  constexpr std::size_t kMaxWire = sizeof(WireChunk) + sizeof(ReadingChunk);
+  constexpr std::size_t kMaxWire = sizeof(WireChunk) + 16 * kNarrowChunkReadings;  // sent as int64 and float64
   const std::size_t per_dest = std::max(kExchangeRoundBytes / ranks / 8 * 8, kMaxWire);
   std::vector<ExchangeCursor> cursors;
   for (std::size_t d = 0; d < ranks; ++d) {

@@ -66,21 +66,51 @@ void ChunkPool::Spill(ChunkRef* ref) {
     if (spill_fd_ < 0) throw Error(spill_path_ + ": cannot create the ingest's spill file: " + std::strerror(errno));
   }
   const ReadingChunk& c = at(ref->chunk);
-  const std::size_t bytes = ref->count * sizeof(TimeUs);
-  PwriteAll(spill_fd_, spill_path_, spill_end_, bytes, c.time);
-  PwriteAll(spill_fd_, spill_path_, spill_end_ + static_cast<std::int64_t>(bytes), bytes, c.watts);
+  // Two arrays of count elements, as the chunk holds them.
+  const std::size_t bytes = ref->count * (ref->narrow ? sizeof(std::int32_t) : sizeof(TimeUs));
+  PwriteAll(spill_fd_, spill_path_, spill_end_, bytes,
+            ref->narrow ? static_cast<const void*>(c.narrow.offset_ms) : c.wide.time);
+  PwriteAll(spill_fd_, spill_path_, spill_end_ + static_cast<std::int64_t>(bytes), bytes,
+            ref->narrow ? static_cast<const void*>(c.narrow.watts) : c.wide.watts);
   ref->spill_offset = spill_end_;
   spill_end_ += static_cast<std::int64_t>(2 * bytes);
   Free(ref->chunk);
   ref->chunk = kNoChunk;
 }
 
+namespace {
+
+void DecodeNarrow(const ChunkRef& ref, const std::int32_t* offset_ms, const std::int32_t* codes, TimeUs* time,
+                  double* watts) {
+  for (std::uint32_t i = 0; i < ref.count; ++i) {
+    time[i] = ref.base + TimeUs{1000} * offset_ms[i];
+    watts[i] = static_cast<double>(codes[i]);
+  }
+}
+
+}  // namespace
+
 void ChunkPool::Take(ChunkRef* ref, TimeUs* time, double* watts) {
+  if (ref->narrow) {
+    const std::size_t bytes = ref->count * sizeof(std::int32_t);
+    if (ref->chunk != kNoChunk) {
+      const ReadingChunk& c = at(ref->chunk);
+      DecodeNarrow(*ref, c.narrow.offset_ms, c.narrow.watts, time, watts);
+      Free(ref->chunk);
+    } else if (ref->count > 0) {
+      PreadAll(spill_fd_, spill_path_, ref->spill_offset, bytes, spill_scratch_.narrow.offset_ms);
+      PreadAll(spill_fd_, spill_path_, ref->spill_offset + static_cast<std::int64_t>(bytes), bytes,
+               spill_scratch_.narrow.watts);
+      DecodeNarrow(*ref, spill_scratch_.narrow.offset_ms, spill_scratch_.narrow.watts, time, watts);
+    }
+    *ref = ChunkRef{};
+    return;
+  }
   const std::size_t bytes = ref->count * sizeof(TimeUs);
   if (ref->chunk != kNoChunk) {
     const ReadingChunk& c = at(ref->chunk);
-    std::memcpy(time, c.time, bytes);
-    std::memcpy(watts, c.watts, bytes);
+    std::memcpy(time, c.wide.time, bytes);
+    std::memcpy(watts, c.wide.watts, bytes);
     Free(ref->chunk);
   } else if (ref->count > 0) {
     PreadAll(spill_fd_, spill_path_, ref->spill_offset, bytes, time);
@@ -89,7 +119,8 @@ void ChunkPool::Take(ChunkRef* ref, TimeUs* time, double* watts) {
   *ref = ChunkRef{};
 }
 
-NodeStreams::NodeStreams(std::size_t nodes, ChunkPool* pool) : pool_(pool), refs_(nodes + 1), tails_(nodes + 1) {}
+NodeStreams::NodeStreams(std::size_t nodes, ChunkPool* pool)
+    : pool_(pool), refs_(nodes + 1), tails_(nodes + 1), wide_only_(nodes + 1, 0) {}
 
 std::uint32_t NodeStreams::AllocateOrSpill() {
   std::uint32_t chunk = pool_->TryAllocate();
@@ -101,11 +132,20 @@ std::uint32_t NodeStreams::AllocateOrSpill() {
   return chunk;
 }
 
-void NodeStreams::Open(std::uint32_t list, std::uint32_t item, std::uint64_t order, bool ambiguous) {
+void NodeStreams::Open(std::uint32_t list, std::uint32_t item, std::uint64_t order, bool ambiguous, TimeUs time,
+                       double watts) {
   CloseTail(list);
   const std::uint32_t chunk = AllocateOrSpill();
-  refs_[list].push_back(ChunkRef{order, -1, chunk, 0, item, ambiguous});
-  tails_[list] = Tail{&pool_->at(chunk), 0, item, ambiguous};
+  std::int32_t offset = 0, code = 0;
+  const bool narrow = wide_only_[list] == 0 && NarrowCodes(time, time, watts, &offset, &code);
+  refs_[list].push_back(ChunkRef{order, -1, chunk, 0, item, ambiguous, narrow, narrow ? time : 0});
+  tails_[list] = Tail{&pool_->at(chunk),
+                      0,
+                      static_cast<std::uint32_t>(narrow ? kNarrowChunkReadings : kChunkReadings),
+                      item,
+                      ambiguous,
+                      narrow,
+                      narrow ? time : 0};
 }
 
 void NodeStreams::CloseTail(std::uint32_t list) {
@@ -120,19 +160,51 @@ void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambi
   CloseTail(node);
   const std::uint32_t chunk = AllocateOrSpill();
   ReadingChunk& c = pool_->at(chunk);
-  std::memcpy(c.time, time, count * sizeof(TimeUs));
-  std::memcpy(c.watts, watts, count * sizeof(double));
-  refs_[node].push_back(ChunkRef{order, -1, chunk, count, kNoItem, ambiguous});
+  // Narrow if every reading fits against the first: a chunk sent narrow
+  // always does (the sender checked the same readings against the same base).
+  bool narrow = count > 0 && count <= kNarrowChunkReadings;
+  for (std::uint32_t i = 0; narrow && i < count; ++i) {
+    narrow = NarrowCodes(time[0], time[i], watts[i], &c.narrow.offset_ms[i], &c.narrow.watts[i]);
+  }
+  if (!narrow) {
+    if (count > kChunkReadings) {
+      throw Error("ingest: a received chunk of " + std::to_string(count) + " readings fits no chunk layout");
+    }
+    std::memcpy(c.wide.time, time, count * sizeof(TimeUs));
+    std::memcpy(c.wide.watts, watts, count * sizeof(double));
+  }
+  refs_[node].push_back(ChunkRef{order, -1, chunk, count, kNoItem, ambiguous, narrow, narrow ? time[0] : 0});
 }
 
 void NodeStreams::AppendOutput(const TimeUs* time, const double* watts, std::size_t count) {
   const auto list = static_cast<std::uint32_t>(refs_.size() - 1);
   Tail& tail = tails_[list];
+  // One call a node: its readings start a chunk of their own, narrow if
+  // they can (the last node's chunk is based days away).
+  CloseTail(list);
+  wide_only_[list] = 0;
   while (count > 0) {
-    if (tail.data == nullptr || tail.count == kChunkReadings) Open(list, kNoItem, 0, false);
-    const std::size_t n = std::min<std::size_t>(count, kChunkReadings - tail.count);
-    std::memcpy(tail.data->time + tail.count, time, n * sizeof(TimeUs));
-    std::memcpy(tail.data->watts + tail.count, watts, n * sizeof(double));
+    if (tail.data == nullptr || tail.count == tail.capacity) Open(list, kNoItem, 0, false, *time, *watts);
+    if (tail.narrow) {
+      std::size_t n = 0;
+      const std::size_t room = std::min<std::size_t>(count, tail.capacity - tail.count);
+      while (n < room && NarrowCodes(tail.base, time[n], watts[n], &tail.data->narrow.offset_ms[tail.count + n],
+                                     &tail.data->narrow.watts[tail.count + n])) {
+        ++n;
+      }
+      tail.count += static_cast<std::uint32_t>(n);
+      time += n;
+      watts += n;
+      count -= n;
+      if (n < room) {  // a reading that does not fit: wide chunks for the rest of the node's
+        wide_only_[list] = 1;
+        Open(list, kNoItem, 0, false, *time, *watts);
+      }
+      continue;
+    }
+    const std::size_t n = std::min<std::size_t>(count, tail.capacity - tail.count);
+    std::memcpy(tail.data->wide.time + tail.count, time, n * sizeof(TimeUs));
+    std::memcpy(tail.data->wide.watts + tail.count, watts, n * sizeof(double));
     tail.count += static_cast<std::uint32_t>(n);
     time += n;
     watts += n;

@@ -3,9 +3,12 @@
 // capacity and reuses freed chunks.
 #include "stages/ingest/reading_chunks.h"
 
+#include "core/error.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <bit>
 #include <filesystem>
 #include <vector>
 
@@ -40,10 +43,11 @@ class ReadingChunks : public ::testing::Test {
 TEST_F(ReadingChunks, ChunksAreSplitByItemRepeatedHourAndSizeAndKeepTheirFirstLine) {
   ChunkPool pool(64 * sizeof(ReadingChunk), SpillPath());
   NodeStreams streams(2, &pool);
-  for (std::uint32_t k = 0; k < kChunkReadings + 3; ++k) streams.Append(0, 0, 100 + k, false, k, 1.0);
-  streams.Append(0, 0, 900, true, 5000, 2.0);  // repeated hour: a chunk of its own
-  streams.Append(0, 1, 7, false, 6000, 3.0);   // next work item: another chunk
-  streams.Append(1, 1, 8, false, 1, 4.0);
+  // Fractional watts: wide chunks (the narrow layout has its own tests below).
+  for (std::uint32_t k = 0; k < kChunkReadings + 3; ++k) streams.Append(0, 0, 100 + k, false, k, 1.5);
+  streams.Append(0, 0, 900, true, 5000, 2.5);  // repeated hour: a chunk of its own
+  streams.Append(0, 1, 7, false, 6000, 3.5);   // next work item: another chunk
+  streams.Append(1, 1, 8, false, 1, 4.5);
   streams.Close();
   const auto& refs = streams.refs(0);
   ASSERT_EQ(refs.size(), 4u);
@@ -83,7 +87,7 @@ TEST_F(ReadingChunks, SpillingWritesOutTheLastNodesFirstAndOnlyWhatItMust) {
   ChunkPool pool(8 * sizeof(ReadingChunk), SpillPath());
   NodeStreams streams(4, &pool);
   for (std::uint32_t node = 0; node < 4; ++node) {
-    for (std::uint32_t k = 0; k < 2 * kChunkReadings; ++k) streams.Append(node, 0, k, false, k, node);
+    for (std::uint32_t k = 0; k < 2 * kChunkReadings; ++k) streams.Append(node, 0, k, false, k, node + 0.5);
   }
   streams.Close();
   ASSERT_EQ(pool.chunks_in_use(), 8);
@@ -93,7 +97,7 @@ TEST_F(ReadingChunks, SpillingWritesOutTheLastNodesFirstAndOnlyWhatItMust) {
     for (const ChunkRef& ref : streams.refs(node)) EXPECT_EQ(ref.chunk == kNoChunk, node >= 2) << node;
   }
   // The pool full again: an append spills down to half the capacity, no more.
-  for (std::uint32_t k = 0; k < 8 * kChunkReadings + 1; ++k) streams.Append(0, 1, k, false, k, 0);
+  for (std::uint32_t k = 0; k < 8 * kChunkReadings + 1; ++k) streams.Append(0, 1, k, false, k, 0.5);
   EXPECT_LE(pool.chunks_in_use(), 8);
   EXPECT_GE(pool.chunks_in_use(), 4);
 }
@@ -101,7 +105,7 @@ TEST_F(ReadingChunks, SpillingWritesOutTheLastNodesFirstAndOnlyWhatItMust) {
 TEST_F(ReadingChunks, ChunksTakenAreReusedForTheOutput) {
   ChunkPool pool(1000 * sizeof(ReadingChunk), SpillPath());
   NodeStreams streams(1, &pool);
-  for (int k = 0; k < 10 * static_cast<int>(kChunkReadings); ++k) streams.Append(0, 0, 0, false, k, k);
+  for (int k = 0; k < 10 * static_cast<int>(kChunkReadings); ++k) streams.Append(0, 0, 0, false, k, k + 0.5);
   streams.Close();
   EXPECT_EQ(pool.chunks_in_use(), 10);
   std::vector<TimeUs> t(10 * kChunkReadings);
@@ -119,6 +123,110 @@ TEST_F(ReadingChunks, ChunksTakenAreReusedForTheOutput) {
   const auto back = TakeAll(&streams.output_refs(), &pool);
   ASSERT_EQ(back.size(), t.size());
   for (std::size_t k = 0; k < t.size(); ++k) ASSERT_EQ(back[k], (Reading{t[k], w[k]}));
+}
+
+// A meter's readings (whole seconds, integer watts) take narrow chunks:
+// twice the readings in the same memory, back to the bit from the pool and
+// from the spill file.
+TEST_F(ReadingChunks, NarrowChunksHoldTwiceTheReadingsAndGiveThemBackExactly) {
+  ChunkPool pool(64 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(2, &pool);
+  std::vector<Reading> expected;
+  const TimeUs t0 = 1633046400LL * 1000000;  // 2021-10-01
+  for (int k = 0; k < 3000; ++k) {
+    const Reading r{t0 + k * 60000000LL - (k % 7) * 1000, static_cast<double>(200 + k % 900)};
+    streams.Append(0, 0, static_cast<std::uint64_t>(k), false, r.time, r.watts);
+    expected.push_back(r);
+  }
+  streams.Close();
+  const auto& refs = streams.refs(0);
+  ASSERT_EQ(refs.size(), 3u);
+  for (const ChunkRef& ref : refs) EXPECT_TRUE(ref.narrow);
+  EXPECT_EQ(refs[0].count, kNarrowChunkReadings);
+  EXPECT_EQ(refs[2].count, 3000 - 2 * kNarrowChunkReadings);
+  EXPECT_EQ(pool.chunks_in_use(), 3);
+  streams.SpillDownTo(1);  // two of them to the file
+  EXPECT_GT(pool.spilled_bytes(), 0);
+  EXPECT_EQ(pool.spilled_bytes() % 8, 0);
+  EXPECT_EQ(TakeAll(&streams.refs(0), &pool), expected);
+}
+
+// A reading the narrow layout cannot hold exactly closes the narrow chunk;
+// the node's readings go on in wide chunks, in order.
+TEST_F(ReadingChunks, AReadingNoNarrowChunkHoldsSwitchesItsNodeToWideChunks) {
+  const TimeUs t0 = 1633046400LL * 1000000;
+  const std::vector<Reading> misfits = {
+      {t0 + 1, 200},                           // not a whole ms from the base
+      {t0, 231.5},                             // fractional watts
+      {t0, -0.0},                              // its sign would be lost
+      {t0 + 25LL * 24 * 3600 * 1000000, 200},  // 25 days past the base
+      {t0, 3e9},                               // past int32
+  };
+  for (const Reading& misfit : misfits) {
+    ChunkPool pool(64 * sizeof(ReadingChunk), SpillPath());
+    NodeStreams streams(1, &pool);
+    std::vector<Reading> expected;
+    for (int k = 0; k < 10; ++k) expected.push_back({t0 + k * 1000LL, 100.0 + k});
+    expected.push_back(misfit);
+    for (int k = 0; k < 10; ++k) expected.push_back({t0 + k * 1000LL, 100.0 + k});  // narrow-able, but wide now
+    for (std::size_t k = 0; k < expected.size(); ++k) {
+      streams.Append(0, 0, k, false, expected[k].time, expected[k].watts);
+    }
+    streams.Close();
+    const auto& refs = streams.refs(0);
+    ASSERT_EQ(refs.size(), 2u) << misfit.time << " " << misfit.watts;
+    EXPECT_TRUE(refs[0].narrow);
+    EXPECT_EQ(refs[0].count, 10u);
+    EXPECT_FALSE(refs[1].narrow);
+    EXPECT_EQ(refs[1].order, 10u);  // the misfit's line orders the wide chunk
+    const auto back = TakeAll(&streams.refs(0), &pool);
+    ASSERT_EQ(back.size(), expected.size());
+    for (std::size_t k = 0; k < back.size(); ++k) {
+      EXPECT_EQ(back[k].time, expected[k].time) << k;
+      EXPECT_EQ(std::bit_cast<std::uint64_t>(back[k].watts), std::bit_cast<std::uint64_t>(expected[k].watts)) << k;
+    }
+  }
+}
+
+// The exchange's received chunks and the sorted output take the narrow
+// layout whenever their readings fit it.
+TEST_F(ReadingChunks, ReceivedChunksAndTheOutputAreNarrowWhereTheyFit) {
+  ChunkPool pool(64 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(2, &pool);
+  const TimeUs t0 = 1633046400LL * 1000000;
+  std::vector<TimeUs> t;
+  std::vector<double> w;
+  for (std::size_t k = 0; k < kNarrowChunkReadings; ++k) {
+    t.push_back(t0 + static_cast<TimeUs>(k) * 60000000);  // 17 hours
+    w.push_back(static_cast<double>(k));
+  }
+  streams.AppendChunk(0, 5, false, static_cast<std::uint32_t>(t.size()), t.data(), w.data());
+  EXPECT_TRUE(streams.refs(0).back().narrow);
+  w[3] = 0.25;
+  streams.AppendChunk(1, 6, false, static_cast<std::uint32_t>(kChunkReadings), t.data(), w.data());
+  EXPECT_FALSE(streams.refs(1).back().narrow);
+  EXPECT_THROW(streams.AppendChunk(1, 7, false, static_cast<std::uint32_t>(t.size()), t.data(), w.data()), Error);
+  w[3] = 3;
+  streams.AppendOutput(t.data(), w.data(), 10);  // a node's readings
+  w[3] = 0.25;
+  streams.AppendOutput(t.data(), w.data(), 10);  // the next node's: 0.25 W makes its rest wide
+  w[3] = 3;
+  streams.AppendOutput(t.data(), w.data(), t.size());  // the next: narrow again
+  streams.Close();
+  const auto& out = streams.output_refs();
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_TRUE(out[0].narrow);
+  EXPECT_EQ(out[0].count, 10u);
+  EXPECT_TRUE(out[1].narrow);  // 0, 1, 2 of the second node
+  EXPECT_EQ(out[1].count, 3u);
+  EXPECT_FALSE(out[2].narrow);
+  EXPECT_EQ(out[2].count, 7u);
+  EXPECT_TRUE(out[3].narrow);
+  EXPECT_EQ(out[3].count, kNarrowChunkReadings);
+  const auto back = TakeAll(&streams.output_refs(), &pool);
+  ASSERT_EQ(back.size(), kNarrowChunkReadings + 20);
+  EXPECT_EQ(back[13].watts, 0.25);
+  EXPECT_EQ(back.back().time, t.back());
 }
 
 TEST_F(ReadingChunks, AnUnwritableSpillFileIsAnErrorNamingIt) {
