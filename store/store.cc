@@ -926,37 +926,48 @@ TimeUs TelemetryReader::TimeAt(std::size_t batch, std::int64_t index) {
   return v;
 }
 
+namespace {
+
+// One column's elements [offset, offset + n): through HDF5 when the batch is
+// not read directly (fd < 0; HDF5 widens compact codes, `widen` applies
+// their base and scale), else with pread, compact codes into `codes` and
+// decoded from there.
+template <typename Value, typename Code, typename Widen, typename Decode>
+void ReadColumn(int fd, const std::string& path, hid_t dataset, std::int64_t file_at, bool compact, std::int64_t offset,
+                std::size_t n, std::vector<Code>* codes, Value* out, Widen widen, Decode decode) {
+  if (fd < 0) {
+    h5::ReadSlice(dataset, offset, static_cast<std::int64_t>(n), out);
+    widen(out, n);
+  } else if (compact) {
+    if (codes->size() < n) codes->resize(n);
+    PreadAll(fd, path, file_at + offset * std::int64_t{sizeof(Code)}, n * sizeof(Code), codes->data());
+    decode(codes->data(), n, out);
+  } else {
+    PreadAll(fd, path, file_at + offset * std::int64_t{sizeof(Value)}, n * sizeof(Value), out);
+  }
+}
+
+}  // namespace
+
 void TelemetryReader::ReadTimes(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time) {
   const Batch& b = *batches_[batch];
-  const auto n = static_cast<std::size_t>(count);
-  if (!b.plain()) {
-    h5::ReadSlice(b.time.get(), offset, count, time);  // HDF5 widens compact offsets
-    b.encoding.FinishTimes(time, n);
-  } else if (b.encoding.compact_time()) {
-    if (time_codes_.size() < n) time_codes_.resize(n);
-    PreadAll(b.fd, b.path, b.time_at + offset * 4, n * 4, time_codes_.data());
-    b.encoding.DecodeTimes(time_codes_.data(), n, time);
-  } else {
-    PreadAll(b.fd, b.path, b.time_at + offset * 8, n * 8, time);
-  }
+  const BatchEncoding& e = b.encoding;
+  ReadColumn(
+      b.fd, b.path, b.time.get(), b.time_at, e.compact_time(), offset, static_cast<std::size_t>(count), &time_codes_,
+      time, [&](TimeUs* t, std::size_t n) { e.FinishTimes(t, n); },
+      [&](const std::uint32_t* c, std::size_t n, TimeUs* t) { e.DecodeTimes(c, n, t); });
 }
 
 void TelemetryReader::ReadChunk(std::size_t batch, std::int64_t offset, std::int64_t count, TimeUs* time,
                                 double* watts) {
   ReadTimes(batch, offset, count, time);
   const Batch& b = *batches_[batch];
-  const auto n = static_cast<std::size_t>(count);
-  if (!b.plain()) {
-    h5::ReadSlice(b.watts.get(), offset, count, watts);  // HDF5 widens compact codes
-    b.encoding.FinishWatts(watts, n);
-  } else if (b.encoding.compact_watts()) {
-    if (watts_codes_.size() < n) watts_codes_.resize(n);
-    PreadAll(b.fd, b.path, b.watts_at + offset * 4, n * 4, watts_codes_.data());
-    b.encoding.DecodeWatts(watts_codes_.data(), n, watts);
-  } else {
-    PreadAll(b.fd, b.path, b.watts_at + offset * 8, n * 8, watts);
-  }
-  bytes_read_ += count * static_cast<std::int64_t>(b.encoding.bytes_per_reading());
+  const BatchEncoding& e = b.encoding;
+  ReadColumn(
+      b.fd, b.path, b.watts.get(), b.watts_at, e.compact_watts(), offset, static_cast<std::size_t>(count),
+      &watts_codes_, watts, [&](double* w, std::size_t n) { e.FinishWatts(w, n); },
+      [&](const std::int32_t* c, std::size_t n, double* w) { e.DecodeWatts(c, n, w); });
+  bytes_read_ += count * static_cast<std::int64_t>(e.bytes_per_reading());
 }
 
 }  // namespace wattrun::store
