@@ -18,8 +18,8 @@
 # from CSV (the monthly ingests plus the 2-rank run, report excluded).
 # Usage: bash bench/pipeline_bench.sh [SCALE] [MONTHS] [WORK_DIR]   (default 0.1 3 bench/work)
 #   REPEATS=N: runs per rank count, the fastest telemetry pass reported (default 3)
-#   scale 1, 9 months (the full facility, ~1e9 readings): needs ~50 GB of disk
-#   (28 GB of CSV, 16.5 GB of store, temporary files of one month) and ~15 min.
+#   scale 1, 9 months (the full facility, ~1e9 readings): needs ~40 GB of disk
+#   (28 GB of CSV, 8.3 GB of store, temporary files of one month) and ~15 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE="${1:-0.1}"; MONTHS="${2:-3}"; WORK="${3:-bench/work}"
