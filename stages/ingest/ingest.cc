@@ -1009,13 +1009,17 @@ std::vector<std::uint32_t> OwnerRanges(const std::vector<std::int64_t>& readings
   return first;
 }
 
-// A chunk on the wire: this header, then `count` times, then `count` watts.
+// A chunk on the wire: this header, then its two arrays as the chunk holds
+// them (ChunkPool::TakeRaw): `count` times then `count` watts, int32 ms
+// offsets and int32 watts for a narrow chunk, int64 µs and float64 for a
+// wide one.
 struct WireChunk {
   std::uint64_t order;
   std::uint32_t node;
   std::uint32_t count;
   std::uint32_t ambiguous;
-  std::uint32_t reserved;
+  std::uint32_t narrow;
+  TimeUs base;  // a narrow chunk's
 };
 static_assert(sizeof(WireChunk) % 8 == 0);
 
@@ -1046,13 +1050,11 @@ std::size_t PackChunks(NodeStreams* streams, ExchangeCursor* c, char* base, std:
       continue;
     }
     ChunkRef& ref = refs[c->ref];
-    const std::size_t bytes = sizeof(WireChunk) + 16 * std::size_t{ref.count};
+    const std::size_t bytes = sizeof(WireChunk) + ChunkPool::RawBytes(ref);
     if (at + bytes > per_dest) break;
-    const WireChunk header{ref.order, c->node, ref.count, ref.ambiguous ? 1u : 0u, 0};
+    const WireChunk header{ref.order, c->node, ref.count, ref.ambiguous ? 1u : 0u, ref.narrow ? 1u : 0u, ref.base};
     std::memcpy(base + at, &header, sizeof header);
-    const std::uint32_t n = ref.count;
-    auto* time = reinterpret_cast<TimeUs*>(base + at + sizeof header);
-    streams->pool().Take(&ref, time, reinterpret_cast<double*>(time + n));
+    streams->pool().TakeRaw(&ref, base + at + sizeof header);
     at += bytes;
     ++c->ref;
   }
@@ -1065,7 +1067,13 @@ void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
   for (std::size_t at = 0; at < total;) {
     WireChunk header;
     std::memcpy(&header, data + at, sizeof header);
-    const auto* time = reinterpret_cast<const TimeUs*>(data + at + sizeof header);
+    const char* arrays = data + at + sizeof header;
+    if (header.narrow != 0) {
+      streams->AppendNarrowChunk(header.node, header.order, header.ambiguous != 0, header.count, header.base, arrays);
+      at += sizeof header + 8 * std::size_t{header.count};
+      continue;
+    }
+    const auto* time = reinterpret_cast<const TimeUs*>(arrays);
     streams->AppendChunk(header.node, header.order, header.ambiguous != 0, header.count, time,
                          reinterpret_cast<const double*>(time + header.count));
     at += sizeof header + 16 * std::size_t{header.count};
@@ -1083,7 +1091,7 @@ void UnpackChunks(NodeStreams* streams, const char* data, std::size_t total) {
 void ExchangeChunks(NodeStreams* streams, const std::vector<std::uint32_t>& first_node, const Comm& comm) {
   const auto ranks = static_cast<std::size_t>(comm.size());
   const auto me = static_cast<std::size_t>(comm.rank());
-  constexpr std::size_t kMaxWire = sizeof(WireChunk) + 16 * kNarrowChunkReadings;  // sent as int64 and float64
+  constexpr std::size_t kMaxWire = sizeof(WireChunk) + sizeof(ReadingChunk);
   const std::size_t per_dest = std::max(kExchangeRoundBytes / ranks / 8 * 8, kMaxWire);
   std::vector<ExchangeCursor> cursors;
   for (std::size_t d = 0; d < ranks; ++d) {

@@ -119,6 +119,19 @@ void ChunkPool::Take(ChunkRef* ref, TimeUs* time, double* watts) {
   *ref = ChunkRef{};
 }
 
+void ChunkPool::TakeRaw(ChunkRef* ref, char* out) {
+  const std::size_t half = RawBytes(*ref) / 2;
+  if (ref->chunk != kNoChunk) {
+    const ReadingChunk& c = at(ref->chunk);
+    std::memcpy(out, ref->narrow ? static_cast<const void*>(c.narrow.offset_ms) : c.wide.time, half);
+    std::memcpy(out + half, ref->narrow ? static_cast<const void*>(c.narrow.watts) : c.wide.watts, half);
+    Free(ref->chunk);
+  } else if (ref->count > 0) {
+    PreadAll(spill_fd_, spill_path_, ref->spill_offset, 2 * half, out);  // spilled in the same layout
+  }
+  *ref = ChunkRef{};
+}
+
 NodeStreams::NodeStreams(std::size_t nodes, ChunkPool* pool)
     : pool_(pool), refs_(nodes + 1), tails_(nodes + 1), wide_only_(nodes + 1, 0) {}
 
@@ -174,6 +187,21 @@ void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambi
     std::memcpy(c.wide.watts, watts, count * sizeof(double));
   }
   refs_[node].push_back(ChunkRef{order, -1, chunk, count, kNoItem, ambiguous, narrow, narrow ? time[0] : 0});
+}
+
+void NodeStreams::AppendNarrowChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count,
+                                    TimeUs base, const char* raw) {
+  if (count > kNarrowChunkReadings) {
+    throw Error("ingest: a received narrow chunk of " + std::to_string(count) + " readings (at most " +
+                std::to_string(kNarrowChunkReadings) + ")");
+  }
+  CloseTail(node);
+  const std::uint32_t chunk = AllocateOrSpill();
+  ReadingChunk& c = pool_->at(chunk);
+  const std::size_t half = std::size_t{count} * sizeof(std::int32_t);
+  std::memcpy(c.narrow.offset_ms, raw, half);
+  std::memcpy(c.narrow.watts, raw + half, half);
+  refs_[node].push_back(ChunkRef{order, -1, chunk, count, kNoItem, ambiguous, true, base});
 }
 
 void NodeStreams::AppendOutput(const TimeUs* time, const double* watts, std::size_t count) {

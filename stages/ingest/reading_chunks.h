@@ -105,6 +105,11 @@ class ChunkPool {
   // Appends the ref's readings to time/watts (from the pool or the spill
   // file) and frees its memory; the ref is empty afterwards.
   void Take(ChunkRef* ref, TimeUs* time, double* watts);
+  // The ref's two arrays as its chunk holds them (narrow: int32 offsets,
+  // then int32 watts; wide: int64 times, then float64 watts), RawBytes(ref)
+  // bytes at `out`, and frees its memory; the ref is empty afterwards.
+  void TakeRaw(ChunkRef* ref, char* out);
+  static std::size_t RawBytes(const ChunkRef& ref) { return std::size_t{ref.count} * (ref.narrow ? 8 : 16); }
 
   std::int64_t chunks_in_use() const { return in_use_; }
   std::int64_t capacity_chunks() const { return max_chunks_; }
@@ -157,6 +162,9 @@ class NodeStreams {
   // A whole chunk received from another rank.
   void AppendChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count, const TimeUs* time,
                    const double* watts);
+  // A whole narrow chunk received from another rank: TakeRaw's bytes.
+  void AppendNarrowChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count, TimeUs base,
+                         const char* raw);
   // Readings of the sorted output (the list after the nodes').
   void AppendOutput(const TimeUs* time, const double* watts, std::size_t count);
 

@@ -229,6 +229,41 @@ TEST_F(ReadingChunks, ReceivedChunksAndTheOutputAreNarrowWhereTheyFit) {
   EXPECT_EQ(back.back().time, t.back());
 }
 
+// The exchange sends a chunk's bytes as they lie (TakeRaw), from the pool
+// or the spill file, and the receiver stores them as the same chunk.
+TEST_F(ReadingChunks, AChunkSentRawArrivesAsTheSameReadings) {
+  ChunkPool pool(64 * sizeof(ReadingChunk), SpillPath());
+  NodeStreams streams(2, &pool);
+  const TimeUs t0 = 1633046400LL * 1000000;
+  std::vector<Reading> expected;
+  for (int k = 0; k < 1500; ++k) expected.push_back({t0 + k * 60000000LL, static_cast<double>(k % 300)});
+  expected.push_back({t0 + 5, 1.5});  // the rest wide
+  for (int k = 0; k < 10; ++k) expected.push_back({t0 + k, k + 0.25});
+  for (std::size_t k = 0; k < expected.size(); ++k) streams.Append(0, 0, k, false, expected[k].time, expected[k].watts);
+  streams.Close();
+  streams.SpillDownTo(2);  // node 0's chunks to the file but what fits
+  std::vector<ChunkRef>& sent = streams.refs(0);
+  ASSERT_EQ(sent.size(), 3u);  // narrow 1024, narrow 476, wide 11
+  for (ChunkRef& ref : sent) {
+    std::vector<char> wire(ChunkPool::RawBytes(ref));
+    const ChunkRef header = ref;
+    pool.TakeRaw(&ref, wire.data());
+    if (header.narrow) {
+      streams.AppendNarrowChunk(1, header.order, false, header.count, header.base, wire.data());
+    } else {
+      const auto* t = reinterpret_cast<const TimeUs*>(wire.data());
+      streams.AppendChunk(1, header.order, false, header.count, t, reinterpret_cast<const double*>(t + header.count));
+    }
+  }
+  const auto back = TakeAll(&streams.refs(1), &pool);
+  ASSERT_EQ(back.size(), expected.size());
+  for (std::size_t k = 0; k < back.size(); ++k) {
+    EXPECT_EQ(back[k].time, expected[k].time) << k;
+    EXPECT_EQ(back[k].watts, expected[k].watts) << k;
+  }
+  EXPECT_EQ(pool.chunks_in_use(), 0);
+}
+
 TEST_F(ReadingChunks, AnUnwritableSpillFileIsAnErrorNamingIt) {
   ChunkPool pool(sizeof(ReadingChunk), "/proc/wattrun_no_such_dir/chunks.bin");
   NodeStreams streams(2, &pool);
