@@ -443,6 +443,30 @@ TEST_F(IngestMpi, CompactBatchesHoldTheReadingsOfPlainOnesBitForBit) {
   ::unsetenv("WATTRUN_MMAP");
 }
 
+// A batch whose attributes do not name its columns' types (damaged, or
+// edited by hand) is refused naming the file, not decoded into wrong times.
+TEST_F(IngestMpi, ABatchWhoseAttributesContradictItsTypesIsRefusedNamingIt) {
+  const Comm comm = comm_.comm();
+  Ingest(config_, Options("store.h5"), comm);
+  if (!comm.is_root()) return;
+  const std::string store_path = Options("store.h5").store_path;
+  const fs::path batch = fs::path(store_path).parent_path() / store::ReadCatalogue(store_path).batch_files[0];
+  {
+    h5::File file = h5::File::Open(batch.string(), h5::Mode::kReadWrite);
+    ASSERT_EQ(store::BatchEncoding::ReadAttributes(file.id(), batch.string()).time_unit_us, kMicrosPerSecond);
+    h5::SetAttribute(file.id(), "time_unit_us", std::int64_t{0});  // "int64 µs", over uint32 offsets
+  }
+  try {
+    store::TelemetryReader reader(store_path);
+    FAIL() << "a batch with contradicting attributes was opened";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(batch.filename().string() + ": batch is damaged: its time and watts types"),
+              std::string::npos)
+        << message;
+  }
+}
+
 // A batch cut short after the reader opened it (batches are never modified
 // in place, but a disk or a user can still do it) is a clear error naming
 // the file when its readings are read directly, not a wrong answer.
