@@ -167,7 +167,12 @@ slurm_cluster_start() {
   _sc_wait 60 sacctmgr -n list cluster || { _sc_log "slurmdbd did not answer"; return 1; }
   sacctmgr -i add cluster wattci >/dev/null 2>&1 || true
   _sc_spawn slurmctld slurmctld -D -i -f "$SLURM_CONF"
-  _sc_wait 60 scontrol ping || { _sc_log "slurmctld did not answer"; return 1; }
+  # Up to 2 minutes: at the start of a parallel ctest run the machine's two
+  # cores are shared with the heaviest tests, and 60 s was seen to be short.
+  _sc_wait 120 scontrol ping || {
+    _sc_log "slurmctld did not answer in 120 s; its log ends: $(tail -5 "$d/logs/slurmctld.log" 2>/dev/null)"
+    return 1
+  }
   # Each slurmd gets its own copy of slurm.conf whose TmpFS is the node's:
   # slurmstepd's PMIx makes its directories there, named by job and step
   # only, so two nodes of one host would collide in one TmpFS.
