@@ -1757,6 +1757,18 @@ std::int64_t CountWriteRounds(const std::vector<ChunkRef>& out) {
   return rounds;
 }
 
+// One column of a write round, collectively at `at`: encoded into `codes`
+// first when the batch holds the column compact. Returns WriteSlice's
+// cause of a non-collective write (0: collective).
+template <typename Value, typename Code, typename Encode>
+std::uint32_t WriteColumn(hid_t dataset, std::int64_t at, std::size_t n, const Value* values, bool compact,
+                          std::vector<Code>* codes, Encode encode) {
+  const auto rows = static_cast<std::int64_t>(n);
+  if (!compact) return h5::WriteSlice(dataset, at, rows, values, true);
+  encode(values, n, codes->data());
+  return h5::WriteSlice(dataset, at, rows, codes->data(), true);
+}
+
 // Phase D's data: the sorted output written collectively into the batch
 // file's time and watts at this rank's offset, in rounds taken from the
 // output's chunks into two reused buffers. Every rank joins every round;
@@ -1801,18 +1813,12 @@ std::int64_t WriteBatchRows(const IngestOptions& options, const Comm& comm, cons
     }
     const auto rows = static_cast<std::int64_t>(n);
     const std::int64_t at = layout.my_offset + written;
-    if (encoding.compact_time()) {
-      encoding.EncodeTimes(t_buf.data(), n, t_codes.data());
-      non_collective += h5::WriteSlice(time.get(), at, rows, t_codes.data(), true) != 0;
-    } else {
-      non_collective += h5::WriteSlice(time.get(), at, rows, t_buf.data(), true) != 0;
-    }
-    if (encoding.compact_watts()) {
-      encoding.EncodeWatts(w_buf.data(), n, w_codes.data());
-      non_collective += h5::WriteSlice(watts.get(), at, rows, w_codes.data(), true) != 0;
-    } else {
-      non_collective += h5::WriteSlice(watts.get(), at, rows, w_buf.data(), true) != 0;
-    }
+    non_collective +=
+        WriteColumn(time.get(), at, n, t_buf.data(), encoding.compact_time(), &t_codes,
+                    [&](const TimeUs* t, std::size_t k, std::uint32_t* c) { encoding.EncodeTimes(t, k, c); }) != 0;
+    non_collective +=
+        WriteColumn(watts.get(), at, n, w_buf.data(), encoding.compact_watts(), &w_codes,
+                    [&](const double* w, std::size_t k, std::int32_t* c) { encoding.EncodeWatts(w, k, c); }) != 0;
     written += rows;
     writeback.Start();
     AddProgress(options.progress, rows * bytes);
