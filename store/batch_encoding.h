@@ -73,11 +73,10 @@ class EncodingScan {
   // Collective: the scans of all ranks merged, then chosen (the same on every rank).
   BatchEncoding AllChoose(const Comm& comm) const;
 
-  // Decimals (0..3) watts w needs as an int32 code, or kNoScale.
+ private:
+  // Decimals (at_least..3) watts w needs as an int32 code, or kNoScale.
   static int DecimalsOf(double w, int at_least);
   static constexpr int kNoScale = 4;
-
- private:
   bool any_ = false;
   TimeUs first_ = 0;
   TimeUs last_ = 0;

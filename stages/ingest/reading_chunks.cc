@@ -173,8 +173,9 @@ void NodeStreams::AppendChunk(std::uint32_t node, std::uint64_t order, bool ambi
   CloseTail(node);
   const std::uint32_t chunk = AllocateOrSpill();
   ReadingChunk& c = pool_->at(chunk);
-  // Narrow if every reading fits against the first: a chunk sent narrow
-  // always does (the sender checked the same readings against the same base).
+  // Narrow chunks arrive through AppendNarrowChunk; a wide one (its node's
+  // list went wide after a misfit at the sender) is stored narrow if every
+  // reading fits against its first after all.
   bool narrow = count > 0 && count <= kNarrowChunkReadings;
   for (std::uint32_t i = 0; narrow && i < count; ++i) {
     narrow = NarrowCodes(time[0], time[i], watts[i], &c.narrow.offset_ms[i], &c.narrow.watts[i]);

@@ -159,7 +159,8 @@ class NodeStreams {
     tail.data->wide.watts[tail.count] = watts;
     ++tail.count;
   }
-  // A whole chunk received from another rank.
+  // A whole wide chunk received from another rank (at most kChunkReadings
+  // readings unless they fit a narrow chunk, else wattrun::Error).
   void AppendChunk(std::uint32_t node, std::uint64_t order, bool ambiguous, std::uint32_t count, const TimeUs* time,
                    const double* watts);
   // A whole narrow chunk received from another rank: TakeRaw's bytes.
