@@ -205,7 +205,19 @@ TEST_F(ReadingChunks, ReceivedChunksAndTheOutputAreNarrowWhereTheyFit) {
   w[3] = 0.25;
   streams.AppendChunk(1, 6, false, static_cast<std::uint32_t>(kChunkReadings), t.data(), w.data());
   EXPECT_FALSE(streams.refs(1).back().narrow);
-  EXPECT_THROW(streams.AppendChunk(1, 7, false, static_cast<std::uint32_t>(t.size()), t.data(), w.data()), Error);
+  try {  // 1,024 readings, one of them fractional: neither layout holds them
+    streams.AppendChunk(1, 7, false, static_cast<std::uint32_t>(t.size()), t.data(), w.data());
+    ADD_FAILURE() << "a chunk no layout holds was stored";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "ingest: a received chunk of 1024 readings fits no chunk layout");
+  }
+  try {  // a narrow chunk's bytes claiming more readings than a chunk holds
+    const std::vector<char> raw(8 * (kNarrowChunkReadings + 1));
+    streams.AppendNarrowChunk(1, 8, false, static_cast<std::uint32_t>(kNarrowChunkReadings + 1), t0, raw.data());
+    ADD_FAILURE() << "an oversized narrow chunk was stored";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "ingest: a received narrow chunk of 1025 readings (at most 1024)");
+  }
   w[3] = 3;
   streams.AppendOutput(t.data(), w.data(), 10);  // a node's readings
   w[3] = 0.25;
